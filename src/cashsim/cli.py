@@ -1,0 +1,46 @@
+"""The command line: a thin layer over functions the tests call directly.
+
+Each sub-command lives in ``cashsim.commands.<name>`` and exposes ``register(subparsers)``, which adds its parser
+and sets ``func(args) -> int`` (the exit code). Errors of cashsim's own become a one-line message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from cashsim import __version__
+from cashsim.errors import CashsimError
+
+#: Sub-command modules, in the order ``cashsim --help`` lists them.
+COMMANDS = ("demo", "validate", "forecast", "backtest", "targets", "levers", "report", "panel")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="cashsim", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"cashsim {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name in COMMANDS:
+        try:
+            module = importlib.import_module(f"cashsim.commands.{name}")
+        except ModuleNotFoundError as exc:  # a command still being written must not break the others
+            if exc.name != f"cashsim.commands.{name}":
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CashsimError as exc:
+        print(f"cashsim {args.command}: error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

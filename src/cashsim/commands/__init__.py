@@ -1,0 +1,1 @@
+"""Sub-commands of the ``cashsim`` command line, one module each (see cashsim.cli)."""

@@ -1,0 +1,299 @@
+"""Parameter files: YAML in ``params/`` parsed safely into pydantic models.
+
+One file per company or scenario. Every section forbids unknown keys, so a typo is an error that names the key
+and the closest valid one; amounts are euros incl. VAT and may not be negative.
+
+Example::
+
+    >>> from cashsim.params import load_params
+    >>> p = load_params("params/demo.yml")
+    >>> p.simulation.n_paths
+    2000
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from cashsim.errors import ParamsError
+
+NonNegative = Annotated[float, Field(ge=0)]
+Probability = Annotated[float, Field(ge=0, le=1)]
+#: A monthly amount: one figure for every month, or a month-by-month list (the last value repeats).
+MonthlyAmount = NonNegative | list[NonNegative]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class DataSource(_Section):
+    """Where the receivables history comes from: the embedded demo company or the company's own files."""
+
+    source: Literal["demo", "files"] = "demo"
+    demo_seed: int = 7
+    invoices: Path | None = None
+    payments: Path | None = None
+    promises: Path | None = None
+    dunning: Path | None = None
+    customers: Path | None = None
+    #: Per table, our column name -> the company's own column name, e.g. {"invoices": {"amount": "Montant TTC"}}.
+    mapping: dict[str, dict[str, str]] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _files_given(self) -> DataSource:
+        if self.source == "files" and (self.invoices is None or self.payments is None):
+            raise ValueError("data.source is 'files': give data.invoices and data.payments (paths to CSV or .xlsx)")
+        unknown = set(self.mapping) - {"invoices", "payments", "promises", "dunning", "customers"}
+        if unknown:
+            raise ValueError(f"data.mapping has unknown table(s) {sorted(unknown)}; "
+                             "use invoices, payments, promises, dunning or customers")
+        return self
+
+
+class Simulation(_Section):
+    """Monte Carlo settings. Same parameters and seed give the same numbers, bit for bit."""
+
+    n_paths: int = Field(2000, ge=1)
+    seed: int = Field(42, ge=0)
+    chunk_paths: int = Field(1000, ge=1)
+    backend: Literal["local", "dask"] = "local"
+    #: Address of an existing dask scheduler (tcp://host:8786); None starts a LocalCluster.
+    dask_address: str | None = None
+
+
+class Behaviour(_Section):
+    """How payer behaviour is learned from the history."""
+
+    #: Weight of an invoice halves every ``half_life_days`` of age: habits change in a crisis.
+    half_life_days: float = Field(365.0, gt=0)
+    #: Reliability: probability of paying within this many days after the due date.
+    grace_days: int = Field(5, ge=0)
+    #: A customer whose reliability score is at least this is "reliable".
+    reliable_threshold: Probability = 0.8
+    #: Probability that an invoice is never paid, used where write-off history is too thin (Atradius 2018: 1.3%).
+    prior_never_paid: Probability = 0.013
+
+
+class SalesPlanLine(_Section):
+    """Planned invoicing of one client group: monthly sales incl. VAT and the payment terms they carry."""
+
+    segment: str
+    #: Monthly invoiced amount incl. VAT (one figure, or month by month from the first forecast month).
+    monthly_amount: MonthlyAmount
+    terms_days: int = Field(30, ge=0, le=120)
+    #: "45 jours fin de mois": due at the end of the month in which issue + terms falls.
+    end_of_month: bool = False
+    #: Average invoice size, to split the monthly amount into invoices (euros incl. VAT).
+    average_invoice: float = Field(5000.0, gt=0)
+
+
+class OutflowDays(_Section):
+    """Day of the month each burn category is paid (for the weekly plan); 31 means the last day."""
+
+    salaries_and_social: int = Field(28, ge=1, le=31)
+    social_charges_day: int = Field(15, ge=1, le=31)
+    taxes_and_vat: int = Field(20, ge=1, le=31)
+    loan_repayments: int = Field(5, ge=1, le=31)
+
+
+class CashBurn(_Section):
+    """Monthly cash burn incl. VAT by category (décaissements), the safety margin and the cash position."""
+
+    salaries_and_social: MonthlyAmount = 0.0
+    external_charges: MonthlyAmount = 0.0
+    taxes_and_vat: MonthlyAmount = 0.0
+    loan_repayments: MonthlyAmount = 0.0
+    #: Extra target on top of the burn: an amount in euros, or a string percentage such as "5%".
+    safety_margin: float | str = 0.0
+    #: Share of salaries_and_social that is social charges (paid on social_charges_day, the rest at month end).
+    social_share: Probability = 0.3
+    window_months: int = Field(3, ge=1, le=12)
+    opening_cash: float = 0.0
+    minimum_balance: NonNegative = 0.0
+    #: Required probability of meeting each month's target (the plan searches levers to reach it).
+    required_probability: Probability = 0.8
+    payment_days: OutflowDays = Field(default_factory=OutflowDays)
+
+    @field_validator("safety_margin")
+    @classmethod
+    def _margin(cls, v: float | str) -> float | str:
+        if isinstance(v, str):
+            s = v.strip()
+            if not s.endswith("%"):
+                raise ValueError("safety_margin is an amount (e.g. 5000) or a percentage string (e.g. '5%')")
+            try:
+                pct = float(s[:-1].replace(",", "."))
+            except ValueError as exc:
+                raise ValueError(f"safety_margin {v!r} is not a percentage such as '5%'") from exc
+            if pct < 0:
+                raise ValueError("safety_margin may not be negative")
+        elif v < 0:
+            raise ValueError("safety_margin may not be negative")
+        return v
+
+
+class Alerts(_Section):
+    """Thresholds that raise alerts in the KPIs and the report."""
+
+    overdue_days: int = Field(60, ge=1)
+    dso_increase_days: float = Field(5.0, ge=0)
+    #: Service level, in days, for resolving a dispute of each type.
+    dispute_sla_days: dict[str, NonNegative] = Field(
+        default_factory=lambda: {"price": 3, "technical": 7, "delivery": 5, "other": 10})
+    #: A reliable customer whose share of late invoices over the last 90 days exceeds this turns "late".
+    turning_late_share: Probability = 0.5
+    #: Credit limits by customer id (euros incl. VAT); customers absent here have none.
+    credit_limits: dict[str, NonNegative] = Field(default_factory=dict)
+
+
+class Finance(_Section):
+    """The company's cost of money and margin, to price delays, bad debt and levers."""
+
+    borrowing_rate: NonNegative = 0.055
+    gross_margin: Probability = 0.20
+    #: Staff cost per hour of collection work (euros).
+    hourly_cost: NonNegative = 45.0
+
+
+class Report(_Section):
+    output_dir: Path = Path("reports")
+    locale: str = "fr_FR"
+
+
+class Params(_Section):
+    """A whole parameter file."""
+
+    company: str = "Demo company"
+    currency: str = "EUR"
+    #: The date the forecast stands on: what was known at the end of that day. None = the latest date in the data.
+    as_of: dt.date | None = None
+    horizon_months: int = Field(4, ge=1, le=24)
+    data: DataSource = Field(default_factory=DataSource)
+    simulation: Simulation = Field(default_factory=Simulation)
+    behaviour: Behaviour = Field(default_factory=Behaviour)
+    sales_plan: list[SalesPlanLine] = Field(default_factory=list)
+    burn: CashBurn = Field(default_factory=CashBurn)
+    alerts: Alerts = Field(default_factory=Alerts)
+    finance: Finance = Field(default_factory=Finance)
+    #: Named scenarios, each a list of levers (see cashsim.levers); "baseline" is the current practice.
+    scenarios: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    report: Report = Field(default_factory=Report)
+    #: Folder of the params file, for resolving relative data paths (set by load_params, not by the user).
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    def resolve(self, path: Path | None) -> Path | None:
+        """A data path as given in the file, made absolute against the params file's folder."""
+        if path is None:
+            return None
+        return path if path.is_absolute() else (self.base_dir / path).resolve()
+
+
+def _fields_at(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    """The valid keys of the section a validation error location points into."""
+    current: Any = model
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)) or part not in current.model_fields:
+            return []
+        ann = current.model_fields[part].annotation
+        # unwrap Optional / list[...] / dict[...] to the first pydantic model inside
+        stack, found = [ann], None
+        while stack:
+            a = stack.pop()
+            if isinstance(a, type) and issubclass(a, BaseModel):
+                found = a
+                break
+            stack.extend(getattr(a, "__args__", ()) or ())
+        current = found
+    if isinstance(current, type) and issubclass(current, BaseModel):
+        return list(current.model_fields)
+    return []
+
+
+_UNION_TAG = re.compile(r"[\[\]-]|^(int|float|str|bool|list|dict)$")
+
+
+def _closest(word: str, valid: list[str]) -> list[str]:
+    """The valid key a typo most likely meant: a key it starts or ends, else the nearest by spelling."""
+    prefix = [v for v in valid if v.startswith(word) or word.startswith(v)]
+    return prefix[:1] or difflib.get_close_matches(word, valid, n=1, cutoff=0.6)
+
+
+def format_validation_error(exc: ValidationError, source: str, model: type[BaseModel] = Params) -> str:
+    """One line per problem: file, dotted key, what is wrong, and for a typo the closest valid key."""
+    lines, seen = [f"{source}: invalid parameters"], set()
+    for err in exc.errors():
+        # drop pydantic's union-member tags ("constrained-float", "list[...]") so a key is named once
+        loc = tuple(p for p in err["loc"] if isinstance(p, int) or not _UNION_TAG.search(str(p)))
+        key = ".".join(str(p) for p in loc) or "(top level)"
+        if key in seen:
+            continue
+        seen.add(key)
+        if err["type"] == "extra_forbidden":
+            valid = _fields_at(model, loc)
+            close = _closest(str(loc[-1]), valid)
+            hint = f"; did you mean '{close[0]}'?" if close else (f"; valid keys: {', '.join(valid)}" if valid else "")
+            lines.append(f"  {key}: unknown key{hint}")
+        else:
+            got = err.get("input")
+            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
+            lines.append(f"  {key}: {err['msg']}{shown}")
+    return "\n".join(lines)
+
+
+def parse_params(raw: dict[str, Any], source: str = "<params>", base_dir: Path | None = None) -> Params:
+    """Validate a mapping (as read from YAML) into :class:`Params`, raising :class:`ParamsError` on any problem."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ParamsError(f"{source}: the top level must be a mapping of keys, not {type(raw).__name__}")
+    try:
+        params = Params.model_validate(raw)
+    except ValidationError as exc:
+        raise ParamsError(format_validation_error(exc, source)) from None
+    return params.model_copy(update={"base_dir": base_dir or Path(".")})
+
+
+def load_params(path: str | Path) -> Params:
+    """Read a YAML parameter file safely and validate it; relative data paths resolve against its folder."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except OSError as exc:
+        raise ParamsError(f"{path}: cannot read the parameter file ({exc.strerror})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{path}: not valid YAML: {exc}") from None
+    return parse_params(raw, source=str(path), base_dir=path.resolve().parent)
+
+
+def dump_params(params: Params) -> str:
+    """The parameters as YAML text that :func:`load_params` reads back to equal parameters."""
+    data = params.model_dump(mode="json", exclude={"base_dir"}, exclude_defaults=False)
+    return yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
+
+def monthly_values(amount: float | list[float], n_months: int) -> list[float]:
+    """Expand a MonthlyAmount to ``n_months`` figures; a list shorter than that repeats its last value."""
+    if isinstance(amount, list):
+        if not amount:
+            return [0.0] * n_months
+        return [float(amount[min(i, len(amount) - 1)]) for i in range(n_months)]
+    return [float(amount)] * n_months
