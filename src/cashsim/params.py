@@ -30,6 +30,7 @@ from pydantic import (
 )
 
 from cashsim.errors import ParamsError
+from cashsim.levers import Lever  # plain pydantic specs, no logic (docs/design.md)
 
 NonNegative = Annotated[float, Field(ge=0)]
 Probability = Annotated[float, Field(ge=0, le=1)]
@@ -112,7 +113,10 @@ class OutflowDays(_Section):
 
 
 class CashBurn(_Section):
-    """Monthly cash burn incl. VAT by category (décaissements), the safety margin and the cash position."""
+    """Monthly cash burn incl. VAT by category (décaissements), the safety margin and the cash position.
+
+    A month-by-month list starts at the first month of the current target window (see cashsim.targets).
+    """
 
     salaries_and_social: MonthlyAmount = 0.0
     external_charges: MonthlyAmount = 0.0
@@ -123,6 +127,8 @@ class CashBurn(_Section):
     #: Share of salaries_and_social that is social charges (paid on social_charges_day, the rest at month end).
     social_share: Probability = 0.3
     window_months: int = Field(3, ge=1, le=12)
+    #: Target windows are calendar blocks of window_months counted from this month (1 = January: quarters).
+    window_anchor_month: int = Field(1, ge=1, le=12)
     opening_cash: float = 0.0
     minimum_balance: NonNegative = 0.0
     #: Required probability of meeting each month's target (the plan searches levers to reach it).
@@ -190,8 +196,9 @@ class Params(_Section):
     burn: CashBurn = Field(default_factory=CashBurn)
     alerts: Alerts = Field(default_factory=Alerts)
     finance: Finance = Field(default_factory=Finance)
-    #: Named scenarios, each a list of levers (see cashsim.levers); "baseline" is the current practice.
-    scenarios: dict[str, list[dict[str, Any]]] = Field(default_factory=dict)
+    #: Named scenarios, each a list of levers (a mapping with a ``kind`` key, see cashsim.levers); "baseline" is
+    #: the current practice, every other scenario changes or adds levers to it.
+    scenarios: dict[str, list[Lever]] = Field(default_factory=dict)
     report: Report = Field(default_factory=Report)
     #: Folder of the params file, for resolving relative data paths (set by load_params, not by the user).
     base_dir: Path = Field(default=Path("."), exclude=True)

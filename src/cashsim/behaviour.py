@@ -1,0 +1,1250 @@
+"""Payer behaviour learned from the receivables history (*comportement de paiement des clients*).
+
+``fit_behaviour(ledger, as_of)`` turns what was known at the end of ``as_of`` into a :class:`PayerModel`: for every
+customer, the law of the payment day relative to the due date (a discrete pmf on :data:`GRID`) plus a never-paid mass,
+and ``PayerModel.book(open_book, sales_plan)`` turns the open invoices (*créances clients*, *balance âgée*) and the
+sales plan into the engine's :class:`cashsim.simulate.Book`.
+
+The model, rule by rule (units: calendar days, euros incl. VAT):
+
+* **Marginal law (log-normal AFT).** ``t = days from issue to full payment + 1``;
+  ``log t = x'beta + u_customer + sigma_segment * e``, ``e ~ N(0, 1)``, with ``x`` = segment intercepts,
+  ``log(terms days)``, dispute type and payment method (cheque, card). Invoices still open at ``as_of`` are
+  right-censored at their age (they say only ``t > age + 1``); they are never dropped and never treated as paid.
+  The likelihood is a cure mixture: a censored invoice contributes ``pi + (1 - pi) S(c)``, so an invoice that will
+  never be paid does not stretch the tail of the others. Each invoice is weighted by recency,
+  ``w = 0.5 ** (age / half_life_days)`` (habits change in a crisis).
+* **Customer effect, empirical Bayes.** ``u_j ~ N(0, tau_s^2)`` per segment ``s``. ``u_j`` is the posterior mode of
+  ``sum_i w_i loglik_i(u_j) - u_j^2 / (2 tau_s^2)`` (vectorised Newton steps over all customers at once) and
+  ``tau_s^2`` is estimated by Laplace-EM (``tau^2 = mean(mode^2 + 1/curvature)``): a customer with 2 invoices is
+  pulled toward its segment, one with 40 keeps its own behaviour. Never hard-coded.
+* **Direct debit** (*prélèvement SEPA*): paid on the due date, except a rejection share ``r`` (estimated from the
+  debits due at least 3 days before ``as_of``) that follows the customer's transfer law after the due date.
+* **Disputes** (*litiges*): in the AFT as covariates by type; an open disputed invoice is paid after the rest of its
+  resolution time (the type's own weighted Kaplan-Meier law of resolution, conditioned on the dispute's age,
+  censored disputes included) plus the post-resolution delay (Kaplan-Meier of resolution -> payment).
+* **Payment runs** (*jours de paiement fixes*): a customer whose distinct payment dates fall mostly on 1-3 fixed days
+  of the month (after business-day rolling; binomial test against chance) gets its own calendar row; the engine
+  snaps a drawn date to the **nearest** run day. Nearest, not next: the marginal law is fitted on dates that are
+  already run days, so snapping forward would add half a run gap of delay (a deliberate deviation from the
+  "next allowed payment date" wording of docs/design.md, which row 0 -- business days -- still follows).
+* **Never paid** (*créances irrécouvrables*): ``pi`` per segment from write-offs of invoices at least 180 days old,
+  Beta prior centred on ``prior_never_paid`` worth 200 invoices (Atradius 2018: 1.3% of B2B receivables). With the
+  engine's conditioning on "not paid by day a" the never-paid share of an overdue invoice rises with age:
+  ``pi_a = pi / (pi + (1 - pi) S(a))``. Mass beyond day +365 is counted as never paid within the grid.
+* **Co-movement** (copula strengths): PIT of every invoice under its fitted marginal (randomised for censored ones),
+  ``z = Phi^-1(u)``; ``rho_customer`` = one-way random-effects intra-class correlation of ``z`` by customer and
+  quarter of due date (the forecast horizon's time scale; the customer's long-run level is already in ``u_j``),
+  ``rho_month`` = intra-class correlation by due month of ``z`` after removing customer means. With fewer than 12
+  due months the month loading is floored at 0.05 (methods.md 1.5) and the model says so in ``diagnostics``.
+
+Example::
+
+    >>> model = fit_behaviour(ledger, "2026-10-31")                         # doctest: +SKIP
+    >>> model.segments[["median_days_late", "share_late"]]                    # doctest: +SKIP
+    >>> book = model.book(ledger.open_book("2026-10-31"), horizon_end="2027-01-31")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special, stats
+
+from cashsim.errors import ModelError
+
+#: Days relative to the due date on which a payment can fall (day -90 ... +365).
+GRID = np.arange(-90, 366)
+#: Days 0..365 for resolution-time and post-resolution-delay laws.
+DAYS = np.arange(0, 366)
+#: Payment methods the AFT gives their own coefficient (transfer is the reference; direct debit is modelled apart).
+AFT_METHODS = ("cheque", "card")
+#: A direct debit counts as collected if the money arrived within this many days of the due date.
+DD_TOLERANCE_DAYS = 3
+#: Prior for the direct-debit rejection rate (methods.md table: 3-10%, default 5%) and its weight in debits.
+DD_PRIOR_REJECT, DD_PRIOR_WEIGHT = 0.05, 20.0
+#: Weight of the never-paid prior, in invoices.
+NEVER_PRIOR_WEIGHT = 200.0
+#: Invoices younger than this are too recent to have been written off (write-off rate denominator).
+WRITE_OFF_MIN_AGE = 180
+#: Month loading used when fewer than MIN_MONTHS_FOR_RHO due months are available (methods.md 1.5).
+RHO_MONTH_FLOOR, MIN_MONTHS_FOR_RHO = 0.05, 12
+
+
+def _ts(value: Any) -> pd.Timestamp:
+    return pd.Timestamp(value).normalize()
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Calendars: business days and payment runs
+# ---------------------------------------------------------------------------------------------------------------
+
+def _easter(year: int) -> dt.date:
+    """Gregorian Easter Sunday (anonymous Gregorian algorithm, Meeus/Jones/Butcher)."""
+    a, b, c = year % 19, year // 100, year % 100
+    d, e = b // 4, b % 4
+    f = (b + 8) // 25
+    g = (b - f + 1) // 3
+    h = (19 * a + b - d - g + 15) % 30
+    i, k = c // 4, c % 4
+    l_ = (32 + 2 * e + 2 * i - h - k) % 7
+    m = (a + 11 * h + 22 * l_) // 451
+    month = (h + l_ - 7 * m + 114) // 31
+    day = (h + l_ - 7 * m + 114) % 31 + 1
+    return dt.date(year, month, day)
+
+
+@lru_cache(maxsize=64)
+def french_holidays(year: int) -> frozenset[dt.date]:
+    """French public holidays (*jours fériés*) of a year: 11 fixed dates + Easter Monday, Ascension, Whit Monday.
+
+    >>> dt.date(2026, 7, 14) in french_holidays(2026)
+    True
+    """
+    fixed = [(1, 1), (5, 1), (5, 8), (7, 14), (8, 15), (11, 1), (11, 11), (12, 25)]
+    easter = _easter(year)
+    moving = [easter + dt.timedelta(days=n) for n in (1, 39, 50)]
+    return frozenset([dt.date(year, m, d) for m, d in fixed] + moving)
+
+
+def business_days(dates: pd.DatetimeIndex) -> np.ndarray:
+    """Boolean mask: weekday (Mon-Fri) and not a French public holiday."""
+    dates = pd.DatetimeIndex(dates)
+    hol = set().union(*(french_holidays(y) for y in np.unique(dates.year))) if len(dates) else set()
+    is_hol = np.fromiter((d in hol for d in dates.date), bool, len(dates))
+    return (dates.dayofweek < 5) & ~is_hol
+
+
+def _next_allowed(allowed: np.ndarray) -> np.ndarray:
+    """For each index, the first allowed index at or after it (len(allowed) when none is left)."""
+    n = len(allowed)
+    idx = np.where(allowed, np.arange(n), n)
+    return np.minimum.accumulate(idx[::-1])[::-1]
+
+
+def _nearest_allowed(allowed: np.ndarray) -> np.ndarray:
+    """For each index, the nearest allowed index (ties go forward); the next one when none lies before."""
+    n = len(allowed)
+    nxt = _next_allowed(allowed)
+    prv = np.where(allowed, np.arange(n), -1)
+    prv = np.maximum.accumulate(prv)
+    take_prev = (prv >= 0) & ((np.arange(n) - prv) < (nxt - np.arange(n)))
+    return np.where(take_prev, prv, nxt)
+
+
+def run_dates(days_of_month: tuple[int, ...], dates: pd.DatetimeIndex) -> np.ndarray:
+    """Mask of the dates that are payment-run dates: each run day of the month (31 = month end, clipped to the
+    month's length) rolled forward to a business day."""
+    dates = pd.DatetimeIndex(dates)
+    bd = business_days(dates)
+    nxt_bd = _next_allowed(bd)
+    mask = np.zeros(len(dates), bool)
+    month_len = dates.days_in_month.to_numpy()
+    for dom in days_of_month:
+        nominal = dates.day.to_numpy() == np.minimum(dom, month_len)
+        hit = nxt_bd[nominal]
+        mask[hit[hit < len(dates)]] = True
+    return mask
+
+
+def detect_payment_runs(payments: pd.DataFrame, *, max_days: int = 3, min_dates: int = 8,
+                        min_share: float = 0.7, alpha: float = 1e-3) -> pd.Series:
+    """Each customer's habitual payment days of the month (*jours de règlement*), or no entry.
+
+    ``payments`` has ``customer_id`` and ``payment_date``. For every day of the month ``d`` (1..31), the run date in
+    each month is ``d`` (clipped to month end) rolled to the next business day; greedily pick up to ``max_days`` days
+    covering most distinct payment dates. A customer is a run payer when it has ``min_dates`` distinct dates, the days
+    cover at least ``min_share`` of them, and chance would cover that many with probability below ``alpha``
+    (binomial, ``p = k / 21.7`` business days a month).
+
+    >>> pay = pd.DataFrame({"customer_id": "c1", "payment_date": pd.date_range("2025-01-10", periods=12, freq="MS")
+    ...                     + pd.Timedelta(days=9)})
+    >>> detect_payment_runs(pay).loc["c1"]
+    (10,)
+    """
+    if payments.empty:
+        return pd.Series(dtype=object)
+    pay = payments[["customer_id", "payment_date"]].drop_duplicates()
+    cust, cidx = np.unique(pay["customer_id"].astype(str).to_numpy(), return_inverse=True)
+    n_dates = np.bincount(cidx, minlength=len(cust))
+    eligible = n_dates >= min_dates
+    if not eligible.any():
+        return pd.Series(dtype=object)
+    dates = pd.DatetimeIndex(pay["payment_date"].astype("datetime64[ns]"))
+    span = pd.date_range(dates.min() - pd.Timedelta(days=1), dates.max() + pd.Timedelta(days=1), freq="D")
+    pos = (dates - span[0]).days.to_numpy()
+    hits = np.zeros((len(cust), 31))
+    for dom in range(1, 32):
+        is_run = run_dates((dom,), span)[pos]
+        hits[:, dom - 1] = np.bincount(cidx, weights=is_run, minlength=len(cust))
+    chosen = np.zeros((len(cust), max_days), int)
+    covered = np.zeros(len(cust))
+    h = hits.copy()
+    for k in range(max_days):
+        best = h.argmax(axis=1)
+        chosen[:, k] = best + 1
+        covered = covered + h[np.arange(len(cust)), best]
+        h[np.arange(len(cust)), best] = -1
+    out = {}
+    for k in range(1, max_days + 1):
+        cov_k = np.sort(hits, axis=1)[:, ::-1][:, :k].sum(axis=1)
+        p_chance = stats.binom.sf(cov_k - 1, n_dates, min(1.0, k / 21.7))
+        ok = eligible & (cov_k >= min_share * n_dates) & (p_chance < alpha)
+        for j in np.flatnonzero(ok):
+            if cust[j] not in out:
+                out[cust[j]] = tuple(sorted(int(d) for d in chosen[j, :k]))
+    return pd.Series(out, dtype=object)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Censored log-normal AFT with customer random intercepts
+# ---------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class AFTFit:
+    """A fitted log-normal AFT: ``log t = X beta + u[cluster] + sigma[scale] * e``.
+
+    ``u`` are the customers' posterior modes, ``u_var`` their posterior variances (inverse curvature), ``tau2`` the
+    between-customer variance per cluster group, ``loglik`` the penalised weighted log-likelihood at the optimum.
+    """
+
+    beta: np.ndarray
+    sigma: np.ndarray
+    u: np.ndarray
+    u_var: np.ndarray
+    tau2: np.ndarray
+    loglik: float
+    n_iter: int
+    converged: bool
+
+
+def _censored_terms(y: np.ndarray, eta: np.ndarray, sigma: np.ndarray, observed: np.ndarray, w: np.ndarray,
+                    cure: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-invoice weighted log-likelihood and its derivatives in eta (first, second) and in log sigma.
+
+    observed: ``l = -log s - z^2/2``, censored: ``l = log(pi + (1 - pi) Phi(-z))``, ``z = (y - eta) / s``.
+    """
+    z = (y - eta) / sigma
+    ll = np.empty_like(z)
+    d1 = np.empty_like(z)
+    d2 = np.empty_like(z)
+    ds = np.empty_like(z)
+    o = observed
+    zo, so = z[o], sigma[o]
+    ll[o] = -np.log(so) - 0.5 * zo * zo
+    d1[o] = zo / so
+    d2[o] = -1.0 / (so * so)
+    ds[o] = zo * zo - 1.0
+    c = ~o
+    if c.any():
+        zc, sc, pic = z[c], sigma[c], cure[c]
+        log_s = special.log_ndtr(-zc)
+        lam = np.exp(-0.5 * zc * zc - 0.5 * np.log(2 * np.pi) - log_s)  # inverse Mills ratio phi/(1 - Phi)
+        surv = np.exp(log_s)
+        q = (1 - pic) * surv / (pic + (1 - pic) * surv)        # P(will pay | not paid yet)
+        ll[c] = np.log(pic + (1 - pic) * surv)
+        g = lam / sc                                           # d log S / d eta
+        h = -lam * (lam - zc) / (sc * sc)                      # d2 log S / d eta2
+        d1[c] = q * g
+        d2[c] = q * h + q * (1 - q) * g * g
+        ds[c] = q * lam * zc
+    return w * ll, w * d1, w * d2, w * ds
+
+
+def fit_lognormal_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np.ndarray | None = None,
+                      cluster: np.ndarray | None = None, cluster_group: np.ndarray | None = None,
+                      weights: np.ndarray | None = None, cure: np.ndarray | float = 0.0,
+                      max_iter: int = 200, tol: float = 1e-6) -> AFTFit:
+    """Censored maximum likelihood for a log-normal AFT with empirical-Bayes random intercepts.
+
+    ``log_t``: log of days-since-issue + 1 (observed) or of the censoring point (open invoices); ``observed``: bool;
+    ``X``: (n, p) covariates; ``scale``: index of each row's sigma (e.g. segment); ``cluster``: customer index;
+    ``cluster_group``: each cluster's group for its own ``tau^2``; ``cure``: never-paid probability per row.
+
+    Alternates (1) L-BFGS on (beta, log sigma) given the customer offsets, (2) vectorised Newton steps on every
+    customer's posterior mode at once, (3) the Laplace-EM update ``tau_g^2 = mean_g(u^2 + 1/curvature)``.
+
+    >>> rng = np.random.default_rng(0); n = 2000
+    >>> t = np.exp(3 + 0.5 * rng.standard_normal(n)); c = np.full(n, 40.0)
+    >>> fit = fit_lognormal_aft(np.log(np.minimum(t, c)), t < c, np.ones((n, 1)))
+    >>> bool(abs(fit.beta[0] - 3) < 0.05 and abs(fit.sigma[0] - 0.5) < 0.05)
+    True
+    """
+    y = np.asarray(log_t, float)
+    obs = np.asarray(observed, bool)
+    X = np.asarray(X, float)
+    n, p = X.shape
+    w = np.ones(n) if weights is None else np.asarray(weights, float)
+    scale = np.zeros(n, int) if scale is None else np.asarray(scale, int)
+    n_scale = int(scale.max()) + 1 if n else 1
+    cure = np.broadcast_to(np.asarray(cure, float), (n,))
+    if not obs.any():
+        raise ModelError("no paid invoice in the history: the payment-time law cannot be fitted")
+    has_re = cluster is not None
+    if has_re:
+        cluster = np.asarray(cluster, int)
+        n_cl = int(cluster.max()) + 1 if cluster_group is None else len(cluster_group)
+        cgroup = np.zeros(n_cl, int) if cluster_group is None else np.asarray(cluster_group, int)
+        n_grp = int(cgroup.max()) + 1
+    else:
+        cluster = np.zeros(n, int)
+        n_cl, cgroup, n_grp = 1, np.zeros(1, int), 1
+    u = np.zeros(n_cl)
+    tau2 = np.full(n_grp, 0.1)
+    # start: OLS on observed rows
+    beta0, *_ = np.linalg.lstsq(X[obs] * np.sqrt(w[obs, None]), y[obs] * np.sqrt(w[obs]), rcond=None)
+    resid_sd = np.sqrt(np.average((y[obs] - X[obs] @ beta0) ** 2, weights=w[obs]) + 1e-6)
+    theta = np.concatenate([beta0, np.full(n_scale, np.log(resid_sd))])
+
+    def negll(th: np.ndarray, offset: np.ndarray) -> tuple[float, np.ndarray]:
+        b, ls = th[:p], th[p:]
+        sig = np.exp(ls)[scale]
+        ll, d1, _, ds = _censored_terms(y, X @ b + offset, sig, obs, w, cure)
+        grad_b = X.T @ d1
+        grad_s = np.bincount(scale, weights=ds, minlength=n_scale)
+        return -ll.sum(), -np.concatenate([grad_b, grad_s])
+
+    prev = -np.inf
+    converged = False
+    it = 0
+    for it in range(1, max_iter + 1):
+        offset = u[cluster] if has_re else 0.0
+        res = optimize.minimize(negll, theta, args=(offset,), jac=True, method="L-BFGS-B",
+                                options={"maxiter": 200, "gtol": 1e-7})
+        theta = res.x
+        if not has_re:
+            converged = bool(res.success)
+            break
+        b, sig = theta[:p], np.exp(theta[p:])[scale]
+        xb = X @ b
+        curv = np.ones(n_cl)
+        for _ in range(4):  # Newton steps on every customer's mode at once
+            _, d1, d2, _ = _censored_terms(y, xb + u[cluster], sig, obs, w, cure)
+            prior = 1.0 / tau2[cgroup]
+            g = np.bincount(cluster, weights=d1, minlength=n_cl) - u * prior
+            curv = -np.bincount(cluster, weights=d2, minlength=n_cl) + prior
+            step = np.clip(g / curv, -1.0, 1.0)
+            u = u + step
+            if np.max(np.abs(step)) < 1e-8:
+                break
+        tau2 = _tau2_update(u, curv - 1.0 / tau2[cgroup], tau2, cgroup, n_grp)
+        ll_now = -res.fun - 0.5 * np.sum(u * u / tau2[cgroup] + np.log(tau2[cgroup]))
+        import os
+        if os.environ.get("AFTDBG"): print(it, ll_now, tau2, theta[:3], res.nfev)
+        if abs(ll_now - prev) < tol * (abs(ll_now) + 1.0):
+            converged = True
+            break
+        prev = ll_now
+    b, ls = theta[:p], theta[p:]
+    if has_re:
+        sig = np.exp(ls)[scale]
+        _, _, d2, _ = _censored_terms(y, X @ b + u[cluster], sig, obs, w, cure)
+        u_var = 1.0 / (-np.bincount(cluster, weights=d2, minlength=n_cl) + 1.0 / tau2[cgroup])
+        loglik = -negll(theta, u[cluster])[0] - 0.5 * np.sum(u * u / tau2[cgroup] + np.log(tau2[cgroup]))
+    else:
+        u_var = np.zeros(n_cl)
+        tau2 = np.zeros(n_grp)
+        loglik = -negll(theta, 0.0)[0]
+    return AFTFit(beta=b, sigma=np.exp(ls), u=u, u_var=u_var, tau2=tau2, loglik=float(loglik), n_iter=it,
+                  converged=converged)
+
+
+def _tau2_update(u: np.ndarray, info: np.ndarray, tau2: np.ndarray, cgroup: np.ndarray, n_grp: int) -> np.ndarray:
+    """Between-customer variance per group by marginal likelihood of the Gaussian (Laplace) approximation.
+
+    Each customer's data act like an estimate ``m_j = u_j (info_j + 1/tau^2) / info_j`` of its effect with variance
+    ``v_j = 1/info_j`` (``info`` = the data's curvature at the mode), so ``m_j ~ N(0, tau^2 + v_j)``; ``tau^2``
+    solves ``sum_j (m_j^2 - v_j - tau^2) / (tau^2 + v_j)^2 = 0`` (fixed-point iterations, vectorised over customers).
+    Customers without data carry no information and are left out.
+    """
+    has = info > 1e-10
+    g = cgroup[has]
+    v = 1.0 / info[has]
+    m = u[has] * (info[has] + 1.0 / tau2[g]) * v
+    t = tau2.copy()
+    for _ in range(100):
+        wgt = 1.0 / (t[g] + v) ** 2
+        num = np.bincount(g, weights=wgt * (m * m - v), minlength=n_grp)
+        den = np.bincount(g, weights=wgt, minlength=n_grp)
+        new = np.where(den > 0, np.maximum(num / np.maximum(den, 1e-300), 1e-6), t)
+        if np.max(np.abs(new - t) / (t + 1e-12)) < 1e-8:
+            return new
+        t = new
+    return t
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Discrete laws on the grid
+# ---------------------------------------------------------------------------------------------------------------
+
+def lognormal_grid_pmf(eta: np.ndarray, sigma: np.ndarray, terms: np.ndarray, grid: np.ndarray = GRID) -> np.ndarray:
+    """P(pay on day d relative to due), ``d`` in ``grid``, for ``log t ~ N(eta, sigma^2)``, ``t = days since issue + 1``.
+
+    Day ``d`` is ``k = d + terms`` days after issue; ``P = Phi((log(k + 1.5) - eta)/s) - Phi((log(k + 0.5) - eta)/s)``
+    (day 0 takes everything below ``t = 1.5``). Mass before ``grid[0]`` goes to the first grid day; mass after the last
+    grid day is left out (row sum < 1: not paid within the grid).
+
+    >>> row = lognormal_grid_pmf(np.array([np.log(31)]), np.array([0.2]), np.array([30]))
+    >>> int(GRID[row[0].argmax()])
+    0
+    """
+    eta = np.asarray(eta, float)[:, None]
+    sigma = np.asarray(sigma, float)[:, None]
+    k = grid[None, :] + np.asarray(terms, float)[:, None]
+    upper = special.ndtr((np.log(np.maximum(k + 1.5, 1e-300)) - eta) / sigma)
+    lower = np.where(k <= 0, 0.0, special.ndtr((np.log(np.maximum(k + 0.5, 1e-300)) - eta) / sigma))
+    pmf = np.where(k >= 0, upper - lower, 0.0)
+    pmf[:, 0] = np.where(k[:, 0] >= 0, upper[:, 0], 0.0)  # fold everything before the grid into its first day
+    return np.maximum(pmf, 0.0)
+
+
+def km_pmf(duration: np.ndarray, event: np.ndarray, weights: np.ndarray | None = None,
+           days: np.ndarray = DAYS) -> np.ndarray:
+    """Weighted discrete Kaplan-Meier law on ``days`` (0..365): ``S(d) = prod_{k <= d} (1 - deaths_k / at_risk_k)``.
+
+    Right-censored durations count as at risk up to and including their last day. Survival left beyond the last
+    observed event decays geometrically with the mean observed hazard; what is left after day 365 is not in the pmf.
+
+    >>> km_pmf(np.array([2, 2, 4]), np.array([True, True, False]))[:3].round(3).tolist()
+    [0.0, 0.0, 0.667]
+    """
+    duration = np.clip(np.asarray(duration, int), 0, days[-1])
+    event = np.asarray(event, bool)
+    w = np.ones(len(duration)) if weights is None else np.asarray(weights, float)
+    n = len(days)
+    deaths = np.bincount(duration[event], weights=w[event], minlength=n)[:n]
+    leaving = np.bincount(duration, weights=w, minlength=n)[:n]
+    at_risk = np.cumsum(leaving[::-1])[::-1]
+    hazard = np.divide(deaths, at_risk, out=np.zeros(n), where=at_risk > 0)
+    last = int(duration[event].max()) if event.any() else -1
+    if last < n - 1:
+        mean_h = deaths.sum() / max(np.sum(at_risk[: last + 1]), 1e-12) if last >= 0 else 0.0
+        hazard[last + 1:] = mean_h
+    surv = np.cumprod(1 - hazard)
+    return -np.diff(np.concatenate([[1.0], surv]))
+
+
+def _condition_after(pmf: np.ndarray, start: int, total: float | None = None) -> np.ndarray:
+    """The law conditioned on ``index >= start``: zero before, rescaled after to sum ``total`` (default: the mass
+    the unconditioned tail keeps relative to what is left, i.e. ``tail / (tail + left-out mass)``)."""
+    out = np.zeros_like(pmf)
+    start = max(int(start), 0)
+    if start >= len(pmf):
+        return out
+    tail = pmf[start:]
+    s = tail.sum()
+    if s <= 0:
+        return out
+    left_out = max(1.0 - pmf.sum(), 0.0)
+    scale = (total if total is not None else s / (s + left_out)) / s
+    out[start:] = tail * scale
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The fitted model
+# ---------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class PayerModel:
+    """Fitted payer behaviour at ``as_of`` (see the module docstring for the rules).
+
+    ``pmfs[p]`` is P(pay on ``grid`` day) of profile ``p`` (described by ``profiles``), ``p_never[p]`` the rest.
+    """
+
+    as_of: pd.Timestamp
+    grid: np.ndarray
+    pmfs: np.ndarray
+    p_never: np.ndarray
+    profiles: pd.DataFrame
+    customers: pd.DataFrame
+    segments: pd.DataFrame
+    rho_month: float
+    rho_customer: float
+    promise_keep: pd.Series
+    dispute_resolution: dict[str, np.ndarray]
+    #: the fitted AFT coefficients by covariate name, sigma by segment, tau^2 by segment
+    coefficients: pd.Series = field(default_factory=pd.Series)
+    #: how each estimate was obtained (data sizes, floors applied, convergence)
+    diagnostics: dict = field(default_factory=dict)
+    post_resolution: np.ndarray = field(default_factory=lambda: np.zeros(len(DAYS)), repr=False)
+    dd_reject_rate: float = 0.05
+    payment_runs: pd.Series = field(default_factory=lambda: pd.Series(dtype=object), repr=False)
+    _fit: AFTFit | None = field(default=None, repr=False)
+    _columns: tuple[str, ...] = field(default=(), repr=False)
+    _segment_index: dict = field(default_factory=dict, repr=False)
+    _customer_index: dict = field(default_factory=dict, repr=False)
+    _segment_pi: dict = field(default_factory=dict, repr=False)
+    _dispute_share: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    _plan_mix: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+
+    # -- laws ---------------------------------------------------------------------------------------------------
+    def _design(self, segment: np.ndarray, terms: np.ndarray, dispute_type: np.ndarray,
+                method: np.ndarray) -> np.ndarray:
+        """Covariate rows in the fitted AFT's column order (unknown segment -> book average of the intercepts)."""
+        cols = self._columns
+        X = np.zeros((len(segment), len(cols)))
+        seg_cols = [i for i, c in enumerate(cols) if c.startswith("segment=")]
+        for i, c in enumerate(cols):
+            if c.startswith("segment="):
+                X[:, i] = segment == c.split("=", 1)[1]
+            elif c == "log_terms":
+                X[:, i] = np.log(np.maximum(terms, 1.0))
+            elif c.startswith("dispute="):
+                X[:, i] = dispute_type == c.split("=", 1)[1]
+            elif c.startswith("method="):
+                X[:, i] = method == c.split("=", 1)[1]
+        unknown = X[:, seg_cols].sum(axis=1) == 0
+        if unknown.any():
+            X[np.ix_(unknown, seg_cols)] = 1.0 / len(seg_cols)
+        return X
+
+    def _eta_sigma(self, customer: np.ndarray, segment: np.ndarray, terms: np.ndarray,
+                   dispute_type: np.ndarray, method: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Location and predictive scale of log t: ``eta = x'beta + u_j``, ``s^2 = sigma_seg^2 + Var(u_j)``
+        (a customer without history gets ``u = 0`` and ``Var = tau_seg^2``: the segment's population law)."""
+        fit = self._fit
+        X = self._design(segment, terms, dispute_type, method)
+        seg_idx = np.array([self._segment_index.get(s, -1) for s in segment])
+        sig = np.where(seg_idx >= 0, fit.sigma[np.maximum(seg_idx, 0)], np.sqrt(np.mean(fit.sigma ** 2)))
+        tau2 = np.where(seg_idx >= 0, fit.tau2[np.maximum(seg_idx, 0)], np.mean(fit.tau2))
+        cidx = np.array([self._customer_index.get(c, -1) for c in customer])
+        known = cidx >= 0
+        u = np.where(known, fit.u[np.maximum(cidx, 0)], 0.0)
+        var = np.where(known, fit.u_var[np.maximum(cidx, 0)], tau2)
+        return X @ fit.beta + u, np.sqrt(sig ** 2 + var)
+
+    def law(self, customer: np.ndarray, segment: np.ndarray, terms: np.ndarray, dispute_type: np.ndarray | None = None,
+            method: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Pmf rows on :data:`GRID` and never-paid masses for invoices described by the arrays given.
+
+        Direct debit: ``(1 - pi) [(1 - r) 1{d = 0} + r * transfer law after the due date]``; otherwise
+        ``(1 - pi) * lognormal_grid_pmf``. Mass beyond +365 adds to the never-paid mass.
+        """
+        customer = np.asarray(customer, object).astype(str)
+        segment = np.asarray(segment, object).astype(str)
+        terms = np.asarray(terms, float)
+        n = len(customer)
+        dispute_type = np.full(n, "", object) if dispute_type is None else np.asarray(dispute_type, object)
+        dispute_type = np.where(pd.isna(dispute_type), "", dispute_type).astype(str)
+        method = np.full(n, "transfer", object) if method is None else np.asarray(method, object).astype(str)
+        dd = method == "direct_debit"
+        eta, sig = self._eta_sigma(customer, segment, terms, dispute_type, np.where(dd, "transfer", method))
+        pmf = lognormal_grid_pmf(eta, sig, terms, self.grid)
+        if dd.any():
+            after = self.grid >= 1
+            rej = np.where(after[None, :], pmf[dd], 0.0)
+            kept = rej.sum(axis=1, keepdims=True)
+            tail = 1.0 - pmf[dd].sum(axis=1, keepdims=True)
+            rej = rej / np.maximum(kept + tail, 1e-300)
+            spike = np.zeros((int(dd.sum()), len(self.grid)))
+            spike[:, int(np.flatnonzero(self.grid == 0)[0])] = 1.0
+            pmf[dd] = (1 - self.dd_reject_rate) * spike + self.dd_reject_rate * rej
+        pi = self._pi(customer, segment)
+        pmf = pmf * (1 - pi)[:, None]
+        return pmf, 1.0 - pmf.sum(axis=1)
+
+    def _pi(self, customer: np.ndarray, segment: np.ndarray) -> np.ndarray:
+        """Never-paid probability of a new invoice: the customer's (shrunk) write-off rate, else its segment's."""
+        by_cust = self.customers["p_never"] if "p_never" in self.customers else pd.Series(dtype=float)
+        default = float(np.mean(list(self._segment_pi.values()))) if self._segment_pi else 0.013
+        seg_pi = np.array([self._segment_pi.get(s, default) for s in segment])
+        cust_pi = by_cust.reindex(customer).to_numpy(dtype=float)
+        return np.where(np.isnan(cust_pi), seg_pi, cust_pi)
+
+    def survival(self, customer_id: str, day: int) -> float:
+        """P(an undisputed invoice of this customer, on its usual terms and method, is not paid by ``day`` relative
+        to due). Includes the never-paid mass, so it tends to ``p_never`` for late days.
+
+        >>> model.survival("C001", 0)   # share still unpaid after the due date            # doctest: +SKIP
+        """
+        rows = self.profiles.index[(self.profiles["kind"] == "customer")
+                                   & (self.profiles["customer_id"] == str(customer_id))]
+        if len(rows) == 0:
+            raise ModelError(f"customer {customer_id!r} is not in the model fitted at {self.as_of.date()}; "
+                             "check the customer_id or refit with its invoices")
+        pmf = self.pmfs[rows[0]]
+        return float(1.0 - pmf[self.grid <= day].sum())
+
+    # -- the engine's input ---------------------------------------------------------------------------------------
+    def book(self, open_book: pd.DataFrame, sales_plan: list | None = None, *, horizon_end: Any = None,
+             promises: pd.DataFrame | None = None):
+        """The engine's :class:`cashsim.simulate.Book`: open invoices (+ future invoices of the sales plan).
+
+        ``open_book`` = ``ledger.open_book(as_of)`` (outstanding amounts; credit notes are left out);
+        ``promises`` = ``ledger.known_at(as_of).promises`` (pending promises reshape their invoice's law);
+        ``sales_plan`` = list of :class:`cashsim.params.SalesPlanLine`, invoiced from ``as_of + 1`` to ``horizon_end``.
+        ``min_day = (as_of + 1 - due_date)`` in days: an invoice already ``a`` days overdue starts at ``a + 1``.
+        """
+        from cashsim.simulate import Book
+
+        horizon_end = _ts(horizon_end) if horizon_end is not None else self.as_of + pd.offsets.MonthEnd(4)
+        if horizon_end <= self.as_of:
+            raise ModelError(f"horizon_end {horizon_end.date()} must be after as_of {self.as_of.date()}")
+        open_rows = _open_rows(open_book, self.as_of)
+        future = self._future_invoices(sales_plan or [], horizon_end)
+        inv = pd.concat([open_rows, future], ignore_index=True) if len(future) else open_rows
+        pmfs, keys, profile = self._book_pmfs(inv, promises)
+        calendars, cal_idx = self._calendars(inv["customer_id"].to_numpy(str), horizon_end)
+        inv = inv.assign(profile=profile, calendar=cal_idx,
+                         upfront_amount=0.0, upfront_date=pd.NaT, discount_rate=0.0, discount_day=np.nan)
+        inv["upfront_date"] = inv["upfront_date"].astype("datetime64[ns]")
+        cols = ["invoice_id", "customer_id", "segment", "is_future", "issue_date", "due_date", "amount", "profile",
+                "min_day", "calendar", "upfront_amount", "upfront_date", "discount_rate", "discount_day"]
+        return Book(as_of=self.as_of, grid=self.grid, pmfs=pmfs, invoices=inv[cols].reset_index(drop=True),
+                    calendars=calendars)
+
+    def _future_invoices(self, plan: list, horizon_end: pd.Timestamp) -> pd.DataFrame:
+        """Sales plan -> invoices: each month's amount split into ``round(amount / average_invoice)`` equal invoices
+        issued evenly over the month (pro rata for the part of a month after ``as_of``), spread over the segment's
+        customers in proportion to their last 12 months of invoicing (systematic sampling)."""
+        from cashsim.params import monthly_values
+
+        rows = []
+        start = self.as_of + pd.Timedelta(days=1)
+        months = pd.period_range(start, horizon_end, freq="M")
+        for line in plan:
+            amounts = monthly_values(line.monthly_amount, len(months))
+            mix = self._plan_mix[self._plan_mix["segment"] == line.segment] if len(self._plan_mix) else self._plan_mix
+            for m, (period, amount) in enumerate(zip(months, amounts)):
+                first, last = max(period.start_time, start), min(period.end_time.normalize(), horizon_end)
+                share = ((last - first).days + 1) / period.days_in_month
+                total = amount * share
+                n = int(max(1, round(total / line.average_invoice))) if total > 0 else 0
+                if n == 0:
+                    continue
+                span = (last - first).days + 1
+                issue = first + pd.to_timedelta(np.floor((np.arange(n) + 0.5) * span / n), unit="D")
+                due = issue + pd.Timedelta(days=line.terms_days)
+                if line.end_of_month:
+                    due = due + pd.offsets.MonthEnd(0)
+                if len(mix):
+                    pos = (np.arange(n) + 0.5) / n
+                    who = np.searchsorted(mix["cum_share"].to_numpy(), pos, side="right")
+                    who = np.minimum(who, len(mix) - 1)
+                    cust = mix["customer_id"].to_numpy(str)[who]
+                    method = mix["method"].to_numpy(str)[who]
+                else:
+                    cust = np.array([f"plan:{line.segment}:{i % 50}" for i in range(n)])
+                    method = np.full(n, "transfer")
+                rows.append(pd.DataFrame({
+                    "invoice_id": [f"plan:{line.segment}:{period}:{i}" for i in range(n)],
+                    "customer_id": cust, "segment": line.segment, "is_future": True,
+                    "issue_date": issue, "due_date": due, "amount": total / n, "payment_method": method,
+                    "disputed": False, "dispute_type": "", "dispute_opened": pd.NaT, "dispute_resolved": pd.NaT,
+                }))
+        if not rows:
+            return pd.DataFrame()
+        out = pd.concat(rows, ignore_index=True)
+        for c in ("issue_date", "due_date", "dispute_opened", "dispute_resolved"):
+            out[c] = out[c].astype("datetime64[ns]")
+        out["min_day"] = (self.as_of + pd.Timedelta(days=1) - out["due_date"]).dt.days.clip(self.grid[0], None)
+        return out
+
+    def _book_pmfs(self, inv: pd.DataFrame, promises: pd.DataFrame | None) -> tuple[np.ndarray, Any, np.ndarray]:
+        """One pmf row per distinct law: regular rows deduplicated by (customer, segment, terms, method, future);
+        disputed, promised and >365-days-overdue invoices get rows conditioned on what is known at ``as_of``."""
+        n = len(inv)
+        as_of = self.as_of
+        terms = (inv["due_date"] - inv["issue_date"]).dt.days.clip(0, None).to_numpy(float)
+        cust = inv["customer_id"].to_numpy(str)
+        seg = inv["segment"].to_numpy(str)
+        method = inv["payment_method"].fillna("transfer").to_numpy(str)
+        future = inv["is_future"].to_numpy(bool)
+        min_day = inv["min_day"].to_numpy(int)
+        disputed_open = (inv["disputed"].fillna(False).to_numpy(bool) & ~future)
+        special_row = disputed_open | (min_day > self.grid[-1])
+        promise_day = self._pending_promises(inv, promises)
+        special_row |= ~np.isnan(promise_day)
+
+        # regular rows: future invoices use the customer's "new invoice" law (dispute mix of its segment)
+        key = pd.DataFrame({"c": cust, "s": seg, "t": terms, "m": method, "f": future})[~special_row]
+        uniq, inverse = np.unique(key.astype(str).agg("|".join, axis=1).to_numpy(), return_inverse=True)
+        first = pd.Series(np.arange(len(key))).groupby(inverse).first().to_numpy()
+        kk = key.iloc[first]
+        reg = self._new_invoice_law(kk["c"].to_numpy(str), kk["s"].to_numpy(str), kk["t"].to_numpy(float),
+                                    kk["m"].to_numpy(str), kk["f"].to_numpy(bool))
+        profile = np.empty(n, int)
+        profile[~special_row] = inverse
+        rows = [reg]
+        idx = np.flatnonzero(special_row)
+        if len(idx):
+            special = self._special_rows(inv.iloc[idx], terms[idx], promise_day[idx])
+            profile[idx] = len(reg) + np.arange(len(idx))
+            rows.append(special)
+        pmfs = np.vstack(rows)
+        # identical special rows collapse too
+        pmfs_u, inv2 = np.unique(np.round(pmfs, 15), axis=0, return_inverse=True)
+        return pmfs_u, None, inv2.ravel()[profile]
+
+    def _new_invoice_law(self, cust: np.ndarray, seg: np.ndarray, terms: np.ndarray, method: np.ndarray,
+                         future: np.ndarray) -> np.ndarray:
+        """Open undisputed invoices: the customer's law. Future invoices: mixed over dispute types with the
+        segment's recent dispute shares (a plan invoice may still become disputed)."""
+        pmf, _ = self.law(cust, seg, terms, None, method)
+        if future.any() and len(self._dispute_share):
+            f = np.flatnonzero(future)
+            mixed = pmf[f] * 0.0
+            shares = self._dispute_share.reindex(seg[f]).fillna(0.0)
+            none_share = 1.0 - shares.sum(axis=1).to_numpy()
+            mixed += none_share[:, None] * pmf[f]
+            for dtype in shares.columns:
+                p_d, _ = self.law(cust[f], seg[f], terms[f], np.full(len(f), dtype), method[f])
+                mixed += shares[dtype].to_numpy()[:, None] * p_d
+            pmf[f] = mixed
+        return pmf
+
+    def _special_rows(self, inv: pd.DataFrame, terms: np.ndarray, promise_day: np.ndarray) -> np.ndarray:
+        """Rows already conditioned on "not paid by as_of": disputes (rest of the resolution time + delay after
+        resolution), promises (kept with the customer's keep rate, else back to the law after the promised day)."""
+        as_of = self.as_of
+        G = len(self.grid)
+        out = np.zeros((len(inv), G))
+        cust = inv["customer_id"].to_numpy(str)
+        seg = inv["segment"].to_numpy(str)
+        method = inv["payment_method"].fillna("transfer").to_numpy(str)
+        min_day = inv["min_day"].to_numpy(int)
+        due = inv["due_date"]
+        base, _ = self.law(cust, seg, terms, None, method)
+        pi = self._pi(cust, seg)
+        disputed = inv["disputed"].fillna(False).to_numpy(bool)
+        dtype = inv["dispute_type"].astype(object).where(inv["dispute_type"].notna(), "other").to_numpy(str)
+        opened = inv["dispute_opened"].fillna(due).to_numpy("datetime64[ns]")
+        resolved = inv["dispute_resolved"].to_numpy("datetime64[ns]")
+        due_np = due.to_numpy("datetime64[ns]")
+        as_np = np.datetime64(as_of, "ns")
+        day = np.timedelta64(1, "D")
+        for i in range(len(inv)):  # only disputed / promised / very old open invoices: a short list
+            start = int(min_day[i] - self.grid[0])
+            if start >= G:
+                continue  # more than a year overdue: never paid within the grid
+            s_a = max(1.0 - base[i, :start].sum() / max(1 - pi[i], 1e-12), 1e-12) if start > 0 else 1.0
+            pi_a = pi[i] / (pi[i] + (1 - pi[i]) * s_a)
+            if disputed[i]:
+                if np.isnat(resolved[i]):
+                    res = self.dispute_resolution.get(dtype[i], self.dispute_resolution.get("all"))
+                    age = int((as_np - opened[i]) / day)
+                    rest = _condition_after(res, age + 1, total=1.0)
+                    total = np.convolve(rest, self.post_resolution)[: len(DAYS) * 2]
+                    shift = int((opened[i] - due_np[i]) / day)
+                else:
+                    since = int((as_np - resolved[i]) / day)
+                    total = _condition_after(self.post_resolution, since + 1, total=1.0)
+                    shift = int((resolved[i] - due_np[i]) / day)
+                row = _place_on_grid(total, shift, self.grid)
+            else:
+                row = _condition_after(base[i], start, total=1.0)
+            if not np.isnan(promise_day[i]):
+                p = int(promise_day[i])
+                keep = float(self.promise_keep.get(cust[i], self.promise_keep.get("__book__", 0.5)))
+                after = _condition_after(row, p + 1 - self.grid[0], total=1.0)
+                spike = np.zeros(G)
+                spike[int(np.clip(p - self.grid[0], start, G - 1))] = 1.0
+                row = keep * spike + (1 - keep) * after
+            row[:start] = 0.0
+            s = row.sum()
+            out[i] = row / s * (1 - pi_a) if s > 0 else 0.0
+        return out
+
+    def _pending_promises(self, inv: pd.DataFrame, promises: pd.DataFrame | None) -> np.ndarray:
+        """Promised day relative to due of the latest promise made by ``as_of`` for a date after it, else NaN."""
+        out = np.full(len(inv), np.nan)
+        if promises is None or len(promises) == 0:
+            return out
+        p = promises[(promises["made_date"] <= self.as_of) & (promises["promised_date"] > self.as_of)]
+        if p.empty:
+            return out
+        latest = p.sort_values("made_date").groupby("invoice_id")["promised_date"].last()
+        promised = inv["invoice_id"].map(latest)
+        has = promised.notna().to_numpy() & ~inv["is_future"].to_numpy(bool)
+        out[has] = (promised[has] - inv["due_date"][has]).dt.days.to_numpy(float)
+        return np.clip(out, self.grid[0], self.grid[-1])
+
+    def _calendars(self, customers: np.ndarray, horizon_end: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
+        """Row 0: next business day; one row per distinct set of payment-run days (nearest run day)."""
+        days = pd.date_range(self.as_of + pd.Timedelta(days=1), horizon_end, freq="D")
+        rows = [_next_allowed(business_days(days))]
+        run_sets = self.payment_runs.reindex(pd.unique(customers)).dropna() if len(self.payment_runs) else \
+            pd.Series(dtype=object)
+        set_index: dict[tuple, int] = {}
+        for runs in run_sets:
+            if runs not in set_index:
+                set_index[runs] = len(rows)
+                rows.append(_nearest_allowed(run_dates(runs, days)))
+        cal = np.vstack(rows).astype(np.int64)
+        idx = pd.Series(customers).map(run_sets.map(set_index)).fillna(0).to_numpy(int) if len(run_sets) else \
+            np.zeros(len(customers), int)
+        return cal, idx
+
+
+def _place_on_grid(pmf: np.ndarray, shift: int, grid: np.ndarray) -> np.ndarray:
+    """A law on days 0.. after an event that happened ``shift`` days after the due date, as a grid row; days
+    before the grid start pile on the first grid day, days after its end are dropped (not paid within the grid)."""
+    row = np.zeros(len(grid))
+    pos = np.arange(len(pmf)) + shift - grid[0]
+    inside = (pos >= 0) & (pos < len(grid))
+    np.add.at(row, pos[inside], pmf[inside])
+    row[0] += pmf[pos < 0].sum()
+    return row
+
+
+def _open_rows(open_book: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
+    """Open invoices to collect: positive outstanding amounts (credit notes are netted in balances, not simulated)."""
+    need = {"invoice_id", "customer_id", "due_date", "issue_date"}
+    missing = need - set(open_book.columns)
+    if missing:
+        raise ModelError(f"open_book lacks column(s) {sorted(missing)}; pass ledger.open_book(as_of)")
+    ob = open_book.copy()
+    amount = ob["outstanding"] if "outstanding" in ob else ob["amount"]
+    ob["amount"] = amount.astype(float)
+    ob = ob[ob["amount"] > 0]
+    for c, default in (("segment", "all"), ("payment_method", "transfer"), ("disputed", False),
+                       ("dispute_type", ""), ("dispute_opened", pd.NaT), ("dispute_resolved", pd.NaT)):
+        if c not in ob:
+            ob[c] = default
+    for c in ("issue_date", "due_date", "dispute_opened", "dispute_resolved"):
+        ob[c] = ob[c].astype("datetime64[ns]")
+    ob["invoice_id"] = ob["invoice_id"].astype(str)
+    ob["customer_id"] = ob["customer_id"].astype(str)
+    ob["segment"] = ob["segment"].astype(str)
+    ob["disputed"] = ob["disputed"].fillna(False).astype(bool)
+    ob["is_future"] = False
+    ob["min_day"] = (as_of + pd.Timedelta(days=1) - ob["due_date"]).dt.days.clip(GRID[0], None)
+    return ob.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Fitting
+# ---------------------------------------------------------------------------------------------------------------
+
+def recency_weights(age_days: np.ndarray, half_life_days: float) -> np.ndarray:
+    """``w = 0.5 ** (age / half_life)``, rescaled to mean 1 so the total information is unchanged.
+
+    >>> recency_weights(np.array([0, 365]), 365).round(3).tolist()
+    [1.333, 0.667]
+    """
+    w = 0.5 ** (np.asarray(age_days, float) / float(half_life_days))
+    return w / w.mean() if len(w) else w
+
+
+def _history(ledger, as_of: pd.Timestamp) -> pd.DataFrame:
+    """One row per positive invoice issued by ``as_of``, as known then, with the AFT's response.
+
+    ``t`` = days from issue to full payment + 1 for paid invoices; open invoices are censored at ``age + 1.5``
+    (paid on a day ``k >= age + 1``, and day ``k`` covers ``t`` in ``[k + 0.5, k + 1.5)``).
+    """
+    st = ledger.known_at(as_of).status(as_of)
+    st = st[st["amount"] > 0].copy()
+    if st.empty:
+        raise ModelError(f"no invoice issued by {as_of.date()}: nothing to learn payer behaviour from")
+    for c in ("issue_date", "due_date", "paid_date", "dispute_opened", "dispute_resolved", "write_off_date"):
+        st[c] = st[c].astype("datetime64[ns]")
+    st["customer_id"] = st["customer_id"].astype(str)
+    st["segment"] = st["segment"].fillna("all").astype(str)
+    st["payment_method"] = st["payment_method"].fillna("transfer").astype(str)
+    st["disputed"] = st["disputed"].fillna(False).astype(bool)
+    st["dispute_type"] = st["dispute_type"].astype(object).where(st["dispute_type"].notna() & st["disputed"], "")
+    st["dispute_type"] = st["dispute_type"].astype(str).replace({"nan": "", "<NA>": ""})
+    st.loc[st["disputed"] & (st["dispute_type"] == ""), "dispute_type"] = "other"
+    st["terms"] = (st["due_date"] - st["issue_date"]).dt.days.clip(0, None)
+    st["age"] = (as_of - st["issue_date"]).dt.days
+    st["paid"] = st["status"].eq("paid")
+    st["written_off"] = st["status"].eq("written_off")
+    days_to_pay = (st["paid_date"] - st["issue_date"]).dt.days.clip(0, None)
+    st["log_t"] = np.where(st["paid"], np.log(days_to_pay.fillna(0) + 1.0), np.log(st["age"] + 1.5))
+    st["days_late"] = (st["paid_date"] - st["due_date"]).dt.days
+    return st.reset_index(drop=True)
+
+
+def _design_columns(hist: pd.DataFrame, min_rows: int = 20) -> tuple[list[str], np.ndarray]:
+    """AFT covariate names and matrix: segment intercepts, log terms (when terms vary), dispute types and payment
+    methods with at least ``min_rows`` invoices (rarer dispute types share the "other" coefficient)."""
+    seg = hist["segment"].to_numpy(str)
+    cols, mats = [], []
+    for s in sorted(np.unique(seg)):
+        cols.append(f"segment={s}")
+        mats.append(seg == s)
+    log_terms = np.log(np.maximum(hist["terms"].to_numpy(float), 1.0))
+    if np.ptp(log_terms) > 0:
+        cols.append("log_terms")
+        mats.append(log_terms)
+    dtype = hist["dispute_type"].to_numpy(str)
+    counts = pd.Series(dtype[dtype != ""]).value_counts()
+    rare = set(counts[counts < min_rows].index)
+    dtype = np.where(np.isin(dtype, list(rare)), "other", dtype)
+    for d in sorted(set(dtype) - {""}):
+        if (dtype == d).sum() >= min(min_rows, 5):
+            cols.append(f"dispute={d}")
+            mats.append(dtype == d)
+    method = hist["payment_method"].to_numpy(str)
+    for m in AFT_METHODS:
+        if (method == m).sum() >= min_rows:
+            cols.append(f"method={m}")
+            mats.append(method == m)
+    return cols, np.column_stack(mats).astype(float)
+
+
+def _never_paid(hist: pd.DataFrame, prior: float) -> tuple[dict[str, float], pd.Series]:
+    """Never-paid probability per segment and per customer: write-off share of invoices >= 180 days old,
+    Beta prior with mean ``prior`` worth 200 invoices for segments; customers shrink to their segment the same way."""
+    old = hist[hist["age"] >= WRITE_OFF_MIN_AGE]
+    seg_n = old.groupby("segment").size()
+    seg_wo = old.groupby("segment")["written_off"].sum()
+    seg_pi = ((seg_wo + prior * NEVER_PRIOR_WEIGHT) / (seg_n + NEVER_PRIOR_WEIGHT)).to_dict()
+    for s in hist["segment"].unique():
+        seg_pi.setdefault(s, prior)
+    cust = old.groupby("customer_id").agg(n=("written_off", "size"), wo=("written_off", "sum"),
+                                          segment=("segment", "first"))
+    base = cust["segment"].map(seg_pi)
+    cust_pi = (cust["wo"] + base * NEVER_PRIOR_WEIGHT) / (cust["n"] + NEVER_PRIOR_WEIGHT)
+    return seg_pi, cust_pi
+
+
+def _direct_debit_reject_rate(hist: pd.DataFrame, as_of: pd.Timestamp) -> tuple[float, int]:
+    """Share of direct debits not collected within 3 days of the due date (observable ones only), Beta prior 5%
+    worth 20 debits (methods.md: 3-10% of SEPA debits are rejected)."""
+    dd = hist[(hist["payment_method"] == "direct_debit")
+              & (hist["due_date"] <= as_of - pd.Timedelta(days=DD_TOLERANCE_DAYS))]
+    ok = dd["paid"] & (dd["days_late"].abs() <= DD_TOLERANCE_DAYS)
+    return float((len(dd) - ok.sum() + DD_PRIOR_REJECT * DD_PRIOR_WEIGHT) / (len(dd) + DD_PRIOR_WEIGHT)), len(dd)
+
+
+def _disputes(hist: pd.DataFrame, as_of: pd.Timestamp, weights: np.ndarray) -> tuple[dict[str, np.ndarray],
+                                                                                    np.ndarray, dict]:
+    """Resolution-time law per dispute type (weighted Kaplan-Meier, unresolved disputes censored at their age;
+    types with fewer than 10 disputes use the pooled law) and the delay from resolution to payment."""
+    d = hist[hist["disputed"] & hist["dispute_opened"].notna()]
+    w = weights[d.index.to_numpy()]
+    resolved = d["dispute_resolved"].notna().to_numpy()
+    end = d["dispute_resolved"].where(d["dispute_resolved"].notna(), as_of)
+    dur = (end - d["dispute_opened"]).dt.days.clip(0, None).to_numpy()
+    laws: dict[str, np.ndarray] = {}
+    info = {"n_disputes": int(len(d))}
+    if len(d) == 0:
+        laws["all"] = km_pmf(np.array([30]), np.array([True]))
+        info["note"] = "no dispute in the history: a 30-day resolution placeholder law is used for open disputes"
+    else:
+        laws["all"] = km_pmf(dur, resolved, w)
+        types = d["dispute_type"].to_numpy(str)
+        for t in np.unique(types):
+            m = types == t
+            laws[t] = km_pmf(dur[m], resolved[m], w[m]) if m.sum() >= 10 else laws["all"]
+    r = d[resolved]
+    if len(r):
+        paid = r["paid_date"].notna().to_numpy()
+        end_p = r["paid_date"].where(r["paid_date"].notna(), as_of)
+        delay = (end_p - r["dispute_resolved"]).dt.days.clip(0, None).to_numpy()
+        post = km_pmf(delay, paid, weights[r.index.to_numpy()])
+    else:
+        post = km_pmf(np.array([7]), np.array([True]))
+        info["post_note"] = "no resolved dispute: payment assumed 7 days after resolution"
+    return laws, post, info
+
+
+def _promise_keep(ledger, hist: pd.DataFrame, as_of: pd.Timestamp, grace: int = 3) -> tuple[pd.Series, dict]:
+    """P(promise kept) per customer: a promise (*promesse de règlement*) is kept when the invoice was fully paid, or
+    paid at least the promised amount since the promise, by ``promised_date + 3 days``. Only promises whose
+    deadline had passed by ``as_of`` count. Beta-binomial shrinkage: customer -> segment -> book, the prior
+    weight ``m`` estimated by moments across customers (at least 2)."""
+    known = ledger.known_at(as_of)
+    pr = known.promises
+    if pr is None or len(pr) == 0:
+        return pd.Series({"__book__": 0.5}, dtype=float), {"n_promises": 0,
+                                                            "note": "no promise recorded: keep rate 50% assumed"}
+    pr = pr.copy()
+    pr["made_date"] = pr["made_date"].astype("datetime64[ns]")
+    pr["promised_date"] = pr["promised_date"].astype("datetime64[ns]")
+    pr = pr[pr["promised_date"] + pd.Timedelta(days=grace) <= as_of]
+    info = hist.set_index("invoice_id")[["customer_id", "segment", "paid_date"]]
+    pr = pr.join(info, on="invoice_id", how="inner")
+    if pr.empty:
+        return pd.Series({"__book__": 0.5}, dtype=float), {"n_promises": 0,
+                                                            "note": "no promise with a past deadline: 50% assumed"}
+    pay = known.payments[["invoice_id", "payment_date", "amount"]].copy()
+    pay["payment_date"] = pay["payment_date"].astype("datetime64[ns]")
+    merged = pr.reset_index(drop=True).reset_index(names="pid").merge(pay, on="invoice_id", how="left")
+    in_window = (merged["payment_date"] >= merged["made_date"]) & \
+                (merged["payment_date"] <= merged["promised_date"] + pd.Timedelta(days=grace))
+    got = merged["amount_y"].where(in_window, 0.0).groupby(merged["pid"]).sum()
+    pr = pr.reset_index(drop=True)
+    paid_by = pr["paid_date"].notna() & (pr["paid_date"] <= pr["promised_date"] + pd.Timedelta(days=grace))
+    promised_amt = pr["amount"].fillna(0.0).to_numpy()
+    kept = paid_by.to_numpy() | (got.reindex(pr.index).fillna(0).to_numpy() >= promised_amt - 0.01) & (promised_amt > 0)
+    pr["kept"] = kept.astype(float)
+    book = pr["kept"].mean()
+    by_c = pr.groupby("customer_id").agg(k=("kept", "sum"), n=("kept", "size"), segment=("segment", "first"))
+    by_s = pr.groupby("segment").agg(k=("kept", "sum"), n=("kept", "size"))
+    m = _beta_binomial_weight(by_c["k"].to_numpy(), by_c["n"].to_numpy())
+    seg_rate = (by_s["k"] + m * book) / (by_s["n"] + m)
+    cust_rate = (by_c["k"] + m * by_c["segment"].map(seg_rate)) / (by_c["n"] + m)
+    out = pd.concat([cust_rate, pd.Series({f"__segment__{s}": v for s, v in seg_rate.items()}),
+                     pd.Series({"__book__": book})]).astype(float)
+    return out, {"n_promises": int(len(pr)), "book_keep_rate": float(book), "prior_weight": float(m)}
+
+
+def _beta_binomial_weight(k: np.ndarray, n: np.ndarray) -> float:
+    """Prior weight ``m = a + b`` of a Beta-binomial by moments: ``Var(k/n) = p(1-p)[1/n + (1 - 1/n)/(m + 1)]``."""
+    if len(k) < 3 or n.sum() == 0:
+        return 2.0
+    rate = k / n
+    p = k.sum() / n.sum()
+    if p <= 0 or p >= 1:
+        return 2.0
+    excess = np.var(rate) / (p * (1 - p)) - np.mean(1.0 / n)
+    denom = 1 - np.mean(1.0 / n)
+    if excess <= 0 or denom <= 0:
+        return 50.0  # no visible heterogeneity: lean on the segment
+    return float(np.clip(denom / excess - 1, 2.0, 50.0))
+
+
+def icc_oneway(z: np.ndarray, group: np.ndarray) -> float:
+    """Intra-class correlation of ``z`` by ``group`` (one-way random-effects ANOVA, unbalanced groups):
+    ``(MSB - MSW) / (MSB + (n0 - 1) MSW)``, ``n0 = (N - sum n_g^2 / N) / (G - 1)``; floored at 0.
+
+    >>> rng = np.random.default_rng(1); g = np.repeat(np.arange(400), 10)
+    >>> z = 0.5 * rng.standard_normal(400)[g] + rng.standard_normal(4000) * np.sqrt(0.75)
+    >>> bool(abs(icc_oneway(z, g) - 0.25) < 0.05)
+    True
+    """
+    _, g = np.unique(group, return_inverse=True)
+    n_g = np.bincount(g)
+    G, N = len(n_g), len(z)
+    if G < 2 or N <= G:
+        return 0.0
+    means = np.bincount(g, weights=z) / n_g
+    ssb = np.sum(n_g * (means - z.mean()) ** 2)
+    ssw = np.sum((z - means[g]) ** 2)
+    msb, msw = ssb / (G - 1), ssw / (N - G)
+    n0 = (N - np.sum(n_g ** 2) / N) / (G - 1)
+    return float(max(0.0, (msb - msw) / (msb + (n0 - 1) * msw)))
+
+
+def _copula_strengths(hist: pd.DataFrame, eta: np.ndarray, sig: np.ndarray, rng: np.random.Generator
+                      ) -> tuple[float, float, dict]:
+    """rho_customer and rho_month from the PIT of every invoice under its fitted marginal (module docstring)."""
+    y = hist["log_t"].to_numpy()
+    paid = hist["paid"].to_numpy()
+    lo = special.ndtr((np.where(paid, np.log(np.exp(y) - 0.5 + 1e-9), y) - eta) / sig)
+    hi = np.where(paid, special.ndtr((np.log(np.exp(y) + 0.5) - eta) / sig), 1.0)
+    u = lo + (hi - lo) * rng.uniform(size=len(y))
+    z = special.ndtri(np.clip(u, 1e-9, 1 - 1e-9))
+    due = hist["due_date"]
+    quarter = due.dt.year.astype(str) + "Q" + due.dt.quarter.astype(str)
+    rho_c = icc_oneway(z, (hist["customer_id"] + "|" + quarter).to_numpy(str))
+    _, ci = np.unique(hist["customer_id"].to_numpy(str), return_inverse=True)
+    z_within = z - (np.bincount(ci, weights=z) / np.bincount(ci))[ci]
+    month = due.dt.to_period("M").astype(str).to_numpy()
+    n_months = len(np.unique(month))
+    rho_m = icc_oneway(z_within, month)
+    info = {"n_due_months": n_months, "rho_month_estimate": rho_m, "rho_customer_estimate": rho_c,
+            "pit_mean": float(u.mean()), "pit_sd": float(u.std())}
+    if n_months < MIN_MONTHS_FOR_RHO:
+        info["rho_month_floor"] = (f"only {n_months} due months (< {MIN_MONTHS_FOR_RHO}): rho_month floored at "
+                                   f"{RHO_MONTH_FLOOR} (methods.md 1.5)")
+        rho_m = max(rho_m, RHO_MONTH_FLOOR)
+    total = rho_m + rho_c
+    if total > 0.95:
+        rho_m, rho_c = rho_m * 0.95 / total, rho_c * 0.95 / total
+    return float(rho_m), float(rho_c), info
+
+
+def _summaries(pmf: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median days late and share paid late (days_late > 0) of the paid part of each pmf row."""
+    cdf = np.cumsum(pmf, axis=1) / np.maximum(pmf.sum(axis=1, keepdims=True), 1e-300)
+    median = grid[np.argmax(cdf >= 0.5, axis=1)].astype(float)
+    share_late = 1.0 - cdf[:, np.flatnonzero(grid == 0)[0]]
+    return median, share_late
+
+
+def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: int = 5,
+                  reliable_threshold: float = 0.8, prior_never_paid: float = 0.013, seed: int = 0) -> PayerModel:
+    """Fit payer behaviour on what ``ledger`` knew at the end of ``as_of`` (see the module docstring).
+
+    ``seed`` only drives the randomised PIT of censored invoices used to estimate the copula strengths.
+
+    >>> model = fit_behaviour(ledger, "2026-10-31")                 # doctest: +SKIP
+    >>> model.customers.loc["C001", ["reliability", "reliable", "reasons"]]  # doctest: +SKIP
+    """
+    as_of = _ts(as_of)
+    hist = _history(ledger, as_of)
+    weights = recency_weights(hist["age"].to_numpy(float), half_life_days)
+    seg_pi, cust_pi = _never_paid(hist, prior_never_paid)
+    dd_rate, n_dd = _direct_debit_reject_rate(hist, as_of)
+
+    # the AFT sees transfer / cheque / card invoices that are paid or open (written-off ones are never-paid mass)
+    use = (hist["payment_method"] != "direct_debit") & ~hist["written_off"]
+    if use.sum() == 0 or not hist.loc[use, "paid"].any():
+        raise ModelError(f"no paid invoice (other than by direct debit) issued by {as_of.date()}: "
+                         "the payment-time law cannot be fitted; choose a later as_of")
+    h = hist[use].reset_index(drop=True)
+    cols, X = _design_columns(h)
+    segments = sorted(h["segment"].unique())
+    seg_index = {s: i for i, s in enumerate(segments)}
+    customers_all = np.unique(hist["customer_id"].to_numpy(str))
+    cust_index = {c: i for i, c in enumerate(customers_all)}
+    cust_seg = hist.groupby("customer_id")["segment"].agg(lambda s: s.mode().iloc[0])
+    cidx = h["customer_id"].map(cust_index).to_numpy(int)
+    cgroup = cust_seg.reindex(customers_all).map(lambda s: seg_index.get(s, 0)).to_numpy(int)
+    cure = h["customer_id"].map(cust_pi).fillna(h["segment"].map(seg_pi)).to_numpy(float)
+    fit = fit_lognormal_aft(h["log_t"].to_numpy(), h["paid"].to_numpy(), X,
+                            scale=h["segment"].map(seg_index).to_numpy(int), cluster=cidx, cluster_group=cgroup,
+                            weights=weights[use.to_numpy()], cure=cure)
+    resolution, post, dispute_info = _disputes(hist, as_of, weights)
+    promise_keep, promise_info = _promise_keep(ledger, hist, as_of)
+    runs = detect_payment_runs(_payments_with_customer(ledger, as_of))
+
+    # per-customer summary inputs
+    recent = hist[hist["age"] <= 365]
+    usual_method = hist.groupby("customer_id")["payment_method"].agg(lambda s: s.mode().iloc[0])
+    usual_terms = hist.groupby("customer_id")["terms"].median()
+    seg_terms = hist.groupby("segment")["terms"].agg(lambda s: s.mode().iloc[0])
+    disputes = recent[recent["disputed"]]
+    share = (disputes.groupby(["segment", "dispute_type"]).size().unstack(fill_value=0)
+             .div(recent.groupby("segment").size(), axis=0).fillna(0.0)) if len(disputes) else pd.DataFrame()
+    plan_mix = _plan_mix(hist, usual_method)
+
+    model = PayerModel(
+        as_of=as_of, grid=GRID.copy(), pmfs=np.zeros((0, len(GRID))), p_never=np.zeros(0),
+        profiles=pd.DataFrame(), customers=pd.DataFrame({"p_never": cust_pi}), segments=pd.DataFrame(),
+        rho_month=0.0, rho_customer=0.0, promise_keep=promise_keep, dispute_resolution=resolution,
+        post_resolution=post, dd_reject_rate=dd_rate, payment_runs=runs, _fit=fit, _columns=tuple(cols),
+        _segment_index=seg_index, _customer_index=cust_index, _segment_pi=seg_pi, _dispute_share=share,
+        _plan_mix=plan_mix,
+    )
+    # copula strengths from the PIT under the fitted marginals
+    eta, sig = model._eta_sigma(h["customer_id"].to_numpy(str), h["segment"].to_numpy(str),
+                                h["terms"].to_numpy(float), h["dispute_type"].to_numpy(str),
+                                h["payment_method"].to_numpy(str))
+    rho_m, rho_c, rho_info = _copula_strengths(h, eta, sig, np.random.default_rng(seed))
+
+    # profiles: one row per customer (undisputed, usual method and terms), one per segment (population law)
+    cust_df = pd.DataFrame({"customer_id": customers_all, "segment": cust_seg.reindex(customers_all).to_numpy(),
+                            "payment_method": usual_method.reindex(customers_all).to_numpy(),
+                            "terms": usual_terms.reindex(customers_all).to_numpy()})
+    cust_pmf, cust_never = model.law(cust_df["customer_id"].to_numpy(), cust_df["segment"].to_numpy(),
+                                     cust_df["terms"].to_numpy(), None, cust_df["payment_method"].to_numpy())
+    seg_pmf = np.vstack([_segment_population(model, hist, s, seg_terms[s]) for s in segments])
+    seg_rows = pd.DataFrame({"kind": "segment", "customer_id": "", "segment": segments, "disputed": False,
+                             "dispute_type": "", "payment_method": "transfer", "terms": seg_terms[segments].to_numpy()})
+    cust_rows = cust_df.assign(kind="customer", disputed=False, dispute_type="")
+    profiles = pd.concat([cust_rows, seg_rows], ignore_index=True)[
+        ["kind", "customer_id", "segment", "disputed", "dispute_type", "payment_method", "terms"]]
+    pmfs = np.vstack([cust_pmf, seg_pmf])
+    customers = _customer_table(hist, cust_df, cust_pmf, fit, cust_index, cust_pi, seg_pi, grace_days,
+                                reliable_threshold, as_of)
+    med, late = _summaries(seg_pmf, GRID)
+    seg_table = pd.DataFrame({"median_days_late": med, "share_late": late,
+                              "terms": seg_terms[segments].to_numpy(), "sigma": fit.sigma,
+                              "tau2": fit.tau2[: len(segments)], "p_never": [seg_pi[s] for s in segments],
+                              "n_invoices": hist.groupby("segment").size().reindex(segments).to_numpy(),
+                              "n_customers": cust_seg.value_counts().reindex(segments).fillna(0).astype(int)
+                              .to_numpy()},
+                             index=pd.Index(segments, name="segment"))
+    coefficients = pd.concat([pd.Series(fit.beta, index=cols),
+                              pd.Series(fit.sigma, index=[f"sigma[{s}]" for s in segments]),
+                              pd.Series(fit.tau2, index=[f"tau2[{s}]" for s in segments])])
+    diagnostics = {
+        "n_invoices": int(len(hist)), "n_open": int((~hist["paid"] & ~hist["written_off"]).sum()),
+        "n_aft_rows": int(len(h)), "n_censored": int((~h["paid"]).sum()), "aft_converged": fit.converged,
+        "aft_iterations": fit.n_iter, "aft_loglik": fit.loglik, "direct_debits": n_dd,
+        "dd_reject_rate": dd_rate, "payment_run_customers": int(len(runs)), **dispute_info, **promise_info,
+        **rho_info,
+    }
+    return PayerModel(
+        as_of=as_of, grid=GRID.copy(), pmfs=pmfs, p_never=1.0 - pmfs.sum(axis=1), profiles=profiles,
+        customers=customers, segments=seg_table, rho_month=rho_m, rho_customer=rho_c, promise_keep=promise_keep,
+        dispute_resolution=resolution, coefficients=coefficients, diagnostics=diagnostics, post_resolution=post,
+        dd_reject_rate=dd_rate, payment_runs=runs, _fit=fit, _columns=tuple(cols), _segment_index=seg_index,
+        _customer_index=cust_index, _segment_pi=seg_pi, _dispute_share=share, _plan_mix=plan_mix,
+    )
+
+
+def _payments_with_customer(ledger, as_of: pd.Timestamp) -> pd.DataFrame:
+    known = ledger.known_at(as_of)
+    pay = known.payments[["invoice_id", "payment_date"]].merge(
+        known.invoices[["invoice_id", "customer_id", "amount"]], on="invoice_id", how="inner")
+    pay = pay[pay["amount"] > 0]
+    pay["payment_date"] = pay["payment_date"].astype("datetime64[ns]")
+    return pay
+
+
+def _plan_mix(hist: pd.DataFrame, usual_method: pd.Series) -> pd.DataFrame:
+    """Each segment's customers with their cumulative share of the last 12 months' invoicing (sales plan split)."""
+    recent = hist[hist["age"] <= 365]
+    if recent.empty:
+        recent = hist
+    amt = recent.groupby(["segment", "customer_id"])["amount"].sum().reset_index()
+    amt["share"] = amt["amount"] / amt.groupby("segment")["amount"].transform("sum")
+    amt["cum_share"] = amt.groupby("segment")["share"].cumsum()
+    amt["method"] = amt["customer_id"].map(usual_method).fillna("transfer")
+    return amt
+
+
+def _segment_population(model: PayerModel, hist: pd.DataFrame, segment: str, terms: float) -> np.ndarray:
+    """A segment's law of an undisputed transfer invoice on the segment's usual terms: the average over the
+    segment's customers (weighted by their invoice counts) of each customer's law."""
+    h = hist[hist["segment"] == segment]
+    counts = h["customer_id"].value_counts()
+    pmf, _ = model.law(counts.index.to_numpy(str), np.full(len(counts), segment), np.full(len(counts), terms),
+                       None, np.full(len(counts), "transfer"))
+    return (counts.to_numpy(float)[:, None] * pmf).sum(axis=0) / counts.sum()
+
+
+def _customer_table(hist, cust_df, cust_pmf, fit, cust_index, cust_pi, seg_pi, grace_days, threshold, as_of):
+    """Per customer: shrinkage weight, median delay, share late, reliability P(paid by due + grace), class, reasons."""
+    g = hist[hist["paid"]].groupby("customer_id")
+    n_inv = hist.groupby("customer_id").size()
+    n_paid = g.size()
+    on_time = g["days_late"].apply(lambda s: float((s <= grace_days).mean()))
+    med_obs = g["days_late"].median()
+    recent_cut = as_of - pd.DateOffset(months=6)
+    late = hist["paid"] & (hist["days_late"] > grace_days)
+    recent = hist["paid_date"] > recent_cut
+    share_recent = late[recent].groupby(hist.loc[recent, "customer_id"]).mean()
+    share_before = late[hist["paid"] & ~recent].groupby(hist.loc[hist["paid"] & ~recent, "customer_id"]).mean()
+    ids = cust_df["customer_id"].to_numpy(str)
+    grid_ok = GRID <= grace_days
+    reliability = cust_pmf[:, grid_ok].sum(axis=1)
+    med, share_late = _summaries(cust_pmf, GRID)
+    idx = np.array([cust_index[c] for c in ids])
+    tau2 = fit.tau2[np.clip(cust_df["segment"].map(
+        {s: i for i, s in enumerate(sorted(cust_df["segment"].unique()))}).to_numpy(int), 0, len(fit.tau2) - 1)]
+    shrink = 1.0 - fit.u_var[idx] / np.maximum(tau2, 1e-12)
+    out = pd.DataFrame({
+        "segment": cust_df["segment"].to_numpy(), "n_invoices": n_inv.reindex(ids).fillna(0).astype(int).to_numpy(),
+        "n_paid": n_paid.reindex(ids).fillna(0).astype(int).to_numpy(),
+        "shrinkage_weight": np.clip(shrink, 0, 1), "customer_effect": fit.u[idx],
+        "median_days_late": med, "share_late": share_late, "reliability": reliability,
+        "reliable": reliability >= threshold,
+        "observed_on_time": on_time.reindex(ids).to_numpy(), "observed_median_days_late": med_obs.reindex(ids).to_numpy(),
+        "late_share_6m": share_recent.reindex(ids).to_numpy(), "late_share_before": share_before.reindex(ids).to_numpy(),
+        "p_never": cust_pi.reindex(ids).fillna(pd.Series(cust_df["segment"].map(seg_pi).to_numpy(), index=ids))
+        .to_numpy(),
+        "payment_method": cust_df["payment_method"].to_numpy(), "terms": cust_df["terms"].to_numpy(),
+    }, index=pd.Index(ids, name="customer_id"))
+    out["reasons"] = _reasons(out, grace_days)
+    return out
+
+
+def _reasons(c: pd.DataFrame, grace: int) -> list[str]:
+    """A short sentence per customer: invoices seen, share on time, median delay, trend (last 6 months vs before)."""
+    def pct(x):
+        return "n/a" if pd.isna(x) else f"{x:.0%}"
+
+    out = []
+    for r in c.itertuples():
+        trend = "no trend yet"
+        if not pd.isna(r.late_share_6m) and not pd.isna(r.late_share_before):
+            diff = r.late_share_6m - r.late_share_before
+            word = "worsening" if diff > 0.1 else "improving" if diff < -0.1 else "stable"
+            trend = f"{word} ({pct(r.late_share_6m)} late > {grace} d in the last 6 months vs {pct(r.late_share_before)})"
+        med = "n/a" if pd.isna(r.observed_median_days_late) else f"{r.observed_median_days_late:+.0f} d"
+        out.append(f"{r.n_invoices} invoices seen ({r.n_paid} paid); {pct(r.observed_on_time)} paid within "
+                   f"{grace} d of due; median delay {med}; {trend}; model P(paid by due + {grace} d) "
+                   f"{r.reliability:.0%}")
+    return out

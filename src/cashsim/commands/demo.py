@@ -1,0 +1,66 @@
+"""``cashsim demo [--paths N] [--output DIR] [--force]``: the monthly report of the embedded demo company.
+
+Uses ``params/demo.yml`` of the repository when cashsim runs from a checkout (or the working directory holds
+``params/demo.yml``), else the copy shipped inside the package (``cashsim/notebooks/demo.yml``), so ``cashsim demo``
+also works from a plain ``pip install``. It validates the parameters, runs the report for the month after the
+demo's as-of date (2026-11 for an as-of of 2026-10-31) into ``reports/`` and prints the path of the HTML to open.
+
+Example::
+
+    cashsim demo --paths 500
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.resources
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from cashsim.params import load_params
+from cashsim.report import html_path, run_monthly_report
+
+DEMO_PARAMS = Path("params") / "demo.yml"
+
+
+def demo_params_path() -> Path:
+    """``params/demo.yml`` in the working directory, else in the repository checkout, else the packaged copy."""
+    repo = Path(__file__).resolve().parents[3]  # src/cashsim/commands/demo.py -> repository root
+    for candidate in (Path.cwd() / DEMO_PARAMS, repo / DEMO_PARAMS):
+        if candidate.is_file():
+            return candidate
+    return Path(str(importlib.resources.files("cashsim").joinpath("notebooks", "demo.yml")))
+
+
+def default_output(params_path: Path) -> Path:
+    """``reports/`` beside the ``params/`` folder of a checkout; ``./reports`` for the packaged params."""
+    if params_path.parent.name == "params":
+        return params_path.parent.parent / "reports"
+    return Path.cwd() / "reports"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("demo", help="run the monthly report of the embedded demo company and print its path",
+                              description=__doc__.splitlines()[0])
+    p.add_argument("--paths", type=int, default=None, metavar="N",
+                   help="Monte Carlo paths (default: simulation.n_paths of params/demo.yml)")
+    p.add_argument("--output", default=None, metavar="DIR", help="reports folder (default: reports/ of the repo)")
+    p.add_argument("--force", action="store_true", help="replace an existing report of the month")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    path = demo_params_path()
+    params = load_params(path)  # validation first: a broken demo.yml fails here, naming the key
+    month = str(pd.Period(pd.Timestamp(params.as_of) + pd.Timedelta(days=1), freq="M"))
+    output = Path(args.output) if args.output else default_output(path)
+    n_paths = args.paths if args.paths is not None else params.simulation.n_paths
+    print(f"{params.company}: data as of {params.as_of}, forecast of {params.horizon_months} months from {month}, "
+          f"{n_paths} paths (params {path})")
+    started = time.perf_counter()
+    folder = run_monthly_report(path, month, n_paths=args.paths, output_root=output, force=args.force)
+    print(f"monthly report for {month} written in {time.perf_counter() - started:.0f} s to {folder}")
+    print(html_path(folder))
+    return 0

@@ -1,0 +1,87 @@
+"""``cashsim panel --params FILE [--port 8866]``: serve the scenario panel with Voilà on this machine only.
+
+The panel notebook (``cashsim/notebooks/scenario_panel.ipynb``, a copy of ``notebooks/scenario_panel.ipynb``) is
+parameterised the papermill way - an ``injected-parameters`` cell after the cell tagged ``parameters`` sets
+``params_path`` to the absolute path of FILE - written to a temporary folder, and served by Voilà bound to
+127.0.0.1 (never to the network: the page runs Python on this machine). Sources are hidden, so the CFO sees controls
+and charts, no code. Stop with Ctrl-C.
+
+Example::
+
+    cashsim panel --params params/demo.yml --port 8866   # then open http://127.0.0.1:8866/
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import tempfile
+from importlib import resources
+from pathlib import Path
+
+import nbformat
+from papermill.parameterize import parameterize_notebook
+
+from cashsim.errors import ParamsError
+from cashsim.params import load_params
+
+#: Name of the panel notebook, in the package (``cashsim/notebooks``) and at the repository root (``notebooks``).
+PANEL_NOTEBOOK = "scenario_panel.ipynb"
+#: Voilà's default port.
+DEFAULT_PORT = 8866
+
+
+def panel_notebook() -> Path:
+    """Path of the packaged panel notebook (shipped inside the wheel as package data)."""
+    return Path(str(resources.files("cashsim") / "notebooks" / PANEL_NOTEBOOK))
+
+
+def prepare_panel_notebook(params_path: str | Path, out_dir: str | Path, *, n_paths: int | None = None,
+                           seed: int | None = None) -> Path:
+    """Write the panel notebook with ``params_path`` (absolute) injected after its ``parameters`` cell.
+
+    The file is validated first (:func:`cashsim.params.load_params`), so a bad YAML fails here with its key named,
+    not later in a blank browser page. Returns the path of the parameterised notebook inside ``out_dir``.
+    """
+    params_path = Path(params_path).resolve()
+    load_params(params_path)  # raises ParamsError naming the file and key
+    values: dict[str, object] = {"params_path": str(params_path)}
+    if n_paths is not None:
+        values["n_paths"] = int(n_paths)
+    if seed is not None:
+        values["seed"] = int(seed)
+    nb = nbformat.read(panel_notebook(), as_version=4)
+    nb = parameterize_notebook(nb, values, comment="Parameters injected by `cashsim panel`")
+    out = Path(out_dir) / PANEL_NOTEBOOK
+    nbformat.write(nb, out)
+    return out
+
+
+def voila_argv(notebook: str | Path, port: int = DEFAULT_PORT, *, open_browser: bool = False) -> list[str]:
+    """The command line that serves ``notebook`` with Voilà on 127.0.0.1:``port``, sources hidden."""
+    return [sys.executable, "-m", "voila", str(notebook), f"--port={int(port)}", "--Voila.ip=127.0.0.1",
+            "--Voila.port_retries=0", "--strip_sources=True", "--show_tracebacks=False",
+            f"--Voila.open_browser={open_browser}"]
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("panel", help="serve the scenario panel (Voilà) on localhost",
+                              description=__doc__.splitlines()[0])
+    p.add_argument("--params", required=True, type=Path, help="parameter file (YAML)")
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"local port (default {DEFAULT_PORT})")
+    p.add_argument("--paths", type=int, default=None, help="Monte Carlo paths per update (default 500)")
+    p.add_argument("--browser", action="store_true", help="open the page in the default web browser")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if not 1 <= args.port <= 65535:
+        raise ParamsError(f"--port {args.port} is not a TCP port; give a number between 1024 and 65535")
+    with tempfile.TemporaryDirectory(prefix="cashsim-panel-") as tmp:
+        nb = prepare_panel_notebook(args.params, tmp, n_paths=args.paths)
+        print(f"cashsim panel: serving {args.params} on http://127.0.0.1:{args.port}/ (Ctrl-C to stop)", flush=True)
+        try:
+            return subprocess.call(voila_argv(nb, args.port, open_browser=args.browser), cwd=tmp)
+        except KeyboardInterrupt:
+            return 0

@@ -1,0 +1,48 @@
+"""``cashsim report --params FILE --month YYYY-MM [--paths N] [--seed N] [--as-of DATE] [--output DIR] [--force]``.
+
+Runs the monthly report notebook through papermill (see :mod:`cashsim.report`) and prints where it went. Exit code
+0 when the report is complete; 2 (with the failing cell and the kept ``*.failed.ipynb`` named) when a cell failed,
+the month is locked by another run, or the params file is invalid - so cron's MAILTO or systemd's ``OnFailure=``
+see it.
+
+Example::
+
+    cashsim report --params params/demo.yml --month 2026-11 --paths 1000
+    # reports/2026-11/cashsim-report-2026-11.html  (or reports/2026-11-v2/... when 2026-11 already exists)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+from cashsim.report import html_path, run_monthly_report
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("report", help="run the monthly report into reports/YYYY-MM/ (HTML, notebook, summary)",
+                              description=__doc__.splitlines()[0])
+    p.add_argument("--params", required=True, metavar="FILE", help="parameter file (YAML), e.g. params/demo.yml")
+    p.add_argument("--month", required=True, metavar="YYYY-MM", help="month the report is about, e.g. 2026-11")
+    p.add_argument("--paths", type=int, default=None, metavar="N",
+                   help="Monte Carlo paths (default: simulation.n_paths of the params file)")
+    p.add_argument("--seed", type=int, default=None, metavar="N", help="seed (default: simulation.seed)")
+    p.add_argument("--as-of", default=None, metavar="YYYY-MM-DD",
+                   help="date the forecast stands on (default: the params' as_of, else the day before the month)")
+    p.add_argument("--output", default=None, metavar="DIR",
+                   help="folder holding the YYYY-MM report folders (default: report.output_dir of the params)")
+    p.add_argument("--force", action="store_true",
+                   help="replace reports/YYYY-MM instead of writing a new version YYYY-MM-v2")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    folder = run_monthly_report(args.params, args.month, n_paths=args.paths, seed=args.seed, as_of=args.as_of,
+                                output_root=args.output, force=args.force)
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    print(f"report for {args.month} written to {folder} in {time.perf_counter() - started:.0f} s "
+          f"(run {summary['run_uuid']})")
+    print(html_path(folder))
+    return 0

@@ -1,0 +1,212 @@
+"""Numbers, money, percentages and dates written the way the reader of the report expects them (Babel / CLDR).
+
+The locale comes from ``params.report.locale`` (``fr_FR`` by default; ``fr-FR`` is accepted too). French money is
+written ``1 234 567,89 €``: the thousands separator is a NARROW NO-BREAK SPACE (U+202F) and the space before the
+euro sign a NO-BREAK SPACE (U+00A0), exactly as CLDR / Babel give them, so a figure never breaks across two lines.
+Dates follow the locale's "medium" pattern by default (``3 nov. 2026`` in French, ``Nov 3, 2026`` in US English):
+unambiguous whatever the reader's habit of day/month order.
+
+Missing values (None, NaN, NaT) are written as an en dash, never as ``nan``.
+
+Example::
+
+    >>> money(1234567.89)
+    '1\\u202f234\\u202f567,89\\xa0€'
+    >>> money(1234567.89, locale="en_US")
+    '€1,234,567.89'
+    >>> percent(0.823, decimals=1)
+    '82,3\\xa0%'
+    >>> month_name("2026-11")
+    'novembre 2026'
+
+Tables for the report go through :func:`table`, a pandas ``Styler`` whose every text cell and label is
+HTML-escaped, so a customer named ``<script>…`` is shown as text and never runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Iterable
+from functools import lru_cache
+
+import pandas as pd
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+from babel.numbers import (
+    format_compact_currency,
+    format_currency,
+    format_decimal,
+    format_percent,
+    get_decimal_symbol,
+    get_group_symbol,
+)
+from pandas.io.formats.style import Styler
+
+from cashsim.errors import ParamsError
+
+DEFAULT_LOCALE = "fr_FR"
+MISSING = "–"  # en dash: what a finance reader expects for "no figure"
+
+
+@lru_cache(maxsize=32)
+def parse_locale(locale: str = DEFAULT_LOCALE) -> Locale:
+    """The Babel ``Locale`` for ``fr_FR`` or ``fr-FR``; a ParamsError names ``report.locale`` when unknown."""
+    try:
+        return Locale.parse(str(locale).replace("-", "_"))
+    except (UnknownLocaleError, ValueError, TypeError) as exc:
+        raise ParamsError(f"report.locale {locale!r} is not a locale Babel knows ({exc}); "
+                          "use a language_TERRITORY code such as fr_FR, en_GB or de_DE") from None
+
+
+def _missing(x: object) -> bool:
+    if x is None or x is pd.NaT:
+        return True
+    try:
+        return bool(pd.isna(x))
+    except (TypeError, ValueError):
+        return False
+
+
+def money(amount: float | None, *, locale: str = DEFAULT_LOCALE, currency: str = "EUR", decimals: int = 2) -> str:
+    """An amount of money in the locale's pattern: ``money(1234567.89) == '1 234 567,89 €'`` (U+202F, U+00A0).
+
+    ``decimals=0`` rounds to whole euros (headline figures); Babel rounds half to even.
+    """
+    if _missing(amount):
+        return MISSING
+    loc = parse_locale(locale)
+    if decimals == 2:
+        return format_currency(float(amount), currency, locale=loc)
+    pattern = loc.currency_formats["standard"].pattern.split(";")[0]
+    frac = "0" * decimals
+    pattern = pattern.replace("#,##0.00", "#,##0" + ("." + frac if decimals else ""))
+    return format_currency(float(amount), currency, format=pattern, locale=loc, currency_digits=False)
+
+
+def money_short(amount: float | None, *, locale: str = DEFAULT_LOCALE, currency: str = "EUR") -> str:
+    """A compact amount for headlines and chart labels: ``1,23 M €`` (fr), ``€1.23M`` (en)."""
+    if _missing(amount):
+        return MISSING
+    a = float(amount)
+    if abs(a) < 10_000:
+        return money(a, locale=locale, currency=currency, decimals=0)
+    return format_compact_currency(a, currency, locale=parse_locale(locale), fraction_digits=2)
+
+
+def number(x: float | None, *, locale: str = DEFAULT_LOCALE, decimals: int = 0) -> str:
+    """A plain number with the locale's separators: ``number(1234.5, decimals=1) == '1 234,5'``."""
+    if _missing(x):
+        return MISSING
+    pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
+    return format_decimal(float(x), format=pattern, locale=parse_locale(locale))
+
+
+def percent(p: float | None, *, locale: str = DEFAULT_LOCALE, decimals: int = 0) -> str:
+    """A share (0.823) as a percentage in the locale's pattern: ``'82 %'`` (fr, U+00A0), ``'82%'`` (en)."""
+    if _missing(p):
+        return MISSING
+    loc = parse_locale(locale)
+    pattern = loc.percent_formats[None].pattern.split(";")[0]
+    if decimals:
+        pattern = pattern.replace("#,##0", "#,##0." + "0" * decimals, 1)
+    return format_percent(float(p), format=pattern, locale=loc)
+
+
+def _as_date(d: object) -> dt.date:
+    if isinstance(d, dt.datetime):
+        return d.date()
+    if isinstance(d, dt.date):
+        return d
+    return pd.Timestamp(d).date()
+
+
+def date(d: object, *, locale: str = DEFAULT_LOCALE, style: str = "medium") -> str:
+    """A calendar date in the locale's ``short`` / ``medium`` / ``long`` pattern (``3 nov. 2026`` in fr medium)."""
+    if _missing(d):
+        return MISSING
+    return format_date(_as_date(d), format=style, locale=parse_locale(locale))
+
+
+def month_name(month: object, *, locale: str = DEFAULT_LOCALE) -> str:
+    """A month (``"2026-11"``, a Period or a date in it) as the reader says it: ``novembre 2026``."""
+    if _missing(month):
+        return MISSING
+    first = pd.Period(str(month)[:7] if isinstance(month, str) else month, freq="M").start_time.date()
+    return format_date(first, format="LLLL y", locale=parse_locale(locale))
+
+
+def plotly_separators(locale: str = DEFAULT_LOCALE) -> str:
+    """Plotly's ``layout.separators`` (decimal mark then thousands mark) for the locale: ``',\\u202f'`` in French."""
+    loc = parse_locale(locale)
+    return get_decimal_symbol(loc) + get_group_symbol(loc)
+
+
+def currency_affixes(*, locale: str = DEFAULT_LOCALE, currency: str = "EUR") -> tuple[str, str]:
+    """(prefix, suffix) that put the currency sign where the locale writes it: ('', '\\xa0€') fr, ('€', '') en."""
+    sample = format_currency(1, currency, locale=parse_locale(locale))
+    core = format_decimal(1, format="0.00", locale=parse_locale(locale))
+    before, _, after = sample.partition(core)
+    return before, after
+
+
+def format_columns(frame: pd.DataFrame, *, money_cols: Iterable[str] = (), percent_cols: Iterable[str] = (),
+                   date_cols: Iterable[str] = (), number_cols: Iterable[str] = (), locale: str = DEFAULT_LOCALE,
+                   currency: str = "EUR", money_decimals: int = 0, percent_decimals: int = 0) -> dict:
+    """Per-column formatters (a dict for ``Styler.format``) for the columns of ``frame`` that are present."""
+    present = set(frame.columns)
+    out = {}
+    for c in money_cols:
+        if c in present:
+            out[c] = lambda v, _d=money_decimals: money(v, locale=locale, currency=currency, decimals=_d)
+    for c in percent_cols:
+        if c in present:
+            out[c] = lambda v, _d=percent_decimals: percent(v, locale=locale, decimals=_d)
+    for c in date_cols:
+        if c in present:
+            out[c] = lambda v: date(v, locale=locale)
+    for c in number_cols:
+        if c in present:
+            out[c] = lambda v: number(v, locale=locale)
+    return out
+
+
+def table(frame: pd.DataFrame, *, money_cols: Iterable[str] = (), percent_cols: Iterable[str] = (),
+          date_cols: Iterable[str] = (), number_cols: Iterable[str] = (), locale: str = DEFAULT_LOCALE,
+          currency: str = "EUR", money_decimals: int = 0, percent_decimals: int = 0, hide_index: bool = True,
+          labels: dict[str, str] | None = None, caption: str | None = None) -> Styler:
+    """A report table: locale-formatted columns, right-aligned figures, every string and label HTML-escaped.
+
+    ``DataFrame.style.to_html()`` does not escape by default; this sets ``escape="html"`` on every cell and on both
+    indexes, so data from the ledger (customer names) can never inject markup into the report.
+    ``labels`` renames columns for the reader ({data name: shown name}); formatters follow the rename.
+
+    Example::
+
+        >>> html = table(pd.DataFrame({"customer_name": ["<b>x</b>"], "amount": [1234.6]}),
+        ...              money_cols=["amount"]).to_html()
+        >>> "&lt;b&gt;x&lt;/b&gt;" in html and "1\u202f235\xa0€" in html
+        True
+    """
+    labels = labels or {}
+    formatters = format_columns(frame, money_cols=money_cols, percent_cols=percent_cols, date_cols=date_cols,
+                                number_cols=number_cols, locale=locale, currency=currency,
+                                money_decimals=money_decimals, percent_decimals=percent_decimals)
+    figures = [labels.get(c, c) for c in frame.columns
+               if c in formatters or pd.api.types.is_numeric_dtype(frame[c])]
+    formatters = {labels.get(c, c): f for c, f in formatters.items()}
+    shown = frame.rename(columns=labels)
+    loc = parse_locale(locale)
+    styler = (shown.style
+              .format(escape="html", na_rep=MISSING, precision=0,
+                      thousands=get_group_symbol(loc), decimal=get_decimal_symbol(loc))
+              .format(formatters, escape="html", na_rep=MISSING)
+              .format_index(escape="html", axis=1)
+              .format_index(escape="html", axis=0)
+              .set_properties(subset=figures, **{"text-align": "right", "white-space": "nowrap"})
+              .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}], overwrite=False))
+    if hide_index:
+        styler = styler.hide(axis="index")
+    if caption:
+        styler = styler.set_caption(html.escape(str(caption)))
+    return styler

@@ -1,0 +1,425 @@
+"""Plotly figures of cashsim's results: they take results (tidy DataFrames, a Simulation's quantiles) and return a
+static ``plotly.graph_objects.Figure``; they never fit, simulate or read files.
+
+Static ``go.Figure`` and never ``FigureWidget``: a widget does not survive the HTML export of the monthly report
+(nbconvert#944), a figure does. Every amount is in euros incl. VAT; axes and hover labels use the report locale's
+separators and currency placement (``1 234 567 €`` in French, via :mod:`cashsim.fmt`).
+
+Input shapes (one row per period / lever / group; extra columns are ignored):
+
+=========================  ==========================================================================================
+figure                     input
+=========================  ==========================================================================================
+:func:`fan_chart`          ``period`` + ``p05 p10 p25 p50 p75 p90 p95`` [+ ``mean``] (``Simulation.quantiles()``;
+                           any prefix, e.g. ``collections_p05`` of ``TargetReport.months``); targets: ``period`` +
+                           ``target`` [+ ``target_p10``, ``target_p90``, ``burn``]
+:func:`cash_position_fan`  ``week_start`` + ``position_p05`` ... ``position_p95`` [+ ``p_under_minimum``]
+:func:`p_target_met_bars`  ``period`` + ``p_target_met``
+:func:`levers_waterfall`   ``lever`` + ``extra_cash`` [+ ``extra_cash_p10``, ``extra_cash_p90``]
+:func:`lever_cost_scatter` ``lever`` + ``cost`` + ``p_target_met`` [+ ``extra_cash``]
+:func:`aged_balance_bars`  one row per group (a label column or the index) + one numeric column per age bucket
+                           (*balance âgée*: not due, 1-30, 31-60, 61-90, over 90 days)
+:func:`dso_trend`          ``month`` + ``dso_standard`` + ``dso_countback`` (days)
+:func:`pit_histogram`      PIT values in [0, 1], a 1-D array or a DataFrame with ``pit`` [+ ``horizon``]
+:func:`coverage_chart`     ``horizon`` + ``nominal`` + ``coverage`` (shares)
+=========================  ==========================================================================================
+
+Column names can be overridden by keyword where the caller's frame names them differently.
+
+Example::
+
+    >>> import pandas as pd
+    >>> q = pd.DataFrame({"period": ["2026-11", "2026-12"], "p05": [8e5, 7e5], "p10": [8.5e5, 7.5e5],
+    ...                   "p25": [9e5, 8e5], "p50": [1e6, 9e5], "p75": [1.1e6, 1e6], "p90": [1.15e6, 1.05e6],
+    ...                   "p95": [1.2e6, 1.1e6]})
+    >>> fig = fan_chart(q, pd.DataFrame({"period": ["2026-11", "2026-12"], "target": [1.05e6, 9.5e5]}))
+    >>> [t.name for t in fig.data][-2:]
+    ['médiane', 'objectif lissé']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from cashsim import fmt
+
+#: Quantile columns of a fan chart, outermost band first (as produced by ``Simulation.quantiles``).
+BANDS = (("p05", "p95", "90 %"), ("p10", "p90", "80 %"), ("p25", "p75", "50 %"))
+
+FORECAST = "#1f4e79"     # deep blue: the forecast
+TARGET = "#c0392b"       # red: what must come in
+MINIMUM = "#e67e22"      # orange: the minimum balance
+MET, MISSED = "#2e8b57", "#c0392b"
+AGE_COLOURS = ("#2e8b57", "#a3c86b", "#f2c14e", "#f08a4b", "#c0392b")
+
+#: Text of the figures, by language (the locale's language; English otherwise).
+TEXT = {
+    "fr": {"forecast": "encaissements prévus", "median": "médiane", "band": "intervalle {}",
+           "target": "objectif lissé", "burn": "décaissements", "target_band": "objectif (10e-90e pct.)",
+           "position": "trésorerie en fin de semaine", "minimum": "solde minimum",
+           "p_below": "P(sous le minimum)", "p_met": "P(objectif atteint)", "required": "probabilité requise",
+           "gain": "encaissements en plus", "baseline": "sans levier", "total": "avec le plan",
+           "cost": "coût du levier", "dso_standard": "DSO (méthode standard)",
+           "dso_countback": "DSO (méthode par épuisement)", "days": "jours", "pit": "PIT", "density": "densité",
+           "uniform": "uniforme (calibré)", "coverage": "couverture observée", "nominal": "niveau nominal",
+           "horizon": "horizon (mois)", "goal": "objectif 72-88 %", "month": "mois", "week": "semaine du"},
+    "en": {"forecast": "forecast collections", "median": "median", "band": "{} interval",
+           "target": "smoothed target", "burn": "cash burn", "target_band": "target (10th-90th pct.)",
+           "position": "cash at week end", "minimum": "minimum balance",
+           "p_below": "P(below minimum)", "p_met": "P(target met)", "required": "required probability",
+           "gain": "extra cash", "baseline": "no lever", "total": "with the plan",
+           "cost": "lever cost", "dso_standard": "DSO (standard method)",
+           "dso_countback": "DSO (countback method)", "days": "days", "pit": "PIT", "density": "density",
+           "uniform": "uniform (calibrated)", "coverage": "observed coverage", "nominal": "nominal level",
+           "horizon": "horizon (months)", "goal": "goal 72-88%", "month": "month", "week": "week of"},
+}
+
+
+def _text(locale: str) -> dict[str, str]:
+    return TEXT.get(fmt.parse_locale(locale).language, TEXT["en"])
+
+
+def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what}: missing column(s) {missing}; got {list(frame.columns)}")
+
+
+def _money_axis(locale: str, currency: str) -> dict:
+    prefix, suffix = fmt.currency_affixes(locale=locale, currency=currency)
+    return {"tickprefix": prefix, "ticksuffix": suffix, "tickformat": ",.0f", "rangemode": "tozero"}
+
+
+def _money_hover(locale: str, currency: str, value: str = "%{y:,.0f}") -> str:
+    prefix, suffix = fmt.currency_affixes(locale=locale, currency=currency)
+    return f"{prefix}{value}{suffix}"
+
+
+def _layout(fig: go.Figure, title: str, locale: str, **layout) -> go.Figure:
+    fig.update_layout(
+        title={"text": title, "x": 0.01, "xanchor": "left"},
+        template="plotly_white",
+        separators=fmt.plotly_separators(locale),
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.02, "xanchor": "left", "x": 0},
+        margin={"l": 60, "r": 30, "t": 80, "b": 50},
+        height=420,
+        **layout,
+    )
+    return fig
+
+
+def _period_labels(periods: pd.Series, locale: str) -> list[str]:
+    """Month labels as the reader says them (``nov. 2026``); other values as given."""
+    out = []
+    for p in periods:
+        try:
+            first = pd.Period(str(p)[:7], freq="M").start_time
+            out.append(fmt.date(first, locale=locale, style="MMM y"))
+        except (ValueError, TypeError):
+            out.append(str(p))
+    return out
+
+
+def _add_fan(fig: go.Figure, x, frame: pd.DataFrame, locale: str, currency: str, *, prefix: str = "",
+             secondary: bool | None = None, median_name: str | None = None, colour: str = FORECAST) -> None:
+    """Nested quantile bands (90 %, 80 %, 50 %) around a median line, from columns ``{prefix}p05`` ... ."""
+    t = _text(locale)
+    frame = frame.rename(columns=lambda c: c[len(prefix):] if prefix and str(c).startswith(prefix) else c)
+    kwargs = {} if secondary is None else {"secondary_y": secondary}
+    hover = _money_hover(locale, currency)
+    for i, (lo, hi, label) in enumerate(BANDS):
+        if lo not in frame.columns or hi not in frame.columns:
+            continue
+        opacity = (0.12, 0.2, 0.32)[i]
+        fill = f"rgba(31,78,121,{opacity})" if colour == FORECAST else colour
+        fig.add_trace(go.Scatter(x=x, y=frame[lo], mode="lines", line={"width": 0}, showlegend=False,
+                                 hoverinfo="skip", legendgroup=label), **kwargs)
+        fig.add_trace(go.Scatter(x=x, y=frame[hi], mode="lines", line={"width": 0}, fill="tonexty",
+                                 fillcolor=fill, name=t["band"].format(label), legendgroup=label,
+                                 customdata=np.column_stack([frame[lo], frame[hi]]),
+                                 hovertemplate=f"{t['band'].format(label)}: "
+                                 + _money_hover(locale, currency, "%{customdata[0]:,.0f}") + " – "
+                                 + _money_hover(locale, currency, "%{customdata[1]:,.0f}") + "<extra></extra>"),
+                      **kwargs)
+    fig.add_trace(go.Scatter(x=x, y=frame["p50"], mode="lines+markers", name=median_name or t["median"],
+                             line={"color": colour, "width": 3},
+                             hovertemplate=f"{median_name or t['median']}: {hover}<extra></extra>"), **kwargs)
+
+
+def fan_chart(quantiles: pd.DataFrame, targets: pd.DataFrame | None = None, *, period_col: str = "period",
+              prefix: str = "", target_col: str = "target", target_band: tuple[str, str] = ("target_p10",
+              "target_p90"), title: str | None = None, locale: str = fmt.DEFAULT_LOCALE,
+              currency: str = "EUR") -> go.Figure:
+    """Monthly collections forecast as a fan (90 %, 80 %, 50 % intervals and median) against the smoothed target.
+
+    The target is the month's smoothed cash target (*objectif d'encaissement lissé*): where the median line sits
+    under it, the month is more likely missed than met. A target band (``target_p10``/``target_p90``) shows how the
+    target itself moves with earlier months' collections on each path.
+
+    ``prefix`` reads prefixed quantile columns (``collections_p05`` ... in ``TargetReport.months``, which also
+    holds ``target_p50`` / ``target_p10`` / ``target_p90`` / ``burn``: pass it as ``targets`` too).
+    """
+    _require(quantiles, [period_col, f"{prefix}p50"], "fan_chart quantiles")
+    t = _text(locale)
+    q = quantiles.reset_index(drop=True)
+    x = _period_labels(q[period_col], locale)
+    fig = go.Figure()
+    _add_fan(fig, x, q, locale, currency, prefix=prefix)
+    if targets is not None:
+        _require(targets, [period_col, target_col], "fan_chart targets")
+        tg = targets.set_index(targets[period_col].astype(str).str[:7])
+        tg = tg.reindex(q[period_col].astype(str).str[:7])
+        lo, hi = target_band
+        if {lo, hi} <= set(tg.columns) and not np.allclose(tg[lo], tg[hi], equal_nan=True):
+            fig.add_trace(go.Scatter(x=x, y=tg[lo], mode="lines", line={"width": 0}, showlegend=False,
+                                     hoverinfo="skip"))
+            fig.add_trace(go.Scatter(x=x, y=tg[hi], mode="lines", line={"width": 0}, fill="tonexty",
+                                     fillcolor="rgba(192,57,43,0.10)", name=t["target_band"], hoverinfo="skip"))
+        if "burn" in tg.columns:
+            fig.add_trace(go.Scatter(x=x, y=tg["burn"], mode="lines", name=t["burn"],
+                                     line={"color": "#7f8c8d", "dash": "dot", "width": 1.5},
+                                     hovertemplate=f"{t['burn']}: {_money_hover(locale, currency)}<extra></extra>"))
+        fig.add_trace(go.Scatter(x=x, y=tg[target_col], mode="lines+markers", name=t["target"],
+                                 line={"color": TARGET, "dash": "dash", "width": 2.5},
+                                 marker={"symbol": "diamond", "size": 9},
+                                 hovertemplate=f"{t['target']}: {_money_hover(locale, currency)}<extra></extra>"))
+    _layout(fig, title or t["forecast"], locale, hovermode="x unified")
+    fig.update_yaxes(**_money_axis(locale, currency))
+    return fig
+
+
+def cash_position_fan(weekly: pd.DataFrame, minimum_balance: float | None = None, *, week_col: str = "week_start",
+                      prefix: str = "position_", p_below_col: str = "p_under_minimum", title: str | None = None,
+                      locale: str = fmt.DEFAULT_LOCALE, currency: str = "EUR") -> go.Figure:
+    """Weekly cash position (*plan de trésorerie*) as a fan, the minimum balance, and P(below minimum) as bars.
+
+    Cash at the end of week w = opening cash + collections to date - outflows to date, path by path; the bars on
+    the right axis give the share of paths under the minimum balance that week. Defaults read
+    ``TargetReport.weekly`` (``week_start``, ``position_p05`` ..., ``p_under_minimum``).
+    """
+    _require(weekly, [week_col, f"{prefix}p50"], "cash_position_fan weekly")
+    t = _text(locale)
+    w = weekly.reset_index(drop=True)
+    x = pd.to_datetime(w[week_col])
+    has_p = p_below_col in w.columns
+    fig = make_subplots(specs=[[{"secondary_y": True}]]) if has_p else go.Figure()
+    if has_p:
+        fig.add_trace(go.Bar(x=x, y=w[p_below_col], name=t["p_below"], marker_color="rgba(230,126,34,0.35)",
+                             hovertemplate=f"{t['p_below']}: %{{y:.0%}}<extra></extra>"), secondary_y=True)
+    _add_fan(fig, x, w, locale, currency, prefix=prefix, secondary=False if has_p else None,
+             median_name=t["position"])
+    if minimum_balance is not None:
+        fig.add_hline(y=float(minimum_balance), line={"color": MINIMUM, "dash": "dash", "width": 2},
+                      annotation_text=f"{t['minimum']} {fmt.money(minimum_balance, locale=locale, currency=currency, decimals=0)}",
+                      annotation_position="bottom left")
+    _layout(fig, title or t["position"], locale, hovermode="x unified")
+    axis = _money_axis(locale, currency)
+    axis.pop("rangemode")
+    if has_p:
+        fig.update_yaxes(secondary_y=False, **axis)
+        fig.update_yaxes(secondary_y=True, range=[0, 1], tickformat=".0%", showgrid=False, title_text=t["p_below"])
+    else:
+        fig.update_yaxes(**axis)
+    fig.update_xaxes(title_text=t["week"], tickformat="%d/%m" if fmt.parse_locale(locale).language == "fr" else "%b %d")
+    return fig
+
+
+def p_target_met_bars(frame: pd.DataFrame, required_probability: float | None = None, *, period_col: str = "period",
+                      p_col: str = "p_target_met", title: str | None = None,
+                      locale: str = fmt.DEFAULT_LOCALE) -> go.Figure:
+    """P(target met) per month as bars, green where it reaches the required probability, red where it does not."""
+    _require(frame, [period_col, p_col], "p_target_met_bars")
+    t = _text(locale)
+    f = frame.reset_index(drop=True)
+    p = f[p_col].astype(float).to_numpy()
+    req = -np.inf if required_probability is None else float(required_probability)
+    colours = np.where(p >= req, MET, MISSED)
+    fig = go.Figure(go.Bar(x=_period_labels(f[period_col], locale), y=p, marker_color=colours.tolist(),
+                           text=[fmt.percent(v, locale=locale) for v in p], textposition="outside",
+                           name=t["p_met"], hovertemplate=f"{t['p_met']}: %{{y:.1%}}<extra></extra>"))
+    if required_probability is not None:
+        fig.add_hline(y=req, line={"color": "#34495e", "dash": "dash"},
+                      annotation_text=f"{t['required']} {fmt.percent(req, locale=locale)}",
+                      annotation_position="top left")
+    _layout(fig, title or t["p_met"], locale, showlegend=False)
+    fig.update_yaxes(range=[0, 1.08], tickformat=".0%")
+    return fig
+
+
+def levers_waterfall(gains: pd.DataFrame, *, baseline: float | None = None, lever_col: str = "lever",
+                     gain_col: str = "extra_cash", title: str | None = None, locale: str = fmt.DEFAULT_LOCALE,
+                     currency: str = "EUR") -> go.Figure:
+    """Cash each lever adds over the horizon (mean, euros incl. VAT), stacked from the baseline to the plan.
+
+    With ``baseline`` (expected collections with no lever) the first bar is absolute and a last bar totals the
+    plan; without it the chart starts from zero and totals the extra cash. Bars are in the order given. The
+    levers' 10th/90th percentiles are left to the lever table: interval whiskers on a waterfall do not add up.
+    """
+    _require(gains, [lever_col, gain_col], "levers_waterfall")
+    t = _text(locale)
+    g = gains.reset_index(drop=True)
+    names = [str(v) for v in g[lever_col]]
+    values = g[gain_col].astype(float).tolist()
+    measure = ["relative"] * len(values)
+    if baseline is not None:
+        names, values, measure = [t["baseline"], *names], [float(baseline), *values], ["absolute", *measure]
+    names, values, measure = [*names, t["total"]], [*values, 0.0], [*measure, "total"]
+    fig = go.Figure(go.Waterfall(
+        x=names, y=values, measure=measure, name=t["gain"],
+        text=[fmt.money_short(v, locale=locale, currency=currency) if m != "total" else "" for v, m in
+              zip(values, measure)],
+        textposition="outside",
+        increasing={"marker": {"color": MET}}, decreasing={"marker": {"color": MISSED}},
+        totals={"marker": {"color": FORECAST}},
+        hovertemplate=f"%{{x}}: {_money_hover(locale, currency)}<extra></extra>"))
+    _layout(fig, title or t["gain"], locale, showlegend=False)
+    axis = _money_axis(locale, currency)
+    axis.pop("rangemode")
+    fig.update_yaxes(**axis)
+    return fig
+
+
+def lever_cost_scatter(comparison: pd.DataFrame, required_probability: float | None = None, *,
+                       lever_col: str = "lever", cost_col: str = "cost", p_col: str = "p_target_met",
+                       size_col: str = "extra_cash", title: str | None = None, locale: str = fmt.DEFAULT_LOCALE,
+                       currency: str = "EUR") -> go.Figure:
+    """Each lever's cost (euros) against the P(target met) it reaches: the cheapest useful levers sit top left.
+
+    Marker area grows with the extra cash brought (when ``extra_cash`` is given).
+    """
+    _require(comparison, [lever_col, cost_col, p_col], "lever_cost_scatter")
+    t = _text(locale)
+    c = comparison.reset_index(drop=True)
+    marker: dict = {"color": FORECAST, "line": {"color": "white", "width": 1}}
+    if size_col in c.columns:
+        gain = np.clip(c[size_col].astype(float).to_numpy(), 0, None)
+        top = gain.max() if gain.size and gain.max() > 0 else 1.0
+        marker["size"] = (10 + 30 * np.sqrt(gain / top)).tolist()
+    else:
+        marker["size"] = 14
+    fig = go.Figure(go.Scatter(
+        x=c[cost_col].astype(float), y=c[p_col].astype(float), mode="markers+text",
+        text=[str(v) for v in c[lever_col]], textposition="top center", marker=marker, name=t["p_met"],
+        hovertemplate=f"%{{text}}<br>{t['cost']}: {_money_hover(locale, currency, '%{x:,.0f}')}"
+                      f"<br>{t['p_met']}: %{{y:.1%}}<extra></extra>"))
+    if required_probability is not None:
+        fig.add_hline(y=float(required_probability), line={"color": "#34495e", "dash": "dash"},
+                      annotation_text=f"{t['required']} {fmt.percent(required_probability, locale=locale)}",
+                      annotation_position="bottom right")
+    _layout(fig, title or f"{t['cost']} / {t['p_met']}", locale, showlegend=False)
+    fig.update_yaxes(range=[0, 1.05], tickformat=".0%", title_text=t["p_met"])
+    fig.update_xaxes(title_text=t["cost"], **_money_axis(locale, currency))
+    return fig
+
+
+def aged_balance_bars(aged: pd.DataFrame, *, group_col: str | None = None, buckets: Sequence[str] | None = None,
+                      title: str | None = None, locale: str = fmt.DEFAULT_LOCALE, currency: str = "EUR") -> go.Figure:
+    """Aged balance (*balance âgée*) as stacked bars: outstanding euros by age bucket for each group or date.
+
+    ``buckets`` default to every numeric column in order (not due, 1-30, 31-60, 61-90, over 90 days); the group
+    labels are ``group_col`` or the index. Colours run from green (not due) to red (oldest).
+    """
+    a = aged if group_col is None else aged.set_index(group_col)
+    cols = list(buckets) if buckets is not None else [c for c in a.columns if pd.api.types.is_numeric_dtype(a[c])]
+    _require(a, cols, "aged_balance_bars")
+    if not cols:
+        raise ValueError("aged_balance_bars: no numeric age-bucket column")
+    labels = [str(v) for v in a.index]
+    palette = AGE_COLOURS if len(cols) <= len(AGE_COLOURS) else None
+    fig = go.Figure()
+    for i, c in enumerate(cols):
+        colour = palette[round(i * (len(palette) - 1) / max(len(cols) - 1, 1))] if palette else None
+        fig.add_trace(go.Bar(x=labels, y=a[c].astype(float), name=str(c), marker_color=colour,
+                             hovertemplate=f"{c}: {_money_hover(locale, currency)}<extra>%{{x}}</extra>"))
+    default = "balance âgée" if fmt.parse_locale(locale).language == "fr" else "aged balance"
+    _layout(fig, title or default, locale, barmode="stack")
+    fig.update_yaxes(**_money_axis(locale, currency))
+    return fig
+
+
+def dso_trend(dso: pd.DataFrame, *, month_col: str = "month", methods: Sequence[str] = ("dso_standard",
+              "dso_countback"), title: str | None = None, locale: str = fmt.DEFAULT_LOCALE) -> go.Figure:
+    """DSO (days sales outstanding, *délai moyen de paiement clients*) month by month, by each method given.
+
+    Standard: receivables / sales of the last 3 months x days in them. Countback: receivables exhausted against
+    sales month by month, latest first (kpi docstrings carry the formulas).
+    """
+    _require(dso, [month_col, *methods], "dso_trend")
+    t = _text(locale)
+    d = dso.sort_values(month_col).reset_index(drop=True)
+    x = pd.PeriodIndex(d[month_col].astype(str).str[:7], freq="M").to_timestamp()
+    fig = go.Figure()
+    for m, colour in zip(methods, (FORECAST, "#8e44ad", "#16a085", "#7f8c8d")):
+        fig.add_trace(go.Scatter(x=x, y=d[m].astype(float), mode="lines+markers", name=t.get(m, m),
+                                 line={"color": colour, "width": 2},
+                                 hovertemplate=f"{t.get(m, m)}: %{{y:.1f}} {t['days']}<extra></extra>"))
+    _layout(fig, title or "DSO", locale, hovermode="x unified")
+    fig.update_yaxes(title_text=t["days"], rangemode="tozero")
+    return fig
+
+
+def pit_histogram(pit, *, bins: int = 10, pit_col: str = "pit", horizon_col: str = "horizon",
+                  title: str | None = None, locale: str = fmt.DEFAULT_LOCALE) -> go.Figure:
+    """Histogram of the probability integral transform, PIT = F_forecast(actual), against the uniform density.
+
+    A calibrated forecast gives flat bars at density 1; a U shape means intervals too narrow, a hump too wide,
+    a slope a biased median. One series per horizon when the frame has a ``horizon`` column.
+    """
+    t = _text(locale)
+    if isinstance(pit, pd.DataFrame):
+        _require(pit, [pit_col], "pit_histogram")
+        groups = list(pit.groupby(horizon_col)[pit_col]) if horizon_col in pit.columns else [("", pit[pit_col])]
+    else:
+        groups = [("", pd.Series(np.asarray(pit, dtype=float).ravel()))]
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    centres = (edges[:-1] + edges[1:]) / 2
+    fig = go.Figure()
+    for (h, values), colour in zip(groups, (FORECAST, "#8e44ad", "#16a085", "#e67e22", "#7f8c8d")):
+        v = values.astype(float).to_numpy()
+        v = v[np.isfinite(v)]
+        counts, _ = np.histogram(np.clip(v, 0, 1), bins=edges)
+        density = counts / max(len(v), 1) * bins
+        name = f"{t['horizon']} {h}" if h != "" else t["pit"]
+        fig.add_trace(go.Bar(x=centres, y=density, width=1 / bins * (0.9 / max(len(groups), 1)), name=name,
+                             marker_color=colour, hovertemplate=f"{name}: %{{y:.2f}}<extra></extra>"))
+    fig.add_hline(y=1.0, line={"color": TARGET, "dash": "dash"}, annotation_text=t["uniform"],
+                  annotation_position="top right")
+    _layout(fig, title or f"{t['pit']} histogram", locale, barmode="group")
+    fig.update_xaxes(range=[0, 1], title_text=t["pit"])
+    fig.update_yaxes(title_text=t["density"], rangemode="tozero")
+    return fig
+
+
+def coverage_chart(coverage: pd.DataFrame, *, horizon_col: str = "horizon", nominal_col: str = "nominal",
+                   coverage_col: str = "coverage", goal: tuple[float, float] | None = (0.72, 0.88),
+                   title: str | None = None, locale: str = fmt.DEFAULT_LOCALE) -> go.Figure:
+    """Observed coverage of the forecast intervals per horizon, against their nominal level (50 %, 80 %).
+
+    Coverage = share of backtest outcomes inside the interval. ``goal`` shades the accepted range of the 80 %
+    interval (72-88 % in the issue's goals).
+    """
+    _require(coverage, [horizon_col, nominal_col, coverage_col], "coverage_chart")
+    t = _text(locale)
+    c = coverage.reset_index(drop=True)
+    fig = go.Figure()
+    for (nominal, grp), colour in zip(c.groupby(nominal_col), (FORECAST, "#8e44ad", "#16a085")):
+        label = fmt.percent(nominal, locale=locale)
+        fig.add_trace(go.Bar(x=grp[horizon_col].astype(str), y=grp[coverage_col].astype(float),
+                             name=f"{t['coverage']} ({label})", marker_color=colour,
+                             text=[fmt.percent(v, locale=locale) for v in grp[coverage_col]],
+                             textposition="outside",
+                             hovertemplate=f"{t['coverage']} {label}: %{{y:.1%}}<extra></extra>"))
+        fig.add_hline(y=float(nominal), line={"color": colour, "dash": "dot"},
+                      annotation_text=f"{t['nominal']} {label}", annotation_position="top left")
+    if goal is not None:
+        fig.add_hrect(y0=goal[0], y1=goal[1], fillcolor="rgba(46,139,87,0.10)", line_width=0,
+                      annotation_text=t["goal"], annotation_position="top right")
+    _layout(fig, title or t["coverage"], locale, barmode="group")
+    fig.update_xaxes(title_text=t["horizon"], type="category")
+    fig.update_yaxes(range=[0, 1.08], tickformat=".0%")
+    return fig

@@ -1,0 +1,779 @@
+"""The Monte Carlo collection engine (*prévision d'encaissements clients*): when is each invoice paid, path by path.
+
+Input: a :class:`Book` (open and future invoices, each pointing at a pmf row of its payment day relative to the due
+date) and a seed. Output: a :class:`Simulation` holding the cash collected per path per day (euros incl. VAT, net
+of discounts), with monthly / weekly views, quantiles (fan-chart data) and exact per-invoice probabilities.
+
+The rule, for invoice ``i`` of customer ``j`` due in calendar month ``m`` on path ``k`` (docs/design.md):
+
+* **Copula** (Gaussian factor copula): ``Z = sqrt(rho_m) M[k, m] + sqrt(rho_c) C[k, j] + sqrt(1 - rho_m - rho_c) e``
+  with ``M``, ``C``, ``e`` independent N(0, 1). ``m`` is the month the invoice falls due, or the first forecast
+  month for an invoice already overdue: a bad month is bad for many invoices at once, a slow customer is slow on
+  all its invoices.
+* **Marginal** (inverse CDF on the daily grid, conditioned on "not paid yet"): ``U = Phi(Z)``,
+  ``U' = F(min_day - 1) + U (1 - F(min_day - 1))``, pay day = the first grid day ``g`` with ``F(g) >= U'``;
+  ``U'`` above the row's total mass (never paid, or paid after the last grid day) = not paid within the horizon.
+  ``F`` is the cumulative pmf row of the invoice's profile.
+* **Payment days**: the drawn date is moved through the invoice's row of ``Book.calendars`` (row 0 = next business
+  day) and counted on that day if it falls within the horizon.
+* **Upfront** amounts (deposit *acompte*, factoring advance *affacturage*) land on ``upfront_date`` on every path;
+  an early-payment **discount** (*escompte*) taken when the drawn day is ``<= discount_day`` pays
+  ``amount (1 - rate)`` and books ``amount * rate`` in ``daily_cost`` on the same day.
+
+How it is computed fast and exactly (profiled; see docs/scale.md and ``python -m benchmarks``):
+
+* No ``Phi`` per draw: ``U' <= F(g)`` is equivalent to ``Z <= theta_g`` with
+  ``theta_g = Phi^-1((F(g) - F(min_day - 1)) / (1 - F(min_day - 1)))``, computed once per distinct
+  (profile, min_day) pair. The engine compares ``Z`` with these thresholds, starting from a guide table on a
+  uniform ``z`` grid, so a draw costs about one comparison.
+* ``e = Phi^-1(V)`` for the uniform ``V`` numpy draws: linear interpolation between the exact quantiles at
+  ``k / 65536`` in the body (``|Phi(e) - V| < 1e-9``, well below Monte Carlo error) and Acklam's rational
+  approximation with a Halley step in the two tails beyond ``2^-10`` (double precision).
+* Cash is accumulated per path per day while drawing (a compiled numba kernel, GIL released): memory holds one
+  block of 50 paths x 4096 invoices of uniforms per worker, never a paths x invoices matrix of the whole book.
+* Seeds: ``SeedSequence(seed).spawn(n_blocks)``, one child per block of :data:`PATH_BLOCK` paths, whatever
+  ``chunk_paths`` (tasks only group blocks), the number of threads or the backend (local or dask): the same seed
+  gives the same numbers bit for bit. Invoices keep the book's order in the stream, and factors are drawn per
+  customer and due month, so a lever that changes pmf rows (not invoice rows) runs on common random numbers.
+
+Deviations from docs/design.md, all additive: ``simulate`` also takes ``n_threads`` (local backend; default: all
+cores) and ``progress``; ``min_day`` may lie beyond the grid's last day (never paid within the grid, as
+``PayerModel.book`` writes for invoices more than a year overdue); the engine never lets a payment precede
+``as_of + 1`` nor the invoice's ``issue_date`` (it raises ``min_day`` accordingly); calendars may map a day to an
+earlier day (``PayerModel`` snaps to the *nearest* payment-run day); the discount test uses the drawn day, before
+snapping; ``Simulation.quantiles`` has a ``cumulative`` switch for fan charts of cumulated cash.
+
+Example::
+
+    >>> import numpy as np, pandas as pd
+    >>> grid = np.arange(-90, 366)
+    >>> pmf = np.where(grid == 10, 0.9, 0.0)[None, :]          # pays 10 days late with 90 %, never with 10 %
+    >>> inv = pd.DataFrame({"invoice_id": ["F1"], "customer_id": ["C1"], "due_date": [pd.Timestamp("2026-11-20")],
+    ...                     "amount": [1200.0], "profile": [0], "min_day": [-90]})
+    >>> book = Book(as_of=pd.Timestamp("2026-10-31"), grid=grid, pmfs=pmf, invoices=inv)
+    >>> sim = simulate(book, horizon_end="2027-01-31", n_paths=1000, seed=1, rho_month=0.1, rho_customer=0.1)
+    >>> round(sim.monthly().mean()["2026-11"], -1)        # 20 + 10 = 30 Nov, a Monday: 90 % of 1200
+    1080.0
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numba
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from cashsim.errors import ModelError, ParamsError
+
+#: Paths per seed child: the unit of seeding. ``chunk_paths`` only groups blocks, so it never changes the numbers.
+PATH_BLOCK = 50
+#: Invoices per kernel call: bounds the uniforms buffer at PATH_BLOCK x INVOICE_CHUNK doubles (1.6 MB) per worker.
+INVOICE_CHUNK = 4096
+#: Quantile levels reported by default (p05 ... p95).
+QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+#: Guide table on z: NB bins over [Z_LO, -Z_LO].
+Z_LO, GUIDE_BINS = -8.5, 512
+#: Knots of the interpolated normal quantile function, and the tail beyond which it is computed exactly.
+KNOTS, TAIL = 65536, 2.0 ** -10
+
+BOOK_REQUIRED = ("invoice_id", "customer_id", "due_date", "amount", "profile", "min_day")
+BOOK_DEFAULTS: dict[str, Any] = {"segment": "all", "is_future": False, "issue_date": pd.NaT, "calendar": 0,
+                                 "upfront_amount": 0.0, "upfront_date": pd.NaT, "discount_rate": 0.0,
+                                 "discount_day": np.nan}
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Calendars
+# ---------------------------------------------------------------------------------------------------------------
+
+def next_allowed(allowed: np.ndarray) -> np.ndarray:
+    """For each day index, the first allowed index at or after it (``len(allowed)`` when none is left).
+
+    >>> next_allowed(np.array([False, True, False, False])).tolist()
+    [1, 1, 4, 4]
+    """
+    allowed = np.asarray(allowed, bool)
+    n = len(allowed)
+    idx = np.where(allowed, np.arange(n), n)
+    return np.minimum.accumulate(idx[::-1])[::-1].astype(np.int64)
+
+
+def _days(start: Any, n_days: int) -> pd.DatetimeIndex:
+    return pd.date_range(pd.Timestamp(start).normalize(), periods=int(n_days), freq="D")
+
+
+def business_day_calendar(start: Any, n_days: int, holidays: Any = ()) -> np.ndarray:
+    """Calendar row: next business day (Monday-Friday, not in ``holidays``) for each of ``n_days`` days from ``start``.
+
+    Day index 0 is ``start`` (``as_of + 1`` in a Book); a day whose next business day lies after the last one maps
+    to ``n_days`` (outside the horizon).
+
+    >>> business_day_calendar("2026-11-06", 4).tolist()     # Fri, Sat, Sun, Mon
+    [0, 3, 3, 3]
+    """
+    days = _days(start, n_days)
+    hol = pd.DatetimeIndex(pd.to_datetime(list(holidays))).normalize() if len(holidays) else pd.DatetimeIndex([])
+    allowed = (days.dayofweek < 5) & ~days.isin(hol)
+    return next_allowed(allowed)
+
+
+def payment_run_calendar(start: Any, n_days: int, days_of_month: Any, holidays: Any = ()) -> np.ndarray:
+    """Calendar row: next payment-run day (*jour de règlement*) for each of ``n_days`` days from ``start``.
+
+    A run happens on each day of the month in ``days_of_month`` (31 = the month's last day, clipped to its length),
+    rolled forward to a business day. Runs falling after the last day are outside (index ``n_days``).
+
+    >>> payment_run_calendar("2026-11-01", 16, [10])[:3].tolist()    # 10 Nov 2026 is a Tuesday
+    [9, 9, 9]
+    """
+    days = _days(start, n_days)
+    dom = np.asarray(sorted(set(int(d) for d in days_of_month)), dtype=int)
+    if dom.size == 0 or dom.min() < 1 or dom.max() > 31:
+        raise ParamsError(f"days_of_month must be days 1..31 of the month, got {list(days_of_month)}")
+    # run dates of every month touching the range (and the next one, so the tail rolls correctly)
+    months = pd.period_range(days[0], days[-1] + pd.offsets.MonthEnd(1), freq="M")
+    starts = months.start_time.to_numpy()[:, None]
+    lengths = months.days_in_month.to_numpy()[:, None]
+    nominal = (starts + (np.minimum(dom[None, :], lengths) - 1) * np.timedelta64(1, "D")).ravel()
+    span = _days(days[0], n_days + 40)
+    bd = business_day_calendar(span[0], len(span), holidays)
+    pos = ((nominal - span[0].to_datetime64()) // np.timedelta64(1, "D")).astype(np.int64)
+    pos = pos[(pos >= 0) & (pos < len(span))]
+    run = bd[pos]
+    allowed = np.zeros(n_days, bool)
+    allowed[run[run < n_days]] = True
+    return next_allowed(allowed)
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Book
+# ---------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class Book:
+    """What the engine collects: invoices, their payment-day laws (pmf rows on ``grid``) and payment calendars.
+
+    ``grid``: consecutive days relative to the due date; ``pmfs[p, g]`` = P(paid on grid day g), row sum <= 1,
+    the remainder never paid. ``invoices`` (one row per invoice still to collect, amounts in euros incl. VAT):
+    ``invoice_id, customer_id, due_date, amount, profile, min_day`` are required; ``segment, is_future,
+    issue_date, calendar, upfront_amount, upfront_date, discount_rate, discount_day`` default to
+    ``"all", False, NaT, 0, 0.0, NaT, 0.0, NaN``; other columns are kept. ``calendars[k, d]`` = day index on which
+    a payment drawn on day index ``d`` (day 0 = ``as_of + 1``) is made, ``>= n_days`` = after the horizon;
+    ``None`` = business days (weekends only) over 731 days. Validated on construction (:class:`ModelError`).
+    """
+
+    as_of: pd.Timestamp
+    grid: np.ndarray
+    pmfs: np.ndarray
+    invoices: pd.DataFrame
+    calendars: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        as_of = pd.Timestamp(self.as_of).normalize()
+        grid = np.asarray(self.grid, dtype=np.int64)
+        pmfs = np.asarray(self.pmfs, dtype=np.float64)
+        if grid.ndim != 1 or len(grid) == 0 or np.any(np.diff(grid) != 1):
+            raise ModelError("Book.grid must be consecutive integer days (e.g. numpy.arange(-90, 366))")
+        if pmfs.ndim != 2 or pmfs.shape[1] != len(grid):
+            raise ModelError(f"Book.pmfs must have shape (n_profiles, {len(grid)}) to match the grid, got "
+                             f"{pmfs.shape}")
+        if not np.all(np.isfinite(pmfs)) or (pmfs < 0).any():
+            row = int(np.flatnonzero(~(np.isfinite(pmfs) & (pmfs >= 0)).all(axis=1))[0])
+            raise ModelError(f"Book.pmfs row {row} has a negative or non-finite probability; pmf rows are "
+                             "probabilities of paying on each grid day")
+        sums = pmfs.sum(axis=1)
+        if (sums > 1 + 1e-9).any():
+            row = int(np.argmax(sums))
+            raise ModelError(f"Book.pmfs row {row} sums to {sums[row]:.6f} > 1; the never-paid mass is "
+                             "1 - row sum, so a row may not exceed 1")
+        inv = _normalise_invoices(self.invoices, pmfs.shape[0], grid)
+        n_days_default = 731
+        cal = (business_day_calendar(as_of + pd.Timedelta(days=1), n_days_default)[None, :]
+               if self.calendars is None else np.asarray(self.calendars))
+        if cal.ndim != 2 or cal.shape[1] == 0 or not np.issubdtype(cal.dtype, np.integer):
+            raise ModelError("Book.calendars must be a 2-D integer array (n_calendars, n_days); build rows with "
+                             "cashsim.simulate.business_day_calendar / payment_run_calendar")
+        cal = cal.astype(np.int64)
+        if (cal < 0).any():
+            raise ModelError("Book.calendars has a negative day index; indices count days from as_of + 1")
+        bad = inv["calendar"].to_numpy() >= cal.shape[0]
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ModelError(f"Book.invoices row {i} (invoice {inv['invoice_id'].iat[i]!r}): calendar "
+                             f"{inv['calendar'].iat[i]} but Book.calendars has {cal.shape[0]} rows")
+        object.__setattr__(self, "as_of", as_of)
+        object.__setattr__(self, "grid", grid)
+        object.__setattr__(self, "pmfs", pmfs)
+        object.__setattr__(self, "invoices", inv)
+        object.__setattr__(self, "calendars", cal)
+
+    @property
+    def n_invoices(self) -> int:
+        return len(self.invoices)
+
+    def total_to_collect(self) -> float:
+        """Euros still to collect: ``amount + upfront_amount`` summed over invoices."""
+        return float(self.invoices["amount"].sum() + self.invoices["upfront_amount"].sum())
+
+
+def _normalise_invoices(invoices: pd.DataFrame, n_profiles: int, grid: np.ndarray) -> pd.DataFrame:
+    """Book.invoices with defaults filled, dtypes fixed and every row checked (errors name the row and column)."""
+    if not isinstance(invoices, pd.DataFrame):
+        raise ModelError("Book.invoices must be a pandas DataFrame, one row per invoice")
+    missing = [c for c in BOOK_REQUIRED if c not in invoices.columns]
+    if missing:
+        raise ModelError(f"Book.invoices lacks column(s) {missing}; see docs/design.md, Book")
+    inv = invoices.reset_index(drop=True).copy()
+    for col, default in BOOK_DEFAULTS.items():
+        if col not in inv.columns:
+            inv[col] = default
+    for col in ("due_date", "issue_date", "upfront_date"):
+        inv[col] = pd.to_datetime(inv[col]).astype("datetime64[ns]")
+    inv["invoice_id"] = inv["invoice_id"].astype(str)
+    inv["customer_id"] = inv["customer_id"].astype(str)
+    inv["is_future"] = inv["is_future"].fillna(False).astype(bool)
+    for col in ("amount", "upfront_amount", "discount_rate", "discount_day"):
+        inv[col] = pd.to_numeric(inv[col], errors="coerce").astype(np.float64)
+    inv["upfront_amount"] = inv["upfront_amount"].fillna(0.0)
+    inv["discount_rate"] = inv["discount_rate"].fillna(0.0)
+
+    def fail(mask: np.ndarray, col: str, what: str) -> None:
+        if mask.any():
+            i = int(np.flatnonzero(mask)[0])
+            raise ModelError(f"Book.invoices row {i} (invoice {inv['invoice_id'].iat[i]!r}), column {col}: "
+                             f"{what} (got {inv[col].iat[i]!r}); {int(mask.sum())} row(s) affected")
+
+    fail(inv["due_date"].isna().to_numpy(), "due_date", "every invoice needs a due date")
+    fail(~np.isfinite(inv["amount"].to_numpy()), "amount", "amounts must be finite euros")
+    fail(~np.isfinite(inv["upfront_amount"].to_numpy()), "upfront_amount", "amounts must be finite euros")
+    fail(((inv["upfront_amount"] != 0) & inv["upfront_date"].isna()).to_numpy(), "upfront_date",
+         "an upfront amount needs the date it is received")
+    rate = inv["discount_rate"].to_numpy()
+    fail(~((rate >= 0) & (rate <= 1)), "discount_rate", "a discount rate lies in [0, 1]")
+    fail((rate > 0) & inv["discount_day"].isna().to_numpy(), "discount_day",
+         "a discount needs its last day (relative to the due date)")
+    for col in ("profile", "min_day", "calendar"):
+        values = pd.to_numeric(inv[col], errors="coerce").to_numpy(np.float64)
+        fail(~np.isfinite(values) | (values != np.round(values)), col, "must be an integer")
+        inv[col] = values.astype(np.int64)
+    prof = inv["profile"].to_numpy()
+    fail((prof < 0) | (prof >= n_profiles), "profile", f"must index a pmf row 0..{n_profiles - 1}")
+    fail(inv["min_day"].to_numpy() < grid[0], "min_day",
+         f"must be >= the grid's first day {grid[0]} (days past {grid[-1]} mean: not paid within the grid)")
+    fail(inv["calendar"].to_numpy() < 0, "calendar", "must index a row of Book.calendars")
+    return inv
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Compiled kernel
+# ---------------------------------------------------------------------------------------------------------------
+
+@numba.njit(nogil=True, cache=True)
+def _ndtri(p: float) -> float:
+    """Standard normal quantile: Acklam's rational approximation refined by one Halley step (double precision)."""
+    if p > 0.5:
+        return -_ndtri(1.0 - p)
+    if p <= 0.0:
+        return -math.inf
+    if p < 0.02425:
+        q = math.sqrt(-2.0 * math.log(p))
+        x = ((((((-7.784894002430293e-03 * q - 3.223964580411365e-01) * q - 2.400758277161838e+00) * q
+                - 2.549732539343734e+00) * q + 4.374664141464968e+00) * q + 2.938163982698783e+00)
+             / ((((7.784695709041462e-03 * q + 3.224671290700398e-01) * q + 2.445134137142996e+00) * q
+                 + 3.754408661907416e+00) * q + 1.0))
+    else:
+        q = p - 0.5
+        r = q * q
+        x = ((((((-3.969683028665376e+01 * r + 2.209460984245205e+02) * r - 2.759285104469687e+02) * r
+                + 1.383577518672690e+02) * r - 3.066479806614716e+01) * r + 2.506628277459239e+00) * q
+             / (((((-5.447609879822406e+01 * r + 1.615858368580409e+02) * r - 1.556989798598866e+02) * r
+                  + 6.680131188771972e+01) * r - 1.328068155288572e+01) * r + 1.0))
+    e = 0.5 * math.erfc(-x * 0.7071067811865476) - p
+    u = e * 2.5066282746310002 * math.exp(0.5 * x * x)
+    return x - u / (1.0 + 0.5 * x * u)
+
+
+@numba.njit(nogil=True, cache=True)
+def _normal_quantile(v: float, knots: np.ndarray) -> float:
+    """``Phi^-1(v)``: interpolated between exact knots in the body, computed in the tails."""
+    if v < TAIL or v > 1.0 - TAIL:
+        return _ndtri(v)
+    x = v * KNOTS
+    k = int(x)
+    return knots[k] + (x - k) * (knots[k + 1] - knots[k])
+
+
+@numba.njit(nogil=True, cache=True)
+def _normal_quantiles(v: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    out = np.empty_like(v)
+    for i in range(v.shape[0]):
+        out[i] = _normal_quantile(v[i], knots)
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _guide(theta: np.ndarray, z_lo: float, h: float, n_bins: int) -> np.ndarray:
+    """``guide[c, b]`` = number of thresholds of row ``c`` below the left edge of z-bin ``b`` (a scan start)."""
+    n, G = theta.shape
+    out = np.empty((n, n_bins), np.int16)
+    for c in range(n):
+        g = 0
+        for b in range(n_bins):
+            edge = z_lo + b * h
+            while g < G and theta[c, g] < edge:
+                g += 1
+            out[c, b] = g
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _collect(uniforms, s_month, s_cust, c, month, cust, combo, offset, cal_row, amount, disc_g, disc_rate,
+             group, theta, guide, z_lo, inv_h, knots, calendars, n_days, month_of_day, daily, cost, group_monthly,
+             use_groups):
+    """Draw the pay day of ``uniforms.shape[0]`` invoices on ``uniforms.shape[1]`` paths and add their cash to
+    ``daily[path, day]`` (and the discounts to ``cost``, the cash to ``group_monthly[path, group, month]``)."""
+    n, n_paths = uniforms.shape
+    G = theta.shape[1]
+    n_bins = guide.shape[1]
+    D = calendars.shape[1]
+    for i in range(n):
+        k = combo[i]
+        mi = month[i]
+        ci = cust[i]
+        off = offset[i]
+        row = cal_row[i]
+        amt = amount[i]
+        dg = disc_g[i]
+        cash_disc = amt * (1.0 - disc_rate[i])
+        cost_disc = amt * disc_rate[i]
+        gi = group[i]
+        for p in range(n_paths):
+            z = s_month[mi, p] + s_cust[ci, p] + c * _normal_quantile(uniforms[i, p], knots)
+            b = int((z - z_lo) * inv_h)
+            if b < 0:
+                g = 0
+            else:
+                if b >= n_bins:
+                    b = n_bins - 1
+                g = guide[k, b]
+            while g < G and theta[k, g] < z:
+                g += 1
+            if g == G:
+                continue  # never paid, or after the grid's last day
+            a = off + g
+            if a < 0 or a >= D:
+                continue
+            d = calendars[row, a]
+            if d >= n_days:
+                continue
+            if g <= dg:
+                daily[p, d] += cash_disc
+                cost[p, d] += cost_disc
+                cash = cash_disc
+            else:
+                daily[p, d] += amt
+                cash = amt
+            if use_groups:
+                group_monthly[p, gi, month_of_day[d]] += cash
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Preparation (once per run, vectorised)
+# ---------------------------------------------------------------------------------------------------------------
+
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    """Everything a task needs, as plain arrays (picklable: dask ships it once to every worker)."""
+
+    month: np.ndarray
+    cust: np.ndarray
+    combo: np.ndarray
+    offset: np.ndarray
+    cal_row: np.ndarray
+    amount: np.ndarray
+    disc_g: np.ndarray
+    disc_rate: np.ndarray
+    group: np.ndarray
+    theta: np.ndarray
+    guide: np.ndarray
+    calendars: np.ndarray
+    month_of_day: np.ndarray
+    n_days: int
+    n_months: int
+    n_factor_months: int
+    n_customers: int
+    n_groups: int
+    use_groups: bool
+    sqrt_rho_month: float
+    sqrt_rho_customer: float
+    c: float
+
+
+_KNOTS_CACHE: list[np.ndarray] = []
+
+
+def _knots() -> np.ndarray:
+    """Exact standard normal quantiles at ``k / KNOTS``, k = 0..KNOTS (computed once per process)."""
+    if not _KNOTS_CACHE:
+        _KNOTS_CACHE.append(special.ndtri(np.arange(KNOTS + 1) / KNOTS))
+    return _KNOTS_CACHE[0]
+
+
+def _timing(book: Book) -> dict[str, np.ndarray]:
+    """Per invoice: grid offset (absolute day index of grid[0]), first allowed grid index, factor month index."""
+    inv = book.invoices
+    day0 = book.as_of + pd.Timedelta(days=1)
+    due = inv["due_date"].to_numpy("datetime64[D]")
+    dd = (due - np.datetime64(day0.date(), "D")).astype(np.int64)           # due date as a day index
+    grid0, G = int(book.grid[0]), len(book.grid)
+    first = np.maximum(inv["min_day"].to_numpy(np.int64), -dd)              # not before as_of + 1
+    issue = inv["issue_date"].to_numpy("datetime64[D]")
+    has_issue = ~np.isnat(issue)
+    issue_rel = np.where(has_issue, (issue - due).astype("timedelta64[D]").astype(np.int64), np.iinfo(np.int64).min)
+    first = np.maximum(first, issue_rel)                                    # never before it is invoiced
+    m_idx = np.clip(first - grid0, 0, G)
+    due_ym = due.astype("datetime64[M]").astype(np.int64)
+    first_ym = np.datetime64(day0.date(), "M").astype(np.int64)
+    return {"offset": dd + grid0, "m_idx": m_idx, "month": np.clip(due_ym - first_ym, 0, None)}
+
+
+def conditional_cdf(book: Book, profile: np.ndarray, m_idx: np.ndarray) -> np.ndarray:
+    """``W[r, g] = (F(g) - F(m - 1)) / (1 - F(m - 1))`` for ``g >= m``, else 0: the law of the pay day given
+    "not paid before grid index m" (rows of length G; the top ``1 - W[r, -1]`` = not paid within the grid)."""
+    F = np.cumsum(book.pmfs[profile], axis=1)
+    G = F.shape[1]
+    before = np.where(m_idx > 0, F[np.arange(len(profile)), np.clip(m_idx - 1, 0, G - 1)], 0.0)
+    rest = 1.0 - before
+    ok = rest > 1e-12
+    W = (F - before[:, None]) / np.where(ok, rest, 1.0)[:, None]
+    W[np.arange(G)[None, :] < m_idx[:, None]] = 0.0
+    W[~ok] = 0.0
+    return np.clip(W, 0.0, 1.0)
+
+
+def _prepare(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_customer: float,
+             group_by: np.ndarray | None) -> tuple[_Prepared, pd.DatetimeIndex]:
+    inv = book.invoices
+    day0 = book.as_of + pd.Timedelta(days=1)
+    days = pd.date_range(day0, horizon_end, freq="D")
+    n_days = len(days)
+    if book.calendars.shape[1] < n_days:
+        raise ModelError(f"Book.calendars cover {book.calendars.shape[1]} days but the horizon "
+                         f"{day0.date()} .. {horizon_end.date()} has {n_days}; rebuild the book with "
+                         "horizon_end at least as late")
+    t = _timing(book)
+    key = inv["profile"].to_numpy(np.int64) * (len(book.grid) + 1) + t["m_idx"]
+    uniq, combo = np.unique(key, return_inverse=True)
+    theta = special.ndtri(conditional_cdf(book, uniq // (len(book.grid) + 1), uniq % (len(book.grid) + 1)))
+    h = -2.0 * Z_LO / GUIDE_BINS
+    month_codes = days.to_period("M")
+    months = month_codes.unique()
+    month_of_day = (month_codes.year * 12 + month_codes.month - (months[0].year * 12 + months[0].month))
+    rate = inv["discount_rate"].to_numpy()
+    dday = inv["discount_day"].to_numpy()
+    disc_g = np.where((rate > 0) & np.isfinite(dday), np.floor(np.nan_to_num(dday)) - book.grid[0], -1)
+    if group_by is None:
+        group, n_groups = np.zeros(len(inv), np.int64), 1
+    else:
+        group = np.asarray(group_by)
+        if group.shape != (len(inv),) or not np.issubdtype(group.dtype, np.integer) or (group < 0).any():
+            raise ParamsError(f"group_by must be {len(inv)} non-negative integers, one per Book.invoices row")
+        group, n_groups = group.astype(np.int64), int(group.max()) + 1 if len(group) else 1
+    cust = pd.factorize(inv["customer_id"])[0].astype(np.int64)
+    prep = _Prepared(
+        month=t["month"].astype(np.int64), cust=cust, combo=combo.astype(np.int64),
+        offset=t["offset"].astype(np.int64), cal_row=inv["calendar"].to_numpy(np.int64),
+        amount=inv["amount"].to_numpy(np.float64), disc_g=np.maximum(disc_g, -1).astype(np.int64),
+        disc_rate=rate.astype(np.float64), group=group,
+        theta=np.ascontiguousarray(theta), guide=_guide(np.ascontiguousarray(theta), Z_LO, h, GUIDE_BINS),
+        calendars=np.ascontiguousarray(book.calendars), month_of_day=np.asarray(month_of_day, np.int64),
+        n_days=n_days, n_months=len(months), n_factor_months=int(t["month"].max()) + 1 if len(inv) else 1,
+        n_customers=max(int(cust.max()) + 1, 1) if len(inv) else 1, n_groups=n_groups,
+        use_groups=group_by is not None, sqrt_rho_month=math.sqrt(rho_month),
+        sqrt_rho_customer=math.sqrt(rho_customer), c=math.sqrt(max(1.0 - rho_month - rho_customer, 0.0)))
+    return prep, days
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Tasks: a task runs a few blocks of PATH_BLOCK paths, each from its own seed child
+# ---------------------------------------------------------------------------------------------------------------
+
+def _block_paths(n_paths: int, block: int) -> int:
+    return min(PATH_BLOCK, n_paths - block * PATH_BLOCK)
+
+
+def _run_blocks(prep: _Prepared, blocks: list[int], seeds: list[np.random.SeedSequence], n_paths: int
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Cash per day (and discounts, group months) for the paths of ``blocks``, stacked in block order.
+
+    Stream of a block: month factors (n_factor_months x paths), customer factors (n_customers x paths), then one
+    uniform per (invoice, path), invoice-major in the book's order.
+    """
+    sizes = [_block_paths(n_paths, b) for b in blocks]
+    total = sum(sizes)
+    daily = np.zeros((total, prep.n_days))
+    cost = np.zeros((total, prep.n_days))
+    groups = np.zeros((total, prep.n_groups, prep.n_months)) if prep.use_groups else np.zeros((1, 1, 1))
+    buf = np.empty(INVOICE_CHUNK * PATH_BLOCK)
+    knots = _knots()
+    h = -2.0 * Z_LO / GUIDE_BINS
+    n_inv = len(prep.amount)
+    row0 = 0
+    for size, seed in zip(sizes, seeds):
+        rng = np.random.Generator(np.random.PCG64(seed))
+        s_month = rng.standard_normal((prep.n_factor_months, size)) * prep.sqrt_rho_month
+        s_cust = rng.standard_normal((prep.n_customers, size)) * prep.sqrt_rho_customer
+        rows = slice(row0, row0 + size)
+        g_rows = groups[rows] if prep.use_groups else groups
+        for lo in range(0, n_inv, INVOICE_CHUNK):
+            hi = min(lo + INVOICE_CHUNK, n_inv)
+            u = buf[: (hi - lo) * size].reshape(hi - lo, size)
+            rng.random(out=u)
+            sl = slice(lo, hi)
+            _collect(u, s_month, s_cust, prep.c, prep.month[sl], prep.cust[sl], prep.combo[sl], prep.offset[sl],
+                     prep.cal_row[sl], prep.amount[sl], prep.disc_g[sl], prep.disc_rate[sl], prep.group[sl],
+                     prep.theta, prep.guide, Z_LO, 1.0 / h, knots, prep.calendars, prep.n_days,
+                     prep.month_of_day, daily[rows], cost[rows], g_rows, prep.use_groups)
+        row0 += size
+    return daily, cost, (groups if prep.use_groups else None)
+
+
+def _tasks(n_paths: int, chunk_paths: int) -> list[list[int]]:
+    n_blocks = -(-n_paths // PATH_BLOCK)
+    per_task = max(1, -(-int(chunk_paths) // PATH_BLOCK))
+    return [list(range(b, min(b + per_task, n_blocks))) for b in range(0, n_blocks, per_task)]
+
+
+def _run_local(prep, tasks, seeds, n_paths, n_threads, progress):
+    n_threads = max(1, min(n_threads or os.cpu_count() or 1, len(tasks)))
+    jobs = [(t, [seeds[b] for b in t]) for t in tasks]
+    if n_threads == 1:
+        results = map(lambda job: _run_blocks(prep, job[0], job[1], n_paths), jobs)
+        return list(_progress(results, len(jobs), progress))
+    with ThreadPoolExecutor(n_threads) as pool:
+        results = pool.map(lambda job: _run_blocks(prep, job[0], job[1], n_paths), jobs)
+        return list(_progress(results, len(jobs), progress))
+
+
+def _run_dask(prep, tasks, seeds, n_paths, address, progress):
+    """Run the tasks on dask.distributed: an existing scheduler at ``address``, else a LocalCluster for this run."""
+    from dask.distributed import Client, LocalCluster
+
+    cluster = None
+    if address is None:
+        cluster = LocalCluster(n_workers=min(2, os.cpu_count() or 1), threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    else:
+        client = Client(address)
+    try:
+        shared = client.scatter(prep, broadcast=True)
+        futures = [client.submit(_run_blocks, shared, t, [seeds[b] for b in t], n_paths, pure=False) for t in tasks]
+        return list(_progress((f.result() for f in futures), len(futures), progress))
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _progress(iterable, total: int, enabled: bool):
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, total=total, desc="simulate", unit="chunk")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Public API
+# ---------------------------------------------------------------------------------------------------------------
+
+def _qname(q: float) -> str:
+    return f"p{round(q * 100):02d}"
+
+
+@dataclass(frozen=True, eq=False)
+class Simulation:
+    """Simulated collections: ``daily[path, day]`` euros incl. VAT collected on ``days[day]`` (net of discounts).
+
+    ``daily_cost`` = discounts given; ``invoice_probs`` = per invoice expected pay date (given paid within the
+    horizon), ``p_paid_by_<YYYY-MM>`` (by the end of each month of the horizon) and ``p_never_in_horizon``, exact
+    from the marginal laws; ``group_monthly[path, group, month]`` when ``group_by`` was given.
+    """
+
+    as_of: pd.Timestamp
+    days: pd.DatetimeIndex
+    daily: np.ndarray
+    daily_cost: np.ndarray
+    n_paths: int
+    seed: int
+    invoice_probs: pd.DataFrame
+    group_monthly: np.ndarray | None = None
+    rho_month: float = 0.0
+    rho_customer: float = 0.0
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def months(self) -> list[str]:
+        """Calendar months of the horizon, ``"YYYY-MM"`` (the first is the month of ``as_of + 1``)."""
+        return list(pd.unique(self.days.strftime("%Y-%m")))
+
+    def _aggregate(self, values: np.ndarray, freq: str) -> pd.DataFrame:
+        if freq in ("M", "ME", "month"):
+            labels = self.days.strftime("%Y-%m")
+        elif freq in ("W", "week"):
+            labels = (self.days - pd.to_timedelta(self.days.dayofweek, unit="D")).normalize()
+        elif freq in ("D", "day"):
+            labels = self.days
+        else:
+            raise ParamsError(f"freq must be 'M' (months), 'W' (weeks starting Monday) or 'D', got {freq!r}")
+        codes, uniq = pd.factorize(labels)
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        out = np.add.reduceat(values, starts, axis=1) if values.shape[1] else values
+        return pd.DataFrame(out, columns=pd.Index(uniq, name="period"),
+                            index=pd.RangeIndex(values.shape[0], name="path"))
+
+    def monthly(self) -> pd.DataFrame:
+        """Paths x calendar months (columns ``"YYYY-MM"``): euros collected in each month."""
+        return self._aggregate(self.daily, "M")
+
+    def weekly(self) -> pd.DataFrame:
+        """Paths x weeks (columns = the Monday starting each week; the first and last may be partial)."""
+        return self._aggregate(self.daily, "W")
+
+    def monthly_cost(self) -> pd.DataFrame:
+        """Paths x months of discounts given (euros)."""
+        return self._aggregate(self.daily_cost, "M")
+
+    def quantiles(self, freq: str = "M", q: tuple[float, ...] = QUANTILES, *, cumulative: bool = False
+                  ) -> pd.DataFrame:
+        """Tidy table: ``period, mean, p05 ... p95`` of the cash collected per period (``cumulative=True``: since
+        ``as_of``, the fan chart of cumulated collections).
+
+        >>> sim.quantiles("M").columns.tolist()          # doctest: +SKIP
+        ['period', 'mean', 'p05', 'p10', 'p25', 'p50', 'p75', 'p90', 'p95']
+        """
+        table = self._aggregate(self.daily, freq)
+        values = table.to_numpy()
+        if cumulative:
+            values = np.cumsum(values, axis=1)
+        out = pd.DataFrame({"period": table.columns, "mean": values.mean(axis=0)})
+        qs = np.quantile(values, q, axis=0) if values.shape[0] else np.full((len(q), values.shape[1]), np.nan)
+        for level, row in zip(q, qs):
+            out[_qname(level)] = row
+        return out
+
+
+def simulate(book: Book, *, horizon_end: Any, n_paths: int, seed: int, rho_month: float, rho_customer: float,
+             chunk_paths: int = 1000, backend: Literal["local", "dask"] = "local", dask_address: str | None = None,
+             group_by: Any = None, progress: bool = False, n_threads: int | None = None) -> Simulation:
+    """Simulate the collection of ``book`` on ``n_paths`` paths from ``as_of + 1`` to ``horizon_end`` (inclusive).
+
+    ``rho_month``, ``rho_customer``: copula loadings (>= 0, sum <= 1). ``chunk_paths``: paths per task (rounded up
+    to blocks of :data:`PATH_BLOCK`); ``backend="dask"`` runs the tasks on dask.distributed (the scheduler at
+    ``dask_address``, else a two-worker LocalCluster); ``n_threads`` threads for the local backend (default: all
+    cores). ``group_by``: one non-negative int per invoice -> ``Simulation.group_monthly``. The result does not
+    depend on ``chunk_paths``, ``n_threads`` or ``backend``.
+    """
+    if not isinstance(book, Book):
+        raise ParamsError("simulate() takes a cashsim.simulate.Book (see PayerModel.book)")
+    if int(n_paths) < 1:
+        raise ParamsError(f"n_paths must be at least 1, got {n_paths}")
+    if not (0 <= rho_month <= 1 and 0 <= rho_customer <= 1 and rho_month + rho_customer <= 1):
+        raise ParamsError(f"copula loadings must be >= 0 with rho_month + rho_customer <= 1, got rho_month="
+                          f"{rho_month}, rho_customer={rho_customer}")
+    if int(chunk_paths) < 1:
+        raise ParamsError(f"chunk_paths must be at least 1, got {chunk_paths}")
+    if backend not in ("local", "dask"):
+        raise ParamsError(f"backend must be 'local' or 'dask', got {backend!r}")
+    horizon_end = pd.Timestamp(horizon_end).normalize()
+    if horizon_end <= book.as_of:
+        raise ParamsError(f"horizon_end {horizon_end.date()} must be after as_of {book.as_of.date()}")
+    n_paths, seed = int(n_paths), int(seed)
+    group = None if group_by is None else np.asarray(group_by)
+    prep, days = _prepare(book, horizon_end, float(rho_month), float(rho_customer), group)
+    tasks = _tasks(n_paths, chunk_paths)
+    seeds = np.random.SeedSequence(seed).spawn(-(-n_paths // PATH_BLOCK))
+    if backend == "dask":
+        parts = _run_dask(prep, tasks, seeds, n_paths, dask_address, progress)
+    else:
+        parts = _run_local(prep, tasks, seeds, n_paths, n_threads, progress)
+    daily = np.vstack([p[0] for p in parts])
+    cost = np.vstack([p[1] for p in parts])
+    group_monthly = np.vstack([p[2] for p in parts]) if prep.use_groups else None
+    up_day, up_amt = _upfront(book, days)
+    daily += np.bincount(up_day, weights=up_amt, minlength=len(days))[None, :]
+    if group_monthly is not None and len(up_day):
+        gm = np.zeros((prep.n_groups, prep.n_months))
+        np.add.at(gm, (prep.group[_upfront_rows(book, days)], prep.month_of_day[up_day]), up_amt)
+        group_monthly += gm[None]
+    return Simulation(as_of=book.as_of, days=days, daily=daily, daily_cost=cost, n_paths=n_paths, seed=seed,
+                      invoice_probs=invoice_probabilities(book, days), group_monthly=group_monthly,
+                      rho_month=float(rho_month), rho_customer=float(rho_customer),
+                      meta={"backend": backend, "chunk_paths": int(chunk_paths), "path_block": PATH_BLOCK})
+
+
+def _upfront_rows(book: Book, days: pd.DatetimeIndex) -> np.ndarray:
+    inv = book.invoices
+    idx = ((inv["upfront_date"] - days[0]).dt.days).to_numpy(np.float64)
+    ok = (inv["upfront_amount"].to_numpy() != 0) & np.isfinite(idx) & (idx >= 0) & (idx < len(days))
+    return np.flatnonzero(ok)
+
+
+def _upfront(book: Book, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """Day index and amount of every upfront payment landing within the horizon (the same on every path)."""
+    rows = _upfront_rows(book, days)
+    inv = book.invoices
+    idx = (inv["upfront_date"].iloc[rows] - days[0]).dt.days.to_numpy(np.int64)
+    return idx, inv["upfront_amount"].to_numpy(np.float64)[rows]
+
+
+def invoice_probabilities(book: Book, days: pd.DatetimeIndex, chunk: int = 8192) -> pd.DataFrame:
+    """Per invoice, exact from its conditional marginal law (no sampling; the copula does not change marginals):
+    ``expected_pay_date`` (mean pay date given paid within the horizon, NaT if it cannot be), ``p_paid_by_<YYYY-MM>``
+    (by the end of each month of ``days``) and ``p_never_in_horizon``. Calendar snapping included."""
+    inv = book.invoices
+    n, G, n_days = len(inv), len(book.grid), len(days)
+    months = pd.unique(days.strftime("%Y-%m"))
+    mcode = days.to_period("M")
+    month_of_day = np.asarray(mcode.year * 12 + mcode.month - (mcode[0].year * 12 + mcode[0].month), np.int64) \
+        if n_days else np.zeros(0, np.int64)
+    t = _timing(book)
+    cal = book.calendars
+    by_month = np.zeros((n, len(months)))
+    mean_day = np.full(n, np.nan)
+    prof = inv["profile"].to_numpy(np.int64)
+    cal_row = inv["calendar"].to_numpy(np.int64)
+    for lo in range(0, n, chunk):  # chunks bound memory at chunk x G; each chunk is vectorised
+        sl = slice(lo, min(lo + chunk, n))
+        W = conditional_cdf(book, prof[sl], t["m_idx"][sl])
+        q = np.diff(W, axis=1, prepend=0.0)
+        a = t["offset"][sl, None] + np.arange(G)[None, :]
+        inside = (a >= 0) & (a < cal.shape[1]) & (q > 0)
+        d = np.full(a.shape, n_days, np.int64)
+        r_idx, g_idx = np.nonzero(inside)
+        d[r_idx, g_idx] = cal[cal_row[sl][r_idx], a[r_idx, g_idx]]
+        ok = d < n_days
+        rows, cols = np.nonzero(ok)
+        m = len(range(*sl.indices(n)))
+        flat = rows * len(months) + month_of_day[d[rows, cols]]
+        by_month[sl] = np.bincount(flat, weights=q[rows, cols], minlength=m * len(months)).reshape(m, len(months))
+        p_in = np.bincount(rows, weights=q[rows, cols], minlength=m)
+        s = np.bincount(rows, weights=q[rows, cols] * d[rows, cols], minlength=m)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mean_day[sl] = np.where(p_in > 0, s / p_in, np.nan)
+    cum = np.cumsum(by_month, axis=1)
+    out = pd.DataFrame({"invoice_id": inv["invoice_id"].to_numpy(), "customer_id": inv["customer_id"].to_numpy(),
+                        "amount": inv["amount"].to_numpy()})
+    out["expected_pay_date"] = (days[0] + pd.to_timedelta(np.round(mean_day), unit="D")).astype("datetime64[ns]") \
+        if n_days else pd.NaT
+    for j, month in enumerate(months):
+        out[f"p_paid_by_{month}"] = np.clip(cum[:, j], 0.0, 1.0)
+    out["p_never_in_horizon"] = np.clip(1.0 - (cum[:, -1] if len(months) else 0.0), 0.0, 1.0)
+    return out

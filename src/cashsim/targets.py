@@ -1,0 +1,518 @@
+"""The monthly cash burn, the smoothed collection target, its probability of being met, and the weekly treasury plan.
+
+**Burn** (*décaissements*): per month, salaries and social charges + external charges + taxes and VAT + loan
+repayments, euros incl. VAT; each a single monthly figure or a month-by-month list whose item 0 is the **first month
+of the current window** (the last item repeats). The **required** amount of a month is the burn plus the safety
+margin (an amount, or a percentage of the burn).
+
+**Smoothed target** (*objectif d'encaissement lissé*). Months are grouped in fixed windows of ``window`` months,
+anchored on calendar blocks: a window starts on a month whose distance from ``anchor_month`` is a multiple of
+``window`` (window 3, anchor 1 = calendar quarters Jan-Mar, Apr-Jun, ...). Within a window::
+
+    target[m] = max(0, sum(required[w0 .. m]) - sum(collected[w0 .. m-1]))
+
+what the window needs to date minus what it has already collected.
+
+- A **shortfall** in one month raises the next months' targets of the same window. What is still missing at the
+  window's end, ``max(0, sum(required) - sum(collected))`` over the window, is reported as the window's
+  *unrecovered shortfall* and is **not** carried into the next window (each window starts afresh: the treasury plan,
+  not the target, absorbs it).
+- A **surplus** lowers the later targets of the window, but never below zero: a month whose need is already covered
+  has target 0. A surplus left at the window's end is not carried forward either.
+
+With a burn of 100 000 and collections of 80 000, 110 000, 110 000, the targets are 100 000, 120 000, 110 000 and
+100 000 for the first month of the next window::
+
+    >>> smoothed_targets([100_000] * 4, [80_000, 110_000, 110_000])
+    [100000.0, 120000.0, 110000.0, 100000.0]
+    >>> smoothed_targets([100_000] * 3, [150_000, 160_000])      # a surplus: later targets fall, never below 0
+    [100000.0, 50000.0, 0.0]
+
+On a simulation the same rule runs path by path (:func:`path_targets`): the target of month m on a path depends on
+that path's earlier collections in the window, and on the actual collections of the window's months already past.
+:func:`target_report` summarises per month and per window: P(target met), expected shortfall, the shortfall on the
+10 % worst paths, and which months are at risk (P(met) below the required probability). Each customer's share
+of a month's projected shortfall is :func:`cashsim.kpi.customer_shortfall`.
+
+**Weekly treasury plan** (*plan de trésorerie*): each category is paid on its day of the month (salaries at
+``payment_days.salaries_and_social``, the social-charge share on ``social_charges_day``, taxes and VAT on
+``taxes_and_vat``, loans on ``loan_repayments``; a day falling on a weekend moves to the previous business day, 31
+means the last day), external charges are spread evenly over the business days of the month. From the opening cash
+(bank balance at the end of ``as_of``, so outflows dated on or before ``as_of`` are already in it), the daily balance
+of each path is ``opening + cumsum(collections - outflows)``; per week (weeks start on Monday) we report the
+end-of-week balance quantiles and P(the balance goes under the minimum on any day of the week). The safety margin
+is a target buffer, not an outflow, and does not enter the weekly plan.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from cashsim.errors import ParamsError
+from cashsim.params import CashBurn, monthly_values
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cashsim.ledger import Ledger
+    from cashsim.simulate import Simulation
+
+#: Burn categories, in the order of the params file.
+CATEGORIES = ("salaries_and_social", "external_charges", "taxes_and_vat", "loan_repayments")
+#: Quantile levels reported for fans.
+QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
+
+
+def _qname(q: float) -> str:
+    return f"p{round(q * 100):02d}"
+
+
+# --------------------------------------------------------------------------------------------------- windows
+
+
+def window_start(months: pd.PeriodIndex, window: int = 3, anchor_month: int = 1) -> pd.PeriodIndex:
+    """First month of the calendar window holding each month.
+
+    Windows are blocks of ``window`` months counted from ``anchor_month`` (1 = January) of any year: with window 3
+    and anchor 1 they are calendar quarters; with anchor 2 they run Feb-Apr, May-Jul, ...
+
+    >>> window_start(pd.period_range("2026-10", "2027-02", freq="M")).astype(str).tolist()
+    ['2026-10', '2026-10', '2026-10', '2027-01', '2027-01']
+    """
+    if window < 1 or not 1 <= anchor_month <= 12:
+        raise ParamsError(f"burn.window_months must be >= 1 (got {window}) and the anchor month in 1..12 "
+                          f"(got {anchor_month})")
+    months = pd.PeriodIndex(months, freq="M")
+    ordinal = months.year.to_numpy() * 12 + months.month.to_numpy() - 1
+    offset = (ordinal - (anchor_month - 1)) % window
+    return months - offset
+
+
+def _window_codes(months: pd.PeriodIndex, window: int, anchor_month: int) -> np.ndarray:
+    """Integer window id per month (0, 0, 0, 1, ...), in order of appearance."""
+    starts = window_start(months, window, anchor_month)
+    return pd.factorize(starts.astype(str))[0]
+
+
+def _cum_within(x: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Cumulative sum along the last axis, restarted at each window: cum[..., m] = sum of x over window(m) up to m."""
+    total = np.cumsum(x, axis=-1)
+    first = np.r_[True, codes[1:] != codes[:-1]]
+    start_idx = np.maximum.accumulate(np.where(first, np.arange(len(codes)), 0))
+    before = np.concatenate([np.zeros_like(total[..., :1]), total[..., :-1]], axis=-1)
+    return total - before[..., start_idx]
+
+
+def _targets_from(required: np.ndarray, collected: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """target[..., m] = max(0, needed to date in the window - collected before m in the window)."""
+    need = _cum_within(required, codes)
+    got_before = _cum_within(collected, codes) - collected
+    return np.maximum(need - got_before, 0.0)
+
+
+def smoothed_targets(burn, collected, window: int = 3) -> list[float]:
+    """Targets of consecutive months from the required amounts and the collections known so far (euros incl. VAT).
+
+    Windows are fixed blocks of ``window`` months starting at the first month. ``collected`` may be shorter than
+    ``burn``: a month whose collections are not known yet is planned as if it collected exactly its target, so the
+    targets after it equal the burn (``target = max(0, need to date - collected before)``, see the module doc).
+
+    >>> smoothed_targets([100_000] * 4, [80_000, 110_000, 110_000])
+    [100000.0, 120000.0, 110000.0, 100000.0]
+    """
+    required = np.asarray(burn, dtype=float)
+    known = np.asarray(collected, dtype=float)
+    if known.size > required.size:
+        raise ParamsError(f"smoothed_targets: {known.size} months of collections for only {required.size} months "
+                          "of burn; give a burn for every month collected")
+    codes = np.arange(required.size) // window
+    need = _cum_within(required, codes)
+    targets = np.empty_like(required)
+    got = np.zeros_like(required)
+    for m in range(required.size):  # months, not invoices: the unknown months feed back their own target
+        before = got[m - 1] if m and codes[m] == codes[m - 1] else 0.0
+        targets[m] = max(need[m] - before, 0.0)
+        got[m] = before + (known[m] if m < known.size else targets[m])
+    return targets.tolist()
+
+
+def window_shortfall(burn, collected, window: int = 3) -> list[float]:
+    """Unrecovered shortfall of each complete window: ``max(0, sum(required) - sum(collected))`` (euros).
+
+    It is reported, not carried into the next window.
+
+    >>> window_shortfall([100_000] * 3, [80_000, 100_000, 100_000])
+    [20000.0]
+    """
+    required = np.asarray(burn, dtype=float)
+    known = np.asarray(collected, dtype=float)
+    n = (known.size // window) * window
+    req = required[:n].reshape(-1, window).sum(axis=1)
+    got = known[:n].reshape(-1, window).sum(axis=1)
+    return np.maximum(req - got, 0.0).tolist()
+
+
+# --------------------------------------------------------------------------------------------------- burn
+
+
+def _margin_of(burn: CashBurn, amounts: np.ndarray) -> np.ndarray:
+    m = burn.safety_margin
+    if isinstance(m, str):
+        return amounts * float(m.strip()[:-1].replace(",", ".")) / 100.0
+    return np.full_like(amounts, float(m))
+
+
+def burn_table(burn: CashBurn, months: pd.PeriodIndex, first_month: pd.Period | None = None) -> pd.DataFrame:
+    """Monthly burn by category, safety margin and required amount (euros incl. VAT), indexed by month.
+
+    Lists in the params start at ``first_month`` (default: the first of ``months``; :func:`target_report` passes the
+    first month of the current window). Columns: the four categories, ``burn`` (their sum), ``safety_margin``,
+    ``required`` = burn + margin.
+
+    >>> from cashsim.params import CashBurn
+    >>> t = burn_table(CashBurn(salaries_and_social=100, external_charges=[10, 20], safety_margin="10%"),
+    ...                pd.period_range("2026-01", periods=3, freq="M"))
+    >>> t["required"].tolist()
+    [121.0, 132.0, 132.0]
+    """
+    months = pd.PeriodIndex(months, freq="M")
+    first = months[0] if first_month is None else pd.Period(first_month, freq="M")
+    pos = np.asarray([(m - first).n for m in months])
+    if (pos < 0).any():
+        raise ParamsError(f"burn_table: month {months[pos.argmin()]} is before the first month of the burn lists "
+                          f"({first})")
+    n = int(pos.max()) + 1 if pos.size else 0
+    cols = {c: np.asarray(monthly_values(getattr(burn, c), n), dtype=float)[pos] for c in CATEGORIES}
+    out = pd.DataFrame(cols, index=pd.PeriodIndex(months, name="month"))
+    out["burn"] = out[list(CATEGORIES)].sum(axis=1)
+    out["safety_margin"] = _margin_of(burn, out["burn"].to_numpy())
+    out["required"] = out["burn"] + out["safety_margin"]
+    return out
+
+
+# --------------------------------------------------------------------------------------------------- paths
+
+
+@dataclass(frozen=True)
+class PathTargets:
+    """The smoothed rule applied path by path, on the month axis extended back to the current window's start.
+
+    months: all months from the first window start to the horizon's last month; ``is_past`` marks months wholly
+    before the simulation (their collections are the ledger's actuals, the same on every path).
+    required (M,), collected / targets / shortfall (n_paths, M), euros incl. VAT.
+    """
+
+    months: pd.PeriodIndex
+    window_start: pd.PeriodIndex
+    is_past: np.ndarray
+    required: np.ndarray
+    collected: np.ndarray
+    targets: np.ndarray
+    shortfall: np.ndarray
+
+    @property
+    def met(self) -> np.ndarray:
+        """(n_paths, M) bool: the month collected at least its target."""
+        return self.collected >= self.targets
+
+
+def path_targets(burn, monthly_paths: np.ndarray, months, actual_past: pd.Series | None = None, *,
+                 window: int = 3, anchor_month: int = 1) -> PathTargets:
+    """The smoothed target on each simulated path (vectorised over paths).
+
+    burn: required amount per month, a Series indexed by monthly Period covering every month from the start of the
+      window holding ``months[0]`` to ``months[-1]`` (or an array aligned with ``months`` when ``months[0]`` starts
+      its window).
+    monthly_paths: (n_paths, len(months)) simulated collections per month.
+    actual_past: actual collections by month (Series indexed by Period) for the window's months already past; a
+      value for ``months[0]`` itself is what that month collected up to as_of, added to every path.
+
+    >>> pt = path_targets(np.full(3, 100.0), np.array([[80.0, 110, 110], [250, 40, 90]]),
+    ...                   pd.period_range("2026-01", periods=3, freq="M"))
+    >>> pt.targets.tolist()
+    [[100.0, 120.0, 110.0], [100.0, 0.0, 10.0]]
+    """
+    sim_months = pd.PeriodIndex(months, freq="M")
+    paths = np.atleast_2d(np.asarray(monthly_paths, dtype=float))
+    if paths.shape[1] != len(sim_months):
+        raise ParamsError(f"path_targets: monthly_paths has {paths.shape[1]} columns for {len(sim_months)} months")
+    first = window_start(sim_months[:1], window, anchor_month)[0]
+    all_months = pd.period_range(first, sim_months[-1], freq="M", name="month")
+    n_past = len(all_months) - len(sim_months)
+    if isinstance(burn, pd.Series):
+        missing = all_months.difference(pd.PeriodIndex(burn.index, freq="M"))
+        if len(missing):
+            raise ParamsError(f"path_targets: no burn for month(s) {', '.join(map(str, missing))}; the burn must "
+                              f"cover the window from {first}")
+        required = burn.reindex(all_months).to_numpy(dtype=float)
+    else:
+        required = np.asarray(burn, dtype=float)
+        if required.size != len(all_months):
+            raise ParamsError(f"path_targets: burn has {required.size} values; {len(all_months)} months needed "
+                              f"({first} to {sim_months[-1]}); pass a Series indexed by month")
+    actual = np.zeros(len(all_months))
+    if actual_past is not None and len(actual_past):
+        s = pd.Series(actual_past).groupby(pd.PeriodIndex(actual_past.index, freq="M")).sum()
+        actual = s.reindex(all_months, fill_value=0.0).to_numpy(dtype=float)
+    collected = np.concatenate([np.zeros((paths.shape[0], n_past)), paths], axis=1) + actual
+    codes = _window_codes(all_months, window, anchor_month)
+    targets = _targets_from(required, collected, codes)
+    return PathTargets(
+        months=all_months,
+        window_start=window_start(all_months, window, anchor_month),
+        is_past=np.arange(len(all_months)) < n_past,
+        required=required,
+        collected=collected,
+        targets=targets,
+        shortfall=np.maximum(targets - collected, 0.0),
+    )
+
+
+def _summary(values: np.ndarray, prefix: str, quantiles) -> dict[str, np.ndarray]:
+    """Mean and quantiles over paths (axis 0) of a (n_paths, k) array, as columns."""
+    out = {f"{prefix}_mean": values.mean(axis=0)}
+    qs = np.quantile(values, quantiles, axis=0)
+    out.update({f"{prefix}_{_qname(q)}": qs[i] for i, q in enumerate(quantiles)})
+    return out
+
+
+def month_table(pt: PathTargets, required_probability: float = 0.8, quantiles=QUANTILES,
+                burn: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per month: required, target and collection fans, P(target met), expected shortfall, worst-10 % shortfall.
+
+    ``shortfall_p10_worst`` is the 90th percentile of the shortfall: on 10 % of paths it is at least that.
+    ``at_risk`` = P(met) < ``required_probability``.
+    """
+    df = pd.DataFrame({"month": pt.months.astype(str), "window_start": pt.window_start.astype(str),
+                       "is_past": pt.is_past, "required": pt.required})
+    if burn is not None:
+        df.insert(3, "burn", burn["burn"].reindex(pt.months).to_numpy())
+    for k, v in _summary(pt.targets, "target", quantiles).items():
+        df[k] = v
+    for k, v in _summary(pt.collected, "collections", quantiles).items():
+        df[k] = v
+    df["p_target_met"] = pt.met.mean(axis=0)
+    df["expected_shortfall"] = pt.shortfall.mean(axis=0)
+    df["shortfall_p10_worst"] = np.quantile(pt.shortfall, 0.9, axis=0)
+    df["at_risk"] = df["p_target_met"] < required_probability
+    return df
+
+
+def window_table(pt: PathTargets, required_probability: float = 0.8, window: int = 3,
+                 quantiles=QUANTILES) -> pd.DataFrame:
+    """One row per window: required, collections fan, P(window met), expected and worst-10 % unrecovered shortfall.
+
+    ``complete`` is False for a window cut by the horizon (its figures are to the horizon's end).
+    """
+    codes = pd.factorize(pt.window_start.astype(str))[0]
+    n_w = codes.max() + 1
+    onehot = np.eye(n_w)[codes]                                  # (M, W)
+    req = pt.required @ onehot
+    got = pt.collected @ onehot                                  # (n_paths, W)
+    short = np.maximum(req - got, 0.0)
+    starts = pt.window_start[np.r_[True, codes[1:] != codes[:-1]]]
+    df = pd.DataFrame({
+        "window_start": starts.astype(str),
+        "window_end": pt.months[np.r_[codes[1:] != codes[:-1], True]].astype(str),
+        "n_months": np.bincount(codes),
+        "complete": np.bincount(codes) == window,
+        "required": req,
+    })
+    for k, v in _summary(got, "collections", quantiles).items():
+        df[k] = v
+    df["p_target_met"] = (got >= req).mean(axis=0)
+    df["expected_shortfall"] = short.mean(axis=0)
+    df["shortfall_p10_worst"] = np.quantile(short, 0.9, axis=0)
+    df["at_risk"] = df["p_target_met"] < required_probability
+    return df
+
+
+# --------------------------------------------------------------------------------------------------- daily
+
+
+def monthly_from_daily(daily: np.ndarray, days: pd.DatetimeIndex) -> tuple[np.ndarray, pd.PeriodIndex]:
+    """Sum a (n_paths, n_days) daily array into calendar months: ((n_paths, n_months), months)."""
+    periods = pd.DatetimeIndex(days).to_period("M")
+    first = np.r_[True, periods[1:] != periods[:-1]]
+    return np.add.reduceat(np.asarray(daily, dtype=float), np.flatnonzero(first), axis=1), periods[first]
+
+
+def _pay_day(month: pd.Period, day: int) -> pd.Timestamp:
+    """Day ``day`` of the month (31 = last day), moved back to a Friday when it falls on a weekend."""
+    last = month.days_in_month
+    ts = pd.Timestamp(year=month.year, month=month.month, day=min(day, last))
+    return ts - pd.Timedelta(days=max(ts.weekday() - 4, 0))
+
+
+def daily_outflows(burn: CashBurn, days: pd.DatetimeIndex, first_month: pd.Period | None = None) -> pd.DataFrame:
+    """Outflows per day by category (euros incl. VAT) on the days of ``days`` (calendar days, consecutive).
+
+    Categories: ``salaries`` (the non-social share of salaries_and_social, on payment_days.salaries_and_social),
+    ``social_charges`` (social_share of it, on social_charges_day), ``taxes_and_vat``, ``loan_repayments`` (their
+    days), ``external_charges`` (spread evenly over the Monday-Friday days of the month). An outflow dated outside
+    ``days`` is not counted: before them it is already in the opening balance. Month lists start at ``first_month``
+    (default: the month of ``days[0]``).
+
+    >>> from cashsim.params import CashBurn
+    >>> o = daily_outflows(CashBurn(loan_repayments=900), pd.date_range("2026-11-01", "2026-11-30"))
+    >>> o.loc["2026-11-05", "loan_repayments"], float(o["loan_repayments"].sum())
+    (np.float64(900.0), 900.0)
+    """
+    days = pd.DatetimeIndex(days).normalize()
+    months = pd.period_range(days[0].to_period("M"), days[-1].to_period("M"), freq="M")
+    table = burn_table(burn, months, first_month or months[0])
+    out = pd.DataFrame(0.0, index=days, columns=["salaries", "social_charges", "taxes_and_vat",
+                                                 "loan_repayments", "external_charges"])
+    pd_ = burn.payment_days
+    fixed = {
+        "salaries": (table["salaries_and_social"] * (1 - burn.social_share), pd_.salaries_and_social),
+        "social_charges": (table["salaries_and_social"] * burn.social_share, pd_.social_charges_day),
+        "taxes_and_vat": (table["taxes_and_vat"], pd_.taxes_and_vat),
+        "loan_repayments": (table["loan_repayments"], pd_.loan_repayments),
+    }
+    for col, (amounts, day) in fixed.items():
+        dates = pd.DatetimeIndex([_pay_day(m, day) for m in months])
+        keep = dates.isin(days)
+        out.loc[dates[keep], col] += amounts.to_numpy()[keep]
+    # external charges: each business day of the month carries an equal share of the month's amount
+    all_days = pd.date_range(months[0].start_time, months[-1].end_time.normalize(), freq="D")
+    business = all_days[all_days.day_of_week < 5]
+    per_month = pd.Series(1, index=business).groupby(business.to_period("M")).transform("size")
+    share = table["external_charges"].reindex(business.to_period("M")).to_numpy() / per_month.to_numpy()
+    ext = pd.Series(share, index=business).reindex(days, fill_value=0.0)
+    out["external_charges"] = ext.to_numpy()
+    out.index.name = "date"
+    return out
+
+
+def cash_positions(daily: np.ndarray, outflows: np.ndarray, opening_cash: float) -> np.ndarray:
+    """(n_paths, n_days) end-of-day bank balance: opening + cumsum(collections - outflows)."""
+    return opening_cash + np.cumsum(np.asarray(daily, dtype=float) - np.asarray(outflows, dtype=float), axis=1)
+
+
+def weekly_plan(daily: np.ndarray, days: pd.DatetimeIndex, outflows: pd.DataFrame, opening_cash: float,
+                minimum_balance: float = 0.0, quantiles=QUANTILES) -> pd.DataFrame:
+    """Weekly treasury plan: one row per week (Monday start) of the days given.
+
+    Columns: week_start, week_end (last day of the week inside the horizon), collections_mean, outflows (total and
+    per category), position_mean and quantiles of the end-of-week balance, p_under_minimum = P(the balance is under
+    ``minimum_balance`` on at least one day of the week).
+
+    >>> days = pd.date_range("2026-11-02", periods=14)
+    >>> out = pd.DataFrame({"x": np.r_[np.zeros(6), 500.0, np.zeros(7)]}, index=days)
+    >>> w = weekly_plan(np.full((2, 14), 10.0), days, out, opening_cash=1000, minimum_balance=600)
+    >>> w[["position_p50", "p_under_minimum"]].to_numpy().tolist()
+    [[570.0, 1.0], [640.0, 1.0]]
+    """
+    days = pd.DatetimeIndex(days).normalize()
+    daily = np.atleast_2d(np.asarray(daily, dtype=float))
+    out_total = outflows.reindex(days, fill_value=0.0).sum(axis=1).to_numpy()
+    pos = cash_positions(daily, out_total, opening_cash)
+    week = (days - pd.to_timedelta(days.day_of_week, unit="D"))
+    first = np.r_[True, week[1:] != week[:-1]]
+    starts = np.flatnonzero(first)
+    ends = np.r_[starts[1:], len(days)] - 1
+    lowest = np.minimum.reduceat(pos, starts, axis=1)
+    df = pd.DataFrame({"week_start": week[first], "week_end": days[ends]})
+    df["collections_mean"] = np.add.reduceat(daily, starts, axis=1).mean(axis=0)
+    weekly_out = outflows.reindex(days, fill_value=0.0).groupby(week).sum()
+    df["outflows"] = weekly_out.sum(axis=1).to_numpy()
+    for c in outflows.columns:
+        df[f"outflow_{c}"] = weekly_out[c].to_numpy()
+    for k, v in _summary(pos[:, ends], "position", quantiles).items():
+        df[k] = v
+    df["p_under_minimum"] = (lowest < minimum_balance).mean(axis=0)
+    return df
+
+
+# --------------------------------------------------------------------------------------------------- report
+
+
+@dataclass(frozen=True)
+class TargetReport:
+    """What a CFO steers by: the monthly targets and their chance, the windows, and the weekly cash position.
+
+    months: one row per month (see :func:`month_table`); windows: one row per window (:func:`window_table`);
+    weekly: one row per week (:func:`weekly_plan`); paths: the path-by-path arrays behind them.
+    """
+
+    as_of: pd.Timestamp
+    window: int
+    anchor_month: int
+    required_probability: float
+    months: pd.DataFrame
+    windows: pd.DataFrame
+    weekly: pd.DataFrame
+    burn: pd.DataFrame
+    paths: PathTargets
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict (dates as ISO strings, no numpy scalars)."""
+        def records(df: pd.DataFrame) -> list[dict[str, Any]]:
+            d = df.copy()
+            for c in d.columns:
+                if pd.api.types.is_datetime64_any_dtype(d[c]):
+                    d[c] = d[c].dt.strftime("%Y-%m-%d")
+            def clean(v):
+                v = v.item() if isinstance(v, np.generic) else v
+                return None if isinstance(v, float) and not np.isfinite(v) else v   # strict JSON: NaN -> null
+            return [{k: clean(v) for k, v in r.items()} for r in d.to_dict(orient="records")]
+        return {"as_of": self.as_of.strftime("%Y-%m-%d"), "window_months": self.window,
+                "anchor_month": self.anchor_month, "required_probability": self.required_probability,
+                "months": records(self.months), "windows": records(self.windows), "weeks": records(self.weekly)}
+
+
+def actual_collections(ledger: Ledger, start, as_of) -> pd.Series:
+    """Cash actually received per month (euros incl. VAT) from ``start`` to ``as_of`` inclusive, from the ledger."""
+    pay = ledger.payments
+    dates = pd.to_datetime(pay["payment_date"]).astype("datetime64[ns]")
+    keep = (dates >= pd.Timestamp(start)) & (dates <= pd.Timestamp(as_of))
+    amounts = pay.loc[keep, "amount"].astype(float)
+    return amounts.groupby(dates[keep].dt.to_period("M")).sum()
+
+
+def target_report_arrays(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBurn, *,
+                         actual_past: pd.Series | None = None, as_of=None, anchor_month: int | None = None,
+                         quantiles=QUANTILES) -> TargetReport:
+    """The whole target report from a (n_paths, n_days) daily collections array: no engine needed.
+
+    ``days`` = as_of + 1 ... horizon end (consecutive calendar days); ``actual_past`` = actual collections by month
+    for the current window before ``days[0]`` (incl. the part of ``days[0]``'s month up to as_of).
+    ``anchor_month`` defaults to ``burn.window_anchor_month``.
+    """
+    anchor_month = burn.window_anchor_month if anchor_month is None else anchor_month
+    days = pd.DatetimeIndex(days).normalize()
+    as_of = pd.Timestamp(as_of) if as_of is not None else days[0] - pd.Timedelta(days=1)
+    monthly, months = monthly_from_daily(daily, days)
+    first = window_start(months[:1], burn.window_months, anchor_month)[0]
+    table = burn_table(burn, pd.period_range(first, months[-1], freq="M"), first)
+    pt = path_targets(table["required"], monthly, months, actual_past, window=burn.window_months,
+                      anchor_month=anchor_month)
+    outflows = daily_outflows(burn, days, first)
+    return TargetReport(
+        as_of=as_of, window=burn.window_months, anchor_month=anchor_month,
+        required_probability=burn.required_probability,
+        months=month_table(pt, burn.required_probability, quantiles, table),
+        windows=window_table(pt, burn.required_probability, burn.window_months, quantiles),
+        weekly=weekly_plan(daily, days, outflows, burn.opening_cash, burn.minimum_balance, quantiles),
+        burn=table, paths=pt,
+    )
+
+
+def target_report(sim: Simulation, burn_params: CashBurn, ledger: Ledger | None = None, *,
+                  anchor_month: int | None = None, quantiles=QUANTILES) -> TargetReport:
+    """:func:`target_report_arrays` on a :class:`cashsim.simulate.Simulation`, with actual collections from the ledger.
+
+    Without a ledger the window's past months count as collecting nothing (only right when the forecast starts on
+    a window's first day).
+    """
+    days = pd.DatetimeIndex(sim.days)
+    anchor_month = burn_params.window_anchor_month if anchor_month is None else anchor_month
+    actual = None
+    if ledger is not None:
+        start = window_start(days[:1].to_period("M"), burn_params.window_months, anchor_month)[0].start_time
+        actual = actual_collections(ledger, start, sim.as_of)
+    return target_report_arrays(sim.daily, days, burn_params, actual_past=actual, as_of=sim.as_of,
+                                anchor_month=anchor_month, quantiles=quantiles)

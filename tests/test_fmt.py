@@ -1,0 +1,92 @@
+"""Locale formatting: the exact characters Babel / CLDR give, missing values, and escaping in report tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cashsim import fmt
+from cashsim.errors import ParamsError
+
+NNBSP, NBSP = "\u202f", "\xa0"
+
+
+def test_french_money_uses_narrow_no_break_spaces():
+    assert fmt.money(1234567.89) == f"1{NNBSP}234{NNBSP}567,89{NBSP}€"
+    assert fmt.money(1234567.89, locale="fr-FR") == f"1{NNBSP}234{NNBSP}567,89{NBSP}€"
+    assert fmt.money(-1234.5, decimals=0) == f"-1{NNBSP}234{NBSP}€"  # half to even
+    assert fmt.money(1234567.891, decimals=0) == f"1{NNBSP}234{NNBSP}568{NBSP}€"
+
+
+@pytest.mark.parametrize("locale, expected", [
+    ("en_US", "€1,234,567.89"),
+    ("en_GB", "€1,234,567.89"),
+    ("de_DE", f"1.234.567,89{NBSP}€"),
+])
+def test_money_in_other_locales(locale, expected):
+    assert fmt.money(1234567.89, locale=locale) == expected
+
+
+def test_percent_number_and_compact():
+    assert fmt.percent(0.823) == f"82{NBSP}%"
+    assert fmt.percent(0.823, decimals=1) == f"82,3{NBSP}%"
+    assert fmt.percent(0.823, locale="en_US", decimals=1) == "82.3%"
+    assert fmt.number(1234.5, decimals=1) == f"1{NNBSP}234,5"
+    assert fmt.money_short(1_234_567) == f"1,23{NBSP}M{NBSP}€"
+    assert fmt.money_short(9_876) == f"9{NNBSP}876{NBSP}€"
+
+
+def test_dates_as_the_reader_expects():
+    d = dt.date(2026, 11, 3)
+    assert fmt.date(d) == "3 nov. 2026"
+    assert fmt.date(pd.Timestamp(d), style="short") == "03/11/2026"
+    assert fmt.date("2026-11-03", locale="en_US") == "Nov 3, 2026"
+    assert fmt.month_name("2026-11") == "novembre 2026"
+    assert fmt.month_name(pd.Period("2026-11", "M"), locale="en_GB") == "November 2026"
+
+
+@pytest.mark.parametrize("missing", [None, float("nan"), np.nan, pd.NaT, pd.NA])
+def test_missing_values_are_a_dash(missing):
+    assert fmt.money(missing) == fmt.MISSING
+    assert fmt.percent(missing) == fmt.MISSING
+    assert fmt.date(missing) == fmt.MISSING
+
+
+def test_unknown_locale_names_the_key():
+    with pytest.raises(ParamsError, match=r"report\.locale 'xx_YY'"):
+        fmt.money(1, locale="xx_YY")
+
+
+def test_plotly_separators_and_currency_affixes():
+    assert fmt.plotly_separators("fr_FR") == "," + NNBSP
+    assert fmt.plotly_separators("en_US") == ".,"
+    assert fmt.currency_affixes(locale="fr_FR") == ("", NBSP + "€")
+    assert fmt.currency_affixes(locale="en_US") == ("€", "")
+
+
+def test_table_escapes_every_string_and_label():
+    frame = pd.DataFrame({
+        "customer_name": ["<script>alert('x')</script>", "Dupont & Fils"],
+        "amount": [1234567.891, np.nan],
+        "p": [0.5, 0.823],
+        "due_date": pd.to_datetime(["2026-11-03", None]),
+        "<img src=x>": [1, 2],
+    })
+    html = fmt.table(frame, money_cols=["amount"], percent_cols=["p"], date_cols=["due_date"],
+                     labels={"customer_name": "Client <b>"}).to_html()
+    assert "<script>" not in html and "<img" not in html and "<b>" not in html
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt;" in html
+    assert "Dupont &amp; Fils" in html and "Client &lt;b&gt;" in html
+    assert f"1{NNBSP}234{NNBSP}568{NBSP}€" in html
+    assert f"82{NBSP}%" in html and "3 nov. 2026" in html
+    assert html.count(fmt.MISSING) == 2
+
+
+def test_plain_styler_would_not_escape():
+    """The reason fmt.table exists: pandas' Styler passes markup through unless told to escape."""
+    frame = pd.DataFrame({"customer_name": ["<script>x</script>"]})
+    assert "<script>x</script>" in frame.style.to_html()
+    assert "<script>x</script>" not in fmt.table(frame).to_html()

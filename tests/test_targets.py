@@ -1,0 +1,229 @@
+"""cashsim.targets: the smoothed target (hand examples), its path-by-path version, the burn and the weekly plan."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from cashsim.errors import ParamsError
+from cashsim.params import CashBurn, OutflowDays
+from cashsim.targets import (
+    burn_table,
+    daily_outflows,
+    month_table,
+    monthly_from_daily,
+    path_targets,
+    smoothed_targets,
+    target_report,
+    target_report_arrays,
+    weekly_plan,
+    window_shortfall,
+    window_start,
+    window_table,
+)
+
+
+# ----------------------------------------------------------------------------------------------- smoothed rule
+
+
+def test_issue_example_exactly():
+    assert smoothed_targets(burn=[100_000] * 4, collected=[80_000, 110_000, 110_000]) == [
+        100_000, 120_000, 110_000, 100_000]
+
+
+def test_surplus_lowers_later_targets_but_never_below_zero_and_is_not_carried():
+    # month 1 collects 250k against a 100k target: months 2-3 of the window need nothing more
+    got = [250_000, 60_000, 0, 90_000, 100_000, 100_000]
+    assert smoothed_targets([100_000] * 6, got) == [100_000, 0, 0, 100_000, 110_000, 110_000]
+    # the 10k surplus of window 1 does not lower window 2, which ends 10k short
+    assert window_shortfall([100_000] * 6, got) == [0.0, 10_000]
+
+
+def test_shortfall_rolls_within_window_and_what_is_left_is_reported_not_carried():
+    burn, got = [100_000] * 6, [50_000, 50_000, 50_000, 100_000, 100_000, 100_000]
+    assert smoothed_targets(burn, got) == [100_000, 150_000, 200_000, 100_000, 100_000, 100_000]
+    assert window_shortfall(burn, got) == [150_000, 0.0]
+
+
+def test_unknown_months_are_planned_as_meeting_their_target():
+    # after month 1's shortfall, month 2 must catch up; month 3 then needs only its burn
+    assert smoothed_targets([100_000] * 3, [70_000]) == [100_000, 130_000, 100_000]
+
+
+def test_more_collections_than_burn_is_an_error():
+    with pytest.raises(ParamsError, match="burn for every month"):
+        smoothed_targets([1.0], [1.0, 2.0])
+
+
+def test_window_start_is_calendar_anchored():
+    months = pd.period_range("2026-11", "2027-07", freq="M")
+    assert window_start(months).astype(str).tolist()[:3] == ["2026-10", "2026-10", "2027-01"]
+    assert window_start(months, 3, anchor_month=2).astype(str).tolist()[:4] == ["2026-11"] * 3 + ["2027-02"]
+    assert window_start(months, 1).equals(months)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0, 1e6), min_size=6, max_size=6), st.lists(st.floats(0, 1e6), min_size=6, max_size=6),
+       st.lists(st.floats(0, 1e6), min_size=6, max_size=6))
+def test_path_rule_equals_list_rule_on_every_path(burn, a, b):
+    months = pd.period_range("2026-01", periods=6, freq="M")       # starts a quarter: same blocks as the list rule
+    pt = path_targets(np.array(burn), np.array([a, b]), months)
+    for row, got in zip(pt.targets, (a, b), strict=True):
+        np.testing.assert_allclose(row, smoothed_targets(burn, got), rtol=1e-12, atol=1e-6)
+    assert (pt.targets >= 0).all()
+
+
+def test_past_months_of_the_window_use_actual_collections():
+    months = pd.period_range("2026-12", "2027-01", freq="M")       # the quarter began in October
+    burn = pd.Series(100.0, index=pd.period_range("2026-10", "2027-01", freq="M"))
+    actual = pd.Series([80.0, 90.0, 5.0], index=pd.PeriodIndex(["2026-10", "2026-11", "2026-12"], freq="M"))
+    pt = path_targets(burn, np.array([[100.0, 50.0], [200.0, 50.0]]), months, actual)
+    assert pt.is_past.tolist() == [True, True, False, False]
+    # December needs 300 - 170 = 130 on every path; it collected 5 (to date) + the path's simulated cash
+    assert pt.targets[:, 2].tolist() == [130.0, 130.0]
+    assert pt.collected[:, 2].tolist() == [105.0, 205.0]
+    assert pt.met[:, 2].tolist() == [False, True]
+    assert pt.targets[:, 3].tolist() == [100.0, 100.0]              # January opens a new window
+
+
+def test_missing_burn_month_names_it():
+    months = pd.period_range("2026-12", periods=1, freq="M")
+    with pytest.raises(ParamsError, match="2026-10"):
+        path_targets(pd.Series(1.0, index=months), np.ones((1, 1)), months)
+
+
+def test_probability_and_expected_shortfall_match_the_normal_law():
+    rng = np.random.default_rng(1)
+    mu, sd, burn = 100_000.0, 20_000.0, 110_000.0
+    paths = rng.normal(mu, sd, size=(40_000, 1))
+    pt = path_targets(np.array([burn]), paths, pd.period_range("2026-01", periods=1, freq="M"))
+    row = month_table(pt, required_probability=0.8).iloc[0]
+    z = (burn - mu) / sd
+    assert row["p_target_met"] == pytest.approx(stats.norm.sf(z), abs=0.01)
+    assert row["expected_shortfall"] == pytest.approx(sd * (stats.norm.pdf(z) + z * stats.norm.cdf(z)), rel=0.02)
+    # 10 % of paths fall short by at least burn - q10(collections)
+    assert row["shortfall_p10_worst"] == pytest.approx(burn - stats.norm.ppf(0.1, mu, sd), rel=0.02)
+    assert bool(row["at_risk"]) is True
+
+
+def test_window_shortfall_equals_last_month_shortfall_and_flags_incomplete_windows():
+    rng = np.random.default_rng(2)
+    months = pd.period_range("2026-01", periods=4, freq="M")
+    pt = path_targets(np.full(4, 100.0), rng.uniform(50, 150, (500, 4)), months)
+    w = window_table(pt, window=3)
+    assert w["complete"].tolist() == [True, False]
+    assert w["window_end"].tolist() == ["2026-03", "2026-04"]
+    np.testing.assert_allclose(w.loc[0, "expected_shortfall"], pt.shortfall[:, 2].mean())
+    assert w.loc[0, "p_target_met"] == pytest.approx((pt.collected[:, :3].sum(1) >= 300).mean())
+
+
+# ----------------------------------------------------------------------------------------------- burn and outflows
+
+
+def test_burn_table_sums_categories_lists_and_percentage_margin():
+    b = CashBurn(salaries_and_social=[500, 600], external_charges=200, taxes_and_vat=[100, 0, 50],
+                 loan_repayments=40, safety_margin="5%")
+    t = burn_table(b, pd.period_range("2026-10", periods=4, freq="M"))
+    assert t["burn"].tolist() == [840, 840, 890, 890]
+    np.testing.assert_allclose(t["required"], np.array([840, 840, 890, 890]) * 1.05)
+    fixed = burn_table(CashBurn(external_charges=100, safety_margin=7), pd.period_range("2026-10", periods=1,
+                                                                                          freq="M"))
+    assert fixed["required"].tolist() == [107.0]
+
+
+def test_outflows_fall_on_their_days_and_sum_to_the_burn():
+    b = CashBurn(salaries_and_social=1000, external_charges=2100, taxes_and_vat=300, loan_repayments=50,
+                 social_share=0.3, payment_days=OutflowDays(salaries_and_social=31, social_charges_day=15,
+                                                            taxes_and_vat=20, loan_repayments=5))
+    days = pd.date_range("2026-11-01", "2027-01-31")
+    o = daily_outflows(b, days)
+    monthly = o.groupby(o.index.to_period("M")).sum()
+    np.testing.assert_allclose(monthly.sum(axis=1), 3450.0)
+    # 2026-11-15 is a Sunday: social charges move back to Friday 13th; 2027-01-31 is a Sunday -> Friday 29th
+    assert o.loc["2026-11-13", "social_charges"] == pytest.approx(300)
+    assert o.loc["2027-01-29", "salaries"] == pytest.approx(700)
+    assert (o.loc[o.index.day_of_week >= 5, "external_charges"] == 0).all()
+    assert o.loc["2026-11-02", "external_charges"] == pytest.approx(2100 / 21)   # 21 business days in Nov 2026
+
+
+def test_outflows_before_the_first_day_are_already_paid():
+    b = CashBurn(loan_repayments=50, taxes_and_vat=300)
+    o = daily_outflows(b, pd.date_range("2026-11-10", "2026-11-30"))
+    assert o["loan_repayments"].sum() == 0 and o["taxes_and_vat"].sum() == 300
+
+
+def test_weekly_plan_probability_under_minimum_matches_the_law():
+    rng = np.random.default_rng(3)
+    days = pd.date_range("2026-11-02", periods=7)                    # one Monday-Sunday week
+    daily = np.zeros((20_000, 7))
+    daily[:, 6] = rng.normal(1000, 300, 20_000)                      # all cash comes on Sunday
+    out = pd.DataFrame({"x": np.r_[0, 0, 0, 0, 900.0, 0, 0]}, index=days)
+    w = weekly_plan(daily, days, out, opening_cash=500, minimum_balance=0)
+    assert w.loc[0, "p_under_minimum"] == 1.0                         # Friday at -400 on every path
+    w2 = weekly_plan(daily, days, out, opening_cash=1000, minimum_balance=200)
+    # Friday at 100 < 200 on every path as well; end of week 100 + N(1000, 300)
+    assert w2.loc[0, "p_under_minimum"] == 1.0
+    assert w2.loc[0, "position_p50"] == pytest.approx(1100, abs=10)
+    # a minimum only the Sunday balance can miss: P(200 + X < 900) = P(X < 700)
+    out5 = pd.DataFrame({"x": np.zeros(7)}, index=days)
+    w5 = weekly_plan(daily, days, out5, opening_cash=200 + 1000, minimum_balance=900)
+    assert w5.loc[0, "p_under_minimum"] == 0.0
+    w6 = weekly_plan(daily, days, out5, opening_cash=200, minimum_balance=900)
+    assert w6.loc[0, "p_under_minimum"] == 1.0                        # under on Monday already
+    w7 = weekly_plan(daily[:, ::-1].copy(), days, out5, opening_cash=200, minimum_balance=900)
+    assert w7.loc[0, "p_under_minimum"] == pytest.approx(stats.norm.cdf(700, 1000, 300), abs=0.01)
+
+
+# ----------------------------------------------------------------------------------------------- the report
+
+
+def _fake_sim(n_paths=400, seed=0):
+    days = pd.date_range("2026-11-01", "2027-02-28")
+    rng = np.random.default_rng(seed)
+    daily = rng.gamma(2.0, 0.5 * 33_000 / 1.0, size=(n_paths, len(days)))
+    return SimpleNamespace(as_of=pd.Timestamp("2026-10-31"), days=days, daily=daily, n_paths=n_paths)
+
+
+def test_target_report_from_arrays_and_from_a_simulation_like_object():
+    sim = _fake_sim()
+    burn = CashBurn(salaries_and_social=520_000, external_charges=260_000, taxes_and_vat=190_000,
+                    loan_repayments=45_000, safety_margin="3%", opening_cash=350_000, minimum_balance=150_000)
+    ledger = SimpleNamespace(payments=pd.DataFrame({
+        "invoice_id": ["a", "b", "c"], "amount": [400_000.0, 300_000.0, 7.0],
+        "payment_date": pd.to_datetime(["2026-10-03", "2026-10-31", "2026-11-01"]).astype("datetime64[ns]")}))
+    rep = target_report(sim, burn, ledger)
+    m = rep.months
+    assert m["month"].tolist() == ["2026-10", "2026-11", "2026-12", "2027-01", "2027-02"]
+    assert m["is_past"].tolist() == [True, False, False, False, False]
+    assert m.loc[0, "collections_p50"] == 700_000                     # October's actual cash, not the 7 of November
+    assert m.loc[0, "target_p50"] == pytest.approx(1_045_450)        # 1 015 000 x 1.03
+    assert m.loc[1, "target_p50"] == pytest.approx(2 * 1_045_450 - 700_000)
+    monthly, _ = monthly_from_daily(sim.daily, sim.days)
+    np.testing.assert_allclose(m.loc[1:, "collections_mean"], monthly.mean(axis=0))
+    assert set(rep.windows["window_start"]) == {"2026-10", "2027-01"}
+    assert rep.weekly["week_start"].iloc[0] == pd.Timestamp("2026-10-26")   # the Monday of as_of + 1's week
+    assert (rep.weekly["p_under_minimum"].between(0, 1)).all()
+    text = json.dumps(rep.to_dict())
+    assert "p_target_met" in text and "p_under_minimum" in text
+    same = target_report_arrays(sim.daily, sim.days, burn, actual_past=pd.Series(
+        [700_000.0], index=pd.PeriodIndex(["2026-10"], freq="M")))
+    pd.testing.assert_frame_equal(same.months, rep.months)
+
+
+def test_weekly_balance_is_opening_plus_cash_minus_outflows():
+    sim = _fake_sim(n_paths=50)
+    burn = CashBurn(salaries_and_social=500_000, external_charges=100_000, opening_cash=1e6)
+    rep = target_report_arrays(sim.daily, sim.days, burn)
+    out = daily_outflows(burn, sim.days)
+    last = rep.weekly.iloc[-1]
+    expected = 1e6 + sim.daily.sum(axis=1) - out.to_numpy().sum()
+    assert last["position_mean"] == pytest.approx(expected.mean())
+    assert last["week_end"] == pd.Timestamp("2027-02-28")
+    assert rep.weekly["outflows"].sum() == pytest.approx(4 * 600_000)
