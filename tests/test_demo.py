@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cashsim import demo
+from cashsim import demo as gen  # the module; `demo` is conftest's fixture (the company)
 from cashsim.demo import AS_OF, DISPUTE_TYPES, SEGMENTS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,9 +22,9 @@ INVOICE_COLUMNS = ["invoice_id", "customer_id", "customer_name", "segment", "iss
 @pytest.fixture(scope="module")
 def world():
     """Tables and truth of seed 7 without going through the ledger (kept independent of cashsim.ledger)."""
-    w = demo._build_world(7)
-    tables = demo._cut(w)
-    return tables, demo._truth(w, tables)
+    w = gen._build_world(7)
+    tables = gen._cut(w)
+    return tables, gen._truth(w, tables)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def status(world):
 # ------------------------------------------------------------------------------------------------- determinism
 
 def test_same_seed_same_tables_other_seed_differs():
-    a, b, c = demo.demo_tables(7), demo.demo_tables(7), demo.demo_tables(8)
+    a, b, c = gen.demo_tables(7), gen.demo_tables(7), gen.demo_tables(8)
     assert sorted(a) == ["customers", "dunning", "invoices", "payments", "promises"]
     for key in a:
         pd.testing.assert_frame_equal(a[key], b[key])
@@ -56,9 +56,9 @@ def test_same_seed_same_tables_other_seed_differs():
 
 
 def test_returned_tables_are_copies():
-    a = demo.demo_tables(7)
+    a = gen.demo_tables(7)
     a["invoices"].loc[0, "amount"] = -1.0
-    assert demo.demo_tables(7)["invoices"].loc[0, "amount"] != -1.0
+    assert gen.demo_tables(7)["invoices"].loc[0, "amount"] != -1.0
 
 
 # ------------------------------------------------------------------------------------------------------ shapes
@@ -109,7 +109,7 @@ def test_every_feature_is_present(world, status):
     assert len(tables["promises"]) > 500 and len(tables["dunning"]) > 5000
     assert set(tables["dunning"]["level"]) == {1, 2, 3}
     cust = tables["customers"]
-    assert demo.ESCAPE_NAME in set(cust["customer_name"]) and cust["customer_name"].is_unique
+    assert gen.ESCAPE_NAME in set(cust["customer_name"]) and cust["customer_name"].is_unique
     assert cust["credit_limit"].notna().sum() > 50 and cust["credit_limit"].isna().sum() > 50
     # the open book at AS_OF: both not yet due and overdue invoices, some partly paid
     open_ = status.loc[status["paid_date"].isna() & status["write_off_date"].isna()]
@@ -138,7 +138,7 @@ def test_payments_are_consistent_with_invoices(world, status):
 def test_payments_fall_on_french_business_days(world):
     tables, _ = world
     days = tables["payments"]["payment_date"].to_numpy().astype("datetime64[D]")
-    assert np.is_busday(days, busdaycal=demo.business_calendar()).all()
+    assert np.is_busday(days, busdaycal=gen.business_calendar()).all()
     # 14 July, 15 August, 25 December are never payment days
     md = tables["payments"]["payment_date"].dt.strftime("%m-%d")
     assert not md.isin(["07-14", "08-15", "12-25", "01-01"]).any()
@@ -151,7 +151,7 @@ def test_key_accounts_pay_on_their_payment_runs(world):
     pay = pay.join(truth.customers[["segment", "run_day_1", "run_day_2"]], on="customer_id")
     ka = pay.loc[pay["segment"] == "key_accounts"]
     day = ka["payment_date"].to_numpy().astype("datetime64[D]").astype(np.int64)
-    snapped = demo.next_payment_run(day, ka["run_day_1"].to_numpy(), ka["run_day_2"].to_numpy())
+    snapped = gen.next_payment_run(day, ka["run_day_1"].to_numpy(), ka["run_day_2"].to_numpy())
     assert len(ka) > 1000 and (snapped == day).all()
     # a customer pays on at most two days of each month
     per_month = ka.groupby(["customer_id", ka["payment_date"].dt.strftime("%Y-%m")])["payment_date"].nunique()
@@ -162,10 +162,10 @@ def test_dunning_follows_the_plan_and_only_unpaid_invoices(world, status):
     tables, _ = world
     dun = tables["dunning"].join(status[["due_date", "paid_date", "disputed"]], on="invoice_id")
     offset = (dun["action_date"] - dun["due_date"]).dt.days
-    plan = demo.DUNNING_PLAN["days_after_due"]
+    plan = gen.DUNNING_PLAN["days_after_due"]
     lo, hi = dun["level"].map(plan), dun["level"].map(plan) + 4           # rolled to the next business day
     assert ((offset >= lo) & (offset <= hi)).all()
-    assert (dun["channel"] == dun["level"].map(demo.DUNNING_PLAN["channel"])).all()
+    assert (dun["channel"] == dun["level"].map(gen.DUNNING_PLAN["channel"])).all()
     assert not dun["disputed"].any()                                      # disputes suspend dunning
     paid_before = dun["paid_date"].notna() & (dun["paid_date"] <= dun["action_date"])
     assert not paid_before.any()
@@ -256,7 +256,7 @@ def test_dunning_raises_the_payment_hazard(world, status):
     d3 = tables["dunning"].loc[tables["dunning"]["level"] == 3].join(status["paid_date"], on="invoice_id")
     d3 = d3.loc[d3["action_date"] <= AS_OF - pd.Timedelta(days=60)]
     gap = (d3["paid_date"] - d3["action_date"]).dt.days
-    assert ((gap >= 1) & (gap <= 12)).mean() > demo.DUNNING_PLAN.loc[3, "response_prob"] * 0.9
+    assert ((gap >= 1) & (gap <= 12)).mean() > gen.DUNNING_PLAN.loc[3, "response_prob"] * 0.9
 
 
 # ------------------------------------------------------------------------------------------ calendar and season
@@ -264,7 +264,7 @@ def test_dunning_raises_the_payment_hazard(world, status):
 def test_stressed_quarter_pays_visibly_later(status):
     und = status.loc[~status["disputed"] & (status["payment_method"] != "direct_debit")
                      & (status["issue_date"] <= AS_OF - pd.Timedelta(days=365))]
-    stress = und["due_month"].isin(demo.STRESS_MONTHS)
+    stress = und["due_month"].isin(gen.STRESS_MONTHS)
     normal = ~stress & ~und["due_month"].str.endswith("-08")
     for s in SEGMENTS:
         seg = und["segment"] == s
@@ -288,7 +288,7 @@ def test_sales_plan_in_params_matches_the_generator():
     from cashsim.params import load_params, monthly_values
 
     params = load_params(ROOT / "params" / "demo.yml")
-    expected = demo.expected_monthly_sales().loc["2026-11":"2027-02"]
+    expected = gen.expected_monthly_sales().loc["2026-11":"2027-02"]
     assert params.as_of == AS_OF.date()
     for line in params.sales_plan:
         plan = monthly_values(line.monthly_amount, 4)
@@ -304,18 +304,18 @@ _DAY0 = int(np.datetime64("2024-01-01").astype(np.int64))
 @given(day=st.integers(_DAY0, _DAY0 + 1500), runs=st.sampled_from([(10, 31), (15, 31), (31, 0), (10, 0), (0, 0)]))
 def test_next_payment_run_is_the_first_run_on_or_after_the_day(day, runs):
     r1, r2 = np.array([runs[0]]), np.array([runs[1]])
-    got = int(demo.next_payment_run(np.array([day]), r1, r2)[0])
+    got = int(gen.next_payment_run(np.array([day]), r1, r2)[0])
     assert got >= day
-    assert np.is_busday(np.datetime64(got, "D"), busdaycal=demo.business_calendar())
+    assert np.is_busday(np.datetime64(got, "D"), busdaycal=gen.business_calendar())
     # no run day strictly between day and got
     between = np.arange(day, got)
     if between.size:
-        assert (demo.next_payment_run(between, np.repeat(r1, between.size), np.repeat(r2, between.size)) == got).all()
+        assert (gen.next_payment_run(between, np.repeat(r1, between.size), np.repeat(r2, between.size)) == got).all()
 
 
 @given(issue=st.integers(_DAY0, _DAY0 + 1500), terms=st.sampled_from([30, 45, 60]), eom=st.booleans())
 def test_due_dates_follow_the_terms(issue, terms, eom):
-    due = int(demo._due_dates(np.array([issue]), np.array([terms]), np.array([eom]))[0])
+    due = int(gen._due_dates(np.array([issue]), np.array([terms]), np.array([eom]))[0])
     assert due >= issue + terms
     if eom:  # fin de mois: the last day of the month in which issue + terms falls
         d = pd.Timestamp(np.datetime64(due, "D"))
@@ -325,7 +325,7 @@ def test_due_dates_follow_the_terms(issue, terms, eom):
 
 
 def test_french_holidays():
-    hol = demo.FrenchHolidayCalendar().holidays("2026-01-01", "2026-12-31")
+    hol = gen.FrenchHolidayCalendar().holidays("2026-01-01", "2026-12-31")
     assert len(hol) == 11
     assert pd.Timestamp("2026-05-14") in hol       # Ascension 2026
     assert pd.Timestamp("2026-05-25") in hol       # lundi de Pentecôte 2026
@@ -333,9 +333,8 @@ def test_french_holidays():
 
 # --------------------------------------------------------------------------------------------------- end to end
 
-def test_demo_company_reads_into_the_ledger_without_rejections():
-    pytest.importorskip("cashsim.ledger", reason="cashsim.ledger is being written by another helper")
-    company = demo.demo_company()
+def test_demo_company_reads_into_the_ledger_without_rejections(demo):
+    company = demo                     # conftest: gen.demo_company(), built once per session
     ledger = company.ledger
     assert company.as_of == AS_OF
     assert len(ledger.rejections) == 0, ledger.rejections.head().to_string()
@@ -344,3 +343,4 @@ def test_demo_company_reads_into_the_ledger_without_rejections():
     book = ledger.open_book(AS_OF)
     assert {"open_not_due", "overdue"} <= set(book["status"])
     assert company.raw is company.tables
+    assert len(gen.demo_ledger(7).invoices) == len(ledger.invoices)

@@ -49,10 +49,11 @@ def test_countback_worked_example():
 
 
 def test_countback_edges_vectorised():
-    ar = np.array([0.0, 50.0, 100.0, 150.0, 1_000.0])
-    sales = np.tile([100.0, 0.0, 100.0], (5, 1))                       # a month without sales adds its days
+    ar = np.array([0.0, 50.0, 100.0, 150.0, 200.0, 1_000.0])
+    sales = np.tile([100.0, 0.0, 100.0], (6, 1))                       # a month without sales adds its days
     days = np.array([31.0, 30.0, 31.0])
-    np.testing.assert_allclose(dso_countback(ar, sales, days), [0.0, 15.5, 31 + 30 + 0, 31 + 30 + 15.5, np.nan])
+    # AR exactly equal to the first month's sales = that month's days; more than all the sales given = NaN
+    np.testing.assert_allclose(dso_countback(ar, sales, days), [0.0, 15.5, 31, 31 + 30 + 15.5, 92, np.nan])
 
 
 def test_age_buckets():
@@ -76,9 +77,11 @@ def _tiny_tables():
         ("B4", "B", "key_accounts", "2026-02-01", "2026-03-03", 1000.0, False, None, None, None),
         ("C1", "C", "sme", "2025-05-01", "2025-05-31", 10000.0, False, None, None, None),
         ("C2", "C", "sme", "2025-05-15", "2025-06-14", 2000.0, True, "2025-06-01", "2025-06-11", "technical"),
+        ("D1", "D", "micro", "2025-01-10", "2025-02-09", 700.0, False, None, None, None),
     ], columns=["invoice_id", "customer_id", "segment", "issue_date", "due_date", "amount", "disputed",
                 "dispute_opened", "dispute_resolved", "dispute_type"])
-    for c in ("issue_date", "due_date", "dispute_opened", "dispute_resolved"):
+    inv["write_off_date"] = pd.to_datetime(np.where(inv["invoice_id"].eq("D1"), "2025-09-01", None))
+    for c in ("issue_date", "due_date", "dispute_opened", "dispute_resolved", "write_off_date"):
         inv[c] = pd.to_datetime(inv[c]).astype("datetime64[ns]")
     inv["customer_name"] = "Client " + inv["customer_id"]
     pay = pd.DataFrame([
@@ -90,8 +93,10 @@ def _tiny_tables():
         ("C2", "2025-06-20", 2000.0),
     ], columns=["invoice_id", "payment_date", "amount"])
     pay["payment_date"] = pd.to_datetime(pay["payment_date"]).astype("datetime64[ns]")
-    customers = pd.DataFrame({"customer_id": ["A", "B", "C"], "customer_name": ["Client A", "Client B", "Client C"],
-                              "segment": ["sme", "key_accounts", "sme"], "credit_limit": [np.nan, 5000.0, np.nan]})
+    customers = pd.DataFrame({"customer_id": ["A", "B", "C", "D"],
+                              "customer_name": ["Client A", "Client B", "Client C", "Client D"],
+                              "segment": ["sme", "key_accounts", "sme", "micro"],
+                              "credit_limit": [np.nan, 5000.0, np.nan, np.nan]})
     dunning = pd.DataFrame({"invoice_id": ["B2", "B2", "B1"],
                             "action_date": pd.to_datetime(["2026-01-05", "2026-01-20", "2026-02-10"]).astype(
                                 "datetime64[ns]"),
@@ -239,6 +244,10 @@ def test_true_cost_of_a_customer(tiny):
     assert cost.loc["B", "expected_bad_debt"] == pytest.approx(6000 * 0.013)
     assert cost.loc["B", "extra_sales_for_bad_debt"] == pytest.approx(6000 * 0.013 / 0.20)
     assert cost.loc["C", "surcharge"] == pytest.approx(cost.loc["C", "total_cost"] / 12_000)
+    # D's 700 written off on 1 Sep 2025 takes 3 500 of extra sales to earn back at a 20 % margin
+    assert cost.loc["D", "written_off"] == 700.0
+    assert cost.loc["D", "extra_sales_for_bad_debt"] == pytest.approx(3500.0)
+    assert np.isnan(cost.loc["D", "surcharge"])                      # no sales in the year: no price to raise
 
 
 # ----------------------------------------------------------------------------------------------- shortfall

@@ -72,6 +72,8 @@ from pandas.tseries.holiday import AbstractHolidayCalendar, Easter, EasterMonday
 from pandas.tseries.offsets import Day
 from scipy import stats
 
+from cashsim.ledger import Ledger, read_ledger
+
 #: The day the demo ledger stands on: everything known at the end of this day is in the tables.
 AS_OF = pd.Timestamp("2026-10-31")
 #: First month of invoicing (three years of history).
@@ -744,7 +746,7 @@ def _truth(world: _World, tables: dict[str, pd.DataFrame]) -> DemoTruth:
 class DemoCompany:
     """The demo company: its validated ``ledger`` at ``as_of``, the raw ``tables`` it was read from, the ``truth``."""
 
-    ledger: object
+    ledger: Ledger
     truth: DemoTruth
     as_of: pd.Timestamp
     tables: dict[str, pd.DataFrame] = field(repr=False)
@@ -762,8 +764,6 @@ def demo_company(seed: int = 7) -> DemoCompany:
     >>> demo.truth.segments.loc["public", "share_late"] > 0.8
     True
     """
-    from cashsim.ledger import read_ledger
-
     world = _build_world(int(seed))
     tables = _cut(world)
     truth = _truth(world, tables)
@@ -771,8 +771,6 @@ def demo_company(seed: int = 7) -> DemoCompany:
     return DemoCompany(ledger=ledger, truth=truth, as_of=AS_OF, tables=tables)
 
 
-def demo_ledger(seed: int = 7):
-    """The demo company's validated ledger at AS_OF (``demo_company(seed).ledger``)."""
-    from cashsim.ledger import read_ledger
-
+def demo_ledger(seed: int = 7) -> Ledger:
+    """The demo company's validated ledger at AS_OF (``demo_company(seed).ledger`` without the truth)."""
     return read_ledger(**demo_tables(seed))

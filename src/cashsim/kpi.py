@@ -122,7 +122,8 @@ def dso_countback(ar, sales_latest_first, days_latest_first):
     sales = np.atleast_2d(np.asarray(sales_latest_first, dtype=float))
     days = np.broadcast_to(np.atleast_2d(np.asarray(days_latest_first, dtype=float)), sales.shape)
     cum = np.cumsum(sales, axis=1)
-    over = cum > ar[:, None]
+    # ">=" with a cent of slack: receivables that exactly exhaust k months (sums of the same invoices, float noise)
+    over = cum >= ar[:, None] - 0.005
     k = over.argmax(axis=1)
     found = over.any(axis=1)
     rows = np.arange(len(ar))
@@ -660,7 +661,8 @@ def customer_cost(ledger: Ledger, as_of, finance: Finance, *, reliability: pd.Da
     - collection_effort = dunning actions in the lookback x minutes per channel (``EFFORT_MINUTES``) x
       hourly_cost / 60;
     - expected_bad_debt = open outstanding x p_never (``PayerModel.customers.p_never`` when given, else
-      ``p_never_default``, Atradius 2018: 1.3 %); written_off = write-offs in the lookback (realised);
+      ``p_never_default``, Atradius 2018: 1.3 %); written_off = amounts written off in the lookback (realised,
+      ``amount - paid_to_date``);
     - total_cost = the three costs; surcharge = total_cost / sales (the price increase that would pay for it);
     - extra_sales_for_bad_debt = (expected_bad_debt + written_off) / gross_margin: the sales it takes to earn back
       a bad debt at the company's margin (20 % by default: 1 000 EUR lost = 5 000 EUR of extra sales).
@@ -687,7 +689,7 @@ def customer_cost(ledger: Ledger, as_of, finance: Finance, *, reliability: pd.Da
         if "p_never" in rel:
             p_never = rel["p_never"].reindex(open_amt.index).fillna(p_never_default)
     wo = st.loc[st["status"].eq("written_off") & (st["write_off_date"] > start)]
-    written = wo.groupby("customer_id")["outstanding"].sum()
+    written = (wo["amount"] - wo["paid_to_date"]).groupby(wo["customer_id"]).sum()   # outstanding is 0 once written off
     inv = st.loc[st["issue_date"] > start]
     sales = inv.groupby("customer_id")["amount"].sum()
     ids = sales.index.union(open_amt.index).union(euro_days.index).union(effort.index).union(written.index)

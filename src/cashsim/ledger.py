@@ -222,14 +222,27 @@ def payment_tolerance(amount: np.ndarray | pd.Series | float) -> np.ndarray:
 
 
 # --------------------------------------------------------------------------------------------------------------
-# Cell parsers: vectorised, each returns (values, bad) where bad marks non-empty cells that could not be read.
+# Cell parsers. Each works on the column's *distinct* values (pandas.factorize), with numpy's vectorised string
+# functions (numpy.strings), and returns (values, bad): bad marks non-empty cells that could not be read.
 
 
 def _text(values: pd.Series) -> pd.Series:
-    """Cells as stripped text, missing -> ''. Python dates/numbers in object columns become their str()."""
-    out = values if ptypes.is_string_dtype(values.dtype) and not ptypes.is_object_dtype(values.dtype) else (
-        values.astype("str"))
-    return out.fillna("").str.strip()
+    """Cells as stripped text, missing -> '' (for the few cells shown in rejections and blank-row checks)."""
+    codes, texts = _distinct(values)
+    return pd.Series(texts.astype(object)[codes], dtype="str")
+
+
+def _distinct(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, texts)`` with ``texts[codes]`` the stripped text of each cell; missing cells point to a final ''.
+
+    >>> codes, texts = _distinct(pd.Series([" a", None, "b", "a"]))
+    >>> texts[codes].tolist()
+    ['a', '', 'b', 'a']
+    """
+    codes, uniques = pd.factorize(values.reset_index(drop=True))
+    texts = np.strings.strip(np.asarray(uniques, dtype=object).astype(np.dtypes.StringDType()))
+    texts = np.append(texts, np.array([""], dtype=np.dtypes.StringDType()))
+    return np.where(codes < 0, len(texts) - 1, codes), texts
 
 
 def _is_scalar_type(values: pd.Series, types: tuple[type, ...]) -> np.ndarray:
@@ -244,25 +257,25 @@ _DATE_RE = (r"^(?P<a>\d{1,4})[/.\-](?P<b>\d{1,2})[/.\-](?P<c>\d{1,4})"
 _COMPACT_RE = r"^(?P<a>\d{4})(?P<b>\d{2})(?P<c>\d{2})$"
 
 
-def _date_strings(uniques: pd.Series) -> pd.Series:
+def _date_strings(texts: np.ndarray) -> np.ndarray:
     """Parse distinct date strings: ISO ``yyyy-mm-dd``, ``yyyymmdd``, ``dd/mm/yyyy`` (or ``m/d/yyyy`` when clear).
 
-    Separators ``/ . -``; two-digit years are 19xx from 70 on, else 20xx. Unreadable -> NaT.
+    Separators ``/ . -``, optional time of day (dropped); two-digit years are 19xx from 70 on, else 20xx. A column
+    is month-first only if some value has its second field > 12 and none has its first field > 12.
+    Unreadable -> NaT.
     """
-    parts = uniques.str.extract(_DATE_RE)
-    compact = uniques.str.extract(_COMPACT_RE)
-    parts = parts.fillna(compact)  # yyyymmdd where the separated forms did not match
+    texts = pd.Series(texts.astype(object), dtype="str")
+    parts = texts.str.extract(_DATE_RE).fillna(texts.str.extract(_COMPACT_RE))
     iso = (parts["a"].str.len() == 4).to_numpy()
     a, b, c = (pd.to_numeric(parts[k]).to_numpy(dtype=float) for k in "abc")
     dmy = ~iso & ~np.isnan(a)
     day_first_evidence = bool(np.any(dmy & (a > 12) & (b <= 12)))
-    month_first_evidence = bool(np.any(dmy & (b > 12) & (a <= 12)))
-    month_first = month_first_evidence and not day_first_evidence
+    month_first = bool(np.any(dmy & (b > 12) & (a <= 12))) and not day_first_evidence
     year = np.where(iso, a, np.where(c < 100, np.where(c < 70, 2000 + c, 1900 + c), c))
     month = np.where(iso, b, a if month_first else b)
     day = np.where(iso, c, b if month_first else a)
     ymd = pd.DataFrame({"year": year, "month": month, "day": day})
-    return pd.to_datetime(ymd, errors="coerce").astype("datetime64[ns]")
+    return pd.to_datetime(ymd, errors="coerce").to_numpy(dtype="datetime64[ns]")
 
 
 def parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -279,54 +292,69 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
         if getattr(values.dt, "tz", None) is not None:
             values = values.dt.tz_localize(None)
         return values.dt.normalize().astype("datetime64[ns]"), np.zeros(len(values), dtype=bool)
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
     is_date = _is_scalar_type(values, (np.datetime64, dt.date))
+    codes, texts = _distinct(values.where(~is_date, None) if is_date.any() else values)
+    out = _date_strings(texts)[codes]
     if is_date.any():
-        out[is_date] = pd.to_datetime(values[is_date]).dt.normalize().astype("datetime64[ns]")
-    text = _text(values.where(~is_date, None) if is_date.any() else values)
-    codes, uniques = pd.factorize(text)
-    parsed = _date_strings(pd.Series(uniques, dtype="str")).to_numpy()
-    from_text = np.where(codes >= 0, parsed[np.maximum(codes, 0)], np.datetime64("NaT"))
-    out = out.where(is_date, pd.Series(from_text, index=values.index).astype("datetime64[ns]"))
-    bad = (text != "").to_numpy() & out.isna().to_numpy()
-    return out, bad
+        out[is_date] = pd.to_datetime(values[is_date]).dt.normalize().to_numpy(dtype="datetime64[ns]")
+    bad = (texts != "")[codes] & np.isnat(out)
+    return pd.Series(out, dtype="datetime64[ns]"), bad
 
 
-def _decimal_mark(core: pd.Series) -> str | None:
+def _drop_chars(texts: np.ndarray, chars: tuple[str, ...]) -> np.ndarray:
+    """Remove each of ``chars`` (touching only the values that contain it)."""
+    for ch in chars:
+        has = np.strings.find(texts, ch) >= 0
+        if has.any():
+            texts[has] = np.strings.replace(texts[has], ch, "")
+    return texts
+
+
+def _decimal_mark(texts: np.ndarray) -> str | None:
     """The column's decimal mark: the last separator of values holding both, else the one never repeated.
 
     None means every value holds at most one separator, which is then its decimal mark.
     """
-    has_comma = core.str.contains(",", regex=False)
-    has_dot = core.str.contains(".", regex=False)
-    both = has_comma & has_dot
+    last_comma, last_dot = np.strings.rfind(texts, ","), np.strings.rfind(texts, ".")
+    both = (last_comma >= 0) & (last_dot >= 0)
     if both.any():
-        comma_last = core[both].str.rfind(",") > core[both].str.rfind(".")
-        return "," if comma_last.mean() >= 0.5 else "."
-    if (core[has_comma].str.count(",") > 1).any():
+        return "," if np.mean(last_comma[both] > last_dot[both]) >= 0.5 else "."
+    if (np.strings.count(texts, ",") > 1).any():
         return "."
-    if (core[has_dot].str.count(r"\.") > 1).any():
+    if (np.strings.count(texts, ".") > 1).any():
         return ","
     return None
 
 
-def _numbers_from_text(text: pd.Series) -> pd.Series:
-    """Parse number text: thousands separators (space, U+00A0, U+202F, apostrophe, or the non-decimal mark),
-    decimal comma or dot, currency signs, ``(12,50)`` and ``12,50-`` as negatives. Unreadable -> NaN."""
-    core = text.str.replace(r"[\s\u00a0\u202f'’€$£]|EUR|USD|GBP", "", regex=True)
-    paren = (core.str.startswith("(") & core.str.endswith(")")).to_numpy()
-    trailing = (core.str.endswith("-") & (core.str.len() > 1)).to_numpy()
-    if paren.any() or trailing.any():
-        core = core.where(~paren, core.str[1:-1]).where(~trailing, core.str[:-1])
+_NUMBER_NOISE = (" ", "\u00a0", "\u202f", "\t", "'", "\u2019", "€", "$", "£", "EUR", "USD", "GBP")
+
+
+def _numbers_from_strings(texts: np.ndarray) -> np.ndarray:
+    """Parse distinct number strings: thousands separators (space, U+00A0, U+202F, apostrophe, or the non-decimal
+    mark), decimal comma or dot, currency signs, ``(12,50)`` and ``12,50-`` as negatives. Unreadable -> NaN.
+
+    >>> _numbers_from_strings(np.array(["1 234,50", "(3,5)", "7-", "x"])).tolist()
+    [1234.5, -3.5, -7.0, nan]
+    """
+    core = _drop_chars(texts.astype(np.dtypes.StringDType()), _NUMBER_NOISE)
+    paren = np.strings.startswith(core, "(") & np.strings.endswith(core, ")")
+    trailing = np.strings.endswith(core, "-") & (np.strings.str_len(core) > 1)
+    core[paren] = np.strings.slice(core[paren], 1, -1)
+    core[trailing] = np.strings.slice(core[trailing], 0, -1)
     mark = _decimal_mark(core)
     if mark == ",":
-        core = core.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+        core = np.strings.replace(_drop_chars(core, (".",)), ",", ".")
     elif mark == ".":
-        core = core.str.replace(",", "", regex=False)
+        core = _drop_chars(core, (",",))
     else:
-        core = core.str.replace(",", ".", regex=False)
-    number = pd.to_numeric(core.where(core != "", None), errors="coerce").astype(float)
-    return number.where(~(paren | trailing), -number)
+        core = np.strings.replace(core, ",", ".")
+    core = np.where(core == "", "nan", core)
+    try:
+        number = core.astype(float)
+    except ValueError:  # some cell is not a number: parse cell by cell, unreadable -> NaN
+        number = pd.to_numeric(pd.Series(core.astype(object)), errors="coerce").to_numpy(dtype=float)
+    number[~np.isfinite(number)] = np.nan
+    return np.where(paren | trailing, -number, number)
 
 
 def parse_numbers(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -340,12 +368,19 @@ def parse_numbers(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     if ptypes.is_numeric_dtype(values.dtype) and not ptypes.is_bool_dtype(values.dtype):
         return values.astype(float), np.zeros(len(values), dtype=bool)
     is_num = _is_scalar_type(values, (int, float, np.number))
-    text = _text(values.where(~is_num, None) if is_num.any() else values)
-    out = _numbers_from_text(text)
+    codes, texts = _distinct(values.where(~is_num, None) if is_num.any() else values)
+    out = _numbers_from_strings(texts)[codes]
     if is_num.any():
-        out = out.where(~is_num, pd.to_numeric(values.where(is_num, None), errors="coerce").astype(float))
-    bad = (text != "").to_numpy() & out.isna().to_numpy() & ~is_num
-    return out, bad
+        out[is_num] = pd.to_numeric(values[is_num]).to_numpy(dtype=float)
+    bad = (texts != "")[codes] & np.isnan(out) & ~is_num
+    return pd.Series(out, dtype=float), bad
+
+
+def _as_str(texts: np.ndarray, codes: np.ndarray) -> pd.Series:
+    """Text cells as a pandas ``str`` Series, '' -> missing."""
+    objs = texts.astype(object)
+    objs[texts == ""] = None
+    return pd.Series(objs[codes], dtype="str")
 
 
 def _parse_ids(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
@@ -353,14 +388,15 @@ def _parse_ids(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     values = values.reset_index(drop=True)
     if ptypes.is_float_dtype(values.dtype) or _is_scalar_type(values, (float,)).any():
         as_num = pd.to_numeric(values, errors="coerce")
-        integral = as_num.notna() & (as_num == np.round(as_num))
-        values = values.astype(object).where(~integral, as_num.round().astype("Int64").astype(str))
-    text = _text(values)
-    return text.where(text != "", None).astype("str"), np.zeros(len(values), dtype=bool)
+        integral = (as_num.notna() & (as_num == np.round(as_num))).to_numpy()
+        values = values.astype(object)
+        values[integral] = as_num[integral].round().astype(np.int64).astype(str)
+    codes, texts = _distinct(values)
+    return _as_str(texts, codes), np.zeros(len(values), dtype=bool)
 
 
-_TRUE = {"1", "1.0", "true", "vrai", "yes", "y", "oui", "o", "x", "t", "disputed", "litige"}
-_FALSE = {"", "0", "0.0", "false", "faux", "no", "n", "non", "f", "nan", "none"}
+_TRUE = ("1", "1.0", "true", "vrai", "yes", "y", "oui", "o", "x", "t", "disputed", "litige")
+_FALSE = ("", "0", "0.0", "false", "faux", "no", "n", "non", "f", "nan", "none")
 
 
 def _parse_bools(values: pd.Series, default: bool) -> tuple[pd.Series, np.ndarray]:
@@ -368,29 +404,26 @@ def _parse_bools(values: pd.Series, default: bool) -> tuple[pd.Series, np.ndarra
     values = values.reset_index(drop=True)
     if ptypes.is_bool_dtype(values.dtype):
         return values.fillna(default).astype(bool), np.zeros(len(values), dtype=bool)
-    text = _text(values)
-    codes, uniques = pd.factorize(text.str.lower())
-    lookup = np.array([True if u in _TRUE else False if u in _FALSE else None for u in uniques] + [None], object)
-    got = lookup[codes]  # code -1 (NA) picks the trailing None
-    bad = np.array([g is None for g in got], dtype=bool) & (text != "").to_numpy()
-    out = pd.Series(np.where(pd.isna(got) | (text == "").to_numpy(), default, got).astype(bool))
-    return out, bad
+    codes, texts = _distinct(values)
+    lower = np.strings.lower(texts)
+    true, false = np.isin(lower, _TRUE), np.isin(lower, _FALSE)
+    value = np.where(texts == "", default, true)
+    return pd.Series(value[codes], dtype=bool), (~true & ~false)[codes]
 
 
 def _parse_choices(values: pd.Series, synonyms: dict[str, str], default: str | None) -> pd.Series:
-    """Map cells onto canonical values through ``synonyms``; empty -> default; unknown values are kept
-    (normalised) so the schema check reports them."""
-    text = _text(values.reset_index(drop=True))
-    codes, uniques = pd.factorize(text)
-    mapped = np.array([synonyms.get(_norm_key(u), _norm_key(u) or None) for u in uniques] + [None], dtype=object)
-    got = pd.Series(mapped[codes], dtype="str")
-    return got.where(got.notna(), default) if default is not None else got
+    """Map cells onto canonical values through ``synonyms`` (accents, case and punctuation ignored); empty ->
+    ``default``; unknown values are kept (normalised) so the schema check reports them."""
+    codes, texts = _distinct(values)
+    keys = [_norm_key(t) for t in texts.tolist()]  # distinct values only: a handful
+    mapped = np.array([synonyms.get(k, k) if k else default for k in keys], dtype=object)
+    return pd.Series(mapped[codes], dtype="str")
 
 
 def _parse_currency(values: pd.Series, default: str) -> pd.Series:
-    text = _text(values.reset_index(drop=True)).str.upper()
-    text = text.replace(_CURRENCY_SYNONYMS)
-    return text.where(text != "", default)
+    codes, texts = _distinct(values)
+    upper = [_CURRENCY_SYNONYMS.get(t, t) or default for t in np.strings.upper(texts).tolist()]
+    return pd.Series(np.array(upper, dtype=object)[codes], dtype="str")
 
 
 def _parse_field(raw: pd.DataFrame, f: _Field) -> tuple[pd.Series, np.ndarray]:
@@ -417,8 +450,8 @@ def _parse_field(raw: pd.DataFrame, f: _Field) -> tuple[pd.Series, np.ndarray]:
         return _parse_choices(col, f.synonyms or {}, f.default), np.zeros(n, bool)
     if f.kind == "currency":
         return _parse_currency(col, f.default), np.zeros(n, bool)
-    text = _text(col.reset_index(drop=True))
-    return text.where(text != "", None).astype("str"), np.zeros(n, bool)
+    codes, texts = _distinct(col)
+    return _as_str(texts, codes), np.zeros(n, bool)
 
 
 _PARSE_REASON = {"date": Reason.BAD_DATE, "number": Reason.BAD_NUMBER, "int": Reason.BAD_NUMBER,

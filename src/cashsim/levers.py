@@ -12,7 +12,9 @@ A lever never touches the engine. It changes what the engine is given (docs/desi
   books as a cost, path by path).
 
 Conservation (tested with hypothesis): for every invoice, ``upfront_amount + amount + fees`` equals its face value
-before the lever, and the discount the engine may book never exceeds the amount. No lever adds or removes an
+before the lever, and the discount the engine may book never exceeds the amount. Timing levers leave expected
+cash + discounts unchanged over an unlimited horizon; a deposit or a financing advance is certain cash, so its part
+no longer carries the never-paid risk (financing *with recourse* would claw the advance back: see its risk note). No lever adds or removes an
 invoice row, so the engine draws the same uniforms for the same invoice with the same seed: comparisons run on
 common random numbers.
 

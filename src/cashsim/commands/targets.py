@@ -1,7 +1,8 @@
 """``cashsim targets``: the smoothed monthly target, its chance of being met, and the weekly cash position.
 
-Runs the forecast from the parameter file (ledger -> payer behaviour -> book -> Monte Carlo), then
-:func:`cashsim.targets.target_report`; prints the months and weeks and writes them as JSON with ``--json``.
+Runs the forecast from the parameter file (:func:`cashsim.pipeline.run_from_params`: ledger -> payer behaviour ->
+book -> Monte Carlo -> :func:`cashsim.targets.target_report`); prints the months and weeks and writes them, with
+the windows, as JSON with ``--json``.
 
     cashsim targets --params params/demo.yml --json reports/targets.json
 """
@@ -12,47 +13,9 @@ import argparse
 import json
 from pathlib import Path
 
-import pandas as pd
-
 from cashsim.errors import ParamsError
-from cashsim.params import Params, load_params
-from cashsim.targets import TargetReport, target_report
-
-
-def horizon_end(as_of: pd.Timestamp, horizon_months: int) -> pd.Timestamp:
-    """Last day of the horizon: ``horizon_months`` calendar months, the first being the month of ``as_of + 1``.
-
-    >>> horizon_end(pd.Timestamp("2026-10-31"), 4).date()
-    datetime.date(2027, 2, 28)
-    """
-    first = (pd.Timestamp(as_of) + pd.Timedelta(days=1)).to_period("M")
-    return (first + (horizon_months - 1)).end_time.normalize()
-
-
-def _latest_date(ledger) -> pd.Timestamp:
-    dates = [pd.to_datetime(ledger.invoices["issue_date"]).max(), pd.to_datetime(ledger.payments["payment_date"]).max()]
-    return max(d for d in dates if pd.notna(d)).normalize()
-
-
-def forecast_report(params: Params, *, n_paths: int | None = None, seed: int | None = None) -> TargetReport:
-    """The target report of a parameter file: fit behaviour on the ledger as of ``params.as_of``, simulate, report."""
-    from cashsim.behaviour import fit_behaviour
-    from cashsim.simulate import simulate
-    from cashsim.sources import ledger_from_params
-
-    ledger = ledger_from_params(params)
-    as_of = pd.Timestamp(params.as_of) if params.as_of is not None else _latest_date(ledger)
-    b = params.behaviour
-    model = fit_behaviour(ledger, as_of, half_life_days=b.half_life_days, grace_days=b.grace_days,
-                          reliable_threshold=b.reliable_threshold, prior_never_paid=b.prior_never_paid)
-    end = horizon_end(as_of, params.horizon_months)
-    known = ledger.known_at(as_of)
-    book = model.book(known.open_book(as_of), params.sales_plan, horizon_end=end, promises=known.promises)
-    s = params.simulation
-    sim = simulate(book, horizon_end=end, n_paths=n_paths or s.n_paths, seed=s.seed if seed is None else seed,
-                   rho_month=model.rho_month, rho_customer=model.rho_customer, chunk_paths=s.chunk_paths,
-                   backend=s.backend, dask_address=s.dask_address)
-    return target_report(sim, params.burn, known)
+from cashsim.params import load_params
+from cashsim.targets import TargetReport
 
 
 def _print(report: TargetReport) -> None:
@@ -72,10 +35,12 @@ def _print(report: TargetReport) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cashsim.pipeline import run_from_params   # imported on use: `cashsim --help` stays light
+
     params = load_params(args.params)
     if args.paths is not None and args.paths < 1:
         raise ParamsError(f"--paths must be at least 1, got {args.paths}")
-    report = forecast_report(params, n_paths=args.paths, seed=args.seed)
+    report = run_from_params(params, n_paths=args.paths, seed=args.seed).targets
     _print(report)
     if args.json:
         out = Path(args.json)

@@ -1,0 +1,123 @@
+"""The whole chain from a parameter file to a forecast against the target, in one call.
+
+``run_from_params`` is what the notebooks, the monthly report, the scenario panel and the commands share:
+ledger → behaviour → book (→ levers of a scenario) → simulation → smoothed targets. Each stage is a function of
+its own module; this module only wires them, so every stage stays testable alone.
+
+    >>> from cashsim.params import load_params
+    >>> run = run_from_params(load_params("params/demo.yml"), n_paths=500)   # doctest: +SKIP
+    >>> run.targets.months[["month", "p_met"]]                                # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import pandas as pd
+
+from cashsim.behaviour import PayerModel, fit_behaviour
+from cashsim.ledger import Ledger
+from cashsim.params import Params
+from cashsim.simulate import Book, Simulation, simulate
+from cashsim.sources import ledger_from_params
+from cashsim.targets import TargetReport, target_report
+
+
+def resolve_as_of(params: Params, ledger: Ledger) -> pd.Timestamp:
+    """The forecast's standing date: ``params.as_of``, or the latest issue or payment date in the ledger."""
+    if params.as_of is not None:
+        return pd.Timestamp(params.as_of)
+    latest = [ledger.invoices["issue_date"].max(), ledger.payments["payment_date"].max()]
+    return pd.Timestamp(max(d for d in latest if pd.notna(d))).normalize()
+
+
+def horizon_end(as_of: pd.Timestamp, months: int) -> pd.Timestamp:
+    """Last day of the horizon: the end of the ``months``-th calendar month after the as-of date's month.
+
+    The first forecast month is the month of ``as_of + 1`` (so an as-of on the 31st starts the next month).
+    """
+    first = (as_of + pd.Timedelta(days=1)).to_period("M")
+    return (first + (months - 1)).end_time.normalize()
+
+
+@dataclass(frozen=True)
+class Baseline:
+    """What does not change when levers move: the ledger, the fitted payers and the book of the current practice."""
+
+    params: Params
+    ledger: Ledger
+    as_of: pd.Timestamp
+    horizon_end: pd.Timestamp
+    model: PayerModel
+    book: Book
+
+
+@dataclass(frozen=True)
+class Run:
+    """One simulated scenario on top of a :class:`Baseline`."""
+
+    base: Baseline
+    book: Book
+    sim: Simulation
+    targets: TargetReport
+
+    @property
+    def params(self) -> Params:
+        return self.base.params
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.base.ledger
+
+    @property
+    def model(self) -> PayerModel:
+        return self.base.model
+
+    @property
+    def as_of(self) -> pd.Timestamp:
+        return self.base.as_of
+
+    @cached_property
+    def monthly_quantiles(self) -> pd.DataFrame:
+        return self.sim.quantiles("M")
+
+    @cached_property
+    def weekly_quantiles(self) -> pd.DataFrame:
+        return self.sim.quantiles("W")
+
+
+def prepare(params: Params, *, ledger: Ledger | None = None) -> Baseline:
+    """Read the ledger (unless given), fit payer behaviour as of the standing date and build the book to collect."""
+    ledger = ledger_from_params(params) if ledger is None else ledger
+    as_of = resolve_as_of(params, ledger)
+    end = horizon_end(as_of, params.horizon_months)
+    b = params.behaviour
+    model = fit_behaviour(ledger, as_of, half_life_days=b.half_life_days, grace_days=b.grace_days,
+                          reliable_threshold=b.reliable_threshold, prior_never_paid=b.prior_never_paid)
+    known = ledger.known_at(as_of)
+    book = model.book(known.open_book(as_of), params.sales_plan, horizon_end=end, promises=known.promises)
+    return Baseline(params=params, ledger=ledger, as_of=as_of, horizon_end=end, model=model, book=book)
+
+
+def simulate_book(base: Baseline, book: Book, *, n_paths: int | None = None, seed: int | None = None,
+                  burn=None, group_by=None) -> Run:
+    """Simulate ``book`` (the baseline's, or one transformed by levers) and set it against the smoothed target.
+
+    The same ``seed`` on two books gives common random numbers: their difference is the levers', not noise.
+    """
+    sp = base.params.simulation
+    sim = simulate(book, horizon_end=base.horizon_end, n_paths=n_paths or sp.n_paths,
+                   seed=sp.seed if seed is None else seed, rho_month=base.model.rho_month,
+                   rho_customer=base.model.rho_customer, chunk_paths=sp.chunk_paths, backend=sp.backend,
+                   dask_address=sp.dask_address, group_by=group_by)
+    targets = target_report(sim, burn or base.params.burn, base.ledger)
+    return Run(base=base, book=book, sim=sim, targets=targets)
+
+
+def run_from_params(params: Params, *, n_paths: int | None = None, seed: int | None = None,
+                    ledger: Ledger | None = None) -> Run:
+    """The baseline forecast of a parameter file: :func:`prepare` then :func:`simulate_book`."""
+    base = prepare(params, ledger=ledger)
+    return simulate_book(base, base.book, n_paths=n_paths, seed=seed)
+

@@ -1,0 +1,54 @@
+"""The chain from params to targets: horizon arithmetic, reproducibility, common random numbers."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cashsim import pipeline
+from cashsim.params import load_params
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def base(demo):
+    return pipeline.prepare(load_params(ROOT / "params" / "demo.yml"), ledger=demo.ledger)
+
+
+@pytest.mark.parametrize(("as_of", "months", "end"), [
+    ("2026-10-31", 4, "2027-02-28"),   # the first forecast month is the month of as_of + 1
+    ("2026-10-15", 1, "2026-10-31"),
+    ("2026-12-31", 3, "2027-03-31"),
+])
+def test_horizon_end(as_of, months, end):
+    assert pipeline.horizon_end(pd.Timestamp(as_of), months) == pd.Timestamp(end)
+
+
+def test_baseline_uses_the_params_as_of_and_horizon(base):
+    assert base.as_of == pd.Timestamp("2026-10-31")
+    assert base.horizon_end == pd.Timestamp("2027-02-28")
+    assert base.book.n_invoices > 0
+    # every open invoice of the ledger at as_of is in the book, nothing else from the past
+    open_ids = set(base.ledger.known_at(base.as_of).open_book(base.as_of).query("amount > 0")["invoice_id"])
+    past = base.book.invoices.loc[~base.book.invoices["is_future"], "invoice_id"]
+    assert set(past) <= open_ids
+
+
+def test_same_seed_same_numbers_and_other_seed_differs(base):
+    a = pipeline.simulate_book(base, base.book, n_paths=200, seed=3)
+    b = pipeline.simulate_book(base, base.book, n_paths=200, seed=3)
+    c = pipeline.simulate_book(base, base.book, n_paths=200, seed=4)
+    np.testing.assert_array_equal(a.sim.daily, b.sim.daily)
+    pd.testing.assert_frame_equal(a.targets.months, b.targets.months)
+    assert not np.array_equal(a.sim.daily, c.sim.daily)
+
+
+def test_forecast_months_cover_the_horizon_and_money_is_bounded(base):
+    run = pipeline.simulate_book(base, base.book, n_paths=200, seed=1)
+    months = run.targets.months.loc[~run.targets.months["is_past"], "month"].astype(str).tolist()
+    assert months == ["2026-11", "2026-12", "2027-01", "2027-02"]
+    # no path collects more than the whole book (open + planned sales), discounts aside
+    assert run.sim.daily.sum(axis=1).max() <= base.book.total_to_collect + 1e-6
