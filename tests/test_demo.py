@@ -259,6 +259,35 @@ def test_dunning_raises_the_payment_hazard(world, status):
     assert ((gap >= 1) & (gap <= 12)).mean() > gen.DUNNING_PLAN.loc[3, "response_prob"] * 0.9
 
 
+def test_truth_holds_what_happened_after_as_of(world, status):
+    """Every invoice open at AS_OF is paid in truth.future_payments or never paid; nothing after AS_OF leaks in."""
+    tables, truth = world
+    open_ids = status.index[status["paid_date"].isna() & status["write_off_date"].isna()]
+    out = truth.outcomes.set_index("invoice_id")
+    later = set(truth.future_payments["invoice_id"])
+    settled = np.array([i in later for i in open_ids]) | out.loc[open_ids, "never_paid"].to_numpy()
+    assert settled.all()
+    assert (truth.future_payments["payment_date"] > AS_OF).all()
+    assert (truth.future_invoices["issue_date"] > AS_OF).all() and len(truth.future_invoices) > 2000
+    assert not set(truth.future_invoices["invoice_id"]) & set(tables["invoices"]["invoice_id"])
+    # outcomes agree with the ledger on what was paid by AS_OF
+    paid = status["paid_date"].dropna()
+    pd.testing.assert_series_equal(out.loc[paid.index, "paid_date"], paid, check_names=False)
+
+
+def test_another_history_of_the_same_company():
+    """history_seed redraws shocks, disputes and payments of the same customers and invoices."""
+    a, b = gen._build_world(7), gen._build_world(7, history_seed=1)
+    pd.testing.assert_frame_equal(a.customers, b.customers)
+    cols = ["invoice_id", "customer_id", "issue_date", "due_date", "amount"]
+    pos_a, pos_b = a.invoices.loc[a.invoices["amount"] > 0, cols], b.invoices.loc[b.invoices["amount"] > 0, cols]
+    pd.testing.assert_frame_equal(pos_a.reset_index(drop=True), pos_b.reset_index(drop=True))
+    assert not a.months["M"].equals(b.months["M"])
+    paid_a = a.invoices.set_index("invoice_id")["paid_date"]
+    paid_b = b.invoices.set_index("invoice_id")["paid_date"].reindex(paid_a.index)
+    assert (paid_a != paid_b).mean() > 0.5
+
+
 # ------------------------------------------------------------------------------------------ calendar and season
 
 def test_stressed_quarter_pays_visibly_later(status):

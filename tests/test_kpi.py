@@ -12,11 +12,13 @@ from scipy import stats
 from cashsim.kpi import (
     age_bucket,
     aged_balance,
+    aged_balance_wide,
     alerts,
     by_levels,
     call_list,
     claims_by_customer,
     customer_cost,
+    customer_groups,
     customer_shortfall,
     dispute_summary,
     dispute_table,
@@ -117,6 +119,8 @@ def test_aged_balance_by_hand(tiny):
     assert ab["amount"].to_dict() == {"not_due": 600.0, "1-30": 2400.0, "31-60": 800.0, "61-90": 3000.0,
                                       ">90": 3000.0, "credit_notes": -500.0, "total": 9300.0}
     assert ab.loc["61-90", "share"] == pytest.approx(3000 / 9800)
+    wide = aged_balance_wide(aged_balance(tiny, AS_OF)).iloc[0]
+    assert wide[">90"] == 3000.0 and wide["total"] == 9300.0 and wide["group"] == "all"
     by_seg = aged_balance(tiny, AS_OF, by="segment")
     ka = by_seg.loc[by_seg["group"].eq("key_accounts")].set_index("bucket")["amount"]
     assert ka[">90"] == 3000.0 and ka["total"] == 5500.0 and ka["not_due"] == 0.0
@@ -141,6 +145,7 @@ def test_dso_on_the_tiny_ledger_by_hand(tiny):
 def test_dso_history_is_what_was_known_then(tiny):
     h = dso_history(tiny, start="2026-01-01", end=AS_OF)
     assert h["as_of"].dt.strftime("%Y-%m-%d").tolist() == ["2026-01-31", "2026-02-28", "2026-03-31"]
+    assert h["month"].tolist() == ["2026-01", "2026-02", "2026-03"]
     feb = h.iloc[1]
     # at 28 Feb: open B1 3000 (59 days), B2 3000, A2 2400, A4 800, B4 1000 -> 10 200; C paid long ago
     assert feb["ar"] == 10_200.0
@@ -149,6 +154,9 @@ def test_dso_history_is_what_was_known_then(tiny):
     mid = dso_at(tiny, "2026-03-15").iloc[0]    # month to date: 15 days of March whose only sale is the -500 note
     assert mid["ar"] == 8700.0                  # B4 paid on 1 March; the credit note nets
     assert mid["dso_countback"] == pytest.approx(15 + 28 + 31 + 31 * (8700 + 500 - 3400 - 2000) / 5000)
+    first = dso_at(tiny, "2025-02-28").iloc[0]       # history starts in January 2025: no full 3-month period yet
+    assert np.isnan(first["dso_standard"])
+    assert first["dso_countback"] == pytest.approx(28 + 31)      # D1's 700 is all of January's sales
     levels = by_levels(dso_at, tiny, AS_OF)
     assert set(levels["level"]) == {"all", "segment", "customer"}
     assert levels.loc[levels["group"].eq("B"), "customer_name"].item() == "Client B"
@@ -286,7 +294,30 @@ def test_customer_shortfall_on_a_simulation_like_object():
     rep = target_report_arrays(sim.daily, days, CashBurn(external_charges=60_000), as_of=sim.as_of)
     df = customer_shortfall(sim, rep)
     assert set(df["group"]) == {"A", "B"} and len(df) == 6
+    met = rep.months.set_index("month")["p_target_met"]
+    assert (1 - df.groupby("month")["p_shortfall"].first()).to_dict() == pytest.approx(met.to_dict())
+    codes, labels = customer_groups(SimpleNamespace(invoices=pd.DataFrame({"customer_id": ["B", "A", "B"]})))
+    assert codes.tolist() == [0, 1, 0] and labels.tolist() == ["B", "A"]
     jan = df[df["month"] == "2027-01"]
     bad = rep.paths.collected[:, 0] < rep.paths.targets[:, 0]
     assert jan["contribution"].sum() == pytest.approx(
         (rep.paths.collected[:, 0].mean() - rep.paths.collected[bad, 0]).mean(), rel=1e-9)
+
+
+# ----------------------------------------------------------------------------------------------- the demo book
+
+
+def test_kpis_on_the_demo_see_no_future_and_conserve_money(demo):
+    led, day = demo.ledger, pd.Timestamp("2025-06-30")
+    past = led.known_at(day)
+    aged = aged_balance(led, day, by="segment")
+    pd.testing.assert_frame_equal(aged, aged_balance(past, day, by="segment"))
+    pd.testing.assert_frame_equal(dso_at(led, day), dso_at(past, day))
+    totals = aged.loc[aged["bucket"].eq("total")].set_index("group")["amount"]
+    book = led.open_book(day)
+    np.testing.assert_allclose(totals.sum(), book["outstanding"].sum(), rtol=1e-12)
+    d = dso_at(led, day, by="segment")
+    assert (d["add_standard"] >= 0).all() and (d["add_countback"] >= -1e-9).all()
+    claims = late_payment_claims(led, day)
+    assert (claims["interest"] >= 0).all() and claims["due_date"].lt(day).all()
+    assert not claims["rate_beyond_table"].any()                     # mid-2025 is inside the dated table

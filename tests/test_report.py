@@ -8,6 +8,7 @@ runs end to end once, on the demo company with a hostile customer name, in :func
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 import time
@@ -28,11 +29,23 @@ HOSTILE = "<script>alert('pwned')</script> SARL"
 N_PATHS = 200
 
 
-def stand_in_notebook(path: Path, *, fail: bool = False) -> Path:
-    """A small report notebook with the real one's parameters; ``fail`` adds a cell that raises."""
+def stand_in_notebook(path: Path, *, fail: bool = False, light: bool = False) -> Path:
+    """A small report notebook with the real one's parameters; ``fail`` adds a cell that raises.
+
+    ``light`` imports nothing (a kernel start only, for tests of the folder logic); otherwise it shows a plotly
+    chart and a table with a hostile customer name through cashsim.fmt.
+    """
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell('params_path = ""\nmonth = ""\nas_of = ""\nn_paths = None\nseed = None')
     params.metadata["tags"] = ["parameters"]
+    summary = nbformat.v4.new_code_cell(
+        f"display({{{report.SUMMARY_MIMETYPE!r}: {{'month': month, 'as_of': as_of, 'n_paths': n_paths}}}}, raw=True)")
+    summary.metadata["tags"] = ["summary"]
+    if light:
+        nb.cells = [params, *([nbformat.v4.new_code_cell("raise RuntimeError('deliberate failure for the test')")]
+                              if fail else []), summary]
+        nbformat.write(nb, path)
+        return path
     cells = [params, nbformat.v4.new_markdown_cell("# Stand-in report"),
              nbformat.v4.new_code_cell(
                  "import pandas as pd\nimport plotly.graph_objects as go\nfrom cashsim import fmt, report\n"
@@ -42,9 +55,6 @@ def stand_in_notebook(path: Path, *, fail: bool = False) -> Path:
                  " money_cols=['amount'])")]
     if fail:
         cells.append(nbformat.v4.new_code_cell("raise RuntimeError('deliberate failure for the test')"))
-    summary = nbformat.v4.new_code_cell(
-        "display(report.summary_bundle({'month': month, 'as_of': as_of, 'n_paths': n_paths}), raw=True)")
-    summary.metadata["tags"] = ["summary"]
     nb.cells = [*cells, summary]
     nb.metadata["kernelspec"] = {"name": "some-venv-kernel", "display_name": "x", "language": "python"}
     nbformat.write(nb, path)
@@ -56,9 +66,14 @@ def stand_in(tmp_path) -> Path:
     return stand_in_notebook(tmp_path / "stand_in.ipynb")
 
 
-def test_report_folder_versions_and_force(tmp_path, stand_in):
+@pytest.fixture
+def light(tmp_path) -> Path:
+    return stand_in_notebook(tmp_path / "light.ipynb", light=True)
+
+
+def test_report_folder_versions_and_force(tmp_path, light):
     out = tmp_path / "reports"
-    first = report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=out, notebook=stand_in, n_paths=7)
+    first = report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=out, notebook=light, n_paths=7)
     assert first == out / "2026-11"
     names = sorted(p.name for p in first.iterdir())
     assert names == ["cashsim-report-2026-11.html", "cashsim-report-2026-11.ipynb", "summary.json"]
@@ -70,12 +85,12 @@ def test_report_folder_versions_and_force(tmp_path, stand_in):
     injected = next(c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", []))
     assert f'params_path = "{DEMO_PARAMS}"' in injected.source and "n_paths = 7" in injected.source
 
-    second = report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=out, notebook=stand_in, n_paths=8)
-    third = report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=out, notebook=stand_in, n_paths=9)
+    second = report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=out, notebook=light, n_paths=8)
+    third = report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=out, notebook=light, n_paths=9)
     assert (second.name, third.name) == ("2026-11-v2", "2026-11-v3")
     assert json.loads((first / "summary.json").read_text())["n_paths"] == 7  # never overwritten
 
-    forced = report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=out, notebook=stand_in, n_paths=10,
+    forced = report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=out, notebook=light, n_paths=10,
                                        force=True)
     assert forced == first and json.loads((first / "summary.json").read_text())["n_paths"] == 10
     # nothing half-written left behind: no temporary folders, only the lock file and the report folders
@@ -86,36 +101,33 @@ def test_html_has_no_code_no_parameters_and_escapes_names(tmp_path, stand_in):
     folder = report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=tmp_path, notebook=stand_in)
     html = report.html_path(folder).read_text(encoding="utf-8")
     assert "<script>alert(" not in html
-    assert "&lt;script&gt;alert(&#39;pwned&#39;)&lt;/script&gt; SARL" in html
+    assert "&lt;script&gt;alert('pwned')&lt;/script&gt; SARL" in html  # nbconvert re-serialises &#39; as '
     assert "1\u202f234\u202f568\xa0€" in html  # fr-FR money, narrow no-break spaces
     assert "params_path" not in html and "import plotly" not in html and "display(report" not in html
-    assert "jp-InputArea" not in html  # no code cells at all
+    code_cells = re.findall(r'class="jp-Cell jp-CodeCell[^"]*"', html)
+    assert code_cells and all("jp-mod-noInput" in c for c in code_cells)  # no code shown at all
+    assert '<html lang="fr">' in html
     assert "cdnjs.cloudflare.com" not in html and "require.min.js" not in html
     assert html.count("window.PlotlyConfig") == 1  # plotly.js embedded exactly once
 
 
-def test_failed_cell_exits_non_zero_and_keeps_the_notebook(tmp_path, capsys):
-    broken = stand_in_notebook(tmp_path / "broken.ipynb", fail=True)
+def test_failed_cell_exits_non_zero_and_keeps_the_notebook(tmp_path, monkeypatch, capsys):
+    broken = stand_in_notebook(tmp_path / "broken.ipynb", fail=True, light=True)
+    monkeypatch.setattr(report, "packaged_notebook", lambda name="monthly_report.ipynb": broken)
     out = tmp_path / "reports"
-    with pytest.raises(ReportError, match=r"RuntimeError: deliberate failure.*kept at") as err:
-        report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=out, notebook=broken)
+    code = main(["report", "--params", str(DEMO_PARAMS), "--month", "2026-11", "--output", str(out)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "failed in cell" in err and "RuntimeError: deliberate failure" in err
     kept = list(out.glob("2026-11.*.failed.ipynb"))
-    assert len(kept) == 1 and str(kept[0]) in str(err.value)
+    assert len(kept) == 1 and str(kept[0]) in err
     failed = nbformat.read(kept[0], as_version=4)
     assert any(o.get("ename") == "RuntimeError" for c in failed.cells for o in c.get("outputs", []))
     assert not (out / "2026-11").exists()  # no report folder for a failed run
     assert [p.name for p in out.iterdir() if p.is_dir()] == []  # and no temporary folder either
 
 
-def test_cli_exit_code_on_failure(tmp_path, monkeypatch, capsys):
-    broken = stand_in_notebook(tmp_path / "broken.ipynb", fail=True)
-    monkeypatch.setattr(report, "packaged_notebook", lambda name="monthly_report.ipynb": broken)
-    code = main(["report", "--params", str(DEMO_PARAMS), "--month", "2026-11", "--output", str(tmp_path / "r")])
-    assert code == 2
-    assert "deliberate failure" in capsys.readouterr().err
-
-
-def test_a_second_run_of_the_same_month_fails_fast(tmp_path, stand_in):
+def test_a_second_run_of_the_same_month_fails_fast(tmp_path, light):
     out = tmp_path / "reports"
     out.mkdir()
     holder = subprocess.Popen(
@@ -126,10 +138,10 @@ def test_a_second_run_of_the_same_month_fails_fast(tmp_path, stand_in):
         assert holder.stdout.readline().strip() == "locked"
         started = time.perf_counter()
         with pytest.raises(ReportError, match=r"another cashsim report for 2026-11 is running"):
-            report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=out, notebook=stand_in)
+            report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=out, notebook=light)
         assert time.perf_counter() - started < 5
         # another month is not blocked by it
-        assert report.run_monthly_report(DEMO_PARAMS, "2026-12", output_root=out, notebook=stand_in).exists()
+        assert report.run_monthly_report(DEMO_PARAMS, "2026-12", output_root=out, notebook=light).exists()
     finally:
         holder.kill()
         holder.wait()

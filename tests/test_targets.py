@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -227,3 +228,66 @@ def test_weekly_balance_is_opening_plus_cash_minus_outflows():
     assert last["position_mean"] == pytest.approx(expected.mean())
     assert last["week_end"] == pd.Timestamp("2027-02-28")
     assert rep.weekly["outflows"].sum() == pytest.approx(4 * 600_000)
+
+
+# ----------------------------------------------------------------------------------------------- the command
+
+
+def _fake_pipeline(monkeypatch, sim, burn):
+    """Stand the pipeline in for the engine: the command's own job is printing and writing the report."""
+    import sys
+
+    calls = {}
+
+    def run_from_params(params, *, n_paths=None, seed=None):
+        calls.update(n_paths=n_paths, seed=seed, company=params.company)
+        return SimpleNamespace(targets=target_report_arrays(sim.daily, sim.days, burn))
+
+    monkeypatch.setitem(sys.modules, "cashsim.pipeline", SimpleNamespace(run_from_params=run_from_params))
+    return calls
+
+
+def test_targets_command_prints_and_writes_json(tmp_path, monkeypatch, capsys):
+    from cashsim.cli import main
+
+    params = tmp_path / "p.yml"
+    params.write_text("company: Test SA\nburn: {salaries_and_social: 900000, minimum_balance: 100000}\n")
+    sim = _fake_sim(n_paths=200)
+    calls = _fake_pipeline(monkeypatch, sim, CashBurn(salaries_and_social=900_000, minimum_balance=100_000))
+    out = tmp_path / "out" / "targets.json"
+    assert main(["targets", "--params", str(params), "--json", str(out), "--paths", "200", "--seed", "3"]) == 0
+    assert calls == {"n_paths": 200, "seed": 3, "company": "Test SA"}
+    printed = capsys.readouterr().out
+    assert "2026-11" in printed and "P(under the minimum balance" in printed
+    data = json.loads(out.read_text())
+    assert data["company"] == "Test SA"
+    assert [m["month"] for m in data["months"]] == ["2026-10", "2026-11", "2026-12", "2027-01", "2027-02"]
+    assert {"required", "target_p50", "collections_p90", "p_target_met", "expected_shortfall"} <= set(
+        data["months"][1])
+    assert {"week_start", "position_p50", "p_under_minimum"} <= set(data["weeks"][0])
+
+
+def test_targets_command_rejects_a_bad_path_count(tmp_path, monkeypatch, capsys):
+    from cashsim.cli import main
+
+    params = tmp_path / "p.yml"
+    params.write_text("company: Test SA\n")
+    _fake_pipeline(monkeypatch, _fake_sim(n_paths=10), CashBurn())
+    assert main(["targets", "--params", str(params), "--paths", "0"]) == 2
+    assert "--paths must be at least 1" in capsys.readouterr().err
+
+
+def test_targets_command_end_to_end_on_the_demo(tmp_path):
+    pytest.importorskip("cashsim.sources", reason="cashsim.sources (ledger_from_params) is not written yet")
+    from cashsim.cli import main
+
+    out = tmp_path / "t.json"
+    demo_yml = Path(__file__).resolve().parents[1] / "params" / "demo.yml"
+    assert main(["targets", "--params", str(demo_yml), "--json", str(out), "--paths", "200"]) == 0
+    data = json.loads(out.read_text())
+    months = [m for m in data["months"] if not m["is_past"]]
+    assert [m["month"] for m in months] == ["2026-11", "2026-12", "2027-01", "2027-02"]
+    for m in months:
+        assert 0 <= m["p_target_met"] <= 1 and m["expected_shortfall"] >= 0
+        assert m["collections_p10"] <= m["collections_p50"] <= m["collections_p90"]
+    assert all(0 <= w["p_under_minimum"] <= 1 for w in data["weeks"])

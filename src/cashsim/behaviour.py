@@ -20,8 +20,8 @@ The model, rule by rule (units: calendar days, euros incl. VAT):
   pulled toward its segment, one with 40 keeps its own behaviour. Never hard-coded.
 * **Direct debit** (*prélèvement SEPA*): paid on the due date, except a rejection share ``r`` (estimated from the
   debits due at least 3 days before ``as_of``) that follows the customer's transfer law after the due date.
-* **Disputes** (*litiges*): in the AFT as covariates by type; an open disputed invoice is paid after the rest of its
-  resolution time (the type's own weighted Kaplan-Meier law of resolution, conditioned on the dispute's age,
+* **Disputes** (*litiges*): kept out of the AFT (their delay is resolution + payment, not a scaled normal time); an
+  open disputed invoice is paid after the rest of its resolution time (the type's own weighted Kaplan-Meier law of resolution, conditioned on the dispute's age,
   censored disputes included) plus the post-resolution delay (Kaplan-Meier of resolution -> payment).
 * **Payment runs** (*jours de paiement fixes*): a customer whose distinct payment dates fall mostly on 1-3 fixed days
   of the month (after business-day rolling; binomial test against chance) gets its own calendar row; the engine
@@ -139,31 +139,52 @@ def _nearest_allowed(allowed: np.ndarray) -> np.ndarray:
 
 def run_dates(days_of_month: tuple[int, ...], dates: pd.DatetimeIndex) -> np.ndarray:
     """Mask of the dates that are payment-run dates: each run day of the month (31 = month end, clipped to the
-    month's length) rolled forward to a business day."""
+    month's length), held the business day before when it is a weekend or a French holiday (*la veille ouvrée*).
+
+    >>> d = pd.date_range("2026-05-01", "2026-05-31")
+    >>> [str(x.date()) for x in d[run_dates((10,), d)]]      # Sunday 10 May -> Friday 8 May
+    ['2026-05-08']
+    """
     dates = pd.DatetimeIndex(dates)
     bd = business_days(dates)
-    nxt_bd = _next_allowed(bd)
-    mask = np.zeros(len(dates), bool)
+    n = len(dates)
+    prev_bd = np.maximum.accumulate(np.where(bd, np.arange(n), -1))
+    mask = np.zeros(n, bool)
     month_len = dates.days_in_month.to_numpy()
     for dom in days_of_month:
         nominal = dates.day.to_numpy() == np.minimum(dom, month_len)
-        hit = nxt_bd[nominal]
-        mask[hit[hit < len(dates)]] = True
+        hit = prev_bd[nominal]
+        mask[hit[hit >= 0]] = True
     return mask
 
 
-def detect_payment_runs(payments: pd.DataFrame, *, max_days: int = 3, min_dates: int = 8,
-                        min_share: float = 0.7, alpha: float = 1e-3) -> pd.Series:
+def calendar_rows(run_sets: list[tuple[int, ...]], days: pd.DatetimeIndex) -> np.ndarray:
+    """Payment-day calendars over ``days`` (engine convention: value = index of the day a payment drawn on that day
+    is made; ``len(days)`` = beyond the span). Row 0: next business day; row ``k``: nearest run day of
+    ``run_sets[k - 1]`` (see the module docstring for why nearest).
+
+    >>> d = pd.date_range("2026-11-06", periods=4)                  # Fri, Sat, Sun, Mon
+    >>> calendar_rows([], d)[0].tolist()
+    [0, 3, 3, 3]
+    """
+    rows = [_next_allowed(business_days(days))]
+    rows += [_nearest_allowed(run_dates(r, days)) for r in run_sets]
+    return np.vstack(rows).astype(np.int64)
+
+
+def detect_payment_runs(payments: pd.DataFrame, *, max_days: int = 3, min_dates: int = 12,
+                        min_share: float = 0.7, alpha: float = 1e-6) -> pd.Series:
     """Each customer's habitual payment days of the month (*jours de règlement*), or no entry.
 
-    ``payments`` has ``customer_id`` and ``payment_date``. For every day of the month ``d`` (1..31), the run date in
-    each month is ``d`` (clipped to month end) rolled to the next business day; greedily pick up to ``max_days`` days
+    ``payments`` has ``customer_id`` and ``payment_date`` (leave direct debits out: the creditor sets their dates).
+    For every day of the month ``d`` (1..31), the run date in each month is ``d`` (clipped to month end) held the
+    business day before when needed (:func:`run_dates`); greedily pick up to ``max_days`` days
     covering most distinct payment dates. A customer is a run payer when it has ``min_dates`` distinct dates, the days
     cover at least ``min_share`` of them, and chance would cover that many with probability below ``alpha``
     (binomial, ``p = k / 21.7`` business days a month).
 
-    >>> pay = pd.DataFrame({"customer_id": "c1", "payment_date": pd.date_range("2025-01-10", periods=12, freq="MS")
-    ...                     + pd.Timedelta(days=9)})
+    >>> runs = pd.date_range("2025-01-01", periods=14, freq="MS") + pd.Timedelta(days=9)
+    >>> pay = pd.DataFrame({"customer_id": "c1", "payment_date": runs[run_dates((10,), runs)]})
     >>> detect_payment_runs(pay).loc["c1"]
     (10,)
     """
@@ -178,23 +199,22 @@ def detect_payment_runs(payments: pd.DataFrame, *, max_days: int = 3, min_dates:
     dates = pd.DatetimeIndex(pay["payment_date"].astype("datetime64[ns]"))
     span = pd.date_range(dates.min() - pd.Timedelta(days=1), dates.max() + pd.Timedelta(days=1), freq="D")
     pos = (dates - span[0]).days.to_numpy()
-    hits = np.zeros((len(cust), 31))
-    for dom in range(1, 32):
-        is_run = run_dates((dom,), span)[pos]
-        hits[:, dom - 1] = np.bincount(cidx, weights=is_run, minlength=len(cust))
+    is_run = np.column_stack([run_dates((dom,), span)[pos] for dom in range(1, 32)])  # (payments, 31)
+    covered = np.zeros(len(pos), bool)
     chosen = np.zeros((len(cust), max_days), int)
-    covered = np.zeros(len(cust))
-    h = hits.copy()
-    for k in range(max_days):
-        best = h.argmax(axis=1)
+    cov = np.zeros((len(cust), max_days))
+    rows = np.arange(len(cust))
+    for k in range(max_days):  # greedy set cover: each step takes the day covering most still-uncovered dates
+        gain = np.column_stack([np.bincount(cidx, weights=is_run[:, d] & ~covered, minlength=len(cust))
+                                for d in range(31)])
+        best = gain.argmax(axis=1)
         chosen[:, k] = best + 1
-        covered = covered + h[np.arange(len(cust)), best]
-        h[np.arange(len(cust)), best] = -1
+        cov[:, k] = gain[rows, best] + (cov[:, k - 1] if k else 0.0)
+        covered |= is_run[np.arange(len(pos)), best[cidx]]
     out = {}
     for k in range(1, max_days + 1):
-        cov_k = np.sort(hits, axis=1)[:, ::-1][:, :k].sum(axis=1)
-        p_chance = stats.binom.sf(cov_k - 1, n_dates, min(1.0, k / 21.7))
-        ok = eligible & (cov_k >= min_share * n_dates) & (p_chance < alpha)
+        p_chance = stats.binom.sf(cov[:, k - 1] - 1, n_dates, min(1.0, k / 21.7))
+        ok = eligible & (cov[:, k - 1] >= min_share * n_dates) & (p_chance < alpha)
         for j in np.flatnonzero(ok):
             if cust[j] not in out:
                 out[cust[j]] = tuple(sorted(int(d) for d in chosen[j, :k]))
@@ -211,6 +231,8 @@ class AFTFit:
 
     ``u`` are the customers' posterior modes, ``u_var`` their posterior variances (inverse curvature), ``tau2`` the
     between-customer variance per cluster group, ``loglik`` the penalised weighted log-likelihood at the optimum.
+    ``m`` are the period (due-month) effects in units of sigma (``log t += sigma * m[period]``), ``tau2_period``
+    their variance (0 when no period was given).
     """
 
     beta: np.ndarray
@@ -221,6 +243,8 @@ class AFTFit:
     loglik: float
     n_iter: int
     converged: bool
+    m: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    tau2_period: float = 0.0
 
 
 def _censored_terms(y: np.ndarray, eta: np.ndarray, sigma: np.ndarray, observed: np.ndarray, w: np.ndarray,
@@ -258,13 +282,15 @@ def _censored_terms(y: np.ndarray, eta: np.ndarray, sigma: np.ndarray, observed:
 
 def fit_lognormal_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np.ndarray | None = None,
                       cluster: np.ndarray | None = None, cluster_group: np.ndarray | None = None,
-                      weights: np.ndarray | None = None, cure: np.ndarray | float = 0.0,
-                      max_iter: int = 100, tol: float = 1e-7) -> AFTFit:
+                      period: np.ndarray | None = None, weights: np.ndarray | None = None,
+                      cure: np.ndarray | float = 0.0, max_iter: int = 100, tol: float = 1e-7) -> AFTFit:
     """Censored maximum likelihood for a log-normal AFT with empirical-Bayes random intercepts.
 
     ``log_t``: log of days-since-issue + 1 (observed) or of the censoring point (open invoices); ``observed``: bool;
     ``X``: (n, p) covariates; ``scale``: index of each row's sigma (e.g. segment); ``cluster``: customer index;
-    ``cluster_group``: each cluster's group, for its own ``tau^2``; ``cure``: never-paid probability per row.
+    ``cluster_group``: each cluster's group, for its own ``tau^2``; ``cure``: never-paid probability per row;
+    ``period``: index of a crossed random effect in units of sigma (the due month: ``log t += sigma * m[period]``,
+    ``m ~ N(0, tau_p^2)``), so the fixed part describes a *normal* month and ``tau_p^2`` the month-to-month spread.
 
     Each iteration: (1) one joint Newton step on ``(beta, u)`` for the penalised log-likelihood
     ``sum_i w_i l_i - sum_j u_j^2 / (2 tau_g^2)``, solved through the Schur complement of the diagonal customer block
@@ -298,16 +324,26 @@ def fit_lognormal_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *,
         n_cl, cgroup, n_grp = 1, np.zeros(1, int), 1
     u = np.zeros(n_cl)
     tau2 = np.full(n_grp, 0.1)
+    has_per = period is not None
+    period = np.asarray(period, int) if has_per else np.zeros(n, int)
+    n_per = int(period.max()) + 1 if has_per else 0
+    mper = np.zeros(max(n_per, 1))
+    tau2_p = 0.05
     beta, *_ = np.linalg.lstsq(X[obs] * np.sqrt(w[obs, None]), y[obs] * np.sqrt(w[obs]), rcond=None)
     resid_sd = np.sqrt(np.average((y[obs] - X[obs] @ beta) ** 2, weights=w[obs]) + 1e-6)
     log_sig = np.full(n_scale, np.log(resid_sd))
 
-    def penalised(b, uu, ls):
-        ll, d1, d2, ds = _censored_terms(y, X @ b + (uu[cluster] if has_re else 0.0), np.exp(ls)[scale], obs, w, cure)
+    def penalised(b, uu, ls, mm):
+        sig = np.exp(ls)[scale]
+        eta = X @ b + (uu[cluster] if has_re else 0.0) + (sig * mm[period] if has_per else 0.0)
+        ll, d1, d2, ds = _censored_terms(y, eta, sig, obs, w, cure)
         pen = 0.5 * np.sum(uu * uu / tau2[cgroup]) if has_re else 0.0
+        if has_per:
+            pen += 0.5 * np.sum(mm * mm) / tau2_p
+            ds = ds + d1 * sig * mm[period]  # the month effect scales with sigma
         return ll.sum() - pen, d1, d2, ds
 
-    obj, d1, d2, ds = penalised(beta, u, log_sig)
+    obj, d1, d2, ds = penalised(beta, u, log_sig, mper)
     converged = False
     it = 0
     for it in range(1, max_iter + 1):
@@ -315,54 +351,79 @@ def fit_lognormal_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *,
         D = np.maximum(-d2, 1e-10)
         gb = X.T @ d1
         A = (X * D[:, None]).T @ X
+        q = p
+        if has_per:  # the period effects join the dense block, with their prior on the diagonal
+            sig = np.exp(log_sig)[scale]
+            Ds = D * sig
+            g_m = np.bincount(period, weights=d1 * sig, minlength=n_per) - mper / tau2_p
+            A_bm = np.column_stack([np.bincount(period, weights=Ds * X[:, j], minlength=n_per) for j in range(p)]).T
+            A_mm = np.diag(np.bincount(period, weights=Ds * sig, minlength=n_per) + 1.0 / tau2_p)
+            A = np.block([[A, A_bm], [A_bm.T, A_mm]])
+            gb = np.concatenate([gb, g_m])
+            q = p + n_per
         if has_re:
             prior = 1.0 / tau2[cgroup]
             gu = np.bincount(cluster, weights=d1, minlength=n_cl) - u * prior
             C = np.bincount(cluster, weights=D, minlength=n_cl) + prior
             B = np.column_stack([np.bincount(cluster, weights=D * X[:, j], minlength=n_cl) for j in range(p)])
+            if has_per:
+                B_m = np.bincount(cluster * n_per + period, weights=Ds, minlength=n_cl * n_per).reshape(n_cl, n_per)
+                B = np.hstack([B, B_m])
             S = A - B.T @ (B / C[:, None])
-            db = np.linalg.solve(S + 1e-10 * np.eye(p), gb - B.T @ (gu / C))
-            du = (gu - B @ db) / C
+            dx = np.linalg.solve(S + 1e-10 * np.eye(q), gb - B.T @ (gu / C))
+            du = (gu - B @ dx) / C
         else:
-            db = np.linalg.solve(A + 1e-10 * np.eye(p), gb)
+            dx = np.linalg.solve(A + 1e-10 * np.eye(q), gb)
             du = np.zeros(n_cl)
+        db, dm = dx[:p], (dx[p:] if has_per else np.zeros_like(mper))
         step = 1.0
         for _ in range(30):
-            new = penalised(beta + step * db, u + step * du, log_sig)
+            new = penalised(beta + step * db, u + step * du, log_sig, mper + step * dm)
             if new[0] >= obj - 1e-9 * abs(obj):
                 break
             step *= 0.5
-        beta, u = beta + step * db, u + step * du
+        beta, u, mper = beta + step * db, u + step * du, mper + step * dm
         obj, d1, d2, ds = new
         # (2) secant-Newton on log sigma per scale group
         g_s = np.bincount(scale, weights=ds, minlength=n_scale)
         eps = 1e-4
-        _, _, _, ds_e = penalised(beta, u, log_sig + eps)
+        _, _, _, ds_e = penalised(beta, u, log_sig + eps, mper)
         h_s = (np.bincount(scale, weights=ds_e, minlength=n_scale) - g_s) / eps
         step_s = np.clip(np.where(h_s < 0, -g_s / np.minimum(h_s, -1e-12), np.sign(g_s) * 0.1), -0.5, 0.5)
-        new = penalised(beta, u, log_sig + step_s)
+        new = penalised(beta, u, log_sig + step_s, mper)
         if new[0] >= obj - 1e-9 * abs(obj):
             log_sig = log_sig + step_s
             obj, d1, d2, ds = new
         # (3) between-customer variances
-        old_tau2 = tau2
+        old_tau2, old_tau2_p = tau2, tau2_p
         if has_re:
             info = np.bincount(cluster, weights=np.maximum(-d2, 0.0), minlength=n_cl)
             tau2 = _tau2_update(u, info, tau2, cgroup, n_grp)
-            obj = penalised(beta, u, log_sig)[0]
+        if has_per:
+            sig = np.exp(log_sig)[scale]
+            info_m = np.bincount(period, weights=np.maximum(-d2, 0.0) * sig * sig, minlength=n_per)
+            tau2_p = float(_tau2_update(mper, info_m, np.array([tau2_p]), np.zeros(n_per, int), 1)[0])
+        if has_re or has_per:
+            obj, d1, d2, ds = penalised(beta, u, log_sig, mper)
         moved = max(np.max(np.abs(step * db)), np.max(np.abs(step * du)) if has_re else 0.0,
-                    np.max(np.abs(step_s)), np.max(np.abs(tau2 - old_tau2) / (old_tau2 + 1e-12)) if has_re else 0.0)
+                    np.max(np.abs(step * dm)) if has_per else 0.0, np.max(np.abs(step_s)),
+                    np.max(np.abs(tau2 - old_tau2) / (old_tau2 + 1e-12)) if has_re else 0.0,
+                    abs(tau2_p - old_tau2_p) / (old_tau2_p + 1e-12) if has_per else 0.0)
         if moved < tol ** 0.5 * 1e-1 and it > 2:
             converged = True
             break
     if has_re:
-        _, _, d2, _ = _censored_terms(y, X @ beta + u[cluster], np.exp(log_sig)[scale], obs, w, cure)
+        sig = np.exp(log_sig)[scale]
+        _, _, d2, _ = _censored_terms(y, X @ beta + u[cluster] + (sig * mper[period] if has_per else 0.0), sig,
+                                      obs, w, cure)
         u_var = 1.0 / (np.bincount(cluster, weights=np.maximum(-d2, 0.0), minlength=n_cl) + 1.0 / tau2[cgroup])
         loglik = obj - 0.5 * np.sum(np.log(tau2[cgroup]))
     else:
         u_var, tau2, loglik = np.zeros(n_cl), np.zeros(n_grp), obj
+    if has_per:
+        loglik -= 0.5 * n_per * np.log(tau2_p)
     return AFTFit(beta=beta, sigma=np.exp(log_sig), u=u, u_var=u_var, tau2=tau2, loglik=float(loglik), n_iter=it,
-                  converged=converged)
+                  converged=converged, m=mper[:n_per], tau2_period=float(tau2_p) if has_per else 0.0)
 
 
 def _tau2_update(u: np.ndarray, info: np.ndarray, tau2: np.ndarray, cgroup: np.ndarray, n_grp: int) -> np.ndarray:
@@ -491,12 +552,14 @@ class PayerModel:
     _segment_index: dict = field(default_factory=dict, repr=False)
     _customer_index: dict = field(default_factory=dict, repr=False)
     _segment_pi: dict = field(default_factory=dict, repr=False)
-    _dispute_share: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    _dispute_share: pd.Series = field(default_factory=pd.Series, repr=False)
+    _disputed_law: dict = field(default_factory=dict, repr=False)
+    _promises: pd.DataFrame | None = field(default=None, repr=False)
     _plan_mix: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
     # -- laws ---------------------------------------------------------------------------------------------------
     def _design(self, segment: np.ndarray, terms: np.ndarray, dispute_type: np.ndarray,
-                method: np.ndarray) -> np.ndarray:
+                method: np.ndarray, august: np.ndarray | None = None) -> np.ndarray:
         """Covariate rows in the fitted AFT's column order (unknown segment -> book average of the intercepts)."""
         cols = self._columns
         X = np.zeros((len(segment), len(cols)))
@@ -504,23 +567,28 @@ class PayerModel:
         for i, c in enumerate(cols):
             if c.startswith("segment="):
                 X[:, i] = segment == c.split("=", 1)[1]
-            elif c == "log_terms":
-                X[:, i] = np.log(np.maximum(terms, 1.0))
+            elif c.startswith("log_terms:segment="):
+                X[:, i] = np.log(np.maximum(terms, 1.0)) * (segment == c.split("=", 1)[1])
             elif c.startswith("dispute="):
                 X[:, i] = dispute_type == c.split("=", 1)[1]
             elif c.startswith("method="):
                 X[:, i] = method == c.split("=", 1)[1]
+            elif c == "due_in_august" and august is not None:
+                X[:, i] = august
         unknown = X[:, seg_cols].sum(axis=1) == 0
         if unknown.any():
             X[np.ix_(unknown, seg_cols)] = 1.0 / len(seg_cols)
         return X
 
     def _eta_sigma(self, customer: np.ndarray, segment: np.ndarray, terms: np.ndarray,
-                   dispute_type: np.ndarray, method: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Location and predictive scale of log t: ``eta = x'beta + u_j``, ``s^2 = sigma_seg^2 + Var(u_j)``
-        (a customer without history gets ``u = 0`` and ``Var = tau_seg^2``: the segment's population law)."""
+                   dispute_type: np.ndarray, method: np.ndarray, august: np.ndarray | None = None
+                   ) -> tuple[np.ndarray, np.ndarray]:
+        """Location and predictive scale of log t in a month drawn from the month law:
+        ``eta = x'beta + u_j + sigma_seg * median(m)``, ``s^2 = sigma_seg^2 (1 + tau_month^2) + Var(u_j)`` (the
+        median month effect is the typical month, robust to a stressed quarter; a customer without history gets
+        ``u = 0`` and ``Var = tau_seg^2``: the segment's population law)."""
         fit = self._fit
-        X = self._design(segment, terms, dispute_type, method)
+        X = self._design(segment, terms, dispute_type, method, august)
         seg_idx = np.array([self._segment_index.get(s, -1) for s in segment])
         sig = np.where(seg_idx >= 0, fit.sigma[np.maximum(seg_idx, 0)], np.sqrt(np.mean(fit.sigma ** 2)))
         tau2 = np.where(seg_idx >= 0, fit.tau2[np.maximum(seg_idx, 0)], np.mean(fit.tau2))
@@ -528,13 +596,16 @@ class PayerModel:
         known = cidx >= 0
         u = np.where(known, fit.u[np.maximum(cidx, 0)], 0.0)
         var = np.where(known, fit.u_var[np.maximum(cidx, 0)], tau2)
-        return X @ fit.beta + u, np.sqrt(sig ** 2 + var)
+        # a typical month: the median month effect (a few stressed months must not shift every month's law)
+        m_typ = float(np.median(fit.m)) if len(fit.m) else 0.0
+        return X @ fit.beta + u + sig * m_typ, np.sqrt(sig ** 2 * (1 + fit.tau2_period) + var)
 
     def law(self, customer: np.ndarray, segment: np.ndarray, terms: np.ndarray, dispute_type: np.ndarray | None = None,
-            method: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+            method: np.ndarray | None = None, august: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Pmf rows on :data:`GRID` and never-paid masses for invoices described by the arrays given.
 
-        Direct debit: ``(1 - pi) [(1 - r) 1{d = 0} + r * transfer law after the due date]``; otherwise
+        ``august``: due in August (summer slowdown), default no. Direct debit:
+        ``(1 - pi) [(1 - r) 1{d = 0} + r * transfer law after the due date]``; otherwise
         ``(1 - pi) * lognormal_grid_pmf``. Mass beyond +365 adds to the never-paid mass.
         """
         customer = np.asarray(customer, object).astype(str)
@@ -545,7 +616,7 @@ class PayerModel:
         dispute_type = np.where(pd.isna(dispute_type), "", dispute_type).astype(str)
         method = np.full(n, "transfer", object) if method is None else np.asarray(method, object).astype(str)
         dd = method == "direct_debit"
-        eta, sig = self._eta_sigma(customer, segment, terms, dispute_type, np.where(dd, "transfer", method))
+        eta, sig = self._eta_sigma(customer, segment, terms, dispute_type, np.where(dd, "transfer", method), august)
         pmf = lognormal_grid_pmf(eta, sig, terms, self.grid)
         if dd.any():
             after = self.grid >= 1
@@ -588,7 +659,7 @@ class PayerModel:
         """The engine's :class:`cashsim.simulate.Book`: open invoices (+ future invoices of the sales plan).
 
         ``open_book`` = ``ledger.open_book(as_of)`` (outstanding amounts; credit notes are left out);
-        ``promises`` = ``ledger.known_at(as_of).promises`` (pending promises reshape their invoice's law);
+        ``promises``: pending promises reshape their invoice's law (default: those known when the model was fit);
         ``sales_plan`` = list of :class:`cashsim.params.SalesPlanLine`, invoiced from ``as_of + 1`` to ``horizon_end``.
         ``min_day = (as_of + 1 - due_date)`` in days: an invoice already ``a`` days overdue starts at ``a + 1``.
         """
@@ -600,7 +671,7 @@ class PayerModel:
         open_rows = _open_rows(open_book, self.as_of)
         future = self._future_invoices(sales_plan or [], horizon_end)
         inv = pd.concat([open_rows, future], ignore_index=True) if len(future) else open_rows
-        pmfs, keys, profile = self._book_pmfs(inv, promises)
+        pmfs, keys, profile = self._book_pmfs(inv, self._promises if promises is None else promises)
         calendars, cal_idx = self._calendars(inv["customer_id"].to_numpy(str), horizon_end)
         inv = inv.assign(profile=profile, calendar=cal_idx,
                          upfront_amount=0.0, upfront_date=pd.NaT, discount_rate=0.0, discount_day=np.nan)
@@ -674,12 +745,13 @@ class PayerModel:
         special_row |= ~np.isnan(promise_day)
 
         # regular rows: future invoices use the customer's "new invoice" law (dispute mix of its segment)
-        key = pd.DataFrame({"c": cust, "s": seg, "t": terms, "m": method, "f": future})[~special_row]
+        august = inv["due_date"].dt.month.to_numpy() == 8
+        key = pd.DataFrame({"c": cust, "s": seg, "t": terms, "m": method, "f": future, "a": august})[~special_row]
         uniq, inverse = np.unique(key.astype(str).agg("|".join, axis=1).to_numpy(), return_inverse=True)
         first = pd.Series(np.arange(len(key))).groupby(inverse).first().to_numpy()
         kk = key.iloc[first]
         reg = self._new_invoice_law(kk["c"].to_numpy(str), kk["s"].to_numpy(str), kk["t"].to_numpy(float),
-                                    kk["m"].to_numpy(str), kk["f"].to_numpy(bool))
+                                    kk["m"].to_numpy(str), kk["f"].to_numpy(bool), kk["a"].to_numpy(bool))
         profile = np.empty(n, int)
         profile[~special_row] = inverse
         rows = [reg]
@@ -694,20 +766,16 @@ class PayerModel:
         return pmfs_u, None, inv2.ravel()[profile]
 
     def _new_invoice_law(self, cust: np.ndarray, seg: np.ndarray, terms: np.ndarray, method: np.ndarray,
-                         future: np.ndarray) -> np.ndarray:
-        """Open undisputed invoices: the customer's law. Future invoices: mixed over dispute types with the
-        segment's recent dispute shares (a plan invoice may still become disputed)."""
-        pmf, _ = self.law(cust, seg, terms, None, method)
+                         future: np.ndarray, august: np.ndarray | None = None) -> np.ndarray:
+        """Open undisputed invoices: the customer's law. Future invoices: mixed with the segment's law of disputed
+        invoices in proportion to its recent dispute rate (a plan invoice may still become disputed)."""
+        pmf, _ = self.law(cust, seg, terms, None, method, august)
         if future.any() and len(self._dispute_share):
             f = np.flatnonzero(future)
-            mixed = pmf[f] * 0.0
-            shares = self._dispute_share.reindex(seg[f]).fillna(0.0)
-            none_share = 1.0 - shares.sum(axis=1).to_numpy()
-            mixed += none_share[:, None] * pmf[f]
-            for dtype in shares.columns:
-                p_d, _ = self.law(cust[f], seg[f], terms[f], np.full(len(f), dtype), method[f])
-                mixed += shares[dtype].to_numpy()[:, None] * p_d
-            pmf[f] = mixed
+            share = self._dispute_share.reindex(seg[f]).fillna(0.0).to_numpy()[:, None]
+            pooled = self._disputed_law.get("__all__", np.zeros(len(self.grid)))
+            disputed = np.vstack([self._disputed_law.get(x, pooled) for x in seg[f]])
+            pmf[f] = (1 - share) * pmf[f] + share * disputed
         return pmf
 
     def _special_rows(self, inv: pd.DataFrame, terms: np.ndarray, promise_day: np.ndarray) -> np.ndarray:
@@ -721,7 +789,7 @@ class PayerModel:
         method = inv["payment_method"].fillna("transfer").to_numpy(str)
         min_day = inv["min_day"].to_numpy(int)
         due = inv["due_date"]
-        base, _ = self.law(cust, seg, terms, None, method)
+        base, _ = self.law(cust, seg, terms, None, method, due.dt.month.to_numpy() == 8)
         pi = self._pi(cust, seg)
         disputed = inv["disputed"].fillna(False).to_numpy(bool)
         dtype = inv["dispute_type"].astype(object).where(inv["dispute_type"].notna(), "other").to_numpy(str)
@@ -779,18 +847,42 @@ class PayerModel:
     def _calendars(self, customers: np.ndarray, horizon_end: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
         """Row 0: next business day; one row per distinct set of payment-run days (nearest run day)."""
         days = pd.date_range(self.as_of + pd.Timedelta(days=1), horizon_end, freq="D")
-        rows = [_next_allowed(business_days(days))]
-        run_sets = self.payment_runs.reindex(pd.unique(customers)).dropna() if len(self.payment_runs) else \
-            pd.Series(dtype=object)
-        set_index: dict[tuple, int] = {}
-        for runs in run_sets:
-            if runs not in set_index:
-                set_index[runs] = len(rows)
-                rows.append(_nearest_allowed(run_dates(runs, days)))
-        cal = np.vstack(rows).astype(np.int64)
-        idx = pd.Series(customers).map(run_sets.map(set_index)).fillna(0).to_numpy(int) if len(run_sets) else \
-            np.zeros(len(customers), int)
+        return self._calendar_for(customers, days)
+
+    def _calendar_for(self, customers: np.ndarray, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+        runs = self.payment_runs.reindex(pd.unique(np.asarray(customers, str))).dropna() \
+            if len(self.payment_runs) else pd.Series(dtype=object)
+        sets = list(dict.fromkeys(runs.tolist()))
+        cal = calendar_rows(sets, days)
+        row_of = {r: i + 1 for i, r in enumerate(sets)}
+        idx = pd.Series(np.asarray(customers, str)).map(runs.map(row_of)).fillna(0).to_numpy(int) \
+            if len(runs) else np.zeros(len(customers), int)
         return cal, idx
+
+    def snapped_laws(self, invoices: pd.DataFrame, chunk: int = 4000) -> np.ndarray:
+        """Pmf rows of ``invoices`` (customer_id, segment, due_date, terms, payment_method) after moving each day to
+        the customer's payment day, exactly as the engine does: the law of the *observed* days late."""
+        inv = invoices.reset_index(drop=True)
+        out = np.zeros((len(inv), len(self.grid)))
+        G = len(self.grid)
+        for start in range(0, len(inv), chunk):
+            part = inv.iloc[start:start + chunk]
+            pmf, _ = self.law(part["customer_id"].to_numpy(str), part["segment"].to_numpy(str),
+                              part["terms"].to_numpy(float), None, part["payment_method"].to_numpy(str))
+            due = part["due_date"].to_numpy("datetime64[D]")
+            span = pd.date_range(pd.Timestamp(due.min()) + pd.Timedelta(days=int(self.grid[0])),
+                                 pd.Timestamp(due.max()) + pd.Timedelta(days=int(self.grid[-1])), freq="D")
+            cal, k = self._calendar_for(part["customer_id"].to_numpy(str), span)
+            due_idx = (due - np.datetime64(span[0].date(), "D")).astype(int)
+            target = cal[k[:, None], due_idx[:, None] + self.grid[None, :]]
+            rel = target - due_idx[:, None]  # day relative to due
+            col = np.clip(rel - self.grid[0], 0, G - 1)
+            keep = (target < len(span)) & (rel <= self.grid[-1])
+            rows = np.repeat(np.arange(len(part)), G).reshape(len(part), G)
+            flat = (rows * G + col)[keep]
+            out[start:start + len(part)] = np.bincount(flat, weights=pmf[keep], minlength=len(part) * G
+                                                       ).reshape(len(part), G)
+        return out
 
 
 def _place_on_grid(pmf: np.ndarray, shift: int, grid: np.ndarray) -> np.ndarray:
@@ -881,9 +973,11 @@ def _design_columns(hist: pd.DataFrame, min_rows: int = 20) -> tuple[list[str], 
         cols.append(f"segment={s}")
         mats.append(seg == s)
     log_terms = np.log(np.maximum(hist["terms"].to_numpy(float), 1.0))
-    if np.ptp(log_terms) > 0:
-        cols.append("log_terms")
-        mats.append(log_terms)
+    for s in sorted(np.unique(seg)):  # each segment its own terms slope (key accounts' runs flatten theirs)
+        in_s = seg == s
+        if in_s.sum() >= min_rows and np.ptp(log_terms[in_s]) > 0:
+            cols.append(f"log_terms:segment={s}")
+            mats.append(np.where(in_s, log_terms, 0.0))
     dtype = hist["dispute_type"].to_numpy(str)
     counts = pd.Series(dtype[dtype != ""]).value_counts()
     rare = set(counts[counts < min_rows].index)
@@ -892,6 +986,10 @@ def _design_columns(hist: pd.DataFrame, min_rows: int = 20) -> tuple[list[str], 
         if (dtype == d).sum() >= min(min_rows, 5):
             cols.append(f"dispute={d}")
             mats.append(dtype == d)
+    august = hist["due_date"].dt.month.to_numpy() == 8
+    if august.sum() >= min_rows and (~august).sum() >= min_rows:  # summer holidays (*congés d'été*)
+        cols.append("due_in_august")
+        mats.append(august)
     method = hist["payment_method"].to_numpy(str)
     for m in AFT_METHODS:
         if (method == m).sum() >= min_rows:
@@ -919,7 +1017,7 @@ def _never_paid(hist: pd.DataFrame, prior: float) -> tuple[dict[str, float], pd.
 def _direct_debit_reject_rate(hist: pd.DataFrame, as_of: pd.Timestamp) -> tuple[float, int]:
     """Share of direct debits not collected within 3 days of the due date (observable ones only), Beta prior 5%
     worth 20 debits (methods.md: 3-10% of SEPA debits are rejected)."""
-    dd = hist[(hist["payment_method"] == "direct_debit")
+    dd = hist[(hist["payment_method"] == "direct_debit") & ~hist["disputed"] & ~hist["written_off"]
               & (hist["due_date"] <= as_of - pd.Timedelta(days=DD_TOLERANCE_DAYS))]
     ok = dd["paid"] & (dd["days_late"].abs() <= DD_TOLERANCE_DAYS)
     return float((len(dd) - ok.sum() + DD_PRIOR_REJECT * DD_PRIOR_WEIGHT) / (len(dd) + DD_PRIOR_WEIGHT)), len(dd)
@@ -955,6 +1053,26 @@ def _disputes(hist: pd.DataFrame, as_of: pd.Timestamp, weights: np.ndarray) -> t
         post = km_pmf(np.array([7]), np.array([True]))
         info["post_note"] = "no resolved dispute: payment assumed 7 days after resolution"
     return laws, post, info
+
+
+def _disputed_laws(hist: pd.DataFrame, as_of: pd.Timestamp, weights: np.ndarray, min_rows: int = 20) -> dict:
+    """Per segment, the law of ``days_late`` of a disputed invoice on :data:`GRID` (weighted Kaplan-Meier, open
+    disputed invoices censored at their days overdue; segments with fewer than ``min_rows`` use the pooled law),
+    for plan invoices that may become disputed. Key ``"__all__"`` is the pooled law."""
+    d = hist[hist["disputed"] & ~hist["written_off"]]
+    days = np.arange(len(GRID))
+    if d.empty:
+        return {}
+    late = np.where(d["paid"], d["days_late"].fillna(0), (as_of - d["due_date"]).dt.days)
+    dur = np.clip(late - GRID[0], 0, len(GRID) - 1).astype(int)
+    w = weights[d.index.to_numpy()]
+    paid = d["paid"].to_numpy()
+    out = {"__all__": km_pmf(dur, paid, w, days)}
+    seg = d["segment"].to_numpy(str)
+    for s in np.unique(seg):
+        m = seg == s
+        out[s] = km_pmf(dur[m], paid[m], w[m], days) if m.sum() >= min_rows else out["__all__"]
+    return out
 
 
 def _promise_keep(ledger, hist: pd.DataFrame, as_of: pd.Timestamp, grace: int = 3) -> tuple[pd.Series, dict]:
@@ -1065,8 +1183,9 @@ def _copula_strengths(hist: pd.DataFrame, eta: np.ndarray, sig: np.ndarray, rng:
 
 
 def _summaries(pmf: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Median days late and share paid late (days_late > 0) of the paid part of each pmf row."""
-    cdf = np.cumsum(pmf, axis=1) / np.maximum(pmf.sum(axis=1, keepdims=True), 1e-300)
+    """Median days late and share paid late (``days_late > 0``) of each pmf row, a never-paid invoice counting as
+    late with ``days_late = +inf`` (the demo truth's definition)."""
+    cdf = np.cumsum(pmf, axis=1)
     median = grid[np.argmax(cdf >= 0.5, axis=1)].astype(float)
     share_late = 1.0 - cdf[:, np.flatnonzero(grid == 0)[0]]
     return median, share_late
@@ -1087,8 +1206,9 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
     seg_pi, cust_pi = _never_paid(hist, prior_never_paid)
     dd_rate, n_dd = _direct_debit_reject_rate(hist, as_of)
 
-    # the AFT sees transfer / cheque / card invoices that are paid or open (written-off ones are never-paid mass)
-    use = (hist["payment_method"] != "direct_debit") & ~hist["written_off"]
+    # the AFT sees undisputed transfer / cheque / card invoices, paid or open (written-off ones are never-paid
+    # mass; disputed ones follow resolution + delay, whose size relative to the normal time differs by segment)
+    use = (hist["payment_method"] != "direct_debit") & ~hist["written_off"] & ~hist["disputed"]
     if use.sum() == 0 or not hist.loc[use, "paid"].any():
         raise ModelError(f"no paid invoice (other than by direct debit) issued by {as_of.date()}: "
                          "the payment-time law cannot be fitted; choose a later as_of")
@@ -1102,9 +1222,10 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
     cidx = h["customer_id"].map(cust_index).to_numpy(int)
     cgroup = cust_seg.reindex(customers_all).map(lambda s: seg_index.get(s, 0)).to_numpy(int)
     cure = h["customer_id"].map(cust_pi).fillna(h["segment"].map(seg_pi)).to_numpy(float)
+    _, due_month = np.unique(h["due_date"].dt.to_period("M").astype(str).to_numpy(), return_inverse=True)
     fit = fit_lognormal_aft(h["log_t"].to_numpy(), h["paid"].to_numpy(), X,
                             scale=h["segment"].map(seg_index).to_numpy(int), cluster=cidx, cluster_group=cgroup,
-                            weights=weights[use.to_numpy()], cure=cure)
+                            period=due_month, weights=weights[use.to_numpy()], cure=cure)
     resolution, post, dispute_info = _disputes(hist, as_of, weights)
     promise_keep, promise_info = _promise_keep(ledger, hist, as_of)
     runs = detect_payment_runs(_payments_with_customer(ledger, as_of))
@@ -1114,9 +1235,8 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
     usual_method = hist.groupby("customer_id")["payment_method"].agg(lambda s: s.mode().iloc[0])
     usual_terms = hist.groupby("customer_id")["terms"].median()
     seg_terms = hist.groupby("segment")["terms"].agg(lambda s: s.mode().iloc[0])
-    disputes = recent[recent["disputed"]]
-    share = (disputes.groupby(["segment", "dispute_type"]).size().unstack(fill_value=0)
-             .div(recent.groupby("segment").size(), axis=0).fillna(0.0)) if len(disputes) else pd.DataFrame()
+    share = recent.groupby("segment")["disputed"].mean()
+    disputed_law = _disputed_laws(hist, as_of, weights)
     plan_mix = _plan_mix(hist, usual_method)
 
     model = PayerModel(
@@ -1125,12 +1245,12 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
         rho_month=0.0, rho_customer=0.0, promise_keep=promise_keep, dispute_resolution=resolution,
         post_resolution=post, dd_reject_rate=dd_rate, payment_runs=runs, _fit=fit, _columns=tuple(cols),
         _segment_index=seg_index, _customer_index=cust_index, _segment_pi=seg_pi, _dispute_share=share,
-        _plan_mix=plan_mix,
+        _plan_mix=plan_mix, _disputed_law=disputed_law, _promises=_known_promises(ledger, as_of),
     )
     # copula strengths from the PIT under the fitted marginals
     eta, sig = model._eta_sigma(h["customer_id"].to_numpy(str), h["segment"].to_numpy(str),
                                 h["terms"].to_numpy(float), h["dispute_type"].to_numpy(str),
-                                h["payment_method"].to_numpy(str))
+                                h["payment_method"].to_numpy(str), h["due_date"].dt.month.to_numpy() == 8)
     rho_m, rho_c, rho_info = _copula_strengths(h, eta, sig, np.random.default_rng(seed))
 
     # profiles: one row per customer (undisputed, usual method and terms), one per segment (population law)
@@ -1139,15 +1259,18 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
                             "terms": usual_terms.reindex(customers_all).to_numpy()})
     cust_pmf, cust_never = model.law(cust_df["customer_id"].to_numpy(), cust_df["segment"].to_numpy(),
                                      cust_df["terms"].to_numpy(), None, cust_df["payment_method"].to_numpy())
-    seg_pmf = np.vstack([_segment_population(model, hist, s, seg_terms[s]) for s in segments])
+    seg_law, cust_law = _population_summaries(model, _summary_sample(hist))
+    seg_pmf = seg_law.reindex(segments).fillna(0.0).to_numpy()
     seg_rows = pd.DataFrame({"kind": "segment", "customer_id": "", "segment": segments, "disputed": False,
                              "dispute_type": "", "payment_method": "transfer", "terms": seg_terms[segments].to_numpy()})
     cust_rows = cust_df.assign(kind="customer", disputed=False, dispute_type="")
     profiles = pd.concat([cust_rows, seg_rows], ignore_index=True)[
         ["kind", "customer_id", "segment", "disputed", "dispute_type", "payment_method", "terms"]]
     pmfs = np.vstack([cust_pmf, seg_pmf])
-    customers = _customer_table(hist, cust_df, cust_pmf, fit, cust_index, cust_pi, seg_pi, grace_days,
-                                reliable_threshold, as_of)
+    observed_law = cust_law.reindex(customers_all).to_numpy()
+    observed_law = np.where(np.isnan(observed_law[:, :1]), cust_pmf, observed_law)  # no such invoice: own profile
+    customers = _customer_table(hist, cust_df, observed_law, fit, cust_index, seg_index, cust_pi, seg_pi,
+                                grace_days, reliable_threshold, as_of)
     med, late = _summaries(seg_pmf, GRID)
     seg_table = pd.DataFrame({"median_days_late": med, "share_late": late,
                               "terms": seg_terms[segments].to_numpy(), "sigma": fit.sigma,
@@ -1172,14 +1295,26 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
         dispute_resolution=resolution, coefficients=coefficients, diagnostics=diagnostics, post_resolution=post,
         dd_reject_rate=dd_rate, payment_runs=runs, _fit=fit, _columns=tuple(cols), _segment_index=seg_index,
         _customer_index=cust_index, _segment_pi=seg_pi, _dispute_share=share, _plan_mix=plan_mix,
+        _disputed_law=disputed_law,
     )
+
+
+def _known_promises(ledger, as_of: pd.Timestamp) -> pd.DataFrame | None:
+    pr = ledger.known_at(as_of).promises
+    if pr is None or len(pr) == 0:
+        return None
+    pr = pr.copy()
+    for c in ("made_date", "promised_date"):
+        pr[c] = pr[c].astype("datetime64[ns]")
+    pr["invoice_id"] = pr["invoice_id"].astype(str)
+    return pr
 
 
 def _payments_with_customer(ledger, as_of: pd.Timestamp) -> pd.DataFrame:
     known = ledger.known_at(as_of)
     pay = known.payments[["invoice_id", "payment_date"]].merge(
-        known.invoices[["invoice_id", "customer_id", "amount"]], on="invoice_id", how="inner")
-    pay = pay[pay["amount"] > 0]
+        known.invoices[["invoice_id", "customer_id", "amount", "payment_method"]], on="invoice_id", how="inner")
+    pay = pay[(pay["amount"] > 0) & (pay["payment_method"] != "direct_debit")]
     pay["payment_date"] = pay["payment_date"].astype("datetime64[ns]")
     return pay
 
@@ -1196,17 +1331,45 @@ def _plan_mix(hist: pd.DataFrame, usual_method: pd.Series) -> pd.DataFrame:
     return amt
 
 
-def _segment_population(model: PayerModel, hist: pd.DataFrame, segment: str, terms: float) -> np.ndarray:
-    """A segment's law of an undisputed transfer invoice on the segment's usual terms: the average over the
-    segment's customers (weighted by their invoice counts) of each customer's law."""
-    h = hist[hist["segment"] == segment]
-    counts = h["customer_id"].value_counts()
-    pmf, _ = model.law(counts.index.to_numpy(str), np.full(len(counts), segment), np.full(len(counts), terms),
-                       None, np.full(len(counts), "transfer"))
-    return (counts.to_numpy(float)[:, None] * pmf).sum(axis=0) / counts.sum()
+def _summary_sample(hist: pd.DataFrame, per_segment: int = 5000, per_customer: int = 24) -> pd.DataFrame:
+    """The invoices that define the summaries: undisputed, not written off, of customers not on direct debit;
+    per segment at most ``per_segment`` (systematic sample by issue date) plus each customer's last
+    ``per_customer`` ones (so every customer has its own summary)."""
+    h = hist[~hist["disputed"] & (hist["payment_method"] != "direct_debit")].sort_values("issue_date")
+    if h.empty:
+        h = hist.sort_values("issue_date")
+    parts = []
+    for _, g in h.groupby("segment"):
+        step = max(1, int(np.ceil(len(g) / per_segment)))
+        parts.append(g.iloc[::step].assign(for_segment=True))
+    seg = pd.concat(parts)
+    own = h.groupby("customer_id").tail(per_customer)
+    own = own[~own.index.isin(seg.index)].assign(for_segment=False)
+    return pd.concat([seg, own])
 
 
-def _customer_table(hist, cust_df, cust_pmf, fit, cust_index, cust_pi, seg_pi, grace_days, threshold, as_of):
+def _population_summaries(model: PayerModel, sample: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Laws of an undisputed invoice of a customer not on direct debit (in a month drawn from the month law),
+    snapped to payment days, averaged over the segment's actual invoices (same customers, terms and dates in the
+    same proportions) -- the definition of the demo's ``truth.segments`` -- and over each customer's recent ones.
+    Returns (per segment, per customer) mean pmf rows as DataFrames indexed by segment / customer."""
+    laws = model.snapped_laws(sample)
+    is_seg = sample["for_segment"].to_numpy(bool)
+    seg_codes, seg_names = pd.factorize(sample["segment"].to_numpy(str)[is_seg])
+    seg = np.zeros((len(seg_names), laws.shape[1]))
+    np.add.at(seg, seg_codes, laws[is_seg])
+    seg /= np.bincount(seg_codes)[:, None]
+    recent = sample.groupby("customer_id").cumcount(ascending=False).to_numpy() < 24
+    c_codes, c_names = pd.factorize(sample["customer_id"].to_numpy(str)[recent])
+    cust = np.zeros((len(c_names), laws.shape[1]))
+    np.add.at(cust, c_codes, laws[recent])
+    cust /= np.bincount(c_codes)[:, None]
+    return (pd.DataFrame(seg, index=pd.Index(seg_names, name="segment")),
+            pd.DataFrame(cust, index=pd.Index(c_names, name="customer_id")))
+
+
+def _customer_table(hist, cust_df, cust_pmf, fit, cust_index, seg_index, cust_pi, seg_pi, grace_days, threshold,
+                    as_of):
     """Per customer: shrinkage weight, median delay, share late, reliability P(paid by due + grace), class, reasons."""
     g = hist[hist["paid"]].groupby("customer_id")
     n_inv = hist.groupby("customer_id").size()
@@ -1223,8 +1386,7 @@ def _customer_table(hist, cust_df, cust_pmf, fit, cust_index, cust_pi, seg_pi, g
     reliability = cust_pmf[:, grid_ok].sum(axis=1)
     med, share_late = _summaries(cust_pmf, GRID)
     idx = np.array([cust_index[c] for c in ids])
-    tau2 = fit.tau2[np.clip(cust_df["segment"].map(
-        {s: i for i, s in enumerate(sorted(cust_df["segment"].unique()))}).to_numpy(int), 0, len(fit.tau2) - 1)]
+    tau2 = fit.tau2[cust_df["segment"].map(seg_index).fillna(0).to_numpy(int)]
     shrink = 1.0 - fit.u_var[idx] / np.maximum(tau2, 1e-12)
     out = pd.DataFrame({
         "segment": cust_df["segment"].to_numpy(), "n_invoices": n_inv.reindex(ids).fillna(0).astype(int).to_numpy(),

@@ -136,28 +136,21 @@ def dso_countback(ar, sales_latest_first, days_latest_first):
     return float(out[0]) if scalar else out
 
 
-def _periods_back(as_of: pd.Timestamp, n_months: int) -> tuple[list[tuple[pd.Timestamp, pd.Timestamp]], np.ndarray]:
-    """Latest-first periods ending at ``as_of``: the month to date, then full calendar months; and their days."""
-    start = as_of.to_period("M").start_time
-    periods = [(start, as_of)]
-    month = as_of.to_period("M")
-    for i in range(1, n_months):
-        p = month - i
-        periods.append((p.start_time, p.end_time.normalize()))
-    days = np.array([(b - a).days + 1 for a, b in periods], dtype=float)
-    return periods, days
+def _days_back(as_of: pd.Timestamp, n_months: int) -> np.ndarray:
+    """Days of the latest-first periods ending at ``as_of``: the month to date, then full calendar months."""
+    months = pd.period_range(end=as_of.to_period("M"), periods=n_months, freq="M")[::-1]
+    days = months.days_in_month.to_numpy().astype(float)
+    days[0] = as_of.day
+    return days
 
 
-def _sales_by_period(inv: pd.DataFrame, groups: pd.Series, periods) -> pd.DataFrame:
-    """Credit sales per group (rows) and period (columns, latest first)."""
-    issue = inv["issue_date"].to_numpy()
-    edges_lo = np.array([a.to_datetime64() for a, _ in periods])
-    edges_hi = np.array([b.to_datetime64() for _, b in periods])
-    cols = {}
-    for i, (lo, hi) in enumerate(zip(edges_lo, edges_hi, strict=True)):  # periods (months), not invoices
-        m = (issue >= lo) & (issue <= hi)
-        cols[i] = inv["amount"].where(m, 0.0).groupby(groups).sum()
-    return pd.DataFrame(cols).fillna(0.0)
+def _sales_by_period(inv: pd.DataFrame, groups: pd.Series, as_of: pd.Timestamp, n_periods: int) -> pd.DataFrame:
+    """Credit sales per group (rows) and period (columns 0 = month to date, 1 = previous month, ...)."""
+    issue = inv["issue_date"]
+    back = (as_of.year * 12 + as_of.month) - (issue.dt.year * 12 + issue.dt.month)     # months back from as_of
+    keep = (inv["issue_date"] <= as_of).to_numpy() & (back.to_numpy() < n_periods)
+    table = inv.loc[keep, "amount"].groupby([groups[keep], back[keep]]).sum().unstack(fill_value=0.0)
+    return table.reindex(columns=range(n_periods), fill_value=0.0)
 
 
 def dso_at(ledger: Ledger, as_of, *, by: str | None = None, period_months: int = 3,
@@ -168,6 +161,7 @@ def dso_at(ledger: Ledger, as_of, *, by: str | None = None, period_months: int =
     (credit sales of the last ``period_months`` periods: the month to date then full months), days_period,
     dso_standard = ar / sales_period x days_period, dso_countback (actual days per month, latest first),
     bpdso_* = the same formulas on ar_not_due (best possible DSO), add_* = DSO - BPDSO (average days delinquent).
+    The standard DSO is NaN while its period reaches back before the ledger's first invoice.
     """
     as_of = _ts(as_of)
     st = status_as_of(ledger, as_of)
@@ -176,8 +170,8 @@ def dso_at(ledger: Ledger, as_of, *, by: str | None = None, period_months: int =
     g = _group(inv, by)
     ar = inv["outstanding"].where(open_, 0.0).groupby(g).sum()
     ar_nd = inv["outstanding"].where(inv["status"].eq("open_not_due"), 0.0).groupby(g).sum()
-    periods, days = _periods_back(as_of, max_months)
-    sales = _sales_by_period(inv, g, periods).reindex(ar.index, fill_value=0.0)
+    days = _days_back(as_of, max_months)
+    sales = _sales_by_period(inv, g, as_of, max_months).reindex(ar.index, fill_value=0.0)
     s = sales.to_numpy()
     k = period_months
     out = pd.DataFrame({"as_of": as_of, "ar": ar, "ar_not_due": ar_nd.reindex(ar.index, fill_value=0.0)})
@@ -187,6 +181,9 @@ def dso_at(ledger: Ledger, as_of, *, by: str | None = None, period_months: int =
     out["dso_countback"] = dso_countback(out["ar"].to_numpy(), s, days)
     out["bpdso_standard"] = dso_standard(out["ar_not_due"], out["sales_period"], out["days_period"])
     out["bpdso_countback"] = dso_countback(out["ar_not_due"].to_numpy(), s, days)
+    if len(inv) and (as_of.to_period("M") - (k - 1)) < inv["issue_date"].min().to_period("M"):
+        # the period reaches back before the first invoice: its sales are incomplete, the ratio would mislead
+        out[["dso_standard", "bpdso_standard"]] = np.nan
     out["add_standard"] = out["dso_standard"] - out["bpdso_standard"]
     out["add_countback"] = out["dso_countback"] - out["bpdso_countback"]
     out.index.name = "group"
@@ -209,10 +206,11 @@ def dso_history(ledger: Ledger, start=None, end=None, *, by: str | None = None,
                 period_months: int = 3) -> pd.DataFrame:
     """:func:`dso_at` at each month end of the history (and at ``end`` itself): the DSO curve as it stood then.
 
-    Adds ``dso_change`` (countback DSO minus the previous month's, per group).
+    Adds ``month`` ("YYYY-MM") and ``dso_change`` (countback DSO minus the previous row's, per group).
     """
     frames = [dso_at(ledger, d, by=by, period_months=period_months) for d in month_ends(ledger, start, end)]
     out = pd.concat(frames, ignore_index=True)
+    out.insert(out.columns.get_loc("as_of") + 1, "month", out["as_of"].dt.strftime("%Y-%m"))
     out["dso_change"] = out.groupby("group")["dso_countback"].diff()
     return out
 
@@ -260,6 +258,12 @@ def aged_balance(ledger: Ledger, as_of, *, by: str | None = None) -> pd.DataFram
     out["bucket"] = out["bucket"].astype(str)
     out.insert(0, "as_of", as_of)
     return _tidy(out.set_index("group"), by, ledger)
+
+
+def aged_balance_wide(aged: pd.DataFrame) -> pd.DataFrame:
+    """:func:`aged_balance` as one row per group and one column per bucket (for a stacked bar chart)."""
+    wide = aged.pivot_table(index="group", columns="bucket", values="amount", aggfunc="sum", sort=False)
+    return wide.reindex(columns=[*AGE_BUCKETS, "credit_notes", "total"]).reset_index()
 
 
 # --------------------------------------------------------------------------------------------------- lateness
@@ -757,10 +761,19 @@ def shortfall_contribution(group_monthly: np.ndarray, targets: np.ndarray, month
     return df.sort_values(["month", "contribution"], ascending=[True, False], ignore_index=True)
 
 
+def customer_groups(book) -> tuple[np.ndarray, np.ndarray]:
+    """``(codes, labels)`` to simulate per customer: ``simulate(book, ..., group_by=codes)`` then
+    ``customer_shortfall(sim, report, labels)``. Codes are 0..n-1 in order of first appearance in ``book.invoices``."""
+    codes, labels = pd.factorize(book.invoices["customer_id"])
+    return codes.astype(np.int64), np.asarray(labels, dtype=object)
+
+
 def customer_shortfall(sim: Simulation, report: TargetReport, groups=None) -> pd.DataFrame:
     """:func:`shortfall_contribution` on a Simulation run with ``group_by`` = customer and its target report.
 
-    ``groups``: labels of ``sim.group_monthly``'s group axis (default ``sim.groups`` when the engine provides it).
+    ``groups``: labels of ``sim.group_monthly``'s group axis (from :func:`customer_groups`; default
+    ``sim.groups`` when the engine provides it, else 0..n-1). The shortfall event uses the month's total
+    collections incl. the actual cash of the month to date, so it matches the report's P(target met).
     """
     if sim.group_monthly is None:
         raise ParamsError("the simulation has no group_monthly: run simulate(..., group_by='customer_id')")

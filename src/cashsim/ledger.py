@@ -37,8 +37,9 @@ Example::
     ...                     "due_date": ["31/03/2026"], "amount": ["1 200,00"]})
     >>> pay = pd.DataFrame({"invoice_id": ["F1"], "payment_date": ["2026-04-03"], "amount": [1200.0]})
     >>> led = read_ledger(inv, pay)
-    >>> led.status("2026-04-30")[["status", "days_late"]].iloc[0].tolist()
-    ['paid', 3.0]
+    >>> st = led.status("2026-04-30")
+    >>> st.loc[0, "status"], float(st.loc[0, "days_late"])
+    ('paid', 3.0)
 """
 
 from __future__ import annotations
@@ -310,20 +311,27 @@ def _drop_chars(texts: np.ndarray, chars: tuple[str, ...]) -> np.ndarray:
     return texts
 
 
-def _decimal_mark(texts: np.ndarray) -> str | None:
-    """The column's decimal mark: the last separator of values holding both, else the one never repeated.
-
-    None means every value holds at most one separator, which is then its decimal mark.
-    """
+def _separators(texts: np.ndarray) -> dict[str, np.ndarray]:
+    """Per value: counts of ',' and '.', which comes last, and how many characters follow the last one."""
     last_comma, last_dot = np.strings.rfind(texts, ","), np.strings.rfind(texts, ".")
-    both = (last_comma >= 0) & (last_dot >= 0)
-    if both.any():
-        return "," if np.mean(last_comma[both] > last_dot[both]) >= 0.5 else "."
-    if (np.strings.count(texts, ",") > 1).any():
-        return "."
-    if (np.strings.count(texts, ".") > 1).any():
-        return ","
-    return None
+    last = np.maximum(last_comma, last_dot)
+    return {"commas": np.strings.count(texts, ","), "dots": np.strings.count(texts, "."),
+            "comma_last": last_comma > last_dot, "after": np.where(last >= 0, np.strings.str_len(texts) - last - 1, -1)}
+
+
+def _decimal_mark(sep: dict[str, np.ndarray]) -> str | None:
+    """The column's decimal mark, by majority of the values that show it.
+
+    A value votes for ',' when it holds both marks with ',' last, repeats '.', or has one ',' not followed by
+    exactly 3 digits; symmetrically for '.'. ``1,234`` alone is ambiguous and does not vote. None: no votes, each
+    value's single separator is then its decimal mark.
+    """
+    both = (sep["commas"] > 0) & (sep["dots"] > 0)
+    lone_comma = (sep["commas"] == 1) & (sep["dots"] == 0) & (sep["after"] != 3)
+    lone_dot = (sep["dots"] == 1) & (sep["commas"] == 0) & (sep["after"] != 3)
+    comma = int(np.sum((both & sep["comma_last"]) | (sep["dots"] > 1) | lone_comma))
+    dot = int(np.sum((both & ~sep["comma_last"]) | (sep["commas"] > 1) | lone_dot))
+    return "," if comma > dot else "." if dot > comma else None
 
 
 _NUMBER_NOISE = (" ", "\u00a0", "\u202f", "\t", "'", "\u2019", "€", "$", "£", "EUR", "USD", "GBP")
@@ -331,28 +339,34 @@ _NUMBER_NOISE = (" ", "\u00a0", "\u202f", "\t", "'", "\u2019", "€", "$", "£",
 
 def _numbers_from_strings(texts: np.ndarray) -> np.ndarray:
     """Parse distinct number strings: thousands separators (space, U+00A0, U+202F, apostrophe, or the non-decimal
-    mark), decimal comma or dot, currency signs, ``(12,50)`` and ``12,50-`` as negatives. Unreadable -> NaN.
+    mark), decimal comma or dot (the column's, see :func:`_decimal_mark`), currency signs, ``(12,50)`` and
+    ``12,50-`` as negatives. Unreadable, or contradicting the column's decimal mark (``12.50`` among
+    ``1 234,56``) -> NaN.
 
-    >>> _numbers_from_strings(np.array(["1 234,50", "(3,5)", "7-", "x"])).tolist()
-    [1234.5, -3.5, -7.0, nan]
+    >>> _numbers_from_strings(np.array(["1 234,50", "(3,5)", "7-", "x", "12.50"])).tolist()
+    [1234.5, -3.5, -7.0, nan, nan]
     """
     core = _drop_chars(texts.astype(np.dtypes.StringDType()), _NUMBER_NOISE)
     paren = np.strings.startswith(core, "(") & np.strings.endswith(core, ")")
     trailing = np.strings.endswith(core, "-") & (np.strings.str_len(core) > 1)
     core[paren] = np.strings.slice(core[paren], 1, -1)
     core[trailing] = np.strings.slice(core[trailing], 0, -1)
-    mark = _decimal_mark(core)
+    sep = _separators(core)
+    mark = _decimal_mark(sep)
     if mark == ",":
+        contradict = ~sep["comma_last"] & (sep["dots"] == 1) & (sep["after"] != 3)
         core = np.strings.replace(_drop_chars(core, (".",)), ",", ".")
     elif mark == ".":
+        contradict = sep["comma_last"] & (sep["commas"] == 1) & (sep["after"] != 3)
         core = _drop_chars(core, (",",))
     else:
+        contradict = np.zeros(len(core), dtype=bool)
         core = np.strings.replace(core, ",", ".")
-    core = np.where(core == "", "nan", core)
+    core = np.where((core == "") | contradict, "nan", core)
     try:
         number = core.astype(float)
     except ValueError:  # some cell is not a number: parse cell by cell, unreadable -> NaN
-        number = pd.to_numeric(pd.Series(core.astype(object)), errors="coerce").to_numpy(dtype=float)
+        number = np.array(pd.to_numeric(pd.Series(core.astype(object)), errors="coerce"), dtype=float)
     number[~np.isfinite(number)] = np.nan
     return np.where(paren | trailing, -number, number)
 
@@ -634,6 +648,12 @@ class _Sink:
 # Per-table parsing + pandera schema
 
 
+def _iso_currency(codes: pd.Series) -> pd.Series:
+    """True where the cell is a 3-letter upper-case code (checked once per distinct value)."""
+    valid = [c for c in codes.unique() if isinstance(c, str) and len(c) == 3 and c.isalpha() and c.isupper()]
+    return codes.isin(valid)
+
+
 def _schema(table: str) -> pa.DataFrameSchema:
     """Per-column rules of a parsed table: required cells present, allowed values, non-zero amounts, dates in order."""
     columns = {}
@@ -641,15 +661,15 @@ def _schema(table: str) -> pa.DataFrameSchema:
         checks = []
         if f.kind == "choice":
             allowed = PAYMENT_METHODS if f.name == "payment_method" else DISPUTE_TYPES
-            checks.append(pa.Check.isin(allowed, name="allowed"))
+            checks.append(pa.Check(lambda s, ok=allowed: s.isin(ok), name="allowed"))
         elif f.kind == "currency":
-            checks.append(pa.Check.str_matches(r"^[A-Z]{3}$", name="allowed"))
+            checks.append(pa.Check(_iso_currency, name="allowed"))
         elif f.kind == "int":
             checks.append(pa.Check(lambda s: (s >= 1) & (s == np.round(s)), name="allowed", ignore_na=True))
         elif f.name == "credit_limit":
-            checks.append(pa.Check.ge(0, name="allowed", ignore_na=True))
+            checks.append(pa.Check(lambda s: s >= 0, name="allowed", ignore_na=True))
         elif f.name == "amount":
-            checks.append(pa.Check.ne(0, name="nonzero", ignore_na=True))
+            checks.append(pa.Check(lambda s: s != 0, name="nonzero", ignore_na=True))
         nullable = not (f.required or f.kind in ("choice", "currency", "bool", "channel")) or (
             f.name == "dispute_type")
         columns[f.name] = pa.Column(nullable=nullable, checks=checks, required=True)
@@ -817,6 +837,8 @@ def _link_events(raw: _Raw, work: pd.DataFrame, invoices: pd.DataFrame, raw_invo
 
 def _group_cumsum(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Cumulative sum within runs of equal ``groups`` (already sorted)."""
+    if len(values) == 0:
+        return values.copy()
     total = np.cumsum(values)
     starts = np.r_[0, np.flatnonzero(np.diff(groups)) + 1]
     offset = np.repeat(total[starts] - values[starts], np.diff(np.r_[starts, len(values)]))

@@ -10,6 +10,9 @@ Rule used here, per calendar day late: interest = outstanding x rate(half-year o
 30 June and paid on 10 July therefore bears the H1 rate for 0 days and the H2 rate for 10 days. Days late run from
 the day after the due date to the payment date inclusive (``payment_date - due_date`` calendar days).
 
+Not modelled: a contract rate (at least 3x the legal interest rate) and public buyers, whose *intérêts
+moratoires* are MRO + 8 points (plus the same 40 EUR); every customer is treated as a private B2B buyer.
+
 The rate table is dated, not a constant. A day after the last half-year in the table uses the last known rate and
 :func:`late_payment_rate` reports it as ``beyond_table`` so the caller can say so.
 

@@ -873,7 +873,8 @@ class Financing(LeverSpec):
     ``service_fee x financed + fee_per_invoice + (reference_rate + margin) x advance x days / 360`` are deducted
     from the reserve, which comes back when the customer pays — **no change in customer behaviour**. Days run from
     funding to the expected payment day (factoring, Dailly: the factor regularises later) or to the due date with
-    at least ``min_days`` (discounting). A ``minimum_fee`` over the horizon tops up total fees pro rata.
+    at least ``min_days`` (discounting). A ``minimum_fee`` over the horizon tops up total fees pro rata. An invoice
+    whose fees would exceed its advance is not financed.
     Invoices carrying an early-payment discount are left out (a factor does not fund discounted invoices). With a
     deposit on the same invoice the advance is merged into the later of the two dates (conservative).
     Report it apart from DSO: French practice keeps assigned receivables in the DSO numerator.
@@ -940,9 +941,11 @@ class Financing(LeverSpec):
         service = financed * self.service_fee
         interest = advance * (self.reference_rate + self.margin) * days / 360.0
         fees = service + self.fee_per_invoice + interest
+        worth = fees < advance            # an invoice whose fees would eat the advance is not financed
+        sel, fund, financed, advance, days, fees = (x[worth] for x in (sel, fund, financed, advance, days, fees))
         top_up = max(0.0, self.minimum_fee - fees.sum())
         if top_up > 0 and financed.sum() > 0:
-            fees = fees + top_up * financed / financed.sum()
+            fees = np.minimum(fees + top_up * financed / financed.sum(), financed)  # never more than financed
         return pd.DataFrame({"pos": sel, "customer_id": inv["customer_id"].to_numpy()[sel],
                              "invoice_id": inv["invoice_id"].to_numpy()[sel], "funding_date": fund.to_numpy(),
                              "financed": financed, "advance": advance, "days": days, "fees": fees})

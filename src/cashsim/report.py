@@ -66,7 +66,7 @@ from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 from papermill.exceptions import PapermillExecutionError
 
-from cashsim import __version__
+from cashsim import __version__, fmt
 from cashsim.errors import ParamsError, ReportError
 from cashsim.params import Params, load_params
 
@@ -202,10 +202,14 @@ def month_lock(root: Path, month: str) -> Iterator[Path]:
         lock.release()
 
 
-def export_html(notebook: nbformat.NotebookNode, title: str) -> str:
-    """The executed notebook as one HTML page without code, prompts, parameters or the summary cell."""
+def export_html(notebook: nbformat.NotebookNode, title: str, language: str = "fr") -> str:
+    """The executed notebook as one HTML page without code, prompts, parameters or the summary cell.
+
+    ``language`` (``fr``) goes into ``<html lang>``, so the browser hyphenates and reads figures the local way.
+    """
     exporter = HTMLExporter(template_name="cashsim_report", extra_template_basedirs=[str(_template_dir())],
-                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                            language_code=language)
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags=set(HIDDEN_TAGS), enabled=True),
                                    enabled=True)
     body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
@@ -320,7 +324,8 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
             nb = nbformat.read(executed, as_version=4)
             summary = read_summary(nb)
             title = f"{params.company} - {month}"
-            (work / f"{stem}.html").write_text(export_html(nb, title), encoding="utf-8")
+            language = fmt.parse_locale(params.report.locale).language
+            (work / f"{stem}.html").write_text(export_html(nb, title, language), encoding="utf-8")
             summary.update({
                 "month": month, "as_of": report_date.isoformat(), "run_uuid": run_id,
                 "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -337,6 +342,214 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
             if work.exists():
                 shutil.rmtree(work, ignore_errors=True)
     return destination
+
+
+# ------------------------------------------------------------------------------------------------------------------
+# What the report notebooks call: short glue over the pipeline, so the notebooks hold no logic of their own.
+
+#: Sentences of the month's answer, by language of the report locale (English otherwise).
+WORDS = {
+    "fr": {"target": "Objectif lissé", "forecast": "Encaissements prévus (médiane)",
+           "interval": "80 % de chances entre {} et {}", "p_met": "Probabilité d'atteindre l'objectif",
+           "required": "requis : {}", "shortfall": "Manque attendu", "worst": "1 cas sur 10 : au moins {}",
+           "met": "objectif tenu au niveau de confiance requis", "missed": "objectif à risque",
+           "plan": "Plan recommandé", "no_plan": "aucun levier nécessaire", "plan_cost": "coût {}",
+           "plan_p": "P(objectif atteint) avec le plan : {}", "gap": "écart restant {}"},
+    "en": {"target": "Smoothed target", "forecast": "Forecast collections (median)",
+           "interval": "80% chance between {} and {}", "p_met": "Probability of meeting the target",
+           "required": "required: {}", "shortfall": "Expected shortfall", "worst": "1 case in 10: at least {}",
+           "met": "target met at the required confidence", "missed": "target at risk",
+           "plan": "Recommended plan", "no_plan": "no lever needed", "plan_cost": "cost {}",
+           "plan_p": "P(target met) with the plan: {}", "gap": "remaining gap {}"},
+}
+
+
+def load_run(params_path: str | Path, *, as_of: str | None = "", n_paths: int | None = None,
+             seed: int | None = None):
+    """The baseline run of a params file (``cashsim.pipeline.run_from_params``), ``as_of`` overriding the file's."""
+    from cashsim.pipeline import run_from_params
+
+    params = load_params(params_path)
+    if as_of:
+        params = params.model_copy(update={"as_of": pd.Timestamp(as_of).date()})
+    return run_from_params(params, n_paths=n_paths, seed=seed)
+
+
+def forecast_months(run) -> pd.DataFrame:
+    """``run.targets.months`` without the months already past (one row per forecast month)."""
+    months = run.targets.months
+    return months.loc[~months["is_past"].astype(bool)].reset_index(drop=True)
+
+
+def report_month(run, month: str | None = "") -> str:
+    """``month`` checked against the forecast horizon, or the first forecast month when empty."""
+    months = forecast_months(run)["month"].astype(str).tolist()
+    if not month:
+        return months[0]
+    check_month(month)
+    if month not in months:
+        raise ReportError(f"month {month} is not in the forecast horizon {months[0]}..{months[-1]}")
+    return month
+
+
+def month_figures(run, month: str) -> dict[str, float]:
+    """Headline figures of one month: required, target, forecast quantiles, P(target met), shortfalls (euros)."""
+    row = forecast_months(run).set_index("month").loc[month]
+    keys = ["required", "target_p50", "collections_mean", "collections_p10", "collections_p50",
+            "collections_p90", "p_target_met", "expected_shortfall", "shortfall_p10_worst"]
+    out = {k: float(row[k]) for k in keys if k in row.index}
+    out["at_risk"] = bool(row["p_target_met"] < run.targets.required_probability)
+    return out
+
+
+def headline(run, month: str, plan: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The figures ``summary.json`` keeps: the month's answer, every forecast month, and the plan (if any)."""
+    months = forecast_months(run)
+    cols = ["month", "required", "target_p50", "collections_p10", "collections_p50", "collections_p90",
+            "p_target_met", "expected_shortfall"]
+    return {
+        "company": run.params.company, "month": month, "as_of": run.as_of.date().isoformat(),
+        "required_probability": run.targets.required_probability,
+        "answer": month_figures(run, month),
+        "months": json.loads(months[cols].to_json(orient="records")),
+        "plan": dict(plan) if plan is not None else None,
+        "n_paths": int(run.sim.n_paths), "seed": int(run.sim.seed),
+    }
+
+
+def answer_html(run, month: str, plan: Mapping[str, Any] | None = None) -> str:
+    """The month's answer as a few lines of HTML in the report's language and number format.
+
+    ``plan`` (optional): ``{"levers": [names], "cost": euros, "p_target_met": share, "gap": euros}``.
+    Every value from the data is escaped.
+    """
+    import html
+
+    loc = run.params.report.locale
+    cur = run.params.currency
+    w = WORDS.get(fmt.parse_locale(loc).language, WORDS["en"])
+    f = month_figures(run, month)
+
+    def m(x: float) -> str:
+        return f'<span class="figure">{html.escape(fmt.money(x, locale=loc, currency=cur, decimals=0))}</span>'
+
+    p = fmt.percent(f["p_target_met"], locale=loc)
+    verdict = (f'<span class="cashsim-missed">{w["missed"]}</span>' if f["at_risk"]
+               else f'<span class="cashsim-met">{w["met"]}</span>')
+    lines = [
+        f"<h2>{html.escape(fmt.month_name(month, locale=loc).capitalize())} : {verdict}</h2>"
+        if fmt.parse_locale(loc).language == "fr" else
+        f"<h2>{html.escape(fmt.month_name(month, locale=loc))}: {verdict}</h2>",
+        "<ul>",
+        f"<li>{w['target']} : {m(f['target_p50'])}</li>",
+        f"<li>{w['forecast']} : {m(f['collections_p50'])} "
+        f"({w['interval'].format(m(f['collections_p10']), m(f['collections_p90']))})</li>",
+        f"<li>{w['p_met']} : <span class=\"figure\">{p}</span> "
+        f"({w['required'].format(fmt.percent(run.targets.required_probability, locale=loc))})</li>",
+        f"<li>{w['shortfall']} : {m(f['expected_shortfall'])} "
+        f"({w['worst'].format(m(f['shortfall_p10_worst']))})</li>",
+    ]
+    if plan is not None:
+        levers = [html.escape(str(x)) for x in plan.get("levers", [])]
+        text = ", ".join(levers) if levers else w["no_plan"]
+        extra = []
+        if plan.get("cost") is not None:
+            extra.append(w["plan_cost"].format(m(plan["cost"])))
+        if plan.get("p_target_met") is not None:
+            extra.append(w["plan_p"].format(fmt.percent(plan["p_target_met"], locale=loc)))
+        if plan.get("gap"):
+            extra.append(w["gap"].format(m(plan["gap"])))
+        lines.append(f"<li>{w['plan']} : <b>{text}</b>{' - ' + '; '.join(extra) if extra else ''}</li>")
+    lines.append("</ul>")
+    body = "\n".join(lines)
+    if fmt.parse_locale(loc).language != "fr":
+        body = body.replace(" : ", ": ")
+    return f'<div class="cashsim-answer">{body}</div>'
+
+
+def _locale(run) -> dict[str, str]:
+    return {"locale": run.params.report.locale, "currency": run.params.currency}
+
+
+def months_view(run):
+    """Table of the forecast months: burn, target, forecast quantiles, P(target met), expected shortfall."""
+    cols = {"month": "month", "required": "required", "target_p50": "target", "collections_p10": "forecast p10",
+            "collections_p50": "forecast p50", "collections_p90": "forecast p90", "p_target_met": "P(target met)",
+            "expected_shortfall": "expected shortfall"}
+    frame = forecast_months(run)[list(cols)]
+    return fmt.table(frame, money_cols=[c for c in cols if c not in ("month", "p_target_met")],
+                     percent_cols=["p_target_met"], labels=cols, **_locale(run))
+
+
+def weekly_view(run):
+    """Weekly treasury plan (*plan de trésorerie*): collections, outflows, end-of-week cash, P(under minimum)."""
+    cols = {"week_start": "week of", "collections_mean": "collections (mean)", "outflows": "outflows",
+            "position_p10": "cash p10", "position_p50": "cash p50", "position_p90": "cash p90",
+            "p_under_minimum": "P(under minimum)"}
+    frame = run.targets.weekly[list(cols)]
+    return fmt.table(frame, money_cols=[c for c in cols if c not in ("week_start", "p_under_minimum")],
+                     percent_cols=["p_under_minimum"], date_cols=["week_start"], labels=cols, **_locale(run))
+
+
+def aged_wide(aged: pd.DataFrame) -> pd.DataFrame:
+    """``kpi.aged_balance`` (tidy: group, bucket, amount) as one row per group and one column per age bucket."""
+    buckets = ["not_due", "1-30", "31-60", "61-90", ">90"]
+    wide = aged.loc[aged["bucket"].isin(buckets)].pivot_table(index="group", columns="bucket", values="amount",
+                                                              aggfunc="sum", fill_value=0.0)
+    return wide.reindex(columns=buckets, fill_value=0.0)
+
+
+def kpi_view(run):
+    """Lateness by client group over the last year: late rate by count and amount, days late weighted by amount."""
+    from cashsim import kpi
+
+    cols = {"group": "client group", "n_due": "invoices due", "amount_due": "amount due",
+            "late_rate_count": "late (count)", "late_rate_amount": "late (amount)",
+            "avg_days_late_weighted": "days late (weighted)", "avg_days_to_pay": "days to pay"}
+    frame = kpi.payment_behaviour(run.ledger, run.as_of, by="segment")[list(cols)]
+    return fmt.table(frame, money_cols=["amount_due"], percent_cols=["late_rate_count", "late_rate_amount"],
+                     number_cols=["n_due", "avg_days_late_weighted", "avg_days_to_pay"], labels=cols,
+                     **_locale(run))
+
+
+def alerts_view(run, top: int = 40):
+    """The alerts of ``kpi.alerts`` at the as-of date, largest value first within each kind."""
+    from cashsim import kpi
+
+    frame = kpi.alerts(run.ledger, run.as_of, run.params.alerts)
+    frame = frame.sort_values(["alert", "value"], ascending=[True, False]).groupby("alert").head(top // 4 or 1)
+    cols = {"alert": "alert", "group": "who", "customer_name": "customer", "message": "detail"}
+    return fmt.table(frame[list(cols)], labels=cols, caption=f"{len(frame)} shown", **_locale(run))
+
+
+def call_list_view(run, top: int = 25):
+    """The first ``top`` lines of ``kpi.call_list``: who to call, how much is at stake, the next step."""
+    from cashsim import kpi
+
+    cols = {"rank": "#", "customer_name": "customer", "invoice_id": "invoice", "outstanding": "outstanding",
+            "due_date": "due", "days_overdue": "days overdue", "reliability": "reliability",
+            "priority": "amount x risk", "next_action": "next step"}
+    frame = kpi.call_list(run.ledger, run.as_of).head(top)[list(cols)]
+    return fmt.table(frame, money_cols=["outstanding", "priority"], percent_cols=["reliability"],
+                     date_cols=["due_date"], number_cols=["days_overdue"], labels=cols, **_locale(run))
+
+
+def accounting_view(run):
+    """Rows read, used and rejected per ledger table (read = used + rejected)."""
+    frame = run.ledger.accounting().reset_index()
+    return fmt.table(frame, number_cols=["rows_read", "rows_used", "rows_rejected"], **_locale(run))
+
+
+def rejections_view(run, top: int = 30):
+    """Rejected rows by reason, then the first ``top`` of them with file, row, column, value and reason."""
+    rej = run.ledger.rejections
+    if rej.empty:
+        return fmt.table(pd.DataFrame({"rejected rows": [0]}), **_locale(run))
+    counts = rej.groupby(["table", "reason"]).size().rename("rows").reset_index()
+    shown = rej.head(top)[[c for c in ("table", "file", "row", "column", "value", "reason", "detail")
+                           if c in rej.columns]]
+    return fmt.table(pd.concat([counts, shown], keys=["by reason", "first rows"]).reset_index(level=0)
+                     .rename(columns={"level_0": "view"}), **_locale(run))
 
 
 def html_path(folder: str | Path) -> Path:

@@ -20,21 +20,21 @@ The rule, for invoice ``i`` of customer ``j`` due in calendar month ``m`` on pat
   an early-payment **discount** (*escompte*) taken when the drawn day is ``<= discount_day`` pays
   ``amount (1 - rate)`` and books ``amount * rate`` in ``daily_cost`` on the same day.
 
-How it is computed fast and exactly (profiled; see docs/scale.md and ``python -m benchmarks``):
+How it is computed (profiled; figures in docs/scale.md, ``python -m benchmarks``):
 
-* No ``Phi`` per draw: ``U' <= F(g)`` is equivalent to ``Z <= theta_g`` with
-  ``theta_g = Phi^-1((F(g) - F(min_day - 1)) / (1 - F(min_day - 1)))``, computed once per distinct
-  (profile, min_day) pair. The engine compares ``Z`` with these thresholds, starting from a guide table on a
-  uniform ``z`` grid, so a draw costs about one comparison.
-* ``e = Phi^-1(V)`` for the uniform ``V`` numpy draws: linear interpolation between the exact quantiles at
-  ``k / 65536`` in the body (``|Phi(e) - V| < 1e-9``, well below Monte Carlo error) and Acklam's rational
-  approximation with a Halley step in the two tails beyond ``2^-10`` (double precision).
-* Cash is accumulated per path per day while drawing (a compiled numba kernel, GIL released): memory holds one
-  block of 50 paths x 4096 invoices of uniforms per worker, never a paths x invoices matrix of the whole book.
+* One compiled pass per (invoice, path) (numba, GIL released): ``e = Phi^-1(V)`` for the uniform ``V`` numpy
+  draws (linear interpolation between exact quantiles at ``k / 65536``, Acklam's approximation in the two outer
+  bins: ``|Phi(e) - V| < 2e-9``), ``Z``, ``U = Phi(Z)`` (cubic Hermite table, error < 1e-10, L1-resident),
+  ``U'``, then the pay day by a guide table on ``U`` (1024 bins per profile) and one or two comparisons with the
+  cumulative row ``F``, the calendar, and ``daily[path, day] += cash``. Well below Monte Carlo error; the
+  comparisons with ``F`` are exact.
+* Memory holds one block of 100 paths x 2048 invoices of uniforms per worker plus the result, never a
+  paths x invoices matrix of the whole book; invoices are visited grouped by profile so table rows stay in cache.
 * Seeds: ``SeedSequence(seed).spawn(n_blocks)``, one child per block of :data:`PATH_BLOCK` paths, whatever
   ``chunk_paths`` (tasks only group blocks), the number of threads or the backend (local or dask): the same seed
-  gives the same numbers bit for bit. Invoices keep the book's order in the stream, and factors are drawn per
-  customer and due month, so a lever that changes pmf rows (not invoice rows) runs on common random numbers.
+  gives the same numbers bit for bit. Within a block the stream is: month factors, customer factors, then one
+  uniform per (invoice, path) in the book's row order, so a lever that changes pmf rows (not invoice rows) runs on
+  common random numbers.
 
 Deviations from docs/design.md, all additive: ``simulate`` also takes ``n_threads`` (local backend; default: all
 cores) and ``progress``; ``min_day`` may lie beyond the grid's last day (never paid within the grid, as
@@ -52,8 +52,10 @@ Example::
     ...                     "amount": [1200.0], "profile": [0], "min_day": [-90]})
     >>> book = Book(as_of=pd.Timestamp("2026-10-31"), grid=grid, pmfs=pmf, invoices=inv)
     >>> sim = simulate(book, horizon_end="2027-01-31", n_paths=1000, seed=1, rho_month=0.1, rho_customer=0.1)
-    >>> round(sim.monthly().mean()["2026-11"], -1)        # 20 + 10 = 30 Nov, a Monday: 90 % of 1200
-    1080.0
+    >>> sim.invoice_probs.loc[0, ["expected_pay_date", "p_paid_by_2026-11", "p_never_in_horizon"]].tolist()
+    [Timestamp('2026-11-30 00:00:00'), 0.9, 0.09999999999999998]
+    >>> sorted(set(np.round(sim.monthly()["2026-11"], 2)))     # 20 + 10 = 30 Nov, a Monday: all or nothing
+    [0.0, 1200.0]
 """
 
 from __future__ import annotations
@@ -79,10 +81,10 @@ INVOICE_CHUNK = 2048
 QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 #: Guide table: bins of cumulative probability per profile (the scan for the pay day starts there).
 GUIDE_BINS = 1024
-#: Tabulated Phi: from PHI_LO to -PHI_LO every 1 / PHI_SCALE (linear interpolation error < 1e-8).
-PHI_LO, PHI_SCALE = -8.5, 2048.0
-#: Knots of the interpolated normal quantile function, and the tail beyond which it is computed exactly.
-KNOTS, TAIL = 65536, 2.0 ** -10
+#: Tabulated Phi: from PHI_LO to -PHI_LO every 1 / PHI_SCALE (cubic Hermite interpolation error < 1e-10).
+PHI_LO, PHI_SCALE = -8.5, 64.0
+#: Knots of the interpolated normal quantile function.
+KNOTS = 65536
 
 BOOK_REQUIRED = ("invoice_id", "customer_id", "due_date", "amount", "profile", "min_day")
 BOOK_DEFAULTS: dict[str, Any] = {"segment": "all", "is_future": False, "issue_date": pd.NaT, "calendar": 0,
@@ -276,59 +278,68 @@ def _normalise_invoices(invoices: pd.DataFrame, n_profiles: int, grid: np.ndarra
 # Compiled kernel
 # ---------------------------------------------------------------------------------------------------------------
 
-@numba.njit(nogil=True, cache=True)
-def _ndtri(p: float) -> float:
-    """Standard normal quantile: Acklam's rational approximation refined by one Halley step (double precision)."""
-    if p > 0.5:
-        return -_ndtri(1.0 - p)
-    if p <= 0.0:
-        return -math.inf
-    if p < 0.02425:
-        q = math.sqrt(-2.0 * math.log(p))
+@numba.njit(nogil=True, cache=True, inline="always")
+def _acklam(p: float) -> float:
+    """``Phi^-1(p)`` by Acklam's rational approximation (relative error < 1.15e-9, so ``|Phi(x) - p| < 3e-10``)."""
+    if p < 0.02425 or p > 0.97575:
+        q = math.sqrt(-2.0 * math.log(p if p < 0.5 else 1.0 - p))
         x = ((((((-7.784894002430293e-03 * q - 3.223964580411365e-01) * q - 2.400758277161838e+00) * q
                 - 2.549732539343734e+00) * q + 4.374664141464968e+00) * q + 2.938163982698783e+00)
              / ((((7.784695709041462e-03 * q + 3.224671290700398e-01) * q + 2.445134137142996e+00) * q
                  + 3.754408661907416e+00) * q + 1.0))
-    else:
-        q = p - 0.5
-        r = q * q
-        x = ((((((-3.969683028665376e+01 * r + 2.209460984245205e+02) * r - 2.759285104469687e+02) * r
-                + 1.383577518672690e+02) * r - 3.066479806614716e+01) * r + 2.506628277459239e+00) * q
-             / (((((-5.447609879822406e+01 * r + 1.615858368580409e+02) * r - 1.556989798598866e+02) * r
-                  + 6.680131188771972e+01) * r - 1.328068155288572e+01) * r + 1.0))
-    e = 0.5 * math.erfc(-x * 0.7071067811865476) - p
-    u = e * 2.5066282746310002 * math.exp(0.5 * x * x)
-    return x - u / (1.0 + 0.5 * x * u)
+        return x if p < 0.5 else -x
+    q = p - 0.5
+    r = q * q
+    return ((((((-3.969683028665376e+01 * r + 2.209460984245205e+02) * r - 2.759285104469687e+02) * r
+               + 1.383577518672690e+02) * r - 3.066479806614716e+01) * r + 2.506628277459239e+00) * q
+            / (((((-5.447609879822406e+01 * r + 1.615858368580409e+02) * r - 1.556989798598866e+02) * r
+                 + 6.680131188771972e+01) * r - 1.328068155288572e+01) * r + 1.0))
 
 
-@numba.njit(nogil=True, cache=True)
-def _normal_quantile(v: float, knots: np.ndarray) -> float:
-    """``Phi^-1(v)``: interpolated between exact knots in the body, computed in the tails."""
-    if v < TAIL or v > 1.0 - TAIL:
-        return _ndtri(v)
-    x = v * KNOTS
+@numba.njit(nogil=True, cache=True, inline="always")
+def _normal_quantile(p: float, knots: np.ndarray) -> float:
+    """``Phi^-1(p)``: linear interpolation between exact quantiles at ``k / KNOTS`` in the body (``|Phi(x) - p|
+    < 2e-9``), Acklam's approximation in the two outer bins."""
+    x = p * KNOTS
     k = int(x)
+    if k <= 0 or k >= KNOTS - 1:
+        return _acklam(p)
     return knots[k] + (x - k) * (knots[k + 1] - knots[k])
 
 
-@numba.njit(nogil=True, cache=True)
-def _normal_quantiles(v: np.ndarray, knots: np.ndarray) -> np.ndarray:
-    out = np.empty_like(v)
-    for i in range(v.shape[0]):
-        out[i] = _normal_quantile(v[i], knots)
-    return out
-
-
-@numba.njit(nogil=True, cache=True)
+@numba.njit(nogil=True, cache=True, inline="always")
 def _normal_cdf(z: float, table: np.ndarray) -> float:
-    """``Phi(z)`` by linear interpolation between exact values every 1/2048 on [-8.5, 8.5] (error < 1e-8)."""
+    """``Phi(z)``: cubic Hermite interpolation of exact values and densities every 1/64 on [-8.5, 8.5]
+    (error < 1e-10; the 17 KB table stays in the L1 cache)."""
     x = (z - PHI_LO) * PHI_SCALE
     if x <= 0.0:
         return 0.0
     k = int(x)
     if k >= table.shape[0] - 1:
         return 1.0
-    return table[k] + (x - k) * (table[k + 1] - table[k])
+    t = x - k
+    t2 = t * t
+    t3 = t2 * t
+    return ((2.0 * t3 - 3.0 * t2 + 1.0) * table[k, 0] + (t3 - 2.0 * t2 + t) * table[k, 1]
+            + (3.0 * t2 - 2.0 * t3) * table[k + 1, 0] + (t3 - t2) * table[k + 1, 1])
+
+
+@numba.njit(nogil=True, cache=True)
+def normal_quantiles(p: np.ndarray, knots: np.ndarray) -> np.ndarray:
+    """The engine's ``Phi^-1`` on an array (for tests and diagnostics); ``knots`` = :func:`quantile_knots`."""
+    out = np.empty_like(p)
+    for i in range(p.shape[0]):
+        out[i] = _normal_quantile(p[i], knots)
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def normal_cdfs(z: np.ndarray, table: np.ndarray) -> np.ndarray:
+    """The engine's ``Phi`` on an array (for tests and diagnostics); ``table`` = :func:`phi_table`."""
+    out = np.empty_like(z)
+    for i in range(z.shape[0]):
+        out[i] = _normal_cdf(z[i], table)
+    return out
 
 
 @numba.njit(nogil=True, cache=True)
@@ -348,61 +359,61 @@ def _guide(cdf: np.ndarray, n_bins: int) -> np.ndarray:
 
 @numba.njit(nogil=True, cache=True)
 def _collect(uniforms, order, s_month, s_cust, c, month, cust, profile, first, lower, offset, cal_row, amount,
-             disc_g, disc_rate, group, cdf, guide, knots, phi, calendars, n_days, month_of_day, daily, cost,
+             disc_g, disc_rate, group, cdf, guide, phi, knots, calendars, month_of_day, daily, cost,
              group_monthly, use_groups):
     """Draw the pay day of ``uniforms.shape[0]`` invoices on ``uniforms.shape[1]`` paths and add their cash to
     ``daily[path, day]`` (discounts to ``cost``, cash to ``group_monthly[path, group, month]``).
 
     Invoices are visited in ``order`` (grouped by profile so its table rows stay in cache); invoice ``i`` always
-    uses ``uniforms[i]``, whatever the order.
+    uses ``uniforms[i]``, whatever the order. The inner loop is branch-free where the outcome is random: ``cdf``
+    rows end with a sentinel 2.0 at index G (never below a uniform), ``calendars`` rows end with the sink
+    ``n_days`` and ``daily``/``cost`` have a last sink column for draws outside the horizon.
     """
     n, n_paths = uniforms.shape
-    G = cdf.shape[1]
+    G = cdf.shape[1] - 1
     n_bins = guide.shape[1]
-    D = calendars.shape[1]
+    D = calendars.shape[1] - 1
+    sink = daily.shape[1] - 1
+    ubuf = np.empty(n_paths)
     for idx in range(n):
         i = order[idx]
         k = profile[i]
-        mi = month[i]
-        ci = cust[i]
         m0 = first[i]
         a0 = lower[i]
         b0 = 1.0 - a0
+        if m0 >= G or b0 <= 1e-12:
+            continue  # no mass left on the grid after what is already known: not paid within the horizon
+        mi = month[i]
+        ci = cust[i]
         off = offset[i]
         row = cal_row[i]
         amt = amount[i]
         dg = disc_g[i]
+        discounted = dg >= 0
         cash_disc = amt * (1.0 - disc_rate[i])
         cost_disc = amt * disc_rate[i]
         gi = group[i]
-        if m0 >= G or b0 <= 1e-12:
-            continue  # no mass left on the grid after what is already known: not paid within the horizon
-        for p in range(n_paths):
+        for p in range(n_paths):  # short independent bodies: the CPU overlaps the table look-ups
             z = s_month[mi, p] + s_cust[ci, p] + c * _normal_quantile(uniforms[i, p], knots)
-            u = a0 + b0 * _normal_cdf(z, phi)
-            j = int(u * n_bins)
-            if j >= n_bins:
-                j = n_bins - 1
-            g = guide[k, j]
-            if g < m0:
-                g = m0
-            while g < G and cdf[k, g] < u:
+            ubuf[p] = a0 + b0 * _normal_cdf(z, phi)
+        for p in range(n_paths):
+            u = ubuf[p]
+            j = min(int(u * n_bins), n_bins - 1)
+            g = max(np.int64(guide[k, j]), m0)
+            g += cdf[k, g] < u
+            g += cdf[k, g] < u
+            while cdf[k, g] < u:  # rare: more than two grid days inside one guide bin
                 g += 1
-            if g == G:
-                continue  # never paid, or after the grid's last day
-            a = off + g
-            if a < 0 or a >= D:
-                continue
-            d = calendars[row, a]
-            if d >= n_days:
-                continue
-            if g <= dg:
-                daily[p, d] += cash_disc
-                cost[p, d] += cost_disc
-                cash = cash_disc
+            a = min(max(off + g, 0), D)
+            a = D if g == G else a  # never paid, or after the grid's last day -> sink
+            d = min(calendars[row, a], sink)
+            if discounted:
+                take = g <= dg
+                cash = cash_disc if take else amt
+                cost[p, d] += cost_disc if take else 0.0
             else:
-                daily[p, d] += amt
                 cash = amt
+            daily[p, d] += cash
             if use_groups:
                 group_monthly[p, gi, month_of_day[d]] += cash
 
@@ -442,21 +453,16 @@ class _Prepared:
     c: float
 
 
-_TABLES: dict[str, np.ndarray] = {}
+def quantile_knots() -> np.ndarray:
+    """Exact standard normal quantiles at ``k / KNOTS``, k = 0..KNOTS (512 KB)."""
+    return special.ndtri(np.arange(KNOTS + 1) / KNOTS)
 
 
-def _knots() -> np.ndarray:
-    """Exact standard normal quantiles at ``k / KNOTS``, k = 0..KNOTS (computed once per process)."""
-    if "knots" not in _TABLES:
-        _TABLES["knots"] = special.ndtri(np.arange(KNOTS + 1) / KNOTS)
-    return _TABLES["knots"]
-
-
-def _phi_table() -> np.ndarray:
-    """Exact ``Phi`` every ``1 / PHI_SCALE`` from ``PHI_LO`` to ``-PHI_LO`` (computed once per process)."""
-    if "phi" not in _TABLES:
-        _TABLES["phi"] = special.ndtr(PHI_LO + np.arange(int(-2 * PHI_LO * PHI_SCALE) + 1) / PHI_SCALE)
-    return _TABLES["phi"]
+def phi_table() -> np.ndarray:
+    """Exact ``Phi`` and its density (scaled by the step) every ``1 / PHI_SCALE`` on [PHI_LO, -PHI_LO]."""
+    z = PHI_LO + np.arange(int(-2 * PHI_LO * PHI_SCALE) + 1) / PHI_SCALE
+    return np.ascontiguousarray(np.column_stack([special.ndtr(z), np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+                                                 / PHI_SCALE]))
 
 
 def _timing(book: Book) -> dict[str, np.ndarray]:
@@ -492,6 +498,12 @@ def conditional_cdf(book: Book, profile: np.ndarray, m_idx: np.ndarray) -> np.nd
     return np.clip(W, 0.0, 1.0)
 
 
+def _sinked_calendars(calendars: np.ndarray, n_days: int) -> np.ndarray:
+    """Calendars with day indices past the horizon sent to the sink ``n_days``, plus a last sink column."""
+    cal = np.minimum(calendars, n_days)
+    return np.ascontiguousarray(np.hstack([cal, np.full((len(cal), 1), n_days, dtype=cal.dtype)]), dtype=np.int64)
+
+
 def _prepare(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_customer: float,
              group_by: np.ndarray | None) -> tuple[_Prepared, pd.DatetimeIndex]:
     inv = book.invoices
@@ -504,7 +516,7 @@ def _prepare(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_custom
                          "horizon_end at least as late")
     t = _timing(book)
     profile = inv["profile"].to_numpy(np.int64)
-    cdf = np.ascontiguousarray(np.cumsum(book.pmfs, axis=1))
+    cdf = np.cumsum(book.pmfs, axis=1)
     G = cdf.shape[1]
     lower = np.where(t["m_idx"] > 0, cdf[profile, np.clip(t["m_idx"] - 1, 0, G - 1)], 0.0)
     month_codes = days.to_period("M")
@@ -528,8 +540,10 @@ def _prepare(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_custom
         first=t["m_idx"].astype(np.int64), lower=lower.astype(np.float64), offset=t["offset"].astype(np.int64),
         cal_row=inv["calendar"].to_numpy(np.int64), amount=inv["amount"].to_numpy(np.float64),
         disc_g=np.maximum(disc_g, -1).astype(np.int64), disc_rate=rate.astype(np.float64), group=group,
-        cdf=cdf, guide=_guide(cdf, GUIDE_BINS), calendars=np.ascontiguousarray(book.calendars),
-        month_of_day=np.asarray(month_of_day, np.int64), n_days=n_days, n_months=len(months),
+        cdf=np.hstack([cdf, np.full((len(cdf), 1), 2.0)]), guide=_guide(np.ascontiguousarray(cdf), GUIDE_BINS),
+        calendars=_sinked_calendars(book.calendars, n_days),
+        month_of_day=np.append(np.asarray(month_of_day, np.int64), len(months)), n_days=n_days,
+        n_months=len(months),
         n_factor_months=int(t["month"].max()) + 1 if len(inv) else 1,
         n_customers=max(int(cust.max()) + 1, 1) if len(inv) else 1, n_groups=n_groups,
         use_groups=group_by is not None, sqrt_rho_month=math.sqrt(rho_month),
@@ -554,11 +568,11 @@ def _run_blocks(prep: _Prepared, blocks: list[int], seeds: list[np.random.SeedSe
     """
     sizes = [_block_paths(n_paths, b) for b in blocks]
     total = sum(sizes)
-    daily = np.zeros((total, prep.n_days))
-    cost = np.zeros((total, prep.n_days))
-    groups = np.zeros((total, prep.n_groups, prep.n_months)) if prep.use_groups else np.zeros((1, 1, 1))
+    daily = np.zeros((total, prep.n_days + 1))      # last column: the sink for draws outside the horizon
+    cost = np.zeros((total, prep.n_days + 1))
+    groups = np.zeros((total, prep.n_groups, prep.n_months + 1)) if prep.use_groups else np.zeros((1, 1, 1))
     buf = np.empty(INVOICE_CHUNK * PATH_BLOCK)
-    knots, phi = _knots(), _phi_table()
+    phi, knots = phi_table(), quantile_knots()
     n_inv = len(prep.amount)
     row0 = 0
     for size, seed in zip(sizes, seeds):
@@ -574,11 +588,11 @@ def _run_blocks(prep: _Prepared, blocks: list[int], seeds: list[np.random.SeedSe
             sl = slice(lo, hi)
             _collect(u, prep.order[sl], s_month, s_cust, prep.c, prep.month[sl], prep.cust[sl], prep.profile[sl],
                      prep.first[sl], prep.lower[sl], prep.offset[sl], prep.cal_row[sl], prep.amount[sl],
-                     prep.disc_g[sl], prep.disc_rate[sl], prep.group[sl], prep.cdf, prep.guide, knots, phi,
-                     prep.calendars, prep.n_days, prep.month_of_day, daily[rows], cost[rows], g_rows,
+                     prep.disc_g[sl], prep.disc_rate[sl], prep.group[sl], prep.cdf, prep.guide, phi, knots,
+                     prep.calendars, prep.month_of_day, daily[rows], cost[rows], g_rows,
                      prep.use_groups)
         row0 += size
-    return daily, cost, (groups if prep.use_groups else None)
+    return daily[:, :-1], cost[:, :-1], (groups[:, :, :-1] if prep.use_groups else None)
 
 
 def _tasks(n_paths: int, chunk_paths: int) -> list[list[int]]:

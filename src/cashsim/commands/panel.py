@@ -21,6 +21,7 @@ from importlib import resources
 from pathlib import Path
 
 import nbformat
+from papermill.iorw import load_notebook_node
 from papermill.parameterize import parameterize_notebook
 
 from cashsim.errors import ParamsError
@@ -51,7 +52,7 @@ def prepare_panel_notebook(params_path: str | Path, out_dir: str | Path, *, n_pa
         values["n_paths"] = int(n_paths)
     if seed is not None:
         values["seed"] = int(seed)
-    nb = nbformat.read(panel_notebook(), as_version=4)
+    nb = load_notebook_node(str(panel_notebook()))  # papermill's reader: every cell gets its tags list
     nb = parameterize_notebook(nb, values, comment="Parameters injected by `cashsim panel`")
     out = Path(out_dir) / PANEL_NOTEBOOK
     nbformat.write(nb, out)

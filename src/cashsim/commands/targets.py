@@ -53,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("targets", help="monthly smoothed cash target, P(met), weekly cash position",
-                              description=__doc__.splitlines()[0])
+                              description="The smoothed monthly cash target, its chance of being met, and the "
+                                          "weekly cash position, from a parameter file.")
     p.add_argument("--params", required=True, help="parameter file (YAML), e.g. params/demo.yml")
     p.add_argument("--json", metavar="OUT", help="write the months, windows and weeks to this JSON file")
     p.add_argument("--paths", type=int, default=None, help="Monte Carlo paths (default: simulation.n_paths)")

@@ -1,0 +1,33 @@
+"""Where a run's receivables history comes from: the embedded demo company or the company's own files.
+
+>>> from cashsim.params import parse_params
+>>> from cashsim.sources import ledger_from_params
+>>> ledger = ledger_from_params(parse_params({"data": {"source": "demo", "demo_seed": 7}}))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from cashsim.ledger import Ledger, read_ledger
+from cashsim.params import Params
+
+
+def ledger_from_params(params: Params) -> Ledger:
+    """The ledger a parameter file points to.
+
+    ``data.source: demo`` builds the embedded demo company (``data.demo_seed``); ``data.source: files`` reads
+    ``data.invoices`` / ``payments`` / ``promises`` / ``dunning`` / ``customers`` (paths relative to the params file's
+    folder) with ``data.mapping`` renaming the company's columns onto cashsim's.
+    """
+    data = params.data
+    if data.source == "demo":
+        from cashsim.demo import demo_ledger  # lazy: the generator is only needed for the demo
+
+        return demo_ledger(data.demo_seed)
+    return read_ledger(
+        params.resolve(data.invoices),
+        params.resolve(data.payments),
+        promises=params.resolve(data.promises),
+        dunning=params.resolve(data.dunning),
+        customers=params.resolve(data.customers),
+        mapping=data.mapping,
+    )

@@ -1,0 +1,274 @@
+"""The scenario panel: real widget callbacks driven without a kernel (widgets get a DummyComm outside one).
+
+Every test sets widget values (or calls ``panel.update``) and checks what the CFO would see: figure data, labels,
+tables. The demo company is fitted once per module; each panel simulates 200 paths.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cashsim.errors import ModelError, ParamsError
+from cashsim.levers import DunningStep, EarlyPaymentDiscount, apply_levers
+from cashsim.params import load_params, monthly_values
+from cashsim.pipeline import prepare, simulate_book
+from cashsim.widgets import (
+    LADDER,
+    ScenarioPanel,
+    control_specs,
+    dunning_steps,
+    relative_to_baseline,
+    scenario_from_values,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+PARAMS = ROOT / "params" / "demo.yml"
+PATHS = 200
+
+
+@pytest.fixture(scope="module")
+def params():
+    return load_params(PARAMS)
+
+
+@pytest.fixture(scope="module")
+def base(params):
+    return prepare(params)
+
+
+@pytest.fixture(scope="module")
+def panel(params, base):
+    return ScenarioPanel(PARAMS, base=base, n_paths=PATHS)
+
+
+@pytest.fixture(autouse=True)
+def _reset(request):
+    """Each test starts from the baseline (the panel is shared by the module to fit only once)."""
+    if "panel" in request.fixturenames:
+        p = request.getfixturevalue("panel")
+        p.update(**p.start)
+    yield
+
+
+def figure_data(fig) -> list[tuple]:
+    """Every trace's x and y, as plain tuples (what the browser receives)."""
+    return [(tuple(map(str, t.x)) if t.x is not None else (), tuple(np.asarray(t.y, dtype=float)))
+            for t in fig.data]
+
+
+def trace(fig, name):
+    return next(t for t in fig.data if t.name == name)
+
+
+# ------------------------------------------------------------------------------------------------ pure parts
+
+
+def test_controls_start_on_the_baseline(params):
+    specs, start = control_specs(params, params.scenarios["baseline"])
+    assert {s.name for s in specs} == set(start)
+    assert start["dunning_steps"] == len(params.scenarios["baseline"][0].steps)
+    assert start["horizon_months"] == params.horizon_months
+    salaries = params.burn.salaries_and_social             # a month-by-month list: the slider shows its mean
+    assert start["salaries_and_social"] == pytest.approx(np.mean(monthly_values(salaries, params.horizon_months)))
+    assert start["safety_margin"] == pytest.approx(0.03)
+    scen = scenario_from_values(params, params.scenarios["baseline"], start)
+    assert scen.levers == ()                       # proposal = baseline: no lever on top of current practice
+    assert scen.burn == params.burn                # the burn is left exactly as in the file
+
+
+def test_off_values_remove_a_lever_and_others_keep_their_fields(params):
+    baseline = [EarlyPaymentDiscount(rate=0.01, deadline_days=5, segments=["sme"])]
+    _, start = control_specs(params, baseline)
+    assert start["discount_rate"] == 0.01
+    on = scenario_from_values(params, baseline, {**start, "discount_rate": 0.03})
+    assert [(lv.rate, lv.deadline_days, lv.segments) for lv in on.levers] == [(0.03, 5, ["sme"])]
+    off = scenario_from_values(params, baseline, {**start, "discount_rate": 0.0})
+    assert off.levers == ()
+
+
+def test_dunning_controls_cut_extend_and_move_the_current_plan():
+    current = [DunningStep(day=7, channel="email"), DunningStep(day=15, channel="phone")]
+    assert dunning_steps(current, 2, 0) == current
+    assert [s.channel for s in dunning_steps(current, 1, 0)] == ["email"]
+    firmer = dunning_steps(current, 4, 0)
+    assert [(s.day, s.channel) for s in firmer[2:]] == [d for d in LADDER if d[0] > 15][:2]
+    earlier = dunning_steps(current, 2, 10)
+    assert [s.day for s in earlier] == [-3, 5]     # the first step becomes a reminder before the due date
+
+
+def test_every_dunning_plan_acts_relative_to_the_baseline(params):
+    baseline = params.scenarios["baseline"]
+    _, start = control_specs(params, baseline)
+    scen = scenario_from_values(params, baseline, {**start, "dunning_days_earlier": 5})
+    (plan,) = scen.levers
+    assert plan.current == baseline[0].steps
+    assert relative_to_baseline(baseline, baseline)[0].current == baseline[0].steps   # baseline vs itself: no-op
+
+
+# ------------------------------------------------------------------------------------------------ callbacks
+
+
+def test_panel_opens_with_proposal_equal_to_baseline(panel):
+    r = panel.result
+    np.testing.assert_array_equal(r.proposal.sim.daily, r.baseline.sim.daily)
+    assert r.months["p_met_baseline"].tolist() == r.months["p_met_proposal"].tolist()
+    assert len(r.months) == panel.params.horizon_months
+    fig = panel.fig_collections
+    assert np.allclose(trace(fig, "médiane").y, trace(fig, "référence (médiane)").y)
+    assert panel.last_error is None and "Erreur" not in panel.status.value
+    assert "<table" in panel.months_html.value and "<table" in panel.costs_html.value
+
+
+def test_discount_slider_brings_cash_early_and_costs_more(panel):
+    before_fig = figure_data(panel.fig_collections)
+    before_costs = panel.costs_html.value
+    panel.controls["discount_rate"].value = 0.02           # the real observer runs, as on slider release
+    assert panel.last_error is None, panel.last_traceback
+    r2 = panel.result
+    assert figure_data(panel.fig_collections) != before_fig
+    assert panel.costs_html.value != before_costs
+    first = r2.months.iloc[0]
+    assert first["collections_proposal"] > first["collections_baseline"]         # cash comes in earlier
+    median = trace(panel.fig_collections, "médiane").y
+    assert median[0] == pytest.approx(first["collections_proposal"])
+    cost2 = r2.costs.set_index("lever").loc["early_payment_discount", "cost"]
+    assert cost2 > 0
+    annual = r2.costs.set_index("lever").loc["early_payment_discount", "annual_rate"]
+    assert annual == pytest.approx(0.02 / 0.98 * 365 / 20)          # 2 % within 10 days of 30-day terms
+
+    panel.controls["discount_rate"].value = 0.04
+    r4 = panel.result
+    cost4 = r4.costs.set_index("lever").loc["early_payment_discount", "cost"]
+    assert cost4 > cost2                                            # a richer discount costs more ...
+    assert r4.months.iloc[0]["collections_proposal"] >= first["collections_proposal"]   # ... and brings more early
+    # the discount's cost is what the engine booked, path by path
+    booked = r4.proposal.sim.daily_cost.sum(axis=1).mean() - r4.baseline.sim.daily_cost.sum(axis=1).mean()
+    assert cost4 == pytest.approx(booked)
+
+
+def test_moving_a_slider_back_returns_the_same_picture(panel):
+    start = [figure_data(f) for f in (panel.fig_collections, panel.fig_cash, panel.fig_p_met)]
+    start_tables = (panel.months_html.value, panel.costs_html.value)
+    daily = panel.result.proposal.sim.daily.copy()
+    panel.controls["promise_calls"].value = 40
+    panel.controls["deposit_share"].value = 0.2
+    assert [figure_data(f) for f in (panel.fig_collections, panel.fig_cash, panel.fig_p_met)] != start
+    panel.controls["deposit_share"].value = 0.0
+    panel.controls["promise_calls"].value = 0
+    assert [figure_data(f) for f in (panel.fig_collections, panel.fig_cash, panel.fig_p_met)] == start
+    assert (panel.months_html.value, panel.costs_html.value) == start_tables
+    # not only the memo: recomputed from scratch, common random numbers give the same numbers bit for bit
+    panel.engine._outcomes.clear()
+    panel.engine._chains.clear()
+    panel.engine._reports.clear()
+    again = panel.compute(panel.values)
+    np.testing.assert_array_equal(again.proposal.sim.daily, daily)
+
+
+def test_burn_slider_moves_the_target_not_the_collections(panel):
+    sim_before = panel.result.proposal.sim
+    target_before = np.asarray(trace(panel.fig_collections, "objectif lissé").y, dtype=float)
+    median_before = np.asarray(trace(panel.fig_collections, "médiane").y, dtype=float)
+    p_before = panel.result.months["p_met_proposal"].to_numpy()
+    panel.controls["salaries_and_social"].value = 700_000
+    assert panel.result.proposal.sim is sim_before                   # no re-simulation for a burn change
+    assert (np.asarray(trace(panel.fig_collections, "objectif lissé").y) > target_before).all()
+    np.testing.assert_array_equal(np.asarray(trace(panel.fig_collections, "médiane").y), median_before)
+    assert (panel.result.months["p_met_proposal"].to_numpy() <= p_before).all()
+    salaries = panel.result.scenario.burn.salaries_and_social
+    assert np.mean(monthly_values(salaries, panel.params.horizon_months)) == pytest.approx(700_000)
+
+
+def test_safety_margin_and_horizon(panel):
+    panel.controls["safety_margin"].value = 0.10
+    assert panel.result.scenario.burn.safety_margin == "10%"
+    panel.controls["horizon_months"].value = 6
+    assert len(panel.result.months) == 6
+    assert len(trace(panel.fig_collections, "médiane").y) == 6
+    assert len(panel.fig_p_met.data[0].y) == 6
+
+
+def test_promise_calls_mark_the_call_list(panel):
+    assert (panel.result.call_list["proposal_action"] == "").all()
+    panel.update(promise_calls=30, cutoff_days=60)
+    actions = panel.result.call_list["proposal_action"]
+    assert actions.str.contains("promise call").any()
+    assert "promise call" in panel.calls_html.value
+    costs = panel.result.costs.set_index("lever")
+    assert costs.loc["promise_calls", "cost"] == pytest.approx(30 * 15 / 60 * 45)   # 30 calls x 15 min x 45 EUR/h
+    assert costs.loc["cutoff_threat", "risk"] == "high"
+
+
+def test_bad_values_are_refused_with_the_control_named(panel):
+    with pytest.raises(ParamsError, match="discount_rat"):
+        panel.update(discount_rat=0.02)
+    with pytest.raises(ParamsError, match=r"discount_rate.*outside its range"):
+        panel.update(discount_rate=0.5)
+    assert panel.values["discount_rate"] == 0.0
+
+
+def test_an_error_in_a_callback_is_shown_in_the_status_line(panel, monkeypatch):
+    def broken(*args, **kwargs):
+        raise ModelError("the book could not be simulated: test failure")
+
+    monkeypatch.setattr(panel.engine, "outcome", broken)
+    panel.controls["financing_share"].value = 0.5
+    assert isinstance(panel.last_error, ModelError)
+    assert "the book could not be simulated" in panel.status.value
+    assert "ModelError" in panel.last_traceback
+    assert panel.controls["financing_share"].value == 0.0            # the slider shows what the charts show
+    monkeypatch.undo()
+    panel.controls["financing_share"].value = 0.5
+    assert panel.last_error is None and "Erreur" not in panel.status.value
+
+
+def test_saved_proposal_reloads_and_reproduces_it(panel, params, base, tmp_path):
+    panel.update(discount_rate=0.02, promise_calls=30, dunning_days_earlier=5, external_charges=300_000,
+                 horizon_months=5)
+    shown = panel.result
+    panel.save_path.value = str(tmp_path / "next-month.yml")
+    panel.save_button.click()
+    assert panel.last_error is None, panel.last_traceback
+    assert "next-month.yml" in panel.status.value
+    saved = load_params(tmp_path / "next-month.yml")
+    assert saved.horizon_months == 5
+    assert np.mean(monthly_values(saved.burn.external_charges, params.horizon_months)) == pytest.approx(300_000)
+    assert set(saved.scenarios) == set(params.scenarios) | {"proposal"}
+    kinds = [lv.kind for lv in saved.scenarios["proposal"]]
+    assert kinds == ["dunning_plan", "promise_calls", "early_payment_discount"]
+    # next month's run: the same chain as the report (pipeline book, levers, seed) gives the panel's numbers
+    levers = relative_to_baseline(saved.scenarios["proposal"], saved.scenarios["baseline"])
+    assert levers == shown.scenario.levers
+    base5 = prepare(saved, ledger=base.ledger)
+    book, _ = apply_levers(base5.book, list(levers), base5.model)
+    run = simulate_book(base5, book, n_paths=PATHS, burn=saved.burn)
+    np.testing.assert_array_equal(run.sim.daily, shown.proposal.sim.daily)
+    np.testing.assert_allclose(run.targets.months["p_target_met"].to_numpy()[-5:],
+                               shown.months["p_met_proposal"].to_numpy())
+
+
+def test_saving_needs_a_yaml_name(panel, tmp_path):
+    panel.save_path.value = str(tmp_path / "proposal.txt")
+    panel.save_button.click()
+    assert isinstance(panel.last_error, ParamsError)
+    assert ".yml" in panel.status.value
+
+
+def test_export_writes_a_self_contained_page(panel, tmp_path):
+    panel.update(discount_rate=0.02)
+    panel.export_dir.value = str(tmp_path)
+    panel.export_button.click()
+    assert panel.last_error is None, panel.last_traceback
+    pages = list(tmp_path.glob("scenario-panel-*.html"))
+    assert len(pages) == 1
+    text = pages[0].read_text(encoding="utf-8")
+    assert len(text) > 3_000_000                                   # plotly.js is embedded: works offline
+    assert text.count("Plotly.newPlot") == 3
+    assert "early_payment_discount" in text
+    pngs = list(tmp_path.glob("*.png"))
+    import importlib.util
+    assert bool(pngs) == (importlib.util.find_spec("kaleido") is not None)
