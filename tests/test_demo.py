@@ -24,7 +24,7 @@ def world():
     """Tables and truth of seed 7 without going through the ledger (kept independent of cashsim.ledger)."""
     w = gen._build_world(7)
     tables = gen._cut(w)
-    return tables, gen._truth(w, tables)
+    return tables, gen._truth(w)
 
 
 @pytest.fixture(scope="module")

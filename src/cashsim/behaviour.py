@@ -117,7 +117,7 @@ def business_days(dates: pd.DatetimeIndex) -> np.ndarray:
     dates = pd.DatetimeIndex(dates)
     hol = set().union(*(french_holidays(y) for y in np.unique(dates.year))) if len(dates) else set()
     is_hol = np.fromiter((d in hol for d in dates.date), bool, len(dates))
-    return (dates.dayofweek < 5) & ~is_hol
+    return (dates.day_of_week < 5) & ~is_hol
 
 
 def _next_allowed(allowed: np.ndarray) -> np.ndarray:

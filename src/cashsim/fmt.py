@@ -194,6 +194,9 @@ def table(frame: pd.DataFrame, *, money_cols: Iterable[str] = (), percent_cols: 
                                 money_decimals=money_decimals, percent_decimals=percent_decimals)
     figures = [labels.get(c, c) for c in frame.columns
                if c in formatters or pd.api.types.is_numeric_dtype(frame[c])]
+    texts = [labels.get(c, c) for c in frame.columns if labels.get(c, c) not in figures]
+    short = [labels.get(c, c) for c in frame.columns if labels.get(c, c) in texts
+             and frame[c].astype(str).str.len().max() <= 24]  # ids and names: keep on one line
     formatters = {labels.get(c, c): f for c, f in formatters.items()}
     shown = frame.rename(columns=labels)
     loc = parse_locale(locale)
@@ -204,6 +207,8 @@ def table(frame: pd.DataFrame, *, money_cols: Iterable[str] = (), percent_cols: 
               .format_index(escape="html", axis=1)
               .format_index(escape="html", axis=0)
               .set_properties(subset=figures, **{"text-align": "right", "white-space": "nowrap"})
+              .set_properties(subset=texts, **{"text-align": "left"})
+              .set_properties(subset=short, **{"white-space": "nowrap"})
               .set_table_styles([{"selector": "th", "props": [("text-align", "left")]}], overwrite=False))
     if hide_index:
         styler = styler.hide(axis="index")

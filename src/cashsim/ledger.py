@@ -30,6 +30,25 @@ Semantics (money in euros incl. VAT, or the ledger's single currency; days are c
   Statuses only move forward in time: open_not_due -> overdue -> written_off -> paid (:data:`STATUSES`).
 * ``disputed`` (*litige*) is True when the flag says so or a dispute opening date or type is given.
 
+Validation, in this order; a rejected row is reported once, for its first problem, and takes no part in later
+checks (a duplicate of a row rejected for a bad date is therefore kept):
+
+1. per row (parsers + a pandera schema per table): empty row, CSV line with too many fields, unreadable date or
+   number or yes/no, missing required cell, value not allowed (payment method, dispute type, currency code, dunning
+   level), zero amount, due date before issue date, dispute resolved before opened, promise due before it was made;
+2. invoices: duplicate ``invoice_id`` (the first row is kept), then currencies other than the most frequent one;
+3. payments, promises, dunning: invoice rejected, invoice unknown, dated before the invoice's issue date; payments
+   also: sign opposite to the invoice, overpayment beyond the tolerance (rule above); customers: duplicate id.
+
+Numbers: the decimal mark is decided per column by majority (``1 234,56`` votes ',', ``1,234.56`` votes '.';
+``1,234`` alone is ambiguous and does not vote); a value contradicting it (``12.50`` among ``1 234,56``) is rejected
+rather than guessed. Defaults: segment from the customers table else "all", customer_name from the customers table
+else the id, currency "EUR", payment_method "transfer", disputed False, dunning level = rank of the action among
+the invoice's actions, dunning channel "other". Columns the company has beyond ours are kept, as text, after ours.
+
+``rejections`` has the design's columns (file, row, column, value, reason) plus ``table`` first and ``detail`` last
+(what the cell should look like, the first row of a duplicate, the invoice row that was rejected, ...).
+
 Example::
 
     >>> import pandas as pd
@@ -772,7 +791,7 @@ def _drop_duplicates(raw: _Raw, work: pd.DataFrame, key: str, sink: _Sink) -> pd
     if not dup.any():
         return work
     first_pos = work.groupby(key, sort=False)["_pos"].transform("first").to_numpy()
-    detail = pd.Series(raw.rows[first_pos]).map(lambda r: f"first at row {r}")
+    detail = _sparse_detail(dup, lambda i: [f"first at row {r}" for r in raw.rows[first_pos[i]]])
     return sink.take(raw, work, dup, key, Reason.DUPLICATE_ID, detail)
 
 
@@ -785,6 +804,8 @@ def _main_currency(currency: pd.Series) -> str | None:
 
 
 def _finish_invoices(raw: _Raw, work: pd.DataFrame, customers: pd.DataFrame | None, sink: _Sink) -> pd.DataFrame:
+    """Invoice checks across rows (duplicate ids, minority currencies), then the defaults that need other rows:
+    ``disputed`` from dispute dates/types, segment and name from the customers table, else "all" / the id."""
     work = _drop_duplicates(raw, work, "invoice_id", sink)
     main = _main_currency(work["currency"])
     if main is not None:
@@ -928,8 +949,10 @@ def _blank_after(dates: pd.Series, as_of: pd.Timestamp) -> pd.Series:
 class Ledger:
     """A company's receivables history in canonical columns (see module docstring for the semantics).
 
-    ``source_rows`` is rows read per table and ``rows_used`` rows kept; ``accounting()`` checks that every row
-    read was either used or rejected.
+    ``source_rows`` is rows read per table and ``rows_used`` rows kept (a field docs/design.md does not list: the
+    customers table also holds customers seen only on invoices, so its length cannot tell the rows used);
+    ``accounting()`` checks that every row read was either used or rejected. Both describe the read and are kept
+    unchanged by :meth:`known_at`.
     """
 
     invoices: pd.DataFrame
@@ -940,6 +963,11 @@ class Ledger:
     rejections: pd.DataFrame
     source_rows: dict[str, int]
     rows_used: dict[str, int] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (f"Ledger({len(self.invoices):,} invoices, {len(self.payments):,} payments, "
+                f"{len(self.promises):,} promises, {len(self.dunning):,} dunning actions, "
+                f"{len(self.customers):,} customers, {len(self.rejections):,} rejected rows)")
 
     # ---- time travel -------------------------------------------------------------------------------------------
     def known_at(self, as_of: Any) -> Ledger:

@@ -201,6 +201,18 @@ def _remap(book: Any, inv: pd.DataFrame, sel: np.ndarray, keys: np.ndarray, tran
     return _with(book, pmfs=pmfs, invoices=inv)
 
 
+def _start_day(book: Any, inv: pd.DataFrame, sel: np.ndarray) -> np.ndarray:
+    """Per selected invoice, the first day a lever may touch: max(min_day, first day its law has mass).
+
+    Mass before ``min_day`` is what "not paid yet" rules out; leaving it alone keeps every invoice's conditional
+    never-paid share. Invoices whose law starts after ``min_day`` share one key, so rows stay few.
+    """
+    nz = book.pmfs > 0
+    first = np.where(nz.any(axis=1), book.grid[np.argmax(nz, axis=1)], book.grid[-1])
+    return np.maximum(np.asarray(inv["min_day"], dtype=np.int64)[sel],
+                      first[inv["profile"].to_numpy(np.int64)[sel]])
+
+
 def conditional_laws(book: Any, sel: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Each invoice's law of the pay day given not paid before ``min_day``: (rows over the grid, inverse index).
 
@@ -518,13 +530,16 @@ class DunningPlan(LeverSpec):
         min_day = inv["min_day"].to_numpy(np.int64)
         reminder = self._first_pre_due(self.steps)
         surfaced = ~known[sel] & (min_day[sel] <= reminder) & (lead > 0) & (self.dispute_share_of_late > 0)
-        keys = np.column_stack([surfaced.astype(np.int64), np.maximum(min_day[sel], reminder) - grid[0]])
+        acting = np.flatnonzero(ratio != 1.0)
+        lo, hi = (int(grid[acting[0]]), int(grid[acting[-1]]) + 1) if len(acting) else (0, 0)
+        start = np.clip(_start_day(book, inv, sel), lo, hi)   # the plan acts only from the invoice's start day
+        keys = np.column_stack([surfaced.astype(np.int64), np.maximum(min_day[sel], reminder) - grid[0], start])
         keys[~surfaced, 1] = 0
         late = grid > 0
         phi = self.dispute_share_of_late
 
         def transform(rows: np.ndarray, k: np.ndarray) -> np.ndarray:
-            out = scale_hazard(rows, np.broadcast_to(ratio, rows.shape))
+            out = scale_hazard(rows, np.where(grid[None, :] >= k[:, 2:3], ratio[None, :], 1.0))
             moved = k[:, 0] == 1
             if moved.any():
                 part = out[moved] * late * phi
@@ -555,6 +570,8 @@ class DunningPlan(LeverSpec):
 
     def costs(self, book: Any, model: Any = None) -> pd.DataFrame:
         """Expected cost of the plan's actions minus the current plan's, each on its own law (by month)."""
+        if self.steps == (self.current or []):
+            return _empty_costs()
         m1, a1 = self._step_costs(self.apply(book, model), self.steps)
         m0, a0 = self._step_costs(book, self.current or [])
         return _cost_frame(self.name, np.concatenate([m1, m0]).astype(str), "dunning actions (net of current plan)",
@@ -674,13 +691,15 @@ class DirectDebit(LeverSpec):
         due_pos, r = -int(book.grid[0]), self.rejection_rate
 
         def transform(rows: np.ndarray, k: np.ndarray) -> np.ndarray:
-            paid = rows.sum(axis=1)
-            rejected = np.mean([shift_days(rows, np.full(len(rows), d)) for d in delays], axis=0)
-            out = r * rejected
-            out[:, due_pos] += (1 - r) * paid
+            ahead = book.grid[None, :] >= k[:, :1]          # mass before the start day stays where it is
+            later = rows * ahead
+            rejected = np.mean([shift_days(later, np.full(len(rows), d)) for d in delays], axis=0)
+            out = rows * ~ahead + r * rejected
+            out[:, due_pos] += (1 - r) * later.sum(axis=1)
             return out
 
-        return _remap(book, inv, sel, np.zeros((len(sel), 1), dtype=np.int64), transform)
+        start = np.minimum(_start_day(book, inv, sel), 0)
+        return _remap(book, inv, sel, start[:, None], transform)
 
     def costs(self, book: Any, model: Any = None) -> pd.DataFrame:
         inv = _ensure_columns(book)
@@ -1110,3 +1129,27 @@ def annotate_book(book: Any, open_book: pd.DataFrame) -> Any:
     inv["disputed"] = ids.map(extra["disputed"]).fillna(False).astype(bool).to_numpy()
     inv["payment_method"] = ids.map(extra["payment_method"]).fillna("transfer").astype(str).to_numpy()
     return _with(book, invoices=inv)
+
+
+def calibrate_dunning(levers: list[LeverSpec], estimates: pd.DataFrame) -> list[LeverSpec]:
+    """Dunning plans whose steps take their effect from the ledger's own log where it is reliable.
+
+    ``estimates`` = :func:`estimate_dunning_effects`; a step whose ``effect`` was not set explicitly takes the
+    estimated effect of its channel (the most frequent level of it), floored at 0. Other levers pass through.
+    """
+    if estimates is None or estimates.empty:
+        return list(levers)
+    ok = estimates[estimates["reliable"].astype(bool) & estimates["effect"].notna()]
+    by_channel = ok.sort_values("n_actions", ascending=False).drop_duplicates("channel").set_index("channel")
+    out: list[LeverSpec] = []
+    for lever in levers:
+        if isinstance(lever, DunningPlan):
+            def fix(steps: list[DunningStep] | None) -> list[DunningStep] | None:
+                if steps is None:
+                    return None
+                return [s.model_copy(update={"effect": max(0.0, float(by_channel.loc[s.channel, "effect"]))})
+                        if s.channel in by_channel.index and "effect" not in s.model_fields_set else s
+                        for s in steps]
+            lever = lever.model_copy(update={"steps": fix(lever.steps), "current": fix(lever.current)})
+        out.append(lever)
+    return out

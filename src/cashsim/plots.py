@@ -114,14 +114,17 @@ def _layout(fig: go.Figure, title: str, locale: str, **layout) -> go.Figure:
 
 
 def _period_labels(periods: pd.Series, locale: str) -> list[str]:
-    """Month labels as the reader says them (``nov. 2026``); other values as given."""
+    """Labels as the reader says them: a month ``YYYY-MM`` as ``nov. 2026``, a date (week start) as ``2 nov.``."""
     out = []
     for p in periods:
-        try:
-            first = pd.Period(str(p)[:7], freq="M").start_time
-            out.append(fmt.date(first, locale=locale, style="MMM y"))
-        except (ValueError, TypeError):
-            out.append(str(p))
+        text = str(p)
+        if len(text) == 7 and text[4] == "-":
+            out.append(fmt.date(pd.Period(text, freq="M").start_time, locale=locale, style="MMM y"))
+        else:
+            try:
+                out.append(fmt.date(pd.Timestamp(p), locale=locale, style="d MMM y"))
+            except (ValueError, TypeError):
+                out.append(text)
     return out
 
 
@@ -222,7 +225,8 @@ def cash_position_fan(weekly: pd.DataFrame, minimum_balance: float | None = None
     axis.pop("rangemode")
     if has_p:
         fig.update_yaxes(secondary_y=False, **axis)
-        fig.update_yaxes(secondary_y=True, range=[0, 1], tickformat=".0%", showgrid=False, title_text=t["p_below"])
+        fig.update_yaxes(secondary_y=True, range=[0, 1], dtick=0.25, tickformat=".0%", showgrid=False,
+                         title_text=t["p_below"])
     else:
         fig.update_yaxes(**axis)
     fig.update_xaxes(title_text=t["week"], tickformat="%d/%m" if fmt.parse_locale(locale).language == "fr" else "%b %d")
@@ -337,7 +341,7 @@ def aged_balance_bars(aged: pd.DataFrame, *, group_col: str | None = None, bucke
         fig.add_trace(go.Bar(x=labels, y=a[c].astype(float), name=str(c), marker_color=colour,
                              hovertemplate=f"{c}: {_money_hover(locale, currency)}<extra>%{{x}}</extra>"))
     default = "balance âgée" if fmt.parse_locale(locale).language == "fr" else "aged balance"
-    _layout(fig, title or default, locale, barmode="stack")
+    _layout(fig, title or default, locale, barmode="stack", legend_traceorder="normal")
     fig.update_yaxes(**_money_axis(locale, currency))
     return fig
 

@@ -364,15 +364,20 @@ WORDS = {
 }
 
 
+def params_for(params_path: str | Path, as_of: str | None = "") -> Params:
+    """The params file, with ``as_of`` (``YYYY-MM-DD``; empty keeps the file's) overriding its standing date."""
+    params = load_params(params_path)
+    if as_of:
+        params = params.model_copy(update={"as_of": pd.Timestamp(as_of).date()})
+    return params
+
+
 def load_run(params_path: str | Path, *, as_of: str | None = "", n_paths: int | None = None,
              seed: int | None = None):
     """The baseline run of a params file (``cashsim.pipeline.run_from_params``), ``as_of`` overriding the file's."""
     from cashsim.pipeline import run_from_params
 
-    params = load_params(params_path)
-    if as_of:
-        params = params.model_copy(update={"as_of": pd.Timestamp(as_of).date()})
-    return run_from_params(params, n_paths=n_paths, seed=seed)
+    return run_from_params(params_for(params_path, as_of), n_paths=n_paths, seed=seed)
 
 
 def forecast_months(run) -> pd.DataFrame:
@@ -468,6 +473,7 @@ def answer_html(run, month: str, plan: Mapping[str, Any] | None = None) -> str:
 
 
 def _locale(run) -> dict[str, str]:
+    """Locale and currency of a Run or Baseline (anything with ``.params``)."""
     return {"locale": run.params.report.locale, "currency": run.params.currency}
 
 
@@ -477,6 +483,7 @@ def months_view(run):
             "collections_p50": "forecast p50", "collections_p90": "forecast p90", "p_target_met": "P(target met)",
             "expected_shortfall": "expected shortfall"}
     frame = forecast_months(run)[list(cols)]
+    frame["month"] = [fmt.month_name(m, locale=run.params.report.locale) for m in frame["month"]]
     return fmt.table(frame, money_cols=[c for c in cols if c not in ("month", "p_target_met")],
                      percent_cols=["p_target_met"], labels=cols, **_locale(run))
 
@@ -516,10 +523,13 @@ def alerts_view(run, top: int = 40):
     """The alerts of ``kpi.alerts`` at the as-of date, largest value first within each kind."""
     from cashsim import kpi
 
-    frame = kpi.alerts(run.ledger, run.as_of, run.params.alerts)
-    frame = frame.sort_values(["alert", "value"], ascending=[True, False]).groupby("alert").head(top // 4 or 1)
+    every = kpi.alerts(run.ledger, run.as_of, run.params.alerts)
+    per_kind = max(top // max(every["alert"].nunique(), 1), 1)
+    frame = every.sort_values(["alert", "value"], ascending=[True, False]).groupby("alert").head(per_kind)
+    counts = every["alert"].value_counts().sort_index()
+    caption = ", ".join(f"{k}: {n}" for k, n in counts.items()) + f" (largest {per_kind} of each shown)"
     cols = {"alert": "alert", "group": "who", "customer_name": "customer", "message": "detail"}
-    return fmt.table(frame[list(cols)], labels=cols, caption=f"{len(frame)} shown", **_locale(run))
+    return fmt.table(frame[list(cols)], labels=cols, caption=caption, **_locale(run))
 
 
 def call_list_view(run, top: int = 25):
@@ -544,12 +554,51 @@ def rejections_view(run, top: int = 30):
     """Rejected rows by reason, then the first ``top`` of them with file, row, column, value and reason."""
     rej = run.ledger.rejections
     if rej.empty:
-        return fmt.table(pd.DataFrame({"rejected rows": [0]}), **_locale(run))
+        return fmt.table(pd.DataFrame({"rejected rows": ["none: every row read was used"]}), **_locale(run))
     counts = rej.groupby(["table", "reason"]).size().rename("rows").reset_index()
     shown = rej.head(top)[[c for c in ("table", "file", "row", "column", "value", "reason", "detail")
                            if c in rej.columns]]
     return fmt.table(pd.concat([counts, shown], keys=["by reason", "first rows"]).reset_index(level=0)
                      .rename(columns={"level_0": "view"}), **_locale(run))
+
+
+def ledger_view(base):
+    """The ledger at a glance (``Ledger.summary``): counts, open and overdue amounts, date range, rejections."""
+    sm = base.ledger.summary(base.as_of)
+    loc = base.params.report.locale
+    rows = [("customers", fmt.number(sm["customers"], locale=loc)),
+            ("invoices (credit notes)", f"{fmt.number(sm['invoices'], locale=loc)} "
+                                        f"({fmt.number(sm['credit_notes'], locale=loc)})"),
+            ("payments", fmt.number(sm["payments"], locale=loc)),
+            ("history", f"{fmt.date(sm['first_date'], locale=loc)} - {fmt.date(sm['last_date'], locale=loc)}"),
+            ("invoiced", fmt.money(sm["invoiced_amount"], locale=loc, currency=base.params.currency, decimals=0)),
+            ("open (invoices)", f"{fmt.money(sm['open_amount'], locale=loc, currency=base.params.currency, decimals=0)}"
+                                f" ({fmt.number(sm['open_invoices'], locale=loc)})"),
+            ("overdue (invoices)", f"{fmt.money(sm['overdue_amount'], locale=loc, currency=base.params.currency, decimals=0)}"
+                                   f" ({fmt.number(sm['overdue_invoices'], locale=loc)})"),
+            ("open disputes", fmt.number(sm["disputed_open"], locale=loc)),
+            ("rows rejected / read", f"{fmt.number(sm['rows_rejected'], locale=loc)} / "
+                                     f"{fmt.number(sm['rows_read'], locale=loc)}")]
+    return fmt.table(pd.DataFrame(rows, columns=["", "as of " + fmt.date(base.as_of, locale=loc)]))
+
+
+def segments_view(base):
+    """Fitted payer behaviour per client group: median days late and share paid late (undisputed, normal month)."""
+    seg = base.model.segments.reset_index()
+    first = seg.columns[0]
+    cols = [c for c in (first, "median_days_late", "share_late") if c in seg.columns]
+    return fmt.table(seg[cols], percent_cols=["share_late"], labels={first: "client group"},
+                     **_locale(base))
+
+
+def customers_view(base, top: int = 20):
+    """The ``top`` least reliable customers with enough history: reliability, usual delay and the reasons."""
+    cust = base.model.customers.reset_index()
+    cust = cust.sort_values("reliability").head(top)
+    cols = [c for c in ("customer_id", "customer_name", "segment", "n_invoices", "median_days_late",
+                        "share_late", "reliability", "reasons") if c in cust.columns]
+    return fmt.table(cust[cols], percent_cols=["share_late", "reliability"], number_cols=["n_invoices"],
+                     **_locale(base))
 
 
 def html_path(folder: str | Path) -> Path:

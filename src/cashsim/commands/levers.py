@@ -1,0 +1,122 @@
+"""``cashsim levers``: every collection lever of the params side by side against the target, and the cheapest plan.
+
+Fits payer behaviour and builds the book as of the params' date (:func:`cashsim.pipeline.prepare`), adapts the
+scenarios to the company (dunning effects estimated from its own log where it has one; the share of late payment
+held up by disputes; its hourly cost and gross margin where a lever leaves them unset), then runs
+:func:`cashsim.compare.compare_levers` and :func:`cashsim.compare.cheapest_plan` on common random numbers.
+
+    cashsim levers --params params/demo.yml --json reports/levers.json
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+
+from cashsim.errors import ParamsError
+from cashsim.params import Params, load_params
+
+
+def company_scenarios(params: Params, ledger, as_of: pd.Timestamp) -> tuple[dict, pd.DataFrame]:
+    """The params' scenarios with the company's own figures filled in, and the dunning-log estimates used."""
+    from cashsim.levers import (CutOffThreat, DunningPlan, PromiseCalls, calibrate_dunning, dispute_share_of_late,
+                                estimate_dunning_effects)
+
+    known = ledger.known_at(as_of)
+    estimates = estimate_dunning_effects(known) if len(known.dunning) else pd.DataFrame()
+    share = dispute_share_of_late(known.status(as_of))
+    fin = params.finance
+
+    def adapt(lever):
+        unset = lambda key: key not in lever.model_fields_set  # noqa: E731
+        if isinstance(lever, DunningPlan) and unset("dispute_share_of_late"):
+            return lever.model_copy(update={"dispute_share_of_late": share})
+        if isinstance(lever, PromiseCalls) and unset("hourly_cost"):
+            return lever.model_copy(update={"hourly_cost": fin.hourly_cost})
+        if isinstance(lever, CutOffThreat) and unset("gross_margin"):
+            return lever.model_copy(update={"gross_margin": fin.gross_margin})
+        return lever
+
+    scenarios = {name: calibrate_dunning([adapt(lv) for lv in levers], estimates)
+                 for name, levers in params.scenarios.items()}
+    return scenarios, estimates
+
+
+def _print(table: pd.DataFrame, plan) -> None:
+    cols = ["scenario", "month", "extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "p_target_met",
+            "delta_p_target_met", "cost", "cost_per_euro", "annualised_cost_rate", "risk"]
+    money = {c: "{:,.0f}".format for c in ("extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "cost")}
+    pct = {c: "{:.0%}".format for c in ("p_target_met", "delta_p_target_met")}
+    rate = {"cost_per_euro": "{:.3f}".format, "annualised_cost_rate": "{:.1%}".format}
+    print("Collection levers against the baseline (common random numbers; euros incl. VAT):")
+    print(table[cols].to_string(index=False, formatters={**money, **pct, **rate}, na_rep="-"))
+    if plan is None:
+        return
+    verdict = "meets" if plan.meets_target else "does NOT meet"
+    print(f"\nCheapest plan ({verdict} the required probability in every month), expected cost "
+          f"{plan.cost:,.0f} EUR: " + ", ".join(lv.name for lv in plan.levers))
+    print(plan.months.to_string(index=False, formatters={"p_target_met_baseline": "{:.0%}".format,
+                                                          "p_target_met": "{:.0%}".format, "required": "{:.0%}".format,
+                                                          "gap": "{:.0%}".format,
+                                                          "financing_needed": "{:,.0f}".format}))
+    if plan.bridge is not None:
+        print(f"Bridge: factor {plan.bridge.share:.0%} of the not-yet-due invoices "
+              f"({plan.bridge.advance_rate:.0%} advance).")
+    if len(plan.actions):
+        print("\nFirst actions:")
+        print(plan.actions.head(15)[["lever", "customer_id", "invoice_id", "amount", "action"]]
+              .to_string(index=False, formatters={"amount": "{:,.0f}".format}))
+
+
+def run(args: argparse.Namespace) -> int:
+    from cashsim.compare import cheapest_plan, compare_levers, to_json
+    from cashsim.levers import annotate_book
+    from cashsim.pipeline import prepare
+    from cashsim.targets import actual_collections, window_start
+
+    params = load_params(args.params)
+    if not params.scenarios:
+        raise ParamsError(f"{args.params}: no `scenarios:` section; add a baseline and at least one scenario of "
+                          "levers (see params/demo.yml)")
+    n_paths = params.simulation.n_paths if args.paths is None else args.paths
+    if n_paths < 1:
+        raise ParamsError(f"--paths must be at least 1, got {n_paths}")
+    seed = params.simulation.seed if args.seed is None else args.seed
+    base = prepare(params)
+    known = base.ledger.known_at(base.as_of)
+    book = annotate_book(base.book, known.open_book(base.as_of))
+    scenarios, estimates = company_scenarios(params, base.ledger, base.as_of)
+    first = (base.as_of + pd.Timedelta(days=1)).to_period("M")
+    start = window_start(pd.PeriodIndex([first]), params.burn.window_months)[0].start_time
+    actual = actual_collections(base.ledger, start, base.as_of)
+    common = dict(n_paths=n_paths, seed=seed, horizon_end=base.horizon_end, actual_past=actual)
+    table = compare_levers(book, base.model, scenarios, params.burn, **common)
+    plan = None if args.no_plan else cheapest_plan(book, base.model, scenarios, params.burn,
+                                                   **{**common, "n_paths": min(n_paths, args.plan_paths)})
+    _print(table, plan)
+    if args.json:
+        out = Path(args.json)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        text = to_json(table, plan, params=str(args.params), company=params.company,
+                       as_of=base.as_of.strftime("%Y-%m-%d"), n_paths=n_paths, seed=seed,
+                       required_probability=params.burn.required_probability,
+                       dunning_estimates=estimates.to_dict(orient="records") if len(estimates) else [])
+        out.write_text(text, encoding="utf-8")
+        print(f"\nwritten: {out}")
+    return 0
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("levers", help="collection levers side by side against the target; cheapest plan",
+                              description="Every scenario of collection levers in the params, simulated on common "
+                                          "random numbers against the baseline, and the cheapest plan that brings "
+                                          "P(target met) to the required probability.")
+    p.add_argument("--params", required=True, help="parameter file (YAML) with a `scenarios:` section")
+    p.add_argument("--json", metavar="OUT", help="write the comparison and the plan to this JSON file")
+    p.add_argument("--paths", type=int, default=None, help="Monte Carlo paths (default: simulation.n_paths)")
+    p.add_argument("--seed", type=int, default=None, help="random seed (default: simulation.seed)")
+    p.add_argument("--plan-paths", type=int, default=500, help="paths per trial of the plan search (default 500)")
+    p.add_argument("--no-plan", action="store_true", help="skip the cheapest-plan search")
+    p.set_defaults(func=run)

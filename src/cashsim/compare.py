@@ -1,0 +1,368 @@
+"""Levers side by side against the smoothed target, and the cheapest plan that reaches it (*plan d'action trésorerie*).
+
+:func:`compare_levers` simulates the baseline and every scenario of levers on **common random numbers** (the same
+seed; levers never add or remove invoice rows, so each invoice draws the same uniforms in every scenario): the
+per-path differences are the levers' effect, not Monte Carlo noise. Per scenario and month (euros incl. VAT):
+
+- ``extra_cash_mean / _p10 / _p90``: mean and 10th / 90th percentiles over paths of (scenario - baseline) cash;
+- ``p_target_met`` and ``delta_p_target_met``; ``expected_shortfall`` and ``delta_expected_shortfall``
+  (:func:`cashsim.targets.target_report_arrays`, path by path, so a better month also lowers the next targets);
+- ``cost``: discounts the engine booked (mean over paths, net of the baseline's) + the levers' expected costs
+  (staff, fees, interest, lost margin) of the month; ``cumulative_cost``;
+- ``brought_forward``: cumulative extra cash to the month's end (mean), ``cost_per_euro`` = cumulative cost /
+  brought forward; ``annualised_cost_rate`` = cumulative cost / (euro-days of extra cash held / 365), the rate to
+  set against the company's cost of borrowing;
+- ``risk`` (none / low / medium / high, the worst of the scenario's levers) and ``risk_note``; ``financing``
+  (the scenario finances receivables: report it apart from DSO) and ``financing_advance`` (advances of the month).
+
+:func:`cheapest_plan` searches the cheapest combination of levers and intensities that brings P(target met) to
+``burn.required_probability`` in every month (greedy, see its docstring), or the closest one with the remaining
+gap and the financing that would bridge it, with the actions (whom to offer a discount, whom to call first).
+
+Example::
+
+    >>> table = compare_levers(book, model, params.scenarios, params.burn, n_paths=1000, seed=42,
+    ...                        horizon_end="2027-02-28")                                 # doctest: +SKIP
+    >>> table.query("month == '2026-11'")[["scenario", "extra_cash_mean", "delta_p_target_met", "cost"]]  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cashsim.errors import ParamsError
+from cashsim.levers import (
+    RISK_LEVELS,
+    Deposit,
+    DirectDebit,
+    DunningPlan,
+    EarlyPaymentDiscount,
+    Financing,
+    LeverSpec,
+    PromiseCalls,
+    apply_levers,
+)
+from cashsim.simulate import Book, Simulation, simulate
+from cashsim.targets import target_report_arrays
+
+BASELINE = "baseline"
+COLUMNS = ["scenario", "month", "extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "p_target_met",
+           "delta_p_target_met", "expected_shortfall", "delta_expected_shortfall", "cost", "cumulative_cost",
+           "brought_forward", "cost_per_euro", "annualised_cost_rate", "risk", "risk_note", "financing",
+           "financing_advance", "levers"]
+
+
+def scenario_levers(scenarios: dict[str, list[LeverSpec]], name: str) -> list[LeverSpec]:
+    """The levers of scenario ``name`` on top of the baseline's: a lever replaces the baseline's lever of the same
+    kind (a new dunning plan replaces the current one, and is made relative to it), others are added."""
+    if name not in scenarios and name != BASELINE:
+        raise ParamsError(f"scenarios: no scenario named {name!r}; known: {', '.join(scenarios) or '(none)'}")
+    base = list(scenarios.get(BASELINE, []))
+    current = next((lv for lv in base if isinstance(lv, DunningPlan)), None)
+    own = base if name == BASELINE else list(scenarios[name])
+    kinds = {lv.kind for lv in own}
+    merged = own if name == BASELINE else [lv for lv in base if lv.kind not in kinds] + own
+    return [lv.relative_to(current) if isinstance(lv, DunningPlan) else lv for lv in merged]
+
+
+@dataclass(frozen=True)
+class ScenarioRun:
+    """One simulated scenario: its levers, transformed book, expected lever costs and simulation."""
+
+    name: str
+    levers: list[LeverSpec]
+    book: Book
+    costs: pd.DataFrame
+    sim: Simulation
+    targets: Any = field(repr=False, default=None)
+
+
+def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], burn: Any, *, horizon_end: Any,
+                 n_paths: int, seed: int, actual_past: pd.Series | None = None, rho_month: float | None = None,
+                 rho_customer: float | None = None) -> ScenarioRun:
+    """Apply ``levers`` to ``book`` and simulate it (rho from the model unless given) against the target."""
+    new_book, costs = apply_levers(book, levers, model)
+    rm = float(getattr(model, "rho_month", 0.0)) if rho_month is None else rho_month
+    rc = float(getattr(model, "rho_customer", 0.0)) if rho_customer is None else rho_customer
+    sim = simulate(new_book, horizon_end=horizon_end, n_paths=n_paths, seed=seed, rho_month=rm, rho_customer=rc)
+    report = target_report_arrays(sim.daily, sim.days, burn, actual_past=actual_past, as_of=book.as_of)
+    return ScenarioRun(name=name, levers=levers, book=new_book, costs=costs, sim=sim, targets=report)
+
+
+def _months_of(sim: Simulation) -> list[str]:
+    return list(pd.unique(sim.days.strftime("%Y-%m")))
+
+
+def _target_rows(run: ScenarioRun) -> pd.DataFrame:
+    m = run.targets.months
+    return m.loc[~m["is_past"].astype(bool), ["month", "p_target_met", "expected_shortfall"]].set_index("month")
+
+
+def _lever_costs_by_month(run: ScenarioRun, months: list[str]) -> pd.Series:
+    """Expected lever costs not booked by the engine, by month of the horizon (earlier months fold into the first,
+    later ones are left out of the horizon's figures)."""
+    c = run.costs[~run.costs["in_simulation"].astype(bool)]
+    month = c["month"].where(c["month"] >= months[0], months[0])
+    return c.groupby(month)["amount"].sum().reindex(months, fill_value=0.0)
+
+
+def _financing_advance(run: ScenarioRun, book: Book, model: Any, months: list[str]) -> pd.Series:
+    out = pd.Series(0.0, index=months)
+    for lever in run.levers:
+        if isinstance(lever, Financing):
+            t = lever.terms(book)
+            adv = t.groupby(t["funding_date"].dt.strftime("%Y-%m"))["advance"].sum()
+            out = out.add(adv.reindex(months, fill_value=0.0), fill_value=0.0)
+        book = lever.apply(book, model)
+    return out
+
+
+def _active(levers: list[LeverSpec]) -> list[LeverSpec]:
+    """The levers that change something (a dunning plan equal to the current one is the baseline itself)."""
+    return [lv for lv in levers if not (isinstance(lv, DunningPlan) and lv.steps == (lv.current or []))]
+
+
+def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) -> pd.DataFrame:
+    """Per month of the horizon: the scenario's effect against the baseline (see the module docstring)."""
+    months = _months_of(run.sim)
+    diff_daily = run.sim.daily - base.sim.daily                      # (paths, days), common random numbers
+    diff = run.sim.monthly().to_numpy() - base.sim.monthly().to_numpy()
+    engine_cost = (run.sim.monthly_cost().to_numpy() - base.sim.monthly_cost().to_numpy()).mean(axis=0)
+    cost = engine_cost + _lever_costs_by_month(run, months).to_numpy()
+    cum_cost = np.cumsum(cost)
+    cum_extra = np.cumsum(diff_daily.mean(axis=0))                   # mean extra cash held, day by day
+    month_of_day = pd.Index(run.sim.days.strftime("%Y-%m"))
+    codes = pd.Index(months).get_indexer(month_of_day)
+    euro_days = np.cumsum(np.bincount(codes, weights=np.maximum(cum_extra, 0.0), minlength=len(months)))
+    brought = np.cumsum(diff.mean(axis=0))
+    t_run, t_base = _target_rows(run).reindex(months), _target_rows(base).reindex(months)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        per_euro = np.where(brought > 0, cum_cost / brought, np.nan)
+        annual = np.where(euro_days > 0, cum_cost / (euro_days / 365.0), np.nan)
+    active = _active(run.levers)
+    risk = RISK_LEVELS[max([RISK_LEVELS.index(lv.risk) for lv in active] or [0])]
+    notes = "; ".join(dict.fromkeys(f"{lv.name}: {lv.risk_note}" for lv in active if lv.risk_note))
+    return pd.DataFrame({
+        "scenario": run.name, "month": months,
+        "extra_cash_mean": diff.mean(axis=0),
+        "extra_cash_p10": np.quantile(diff, 0.1, axis=0), "extra_cash_p90": np.quantile(diff, 0.9, axis=0),
+        "p_target_met": t_run["p_target_met"].to_numpy(),
+        "delta_p_target_met": (t_run["p_target_met"] - t_base["p_target_met"]).to_numpy(),
+        "expected_shortfall": t_run["expected_shortfall"].to_numpy(),
+        "delta_expected_shortfall": (t_run["expected_shortfall"] - t_base["expected_shortfall"]).to_numpy(),
+        "cost": cost, "cumulative_cost": cum_cost, "brought_forward": brought, "cost_per_euro": per_euro,
+        "annualised_cost_rate": annual, "risk": risk, "risk_note": notes,
+        "financing": any(lv.is_financing() for lv in run.levers),
+        "financing_advance": _financing_advance(run, book, model, months).to_numpy(),
+        "levers": ", ".join(lv.name for lv in active),
+    }, columns=COLUMNS)
+
+
+def compare_levers(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], burn: Any, *, n_paths: int,
+                   seed: int, horizon_end: Any, actual_past: pd.Series | None = None,
+                   combinations: dict[str, list[str]] | None = None) -> pd.DataFrame:
+    """Every scenario (and each named combination of scenarios) against the baseline, month by month.
+
+    ``scenarios``: name -> levers (``Params.scenarios``; "baseline" = current practice, may be absent = the book
+    as fitted). ``burn``: :class:`cashsim.params.CashBurn`. ``combinations``: name -> scenario names whose levers
+    are merged (a later lever of a kind replaces an earlier one). ``actual_past``: actual collections by month of
+    the current window (:func:`cashsim.targets.actual_collections`). Same inputs and seed -> the same table, bit
+    for bit. Returns one row per scenario and month, columns :data:`COLUMNS`.
+    """
+    runs = _run_all(book, model, scenarios, burn, n_paths=n_paths, seed=seed, horizon_end=horizon_end,
+                    actual_past=actual_past, combinations=combinations)
+    base = runs[BASELINE]
+    return pd.concat([scenario_table(base, r, book, model) for r in runs.values()], ignore_index=True)
+
+
+def _merge(scenarios: dict[str, list[LeverSpec]], names: list[str]) -> list[LeverSpec]:
+    merged: dict[str, LeverSpec] = {}
+    for n in names:
+        for lv in scenario_levers(scenarios, n):
+            merged[lv.kind] = lv
+    return list(merged.values())
+
+
+def _run_all(book, model, scenarios, burn, *, n_paths, seed, horizon_end, actual_past, combinations):
+    plans = {BASELINE: scenario_levers(scenarios, BASELINE)}
+    plans.update({n: scenario_levers(scenarios, n) for n in scenarios if n != BASELINE})
+    plans.update({n: _merge(scenarios, names) for n, names in (combinations or {}).items()})
+    return {name: run_scenario(book, model, name, levers, burn, horizon_end=horizon_end, n_paths=n_paths,
+                               seed=seed, actual_past=actual_past) for name, levers in plans.items()}
+
+
+# ------------------------------------------------------------------------------------------------------ the plan
+
+def intensities(lever: LeverSpec) -> list[LeverSpec]:
+    """The intensities the plan search tries for a lever: its own and a lighter / heavier one where that means
+    something (discount rate x 0.5; calls x 0.5 and x 2; direct-debit adoption and deposit share x 0.5)."""
+    if isinstance(lever, EarlyPaymentDiscount):
+        return [lever.model_copy(update={"rate": lever.rate / 2}), lever]
+    if isinstance(lever, PromiseCalls):
+        return [lever.model_copy(update={"n_calls": max(1, lever.n_calls // 2)}), lever,
+                lever.model_copy(update={"n_calls": lever.n_calls * 2})]
+    if isinstance(lever, DirectDebit) and lever.segments is None and lever.customers is None:
+        return [lever.model_copy(update={"adoption": lever.adoption / 2}), lever]
+    if isinstance(lever, Deposit):
+        return [lever.model_copy(update={"share": lever.share / 2}), lever]
+    return [lever]
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The cheapest plan found: its levers, per-month effect, whether it meets the requirement, the remaining gap
+    and the financing that would bridge it, the actions, and the search's trace."""
+
+    levers: list[LeverSpec]
+    months: pd.DataFrame     # month, p_target_met (baseline, plan), required, met, gap, financing_needed
+    cost: float              # expected cost over the horizon (euros)
+    meets_target: bool
+    actions: pd.DataFrame    # lever, customer_id, invoice_id, amount, action (+ lever-specific columns)
+    trace: pd.DataFrame      # round, candidate, cost, score, chosen
+    bridge: Financing | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"meets_target": self.meets_target, "cost": self.cost,
+                "levers": [lv.model_dump(mode="json") for lv in self.levers],
+                "bridge": None if self.bridge is None else self.bridge.model_dump(mode="json"),
+                "months": _records(self.months), "actions": _records(self.actions.head(200)),
+                "trace": _records(self.trace)}
+
+
+def _shortfall_score(p: np.ndarray, required: float) -> float:
+    """How far the months are from the requirement: sum over months of max(0, required - P(met))."""
+    return float(np.maximum(required - p, 0.0).sum())
+
+
+def _total_cost(run: ScenarioRun, base: ScenarioRun, months: list[str]) -> float:
+    engine = (run.sim.daily_cost.sum(axis=1) - base.sim.daily_cost.sum(axis=1)).mean()
+    return float(engine + _lever_costs_by_month(run, months).sum())
+
+
+def cheapest_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], burn: Any, *, n_paths: int,
+                  seed: int, horizon_end: Any, actual_past: pd.Series | None = None, max_levers: int = 4) -> Plan:
+    """The cheapest combination of levers (and intensities) that brings P(target met) to
+    ``burn.required_probability`` in every month of the horizon, or the closest one, with the gap left.
+
+    Search (greedy on cost per unit of requirement gained, all runs on common random numbers):
+    candidates = every non-financing lever of the non-baseline scenarios, at the intensities of
+    :func:`intensities`. From the baseline, each round tries adding each candidate (one per kind: a candidate of a
+    kind already in the plan replaces it) and scores gain = sum_m max(0, req - P_m(before)) - (same after);
+    it keeps the candidate with the lowest cost per unit of gain (a free lever with any gain first), until every
+    month meets the requirement, nothing gains, or ``max_levers`` are in the plan. Greedy, not exhaustive: a
+    knapsack over a handful of levers whose effects interact; its trace is returned so the choice can be checked.
+
+    When the plan falls short, ``financing_needed`` per month is the ``required`` quantile of the path shortfall
+    (the cash which, added that month, brings P(met) to the requirement — an upper bound, since earlier cash also
+    lowers later targets of the window), and ``bridge`` the factoring of not-yet-due invoices that would advance
+    it (share of the book = need / (advance rate x eligible amount), capped at 1).
+    """
+    required = float(burn.required_probability)
+    common = dict(horizon_end=horizon_end, n_paths=n_paths, seed=seed, actual_past=actual_past)
+    base_levers = scenario_levers(scenarios, BASELINE)
+    base = run_scenario(book, model, BASELINE, base_levers, burn, **common)
+    months = _months_of(base.sim)
+    p_base = _target_rows(base).reindex(months)["p_target_met"].to_numpy()
+    candidates: list[LeverSpec] = []
+    for name in scenarios:
+        if name == BASELINE:
+            continue
+        for lv in scenario_levers(scenarios, name):
+            if lv.is_financing() or lv in base_levers:
+                continue
+            for variant in intensities(lv):
+                if variant not in candidates:
+                    candidates.append(variant)
+    plan: list[LeverSpec] = list(base_levers)
+    current, score = base, _shortfall_score(p_base, required)
+    trace = []
+    for rnd in range(1, max_levers + 1):
+        if score <= 0:
+            break
+        best = None
+        for cand in candidates:
+            trial = [lv for lv in plan if lv.kind != cand.kind] + [cand]
+            if trial == plan:
+                continue
+            run = run_scenario(book, model, f"trial {rnd}", trial, burn, **common)
+            p = _target_rows(run).reindex(months)["p_target_met"].to_numpy()
+            gain = score - _shortfall_score(p, required)
+            cost = _total_cost(run, base, months) - _total_cost(current, base, months)
+            ratio = np.inf if gain <= 1e-12 else max(cost, 0.0) / gain
+            trace.append({"round": rnd, "candidate": _describe(cand), "gain": gain, "extra_cost": cost,
+                          "cost_per_gain": ratio, "chosen": False})
+            if gain > 1e-12 and (best is None or ratio < best[0] - 1e-12):
+                best = (ratio, trial, run, gain, len(trace) - 1)
+        if best is None:
+            break
+        _, plan, current, gain, idx = best
+        trace[idx]["chosen"] = True
+        score -= gain
+    p_plan = _target_rows(current).reindex(months)["p_target_met"].to_numpy()
+    short = current.targets.paths.shortfall[:, ~current.targets.paths.is_past]
+    need = np.where(p_plan < required, np.quantile(short, required, axis=0), 0.0)
+    table = pd.DataFrame({"month": months, "p_target_met_baseline": p_base, "p_target_met": p_plan,
+                          "required": required, "met": p_plan >= required,
+                          "gap": np.maximum(required - p_plan, 0.0), "financing_needed": need})
+    bridge = _bridge(current.book, float(need.sum())) if need.sum() > 0 else None
+    actions = _actions(book, model, plan)
+    return Plan(levers=plan, months=table, cost=_total_cost(current, base, months),
+                meets_target=bool((p_plan >= required).all()), actions=actions,
+                trace=pd.DataFrame(trace, columns=["round", "candidate", "gain", "extra_cost", "cost_per_gain",
+                                                   "chosen"]),
+                bridge=bridge)
+
+
+def _bridge(book: Book, need: float) -> Financing | None:
+    probe = Financing(method="factoring", label="bridge financing")
+    eligible = probe.terms(book)["financed"].sum()
+    if eligible <= 0:
+        return None
+    share = min(1.0, need / (probe.advance_rate * eligible))
+    return probe.model_copy(update={"share": share}) if share > 0 else None
+
+
+def _actions(book: Book, model: Any, levers: list[LeverSpec]) -> pd.DataFrame:
+    frames = []
+    for lv in levers:
+        if lv in _active([lv]):
+            frames.append(lv.actions(book, model))
+        book = lv.apply(book, model)
+    frames = [f for f in frames if len(f)]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
+        columns=["lever", "customer_id", "invoice_id", "amount", "action"])
+
+
+def _describe(lever: LeverSpec) -> str:
+    fields = lever.model_dump(exclude={"kind", "label", "current"}, exclude_defaults=True)
+    inner = ", ".join(f"{k}={v}" for k, v in fields.items() if k != "steps")
+    if isinstance(lever, DunningPlan):
+        inner = " / ".join(f"{s.day:+d} {s.channel}" for s in lever.steps)
+    return f"{lever.kind}({inner})"
+
+
+def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    d = df.copy()
+    for c in d.columns:
+        if pd.api.types.is_datetime64_any_dtype(d[c]):
+            d[c] = d[c].dt.strftime("%Y-%m-%d")
+    rows = d.to_dict(orient="records")
+    return [{k: (v.item() if isinstance(v, np.generic) else (None if isinstance(v, float) and not np.isfinite(v)
+                                                           else v)) for k, v in r.items()} for r in rows]
+
+
+def to_json(table: pd.DataFrame, plan: Plan | None = None, **meta: Any) -> str:
+    """The comparison (and the plan) as JSON: ``{**meta, "scenarios": [...rows], "plan": {...}}``."""
+    payload = {**meta, "scenarios": _records(table)}
+    if plan is not None:
+        payload["plan"] = plan.to_dict()
+    return json.dumps(payload, indent=1, ensure_ascii=False, default=str)
+
+
+__all__ = ["BASELINE", "COLUMNS", "Plan", "ScenarioRun", "cheapest_plan", "compare_levers",
+           "intensities", "run_scenario", "scenario_levers", "scenario_table", "to_json"]

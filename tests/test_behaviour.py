@@ -1,0 +1,225 @@
+"""Payer behaviour: recovery of known laws (own simulated world and the demo company), no look-ahead, the book."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cashsim.behaviour import (
+    GRID,
+    calendar_rows,
+    detect_payment_runs,
+    fit_behaviour,
+    fit_lognormal_aft,
+    icc_oneway,
+    km_pmf,
+    lognormal_grid_pmf,
+    run_dates,
+)
+from cashsim.ledger import read_ledger
+
+# ------------------------------------------------------------------------------------------ a small known world
+
+MU = {"a": np.log(40.0), "b": np.log(55.0)}   # log(days since issue + 1) of a typical customer
+SIGMA = {"a": 0.25, "b": 0.35}
+TAU = 0.30                                     # sd of the customer intercepts
+
+
+def _world(seed: int = 3, n_customers: int = 120, as_of: str = "2026-06-30"):
+    """Invoices issued over 18 months, 30-day terms, log-normal times with a customer intercept; payments after
+    ``as_of`` are kept (the fit must ignore them). Returns (ledger, as_of, true customer intercepts)."""
+    rng = np.random.default_rng(seed)
+    as_of = pd.Timestamp(as_of)
+    seg = np.where(np.arange(n_customers) % 2 == 0, "a", "b")
+    n_inv = np.where(np.arange(n_customers) < 4, 2, rng.integers(10, 40, n_customers))
+    n_inv[4] = 40
+    u = rng.normal(0, TAU, n_customers)
+    cust = np.repeat(np.arange(n_customers), n_inv)
+    n = len(cust)
+    issue = as_of - pd.to_timedelta(rng.integers(0, 540, n), unit="D")
+    s = seg[cust]
+    log_t = np.array([MU[x] for x in s]) + u[cust] + np.array([SIGMA[x] for x in s]) * rng.standard_normal(n)
+    days = np.maximum(np.round(np.exp(log_t) - 1), 0).astype(int)
+    pay = issue + pd.to_timedelta(days, unit="D")
+    ids = [f"F{i:05d}" for i in range(n)]
+    invoices = pd.DataFrame({"invoice_id": ids, "customer_id": [f"C{c:03d}" for c in cust], "segment": s,
+                             "issue_date": issue, "due_date": issue + pd.Timedelta(days=30),
+                             "amount": np.round(rng.uniform(500, 5000, n), 2)})
+    payments = pd.DataFrame({"invoice_id": ids, "payment_date": pay, "amount": invoices["amount"]})
+    payments = payments[payments["payment_date"] <= as_of + pd.Timedelta(days=400)]
+    return read_ledger(invoices, payments), as_of, pd.Series(u, index=[f"C{c:03d}" for c in range(n_customers)])
+
+
+@pytest.fixture(scope="module")
+def world():
+    return _world()
+
+
+# ------------------------------------------------------------------------------------------ the AFT core
+
+def _censored_sample(rng, n=20000, mu=3.5, sigma=0.4):
+    t = np.exp(mu + sigma * rng.standard_normal(n))
+    c = rng.uniform(5, 60, n)                 # heavy censoring: about half the items are still open
+    return np.log(np.minimum(t, c)), t < c
+
+
+def test_censored_fit_recovers_parameters_and_dropping_open_items_is_biased():
+    rng = np.random.default_rng(11)
+    y, obs = _censored_sample(rng)
+    assert 0.3 < (~obs).mean() < 0.7
+    fit = fit_lognormal_aft(y, obs, np.ones((len(y), 1)))
+    assert abs(fit.beta[0] - 3.5) < 0.03 and abs(fit.sigma[0] - 0.4) < 0.03
+    dropped = fit_lognormal_aft(y[obs], obs[obs], np.ones((obs.sum(), 1)))
+    assert dropped.beta[0] < 3.5 - 0.15          # naive fit on paid items only: far too fast
+
+
+def test_random_intercepts_variance_and_shrinkage():
+    rng = np.random.default_rng(5)
+    n_c, tau = 400, 0.3
+    n_i = np.where(np.arange(n_c) < 50, 2, 40)
+    u = rng.normal(0, tau, n_c)
+    cl = np.repeat(np.arange(n_c), n_i)
+    y = 3.5 + u[cl] + 0.3 * rng.standard_normal(len(cl))
+    fit = fit_lognormal_aft(y, np.ones(len(y), bool), np.ones((len(y), 1)), cluster=cl)
+    assert abs(np.sqrt(fit.tau2[0]) - tau) < 0.04          # estimated from the data, not hard-coded
+    thin, thick = slice(0, 50), slice(50, None)
+    # a 2-invoice customer keeps ~ tau^2 / (tau^2 + sigma^2 / 2) = 0.67 of its mean; a 40-invoice one ~ 0.98
+    slope_thin = np.polyfit(u[thin], fit.u[thin], 1)[0]
+    slope_thick = np.polyfit(u[thick], fit.u[thick], 1)[0]
+    assert 0.45 < slope_thin < 0.85 and slope_thick > 0.93
+
+
+def test_month_effects_are_recovered():
+    rng = np.random.default_rng(8)
+    n = 30000
+    per = rng.integers(0, 30, n)
+    m = rng.normal(0, 0.4, 30)
+    y = 3.4 + 0.3 * (m[per] + rng.standard_normal(n))
+    fit = fit_lognormal_aft(y, np.ones(n, bool), np.ones((n, 1)), period=per)
+    assert np.corrcoef(fit.m, m)[0, 1] > 0.98
+    assert abs(np.sqrt(fit.tau2_period) - 0.4) < 0.12
+
+
+def test_grid_pmf_and_km():
+    row = lognormal_grid_pmf(np.array([np.log(41.0)]), np.array([0.2]), np.array([30]))[0]
+    assert abs(row.sum() - 1) < 1e-9 and abs(GRID[np.argmax(row.cumsum() >= 0.5)] - 10) <= 1
+    pmf = km_pmf(np.array([3, 3, 5, 8]), np.array([True, True, True, False]))
+    assert pmf[3] == pytest.approx(0.5) and pmf[5] == pytest.approx(0.25)
+
+
+def test_icc_recovers_a_known_intra_class_correlation():
+    rng = np.random.default_rng(2)
+    g = np.repeat(np.arange(300), 20)
+    z = np.sqrt(0.1) * rng.standard_normal(300)[g] + np.sqrt(0.9) * rng.standard_normal(len(g))
+    assert abs(icc_oneway(z, g) - 0.1) < 0.03
+    assert icc_oneway(rng.standard_normal(len(g)), g) < 0.02
+
+
+# ------------------------------------------------------------------------------------------ calendars
+
+def test_payment_runs_detected_and_random_payers_left_alone():
+    days = pd.date_range("2025-01-01", "2026-06-30")
+    runs = days[run_dates((10, 31), days)]
+    rng = np.random.default_rng(0)
+    random_days = pd.DatetimeIndex(rng.choice(days[days.day_of_week < 5], 30, replace=False))
+    pay = pd.DataFrame({"customer_id": ["run"] * len(runs) + ["any"] * 30,
+                        "payment_date": list(runs) + list(random_days)})
+    found = detect_payment_runs(pay)
+    assert found.loc["run"] == (10, 31) and "any" not in found.index
+    cal = calendar_rows([(10, 31)], days[:40])
+    assert days[cal[1][12]] == pd.Timestamp("2025-01-10")      # 13 Jan snaps back to the nearest run, 10 Jan
+    assert days[cal[0][3]] == pd.Timestamp("2025-01-06")       # Saturday 4 Jan -> Monday 6 Jan
+
+
+# ------------------------------------------------------------------------------------------ fit_behaviour
+
+def test_world_fit_recovers_segment_laws_and_shrinks_thin_customers(world):
+    ledger, as_of, u = world
+    model = fit_behaviour(ledger, as_of)
+    coef = model.coefficients
+    for s in ("a", "b"):
+        assert abs(coef[f"segment={s}"] - MU[s]) < 0.08
+        assert abs(coef[f"sigma[{s}]"] - SIGMA[s]) < 0.05
+        assert abs(np.sqrt(coef[f"tau2[{s}]"]) - TAU) < 0.12
+    c = model.customers
+    thin = c.loc[c["n_invoices"] == 2]
+    assert len(thin) >= 3 and (thin["shrinkage_weight"] < 0.85).all()
+    big = c.loc["C004"]
+    assert big["shrinkage_weight"] > 0.9
+    assert abs(big["customer_effect"] - u["C004"]) < 0.15
+    assert np.corrcoef(c["customer_effect"], u.reindex(c.index))[0, 1] > 0.85
+    # reliability: P(paid within 5 days after due) in [0, 1] with a reason for every customer
+    assert c["reliability"].between(0, 1).all() and c["reasons"].str.contains("invoices seen").all()
+    assert model.pmfs.shape == (len(model.profiles), len(GRID))
+    assert np.allclose(model.pmfs.sum(axis=1) + model.p_never, 1)
+
+
+def test_no_look_ahead(world):
+    ledger, as_of, _ = world
+    a = fit_behaviour(ledger, as_of)
+    b = fit_behaviour(ledger.known_at(as_of), as_of)
+    np.testing.assert_array_equal(a.pmfs, b.pmfs)
+    assert a.rho_month == b.rho_month and a.rho_customer == b.rho_customer
+    pd.testing.assert_frame_equal(a.customers, b.customers)
+
+
+def test_survival_is_monotone_and_open_invoices_are_censored(world):
+    ledger, as_of, _ = world
+    model = fit_behaviour(ledger, as_of)
+    assert model.diagnostics["n_censored"] > 50
+    s = [model.survival("C010", d) for d in (-20, 0, 10, 30, 365)]
+    assert all(x >= y for x, y in zip(s, s[1:])) and s[-1] == pytest.approx(model.customers.loc["C010", "p_never"],
+                                                                             abs=0.02)
+
+
+def test_book_conditions_overdue_invoices_and_dedupes_rows(world):
+    from cashsim.params import SalesPlanLine
+    from cashsim.simulate import Book
+
+    ledger, as_of, _ = world
+    model = fit_behaviour(ledger, as_of)
+    ob = ledger.open_book(as_of)
+    plan = [SalesPlanLine(segment="a", monthly_amount=50000, terms_days=30, average_invoice=5000)]
+    book = model.book(ob, plan, horizon_end="2026-09-30")
+    assert isinstance(book, Book)
+    inv = book.invoices
+    open_rows = inv[~inv["is_future"]]
+    assert len(open_rows) == (ob["outstanding"] > 0).sum()
+    expected_min = (as_of + pd.Timedelta(days=1) - open_rows["due_date"]).dt.days.clip(GRID[0], None)
+    np.testing.assert_array_equal(open_rows["min_day"].to_numpy(), expected_min.to_numpy())
+    fut = inv[inv["is_future"]]
+    assert fut["amount"].sum() == pytest.approx(150000) and len(fut) == 30
+    assert book.pmfs.shape[0] < len(inv)                 # identical laws share one row
+    assert np.isclose(book.invoices["amount"].sum(), ob["outstanding"].clip(lower=0).sum() + 150000)
+
+
+@pytest.fixture(scope="module")
+def demo_model(demo):
+    return fit_behaviour(demo.ledger, demo.as_of)
+
+
+def test_demo_segments_match_the_truth(demo, demo_model):
+    truth = demo.truth.segments
+    fitted = demo_model.segments.reindex(truth.index)
+    gap_days = (fitted["median_days_late"] - truth["median_days_late"]).abs()
+    gap_share = (fitted["share_late"] - truth["share_late"]).abs()
+    assert (gap_days <= 2).all(), pd.concat([fitted["median_days_late"], truth["median_days_late"]], axis=1)
+    assert (gap_share <= 0.05).all(), pd.concat([fitted["share_late"], truth["share_late"]], axis=1)
+
+
+def test_demo_effects_in_the_data_are_in_the_model(demo, demo_model):
+    truth = demo.truth
+    runs = demo_model.payment_runs
+    true_runs = truth.customers.query("run_day_1 > 0").index
+    assert len(set(runs.index) & set(true_runs)) >= 0.8 * len(true_runs)
+    assert len(set(runs.index) - set(true_runs)) <= 2
+    # resolution laws by type: the fitted medians order like the truth's (price fastest, technical slowest)
+    med = {t: int(np.argmax(np.cumsum(p) >= 0.5)) for t, p in demo_model.dispute_resolution.items() if t != "all"}
+    true_med = truth.dispute_resolution_days["median_days"]
+    for t in ("price", "technical", "delivery"):
+        assert abs(med[t] - true_med[t]) <= 0.25 * true_med[t] + 2
+    assert 0.02 <= demo_model.dd_reject_rate <= 0.12
+    keep = demo_model.promise_keep
+    assert 0.4 < keep["__book__"] < 0.9
+    assert 0 < demo_model.rho_month < 0.3 and 0 <= demo_model.rho_customer < 0.3

@@ -1,0 +1,155 @@
+"""The comparison on common random numbers, its reproducibility, and the cheapest plan, on hand-made books."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cashsim import compare as cmp
+from cashsim import levers as lv
+from cashsim.params import CashBurn
+from cashsim.simulate import Book, simulate
+
+GRID = np.arange(-90, 366)
+AS_OF = pd.Timestamp("2026-10-31")
+HORIZON = pd.Timestamp("2027-03-31")
+RUN = dict(n_paths=200, seed=11, horizon_end=HORIZON)
+
+
+def pmf_at(days: dict[int, float]) -> np.ndarray:
+    row = np.zeros(len(GRID))
+    for d, p in days.items():
+        row[d - GRID[0]] += p
+    return row
+
+
+class Model:
+    rho_month, rho_customer = 0.1, 0.1
+    promise_keep = pd.Series(dtype=float)
+
+
+@pytest.fixture(scope="module")
+def book() -> Book:
+    """40 open invoices (half overdue) and 40 future ones; laws: on time-ish, late, very late."""
+    rng = np.random.default_rng(0)
+    pmfs = np.vstack([pmf_at({-3: 0.3, 0: 0.4, 8: 0.3}), pmf_at({10: 0.3, 30: 0.4, 60: 0.3}),
+                      pmf_at({40: 0.2, 70: 0.5, 100: 0.3})])
+    n = 80
+    issue = AS_OF + pd.to_timedelta(np.r_[rng.integers(-60, 0, 40), rng.integers(1, 90, 40)], unit="D")
+    due = issue + pd.Timedelta(days=30)
+    min_day = np.maximum(GRID[0], (AS_OF + pd.Timedelta(days=1) - due).days.to_numpy())
+    inv = pd.DataFrame({"invoice_id": [f"F{i:03d}" for i in range(n)],
+                        "customer_id": [f"C{i % 12:02d}" for i in range(n)],
+                        "segment": np.where(np.arange(n) % 2, "sme", "micro"), "is_future": np.arange(n) >= 40,
+                        "issue_date": issue, "due_date": due, "amount": rng.uniform(2_000, 20_000, n).round(2),
+                        "profile": np.arange(n) % 12 % 3, "min_day": min_day})
+    return Book(as_of=AS_OF, grid=GRID, pmfs=pmfs, invoices=inv)
+
+
+def burn(amount: float) -> CashBurn:
+    return CashBurn(salaries_and_social=amount, window_months=1, required_probability=0.8)
+
+
+BASE_PLAN = [lv.DunningStep(day=7, channel="email"), lv.DunningStep(day=15, channel="phone")]
+SCENARIOS = {
+    "baseline": [lv.DunningPlan(steps=BASE_PLAN)],
+    "same_plan": [lv.DunningPlan(steps=BASE_PLAN)],
+    "factoring": [lv.Financing(method="factoring", advance_rate=0.8, service_fee=0.01, margin=0.0,
+                               reference_rate=0.0)],
+    "discount": [lv.EarlyPaymentDiscount(rate=0.02, deadline_days=10)],
+    "calls": [lv.PromiseCalls(n_calls=6, promise_rate=0.8, keep_rate=0.9)],
+    "firmer": [lv.DunningPlan(steps=[lv.DunningStep(day=-5, channel="email")] + BASE_PLAN
+                              + [lv.DunningStep(day=30, channel="formal_notice")])],
+}
+
+
+@pytest.fixture(scope="module")
+def table(book) -> pd.DataFrame:
+    return cmp.compare_levers(book, Model(), SCENARIOS, burn(150_000), **RUN)
+
+
+def test_scenario_equal_to_the_baseline_is_exactly_zero(table):
+    same = table[table["scenario"] == "same_plan"]
+    assert (same[["extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "delta_p_target_met", "cost"]] == 0).all().all()
+    assert list(table["scenario"].unique()) == ["baseline", "same_plan", "factoring", "discount", "calls", "firmer"]
+    assert set(table.columns) == set(cmp.COLUMNS)
+
+
+def test_factoring_brings_the_advance_now_and_costs_its_fee_on_every_path(book, table):
+    f = table[table["scenario"] == "factoring"].set_index("month")
+    eligible = book.invoices.loc[book.invoices["due_date"] > AS_OF, "amount"].sum()
+    advance_now = book.invoices.loc[(book.invoices["due_date"] > AS_OF) & ~book.invoices["is_future"], "amount"].sum()
+    assert f.loc["2026-11", "financing_advance"] == pytest.approx(0.8 * advance_now + 0.8 * book.invoices.loc[
+        book.invoices["is_future"] & (book.invoices["issue_date"] <= "2026-11-30"), "amount"].sum())
+    assert f["cost"].sum() == pytest.approx(0.01 * eligible)
+    assert f["financing"].all() and f["risk"].iloc[0] == "none"
+    assert f.loc["2026-11", "extra_cash_p10"] > 0
+    # a book paid in full within the horizon: on every path the scenario gets all but the 1 % fee, earlier
+    quick = book.invoices[(book.invoices["profile"] == 0) & (book.invoices["due_date"] > AS_OF)
+                          & (book.invoices["issue_date"] < "2027-02-01")]
+    small = Book(as_of=AS_OF, grid=GRID, pmfs=book.pmfs, invoices=quick)
+    base = cmp.run_scenario(small, Model(), "b", cmp.scenario_levers(SCENARIOS, "baseline"), burn(1), **RUN)
+    run = cmp.run_scenario(small, Model(), "f", cmp.scenario_levers(SCENARIOS, "factoring"), burn(1), **RUN)
+    gained = run.sim.daily.sum(axis=1) - base.sim.daily.sum(axis=1)
+    assert base.sim.daily.sum(axis=1) == pytest.approx(np.full(200, quick["amount"].sum()))
+    assert gained == pytest.approx(np.full(200, -0.01 * quick["amount"].sum()))
+    first = run.sim.daily[:, 0] - base.sim.daily[:, 0]
+    assert first.min() >= 0.8 * quick.loc[~quick["is_future"], "amount"].sum() - 1e-6
+
+
+def test_discount_costs_come_from_the_engine_and_match_the_expected_cost(book, table):
+    d = table[table["scenario"] == "discount"]
+    expected = lv.EarlyPaymentDiscount(rate=0.02, deadline_days=10).costs(book)["amount"].sum()
+    assert d["cost"].sum() == pytest.approx(expected, rel=0.15)
+    assert d["annualised_cost_rate"].dropna().gt(0).all()
+    # the firmer plan pulls cash forward in the first months and costs staff time
+    firm = table[table["scenario"] == "firmer"]
+    assert firm["extra_cash_mean"].iloc[0] > 0 and firm["cost"].sum() > 0
+    assert firm["risk"].iloc[0] == "high"
+
+
+def test_comparison_is_reproducible_for_a_seed(book, table):
+    again = cmp.compare_levers(book, Model(), SCENARIOS, burn(150_000), **RUN)
+    pd.testing.assert_frame_equal(table, again)
+    other = cmp.compare_levers(book, Model(), SCENARIOS, burn(150_000), n_paths=200, seed=12, horizon_end=HORIZON)
+    assert not np.allclose(other["p_target_met"], table["p_target_met"]) or \
+        not np.allclose(other["extra_cash_p10"], table["extra_cash_p10"])
+
+
+def test_unknown_scenario_named():
+    with pytest.raises(Exception, match="no scenario named 'nope'"):
+        cmp.scenario_levers(SCENARIOS, "nope")
+
+
+def test_cheapest_plan_reaches_the_requirement_with_the_cheapest_levers(book):
+    base = cmp.run_scenario(book, Model(), "b", cmp.scenario_levers(SCENARIOS, "baseline"), burn(1), **RUN)
+    monthly = base.sim.monthly().to_numpy()
+    # a burn the baseline meets about half the time in the first month, the rest easily
+    level = float(np.quantile(monthly[:, 0], 0.5))
+    b = CashBurn(salaries_and_social=[level] + [1.0] * 5, window_months=1, required_probability=0.8)
+    cands = {k: v for k, v in SCENARIOS.items() if k in ("baseline", "discount", "calls", "firmer", "factoring")}
+    plan = cmp.cheapest_plan(book, Model(), cands, b, **RUN)
+    assert plan.months.loc[0, "p_target_met_baseline"] < 0.8
+    assert plan.meets_target, plan.trace
+    assert not any(isinstance(x, lv.Financing) for x in plan.levers)          # financing is the bridge, not a lever
+    chosen = plan.trace[plan.trace["chosen"]]
+    first = plan.trace[plan.trace["round"] == 1]
+    ok = first[first["gain"] > 0]
+    assert chosen.iloc[0]["cost_per_gain"] == ok["cost_per_gain"].min()
+    assert len(plan.actions) > 0
+    again = cmp.cheapest_plan(book, Model(), cands, b, **RUN)
+    pd.testing.assert_frame_equal(plan.months, again.months)
+    assert plan.levers == again.levers
+
+
+def test_unreachable_target_reports_the_gap_and_the_financing_to_bridge_it(book):
+    b = CashBurn(salaries_and_social=[2_000_000] + [1.0] * 5, window_months=1, required_probability=0.8)
+    plan = cmp.cheapest_plan(book, Model(), {k: SCENARIOS[k] for k in ("baseline", "calls")}, b, **RUN,
+                             max_levers=2)
+    assert not plan.meets_target
+    first = plan.months.iloc[0]
+    assert first["gap"] > 0 and first["financing_needed"] > 1_000_000
+    assert plan.bridge is not None and plan.bridge.share == 1.0
+    payload = cmp.to_json(cmp.compare_levers(book, Model(), {"baseline": SCENARIOS["baseline"]}, b, **RUN), plan)
+    assert '"financing_needed"' in payload

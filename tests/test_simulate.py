@@ -1,0 +1,328 @@
+"""The engine against truth: books with known laws, checked with stated tolerances (Monte Carlo error bounds)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import special, stats
+
+from cashsim.errors import ModelError, ParamsError
+from cashsim.simulate import (
+    Book,
+    business_day_calendar,
+    normal_cdfs,
+    normal_quantiles,
+    payment_run_calendar,
+    phi_table,
+    quantile_knots,
+    simulate,
+)
+
+GRID = np.arange(-90, 366)
+AS_OF = pd.Timestamp("2026-10-31")        # a Saturday; day 0 = Sunday 1 Nov 2026
+DAY0 = AS_OF + pd.Timedelta(days=1)
+HORIZON = pd.Timestamp("2027-02-28")      # 120 days
+N_DAYS = (HORIZON - AS_OF).days
+
+
+def every_day(n: int = N_DAYS) -> np.ndarray:
+    """A calendar row that allows every day (no snapping), so the drawn day can be read back from the cash."""
+    return np.arange(n)[None, :]
+
+
+def point_pmf(day: int, mass: float = 1.0) -> np.ndarray:
+    return np.where(GRID == day, mass, 0.0)
+
+
+def spread_pmf(median: float, sigma: float, never: float) -> np.ndarray:
+    """Days since issue log-normal (terms 30), on the grid relative to due; never-paid mass ``never``."""
+    t = GRID + 30.0
+    cdf = stats.lognorm.cdf(np.clip(t + 1, 1e-9, None), sigma, scale=median)
+    return np.diff(cdf, prepend=0.0) * (1 - never)
+
+
+def book_of(rows: list[dict], pmfs: list[np.ndarray], calendars: np.ndarray | None = None) -> Book:
+    inv = pd.DataFrame(rows)
+    if "invoice_id" not in inv:
+        inv["invoice_id"] = [f"F{i}" for i in range(len(inv))]
+    return Book(as_of=AS_OF, grid=GRID, pmfs=np.vstack(pmfs), invoices=inv, calendars=calendars)
+
+
+def run(book: Book, **kw):
+    args = {"horizon_end": HORIZON, "n_paths": 2000, "seed": 11, "rho_month": 0.0, "rho_customer": 0.0}
+    args.update(kw)
+    return simulate(book, **args)
+
+
+# ------------------------------------------------------------------------------------------------ validation
+
+def test_book_validates_and_names_the_problem():
+    ok = {"customer_id": "C", "due_date": DAY0, "amount": 100.0, "profile": 0, "min_day": -90}
+    with pytest.raises(ModelError, match="row 0 .*negative"):
+        book_of([ok], [-point_pmf(0)])
+    with pytest.raises(ModelError, match="sums to 1.2"):
+        book_of([ok], [point_pmf(0, 1.2)])
+    with pytest.raises(ModelError, match=r"invoice 'F1'.*profile.*0\.\.0"):
+        book_of([ok, {**ok, "profile": 3}], [point_pmf(0)])
+    with pytest.raises(ModelError, match="column min_day"):
+        book_of([{**ok, "min_day": -200}], [point_pmf(0)])
+    with pytest.raises(ModelError, match="column amount: amounts must be finite"):
+        book_of([{**ok, "amount": np.inf}], [point_pmf(0)])
+    with pytest.raises(ModelError, match="lacks column"):
+        Book(as_of=AS_OF, grid=GRID, pmfs=point_pmf(0)[None], invoices=pd.DataFrame({"amount": [1.0]}))
+    with pytest.raises(ModelError, match="calendar 2"):
+        book_of([{**ok, "calendar": 2}], [point_pmf(0)], calendars=every_day())
+    with pytest.raises(ModelError, match="calendars cover 10 days"):
+        run(book_of([ok], [point_pmf(0)], calendars=every_day(10)))
+    with pytest.raises(ParamsError, match="copula loadings"):
+        run(book_of([ok], [point_pmf(0)]), rho_month=0.7, rho_customer=0.5)
+
+
+# ----------------------------------------------------------------------------------------------- calendars
+
+def test_business_day_calendar_moves_weekends_to_monday():
+    cal = business_day_calendar("2026-11-06", 10)            # Fri 6 .. Sun 15 Nov
+    assert cal.tolist() == [0, 3, 3, 3, 4, 5, 6, 7, 10, 10]  # Sat/Sun -> Mon 9; last weekend -> outside
+    holidays = business_day_calendar("2026-11-09", 3, holidays=["2026-11-11"])
+    assert holidays.tolist() == [0, 1, 3]                     # 11 Nov (Armistice) rolls to the 12th
+
+
+def test_payment_run_calendar_rolls_runs_to_business_days():
+    cal = payment_run_calendar("2026-11-01", 61, [10, 31])
+    days = pd.date_range("2026-11-01", periods=61)
+    runs = sorted({days[i].strftime("%m-%d") for i in cal if i < 61})
+    # 10 Nov (Tue), 30 Nov (Mon, 31 clipped), 10 Dec (Thu), 31 Dec (Thu)
+    assert runs == ["11-10", "11-30", "12-10", "12-31"]
+    assert cal[0] == 9 and cal[10] == 29 and cal[30] == 39
+    assert (cal[np.arange(61)] >= np.arange(61)).all()
+
+
+# --------------------------------------------------------------------------------------------- determinism
+
+def _mixed_book(n: int = 300, seed: int = 3) -> Book:
+    rng = np.random.default_rng(seed)
+    pmfs = [spread_pmf(m, s, nv) for m, s, nv in zip([30, 45, 70], [0.3, 0.5, 0.4], [0.02, 0.05, 0.0])]
+    due = DAY0 + pd.to_timedelta(rng.integers(-100, 60, n), unit="D")
+    rows = pd.DataFrame({"customer_id": rng.integers(0, 40, n).astype(str), "due_date": due,
+                         "amount": rng.uniform(100, 5000, n), "profile": rng.integers(0, 3, n),
+                         "min_day": np.maximum((DAY0 - due).days.to_numpy(), -90)})
+    return book_of(rows.to_dict("records"), pmfs)
+
+
+def test_same_seed_same_numbers_whatever_the_chunking_and_threads():
+    book = _mixed_book()
+    a = run(book, n_paths=350, chunk_paths=100, n_threads=1, rho_month=0.1, rho_customer=0.2)
+    b = run(book, n_paths=350, chunk_paths=1000, n_threads=2, rho_month=0.1, rho_customer=0.2)
+    c = run(book, n_paths=350, chunk_paths=1000, n_threads=2, rho_month=0.1, rho_customer=0.2, seed=12)
+    assert np.array_equal(a.daily, b.daily) and np.array_equal(a.daily_cost, b.daily_cost)
+    assert not np.array_equal(a.daily, c.daily)
+
+
+def test_levers_run_on_common_random_numbers():
+    """Changing one invoice's law leaves every other invoice's draws untouched (same seed)."""
+    book = _mixed_book(50)
+    inv = book.invoices.copy()
+    inv.loc[0, "profile"] = (inv.loc[0, "profile"] + 1) % 3
+    other = Book(as_of=AS_OF, grid=GRID, pmfs=book.pmfs, invoices=inv)
+    group = (np.arange(50) == 0).astype(int)                   # group 1 = the changed invoice
+    a = run(book, n_paths=200, group_by=group, rho_month=0.1, rho_customer=0.1)
+    b = run(other, n_paths=200, group_by=group, rho_month=0.1, rho_customer=0.1)
+    assert np.allclose(a.group_monthly[:, 0], b.group_monthly[:, 0], rtol=0, atol=1e-6)
+    assert not np.allclose(a.group_monthly[:, 1], b.group_monthly[:, 1])
+
+
+# ---------------------------------------------------------------------------------------- means vs analytic
+
+def _analytic_daily_mean(book: Book) -> np.ndarray:
+    """Expected cash per day, computed independently: loop over invoices, truncate, renormalise, snap weekends."""
+    out = np.zeros(N_DAYS)
+    days = pd.date_range(DAY0, HORIZON)
+    for _, r in book.invoices.iterrows():
+        pmf = book.pmfs[r["profile"]].copy()
+        first = max(r["min_day"], (DAY0 - r["due_date"]).days)
+        left = 1.0 - pmf[GRID < first].sum()
+        pmf[GRID < first] = 0.0
+        for g, p in zip(GRID, pmf / left):
+            if p == 0:
+                continue
+            date = r["due_date"] + pd.Timedelta(days=int(g))
+            while date.day_of_week >= 5:
+                date += pd.Timedelta(days=1)
+            if date <= HORIZON:
+                out[days.get_loc(date)] += p * r["amount"]
+    return out
+
+
+def test_mean_monthly_cash_equals_the_analytic_expectation():
+    book = _mixed_book(120)
+    sim = run(book, n_paths=4000, rho_month=0.1, rho_customer=0.15)
+    expected = pd.Series(_analytic_daily_mean(book), index=sim.days).groupby(sim.days.strftime("%Y-%m")).sum()
+    monthly = sim.monthly()
+    se = monthly.std(ddof=1) / np.sqrt(sim.n_paths)
+    z = (monthly.mean() - expected) / se.clip(lower=1e-9)
+    assert (z.abs() < 4.5).all(), z                             # 4.5 sigma: false alarm < 1e-4 over 5 months
+    # and the engine's own exact probabilities agree with the independent computation
+    p = sim.invoice_probs
+    cum = (p.filter(like="p_paid_by_").mul(p["amount"], axis=0)).sum()
+    assert np.allclose(np.diff(np.r_[0.0, cum.to_numpy()]), expected.to_numpy(), rtol=1e-9, atol=1e-6)
+
+
+# ------------------------------------------------------------------------------------------------ conditioning
+
+def test_overdue_invoice_follows_the_truncated_law():
+    """An invoice 30 days late (min_day 31) never pays before day 31; its pay day follows pmf / (1 - F(30))."""
+    pmf = spread_pmf(45, 0.6, 0.05)
+    due = AS_OF - pd.Timedelta(days=30)
+    book = book_of([{"customer_id": "C", "due_date": due, "amount": 1.0, "profile": 0, "min_day": 31}], [pmf],
+                   calendars=every_day())
+    sim = run(book, n_paths=20000, seed=5)
+    paid = sim.daily.sum(axis=1) > 0
+    rel_day = np.argmax(sim.daily, axis=1)[paid] + 31           # day index 0 is due + 31
+    assert rel_day.min() >= 31
+    trunc = np.where(GRID >= 31, pmf, 0.0) / (1.0 - pmf[GRID < 31].sum())
+    in_h = (GRID >= 31) & (GRID < 31 + N_DAYS)
+    expected_never = 1.0 - trunc[in_h].sum()
+    # chi-square over day bins with expected count >= 20, plus "not paid in horizon"
+    counts = np.bincount(rel_day - 31, minlength=N_DAYS)
+    exp = trunc[in_h] * sim.n_paths
+    keep = exp >= 20
+    obs = np.r_[counts[keep], counts[~keep].sum(), (~paid).sum()]
+    expc = np.r_[exp[keep], exp[~keep].sum(), expected_never * sim.n_paths]
+    _, pvalue = stats.chisquare(obs, expc * obs.sum() / expc.sum())
+    assert pvalue > 1e-3, pvalue                                 # false alarm 1 in 1000
+    assert abs((~paid).mean() - expected_never) < 4 * np.sqrt(expected_never * (1 - expected_never) / 20000)
+
+
+# ---------------------------------------------------------------------------------------------------- copula
+
+def _indicator_variance(p: float, rho: float, n: int) -> float:
+    """Var of the number of invoices paid by a day when each is paid with prob p and the latent normals share
+    correlation rho: n p (1-p) + n (n-1) (Phi2(q, q; rho) - p^2), q = Phi^-1(p) (exact)."""
+    q = special.ndtri(p)
+    joint = stats.multivariate_normal(mean=[0, 0], cov=[[1, rho], [rho, 1]]).cdf([q, q])
+    return n * p * (1 - p) + n * (n - 1) * (joint - p * p)
+
+
+@pytest.mark.parametrize("factor", ["month", "customer"])
+def test_copula_widens_monthly_totals_as_theory_says(factor):
+    """200 invoices paid on day +10 with prob 0.5 each (else day +60): the count paid in the first window is a
+    sum of correlated indicators. With rho = 0.2 its variance matches the exact formula (+-20 %) and is far above
+    independence (the ballpark s^2 (rho + (1 - rho)/N) of methods.md 1.5)."""
+    n, rho = 200, 0.2
+    pmf = point_pmf(10, 0.5) + point_pmf(60, 0.5)
+    due = DAY0 + pd.Timedelta(days=5)
+    if factor == "month":       # different customers, one due month: only the month factor is shared
+        rows = [{"customer_id": f"C{i}", "due_date": due, "amount": 1.0, "profile": 0, "min_day": -90}
+                for i in range(n)]
+        kw = {"rho_month": rho}
+    else:                       # one customer, due dates in different months: only the customer factor is shared
+        rows = [{"customer_id": "C", "due_date": due + pd.DateOffset(months=i % 4) - pd.Timedelta(days=0),
+                 "amount": 1.0, "profile": 0, "min_day": -90} for i in range(n)]
+        kw = {"rho_customer": rho}
+    book = book_of(rows, [pmf], calendars=every_day())
+    corr = run(book, n_paths=4000, **kw)
+    indep = run(book, n_paths=4000)
+    early = np.zeros(N_DAYS, bool)
+    for i in range(4):           # the +10 days of each due date, never a +60 day
+        early[(due + pd.DateOffset(months=i) + pd.Timedelta(days=10) - DAY0).days] = True
+    count_c = corr.daily[:, early].sum(axis=1)
+    count_i = indep.daily[:, early].sum(axis=1)
+    assert abs(count_c.var() / _indicator_variance(0.5, rho, n) - 1) < 0.2
+    assert abs(count_i.var() / _indicator_variance(0.5, 0.0, n) - 1) < 0.2
+    assert count_c.var() > 10 * count_i.var()
+    assert abs(count_c.mean() - n / 2) < 4 * count_c.std() / np.sqrt(4000)
+
+
+# --------------------------------------------------------------------------------------- upfront, discounts
+
+def test_upfront_and_discount_accounting_is_exact():
+    due = pd.Timestamp("2026-11-16")                             # a Monday
+    rows = [
+        # deposit: 300 received on 4 Nov for sure, the other 700 paid on the due date
+        {"customer_id": "A", "due_date": due, "amount": 700.0, "profile": 0, "min_day": -90,
+         "upfront_amount": 300.0, "upfront_date": pd.Timestamp("2026-11-04")},
+        # 2 % discount taken when paid by due - 5: pays on due - 10 (Fri 6 Nov) -> 980 cash, 20 cost
+        {"customer_id": "B", "due_date": due, "amount": 1000.0, "profile": 1, "min_day": -90,
+         "discount_rate": 0.02, "discount_day": -5},
+        # same discount offered, but paid on due + 4 (Fri 20 Nov): no discount
+        {"customer_id": "C", "due_date": due, "amount": 500.0, "profile": 2, "min_day": -90,
+         "discount_rate": 0.02, "discount_day": -5},
+    ]
+    book = book_of(rows, [point_pmf(0), point_pmf(-10), point_pmf(4)])
+    sim = run(book, n_paths=7, rho_month=0.3, rho_customer=0.3)
+    day = {d: (pd.Timestamp(d) - DAY0).days for d in ("2026-11-04", "2026-11-06", "2026-11-16", "2026-11-20")}
+    expected = np.zeros(N_DAYS)
+    expected[[day["2026-11-04"], day["2026-11-16"], day["2026-11-06"], day["2026-11-20"]]] = [300, 700, 980, 500]
+    cost = np.zeros(N_DAYS)
+    cost[day["2026-11-06"]] = 20.0
+    assert np.array_equal(sim.daily, np.tile(expected, (7, 1)))
+    assert np.array_equal(sim.daily_cost, np.tile(cost, (7, 1)))
+    assert sim.monthly_cost()["2026-11"].eq(20.0).all()
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.tuples(st.integers(-80, 30), st.integers(0, 60), st.floats(1, 1e5), st.floats(0, 0.05),
+                          st.integers(-10, 10), st.floats(0, 0.9)), min_size=1, max_size=12),
+       st.integers(0, 2**32 - 1))
+def test_money_is_conserved(invoices, seed):
+    """Whatever the book: on every path, cash in horizon + unpaid = amount - discounts, where unpaid is zero for
+    laws whose mass lies inside the horizon; and upfront cash never depends on the draws."""
+    rows, pmfs = [], []
+    for k, (due_in, spread, amount, rate, dday, upfront_share) in enumerate(invoices):
+        due = DAY0 + pd.Timedelta(days=due_in)
+        lo = max(-due_in, -90)                                  # every grid day of the law is within the horizon
+        pmf = np.where((GRID >= lo) & (GRID <= lo + spread), 1.0, 0.0)
+        pmfs.append(pmf / pmf.sum())
+        rows.append({"customer_id": f"C{k % 3}", "due_date": due, "amount": amount * (1 - upfront_share),
+                     "profile": k, "min_day": -90, "discount_rate": rate, "discount_day": dday,
+                     "upfront_amount": amount * upfront_share, "upfront_date": DAY0 + pd.Timedelta(days=3)})
+    book = book_of(rows, pmfs)
+    sim = run(book, n_paths=60, seed=seed, rho_month=0.2, rho_customer=0.3)
+    total = sum(r[2] for r in invoices)                        # face value: upfront + rest
+    collected = sim.daily.sum(axis=1) + sim.daily_cost.sum(axis=1)
+    assert np.allclose(collected, total, rtol=1e-9, atol=1e-6)
+    assert (sim.daily_cost.sum(axis=1) <= sum(r[2] * (1 - r[5]) * r[3] for r in invoices) + 1e-6).all()
+
+
+# ------------------------------------------------------------------------------------------- views and probs
+
+def test_views_quantiles_and_groups_add_up():
+    book = _mixed_book(80)
+    group = np.arange(80) % 3
+    sim = run(book, n_paths=300, group_by=group, rho_month=0.1, rho_customer=0.1)
+    monthly, weekly = sim.monthly(), sim.weekly()
+    assert monthly.columns[0] == "2026-11" and list(monthly.columns) == sim.months and len(sim.months) == 4
+    assert all(pd.Timestamp(c).day_of_week == 0 for c in weekly.columns)
+    assert np.allclose(monthly.sum(axis=1), sim.daily.sum(axis=1)) and np.allclose(weekly.sum(axis=1),
+                                                                                    sim.daily.sum(axis=1))
+    assert np.allclose(sim.group_monthly.sum(axis=1), monthly.to_numpy())
+    q = sim.quantiles("M")
+    assert list(q.columns) == ["period", "mean", "p05", "p10", "p25", "p50", "p75", "p90", "p95"]
+    assert (np.diff(q[["p05", "p10", "p25", "p50", "p75", "p90", "p95"]].to_numpy(), axis=1) >= 0).all()
+    fan = sim.quantiles("W", cumulative=True)
+    assert (np.diff(fan["p50"]) >= -1e-9).all()
+    with pytest.raises(ParamsError, match="freq"):
+        sim.quantiles("Q")
+
+
+def test_invoice_probabilities_match_simulated_frequencies():
+    pmf = spread_pmf(40, 0.5, 0.04)
+    rows = [{"customer_id": "C", "due_date": DAY0 + pd.Timedelta(days=d), "amount": 1.0, "profile": 0,
+             "min_day": max(-d, -90)} for d in (-20, 15)]
+    sim = run(book_of(rows, [pmf]), n_paths=6000, rho_month=0.2, rho_customer=0.2, group_by=np.array([0, 1]))
+    paid_by = np.cumsum(sim.group_monthly, axis=2).mean(axis=0)      # groups x months
+    probs = sim.invoice_probs.filter(like="p_paid_by_").to_numpy()
+    assert np.abs(paid_by - probs).max() < 4 * np.sqrt(0.25 / 6000)
+    assert np.allclose(sim.invoice_probs["p_never_in_horizon"], 1 - probs[:, -1])
+    assert (sim.invoice_probs["expected_pay_date"] > AS_OF).all()
+
+
+def test_normal_transforms_are_accurate():
+    v = np.random.default_rng(0).random(500_000)
+    v = np.r_[v, 1e-12, 1e-5, 0.5, 1 - 1e-5, 1 - 2**-40]
+    assert np.abs(special.ndtr(normal_quantiles(v, quantile_knots())) - v).max() < 5e-9
+    z = np.linspace(-9, 9, 400_001)
+    assert np.abs(normal_cdfs(z, phi_table()) - special.ndtr(z)).max() < 1e-10
