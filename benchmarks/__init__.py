@@ -1,0 +1,15 @@
+"""cashsim's speed and scale benchmarks (issue #8): ``python -m benchmarks`` (or ``make bench``) runs them all.
+
+Each line prints the figure, its goal, the ratio figure / goal and PASS or MISS, so a regression shows at a glance:
+
+* ``engine``: :func:`cashsim.simulate.simulate` on 10 000 open invoices x 10 000 paths, cash aggregated by day,
+  against the floor: the time numpy takes just to draw the 10^8 uniforms such a run needs (goal engine/floor <= 2).
+* ``dask``: the same engine on a two-process dask LocalCluster: time, and whether the numbers are identical.
+* ``memory``: peak resident memory of a fresh process simulating 100 000 invoices x 10 000 paths (goal < 2 GiB),
+  and of the same run with 1 000 paths: the difference is the result array itself, not the book or the paths.
+* ``fit``: :func:`cashsim.behaviour.fit_behaviour` on 1 000 000 historical invoices (goal < 30 s on 2 cores).
+* ``panel``: one scenario-panel update on the demo company (goal < 300 ms), ``report``: the monthly report end to
+  end (goal < 60 s) -- both call ``cashsim.widgets`` / ``cashsim.report``; "not yet available" when absent.
+
+Timings stay out of the test suite. ``python -m benchmarks engine memory`` runs a subset.
+"""

@@ -27,7 +27,8 @@ def test_ibm_counts_and_nothing_rejected(ibm, ibm_file):
 
 def test_ibm_mapping(ibm):
     inv = ibm.invoices.set_index("invoice_id")
-    first = inv.loc["611365"]  # first data line: 391,0379-NEVHP,4/6/2013,611365,1/2/2013,2/1/2013,55.94,No,1/15/2013,Paper
+    # first data line: 391,0379-NEVHP,4/6/2013,611365,1/2/2013,2/1/2013,55.94,No,1/15/2013,Paper,13,0
+    first = inv.loc["611365"]
     assert first["customer_id"] == "0379-NEVHP" and first["segment"] == "391"
     assert first["issue_date"] == pd.Timestamp("2013-01-02") and first["due_date"] == pd.Timestamp("2013-02-01")
     assert first["amount"] == 55.94 and first["currency"] == "USD" and first["channel"] == "Paper"

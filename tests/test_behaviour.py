@@ -11,10 +11,10 @@ from cashsim.behaviour import (
     calendar_rows,
     detect_payment_runs,
     fit_behaviour,
-    fit_lognormal_aft,
+    fit_aft,
     icc_oneway,
     km_pmf,
-    lognormal_grid_pmf,
+    grid_pmf,
     run_dates,
 )
 from cashsim.ledger import read_ledger
@@ -68,9 +68,9 @@ def test_censored_fit_recovers_parameters_and_dropping_open_items_is_biased():
     rng = np.random.default_rng(11)
     y, obs = _censored_sample(rng)
     assert 0.3 < (~obs).mean() < 0.7
-    fit = fit_lognormal_aft(y, obs, np.ones((len(y), 1)))
+    fit = fit_aft(y, obs, np.ones((len(y), 1)))
     assert abs(fit.beta[0] - 3.5) < 0.03 and abs(fit.sigma[0] - 0.4) < 0.03
-    dropped = fit_lognormal_aft(y[obs], obs[obs], np.ones((obs.sum(), 1)))
+    dropped = fit_aft(y[obs], obs[obs], np.ones((obs.sum(), 1)))
     assert dropped.beta[0] < 3.5 - 0.15          # naive fit on paid items only: far too fast
 
 
@@ -81,7 +81,7 @@ def test_random_intercepts_variance_and_shrinkage():
     u = rng.normal(0, tau, n_c)
     cl = np.repeat(np.arange(n_c), n_i)
     y = 3.5 + u[cl] + 0.3 * rng.standard_normal(len(cl))
-    fit = fit_lognormal_aft(y, np.ones(len(y), bool), np.ones((len(y), 1)), cluster=cl)
+    fit = fit_aft(y, np.ones(len(y), bool), np.ones((len(y), 1)), cluster=cl)
     assert abs(np.sqrt(fit.tau2[0]) - tau) < 0.04          # estimated from the data, not hard-coded
     thin, thick = slice(0, 50), slice(50, None)
     # a 2-invoice customer keeps ~ tau^2 / (tau^2 + sigma^2 / 2) = 0.67 of its mean; a 40-invoice one ~ 0.98
@@ -96,13 +96,13 @@ def test_month_effects_are_recovered():
     per = rng.integers(0, 30, n)
     m = rng.normal(0, 0.4, 30)
     y = 3.4 + 0.3 * (m[per] + rng.standard_normal(n))
-    fit = fit_lognormal_aft(y, np.ones(n, bool), np.ones((n, 1)), period=per)
+    fit = fit_aft(y, np.ones(n, bool), np.ones((n, 1)), period=per)
     assert np.corrcoef(fit.m, m)[0, 1] > 0.98
     assert abs(np.sqrt(fit.tau2_period) - 0.4) < 0.12
 
 
 def test_grid_pmf_and_km():
-    row = lognormal_grid_pmf(np.array([np.log(41.0)]), np.array([0.2]), np.array([30]))[0]
+    row = grid_pmf(np.array([np.log(41.0)]), np.array([0.2]), np.array([30]))[0]
     assert abs(row.sum() - 1) < 1e-9 and abs(GRID[np.argmax(row.cumsum() >= 0.5)] - 10) <= 1
     pmf = km_pmf(np.array([3, 3, 5, 8]), np.array([True, True, True, False]))
     assert pmf[3] == pytest.approx(0.5) and pmf[5] == pytest.approx(0.25)
@@ -220,6 +220,12 @@ def test_demo_effects_in_the_data_are_in_the_model(demo, demo_model):
     for t in ("price", "technical", "delivery"):
         assert abs(med[t] - true_med[t]) <= 0.25 * true_med[t] + 2
     assert 0.02 <= demo_model.dd_reject_rate <= 0.12
-    keep = demo_model.promise_keep
-    assert 0.4 < keep["__book__"] < 0.9
+    assert 0.4 < demo_model.diagnostics["book_keep_rate"] < 0.9
     assert 0 < demo_model.rho_month < 0.3 and 0 <= demo_model.rho_customer < 0.3
+
+
+def test_demo_promise_keep_rates_match_the_truth(demo, demo_model):
+    keep = demo_model.segments["promise_keep"]
+    truth = demo.truth.promise_keep
+    assert (keep.reindex(truth.index) - truth).abs().max() < 0.08
+    assert demo_model.promise_keep.index.equals(demo_model.customers.index)

@@ -153,3 +153,41 @@ def test_unreachable_target_reports_the_gap_and_the_financing_to_bridge_it(book)
     assert plan.bridge is not None and plan.bridge.share == 1.0
     payload = cmp.to_json(cmp.compare_levers(book, Model(), {"baseline": SCENARIOS["baseline"]}, b, **RUN), plan)
     assert '"financing_needed"' in payload
+
+
+def test_lever_summary_sets_the_discount_rate_against_borrowing(book):
+    s = cmp.lever_summary(SCENARIOS, book, borrowing_rate=0.055)
+    d = s[s["scenario"] == "discount"].iloc[0]
+    assert d["nominal_annual_rate"] == pytest.approx(lv.annualised_discount_rate(0.02, 10, 30))
+    assert d["dearer_than_borrowing"]
+    assert "same_plan" not in set(s["scenario"])          # the current plan is not a lever
+
+
+def test_levers_command_writes_the_comparison_and_the_plan(tmp_path):
+    import json
+
+    from cashsim.cli import main
+
+    out = tmp_path / "levers.json"
+    params = tmp_path / "p.yml"
+    root = __import__("pathlib").Path(__file__).resolve().parents[1]
+    text = (root / "params" / "demo.yml").read_text(encoding="utf-8")
+    params.write_text(text.replace("horizon_months: 4", "horizon_months: 2"), encoding="utf-8")
+    assert main(["levers", "--params", str(params), "--json", str(out), "--paths", "100", "--plan-paths", "50"]) == 0
+    data = json.loads(out.read_text(encoding="utf-8"))
+    rows = pd.DataFrame(data["scenarios"])
+    assert set(rows["scenario"]) >= {"baseline", "discount_2_10", "factoring_key_accounts"}
+    assert (rows.loc[rows["scenario"] == "baseline", "extra_cash_mean"] == 0).all()
+    fac = rows[rows["scenario"] == "factoring_key_accounts"]
+    assert fac["financing"].all() and fac["extra_cash_mean"].iloc[0] > 0
+    assert "months" in data["plan"] and data["required_probability"] == 0.8
+    assert any(r["nominal_annual_rate"] for r in data["levers"] if r["lever"] == "early_payment_discount")
+
+
+def test_levers_command_without_scenarios_is_an_error(tmp_path, capsys):
+    from cashsim.cli import main
+
+    params = tmp_path / "p.yml"
+    params.write_text("company: x\n", encoding="utf-8")
+    assert main(["levers", "--params", str(params)]) == 2
+    assert "scenarios" in capsys.readouterr().err

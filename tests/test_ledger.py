@@ -250,6 +250,22 @@ def test_parse_dates_flags_unreadable_not_empty():
     assert got.isna().all() and bad.tolist() == [True, False, False, True, True]
 
 
+def test_parse_dates_typed_cells_and_implausible_years():
+    import datetime as dt
+
+    typed = pd.Series(pd.to_datetime(["2999-01-01 00:00", "2026-01-01 13:00"]))
+    got, bad = parse_dates(typed)
+    assert got.isna().tolist() == [True, False] and bad.tolist() == [True, False]
+    assert got[1] == pd.Timestamp("2026-01-01") and str(got.dtype) == "datetime64[ns]"
+    mixed = pd.Series([dt.datetime(2026, 1, 2, 9, 30), "05/01/2026", dt.date(2026, 1, 3), None, "01/01/1500"],
+                      dtype=object)  # as openpyxl gives them
+    got, bad = parse_dates(mixed)
+    assert got.tolist()[:3] == [pd.Timestamp("2026-01-02"), pd.Timestamp("2026-01-05"), pd.Timestamp("2026-01-03")]
+    assert bad.tolist() == [False, False, False, False, True]
+    paris = pd.Series(pd.to_datetime(["2026-01-01 23:30"]).tz_localize("Europe/Paris"))
+    assert parse_dates(paris)[0].tolist() == [pd.Timestamp("2026-01-01")]
+
+
 @pytest.mark.parametrize("cells, expected", [
     ([f"1{NNBSP}234,56", f"2{NBSP}000", "-3,5"], [1234.56, 2000.0, -3.5]),
     (["1.234,56", "12,50", "1.000.000"], [1234.56, 12.5, 1_000_000.0]),
@@ -408,6 +424,15 @@ def test_summary_headlines():
     assert s["first_date"] == pd.Timestamp("2026-01-01") and s["last_date"] == pd.Timestamp("2026-01-10")
     assert s["rejections_by_reason"] == {"zero amount": 1} and s["balanced"]
     assert led.summary()["as_of"] == pd.Timestamp("2026-01-10")  # default: the latest date in the ledger
+
+
+def test_company_columns_are_kept_after_ours():
+    led = small([{"invoice_id": "F1", "amount": 10.0, "Commercial": "Dupont", "status": "soldée"}])
+    assert list(led.invoices.columns) == [*INVOICE_COLUMNS, "Commercial", "status_source"]
+    st_ = led.status("2026-02-15")
+    assert st_.loc[0, "status"] == "overdue" and st_.loc[0, "status_source"] == "soldée"
+    assert repr(led) == ("Ledger(1 invoices, 0 payments, 0 promises, 0 dunning actions, 1 customers, "
+                         "0 rejected rows)")
 
 
 def test_payment_tolerance_formula():

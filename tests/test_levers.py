@@ -330,6 +330,36 @@ def test_new_rows_are_deduplicated():
 
 # ------------------------------------------------------------------------------------ dunning log estimation
 
+class _Ledger:
+    def __init__(self, invoices, payments, dunning):
+        self.invoices, self.payments, self.dunning = invoices, payments, dunning
+
+
+def dunning_world(rng, n, h=0.03, g=1.0, t0=20, k=7) -> _Ledger:
+    """Invoices due on issue with a constant daily hazard h, (1 + g) h for k days after a reminder on day t0."""
+    day = np.arange(1, 200)
+    hz = np.where((day > t0) & (day <= t0 + k), h * (1 + g), h)
+    u = rng.random((n, len(day))) < hz
+    paid_day = np.where(u.any(axis=1), day[u.argmax(axis=1)], 0)
+    issue = pd.Timestamp("2025-01-01")
+    ids = np.array([f"I{i}" for i in range(n)])
+    payments = pd.DataFrame({"invoice_id": ids, "payment_date": issue + pd.to_timedelta(paid_day, unit="D"),
+                             "amount": 100.0})[paid_day > 0]
+    sent = (paid_day == 0) | (paid_day > t0)
+    dunning = pd.DataFrame({"invoice_id": ids[sent], "action_date": issue + pd.Timedelta(days=t0), "level": 1,
+                            "channel": "email"})
+    return _Ledger(pd.DataFrame({"invoice_id": ids, "amount": 100.0, "due_date": issue}), payments, dunning)
+
+
+def test_dunning_effect_intervals_cover_the_truth():
+    rng = np.random.default_rng(5)
+    truth = np.log1p(-0.06) / np.log1p(-0.03) - 1
+    hits = [lv.estimate_dunning_effects(dunning_world(rng, 3000)).iloc[0] for _ in range(40)]
+    cover = np.mean([r["ci_low"] < truth < r["ci_high"] for r in hits])
+    assert 0.85 <= cover <= 1.0                      # nominal 95 %
+    assert np.mean([r["effect"] for r in hits]) == pytest.approx(truth, abs=0.06)
+
+
 def test_estimate_dunning_effects_recovers_a_known_hazard_ratio():
     rng = np.random.default_rng(3)
     n, h, g, t0, k = 20_000, 0.03, 1.0, 20, 7
@@ -352,11 +382,12 @@ def test_estimate_dunning_effects_recovers_a_known_hazard_ratio():
     ledger = Ledger()
     ledger.invoices, ledger.payments, ledger.dunning = invoices, payments, dunning
     est = lv.estimate_dunning_effects(ledger, window_days=k).iloc[0]
-    # before/after contrast on the window's survival: 1-(1-2h)^7 vs 1-(1-h)^7 -> ratio about 1.87
-    truth = (1 - (1 - h * (1 + g)) ** k) / (1 - (1 - h) ** k) - 1
+    # the daily hazard doubles: log(1 - 2h) / log(1 - h) - 1 = 1.03 for h = 3 % (g = 1 in the small-h limit)
+    truth = np.log1p(-h * (1 + g)) / np.log1p(-h) - 1
     assert est["effect"] == pytest.approx(truth, abs=0.12)
     assert est["ci_low"] < truth < est["ci_high"]
-    assert est["reliable"]
+    assert est["reliable"] and est["day"] == t0
+    assert est["p_before"] == pytest.approx(1 - (1 - h) ** k, abs=0.01)
 
 
 # ------------------------------------------------------------------------------------------- the params file

@@ -78,6 +78,19 @@ def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
     raise TimeoutError(f"voila did not listen on port {port} within {timeout} s")
 
 
+def _wait_for_chart(page, log: Path, timeout: float) -> None:
+    """Wait for the first plotly chart; fail at once with the kernel's error when a cell raised."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if page.locator(".js-plotly-plot").count():
+            return
+        text = log.read_text(errors="replace") if log.exists() else ""
+        if "Traceback" in text or "Traceback" in page.inner_text("body"):
+            pytest.fail("the panel notebook failed in Voilà:\n" + text[-3000:])
+        time.sleep(1.0)
+    pytest.fail(f"no chart within {timeout} s; voila log:\n" + log.read_text(errors="replace")[-3000:])
+
+
 MEDIAN_JS = """() => {
   const el = document.querySelector('.js-plotly-plot');
   if (!el || !el.data) return null;
@@ -92,14 +105,15 @@ def test_voila_page_moves_a_slider_and_the_chart_follows(browser, tmp_path):
     nb = prepare_panel_notebook(PARAMS, tmp_path, n_paths=200)
     port = _free_port()
     log = (tmp_path / "voila.log").open("w")
-    proc = subprocess.Popen(voila_argv(nb, port), cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(voila_argv(nb, port, show_tracebacks=True), cwd=tmp_path, stdout=log,
+                            stderr=subprocess.STDOUT)
     try:
         _wait_for_port(port, proc, timeout=60)
         page = browser.new_page(viewport={"width": 1500, "height": 1400})
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(f"http://127.0.0.1:{port}/", timeout=60_000)
-        page.wait_for_selector(".js-plotly-plot", timeout=150_000)
+        _wait_for_chart(page, tmp_path / "voila.log", timeout=180)
         page.wait_for_function(f"({MEDIAN_JS})() !== null", timeout=60_000)
         before = page.evaluate(MEDIAN_JS)
         slider = page.locator(".widget-slider", has_text="Discount rate")

@@ -106,9 +106,10 @@ def test_lever_cost_scatter_sizes_by_cash():
     c = pd.DataFrame({"lever": ["a", "b", "<script>alert(1)</script>"], "cost": [1000.0, 5000.0, 20000.0],
                       "p_target_met": [0.6, 0.75, 0.92], "extra_cash": [0.0, 25_000.0, 100_000.0]})
     fig = plots.lever_cost_scatter(c, required_probability=0.8)
-    sizes = fig.data[0].marker.size
+    sizes = [t.marker.size for t in fig.data]
     assert sizes[0] == 10 and sizes[2] == 40 and sizes[0] < sizes[1] < sizes[2]
-    np.testing.assert_allclose(fig.data[0].x, c["cost"])
+    np.testing.assert_allclose([t.x[0] for t in fig.data], c["cost"])
+    assert [t.name for t in fig.data] == list(c["lever"])
     # a name from the data cannot close the <script> tag the figure JSON is embedded in
     assert "</script>" not in fig.to_json()
 

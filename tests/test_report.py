@@ -97,25 +97,20 @@ def test_report_folder_versions_and_force(tmp_path, light):
     assert sorted(p.name for p in out.iterdir()) == [".2026-11.lock", "2026-11", "2026-11-v2", "2026-11-v3"]
 
 
-def test_html_has_no_code_no_parameters_and_escapes_names(tmp_path, stand_in):
-    folder = report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=tmp_path, notebook=stand_in)
-    html = report.html_path(folder).read_text(encoding="utf-8")
-    assert "<script>alert(" not in html
-    assert "&lt;script&gt;alert('pwned')&lt;/script&gt; SARL" in html  # nbconvert re-serialises &#39; as '
-    assert "1\u202f234\u202f568\xa0€" in html  # fr-FR money, narrow no-break spaces
-    assert "params_path" not in html and "import plotly" not in html and "display(report" not in html
-    code_cells = re.findall(r'class="jp-Cell jp-CodeCell[^"]*"', html)
-    assert code_cells and all("jp-mod-noInput" in c for c in code_cells)  # no code shown at all
-    assert '<html lang="fr">' in html
-    assert "cdnjs.cloudflare.com" not in html and "require.min.js" not in html
-    assert html.count("window.PlotlyConfig") == 1  # plotly.js embedded exactly once
+def broken_copy(path: Path) -> Path:
+    """The real report notebook with a failing cell inserted after its setup cell."""
+    nb = nbformat.read(report.packaged_notebook(), as_version=4)
+    nb.cells.insert(2, nbformat.v4.new_code_cell("raise RuntimeError('deliberate failure for the test')"))
+    nbformat.write(nb, path)
+    return path
 
 
 def test_failed_cell_exits_non_zero_and_keeps_the_notebook(tmp_path, monkeypatch, capsys):
-    broken = stand_in_notebook(tmp_path / "broken.ipynb", fail=True, light=True)
+    broken = broken_copy(tmp_path / "broken.ipynb")
     monkeypatch.setattr(report, "packaged_notebook", lambda name="monthly_report.ipynb": broken)
     out = tmp_path / "reports"
-    code = main(["report", "--params", str(DEMO_PARAMS), "--month", "2026-11", "--output", str(out)])
+    code = main(["report", "--params", str(DEMO_PARAMS), "--month", "2026-11", "--output", str(out),
+                 "--paths", "50"])
     assert code == 2
     err = capsys.readouterr().err
     assert "failed in cell" in err and "RuntimeError: deliberate failure" in err
@@ -169,3 +164,90 @@ def test_next_destination(tmp_path):
     (tmp_path / "2026-11-v2").mkdir()
     assert report.next_destination(tmp_path, "2026-11", force=False) == tmp_path / "2026-11-v3"
     assert report.next_destination(tmp_path, "2026-11", force=True) == tmp_path / "2026-11"
+
+
+# ---------------------------------------------------------------------------------------------- end to end
+
+def hostile_params(folder: Path) -> Path:
+    """The demo company as files, with the first customer of the call list renamed to a ``<script>`` name."""
+    from cashsim import kpi
+    from cashsim.demo import demo_tables
+    from cashsim.ledger import read_ledger
+
+    tables = demo_tables(7)
+    ledger = read_ledger(**{k: v.copy() for k, v in tables.items()})
+    first = kpi.call_list(ledger, pd.Timestamp("2026-10-31"))["customer_id"].iloc[0]
+    for name in ("invoices", "customers"):
+        t = tables[name]
+        t.loc[t["customer_id"] == first, "customer_name"] = HOSTILE
+    folder.mkdir(parents=True, exist_ok=True)
+    data = {"source": "files"}
+    for name, t in tables.items():
+        t.to_csv(folder / f"{name}.csv", index=False)
+        data[name] = f"{name}.csv"
+    raw = yaml.safe_load(DEMO_PARAMS.read_text(encoding="utf-8"))
+    raw["data"] = data
+    path = folder / "params.yml"
+    path.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def build_demo_report(shared: Path) -> tuple[Path, Path, float]:
+    """Run the real monthly report once per test session (shared by test_report_browser.py and pytest-xdist
+    workers through a lock): (params file, report folder, seconds it took)."""
+    from filelock import FileLock
+
+    shared.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(shared / "demo-report.lock")):
+        done = shared / "demo-report.json"
+        if done.exists():
+            info = json.loads(done.read_text())
+            return Path(info["params"]), Path(info["folder"]), info["seconds"]
+        params = hostile_params(shared / "data")
+        started = time.perf_counter()
+        folder = report.run_monthly_report(params, "2026-11", n_paths=N_PATHS, output_root=shared / "reports")
+        seconds = time.perf_counter() - started
+        done.write_text(json.dumps({"params": str(params), "folder": str(folder), "seconds": seconds}))
+        return params, folder, seconds
+
+
+@pytest.fixture(scope="module")
+def demo_report(tmp_path_factory):
+    return build_demo_report(tmp_path_factory.getbasetemp().parent / "cashsim-demo-report")
+
+
+def test_demo_report_end_to_end(demo_report):
+    params, folder, seconds = demo_report
+    html = report.html_path(folder).read_text(encoding="utf-8")
+    assert "<script>alert('pwned')" not in html
+    assert "&lt;script&gt;alert('pwned')&lt;/script&gt; SARL" in html  # in the call list, as text
+    for section in ("The month's answer", "Weekly cash plan", "Forecast against the target", "Levers side by side",
+                    "Receivables KPIs", "Alerts", "Call list", "Data quality"):
+        assert f">{section}<a" in html, section
+    assert html.index("answer") < html.index("Weekly cash plan") < html.index("Call list") < html.index("Data quality")
+    assert "Novembre 2026" in html and "Plan recommandé" in html and "1\u202f" in html  # fr-FR figures
+    # no code, no parameters, no summary cell; plotly.js once; nothing fetched from the internet
+    code_cells = re.findall(r'class="jp-Cell jp-CodeCell[^"]*"', html)
+    assert code_cells and all("jp-mod-noInput" in c for c in code_cells)
+    assert "params_path" not in html and "report.load_run" not in html and report.SUMMARY_MIMETYPE not in html
+    assert '<html lang="fr">' in html
+    assert html.count("window.PlotlyConfig") == 1
+    assert "cdnjs.cloudflare.com" not in html and "require.min.js" not in html and "unpkg.com" not in html
+
+
+def test_summary_matches_the_library(demo_report):
+    """summary.json holds the same numbers as the pipeline run directly with the same paths and seed."""
+    from cashsim.pipeline import run_from_params
+    from cashsim.params import load_params
+
+    params, folder, _ = demo_report
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert summary["month"] == "2026-11" and summary["n_paths"] == N_PATHS and summary["seed"] == 42
+    assert summary["params_sha256"] == report.params_hash(params) and summary["run_uuid"]
+    assert {"target_p50", "collections_p10", "collections_p50", "collections_p90", "p_target_met",
+            "expected_shortfall"} <= set(summary["answer"])
+    assert summary["plan"]["levers"] and summary["plan"]["cost"] >= 0
+    run = run_from_params(load_params(params), n_paths=N_PATHS)
+    row = run.targets.months.set_index("month").loc["2026-11"]
+    for key in ("target_p50", "collections_p50", "p_target_met", "expected_shortfall"):
+        assert summary["answer"][key] == pytest.approx(float(row[key]), rel=1e-12), key

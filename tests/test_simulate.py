@@ -323,6 +323,6 @@ def test_invoice_probabilities_match_simulated_frequencies():
 def test_normal_transforms_are_accurate():
     v = np.random.default_rng(0).random(500_000)
     v = np.r_[v, 1e-12, 1e-5, 0.5, 1 - 1e-5, 1 - 2**-40]
-    assert np.abs(special.ndtr(normal_quantiles(v, quantile_knots())) - v).max() < 5e-9
+    assert np.abs(special.ndtr(normal_quantiles(v, quantile_knots())) - v).max() < 3e-9
     z = np.linspace(-9, 9, 400_001)
     assert np.abs(normal_cdfs(z, phi_table()) - special.ndtr(z)).max() < 1e-10

@@ -7,36 +7,55 @@ sales plan into the engine's :class:`cashsim.simulate.Book`.
 
 The model, rule by rule (units: calendar days, euros incl. VAT):
 
-* **Marginal law (log-normal AFT).** ``t = days from issue to full payment + 1``;
-  ``log t = x'beta + u_customer + sigma_segment * e``, ``e ~ N(0, 1)``, with ``x`` = segment intercepts,
-  ``log(terms days)``, dispute type and payment method (cheque, card). Invoices still open at ``as_of`` are
-  right-censored at their age (they say only ``t > age + 1``); they are never dropped and never treated as paid.
-  The likelihood is a cure mixture: a censored invoice contributes ``pi + (1 - pi) S(c)``, so an invoice that will
-  never be paid does not stretch the tail of the others. Each invoice is weighted by recency,
-  ``w = 0.5 ** (age / half_life_days)`` (habits change in a crisis).
-* **Customer effect, empirical Bayes.** ``u_j ~ N(0, tau_s^2)`` per segment ``s``. ``u_j`` is the posterior mode of
-  ``sum_i w_i loglik_i(u_j) - u_j^2 / (2 tau_s^2)`` (vectorised Newton steps over all customers at once) and
-  ``tau_s^2`` is estimated by Laplace-EM (``tau^2 = mean(mode^2 + 1/curvature)``): a customer with 2 invoices is
-  pulled toward its segment, one with 40 keeps its own behaviour. Never hard-coded.
-* **Direct debit** (*prélèvement SEPA*): paid on the due date, except a rejection share ``r`` (estimated from the
-  debits due at least 3 days before ``as_of``) that follows the customer's transfer law after the due date.
-* **Disputes** (*litiges*): kept out of the AFT (their delay is resolution + payment, not a scaled normal time); an
-  open disputed invoice is paid after the rest of its resolution time (the type's own weighted Kaplan-Meier law of resolution, conditioned on the dispute's age,
-  censored disputes included) plus the post-resolution delay (Kaplan-Meier of resolution -> payment).
+* **Marginal law (AFT).** ``t = days from issue to full payment + 1``;
+  ``log t = x'beta + u_customer + sigma_segment * (m_month + W)`` with ``W`` standard normal (log-normal times) or
+  minimum extreme value (Weibull times, a lighter right tail), whichever has the larger Laplace marginal
+  likelihood on the history (``family="auto"``; methods.md 1.2 "compare by AIC"), and ``x`` = segment
+  intercepts, ``log(terms days)`` per segment, due in August (*congés d'été*), payment method (cheque, card) and
+  an undated dispute flag. Invoices still open at ``as_of`` are right-censored at their age (they say only
+  ``t > age + 1``); they are never dropped and never treated as paid. The likelihood is a cure mixture: a censored
+  invoice contributes ``pi + (1 - pi) S(c)``, so an invoice that will never be paid does not stretch the tail of
+  the others. Each invoice is weighted by recency, ``w = 0.5 ** (age / half_life_days)`` (habits change in a
+  crisis), weights rescaled to mean 1.
+* **Customer effect, empirical Bayes.** ``u_j ~ N(0, tau_s^2)`` per segment ``s``: ``u_j`` is the posterior mode of
+  ``sum_i w_i loglik_i(u_j) - u_j^2 / (2 tau_s^2)`` (Newton steps over all customers at once, jointly with
+  ``beta`` through a Schur complement) and ``tau_s^2`` maximises the Laplace-approximate marginal likelihood. A
+  customer with 2 invoices is pulled toward its segment, one with 40 keeps its own behaviour. Never hard-coded.
+  The forecast law adds the mode's uncertainty: ``s^2 = sigma^2 (1 + tau_month^2) + Var(u_j)``.
+* **Month effect.** ``m_month ~ N(0, tau_month^2)`` by due month (crossed random effect, in units of sigma): the
+  fixed part describes a typical month (the median month effect), ``tau_month^2`` the month-to-month spread.
+* **Direct debit** (*prélèvement SEPA*): paid on the due date, except a rejection share ``r`` (undisputed debits
+  due at least 3 days before ``as_of`` not collected within 3 days; Beta prior 5% worth 20 debits) that follows
+  the customer's transfer law after the due date.
+* **Disputes** (*litiges*) with an opening date are kept out of the AFT (their delay is resolution + payment, not
+  a scaled normal time). An open one is paid after the rest of its resolution time -- its type's weighted
+  Kaplan-Meier law of resolution (unresolved disputes censored), conditioned on the dispute's age -- plus the
+  Kaplan-Meier delay from resolution to payment. Plan invoices may become disputed: they mix in the segment's
+  Kaplan-Meier law of days late of disputed invoices at its recent dispute rate. A dispute flag without dates
+  (the IBM sample) is an AFT covariate instead.
+* **Promises** (*promesses de règlement*): a pending promise puts the invoice on the promised day with the
+  customer's keep rate (Beta-binomial, shrunk to segment and book), otherwise back to its law after that day.
 * **Payment runs** (*jours de paiement fixes*): a customer whose distinct payment dates fall mostly on 1-3 fixed days
-  of the month (after business-day rolling; binomial test against chance) gets its own calendar row; the engine
-  snaps a drawn date to the **nearest** run day. Nearest, not next: the marginal law is fitted on dates that are
-  already run days, so snapping forward would add half a run gap of delay (a deliberate deviation from the
-  "next allowed payment date" wording of docs/design.md, which row 0 -- business days -- still follows).
+  of the month (held the business day before when needed; binomial test against chance) gets its own calendar
+  row, and the engine snaps a drawn date to the **nearest** run day. Nearest, not next: the marginal law is fitted
+  on dates that are already run days, so snapping forward would add half a run gap of delay (a deliberate
+  deviation from the "next allowed payment date" wording of docs/design.md, which row 0 -- next business day,
+  French public holidays included -- still follows).
 * **Never paid** (*créances irrécouvrables*): ``pi`` per segment from write-offs of invoices at least 180 days old,
-  Beta prior centred on ``prior_never_paid`` worth 200 invoices (Atradius 2018: 1.3% of B2B receivables). With the
-  engine's conditioning on "not paid by day a" the never-paid share of an overdue invoice rises with age:
-  ``pi_a = pi / (pi + (1 - pi) S(a))``. Mass beyond day +365 is counted as never paid within the grid.
-* **Co-movement** (copula strengths): PIT of every invoice under its fitted marginal (randomised for censored ones),
-  ``z = Phi^-1(u)``; ``rho_customer`` = one-way random-effects intra-class correlation of ``z`` by customer and
-  quarter of due date (the forecast horizon's time scale; the customer's long-run level is already in ``u_j``),
-  ``rho_month`` = intra-class correlation by due month of ``z`` after removing customer means. With fewer than 12
-  due months the month loading is floored at 0.05 (methods.md 1.5) and the model says so in ``diagnostics``.
+  Beta prior centred on ``prior_never_paid`` worth 200 invoices (Atradius 2018: 1.3% of B2B receivables);
+  customers shrink to their segment the same way. With the engine's conditioning on "not paid by day a" the
+  never-paid share of an overdue invoice rises with age: ``pi_a = pi / (pi + (1 - pi) S(a))``. Mass beyond day
+  +365 counts as never paid within the grid.
+* **Co-movement** (copula strengths): PIT of every invoice under its fitted marginal (randomised within the day
+  for paid ones, on ``(F(c), 1)`` for censored ones), ``z = Phi^-1(u)``; ``rho_customer`` = one-way random-effects
+  intra-class correlation of ``z`` by customer x quarter of due date (the forecast horizon's time scale; the
+  customer's long-run level is already in ``u_j``), ``rho_month`` = intra-class correlation by due month of ``z``
+  after removing customer means. With fewer than 12 due months the month loading is floored at 0.05 (methods.md
+  1.5) and ``diagnostics["rho_month_floor"]`` says so.
+* **Summaries** (``segments``, ``customers``): the law of an undisputed invoice of a customer not on direct debit,
+  snapped to its payment days like the engine's draws, averaged over the segment's (customer's) actual invoices;
+  ``share_late = P(days_late > 0)`` with never-paid counted late -- the demo truth's definition. Reliability =
+  P(paid by due + ``grace_days``), class ``reliable`` at ``reliable_threshold``, reasons in words.
 
 Example::
 
@@ -54,12 +73,14 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
+from scipy import special, stats
 
 from cashsim.errors import ModelError
 
 #: Days relative to the due date on which a payment can fall (day -90 ... +365).
 GRID = np.arange(-90, 366)
+#: Dispute type given to disputed invoices without an opening date (e.g. the IBM sample: a flag only).
+UNDATED = "undated"
 #: Days 0..365 for resolution-time and post-resolution-delay laws.
 DAYS = np.arange(0, 366)
 #: Payment methods the AFT gives their own coefficient (transfer is the reference; direct debit is modelled apart).
@@ -230,7 +251,8 @@ class AFTFit:
     """A fitted log-normal AFT: ``log t = X beta + u[cluster] + sigma[scale] * e``.
 
     ``u`` are the customers' posterior modes, ``u_var`` their posterior variances (inverse curvature), ``tau2`` the
-    between-customer variance per cluster group, ``loglik`` the penalised weighted log-likelihood at the optimum.
+    between-customer variance per cluster group, ``loglik`` the Laplace approximation of the weighted marginal
+    log-likelihood (comparable across families: both are densities of ``log t``).
     ``m`` are the period (due-month) effects in units of sigma (``log t += sigma * m[period]``), ``tau2_period``
     their variance (0 when no period was given).
     """
@@ -245,13 +267,35 @@ class AFTFit:
     converged: bool
     m: np.ndarray = field(default_factory=lambda: np.zeros(0))
     tau2_period: float = 0.0
+    family: str = "lognormal"
+
+
+#: Error laws of the AFT: ``lognormal`` (W normal) and ``weibull`` (W minimum extreme value: a lighter right tail).
+FAMILIES = ("lognormal", "weibull")
+_HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
+
+
+def standard_cdf(z: np.ndarray, family: str = "lognormal") -> np.ndarray:
+    """CDF of the standardised error ``W`` of ``log t = eta + sigma W``: ``Phi(z)`` or ``1 - exp(-exp(z))``.
+
+    >>> standard_cdf(np.array([0.0]), "weibull").round(4).tolist()
+    [0.6321]
+    """
+    z = np.asarray(z, float)
+    if family == "weibull":
+        return -np.expm1(-np.exp(np.minimum(z, 50.0)))
+    return special.ndtr(z)
 
 
 def _censored_terms(y: np.ndarray, eta: np.ndarray, sigma: np.ndarray, observed: np.ndarray, w: np.ndarray,
-                    cure: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Per-invoice weighted log-likelihood and its derivatives in eta (first, second) and in log sigma.
+                    cure: np.ndarray, family: str = "lognormal"
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per-invoice weighted log-likelihood of ``y = log t`` and its derivatives in eta (first, second) and in
+    log sigma, ``z = (y - eta) / s``.
 
-    observed: ``l = -log s - z^2/2``, censored: ``l = log(pi + (1 - pi) Phi(-z))``, ``z = (y - eta) / s``.
+    lognormal: observed ``l = -log s - z^2/2 - log(2 pi)/2``, survival ``S = Phi(-z)``;
+    weibull: observed ``l = -log s + z - e^z``, survival ``S = exp(-e^z)``;
+    censored: ``l = log(pi + (1 - pi) S)`` (cure mixture).
     """
     z = (y - eta) / sigma
     ll = np.empty_like(z)
@@ -260,31 +304,46 @@ def _censored_terms(y: np.ndarray, eta: np.ndarray, sigma: np.ndarray, observed:
     ds = np.empty_like(z)
     o = observed
     zo, so = z[o], sigma[o]
-    ll[o] = -np.log(so) - 0.5 * zo * zo
-    d1[o] = zo / so
-    d2[o] = -1.0 / (so * so)
-    ds[o] = zo * zo - 1.0
+    if family == "weibull":
+        ez = np.exp(np.minimum(zo, 50.0))
+        ll[o] = -np.log(so) + zo - ez
+        d1[o] = (ez - 1.0) / so
+        d2[o] = -ez / (so * so)
+        ds[o] = zo * ez - zo - 1.0
+    else:
+        ll[o] = -np.log(so) - 0.5 * zo * zo - _HALF_LOG_2PI
+        d1[o] = zo / so
+        d2[o] = -1.0 / (so * so)
+        ds[o] = zo * zo - 1.0
     c = ~o
     if c.any():
         zc, sc, pic = z[c], sigma[c], cure[c]
-        log_s = special.log_ndtr(-zc)
-        lam = np.exp(-0.5 * zc * zc - 0.5 * np.log(2 * np.pi) - log_s)  # inverse Mills ratio phi/(1 - Phi)
+        if family == "weibull":
+            ez = np.exp(np.minimum(zc, 50.0))
+            log_s = -ez
+            lam = ez                                           # hazard of W: d(-log S)/dz
+            dlam = ez
+        else:
+            log_s = special.log_ndtr(-zc)
+            lam = np.exp(-0.5 * zc * zc - _HALF_LOG_2PI - log_s)  # inverse Mills ratio phi/(1 - Phi)
+            dlam = lam * (lam - zc)
         surv = np.exp(log_s)
         q = (1 - pic) * surv / (pic + (1 - pic) * surv)        # P(will pay | not paid yet)
         ll[c] = np.log(pic + (1 - pic) * surv)
         g = lam / sc                                           # d log S / d eta
-        h = -lam * (lam - zc) / (sc * sc)                      # d2 log S / d eta2
+        h = -dlam / (sc * sc)                                  # d2 log S / d eta2
         d1[c] = q * g
         d2[c] = q * h + q * (1 - q) * g * g
         ds[c] = q * lam * zc
     return w * ll, w * d1, w * d2, w * ds
 
 
-def fit_lognormal_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np.ndarray | None = None,
-                      cluster: np.ndarray | None = None, cluster_group: np.ndarray | None = None,
-                      period: np.ndarray | None = None, weights: np.ndarray | None = None,
-                      cure: np.ndarray | float = 0.0, max_iter: int = 100, tol: float = 1e-7) -> AFTFit:
-    """Censored maximum likelihood for a log-normal AFT with empirical-Bayes random intercepts.
+def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np.ndarray | None = None,
+            cluster: np.ndarray | None = None, cluster_group: np.ndarray | None = None,
+            period: np.ndarray | None = None, weights: np.ndarray | None = None,
+            cure: np.ndarray | float = 0.0, family: str = "lognormal", max_iter: int = 100,
+            tol: float = 1e-7) -> AFTFit:
+    """Censored maximum likelihood for an AFT (log-normal or Weibull) with empirical-Bayes random intercepts.
 
     ``log_t``: log of days-since-issue + 1 (observed) or of the censoring point (open invoices); ``observed``: bool;
     ``X``: (n, p) covariates; ``scale``: index of each row's sigma (e.g. segment); ``cluster``: customer index;
@@ -299,7 +358,7 @@ def fit_lognormal_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *,
 
     >>> rng = np.random.default_rng(0); n = 2000
     >>> t = np.exp(3 + 0.5 * rng.standard_normal(n)); c = np.full(n, 40.0)
-    >>> fit = fit_lognormal_aft(np.log(np.minimum(t, c)), t < c, np.ones((n, 1)))
+    >>> fit = fit_aft(np.log(np.minimum(t, c)), t < c, np.ones((n, 1)))
     >>> bool(abs(fit.beta[0] - 3) < 0.05 and abs(fit.sigma[0] - 0.5) < 0.05)
     True
     """
@@ -336,7 +395,7 @@ def fit_lognormal_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *,
     def penalised(b, uu, ls, mm):
         sig = np.exp(ls)[scale]
         eta = X @ b + (uu[cluster] if has_re else 0.0) + (sig * mm[period] if has_per else 0.0)
-        ll, d1, d2, ds = _censored_terms(y, eta, sig, obs, w, cure)
+        ll, d1, d2, ds = _censored_terms(y, eta, sig, obs, w, cure, family)
         pen = 0.5 * np.sum(uu * uu / tau2[cgroup]) if has_re else 0.0
         if has_per:
             pen += 0.5 * np.sum(mm * mm) / tau2_p
@@ -415,15 +474,16 @@ def fit_lognormal_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *,
     if has_re:
         sig = np.exp(log_sig)[scale]
         _, _, d2, _ = _censored_terms(y, X @ beta + u[cluster] + (sig * mper[period] if has_per else 0.0), sig,
-                                      obs, w, cure)
+                                      obs, w, cure, family)
         u_var = 1.0 / (np.bincount(cluster, weights=np.maximum(-d2, 0.0), minlength=n_cl) + 1.0 / tau2[cgroup])
-        loglik = obj - 0.5 * np.sum(np.log(tau2[cgroup]))
+        # Laplace approximation of the marginal likelihood: penalised optimum - log sqrt(tau^2 * curvature)
+        loglik = obj - 0.5 * np.sum(np.log(tau2[cgroup])) + 0.5 * np.sum(np.log(u_var))
     else:
         u_var, tau2, loglik = np.zeros(n_cl), np.zeros(n_grp), obj
     if has_per:
         loglik -= 0.5 * n_per * np.log(tau2_p)
     return AFTFit(beta=beta, sigma=np.exp(log_sig), u=u, u_var=u_var, tau2=tau2, loglik=float(loglik), n_iter=it,
-                  converged=converged, m=mper[:n_per], tau2_period=float(tau2_p) if has_per else 0.0)
+                  converged=converged, m=mper[:n_per], tau2_period=float(tau2_p) if has_per else 0.0, family=family)
 
 
 def _tau2_update(u: np.ndarray, info: np.ndarray, tau2: np.ndarray, cgroup: np.ndarray, n_grp: int) -> np.ndarray:
@@ -454,24 +514,29 @@ def _tau2_update(u: np.ndarray, info: np.ndarray, tau2: np.ndarray, cgroup: np.n
 # Discrete laws on the grid
 # ---------------------------------------------------------------------------------------------------------------
 
-def lognormal_grid_pmf(eta: np.ndarray, sigma: np.ndarray, terms: np.ndarray, grid: np.ndarray = GRID) -> np.ndarray:
-    """P(pay on day d relative to due), ``d`` in ``grid``, for ``log t ~ N(eta, sigma^2)``, ``t = days since issue + 1``.
+def grid_pmf(eta: np.ndarray, sigma: np.ndarray, terms: np.ndarray, grid: np.ndarray = GRID,
+             family: str = "lognormal") -> np.ndarray:
+    """P(pay on day d relative to due), ``d`` in ``grid``, for ``log t = eta + sigma W``, ``t = days since issue
+    + 1`` (``W`` normal for ``lognormal``, minimum extreme value for ``weibull``).
 
-    Day ``d`` is ``k = d + terms`` days after issue; ``P = Phi((log(k + 1.5) - eta)/s) - Phi((log(k + 0.5) - eta)/s)``
+    Day ``d`` is ``k = d + terms`` days after issue; ``P = F((log(k + 1.5) - eta)/s) - F((log(k + 0.5) - eta)/s)``
     (day 0 takes everything below ``t = 1.5``). Mass before ``grid[0]`` goes to the first grid day; mass after the last
     grid day is left out (row sum < 1: not paid within the grid).
 
-    >>> row = lognormal_grid_pmf(np.array([np.log(31)]), np.array([0.2]), np.array([30]))
+    >>> row = grid_pmf(np.array([np.log(31)]), np.array([0.2]), np.array([30]))
     >>> int(GRID[row[0].argmax()])
     0
     """
     eta = np.asarray(eta, float)[:, None]
     sigma = np.asarray(sigma, float)[:, None]
-    k = grid[None, :] + np.asarray(terms, float)[:, None]
-    upper = special.ndtr((np.log(np.maximum(k + 1.5, 1e-300)) - eta) / sigma)
-    lower = np.where(k <= 0, 0.0, special.ndtr((np.log(np.maximum(k + 0.5, 1e-300)) - eta) / sigma))
-    pmf = np.where(k >= 0, upper - lower, 0.0)
-    pmf[:, 0] = np.where(k[:, 0] >= 0, upper[:, 0], 0.0)  # fold everything before the grid into its first day
+    # lower edge of day k (t = k + 0.5, none for k <= 0), for the G grid days plus the upper edge of the last one;
+    # logs computed once per distinct terms value
+    uniq, pos = np.unique(np.asarray(terms, float), return_inverse=True)
+    k = grid[0] + uniq[:, None] + np.arange(len(grid) + 1)[None, :]
+    log_edge = np.where(k > 0, np.log(np.maximum(k + 0.5, 0.5)), -np.inf)
+    cdf = standard_cdf((log_edge[pos.ravel()] - eta) / sigma, family)
+    pmf = np.diff(cdf, axis=1)
+    pmf[:, 0] = cdf[:, 1]  # fold everything before the grid into its first day
     return np.maximum(pmf, 0.0)
 
 
@@ -589,10 +654,10 @@ class PayerModel:
         ``u = 0`` and ``Var = tau_seg^2``: the segment's population law)."""
         fit = self._fit
         X = self._design(segment, terms, dispute_type, method, august)
-        seg_idx = np.array([self._segment_index.get(s, -1) for s in segment])
+        seg_idx = pd.Index(list(self._segment_index)).get_indexer(segment)
         sig = np.where(seg_idx >= 0, fit.sigma[np.maximum(seg_idx, 0)], np.sqrt(np.mean(fit.sigma ** 2)))
         tau2 = np.where(seg_idx >= 0, fit.tau2[np.maximum(seg_idx, 0)], np.mean(fit.tau2))
-        cidx = np.array([self._customer_index.get(c, -1) for c in customer])
+        cidx = pd.Index(list(self._customer_index)).get_indexer(customer)
         known = cidx >= 0
         u = np.where(known, fit.u[np.maximum(cidx, 0)], 0.0)
         var = np.where(known, fit.u_var[np.maximum(cidx, 0)], tau2)
@@ -617,7 +682,7 @@ class PayerModel:
         method = np.full(n, "transfer", object) if method is None else np.asarray(method, object).astype(str)
         dd = method == "direct_debit"
         eta, sig = self._eta_sigma(customer, segment, terms, dispute_type, np.where(dd, "transfer", method), august)
-        pmf = lognormal_grid_pmf(eta, sig, terms, self.grid)
+        pmf = grid_pmf(eta, sig, terms, self.grid, self._fit.family)
         if dd.any():
             after = self.grid >= 1
             rej = np.where(after[None, :], pmf[dd], 0.0)
@@ -671,7 +736,7 @@ class PayerModel:
         open_rows = _open_rows(open_book, self.as_of)
         future = self._future_invoices(sales_plan or [], horizon_end)
         inv = pd.concat([open_rows, future], ignore_index=True) if len(future) else open_rows
-        pmfs, keys, profile = self._book_pmfs(inv, self._promises if promises is None else promises)
+        pmfs, profile = self._book_pmfs(inv, self._promises if promises is None else promises)
         calendars, cal_idx = self._calendars(inv["customer_id"].to_numpy(str), horizon_end)
         inv = inv.assign(profile=profile, calendar=cal_idx,
                          upfront_amount=0.0, upfront_date=pd.NaT, discount_rate=0.0, discount_day=np.nan)
@@ -728,30 +793,34 @@ class PayerModel:
         out["min_day"] = (self.as_of + pd.Timedelta(days=1) - out["due_date"]).dt.days.clip(self.grid[0], None)
         return out
 
-    def _book_pmfs(self, inv: pd.DataFrame, promises: pd.DataFrame | None) -> tuple[np.ndarray, Any, np.ndarray]:
+    def _book_pmfs(self, inv: pd.DataFrame, promises: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
         """One pmf row per distinct law: regular rows deduplicated by (customer, segment, terms, method, future);
         disputed, promised and >365-days-overdue invoices get rows conditioned on what is known at ``as_of``."""
         n = len(inv)
-        as_of = self.as_of
         terms = (inv["due_date"] - inv["issue_date"]).dt.days.clip(0, None).to_numpy(float)
         cust = inv["customer_id"].to_numpy(str)
         seg = inv["segment"].to_numpy(str)
         method = inv["payment_method"].fillna("transfer").to_numpy(str)
         future = inv["is_future"].to_numpy(bool)
         min_day = inv["min_day"].to_numpy(int)
-        disputed_open = (inv["disputed"].fillna(False).to_numpy(bool) & ~future)
+        flagged = inv["disputed"].fillna(False).to_numpy(bool) & ~future
+        disputed_open = flagged & inv["dispute_opened"].notna().to_numpy()
+        undated = flagged & ~disputed_open
+        dtype = np.where(undated, UNDATED, "")
         special_row = disputed_open | (min_day > self.grid[-1])
         promise_day = self._pending_promises(inv, promises)
         special_row |= ~np.isnan(promise_day)
 
         # regular rows: future invoices use the customer's "new invoice" law (dispute mix of its segment)
         august = inv["due_date"].dt.month.to_numpy() == 8
-        key = pd.DataFrame({"c": cust, "s": seg, "t": terms, "m": method, "f": future, "a": august})[~special_row]
+        key = pd.DataFrame({"c": cust, "s": seg, "t": terms, "m": method, "f": future, "a": august,
+                            "d": dtype})[~special_row]
         uniq, inverse = np.unique(key.astype(str).agg("|".join, axis=1).to_numpy(), return_inverse=True)
         first = pd.Series(np.arange(len(key))).groupby(inverse).first().to_numpy()
         kk = key.iloc[first]
         reg = self._new_invoice_law(kk["c"].to_numpy(str), kk["s"].to_numpy(str), kk["t"].to_numpy(float),
-                                    kk["m"].to_numpy(str), kk["f"].to_numpy(bool), kk["a"].to_numpy(bool))
+                                    kk["m"].to_numpy(str), kk["f"].to_numpy(bool), kk["a"].to_numpy(bool),
+                                    kk["d"].to_numpy(str))
         profile = np.empty(n, int)
         profile[~special_row] = inverse
         rows = [reg]
@@ -763,13 +832,14 @@ class PayerModel:
         pmfs = np.vstack(rows)
         # identical special rows collapse too
         pmfs_u, inv2 = np.unique(np.round(pmfs, 15), axis=0, return_inverse=True)
-        return pmfs_u, None, inv2.ravel()[profile]
+        return pmfs_u, inv2.ravel()[profile]
 
     def _new_invoice_law(self, cust: np.ndarray, seg: np.ndarray, terms: np.ndarray, method: np.ndarray,
-                         future: np.ndarray, august: np.ndarray | None = None) -> np.ndarray:
+                         future: np.ndarray, august: np.ndarray | None = None,
+                         dispute_type: np.ndarray | None = None) -> np.ndarray:
         """Open undisputed invoices: the customer's law. Future invoices: mixed with the segment's law of disputed
         invoices in proportion to its recent dispute rate (a plan invoice may still become disputed)."""
-        pmf, _ = self.law(cust, seg, terms, None, method, august)
+        pmf, _ = self.law(cust, seg, terms, dispute_type, method, august)
         if future.any() and len(self._dispute_share):
             f = np.flatnonzero(future)
             share = self._dispute_share.reindex(seg[f]).fillna(0.0).to_numpy()[:, None]
@@ -789,9 +859,11 @@ class PayerModel:
         method = inv["payment_method"].fillna("transfer").to_numpy(str)
         min_day = inv["min_day"].to_numpy(int)
         due = inv["due_date"]
-        base, _ = self.law(cust, seg, terms, None, method, due.dt.month.to_numpy() == 8)
+        flagged = inv["disputed"].fillna(False).to_numpy(bool)
+        disputed = flagged & inv["dispute_opened"].notna().to_numpy()
+        base, _ = self.law(cust, seg, terms, np.where(flagged & ~disputed, UNDATED, ""), method,
+                           due.dt.month.to_numpy() == 8)
         pi = self._pi(cust, seg)
-        disputed = inv["disputed"].fillna(False).to_numpy(bool)
         dtype = inv["dispute_type"].astype(object).where(inv["dispute_type"].notna(), "other").to_numpy(str)
         opened = inv["dispute_opened"].fillna(due).to_numpy("datetime64[ns]")
         resolved = inv["dispute_resolved"].to_numpy("datetime64[ns]")
@@ -820,7 +892,7 @@ class PayerModel:
                 row = _condition_after(base[i], start, total=1.0)
             if not np.isnan(promise_day[i]):
                 p = int(promise_day[i])
-                keep = float(self.promise_keep.get(cust[i], self.promise_keep.get("__book__", 0.5)))
+                keep = float(self.promise_keep.get(cust[i], self.diagnostics.get("book_keep_rate", 0.5)))
                 after = _condition_after(row, p + 1 - self.grid[0], total=1.0)
                 spike = np.zeros(G)
                 spike[int(np.clip(p - self.grid[0], start, G - 1))] = 1.0
@@ -925,6 +997,13 @@ def _open_rows(open_book: pd.DataFrame, as_of: pd.Timestamp) -> pd.DataFrame:
 # Fitting
 # ---------------------------------------------------------------------------------------------------------------
 
+def _mode_by(df: pd.DataFrame, key: str, col: str) -> pd.Series:
+    """Most frequent ``col`` per ``key`` (ties: the smallest value), vectorised."""
+    counts = df.groupby([key, col]).size().reset_index(name="n")
+    counts = counts.sort_values([key, "n", col], ascending=[True, False, True])
+    return counts.drop_duplicates(key).set_index(key)[col]
+
+
 def recency_weights(age_days: np.ndarray, half_life_days: float) -> np.ndarray:
     """``w = 0.5 ** (age / half_life)``, rescaled to mean 1 so the total information is unchanged.
 
@@ -954,6 +1033,9 @@ def _history(ledger, as_of: pd.Timestamp) -> pd.DataFrame:
     st["dispute_type"] = st["dispute_type"].astype(object).where(st["dispute_type"].notna() & st["disputed"], "")
     st["dispute_type"] = st["dispute_type"].astype(str).replace({"nan": "", "<NA>": ""})
     st.loc[st["disputed"] & (st["dispute_type"] == ""), "dispute_type"] = "other"
+    # a dispute without an opening date cannot follow resolution + delay: it stays in the AFT as a covariate
+    st["dispute_dated"] = st["disputed"] & st["dispute_opened"].notna()
+    st.loc[st["disputed"] & ~st["dispute_dated"], "dispute_type"] = UNDATED
     st["terms"] = (st["due_date"] - st["issue_date"]).dt.days.clip(0, None)
     st["age"] = (as_of - st["issue_date"]).dt.days
     st["paid"] = st["status"].eq("paid")
@@ -1033,16 +1115,16 @@ def _disputes(hist: pd.DataFrame, as_of: pd.Timestamp, weights: np.ndarray) -> t
     end = d["dispute_resolved"].where(d["dispute_resolved"].notna(), as_of)
     dur = (end - d["dispute_opened"]).dt.days.clip(0, None).to_numpy()
     laws: dict[str, np.ndarray] = {}
-    info = {"n_disputes": int(len(d))}
+    info: dict[str, Any] = {"n_disputes": int(len(d))}
     if len(d) == 0:
         laws["all"] = km_pmf(np.array([30]), np.array([True]))
-        info["note"] = "no dispute in the history: a 30-day resolution placeholder law is used for open disputes"
+        info["dispute_note"] = "no dispute in the history: a 30-day resolution placeholder law is used for open disputes"
     else:
         laws["all"] = km_pmf(dur, resolved, w)
         types = d["dispute_type"].to_numpy(str)
         for t in np.unique(types):
             m = types == t
-            laws[t] = km_pmf(dur[m], resolved[m], w[m]) if m.sum() >= 10 else laws["all"]
+            laws[str(t)] = km_pmf(dur[m], resolved[m], w[m]) if m.sum() >= 10 else laws["all"]
     r = d[resolved]
     if len(r):
         paid = r["paid_date"].notna().to_numpy()
@@ -1076,15 +1158,22 @@ def _disputed_laws(hist: pd.DataFrame, as_of: pd.Timestamp, weights: np.ndarray,
 
 
 def _promise_keep(ledger, hist: pd.DataFrame, as_of: pd.Timestamp, grace: int = 3) -> tuple[pd.Series, dict]:
-    """P(promise kept) per customer: a promise (*promesse de règlement*) is kept when the invoice was fully paid, or
-    paid at least the promised amount since the promise, by ``promised_date + 3 days``. Only promises whose
-    deadline had passed by ``as_of`` count. Beta-binomial shrinkage: customer -> segment -> book, the prior
-    weight ``m`` estimated by moments across customers (at least 2)."""
+    """P(promise kept) for every customer of ``hist``: a promise (*promesse de règlement*) is kept when the invoice
+    was fully paid, or paid at least the promised amount since the promise, by ``promised_date + 3 days``. Only
+    promises whose deadline had passed by ``as_of`` count. Beta-binomial shrinkage customer -> segment -> book
+    (a customer without promises gets its segment's rate), the prior weight ``m`` estimated by moments across
+    customers; 50% when no promise was ever recorded (and ``info`` says so)."""
+    customers = hist.groupby("customer_id")["segment"].first()
+
+    def everyone(rate_c: pd.Series, rate_s: pd.Series, book: float) -> pd.Series:
+        out = rate_c.reindex(customers.index).fillna(customers.map(rate_s)).fillna(book)
+        return out.rename("promise_keep").astype(float)
+
     known = ledger.known_at(as_of)
     pr = known.promises
     if pr is None or len(pr) == 0:
-        return pd.Series({"__book__": 0.5}, dtype=float), {"n_promises": 0,
-                                                            "note": "no promise recorded: keep rate 50% assumed"}
+        return everyone(pd.Series(dtype=float), pd.Series(dtype=float), 0.5), {
+            "n_promises": 0, "book_keep_rate": 0.5, "promise_note": "no promise recorded: keep rate 50% assumed"}
     pr = pr.copy()
     pr["made_date"] = pr["made_date"].astype("datetime64[ns]")
     pr["promised_date"] = pr["promised_date"].astype("datetime64[ns]")
@@ -1092,8 +1181,8 @@ def _promise_keep(ledger, hist: pd.DataFrame, as_of: pd.Timestamp, grace: int = 
     info = hist.set_index("invoice_id")[["customer_id", "segment", "paid_date"]]
     pr = pr.join(info, on="invoice_id", how="inner")
     if pr.empty:
-        return pd.Series({"__book__": 0.5}, dtype=float), {"n_promises": 0,
-                                                            "note": "no promise with a past deadline: 50% assumed"}
+        return everyone(pd.Series(dtype=float), pd.Series(dtype=float), 0.5), {
+            "n_promises": 0, "book_keep_rate": 0.5, "promise_note": "no promise with a past deadline: 50% assumed"}
     pay = known.payments[["invoice_id", "payment_date", "amount"]].copy()
     pay["payment_date"] = pay["payment_date"].astype("datetime64[ns]")
     merged = pr.reset_index(drop=True).reset_index(names="pid").merge(pay, on="invoice_id", how="left")
@@ -1111,9 +1200,9 @@ def _promise_keep(ledger, hist: pd.DataFrame, as_of: pd.Timestamp, grace: int = 
     m = _beta_binomial_weight(by_c["k"].to_numpy(), by_c["n"].to_numpy())
     seg_rate = (by_s["k"] + m * book) / (by_s["n"] + m)
     cust_rate = (by_c["k"] + m * by_c["segment"].map(seg_rate)) / (by_c["n"] + m)
-    out = pd.concat([cust_rate, pd.Series({f"__segment__{s}": v for s, v in seg_rate.items()}),
-                     pd.Series({"__book__": book})]).astype(float)
-    return out, {"n_promises": int(len(pr)), "book_keep_rate": float(book), "prior_weight": float(m)}
+    return everyone(cust_rate, seg_rate, book), {
+        "n_promises": int(len(pr)), "book_keep_rate": float(book), "promise_prior_weight": float(m),
+        "promise_keep_by_segment": {str(k): float(v) for k, v in seg_rate.items()}}
 
 
 def _beta_binomial_weight(k: np.ndarray, n: np.ndarray) -> float:
@@ -1153,21 +1242,21 @@ def icc_oneway(z: np.ndarray, group: np.ndarray) -> float:
     return float(max(0.0, (msb - msw) / (msb + (n0 - 1) * msw)))
 
 
-def _copula_strengths(hist: pd.DataFrame, eta: np.ndarray, sig: np.ndarray, rng: np.random.Generator
-                      ) -> tuple[float, float, dict]:
+def _copula_strengths(hist: pd.DataFrame, eta: np.ndarray, sig: np.ndarray, rng: np.random.Generator,
+                      family: str = "lognormal") -> tuple[float, float, dict]:
     """rho_customer and rho_month from the PIT of every invoice under its fitted marginal (module docstring)."""
     y = hist["log_t"].to_numpy()
     paid = hist["paid"].to_numpy()
-    lo = special.ndtr((np.where(paid, np.log(np.exp(y) - 0.5 + 1e-9), y) - eta) / sig)
-    hi = np.where(paid, special.ndtr((np.log(np.exp(y) + 0.5) - eta) / sig), 1.0)
+    lo = standard_cdf((np.where(paid, np.log(np.exp(y) - 0.5 + 1e-9), y) - eta) / sig, family)
+    hi = np.where(paid, standard_cdf((np.log(np.exp(y) + 0.5) - eta) / sig, family), 1.0)
     u = lo + (hi - lo) * rng.uniform(size=len(y))
     z = special.ndtri(np.clip(u, 1e-9, 1 - 1e-9))
     due = hist["due_date"]
-    quarter = due.dt.year.astype(str) + "Q" + due.dt.quarter.astype(str)
-    rho_c = icc_oneway(z, (hist["customer_id"] + "|" + quarter).to_numpy(str))
-    _, ci = np.unique(hist["customer_id"].to_numpy(str), return_inverse=True)
+    ci, _ = pd.factorize(hist["customer_id"])
+    quarter = (due.dt.year * 4 + due.dt.quarter).to_numpy()
+    rho_c = icc_oneway(z, ci.astype(np.int64) * 100_000 + quarter)
     z_within = z - (np.bincount(ci, weights=z) / np.bincount(ci))[ci]
-    month = due.dt.to_period("M").astype(str).to_numpy()
+    month = (due.dt.year * 12 + due.dt.month).to_numpy()
     n_months = len(np.unique(month))
     rho_m = icc_oneway(z_within, month)
     info = {"n_due_months": n_months, "rho_month_estimate": rho_m, "rho_customer_estimate": rho_c,
@@ -1192,8 +1281,12 @@ def _summaries(pmf: np.ndarray, grid: np.ndarray) -> tuple[np.ndarray, np.ndarra
 
 
 def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: int = 5,
-                  reliable_threshold: float = 0.8, prior_never_paid: float = 0.013, seed: int = 0) -> PayerModel:
+                  reliable_threshold: float = 0.8, prior_never_paid: float = 0.013, family: str = "auto",
+                  seed: int = 0) -> PayerModel:
     """Fit payer behaviour on what ``ledger`` knew at the end of ``as_of`` (see the module docstring).
+
+    ``family``: error law of the AFT, ``lognormal``, ``weibull`` or ``auto`` (both fitted, the one with the larger
+    Laplace marginal likelihood on the history kept; ``diagnostics["family_loglik"]`` shows both).
 
     ``seed`` only drives the randomised PIT of censored invoices used to estimate the copula strengths.
 
@@ -1208,7 +1301,7 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
 
     # the AFT sees undisputed transfer / cheque / card invoices, paid or open (written-off ones are never-paid
     # mass; disputed ones follow resolution + delay, whose size relative to the normal time differs by segment)
-    use = (hist["payment_method"] != "direct_debit") & ~hist["written_off"] & ~hist["disputed"]
+    use = (hist["payment_method"] != "direct_debit") & ~hist["written_off"] & ~hist["dispute_dated"]
     if use.sum() == 0 or not hist.loc[use, "paid"].any():
         raise ModelError(f"no paid invoice (other than by direct debit) issued by {as_of.date()}: "
                          "the payment-time law cannot be fitted; choose a later as_of")
@@ -1218,23 +1311,27 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
     seg_index = {s: i for i, s in enumerate(segments)}
     customers_all = np.unique(hist["customer_id"].to_numpy(str))
     cust_index = {c: i for i, c in enumerate(customers_all)}
-    cust_seg = hist.groupby("customer_id")["segment"].agg(lambda s: s.mode().iloc[0])
+    cust_seg = _mode_by(hist, "customer_id", "segment")
     cidx = h["customer_id"].map(cust_index).to_numpy(int)
     cgroup = cust_seg.reindex(customers_all).map(lambda s: seg_index.get(s, 0)).to_numpy(int)
     cure = h["customer_id"].map(cust_pi).fillna(h["segment"].map(seg_pi)).to_numpy(float)
     _, due_month = np.unique(h["due_date"].dt.to_period("M").astype(str).to_numpy(), return_inverse=True)
-    fit = fit_lognormal_aft(h["log_t"].to_numpy(), h["paid"].to_numpy(), X,
-                            scale=h["segment"].map(seg_index).to_numpy(int), cluster=cidx, cluster_group=cgroup,
-                            period=due_month, weights=weights[use.to_numpy()], cure=cure)
+    families = FAMILIES if family == "auto" else (family,)
+    if not set(families) <= set(FAMILIES):
+        raise ModelError(f"family must be 'auto' or one of {FAMILIES}, got {family!r}")
+    fits = {f: fit_aft(h["log_t"].to_numpy(), h["paid"].to_numpy(), X,
+                       scale=h["segment"].map(seg_index).to_numpy(int), cluster=cidx, cluster_group=cgroup,
+                       period=due_month, weights=weights[use.to_numpy()], cure=cure, family=f) for f in families}
+    fit = max(fits.values(), key=lambda f: f.loglik)  # same parameter count: the larger marginal likelihood
     resolution, post, dispute_info = _disputes(hist, as_of, weights)
     promise_keep, promise_info = _promise_keep(ledger, hist, as_of)
     runs = detect_payment_runs(_payments_with_customer(ledger, as_of))
 
     # per-customer summary inputs
     recent = hist[hist["age"] <= 365]
-    usual_method = hist.groupby("customer_id")["payment_method"].agg(lambda s: s.mode().iloc[0])
+    usual_method = _mode_by(hist, "customer_id", "payment_method")
     usual_terms = hist.groupby("customer_id")["terms"].median()
-    seg_terms = hist.groupby("segment")["terms"].agg(lambda s: s.mode().iloc[0])
+    seg_terms = _mode_by(hist, "segment", "terms")
     share = recent.groupby("segment")["disputed"].mean()
     disputed_law = _disputed_laws(hist, as_of, weights)
     plan_mix = _plan_mix(hist, usual_method)
@@ -1251,7 +1348,7 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
     eta, sig = model._eta_sigma(h["customer_id"].to_numpy(str), h["segment"].to_numpy(str),
                                 h["terms"].to_numpy(float), h["dispute_type"].to_numpy(str),
                                 h["payment_method"].to_numpy(str), h["due_date"].dt.month.to_numpy() == 8)
-    rho_m, rho_c, rho_info = _copula_strengths(h, eta, sig, np.random.default_rng(seed))
+    rho_m, rho_c, rho_info = _copula_strengths(h, eta, sig, np.random.default_rng(seed), fit.family)
 
     # profiles: one row per customer (undisputed, usual method and terms), one per segment (population law)
     cust_df = pd.DataFrame({"customer_id": customers_all, "segment": cust_seg.reindex(customers_all).to_numpy(),
@@ -1277,7 +1374,10 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
                               "tau2": fit.tau2[: len(segments)], "p_never": [seg_pi[s] for s in segments],
                               "n_invoices": hist.groupby("segment").size().reindex(segments).to_numpy(),
                               "n_customers": cust_seg.value_counts().reindex(segments).fillna(0).astype(int)
-                              .to_numpy()},
+                              .to_numpy(),
+                              "dispute_rate": share.reindex(segments).fillna(0.0).to_numpy(),
+                              "promise_keep": pd.Series(promise_info.get("promise_keep_by_segment", {}))
+                              .reindex(segments).fillna(promise_info["book_keep_rate"]).to_numpy()},
                              index=pd.Index(segments, name="segment"))
     coefficients = pd.concat([pd.Series(fit.beta, index=cols),
                               pd.Series(fit.sigma, index=[f"sigma[{s}]" for s in segments]),
@@ -1285,7 +1385,8 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
     diagnostics = {
         "n_invoices": int(len(hist)), "n_open": int((~hist["paid"] & ~hist["written_off"]).sum()),
         "n_aft_rows": int(len(h)), "n_censored": int((~h["paid"]).sum()), "aft_converged": fit.converged,
-        "aft_iterations": fit.n_iter, "aft_loglik": fit.loglik, "direct_debits": n_dd,
+        "aft_iterations": fit.n_iter, "aft_loglik": fit.loglik, "family": fit.family,
+        "family_loglik": {f: v.loglik for f, v in fits.items()}, "direct_debits": n_dd,
         "dd_reject_rate": dd_rate, "payment_run_customers": int(len(runs)), **dispute_info, **promise_info,
         **rho_info,
     }
@@ -1331,7 +1432,7 @@ def _plan_mix(hist: pd.DataFrame, usual_method: pd.Series) -> pd.DataFrame:
     return amt
 
 
-def _summary_sample(hist: pd.DataFrame, per_segment: int = 5000, per_customer: int = 24) -> pd.DataFrame:
+def _summary_sample(hist: pd.DataFrame, per_segment: int = 5000, per_customer: int = 6) -> pd.DataFrame:
     """The invoices that define the summaries: undisputed, not written off, of customers not on direct debit;
     per segment at most ``per_segment`` (systematic sample by issue date) plus each customer's last
     ``per_customer`` ones (so every customer has its own summary)."""
@@ -1359,7 +1460,7 @@ def _population_summaries(model: PayerModel, sample: pd.DataFrame) -> tuple[pd.D
     seg = np.zeros((len(seg_names), laws.shape[1]))
     np.add.at(seg, seg_codes, laws[is_seg])
     seg /= np.bincount(seg_codes)[:, None]
-    recent = sample.groupby("customer_id").cumcount(ascending=False).to_numpy() < 24
+    recent = sample.groupby("customer_id").cumcount(ascending=False).to_numpy() < 6
     c_codes, c_names = pd.factorize(sample["customer_id"].to_numpy(str)[recent])
     cust = np.zeros((len(c_names), laws.shape[1]))
     np.add.at(cust, c_codes, laws[recent])
@@ -1374,7 +1475,7 @@ def _customer_table(hist, cust_df, cust_pmf, fit, cust_index, seg_index, cust_pi
     g = hist[hist["paid"]].groupby("customer_id")
     n_inv = hist.groupby("customer_id").size()
     n_paid = g.size()
-    on_time = g["days_late"].apply(lambda s: float((s <= grace_days).mean()))
+    on_time = (hist.loc[hist["paid"], "days_late"] <= grace_days).groupby(hist.loc[hist["paid"], "customer_id"]).mean()
     med_obs = g["days_late"].median()
     recent_cut = as_of - pd.DateOffset(months=6)
     late = hist["paid"] & (hist["days_late"] > grace_days)
@@ -1394,8 +1495,10 @@ def _customer_table(hist, cust_df, cust_pmf, fit, cust_index, seg_index, cust_pi
         "shrinkage_weight": np.clip(shrink, 0, 1), "customer_effect": fit.u[idx],
         "median_days_late": med, "share_late": share_late, "reliability": reliability,
         "reliable": reliability >= threshold,
-        "observed_on_time": on_time.reindex(ids).to_numpy(), "observed_median_days_late": med_obs.reindex(ids).to_numpy(),
-        "late_share_6m": share_recent.reindex(ids).to_numpy(), "late_share_before": share_before.reindex(ids).to_numpy(),
+        "observed_on_time": on_time.reindex(ids).to_numpy(),
+        "observed_median_days_late": med_obs.reindex(ids).to_numpy(),
+        "late_share_6m": share_recent.reindex(ids).to_numpy(),
+        "late_share_before": share_before.reindex(ids).to_numpy(),
         "p_never": cust_pi.reindex(ids).fillna(pd.Series(cust_df["segment"].map(seg_pi).to_numpy(), index=ids))
         .to_numpy(),
         "payment_method": cust_df["payment_method"].to_numpy(), "terms": cust_df["terms"].to_numpy(),
@@ -1415,7 +1518,8 @@ def _reasons(c: pd.DataFrame, grace: int) -> list[str]:
         if not pd.isna(r.late_share_6m) and not pd.isna(r.late_share_before):
             diff = r.late_share_6m - r.late_share_before
             word = "worsening" if diff > 0.1 else "improving" if diff < -0.1 else "stable"
-            trend = f"{word} ({pct(r.late_share_6m)} late > {grace} d in the last 6 months vs {pct(r.late_share_before)})"
+            trend = (f"{word} ({pct(r.late_share_6m)} late > {grace} d in the last 6 months vs "
+                     f"{pct(r.late_share_before)} before)")
         med = "n/a" if pd.isna(r.observed_median_days_late) else f"{r.observed_median_days_late:+.0f} d"
         out.append(f"{r.n_invoices} invoices seen ({r.n_paid} paid); {pct(r.observed_on_time)} paid within "
                    f"{grace} d of due; median delay {med}; {trend}; model P(paid by due + {grace} d) "

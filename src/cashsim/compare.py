@@ -226,9 +226,14 @@ class Plan:
     trace: pd.DataFrame      # round, candidate, cost, score, chosen
     bridge: Financing | None = None
 
+    @property
+    def active_levers(self) -> list[LeverSpec]:
+        """The plan's levers that change the current practice."""
+        return _active(self.levers)
+
     def to_dict(self) -> dict[str, Any]:
         return {"meets_target": self.meets_target, "cost": self.cost,
-                "levers": [lv.model_dump(mode="json") for lv in self.levers],
+                "levers": [lv.model_dump(mode="json") for lv in self.active_levers],
                 "bridge": None if self.bridge is None else self.bridge.model_dump(mode="json"),
                 "months": _records(self.months), "actions": _records(self.actions.head(200)),
                 "trace": _records(self.trace)}
@@ -245,7 +250,8 @@ def _total_cost(run: ScenarioRun, base: ScenarioRun, months: list[str]) -> float
 
 
 def cheapest_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], burn: Any, *, n_paths: int,
-                  seed: int, horizon_end: Any, actual_past: pd.Series | None = None, max_levers: int = 4) -> Plan:
+                  seed: int, horizon_end: Any, actual_past: pd.Series | None = None, max_levers: int = 4,
+                  max_risk: str = "high") -> Plan:
     """The cheapest combination of levers (and intensities) that brings P(target met) to
     ``burn.required_probability`` in every month of the horizon, or the closest one, with the gap left.
 
@@ -253,8 +259,9 @@ def cheapest_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]],
     candidates = every non-financing lever of the non-baseline scenarios, at the intensities of
     :func:`intensities`. From the baseline, each round tries adding each candidate (one per kind: a candidate of a
     kind already in the plan replaces it) and scores gain = sum_m max(0, req - P_m(before)) - (same after);
-    it keeps the candidate with the lowest cost per unit of gain (a free lever with any gain first), until every
-    month meets the requirement, nothing gains, or ``max_levers`` are in the plan. Greedy, not exhaustive: a
+    it keeps the candidate with the lowest cost per unit of gain (a free lever with any gain first; between
+    equals the larger gain), until every month meets the requirement, nothing gains, or ``max_levers`` rounds have
+    run. ``max_risk`` (none / low / medium / high) leaves out levers riskier for the relationship. Greedy, not exhaustive: a
     knapsack over a handful of levers whose effects interact; its trace is returned so the choice can be checked.
 
     When the plan falls short, ``financing_needed`` per month is the ``required`` quantile of the path shortfall
@@ -262,6 +269,8 @@ def cheapest_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]],
     lowers later targets of the window), and ``bridge`` the factoring of not-yet-due invoices that would advance
     it (share of the book = need / (advance rate x eligible amount), capped at 1).
     """
+    if max_risk not in RISK_LEVELS:
+        raise ParamsError(f"max_risk must be one of {', '.join(RISK_LEVELS)}, got {max_risk!r}")
     required = float(burn.required_probability)
     common = dict(horizon_end=horizon_end, n_paths=n_paths, seed=seed, actual_past=actual_past)
     base_levers = scenario_levers(scenarios, BASELINE)
@@ -273,7 +282,7 @@ def cheapest_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]],
         if name == BASELINE:
             continue
         for lv in scenario_levers(scenarios, name):
-            if lv.is_financing() or lv in base_levers:
+            if lv.is_financing() or lv in base_levers or RISK_LEVELS.index(lv.risk) > RISK_LEVELS.index(max_risk):
                 continue
             for variant in intensities(lv):
                 if variant not in candidates:
@@ -296,7 +305,8 @@ def cheapest_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]],
             ratio = np.inf if gain <= 1e-12 else max(cost, 0.0) / gain
             trace.append({"round": rnd, "candidate": _describe(cand), "gain": gain, "extra_cost": cost,
                           "cost_per_gain": ratio, "chosen": False})
-            if gain > 1e-12 and (best is None or ratio < best[0] - 1e-12):
+            # cheapest per unit of gain first; between equals (free levers), the larger gain
+            if gain > 1e-12 and (best is None or (ratio, -gain) < (best[0], -best[3])):
                 best = (ratio, trial, run, gain, len(trace) - 1)
         if best is None:
             break
@@ -346,6 +356,22 @@ def _describe(lever: LeverSpec) -> str:
     return f"{lever.kind}({inner})"
 
 
+def lever_summary(scenarios: dict[str, list[LeverSpec]], book: Book, borrowing_rate: float) -> pd.DataFrame:
+    """One row per lever of each scenario: kind, description, risk and its note; for a discount, its nominal
+    annualised rate d/(1-d) x 365/(N-D) at the book's median terms N, against ``borrowing_rate``."""
+    inv = book.invoices
+    terms = float(np.median((inv["due_date"] - inv["issue_date"]).dt.days.dropna())) if len(inv) else 30.0
+    rows = []
+    for name in scenarios:
+        for lv in _active(scenario_levers(scenarios, name)):
+            rate = lv.annualised_rate(terms) if isinstance(lv, EarlyPaymentDiscount) else np.nan
+            rows.append({"scenario": name, "lever": lv.name, "description": _describe(lv), "risk": lv.risk,
+                         "risk_note": lv.risk_note, "nominal_annual_rate": rate, "borrowing_rate": borrowing_rate,
+                         "dearer_than_borrowing": bool(rate > borrowing_rate) if np.isfinite(rate) else None})
+    return pd.DataFrame(rows, columns=["scenario", "lever", "description", "risk", "risk_note",
+                                       "nominal_annual_rate", "borrowing_rate", "dearer_than_borrowing"])
+
+
 def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
     d = df.copy()
     for c in d.columns:
@@ -356,13 +382,15 @@ def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
                                                            else v)) for k, v in r.items()} for r in rows]
 
 
-def to_json(table: pd.DataFrame, plan: Plan | None = None, **meta: Any) -> str:
-    """The comparison (and the plan) as JSON: ``{**meta, "scenarios": [...rows], "plan": {...}}``."""
+def to_json(table: pd.DataFrame, plan: Plan | None = None, levers: pd.DataFrame | None = None, **meta: Any) -> str:
+    """The comparison (and the plan) as JSON: ``{**meta, "scenarios": [...rows], "levers": [...], "plan": {...}}``."""
     payload = {**meta, "scenarios": _records(table)}
+    if levers is not None:
+        payload["levers"] = _records(levers)
     if plan is not None:
         payload["plan"] = plan.to_dict()
     return json.dumps(payload, indent=1, ensure_ascii=False, default=str)
 
 
-__all__ = ["BASELINE", "COLUMNS", "Plan", "ScenarioRun", "cheapest_plan", "compare_levers",
-           "intensities", "run_scenario", "scenario_levers", "scenario_table", "to_json"]
+__all__ = ["BASELINE", "COLUMNS", "Plan", "ScenarioRun", "cheapest_plan", "compare_levers", "intensities",
+           "lever_summary", "run_scenario", "scenario_levers", "scenario_table", "to_json"]

@@ -292,6 +292,7 @@ def _date_strings(texts: np.ndarray) -> np.ndarray:
     day_first_evidence = bool(np.any(dmy & (a > 12) & (b <= 12)))
     month_first = bool(np.any(dmy & (b > 12) & (a <= 12))) and not day_first_evidence
     year = np.where(iso, a, np.where(c < 100, np.where(c < 70, 2000 + c, 1900 + c), c))
+    year = np.where((year >= FIRST_YEAR) & (year < END_YEAR), year, np.nan)
     month = np.where(iso, b, a if month_first else b)
     day = np.where(iso, c, b if month_first else a)
     ymd = pd.DataFrame({"year": year, "month": month, "day": day})
@@ -309,16 +310,30 @@ def parse_dates(values: pd.Series) -> tuple[pd.Series, np.ndarray]:
     """
     values = values.reset_index(drop=True)
     if ptypes.is_datetime64_any_dtype(values.dtype):
-        if getattr(values.dt, "tz", None) is not None:
-            values = values.dt.tz_localize(None)
-        return values.dt.normalize().astype("datetime64[ns]"), np.zeros(len(values), dtype=bool)
+        return _plausible_days(values)
     is_date = _is_scalar_type(values, (np.datetime64, dt.date))
     codes, texts = _distinct(values.where(~is_date, None) if is_date.any() else values)
     out = _date_strings(texts)[codes]
-    if is_date.any():
-        out[is_date] = pd.to_datetime(values[is_date]).dt.normalize().to_numpy(dtype="datetime64[ns]")
     bad = (texts != "")[codes] & np.isnat(out)
+    if is_date.any():
+        typed, typed_bad = _plausible_days(pd.to_datetime(values[is_date]))
+        out[is_date], bad[is_date] = typed.to_numpy(), typed_bad
     return pd.Series(out, dtype="datetime64[ns]"), bad
+
+
+#: Dates outside these years are typos (``01/01/2999``), and would overflow ``datetime64[ns]``.
+FIRST_YEAR, END_YEAR = 1900, 2200
+
+
+def _plausible_days(dates: pd.Series) -> tuple[pd.Series, np.ndarray]:
+    """Datetime cells at midnight (timezone dropped) as ``datetime64[ns]``; years outside
+    [FIRST_YEAR, END_YEAR) become NaT and are flagged bad."""
+    dates = dates.reset_index(drop=True)
+    if getattr(dates.dt, "tz", None) is not None:
+        dates = dates.dt.tz_localize(None)
+    year = dates.dt.year
+    bad = (dates.notna() & ((year < FIRST_YEAR) | (year >= END_YEAR))).to_numpy()
+    return dates.where(~bad).dt.normalize().astype("datetime64[ns]"), bad
 
 
 def _drop_chars(texts: np.ndarray, chars: tuple[str, ...]) -> np.ndarray:
@@ -674,7 +689,10 @@ def _iso_currency(codes: pd.Series) -> pd.Series:
 
 
 def _schema(table: str) -> pa.DataFrameSchema:
-    """Per-column rules of a parsed table: required cells present, allowed values, non-zero amounts, dates in order."""
+    """Per-column rules of a parsed table: required cells present, allowed values, non-zero amounts, dates in order.
+
+    Unreadable cells are caught by the parsers before (they know the raw text); this schema sees typed columns.
+    """
     columns = {}
     for f in FIELDS[table]:
         checks = []
@@ -689,9 +707,9 @@ def _schema(table: str) -> pa.DataFrameSchema:
             checks.append(pa.Check(lambda s: s >= 0, name="allowed", ignore_na=True))
         elif f.name == "amount":
             checks.append(pa.Check(lambda s: s != 0, name="nonzero", ignore_na=True))
-        nullable = not (f.required or f.kind in ("choice", "currency", "bool", "channel")) or (
-            f.name == "dispute_type")
-        columns[f.name] = pa.Column(nullable=nullable, checks=checks, required=True)
+        nullable = not f.required  # optional cells are filled with their default by the parsers
+        if checks or not nullable:  # a nullable column without checks has nothing to validate
+            columns[f.name] = pa.Column(nullable=nullable, checks=checks, required=True)
     wide = [pa.Check(lambda df, a=later, b=earlier: ~(df[a] < df[b]), name=str(reason))
             for reason, later, earlier in _ORDER_CHECKS.get(table, ())]
     return pa.DataFrameSchema(columns, checks=wide, strict=False, coerce=False)

@@ -1057,23 +1057,25 @@ def expected_collections(book: Any) -> pd.Series:
 # ----------------------------------------------------------------------------------------------------------------
 
 def estimate_dunning_effects(ledger: Any, window_days: int = 7, min_actions: int = 30) -> pd.DataFrame:
-    """Hazard ratio of paying just after vs just before each kind of dunning action, from the ledger's log.
+    """Daily hazard ratio of paying just after vs just before each kind of dunning action, from the ledger's log.
 
-    For each (level, channel), d = the median day of its actions relative to the due date. **Before**: among all
-    invoices still unpaid on day d - w (w = ``window_days``), the share paid in (d - w, d] — every invoice, since
-    only unpaid ones are ever reminded. **After**: among the reminded invoices (unpaid on the action day t), the
-    share paid in (t, t + w]. ``effect`` = after / before - 1 estimates the step's g of :class:`DunningStep` over w
-    days (a before/after contrast: it also absorbs the hazard's own trend over 2 w days). Windows running past the
-    last date of the ledger are left out. 95 % interval by the delta method on the log ratio.
-    Returns level, channel, day, n_actions, hazard_before, hazard_after, ratio, effect, ci_low, ci_high, reliable
+    For each (level, channel), d = the median day of its actions relative to the due date. **Before**: among the
+    invoices that could be reminded (not disputed, not on direct debit, where the ledger says so) still unpaid on
+    day d - w (w = ``window_days``), the share p_b paid in (d - w, d] — all of them, since only unpaid ones are
+    ever reminded. **After**: among the reminded invoices unpaid on the action day t, the share p_a paid in
+    (t, t + w]. With a constant daily hazard in each window, 1 - p = (1 - h)^w, so the hazard ratio is
+    ``ratio = log(1 - p_a) / log(1 - p_b)`` and ``effect = ratio - 1`` is the step's g of :class:`DunningStep`
+    (a before/after contrast: it also absorbs the hazard's own trend over 2 w days). Windows running past the
+    ledger's last date are left out. 95 % interval by the delta method on log(-log(1 - p)).
+    Returns level, channel, day, n_actions, p_before, p_after, ratio, effect, ci_low, ci_high, reliable
     (n_actions >= ``min_actions``).
     """
-    cols = ["level", "channel", "day", "n_actions", "hazard_before", "hazard_after", "ratio", "effect", "ci_low",
-            "ci_high", "reliable"]
+    cols = ["level", "channel", "day", "n_actions", "p_before", "p_after", "ratio", "effect", "ci_low", "ci_high",
+            "reliable"]
     dun = ledger.dunning
     if dun is None or dun.empty:
         return pd.DataFrame(columns=cols)
-    inv = ledger.invoices[["invoice_id", "amount", "due_date"]].drop_duplicates("invoice_id")
+    inv = ledger.invoices.drop_duplicates("invoice_id")
     pay = ledger.payments.sort_values("payment_date")
     pay = pay.assign(cum=pay.groupby("invoice_id")["amount"].cumsum()).merge(
         inv[["invoice_id", "amount"]].rename(columns={"amount": "inv_amount"}), on="invoice_id")
@@ -1081,31 +1083,35 @@ def estimate_dunning_effects(ledger: Any, window_days: int = 7, min_actions: int
     paid_date = full.groupby("invoice_id")["payment_date"].min().astype("datetime64[ns]")
     end = max(pd.to_datetime(ledger.payments["payment_date"]).max(), pd.to_datetime(dun["action_date"]).max())
     w = pd.Timedelta(days=window_days)
+    remindable = np.ones(len(inv), dtype=bool)
+    if "disputed" in inv.columns:
+        remindable &= ~inv["disputed"].fillna(False).astype(bool).to_numpy()
+    if "payment_method" in inv.columns:
+        remindable &= (inv["payment_method"] != "direct_debit").to_numpy()
     due = inv["due_date"].astype("datetime64[ns]")
     paid_rel = (inv["invoice_id"].map(paid_date) - due).dt.days.to_numpy(dtype=float)
     paid_rel = np.where(np.isnan(paid_rel), np.inf, paid_rel)
     d = dun.merge(inv[["invoice_id", "due_date"]], on="invoice_id", how="inner")
     t = d["action_date"].astype("datetime64[ns]")
-    d = d.assign(rel=(t - d["due_date"].astype("datetime64[ns]")).dt.days,
-                 paid=d["invoice_id"].map(paid_date), t=t)
+    d = d.assign(rel=(t - d["due_date"].astype("datetime64[ns]")).dt.days, paid=d["invoice_id"].map(paid_date), t=t)
     d = d[d["t"] + w <= end]
     out = []
     for (level, channel), g in d.groupby(["level", "channel"]):  # a plan's few steps
         day = int(np.median(g["rel"]))
-        seen = (due + pd.Timedelta(days=day) + w <= end).to_numpy()
+        seen = remindable & (due + pd.Timedelta(days=day) + w <= end).to_numpy()
         rb = seen & (paid_rel > day - window_days)
-        pb = rb & (paid_rel <= day)
+        n_rb, n_pb = int(rb.sum()), int((rb & (paid_rel <= day)).sum())
         ra = g["paid"].isna() | (g["paid"] > g["t"])
-        pa = ra & (g["paid"] <= g["t"] + w)
-        n_rb, n_pb, n_ra, n_pa = rb.sum(), pb.sum(), ra.sum(), pa.sum()
-        hb = n_pb / n_rb if n_rb else np.nan
-        ha = n_pa / n_ra if n_ra else np.nan
-        ratio = ha / hb if hb else np.nan
-        se = np.sqrt(1 / n_pa - 1 / n_ra + 1 / n_pb - 1 / n_rb) if min(n_pa, n_pb) > 0 else np.nan
-        out.append({"level": level, "channel": channel, "day": day, "n_actions": int(n_ra), "hazard_before": hb,
-                    "hazard_after": ha, "ratio": ratio, "effect": ratio - 1,
+        n_ra, n_pa = int(ra.sum()), int((ra & (g["paid"] <= g["t"] + w)).sum())
+        pb = n_pb / n_rb if n_rb else np.nan
+        pa = n_pa / n_ra if n_ra else np.nan
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = np.log1p(-pa) / np.log1p(-pb)
+            se = np.sqrt(pa / ((1 - pa) * n_ra * np.log1p(-pa) ** 2) + pb / ((1 - pb) * n_rb * np.log1p(-pb) ** 2))
+        out.append({"level": level, "channel": channel, "day": day, "n_actions": n_ra, "p_before": pb,
+                    "p_after": pa, "ratio": ratio, "effect": ratio - 1,
                     "ci_low": ratio * np.exp(-1.96 * se) - 1, "ci_high": ratio * np.exp(1.96 * se) - 1,
-                    "reliable": bool(n_ra >= min_actions)})
+                    "reliable": bool(n_ra >= min_actions and np.isfinite(ratio))})
     return pd.DataFrame(out, columns=cols)
 
 

@@ -39,6 +39,7 @@ Example::
 
 from __future__ import annotations
 
+import html
 from collections.abc import Sequence
 
 import numpy as np
@@ -55,6 +56,8 @@ FORECAST = "#1f4e79"     # deep blue: the forecast
 TARGET = "#c0392b"       # red: what must come in
 MINIMUM = "#e67e22"      # orange: the minimum balance
 MET, MISSED = "#2e8b57", "#c0392b"
+PALETTE = ("#1f4e79", "#2e8b57", "#e67e22", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d", "#d4a017", "#5dade2",
+           "#a04000")
 AGE_COLOURS = ("#2e8b57", "#a3c86b", "#f2c14e", "#f08a4b", "#c0392b")
 
 #: Text of the figures, by language (the locale's language; English otherwise).
@@ -64,6 +67,7 @@ TEXT = {
            "position": "trésorerie en fin de semaine", "minimum": "solde minimum",
            "p_below": "P(sous le minimum)", "p_met": "P(objectif atteint)", "required": "probabilité requise",
            "gain": "encaissements en plus", "baseline": "sans levier", "total": "avec le plan",
+           "sum": "leviers cumulés (sans interactions)",
            "cost": "coût du levier", "dso_standard": "DSO (méthode standard)",
            "dso_countback": "DSO (méthode par épuisement)", "days": "jours", "pit": "PIT", "density": "densité",
            "uniform": "uniforme (calibré)", "coverage": "couverture observée", "nominal": "niveau nominal",
@@ -73,6 +77,7 @@ TEXT = {
            "position": "cash at week end", "minimum": "minimum balance",
            "p_below": "P(below minimum)", "p_met": "P(target met)", "required": "required probability",
            "gain": "extra cash", "baseline": "no lever", "total": "with the plan",
+           "sum": "levers added up (no interactions)",
            "cost": "lever cost", "dso_standard": "DSO (standard method)",
            "dso_countback": "DSO (countback method)", "days": "days", "pit": "PIT", "density": "density",
            "uniform": "uniform (calibrated)", "coverage": "observed coverage", "nominal": "nominal level",
@@ -256,13 +261,14 @@ def p_target_met_bars(frame: pd.DataFrame, required_probability: float | None = 
 
 
 def levers_waterfall(gains: pd.DataFrame, *, baseline: float | None = None, lever_col: str = "lever",
-                     gain_col: str = "extra_cash", title: str | None = None, locale: str = fmt.DEFAULT_LOCALE,
-                     currency: str = "EUR") -> go.Figure:
+                     gain_col: str = "extra_cash", total_label: str | None = None, title: str | None = None,
+                     locale: str = fmt.DEFAULT_LOCALE, currency: str = "EUR") -> go.Figure:
     """Cash each lever adds over the horizon (mean, euros incl. VAT), stacked from the baseline to the plan.
 
     With ``baseline`` (expected collections with no lever) the first bar is absolute and a last bar totals the
     plan; without it the chart starts from zero and totals the extra cash. Bars are in the order given. The
     levers' 10th/90th percentiles are left to the lever table: interval whiskers on a waterfall do not add up.
+    Levers compared one by one interact when combined: name the total bar for what it is (``total_label``).
     """
     _require(gains, [lever_col, gain_col], "levers_waterfall")
     t = _text(locale)
@@ -272,7 +278,7 @@ def levers_waterfall(gains: pd.DataFrame, *, baseline: float | None = None, leve
     measure = ["relative"] * len(values)
     if baseline is not None:
         names, values, measure = [t["baseline"], *names], [float(baseline), *values], ["absolute", *measure]
-    names, values, measure = [*names, t["total"]], [*values, 0.0], [*measure, "total"]
+    names, values, measure = [*names, total_label or t["total"]], [*values, 0.0], [*measure, "total"]
     fig = go.Figure(go.Waterfall(
         x=names, y=values, measure=measure, name=t["gain"],
         text=[fmt.money_short(v, locale=locale, currency=currency) if m != "total" else "" for v, m in
@@ -294,28 +300,33 @@ def lever_cost_scatter(comparison: pd.DataFrame, required_probability: float | N
                        currency: str = "EUR") -> go.Figure:
     """Each lever's cost (euros) against the P(target met) it reaches: the cheapest useful levers sit top left.
 
-    Marker area grows with the extra cash brought (when ``extra_cash`` is given).
+    Marker area grows with the extra cash brought (when ``extra_cash`` is given); one legend entry per lever.
     """
     _require(comparison, [lever_col, cost_col, p_col], "lever_cost_scatter")
     t = _text(locale)
     c = comparison.reset_index(drop=True)
-    marker: dict = {"color": FORECAST, "line": {"color": "white", "width": 1}}
     if size_col in c.columns:
         gain = np.clip(c[size_col].astype(float).to_numpy(), 0, None)
         top = gain.max() if gain.size and gain.max() > 0 else 1.0
-        marker["size"] = (10 + 30 * np.sqrt(gain / top)).tolist()
+        sizes = 10 + 30 * np.sqrt(gain / top)
     else:
-        marker["size"] = 14
-    fig = go.Figure(go.Scatter(
-        x=c[cost_col].astype(float), y=c[p_col].astype(float), mode="markers+text",
-        text=[str(v) for v in c[lever_col]], textposition="top center", marker=marker, name=t["p_met"],
-        hovertemplate=f"%{{text}}<br>{t['cost']}: {_money_hover(locale, currency, '%{x:,.0f}')}"
-                      f"<br>{t['p_met']}: %{{y:.1%}}<extra></extra>"))
+        sizes = np.full(len(c), 14.0)
+    fig = go.Figure()
+    # one trace per lever: the legend names them, so labels never pile up where costs are close
+    for i, row in c.iterrows():
+        name = str(row[lever_col])
+        fig.add_trace(go.Scatter(
+            x=[float(row[cost_col])], y=[float(row[p_col])], mode="markers", name=name,
+            marker={"size": float(sizes[i]), "color": PALETTE[i % len(PALETTE)], "line": {"color": "white",
+                                                                                         "width": 1}},
+            hovertemplate=f"{html.escape(name)}<br>{t['cost']}: {_money_hover(locale, currency, '%{x:,.0f}')}"
+                          f"<br>{t['p_met']}: %{{y:.1%}}<extra></extra>"))
     if required_probability is not None:
         fig.add_hline(y=float(required_probability), line={"color": "#34495e", "dash": "dash"},
                       annotation_text=f"{t['required']} {fmt.percent(required_probability, locale=locale)}",
                       annotation_position="bottom right")
-    _layout(fig, title or f"{t['cost']} / {t['p_met']}", locale, showlegend=False)
+    _layout(fig, title or f"{t['cost']} / {t['p_met']}", locale)
+    fig.update_layout(legend={"orientation": "v", "y": 1, "x": 1.02, "yanchor": "top"})
     fig.update_yaxes(range=[0, 1.05], tickformat=".0%", title_text=t["p_met"])
     fig.update_xaxes(title_text=t["cost"], **_money_axis(locale, currency))
     return fig

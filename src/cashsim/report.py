@@ -601,6 +601,97 @@ def customers_view(base, top: int = 20):
                      **_locale(base))
 
 
+def levers(run):
+    """Every scenario of the params against the baseline (``compare.compare_levers``) and the cheapest plan
+    (``compare.cheapest_plan``), on the run's paths and seed (common random numbers), with the window's actual
+    collections to date so the targets match ``run.targets``. Returns ``(table, plan)``."""
+    from cashsim import compare, targets
+
+    burn = run.params.burn
+    days = pd.DatetimeIndex(run.sim.days)
+    start = targets.window_start(days[:1].to_period("M"), burn.window_months, burn.window_anchor_month)[0]
+    actual = targets.actual_collections(run.ledger, start.start_time, run.as_of)
+    common = {"n_paths": int(run.sim.n_paths), "seed": int(run.sim.seed), "horizon_end": run.base.horizon_end,
+              "actual_past": actual}
+    table = compare.compare_levers(run.book, run.model, run.params.scenarios, burn, **common)
+    plan = compare.cheapest_plan(run.book, run.model, run.params.scenarios, burn, **common)
+    return table, plan
+
+
+def lever_name(lever) -> str:
+    """A lever's label, or its kind (``early_payment_discount``) when it has none."""
+    return str(getattr(lever, "label", None) or getattr(lever, "kind", type(lever).__name__))
+
+
+def plan_summary(plan, month: str) -> dict[str, Any]:
+    """The plan's headline for the month's answer and summary.json: levers, cost, P(target met), gap to bridge."""
+    months = plan.months.set_index(plan.months["month"].astype(str))
+    row = months.loc[month] if month in months.index else None
+    return {"levers": [lever_name(lv) for lv in plan.levers], "cost": float(plan.cost),
+            "meets_target": bool(plan.meets_target),
+            "p_target_met": None if row is None else float(row["p_target_met"]),
+            "p_target_met_baseline": None if row is None else float(row["p_target_met_baseline"]),
+            "gap": None if row is None or bool(row["met"]) else float(row["financing_needed"]),
+            "bridge": None if plan.bridge is None else plan.bridge.model_dump(mode="json")}
+
+
+def levers_month(table: pd.DataFrame, month: str) -> pd.DataFrame:
+    """The comparison's rows of one month, baseline first then by extra cash; ``cost`` = cost to date."""
+    rows = table.loc[table["month"].astype(str) == month].copy()
+    rows["order"] = (rows["scenario"] != "baseline").astype(int)
+    return rows.sort_values(["order", "extra_cash_mean"], ascending=[True, False]).drop(columns="order")
+
+
+def levers_figures(table: pd.DataFrame, month: str, run):
+    """(waterfall of the extra cash each collection lever brings in the month, cost vs P(target met) scatter).
+
+    Financing is left out of the waterfall (it advances cash, it does not collect it) but is in the scatter, and so
+    are combinations (their levers are already there one by one); the waterfall's last bar adds the levers up as if
+    they did not interact, and says so.
+    """
+    from cashsim import plots
+
+    loc = _locale(run)
+    rows = levers_month(table, month)
+    single = ~rows["levers"].astype(str).str.contains(",")  # a combination would count its levers twice
+    collecting = rows.loc[~rows["financing"].astype(bool) & (rows["scenario"] != "baseline") & single]
+    words = plots.TEXT.get(fmt.parse_locale(loc["locale"]).language, plots.TEXT["en"])
+    waterfall = plots.levers_waterfall(collecting, lever_col="scenario", gain_col="extra_cash_mean",
+                                       total_label=words["sum"], **loc,
+                                       title=f"{words['gain']}, {fmt.month_name(month, locale=loc['locale'])}")
+    scatter = plots.lever_cost_scatter(rows, run.targets.required_probability, lever_col="scenario",
+                                       cost_col="cumulative_cost", size_col="extra_cash_mean", **loc)
+    return waterfall, scatter
+
+
+def levers_view(table: pd.DataFrame, month: str, run):
+    """Levers side by side for the month: extra cash (mean, p10, p90), P(target met), cost, rates, risk."""
+    cols = {"scenario": "scenario", "extra_cash_mean": "extra cash", "extra_cash_p10": "p10",
+            "extra_cash_p90": "p90", "p_target_met": "P(target met)", "delta_p_target_met": "change",
+            "cumulative_cost": "cost to date", "cost_per_euro": "cost per euro", "annualised_cost_rate":
+            "annual rate", "risk": "relationship risk", "financing": "financing"}
+    frame = levers_month(table, month)[list(cols)]
+    return fmt.table(frame, money_cols=["extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "cumulative_cost"],
+                     percent_cols=["p_target_met", "delta_p_target_met", "cost_per_euro",
+                                   "annualised_cost_rate"], labels=cols, percent_decimals=1, **_locale(run))
+
+
+def plan_view(plan, run):
+    """The plan month by month: P(target met) without and with it, the requirement, and the financing to bridge."""
+    cols = {"month": "month", "p_target_met_baseline": "P(met) now", "p_target_met": "P(met) with the plan",
+            "required": "required", "financing_needed": "financing to bridge"}
+    frame = plan.months[list(cols)].copy()
+    frame["month"] = [fmt.month_name(m, locale=run.params.report.locale) for m in frame["month"]]
+    return fmt.table(frame, percent_cols=["p_target_met_baseline", "p_target_met", "required"],
+                     money_cols=["financing_needed"], labels=cols, **_locale(run))
+
+
+def actions_view(plan, run, top: int = 20):
+    """The plan's first actions: which customers to offer a discount, whom to call first."""
+    acts = plan.actions.head(top)
+    return fmt.table(acts, money_cols=[c for c in ("amount",) if c in acts.columns], **_locale(run))
+
+
 def html_path(folder: str | Path) -> Path:
     """The HTML report inside a report folder."""
     folder = Path(folder)

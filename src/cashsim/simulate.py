@@ -23,8 +23,8 @@ The rule, for invoice ``i`` of customer ``j`` due in calendar month ``m`` on pat
 How it is computed (profiled; figures in docs/scale.md, ``python -m benchmarks``):
 
 * One compiled pass per (invoice, path) (numba, GIL released): ``e = Phi^-1(V)`` for the uniform ``V`` numpy
-  draws (linear interpolation between exact quantiles at ``k / 65536``, Acklam's approximation beyond 2^-7 in the
-  tails: ``|Phi(e) - V| < 5e-9``), ``Z``, ``U = Phi(Z)`` (cubic Hermite table, error < 1e-10, L1-resident),
+  draws (cubic Hermite interpolation of exact quantiles at ``k / 2048``, Acklam's approximation beyond 2^-7 in
+  the tails: ``|Phi(e) - V| < 3e-9``), ``Z``, ``U = Phi(Z)`` (cubic Hermite table, error < 1e-10, L1-resident),
   ``U'``, then the pay day by a guide table on ``U`` (1024 bins per profile) and one or two comparisons with the
   cumulative row ``F``, the calendar, and ``daily[path, day] += cash``. Well below Monte Carlo error; the
   comparisons with ``F`` are exact.
@@ -85,7 +85,7 @@ GUIDE_BINS = 1024
 #: Tabulated Phi: from PHI_LO to -PHI_LO every 1 / PHI_SCALE (cubic Hermite interpolation error < 1e-10).
 PHI_LO, PHI_SCALE = -8.5, 64.0
 #: Knots of the interpolated normal quantile function, and the tails where Acklam's formula takes over.
-KNOTS, QUANTILE_TAIL = 65536, 2.0 ** -7
+KNOTS, QUANTILE_TAIL = 2048, 2.0 ** -7
 
 BOOK_REQUIRED = ("invoice_id", "customer_id", "due_date", "amount", "profile", "min_day")
 BOOK_DEFAULTS: dict[str, Any] = {"segment": "all", "is_future": False, "issue_date": pd.NaT, "calendar": 0,
@@ -283,7 +283,7 @@ def _normalise_invoices(invoices: pd.DataFrame, n_profiles: int, grid: np.ndarra
 def _acklam(p: float) -> float:
     """``Phi^-1(p)`` by Acklam's rational approximation (relative error < 1.15e-9, so ``|Phi(x) - p| < 3e-10``)."""
     if p < 0.02425 or p > 0.97575:
-        q = math.sqrt(-2.0 * math.log(p if p < 0.5 else 1.0 - p))
+        q = math.sqrt(-2.0 * math.log(max(p if p < 0.5 else 1.0 - p, 1e-300)))  # numpy may draw exactly 0
         x = ((((((-7.784894002430293e-03 * q - 3.223964580411365e-01) * q - 2.400758277161838e+00) * q
                 - 2.549732539343734e+00) * q + 4.374664141464968e+00) * q + 2.938163982698783e+00)
              / ((((7.784695709041462e-03 * q + 3.224671290700398e-01) * q + 2.445134137142996e+00) * q
@@ -298,14 +298,24 @@ def _acklam(p: float) -> float:
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
+def _hermite(x: float, table: np.ndarray) -> float:
+    """Cubic Hermite interpolation at ``x`` (in knot units, ``0 <= x < n - 1``) of values ``table[:, 0]`` with
+    derivatives ``table[:, 1]`` (per knot step)."""
+    k = int(x)
+    t = x - k
+    t2 = t * t
+    t3 = t2 * t
+    return ((2.0 * t3 - 3.0 * t2 + 1.0) * table[k, 0] + (t3 - 2.0 * t2 + t) * table[k, 1]
+            + (3.0 * t2 - 2.0 * t3) * table[k + 1, 0] + (t3 - t2) * table[k + 1, 1])
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
 def _normal_quantile(p: float, knots: np.ndarray) -> float:
-    """``Phi^-1(p)``: linear interpolation between exact quantiles at ``k / KNOTS`` in the body, Acklam's
-    approximation in the tails below ``QUANTILE_TAIL`` (1.6 % of draws); ``|Phi(x) - p| < 5e-9`` throughout."""
+    """``Phi^-1(p)``: cubic Hermite interpolation of exact quantiles and their slopes at ``k / KNOTS`` in the body,
+    Acklam's approximation in the tails below ``QUANTILE_TAIL`` (1.6 % of draws); ``|Phi(x) - p| < 3e-9``."""
     if p < QUANTILE_TAIL or p > 1.0 - QUANTILE_TAIL:
         return _acklam(p)
-    x = p * KNOTS
-    k = int(x)
-    return knots[k] + (x - k) * (knots[k + 1] - knots[k])
+    return _hermite(p * KNOTS, knots)
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
@@ -315,14 +325,9 @@ def _normal_cdf(z: float, table: np.ndarray) -> float:
     x = (z - PHI_LO) * PHI_SCALE
     if x <= 0.0:
         return 0.0
-    k = int(x)
-    if k >= table.shape[0] - 1:
+    if x >= table.shape[0] - 1:
         return 1.0
-    t = x - k
-    t2 = t * t
-    t3 = t2 * t
-    return ((2.0 * t3 - 3.0 * t2 + 1.0) * table[k, 0] + (t3 - 2.0 * t2 + t) * table[k, 1]
-            + (3.0 * t2 - 2.0 * t3) * table[k + 1, 0] + (t3 - t2) * table[k + 1, 1])
+    return _hermite(x, table)
 
 
 @numba.njit(nogil=True, cache=True)
@@ -455,8 +460,13 @@ class _Prepared:
 
 
 def quantile_knots() -> np.ndarray:
-    """Exact standard normal quantiles at ``k / KNOTS``, k = 0..KNOTS (512 KB)."""
-    return special.ndtri(np.arange(KNOTS + 1) / KNOTS)
+    """Exact standard normal quantiles at ``k / KNOTS`` and their slopes ``1 / (KNOTS phi)`` (32 KB; the two end
+    knots are infinite and never used: the tails go to Acklam's formula)."""
+    p = np.arange(KNOTS + 1) / KNOTS
+    z = special.ndtri(p)
+    with np.errstate(over="ignore"):
+        slope = np.where(np.isfinite(z), math.sqrt(2 * math.pi) * np.exp(0.5 * z * z) / KNOTS, 0.0)
+    return np.ascontiguousarray(np.column_stack([z, slope]))
 
 
 def phi_table() -> np.ndarray:

@@ -56,13 +56,13 @@ def _print(table: pd.DataFrame, plan) -> None:
         return
     verdict = "meets" if plan.meets_target else "does NOT meet"
     print(f"\nCheapest plan ({verdict} the required probability in every month), expected cost "
-          f"{plan.cost:,.0f} EUR: " + ", ".join(lv.name for lv in plan.levers))
+          f"{plan.cost:,.0f} EUR: " + (", ".join(lv.name for lv in plan.active_levers) or "current practice"))
     print(plan.months.to_string(index=False, formatters={"p_target_met_baseline": "{:.0%}".format,
                                                           "p_target_met": "{:.0%}".format, "required": "{:.0%}".format,
                                                           "gap": "{:.0%}".format,
                                                           "financing_needed": "{:,.0f}".format}))
     if plan.bridge is not None:
-        print(f"Bridge: factor {plan.bridge.share:.0%} of the not-yet-due invoices "
+        print(f"Bridge: factor {plan.bridge.share:.1%} of the not-yet-due invoices "
               f"({plan.bridge.advance_rate:.0%} advance).")
     if len(plan.actions):
         print("\nFirst actions:")
@@ -71,7 +71,7 @@ def _print(table: pd.DataFrame, plan) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cashsim.compare import cheapest_plan, compare_levers, to_json
+    from cashsim.compare import cheapest_plan, compare_levers, lever_summary, to_json
     from cashsim.levers import annotate_book
     from cashsim.pipeline import prepare
     from cashsim.targets import actual_collections, window_start
@@ -86,7 +86,11 @@ def run(args: argparse.Namespace) -> int:
     seed = params.simulation.seed if args.seed is None else args.seed
     base = prepare(params)
     known = base.ledger.known_at(base.as_of)
-    book = annotate_book(base.book, known.open_book(base.as_of))
+    open_book = known.open_book(base.as_of)
+    # future invoices up to two months past the horizon: their deposits (asked at order) fall within it
+    book = base.model.book(open_book, params.sales_plan, horizon_end=base.horizon_end + pd.Timedelta(days=62),
+                           promises=known.promises)
+    book = annotate_book(book, open_book)
     scenarios, estimates = company_scenarios(params, base.ledger, base.as_of)
     first = (base.as_of + pd.Timedelta(days=1)).to_period("M")
     start = window_start(pd.PeriodIndex([first]), params.burn.window_months)[0].start_time
@@ -95,11 +99,12 @@ def run(args: argparse.Namespace) -> int:
     table = compare_levers(book, base.model, scenarios, params.burn, **common)
     plan = None if args.no_plan else cheapest_plan(book, base.model, scenarios, params.burn,
                                                    **{**common, "n_paths": min(n_paths, args.plan_paths)})
+    summary = lever_summary(scenarios, book, params.finance.borrowing_rate)
     _print(table, plan)
     if args.json:
         out = Path(args.json)
         out.parent.mkdir(parents=True, exist_ok=True)
-        text = to_json(table, plan, params=str(args.params), company=params.company,
+        text = to_json(table, plan, summary, params=str(args.params), company=params.company,
                        as_of=base.as_of.strftime("%Y-%m-%d"), n_paths=n_paths, seed=seed,
                        required_probability=params.burn.required_probability,
                        dunning_estimates=estimates.to_dict(orient="records") if len(estimates) else [])

@@ -59,10 +59,14 @@ def prepare_panel_notebook(params_path: str | Path, out_dir: str | Path, *, n_pa
     return out
 
 
-def voila_argv(notebook: str | Path, port: int = DEFAULT_PORT, *, open_browser: bool = False) -> list[str]:
-    """The command line that serves ``notebook`` with Voilà on 127.0.0.1:``port``, sources hidden."""
+def voila_argv(notebook: str | Path, port: int = DEFAULT_PORT, *, open_browser: bool = False,
+               show_tracebacks: bool = False) -> list[str]:
+    """The command line that serves ``notebook`` with Voilà on 127.0.0.1:``port``, sources hidden.
+
+    ``port_retries=0``: a busy port is an error, not a silent move to another port the user does not know.
+    """
     return [sys.executable, "-m", "voila", str(notebook), f"--port={int(port)}", "--Voila.ip=127.0.0.1",
-            "--Voila.port_retries=0", "--strip_sources=True", "--show_tracebacks=False",
+            "--Voila.port_retries=0", "--strip_sources=True", f"--show_tracebacks={show_tracebacks}",
             f"--Voila.open_browser={open_browser}"]
 
 

@@ -1,0 +1,193 @@
+"""Run the benchmarks: ``python -m benchmarks [engine] [dask] [memory] [fit] [panel] [report]`` (all by default)."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+GIB = 2.0 ** 30
+
+
+def line(name: str, figure: str, goal: str, ratio: float | None, note: str = "") -> None:
+    """One result line: figure, goal, figure / goal and PASS (ratio <= 1) or MISS."""
+    verdict = "n/a " if ratio is None else ("PASS" if ratio <= 1 else "MISS")
+    shown = "" if ratio is None else f"{ratio:6.2f}"
+    print(f"{name:<8} {figure:<34} goal {goal:<14} ratio {shown:>6}  {verdict}  {note}", flush=True)
+
+
+def best_of(fn, repeats: int = 2) -> float:
+    """Shortest wall time of ``repeats`` runs (the machine may be shared: the minimum is the least disturbed)."""
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+def floor_seconds(n_uniforms: int, block: int = 2048 * 100) -> float:
+    """Time numpy's default generator takes to draw ``n_uniforms`` doubles into a reused buffer (one core)."""
+    rng = np.random.default_rng(0)
+    buf = np.empty(block)
+
+    def draw() -> None:
+        for _ in range(n_uniforms // block):
+            rng.random(out=buf)
+        rng.random(out=buf[: n_uniforms % block])
+
+    return best_of(draw)
+
+
+def bench_engine(n_invoices: int = 10_000, n_paths: int = 10_000) -> None:
+    from benchmarks.books import synthetic_book
+    from cashsim.simulate import simulate
+
+    book = synthetic_book(n_invoices)
+    kw = {"horizon_end": "2027-02-28", "seed": 1, "rho_month": 0.05, "rho_customer": 0.1}
+    simulate(book, n_paths=100, **kw)                       # compile / load the kernel once
+    floor = floor_seconds(n_invoices * n_paths)
+    both = best_of(lambda: simulate(book, n_paths=n_paths, **kw))
+    one = best_of(lambda: simulate(book, n_paths=n_paths, n_threads=1, **kw), repeats=1)
+    ns = both / (n_invoices * n_paths) * 1e9
+    line("engine", f"{both:.2f} s ({ns:.1f} ns/draw)", "<= 2 x floor", both / floor / 2,
+         f"floor {floor:.2f} s for {n_invoices * n_paths:.0e} uniforms; engine/floor {both / floor:.1f} on "
+         f"{os.cpu_count()} cores, {one / floor:.1f} on 1 core")
+
+
+def bench_dask(n_invoices: int = 10_000, n_paths: int = 2_000) -> None:
+    """The same run on a fresh two-process dask LocalCluster (cluster start-up included): identical numbers."""
+    from benchmarks.books import synthetic_book
+    from cashsim.simulate import simulate
+
+    book = synthetic_book(n_invoices)
+    kw = {"horizon_end": "2027-02-28", "n_paths": n_paths, "seed": 1, "rho_month": 0.05, "rho_customer": 0.1,
+          "chunk_paths": 500}
+    t0 = time.perf_counter()
+    local = simulate(book, **kw)
+    t_local = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    remote = simulate(book, backend="dask", **kw)
+    t_dask = time.perf_counter() - t0
+    same = bool(np.array_equal(local.daily, remote.daily))
+    line("dask", f"{t_dask:.1f} s (local {t_local:.1f} s)", "identical", 0.0 if same else 2.0,
+         f"{n_invoices:,} invoices x {n_paths:,} paths on a 2-worker LocalCluster; identical to local: {same}")
+
+
+MEMORY_CHILD = """
+import resource, sys, time
+import numpy as np
+sys.path.insert(0, {root!r})
+from benchmarks.books import synthetic_book
+from cashsim.simulate import simulate
+book = synthetic_book({n_invoices})
+t0 = time.perf_counter()
+sim = simulate(book, horizon_end="2027-02-28", n_paths={n_paths}, seed=1, rho_month=0.05, rho_customer=0.1)
+seconds = time.perf_counter() - t0
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, sim.daily.nbytes + sim.daily_cost.nbytes, seconds)
+"""
+
+
+def peak_memory(n_invoices: int, n_paths: int) -> tuple[float, float, float]:
+    """(peak RSS bytes, result bytes, seconds) of a fresh process building and simulating the book."""
+    code = MEMORY_CHILD.format(root=str(ROOT), n_invoices=n_invoices, n_paths=n_paths)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    peak, result, seconds = out.stdout.split()[-3:]
+    return float(peak), float(result), float(seconds)
+
+
+def bench_memory() -> None:
+    small = peak_memory(100_000, 1_000)
+    big = peak_memory(100_000, 10_000)
+    mid = peak_memory(10_000, 10_000)
+    line("memory", f"{big[0] / GIB:.2f} GiB peak", "< 2 GiB", big[0] / GIB / 2,
+         f"100k invoices x 10k paths in {big[2]:.0f} s; 1k paths: {small[0] / GIB:.2f} GiB; 10k invoices x 10k "
+         f"paths: {mid[0] / GIB:.2f} GiB; growth 1k->10k paths {(big[0] - small[0]) / 2**20:.0f} MiB = result "
+         f"arrays {(big[1] - small[1]) / 2**20:.0f} MiB")
+
+
+def synthetic_ledger(n_invoices: int):
+    """A history of ``n_invoices`` invoices: the demo company's tables tiled with renamed customers and invoices."""
+    from cashsim.demo import demo_company
+    from cashsim.ledger import read_ledger
+
+    demo = demo_company()
+    inv, pay = demo.raw["invoices"], demo.raw["payments"]
+    copies = -(-n_invoices // len(inv))
+    invoices = pd.concat([inv.assign(invoice_id=inv["invoice_id"] + f"-{i}", customer_id=inv["customer_id"] + f"-{i}")
+                          for i in range(copies)], ignore_index=True).iloc[:n_invoices]
+    payments = pd.concat([pay.assign(invoice_id=pay["invoice_id"] + f"-{i}") for i in range(copies)],
+                         ignore_index=True)
+    payments = payments[payments["invoice_id"].isin(set(invoices["invoice_id"]))]
+    return read_ledger(invoices, payments), demo.as_of
+
+
+def bench_fit(n_invoices: int = 1_000_000) -> None:
+    if importlib.util.find_spec("cashsim.behaviour") is None:
+        line("fit", "not yet available", "< 30 s", None)
+        return
+    from cashsim.behaviour import fit_behaviour
+
+    t0 = time.perf_counter()
+    ledger, as_of = synthetic_ledger(n_invoices)
+    setup = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    fit_behaviour(ledger, as_of)
+    seconds = time.perf_counter() - t0
+    line("fit", f"{seconds:.1f} s for {len(ledger.invoices):,} invoices", "< 30 s", seconds / 30,
+         f"(ledger read in {setup:.0f} s, not counted)")
+
+
+def bench_panel() -> None:
+    if importlib.util.find_spec("cashsim.widgets") is None:
+        line("panel", "not yet available", "< 300 ms", None)
+        return
+    from cashsim.widgets import benchmark_update
+
+    seconds = benchmark_update(ROOT / "params" / "demo.yml")
+    line("panel", f"{seconds * 1000:.0f} ms per update", "< 300 ms", seconds / 0.3, "demo company, median of 5")
+
+
+def bench_report() -> None:
+    if importlib.util.find_spec("cashsim.report") is None:
+        line("report", "not yet available", "< 60 s", None)
+        return
+    from cashsim.report import run_monthly_report
+
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        run_monthly_report(ROOT / "params" / "demo.yml", "2026-11", output_root=out, force=True)
+        seconds = time.perf_counter() - t0
+    line("report", f"{seconds:.1f} s end to end", "< 60 s", seconds / 60, "demo company, params/demo.yml paths")
+
+
+BENCHES = {"engine": bench_engine, "dask": bench_dask, "memory": bench_memory, "fit": bench_fit, "panel": bench_panel,
+           "report": bench_report}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(BENCHES)
+    unknown = sorted(set(names) - set(BENCHES))
+    if unknown:
+        print(f"unknown benchmark(s) {unknown}; choose from {list(BENCHES)}", file=sys.stderr)
+        return 2
+    print(f"cashsim benchmarks on {os.cpu_count()} cores, numpy {np.__version__}  "
+          f"(ratio = figure / goal; PASS when <= 1)", flush=True)
+    for name in names:
+        try:
+            BENCHES[name]()
+        except Exception as exc:  # one broken stage must not hide the other figures
+            line(name, f"failed: {type(exc).__name__}: {exc}"[:60], "-", None)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
