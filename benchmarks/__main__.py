@@ -26,16 +26,18 @@ def line(name: str, figure: str, goal: str, ratio: float | None, note: str = "")
 
 def best_of(fn, repeats: int = 2) -> float:
     """Shortest wall time of ``repeats`` runs (the machine may be shared: the minimum is the least disturbed)."""
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+    return min(timed(fn)[0] for _ in range(repeats))
 
 
-def floor_seconds(n_uniforms: int, block: int = 2048 * 100) -> float:
-    """Time numpy's default generator takes to draw ``n_uniforms`` doubles into a reused buffer (one core)."""
+def timed(fn) -> tuple[float, float]:
+    """(wall seconds, CPU seconds of this process: all its threads) of one call."""
+    w0, c0 = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - w0, time.process_time() - c0
+
+
+def floor_seconds(n_uniforms: int, block: int = 2048 * 100) -> tuple[float, float]:
+    """(wall, CPU) seconds numpy's default generator takes to draw ``n_uniforms`` doubles into a reused buffer."""
     rng = np.random.default_rng(0)
     buf = np.empty(block)
 
@@ -44,7 +46,7 @@ def floor_seconds(n_uniforms: int, block: int = 2048 * 100) -> float:
             rng.random(out=buf)
         rng.random(out=buf[: n_uniforms % block])
 
-    return best_of(draw)
+    return min((timed(draw) for _ in range(2)), key=lambda t: t[0])
 
 
 def bench_engine(n_invoices: int = 10_000, n_paths: int = 10_000) -> None:
@@ -54,13 +56,15 @@ def bench_engine(n_invoices: int = 10_000, n_paths: int = 10_000) -> None:
     book = synthetic_book(n_invoices)
     kw = {"horizon_end": "2027-02-28", "seed": 1, "rho_month": 0.05, "rho_customer": 0.1}
     simulate(book, n_paths=100, **kw)                       # compile / load the kernel once
-    floor = floor_seconds(n_invoices * n_paths)
-    both = best_of(lambda: simulate(book, n_paths=n_paths, **kw))
-    one = best_of(lambda: simulate(book, n_paths=n_paths, n_threads=1, **kw), repeats=1)
+    floor, floor_cpu = floor_seconds(n_invoices * n_paths)
+    both, both_cpu = min((timed(lambda: simulate(book, n_paths=n_paths, **kw)) for _ in range(2)),
+                         key=lambda t: t[0])
+    one, _ = timed(lambda: simulate(book, n_paths=n_paths, n_threads=1, **kw))
     ns = both / (n_invoices * n_paths) * 1e9
     line("engine", f"{both:.2f} s ({ns:.1f} ns/draw)", "<= 2 x floor", both / floor / 2,
          f"floor {floor:.2f} s for {n_invoices * n_paths:.0e} uniforms; engine/floor {both / floor:.1f} on "
-         f"{os.cpu_count()} cores, {one / floor:.1f} on 1 core")
+         f"{os.cpu_count()} threads, {one / floor:.1f} on 1; CPU-time ratio {both_cpu / floor_cpu:.1f}; "
+         f"load average {os.getloadavg()[0]:.1f}")
 
 
 def bench_dask(n_invoices: int = 10_000, n_paths: int = 2_000) -> None:

@@ -74,6 +74,22 @@ def test_censored_fit_recovers_parameters_and_dropping_open_items_is_biased():
     assert dropped.beta[0] < 3.5 - 0.15          # naive fit on paid items only: far too fast
 
 
+def test_weibull_family_is_recovered_and_chosen_on_its_own_data():
+    rng = np.random.default_rng(12)
+    n = 20000
+    w = np.log(rng.exponential(size=n))                    # standard minimum extreme value
+    t = np.exp(3.3 + 0.3 * w)
+    c = rng.uniform(5, 60, n)
+    y, obs = np.log(np.minimum(t, c)), t < c
+    X = np.ones((n, 1))
+    wb = fit_aft(y, obs, X, family="weibull")
+    ln = fit_aft(y, obs, X, family="lognormal")
+    assert abs(wb.beta[0] - 3.3) < 0.03 and abs(wb.sigma[0] - 0.3) < 0.03
+    assert wb.loglik > ln.loglik + 100
+    y2, obs2 = _censored_sample(rng)
+    assert fit_aft(y2, obs2, X, family="lognormal").loglik > fit_aft(y2, obs2, X, family="weibull").loglik + 100
+
+
 def test_random_intercepts_variance_and_shrinkage():
     rng = np.random.default_rng(5)
     n_c, tau = 400, 0.3
@@ -99,6 +115,20 @@ def test_month_effects_are_recovered():
     fit = fit_aft(y, np.ones(n, bool), np.ones((n, 1)), period=per)
     assert np.corrcoef(fit.m, m)[0, 1] > 0.98
     assert abs(np.sqrt(fit.tau2_period) - 0.4) < 0.12
+
+
+def test_month_persistence_is_estimated_and_one_off_shocks_are_not_carried():
+    from cashsim.behaviour import _month_dynamics
+
+    rng = np.random.default_rng(4)
+    months = pd.period_range("2020-01", periods=120, freq="M").strftime("%Y-%m").to_numpy()
+    ar = np.zeros(120)
+    for t in range(1, 120):
+        ar[t] = 0.7 * ar[t - 1] + 0.3 * rng.standard_normal()
+    _, c, phi = _month_dynamics(ar, months, pd.Timestamp("2029-12-31"))
+    assert abs(phi - 0.7) < 0.15
+    _, _, phi_iid = _month_dynamics(0.3 * rng.standard_normal(120), months, pd.Timestamp("2029-12-31"))
+    assert phi_iid < 0.25
 
 
 def test_grid_pmf_and_km():
@@ -229,3 +259,21 @@ def test_demo_promise_keep_rates_match_the_truth(demo, demo_model):
     truth = demo.truth.promise_keep
     assert (keep.reindex(truth.index) - truth).abs().max() < 0.08
     assert demo_model.promise_keep.index.equals(demo_model.customers.index)
+
+
+def test_a_pending_promise_moves_the_invoice_to_the_promised_day(world):
+    ledger, as_of, _ = world
+    model = fit_behaviour(ledger, as_of)
+    ob = ledger.open_book(as_of)
+    target = ob.sort_values("days_overdue", ascending=False).iloc[0]
+    promised = as_of + pd.Timedelta(days=10)
+    promises = pd.DataFrame({"invoice_id": [target["invoice_id"]], "made_date": [as_of - pd.Timedelta(days=2)],
+                             "promised_date": [promised], "amount": [target["outstanding"]]})
+    book = model.book(ob, horizon_end="2026-09-30", promises=promises)
+    row_of = book.invoices.set_index("invoice_id")["profile"]
+    row = book.pmfs[row_of[target["invoice_id"]]]
+    day = (promised - target["due_date"]).days
+    keep = model.promise_keep[target["customer_id"]]
+    assert row[GRID == day][0] >= 0.95 * keep * (1 - 0.05)
+    assert row[GRID < day - 0].sum() == pytest.approx(0.0)          # nothing before the promised day
+    assert row[GRID > day].sum() == pytest.approx(1 - keep, abs=0.05)  # otherwise back to its law after it

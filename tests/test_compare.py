@@ -9,7 +9,7 @@ import pytest
 from cashsim import compare as cmp
 from cashsim import levers as lv
 from cashsim.params import CashBurn
-from cashsim.simulate import Book, simulate
+from cashsim.simulate import Book
 
 GRID = np.arange(-90, 366)
 AS_OF = pd.Timestamp("2026-10-31")
@@ -71,7 +71,8 @@ def table(book) -> pd.DataFrame:
 
 def test_scenario_equal_to_the_baseline_is_exactly_zero(table):
     same = table[table["scenario"] == "same_plan"]
-    assert (same[["extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "delta_p_target_met", "cost"]] == 0).all().all()
+    effect = ["extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "delta_p_target_met", "cost"]
+    assert (same[effect] == 0).all().all()
     assert list(table["scenario"].unique()) == ["baseline", "same_plan", "factoring", "discount", "calls", "firmer"]
     assert set(table.columns) == set(cmp.COLUMNS)
 
@@ -133,6 +134,8 @@ def test_cheapest_plan_reaches_the_requirement_with_the_cheapest_levers(book):
     assert plan.months.loc[0, "p_target_met_baseline"] < 0.8
     assert plan.meets_target, plan.trace
     assert not any(isinstance(x, lv.Financing) for x in plan.levers)          # financing is the bridge, not a lever
+    assert plan.levers and all(x in plan.scenario for x in plan.levers)
+    assert not any(isinstance(x, lv.DunningPlan) and x.steps == x.current for x in plan.levers)
     chosen = plan.trace[plan.trace["chosen"]]
     first = plan.trace[plan.trace["round"] == 1]
     ok = first[first["gain"] > 0]
@@ -155,6 +158,18 @@ def test_unreachable_target_reports_the_gap_and_the_financing_to_bridge_it(book)
     assert '"financing_needed"' in payload
 
 
+def test_summary_is_shaped_for_the_charts(table):
+    from cashsim import plots
+
+    s = cmp.summary(table)
+    base = table[table["scenario"] == "baseline"]
+    assert s["month"].iloc[0] == base.loc[base["p_target_met"].idxmin(), "month"]
+    assert "baseline" not in set(s["lever"]) and len(s) == 5
+    fac = s[s["lever"] == "factoring"].iloc[0]
+    assert fac["cost"] > 0 and fac["financing"]
+    assert len(plots.levers_waterfall(s).data) == 1 and len(plots.lever_cost_scatter(s, 0.8).data) == 5
+
+
 def test_lever_summary_sets_the_discount_rate_against_borrowing(book):
     s = cmp.lever_summary(SCENARIOS, book, borrowing_rate=0.055)
     d = s[s["scenario"] == "discount"].iloc[0]
@@ -173,7 +188,9 @@ def test_levers_command_writes_the_comparison_and_the_plan(tmp_path):
     root = __import__("pathlib").Path(__file__).resolve().parents[1]
     text = (root / "params" / "demo.yml").read_text(encoding="utf-8")
     params.write_text(text.replace("horizon_months: 4", "horizon_months: 2"), encoding="utf-8")
-    assert main(["levers", "--params", str(params), "--json", str(out), "--paths", "100", "--plan-paths", "50"]) == 0
+    assert main(["levers", "--params", str(params), "--json", str(out), "--paths", "100", "--plan-paths", "50",
+                 "--charts", str(tmp_path / "charts")]) == 0
+    assert (tmp_path / "charts" / "levers_waterfall.html").stat().st_size > 1000
     data = json.loads(out.read_text(encoding="utf-8"))
     rows = pd.DataFrame(data["scenarios"])
     assert set(rows["scenario"]) >= {"baseline", "discount_2_10", "factoring_key_accounts"}

@@ -415,3 +415,30 @@ def test_demo_params_scenarios_load():
     import yaml
     again = parse_params(yaml.safe_load(dump_params(p)))
     assert again.scenarios == p.scenarios
+
+
+def test_calibrate_dunning_uses_reliable_estimates_and_keeps_explicit_effects():
+    est = pd.DataFrame({"level": [1, 2], "channel": ["email", "phone"], "day": [7, 15], "n_actions": [500, 10],
+                        "p_before": 0.2, "p_after": 0.3, "ratio": [1.5, 3.0], "effect": [0.5, 2.0],
+                        "ci_low": [0.3, 0.5], "ci_high": [0.7, 4.0], "reliable": [True, False]})
+    plan = lv.DunningPlan(steps=[lv.DunningStep(day=3, channel="email"), lv.DunningStep(day=10, channel="phone"),
+                                 lv.DunningStep(day=20, channel="email", effect=0.1)],
+                          current=[lv.DunningStep(day=7, channel="email")])
+    out = lv.calibrate_dunning([plan, lv.Deposit()], est)
+    assert [s.effect for s in out[0].steps] == [0.5, 0.6, 0.1]       # estimate, default (unreliable), explicit
+    assert out[0].current[0].effect == 0.5 and out[1] == lv.Deposit()
+    assert lv.calibrate_dunning([plan], pd.DataFrame()) == [plan]
+
+
+def test_annotate_book_and_dispute_share():
+    book = make_book([pmf_at({0: 1.0})], [{"issue": -5}, {"issue": 3}])
+    open_book = pd.DataFrame({"invoice_id": ["F000"], "disputed": [True], "payment_method": ["direct_debit"]})
+    inv = lv.annotate_book(book, open_book).invoices
+    assert inv["disputed"].tolist() == [True, False]
+    assert inv["payment_method"].tolist() == ["direct_debit", "transfer"]
+    # a direct-debit payer is left alone by the direct-debit lever
+    after = lv.DirectDebit(customers=["C0", "C1"], setup_days=0).apply(lv.annotate_book(book, open_book))
+    assert np.array_equal(law(after)[0], pmf_at({0: 1.0})) and after.invoices["profile"].iloc[0] == 0
+    status = pd.DataFrame({"status": ["paid", "paid", "paid", "overdue"], "days_late": [5, 10, -2, np.nan],
+                           "amount": [100.0, 300.0, 50.0, 70.0], "disputed": [True, False, True, True]})
+    assert lv.dispute_share_of_late(status) == pytest.approx(0.25)

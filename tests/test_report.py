@@ -8,6 +8,7 @@ runs end to end once, on the demo company with a hostile customer name, in :func
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -211,9 +212,16 @@ def build_demo_report(shared: Path) -> tuple[Path, Path, float]:
         return params, folder, seconds
 
 
+def shared_dir(tmp_path_factory) -> Path:
+    """This session's folder for the demo report: shared by pytest-xdist workers (their basetemps' parent is the
+    session's), never reused by a later session."""
+    base = tmp_path_factory.getbasetemp()
+    return (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "cashsim-demo-report"
+
+
 @pytest.fixture(scope="module")
 def demo_report(tmp_path_factory):
-    return build_demo_report(tmp_path_factory.getbasetemp().parent / "cashsim-demo-report")
+    return build_demo_report(shared_dir(tmp_path_factory))
 
 
 def test_demo_report_end_to_end(demo_report):

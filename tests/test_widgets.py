@@ -17,6 +17,9 @@ from cashsim.params import load_params, monthly_values
 from cashsim.pipeline import prepare, simulate_book
 from cashsim.widgets import (
     LADDER,
+    cash_figure,
+    collections_figure,
+    p_met_figure,
     ScenarioPanel,
     control_specs,
     dunning_steps,
@@ -272,3 +275,27 @@ def test_export_writes_a_self_contained_page(panel, tmp_path):
     pngs = list(tmp_path.glob("*.png"))
     import importlib.util
     assert bool(pngs) == (importlib.util.find_spec("kaleido") is not None)
+
+
+def test_fast_redraw_equals_a_full_rebuild(panel):
+    """Updates only change trace data: the charts then hold exactly what cashsim.plots would draw from scratch."""
+    panel.update(discount_rate=0.03, deposit_share=0.3, taxes_and_vat=300_000)
+    r = panel.result
+    burn = r.scenario.burn
+    full = {"collections": collections_figure(r.baseline_report, r.proposal_report),
+            "p_target_met": p_met_figure(r.baseline_report, r.proposal_report, burn.required_probability),
+            "cash_position": cash_figure(r.baseline_report, r.proposal_report, burn.minimum_balance)}
+    for key, fig in full.items():
+        shown = panel.chart_boxes[key].children[0]
+        assert len(shown.data) == len(fig.data), key
+        for a, b in zip(shown.data, fig.data):
+            for prop in ("x", "y", "customdata", "text", "name"):
+                x, y = a[prop], b[prop]
+                if x is None or y is None:
+                    assert x is None and y is None, (key, b.name, prop)
+                elif prop in ("x", "text", "name"):
+                    assert list(map(str, np.atleast_1d(x))) == list(map(str, np.atleast_1d(y))), (key, b.name, prop)
+                else:
+                    np.testing.assert_allclose(np.asarray(x, float), np.asarray(y, float), err_msg=f"{key} {prop}")
+            if b.type == "bar":
+                assert list(a.marker.color) == list(b.marker.color)

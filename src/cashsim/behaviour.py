@@ -22,8 +22,10 @@ The model, rule by rule (units: calendar days, euros incl. VAT):
   ``beta`` through a Schur complement) and ``tau_s^2`` maximises the Laplace-approximate marginal likelihood. A
   customer with 2 invoices is pulled toward its segment, one with 40 keeps its own behaviour. Never hard-coded.
   The forecast law adds the mode's uncertainty: ``s^2 = sigma^2 (1 + tau_month^2) + Var(u_j)``.
-* **Month effect.** ``m_month ~ N(0, tau_month^2)`` by due month (crossed random effect, in units of sigma): the
-  fixed part describes a typical month (the median month effect), ``tau_month^2`` the month-to-month spread.
+* **Month effect.** ``m_month ~ N(0, tau_month^2)`` by due month (crossed random effect, in units of sigma).
+  Summaries describe a typical month (the median effect ``c``); forecasts use each past due month's own estimate
+  and, for months to come, the AR(1) forecast ``c + phi^h (m_last - c)`` with ``phi`` the lag-1 autocorrelation
+  of the past effects (methods.md 1.5): a lasting slow-down or speed-up carries on, a one-off shock does not.
 * **Direct debit** (*prélèvement SEPA*): paid on the due date, except a rejection share ``r`` (undisputed debits
   due at least 3 days before ``as_of`` not collected within 3 days; Beta prior 5% worth 20 debits) that follows
   the customer's transfer law after the due date.
@@ -67,7 +69,7 @@ Example::
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any
 
@@ -81,6 +83,8 @@ from cashsim.errors import ModelError
 GRID = np.arange(-90, 366)
 #: Dispute type given to disputed invoices without an opening date (e.g. the IBM sample: a flag only).
 UNDATED = "undated"
+#: Year of a due month meaning "a typical month of that calendar month" ("0000-08": an August, typical level).
+TYPICAL_YEAR = "0000"
 #: Days 0..365 for resolution-time and post-resolution-delay laws.
 DAYS = np.arange(0, 366)
 #: Payment methods the AFT gives their own coefficient (transfer is the reference; direct debit is modelled apart).
@@ -246,7 +250,7 @@ def detect_payment_runs(payments: pd.DataFrame, *, max_days: int = 3, min_dates:
 # Censored log-normal AFT with customer random intercepts
 # ---------------------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class AFTFit:
     """A fitted log-normal AFT: ``log t = X beta + u[cluster] + sigma[scale] * e``.
 
@@ -587,7 +591,7 @@ def _condition_after(pmf: np.ndarray, start: int, total: float | None = None) ->
 # The fitted model
 # ---------------------------------------------------------------------------------------------------------------
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class PayerModel:
     """Fitted payer behaviour at ``as_of`` (see the module docstring for the rules).
 
@@ -611,6 +615,10 @@ class PayerModel:
     diagnostics: dict = field(default_factory=dict)
     post_resolution: np.ndarray = field(default_factory=lambda: np.zeros(len(DAYS)), repr=False)
     dd_reject_rate: float = 0.05
+    #: estimated month effects by due month 'YYYY-MM' up to as_of (units of sigma), their median and persistence
+    month_effects: pd.Series = field(default_factory=lambda: pd.Series(dtype=float), repr=False)
+    month_center: float = 0.0
+    month_persistence: float = 0.0
     payment_runs: pd.Series = field(default_factory=lambda: pd.Series(dtype=object), repr=False)
     _fit: AFTFit | None = field(default=None, repr=False)
     _columns: tuple[str, ...] = field(default=(), repr=False)
@@ -624,7 +632,7 @@ class PayerModel:
 
     # -- laws ---------------------------------------------------------------------------------------------------
     def _design(self, segment: np.ndarray, terms: np.ndarray, dispute_type: np.ndarray,
-                method: np.ndarray, august: np.ndarray | None = None) -> np.ndarray:
+                method: np.ndarray, due_month: np.ndarray | None = None) -> np.ndarray:
         """Covariate rows in the fitted AFT's column order (unknown segment -> book average of the intercepts)."""
         cols = self._columns
         X = np.zeros((len(segment), len(cols)))
@@ -638,22 +646,22 @@ class PayerModel:
                 X[:, i] = dispute_type == c.split("=", 1)[1]
             elif c.startswith("method="):
                 X[:, i] = method == c.split("=", 1)[1]
-            elif c == "due_in_august" and august is not None:
-                X[:, i] = august
+            elif c == "due_in_august" and due_month is not None:
+                X[:, i] = np.char.endswith(np.asarray(due_month, str), "-08")
         unknown = X[:, seg_cols].sum(axis=1) == 0
         if unknown.any():
             X[np.ix_(unknown, seg_cols)] = 1.0 / len(seg_cols)
         return X
 
     def _eta_sigma(self, customer: np.ndarray, segment: np.ndarray, terms: np.ndarray,
-                   dispute_type: np.ndarray, method: np.ndarray, august: np.ndarray | None = None
+                   dispute_type: np.ndarray, method: np.ndarray, due_month: np.ndarray | None = None
                    ) -> tuple[np.ndarray, np.ndarray]:
         """Location and predictive scale of log t in a month drawn from the month law:
         ``eta = x'beta + u_j + sigma_seg * median(m)``, ``s^2 = sigma_seg^2 (1 + tau_month^2) + Var(u_j)`` (the
         median month effect is the typical month, robust to a stressed quarter; a customer without history gets
         ``u = 0`` and ``Var = tau_seg^2``: the segment's population law)."""
         fit = self._fit
-        X = self._design(segment, terms, dispute_type, method, august)
+        X = self._design(segment, terms, dispute_type, method, due_month)
         seg_idx = pd.Index(list(self._segment_index)).get_indexer(segment)
         sig = np.where(seg_idx >= 0, fit.sigma[np.maximum(seg_idx, 0)], np.sqrt(np.mean(fit.sigma ** 2)))
         tau2 = np.where(seg_idx >= 0, fit.tau2[np.maximum(seg_idx, 0)], np.mean(fit.tau2))
@@ -661,15 +669,34 @@ class PayerModel:
         known = cidx >= 0
         u = np.where(known, fit.u[np.maximum(cidx, 0)], 0.0)
         var = np.where(known, fit.u_var[np.maximum(cidx, 0)], tau2)
-        # a typical month: the median month effect (a few stressed months must not shift every month's law)
-        m_typ = float(np.median(fit.m)) if len(fit.m) else 0.0
-        return X @ fit.beta + u + sig * m_typ, np.sqrt(sig ** 2 * (1 + fit.tau2_period) + var)
+        return X @ fit.beta + u + sig * self.month_level(due_month, len(segment)), \
+            np.sqrt(sig ** 2 * (1 + fit.tau2_period) + var)
+
+    def month_level(self, due_month: np.ndarray | None, n: int) -> np.ndarray:
+        """Month effect (units of sigma) used for invoices due in ``due_month`` ('YYYY-MM'; None = a typical
+        month): the estimate for a due month up to ``as_of``, else the AR(1) forecast
+        ``c + phi^h (m_last - c)`` from the last one, ``c`` = the median month effect (a few stressed months must
+        not shift every month's law), ``phi`` = lag-1 autocorrelation of past effects (0 when fewer than 8)."""
+        c, phi = self.month_center, self.month_persistence
+        if due_month is None or len(self.month_effects) == 0:
+            return np.full(n, c)
+        months = np.asarray(due_month, str)
+        typical = np.char.startswith(months, TYPICAL_YEAR)
+        months = np.where(typical, self.month_effects.index[-1], months)
+        known = self.month_effects.reindex(months).to_numpy(float)
+        last = pd.Period(self.month_effects.index[-1], freq="M")
+        gap = np.array([(pd.Period(m, freq="M") - last).n for m in months]) if n else np.zeros(0, int)
+        m_last = float(self.month_effects.iloc[-1])
+        forecast = c + phi ** np.maximum(gap, 0) * (m_last - c)
+        return np.where(typical, c, np.where(np.isnan(known) | (gap > 0), forecast, known))
 
     def law(self, customer: np.ndarray, segment: np.ndarray, terms: np.ndarray, dispute_type: np.ndarray | None = None,
-            method: np.ndarray | None = None, august: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+            method: np.ndarray | None = None, due_month: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
         """Pmf rows on :data:`GRID` and never-paid masses for invoices described by the arrays given.
 
-        ``august``: due in August (summer slowdown), default no. Direct debit:
+        ``due_month`` ('YYYY-MM', default a typical month) sets the month effect (:meth:`month_level`) and the
+        August slowdown. Direct debit:
         ``(1 - pi) [(1 - r) 1{d = 0} + r * transfer law after the due date]``; otherwise
         ``(1 - pi) * lognormal_grid_pmf``. Mass beyond +365 adds to the never-paid mass.
         """
@@ -681,7 +708,8 @@ class PayerModel:
         dispute_type = np.where(pd.isna(dispute_type), "", dispute_type).astype(str)
         method = np.full(n, "transfer", object) if method is None else np.asarray(method, object).astype(str)
         dd = method == "direct_debit"
-        eta, sig = self._eta_sigma(customer, segment, terms, dispute_type, np.where(dd, "transfer", method), august)
+        eta, sig = self._eta_sigma(customer, segment, terms, dispute_type, np.where(dd, "transfer", method),
+                                   due_month)
         pmf = grid_pmf(eta, sig, terms, self.grid, self._fit.family)
         if dd.any():
             after = self.grid >= 1
@@ -812,14 +840,14 @@ class PayerModel:
         special_row |= ~np.isnan(promise_day)
 
         # regular rows: future invoices use the customer's "new invoice" law (dispute mix of its segment)
-        august = inv["due_date"].dt.month.to_numpy() == 8
-        key = pd.DataFrame({"c": cust, "s": seg, "t": terms, "m": method, "f": future, "a": august,
+        due_month = inv["due_date"].dt.strftime("%Y-%m").to_numpy(str)
+        key = pd.DataFrame({"c": cust, "s": seg, "t": terms, "m": method, "f": future, "a": due_month,
                             "d": dtype})[~special_row]
         uniq, inverse = np.unique(key.astype(str).agg("|".join, axis=1).to_numpy(), return_inverse=True)
         first = pd.Series(np.arange(len(key))).groupby(inverse).first().to_numpy()
         kk = key.iloc[first]
         reg = self._new_invoice_law(kk["c"].to_numpy(str), kk["s"].to_numpy(str), kk["t"].to_numpy(float),
-                                    kk["m"].to_numpy(str), kk["f"].to_numpy(bool), kk["a"].to_numpy(bool),
+                                    kk["m"].to_numpy(str), kk["f"].to_numpy(bool), kk["a"].to_numpy(str),
                                     kk["d"].to_numpy(str))
         profile = np.empty(n, int)
         profile[~special_row] = inverse
@@ -835,11 +863,11 @@ class PayerModel:
         return pmfs_u, inv2.ravel()[profile]
 
     def _new_invoice_law(self, cust: np.ndarray, seg: np.ndarray, terms: np.ndarray, method: np.ndarray,
-                         future: np.ndarray, august: np.ndarray | None = None,
+                         future: np.ndarray, due_month: np.ndarray | None = None,
                          dispute_type: np.ndarray | None = None) -> np.ndarray:
         """Open undisputed invoices: the customer's law. Future invoices: mixed with the segment's law of disputed
         invoices in proportion to its recent dispute rate (a plan invoice may still become disputed)."""
-        pmf, _ = self.law(cust, seg, terms, dispute_type, method, august)
+        pmf, _ = self.law(cust, seg, terms, dispute_type, method, due_month)
         if future.any() and len(self._dispute_share):
             f = np.flatnonzero(future)
             share = self._dispute_share.reindex(seg[f]).fillna(0.0).to_numpy()[:, None]
@@ -862,7 +890,7 @@ class PayerModel:
         flagged = inv["disputed"].fillna(False).to_numpy(bool)
         disputed = flagged & inv["dispute_opened"].notna().to_numpy()
         base, _ = self.law(cust, seg, terms, np.where(flagged & ~disputed, UNDATED, ""), method,
-                           due.dt.month.to_numpy() == 8)
+                           due.dt.strftime("%Y-%m").to_numpy(str))
         pi = self._pi(cust, seg)
         dtype = inv["dispute_type"].astype(object).where(inv["dispute_type"].notna(), "other").to_numpy(str)
         opened = inv["dispute_opened"].fillna(due).to_numpy("datetime64[ns]")
@@ -1137,6 +1165,26 @@ def _disputes(hist: pd.DataFrame, as_of: pd.Timestamp, weights: np.ndarray) -> t
     return laws, post, info
 
 
+def _month_dynamics(m: np.ndarray, months: np.ndarray, as_of: pd.Timestamp, min_months: int = 8
+                    ) -> tuple[pd.Series, float, float]:
+    """Month effects of due months up to ``as_of``'s month, their median ``c`` and the AR(1) persistence
+    ``phi = sum(d_t d_{t-1}) / sum(d_{t-1}^2)``, ``d = m - c``, clipped to [0, 0.95] (0 with fewer than
+    ``min_months`` months): a slow-down (or a speed-up) that lasts is carried into the forecast months, a one-off
+    shock is not."""
+    if len(m) == 0:
+        return pd.Series(dtype=float), 0.0, 0.0
+    series = pd.Series(m, index=months)
+    series = series[series.index <= as_of.strftime("%Y-%m")]
+    if series.empty:
+        return series, 0.0, 0.0
+    c = float(series.median())
+    d = series.to_numpy() - c
+    phi = 0.0
+    if len(d) >= min_months and np.sum(d[:-1] ** 2) > 0:
+        phi = float(np.clip(np.sum(d[1:] * d[:-1]) / np.sum(d[:-1] ** 2), 0.0, 0.95))
+    return series, c, phi
+
+
 def _disputed_laws(hist: pd.DataFrame, as_of: pd.Timestamp, weights: np.ndarray, min_rows: int = 20) -> dict:
     """Per segment, the law of ``days_late`` of a disputed invoice on :data:`GRID` (weighted Kaplan-Meier, open
     disputed invoices censored at their days overdue; segments with fewer than ``min_rows`` use the pooled law),
@@ -1315,7 +1363,7 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
     cidx = h["customer_id"].map(cust_index).to_numpy(int)
     cgroup = cust_seg.reindex(customers_all).map(lambda s: seg_index.get(s, 0)).to_numpy(int)
     cure = h["customer_id"].map(cust_pi).fillna(h["segment"].map(seg_pi)).to_numpy(float)
-    _, due_month = np.unique(h["due_date"].dt.to_period("M").astype(str).to_numpy(), return_inverse=True)
+    month_names, due_month = np.unique(h["due_date"].dt.strftime("%Y-%m").to_numpy(str), return_inverse=True)
     families = FAMILIES if family == "auto" else (family,)
     if not set(families) <= set(FAMILIES):
         raise ModelError(f"family must be 'auto' or one of {FAMILIES}, got {family!r}")
@@ -1323,6 +1371,7 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
                        scale=h["segment"].map(seg_index).to_numpy(int), cluster=cidx, cluster_group=cgroup,
                        period=due_month, weights=weights[use.to_numpy()], cure=cure, family=f) for f in families}
     fit = max(fits.values(), key=lambda f: f.loglik)  # same parameter count: the larger marginal likelihood
+    month_effects, month_center, month_phi = _month_dynamics(fit.m, month_names, as_of)
     resolution, post, dispute_info = _disputes(hist, as_of, weights)
     promise_keep, promise_info = _promise_keep(ledger, hist, as_of)
     runs = detect_payment_runs(_payments_with_customer(ledger, as_of))
@@ -1343,18 +1392,20 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
         post_resolution=post, dd_reject_rate=dd_rate, payment_runs=runs, _fit=fit, _columns=tuple(cols),
         _segment_index=seg_index, _customer_index=cust_index, _segment_pi=seg_pi, _dispute_share=share,
         _plan_mix=plan_mix, _disputed_law=disputed_law, _promises=_known_promises(ledger, as_of),
+        month_effects=month_effects, month_center=month_center, month_persistence=month_phi,
     )
     # copula strengths from the PIT under the fitted marginals
     eta, sig = model._eta_sigma(h["customer_id"].to_numpy(str), h["segment"].to_numpy(str),
                                 h["terms"].to_numpy(float), h["dispute_type"].to_numpy(str),
-                                h["payment_method"].to_numpy(str), h["due_date"].dt.month.to_numpy() == 8)
+                                h["payment_method"].to_numpy(str),
+                                np.char.add(TYPICAL_YEAR, h["due_date"].dt.strftime("-%m").to_numpy(str)))
     rho_m, rho_c, rho_info = _copula_strengths(h, eta, sig, np.random.default_rng(seed), fit.family)
 
     # profiles: one row per customer (undisputed, usual method and terms), one per segment (population law)
     cust_df = pd.DataFrame({"customer_id": customers_all, "segment": cust_seg.reindex(customers_all).to_numpy(),
                             "payment_method": usual_method.reindex(customers_all).to_numpy(),
                             "terms": usual_terms.reindex(customers_all).to_numpy()})
-    cust_pmf, cust_never = model.law(cust_df["customer_id"].to_numpy(), cust_df["segment"].to_numpy(),
+    cust_pmf, _ = model.law(cust_df["customer_id"].to_numpy(), cust_df["segment"].to_numpy(),
                                      cust_df["terms"].to_numpy(), None, cust_df["payment_method"].to_numpy())
     seg_law, cust_law = _population_summaries(model, _summary_sample(hist))
     seg_pmf = seg_law.reindex(segments).fillna(0.0).to_numpy()
@@ -1381,7 +1432,9 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
                              index=pd.Index(segments, name="segment"))
     coefficients = pd.concat([pd.Series(fit.beta, index=cols),
                               pd.Series(fit.sigma, index=[f"sigma[{s}]" for s in segments]),
-                              pd.Series(fit.tau2, index=[f"tau2[{s}]" for s in segments])])
+                              pd.Series(fit.tau2, index=[f"tau2[{s}]" for s in segments]),
+                              pd.Series({"tau2_month": fit.tau2_period, "month_center": month_center,
+                                         "month_persistence": month_phi})])
     diagnostics = {
         "n_invoices": int(len(hist)), "n_open": int((~hist["paid"] & ~hist["written_off"]).sum()),
         "n_aft_rows": int(len(h)), "n_censored": int((~h["paid"]).sum()), "aft_converged": fit.converged,
@@ -1390,14 +1443,9 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
         "dd_reject_rate": dd_rate, "payment_run_customers": int(len(runs)), **dispute_info, **promise_info,
         **rho_info,
     }
-    return PayerModel(
-        as_of=as_of, grid=GRID.copy(), pmfs=pmfs, p_never=1.0 - pmfs.sum(axis=1), profiles=profiles,
-        customers=customers, segments=seg_table, rho_month=rho_m, rho_customer=rho_c, promise_keep=promise_keep,
-        dispute_resolution=resolution, coefficients=coefficients, diagnostics=diagnostics, post_resolution=post,
-        dd_reject_rate=dd_rate, payment_runs=runs, _fit=fit, _columns=tuple(cols), _segment_index=seg_index,
-        _customer_index=cust_index, _segment_pi=seg_pi, _dispute_share=share, _plan_mix=plan_mix,
-        _disputed_law=disputed_law,
-    )
+    return replace(model, pmfs=pmfs, p_never=1.0 - pmfs.sum(axis=1), profiles=profiles, customers=customers,
+                   segments=seg_table, rho_month=rho_m, rho_customer=rho_c, coefficients=coefficients,
+                   diagnostics=diagnostics)
 
 
 def _known_promises(ledger, as_of: pd.Timestamp) -> pd.DataFrame | None:

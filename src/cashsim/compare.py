@@ -23,7 +23,7 @@ Example::
 
     >>> table = compare_levers(book, model, params.scenarios, params.burn, n_paths=1000, seed=42,
     ...                        horizon_end="2027-02-28")                                 # doctest: +SKIP
-    >>> table.query("month == '2026-11'")[["scenario", "extra_cash_mean", "delta_p_target_met", "cost"]]  # doctest: +SKIP
+    >>> table.query("month == '2026-11'")[["scenario", "extra_cash_mean", "cost"]]   # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -180,6 +180,23 @@ def compare_levers(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]]
     return pd.concat([scenario_table(base, r, book, model) for r in runs.values()], ignore_index=True)
 
 
+def summary(table: pd.DataFrame, month: str | None = None) -> pd.DataFrame:
+    """One row per scenario (baseline left out) at one month, shaped for :func:`cashsim.plots.levers_waterfall` and
+    :func:`cashsim.plots.lever_cost_scatter`: ``lever`` (the scenario), ``extra_cash`` (cash brought forward to the
+    end of the month, mean), ``cost`` (cumulative to the month), ``p_target_met``, ``delta_p_target_met``, ``risk``,
+    ``financing``. ``month`` defaults to the baseline's weakest month (lowest P(target met)): the month at risk.
+    """
+    base = table[table["scenario"] == BASELINE]
+    if month is None:
+        month = str(base.loc[base["p_target_met"].idxmin(), "month"]) if len(base) else str(table["month"].iloc[0])
+    rows = table[(table["month"] == month) & (table["scenario"] != BASELINE)]
+    out = rows.rename(columns={"scenario": "lever", "brought_forward": "extra_cash", "cost": "month_cost",
+                               "cumulative_cost": "cost"})
+    out = out.assign(month=month)
+    return out[["lever", "month", "extra_cash", "cost", "p_target_met", "delta_p_target_met", "risk", "financing"]
+               ].reset_index(drop=True)
+
+
 def _merge(scenarios: dict[str, list[LeverSpec]], names: list[str]) -> list[LeverSpec]:
     merged: dict[str, LeverSpec] = {}
     for n in names:
@@ -216,24 +233,23 @@ def intensities(lever: LeverSpec) -> list[LeverSpec]:
 @dataclass(frozen=True)
 class Plan:
     """The cheapest plan found: its levers, per-month effect, whether it meets the requirement, the remaining gap
-    and the financing that would bridge it, the actions, and the search's trace."""
+    and the financing that would bridge it, the actions, and the search's trace.
+
+    ``levers`` are the changes to the current practice; ``scenario`` is everything applied to the book (the
+    baseline's levers, a new dunning plan made relative to the current one, and the changes)."""
 
     levers: list[LeverSpec]
     months: pd.DataFrame     # month, p_target_met (baseline, plan), required, met, gap, financing_needed
     cost: float              # expected cost over the horizon (euros)
     meets_target: bool
     actions: pd.DataFrame    # lever, customer_id, invoice_id, amount, action (+ lever-specific columns)
-    trace: pd.DataFrame      # round, candidate, cost, score, chosen
+    trace: pd.DataFrame      # round, candidate, gain, extra_cost, cost_per_gain, chosen
     bridge: Financing | None = None
-
-    @property
-    def active_levers(self) -> list[LeverSpec]:
-        """The plan's levers that change the current practice."""
-        return _active(self.levers)
+    scenario: list[LeverSpec] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         return {"meets_target": self.meets_target, "cost": self.cost,
-                "levers": [lv.model_dump(mode="json") for lv in self.active_levers],
+                "levers": [lv.model_dump(mode="json") for lv in self.levers],
                 "bridge": None if self.bridge is None else self.bridge.model_dump(mode="json"),
                 "months": _records(self.months), "actions": _records(self.actions.head(200)),
                 "trace": _records(self.trace)}
@@ -261,8 +277,9 @@ def cheapest_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]],
     kind already in the plan replaces it) and scores gain = sum_m max(0, req - P_m(before)) - (same after);
     it keeps the candidate with the lowest cost per unit of gain (a free lever with any gain first; between
     equals the larger gain), until every month meets the requirement, nothing gains, or ``max_levers`` rounds have
-    run. ``max_risk`` (none / low / medium / high) leaves out levers riskier for the relationship. Greedy, not exhaustive: a
-    knapsack over a handful of levers whose effects interact; its trace is returned so the choice can be checked.
+    run. ``max_risk`` (none / low / medium / high) leaves out levers riskier for the relationship. Greedy, not
+    exhaustive: a knapsack over a handful of levers whose effects interact; its trace is returned so the choice
+    can be checked. Relationship risk is not priced in the cost; filter it with ``max_risk``.
 
     When the plan falls short, ``financing_needed`` per month is the ``required`` quantile of the path shortfall
     (the cash which, added that month, brings P(met) to the requirement — an upper bound, since earlier cash also
@@ -321,7 +338,7 @@ def cheapest_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]],
                           "gap": np.maximum(required - p_plan, 0.0), "financing_needed": need})
     bridge = _bridge(current.book, float(need.sum())) if need.sum() > 0 else None
     actions = _actions(book, model, plan)
-    return Plan(levers=plan, months=table, cost=_total_cost(current, base, months),
+    return Plan(levers=_active(plan), scenario=plan, months=table, cost=_total_cost(current, base, months),
                 meets_target=bool((p_plan >= required).all()), actions=actions,
                 trace=pd.DataFrame(trace, columns=["round", "candidate", "gain", "extra_cost", "cost_per_gain",
                                                    "chosen"]),
@@ -393,4 +410,4 @@ def to_json(table: pd.DataFrame, plan: Plan | None = None, levers: pd.DataFrame 
 
 
 __all__ = ["BASELINE", "COLUMNS", "Plan", "ScenarioRun", "cheapest_plan", "compare_levers", "intensities",
-           "lever_summary", "run_scenario", "scenario_levers", "scenario_table", "to_json"]
+           "lever_summary", "run_scenario", "scenario_levers", "scenario_table", "summary", "to_json"]

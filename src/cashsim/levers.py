@@ -14,9 +14,9 @@ A lever never touches the engine. It changes what the engine is given (docs/desi
 Conservation (tested with hypothesis): for every invoice, ``upfront_amount + amount + fees`` equals its face value
 before the lever, and the discount the engine may book never exceeds the amount. Timing levers leave expected
 cash + discounts unchanged over an unlimited horizon; a deposit or a financing advance is certain cash, so its part
-no longer carries the never-paid risk (financing *with recourse* would claw the advance back: see its risk note). No lever adds or removes an
-invoice row, so the engine draws the same uniforms for the same invoice with the same seed: comparisons run on
-common random numbers.
+no longer carries the never-paid risk (financing *with recourse* would claw the advance back: see its risk note).
+No lever adds or removes an invoice row, so the engine draws the same uniforms for the same invoice with the same
+seed: comparisons run on common random numbers.
 
 Each lever has
 - ``apply(book, model=None) -> Book`` — pure; ``model`` (a ``PayerModel``) is optional and only refines it
@@ -188,7 +188,7 @@ def _remap(book: Any, inv: pd.DataFrame, sel: np.ndarray, keys: np.ndarray, tran
     existing = {r.tobytes(): i for i, r in enumerate(book.pmfs)}
     n_old = book.pmfs.shape[0]
     index, extra = np.empty(len(rows_u), dtype=np.int64), []
-    for j, r in enumerate(rows_u):  # loop over unique new rows (a handful), never over invoices
+    for j, r in enumerate(rows_u):  # one pass per distinct new law, never per invoice
         hit = existing.get(r.tobytes())
         if hit is None:
             hit = n_old + len(extra)
@@ -201,6 +201,15 @@ def _remap(book: Any, inv: pd.DataFrame, sel: np.ndarray, keys: np.ndarray, tran
     return _with(book, pmfs=pmfs, invoices=inv)
 
 
+def _min_day(inv: pd.DataFrame) -> np.ndarray:
+    """Earliest possible pay day relative to due: ``min_day``, raised to the issue date (as the engine does)."""
+    md = np.asarray(inv["min_day"], dtype=np.int64)
+    if "issue_date" not in inv.columns:
+        return md
+    issued = (inv["issue_date"].astype("datetime64[ns]") - inv["due_date"].astype("datetime64[ns]")).dt.days
+    return np.maximum(md, issued.fillna(np.iinfo(np.int64).min // 2).to_numpy(dtype=np.int64))
+
+
 def _start_day(book: Any, inv: pd.DataFrame, sel: np.ndarray) -> np.ndarray:
     """Per selected invoice, the first day a lever may touch: max(min_day, first day its law has mass).
 
@@ -209,20 +218,18 @@ def _start_day(book: Any, inv: pd.DataFrame, sel: np.ndarray) -> np.ndarray:
     """
     nz = book.pmfs > 0
     first = np.where(nz.any(axis=1), book.grid[np.argmax(nz, axis=1)], book.grid[-1])
-    return np.maximum(np.asarray(inv["min_day"], dtype=np.int64)[sel],
-                      first[inv["profile"].to_numpy(np.int64)[sel]])
+    return np.maximum(_min_day(inv)[sel], first[inv["profile"].to_numpy(np.int64)[sel]])
 
 
 def conditional_laws(book: Any, sel: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Each invoice's law of the pay day given not paid before ``min_day``: (rows over the grid, inverse index).
 
-    r_g = p_g 1[g >= m] / (1 - F(m - 1)); rows are computed per unique (profile, min_day) and ``rows[inverse]``
-    gives the invoices' laws. Row sums are P(paid at all | not paid yet) <= 1.
+    r_g = p_g 1[g >= m] / (1 - F(m - 1)), m = ``min_day`` raised to the issue date (the engine's rule); rows are
+    computed per unique (profile, m) and ``rows[inverse]`` gives the invoices' laws. Row sums are P(paid at all | not paid yet) <= 1.
     """
     inv = book.invoices
     sel = np.arange(len(inv)) if sel is None else sel
-    combo = np.column_stack([inv["profile"].to_numpy(np.int64)[sel],
-                             np.asarray(inv["min_day"], dtype=np.int64)[sel]])
+    combo = np.column_stack([inv["profile"].to_numpy(np.int64)[sel], _min_day(inv)[sel]])
     uniq, inverse = np.unique(combo, axis=0, return_inverse=True)
     rows = book.pmfs[uniq[:, 0]]
     keep = book.grid[None, :] >= uniq[:, 1:2]
@@ -357,17 +364,16 @@ class EarlyPaymentDiscount(LeverSpec):
         inv = _ensure_columns(book)
         issue = inv["issue_date"].astype("datetime64[ns]")
         deadline_rel = _rel_to_due(book, issue + pd.Timedelta(days=self.deadline_days))
-        due_idx = _day_index(book, inv["due_date"])
-        dl_abs = due_idx + deadline_rel
-        deadline_rel = dl_abs - due_idx
+        dl_abs = _day_index(book, inv["due_date"]) + deadline_rel       # day 0 = as_of + 1
         grid = book.grid
         ok = (_select(inv, self.segments, self.customers) & (dl_abs >= 0)
-              & (deadline_rel >= inv["min_day"].to_numpy(np.int64)) & (deadline_rel >= grid[0])
+              & (deadline_rel >= _min_day(inv)) & (deadline_rel >= grid[0])
               & (deadline_rel <= grid[-1]) & (inv["discount_rate"].to_numpy() == 0) & (inv["amount"].to_numpy() > 0))
-        terms = (inv["due_date"].astype("datetime64[ns]") - issue).dt.days.to_numpy(dtype=float)
-        scale = np.minimum(1.0, np.array([annualised_discount_rate(self.rate, self.deadline_days, t)
-                                          for t in np.unique(terms)])[np.searchsorted(np.unique(terms), terms)]
-                           / annualised_discount_rate(*REFERENCE_DISCOUNT))
+        # take-up scales with the annual rate the offer is worth at the invoice's own terms N (37.2 % = 1)
+        span = (inv["due_date"].astype("datetime64[ns]") - issue).dt.days.to_numpy(dtype=float) - self.deadline_days
+        with np.errstate(divide="ignore"):
+            annual = np.where(span > 0, self.rate / (1 - self.rate) * 365.0 / span, np.inf)
+        scale = np.minimum(1.0, annual / annualised_discount_rate(*REFERENCE_DISCOUNT))
         return inv, np.flatnonzero(ok), deadline_rel, scale
 
     def apply(self, book: Any, model: Any = None) -> Any:
@@ -527,7 +533,7 @@ class DunningPlan(LeverSpec):
                  / window_multiplier(grid, *(a[None, :] for a in _plan_arrays(current))))[0]
         lead = self._first_pre_due(current) - self._first_pre_due(self.steps)
         known = _profile_flag(inv, model, "disputed", True)
-        min_day = inv["min_day"].to_numpy(np.int64)
+        min_day = _min_day(inv)
         reminder = self._first_pre_due(self.steps)
         surfaced = ~known[sel] & (min_day[sel] <= reminder) & (lead > 0) & (self.dispute_share_of_late > 0)
         acting = np.flatnonzero(ratio != 1.0)
@@ -556,7 +562,7 @@ class DunningPlan(LeverSpec):
         laws, inverse = conditional_laws(book, sel)
         # P(still unpaid on the morning of day d) = 1 - P(paid before d)
         before = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)[:, :-1]], axis=1)[inverse]
-        min_day = np.asarray(inv["min_day"], dtype=np.int64)[sel]
+        min_day = _min_day(inv)[sel]
         due = inv["due_date"].astype("datetime64[ns]").to_numpy()[sel]
         as_of = np.datetime64(pd.Timestamp(book.as_of).normalize(), "ns")
         months, amounts = [], []
@@ -752,9 +758,12 @@ class PromiseCalls(LeverSpec):
 
     def _keep(self, inv: pd.DataFrame, model: Any) -> np.ndarray:
         keep = getattr(model, "promise_keep", None)
-        if keep is None:
+        if keep is None or len(keep) == 0:
             return np.full(len(inv), self.keep_rate)
-        return inv["customer_id"].map(keep).fillna(self.keep_rate).to_numpy(dtype=float)
+        # a customer without promise history: the book's rate ("__book__") unless keep_rate was set explicitly
+        fallback = self.keep_rate if "keep_rate" in self.model_fields_set else float(keep.get("__book__",
+                                                                                              self.keep_rate))
+        return inv["customer_id"].map(keep).fillna(fallback).to_numpy(dtype=float)
 
     def apply(self, book: Any, model: Any = None) -> Any:
         inv = _ensure_columns(book)
@@ -764,7 +773,7 @@ class PromiseCalls(LeverSpec):
                              & ~inv["is_future"].to_numpy(dtype=bool) & (inv["amount"].to_numpy() > 0))
         promised = _rel_to_due(book, pd.Series(pd.Timestamp(book.as_of).normalize()
                                                + pd.Timedelta(days=self.promise_days), index=inv.index))
-        promised = np.clip(np.maximum(promised, inv["min_day"].to_numpy(np.int64)), book.grid[0], book.grid[-1])
+        promised = np.clip(np.maximum(promised, _min_day(inv)), book.grid[0], book.grid[-1])
         p_keep = np.round(self.promise_rate * self._keep(inv, model) * 1e6).astype(np.int64)
         keys = np.column_stack([promised[sel] - book.grid[0], p_keep[sel]])
 
@@ -817,7 +826,7 @@ class CutOffThreat(LeverSpec):
 
     def _starts(self, book: Any, inv: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         sel = np.flatnonzero(_select(inv, self.segments, None) & (inv["amount"].to_numpy() > 0))
-        start = np.maximum(self.overdue_days + 1, inv["min_day"].to_numpy(np.int64)[sel])
+        start = np.maximum(self.overdue_days + 1, _min_day(inv)[sel])
         keep = start <= book.grid[-1]
         return sel[keep], start[keep]
 
@@ -848,7 +857,9 @@ class CutOffThreat(LeverSpec):
             return _empty_costs()
         when = inv["due_date"].astype("datetime64[ns]").iloc[sel] + pd.to_timedelta(start, unit="D")
         legal = _cost_frame(self.name, _month(when), "legal notices", self.legal_cost * p)
-        cust = pd.DataFrame({"customer_id": inv["customer_id"].to_numpy()[sel], "log_no": np.log1p(-np.minimum(p, 1 - 1e-12))})
+        # P(customer threatened) = 1 - prod over its invoices of (1 - p)
+        cust = pd.DataFrame({"customer_id": inv["customer_id"].to_numpy()[sel],
+                             "log_no": np.log1p(-np.minimum(p, 1 - 1e-12))})
         p_cust = 1.0 - np.exp(cust.groupby("customer_id")["log_no"].sum())
         fut = inv[inv["is_future"].to_numpy(dtype=bool)]
         if len(fut):
@@ -1065,10 +1076,12 @@ def estimate_dunning_effects(ledger: Any, window_days: int = 7, min_actions: int
     ever reminded. **After**: among the reminded invoices unpaid on the action day t, the share p_a paid in
     (t, t + w]. With a constant daily hazard in each window, 1 - p = (1 - h)^w, so the hazard ratio is
     ``ratio = log(1 - p_a) / log(1 - p_b)`` and ``effect = ratio - 1`` is the step's g of :class:`DunningStep`
-    (a before/after contrast: it also absorbs the hazard's own trend over 2 w days). Windows running past the
-    ledger's last date are left out. 95 % interval by the delta method on log(-log(1 - p)).
-    Returns level, channel, day, n_actions, p_before, p_after, ratio, effect, ci_low, ci_high, reliable
-    (n_actions >= ``min_actions``).
+    (a before/after contrast: it also absorbs the hazard's own trend over 2 w days, and a later step's "before"
+    window holds the response to the previous step when their windows overlap, which biases later steps toward
+    0). Windows running past the ledger's last date are left out. 95 % interval by the delta method on
+    log(-log(1 - p)). Returns level, channel, day, n_actions, p_before, p_after, ratio, effect, ci_low, ci_high,
+    reliable (n_actions >= ``min_actions`` and the interval excludes no effect: only then does
+    :func:`calibrate_dunning` use it instead of the documented default).
     """
     cols = ["level", "channel", "day", "n_actions", "p_before", "p_after", "ratio", "effect", "ci_low", "ci_high",
             "reliable"]
@@ -1111,7 +1124,7 @@ def estimate_dunning_effects(ledger: Any, window_days: int = 7, min_actions: int
         out.append({"level": level, "channel": channel, "day": day, "n_actions": n_ra, "p_before": pb,
                     "p_after": pa, "ratio": ratio, "effect": ratio - 1,
                     "ci_low": ratio * np.exp(-1.96 * se) - 1, "ci_high": ratio * np.exp(1.96 * se) - 1,
-                    "reliable": bool(n_ra >= min_actions and np.isfinite(ratio))})
+                    "reliable": bool(n_ra >= min_actions and np.isfinite(ratio) and ratio * np.exp(-1.96 * se) > 1)})
     return pd.DataFrame(out, columns=cols)
 
 

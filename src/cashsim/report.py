@@ -65,6 +65,7 @@ from filelock import FileLock, Timeout
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
 from papermill.exceptions import PapermillExecutionError
+from papermill.translators import PythonTranslator
 
 from cashsim import __version__, fmt
 from cashsim.errors import ParamsError, ReportError
@@ -143,11 +144,13 @@ def versions() -> dict[str, str]:
 
 
 def notebook_parameters(notebook: str | Path) -> dict[str, Any]:
-    """Names and defaults of the notebook's ``parameters`` cell (papermill's own inspection)."""
-    found = pm.inspect_notebook(str(notebook))
-    if not found:
+    """Names and defaults (as source text) of the notebook's ``parameters`` cell, parsed by papermill's Python
+    translator - what ``pm.inspect_notebook`` does, minus its need for a kernel name in the notebook."""
+    nb = nbformat.read(str(notebook), as_version=4)
+    cell = next((c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    if cell is None:
         raise ReportError(f"{notebook}: no cell tagged 'parameters'; tag the first code cell 'parameters'")
-    return {name: info.get("default") for name, info in found.items()}
+    return {p.name: p.default for p in PythonTranslator.inspect(cell)}
 
 
 def check_parameters(notebook: str | Path, parameters: Mapping[str, Any]) -> None:

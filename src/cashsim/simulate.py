@@ -61,6 +61,7 @@ Example::
 
 from __future__ import annotations
 
+import logging
 import math
 import os
 from concurrent.futures import ThreadPoolExecutor
@@ -630,7 +631,7 @@ def _run_dask(prep, tasks, seeds, n_paths, address, progress):
     cluster = None
     if address is None:
         cluster = LocalCluster(n_workers=min(2, os.cpu_count() or 1), threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)
     else:
         client = Client(address)

@@ -106,15 +106,29 @@ TEXT = {
     "fr": {"baseline": "référence", "proposal": "proposition", "baseline_median": "référence (médiane)",
            "collections": "Encaissements mensuels : référence et proposition face à l'objectif lissé",
            "cash": "Trésorerie hebdomadaire (proposition) et solde minimum", "p_met": "P(objectif atteint) par mois",
-           "computing": "Calcul en cours…", "ready": "À jour", "error": "Erreur"},
+           "computing": "Calcul en cours…", "ready": "À jour", "error": "Erreur",
+           "columns": {"month": "mois", "required": "besoin", "target_baseline": "objectif réf.",
+                       "target_proposal": "objectif prop.", "collections_baseline": "encaissé réf.",
+                       "collections_proposal": "encaissé prop.", "p_met_baseline": "P(atteint) réf.",
+                       "p_met_proposal": "P(atteint) prop.", "shortfall_baseline": "manque réf.",
+                       "shortfall_proposal": "manque prop.", "lever": "levier", "cost": "coût",
+                       "annual_rate": "taux annualisé", "risk": "risque", "extra_cash": "encaissé en plus",
+                       "cost_per_euro": "coût par euro", "rank": "rang", "customer_name": "client",
+                       "segment": "segment", "outstanding": "restant dû", "days_overdue": "jours de retard",
+                       "next_action": "action suivante", "proposal_action": "dans la proposition"}},
     "en": {"baseline": "baseline", "proposal": "proposal", "baseline_median": "baseline (median)",
            "collections": "Monthly collections: baseline and proposal against the smoothed target",
            "cash": "Weekly cash position (proposal) and minimum balance", "p_met": "P(target met) per month",
-           "computing": "Computing…", "ready": "Up to date", "error": "Error"},
+           "computing": "Computing…", "ready": "Up to date", "error": "Error",
+           "columns": {"target_baseline": "target base", "target_proposal": "target prop.",
+                       "collections_baseline": "collected base", "collections_proposal": "collected prop.",
+                       "p_met_baseline": "P(met) base", "p_met_proposal": "P(met) prop.",
+                       "shortfall_baseline": "shortfall base", "shortfall_proposal": "shortfall prop.",
+                       "proposal_action": "in the proposal"}},
 }
 
 
-def _text(locale: str) -> dict[str, str]:
+def _text(locale: str) -> dict[str, Any]:
     return TEXT.get(fmt.parse_locale(locale).language, TEXT["en"])
 
 
@@ -437,7 +451,12 @@ class PanelEngine:
 
         def make() -> tuple[Any, pd.DataFrame]:
             book, costs = self._apply(months, levers[:-1])
-            new_book, new_costs = apply_levers(book, [levers[-1]], self.model)
+            lever = levers[-1]
+            if isinstance(lever, EarlyPaymentDiscount):
+                # its only cost is the discount the engine books path by path (Simulation.daily_cost): the
+                # expected-value estimate of lever.costs would be computed for nothing
+                return lever.apply(book, self.model), costs
+            new_book, new_costs = apply_levers(book, [lever], self.model)
             return new_book, pd.concat([costs, new_costs], ignore_index=True)
         return self._chains.get_or(key, make)
 
@@ -520,6 +539,12 @@ def cost_table(base: Outcome, prop: Outcome, months: list[str], net_days: float 
 # ================================================================================================ figures
 
 
+def _room_for_legend(fig: go.Figure) -> go.Figure:
+    """Title at the very top and the legend under it: the panel's charts carry two rows of legend."""
+    return fig.update_layout(title={"y": 0.98, "yanchor": "top"}, margin={"t": 120},
+                             legend={"y": 1.04, "yanchor": "bottom"})
+
+
 def collections_figure(base: TargetReport, prop: TargetReport, *, locale: str = fmt.DEFAULT_LOCALE,
                        currency: str = "EUR") -> go.Figure:
     """Fan of the proposal's monthly collections against the smoothed target, with the baseline's median."""
@@ -529,7 +554,7 @@ def collections_figure(base: TargetReport, prop: TargetReport, *, locale: str = 
                           title=t["collections"], locale=locale, currency=currency)
     fig.add_trace(go.Scatter(x=fig.data[0].x, y=_forecast_months(base)["collections_p50"], mode="lines+markers",
                              name=t["baseline_median"], line={"color": "#7f8c8d", "dash": "dot", "width": 2}))
-    return fig
+    return _room_for_legend(fig)
 
 
 def cash_figure(base: TargetReport, prop: TargetReport, minimum_balance: float, *,
@@ -541,7 +566,7 @@ def cash_figure(base: TargetReport, prop: TargetReport, minimum_balance: float, 
     fig.add_trace(go.Scatter(x=pd.to_datetime(base.weekly["week_start"]), y=base.weekly["position_p50"],
                              mode="lines", name=t["baseline_median"],
                              line={"color": "#7f8c8d", "dash": "dot", "width": 2}), secondary_y=False)
-    return fig
+    return _room_for_legend(fig)
 
 
 def p_met_figure(base: TargetReport, prop: TargetReport, required_probability: float, *,
@@ -558,17 +583,79 @@ def p_met_figure(base: TargetReport, prop: TargetReport, required_probability: f
     return fig
 
 
-def _sync_figure(widget: go.FigureWidget, new: go.Figure) -> None:
-    """Make ``widget`` show ``new`` with one message to the browser (same traces: update in place)."""
-    same = len(widget.data) == len(new.data) and all(a.type == b.type for a, b in zip(widget.data, new.data))
-    if not same:
-        widget.data = ()
-        widget.add_traces(list(new.data))
-    with widget.batch_update():
-        if same:
-            for old, trace in zip(widget.data, new.data):
-                old.update(trace.to_plotly_json(), overwrite=True)
-        widget.layout.update(new.layout.to_plotly_json(), overwrite=True)
+def _fan_data(frame: pd.DataFrame, prefix: str) -> list[dict[str, Any]]:
+    """Trace data of a :func:`cashsim.plots` fan in its trace order: per band lower y, upper y + customdata; median."""
+    out: list[dict[str, Any]] = []
+    for lo, hi, _label in plots.BANDS:
+        low, high = frame[prefix + lo].to_numpy(float), frame[prefix + hi].to_numpy(float)
+        out += [{"y": low}, {"y": high, "customdata": np.column_stack([low, high])}]
+    return out + [{"y": frame[prefix + "p50"].to_numpy(float)}]
+
+
+def chart_data(base: TargetReport, prop: TargetReport, required_probability: float, *,
+               locale: str = fmt.DEFAULT_LOCALE) -> dict[str, list[dict[str, Any]]]:
+    """The data of the three charts, trace by trace in the order the figure functions draw them.
+
+    An update changes only these arrays (the layout, hover templates and colours of the lines stay), so the panel
+    redraws without building plotly figures again; the tests check the result equals a full rebuild.
+    """
+    m, bm = _forecast_months(prop), _forecast_months(base)
+    coll = _fan_data(m, "collections_")
+    if not np.allclose(m["target_p10"], m["target_p90"], equal_nan=True):
+        coll += [{"y": m["target_p10"].to_numpy(float)}, {"y": m["target_p90"].to_numpy(float)}]
+    coll += [{"y": m["burn"].to_numpy(float)}, {"y": m["target_p50"].to_numpy(float)},
+             {"y": bm["collections_p50"].to_numpy(float)}]
+    p = m["p_target_met"].to_numpy(float)
+    p_met = [{"y": p, "marker.color": np.where(p >= required_probability, plots.MET, plots.MISSED).tolist(),
+              "text": [fmt.percent(v, locale=locale) for v in p]},
+             {"y": bm["p_target_met"].to_numpy(float)}]
+    cash = [{"y": prop.weekly["p_under_minimum"].to_numpy(float)}, *_fan_data(prop.weekly, "position_"),
+            {"y": base.weekly["position_p50"].to_numpy(float)}]
+    return {"collections": coll, "p_target_met": p_met, "cash_position": cash}
+
+
+def _differs(a: Any, b: Any) -> bool:
+    """Whether two plotly JSON values differ (arrays compared by value, NaN equal to NaN)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() != b.keys() or any(_differs(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple | np.ndarray) or isinstance(b, list | tuple | np.ndarray):
+        try:
+            x, y = np.asarray(a), np.asarray(b)
+        except ValueError:
+            return True
+        if x.shape != y.shape:
+            return True
+        if x.dtype.kind in "fc" and y.dtype.kind in "fc":
+            return not np.array_equal(x, y, equal_nan=True)
+        return not np.array_equal(x, y)
+    return a != b
+
+
+def _sync_figure(widget: go.FigureWidget, new: go.Figure) -> bool:
+    """Make a displayed ``widget`` show ``new``: only the changed properties, in one ``batch_update`` message.
+
+    Returns False (nothing done) when the traces differ in number or type: the caller then shows a new widget
+    (traces added to a FigureWidget after it was created are not drawn by a view created later).
+    """
+    if len(widget.data) != len(new.data) or any(a.type != b.type for a, b in zip(widget.data, new.data)):
+        return False
+    changes = []
+    for old, trace in zip(widget.data, new.data):
+        was, now = old.to_plotly_json(), trace.to_plotly_json()
+        delta = {k: v for k, v in now.items() if k not in was or _differs(was[k], v)}
+        delta.update({k: None for k in was if k not in now})
+        if delta:
+            changes.append((old, delta))
+    was, now = widget.layout.to_plotly_json(), new.layout.to_plotly_json()
+    layout = {k: v for k, v in now.items() if k not in was or _differs(was[k], v)}
+    layout.update({k: None for k in was if k not in now})
+    if changes or layout:
+        with widget.batch_update():
+            for old, delta in changes:
+                old.update(delta, overwrite=True)
+            if layout:
+                widget.layout.update(layout, overwrite=True)
+    return True
 
 
 # ================================================================================================ panel
@@ -614,6 +701,7 @@ class ScenarioPanel:
         self.last_traceback = ""
         self.result: PanelResult | None = None
         self._syncing = False
+        self._chart_shape: tuple = ()
         self._call_list = self._base_call_list()
         self._build_widgets()
         self.update()
@@ -698,9 +786,9 @@ class ScenarioPanel:
         self.status = w.HTML(value="", layout=w.Layout(min_height="24px"))
         self.status.add_class("cashsim-status")
         self.busy = w.Label(value="")
-        self.fig_collections = go.FigureWidget()
-        self.fig_cash = go.FigureWidget()
-        self.fig_p_met = go.FigureWidget()
+        #: one box per chart: a chart whose traces change in number is replaced by a new FigureWidget
+        self.chart_boxes = {k: w.Box(layout=w.Layout(width="100%")) for k in ("collections", "p_target_met",
+                                                                           "cash_position")}
         self.months_html = w.HTML()
         self.costs_html = w.HTML()
         self.calls_html = w.HTML()
@@ -726,9 +814,11 @@ class ScenarioPanel:
                            w.HTML("<b>Scenario</b>"), self.reset_button, self.save_path, self.save_button,
                            self.export_dir, self.export_button],
                           layout=w.Layout(width="440px", flex="0 0 440px"))
-        outputs = w.VBox([w.HBox([self.busy, self.status]), self.fig_collections,
+        boxes = self.chart_boxes
+        outputs = w.VBox([w.HBox([self.busy, self.status]), boxes["collections"],
                           w.HTML(f"<b>{html.escape(t['baseline'])} / {html.escape(t['proposal'])}</b>"),
-                          self.months_html, self.fig_p_met, self.fig_cash, w.HTML("<b>Costs</b>"), self.costs_html,
+                          self.months_html, boxes["p_target_met"], boxes["cash_position"], w.HTML("<b>Costs</b>"),
+                          self.costs_html,
                           w.HTML("<b>Call list</b>"), self.calls_html], layout=w.Layout(flex="1 1 auto"))
         self.widget = w.HBox([controls, outputs], layout=w.Layout(width="100%"))
 
@@ -744,25 +834,75 @@ class ScenarioPanel:
         finally:
             self._syncing = False
 
-    def _render(self, r: PanelResult) -> None:
+    def _fast_render(self, r: PanelResult) -> bool:
+        """Redraw by changing trace data only (see :func:`chart_data`); False when the charts' shape changed."""
+        shape = (tuple(_forecast_months(r.proposal_report)["month"]), tuple(r.proposal_report.weekly["week_start"]))
+        if shape != self._chart_shape:
+            return False
+        data = chart_data(r.baseline_report, r.proposal_report, r.scenario.burn.required_probability,
+                          locale=self.locale)
+        for key, traces in data.items():
+            box = self.chart_boxes[key]
+            fig = box.children[0] if box.children else None
+            if fig is None or len(fig.data) != len(traces):
+                return False
+        for key, traces in data.items():
+            fig = self.chart_boxes[key].children[0]
+            with fig.batch_update():
+                for trace, values in zip(fig.data, traces):
+                    for prop, value in values.items():
+                        if _differs(trace[prop], value):
+                            trace[prop] = value
+        return True
+
+    def _show(self, key: str, fig: go.Figure) -> None:
+        box = self.chart_boxes[key]
+        if not box.children or not _sync_figure(box.children[0], fig):
+            box.children = (go.FigureWidget(fig),)
+
+    @property
+    def fig_collections(self) -> go.FigureWidget:
+        """The chart of monthly collections against the smoothed target (as shown)."""
+        return self.chart_boxes["collections"].children[0]
+
+    @property
+    def fig_p_met(self) -> go.FigureWidget:
+        """The chart of P(target met) per month (as shown)."""
+        return self.chart_boxes["p_target_met"].children[0]
+
+    @property
+    def fig_cash(self) -> go.FigureWidget:
+        """The chart of the weekly cash position (as shown)."""
+        return self.chart_boxes["cash_position"].children[0]
+
+    def _full_render(self, r: PanelResult) -> None:
+        """Build the three charts with :mod:`cashsim.plots` (first draw, or a new horizon)."""
         loc, cur = self.locale, self.currency
         burn = r.scenario.burn
-        _sync_figure(self.fig_collections, collections_figure(r.baseline_report, r.proposal_report, locale=loc,
-                                                              currency=cur))
-        _sync_figure(self.fig_p_met, p_met_figure(r.baseline_report, r.proposal_report, burn.required_probability,
-                                                  locale=loc))
-        _sync_figure(self.fig_cash, cash_figure(r.baseline_report, r.proposal_report, burn.minimum_balance,
+        self._show("collections", collections_figure(r.baseline_report, r.proposal_report, locale=loc,
+                                                     currency=cur))
+        self._show("p_target_met", p_met_figure(r.baseline_report, r.proposal_report, burn.required_probability,
+                                                locale=loc))
+        self._show("cash_position", cash_figure(r.baseline_report, r.proposal_report, burn.minimum_balance,
                                                 locale=loc, currency=cur))
+        self._chart_shape = (tuple(_forecast_months(r.proposal_report)["month"]),
+                             tuple(r.proposal_report.weekly["week_start"]))
+
+    def _render(self, r: PanelResult) -> None:
+        loc, cur = self.locale, self.currency
+        if not self._fast_render(r):
+            self._full_render(r)
+        labels = _text(loc)["columns"]
         self.months_html.value = fmt.table(
-            r.months, locale=loc, currency=cur,
+            r.months, locale=loc, currency=cur, labels=labels,
             money_cols=[c for c in r.months.columns if c.startswith(("required", "target", "collections", "short"))],
             percent_cols=["p_met_baseline", "p_met_proposal"]).set_uuid("months").to_html()
         self.costs_html.value = fmt.table(r.costs, money_cols=["cost", "extra_cash"],
-                                          percent_cols=["annual_rate"], number_cols=["cost_per_euro"],
-                                          locale=loc, currency=cur).set_uuid("costs").to_html()
+                                          percent_cols=["annual_rate", "cost_per_euro"],
+                                          locale=loc, currency=cur, labels=labels).set_uuid("costs").to_html()
         cols = ["rank", "customer_name", "segment", "outstanding", "days_overdue", "next_action", "proposal_action"]
         self.calls_html.value = fmt.table(r.call_list[cols], money_cols=["outstanding"], locale=loc,
-                                          currency=cur).set_uuid("calls").to_html()
+                                          currency=cur, labels=labels).set_uuid("calls").to_html()
 
     # -- callbacks -------------------------------------------------------------------------------------------
     def _guard(self, fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -56,7 +56,7 @@ def _print(table: pd.DataFrame, plan) -> None:
         return
     verdict = "meets" if plan.meets_target else "does NOT meet"
     print(f"\nCheapest plan ({verdict} the required probability in every month), expected cost "
-          f"{plan.cost:,.0f} EUR: " + (", ".join(lv.name for lv in plan.active_levers) or "current practice"))
+          f"{plan.cost:,.0f} EUR: " + (", ".join(lv.name for lv in plan.levers) or "current practice"))
     print(plan.months.to_string(index=False, formatters={"p_target_met_baseline": "{:.0%}".format,
                                                           "p_target_met": "{:.0%}".format, "required": "{:.0%}".format,
                                                           "gap": "{:.0%}".format,
@@ -93,7 +93,8 @@ def run(args: argparse.Namespace) -> int:
     book = annotate_book(book, open_book)
     scenarios, estimates = company_scenarios(params, base.ledger, base.as_of)
     first = (base.as_of + pd.Timedelta(days=1)).to_period("M")
-    start = window_start(pd.PeriodIndex([first]), params.burn.window_months)[0].start_time
+    start = window_start(pd.PeriodIndex([first]), params.burn.window_months,
+                         params.burn.window_anchor_month)[0].start_time
     actual = actual_collections(base.ledger, start, base.as_of)
     common = dict(n_paths=n_paths, seed=seed, horizon_end=base.horizon_end, actual_past=actual)
     table = compare_levers(book, base.model, scenarios, params.burn, **common)
@@ -110,7 +111,30 @@ def run(args: argparse.Namespace) -> int:
                        dunning_estimates=estimates.to_dict(orient="records") if len(estimates) else [])
         out.write_text(text, encoding="utf-8")
         print(f"\nwritten: {out}")
+    if args.charts:
+        for path in write_charts(table, Path(args.charts), params.burn.required_probability, params.report.locale):
+            print(f"written: {path}")
     return 0
+
+
+def write_charts(table: pd.DataFrame, folder: Path, required_probability: float, locale: str) -> list[Path]:
+    """The waterfall of cash each scenario brings forward to the month at risk, and cost against P(target met)."""
+    from cashsim import plots
+    from cashsim.compare import summary
+
+    folder.mkdir(parents=True, exist_ok=True)
+    s = summary(table)
+    month = s["month"].iloc[0] if len(s) else ""
+    figs = {"levers_waterfall.html": plots.levers_waterfall(
+                s[~s["financing"]], total_label="levers added up (no interactions)", locale=locale,
+                title=f"Cash brought forward to the end of {month}"),
+            "levers_cost_p_met.html": plots.lever_cost_scatter(
+                s, required_probability, locale=locale, title=f"Cost against P(target met), {month}")}
+    paths = []
+    for name, fig in figs.items():
+        fig.write_html(folder / name, include_plotlyjs=True, full_html=True)
+        paths.append(folder / name)
+    return paths
 
 
 def register(subparsers) -> None:
@@ -124,4 +148,5 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=None, help="random seed (default: simulation.seed)")
     p.add_argument("--plan-paths", type=int, default=500, help="paths per trial of the plan search (default 500)")
     p.add_argument("--no-plan", action="store_true", help="skip the cheapest-plan search")
+    p.add_argument("--charts", metavar="DIR", help="write the waterfall and cost / P(met) charts (HTML) here")
     p.set_defaults(func=run)

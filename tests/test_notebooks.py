@@ -1,0 +1,78 @@
+"""The notebooks: committed clean (no outputs), parameters first, and each one runs top to bottom on the demo.
+
+``monthly_report.ipynb`` is executed end to end by tests/test_report.py (through ``cashsim report``); here the three
+exploration notebooks run through papermill with few paths, the way ``cashsim report`` runs the report: kernel
+``python3`` of this interpreter, absolute paths, the notebook's folder as working directory.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import papermill as pm
+import pytest
+
+from cashsim import report
+from cashsim.params import load_params
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = ROOT / "notebooks"
+OURS = ("01_history.ipynb", "02_forecast.ipynb", "03_levers.ipynb", "monthly_report.ipynb")
+PARAMETERS = ["params_path", "month", "as_of", "n_paths", "seed"]
+EXTRA_KEYS = "metadata.papermill cell.metadata.papermill cell.metadata.execution"
+
+
+def committed_notebooks() -> list[Path]:
+    return sorted(NOTEBOOKS.glob("*.ipynb")) + sorted((ROOT / "src" / "cashsim" / "notebooks").glob("*.ipynb"))
+
+
+def test_committed_notebooks_have_no_outputs():
+    paths = [str(p) for p in committed_notebooks()]
+    done = subprocess.run([sys.executable, "-m", "nbstripout", "--verify", "--keep-id", "--extra-keys", EXTRA_KEYS,
+                           *paths], capture_output=True, text=True)
+    assert done.returncode == 0, f"notebooks with outputs, run nbstripout on them: {done.stdout}{done.stderr}"
+    for path in paths:  # the same, said plainly
+        nb = nbformat.read(path, as_version=4)
+        for cell in nb.cells:
+            assert cell.get("outputs", []) == [] and cell.get("execution_count") is None, path
+            assert "injected-parameters" not in cell.metadata.get("tags", []), path
+
+
+@pytest.mark.parametrize("name", OURS)
+def test_parameters_cell_first(name):
+    nb = nbformat.read(NOTEBOOKS / name, as_version=4)
+    assert nb.cells[0].metadata.get("tags") == ["parameters"]
+    assert list(report.notebook_parameters(NOTEBOOKS / name)) == PARAMETERS
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    # short glue only: no function or class defined in a notebook
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert "def " not in cell.source and "class " not in cell.source, (name, cell.source)
+
+
+def test_packaged_copies_match_the_repository():
+    """`cashsim report` runs the packaged copy; `cashsim demo` falls back on the packaged params."""
+    packaged = ROOT / "src" / "cashsim" / "notebooks"
+    assert (packaged / "monthly_report.ipynb").read_bytes() == (NOTEBOOKS / "monthly_report.ipynb").read_bytes(), \
+        "copy notebooks/monthly_report.ipynb to src/cashsim/notebooks/"
+    assert report.packaged_notebook() == packaged / "monthly_report.ipynb"
+    repo, shipped = load_params(ROOT / "params" / "demo.yml"), load_params(packaged / "demo.yml")
+    assert repo.model_dump(exclude={"base_dir"}) == shipped.model_dump(exclude={"base_dir"}), \
+        "copy params/demo.yml to src/cashsim/notebooks/demo.yml"
+
+
+@pytest.mark.parametrize("name", ["01_history.ipynb", "02_forecast.ipynb", "03_levers.ipynb"])
+def test_notebook_runs_on_the_demo(name, tmp_path):
+    out = tmp_path / name
+    pm.execute_notebook(str(NOTEBOOKS / name), str(out), kernel_name="python3", language="python",
+                        parameters={"params_path": str(ROOT / "params" / "demo.yml"), "n_paths": 200},
+                        cwd=str(NOTEBOOKS), progress_bar=False, execution_timeout=600)
+    nb = nbformat.read(out, as_version=4)
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    figures = sum("application/vnd.plotly.v1+json" in o.get("data", {}) for o in outputs)
+    tables = sum("<table" in str(o.get("data", {}).get("text/html", "")) for o in outputs)
+    assert figures >= 2 and tables >= 2, (figures, tables)
