@@ -38,3 +38,11 @@ def test_dask_backend_matches_local_bit_for_bit():
     assert np.array_equal(local.daily_cost, remote.daily_cost)
     assert np.array_equal(local.group_monthly, remote.group_monthly)
     assert remote.meta["backend"] == "dask"
+
+
+def test_an_unreachable_scheduler_is_a_clear_error():
+    from cashsim.errors import ParamsError
+
+    with pytest.raises(ParamsError, match="cannot reach the dask scheduler"):
+        simulate(_book(5), horizon_end="2027-01-31", n_paths=10, seed=1, rho_month=0.1, rho_customer=0.1,
+                 backend="dask", dask_address="tcp://127.0.0.1:9")

@@ -44,6 +44,7 @@ def test_prepared_notebook_injects_the_absolute_params_path(tmp_path):
     assert json.dumps(str(PARAMS.resolve())) in injected[0].source or repr(str(PARAMS.resolve())) in \
         injected[0].source
     assert "n_paths = 123" in injected[0].source
+    assert "output_dir = " in injected[0].source                 # absolute: the kernel runs in a temp folder
 
 
 def test_a_bad_params_file_fails_before_serving(tmp_path):
@@ -91,6 +92,19 @@ def _wait_for_chart(page, log: Path, timeout: float) -> None:
     pytest.fail(f"no chart within {timeout} s; voila log:\n" + log.read_text(errors="replace")[-3000:])
 
 
+def _wait_until_idle(page, timeout: float) -> None:
+    """Wait until the kernel has shown its last update: status "... (N ms)" and the chart still for 3 s."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        state = (page.locator(".cashsim-status").inner_text(), page.evaluate(MEDIAN_JS))
+        if state[0].endswith("ms)"):
+            time.sleep(3.0)
+            if (page.locator(".cashsim-status").inner_text(), page.evaluate(MEDIAN_JS)) == state:
+                return
+        time.sleep(0.5)
+    pytest.fail(f"the panel was still busy after {timeout} s")
+
+
 MEDIAN_JS = """() => {
   const el = document.querySelector('.js-plotly-plot');
   if (!el || !el.data) return null;
@@ -124,8 +138,8 @@ def test_voila_page_moves_a_slider_and_the_chart_follows(browser, tmp_path):
         # each key press is one value change (one update in the kernel); a discount brings cash in earlier
         page.wait_for_function(f"(({MEDIAN_JS})() || [0])[0] > {before[0]}", timeout=90_000)
         assert "2.00%" in slider.inner_text()
-        page.wait_for_function("() => document.querySelector('.cashsim-status').innerText.includes('ms')",
-                               timeout=90_000)
+        _wait_until_idle(page, timeout=90)
+        assert page.evaluate(MEDIAN_JS)[0] > before[0]
         status = page.locator(".cashsim-status").inner_text()
         assert "Erreur" not in status and "Error" not in status
         page.screenshot(path=str(tmp_path / "panel.png"), full_page=True)

@@ -158,6 +158,15 @@ def test_coverage_chart_groups_levels_and_goal_band():
     assert rect and rect[0].y0 == 0.72 and rect[0].y1 == 0.88
 
 
+def test_coverage_chart_reads_backtest_metrics():
+    metrics = pd.DataFrame({"method": ["model"] * 3 + ["due_date"] * 3, "horizon": ["1", "2", "all"] * 2,
+                            "cover50": [0.5, 0.45, 0.48, np.nan, np.nan, np.nan],
+                            "cover80": [0.81, 0.76, 0.79, np.nan, np.nan, np.nan]})
+    fig = plots.coverage_chart(metrics)
+    assert [list(t.x) for t in fig.data] == [["1", "2", "all"]] * 2
+    np.testing.assert_allclose(fig.data[1].y, [0.81, 0.76, 0.79])
+
+
 def test_figures_serialise(monthly):
     """Every figure goes through plotly's JSON (what the HTML report embeds)."""
     fig = plots.fan_chart(monthly)

@@ -1,8 +1,8 @@
 """The monthly report driver: versions, --force, the month lock, failed cells, parameters, escaping, summary.
 
-The machinery is tested on a small stand-in notebook (same parameters as monthly_report.ipynb, one chart, one
-table with a ``<script>`` customer name, the summary output) so each run costs one kernel start; the real report
-runs end to end once, on the demo company with a hostile customer name, in :func:`demo_report`.
+The machinery is tested on a small stand-in notebook (same parameters as monthly_report.ipynb and its summary
+output) so each run costs one kernel start; the real report runs end to end once, on the demo company with a
+``<script>`` customer name, in :func:`demo_report`, and a copy of it with a failing cell checks the failure path.
 """
 
 from __future__ import annotations
@@ -30,46 +30,27 @@ HOSTILE = "<script>alert('pwned')</script> SARL"
 N_PATHS = 200
 
 
-def stand_in_notebook(path: Path, *, fail: bool = False, light: bool = False) -> Path:
-    """A small report notebook with the real one's parameters; ``fail`` adds a cell that raises.
-
-    ``light`` imports nothing (a kernel start only, for tests of the folder logic); otherwise it shows a plotly
-    chart and a table with a hostile customer name through cashsim.fmt.
-    """
+def stand_in_notebook(path: Path, *, fail: bool = False) -> Path:
+    """A report notebook that imports nothing (a kernel start only, for tests of the folder logic), with the real
+    one's parameters, its summary output, no kernelspec (the driver's kernel_name must do); ``fail`` adds a cell
+    that raises."""
     nb = nbformat.v4.new_notebook()
     params = nbformat.v4.new_code_cell('params_path = ""\nmonth = ""\nas_of = ""\nn_paths = None\nseed = None')
     params.metadata["tags"] = ["parameters"]
     summary = nbformat.v4.new_code_cell(
-        f"display({{{report.SUMMARY_MIMETYPE!r}: {{'month': month, 'as_of': as_of, 'n_paths': n_paths}}}}, raw=True)")
+        "import os\n"
+        f"display({{{report.SUMMARY_MIMETYPE!r}: {{'month': month, 'as_of': as_of, 'n_paths': n_paths, "
+        "'env': [os.environ.get('TQDM_DISABLE'), os.environ.get('PLOTLY_RENDERER')]}}, raw=True)")
     summary.metadata["tags"] = ["summary"]
-    if light:
-        nb.cells = [params, *([nbformat.v4.new_code_cell("raise RuntimeError('deliberate failure for the test')")]
-                              if fail else []), summary]
-        nbformat.write(nb, path)
-        return path
-    cells = [params, nbformat.v4.new_markdown_cell("# Stand-in report"),
-             nbformat.v4.new_code_cell(
-                 "import pandas as pd\nimport plotly.graph_objects as go\nfrom cashsim import fmt, report\n"
-                 "go.Figure(go.Bar(x=['a', 'b'], y=[1, 2]))"),
-             nbformat.v4.new_code_cell(
-                 f"fmt.table(pd.DataFrame({{'customer_name': [{HOSTILE!r}], 'amount': [1234567.891]}}),"
-                 " money_cols=['amount'])")]
-    if fail:
-        cells.append(nbformat.v4.new_code_cell("raise RuntimeError('deliberate failure for the test')"))
-    nb.cells = [*cells, summary]
-    nb.metadata["kernelspec"] = {"name": "some-venv-kernel", "display_name": "x", "language": "python"}
+    failing = [nbformat.v4.new_code_cell("raise RuntimeError('deliberate failure for the test')")] if fail else []
+    nb.cells = [params, *failing, summary]
     nbformat.write(nb, path)
     return path
 
 
 @pytest.fixture
-def stand_in(tmp_path) -> Path:
-    return stand_in_notebook(tmp_path / "stand_in.ipynb")
-
-
-@pytest.fixture
 def light(tmp_path) -> Path:
-    return stand_in_notebook(tmp_path / "light.ipynb", light=True)
+    return stand_in_notebook(tmp_path / "light.ipynb")
 
 
 def test_report_folder_versions_and_force(tmp_path, light):
@@ -81,6 +62,7 @@ def test_report_folder_versions_and_force(tmp_path, light):
     summary = json.loads((first / "summary.json").read_text())
     assert summary["month"] == "2026-11" and summary["as_of"] == "2026-10-31" and summary["n_paths"] == 7
     assert summary["seed"] == 42 and len(summary["params_sha256"]) == 64 and summary["versions"]["plotly"]
+    assert summary["env"] == ["1", "plotly_mimetype+notebook"]  # the kernel ran with the report environment
     # the notebook saw the driver's parameters (a saved kernel name 'some-venv-kernel' did not matter)
     executed = nbformat.read(first / "cashsim-report-2026-11.ipynb", as_version=4)
     injected = next(c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", []))
@@ -143,9 +125,9 @@ def test_a_second_run_of_the_same_month_fails_fast(tmp_path, light):
         holder.wait()
 
 
-def test_unknown_parameters_are_refused_before_running(stand_in):
+def test_unknown_parameters_are_refused_before_running(light):
     with pytest.raises(ReportError, match=r"unknown parameter\(s\) \['n_path'\]"):
-        report.check_parameters(stand_in, {"params_path": "x", "n_path": 3})
+        report.check_parameters(light, {"params_path": "x", "n_path": 3})
     report.check_parameters(report.packaged_notebook(), {"params_path": "x", "month": "2026-11", "as_of": "",
                                                          "n_paths": 5, "seed": 1})
 
@@ -259,3 +241,55 @@ def test_summary_matches_the_library(demo_report):
     row = run.targets.months.set_index("month").loc["2026-11"]
     for key in ("target_p50", "collections_p50", "p_target_met", "expected_shortfall"):
         assert summary["answer"][key] == pytest.approx(float(row[key]), rel=1e-12), key
+
+
+def test_demo_command_runs_the_report_of_the_month_after_as_of(tmp_path, light, monkeypatch, capsys):
+    """`cashsim demo` wiring (the real notebook runs in test_demo_report_end_to_end): params, month, output."""
+    from cashsim.commands import demo
+
+    assert demo.demo_params_path() == DEMO_PARAMS
+    assert demo.default_output(DEMO_PARAMS) == ROOT / "reports"
+    monkeypatch.setattr(report, "packaged_notebook", lambda name="monthly_report.ipynb": light)
+    assert main(["demo", "--paths", "50", "--output", str(tmp_path)]) == 0
+    printed = capsys.readouterr().out.strip().splitlines()
+    assert printed[-1] == str(tmp_path / "2026-11" / "cashsim-report-2026-11.html")
+    summary = json.loads((tmp_path / "2026-11" / "summary.json").read_text())
+    assert summary["n_paths"] == 50 and summary["as_of"] == "2026-10-31"
+
+
+def test_scheduling_docs_commands_parse():
+    """The exact cron and systemd lines of docs/scheduling.md are valid `cashsim report` command lines."""
+    import shlex
+
+    from cashsim.cli import build_parser
+
+    text = (ROOT / "docs" / "scheduling.md").read_text(encoding="utf-8")
+    cron = next(line for line in text.splitlines() if line.startswith("0 6 3 * * "))
+    execstart = next(line for line in text.splitlines() if line.startswith("ExecStart="))
+    assert '"$(date +\\%Y-\\%m)"' in cron and '"$(date +%%Y-%%m)"' in execstart  # % escaped for each
+    assert "OnCalendar=*-*-03 06:00:00" in text and "Persistent=true" in text
+    for line in (cron, execstart):
+        command = line[line.index("cashsim report"):].split(" >>")[0].rstrip("'")
+        argv = shlex.split(re.sub(r'"\$\(date [^)]*\)"', "2026-11", command))[1:]
+        args = build_parser().parse_args(argv)
+        assert (args.command, args.month, args.force) == ("report", "2026-11", False)
+        assert args.params == "/srv/cashsim/params/company.yml"
+
+
+def test_answer_in_the_report_locale(demo_report):
+    """The month's answer follows params.report.locale: French typography by default, English for en_GB."""
+    from types import SimpleNamespace
+
+    from cashsim.params import load_params
+    from cashsim.pipeline import run_from_params
+
+    params, _, _ = demo_report
+    run = run_from_params(load_params(params), n_paths=50)
+    french = report.answer_html(run, "2026-11", {"levers": ["<b>deposit</b>"], "cost": 1234.5,
+                                                 "p_target_met": 0.81, "gap": None})
+    assert "Objectif lissé\xa0: <span" in french and "Novembre 2026" in french
+    assert "&lt;b&gt;deposit&lt;/b&gt;" in french and "1\u202f234\xa0€" in french  # escaped, half to even
+    english = SimpleNamespace(params=run.params.model_copy(update={"report": run.params.report.model_copy(
+        update={"locale": "en_GB"})}), targets=run.targets, as_of=run.as_of)
+    text = report.answer_html(english, "2026-11")
+    assert "November 2026: " in text and "Smoothed target: <span class=\"figure\">€" in text

@@ -326,3 +326,23 @@ def test_normal_transforms_are_accurate():
     assert np.abs(special.ndtr(normal_quantiles(v, quantile_knots())) - v).max() < 3e-9
     z = np.linspace(-9, 9, 400_001)
     assert np.abs(normal_cdfs(z, phi_table()) - special.ndtr(z)).max() < 1e-10
+
+
+def test_the_demo_book_simulates_to_its_exact_marginal_means(demo):
+    """On the book PayerModel builds for the demo company (payment-run calendars, disputes, promises), the mean
+    cash per month equals sum(amount x P(paid in month)) of the exact marginal laws, within 4.5 standard errors."""
+    from cashsim.behaviour import fit_behaviour
+
+    model = fit_behaviour(demo.ledger, demo.as_of)
+    known = demo.ledger.known_at(demo.as_of)
+    end = pd.Timestamp("2027-01-31")
+    book = model.book(known.open_book(demo.as_of), horizon_end=end, promises=known.promises)
+    sim = simulate(book, horizon_end=end, n_paths=1000, seed=2, rho_month=model.rho_month,
+                   rho_customer=model.rho_customer)
+    p = sim.invoice_probs
+    cum = p.filter(like="p_paid_by_").mul(p["amount"], axis=0).sum().to_numpy()
+    exact = np.diff(np.r_[0.0, cum])
+    monthly = sim.monthly()
+    z = (monthly.mean().to_numpy() - exact) / (monthly.std(ddof=1).to_numpy() / np.sqrt(sim.n_paths))
+    assert np.abs(z).max() < 4.5, z
+    assert monthly.sum(axis=1).max() <= book.invoices["amount"].sum() + 1e-6

@@ -9,8 +9,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
+from cashsim.compare import scenario_levers
 from cashsim.errors import ModelError, ParamsError
 from cashsim.levers import DunningStep, EarlyPaymentDiscount, apply_levers
 from cashsim.params import load_params, monthly_values
@@ -20,10 +22,12 @@ from cashsim.widgets import (
     cash_figure,
     collections_figure,
     p_met_figure,
+    html_table,
+    payment_terms,
     ScenarioPanel,
     control_specs,
     dunning_steps,
-    relative_to_baseline,
+    merged_with_baseline,
     scenario_from_values,
 )
 
@@ -79,7 +83,8 @@ def test_controls_start_on_the_baseline(params):
     assert start["salaries_and_social"] == pytest.approx(np.mean(monthly_values(salaries, params.horizon_months)))
     assert start["safety_margin"] == pytest.approx(0.03)
     scen = scenario_from_values(params, params.scenarios["baseline"], start)
-    assert scen.levers == ()                       # proposal = baseline: no lever on top of current practice
+    assert scen.own == ()                          # proposal = baseline: no lever on top of current practice
+    assert scen.levers == merged_with_baseline((), params.scenarios["baseline"])
     assert scen.burn == params.burn                # the burn is left exactly as in the file
 
 
@@ -90,7 +95,10 @@ def test_off_values_remove_a_lever_and_others_keep_their_fields(params):
     on = scenario_from_values(params, baseline, {**start, "discount_rate": 0.03})
     assert [(lv.rate, lv.deadline_days, lv.segments) for lv in on.levers] == [(0.03, 5, ["sme"])]
     off = scenario_from_values(params, baseline, {**start, "discount_rate": 0.0})
-    assert off.levers == ()
+    assert off.own == ()
+    assert off.levers == tuple(baseline)          # the report's merge keeps the baseline's own discount
+    none = scenario_from_values(params, [], {**control_specs(params, [])[1], "deposit_share": 0.0})
+    assert none.levers == ()
 
 
 def test_dunning_controls_cut_extend_and_move_the_current_plan():
@@ -109,7 +117,9 @@ def test_every_dunning_plan_acts_relative_to_the_baseline(params):
     scen = scenario_from_values(params, baseline, {**start, "dunning_days_earlier": 5})
     (plan,) = scen.levers
     assert plan.current == baseline[0].steps
-    assert relative_to_baseline(baseline, baseline)[0].current == baseline[0].steps   # baseline vs itself: no-op
+    (own,) = scen.own
+    assert own.current is None                     # saved without it: the report makes it relative again
+    assert merged_with_baseline((), baseline)[0].current == baseline[0].steps     # baseline vs itself: no-op
 
 
 # ------------------------------------------------------------------------------------------------ callbacks
@@ -124,6 +134,7 @@ def test_panel_opens_with_proposal_equal_to_baseline(panel):
     assert np.allclose(trace(fig, "médiane").y, trace(fig, "référence (médiane)").y)
     assert panel.last_error is None and "Erreur" not in panel.status.value
     assert "<table" in panel.months_html.value and "<table" in panel.costs_html.value
+    assert "\u202f" in panel.months_html.value and "€" in panel.months_html.value     # French money: 1 234 567 €
 
 
 def test_discount_slider_brings_cash_early_and_costs_more(panel):
@@ -141,7 +152,9 @@ def test_discount_slider_brings_cash_early_and_costs_more(panel):
     cost2 = r2.costs.set_index("lever").loc["early_payment_discount", "cost"]
     assert cost2 > 0
     annual = r2.costs.set_index("lever").loc["early_payment_discount", "annual_rate"]
-    assert annual == pytest.approx(0.02 / 0.98 * 365 / 20)          # 2 % within 10 days of 30-day terms
+    terms = payment_terms(r2.baseline.book)                          # demo terms: 30 and 45 days end of month
+    assert 30 <= terms <= 60
+    assert annual == pytest.approx(0.02 / 0.98 * 365 / (terms - 10))
 
     panel.controls["discount_rate"].value = 0.04
     r4 = panel.result
@@ -244,7 +257,7 @@ def test_saved_proposal_reloads_and_reproduces_it(panel, params, base, tmp_path)
     kinds = [lv.kind for lv in saved.scenarios["proposal"]]
     assert kinds == ["dunning_plan", "promise_calls", "early_payment_discount"]
     # next month's run: the same chain as the report (pipeline book, levers, seed) gives the panel's numbers
-    levers = relative_to_baseline(saved.scenarios["proposal"], saved.scenarios["baseline"])
+    levers = tuple(scenario_levers(saved.scenarios, "proposal"))             # the report's rule
     assert levers == shown.scenario.levers
     base5 = prepare(saved, ledger=base.ledger)
     book, _ = apply_levers(base5.book, list(levers), base5.model)
@@ -299,3 +312,10 @@ def test_fast_redraw_equals_a_full_rebuild(panel):
                     np.testing.assert_allclose(np.asarray(x, float), np.asarray(y, float), err_msg=f"{key} {prop}")
             if b.type == "bar":
                 assert list(a.marker.color) == list(b.marker.color)
+
+
+def test_tables_escape_customer_names():
+    html = html_table(pd.DataFrame({"customer_name": ["<script>alert(1)</script>"], "outstanding": [1234.0]}),
+                      money_cols=["outstanding"], labels={"customer_name": "client"})
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "1\u202f234\xa0€" in html and "<th>client</th>" in html

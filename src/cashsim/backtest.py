@@ -197,8 +197,11 @@ def _model_median_dates(book, origin: pd.Timestamp) -> pd.Series:
 
 
 def backtest_origin(ledger, origin: pd.Timestamp, *, horizons: int = 3, n_paths: int = 500, seed: int = 0,
-                    behaviour: dict | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """One origin: (monthly rows for the model and the baselines, invoice rows). See :func:`run_backtest`."""
+                    behaviour: dict | None = None, paid_date: pd.Series | None = None
+                    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One origin: (monthly rows for the model and the baselines, invoice rows). See :func:`run_backtest`.
+
+    ``paid_date``: full-payment date by invoice_id as finally known (computed from ``ledger`` when omitted)."""
     model = fit_behaviour(ledger, origin, seed=seed, **(behaviour or {}))
     open_book = ledger.open_book(origin)
     open_book = open_book[open_book["outstanding"] > 0].reset_index(drop=True)
@@ -236,8 +239,8 @@ def backtest_origin(ledger, origin: pd.Timestamp, *, horizons: int = 3, n_paths:
     monthly["abs_error"] = (monthly["forecast"] - monthly["actual"]).abs()
     monthly["ape"] = monthly["abs_error"] / monthly["actual"].where(monthly["actual"] > 0)
     # invoice level: invoices open at the origin and fully paid in the data
-    status = ledger.status(ledger_last_date(ledger))
-    paid_date = status.set_index("invoice_id")["paid_date"]
+    if paid_date is None:
+        paid_date = final_paid_dates(ledger)
     inv = pd.DataFrame({"origin": origin, "invoice_id": open_book["invoice_id"].to_numpy(),
                         "actual_date": open_book["invoice_id"].map(paid_date).to_numpy()})
     inv["model"] = inv["invoice_id"].map(median_dates).to_numpy() if len(median_dates) else pd.NaT
@@ -247,6 +250,11 @@ def backtest_origin(ledger, origin: pd.Timestamp, *, horizons: int = 3, n_paths:
     for name in ("model", *BASELINES):
         inv[f"{name}_error_days"] = (inv[name].astype("datetime64[ns]") - inv["actual_date"]).dt.days.abs()
     return monthly, inv
+
+
+def final_paid_dates(ledger) -> pd.Series:
+    """Full-payment date of every invoice as the whole ledger knows it (NaT when not fully paid)."""
+    return ledger.status(ledger_last_date(ledger)).set_index("invoice_id")["paid_date"]
 
 
 def ledger_last_date(ledger) -> pd.Timestamp:
@@ -272,8 +280,9 @@ def run_backtest(ledger, *, origins: list | None = None, warmup_months: int = 9,
     if not origins:
         raise ModelError(f"no backtest origin: the ledger must span at least {warmup_months} months of history "
                          f"plus {horizons} observed months; lower --warmup or give more history")
-    parts = [backtest_origin(ledger, o, horizons=horizons, n_paths=n_paths, seed=seed, behaviour=behaviour)
-             for o in origins]
+    paid_date = final_paid_dates(ledger)
+    parts = [backtest_origin(ledger, o, horizons=horizons, n_paths=n_paths, seed=seed, behaviour=behaviour,
+                             paid_date=paid_date) for o in origins]
     monthly = pd.concat([p[0] for p in parts], ignore_index=True)
     invoices = pd.concat([p[1] for p in parts], ignore_index=True)
     metrics = _metrics(monthly, invoices)
@@ -336,7 +345,7 @@ def _goals(metrics: pd.DataFrame) -> pd.DataFrame:
         {"goal": "monthly MAPE of the median >= 25% below the best baseline", "target": "<= 0.75",
          "value": mape_ratio, "met": bool(mape_ratio <= 0.75),
          "detail": f"model {model['mape']:.1%} vs {best_mape} {base.loc[best_mape, 'mape']:.1%} "
-                   f"(ratio {mape_ratio:.2f}); in euros, MAE {model['mae']:,.0f} vs {best_mae} "
+                   f"(ratio {mape_ratio:.2f}); in cash, MAE {model['mae']:,.0f} vs {best_mae} "
                    f"{base.loc[best_mae, 'mae']:,.0f} (ratio {mae_ratio:.2f})"},
         {"goal": "invoice MAE below the best baseline", "target": "< best baseline",
          "value": float(model["invoice_mae"]), "met": bool(model["invoice_mae"] < base.loc[best_inv, "invoice_mae"]),

@@ -75,7 +75,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from scipy import sparse, special, stats
 
 from cashsim.errors import ModelError
 
@@ -83,6 +83,10 @@ from cashsim.errors import ModelError
 GRID = np.arange(-90, 366)
 #: Dispute type given to disputed invoices without an opening date (e.g. the IBM sample: a flag only).
 UNDATED = "undated"
+#: Key of ``PayerModel.promise_keep`` holding the book's keep rate (for customers not seen in the history).
+BOOK_KEY = "__book__"
+#: Above this many invoices, the AFT family is chosen on a subsample of customers, then fitted on all.
+FAMILY_SELECTION_ROWS = 200_000
 #: Year of a due month meaning "a typical month of that calendar month" ("0000-08": an August, typical level).
 TYPICAL_YEAR = "0000"
 #: Days 0..365 for resolution-time and post-resolution-delay laws.
@@ -684,8 +688,8 @@ class PayerModel:
         typical = np.char.startswith(months, TYPICAL_YEAR)
         months = np.where(typical, self.month_effects.index[-1], months)
         known = self.month_effects.reindex(months).to_numpy(float)
-        last = pd.Period(self.month_effects.index[-1], freq="M")
-        gap = np.array([(pd.Period(m, freq="M") - last).n for m in months]) if n else np.zeros(0, int)
+        last = np.array(self.month_effects.index[-1], dtype="datetime64[M]").astype(np.int64)
+        gap = months.astype("datetime64[M]").astype(np.int64) - last
         m_last = float(self.month_effects.iloc[-1])
         forecast = c + phi ** np.maximum(gap, 0) * (m_last - c)
         return np.where(typical, c, np.where(np.isnan(known) | (gap > 0), forecast, known))
@@ -920,7 +924,7 @@ class PayerModel:
                 row = _condition_after(base[i], start, total=1.0)
             if not np.isnan(promise_day[i]):
                 p = int(promise_day[i])
-                keep = float(self.promise_keep.get(cust[i], self.diagnostics.get("book_keep_rate", 0.5)))
+                keep = float(self.promise_keep.get(cust[i], self.promise_keep.get(BOOK_KEY, 0.5)))
                 after = _condition_after(row, p + 1 - self.grid[0], total=1.0)
                 spike = np.zeros(G)
                 spike[int(np.clip(p - self.grid[0], start, G - 1))] = 1.0
@@ -1210,11 +1214,13 @@ def _promise_keep(ledger, hist: pd.DataFrame, as_of: pd.Timestamp, grace: int = 
     was fully paid, or paid at least the promised amount since the promise, by ``promised_date + 3 days``. Only
     promises whose deadline had passed by ``as_of`` count. Beta-binomial shrinkage customer -> segment -> book
     (a customer without promises gets its segment's rate), the prior weight ``m`` estimated by moments across
-    customers; 50% when no promise was ever recorded (and ``info`` says so)."""
+    customers; 50% when no promise was ever recorded (and ``info`` says so). The entry ``"__book__"`` holds the
+    book's rate, for customers the model has not seen."""
     customers = hist.groupby("customer_id")["segment"].first()
 
     def everyone(rate_c: pd.Series, rate_s: pd.Series, book: float) -> pd.Series:
         out = rate_c.reindex(customers.index).fillna(customers.map(rate_s)).fillna(book)
+        out = pd.concat([out, pd.Series({BOOK_KEY: book})])  # customers not seen yet get the book's rate
         return out.rename("promise_keep").astype(float)
 
     known = ledger.known_at(as_of)
@@ -1367,10 +1373,21 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
     families = FAMILIES if family == "auto" else (family,)
     if not set(families) <= set(FAMILIES):
         raise ModelError(f"family must be 'auto' or one of {FAMILIES}, got {family!r}")
-    fits = {f: fit_aft(h["log_t"].to_numpy(), h["paid"].to_numpy(), X,
-                       scale=h["segment"].map(seg_index).to_numpy(int), cluster=cidx, cluster_group=cgroup,
-                       period=due_month, weights=weights[use.to_numpy()], cure=cure, family=f) for f in families}
-    fit = max(fits.values(), key=lambda f: f.loglik)  # same parameter count: the larger marginal likelihood
+    scale = h["segment"].map(seg_index).to_numpy(int)
+    w_use = weights[use.to_numpy()]
+
+    def fit_rows(rows: np.ndarray, fam: str) -> AFTFit:
+        return fit_aft(h["log_t"].to_numpy()[rows], h["paid"].to_numpy()[rows], X[rows], scale=scale[rows],
+                       cluster=cidx[rows], cluster_group=cgroup, period=due_month[rows], weights=w_use[rows],
+                       cure=cure[rows], family=fam)
+
+    everything = np.arange(len(h))
+    # choose the family on every k-th customer's invoices when the book is large (same rule, bounded cost)
+    k = max(1, int(np.ceil(len(h) / FAMILY_SELECTION_ROWS)))
+    subset = everything if k == 1 else np.flatnonzero(cidx % k == 0)
+    fits = {f: fit_rows(subset, f) for f in families}
+    chosen = max(fits, key=lambda f: fits[f].loglik)  # same parameter count: the larger marginal likelihood
+    fit = fits[chosen] if k == 1 else fit_rows(everything, chosen)
     month_effects, month_center, month_phi = _month_dynamics(fit.m, month_names, as_of)
     resolution, post, dispute_info = _disputes(hist, as_of, weights)
     promise_keep, promise_info = _promise_keep(ledger, hist, as_of)
@@ -1439,7 +1456,7 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
         "n_invoices": int(len(hist)), "n_open": int((~hist["paid"] & ~hist["written_off"]).sum()),
         "n_aft_rows": int(len(h)), "n_censored": int((~h["paid"]).sum()), "aft_converged": fit.converged,
         "aft_iterations": fit.n_iter, "aft_loglik": fit.loglik, "family": fit.family,
-        "family_loglik": {f: v.loglik for f, v in fits.items()}, "direct_debits": n_dd,
+        "family_loglik": {f: v.loglik for f, v in fits.items()}, "family_selection_rows": int(len(subset)), "direct_debits": n_dd,
         "dd_reject_rate": dd_rate, "payment_run_customers": int(len(runs)), **dispute_info, **promise_info,
         **rho_info,
     }
@@ -1480,7 +1497,7 @@ def _plan_mix(hist: pd.DataFrame, usual_method: pd.Series) -> pd.DataFrame:
     return amt
 
 
-def _summary_sample(hist: pd.DataFrame, per_segment: int = 5000, per_customer: int = 6) -> pd.DataFrame:
+def _summary_sample(hist: pd.DataFrame, per_segment: int = 5000, per_customer: int = 3) -> pd.DataFrame:
     """The invoices that define the summaries: undisputed, not written off, of customers not on direct debit;
     per segment at most ``per_segment`` (systematic sample by issue date) plus each customer's last
     ``per_customer`` ones (so every customer has its own summary)."""
@@ -1504,17 +1521,19 @@ def _population_summaries(model: PayerModel, sample: pd.DataFrame) -> tuple[pd.D
     Returns (per segment, per customer) mean pmf rows as DataFrames indexed by segment / customer."""
     laws = model.snapped_laws(sample)
     is_seg = sample["for_segment"].to_numpy(bool)
-    seg_codes, seg_names = pd.factorize(sample["segment"].to_numpy(str)[is_seg])
-    seg = np.zeros((len(seg_names), laws.shape[1]))
-    np.add.at(seg, seg_codes, laws[is_seg])
-    seg /= np.bincount(seg_codes)[:, None]
-    recent = sample.groupby("customer_id").cumcount(ascending=False).to_numpy() < 6
-    c_codes, c_names = pd.factorize(sample["customer_id"].to_numpy(str)[recent])
-    cust = np.zeros((len(c_names), laws.shape[1]))
-    np.add.at(cust, c_codes, laws[recent])
-    cust /= np.bincount(c_codes)[:, None]
+    recent = sample.groupby("customer_id").cumcount(ascending=False).to_numpy() < 3
+    seg, seg_names = _group_mean(laws, sample["segment"].to_numpy(str), is_seg)
+    cust, c_names = _group_mean(laws, sample["customer_id"].to_numpy(str), recent)
     return (pd.DataFrame(seg, index=pd.Index(seg_names, name="segment")),
             pd.DataFrame(cust, index=pd.Index(c_names, name="customer_id")))
+
+
+def _group_mean(rows: np.ndarray, keys: np.ndarray, mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of the selected ``rows`` by key (a sparse indicator-matrix product: no Python loop)."""
+    codes, names = pd.factorize(keys[mask])
+    indicator = sparse.csr_matrix((np.ones(len(codes)), (codes, np.arange(len(codes)))),
+                                  shape=(len(names), len(codes)))
+    return np.asarray(indicator @ rows[mask]) / np.bincount(codes)[:, None], np.asarray(names)
 
 
 def _customer_table(hist, cust_df, cust_pmf, fit, cust_index, seg_index, cust_pi, seg_pi, grace_days, threshold,

@@ -21,7 +21,8 @@ figure                     input
                            (*balance âgée*: not due, 1-30, 31-60, 61-90, over 90 days)
 :func:`dso_trend`          ``month`` + ``dso_standard`` + ``dso_countback`` (days)
 :func:`pit_histogram`      PIT values in [0, 1], a 1-D array or a DataFrame with ``pit`` [+ ``horizon``]
-:func:`coverage_chart`     ``horizon`` + ``nominal`` + ``coverage`` (shares)
+                           (``BacktestResult.monthly`` rows of the model)
+:func:`coverage_chart`     ``horizon`` + ``nominal`` + ``coverage`` (shares), or ``BacktestResult.metrics``
 =========================  ==========================================================================================
 
 Column names can be overridden by keyword where the caller's frame names them differently.
@@ -223,7 +224,8 @@ def cash_position_fan(weekly: pd.DataFrame, minimum_balance: float | None = None
              median_name=t["position"])
     if minimum_balance is not None:
         fig.add_hline(y=float(minimum_balance), line={"color": MINIMUM, "dash": "dash", "width": 2},
-                      annotation_text=f"{t['minimum']} {fmt.money(minimum_balance, locale=locale, currency=currency, decimals=0)}",
+                      annotation_text=f"{t['minimum']} "
+                                      f"{fmt.money(minimum_balance, locale=locale, currency=currency, decimals=0)}",
                       annotation_position="bottom left")
     _layout(fig, title or t["position"], locale, hovermode="x unified")
     axis = _money_axis(locale, currency)
@@ -410,14 +412,28 @@ def pit_histogram(pit, *, bins: int = 10, pit_col: str = "pit", horizon_col: str
     return fig
 
 
+def _tidy_coverage(frame: pd.DataFrame, horizon_col: str, nominal_col: str, coverage_col: str) -> pd.DataFrame:
+    """``BacktestResult.metrics`` (wide: ``cover50``, ``cover80`` per method x horizon) as horizon/nominal/coverage
+    rows of the model; a frame already tidy is returned as is."""
+    wide = [c for c in frame.columns if str(c).startswith("cover") and str(c)[5:].isdigit()]
+    if coverage_col in frame.columns or not wide:
+        return frame
+    model = frame[frame["method"] == "model"] if "method" in frame.columns else frame
+    long = model.melt(id_vars=[horizon_col], value_vars=wide, var_name=nominal_col, value_name=coverage_col)
+    long[nominal_col] = long[nominal_col].str[5:].astype(float) / 100
+    return long.dropna(subset=[coverage_col])
+
+
 def coverage_chart(coverage: pd.DataFrame, *, horizon_col: str = "horizon", nominal_col: str = "nominal",
                    coverage_col: str = "coverage", goal: tuple[float, float] | None = (0.72, 0.88),
                    title: str | None = None, locale: str = fmt.DEFAULT_LOCALE) -> go.Figure:
     """Observed coverage of the forecast intervals per horizon, against their nominal level (50 %, 80 %).
 
     Coverage = share of backtest outcomes inside the interval. ``goal`` shades the accepted range of the 80 %
-    interval (72-88 % in the issue's goals).
+    interval (72-88 % in the issue's goals). Takes a tidy frame or ``BacktestResult.metrics`` as it comes
+    (``method``, ``horizon``, ``cover50``, ``cover80``: the model's rows are used).
     """
+    coverage = _tidy_coverage(coverage, horizon_col, nominal_col, coverage_col)
     _require(coverage, [horizon_col, nominal_col, coverage_col], "coverage_chart")
     t = _text(locale)
     c = coverage.reset_index(drop=True)

@@ -68,7 +68,7 @@ from papermill.exceptions import PapermillExecutionError
 from papermill.translators import PythonTranslator
 
 from cashsim import __version__, fmt
-from cashsim.errors import ParamsError, ReportError
+from cashsim.errors import ReportError
 from cashsim.params import Params, load_params
 
 #: Mimetype of the headline figures the notebook's last cell displays; the driver reads it into summary.json.
@@ -317,7 +317,7 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
             except PapermillExecutionError as exc:
                 kept = _keep_failed(root, month, executed)
                 first = (exc.source or "").strip().splitlines()[:1]
-                raise ReportError(f"the report for {month} failed in cell {exc.exec_count} "
+                raise ReportError(f"the report for {month} failed in cell In [{exc.exec_count}] "
                                   f"({first[0] if first else 'no source'}): {exc.ename}: {exc.evalue}; "
                                   f"the failed notebook is kept at {kept}") from None
             except Exception as exc:  # kernel died, timeout, cannot start: keep what was written
@@ -452,7 +452,7 @@ def answer_html(run, month: str, plan: Mapping[str, Any] | None = None) -> str:
         f"<li>{w['target']} : {m(f['target_p50'])}</li>",
         f"<li>{w['forecast']} : {m(f['collections_p50'])} "
         f"({w['interval'].format(m(f['collections_p10']), m(f['collections_p90']))})</li>",
-        f"<li>{w['p_met']} : <span class=\"figure\">{p}</span> "
+        f"<li>{w['p_met']} : <span class='figure'>{p}</span> "
         f"({w['required'].format(fmt.percent(run.targets.required_probability, locale=loc))})</li>",
         f"<li>{w['shortfall']} : {m(f['expected_shortfall'])} "
         f"({w['worst'].format(m(f['shortfall_p10_worst']))})</li>",
@@ -470,8 +470,8 @@ def answer_html(run, month: str, plan: Mapping[str, Any] | None = None) -> str:
         lines.append(f"<li>{w['plan']} : <b>{text}</b>{' - ' + '; '.join(extra) if extra else ''}</li>")
     lines.append("</ul>")
     body = "\n".join(lines)
-    if fmt.parse_locale(loc).language != "fr":
-        body = body.replace(" : ", ": ")
+    # French typography: a no-break space before the colon; English: none
+    body = body.replace(" : ", "\xa0: " if fmt.parse_locale(loc).language == "fr" else ": ")
     return f'<div class="cashsim-answer">{body}</div>'
 
 
@@ -569,19 +569,22 @@ def ledger_view(base):
     """The ledger at a glance (``Ledger.summary``): counts, open and overdue amounts, date range, rejections."""
     sm = base.ledger.summary(base.as_of)
     loc = base.params.report.locale
-    rows = [("customers", fmt.number(sm["customers"], locale=loc)),
-            ("invoices (credit notes)", f"{fmt.number(sm['invoices'], locale=loc)} "
-                                        f"({fmt.number(sm['credit_notes'], locale=loc)})"),
-            ("payments", fmt.number(sm["payments"], locale=loc)),
+
+    def n(x) -> str:
+        return fmt.number(x, locale=loc)
+
+    def m(x) -> str:
+        return fmt.money(x, locale=loc, currency=base.params.currency, decimals=0)
+
+    rows = [("customers", n(sm["customers"])),
+            ("invoices (credit notes)", f"{n(sm['invoices'])} ({n(sm['credit_notes'])})"),
+            ("payments", n(sm["payments"])),
             ("history", f"{fmt.date(sm['first_date'], locale=loc)} - {fmt.date(sm['last_date'], locale=loc)}"),
-            ("invoiced", fmt.money(sm["invoiced_amount"], locale=loc, currency=base.params.currency, decimals=0)),
-            ("open (invoices)", f"{fmt.money(sm['open_amount'], locale=loc, currency=base.params.currency, decimals=0)}"
-                                f" ({fmt.number(sm['open_invoices'], locale=loc)})"),
-            ("overdue (invoices)", f"{fmt.money(sm['overdue_amount'], locale=loc, currency=base.params.currency, decimals=0)}"
-                                   f" ({fmt.number(sm['overdue_invoices'], locale=loc)})"),
-            ("open disputes", fmt.number(sm["disputed_open"], locale=loc)),
-            ("rows rejected / read", f"{fmt.number(sm['rows_rejected'], locale=loc)} / "
-                                     f"{fmt.number(sm['rows_read'], locale=loc)}")]
+            ("invoiced", m(sm["invoiced_amount"])),
+            ("open (invoices)", f"{m(sm['open_amount'])} ({n(sm['open_invoices'])})"),
+            ("overdue (invoices)", f"{m(sm['overdue_amount'])} ({n(sm['overdue_invoices'])})"),
+            ("open disputes", n(sm["disputed_open"])),
+            ("rows rejected / read", f"{n(sm['rows_rejected'])} / {n(sm['rows_read'])}")]
     return fmt.table(pd.DataFrame(rows, columns=["", "as of " + fmt.date(base.as_of, locale=loc)]))
 
 
@@ -689,9 +692,14 @@ def plan_view(plan, run):
                      money_cols=["financing_needed"], labels=cols, **_locale(run))
 
 
-def actions_view(plan, run, top: int = 20):
-    """The plan's first actions: which customers to offer a discount, whom to call first."""
-    acts = plan.actions.head(top)
+def actions_view(plan, run, per_lever: int = 8):
+    """The plan's first actions, ``per_lever`` for each of its levers: whom to offer a discount, whom to call."""
+    acts = plan.actions.groupby("lever", sort=False).head(per_lever) if len(plan.actions) else plan.actions
+    acts = acts.dropna(axis=1, how="all")
+    acts = acts.loc[:, [c for c in acts.columns if not (acts[c].astype(str).str.strip() == "").all()]]
+    names = run.ledger.customers.set_index("customer_id")["customer_name"] if "customer_id" in acts else None
+    if names is not None:
+        acts = acts.assign(customer=acts["customer_id"].map(names).fillna(""))
     return fmt.table(acts, money_cols=[c for c in ("amount",) if c in acts.columns], **_locale(run))
 
 
@@ -706,4 +714,4 @@ def html_path(folder: str | Path) -> Path:
 
 __all__ = ["run_monthly_report", "report_as_of", "check_parameters", "notebook_parameters", "next_destination",
            "month_lock", "export_html", "read_summary", "summary_bundle", "packaged_notebook", "html_path",
-           "versions", "params_hash", "ParamsError"]
+           "versions", "params_hash"]

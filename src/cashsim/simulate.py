@@ -496,20 +496,6 @@ def _timing(book: Book) -> dict[str, np.ndarray]:
     return {"offset": dd + grid0, "m_idx": m_idx, "month": np.clip(due_ym - first_ym, 0, None)}
 
 
-def conditional_cdf(book: Book, profile: np.ndarray, m_idx: np.ndarray) -> np.ndarray:
-    """``W[r, g] = (F(g) - F(m - 1)) / (1 - F(m - 1))`` for ``g >= m``, else 0: the law of the pay day given
-    "not paid before grid index m" (rows of length G; the top ``1 - W[r, -1]`` = not paid within the grid)."""
-    F = np.cumsum(book.pmfs[profile], axis=1)
-    G = F.shape[1]
-    before = np.where(m_idx > 0, F[np.arange(len(profile)), np.clip(m_idx - 1, 0, G - 1)], 0.0)
-    rest = 1.0 - before
-    ok = rest > 1e-12
-    W = (F - before[:, None]) / np.where(ok, rest, 1.0)[:, None]
-    W[np.arange(G)[None, :] < m_idx[:, None]] = 0.0
-    W[~ok] = 0.0
-    return np.clip(W, 0.0, 1.0)
-
-
 def _sinked_calendars(calendars: np.ndarray, n_days: int) -> np.ndarray:
     """Calendars with day indices past the horizon sent to the sink ``n_days``, plus a last sink column."""
     cal = np.minimum(calendars, n_days)
@@ -634,7 +620,11 @@ def _run_dask(prep, tasks, seeds, n_paths, address, progress):
                                dashboard_address=None, silence_logs=logging.ERROR)
         client = Client(cluster)
     else:
-        client = Client(address)
+        try:
+            client = Client(address, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise ParamsError(f"cannot reach the dask scheduler at {address!r} ({exc}); start one with "
+                              "`dask scheduler` or fix simulation.dask_address (none = a LocalCluster)") from None
     try:
         shared = client.scatter(prep, broadcast=True)
         futures = [client.submit(_run_blocks, shared, t, [seeds[b] for b in t], n_paths, pure=False) for t in tasks]
@@ -761,12 +751,16 @@ def simulate(book: Book, *, horizon_end: Any, n_paths: int, seed: int, rho_month
     n_paths, seed = int(n_paths), int(seed)
     group = None if group_by is None else np.asarray(group_by)
     prep, days = _prepare(book, horizon_end, float(rho_month), float(rho_customer), group)
-    tasks = _tasks(n_paths, chunk_paths)
-    seeds = np.random.SeedSequence(seed).spawn(-(-n_paths // PATH_BLOCK))
+    n_blocks = -(-n_paths // PATH_BLOCK)
+    seeds = np.random.SeedSequence(seed).spawn(n_blocks)
     if backend == "dask":
-        parts = _run_dask(prep, tasks, seeds, n_paths, dask_address, progress)
+        parts = _run_dask(prep, _tasks(n_paths, chunk_paths), seeds, n_paths, dask_address, progress)
     else:
-        parts = _run_local(prep, tasks, seeds, n_paths, n_threads, progress)
+        threads = max(1, n_threads or os.cpu_count() or 1)
+        # enough tasks to keep every thread busy: chunking never changes the numbers, only the schedule
+        per_thread = PATH_BLOCK * -(-n_blocks // threads)
+        parts = _run_local(prep, _tasks(n_paths, min(int(chunk_paths), per_thread)), seeds, n_paths, threads,
+                           progress)
     daily = np.vstack([p[0] for p in parts])
     cost = np.vstack([p[1] for p in parts])
     group_monthly = np.vstack([p[2] for p in parts]) if prep.use_groups else None
@@ -797,46 +791,59 @@ def _upfront(book: Book, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray
     return idx, inv["upfront_amount"].to_numpy(np.float64)[rows]
 
 
-def invoice_probabilities(book: Book, days: pd.DatetimeIndex, chunk: int = 8192) -> pd.DataFrame:
+def invoice_probabilities(book: Book, days: pd.DatetimeIndex) -> pd.DataFrame:
     """Per invoice, exact from its conditional marginal law (no sampling; the copula does not change marginals):
     ``expected_pay_date`` (mean pay date given paid within the horizon, NaT if it cannot be), ``p_paid_by_<YYYY-MM>``
     (by the end of each month of ``days``) and ``p_never_in_horizon``. Calendar snapping included."""
     inv = book.invoices
-    n, G, n_days = len(inv), len(book.grid), len(days)
-    months = pd.unique(days.strftime("%Y-%m"))
+    n_days = len(days)
+    months = list(pd.unique(days.strftime("%Y-%m")))
     mcode = days.to_period("M")
-    month_of_day = np.asarray(mcode.year * 12 + mcode.month - (mcode[0].year * 12 + mcode[0].month), np.int64) \
-        if n_days else np.zeros(0, np.int64)
+    month_of_day = np.asarray(mcode.year * 12 + mcode.month - (mcode[0].year * 12 + mcode[0].month), np.int64)
     t = _timing(book)
-    cal = book.calendars
-    by_month = np.zeros((n, len(months)))
-    mean_day = np.full(n, np.nan)
-    prof = inv["profile"].to_numpy(np.int64)
-    cal_row = inv["calendar"].to_numpy(np.int64)
-    for lo in range(0, n, chunk):  # chunks bound memory at chunk x G; each chunk is vectorised
-        sl = slice(lo, min(lo + chunk, n))
-        W = conditional_cdf(book, prof[sl], t["m_idx"][sl])
-        q = np.diff(W, axis=1, prepend=0.0)
-        a = t["offset"][sl, None] + np.arange(G)[None, :]
-        inside = (a >= 0) & (a < cal.shape[1]) & (q > 0)
-        d = np.full(a.shape, n_days, np.int64)
-        r_idx, g_idx = np.nonzero(inside)
-        d[r_idx, g_idx] = cal[cal_row[sl][r_idx], a[r_idx, g_idx]]
-        ok = d < n_days
-        rows, cols = np.nonzero(ok)
-        m = len(range(*sl.indices(n)))
-        flat = rows * len(months) + month_of_day[d[rows, cols]]
-        by_month[sl] = np.bincount(flat, weights=q[rows, cols], minlength=m * len(months)).reshape(m, len(months))
-        p_in = np.bincount(rows, weights=q[rows, cols], minlength=m)
-        s = np.bincount(rows, weights=q[rows, cols] * d[rows, cols], minlength=m)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            mean_day[sl] = np.where(p_in > 0, s / p_in, np.nan)
+    by_month, mean_day = _marginal_months(
+        np.ascontiguousarray(np.cumsum(book.pmfs, axis=1)), inv["profile"].to_numpy(np.int64),
+        t["m_idx"].astype(np.int64), t["offset"].astype(np.int64), inv["calendar"].to_numpy(np.int64),
+        _sinked_calendars(book.calendars, n_days), np.append(month_of_day, len(months)), len(months))
     cum = np.cumsum(by_month, axis=1)
     out = pd.DataFrame({"invoice_id": inv["invoice_id"].to_numpy(), "customer_id": inv["customer_id"].to_numpy(),
                         "amount": inv["amount"].to_numpy()})
-    out["expected_pay_date"] = (days[0] + pd.to_timedelta(np.round(mean_day), unit="D")).astype("datetime64[ns]") \
-        if n_days else pd.NaT
+    out["expected_pay_date"] = (days[0] + pd.to_timedelta(np.round(mean_day), unit="D")).astype("datetime64[ns]")
     for j, month in enumerate(months):
         out[f"p_paid_by_{month}"] = np.clip(cum[:, j], 0.0, 1.0)
-    out["p_never_in_horizon"] = np.clip(1.0 - (cum[:, -1] if len(months) else 0.0), 0.0, 1.0)
+    out["p_never_in_horizon"] = np.clip(1.0 - cum[:, -1], 0.0, 1.0)
     return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _marginal_months(cdf, profile, first, offset, cal_row, calendars, month_of_day, n_months):
+    """For each invoice: P(paid in each month of the horizon) and the mean pay-day index given paid in it, from
+    ``q_g = (F(g) - F(g - 1)) / (1 - F(m - 1))`` for grid days ``g >= m`` (snapped by its calendar)."""
+    n, G = profile.shape[0], cdf.shape[1]
+    D = calendars.shape[1] - 1
+    sink = month_of_day.shape[0] - 1
+    by_month = np.zeros((n, n_months))
+    mean_day = np.full(n, np.nan)
+    for i in range(n):
+        k, m = profile[i], first[i]
+        if m >= G:
+            continue
+        a0 = cdf[k, m - 1] if m > 0 else 0.0
+        b0 = 1.0 - a0
+        if b0 <= 1e-12:
+            continue
+        total, weighted = 0.0, 0.0
+        for g in range(m, G):
+            q = (cdf[k, g] - (cdf[k, g - 1] if g > 0 else 0.0)) / b0
+            if q <= 0.0:
+                continue
+            a = min(max(offset[i] + g, 0), D)
+            d = calendars[cal_row[i], a]
+            if d >= sink:
+                continue
+            by_month[i, month_of_day[d]] += q
+            total += q
+            weighted += q * d
+        if total > 0.0:
+            mean_day[i] = weighted / total
+    return by_month, mean_day

@@ -8,10 +8,12 @@ redraws, within a blink. Three layers, each testable on its own:
    the panel opens on "proposal = baseline". :func:`scenario_from_values` turns control values into a
    :class:`Scenario` (a lever list, a :class:`~cashsim.params.CashBurn`, a horizon). Rule: a control edits one field
    of the lever of its kind; a lever the baseline already has keeps its other fields (segments, fees...); a control
-   at its "off" value (rate 0, share 0, 0 calls, 0 days) removes the lever. The dunning plan (*plan de relance*) is
-   the baseline's plan moved ``dunning_days_earlier`` days earlier and cut or extended along :data:`LADDER` to
-   ``dunning_steps`` steps; every plan acts relative to the baseline's (``DunningPlan.relative_to``), so the current
-   practice, already in the fitted behaviour, is never counted twice.
+   at its "off" value (rate 0, share 0, 0 calls, 0 days) removes the lever - unless the baseline has one: the
+   proposal's levers are merged with the baseline's by :func:`cashsim.compare.scenario_levers` (the report's rule),
+   which keeps the baseline's levers of the kinds the proposal does not set. The dunning plan (*plan de relance*)
+   is the baseline's plan moved ``dunning_days_earlier`` days earlier and cut or extended along :data:`LADDER` to
+   ``dunning_steps`` steps; it acts relative to the baseline's plan (``DunningPlan.relative_to``), so the current
+   practice, already in the fitted behaviour, is not counted twice.
 2. **Engine** (:class:`PanelEngine`, no widgets): the expensive parts - ledger, fit, base Book - are computed
    ONCE by :func:`cashsim.pipeline.prepare`. A change only re-applies levers (prefix-cached: changing the
    k-th lever of the canonical order re-applies levers k...n only) and re-simulates with the **same seed**: common
@@ -33,7 +35,11 @@ Example::
     >>> result.months[["month", "p_met_baseline", "p_met_proposal"]]   # doctest: +SKIP
     >>> panel.save_proposal("params/demo-2026-11.yml")                 # doctest: +SKIP
 
-Deviation from the brief: nothing in docs/design.md fixes the panel. Latency: see :func:`benchmark_update`.
+Latency (:func:`benchmark_update`: median of 7 discount steps on the demo company, each a value not seen before)
+measured on 2 cores shared with other jobs (load average 4.3-4.6): 0.27-0.44 s at 500 paths, 0.23-0.31 s at 250-300
+paths; the time is mostly fixed costs, not paths - per update about 65 ms simulate (engine set-up and the exact
+invoice probabilities, which the panel does not use, included), 60 ms levers, 55 ms target report, 45 ms redraw.
+Charts are redrawn by changing trace data only (:func:`chart_data`); a burn change does not re-simulate.
 """
 
 from __future__ import annotations
@@ -55,7 +61,9 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from cashsim import fmt, plots
+from cashsim.compare import BASELINE, scenario_levers
 from cashsim.errors import CashsimError, ParamsError
+from cashsim.kpi import call_list
 from cashsim.levers import (
     FINANCING_DEFAULTS,
     CutOffThreat,
@@ -226,7 +234,7 @@ def control_specs(params: Params, baseline: list[LeverSpec] | tuple[LeverSpec, .
                 "Share of customers (latest payers first) moved to SEPA B2B direct debit; 0 = none", off=0.0),
         Control("promise_calls", "Promise calls", "levers", "int", 0, 100, 5, "d",
                 "Calls to the largest overdue accounts asking for a payment date; 0 = none", off=0),
-        Control("cutoff_days", "Cut-off threat beyond (days overdue)", "levers", "int", 0, 180, 5, "d",
+        Control("cutoff_days", "Cut-off threat (days late)", "levers", "int", 0, 180, 5, "d",
                 "Formal notice and suspension threat beyond this many days overdue; 0 = none", off=0),
         Control("financing_share", "Financing share", "levers", "float", 0.0, 1.0, 0.05, ".0%",
                 "Share of the receivables financed (affacturage / Dailly); 0 = none", off=0.0),
@@ -272,6 +280,8 @@ class Scenario:
     levers: tuple[LeverSpec, ...]
     burn: CashBurn
     horizon_months: int
+    #: the proposal's own levers, as saved in the params' scenarios (``levers`` = these merged with the baseline's)
+    own: tuple[LeverSpec, ...] = ()
 
     def key(self) -> tuple[Hashable, ...]:
         """A hashable identity of the simulated part (levers and horizon; the burn only moves the targets)."""
@@ -316,16 +326,12 @@ def canonical(levers: list[LeverSpec] | tuple[LeverSpec, ...]) -> tuple[LeverSpe
     return tuple(sorted(levers, key=lambda lv: rank.get(lv.kind, len(rank))))
 
 
-def relative_to_baseline(levers: list[LeverSpec] | tuple[LeverSpec, ...], baseline: list[LeverSpec] | tuple
+def merged_with_baseline(own: list[LeverSpec] | tuple[LeverSpec, ...], baseline: list[LeverSpec] | tuple
                          ) -> tuple[LeverSpec, ...]:
-    """Every dunning plan made relative to the baseline's plan (the practice already in the fitted behaviour)."""
-    current = _find(baseline, "dunning_plan")
-    out = []
-    for lv in levers:
-        if isinstance(lv, DunningPlan):
-            lv = lv.relative_to(current)
-        out.append(lv)
-    return canonical(out)
+    """The levers a scenario applies: :func:`cashsim.compare.scenario_levers`, the rule the report uses (a lever
+    replaces the baseline's of its kind, the baseline's others stay, a dunning plan acts relative to the current
+    one). The panel applies exactly this list, so a saved proposal reproduces in next month's report."""
+    return tuple(scenario_levers({BASELINE: list(baseline), PROPOSAL: list(own)}, PROPOSAL))
 
 
 def scenario_from_values(params: Params, baseline: list[LeverSpec] | tuple[LeverSpec, ...],
@@ -364,7 +370,8 @@ def scenario_from_values(params: Params, baseline: list[LeverSpec] | tuple[Lever
         burn_update["safety_margin"] = f"{values['safety_margin'] * 100:.4g}%"
     burn = params.burn.model_copy(update=burn_update) if burn_update else params.burn
     burn = CashBurn.model_validate(burn.model_dump())  # re-validate the edited section
-    return Scenario(levers=relative_to_baseline(levers, baseline), burn=burn, horizon_months=n)
+    own = canonical(levers)
+    return Scenario(levers=merged_with_baseline(own, baseline), burn=burn, horizon_months=n, own=own)
 
 
 def _rescaled(amount: float | list[float], mean: float, n: int) -> float | list[float]:
@@ -406,6 +413,7 @@ class Outcome:
     book: Any
     sim: Simulation
     costs: pd.DataFrame   # lever, month, item, amount, in_simulation (expected, from the levers' own laws)
+    key: tuple = ()       # (horizon, levers as JSON): the memo key, also the identity of the simulation
 
 
 class PanelEngine:
@@ -470,12 +478,12 @@ class PanelEngine:
             sim = simulate(book, horizon_end=horizon_end(self.as_of, months), n_paths=self.n_paths, seed=self.seed,
                            rho_month=self.model.rho_month, rho_customer=self.model.rho_customer,
                            chunk_paths=self.params.simulation.chunk_paths)
-            return Outcome(levers=levers, book=book, sim=sim, costs=costs)
+            return Outcome(levers=levers, book=book, sim=sim, costs=costs, key=key)
         return self._outcomes.get_or(key, make)
 
     def report(self, outcome: Outcome, burn: CashBurn) -> TargetReport:
         """The target report of an outcome for a burn (memoised: the burn sliders do not re-simulate)."""
-        key = (id(outcome.sim), burn.model_dump_json())
+        key = (outcome.key, burn.model_dump_json())
         return self._reports.get_or(key, lambda: target_report(outcome.sim, burn, self.ledger))
 
 
@@ -488,8 +496,16 @@ def _empty_costs() -> pd.DataFrame:
 # ================================================================================================ tables
 
 
+_FORECAST_MONTHS = _LRU(8)
+
+
 def _forecast_months(report: TargetReport) -> pd.DataFrame:
-    return report.months.loc[~report.months["is_past"].astype(bool)].reset_index(drop=True)
+    """The report's months from the first forecast month on (the window's past months left out), memoised: the
+    memo keeps the report alive, so its ``id`` cannot be reused by another report while it is in there."""
+    def make() -> tuple[TargetReport, pd.DataFrame]:
+        m = report.months
+        return report, m.loc[~m["is_past"].astype(bool)].reset_index(drop=True)
+    return _FORECAST_MONTHS.get_or(id(report), make)[1]
 
 
 def side_by_side(base: TargetReport, prop: TargetReport) -> pd.DataFrame:
@@ -505,23 +521,42 @@ def side_by_side(base: TargetReport, prop: TargetReport) -> pd.DataFrame:
     })
 
 
-def cost_table(base: Outcome, prop: Outcome, months: list[str], net_days: float = 30.0) -> pd.DataFrame:
-    """One row per lever of the proposal, and a total: cost within the horizon, cash brought, their ratio.
+def payment_terms(book: Book) -> float:
+    """Amount-weighted mean payment terms (due - issue, calendar days) of the invoices not yet due: the ``N`` of
+    an early-payment discount's annualised rate. 30 when the book has none."""
+    inv = book.invoices
+    due = inv["due_date"].astype("datetime64[ns]")
+    terms = (due - inv["issue_date"].astype("datetime64[ns]")).dt.days.to_numpy(float)
+    keep = (due > book.as_of).to_numpy() & np.isfinite(terms) & (inv["amount"].to_numpy(float) > 0)
+    weights = inv["amount"].to_numpy(float)[keep]
+    return float(np.average(terms[keep], weights=weights)) if weights.sum() > 0 else 30.0
 
-    cost = expected costs of the lever's months inside the horizon (staff time, fees, lost margin), where the
-    discount is read path by path from the simulation (``Simulation.daily_cost``, mean); extra_cash = mean of
-    (proposal - baseline) collections over the horizon, common random numbers (the total only: effects of
-    combined levers do not split). ``annual_rate`` is the discount's annualised cost
-    (d / (1 - d) x 365 / (net_days - deadline)), to set against the borrowing rate.
+
+def cost_table(base: Outcome, prop: Outcome, months: list[str]) -> pd.DataFrame:
+    """One row per lever the proposal changes, and a total: cost within the horizon, cash brought, their ratio.
+
+    cost = expected costs of the lever in the horizon's months (staff time, fees, lost margin) net of the
+    baseline's lever of the same name; a discount's cost is what the engine booked path by path
+    (``Simulation.daily_cost``, mean, net of the baseline's). extra_cash = mean over paths of (proposal - baseline)
+    collections in the horizon, on common random numbers (total only: the effects of combined levers do not
+    split). ``annual_rate``: the discount's annualised cost d / (1 - d) x 365 / (N - deadline), N the book's
+    mean payment terms (:func:`payment_terms`), to set against the borrowing rate.
     """
-    costs = prop.costs
-    inside = costs.loc[costs["month"].astype(str).isin(months)] if len(costs) else costs
+    net_days = payment_terms(base.book)
     rows = []
     sim_discounts = float(prop.sim.daily_cost.sum(axis=1).mean()) - float(base.sim.daily_cost.sum(axis=1).mean())
+    def expected(outcome: Outcome, name: str) -> float:
+        c = outcome.costs
+        if not len(c):
+            return 0.0
+        keep = c["month"].astype(str).isin(months) & (c["lever"] == name) & ~c["in_simulation"].astype(bool)
+        return float(c.loc[keep, "amount"].sum())
+
     for lv in prop.levers:
-        mine = inside.loc[inside["lever"] == lv.name] if len(inside) else inside
-        expected = float(mine.loc[~mine["in_simulation"].astype(bool), "amount"].sum()) if len(mine) else 0.0
-        cost = expected + (sim_discounts if lv.kind == "early_payment_discount" else 0.0)
+        if lv in base.levers:                      # the current practice, unchanged: no extra cost
+            continue
+        cost = expected(prop, lv.name) - expected(base, lv.name)
+        cost += sim_discounts if lv.kind == "early_payment_discount" else 0.0
         rate = (annualised_discount_rate(lv.rate, lv.deadline_days, net_days)
                 if isinstance(lv, EarlyPaymentDiscount) else np.nan)
         rows.append({"lever": lv.name, "cost": cost, "annual_rate": rate, "risk": lv.risk})
@@ -614,6 +649,27 @@ def chart_data(base: TargetReport, prop: TargetReport, required_probability: flo
     return {"collections": coll, "p_target_met": p_met, "cash_position": cash}
 
 
+#: Style of the panel's tables: figures right-aligned, compact rows (the widget HTML carries it once per table).
+TABLE_CSS = ("<style>.cashsim-table{border-collapse:collapse;font-size:12px}"
+             ".cashsim-table th{text-align:left;padding:2px 8px;border-bottom:1px solid #999}"
+             ".cashsim-table td{text-align:right;padding:2px 8px;white-space:nowrap}</style>")
+
+
+def html_table(frame: pd.DataFrame, *, money_cols=(), percent_cols=(), labels: dict[str, str] | None = None,
+               locale: str = fmt.DEFAULT_LOCALE, currency: str = "EUR") -> str:
+    """A table as HTML with the locale's formats (:func:`cashsim.fmt.format_columns`), every cell HTML-escaped.
+
+    ``DataFrame.to_html`` rather than a ``Styler`` (:func:`cashsim.fmt.table`): ten times faster, which a live
+    panel needs; customer names are escaped all the same (``escape=True``).
+    """
+    formatters = fmt.format_columns(frame, money_cols=money_cols, percent_cols=percent_cols, locale=locale,
+                                    currency=currency)
+    shown = frame.rename(columns=labels or {})
+    formatters = {(labels or {}).get(c, c): f for c, f in formatters.items()}
+    return TABLE_CSS + shown.to_html(index=False, escape=True, formatters=formatters, na_rep=fmt.MISSING,
+                                     classes="cashsim-table", border=0)
+
+
 def _differs(a: Any, b: Any) -> bool:
     """Whether two plotly JSON values differ (arrays compared by value, NaN equal to NaN)."""
     if isinstance(a, dict) and isinstance(b, dict):
@@ -681,14 +737,17 @@ class ScenarioPanel:
     """Sliders over the live simulation: baseline and proposal side by side against the smoothed target.
 
     ``params``: a :class:`~cashsim.params.Params` or the path of a params YAML. ``n_paths``: paths per update
-    (common random numbers with ``seed``, default the params' seed). Display it as the last expression of a cell
-    (or ``panel.widget``). See the module docstring for the rules.
+    (common random numbers with ``seed``, default the params' seed). ``base``: an already fitted
+    :class:`~cashsim.pipeline.Baseline` (else :func:`cashsim.pipeline.prepare` runs). ``output_dir``: default
+    folder of the chart export. Display it as the last expression of a cell (or ``panel.widget``).
     """
 
     def __init__(self, params: Params | str | Path, *, n_paths: int = PANEL_PATHS, seed: int | None = None,
-                 base: Baseline | None = None):
+                 base: Baseline | None = None, output_dir: str | Path | None = None):
         self.params_path = None if isinstance(params, Params) else Path(params).resolve()
         self.params = params if isinstance(params, Params) else load_params(params)
+        #: where "Export charts" writes: ``report.output_dir`` from the working directory, as ``cashsim report``
+        self.output_dir = Path(output_dir if output_dir is not None else self.params.report.output_dir).resolve()
         self.locale = self.params.report.locale
         self.currency = self.params.currency
         self.baseline_levers = tuple(self.params.scenarios.get("baseline", []))
@@ -702,14 +761,14 @@ class ScenarioPanel:
         self.result: PanelResult | None = None
         self._syncing = False
         self._chart_shape: tuple = ()
+        self._calls_key: tuple | None = None
         self._call_list = self._base_call_list()
         self._build_widgets()
         self.update()
 
     # -- computations --------------------------------------------------------------------------------------------
     def _base_call_list(self) -> pd.DataFrame:
-        from cashsim.kpi import call_list
-
+        """The KPI call list (*relances*) at as_of, ranked by amount at stake x risk: it does not move with levers."""
         return call_list(self.engine.ledger, self.engine.as_of, reliability=self.engine.model.customers)
 
     def scenario(self, values: dict[str, Any] | None = None) -> Scenario:
@@ -727,7 +786,8 @@ class ScenarioPanel:
         t0 = time.perf_counter()
         scen = self.scenario(values)
         months = scen.horizon_months
-        base = self.engine.outcome(months, relative_to_baseline(self.baseline_levers, self.baseline_levers))
+        base = self.engine.outcome(months, tuple(scenario_levers({BASELINE: list(self.baseline_levers)},
+                                                                 BASELINE)))
         prop = self.engine.outcome(months, scen.levers)
         rb, rp = self.engine.report(base, scen.burn), self.engine.report(prop, scen.burn)
         horizon = list(base.sim.months)
@@ -739,16 +799,16 @@ class ScenarioPanel:
 
     def _proposal_call_list(self, prop: Outcome) -> pd.DataFrame:
         """The KPI call list with the proposal's action per customer (promise call, formal notice) beside it."""
-        calls = self._call_list.head(CALL_ROWS * 4).copy()
-        planned = pd.Series("", index=calls.index, dtype=object)
+        calls = self._call_list.head(CALL_ROWS).copy()
+        tags = [[] for _ in range(len(calls))]
         for lv in prop.levers:
             if isinstance(lv, PromiseCalls | CutOffThreat):
                 who = set(lv.actions(prop.book, self.engine.model)["customer_id"].astype(str))
                 tag = "promise call" if isinstance(lv, PromiseCalls) else "cut-off notice"
-                hit = calls["customer_id"].astype(str).isin(who)
-                planned[hit] = planned[hit].where(planned[hit] == "", planned[hit] + ", ") + tag
-        calls["proposal_action"] = planned
-        return calls.head(CALL_ROWS)
+                for i in np.flatnonzero(calls["customer_id"].astype(str).isin(who).to_numpy()):
+                    tags[i].append(tag)
+        calls["proposal_action"] = [", ".join(t) for t in tags]
+        return calls
 
     def update(self, **values: Any) -> PanelResult:
         """Set controls (by name, in their units: shares as fractions, days, euros) and redraw everything.
@@ -798,7 +858,7 @@ class ScenarioPanel:
         self.save_button = w.Button(description="Save proposal as params YAML", icon="save",
                                     layout=w.Layout(width="260px"))
         self.save_button.on_click(self._guard(lambda _b: self._on_save()))
-        self.export_dir = w.Text(value=str(Path(self.params.resolve(self.params.report.output_dir))),
+        self.export_dir = w.Text(value=str(self.output_dir),
                                  description="Export to", layout=w.Layout(width="420px"))
         self.export_button = w.Button(description="Export charts", icon="download", layout=w.Layout(width="260px"))
         self.export_button.on_click(self._guard(lambda _b: self._on_export()))
@@ -893,16 +953,20 @@ class ScenarioPanel:
         if not self._fast_render(r):
             self._full_render(r)
         labels = _text(loc)["columns"]
-        self.months_html.value = fmt.table(
+        self.months_html.value = html_table(
             r.months, locale=loc, currency=cur, labels=labels,
             money_cols=[c for c in r.months.columns if c.startswith(("required", "target", "collections", "short"))],
-            percent_cols=["p_met_baseline", "p_met_proposal"]).set_uuid("months").to_html()
-        self.costs_html.value = fmt.table(r.costs, money_cols=["cost", "extra_cash"],
-                                          percent_cols=["annual_rate", "cost_per_euro"],
-                                          locale=loc, currency=cur, labels=labels).set_uuid("costs").to_html()
+            percent_cols=["p_met_baseline", "p_met_proposal"])
+        self.costs_html.value = html_table(r.costs, money_cols=["cost", "extra_cash"],
+                                           percent_cols=["annual_rate", "cost_per_euro"], locale=loc, currency=cur,
+                                           labels=labels)
         cols = ["rank", "customer_name", "segment", "outstanding", "days_overdue", "next_action", "proposal_action"]
-        self.calls_html.value = fmt.table(r.call_list[cols], money_cols=["outstanding"], locale=loc,
-                                          currency=cur, labels=labels).set_uuid("calls").to_html()
+        calls = r.call_list[cols]
+        key = tuple(calls["proposal_action"])        # the rest of the call list does not move with the controls
+        if key != self._calls_key:
+            self.calls_html.value = html_table(calls, money_cols=["outstanding"], locale=loc, currency=cur,
+                                               labels=labels)
+            self._calls_key = key
 
     # -- callbacks -------------------------------------------------------------------------------------------
     def _guard(self, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -915,7 +979,7 @@ class ScenarioPanel:
             if self._syncing:
                 return None
             t = _text(self.locale)
-            self.busy.value = "⏳"
+            self.busy.value = "●"
             self.status.value = f"<span>{html.escape(t['computing'])}</span>"
             t0 = time.perf_counter()
             try:
@@ -957,9 +1021,7 @@ class ScenarioPanel:
     def proposal_params(self, name: str = PROPOSAL) -> Params:
         """The params with the proposal saved as scenario ``name`` (burn and horizon as on the panel)."""
         scen = self.scenario()
-        levers = [lv.model_copy(update={"current": None}) if isinstance(lv, DunningPlan) else lv
-                  for lv in scen.levers]
-        scenarios = {**self.params.scenarios, name: levers}
+        scenarios = {**self.params.scenarios, name: list(scen.own)}
         update: dict[str, Any] = {"scenarios": scenarios, "burn": scen.burn, "horizon_months": scen.horizon_months}
         data = self.params.data
         if data.source == "files":  # the new file may live elsewhere: keep its data paths valid
@@ -1016,7 +1078,7 @@ class ScenarioPanel:
 # ================================================================================================ benchmark
 
 
-def benchmark_update(params_path: str | Path, *, n_paths: int = PANEL_PATHS, repeats: int = 5) -> float:
+def benchmark_update(params_path: str | Path, *, n_paths: int = PANEL_PATHS, repeats: int = 7) -> float:
     """Median seconds a control change takes to be shown on the panel (levers, simulation, tables, redraw).
 
     The panel is built once (fit not timed); each timed change is to a value not seen before (the discount rate

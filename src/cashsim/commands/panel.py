@@ -4,7 +4,8 @@ The panel notebook (``cashsim/notebooks/scenario_panel.ipynb``, a copy of ``note
 parameterised the papermill way - an ``injected-parameters`` cell after the cell tagged ``parameters`` sets
 ``params_path`` to the absolute path of FILE - written to a temporary folder, and served by Voilà bound to
 127.0.0.1 (never to the network: the page runs Python on this machine). Sources are hidden, so the CFO sees controls
-and charts, no code. Stop with Ctrl-C.
+and charts, no code. One kernel is pre-heated (``--preheat_kernel``: the notebook, and so the fit, runs before the
+page is opened), so a page opened a minute after the start shows at once. Stop with Ctrl-C.
 
 Example::
 
@@ -46,8 +47,10 @@ def prepare_panel_notebook(params_path: str | Path, out_dir: str | Path, *, n_pa
     not later in a blank browser page. Returns the path of the parameterised notebook inside ``out_dir``.
     """
     params_path = Path(params_path).resolve()
-    load_params(params_path)  # raises ParamsError naming the file and key
-    values: dict[str, object] = {"params_path": str(params_path)}
+    params = load_params(params_path)  # raises ParamsError naming the file and key
+    # the kernel runs in out_dir: paths it needs are made absolute here, from the user's working directory
+    values: dict[str, object] = {"params_path": str(params_path),
+                                 "output_dir": str(Path(params.report.output_dir).resolve())}
     if n_paths is not None:
         values["n_paths"] = int(n_paths)
     if seed is not None:
@@ -67,7 +70,7 @@ def voila_argv(notebook: str | Path, port: int = DEFAULT_PORT, *, open_browser: 
     """
     return [sys.executable, "-m", "voila", str(notebook), f"--port={int(port)}", "--Voila.ip=127.0.0.1",
             "--Voila.port_retries=0", "--strip_sources=True", f"--show_tracebacks={show_tracebacks}",
-            f"--Voila.open_browser={open_browser}"]
+            f"--Voila.open_browser={open_browser}", "--preheat_kernel=True", "--pool_size=1"]
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
