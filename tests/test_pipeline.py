@@ -51,4 +51,4 @@ def test_forecast_months_cover_the_horizon_and_money_is_bounded(base):
     months = run.targets.months.loc[~run.targets.months["is_past"], "month"].astype(str).tolist()
     assert months == ["2026-11", "2026-12", "2027-01", "2027-02"]
     # no path collects more than the whole book (open + planned sales), discounts aside
-    assert run.sim.daily.sum(axis=1).max() <= base.book.total_to_collect + 1e-6
+    assert run.sim.daily.sum(axis=1).max() <= base.book.total_to_collect() + 1e-6

@@ -83,6 +83,9 @@ from cashsim.errors import ModelError
 GRID = np.arange(-90, 366)
 #: Dispute type given to disputed invoices without an opening date (e.g. the IBM sample: a flag only).
 UNDATED = "undated"
+#: Prior laws (median days, log-sd) used only when the history has no dated dispute: resolution time (the
+#: demo's and clearreceivables' order of magnitude, 2-5 weeks) and payment after resolution (about a week).
+DISPUTE_PRIOR, POST_RESOLUTION_PRIOR = (30.0, 0.6), (7.0, 0.5)
 #: Key of ``PayerModel.promise_keep`` holding the book's keep rate (for customers not seen in the history).
 BOOK_KEY = "__book__"
 #: Above this many invoices, the AFT family is chosen on a subsample of customers, then fitted on all.
@@ -171,8 +174,8 @@ def run_dates(days_of_month: tuple[int, ...], dates: pd.DatetimeIndex) -> np.nda
     month's length), held the business day before when it is a weekend or a French holiday (*la veille ouvrée*).
 
     >>> d = pd.date_range("2026-05-01", "2026-05-31")
-    >>> [str(x.date()) for x in d[run_dates((10,), d)]]      # Sunday 10 May -> Friday 8 May
-    ['2026-05-08']
+    >>> [str(x.date()) for x in d[run_dates((10,), d)]]      # Sunday 10 May; Friday 8 May is a holiday
+    ['2026-05-07']
     """
     dates = pd.DatetimeIndex(dates)
     bd = business_days(dates)
@@ -212,8 +215,8 @@ def detect_payment_runs(payments: pd.DataFrame, *, max_days: int = 3, min_dates:
     cover at least ``min_share`` of them, and chance would cover that many with probability below ``alpha``
     (binomial, ``p = k / 21.7`` business days a month).
 
-    >>> runs = pd.date_range("2025-01-01", periods=14, freq="MS") + pd.Timedelta(days=9)
-    >>> pay = pd.DataFrame({"customer_id": "c1", "payment_date": runs[run_dates((10,), runs)]})
+    >>> days = pd.date_range("2025-01-01", "2026-02-28")
+    >>> pay = pd.DataFrame({"customer_id": "c1", "payment_date": days[run_dates((10,), days)]})
     >>> detect_payment_runs(pay).loc["c1"]
     (10,)
     """
@@ -532,7 +535,7 @@ def grid_pmf(eta: np.ndarray, sigma: np.ndarray, terms: np.ndarray, grid: np.nda
     grid day is left out (row sum < 1: not paid within the grid).
 
     >>> row = grid_pmf(np.array([np.log(31)]), np.array([0.2]), np.array([30]))
-    >>> int(GRID[row[0].argmax()])
+    >>> int(GRID[np.argmax(row[0].cumsum() >= 0.5)])       # median t = 31: paid on the due date
     0
     """
     eta = np.asarray(eta, float)[:, None]
@@ -571,7 +574,7 @@ def km_pmf(duration: np.ndarray, event: np.ndarray, weights: np.ndarray | None =
         mean_h = deaths.sum() / max(np.sum(at_risk[: last + 1]), 1e-12) if last >= 0 else 0.0
         hazard[last + 1:] = mean_h
     surv = np.cumprod(1 - hazard)
-    return -np.diff(np.concatenate([[1.0], surv]))
+    return np.maximum(-np.diff(np.concatenate([[1.0], surv])), 0.0)
 
 
 def _condition_after(pmf: np.ndarray, start: int, total: float | None = None) -> np.ndarray:
@@ -1149,8 +1152,9 @@ def _disputes(hist: pd.DataFrame, as_of: pd.Timestamp, weights: np.ndarray) -> t
     laws: dict[str, np.ndarray] = {}
     info: dict[str, Any] = {"n_disputes": int(len(d))}
     if len(d) == 0:
-        laws["all"] = km_pmf(np.array([30]), np.array([True]))
-        info["dispute_note"] = "no dispute in the history: a 30-day resolution placeholder law is used for open disputes"
+        laws["all"] = _lognormal_days_pmf(*DISPUTE_PRIOR)
+        info["dispute_note"] = (f"no dated dispute in the history: open disputes use a prior resolution law "
+                                f"(log-normal, median {DISPUTE_PRIOR[0]:.0f} days, log-sd {DISPUTE_PRIOR[1]})")
     else:
         laws["all"] = km_pmf(dur, resolved, w)
         types = d["dispute_type"].to_numpy(str)
@@ -1164,8 +1168,10 @@ def _disputes(hist: pd.DataFrame, as_of: pd.Timestamp, weights: np.ndarray) -> t
         delay = (end_p - r["dispute_resolved"]).dt.days.clip(0, None).to_numpy()
         post = km_pmf(delay, paid, weights[r.index.to_numpy()])
     else:
-        post = km_pmf(np.array([7]), np.array([True]))
-        info["post_note"] = "no resolved dispute: payment assumed 7 days after resolution"
+        post = _lognormal_days_pmf(*POST_RESOLUTION_PRIOR)
+        info["post_note"] = (f"no resolved dispute in the history: payment after resolution follows a prior "
+                             f"(log-normal, median {POST_RESOLUTION_PRIOR[0]:.0f} days, log-sd "
+                             f"{POST_RESOLUTION_PRIOR[1]})")
     return laws, post, info
 
 
@@ -1187,6 +1193,12 @@ def _month_dynamics(m: np.ndarray, months: np.ndarray, as_of: pd.Timestamp, min_
     if len(d) >= min_months and np.sum(d[:-1] ** 2) > 0:
         phi = float(np.clip(np.sum(d[1:] * d[:-1]) / np.sum(d[:-1] ** 2), 0.0, 0.95))
     return series, c, phi
+
+
+def _lognormal_days_pmf(median: float, sigma: float, days: np.ndarray = DAYS) -> np.ndarray:
+    """P(duration = d days), d = 0..365, of a log-normal rounded to whole days (a prior law)."""
+    edges = stats.lognorm(s=sigma, scale=median).cdf(np.concatenate([[0.0], days + 0.5]))
+    return np.diff(edges)
 
 
 def _disputed_laws(hist: pd.DataFrame, as_of: pd.Timestamp, weights: np.ndarray, min_rows: int = 20) -> dict:
@@ -1456,7 +1468,8 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
         "n_invoices": int(len(hist)), "n_open": int((~hist["paid"] & ~hist["written_off"]).sum()),
         "n_aft_rows": int(len(h)), "n_censored": int((~h["paid"]).sum()), "aft_converged": fit.converged,
         "aft_iterations": fit.n_iter, "aft_loglik": fit.loglik, "family": fit.family,
-        "family_loglik": {f: v.loglik for f, v in fits.items()}, "family_selection_rows": int(len(subset)), "direct_debits": n_dd,
+        "family_loglik": {f: v.loglik for f, v in fits.items()}, "family_selection_rows": int(len(subset)),
+        "direct_debits": n_dd,
         "dd_reject_rate": dd_rate, "payment_run_customers": int(len(runs)), **dispute_info, **promise_info,
         **rho_info,
     }

@@ -275,17 +275,14 @@ def control_specs(params: Params, baseline: list[LeverSpec] | tuple[LeverSpec, .
 
 @dataclass(frozen=True)
 class Scenario:
-    """What the controls describe: the levers (canonical order), the burn and the horizon."""
+    """What the controls describe: the levers applied (the proposal's merged with the baseline's), the burn and
+    the horizon."""
 
     levers: tuple[LeverSpec, ...]
     burn: CashBurn
     horizon_months: int
     #: the proposal's own levers, as saved in the params' scenarios (``levers`` = these merged with the baseline's)
     own: tuple[LeverSpec, ...] = ()
-
-    def key(self) -> tuple[Hashable, ...]:
-        """A hashable identity of the simulated part (levers and horizon; the burn only moves the targets)."""
-        return (self.horizon_months, *(lv.model_dump_json() for lv in self.levers))
 
 
 def dunning_steps(current: list[DunningStep], n_steps: int, days_earlier: int) -> list[DunningStep]:
