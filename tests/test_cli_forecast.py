@@ -83,7 +83,7 @@ def test_summary_is_exact_on_a_known_simulation():
     daily[:, 0] = [100, 200, 300, 400]          # Sunday 1 Nov: week of Monday 26 Oct
     daily[:, 40] = 10                           # 11 Dec
     sim = Simulation(as_of=pd.Timestamp("2026-10-31"), days=days, daily=daily, daily_cost=daily * 0, n_paths=4,
-                     seed=0, invoice_probs=pd.DataFrame())
+                     seed=0)
     s = summary(sim)
     assert s["as_of"] == "2026-10-31"
     nov = s["months"][0]

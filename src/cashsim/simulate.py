@@ -66,6 +66,7 @@ import math
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any, Literal
 
 import numba
@@ -666,7 +667,8 @@ class Simulation:
     daily_cost: np.ndarray
     n_paths: int
     seed: int
-    invoice_probs: pd.DataFrame
+    #: The book simulated, kept for the exact per-invoice probabilities (computed on first use only).
+    book: Book | None = field(default=None, repr=False)
     group_monthly: np.ndarray | None = None
     rho_month: float = 0.0
     rho_customer: float = 0.0
@@ -691,6 +693,14 @@ class Simulation:
         out = np.add.reduceat(values, starts, axis=1) if values.shape[1] else values
         return pd.DataFrame(out, columns=pd.Index(uniq, name="period"),
                             index=pd.RangeIndex(values.shape[0], name="path"))
+
+    @cached_property
+    def invoice_probs(self) -> pd.DataFrame:
+        """Per invoice: expected pay date, ``p_paid_by_<YYYY-MM>``, ``p_never_in_horizon`` (see
+        :func:`invoice_probabilities`); computed on first use, since a scenario panel redraw never needs it."""
+        if self.book is None:
+            raise ParamsError("this Simulation was built without its book: per-invoice probabilities are unknown")
+        return invoice_probabilities(self.book, self.days)
 
     def monthly(self) -> pd.DataFrame:
         """Paths x calendar months (columns ``"YYYY-MM"``): euros collected in each month."""
@@ -771,7 +781,7 @@ def simulate(book: Book, *, horizon_end: Any, n_paths: int, seed: int, rho_month
         np.add.at(gm, (prep.group[_upfront_rows(book, days)], prep.month_of_day[up_day]), up_amt)
         group_monthly += gm[None]
     return Simulation(as_of=book.as_of, days=days, daily=daily, daily_cost=cost, n_paths=n_paths, seed=seed,
-                      invoice_probs=invoice_probabilities(book, days), group_monthly=group_monthly,
+                      book=book, group_monthly=group_monthly,
                       rho_month=float(rho_month), rho_customer=float(rho_customer),
                       meta={"backend": backend, "chunk_paths": int(chunk_paths), "path_block": PATH_BLOCK})
 
