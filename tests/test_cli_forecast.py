@@ -10,7 +10,8 @@ import pandas as pd
 import pytest
 
 from cashsim.cli import main
-from cashsim.commands.forecast import QUANTILES, horizon_end, summary
+from cashsim.commands.forecast import QUANTILES, summary
+from cashsim.pipeline import horizon_end
 from cashsim.simulate import Simulation
 
 QCOLS = ["mean"] + [f"p{round(q * 100):02d}" for q in QUANTILES]

@@ -24,12 +24,15 @@ from cashsim.sources import ledger_from_params
 from cashsim.targets import TargetReport, target_report
 
 
-def resolve_as_of(params: Params, ledger: Ledger) -> pd.Timestamp:
-    """The forecast's standing date: ``params.as_of``, or the latest issue or payment date in the ledger."""
-    if params.as_of is not None:
-        return pd.Timestamp(params.as_of)
+def latest_date(ledger: Ledger) -> pd.Timestamp:
+    """The latest issue or payment date in the ledger: the default standing date of a forecast."""
     latest = [ledger.invoices["issue_date"].max(), ledger.payments["payment_date"].max()]
     return pd.Timestamp(max(d for d in latest if pd.notna(d))).normalize()
+
+
+def resolve_as_of(params: Params, ledger: Ledger) -> pd.Timestamp:
+    """The forecast's standing date: ``params.as_of``, or :func:`latest_date` of the ledger."""
+    return pd.Timestamp(params.as_of) if params.as_of is not None else latest_date(ledger)
 
 
 def horizon_end(as_of: pd.Timestamp, months: int) -> pd.Timestamp:
@@ -106,13 +109,19 @@ def simulate_book(base: Baseline, book: Book, *, n_paths: int | None = None, see
 
     The same ``seed`` on two books gives common random numbers: their difference is the levers', not noise.
     """
-    sp = base.params.simulation
-    sim = simulate(book, horizon_end=base.horizon_end, n_paths=n_paths or sp.n_paths,
-                   seed=sp.seed if seed is None else seed, rho_month=base.model.rho_month,
-                   rho_customer=base.model.rho_customer, chunk_paths=sp.chunk_paths, backend=sp.backend,
-                   dask_address=sp.dask_address, group_by=group_by)
+    sim = simulate_only(base, book, n_paths=n_paths, seed=seed, group_by=group_by)
     targets = target_report(sim, burn or base.params.burn, base.ledger)
     return Run(base=base, book=book, sim=sim, targets=targets)
+
+
+def simulate_only(base: Baseline, book: Book, *, n_paths: int | None = None, seed: int | None = None,
+                  group_by=None) -> Simulation:
+    """The collections of ``book`` simulated with the baseline's copula and the params' simulation settings."""
+    sp = base.params.simulation
+    return simulate(book, horizon_end=base.horizon_end, n_paths=n_paths or sp.n_paths,
+                    seed=sp.seed if seed is None else seed, rho_month=base.model.rho_month,
+                    rho_customer=base.model.rho_customer, chunk_paths=sp.chunk_paths, backend=sp.backend,
+                    dask_address=sp.dask_address, group_by=group_by)
 
 
 def run_from_params(params: Params, *, n_paths: int | None = None, seed: int | None = None,

@@ -27,39 +27,19 @@ from typing import Any
 
 import pandas as pd
 
+from cashsim import pipeline
 from cashsim.errors import ParamsError
-from cashsim.params import Behaviour
+from cashsim.params import Params
+from cashsim.params import Simulation as SimulationParams
 
 QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 
 
-def horizon_end(as_of: pd.Timestamp, months: int) -> pd.Timestamp:
-    """End of the ``months``-th calendar month, counting the month of ``as_of + 1`` as the first.
-
-    >>> horizon_end(pd.Timestamp("2026-10-31"), 3).date(), horizon_end(pd.Timestamp("2026-10-15"), 1).date()
-    (datetime.date(2027, 1, 31), datetime.date(2026, 10, 31))
-    """
-    first = (as_of + pd.Timedelta(days=1)).to_period("M")
-    return (first + (int(months) - 1)).end_time.normalize()
-
-
-def forecast(ledger, as_of: Any, *, months: int, n_paths: int, seed: int, behaviour: Behaviour | None = None,
-             chunk_paths: int = 1000, backend: str = "local", dask_address: str | None = None):
-    """Fit payer behaviour on what ``ledger`` knew at ``as_of`` and simulate the collection of its open invoices
-    over ``months`` calendar months. Returns the :class:`cashsim.simulate.Simulation`."""
-    from cashsim.behaviour import fit_behaviour
-    from cashsim.simulate import simulate
-
-    as_of = pd.Timestamp(as_of).normalize()
-    b = behaviour or Behaviour()
-    model = fit_behaviour(ledger, as_of, half_life_days=b.half_life_days, grace_days=b.grace_days,
-                          reliable_threshold=b.reliable_threshold, prior_never_paid=b.prior_never_paid)
-    known = ledger.known_at(as_of)
-    end = horizon_end(as_of, months)
-    book = model.book(known.open_book(as_of), None, horizon_end=end, promises=known.promises)
-    return simulate(book, horizon_end=end, n_paths=n_paths, seed=seed, rho_month=model.rho_month,
-                    rho_customer=model.rho_customer, chunk_paths=chunk_paths, backend=backend,
-                    dask_address=dask_address)
+def forecast(ledger, params: Params):
+    """Fit payer behaviour on what ``ledger`` knew at ``params.as_of`` and simulate the collection of the invoices
+    open then (no sales plan) over ``params.horizon_months`` calendar months: a :class:`cashsim.simulate.Simulation`."""
+    base = pipeline.prepare(params.model_copy(update={"sales_plan": []}), ledger=ledger)
+    return pipeline.simulate_only(base, base.book)
 
 
 def summary(sim) -> dict[str, Any]:
@@ -74,11 +54,6 @@ def summary(sim) -> dict[str, Any]:
             "weeks": rows("W", "week", lambda d: pd.Timestamp(d).strftime("%Y-%m-%d"))}
 
 
-def _latest_date(ledger) -> pd.Timestamp:
-    latest = [ledger.invoices["issue_date"].max(), ledger.payments["payment_date"].max()]
-    return pd.Timestamp(max(d for d in latest if pd.notna(d))).normalize()
-
-
 def _date(text: str, flag: str) -> pd.Timestamp:
     try:
         return pd.Timestamp(text).normalize()
@@ -91,34 +66,26 @@ def run(args: argparse.Namespace) -> int:
 
     if args.params and (args.invoices or args.payments):
         raise ParamsError("give either --params FILE or --invoices and --payments, not both")
-    settings: dict[str, Any] = {"months": 3, "n_paths": 2000, "seed": 42}
-    behaviour, as_of, extra = Behaviour(), None, {}
     if args.params:
         from cashsim.params import load_params
         from cashsim.sources import ledger_from_params
 
         params = load_params(args.params)
         ledger = ledger_from_params(params)
-        sp = params.simulation
-        settings = {"months": params.horizon_months, "n_paths": sp.n_paths, "seed": sp.seed}
-        extra = {"chunk_paths": sp.chunk_paths, "backend": sp.backend, "dask_address": sp.dask_address}
-        behaviour = params.behaviour
-        as_of = pd.Timestamp(params.as_of) if params.as_of is not None else None
     elif args.invoices and args.payments:
+        params = Params(horizon_months=3, simulation=SimulationParams(n_paths=2000, seed=42))
         ledger = read_ledger(args.invoices, args.payments)
     else:
         raise ParamsError("give --invoices FILE and --payments FILE (CSV or .xlsx), or --params FILE")
-    if args.as_of:
-        as_of = _date(args.as_of, "--as-of")
-    as_of = _latest_date(ledger) if as_of is None else as_of
-    for flag, key, value in (("--months", "months", args.months), ("--paths", "n_paths", args.paths)):
-        if value is not None:
-            if value < 1:
-                raise ParamsError(f"{flag} must be at least 1, got {value}")
-            settings[key] = value
-    if args.seed is not None:
-        settings["seed"] = args.seed
-    sim = forecast(ledger, as_of, behaviour=behaviour, **settings, **extra)
+    as_of = _date(args.as_of, "--as-of") if args.as_of else pd.Timestamp(pipeline.resolve_as_of(params, ledger))
+    for flag, value in (("--months", args.months), ("--paths", args.paths)):
+        if value is not None and value < 1:
+            raise ParamsError(f"{flag} must be at least 1, got {value}")
+    sim_settings = params.simulation.model_copy(update={
+        k: v for k, v in (("n_paths", args.paths), ("seed", args.seed)) if v is not None})
+    params = params.model_copy(update={"as_of": as_of.date(), "simulation": sim_settings,
+                                       "horizon_months": args.months or params.horizon_months})
+    sim = forecast(ledger, params)
     payload = summary(sim)
     text = json.dumps(payload, indent=1)
     if args.json == "-":
