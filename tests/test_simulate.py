@@ -13,12 +13,9 @@ from cashsim.errors import ModelError, ParamsError
 from cashsim.simulate import (
     Book,
     business_day_calendar,
-    normal_cdfs,
-    normal_quantiles,
     payment_run_calendar,
-    phi_table,
-    quantile_knots,
     simulate,
+    threshold_tables,
 )
 
 GRID = np.arange(-90, 366)
@@ -196,6 +193,70 @@ def test_overdue_invoice_follows_the_truncated_law():
     assert abs((~paid).mean() - expected_never) < 4 * np.sqrt(expected_never * (1 - expected_never) / 20000)
 
 
+# ------------------------------------------------------------------------------------------ z-space thresholds
+
+def test_thresholds_are_the_inverse_cdf_rule_and_the_guide_never_overshoots():
+    """For any law and any conditioning, "first g with theta(g) >= x" equals the U-space rule "first g >= first
+    with F(g) - lower >= (1 - lower) Phi(x)" (scipy's Phi), and every guide entry lies at or before that g."""
+    rng = np.random.default_rng(4)
+    pmfs = np.vstack([spread_pmf(m, s, nv) for m, s, nv in [(30, 0.3, 0.0), (45, 0.6, 0.05), (70, 0.4, 0.3)]]
+                     + [point_pmf(10, 0.5) + point_pmf(60, 0.5)])
+    cdf = np.cumsum(pmfs, axis=1)
+    G = len(GRID)
+    profile = rng.integers(0, len(pmfs), 60)
+    first = rng.integers(0, 200, 60)
+    lower = np.where(first > 0, cdf[profile, np.maximum(first - 1, 0)], 0.0)
+    limit = np.minimum(first + rng.integers(1, 300, 60), G)
+    skip = 1 - lower <= 1e-12                                      # nothing left to pay: the engine skips them
+    th = threshold_tables(cdf, profile, first, lower, limit, skip)
+    x = np.r_[rng.standard_normal(4000) * 1.5, rng.uniform(-9, 9, 1000)]
+    assert 0 < skip.sum() < 10
+    for i in np.flatnonzero(~skip):
+        t = th.table[i]
+        table = th.theta[th.start[t]: th.start[t] + th.stop[t] - th.first[t] + 1]
+        assert np.isinf(table[-1]) and (table[1:] >= table[:-1]).all()
+        r = np.searchsorted(table, x, side="left")                 # first position with theta >= x
+        g_z = th.first[t] + r
+        # F(g) - lower >= (1 - lower) Phi(x): the rule without adding a tiny Phi(x) to lower (which rounds away)
+        u = (1 - lower[i]) * special.ndtr(x)
+        g_u = first[i] + np.searchsorted(cdf[profile[i], first[i]:] - lower[i], u, side="left")
+        assert np.array_equal(np.minimum(g_z, limit[i]), np.minimum(g_u, limit[i])), i
+        bins = np.clip(((x + 8.0) * 64.0).astype(int), 0, th.guide.shape[1] - 1)
+        assert (th.guide[t, bins] <= r).all(), i
+    # a not-yet-conditioned invoice shares its profile's table; overdue ones get one per (profile, first)
+    assert len(th.start) == len(set(zip(profile[lower > 0], first[lower > 0]))) + len(set(profile[lower == 0]))
+
+
+def test_engine_pay_days_equal_the_u_space_rule_on_the_same_draws():
+    """Rebuild the engine's stream (one block: month factors, customer factors, then one standard normal per
+    invoice and path, invoice-major) and check that every simulated pay day is exactly the one the textbook
+    U-space inverse CDF gives on those normals, for overdue and not-yet-due invoices alike."""
+    pmfs = [spread_pmf(40, 0.5, 0.04), spread_pmf(25, 0.3, 0.0), point_pmf(10, 0.5) + point_pmf(60, 0.5)]
+    rng = np.random.default_rng(8)
+    n = 30
+    due_in = rng.integers(-100, 40, n)
+    rows = [{"customer_id": f"C{i % 4}", "due_date": DAY0 + pd.Timedelta(days=int(d)), "amount": 2.0 ** i,
+             "profile": int(rng.integers(0, 3)), "min_day": int(max(-d, -90))} for i, d in enumerate(due_in)]
+    book = book_of(rows, pmfs, calendars=every_day())
+    sim = run(book, n_paths=100, seed=21)                      # rho = 0: the latent normal is e itself
+    stream = np.random.Generator(np.random.PCG64(np.random.SeedSequence(21).spawn(1)[0]))
+    last_due_month = (DAY0 + pd.Timedelta(days=int(due_in.max()))).to_period("M") - DAY0.to_period("M")
+    stream.standard_normal((last_due_month.n + 1, 100))         # month factors (months 0 .. last due month)
+    stream.standard_normal((4, 100))                            # customer factors (C0 .. C3)
+    e = stream.standard_normal((n, 100))
+    cdf = np.cumsum(np.vstack(pmfs), axis=1)
+    bits = sim.daily.astype(np.int64)
+    for i, r in enumerate(rows):
+        k, m = r["profile"], r["min_day"] - GRID[0]
+        a = cdf[k, m - 1] if m > 0 else 0.0
+        g = m + np.searchsorted(cdf[k, m:] - a, (1 - a) * special.ndtr(e[i]), side="left")
+        day = np.where(g < len(GRID), due_in[i] + GRID[np.minimum(g, len(GRID) - 1)], N_DAYS)
+        day = np.where((day >= 0) & (day < N_DAYS) & (1 - a > 1e-12), day, -1)   # nothing left: never paid
+        paid_on = (bits >> i) & 1                                  # paths x days: 1 where invoice i was paid
+        assert (paid_on.sum(axis=1) == (day >= 0)).all(), i
+        assert np.array_equal(np.argmax(paid_on, axis=1)[day >= 0], day[day >= 0]), i
+
+
 # ---------------------------------------------------------------------------------------------------- copula
 
 def _indicator_variance(p: float, rho: float, n: int) -> float:
@@ -318,14 +379,6 @@ def test_invoice_probabilities_match_simulated_frequencies():
     assert np.abs(paid_by - probs).max() < 4 * np.sqrt(0.25 / 6000)
     assert np.allclose(sim.invoice_probs["p_never_in_horizon"], 1 - probs[:, -1])
     assert (sim.invoice_probs["expected_pay_date"] > AS_OF).all()
-
-
-def test_normal_transforms_are_accurate():
-    v = np.random.default_rng(0).random(500_000)
-    v = np.r_[v, 1e-12, 1e-5, 0.5, 1 - 1e-5, 1 - 2**-40]
-    assert np.abs(special.ndtr(normal_quantiles(v, quantile_knots())) - v).max() < 3e-9
-    z = np.linspace(-9, 9, 400_001)
-    assert np.abs(normal_cdfs(z, phi_table()) - special.ndtr(z)).max() < 1e-10
 
 
 def test_the_demo_book_simulates_to_its_exact_marginal_means(demo):

@@ -22,18 +22,26 @@ The rule, for invoice ``i`` of customer ``j`` due in calendar month ``m`` on pat
 
 How it is computed (profiled; figures in docs/scale.md, ``python -m benchmarks``):
 
-* One compiled pass per (invoice, path) (numba, GIL released): ``e = Phi^-1(V)`` for the uniform ``V`` numpy
-  draws (cubic Hermite interpolation of exact quantiles at ``k / 2048``, Acklam's approximation beyond 2^-7 in
-  the tails: ``|Phi(e) - V| < 3e-9``), ``Z``, ``U = Phi(Z)`` (cubic Hermite table, error < 1e-10, L1-resident),
-  ``U'``, then the pay day by a guide table on ``U`` (1024 bins per profile) and one or two comparisons with the
-  cumulative row ``F``, the calendar, and ``daily[path, day] += cash``. Well below Monte Carlo error; the
-  comparisons with ``F`` are exact.
-* Memory holds one block of 100 paths x 2048 invoices of uniforms per worker plus the result, never a
-  paths x invoices matrix of the whole book; invoices are visited grouped by profile so table rows stay in cache.
+* **z-space thresholds, no ``Phi`` per draw.** ``F(g) >= a + (1 - a) Phi(x)`` with ``a = F(min_day - 1)`` is
+  ``theta(g) >= x`` with ``theta(g) = Phi^-1((F(g) - a) / (1 - a))`` (scipy's ``ndtri``, once per table entry).
+  Invoices with ``a == 0`` (not yet due, future invoices) share one table per profile; overdue invoices share one
+  per distinct (profile, min_day) pair. A table holds only the grid days that can land within the horizon
+  (about ``n_days`` entries) and ends with ``+inf`` (never paid / after the horizon). The pay day is the first
+  ``g`` with ``theta(g) >= x``: a guide table in ``x`` (1024 bins of 1/64 on [-8, 8], uint8 start positions)
+  gives it directly for 85 % of draws, one branch-free comparison for 14 %, a short scan for the rest. Exact: the
+  comparisons are with the thresholds themselves (:func:`threshold_tables`, tested against the U-space rule).
+* **Normals drawn in the compiled code**: ``e`` comes from ``Generator.standard_normal`` called inside numba
+  (numpy's own ziggurat, the same numbers as numpy), so the Gaussian copula is exact, with no ``Phi^-1``.
+* **Loop order**: a task (a few blocks of :data:`PATH_BLOCK` paths) first fills a buffer of standard normals ``e``
+  for a chunk of invoices (:data:`NORMALS_BUFFER` doubles, each block from its own generator, in its stream
+  order), then runs every path of the task through one invoice before the next, so the invoice's table stays
+  in the L1 cache; cash goes to ``daily[day, path]`` (days-major: neighbouring paths share cache lines).
+  Memory: the buffer, the tables and the result, never a paths x invoices matrix of the whole book.
 * Seeds: ``SeedSequence(seed).spawn(n_blocks)``, one child per block of :data:`PATH_BLOCK` paths, whatever
   ``chunk_paths`` (tasks only group blocks), the number of threads or the backend (local or dask): the same seed
   gives the same numbers bit for bit. Within a block the stream is: month factors, customer factors, then one
-  uniform per (invoice, path) in the book's row order, so a lever that changes pmf rows (not invoice rows) runs on
+  standard normal per (invoice, path), invoice-major in the book's row order (drawn even for invoices that
+  cannot be paid within the horizon), so a lever that changes pmf rows or profiles (not invoice rows) runs on
   common random numbers.
 
 Deviations from docs/design.md, all additive: ``simulate`` also takes ``n_threads`` (local backend; default: all
@@ -78,16 +86,12 @@ from cashsim.errors import ModelError, ParamsError
 
 #: Paths per seed child: the unit of seeding. ``chunk_paths`` only groups blocks, so it never changes the numbers.
 PATH_BLOCK = 100
-#: Invoices per kernel call: bounds the uniforms buffer at PATH_BLOCK x INVOICE_CHUNK doubles (1.6 MB) per worker.
-INVOICE_CHUNK = 2048
 #: Quantile levels reported by default (p05 ... p95).
 QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
-#: Guide table: bins of cumulative probability per profile (the scan for the pay day starts there).
-GUIDE_BINS = 1024
-#: Tabulated Phi: from PHI_LO to -PHI_LO every 1 / PHI_SCALE (cubic Hermite interpolation error < 1e-10).
-PHI_LO, PHI_SCALE = -8.5, 64.0
-#: Knots of the interpolated normal quantile function, and the tails where Acklam's formula takes over.
-KNOTS, QUANTILE_TAIL = 2048, 2.0 ** -7
+#: Guide tables in z-space: bins of width 1 / GUIDE_SCALE from GUIDE_LO (x below: bin 0, above: the last bin).
+GUIDE_LO, GUIDE_SCALE, GUIDE_BINS = -8.0, 64.0, 1024
+#: Latent normals buffered per task (invoices x the task's paths): 2**18 doubles = 2 MiB.
+NORMALS_BUFFER = 2 ** 18
 
 BOOK_REQUIRED = ("invoice_id", "customer_id", "due_date", "amount", "profile", "min_day")
 BOOK_DEFAULTS: dict[str, Any] = {"segment": "all", "is_future": False, "issue_date": pd.NaT, "calendar": 0,
@@ -281,118 +285,53 @@ def _normalise_invoices(invoices: pd.DataFrame, n_profiles: int, grid: np.ndarra
 # Compiled kernel
 # ---------------------------------------------------------------------------------------------------------------
 
-@numba.njit(nogil=True, cache=True, inline="always")
-def _acklam(p: float) -> float:
-    """``Phi^-1(p)`` by Acklam's rational approximation (relative error < 1.15e-9, so ``|Phi(x) - p| < 3e-10``)."""
-    if p < 0.02425 or p > 0.97575:
-        q = math.sqrt(-2.0 * math.log(max(p if p < 0.5 else 1.0 - p, 1e-300)))  # numpy may draw exactly 0
-        x = ((((((-7.784894002430293e-03 * q - 3.223964580411365e-01) * q - 2.400758277161838e+00) * q
-                - 2.549732539343734e+00) * q + 4.374664141464968e+00) * q + 2.938163982698783e+00)
-             / ((((7.784695709041462e-03 * q + 3.224671290700398e-01) * q + 2.445134137142996e+00) * q
-                 + 3.754408661907416e+00) * q + 1.0))
-        return x if p < 0.5 else -x
-    q = p - 0.5
-    r = q * q
-    return ((((((-3.969683028665376e+01 * r + 2.209460984245205e+02) * r - 2.759285104469687e+02) * r
-               + 1.383577518672690e+02) * r - 3.066479806614716e+01) * r + 2.506628277459239e+00) * q
-            / (((((-5.447609879822406e+01 * r + 1.615858368580409e+02) * r - 1.556989798598866e+02) * r
-                 + 6.680131188771972e+01) * r - 1.328068155288572e+01) * r + 1.0))
-
-
-@numba.njit(nogil=True, cache=True, inline="always")
-def _hermite(x: float, table: np.ndarray) -> float:
-    """Cubic Hermite interpolation at ``x`` (in knot units, ``0 <= x < n - 1``) of values ``table[:, 0]`` with
-    derivatives ``table[:, 1]`` (per knot step)."""
-    k = int(x)
-    t = x - k
-    t2 = t * t
-    t3 = t2 * t
-    return ((2.0 * t3 - 3.0 * t2 + 1.0) * table[k, 0] + (t3 - 2.0 * t2 + t) * table[k, 1]
-            + (3.0 * t2 - 2.0 * t3) * table[k + 1, 0] + (t3 - t2) * table[k + 1, 1])
-
-
-@numba.njit(nogil=True, cache=True, inline="always")
-def _normal_quantile(p: float, knots: np.ndarray) -> float:
-    """``Phi^-1(p)``: cubic Hermite interpolation of exact quantiles and their slopes at ``k / KNOTS`` in the body,
-    Acklam's approximation in the tails below ``QUANTILE_TAIL`` (1.6 % of draws); ``|Phi(x) - p| < 3e-9``."""
-    if p < QUANTILE_TAIL or p > 1.0 - QUANTILE_TAIL:
-        return _acklam(p)
-    return _hermite(p * KNOTS, knots)
-
-
-@numba.njit(nogil=True, cache=True, inline="always")
-def _normal_cdf(z: float, table: np.ndarray) -> float:
-    """``Phi(z)``: cubic Hermite interpolation of exact values and densities every 1/64 on [-8.5, 8.5]
-    (error < 1e-10; the 17 KB table stays in the L1 cache)."""
-    x = (z - PHI_LO) * PHI_SCALE
-    if x <= 0.0:
-        return 0.0
-    if x >= table.shape[0] - 1:
-        return 1.0
-    return _hermite(x, table)
+@numba.njit(nogil=True, cache=True)
+def _guide(theta: np.ndarray, start: np.ndarray, length: np.ndarray, out: np.ndarray) -> None:
+    """``guide[t, j]`` = first position ``r`` of table ``t`` with ``theta[start[t] + r] >= GUIDE_LO + j /
+    GUIDE_SCALE`` (minus 1e-9, so a rounding of the bin index can never skip a threshold); ``guide[t, 0] = 0``."""
+    for t in range(start.shape[0]):
+        r = 0
+        last = length[t] - 1
+        for j in range(1, GUIDE_BINS):
+            edge = GUIDE_LO + j / GUIDE_SCALE - 1e-9
+            while r < last and theta[start[t] + r] < edge:
+                r += 1
+            out[t, j] = r
 
 
 @numba.njit(nogil=True, cache=True)
-def normal_quantiles(p: np.ndarray, knots: np.ndarray) -> np.ndarray:
-    """The engine's ``Phi^-1`` on an array (for tests and diagnostics); ``knots`` = :func:`quantile_knots`."""
-    out = np.empty_like(p)
-    for i in range(p.shape[0]):
-        out[i] = _normal_quantile(p[i], knots)
-    return out
+def _draw_normals(rng, out):
+    """Fill ``out`` (invoices x the paths of one block, maybe a strided view) with standard normals from ``rng``,
+    invoice by invoice in the book's row order."""
+    for i in range(out.shape[0]):
+        ui = np.uintp(i)
+        for p in range(out.shape[1]):
+            out[ui, np.uintp(p)] = rng.standard_normal()
 
 
 @numba.njit(nogil=True, cache=True)
-def normal_cdfs(z: np.ndarray, table: np.ndarray) -> np.ndarray:
-    """The engine's ``Phi`` on an array (for tests and diagnostics); ``table`` = :func:`phi_table`."""
-    out = np.empty_like(z)
-    for i in range(z.shape[0]):
-        out[i] = _normal_cdf(z[i], table)
-    return out
+def _collect(e, s_month, s_cust, c, month, cust, table, skip, limit, offset, cal_row, amount, disc_g, disc_rate,
+             group, start, first_g, theta, guide, calendars, month_of_day, daily, cost, group_monthly, use_groups):
+    """The pay day of ``e.shape[0]`` invoices on the ``e.shape[1]`` paths of a task, from their standard normals
+    ``e`` (:func:`_draw_normals`); their cash is added to ``daily[day, path]`` (discounts to ``cost``, cash to
+    ``group_monthly[path, group, month]``).
 
-
-@numba.njit(nogil=True, cache=True)
-def _guide(cdf: np.ndarray, n_bins: int) -> np.ndarray:
-    """``guide[p, j]`` = number of grid days of row ``p`` whose cumulative probability is below ``j / n_bins``."""
-    n, G = cdf.shape
-    out = np.empty((n, n_bins), np.int16)
-    for r in range(n):
-        g = 0
-        for j in range(n_bins):
-            edge = j / n_bins
-            while g < G and cdf[r, g] < edge:
-                g += 1
-            out[r, j] = g
-    return out
-
-
-@numba.njit(nogil=True, cache=True)
-def _collect(uniforms, order, s_month, s_cust, c, month, cust, profile, first, lower, offset, cal_row, amount,
-             disc_g, disc_rate, group, cdf, guide, phi, knots, calendars, month_of_day, daily, cost,
-             group_monthly, use_groups):
-    """Draw the pay day of ``uniforms.shape[0]`` invoices on ``uniforms.shape[1]`` paths and add their cash to
-    ``daily[path, day]`` (discounts to ``cost``, cash to ``group_monthly[path, group, month]``).
-
-    Invoices are visited in ``order`` (grouped by profile so its table rows stay in cache); invoice ``i`` always
-    uses ``uniforms[i]``, whatever the order. The inner loop is branch-free where the outcome is random: ``cdf``
-    rows end with a sentinel 2.0 at index G (never below a uniform), ``calendars`` rows end with the sink
-    ``n_days`` and ``daily``/``cost`` have a last sink column for draws outside the horizon.
+    The pay day of invoice ``i`` on path ``p`` is the first grid day ``g`` of its threshold table with
+    ``theta(g) >= x``, ``x = s_month[month[i], p] + s_cust[cust[i], p] + c e[i, p]``, found from the table's
+    guide bin of ``x`` by one branch-free step and a rarely taken forward scan that the table's last entry
+    (+inf) stops. All the task's paths run through one invoice
+    before the next, so its table stays in the L1 cache. Days ``g >= limit[i]`` (never paid, or after the
+    horizon whatever the calendar) and calendar days past the horizon go to the sink row ``daily.shape[0] - 1``.
     """
-    n, n_paths = uniforms.shape
-    G = cdf.shape[1] - 1
-    n_bins = guide.shape[1]
-    D = calendars.shape[1] - 1
-    sink = daily.shape[1] - 1
-    ubuf = np.empty(n_paths)
-    for idx in range(n):
-        i = order[idx]
-        k = profile[i]
-        m0 = first[i]
-        a0 = lower[i]
-        b0 = 1.0 - a0
-        if m0 >= G or b0 <= 1e-12:
-            continue  # no mass left on the grid after what is already known: not paid within the horizon
-        mi = month[i]
-        ci = cust[i]
+    n_inv, n_paths = e.shape
+    sink_a = calendars.shape[1] - 1
+    for i in range(n_inv):
+        if skip[i]:
+            continue
+        t = table[i]
+        base = start[t]
+        g_of_r = first_g[t] - base
+        lim = limit[i]
         off = offset[i]
         row = cal_row[i]
         amt = amount[i]
@@ -401,29 +340,32 @@ def _collect(uniforms, order, s_month, s_cust, c, month, cust, profile, first, l
         cash_disc = amt * (1.0 - disc_rate[i])
         cost_disc = amt * disc_rate[i]
         gi = group[i]
-        for p in range(n_paths):  # short independent bodies: the CPU overlaps the table look-ups
-            z = s_month[mi, p] + s_cust[ci, p] + c * _normal_quantile(uniforms[i, p], knots)
-            ubuf[p] = a0 + b0 * _normal_cdf(z, phi)
+        ei = e[i]
+        smi = s_month[month[i]]
+        sci = s_cust[cust[i]]
+        guide_t = guide[t]
+        cal = calendars[row]
+        # indices are cast to unsigned (all are >= 0): numba then skips its negative-index wraparound code,
+        # a third of the loop's instructions
         for p in range(n_paths):
-            u = ubuf[p]
-            j = min(int(u * n_bins), n_bins - 1)
-            g = max(np.int64(guide[k, j]), m0)
-            g += cdf[k, g] < u
-            g += cdf[k, g] < u
-            while cdf[k, g] < u:  # rare: more than two grid days inside one guide bin
-                g += 1
-            a = min(max(off + g, 0), D)
-            a = D if g == G else a  # never paid, or after the grid's last day -> sink
-            d = min(calendars[row, a], sink)
+            up = np.uintp(p)
+            z = smi[up] + sci[up] + c * ei[up]
+            j = min(max(int((z - GUIDE_LO) * GUIDE_SCALE), 0), GUIDE_BINS - 1)
+            r = base + np.int64(guide_t[np.uintp(j)])
+            r += theta[np.uintp(r)] < z
+            while theta[np.uintp(r)] < z:  # rare (< 2 % of draws): more than one threshold in the guide bin
+                r += 1
+            g = r + g_of_r
+            d = np.uintp(cal[np.uintp(off + g if g < lim else sink_a)])
             if discounted:
                 take = g <= dg
                 cash = cash_disc if take else amt
-                cost[p, d] += cost_disc if take else 0.0
+                cost[d, up] += cost_disc if take else 0.0
             else:
                 cash = amt
-            daily[p, d] += cash
+            daily[d, up] += cash
             if use_groups:
-                group_monthly[p, gi, month_of_day[d]] += cash
+                group_monthly[up, gi, month_of_day[d]] += cash
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -434,19 +376,20 @@ def _collect(uniforms, order, s_month, s_cust, c, month, cust, profile, first, l
 class _Prepared:
     """Everything a task needs, as plain arrays (picklable: dask ships it once to every worker)."""
 
-    order: np.ndarray
     month: np.ndarray
     cust: np.ndarray
-    profile: np.ndarray
-    first: np.ndarray
-    lower: np.ndarray
+    table: np.ndarray
+    skip: np.ndarray
+    limit: np.ndarray
     offset: np.ndarray
     cal_row: np.ndarray
     amount: np.ndarray
     disc_g: np.ndarray
     disc_rate: np.ndarray
     group: np.ndarray
-    cdf: np.ndarray
+    start: np.ndarray
+    first_g: np.ndarray
+    theta: np.ndarray
     guide: np.ndarray
     calendars: np.ndarray
     month_of_day: np.ndarray
@@ -461,21 +404,74 @@ class _Prepared:
     c: float
 
 
-def quantile_knots() -> np.ndarray:
-    """Exact standard normal quantiles at ``k / KNOTS`` and their slopes ``1 / (KNOTS phi)`` (32 KB; the two end
-    knots are infinite and never used: the tails go to Acklam's formula)."""
-    p = np.arange(KNOTS + 1) / KNOTS
-    z = special.ndtri(p)
-    with np.errstate(over="ignore"):
-        slope = np.where(np.isfinite(z), math.sqrt(2 * math.pi) * np.exp(0.5 * z * z) / KNOTS, 0.0)
-    return np.ascontiguousarray(np.column_stack([z, slope]))
+@dataclass(frozen=True, eq=False)
+class Thresholds:
+    """Pay-day thresholds in z-space (*seuils*), one table per law the book needs.
+
+    Table ``t`` is the law of profile ``profile[t]`` conditioned on "not paid before grid index ``first[t]``"
+    (``lower[t] = F(first - 1)``, 0 for a table of a whole profile row). Its entries ``theta[start[t] + r]``
+    for grid indices ``g = first[t] + r < stop[t]`` are ``Phi^-1((F(g) - lower) / (1 - lower))``, followed by
+    ``+inf``: an invoice of the table whose latent normal is ``x`` pays on the first ``g`` with ``theta(g) >= x``,
+    which is the inverse-CDF rule ``F(g) >= lower + (1 - lower) Phi(x)`` without a ``Phi`` per draw.
+    ``guide[t, j]``: where to start the scan for ``x`` in bin ``j`` of width ``1 / GUIDE_SCALE`` from
+    ``GUIDE_LO``. ``table[i]`` is invoice ``i``'s table.
+    """
+
+    table: np.ndarray
+    profile: np.ndarray
+    first: np.ndarray
+    lower: np.ndarray
+    stop: np.ndarray
+    start: np.ndarray
+    theta: np.ndarray
+    guide: np.ndarray
 
 
-def phi_table() -> np.ndarray:
-    """Exact ``Phi`` and its density (scaled by the step) every ``1 / PHI_SCALE`` on [PHI_LO, -PHI_LO]."""
-    z = PHI_LO + np.arange(int(-2 * PHI_LO * PHI_SCALE) + 1) / PHI_SCALE
-    return np.ascontiguousarray(np.column_stack([special.ndtr(z), np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
-                                                 / PHI_SCALE]))
+def threshold_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lower: np.ndarray,
+                     limit: np.ndarray, skip: np.ndarray) -> Thresholds:
+    """The z-space threshold tables for invoices with cumulative rows ``cdf[profile]``, first allowed grid index
+    ``first``, ``lower = F(first - 1)`` and horizon limit ``limit`` (grid index from which every day is outside the
+    horizon); ``skip`` invoices are never paid within it and need no table entries.
+
+    Invoices not yet conditioned (``lower == 0``: nothing of their law lies before ``first``, the common case of
+    invoices not yet due and of future invoices) share one table per profile, starting at the profile's first day
+    of positive mass; overdue invoices share one table per distinct (profile, first) pair. A table stops at the
+    largest ``limit`` of its invoices, so it holds at most the horizon's days.
+
+    >>> cdf = np.array([[0.0, 0.5, 1.0]])
+    >>> th = threshold_tables(cdf, np.array([0, 0]), np.array([0, 2]), np.array([0.0, 0.5]), np.array([3, 3]),
+    ...                       np.array([False, False]))
+    >>> th.table.tolist(), th.first.tolist()   # the whole row starts at g = 1; the overdue invoice's law at g = 2
+    ([0, 1], [1, 2])
+    >>> th.theta.tolist()      # Phi^-1(0.5), Phi^-1(1), end | Phi^-1((1 - 0.5) / (1 - 0.5)), end
+    [0.0, inf, inf, inf, inf]
+    """
+    G = cdf.shape[1]
+    conditioned = lower > 0
+    key = profile * (G + 2) + np.where(conditioned, first + 1, 0)
+    keys, table = np.unique(key, return_inverse=True)
+    t_profile, t_first = keys // (G + 2), keys % (G + 2) - 1
+    positive = cdf > 0
+    row_first = np.where(positive.any(axis=1), positive.argmax(axis=1), G)
+    whole_row = t_first < 0
+    t_first = np.where(whole_row, row_first[t_profile], t_first)
+    t_lower = np.where(whole_row, 0.0, cdf[t_profile, np.clip(t_first - 1, 0, G - 1)])
+    t_stop = t_first.copy()
+    np.maximum.at(t_stop, table[~skip], limit[~skip])
+    length = t_stop - t_first + 1                                      # + the +inf entry
+    start = np.r_[0, np.cumsum(length)[:-1]].astype(np.int64)
+    tt = np.repeat(np.arange(len(keys)), length)
+    g = t_first[tt] + np.arange(len(tt)) - start[tt]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = (cdf[t_profile[tt], np.minimum(g, G - 1)] - t_lower[tt]) / (1.0 - t_lower[tt])
+    theta = np.where(g >= t_stop[tt], np.inf, special.ndtri(np.clip(np.nan_to_num(p), 0.0, 1.0)))
+    longest = length.max(initial=1)
+    guide = np.zeros((len(keys), GUIDE_BINS), np.uint8 if longest <= 256 else np.int16 if longest <= 2 ** 15
+                     else np.int32)                                    # the smallest type: more tables in cache
+    _guide(theta, start, length.astype(np.int64), guide)
+    return Thresholds(table=table.astype(np.int64), profile=t_profile.astype(np.int64),
+                      first=t_first.astype(np.int64), lower=t_lower, stop=t_stop.astype(np.int64), start=start,
+                      theta=theta, guide=guide)
 
 
 def _timing(book: Book) -> dict[str, np.ndarray]:
@@ -503,6 +499,15 @@ def _sinked_calendars(calendars: np.ndarray, n_days: int) -> np.ndarray:
     return np.ascontiguousarray(np.hstack([cal, np.full((len(cal), 1), n_days, dtype=cal.dtype)]), dtype=np.int64)
 
 
+def _horizon_limit(calendars: np.ndarray, n_days: int, cal_row: np.ndarray, offset: np.ndarray, G: int
+                   ) -> np.ndarray:
+    """Per invoice, the first grid index from which every day is paid after the horizon whatever its calendar:
+    one past the last calendar day that lands within the horizon (a calendar may snap a day to an earlier one)."""
+    inside = calendars < n_days
+    last_inside = np.where(inside.any(axis=1), calendars.shape[1] - 1 - np.argmax(inside[:, ::-1], axis=1), -1)
+    return np.clip(last_inside[cal_row] - offset + 1, 0, G)
+
+
 def _prepare(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_customer: float,
              group_by: np.ndarray | None) -> tuple[_Prepared, pd.DatetimeIndex]:
     inv = book.invoices
@@ -517,7 +522,14 @@ def _prepare(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_custom
     profile = inv["profile"].to_numpy(np.int64)
     cdf = np.cumsum(book.pmfs, axis=1)
     G = cdf.shape[1]
-    lower = np.where(t["m_idx"] > 0, cdf[profile, np.clip(t["m_idx"] - 1, 0, G - 1)], 0.0)
+    m_idx = t["m_idx"].astype(np.int64)
+    lower = np.where(m_idx > 0, cdf[profile, np.clip(m_idx - 1, 0, G - 1)], 0.0)
+    cal_row = inv["calendar"].to_numpy(np.int64)
+    calendars = _sinked_calendars(book.calendars, n_days)
+    offset = t["offset"].astype(np.int64)
+    limit = _horizon_limit(calendars[:, :-1], n_days, cal_row, offset, G)
+    skip = (m_idx >= limit) | (1.0 - lower <= 1e-12)       # no mass left within the horizon: never paid in it
+    th = threshold_tables(cdf, profile, m_idx, lower, limit, skip)
     month_codes = days.to_period("M")
     months = month_codes.unique()
     month_of_day = (month_codes.year * 12 + month_codes.month - (months[0].year * 12 + months[0].month))
@@ -532,15 +544,11 @@ def _prepare(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_custom
             raise ParamsError(f"group_by must be {len(inv)} non-negative integers, one per Book.invoices row")
         group, n_groups = group.astype(np.int64), int(group.max()) + 1 if len(group) else 1
     cust = pd.factorize(inv["customer_id"])[0].astype(np.int64)
-    chunk_of = np.arange(len(inv)) // INVOICE_CHUNK
-    order = np.lexsort((profile, chunk_of)) - chunk_of * INVOICE_CHUNK      # chunk-local, grouped by profile
     prep = _Prepared(
-        order=order.astype(np.int64), month=t["month"].astype(np.int64), cust=cust, profile=profile,
-        first=t["m_idx"].astype(np.int64), lower=lower.astype(np.float64), offset=t["offset"].astype(np.int64),
-        cal_row=inv["calendar"].to_numpy(np.int64), amount=inv["amount"].to_numpy(np.float64),
+        month=t["month"].astype(np.int64), cust=cust, table=th.table, skip=skip, limit=limit.astype(np.int64),
+        offset=offset, cal_row=cal_row, amount=inv["amount"].to_numpy(np.float64),
         disc_g=np.maximum(disc_g, -1).astype(np.int64), disc_rate=rate.astype(np.float64), group=group,
-        cdf=np.hstack([cdf, np.full((len(cdf), 1), 2.0)]), guide=_guide(np.ascontiguousarray(cdf), GUIDE_BINS),
-        calendars=_sinked_calendars(book.calendars, n_days),
+        start=th.start, first_g=th.first, theta=th.theta, guide=th.guide, calendars=calendars,
         month_of_day=np.append(np.asarray(month_of_day, np.int64), len(months)), n_days=n_days,
         n_months=len(months),
         n_factor_months=int(t["month"].max()) + 1 if len(inv) else 1,
@@ -562,36 +570,36 @@ def _run_blocks(prep: _Prepared, blocks: list[int], seeds: list[np.random.SeedSe
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Cash per day (and discounts, group months) for the paths of ``blocks``, stacked in block order.
 
-    Stream of a block: month factors (n_factor_months x paths), customer factors (n_customers x paths), then one
-    uniform per (invoice, path), invoice-major in the book's order.
+    Stream of a block (one ``Generator(PCG64(child))``): month factors (n_factor_months x paths), customer
+    factors (n_customers x paths), then one standard normal per (invoice, path), invoice-major in the book's row
+    order, drawn inside the compiled kernel.
     """
     sizes = [_block_paths(n_paths, b) for b in blocks]
-    total = sum(sizes)
-    daily = np.zeros((total, prep.n_days + 1))      # last column: the sink for draws outside the horizon
-    cost = np.zeros((total, prep.n_days + 1))
+    cols = np.cumsum([0] + sizes)
+    total = int(cols[-1])
+    daily = np.zeros((prep.n_days + 1, total))      # days x paths (cache-friendly); last row: the sink
+    cost = np.zeros((prep.n_days + 1, total))
     groups = np.zeros((total, prep.n_groups, prep.n_months + 1)) if prep.use_groups else np.zeros((1, 1, 1))
-    buf = np.empty(INVOICE_CHUNK * PATH_BLOCK)
-    phi, knots = phi_table(), quantile_knots()
+    rngs = [np.random.Generator(np.random.PCG64(seed)) for seed in seeds]
+    s_month = np.empty((prep.n_factor_months, total))
+    s_cust = np.empty((prep.n_customers, total))
+    for b, rng in enumerate(rngs):
+        s_month[:, cols[b]:cols[b + 1]] = rng.standard_normal((prep.n_factor_months, sizes[b])) * prep.sqrt_rho_month
+        s_cust[:, cols[b]:cols[b + 1]] = rng.standard_normal((prep.n_customers, sizes[b])) * prep.sqrt_rho_customer
     n_inv = len(prep.amount)
-    row0 = 0
-    for size, seed in zip(sizes, seeds):
-        rng = np.random.Generator(np.random.PCG64(seed))
-        s_month = rng.standard_normal((prep.n_factor_months, size)) * prep.sqrt_rho_month
-        s_cust = rng.standard_normal((prep.n_customers, size)) * prep.sqrt_rho_customer
-        rows = slice(row0, row0 + size)
-        g_rows = groups[rows] if prep.use_groups else groups
-        for lo in range(0, n_inv, INVOICE_CHUNK):
-            hi = min(lo + INVOICE_CHUNK, n_inv)
-            u = buf[: (hi - lo) * size].reshape(hi - lo, size)
-            rng.random(out=u)
-            sl = slice(lo, hi)
-            _collect(u, prep.order[sl], s_month, s_cust, prep.c, prep.month[sl], prep.cust[sl], prep.profile[sl],
-                     prep.first[sl], prep.lower[sl], prep.offset[sl], prep.cal_row[sl], prep.amount[sl],
-                     prep.disc_g[sl], prep.disc_rate[sl], prep.group[sl], prep.cdf, prep.guide, phi, knots,
-                     prep.calendars, prep.month_of_day, daily[rows], cost[rows], g_rows,
-                     prep.use_groups)
-        row0 += size
-    return daily[:, :-1], cost[:, :-1], (groups[:, :, :-1] if prep.use_groups else None)
+    chunk = max(16, NORMALS_BUFFER // total)
+    buf = np.empty((min(chunk, max(n_inv, 1)), total))
+    for lo in range(0, n_inv, chunk):
+        hi = min(lo + chunk, n_inv)
+        e = buf[: hi - lo]
+        sl = slice(lo, hi)
+        for b, rng in enumerate(rngs):
+            _draw_normals(rng, e[:, cols[b]:cols[b + 1]])
+        _collect(e, s_month, s_cust, prep.c, prep.month[sl], prep.cust[sl], prep.table[sl], prep.skip[sl],
+                 prep.limit[sl], prep.offset[sl], prep.cal_row[sl], prep.amount[sl], prep.disc_g[sl],
+                 prep.disc_rate[sl], prep.group[sl], prep.start, prep.first_g, prep.theta, prep.guide,
+                 prep.calendars, prep.month_of_day, daily, cost, groups, prep.use_groups)
+    return daily[:-1].T.copy(), cost[:-1].T.copy(), (groups[:, :, :-1] if prep.use_groups else None)
 
 
 def _tasks(n_paths: int, chunk_paths: int) -> list[list[int]]:
