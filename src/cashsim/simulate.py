@@ -48,7 +48,7 @@ Deviations from docs/design.md, all additive: ``simulate`` also takes ``n_thread
 cores) and ``progress``; ``min_day`` may lie beyond the grid's last day (never paid within the grid, as
 ``PayerModel.book`` writes for invoices more than a year overdue); the engine never lets a payment precede
 ``as_of + 1`` nor the invoice's ``issue_date`` (it raises ``min_day`` accordingly); calendars may map a day to an
-earlier day (``PayerModel`` snaps to the *nearest* payment-run day); the discount test uses the drawn day, before
+earlier day (supported, though ``PayerModel`` now snaps to the *next* payment-run day); the discount test uses the drawn day, before
 snapping; ``Simulation.quantiles`` has a ``cumulative`` switch for fan charts of cumulated cash.
 
 Example::

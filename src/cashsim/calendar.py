@@ -1,0 +1,137 @@
+"""The French business calendar (*calendrier des jours ouvrés*): public holidays and business-day rolling.
+
+One definition for the whole package (the demo generator, the payer-behaviour fit and its payment calendars):
+
+* **Public holidays** (*jours fériés*, metropolitan France; Alsace-Moselle's Good Friday and 26 December are not
+  included), 11 a year: 1 January, Easter Monday, 1 May, 8 May, Ascension (Easter + 39 days), Whit Monday (*lundi
+  de Pentecôte*, Easter + 50 days), 14 July, 15 August, 1 November, 11 November, 25 December. Whit Monday is
+  listed although many employers work it (*journée de solidarité*): banks do not settle on it.
+* **Business day** (*jour ouvré*): Monday to Friday and not a public holiday. Payments, bank settlements and
+  payment runs fall on business days; a day that is not one rolls to the next (``next_business_day``) or, for a
+  payment run held early, to the previous one (``previous_business_day``, *la veille ouvrée*).
+
+The rules are pandas' :class:`~pandas.tseries.holiday.AbstractHolidayCalendar` (Easter by pandas' algorithm);
+numpy's ``busday_*`` functions get a :class:`numpy.busdaycalendar` built from it for any span of years asked for
+(1990-2060 by default, widened on demand, cached).
+
+Dates: anything ``pandas.to_datetime`` reads (strings, ``Timestamp``, ``DatetimeIndex``, ``datetime64`` arrays),
+or integer day numbers since 1970-01-01 (the demo generator's representation). The rolling functions return what
+they were given: ``int64`` day numbers for integers, else ``datetime64[D]``. ``NaT`` stays ``NaT`` (not a business
+day).
+
+Example::
+
+    >>> [str(d.date()) for d in french_holidays("2026-05-01", "2026-05-31")]
+    ['2026-05-01', '2026-05-08', '2026-05-14', '2026-05-25']
+    >>> next_business_day(np.array(["2026-11-01"], dtype="datetime64[D]"))   # Sunday, All Saints
+    array(['2026-11-02'], dtype='datetime64[D]')
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pandas.tseries.holiday import AbstractHolidayCalendar, Easter, EasterMonday, Holiday
+from pandas.tseries.offsets import Day
+
+#: Years covered by the default business calendar (wider spans are built when dates fall outside).
+DEFAULT_YEARS = (1990, 2060)
+#: numpy week mask of business days: Monday to Friday.
+WEEKMASK = "1111100"
+
+
+class FrenchHolidayCalendar(AbstractHolidayCalendar):
+    """French public holidays (*jours fériés*), Alsace-Moselle excluded: 11 days a year."""
+
+    rules = [
+        Holiday("Jour de l'an", month=1, day=1), EasterMonday, Holiday("Fête du travail", month=5, day=1),
+        Holiday("Victoire 1945", month=5, day=8), Holiday("Ascension", month=1, day=1, offset=[Easter(), Day(39)]),
+        Holiday("Lundi de Pentecôte", month=1, day=1, offset=[Easter(), Day(50)]),
+        Holiday("Fête nationale", month=7, day=14), Holiday("Assomption", month=8, day=15),
+        Holiday("Toussaint", month=11, day=1), Holiday("Armistice", month=11, day=11),
+        Holiday("Noël", month=12, day=25),
+    ]
+
+
+def french_holidays(start: Any, end: Any) -> pd.DatetimeIndex:
+    """French public holidays from ``start`` to ``end`` inclusive.
+
+    >>> len(french_holidays("2026-01-01", "2026-12-31"))
+    11
+    """
+    return pd.DatetimeIndex(FrenchHolidayCalendar().holidays(pd.Timestamp(start), pd.Timestamp(end)))
+
+
+@functools.lru_cache(maxsize=16)
+def business_calendar(first_year: int = DEFAULT_YEARS[0], last_year: int = DEFAULT_YEARS[1]) -> np.busdaycalendar:
+    """Monday-to-Friday French business days of ``first_year`` to ``last_year``, for ``numpy.busday_offset`` and
+    friends. Outside those years numpy would know no holiday: the functions below widen the span when needed.
+
+    >>> bool(np.is_busday(np.datetime64("2026-07-14"), busdaycal=business_calendar()))
+    False
+    """
+    hol = french_holidays(f"{first_year}-01-01", f"{last_year}-12-31")
+    return np.busdaycalendar(weekmask=WEEKMASK, holidays=hol.values.astype("datetime64[D]"))
+
+
+def _as_days(dates: Any) -> tuple[np.ndarray, bool]:
+    """``(datetime64[D] array, given as integer day numbers?)``."""
+    arr = np.asarray(dates)
+    if arr.dtype.kind in "iu":
+        return arr.astype(np.int64).astype("datetime64[D]"), True
+    if arr.dtype.kind != "M":
+        arr = pd.to_datetime(arr.ravel()).values.reshape(arr.shape)
+    return arr.astype("datetime64[D]"), False
+
+
+def _calendar_for(days: np.ndarray) -> np.busdaycalendar:
+    """The cached default calendar, or one widened to the years of ``days``."""
+    valid = days[~np.isnat(days)]
+    if valid.size == 0:
+        return business_calendar()
+    years = valid.astype("datetime64[Y]").astype(np.int64) + 1970
+    first, last = min(DEFAULT_YEARS[0], int(years.min())), max(DEFAULT_YEARS[1], int(years.max()) + 1)
+    return business_calendar(first, last)
+
+
+def is_business_day(dates: Any) -> np.ndarray:
+    """Boolean array: a weekday (Mon-Fri) that is not a French public holiday (``NaT``: False).
+
+    >>> is_business_day(pd.to_datetime(["2026-05-08", "2026-05-11", "2026-05-16"])).tolist()
+    [False, True, False]
+    """
+    days, _ = _as_days(dates)
+    out = np.zeros(days.shape, bool)
+    ok = ~np.isnat(days)
+    out[ok] = np.is_busday(days[ok], busdaycal=_calendar_for(days))
+    return out
+
+
+def _roll(dates: Any, roll: str) -> np.ndarray:
+    days, as_int = _as_days(dates)
+    out = np.full(days.shape, np.datetime64("NaT"), dtype="datetime64[D]")
+    ok = ~np.isnat(days)
+    out[ok] = np.busday_offset(days[ok], 0, roll=roll, busdaycal=_calendar_for(days))
+    return out.astype(np.int64) if as_int else out
+
+
+def next_business_day(dates: Any) -> np.ndarray:
+    """The day itself when it is a business day, else the next one (weekends and holidays roll forward).
+
+    >>> next_business_day(np.array([np.datetime64("2026-11-01").astype(np.int64)])).astype("datetime64[D]")
+    array(['2026-11-02'], dtype='datetime64[D]')
+    """
+    return _roll(dates, "forward")
+
+
+def previous_business_day(dates: Any) -> np.ndarray:
+    """The day itself when it is a business day, else the previous one (*la veille ouvrée*: a payment run due
+    on a Sunday or a holiday is held the business day before).
+
+    >>> previous_business_day(np.array(["2026-05-10"], dtype="datetime64[D]"))   # Sunday; Friday 8 May is a holiday
+    array(['2026-05-07'], dtype='datetime64[D]')
+    """
+    return _roll(dates, "backward")
