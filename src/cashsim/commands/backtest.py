@@ -11,8 +11,8 @@ missed (the figures are the result), 2 on unusable input.
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
+from cashsim.commands import write_output
 from cashsim.errors import ParamsError
 
 
@@ -50,10 +50,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(f"written: {result.to_json(args.json)}")
     if args.html:
-        out = Path(args.html)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(backtest_html(result), encoding="utf-8")
-        print(f"written: {out}")
+        print(f"written: {write_output(args.html, backtest_html(result))}")
     return 0
 
 

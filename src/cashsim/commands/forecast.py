@@ -22,12 +22,12 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from cashsim import pipeline
+from cashsim.commands import write_output
 from cashsim.errors import ParamsError
 from cashsim.params import Params
 from cashsim.params import Simulation as SimulationParams
@@ -95,9 +95,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"Collections forecast as of {payload['as_of']} ({sim.n_paths} paths, seed {sim.seed}), euros incl. VAT:")
     print(table.to_string(float_format="{:,.0f}".format))
     if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(text + "\n", encoding="utf-8")
+        out = write_output(args.json, text + "\n")
         print(f"written: {out}")
     return 0
 

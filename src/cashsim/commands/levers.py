@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cashsim.commands import write_output
 from cashsim.errors import ParamsError
 from cashsim.params import Params, load_params
 
@@ -103,14 +104,11 @@ def run(args: argparse.Namespace) -> int:
     summary = lever_summary(scenarios, book, params.finance.borrowing_rate)
     _print(table, plan)
     if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
         text = to_json(table, plan, summary, params=str(args.params), company=params.company,
                        as_of=base.as_of.strftime("%Y-%m-%d"), n_paths=n_paths, seed=seed,
                        required_probability=params.burn.required_probability,
                        dunning_estimates=estimates.to_dict(orient="records") if len(estimates) else [])
-        out.write_text(text, encoding="utf-8")
-        print(f"\nwritten: {out}")
+        print(f"\nwritten: {write_output(args.json, text)}")
     if args.charts:
         for path in write_charts(table, Path(args.charts), params.burn.required_probability, params.report.locale):
             print(f"written: {path}")

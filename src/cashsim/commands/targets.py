@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
+from cashsim.commands import write_output
 from cashsim.errors import ParamsError
 from cashsim.params import load_params
 from cashsim.targets import TargetReport
@@ -43,11 +43,9 @@ def run(args: argparse.Namespace) -> int:
     report = run_from_params(params, n_paths=args.paths, seed=args.seed).targets
     _print(report)
     if args.json:
-        out = Path(args.json)
-        out.parent.mkdir(parents=True, exist_ok=True)
         payload = {"params": str(args.params), "company": params.company, **report.to_dict()}
-        out.write_text(json.dumps(payload, indent=1, ensure_ascii=False, allow_nan=True), encoding="utf-8")
-        print(f"\nwritten: {out}")
+        text = json.dumps(payload, indent=1, ensure_ascii=False, allow_nan=True)
+        print(f"\nwritten: {write_output(args.json, text)}")
     return 0
 
 
