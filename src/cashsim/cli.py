@@ -18,7 +18,10 @@ COMMANDS = ("demo", "validate", "forecast", "backtest", "targets", "levers", "re
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="cashsim", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="cashsim",
+        description="How much cash the customers will pay, whether it covers the smoothed cash target, and which "
+                    "collection lever closes the gap at the lowest cost.")
     parser.add_argument("--version", action="version", version=f"cashsim {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
