@@ -8,6 +8,7 @@ import pytest
 
 from cashsim.behaviour import (
     GRID,
+    business_days,
     calendar_rows,
     detect_payment_runs,
     fit_behaviour,
@@ -15,6 +16,7 @@ from cashsim.behaviour import (
     icc_oneway,
     km_pmf,
     grid_pmf,
+    hold_unpaid_window,
     run_dates,
 )
 from cashsim.ledger import read_ledger
@@ -136,6 +138,13 @@ def test_month_effects_are_recovered():
     fit = fit_aft(y, np.ones(n, bool), np.ones((n, 1)), period=per)
     assert np.corrcoef(fit.m, m)[0, 1] > 0.98
     assert abs(np.sqrt(fit.tau2_period) - 0.12) < 0.036
+    # a new invoice due in an estimated month: its effect is known up to m_var, not to tau^2 (which, added to the
+    # estimate, counted the month twice: standardised residuals of variance 0.09 / 0.104 = 0.86 instead of 1)
+    counts = np.bincount(per, minlength=30)
+    np.testing.assert_allclose(fit.m_var, 1 / (counts / fit.sigma[0] ** 2 + 1 / fit.tau2_period), rtol=0.05)
+    y_new = 3.4 + m[per] + 0.3 * rng.standard_normal(n)
+    z = (y_new - fit.beta[0] - fit.m[per]) / np.sqrt(fit.sigma[0] ** 2 + fit.m_var[per])
+    assert abs(z.var() - 1) < 0.03
 
 
 def test_month_persistence_is_estimated_and_one_off_shocks_are_not_carried():
@@ -182,6 +191,80 @@ def test_payment_runs_detected_and_random_payers_left_alone():
     assert days[cal[1][12]] == pd.Timestamp("2025-01-31")      # 13 Jan waits for the next run, Friday 31 Jan
     assert days[cal[1][9]] == pd.Timestamp("2025-01-10")       # a run day stays put
     assert days[cal[0][3]] == pd.Timestamp("2025-01-06")       # Saturday 4 Jan -> Monday 6 Jan
+
+
+def test_payment_runs_are_found_on_evidence_not_after_a_year_of_dates():
+    days = pd.date_range("2025-01-01", "2025-07-31")
+    month_end = days[run_dates((31,), days)]                     # one run a month: 7 dates in 7 months
+    bdays = days[business_days(days)]
+    rng = np.random.default_rng(5)
+    n_random = 3000                                              # business-day payers with 7 distinct dates each
+    picks = np.argsort(rng.random((n_random, len(bdays))), axis=1)[:, :7]
+    pay = pd.DataFrame({"customer_id": ["month_end"] * len(month_end) + list(np.repeat(
+                            [f"rnd{i}" for i in range(n_random)], 7)),
+                        "payment_date": list(month_end) + list(bdays[picks.ravel()])})
+    found = detect_payment_runs(pay)
+    assert found.loc["month_end"] == (31,)                       # a 12-date floor missed it for a year
+    assert not found.index.str.startswith("rnd").any()           # the selection-corrected test keeps alpha = 1e-6
+    assert "month_end" not in detect_payment_runs(pay[pay["payment_date"] < "2025-05-01"]).index  # 4 dates: chance
+
+
+def test_an_open_invoice_waits_from_its_last_payment_day_not_from_as_of(world):
+    """A run payer (run on the 10th) with an invoice open at Tuesday 30 June 2026: its natural day is only known
+    to be after the last run, Wednesday 10 June; every natural day up to Friday 10 July is paid that day."""
+    from dataclasses import replace
+
+    from cashsim.simulate import invoice_probabilities
+
+    ledger, as_of, _ = world
+    model = fit_behaviour(ledger, as_of)
+    cust, due = "C004", pd.Timestamp("2026-05-15")
+    runner = replace(model, payment_runs=pd.Series({cust: (10,)}, dtype=object))
+    ob = pd.DataFrame({"invoice_id": ["X1"], "customer_id": [cust], "segment": ["a"],
+                       "issue_date": [due - pd.Timedelta(days=30)], "due_date": [due], "outstanding": [1000.0]})
+    book = runner.book(ob, horizon_end="2026-08-31")
+    pmf, _ = model.law([cust], ["a"], [30.0], due_month=["2026-05"])
+    F = np.cumsum(pmf[0])
+    last, nxt = (pd.Timestamp("2026-06-10") - due).days, (pd.Timestamp("2026-07-10") - due).days
+    expected = (F[GRID == nxt][0] - F[GRID == last][0]) / (1 - F[GRID == last][0])
+    probs = invoice_probabilities(book, pd.date_range(as_of + pd.Timedelta(days=1), "2026-08-31"))
+    assert probs["p_paid_by_2026-07"].iat[0] == pytest.approx(expected, rel=1e-9)
+    from_as_of = (F[GRID == nxt][0] - F[GRID == last + 20][0]) / (1 - F[GRID == last + 20][0])
+    assert expected > from_as_of + 0.01                          # the former conditioning lost 20 days of payers
+    assert hold_unpaid_window(np.array([[0.1, 0.2, 0.3, 0.4]]), np.array([1]), np.array([3])).tolist() == \
+        [[0.1, 0.0, 0.0, 0.9]]
+
+
+def test_the_month_law_adds_only_what_is_unknown_of_the_month(world):
+    ledger, as_of, _ = world
+    model = fit_behaviour(ledger, as_of)
+    known = model.month_effect_var.index[-3:]
+    v = model.month_variance(np.array([*known, "2027-01", "0000-05"]), 5)
+    np.testing.assert_allclose(v[:3], model.month_effect_var[known].to_numpy())
+    assert (v[:3] < v[3]).all() and v[3] == v[4] == model.month_variance(None, 1)[0]
+
+
+def test_a_long_dispute_does_not_make_an_invoice_look_never_paid(world):
+    """An invoice 100 days overdue because of a dispute: its lateness is the dispute's, so the never-paid share
+    stays the customer's ``pi`` (open dispute) or is updated by the post-resolution delay only (resolved 3 days
+    ago); the undisputed law's survival at +100 days (about 1e-6) made it ~100% never paid."""
+    ledger, as_of, _ = world
+    model = fit_behaviour(ledger, as_of)
+    due = as_of - pd.Timedelta(days=100)
+    ob = pd.DataFrame({"invoice_id": ["open", "resolved", "plain"], "customer_id": "C004", "segment": "a",
+                       "issue_date": due - pd.Timedelta(days=30), "due_date": due, "outstanding": 1000.0,
+                       "disputed": [True, True, False], "dispute_type": ["price", "price", None],
+                       "dispute_opened": [due + pd.Timedelta(days=5)] * 2 + [pd.NaT],
+                       "dispute_resolved": [pd.NaT, as_of - pd.Timedelta(days=3), pd.NaT]})
+    book = model.book(ob, horizon_end="2026-12-31")
+    rows = book.pmfs[book.invoices["profile"].to_numpy()]
+    before = np.array([r[: m - GRID[0]].sum() for r, m in zip(rows, book.invoices["min_day"])])
+    paid = (rows.sum(axis=1) - before) / (1 - before)              # the engine's P(paid within the grid)
+    pi = float(model._pi(np.array(["C004"]), np.array(["a"]))[0])
+    assert paid[0] == pytest.approx(1 - pi, abs=1e-9)
+    post_survival = 1 - model.post_resolution[:4].sum()          # not paid 0..3 days after resolution
+    assert paid[1] == pytest.approx((1 - pi) * post_survival / ((1 - pi) * post_survival + pi), abs=1e-9)
+    assert paid[:2].min() > 0.9 and paid[2] < 0.2                # the undisputed one, 100 days late: rarely paid
 
 
 # ------------------------------------------------------------------------------------------ fit_behaviour
