@@ -80,7 +80,6 @@ def test_bad_as_of_is_fatal(company, capsys):
     assert "as_of 'someday' is not a date" in capsys.readouterr().err
 
 
-@pytest.mark.skipif(importlib.util.find_spec("cashsim.demo") is None, reason="cashsim.demo not written yet")
 def test_validate_demo(capsys):
     assert main(["validate", str(ROOT / "params" / "demo.yml"), "--show", "0"]) == 0
     out = capsys.readouterr().out
