@@ -52,3 +52,15 @@ def test_forecast_months_cover_the_horizon_and_money_is_bounded(base):
     assert months == ["2026-11", "2026-12", "2027-01", "2027-02"]
     # no path collects more than the whole book (open + planned sales), discounts aside
     assert run.sim.daily.sum(axis=1).max() <= base.book.total_to_collect() + 1e-6
+
+
+def test_per_customer_run_adds_up_to_the_total_and_changes_no_number(base, demo):
+    from cashsim.params import load_params
+
+    params = load_params(ROOT / "params" / "demo.yml")
+    plain = pipeline.run_from_params(params, n_paths=200, seed=5, ledger=demo.ledger)
+    split = pipeline.run_from_params(params, n_paths=200, seed=5, ledger=demo.ledger, by_customer=True)
+    np.testing.assert_array_equal(plain.sim.daily, split.sim.daily)
+    assert plain.customer_labels is None and len(split.customer_labels) == split.sim.group_monthly.shape[1]
+    # every euro of every path and month belongs to exactly one customer
+    np.testing.assert_allclose(split.sim.group_monthly.sum(axis=1), split.sim.monthly().to_numpy(), rtol=1e-9)

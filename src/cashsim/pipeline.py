@@ -11,12 +11,14 @@ its own module; this module only wires them, so every stage stays testable alone
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 
+import numpy as np
 import pandas as pd
 
 from cashsim.behaviour import PayerModel, fit_behaviour
+from cashsim.kpi import customer_groups
 from cashsim.ledger import Ledger
 from cashsim.params import Params
 from cashsim.simulate import Book, Simulation, simulate
@@ -64,6 +66,8 @@ class Run:
     book: Book
     sim: Simulation
     targets: TargetReport
+    #: Customer id of each group of ``sim.group_monthly`` when the run was simulated per customer, else None.
+    customer_labels: np.ndarray | None = None
 
     @property
     def params(self) -> Params:
@@ -125,8 +129,16 @@ def simulate_only(base: Baseline, book: Book, *, n_paths: int | None = None, see
 
 
 def run_from_params(params: Params, *, n_paths: int | None = None, seed: int | None = None,
-                    ledger: Ledger | None = None) -> Run:
-    """The baseline forecast of a parameter file: :func:`prepare` then :func:`simulate_book`."""
+                    ledger: Ledger | None = None, by_customer: bool = False) -> Run:
+    """The baseline forecast of a parameter file: :func:`prepare` then :func:`simulate_book`.
+
+    ``by_customer=True`` also keeps each customer's monthly cash per path (``sim.group_monthly``, labels in
+    ``customer_labels``), for :func:`cashsim.kpi.customer_shortfall`; the totals are the same numbers either way.
+    """
     base = prepare(params, ledger=ledger)
-    return simulate_book(base, base.book, n_paths=n_paths, seed=seed)
+    if not by_customer:
+        return simulate_book(base, base.book, n_paths=n_paths, seed=seed)
+    codes, labels = customer_groups(base.book)
+    run = simulate_book(base, base.book, n_paths=n_paths, seed=seed, group_by=codes)
+    return replace(run, customer_labels=labels)
 

@@ -380,7 +380,7 @@ def load_run(params_path: str | Path, *, as_of: str | None = "", n_paths: int | 
     """The baseline run of a params file (``cashsim.pipeline.run_from_params``), ``as_of`` overriding the file's."""
     from cashsim.pipeline import run_from_params
 
-    return run_from_params(params_for(params_path, as_of), n_paths=n_paths, seed=seed)
+    return run_from_params(params_for(params_path, as_of), n_paths=n_paths, seed=seed, by_customer=True)
 
 
 def forecast_months(run) -> pd.DataFrame:
@@ -545,6 +545,69 @@ def call_list_view(run, top: int = 25):
     frame = kpi.call_list(run.ledger, run.as_of).head(top)[list(cols)]
     return fmt.table(frame, money_cols=["outstanding", "priority"], percent_cols=["reliability"],
                      date_cols=["due_date"], number_cols=["days_overdue"], labels=cols, **_locale(run))
+
+
+def shortfall_view(run, month: str, top: int = 15):
+    """Who the month's projected shortfall comes from (``kpi.customer_shortfall``): per customer, how much less than
+    expected it pays on the paths where the target is missed, with the standard error and the 10th-90th percentiles
+    of that gap. Needs a run simulated per customer (``load_run`` does it)."""
+    from cashsim import kpi
+
+    if run.customer_labels is None:
+        raise ReportError("the run was not simulated per customer: use report.load_run or by_customer=True")
+    every = kpi.customer_shortfall(run.sim, run.targets, run.customer_labels)
+    frame = every.loc[every["month"].astype(str) == month].nlargest(top, "contribution")
+    names = run.ledger.customers.set_index("customer_id")["customer_name"]
+    frame = frame.assign(customer_name=frame["group"].map(names).fillna(frame["group"]))
+    cols = {"customer_name": "customer", "contribution": "short on bad paths", "contribution_se": "± (s.e.)",
+            "gap_p10": "gap p10", "gap_p90": "gap p90", "share": "share of the shortfall"}
+    p_short = float(every.loc[every["month"].astype(str) == month, "p_shortfall"].max())
+    caption = f"{month}: the target is missed on {p_short:.0%} of the paths"
+    return fmt.table(frame[list(cols)], money_cols=["contribution", "contribution_se", "gap_p10", "gap_p90"],
+                     percent_cols=["share"], labels=cols, caption=caption, **_locale(run))
+
+
+def disputes_view(run):
+    """Disputes by client group and type against their service levels (``kpi.dispute_summary``)."""
+    from cashsim import kpi
+
+    cols = {"group": "client group", "dispute_type": "type", "n_open": "open", "open_amount": "open amount",
+            "n_open_past_sla": "open past SLA", "median_resolution_days": "median days to resolve",
+            "sla_days": "SLA (days)", "share_resolved_within_sla": "resolved within SLA"}
+    frame = kpi.dispute_summary(run.ledger, run.as_of, run.params.alerts.dispute_sla_days, by="segment")
+    return fmt.table(frame[list(cols)], money_cols=["open_amount"], percent_cols=["share_resolved_within_sla"],
+                     number_cols=["n_open", "n_open_past_sla", "median_resolution_days", "sla_days"], labels=cols,
+                     **_locale(run))
+
+
+def claims_view(run, top: int = 15):
+    """What the law lets the company claim on late invoices (interest at the ECB rate + 10 points, 40 EUR each),
+    largest first: shown as claimable, never assumed collected (``kpi.late_payment_claims``)."""
+    from cashsim import kpi
+
+    every = kpi.claims_by_customer(kpi.late_payment_claims(run.ledger, run.as_of))
+    cols = {"customer_name": "customer", "n_late_invoices": "late invoices", "interest": "interest",
+            "indemnity": "40 € indemnities", "claimable": "claimable"}
+    caption = f"claimable in all: {fmt.money(every['claimable'].sum(), **_locale(run))}"
+    if bool(every["rate_beyond_table"].any()):
+        caption += " (some days use the last half-year of the rate table)"
+    return fmt.table(every.nlargest(top, "claimable")[list(cols)], money_cols=["interest", "indemnity", "claimable"],
+                     number_cols=["n_late_invoices"], labels=cols, caption=caption, **_locale(run))
+
+
+def customer_cost_view(run, top: int = 15):
+    """The true cost of the costliest customers (``kpi.customer_cost``): financing of their delays, collection
+    effort, expected bad debt, the price surcharge that would pay for it and the sales needed to make up bad debt."""
+    from cashsim import kpi
+
+    every = kpi.customer_cost(run.ledger, run.as_of, run.params.finance, reliability=run.model.customers)
+    cols = {"customer_name": "customer", "sales": "sales", "financing_cost": "financing of delays",
+            "collection_effort": "collection effort", "expected_bad_debt": "expected bad debt",
+            "total_cost": "total cost", "surcharge": "surcharge to cover it",
+            "extra_sales_for_bad_debt": "sales to make up bad debt"}
+    frame = every.loc[every["level"] == "customer"].nlargest(top, "total_cost")
+    return fmt.table(frame[list(cols)], money_cols=[c for c in cols if c not in ("customer_name", "surcharge")],
+                     percent_cols=["surcharge"], percent_decimals=1, labels=cols, **_locale(run))
 
 
 def accounting_view(run):
