@@ -216,6 +216,10 @@ def test_alerts_from_thresholds(tiny):
     assert kinds["over_credit_limit"] == {"B"}                       # 5 500 over 5 000
     assert kinds["overdue_balance"] == {"B"}                         # B1 (90 days) + B2 (106 days) = 6 000
     assert a.loc[a["alert"].eq("overdue_balance"), "value"].item() == 6000.0
+    # amounts in the messages follow the report's locale (Babel's narrow no-break spaces for fr-FR)
+    assert a.loc[a["alert"].eq("overdue_balance"), "message"].item() == "6\u202f000\xa0€ more than 60 days past due"
+    en = alerts(tiny, AS_OF, Alerts(dso_increase_days=1.0), reliability=rel, locale="en_GB")
+    assert en.loc[en["alert"].eq("over_credit_limit"), "message"].item() == "balance €5,500 over credit limit €5,000"
     assert kinds["dispute_past_sla"] == {"A"}
     assert kinds["reliable_turning_late"] == {"A"}                   # A1, A2, A4 due in the last 90 days: all late
     h = dso_history(tiny, start="2026-02-01", end=AS_OF)

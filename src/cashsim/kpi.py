@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from cashsim import fmt
 from cashsim.errors import LedgerError, ParamsError
 from cashsim.legal import FIXED_INDEMNITY_EUR, late_payment_interest, late_payment_rate
 from cashsim.params import Alerts, Finance
@@ -450,7 +451,8 @@ def _reliability_table(reliability: pd.DataFrame | None, ledger: Ledger, as_of) 
 
 
 def alerts(ledger: Ledger, as_of, thresholds: Alerts, *, reliability: pd.DataFrame | None = None,
-           recent_days: int = 90, min_recent: int = 2) -> pd.DataFrame:
+           recent_days: int = 90, min_recent: int = 2, locale: str = fmt.DEFAULT_LOCALE,
+           currency: str = "EUR") -> pd.DataFrame:
     """Alerts raised by the thresholds of ``params.alerts`` at the end of ``as_of``.
 
     Kinds: ``over_credit_limit`` (net balance above the limit of ``customers.credit_limit`` or
@@ -459,12 +461,16 @@ def alerts(ledger: Ledger, as_of, thresholds: Alerts, *, reliability: pd.DataFra
     and each segment), ``dispute_past_sla`` (an open dispute older than its SLA), ``reliable_turning_late`` (a
     customer classed reliable, by ``PayerModel.customers`` or the empirical table of the year before the last
     ``recent_days``, with more than ``turning_late_share`` of its at least ``min_recent`` invoices due in the last
-    ``recent_days`` late). Columns: alert, level, group, customer_name, value, threshold, message.
+    ``recent_days`` late). Columns: alert, level, group, customer_name, value, threshold, message (amounts in the
+    message formatted for ``locale``).
     """
     as_of = _ts(as_of)
     st = status_as_of(ledger, as_of)
     names = _customer_names(ledger)
     rows: list[pd.DataFrame] = []
+
+    def money(amount: float) -> str:
+        return fmt.money(amount, locale=locale, currency=currency, decimals=0)
 
     def add(kind, level, group, value, threshold, message):
         rows.append(pd.DataFrame({"alert": kind, "level": level, "group": group, "value": value,
@@ -479,13 +485,13 @@ def alerts(ledger: Ledger, as_of, thresholds: Alerts, *, reliability: pd.DataFra
     over = balance.reindex(limits.index).dropna()
     over = over[over > limits.reindex(over.index)]
     add("over_credit_limit", "customer", over.index, over.to_numpy(), limits.reindex(over.index).to_numpy(),
-        [f"balance {b:,.0f} EUR over credit limit {lim:,.0f} EUR"
+        [f"balance {money(b)} over credit limit {money(lim)}"
          for b, lim in zip(over, limits.reindex(over.index), strict=True)])
 
     old = op.loc[(as_of - op["due_date"]).dt.days > thresholds.overdue_days]
     old_bal = old.loc[old["outstanding"] > 0].groupby("customer_id")["outstanding"].sum()
     add("overdue_balance", "customer", old_bal.index, old_bal.to_numpy(), float(thresholds.overdue_days),
-        [f"{b:,.0f} EUR more than {thresholds.overdue_days} days past due" for b in old_bal])
+        [f"{money(b)} more than {thresholds.overdue_days} days past due" for b in old_bal])
 
     prev = (as_of.to_period("M") - 1).end_time.normalize()
     for by in (None, "segment"):

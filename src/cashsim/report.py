@@ -526,7 +526,7 @@ def alerts_view(run, top: int = 40):
     """The alerts of ``kpi.alerts`` at the as-of date, largest value first within each kind."""
     from cashsim import kpi
 
-    every = kpi.alerts(run.ledger, run.as_of, run.params.alerts)
+    every = kpi.alerts(run.ledger, run.as_of, run.params.alerts, **_locale(run))
     per_kind = max(top // max(every["alert"].nunique(), 1), 1)
     frame = every.sort_values(["alert", "value"], ascending=[True, False]).groupby("alert").head(per_kind)
     counts = every["alert"].value_counts().sort_index()
