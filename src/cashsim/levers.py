@@ -273,7 +273,8 @@ def _cost_frame(lever: str, months: np.ndarray, item: str, amounts: np.ndarray, 
 COST_COLUMNS = ["lever", "month", "item", "amount", "in_simulation"]
 
 
-def _empty_costs() -> pd.DataFrame:
+def empty_costs() -> pd.DataFrame:
+    """A costs table with no row (columns COST_COLUMNS), for levers that cost nothing."""
     return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
                          zip(COST_COLUMNS, ["str", "str", "str", "float64", "bool"], strict=True)})
 
@@ -316,7 +317,7 @@ class LeverSpec(BaseModel):
         raise NotImplementedError
 
     def costs(self, book: Any, model: Any = None) -> pd.DataFrame:
-        return _empty_costs()
+        return empty_costs()
 
     def actions(self, book: Any, model: Any = None) -> pd.DataFrame:
         return pd.DataFrame(columns=["lever", "customer_id", "invoice_id", "amount", "action"])
@@ -402,7 +403,7 @@ class EarlyPaymentDiscount(LeverSpec):
         sel = np.flatnonzero(inv["discount_rate"].to_numpy() > 0) if "discount_rate" in inv else np.array([], int)
         sel = sel[np.isin(sel, self._plan(book)[1])]
         if len(sel) == 0:
-            return _empty_costs()
+            return empty_costs()
         laws, inverse = conditional_laws(after, sel)
         cdf = np.cumsum(laws, axis=1)[inverse]
         day = inv["discount_day"].to_numpy()[sel].astype(np.int64) - int(book.grid[0])
@@ -577,7 +578,7 @@ class DunningPlan(LeverSpec):
     def costs(self, book: Any, model: Any = None) -> pd.DataFrame:
         """Expected cost of the plan's actions minus the current plan's, each on its own law (by month)."""
         if self.steps == (self.current or []):
-            return _empty_costs()
+            return empty_costs()
         m1, a1 = self._step_costs(self.apply(book, model), self.steps)
         m0, a0 = self._step_costs(book, self.current or [])
         return _cost_frame(self.name, np.concatenate([m1, m0]).astype(str), "dunning actions (net of current plan)",
@@ -854,7 +855,7 @@ class CutOffThreat(LeverSpec):
         inv = _ensure_columns(book)
         sel, start, p = self._p_threat(book, inv)
         if len(sel) == 0:
-            return _empty_costs()
+            return empty_costs()
         when = inv["due_date"].astype("datetime64[ns]").iloc[sel] + pd.to_timedelta(start, unit="D")
         legal = _cost_frame(self.name, _month(when), "legal notices", self.legal_cost * p)
         # P(customer threatened) = 1 - prod over its invoices of (1 - p)
@@ -1023,7 +1024,7 @@ LEVER_TYPES: dict[str, type[LeverSpec]] = {c.model_fields["kind"].default: c for
 
 def apply_levers(book: Any, levers: list[LeverSpec], model: Any = None) -> tuple[Any, pd.DataFrame]:
     """Apply levers in order; returns the new book and every lever's expected costs (each on its input book)."""
-    frames = [_empty_costs()]
+    frames = [empty_costs()]
     for lever in levers:
         frames.append(lever.costs(book, model))
         book = lever.apply(book, model)

@@ -656,7 +656,8 @@ def _progress(iterable, total: int, enabled: bool):
 # Public API
 # ---------------------------------------------------------------------------------------------------------------
 
-def _qname(q: float) -> str:
+def quantile_name(q: float) -> str:
+    """Column name of a quantile level: 0.05 -> "p05", 0.5 -> "p50"."""
     return f"p{round(q * 100):02d}"
 
 
@@ -737,7 +738,7 @@ class Simulation:
         out = pd.DataFrame({"period": table.columns, "mean": values.mean(axis=0)})
         qs = np.quantile(values, q, axis=0) if values.shape[0] else np.full((len(q), values.shape[1]), np.nan)
         for level, row in zip(q, qs):
-            out[_qname(level)] = row
+            out[quantile_name(level)] = row
         return out
 
 

@@ -54,6 +54,7 @@ import pandas as pd
 
 from cashsim.errors import ParamsError
 from cashsim.params import CashBurn, monthly_values
+from cashsim.simulate import QUANTILES, quantile_name
 
 if TYPE_CHECKING:  # pragma: no cover
     from cashsim.ledger import Ledger
@@ -61,12 +62,6 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Burn categories, in the order of the params file.
 CATEGORIES = ("salaries_and_social", "external_charges", "taxes_and_vat", "loan_repayments")
-#: Quantile levels reported for fans.
-QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
-
-
-def _qname(q: float) -> str:
-    return f"p{round(q * 100):02d}"
 
 
 # --------------------------------------------------------------------------------------------------- windows
@@ -274,7 +269,7 @@ def _summary(values: np.ndarray, prefix: str, quantiles) -> dict[str, np.ndarray
     """Mean and quantiles over paths (axis 0) of a (n_paths, k) array, as columns."""
     out = {f"{prefix}_mean": values.mean(axis=0)}
     qs = np.quantile(values, quantiles, axis=0)
-    out.update({f"{prefix}_{_qname(q)}": qs[i] for i, q in enumerate(quantiles)})
+    out.update({f"{prefix}_{quantile_name(q)}": qs[i] for i, q in enumerate(quantiles)})
     return out
 
 

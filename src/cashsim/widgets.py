@@ -77,6 +77,7 @@ from cashsim.levers import (
     PromiseCalls,
     annualised_discount_rate,
     apply_levers,
+    empty_costs,
 )
 from cashsim.params import CashBurn, Params, dump_params, load_params, monthly_values
 from cashsim.pipeline import Baseline, horizon_end, prepare
@@ -451,7 +452,7 @@ class PanelEngine:
     def _apply(self, months: int, levers: tuple[LeverSpec, ...]) -> tuple[Any, pd.DataFrame]:
         """Apply levers in order, memoising every prefix: a change to lever k re-applies levers k..n only."""
         if not levers:
-            return self.base_book(months), _empty_costs()
+            return self.base_book(months), empty_costs()
         key = (int(months), *(lv.model_dump_json() for lv in levers))
 
         def make() -> tuple[Any, pd.DataFrame]:
@@ -482,12 +483,6 @@ class PanelEngine:
         """The target report of an outcome for a burn (memoised: the burn sliders do not re-simulate)."""
         key = (outcome.key, burn.model_dump_json())
         return self._reports.get_or(key, lambda: target_report(outcome.sim, burn, self.ledger))
-
-
-def _empty_costs() -> pd.DataFrame:
-    return pd.DataFrame({"lever": pd.Series(dtype="str"), "month": pd.Series(dtype="str"),
-                         "item": pd.Series(dtype="str"), "amount": pd.Series(dtype="float64"),
-                         "in_simulation": pd.Series(dtype="bool")})
 
 
 # ================================================================================================ tables

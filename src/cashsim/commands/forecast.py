@@ -31,8 +31,8 @@ from cashsim.commands import write_output
 from cashsim.errors import ParamsError
 from cashsim.params import Params
 from cashsim.params import Simulation as SimulationParams
+from cashsim.simulate import QUANTILES, quantile_name
 
-QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 
 
 def forecast(ledger, params: Params):
@@ -46,7 +46,7 @@ def summary(sim) -> dict[str, Any]:
     """The JSON contract of ``cashsim forecast`` from a Simulation: as_of, months, weeks (cents)."""
     def rows(freq: str, key: str, label) -> list[dict[str, Any]]:
         q = sim.quantiles(freq, QUANTILES)
-        cols = ["mean"] + [f"p{round(x * 100):02d}" for x in QUANTILES]
+        cols = ["mean"] + [quantile_name(x) for x in QUANTILES]
         return [{key: label(r["period"]), **{c: round(float(r[c]), 2) for c in cols}} for _, r in q.iterrows()]
 
     return {"as_of": sim.as_of.strftime("%Y-%m-%d"),
