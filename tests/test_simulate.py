@@ -15,6 +15,8 @@ from cashsim.simulate import (
     business_day_calendar,
     payment_run_calendar,
     simulate,
+    GUIDE_LO,
+    GUIDE_SCALE,
     threshold_tables,
 )
 
@@ -221,7 +223,7 @@ def test_thresholds_are_the_inverse_cdf_rule_and_the_guide_never_overshoots():
         u = (1 - lower[i]) * special.ndtr(x)
         g_u = first[i] + np.searchsorted(cdf[profile[i], first[i]:] - lower[i], u, side="left")
         assert np.array_equal(np.minimum(g_z, limit[i]), np.minimum(g_u, limit[i])), i
-        bins = np.clip(((x + 8.0) * 64.0).astype(int), 0, th.guide.shape[1] - 1)
+        bins = np.clip(((x - GUIDE_LO) * GUIDE_SCALE).astype(int), 0, th.guide.shape[1] - 1)
         assert (th.guide[t, bins] <= r).all(), i
     # a not-yet-conditioned invoice shares its profile's table; overdue ones get one per (profile, first)
     assert len(th.start) == len(set(zip(profile[lower > 0], first[lower > 0]))) + len(set(profile[lower == 0]))

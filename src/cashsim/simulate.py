@@ -78,8 +78,13 @@ from functools import cached_property
 from typing import Any, Literal
 
 import numba
+import numba.np.random._constants as _zig
 import numpy as np
 import pandas as pd
+from llvmlite import binding as llvm_binding
+from llvmlite import ir as llvm_ir
+from numba import types
+from numba.extending import get_cython_function_address, intrinsic
 from scipy import special
 
 from cashsim.errors import ModelError, ParamsError
@@ -89,9 +94,7 @@ PATH_BLOCK = 100
 #: Quantile levels reported by default (p05 ... p95).
 QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 #: Guide tables in z-space: bins of width 1 / GUIDE_SCALE from GUIDE_LO (x below: bin 0, above: the last bin).
-GUIDE_LO, GUIDE_SCALE, GUIDE_BINS = -8.0, 64.0, 1024
-#: Latent normals buffered per task (invoices x the task's paths): 2**18 doubles = 2 MiB.
-NORMALS_BUFFER = 2 ** 18
+GUIDE_LO, GUIDE_SCALE, GUIDE_BINS = -4.0, 512.0, 4096
 
 BOOK_REQUIRED = ("invoice_id", "customer_id", "due_date", "amount", "profile", "min_day")
 BOOK_DEFAULTS: dict[str, Any] = {"segment": "all", "is_future": False, "issue_date": pd.NaT, "calendar": 0,
@@ -285,84 +288,243 @@ def _normalise_invoices(invoices: pd.DataFrame, n_profiles: int, grid: np.ndarra
 # Compiled kernel
 # ---------------------------------------------------------------------------------------------------------------
 
-@numba.njit(nogil=True, cache=True)
-def _guide(theta: np.ndarray, start: np.ndarray, length: np.ndarray, out: np.ndarray) -> None:
-    """``guide[t, j]`` = first position ``r`` of table ``t`` with ``theta[start[t] + r] >= GUIDE_LO + j /
-    GUIDE_SCALE`` (minus 1e-9, so a rounding of the bin index can never skip a threshold); ``guide[t, 0] = 0``."""
-    for t in range(start.shape[0]):
-        r = 0
-        last = length[t] - 1
-        for j in range(1, GUIDE_BINS):
-            edge = GUIDE_LO + j / GUIDE_SCALE - 1e-9
-            while r < last and theta[start[t] + r] < edge:
-                r += 1
-            out[t, j] = r
+#: numpy's PCG64 multiplier (``PCG_DEFAULT_MULTIPLIER_128``) and the ziggurat tables numba copied from numpy.
+_PCG_MULT = (2549297995355413924 << 64) | 4865540595714422341
+_ZIG_K, _ZIG_W, _ZIG_F = _zig.ki_double.copy(), _zig.wi_double.copy(), _zig.fi_double.copy()
+_ZIG_R, _ZIG_INV_R = float(_zig.ziggurat_nor_r), float(_zig.ziggurat_nor_inv_r)
+_U52 = np.uint64(0x000FFFFFFFFFFFFF)
+
+
+@intrinsic
+def _pcg64_next(typingctx, hi, lo, inc_hi, inc_lo):
+    """``(hi, lo, out)``: one step of numpy's PCG64 (128-bit LCG, XSL-RR output) on the state ``hi:lo`` with
+    increment ``inc_hi:inc_lo``, as ``pcg64_random_r`` does it; the 128-bit product is LLVM's ``i128`` (a
+    ``mulx`` and two ``imul``), which numba does not expose."""
+    u64 = types.uint64
+    sig = types.UniTuple(u64, 3)(u64, u64, u64, u64)
+
+    def codegen(context, builder, signature, args):
+        i128, i64 = llvm_ir.IntType(128), llvm_ir.IntType(64)
+        c64 = llvm_ir.Constant(i128, 64)
+
+        def join(h, low):
+            return builder.or_(builder.shl(builder.zext(h, i128), c64), builder.zext(low, i128))
+
+        state = builder.add(builder.mul(join(args[0], args[1]), llvm_ir.Constant(i128, _PCG_MULT)),
+                            join(args[2], args[3]))
+        new_hi, new_lo = builder.trunc(builder.lshr(state, c64), i64), builder.trunc(state, i64)
+        x, rot = builder.xor(new_hi, new_lo), builder.lshr(new_hi, llvm_ir.Constant(i64, 58))
+        back = builder.and_(builder.sub(llvm_ir.Constant(i64, 64), rot), llvm_ir.Constant(i64, 63))
+        out = builder.or_(builder.lshr(x, rot), builder.shl(x, back))
+        return context.make_tuple(builder, signature.return_type, (new_hi, new_lo, out))
+
+    return sig, codegen
+
+
+@numba.njit(nogil=True, inline="always")
+def _pcg64_double(hi, lo, ih, il):
+    """numpy's ``next_double``: the top 53 bits of one output, in [0, 1)."""
+    hi, lo, r = _pcg64_next(hi, lo, ih, il)
+    return hi, lo, np.float64(r >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
 @numba.njit(nogil=True, cache=True)
-def _draw_normals(rng, out):
-    """Fill ``out`` (invoices x the paths of one block, maybe a strided view) with standard normals from ``rng``,
-    invoice by invoice in the book's row order."""
-    for i in range(out.shape[0]):
-        ui = np.uintp(i)
-        for p in range(out.shape[1]):
-            out[ui, np.uintp(p)] = rng.standard_normal()
+def _normal_tail(hi, lo, ih, il, idx, rabs, x):
+    """The rest of numpy's ziggurat after a draw failed its first test (0.7 % of draws): the wedge or tail test,
+    then whole new draws until one is accepted. Kept out of line so the hot loop keeps its registers."""
+    while True:
+        if idx == 0:
+            while True:
+                hi, lo, u1 = _pcg64_double(hi, lo, ih, il)
+                hi, lo, u2 = _pcg64_double(hi, lo, ih, il)
+                xx = -_ZIG_INV_R * np.log1p(-u1)
+                yy = -np.log1p(-u2)
+                if yy + yy > xx * xx:
+                    if (rabs >> np.uint64(8)) & np.uint64(1):
+                        return hi, lo, -(_ZIG_R + xx)
+                    return hi, lo, _ZIG_R + xx
+        else:
+            hi, lo, u = _pcg64_double(hi, lo, ih, il)
+            if (_ZIG_F[idx - 1] - _ZIG_F[idx]) * u + _ZIG_F[idx] < np.exp(-0.5 * x * x):
+                return hi, lo, x
+        hi, lo, r = _pcg64_next(hi, lo, ih, il)
+        idx = r & np.uint64(0xFF)
+        r >>= np.uint64(8)
+        rabs = (r >> np.uint64(1)) & _U52
+        x = np.float64(rabs) * _ZIG_W[idx]
+        if r & np.uint64(1):
+            x = -x
+        if rabs < _ZIG_K[idx]:
+            return hi, lo, x
+
+
+@numba.njit(nogil=True, inline="always")
+def _normal(hi, lo, ih, il):
+    """``(hi, lo, x)``: the next ``Generator(PCG64).standard_normal()`` of the stream in state ``hi:lo`` --
+    numpy's ziggurat (``random_standard_normal``) on numpy's PCG64, bit for bit, with the state in registers
+    instead of behind the bit generator's function pointer (tests check the numbers against numpy's)."""
+    hi, lo, r = _pcg64_next(hi, lo, ih, il)
+    idx = r & np.uint64(0xFF)
+    r >>= np.uint64(8)
+    rabs = (r >> np.uint64(1)) & _U52
+    x = np.float64(rabs) * _ZIG_W[idx]
+    if r & np.uint64(1):
+        x = -x
+    if rabs < _ZIG_K[idx]:
+        return hi, lo, x
+    return _normal_tail(hi, lo, ih, il, idx, rabs, x)
+
+
+def pcg64_state(bit_generator: np.random.PCG64) -> np.ndarray:
+    """A PCG64's state as four uint64 ``[state_hi, state_lo, inc_hi, inc_lo]`` (the kernel's form)."""
+    s = bit_generator.state["state"]
+    mask = (1 << 64) - 1
+    return np.array([s["state"] >> 64, s["state"] & mask, s["inc"] >> 64, s["inc"] & mask], np.uint64)
 
 
 @numba.njit(nogil=True, cache=True)
-def _collect(e, s_month, s_cust, c, month, cust, table, skip, limit, offset, cal_row, amount, disc_g, disc_rate,
-             group, start, first_g, theta, guide, calendars, month_of_day, daily, cost, group_monthly, use_groups):
-    """The pay day of ``e.shape[0]`` invoices on the ``e.shape[1]`` paths of a task, from their standard normals
-    ``e`` (:func:`_draw_normals`); their cash is added to ``daily[day, path]`` (discounts to ``cost``, cash to
-    ``group_monthly[path, group, month]``).
+def standard_normals(state, out):
+    """Fill the C-contiguous ``out`` with the stream's standard normals in memory order (what
+    ``Generator(PCG64).standard_normal(out.shape)`` gives) and advance ``state`` (:func:`pcg64_state`)."""
+    flat = out.reshape(-1)
+    hi, lo, ih, il = state[0], state[1], state[2], state[3]
+    for k in range(flat.shape[0]):
+        hi, lo, x = _normal(hi, lo, ih, il)
+        flat[np.uintp(k)] = x
+    state[0], state[1] = hi, lo
 
-    The pay day of invoice ``i`` on path ``p`` is the first grid day ``g`` of its threshold table with
-    ``theta(g) >= x``, ``x = s_month[month[i], p] + s_cust[cust[i], p] + c e[i, p]``, found from the table's
-    guide bin of ``x`` by one branch-free step and a rarely taken forward scan that the table's last entry
-    (+inf) stops. All the task's paths run through one invoice
-    before the next, so its table stays in the L1 cache. Days ``g >= limit[i]`` (never paid, or after the
-    horizon whatever the calendar) and calendar days past the horizon go to the sink row ``daily.shape[0] - 1``.
+
+# scipy's ``ndtri`` (Phi^-1) as a C symbol the compiled table builder calls by name (so it can be cached).
+llvm_binding.add_symbol("cashsim_scipy_ndtri", get_cython_function_address("scipy.special.cython_special", "ndtri"))
+_ndtri = types.ExternalFunction("cashsim_scipy_ndtri", types.float64(types.float64))
+#: Left edge of every guide bin but the first (which also takes every x below GUIDE_LO), less 1e-9 so a rounding
+#: of the bin index can never skip a threshold.
+_GUIDE_EDGES = GUIDE_LO + np.arange(GUIDE_BINS) / GUIDE_SCALE - 1e-9
+
+
+@numba.njit(nogil=True, cache=True)
+def _fill_tables(cdf, t_profile, t_first, t_lower, t_stop, start, edges, theta, guide, t0, t1):
+    """Thresholds and guides of tables ``t0 .. t1 - 1`` (see :class:`Thresholds`).
+
+    ``theta[start[t] + r] = Phi^-1((F(g) - lower) / (1 - lower))`` for ``g = first + r < stop`` (clipped to
+    [0, 1], NaN -> 0), then ``+inf``. ``guide[t, j]`` (``j >= 1``) = the number of entries below
+    ``edges[j]``, i.e. the first position whose threshold is ``>= edges[j]``; ``guide[t, 0] = 0``. Built entry by
+    entry: the bins of entry ``r`` are those whose edge lies in ``(theta[r - 1], theta[r]]``.
     """
-    n_inv, n_paths = e.shape
+    G = cdf.shape[1]
+    n_bins = edges.shape[0]
+    for t in range(t0, t1):
+        k, a, base, g_first = t_profile[t], t_lower[t], start[t], t_first[t]
+        n = t_stop[t] - g_first + 1
+        for r in range(n - 1):
+            q = (cdf[k, min(g_first + r, G - 1)] - a) / (1.0 - a)
+            q = 0.0 if q != q else min(max(q, 0.0), 1.0)
+            theta[base + r] = _ndtri(q)
+        theta[base + n - 1] = np.inf
+        guide[t, 0] = 0
+        j = 1
+        for r in range(n):
+            th = theta[base + r]
+            # bins j with edges[j] <= th start at r + 1 or later; the others, from the current j, start at r
+            stop = n_bins
+            if th < edges[n_bins - 1]:
+                stop = min(max(int((th - GUIDE_LO) * GUIDE_SCALE) + 1, 1), n_bins) if th > edges[0] else 1
+                while stop > 1 and edges[stop - 1] > th:
+                    stop -= 1
+                while stop < n_bins and edges[stop] <= th:
+                    stop += 1
+            while j < stop:
+                guide[t, j] = r
+                j += 1
+            if j >= n_bins:
+                break
+
+
+@numba.njit(nogil=True, cache=True)
+def _draw(states, cols, e):
+    """Block ``b``'s next ``cols[b + 1] - cols[b]`` standard normals into ``e[cols[b]:cols[b + 1]]``, from its
+    stream ``states[b]``, which advances."""
+    for b in range(cols.shape[0] - 1):
+        hi, lo, ih, il = states[b, 0], states[b, 1], states[b, 2], states[b, 3]
+        for p in range(cols[b], cols[b + 1]):
+            hi, lo, x = _normal(hi, lo, ih, il)
+            e[np.uintp(p)] = x
+        states[b, 0], states[b, 1] = hi, lo
+
+
+@numba.njit(nogil=True, cache=True)
+def _pay(e, smi, sci, c, guide_t, th, day_of, amt, daily):
+    """One invoice without discount or groups on every path: ``daily[day_of[r], p] += amt`` where ``r`` is the
+    first table position with ``th[r] >= x``, ``x = smi[p] + sci[p] + c e[p]`` (see :func:`_simulate_task`)."""
+    z_top = GUIDE_LO + (GUIDE_BINS - 1) / GUIDE_SCALE
+    for p in range(e.shape[0]):
+        up = np.uintp(p)
+        z = smi[up] + sci[up] + c * e[up]
+        r = np.uintp(guide_t[np.uintp((min(max(z, GUIDE_LO), z_top) - GUIDE_LO) * GUIDE_SCALE)])
+        while th[r] < z:
+            r += np.uintp(1)
+        daily[np.uintp(day_of[r]), up] += amt
+
+
+@numba.njit(nogil=True, cache=True)
+def _simulate_task(states, cols, s_month, s_cust, c, month, cust, table, skip, limit, offset, cal_row, amount,
+                   disc_g, disc_rate, group, start, first_g, theta, guide, calendars, month_of_day, daily, cost,
+                   group_monthly, use_groups, e, day_of):
+    """Pay every invoice of the book on the paths of one task; cash goes to ``daily[day, path]`` (discounts to
+    ``cost``, cash to ``group_monthly[path, group, month]`` when ``use_groups``).
+
+    Block ``b`` holds paths ``cols[b] .. cols[b + 1] - 1`` and draws from its own stream ``states[b]``
+    (:func:`pcg64_state`). Invoice by invoice in the book's row order, each block draws one standard normal per
+    path (so every invoice, even one that cannot be paid within the horizon, takes the same numbers from the
+    stream whatever the others do); then every path of the task runs through the invoice, whose tables stay in
+    L1. The pay day of invoice ``i`` on path ``p`` is the first grid day ``g`` of its threshold table with
+    ``theta(g) >= x``, ``x = s_month[month[i], p] + s_cust[cust[i], p] + c e[p]``: the guide bin of ``x``
+    gives the start, a forward scan (rarely taken: a threshold inside the bin) ends at the table's ``+inf`` at
+    the latest. ``day_of[r]``, built once per invoice, is the day index of table position ``r`` through the
+    invoice's calendar, or the sink row ``daily.shape[0] - 1`` (never paid, or paid after the horizon).
+    """
+    n_blocks = cols.shape[0] - 1
+    n_paths = cols[n_blocks]
     sink_a = calendars.shape[1] - 1
-    for i in range(n_inv):
+    z_top = GUIDE_LO + (GUIDE_BINS - 1) / GUIDE_SCALE
+    for i in range(month.shape[0]):
+        _draw(states, cols, e)
         if skip[i]:
             continue
         t = table[i]
         base = start[t]
-        g_of_r = first_g[t] - base
+        n = start[t + 1] - base
+        g0 = first_g[t]
         lim = limit[i]
         off = offset[i]
-        row = cal_row[i]
+        cal = calendars[cal_row[i]]
+        for r in range(n):
+            g = g0 + r
+            day_of[r] = cal[off + g if g < lim else sink_a]
+        th = theta[base:base + n]
+        guide_t = guide[t]
+        smi = s_month[month[i]]
+        sci = s_cust[cust[i]]
         amt = amount[i]
-        dg = disc_g[i]
-        discounted = dg >= 0
+        # indices are unsigned (all are >= 0): numba then skips its negative-index wraparound code
+        if disc_g[i] < 0 and not use_groups:               # the common case, without the branches below
+            _pay(e, smi, sci, c, guide_t, th, day_of, amt, daily)
+            continue
+        r_disc = disc_g[i] - g0                              # discount taken when the table position <= r_disc
         cash_disc = amt * (1.0 - disc_rate[i])
         cost_disc = amt * disc_rate[i]
         gi = group[i]
-        ei = e[i]
-        smi = s_month[month[i]]
-        sci = s_cust[cust[i]]
-        guide_t = guide[t]
-        cal = calendars[row]
-        # indices are cast to unsigned (all are >= 0): numba then skips its negative-index wraparound code,
-        # a third of the loop's instructions
         for p in range(n_paths):
             up = np.uintp(p)
-            z = smi[up] + sci[up] + c * ei[up]
-            j = min(max(int((z - GUIDE_LO) * GUIDE_SCALE), 0), GUIDE_BINS - 1)
-            r = base + np.int64(guide_t[np.uintp(j)])
-            r += theta[np.uintp(r)] < z
-            while theta[np.uintp(r)] < z:  # rare (< 2 % of draws): more than one threshold in the guide bin
-                r += 1
-            g = r + g_of_r
-            d = np.uintp(cal[np.uintp(off + g if g < lim else sink_a)])
-            if discounted:
-                take = g <= dg
-                cash = cash_disc if take else amt
-                cost[d, up] += cost_disc if take else 0.0
-            else:
-                cash = amt
+            z = smi[up] + sci[up] + c * e[up]
+            r = np.uintp(guide_t[np.uintp((min(max(z, GUIDE_LO), z_top) - GUIDE_LO) * GUIDE_SCALE)])
+            while th[r] < z:
+                r += np.uintp(1)
+            d = np.uintp(day_of[r])
+            cash = amt
+            if np.int64(r) <= r_disc:
+                cash = cash_disc
+                cost[d, up] += cost_disc
             daily[d, up] += cash
             if use_groups:
                 group_monthly[up, gi, month_of_day[d]] += cash
@@ -402,6 +564,7 @@ class _Prepared:
     sqrt_rho_month: float
     sqrt_rho_customer: float
     c: float
+    longest: int
 
 
 @dataclass(frozen=True, eq=False)
@@ -428,7 +591,7 @@ class Thresholds:
 
 
 def threshold_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lower: np.ndarray,
-                     limit: np.ndarray, skip: np.ndarray) -> Thresholds:
+                     limit: np.ndarray, skip: np.ndarray, n_threads: int = 1) -> Thresholds:
     """The z-space threshold tables for invoices with cumulative rows ``cdf[profile]``, first allowed grid index
     ``first``, ``lower = F(first - 1)`` and horizon limit ``limit`` (grid index from which every day is outside the
     horizon); ``skip`` invoices are never paid within it and need no table entries.
@@ -436,7 +599,8 @@ def threshold_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lo
     Invoices not yet conditioned (``lower == 0``: nothing of their law lies before ``first``, the common case of
     invoices not yet due and of future invoices) share one table per profile, starting at the profile's first day
     of positive mass; overdue invoices share one table per distinct (profile, first) pair. A table stops at the
-    largest ``limit`` of its invoices, so it holds at most the horizon's days.
+    largest ``limit`` of its invoices, so it holds at most the horizon's days. ``n_threads`` threads share the
+    tables (the result does not depend on it).
 
     >>> cdf = np.array([[0.0, 0.5, 1.0]])
     >>> th = threshold_tables(cdf, np.array([0, 0]), np.array([0, 2]), np.array([0.0, 0.5]), np.array([3, 3]),
@@ -460,15 +624,19 @@ def threshold_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lo
     np.maximum.at(t_stop, table[~skip], limit[~skip])
     length = t_stop - t_first + 1                                      # + the +inf entry
     start = np.r_[0, np.cumsum(length)[:-1]].astype(np.int64)
-    tt = np.repeat(np.arange(len(keys)), length)
-    g = t_first[tt] + np.arange(len(tt)) - start[tt]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        p = (cdf[t_profile[tt], np.minimum(g, G - 1)] - t_lower[tt]) / (1.0 - t_lower[tt])
-    theta = np.where(g >= t_stop[tt], np.inf, special.ndtri(np.clip(np.nan_to_num(p), 0.0, 1.0)))
+    theta = np.empty(int(length.sum()))
     longest = length.max(initial=1)
-    guide = np.zeros((len(keys), GUIDE_BINS), np.uint8 if longest <= 256 else np.int16 if longest <= 2 ** 15
+    guide = np.empty((len(keys), GUIDE_BINS), np.uint8 if longest <= 256 else np.int16 if longest <= 2 ** 15
                      else np.int32)                                    # the smallest type: more tables in cache
-    _guide(theta, start, length.astype(np.int64), guide)
+    args = (np.ascontiguousarray(cdf, dtype=np.float64), t_profile.astype(np.int64), t_first.astype(np.int64),
+            t_lower.astype(np.float64), t_stop.astype(np.int64), start, _GUIDE_EDGES, theta, guide)
+    cuts = np.searchsorted(start, np.linspace(0, len(theta), max(1, n_threads) + 1)[1:-1]).tolist()
+    bounds = list(zip([0] + cuts, cuts + [len(keys)]))                 # about equal numbers of entries
+    if len(bounds) == 1:
+        _fill_tables(*args, 0, len(keys))
+    else:
+        with ThreadPoolExecutor(len(bounds)) as pool:
+            list(pool.map(lambda b: _fill_tables(*args, *b), bounds))
     return Thresholds(table=table.astype(np.int64), profile=t_profile.astype(np.int64),
                       first=t_first.astype(np.int64), lower=t_lower, stop=t_stop.astype(np.int64), start=start,
                       theta=theta, guide=guide)
@@ -509,7 +677,7 @@ def _horizon_limit(calendars: np.ndarray, n_days: int, cal_row: np.ndarray, offs
 
 
 def _prepare(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_customer: float,
-             group_by: np.ndarray | None) -> tuple[_Prepared, pd.DatetimeIndex]:
+             group_by: np.ndarray | None, n_threads: int = 1) -> tuple[_Prepared, pd.DatetimeIndex]:
     inv = book.invoices
     day0 = book.as_of + pd.Timedelta(days=1)
     days = pd.date_range(day0, horizon_end, freq="D")
@@ -529,7 +697,7 @@ def _prepare(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_custom
     offset = t["offset"].astype(np.int64)
     limit = _horizon_limit(calendars[:, :-1], n_days, cal_row, offset, G)
     skip = (m_idx >= limit) | (1.0 - lower <= 1e-12)       # no mass left within the horizon: never paid in it
-    th = threshold_tables(cdf, profile, m_idx, lower, limit, skip)
+    th = threshold_tables(cdf, profile, m_idx, lower, limit, skip, n_threads)
     month_codes = days.to_period("M")
     months = month_codes.unique()
     month_of_day = (month_codes.year * 12 + month_codes.month - (months[0].year * 12 + months[0].month))
@@ -544,17 +712,19 @@ def _prepare(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_custom
             raise ParamsError(f"group_by must be {len(inv)} non-negative integers, one per Book.invoices row")
         group, n_groups = group.astype(np.int64), int(group.max()) + 1 if len(group) else 1
     cust = pd.factorize(inv["customer_id"])[0].astype(np.int64)
+    bounds = np.append(th.start, len(th.theta))            # table t: theta[bounds[t]:bounds[t + 1]]
     prep = _Prepared(
         month=t["month"].astype(np.int64), cust=cust, table=th.table, skip=skip, limit=limit.astype(np.int64),
         offset=offset, cal_row=cal_row, amount=inv["amount"].to_numpy(np.float64),
         disc_g=np.maximum(disc_g, -1).astype(np.int64), disc_rate=rate.astype(np.float64), group=group,
-        start=th.start, first_g=th.first, theta=th.theta, guide=th.guide, calendars=calendars,
+        start=bounds, first_g=th.first, theta=th.theta, guide=th.guide, calendars=calendars,
         month_of_day=np.append(np.asarray(month_of_day, np.int64), len(months)), n_days=n_days,
         n_months=len(months),
         n_factor_months=int(t["month"].max()) + 1 if len(inv) else 1,
         n_customers=max(int(cust.max()) + 1, 1) if len(inv) else 1, n_groups=n_groups,
         use_groups=group_by is not None, sqrt_rho_month=math.sqrt(rho_month),
-        sqrt_rho_customer=math.sqrt(rho_customer), c=math.sqrt(max(1.0 - rho_month - rho_customer, 0.0)))
+        sqrt_rho_customer=math.sqrt(rho_customer), c=math.sqrt(max(1.0 - rho_month - rho_customer, 0.0)),
+        longest=int(np.diff(bounds).max(initial=0)))
     return prep, days
 
 
@@ -570,35 +740,28 @@ def _run_blocks(prep: _Prepared, blocks: list[int], seeds: list[np.random.SeedSe
                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
     """Cash per day (and discounts, group months) for the paths of ``blocks``, stacked in block order.
 
-    Stream of a block (one ``Generator(PCG64(child))``): month factors (n_factor_months x paths), customer
-    factors (n_customers x paths), then one standard normal per (invoice, path), invoice-major in the book's row
-    order, drawn inside the compiled kernel.
+    Stream of a block (``Generator(PCG64(child)).standard_normal``, drawn in the compiled kernel): month factors
+    (n_factor_months x paths), customer factors (n_customers x paths), then one standard normal per (invoice,
+    path), invoice-major in the book's row order.
     """
     sizes = [_block_paths(n_paths, b) for b in blocks]
-    cols = np.cumsum([0] + sizes)
+    cols = np.cumsum([0] + sizes).astype(np.int64)
     total = int(cols[-1])
     daily = np.zeros((prep.n_days + 1, total))      # days x paths (cache-friendly); last row: the sink
     cost = np.zeros((prep.n_days + 1, total))
     groups = np.zeros((total, prep.n_groups, prep.n_months + 1)) if prep.use_groups else np.zeros((1, 1, 1))
-    rngs = [np.random.Generator(np.random.PCG64(seed)) for seed in seeds]
+    states = np.vstack([pcg64_state(np.random.PCG64(seed)) for seed in seeds])
     s_month = np.empty((prep.n_factor_months, total))
     s_cust = np.empty((prep.n_customers, total))
-    for b, rng in enumerate(rngs):
-        s_month[:, cols[b]:cols[b + 1]] = rng.standard_normal((prep.n_factor_months, sizes[b])) * prep.sqrt_rho_month
-        s_cust[:, cols[b]:cols[b + 1]] = rng.standard_normal((prep.n_customers, sizes[b])) * prep.sqrt_rho_customer
-    n_inv = len(prep.amount)
-    chunk = max(16, NORMALS_BUFFER // total)
-    buf = np.empty((min(chunk, max(n_inv, 1)), total))
-    for lo in range(0, n_inv, chunk):
-        hi = min(lo + chunk, n_inv)
-        e = buf[: hi - lo]
-        sl = slice(lo, hi)
-        for b, rng in enumerate(rngs):
-            _draw_normals(rng, e[:, cols[b]:cols[b + 1]])
-        _collect(e, s_month, s_cust, prep.c, prep.month[sl], prep.cust[sl], prep.table[sl], prep.skip[sl],
-                 prep.limit[sl], prep.offset[sl], prep.cal_row[sl], prep.amount[sl], prep.disc_g[sl],
-                 prep.disc_rate[sl], prep.group[sl], prep.start, prep.first_g, prep.theta, prep.guide,
-                 prep.calendars, prep.month_of_day, daily, cost, groups, prep.use_groups)
+    for b, size in enumerate(sizes):
+        for factors, scale in ((s_month, prep.sqrt_rho_month), (s_cust, prep.sqrt_rho_customer)):
+            drawn = np.empty((factors.shape[0], size))
+            standard_normals(states[b], drawn)
+            factors[:, cols[b]:cols[b + 1]] = drawn * scale
+    _simulate_task(states, cols, s_month, s_cust, prep.c, prep.month, prep.cust, prep.table, prep.skip,
+                   prep.limit, prep.offset, prep.cal_row, prep.amount, prep.disc_g, prep.disc_rate, prep.group,
+                   prep.start, prep.first_g, prep.theta, prep.guide, prep.calendars, prep.month_of_day, daily,
+                   cost, groups, prep.use_groups, np.empty(total), np.empty(max(prep.longest, 1), np.int64))
     return daily[:-1].T.copy(), cost[:-1].T.copy(), (groups[:, :, :-1] if prep.use_groups else None)
 
 
@@ -769,13 +932,13 @@ def simulate(book: Book, *, horizon_end: Any, n_paths: int, seed: int, rho_month
         raise ParamsError(f"horizon_end {horizon_end.date()} must be after as_of {book.as_of.date()}")
     n_paths, seed = int(n_paths), int(seed)
     group = None if group_by is None else np.asarray(group_by)
-    prep, days = _prepare(book, horizon_end, float(rho_month), float(rho_customer), group)
+    threads = max(1, n_threads or os.cpu_count() or 1)
+    prep, days = _prepare(book, horizon_end, float(rho_month), float(rho_customer), group, threads)
     n_blocks = -(-n_paths // PATH_BLOCK)
     seeds = np.random.SeedSequence(seed).spawn(n_blocks)
     if backend == "dask":
         parts = _run_dask(prep, _tasks(n_paths, chunk_paths), seeds, n_paths, dask_address, progress)
     else:
-        threads = max(1, n_threads or os.cpu_count() or 1)
         # enough tasks to keep every thread busy: chunking never changes the numbers, only the schedule
         per_thread = PATH_BLOCK * -(-n_blocks // threads)
         parts = _run_local(prep, _tasks(n_paths, min(int(chunk_paths), per_thread)), seeds, n_paths, threads,
