@@ -17,6 +17,8 @@ from cashsim.simulate import (
     simulate,
     GUIDE_LO,
     GUIDE_SCALE,
+    pcg64_state,
+    standard_normals,
     threshold_tables,
 )
 
@@ -118,6 +120,40 @@ def test_same_seed_same_numbers_whatever_the_chunking_and_threads():
     c = run(book, n_paths=350, chunk_paths=1000, n_threads=2, rho_month=0.1, rho_customer=0.2, seed=12)
     assert np.array_equal(a.daily, b.daily) and np.array_equal(a.daily_cost, b.daily_cost)
     assert not np.array_equal(a.daily, c.daily)
+
+
+def test_discounts_and_groups_do_not_depend_on_the_chunking_either():
+    """The engine's second loop (discounted invoices, per-group months) writes the same numbers for any task size
+    and thread count as for one task on one thread."""
+    book = _mixed_book(200, seed=5)
+    inv = book.invoices.copy()
+    inv.loc[::3, "discount_rate"] = 0.02
+    inv.loc[::3, "discount_day"] = 8.0
+    book = Book(as_of=AS_OF, grid=GRID, pmfs=book.pmfs, invoices=inv)
+    groups = np.arange(len(inv)) % 4
+    kw = {"n_paths": 530, "rho_month": 0.1, "rho_customer": 0.2, "group_by": groups}
+    one = run(book, chunk_paths=10_000, n_threads=1, **kw)
+    many = run(book, chunk_paths=200, n_threads=2, **kw)
+    assert one.daily_cost.sum() > 0
+    for attr in ("daily", "daily_cost", "group_monthly"):
+        assert np.array_equal(getattr(one, attr), getattr(many, attr)), attr
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2026])
+def test_kernel_normals_are_numpys_own_stream(seed):
+    """The compiled generator is numpy's PCG64 with numpy's ziggurat: from any state, the same numbers as
+    ``Generator(PCG64).standard_normal``, bit for bit, including the rare tail and wedge draws (a million
+    draws take the wedge test thousands of times and the tail hundreds), and the state continues where numpy's
+    would."""
+    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))
+    rng.standard_normal(3)                                    # start mid-stream
+    state = pcg64_state(rng.bit_generator)
+    mine = np.empty((1000, 1000))
+    standard_normals(state, mine)
+    theirs = rng.standard_normal((1000, 1000))
+    assert np.array_equal(mine, theirs)
+    assert (np.abs(theirs) > 3.6541528853610088).sum() > 100  # beyond the ziggurat's base strip: the tail branch
+    assert np.array_equal(state, pcg64_state(rng.bit_generator))
 
 
 def test_levers_run_on_common_random_numbers():
@@ -225,6 +261,12 @@ def test_thresholds_are_the_inverse_cdf_rule_and_the_guide_never_overshoots():
         assert np.array_equal(np.minimum(g_z, limit[i]), np.minimum(g_u, limit[i])), i
         bins = np.clip(((x - GUIDE_LO) * GUIDE_SCALE).astype(int), 0, th.guide.shape[1] - 1)
         assert (th.guide[t, bins] <= r).all(), i
+        reference = np.searchsorted(table, GUIDE_LO + np.arange(th.guide.shape[1]) / GUIDE_SCALE - 1e-9)
+        reference[0] = 0                                           # bin 0 also takes every x below GUIDE_LO
+        assert np.array_equal(th.guide[t], reference), i
+    # built on several threads: the same tables
+    again = threshold_tables(cdf, profile, first, lower, limit, skip, n_threads=3)
+    assert np.array_equal(again.theta, th.theta) and np.array_equal(again.guide, th.guide)
     # a not-yet-conditioned invoice shares its profile's table; overdue ones get one per (profile, first)
     assert len(th.start) == len(set(zip(profile[lower > 0], first[lower > 0]))) + len(set(profile[lower == 0]))
 

@@ -27,16 +27,20 @@ How it is computed (profiled; figures in docs/scale.md, ``python -m benchmarks``
   Invoices with ``a == 0`` (not yet due, future invoices) share one table per profile; overdue invoices share one
   per distinct (profile, min_day) pair. A table holds only the grid days that can land within the horizon
   (about ``n_days`` entries) and ends with ``+inf`` (never paid / after the horizon). The pay day is the first
-  ``g`` with ``theta(g) >= x``: a guide table in ``x`` (1024 bins of 1/64 on [-8, 8], uint8 start positions)
-  gives it directly for 85 % of draws, one branch-free comparison for 14 %, a short scan for the rest. Exact: the
-  comparisons are with the thresholds themselves (:func:`threshold_tables`, tested against the U-space rule).
-* **Normals drawn in the compiled code**: ``e`` comes from ``Generator.standard_normal`` called inside numba
-  (numpy's own ziggurat, the same numbers as numpy), so the Gaussian copula is exact, with no ``Phi^-1``.
-* **Loop order**: a task (a few blocks of :data:`PATH_BLOCK` paths) first fills a buffer of standard normals ``e``
-  for a chunk of invoices (:data:`NORMALS_BUFFER` doubles, each block from its own generator, in its stream
-  order), then runs every path of the task through one invoice before the next, so the invoice's table stays
-  in the L1 cache; cash goes to ``daily[day, path]`` (days-major: neighbouring paths share cache lines).
-  Memory: the buffer, the tables and the result, never a paths x invoices matrix of the whole book.
+  ``g`` with ``theta(g) >= x``: a guide table in ``x`` (4096 bins of 1/512 on [-4, 4], uint8 start positions)
+  gives it directly for 98 % of draws, a short forward scan for the rest. Exact: the comparisons are with the
+  thresholds themselves (:func:`threshold_tables`, tested against the U-space rule). Tables and guides are built
+  in compiled code (scipy's ``ndtri`` called by address) on all the run's threads.
+* **Normals drawn in the compiled code**: numpy's PCG64 step (a 128-bit LCG, written with LLVM's ``i128``) and
+  numpy's ziggurat run inline with the generator's state in registers: the numbers are exactly
+  ``Generator(PCG64(child)).standard_normal``'s (a test compares them), at about 3 ns a normal instead of 4.3
+  through the bit generator's function pointer. The Gaussian copula is exact, with no ``Phi^-1``.
+* **Loop order**: a task (a few blocks of :data:`PATH_BLOCK` paths) takes the invoices one by one: each block
+  draws its paths' normals for the invoice into a buffer of one double per path (L1), then every path of the
+  task runs through the invoice, whose table, guide and day map (table position -> row of ``daily``, through the
+  invoice's calendar) stay in L1; cash goes to ``daily[day, path]`` (days-major: neighbouring paths share cache
+  lines), written straight into the run's result. Memory: the tables and the result, never a paths x invoices
+  matrix.
 * Seeds: ``SeedSequence(seed).spawn(n_blocks)``, one child per block of :data:`PATH_BLOCK` paths, whatever
   ``chunk_paths`` (tasks only group blocks), the number of threads or the backend (local or dask): the same seed
   gives the same numbers bit for bit. Within a block the stream is: month factors, customer factors, then one
@@ -421,7 +425,8 @@ def _fill_tables(cdf, t_profile, t_first, t_lower, t_stop, start, edges, theta, 
             q = 0.0 if q != q else min(max(q, 0.0), 1.0)
             theta[base + r] = _ndtri(q)
         theta[base + n - 1] = np.inf
-        guide[t, 0] = 0
+        row = guide[t]
+        row[0] = 0
         j = 1
         for r in range(n):
             th = theta[base + r]
@@ -433,9 +438,9 @@ def _fill_tables(cdf, t_profile, t_first, t_lower, t_stop, start, edges, theta, 
                     stop -= 1
                 while stop < n_bins and edges[stop] <= th:
                     stop += 1
-            while j < stop:
-                guide[t, j] = r
-                j += 1
+            if stop > j:
+                row[j:stop] = r
+                j = stop
             if j >= n_bins:
                 break
 
@@ -453,9 +458,10 @@ def _draw(states, cols, e):
 
 
 @numba.njit(nogil=True, cache=True)
-def _pay(e, smi, sci, c, guide_t, th, day_of, amt, daily):
-    """One invoice without discount or groups on every path: ``daily[day_of[r], p] += amt`` where ``r`` is the
-    first table position with ``th[r] >= x``, ``x = smi[p] + sci[p] + c e[p]`` (see :func:`_simulate_task`)."""
+def _pay(e, smi, sci, c, guide_t, th, row_of, amt, flat):
+    """One invoice without discount or groups on every path ``p``: ``flat[row_of[r] + p] += amt`` where ``r`` is
+    the first table position with ``th[r] >= x``, ``x = smi[p] + sci[p] + c e[p]`` and ``row_of[r]`` the offset
+    of its day's row in the flattened ``daily`` (see :func:`_simulate_task`)."""
     z_top = GUIDE_LO + (GUIDE_BINS - 1) / GUIDE_SCALE
     for p in range(e.shape[0]):
         up = np.uintp(p)
@@ -463,7 +469,7 @@ def _pay(e, smi, sci, c, guide_t, th, day_of, amt, daily):
         r = np.uintp(guide_t[np.uintp((min(max(z, GUIDE_LO), z_top) - GUIDE_LO) * GUIDE_SCALE)])
         while th[r] < z:
             r += np.uintp(1)
-        daily[np.uintp(day_of[r]), up] += amt
+        flat[np.uintp(row_of[r]) + up] += amt
 
 
 @numba.njit(nogil=True, cache=True)
@@ -481,12 +487,14 @@ def _simulate_task(states, cols, s_month, s_cust, c, month, cust, table, skip, l
     ``theta(g) >= x``, ``x = s_month[month[i], p] + s_cust[cust[i], p] + c e[p]``: the guide bin of ``x``
     gives the start, a forward scan (rarely taken: a threshold inside the bin) ends at the table's ``+inf`` at
     the latest. ``day_of[r]``, built once per invoice, is the day index of table position ``r`` through the
-    invoice's calendar, or the sink row ``daily.shape[0] - 1`` (never paid, or paid after the horizon).
+    invoice's calendar, or the sink row ``daily.shape[0] - 1`` (never paid, or paid after the horizon); for an
+    invoice without discount or groups, the offset of that day's row in the flattened ``daily``.
     """
     n_blocks = cols.shape[0] - 1
     n_paths = cols[n_blocks]
     sink_a = calendars.shape[1] - 1
     z_top = GUIDE_LO + (GUIDE_BINS - 1) / GUIDE_SCALE
+    flat = daily.reshape(-1)
     for i in range(month.shape[0]):
         _draw(states, cols, e)
         if skip[i]:
@@ -498,17 +506,21 @@ def _simulate_task(states, cols, s_month, s_cust, c, month, cust, table, skip, l
         lim = limit[i]
         off = offset[i]
         cal = calendars[cal_row[i]]
-        for r in range(n):
-            g = g0 + r
-            day_of[r] = cal[off + g if g < lim else sink_a]
+        plain = disc_g[i] < 0 and not use_groups             # the common case: no discount, no groups
+        scale = n_paths if plain else 1                       # plain: offsets of the days' rows in ``flat``
+        inside = min(max(lim - g0, 0), n)                     # positions before the horizon limit
+        for r in range(inside):
+            day_of[r] = cal[off + g0 + r] * scale
+        for r in range(inside, n):
+            day_of[r] = cal[sink_a] * scale
         th = theta[base:base + n]
         guide_t = guide[t]
         smi = s_month[month[i]]
         sci = s_cust[cust[i]]
         amt = amount[i]
         # indices are unsigned (all are >= 0): numba then skips its negative-index wraparound code
-        if disc_g[i] < 0 and not use_groups:               # the common case, without the branches below
-            _pay(e, smi, sci, c, guide_t, th, day_of, amt, daily)
+        if plain:
+            _pay(e, smi, sci, c, guide_t, th, day_of, amt, flat)
             continue
         r_disc = disc_g[i] - g0                              # discount taken when the table position <= r_disc
         cash_disc = amt * (1.0 - disc_rate[i])
@@ -565,6 +577,7 @@ class _Prepared:
     sqrt_rho_customer: float
     c: float
     longest: int
+    any_discount: bool
 
 
 @dataclass(frozen=True, eq=False)
@@ -724,7 +737,7 @@ def _prepare(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_custom
         n_customers=max(int(cust.max()) + 1, 1) if len(inv) else 1, n_groups=n_groups,
         use_groups=group_by is not None, sqrt_rho_month=math.sqrt(rho_month),
         sqrt_rho_customer=math.sqrt(rho_customer), c=math.sqrt(max(1.0 - rho_month - rho_customer, 0.0)),
-        longest=int(np.diff(bounds).max(initial=0)))
+        longest=int(np.diff(bounds).max(initial=0)), any_discount=bool((disc_g >= 0).any()))
     return prep, days
 
 
@@ -736,9 +749,11 @@ def _block_paths(n_paths: int, block: int) -> int:
     return min(PATH_BLOCK, n_paths - block * PATH_BLOCK)
 
 
-def _run_blocks(prep: _Prepared, blocks: list[int], seeds: list[np.random.SeedSequence], n_paths: int
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Cash per day (and discounts, group months) for the paths of ``blocks``, stacked in block order.
+def _run_blocks(prep: _Prepared, blocks: list[int], seeds: list[np.random.SeedSequence], n_paths: int,
+                out: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+    """Cash per day (and discounts, group months) for the paths of ``blocks``, in block order: written into
+    ``out`` (the rows of these paths in the run's ``daily``, ``daily_cost`` and ``group_monthly``) or returned.
 
     Stream of a block (``Generator(PCG64(child)).standard_normal``, drawn in the compiled kernel): month factors
     (n_factor_months x paths), customer factors (n_customers x paths), then one standard normal per (invoice,
@@ -748,7 +763,8 @@ def _run_blocks(prep: _Prepared, blocks: list[int], seeds: list[np.random.SeedSe
     cols = np.cumsum([0] + sizes).astype(np.int64)
     total = int(cols[-1])
     daily = np.zeros((prep.n_days + 1, total))      # days x paths (cache-friendly); last row: the sink
-    cost = np.zeros((prep.n_days + 1, total))
+    # discounts only where the book has some (the kernel never books one otherwise)
+    cost = np.zeros((prep.n_days + 1, total) if prep.any_discount else (1, 1))
     groups = np.zeros((total, prep.n_groups, prep.n_months + 1)) if prep.use_groups else np.zeros((1, 1, 1))
     states = np.vstack([pcg64_state(np.random.PCG64(seed)) for seed in seeds])
     s_month = np.empty((prep.n_factor_months, total))
@@ -762,7 +778,18 @@ def _run_blocks(prep: _Prepared, blocks: list[int], seeds: list[np.random.SeedSe
                    prep.limit, prep.offset, prep.cal_row, prep.amount, prep.disc_g, prep.disc_rate, prep.group,
                    prep.start, prep.first_g, prep.theta, prep.guide, prep.calendars, prep.month_of_day, daily,
                    cost, groups, prep.use_groups, np.empty(total), np.empty(max(prep.longest, 1), np.int64))
-    return daily[:-1].T.copy(), cost[:-1].T.copy(), (groups[:, :, :-1] if prep.use_groups else None)
+    if out is None:
+        out = (np.empty((total, prep.n_days)), np.zeros((total, prep.n_days)),
+               np.empty((total, prep.n_groups, prep.n_months)) if prep.use_groups else None)
+        result = out
+    else:
+        result = None
+    out[0][...] = daily[:-1].T
+    if prep.any_discount:
+        out[1][...] = cost[:-1].T
+    if prep.use_groups:
+        out[2][...] = groups[:, :, :-1]
+    return result
 
 
 def _tasks(n_paths: int, chunk_paths: int) -> list[list[int]]:
@@ -771,15 +798,20 @@ def _tasks(n_paths: int, chunk_paths: int) -> list[list[int]]:
     return [list(range(b, min(b + per_task, n_blocks))) for b in range(0, n_blocks, per_task)]
 
 
-def _run_local(prep, tasks, seeds, n_paths, n_threads, progress):
+def _run_local(prep, tasks, seeds, n_paths, n_threads, progress, out):
+    """Run the tasks on ``n_threads`` threads; each writes its paths' rows of ``out`` (daily, cost, groups)."""
     n_threads = max(1, min(n_threads or os.cpu_count() or 1, len(tasks)))
-    jobs = [(t, [seeds[b] for b in t]) for t in tasks]
+
+    def run(task: list[int]) -> None:
+        rows = slice(task[0] * PATH_BLOCK, task[0] * PATH_BLOCK + sum(_block_paths(n_paths, b) for b in task))
+        _run_blocks(prep, task, [seeds[b] for b in task], n_paths,
+                    (out[0][rows], out[1][rows], None if out[2] is None else out[2][rows]))
+
     if n_threads == 1:
-        results = map(lambda job: _run_blocks(prep, job[0], job[1], n_paths), jobs)
-        return list(_progress(results, len(jobs), progress))
+        list(_progress(map(run, tasks), len(tasks), progress))
+        return
     with ThreadPoolExecutor(n_threads) as pool:
-        results = pool.map(lambda job: _run_blocks(prep, job[0], job[1], n_paths), jobs)
-        return list(_progress(results, len(jobs), progress))
+        list(_progress(pool.map(run, tasks), len(tasks), progress))
 
 
 def _run_dask(prep, tasks, seeds, n_paths, address, progress):
@@ -938,16 +970,19 @@ def simulate(book: Book, *, horizon_end: Any, n_paths: int, seed: int, rho_month
     seeds = np.random.SeedSequence(seed).spawn(n_blocks)
     if backend == "dask":
         parts = _run_dask(prep, _tasks(n_paths, chunk_paths), seeds, n_paths, dask_address, progress)
+        daily = np.vstack([p[0] for p in parts])
+        cost = np.vstack([p[1] for p in parts])
+        group_monthly = np.vstack([p[2] for p in parts]) if prep.use_groups else None
     else:
+        daily, cost = np.empty((n_paths, prep.n_days)), np.zeros((n_paths, prep.n_days))
+        group_monthly = np.empty((n_paths, prep.n_groups, prep.n_months)) if prep.use_groups else None
         # enough tasks to keep every thread busy: chunking never changes the numbers, only the schedule
         per_thread = PATH_BLOCK * -(-n_blocks // threads)
-        parts = _run_local(prep, _tasks(n_paths, min(int(chunk_paths), per_thread)), seeds, n_paths, threads,
-                           progress)
-    daily = np.vstack([p[0] for p in parts])
-    cost = np.vstack([p[1] for p in parts])
-    group_monthly = np.vstack([p[2] for p in parts]) if prep.use_groups else None
+        _run_local(prep, _tasks(n_paths, min(int(chunk_paths), per_thread)), seeds, n_paths, threads, progress,
+                   (daily, cost, group_monthly))
     up_day, up_amt = _upfront(book, days)
-    daily += np.bincount(up_day, weights=up_amt, minlength=len(days))[None, :]
+    if len(up_day):
+        daily += np.bincount(up_day, weights=up_amt, minlength=len(days))[None, :]
     if group_monthly is not None and len(up_day):
         gm = np.zeros((prep.n_groups, prep.n_months))
         np.add.at(gm, (prep.group[_upfront_rows(book, days)], prep.month_of_day[up_day]), up_amt)
