@@ -110,6 +110,25 @@ def test_discount_costs_come_from_the_engine_and_match_the_expected_cost(book, t
     assert firm["risk"].iloc[0] == "high"
 
 
+def test_comparison_and_plan_fan_out_on_one_dask_cluster_with_the_same_numbers(book, table, monkeypatch):
+    """engine={"backend": "dask"}: every scenario and every trial of the plan search runs on dask.distributed, on
+    one LocalCluster started for the series (not one per run), and the table and the plan are the local ones."""
+    pytest.importorskip("distributed")
+    from cashsim import simulate as engine
+
+    started = []
+    real = engine._local_cluster
+    monkeypatch.setattr(engine, "_local_cluster", lambda: started.append(1) or real())
+    remote = cmp.compare_levers(book, Model(), SCENARIOS, burn(150_000), engine={"backend": "dask"}, **RUN)
+    pd.testing.assert_frame_equal(table, remote)
+    plan_args = (book, Model(), SCENARIOS, burn(150_000))
+    local_plan = cmp.cheapest_plan(*plan_args, max_levers=1, **RUN)
+    remote_plan = cmp.cheapest_plan(*plan_args, max_levers=1, engine={"backend": "dask", "chunk_paths": 100}, **RUN)
+    pd.testing.assert_frame_equal(local_plan.months, remote_plan.months)
+    pd.testing.assert_frame_equal(local_plan.trace, remote_plan.trace)
+    assert len(started) == 2                                     # one cluster per series: comparison, plan
+
+
 def test_comparison_is_reproducible_for_a_seed(book, table):
     again = cmp.compare_levers(book, Model(), SCENARIOS, burn(150_000), **RUN)
     pd.testing.assert_frame_equal(table, again)

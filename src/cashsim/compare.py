@@ -29,6 +29,7 @@ Example::
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,7 +48,7 @@ from cashsim.levers import (
     PromiseCalls,
     apply_levers,
 )
-from cashsim.simulate import Book, Simulation, simulate
+from cashsim.simulate import Book, Simulation, engine_session, simulate
 from cashsim.targets import target_report_arrays
 
 BASELINE = "baseline"
@@ -84,12 +85,14 @@ class ScenarioRun:
 
 def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], burn: Any, *, horizon_end: Any,
                  n_paths: int, seed: int, actual_past: pd.Series | None = None, rho_month: float | None = None,
-                 rho_customer: float | None = None) -> ScenarioRun:
-    """Apply ``levers`` to ``book`` and simulate it (rho from the model unless given) against the target."""
+                 rho_customer: float | None = None, engine: Mapping[str, Any] | None = None) -> ScenarioRun:
+    """Apply ``levers`` to ``book`` and simulate it (rho from the model unless given) against the target.
+    ``engine``: where the simulation runs (``Params.simulation.engine_options()``: chunking, local or dask)."""
     new_book, costs = apply_levers(book, levers, model)
     rm = float(getattr(model, "rho_month", 0.0)) if rho_month is None else rho_month
     rc = float(getattr(model, "rho_customer", 0.0)) if rho_customer is None else rho_customer
-    sim = simulate(new_book, horizon_end=horizon_end, n_paths=n_paths, seed=seed, rho_month=rm, rho_customer=rc)
+    sim = simulate(new_book, horizon_end=horizon_end, n_paths=n_paths, seed=seed, rho_month=rm, rho_customer=rc,
+                   **(engine or {}))
     report = target_report_arrays(sim.daily, sim.days, burn, actual_past=actual_past, as_of=book.as_of)
     return ScenarioRun(name=name, levers=levers, book=new_book, costs=costs, sim=sim, targets=report)
 
@@ -165,17 +168,21 @@ def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) 
 
 def compare_levers(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], burn: Any, *, n_paths: int,
                    seed: int, horizon_end: Any, actual_past: pd.Series | None = None,
-                   combinations: dict[str, list[str]] | None = None) -> pd.DataFrame:
+                   combinations: dict[str, list[str]] | None = None,
+                   engine: Mapping[str, Any] | None = None) -> pd.DataFrame:
     """Every scenario (and each named combination of scenarios) against the baseline, month by month.
 
     ``scenarios``: name -> levers (``Params.scenarios``; "baseline" = current practice, may be absent = the book
     as fitted). ``burn``: :class:`cashsim.params.CashBurn`. ``combinations``: name -> scenario names whose levers
     are merged (a later lever of a kind replaces an earlier one). ``actual_past``: actual collections by month of
-    the current window (:func:`cashsim.targets.actual_collections`). Same inputs and seed -> the same table, bit
-    for bit. Returns one row per scenario and month, columns :data:`COLUMNS`.
+    the current window (:func:`cashsim.targets.actual_collections`). ``engine``: where the runs go
+    (``Params.simulation.engine_options()``; with dask and no address, one LocalCluster serves every scenario).
+    Same inputs and seed -> the same table, bit for bit, on any engine. Returns one row per scenario and month,
+    columns :data:`COLUMNS`.
     """
-    runs = _run_all(book, model, scenarios, burn, n_paths=n_paths, seed=seed, horizon_end=horizon_end,
-                    actual_past=actual_past, combinations=combinations)
+    with engine_session(engine) as opts:
+        runs = _run_all(book, model, scenarios, burn, n_paths=n_paths, seed=seed, horizon_end=horizon_end,
+                        actual_past=actual_past, combinations=combinations, engine=opts)
     base = runs[BASELINE]
     return pd.concat([scenario_table(base, r, book, model) for r in runs.values()], ignore_index=True)
 
@@ -205,12 +212,12 @@ def _merge(scenarios: dict[str, list[LeverSpec]], names: list[str]) -> list[Leve
     return list(merged.values())
 
 
-def _run_all(book, model, scenarios, burn, *, n_paths, seed, horizon_end, actual_past, combinations):
+def _run_all(book, model, scenarios, burn, *, n_paths, seed, horizon_end, actual_past, combinations, engine):
     plans = {BASELINE: scenario_levers(scenarios, BASELINE)}
     plans.update({n: scenario_levers(scenarios, n) for n in scenarios if n != BASELINE})
     plans.update({n: _merge(scenarios, names) for n, names in (combinations or {}).items()})
     return {name: run_scenario(book, model, name, levers, burn, horizon_end=horizon_end, n_paths=n_paths,
-                               seed=seed, actual_past=actual_past) for name, levers in plans.items()}
+                               seed=seed, actual_past=actual_past, engine=engine) for name, levers in plans.items()}
 
 
 # ------------------------------------------------------------------------------------------------------ the plan
@@ -267,7 +274,7 @@ def _total_cost(run: ScenarioRun, base: ScenarioRun, months: list[str]) -> float
 
 def cheapest_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], burn: Any, *, n_paths: int,
                   seed: int, horizon_end: Any, actual_past: pd.Series | None = None, max_levers: int = 4,
-                  max_risk: str = "high") -> Plan:
+                  max_risk: str = "high", engine: Mapping[str, Any] | None = None) -> Plan:
     """The cheapest combination of levers (and intensities) that brings P(target met) to
     ``burn.required_probability`` in every month of the horizon, or the closest one, with the gap left.
 
@@ -284,12 +291,19 @@ def cheapest_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]],
     When the plan falls short, ``financing_needed`` per month is the ``required`` quantile of the path shortfall
     (the cash which, added that month, brings P(met) to the requirement — an upper bound, since earlier cash also
     lowers later targets of the window), and ``bridge`` the factoring of not-yet-due invoices that would advance
-    it (share of the book = need / (advance rate x eligible amount), capped at 1).
+    it (share of the book = need / (advance rate x eligible amount), capped at 1). ``engine``: where the trials
+    run (``Params.simulation.engine_options()``; with dask and no address, one LocalCluster serves them all).
     """
     if max_risk not in RISK_LEVELS:
         raise ParamsError(f"max_risk must be one of {', '.join(RISK_LEVELS)}, got {max_risk!r}")
+    with engine_session(engine) as opts:
+        common = dict(horizon_end=horizon_end, n_paths=n_paths, seed=seed, actual_past=actual_past, engine=opts)
+        return _search_plan(book, model, scenarios, burn, common, max_levers, max_risk)
+
+
+def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], burn: Any, common: dict[str, Any],
+                 max_levers: int, max_risk: str) -> Plan:
     required = float(burn.required_probability)
-    common = dict(horizon_end=horizon_end, n_paths=n_paths, seed=seed, actual_past=actual_past)
     base_levers = scenario_levers(scenarios, BASELINE)
     base = run_scenario(book, model, BASELINE, base_levers, burn, **common)
     months = _months_of(base.sim)

@@ -76,6 +76,10 @@ class Simulation(_Section):
     #: Address of an existing dask scheduler (tcp://host:8786); None starts a LocalCluster.
     dask_address: str | None = None
 
+    def engine_options(self) -> dict[str, Any]:
+        """Where and how ``cashsim.simulate.simulate`` runs (never what it computes): chunking and backend."""
+        return {"chunk_paths": self.chunk_paths, "backend": self.backend, "dask_address": self.dask_address}
+
 
 class Behaviour(_Section):
     """How payer behaviour is learned from the history."""

@@ -124,8 +124,7 @@ def simulate_only(base: Baseline, book: Book, *, n_paths: int | None = None, see
     sp = base.params.simulation
     return simulate(book, horizon_end=base.horizon_end, n_paths=n_paths or sp.n_paths,
                     seed=sp.seed if seed is None else seed, rho_month=base.model.rho_month,
-                    rho_customer=base.model.rho_customer, chunk_paths=sp.chunk_paths, backend=sp.backend,
-                    dask_address=sp.dask_address, group_by=group_by)
+                    rho_customer=base.model.rho_customer, group_by=group_by, **sp.engine_options())
 
 
 def run_from_params(params: Params, *, n_paths: int | None = None, seed: int | None = None,

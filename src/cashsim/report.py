@@ -681,7 +681,7 @@ def levers(run):
     start = targets.window_start(days[:1].to_period("M"), burn.window_months, burn.window_anchor_month)[0]
     actual = targets.actual_collections(run.ledger, start.start_time, run.as_of)
     common = {"n_paths": int(run.sim.n_paths), "seed": int(run.sim.seed), "horizon_end": run.base.horizon_end,
-              "actual_past": actual}
+              "actual_past": actual, "engine": run.params.simulation.engine_options()}
     table = compare.compare_levers(run.book, run.model, run.params.scenarios, burn, **common)
     plan = compare.cheapest_plan(run.book, run.model, run.params.scenarios, burn, **common)
     return table, plan

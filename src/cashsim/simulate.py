@@ -76,7 +76,9 @@ from __future__ import annotations
 import logging
 import math
 import os
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, Literal
@@ -814,14 +816,40 @@ def _run_local(prep, tasks, seeds, n_paths, n_threads, progress, out):
         list(_progress(pool.map(run, tasks), len(tasks), progress))
 
 
+def _local_cluster():
+    """A dask LocalCluster of one single-threaded worker process per core (at most two)."""
+    from dask.distributed import LocalCluster
+
+    return LocalCluster(n_workers=min(2, os.cpu_count() or 1), threads_per_worker=1, processes=True,
+                        dashboard_address=None, silence_logs=logging.ERROR)
+
+
+@contextmanager
+def engine_session(options: Mapping[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    """Engine options (``chunk_paths``, ``backend``, ``dask_address``: keyword arguments of :func:`simulate`) for
+    a series of runs -- a lever comparison, a plan search, a scenario sweep. With ``backend="dask"`` and no
+    address, one LocalCluster serves every run of the series (instead of one started per run) and is closed at
+    the end; otherwise the options pass through unchanged.
+
+    >>> with engine_session({"backend": "local", "chunk_paths": 500}) as opts:
+    ...     opts
+    {'backend': 'local', 'chunk_paths': 500}
+    """
+    opts = dict(options or {})
+    if opts.get("backend") != "dask" or opts.get("dask_address"):
+        yield opts
+        return
+    with _local_cluster() as cluster:
+        yield {**opts, "dask_address": cluster.scheduler_address}
+
+
 def _run_dask(prep, tasks, seeds, n_paths, address, progress):
     """Run the tasks on dask.distributed: an existing scheduler at ``address``, else a LocalCluster for this run."""
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
 
     cluster = None
     if address is None:
-        cluster = LocalCluster(n_workers=min(2, os.cpu_count() or 1), threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+        cluster = _local_cluster()
         client = Client(cluster)
     else:
         try:

@@ -97,7 +97,8 @@ def run(args: argparse.Namespace) -> int:
     start = window_start(pd.PeriodIndex([first]), params.burn.window_months,
                          params.burn.window_anchor_month)[0].start_time
     actual = actual_collections(base.ledger, start, base.as_of)
-    common = dict(n_paths=n_paths, seed=seed, horizon_end=base.horizon_end, actual_past=actual)
+    common = dict(n_paths=n_paths, seed=seed, horizon_end=base.horizon_end, actual_past=actual,
+                  engine=params.simulation.engine_options())
     table = compare_levers(book, base.model, scenarios, params.burn, **common)
     plan = None if args.no_plan else cheapest_plan(book, base.model, scenarios, params.burn,
                                                    **{**common, "n_paths": min(n_paths, args.plan_paths)})
