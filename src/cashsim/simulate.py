@@ -334,6 +334,20 @@ def _pcg64_double(hi, lo, ih, il):
     return hi, lo, np.float64(r >> np.uint64(11)) * (1.0 / 9007199254740992.0)
 
 
+@numba.njit(nogil=True, inline="always")
+def _ziggurat_step(hi, lo, ih, il):
+    """One candidate of numpy's ziggurat: ``(hi, lo, idx, rabs, x)`` from one PCG64 output (layer ``idx``, the
+    52-bit magnitude ``rabs``, the signed candidate ``x``); accepted at once when ``rabs < ki[idx]``."""
+    hi, lo, r = _pcg64_next(hi, lo, ih, il)
+    idx = r & np.uint64(0xFF)
+    r >>= np.uint64(8)
+    rabs = (r >> np.uint64(1)) & _U52
+    x = np.float64(rabs) * _ZIG_W[idx]
+    if r & np.uint64(1):
+        x = -x
+    return hi, lo, idx, rabs, x
+
+
 @numba.njit(nogil=True, cache=True)
 def _normal_tail(hi, lo, ih, il, idx, rabs, x):
     """The rest of numpy's ziggurat after a draw failed its first test (0.7 % of draws): the wedge or tail test,
@@ -353,13 +367,7 @@ def _normal_tail(hi, lo, ih, il, idx, rabs, x):
             hi, lo, u = _pcg64_double(hi, lo, ih, il)
             if (_ZIG_F[idx - 1] - _ZIG_F[idx]) * u + _ZIG_F[idx] < np.exp(-0.5 * x * x):
                 return hi, lo, x
-        hi, lo, r = _pcg64_next(hi, lo, ih, il)
-        idx = r & np.uint64(0xFF)
-        r >>= np.uint64(8)
-        rabs = (r >> np.uint64(1)) & _U52
-        x = np.float64(rabs) * _ZIG_W[idx]
-        if r & np.uint64(1):
-            x = -x
+        hi, lo, idx, rabs, x = _ziggurat_step(hi, lo, ih, il)
         if rabs < _ZIG_K[idx]:
             return hi, lo, x
 
@@ -369,13 +377,7 @@ def _normal(hi, lo, ih, il):
     """``(hi, lo, x)``: the next ``Generator(PCG64).standard_normal()`` of the stream in state ``hi:lo`` --
     numpy's ziggurat (``random_standard_normal``) on numpy's PCG64, bit for bit, with the state in registers
     instead of behind the bit generator's function pointer (tests check the numbers against numpy's)."""
-    hi, lo, r = _pcg64_next(hi, lo, ih, il)
-    idx = r & np.uint64(0xFF)
-    r >>= np.uint64(8)
-    rabs = (r >> np.uint64(1)) & _U52
-    x = np.float64(rabs) * _ZIG_W[idx]
-    if r & np.uint64(1):
-        x = -x
+    hi, lo, idx, rabs, x = _ziggurat_step(hi, lo, ih, il)
     if rabs < _ZIG_K[idx]:
         return hi, lo, x
     return _normal_tail(hi, lo, ih, il, idx, rabs, x)
