@@ -101,6 +101,8 @@ PATH_BLOCK = 100
 QUANTILES = (0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95)
 #: Guide tables in z-space: bins of width 1 / GUIDE_SCALE from GUIDE_LO (x below: bin 0, above: the last bin).
 GUIDE_LO, GUIDE_SCALE, GUIDE_BINS = -4.0, 512.0, 4096
+#: Lower edge of the last guide bin: x is clamped to [GUIDE_LO, GUIDE_TOP] before its bin is taken.
+GUIDE_TOP = GUIDE_LO + (GUIDE_BINS - 1) / GUIDE_SCALE
 
 BOOK_REQUIRED = ("invoice_id", "customer_id", "due_date", "amount", "profile", "min_day")
 BOOK_DEFAULTS: dict[str, Any] = {"segment": "all", "is_future": False, "issue_date": pd.NaT, "calendar": 0,
@@ -461,18 +463,24 @@ def _draw(states, cols, e):
         states[b, 0], states[b, 1] = hi, lo
 
 
+@numba.njit(nogil=True, inline="always")
+def _position(z, guide_t, th):
+    """The first position ``r`` of the table ``th`` with ``th[r] >= z``: the guide bin of ``z`` gives the start,
+    a forward scan (rarely taken: a threshold inside the bin) ends at the table's ``+inf`` at the latest."""
+    r = np.uintp(guide_t[np.uintp((min(max(z, GUIDE_LO), GUIDE_TOP) - GUIDE_LO) * GUIDE_SCALE)])
+    while th[r] < z:
+        r += np.uintp(1)
+    return r
+
+
 @numba.njit(nogil=True, cache=True)
 def _pay(e, smi, sci, c, guide_t, th, row_of, amt, flat):
     """One invoice without discount or groups on every path ``p``: ``flat[row_of[r] + p] += amt`` where ``r`` is
     the first table position with ``th[r] >= x``, ``x = smi[p] + sci[p] + c e[p]`` and ``row_of[r]`` the offset
     of its day's row in the flattened ``daily`` (see :func:`_simulate_task`)."""
-    z_top = GUIDE_LO + (GUIDE_BINS - 1) / GUIDE_SCALE
     for p in range(e.shape[0]):
         up = np.uintp(p)
-        z = smi[up] + sci[up] + c * e[up]
-        r = np.uintp(guide_t[np.uintp((min(max(z, GUIDE_LO), z_top) - GUIDE_LO) * GUIDE_SCALE)])
-        while th[r] < z:
-            r += np.uintp(1)
+        r = _position(smi[up] + sci[up] + c * e[up], guide_t, th)
         flat[np.uintp(row_of[r]) + up] += amt
 
 
@@ -488,16 +496,14 @@ def _simulate_task(states, cols, s_month, s_cust, c, month, cust, table, skip, l
     path (so every invoice, even one that cannot be paid within the horizon, takes the same numbers from the
     stream whatever the others do); then every path of the task runs through the invoice, whose tables stay in
     L1. The pay day of invoice ``i`` on path ``p`` is the first grid day ``g`` of its threshold table with
-    ``theta(g) >= x``, ``x = s_month[month[i], p] + s_cust[cust[i], p] + c e[p]``: the guide bin of ``x``
-    gives the start, a forward scan (rarely taken: a threshold inside the bin) ends at the table's ``+inf`` at
-    the latest. ``day_of[r]``, built once per invoice, is the day index of table position ``r`` through the
+    ``theta(g) >= x``, ``x = s_month[month[i], p] + s_cust[cust[i], p] + c e[p]`` (:func:`_position`).
+    ``day_of[r]``, built once per invoice, is the day index of table position ``r`` through the
     invoice's calendar, or the sink row ``daily.shape[0] - 1`` (never paid, or paid after the horizon); for an
     invoice without discount or groups, the offset of that day's row in the flattened ``daily``.
     """
     n_blocks = cols.shape[0] - 1
     n_paths = cols[n_blocks]
     sink_a = calendars.shape[1] - 1
-    z_top = GUIDE_LO + (GUIDE_BINS - 1) / GUIDE_SCALE
     flat = daily.reshape(-1)
     for i in range(month.shape[0]):
         _draw(states, cols, e)
@@ -532,10 +538,7 @@ def _simulate_task(states, cols, s_month, s_cust, c, month, cust, table, skip, l
         gi = group[i]
         for p in range(n_paths):
             up = np.uintp(p)
-            z = smi[up] + sci[up] + c * e[up]
-            r = np.uintp(guide_t[np.uintp((min(max(z, GUIDE_LO), z_top) - GUIDE_LO) * GUIDE_SCALE)])
-            while th[r] < z:
-                r += np.uintp(1)
+            r = _position(smi[up] + sci[up] + c * e[up], guide_t, th)
             d = np.uintp(day_of[r])
             cash = amt
             if np.int64(r) <= r_disc:
