@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from cashsim.commands import write_output
+from cashsim.commands import check_counts, write_output
 from cashsim.errors import ParamsError
 
 
@@ -39,9 +39,8 @@ def _ledger(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from cashsim.backtest import backtest_html, run_backtest
 
+    check_counts(args, "paths")
     ledger, behaviour, n_paths, seed = _ledger(args)
-    if n_paths < 1:
-        raise ParamsError(f"--paths must be at least 1, got {n_paths}")
     result = run_backtest(ledger, warmup_months=args.warmup, n_paths=n_paths, seed=seed,
                           max_origins=args.max_origins, behaviour=behaviour)
     print(result.summary_text())

@@ -27,7 +27,7 @@ from typing import Any
 import pandas as pd
 
 from cashsim import pipeline
-from cashsim.commands import write_output
+from cashsim.commands import check_counts, write_output
 from cashsim.errors import ParamsError
 from cashsim.params import Params
 from cashsim.params import Simulation as SimulationParams
@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.params and (args.invoices or args.payments):
         raise ParamsError("give either --params FILE or --invoices and --payments, not both")
+    check_counts(args, "months", "paths")
     if args.params:
         from cashsim.params import load_params
         from cashsim.sources import ledger_from_params
@@ -78,9 +79,6 @@ def run(args: argparse.Namespace) -> int:
     else:
         raise ParamsError("give --invoices FILE and --payments FILE (CSV or .xlsx), or --params FILE")
     as_of = _date(args.as_of, "--as-of") if args.as_of else pd.Timestamp(pipeline.resolve_as_of(params, ledger))
-    for flag, value in (("--months", args.months), ("--paths", args.paths)):
-        if value is not None and value < 1:
-            raise ParamsError(f"{flag} must be at least 1, got {value}")
     sim_settings = params.simulation.model_copy(update={
         k: v for k, v in (("n_paths", args.paths), ("seed", args.seed)) if v is not None})
     params = params.model_copy(update={"as_of": as_of.date(), "simulation": sim_settings,

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cashsim.commands import write_output
+from cashsim.commands import check_counts, write_output
 from cashsim.errors import ParamsError
 from cashsim.params import Params, load_params
 
@@ -77,13 +77,12 @@ def run(args: argparse.Namespace) -> int:
     from cashsim.pipeline import prepare
     from cashsim.targets import actual_collections, window_start
 
+    check_counts(args, "paths")
     params = load_params(args.params)
     if not params.scenarios:
         raise ParamsError(f"{args.params}: no `scenarios:` section; add a baseline and at least one scenario of "
                           "levers (see params/demo.yml)")
     n_paths = params.simulation.n_paths if args.paths is None else args.paths
-    if n_paths < 1:
-        raise ParamsError(f"--paths must be at least 1, got {n_paths}")
     seed = params.simulation.seed if args.seed is None else args.seed
     base = prepare(params)
     known = base.ledger.known_at(base.as_of)

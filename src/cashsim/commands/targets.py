@@ -12,8 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from cashsim.commands import write_output
-from cashsim.errors import ParamsError
+from cashsim.commands import check_counts, write_output
 from cashsim.params import load_params
 from cashsim.targets import TargetReport
 
@@ -37,9 +36,8 @@ def _print(report: TargetReport) -> None:
 def run(args: argparse.Namespace) -> int:
     from cashsim.pipeline import run_from_params   # imported on use: `cashsim --help` stays light
 
+    check_counts(args, "paths")
     params = load_params(args.params)
-    if args.paths is not None and args.paths < 1:
-        raise ParamsError(f"--paths must be at least 1, got {args.paths}")
     report = run_from_params(params, n_paths=args.paths, seed=args.seed).targets
     _print(report)
     if args.json:
