@@ -91,7 +91,6 @@ from llvmlite import binding as llvm_binding
 from llvmlite import ir as llvm_ir
 from numba import types
 from numba.extending import get_cython_function_address, intrinsic
-from scipy import special
 
 from cashsim.errors import ModelError, ParamsError
 
@@ -428,7 +427,7 @@ def _fill_tables(cdf, t_profile, t_first, t_lower, t_stop, start, edges, theta, 
         n = t_stop[t] - g_first + 1
         for r in range(n - 1):
             q = (cdf[k, min(g_first + r, G - 1)] - a) / (1.0 - a)
-            q = 0.0 if q != q else min(max(q, 0.0), 1.0)
+            q = 0.0 if np.isnan(q) else min(max(q, 0.0), 1.0)
             theta[base + r] = _ndtri(q)
         theta[base + n - 1] = np.inf
         row = guide[t]
