@@ -79,7 +79,7 @@ from scipy import stats
 # the one French calendar (cashsim.calendar); FrenchHolidayCalendar is re-exported for the demo's users
 from cashsim.calendar import (FrenchHolidayCalendar, business_calendar,  # noqa: F401
                               next_business_day, previous_business_day)
-from cashsim.ledger import Ledger, read_ledger
+from cashsim.ledger import DISPUTE_TYPES, INVOICE_COLUMNS, Ledger, read_ledger
 
 #: The day the demo ledger stands on: everything known at the end of this day is in the tables.
 AS_OF = pd.Timestamp("2026-10-31")
@@ -88,10 +88,6 @@ HISTORY_START = pd.Timestamp("2023-11-01")
 #: Months of invoicing generated after AS_OF, kept in the truth for back-tests (never in the ledger).
 FUTURE_MONTHS = 6
 SEGMENTS = ("key_accounts", "sme", "micro", "public")
-DISPUTE_TYPES = ("price", "technical", "delivery", "other")
-INVOICE_COLUMNS = ("invoice_id", "customer_id", "customer_name", "segment", "issue_date", "due_date", "amount",
-                   "currency", "payment_method", "disputed", "dispute_opened", "dispute_resolved", "dispute_type",
-                   "write_off_date")
 
 #: Copula loadings of the month factor and of the customer factor on the natural log time to pay.
 RHO_MONTH = 0.06

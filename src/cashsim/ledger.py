@@ -697,7 +697,7 @@ def _schema(table: str) -> pa.DataFrameSchema:
     for f in FIELDS[table]:
         checks = []
         if f.kind == "choice":
-            allowed = PAYMENT_METHODS if f.name == "payment_method" else DISPUTE_TYPES
+            allowed = tuple(dict.fromkeys((f.synonyms or {}).values()))     # the canonical values
             checks.append(pa.Check(lambda s, ok=allowed: s.isin(ok), name="allowed"))
         elif f.kind == "currency":
             checks.append(pa.Check(_iso_currency, name="allowed"))
@@ -927,10 +927,11 @@ def _customers_table(given: pd.DataFrame | None, invoices: pd.DataFrame) -> pd.D
     return out.reset_index(drop=True)
 
 
-def _default_levels(dunning: pd.DataFrame, given: bool) -> pd.DataFrame:
-    """Dunning level: as given, else the rank of the action among the invoice's actions (1 = first reminder)."""
+def _default_levels(dunning: pd.DataFrame) -> pd.DataFrame:
+    """Dunning level: as given, else (an empty cell, or no level column: all empty) the rank of the action among
+    the invoice's actions (1 = first reminder)."""
     rank = dunning.sort_values(["action_date", "_pos"]).groupby("invoice_id").cumcount() + 1
-    level = dunning["level"].fillna(rank.reindex(dunning.index)) if given else rank.reindex(dunning.index)
+    level = dunning["level"].fillna(rank.reindex(dunning.index))
     return dunning.assign(level=level.astype(np.int64))
 
 
@@ -1192,7 +1193,7 @@ def read_ledger(invoices: Any, payments: Any, *, promises: Any = None, dunning: 
         if table == "payments":
             events = _check_payments(raws[table], events, tables["invoices"], sink)
         if table == "dunning":
-            events = _default_levels(events, "level" in raws[table].frame.columns)
+            events = _default_levels(events)
         tables[table] = _final(events, columns)
     tables["customers"] = _customers_table(_final(cust, CUSTOMER_COLUMNS) if cust is not None else None,
                                            tables["invoices"])
