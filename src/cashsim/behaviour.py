@@ -223,6 +223,28 @@ def run_dates(days_of_month: tuple[int, ...], dates: pd.DatetimeIndex) -> np.nda
     return mask
 
 
+def _calendar_index(runs: pd.Series, customers: np.ndarray) -> tuple[list[tuple[int, ...]], np.ndarray]:
+    """The distinct payment-run sets of ``customers`` (in order of first appearance in ``runs``) and each
+    customer's calendar row: 0 = business days, ``k`` = the run days of ``run_sets[k - 1]``.
+
+    ``runs``: customer -> tuple of run days of the month (:func:`detect_payment_runs`); customers not in it pay on
+    business days.
+    """
+    customers = np.asarray(customers, str)
+    runs = runs.reindex(pd.unique(customers)).dropna() if len(runs) else pd.Series(dtype=object)
+    sets = list(dict.fromkeys(runs.tolist()))
+    row_of = {r: i + 1 for i, r in enumerate(sets)}
+    idx = pd.Series(customers).map(runs.map(row_of)).fillna(0).to_numpy(int) if len(runs) \
+        else np.zeros(len(customers), int)
+    return sets, idx
+
+
+def _allowed_days(run_sets: list[tuple[int, ...]], days: pd.DatetimeIndex) -> np.ndarray:
+    """Boolean matrix of the payment days over ``days``, one row per calendar of :func:`_calendar_index`: row 0
+    business days, row ``k`` the run days of ``run_sets[k - 1]``."""
+    return np.vstack([business_days(days)] + [run_dates(r, days) for r in run_sets])
+
+
 def calendar_rows(run_sets: list[tuple[int, ...]], days: pd.DatetimeIndex) -> np.ndarray:
     """Payment-day calendars over ``days`` (engine convention: value = index of the day a payment drawn on that day
     is made; ``len(days)`` = beyond the span). Row 0: next business day; row ``k``: next run day of
@@ -232,9 +254,7 @@ def calendar_rows(run_sets: list[tuple[int, ...]], days: pd.DatetimeIndex) -> np
     >>> calendar_rows([], d)[0].tolist()
     [0, 3, 3, 3]
     """
-    rows = [_next_allowed(business_days(days))]
-    rows += [_next_allowed(run_dates(r, days)) for r in run_sets]
-    return np.vstack(rows).astype(np.int64)
+    return np.vstack([_next_allowed(row) for row in _allowed_days(run_sets, days)]).astype(np.int64)
 
 
 def detect_payment_runs(payments: pd.DataFrame, *, max_days: int = 3, min_dates: int = 6,
@@ -705,9 +725,9 @@ def hold_unpaid_window(pmf: np.ndarray, first: np.ndarray, start: np.ndarray) ->
     return pmf
 
 
-def _condition_after(pmf: np.ndarray, start: int, total: float | None = None) -> np.ndarray:
-    """The law conditioned on ``index >= start``: zero before, rescaled after to sum ``total`` (default: the mass
-    the unconditioned tail keeps relative to what is left, i.e. ``tail / (tail + left-out mass)``)."""
+def _condition_after(pmf: np.ndarray, start: int, total: float) -> np.ndarray:
+    """The law conditioned on ``index >= start``: zero before, rescaled after to sum ``total`` (zero everywhere
+    when nothing is left from ``start`` on)."""
     out = np.zeros_like(pmf)
     start = max(int(start), 0)
     if start >= len(pmf):
@@ -716,8 +736,7 @@ def _condition_after(pmf: np.ndarray, start: int, total: float | None = None) ->
     s = tail.sum()
     if s <= 0:
         return out
-    left_out = max(1.0 - pmf.sum(), 0.0)
-    scale = (total if total is not None else s / (s + left_out)) / s
+    scale = total / s
     out[start:] = tail * scale
     return out
 
@@ -913,7 +932,8 @@ class PayerModel:
         future = self._future_invoices(sales_plan or [], horizon_end)
         inv = pd.concat([open_rows, future], ignore_index=True) if len(future) else open_rows
         pmfs, profile = self._book_pmfs(inv, self._promises if promises is None else promises)
-        calendars, cal_idx = self._calendars(inv["customer_id"].to_numpy(str), horizon_end)
+        run_sets, cal_idx = _calendar_index(self.payment_runs, inv["customer_id"].to_numpy(str))
+        calendars = calendar_rows(run_sets, pd.date_range(self.as_of + pd.Timedelta(days=1), horizon_end, freq="D"))
         inv = inv.assign(profile=profile, calendar=cal_idx,
                          upfront_amount=0.0, upfront_date=pd.NaT, discount_rate=0.0, discount_day=np.nan)
         inv["upfront_date"] = inv["upfront_date"].astype("datetime64[ns]")
@@ -1019,8 +1039,7 @@ class PayerModel:
         return pmfs_u, inv2.ravel()[profile]
 
     def _new_invoice_law(self, cust: np.ndarray, seg: np.ndarray, terms: np.ndarray, method: np.ndarray,
-                         future: np.ndarray, due_month: np.ndarray | None = None,
-                         dispute_type: np.ndarray | None = None) -> np.ndarray:
+                         future: np.ndarray, due_month: np.ndarray, dispute_type: np.ndarray) -> np.ndarray:
         """Open undisputed invoices: the customer's law. Future invoices: mixed with the segment's law of disputed
         invoices in proportion to its recent dispute rate (a plan invoice may still become disputed)."""
         pmf, _ = self.law(cust, seg, terms, dispute_type, method, due_month)
@@ -1033,11 +1052,11 @@ class PayerModel:
         return pmf
 
     def _special_rows(self, inv: pd.DataFrame, terms: np.ndarray, promise_day: np.ndarray,
-                      last_day: np.ndarray | None = None) -> np.ndarray:
+                      last_day: np.ndarray) -> np.ndarray:
         """Rows already conditioned on "not paid by as_of": disputes (rest of the resolution time + delay after
         resolution), promises (kept with the customer's keep rate, else back to the law after the promised day).
-        ``last_day``: the customer's last payment day on or before ``as_of`` (relative to due; default the day
-        before ``min_day``), see :func:`hold_unpaid_window`."""
+        ``last_day``: the customer's last payment day on or before ``as_of`` (relative to due), see
+        :func:`hold_unpaid_window`."""
         as_of = self.as_of
         G = len(self.grid)
         out = np.zeros((len(inv), G))
@@ -1050,8 +1069,7 @@ class PayerModel:
         disputed = flagged & inv["dispute_opened"].notna().to_numpy()
         base, _ = self.law(cust, seg, terms, np.where(flagged & ~disputed, UNDATED, ""), method,
                            due.dt.strftime("%Y-%m").to_numpy(str))
-        if last_day is not None:
-            base = hold_unpaid_window(base, np.asarray(last_day) + 1 - self.grid[0], min_day - self.grid[0])
+        base = hold_unpaid_window(base, np.asarray(last_day) + 1 - self.grid[0], min_day - self.grid[0])
         pi = self._pi(cust, seg)
         dtype = inv["dispute_type"].astype(object).where(inv["dispute_type"].notna(), "other").to_numpy(str)
         opened = inv["dispute_opened"].fillna(due).to_numpy("datetime64[ns]")
@@ -1074,7 +1092,7 @@ class PayerModel:
                     shift = int((opened[i] - due_np[i]) / day)
                     s_a = 1.0  # nobody pays before the dispute ends: being unpaid says nothing of never paying
                 else:  # paid after its natural delay, known to exceed the last payment day (not as_of)
-                    held = int(last_day[i]) if last_day is not None else int(min_day[i]) - 1
+                    held = int(last_day[i])
                     since = int((as_np - resolved[i]) / day) - (int(min_day[i]) - 1 - held)
                     total = _condition_after(self.post_resolution, max(since, -1) + 1, total=1.0)
                     shift = int((resolved[i] - due_np[i]) / day)
@@ -1082,7 +1100,7 @@ class PayerModel:
             pi_a = pi[i] / (pi[i] + (1 - pi[i]) * s_a)
             if disputed[i]:
                 row = _place_on_grid(total, shift, self.grid)
-                if last_day is not None and not np.isnat(resolved[i]):
+                if not np.isnat(resolved[i]):
                     row = hold_unpaid_window(row[None, :], [int(last_day[i]) + 1 - self.grid[0]], [start])[0]
             else:
                 row = _condition_after(base[i], start, total=1.0)
@@ -1112,25 +1130,6 @@ class PayerModel:
         out[has] = (promised[has] - inv["due_date"][has]).dt.days.to_numpy(float)
         return np.clip(out, self.grid[0], self.grid[-1])
 
-    def _calendars(self, customers: np.ndarray, horizon_end: pd.Timestamp) -> tuple[np.ndarray, np.ndarray]:
-        """Row 0: next business day; one row per distinct set of payment-run days (next run day)."""
-        days = pd.date_range(self.as_of + pd.Timedelta(days=1), horizon_end, freq="D")
-        return self._calendar_for(customers, days)
-
-    def _calendar_sets(self, customers: np.ndarray) -> tuple[list, np.ndarray]:
-        """Distinct payment-run sets of ``customers`` and each customer's calendar row (0 = business days)."""
-        runs = self.payment_runs.reindex(pd.unique(np.asarray(customers, str))).dropna() \
-            if len(self.payment_runs) else pd.Series(dtype=object)
-        sets = list(dict.fromkeys(runs.tolist()))
-        row_of = {r: i + 1 for i, r in enumerate(sets)}
-        idx = pd.Series(np.asarray(customers, str)).map(runs.map(row_of)).fillna(0).to_numpy(int) \
-            if len(runs) else np.zeros(len(customers), int)
-        return sets, idx
-
-    def _calendar_for(self, customers: np.ndarray, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
-        sets, idx = self._calendar_sets(customers)
-        return calendar_rows(sets, days), idx
-
     def last_payment_day(self, customers: np.ndarray, due_date: pd.Series) -> np.ndarray:
         """Per invoice, the last day of its customer's payment calendar on or before ``as_of`` (business day, or
         run day for a run payer), in days relative to ``due_date``.
@@ -1144,8 +1143,8 @@ class PayerModel:
         >>> # as_of Saturday 31 Oct 2026, C1 pays on business days: Friday 30 Oct is day +1 of an invoice due 29 Oct
         """
         span = pd.date_range(self.as_of - pd.Timedelta(days=62), self.as_of, freq="D")
-        sets, idx = self._calendar_sets(customers)
-        allowed = np.vstack([business_days(span)] + [run_dates(r, span) for r in sets])
+        sets, idx = _calendar_index(self.payment_runs, customers)
+        allowed = _allowed_days(sets, span)
         last = np.where(allowed.any(axis=1), len(span) - 1 - np.argmax(allowed[:, ::-1], axis=1), len(span) - 1)
         last_date = span[0].to_datetime64() + last[idx].astype("timedelta64[D]")
         return ((last_date - pd.Series(due_date).to_numpy("datetime64[ns]")) // np.timedelta64(1, "D")).astype(int)
@@ -1163,7 +1162,8 @@ class PayerModel:
             due = part["due_date"].to_numpy("datetime64[D]")
             span = pd.date_range(pd.Timestamp(due.min()) + pd.Timedelta(days=int(self.grid[0])),
                                  pd.Timestamp(due.max()) + pd.Timedelta(days=int(self.grid[-1])), freq="D")
-            cal, k = self._calendar_for(part["customer_id"].to_numpy(str), span)
+            sets, k = _calendar_index(self.payment_runs, part["customer_id"].to_numpy(str))
+            cal = calendar_rows(sets, span)
             due_idx = (due - np.datetime64(span[0].date(), "D")).astype(int)
             target = cal[k[:, None], due_idx[:, None] + self.grid[None, :]]
             rel = target - due_idx[:, None]  # day relative to due
@@ -1234,21 +1234,17 @@ def recency_weights(age_days: np.ndarray, half_life_days: float) -> np.ndarray:
 
 
 def _history(ledger, as_of: pd.Timestamp) -> pd.DataFrame:
-    """One row per positive invoice issued by ``as_of``, as known then, with the AFT's response.
+    """One row per positive invoice issued by ``as_of``, as known then (``ledger.status`` applies
+    :meth:`~cashsim.ledger.Ledger.known_at`), with terms, age, paid / written-off flags and days late.
 
-    ``t`` = days from issue to full payment + 1 for paid invoices; open invoices are censored at ``age + 1.5``
-    (paid on a day ``k >= age + 1``, and day ``k`` covers ``t`` in ``[k + 0.5, k + 1.5)``).
+    Column types and defaults (datetime64[ns] dates, text ids, segment "all", payment method "transfer", boolean
+    ``disputed``) are those :func:`cashsim.ledger.read_ledger` guarantees. The AFT response (``log_t``, ``log_lo``)
+    is computed by :func:`_snap_windows`, which undoes the payment calendar.
     """
-    st = ledger.known_at(as_of).status(as_of)
+    st = ledger.status(as_of)
     st = st[st["amount"] > 0].copy()
     if st.empty:
         raise ModelError(f"no invoice issued by {as_of.date()}: nothing to learn payer behaviour from")
-    for c in ("issue_date", "due_date", "paid_date", "dispute_opened", "dispute_resolved", "write_off_date"):
-        st[c] = st[c].astype("datetime64[ns]")
-    st["customer_id"] = st["customer_id"].astype(str)
-    st["segment"] = st["segment"].fillna("all").astype(str)
-    st["payment_method"] = st["payment_method"].fillna("transfer").astype(str)
-    st["disputed"] = st["disputed"].fillna(False).astype(bool)
     st["dispute_type"] = st["dispute_type"].astype(object).where(st["dispute_type"].notna() & st["disputed"], "")
     st["dispute_type"] = st["dispute_type"].astype(str).replace({"nan": "", "<NA>": ""})
     st.loc[st["disputed"] & (st["dispute_type"] == ""), "dispute_type"] = "other"
@@ -1259,8 +1255,6 @@ def _history(ledger, as_of: pd.Timestamp) -> pd.DataFrame:
     st["age"] = (as_of - st["issue_date"]).dt.days
     st["paid"] = st["status"].eq("paid")
     st["written_off"] = st["status"].eq("written_off")
-    days_to_pay = (st["paid_date"] - st["issue_date"]).dt.days.clip(0, None)
-    st["log_t"] = np.where(st["paid"], np.log(days_to_pay.fillna(0) + 1.0), np.log(st["age"] + 1.5))
     st["days_late"] = (st["paid_date"] - st["due_date"]).dt.days
     return st.reset_index(drop=True)
 
@@ -1413,13 +1407,16 @@ def _disputed_laws(hist: pd.DataFrame, as_of: pd.Timestamp, weights: np.ndarray,
     return out
 
 
-def _promise_keep(ledger, hist: pd.DataFrame, as_of: pd.Timestamp, grace: int = 3) -> tuple[pd.Series, dict]:
+def _promise_keep(promises: pd.DataFrame | None, payments: pd.DataFrame, hist: pd.DataFrame, as_of: pd.Timestamp,
+                  grace: int = 3) -> tuple[pd.Series, dict]:
     """P(promise kept) for every customer of ``hist``: a promise (*promesse de règlement*) is kept when the invoice
     was fully paid, or paid at least the promised amount since the promise, by ``promised_date + 3 days``. Only
     promises whose deadline had passed by ``as_of`` count. Beta-binomial shrinkage customer -> segment -> book
     (a customer without promises gets its segment's rate), the prior weight ``m`` estimated by moments across
     customers; 50% when no promise was ever recorded (and ``info`` says so). The entry ``"__book__"`` holds the
-    book's rate, for customers the model has not seen."""
+    book's rate, for customers the model has not seen.
+
+    ``promises``: :func:`_known_promises` of the ledger known at ``as_of``; ``payments``: that ledger's payments."""
     customers = hist.groupby("customer_id")["segment"].first()
 
     def everyone(rate_c: pd.Series, rate_s: pd.Series, book: float) -> pd.Series:
@@ -1427,21 +1424,16 @@ def _promise_keep(ledger, hist: pd.DataFrame, as_of: pd.Timestamp, grace: int = 
         out = pd.concat([out, pd.Series({BOOK_KEY: book})])  # customers not seen yet get the book's rate
         return out.rename("promise_keep").astype(float)
 
-    known = ledger.known_at(as_of)
-    pr = known.promises
-    if pr is None or len(pr) == 0:
+    if promises is None:
         return everyone(pd.Series(dtype=float), pd.Series(dtype=float), 0.5), {
             "n_promises": 0, "book_keep_rate": 0.5, "promise_note": "no promise recorded: keep rate 50% assumed"}
-    pr = pr.copy()
-    pr["made_date"] = pr["made_date"].astype("datetime64[ns]")
-    pr["promised_date"] = pr["promised_date"].astype("datetime64[ns]")
-    pr = pr[pr["promised_date"] + pd.Timedelta(days=grace) <= as_of]
+    pr = promises[promises["promised_date"] + pd.Timedelta(days=grace) <= as_of]
     info = hist.set_index("invoice_id")[["customer_id", "segment", "paid_date"]]
     pr = pr.join(info, on="invoice_id", how="inner")
     if pr.empty:
         return everyone(pd.Series(dtype=float), pd.Series(dtype=float), 0.5), {
             "n_promises": 0, "book_keep_rate": 0.5, "promise_note": "no promise with a past deadline: 50% assumed"}
-    pay = known.payments[["invoice_id", "payment_date", "amount"]].copy()
+    pay = payments[["invoice_id", "payment_date", "amount"]].copy()
     pay["payment_date"] = pay["payment_date"].astype("datetime64[ns]")
     merged = pr.reset_index(drop=True).reset_index(names="pid").merge(pay, on="invoice_id", how="left")
     in_window = (merged["payment_date"] >= merged["made_date"]) & \
@@ -1556,6 +1548,7 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
     >>> model.customers.loc["C001", ["reliability", "reliable", "reasons"]]  # doctest: +SKIP
     """
     as_of = _ts(as_of)
+    known = ledger.known_at(as_of)  # what was known at the end of as_of: no look-ahead below
     hist = _history(ledger, as_of)
     weights = recency_weights(hist["age"].to_numpy(float), half_life_days)
     seg_pi, cust_pi = _never_paid(hist, prior_never_paid)
@@ -1567,7 +1560,7 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
     if use.sum() == 0 or not hist.loc[use, "paid"].any():
         raise ModelError(f"no paid invoice (other than by direct debit) issued by {as_of.date()}: "
                          "the payment-time law cannot be fitted; choose a later as_of")
-    runs = detect_payment_runs(_payments_with_customer(ledger, as_of))
+    runs = detect_payment_runs(_payments_with_customer(known))
     h = _snap_windows(hist[use].reset_index(drop=True), runs, as_of)
     cols, X = _design_columns(h)
     segments = sorted(h["segment"].unique())
@@ -1607,7 +1600,8 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
     month_var = pd.Series(fit.m_var, index=month_names).reindex(month_effects.index) if len(fit.m_var) \
         else pd.Series(dtype=float)
     resolution, post, dispute_info = _disputes(hist, as_of, weights)
-    promise_keep, promise_info = _promise_keep(ledger, hist, as_of)
+    promises = _known_promises(known)
+    promise_keep, promise_info = _promise_keep(promises, known.payments, hist, as_of)
 
     # per-customer summary inputs
     recent = hist[hist["age"] <= 365]
@@ -1624,7 +1618,7 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
         rho_month=0.0, rho_customer=0.0, promise_keep=promise_keep, dispute_resolution=resolution,
         post_resolution=post, dd_reject_rate=dd_rate, payment_runs=runs, _fit=fit, _columns=tuple(cols),
         _segment_index=seg_index, _customer_index=cust_index, _segment_pi=seg_pi, _dispute_share=share,
-        _plan_mix=plan_mix, _disputed_law=disputed_law, _promises=_known_promises(ledger, as_of),
+        _plan_mix=plan_mix, _disputed_law=disputed_law, _promises=promises,
         month_effects=month_effects, month_center=month_center, month_persistence=month_phi,
         month_effect_var=month_var,
     )
@@ -1707,11 +1701,9 @@ def _snap_windows(h: pd.DataFrame, runs: pd.Series, as_of: pd.Timestamp) -> pd.D
     start = issue.min() - np.timedelta64(40, "D")
     end = max(np.datetime64(as_of.date(), "D"), paid_day[paid].max() if paid.any() else start)
     span = pd.date_range(pd.Timestamp(start), pd.Timestamp(end), freq="D")
-    sets = list(dict.fromkeys(runs.tolist())) if len(runs) else []
-    allowed = np.vstack([business_days(span)] + [run_dates(r, span) for r in sets])
+    sets, row = _calendar_index(runs, h["customer_id"].to_numpy(str))
+    allowed = _allowed_days(sets, span)
     prev_incl = np.maximum.accumulate(np.where(allowed, np.arange(len(span)), -1), axis=1)
-    row_of = {r: i + 1 for i, r in enumerate(sets)}
-    row = h["customer_id"].map(runs.map(row_of)).fillna(0).to_numpy(int) if len(runs) else np.zeros(len(h), int)
     i_issue = (issue - start).astype(np.int64)
     i_pay = np.where(paid, (np.where(paid, paid_day, start) - start).astype(np.int64), 0)
     off_run = paid & ~allowed[row, i_pay]
@@ -1723,14 +1715,16 @@ def _snap_windows(h: pd.DataFrame, runs: pd.Series, as_of: pd.Timestamp) -> pd.D
     window = paid & ~exact & (k_lo < k) & (first > 0)
     i_asof = int((np.datetime64(as_of.date(), "D") - start).astype(np.int64))
     k_c = np.clip(prev_incl[row, i_asof] - i_issue, 0, None)
-    log_t = h["log_t"].to_numpy(float) if "log_t" in h else np.log(np.maximum(k, 0) + 1.0)
-    log_t = np.where(window, np.log(np.maximum(k, 0) + 1.5), np.where(paid, log_t, np.log(k_c + 1.5)))
+    log_t = np.where(window, np.log(np.maximum(k, 0) + 1.5),
+                     np.where(paid, np.log(np.maximum(k, 0) + 1.0), np.log(k_c + 1.5)))
     log_lo = np.where(window, np.log(k_lo + 0.5), np.nan)
     return h.assign(log_t=log_t, log_lo=log_lo)
 
 
-def _known_promises(ledger, as_of: pd.Timestamp) -> pd.DataFrame | None:
-    pr = ledger.known_at(as_of).promises
+def _known_promises(known) -> pd.DataFrame | None:
+    """The promises of the ledger ``known`` (already cut at ``as_of``) with typed dates and text invoice ids;
+    None when there is none."""
+    pr = known.promises
     if pr is None or len(pr) == 0:
         return None
     pr = pr.copy()
@@ -1740,8 +1734,9 @@ def _known_promises(ledger, as_of: pd.Timestamp) -> pd.DataFrame | None:
     return pr
 
 
-def _payments_with_customer(ledger, as_of: pd.Timestamp) -> pd.DataFrame:
-    known = ledger.known_at(as_of)
+def _payments_with_customer(known) -> pd.DataFrame:
+    """Payments of the ledger ``known`` (already cut at ``as_of``) with their customer, for run detection:
+    positive invoices not on direct debit."""
     pay = known.payments[["invoice_id", "payment_date"]].merge(
         known.invoices[["invoice_id", "customer_id", "amount", "payment_method"]], on="invoice_id", how="inner")
     pay = pay[(pay["amount"] > 0) & (pay["payment_method"] != "direct_debit")]
