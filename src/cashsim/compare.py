@@ -46,7 +46,7 @@ from cashsim.levers import (
     Financing,
     LeverSpec,
     PromiseCalls,
-    apply_levers,
+    apply_levers_traced,
 )
 from cashsim.simulate import Book, Simulation, engine_session, simulate
 from cashsim.targets import target_report_arrays
@@ -73,7 +73,8 @@ def scenario_levers(scenarios: dict[str, list[LeverSpec]], name: str) -> list[Le
 
 @dataclass(frozen=True)
 class ScenarioRun:
-    """One simulated scenario: its levers, transformed book, expected lever costs and simulation."""
+    """One simulated scenario: its levers, transformed book, expected lever costs and simulation; ``inputs[i]`` is
+    the book ``levers[i]`` was applied to (``inputs[0]`` the scenario's starting book)."""
 
     name: str
     levers: list[LeverSpec]
@@ -81,24 +82,21 @@ class ScenarioRun:
     costs: pd.DataFrame
     sim: Simulation
     targets: Any = field(repr=False, default=None)
+    inputs: list[Book] = field(repr=False, default_factory=list)
 
 
 def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], burn: Any, *, horizon_end: Any,
-                 n_paths: int, seed: int, actual_past: pd.Series | None = None, rho_month: float | None = None,
-                 rho_customer: float | None = None, engine: Mapping[str, Any] | None = None) -> ScenarioRun:
-    """Apply ``levers`` to ``book`` and simulate it (rho from the model unless given) against the target.
+                 n_paths: int, seed: int, actual_past: pd.Series | None = None,
+                 engine: Mapping[str, Any] | None = None) -> ScenarioRun:
+    """Apply ``levers`` to ``book`` and simulate it (rho from the model) against the target.
     ``engine``: where the simulation runs (``Params.simulation.engine_options()``: chunking, local or dask)."""
-    new_book, costs = apply_levers(book, levers, model)
-    rm = float(getattr(model, "rho_month", 0.0)) if rho_month is None else rho_month
-    rc = float(getattr(model, "rho_customer", 0.0)) if rho_customer is None else rho_customer
+    new_book, costs, inputs = apply_levers_traced(book, levers, model)
+    rm = float(getattr(model, "rho_month", 0.0))
+    rc = float(getattr(model, "rho_customer", 0.0))
     sim = simulate(new_book, horizon_end=horizon_end, n_paths=n_paths, seed=seed, rho_month=rm, rho_customer=rc,
                    **(engine or {}))
     report = target_report_arrays(sim.daily, sim.days, burn, actual_past=actual_past, as_of=book.as_of)
-    return ScenarioRun(name=name, levers=levers, book=new_book, costs=costs, sim=sim, targets=report)
-
-
-def _months_of(sim: Simulation) -> list[str]:
-    return list(pd.unique(sim.days.strftime("%Y-%m")))
+    return ScenarioRun(name=name, levers=levers, book=new_book, costs=costs, sim=sim, targets=report, inputs=inputs)
 
 
 def _target_rows(run: ScenarioRun) -> pd.DataFrame:
@@ -114,25 +112,24 @@ def _lever_costs_by_month(run: ScenarioRun, months: list[str]) -> pd.Series:
     return c.groupby(month)["amount"].sum().reindex(months, fill_value=0.0)
 
 
-def _financing_advance(run: ScenarioRun, book: Book, model: Any, months: list[str]) -> pd.Series:
+def _financing_advance(run: ScenarioRun, months: list[str]) -> pd.Series:
     out = pd.Series(0.0, index=months)
-    for lever in run.levers:
+    for lever, lever_book in zip(run.levers, run.inputs, strict=True):
         if isinstance(lever, Financing):
-            t = lever.terms(book)
+            t = lever.terms(lever_book)
             adv = t.groupby(t["funding_date"].dt.strftime("%Y-%m"))["advance"].sum()
             out = out.add(adv.reindex(months, fill_value=0.0), fill_value=0.0)
-        book = lever.apply(book, model)
     return out
 
 
 def _active(levers: list[LeverSpec]) -> list[LeverSpec]:
     """The levers that change something (a dunning plan equal to the current one is the baseline itself)."""
-    return [lv for lv in levers if not (isinstance(lv, DunningPlan) and lv.steps == (lv.current or []))]
+    return [lv for lv in levers if not lv.changes_nothing()]
 
 
 def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) -> pd.DataFrame:
     """Per month of the horizon: the scenario's effect against the baseline (see the module docstring)."""
-    months = _months_of(run.sim)
+    months = run.sim.months
     diff_daily = run.sim.daily - base.sim.daily                      # (paths, days), common random numbers
     diff = run.sim.monthly().to_numpy() - base.sim.monthly().to_numpy()
     engine_cost = (run.sim.monthly_cost().to_numpy() - base.sim.monthly_cost().to_numpy()).mean(axis=0)
@@ -161,7 +158,7 @@ def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) 
         "cost": cost, "cumulative_cost": cum_cost, "brought_forward": brought, "cost_per_euro": per_euro,
         "annualised_cost_rate": annual, "risk": risk, "risk_note": notes,
         "financing": any(lv.is_financing() for lv in run.levers),
-        "financing_advance": _financing_advance(run, book, model, months).to_numpy(),
+        "financing_advance": _financing_advance(run, months).to_numpy(),
         "levers": ", ".join(lv.name for lv in active),
     }, columns=COLUMNS)
 
@@ -306,7 +303,7 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
     required = float(burn.required_probability)
     base_levers = scenario_levers(scenarios, BASELINE)
     base = run_scenario(book, model, BASELINE, base_levers, burn, **common)
-    months = _months_of(base.sim)
+    months = base.sim.months
     p_base = _target_rows(base).reindex(months)["p_target_met"].to_numpy()
     candidates: list[LeverSpec] = []
     for name in scenarios:
@@ -325,6 +322,7 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
         if score <= 0:
             break
         best = None
+        current_cost = _total_cost(current, base, months)        # changes only between rounds
         for cand in candidates:
             trial = [lv for lv in plan if lv.kind != cand.kind] + [cand]
             if trial == plan:
@@ -332,7 +330,7 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
             run = run_scenario(book, model, f"trial {rnd}", trial, burn, **common)
             p = _target_rows(run).reindex(months)["p_target_met"].to_numpy()
             gain = score - _shortfall_score(p, required)
-            cost = _total_cost(run, base, months) - _total_cost(current, base, months)
+            cost = _total_cost(run, base, months) - current_cost
             ratio = np.inf if gain <= 1e-12 else max(cost, 0.0) / gain
             trace.append({"round": rnd, "candidate": _describe(cand), "gain": gain, "extra_cost": cost,
                           "cost_per_gain": ratio, "chosen": False})
@@ -351,7 +349,7 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
                           "required": required, "met": p_plan >= required,
                           "gap": np.maximum(required - p_plan, 0.0), "financing_needed": need})
     bridge = _bridge(current.book, float(need.sum())) if need.sum() > 0 else None
-    actions = _actions(book, model, plan)
+    actions = _actions(current, model)
     return Plan(levers=_active(plan), scenario=plan, months=table, cost=_total_cost(current, base, months),
                 meets_target=bool((p_plan >= required).all()), actions=actions,
                 trace=pd.DataFrame(trace, columns=["round", "candidate", "gain", "extra_cost", "cost_per_gain",
@@ -368,12 +366,11 @@ def _bridge(book: Book, need: float) -> Financing | None:
     return probe.model_copy(update={"share": share}) if share > 0 else None
 
 
-def _actions(book: Book, model: Any, levers: list[LeverSpec]) -> pd.DataFrame:
-    frames = []
-    for lv in levers:
-        if lv in _active([lv]):
-            frames.append(lv.actions(book, model))
-        book = lv.apply(book, model)
+def _actions(run: ScenarioRun, model: Any) -> pd.DataFrame:
+    """The actions of the run's levers that change something, each on the book it was applied to."""
+    frames = [lv.actions(lever_book, model)
+              for lv, lever_book in zip(run.levers, run.inputs, strict=True)
+              if not lv.changes_nothing()]
     frames = [f for f in frames if len(f)]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(
         columns=["lever", "customer_id", "invoice_id", "amount", "action"])

@@ -21,9 +21,9 @@ seed: comparisons run on common random numbers.
 Each lever has
 - ``apply(book, model=None) -> Book`` — pure; ``model`` (a ``PayerModel``) is optional and only refines it
   (promise keep rates, disputed profiles, payment methods);
-- ``costs(book, model=None) -> DataFrame`` — expected costs by month: ``lever, month, item, amount,
+- ``costs(book, model=None, after=None) -> DataFrame`` — expected costs by month: ``lever, month, item, amount,
   in_simulation`` (``in_simulation=True``: a discount the engine books per path in ``Simulation.daily_cost``; the
-  other rows are expected values computed here from the book's laws);
+  other rows are expected values computed here from the book's laws; ``after``: the result of ``apply``, when known);
 - ``actions(book, model=None) -> DataFrame`` — who is targeted (which customers to offer a discount, whom to call);
 - ``risk`` (``none``/``low``/``medium``/``high``) and ``risk_note`` — the relationship risk and churn.
 
@@ -238,6 +238,27 @@ def conditional_laws(book: Any, sel: np.ndarray | None = None) -> tuple[np.ndarr
     return cond, inverse.ravel()
 
 
+def _expected_pay_day(book: Any, sel: np.ndarray | None = None) -> np.ndarray:
+    """Per invoice (of ``sel``), the expected pay day relative to due given eventual payment (0 if never paid)."""
+    laws, inverse = conditional_laws(book, sel)
+    mass = laws.sum(axis=1)
+    return np.divide(laws @ book.grid.astype(float), mass, out=np.zeros(len(mass)), where=mass > 0)[inverse]
+
+
+def _p_unpaid_morning(book: Any, sel: np.ndarray) -> np.ndarray:
+    """Per invoice of ``sel`` (rows) and grid day d (columns): P(still unpaid on the morning of day d)
+    = 1 - P(paid before d), on the law given ``min_day``."""
+    laws, inverse = conditional_laws(book, sel)
+    before = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)[:, :-1]], axis=1)[inverse]
+    return 1.0 - before
+
+
+def _p_paid_by(book: Any, sel: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
+    """Per invoice of ``sel``, P(paid by grid position ``day_idx``), on the law given ``min_day``."""
+    laws, inverse = conditional_laws(book, sel)
+    return np.cumsum(laws, axis=1)[inverse][np.arange(len(sel)), day_idx]
+
+
 def _select(inv: pd.DataFrame, segments: Segments, customers: Segments) -> np.ndarray:
     mask = np.ones(len(inv), dtype=bool)
     if segments is not None:
@@ -279,6 +300,22 @@ def empty_costs() -> pd.DataFrame:
                          zip(COST_COLUMNS, ["str", "str", "str", "float64", "bool"], strict=True)})
 
 
+def _customer_actions(lever: str, customers: Any, amounts: Any, action: str, *,
+                      tie_break: bool = True) -> pd.DataFrame:
+    """One action row per customer: ``lever, customer_id, invoice_id`` (""), ``amount`` (summed), ``action``, largest
+    amount first (``tie_break``: equal amounts by customer_id; else a plain sort on the amount)."""
+    df = pd.DataFrame({"customer_id": customers, "amount": amounts})
+    df = df.groupby("customer_id", as_index=False)["amount"].sum()
+    df["action"] = action
+    df.insert(0, "lever", lever)
+    df.insert(2, "invoice_id", "")
+    if tie_break:
+        df = df.sort_values(["amount", "customer_id"], ascending=[False, True])
+    else:
+        df = df.sort_values("amount", ascending=False)
+    return df.reset_index(drop=True)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # The lever specs
 # ----------------------------------------------------------------------------------------------------------------
@@ -316,13 +353,18 @@ class LeverSpec(BaseModel):
     def apply(self, book: Any, model: Any = None) -> Any:  # pragma: no cover - every lever overrides
         raise NotImplementedError
 
-    def costs(self, book: Any, model: Any = None) -> pd.DataFrame:
+    def costs(self, book: Any, model: Any = None, after: Any = None) -> pd.DataFrame:
+        """Expected costs by month; ``after`` = ``self.apply(book, model)`` when the caller already has it."""
         return empty_costs()
 
     def actions(self, book: Any, model: Any = None) -> pd.DataFrame:
         return pd.DataFrame(columns=["lever", "customer_id", "invoice_id", "amount", "action"])
 
     def is_financing(self) -> bool:
+        return False
+
+    def changes_nothing(self) -> bool:
+        """True when the lever is current practice itself (a dunning plan equal to the current one)."""
         return False
 
 
@@ -379,7 +421,11 @@ class EarlyPaymentDiscount(LeverSpec):
 
     def apply(self, book: Any, model: Any = None) -> Any:
         """Taken invoices move to the deadline and carry the discount for the engine to book."""
-        inv, sel, deadline_rel, scale = self._plan(book)
+        return self._apply_plan(book, self._plan(book))
+
+    def _apply_plan(self, book: Any, planned: tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]) -> Any:
+        """``apply`` given ``self._plan(book)``; the new book's invoice table is the plan's (written into)."""
+        inv, sel, deadline_rel, scale = planned
         if len(sel) == 0:
             return _with(book, invoices=inv)
         inv.loc[inv.index[sel], "discount_rate"] = self.rate
@@ -396,30 +442,29 @@ class EarlyPaymentDiscount(LeverSpec):
 
         return _remap(book, inv, sel, keys, transform)
 
-    def costs(self, book: Any, model: Any = None) -> pd.DataFrame:
+    def costs(self, book: Any, model: Any = None, after: Any = None) -> pd.DataFrame:
         """Expected discounts by month of the deadline (booked per path by the engine: ``in_simulation``)."""
-        after = self.apply(book, model)
+        planned = self._plan(book)
+        after = self._apply_plan(book, planned) if after is None else after
         inv = after.invoices
-        sel = np.flatnonzero(inv["discount_rate"].to_numpy() > 0) if "discount_rate" in inv else np.array([], int)
-        sel = sel[np.isin(sel, self._plan(book)[1])]
+        sel = np.flatnonzero(inv["discount_rate"].to_numpy() > 0)
+        sel = sel[np.isin(sel, planned[1])]
         if len(sel) == 0:
             return empty_costs()
-        laws, inverse = conditional_laws(after, sel)
-        cdf = np.cumsum(laws, axis=1)[inverse]
         day = inv["discount_day"].to_numpy()[sel].astype(np.int64) - int(book.grid[0])
-        p_taken = cdf[np.arange(len(sel)), day]
+        p_taken = _p_paid_by(after, sel, day)
         amount = inv["amount"].to_numpy()[sel] * self.rate * p_taken
         when = inv["due_date"].astype("datetime64[ns]").iloc[sel] + pd.to_timedelta(day + book.grid[0], unit="D")
         return _cost_frame(self.name, _month(when), "discounts given", amount, in_sim=True)
 
     def actions(self, book: Any, model: Any = None) -> pd.DataFrame:
         """Invoices to send the offer with, largest first, with the chance it is taken and the amount it costs."""
-        inv, sel, deadline_rel, _ = self._plan(book)
-        after = self.apply(book, model)
+        planned = self._plan(book)
+        inv, sel, deadline_rel, _ = planned
+        after = self._apply_plan(book, planned)   # writes only the discount and profile columns of inv
         if len(sel) == 0:
             return super().actions(book, model)
-        laws, inverse = conditional_laws(after, sel)
-        p = np.cumsum(laws, axis=1)[inverse][np.arange(len(sel)), deadline_rel[sel] - int(book.grid[0])]
+        p = _p_paid_by(after, sel, deadline_rel[sel] - int(book.grid[0]))
         out = pd.DataFrame({
             "lever": self.name, "customer_id": inv["customer_id"].to_numpy()[sel],
             "invoice_id": inv["invoice_id"].to_numpy()[sel], "amount": inv["amount"].to_numpy()[sel],
@@ -523,10 +568,13 @@ class DunningPlan(LeverSpec):
         pre = [s.day for s in steps if s.day < 0]
         return min(pre) if pre else 0
 
+    def changes_nothing(self) -> bool:
+        return self.steps == (self.current or [])
+
     def apply(self, book: Any, model: Any = None) -> Any:
         inv = _ensure_columns(book)
         current = self.current or []
-        if self.steps == current:
+        if self.changes_nothing():
             return _with(book, invoices=inv)
         sel = np.flatnonzero(_select(inv, self.segments, None) & (inv["amount"].to_numpy() > 0))
         grid = book.grid
@@ -560,9 +608,7 @@ class DunningPlan(LeverSpec):
         sel = np.flatnonzero(_select(inv, self.segments, None) & (inv["amount"].to_numpy() > 0))
         if not steps or len(sel) == 0:
             return np.array([]), np.array([])
-        laws, inverse = conditional_laws(book, sel)
-        # P(still unpaid on the morning of day d) = 1 - P(paid before d)
-        before = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)[:, :-1]], axis=1)[inverse]
+        unpaid = _p_unpaid_morning(book, sel)
         min_day = _min_day(inv)[sel]
         due = inv["due_date"].astype("datetime64[ns]").to_numpy()[sel]
         as_of = np.datetime64(pd.Timestamp(book.as_of).normalize(), "ns")
@@ -572,14 +618,14 @@ class DunningPlan(LeverSpec):
             when = due + np.timedelta64(s.day, "D")
             live = (s.day >= min_day) & (when > as_of)
             months.append(_month(when[live]))
-            amounts.append(s.cost * (1.0 - before[live, idx]))
+            amounts.append(s.cost * unpaid[live, idx])
         return np.concatenate(months), np.concatenate(amounts)
 
-    def costs(self, book: Any, model: Any = None) -> pd.DataFrame:
+    def costs(self, book: Any, model: Any = None, after: Any = None) -> pd.DataFrame:
         """Expected cost of the plan's actions minus the current plan's, each on its own law (by month)."""
-        if self.steps == (self.current or []):
+        if self.changes_nothing():
             return empty_costs()
-        m1, a1 = self._step_costs(self.apply(book, model), self.steps)
+        m1, a1 = self._step_costs(self.apply(book, model) if after is None else after, self.steps)
         m0, a0 = self._step_costs(book, self.current or [])
         return _cost_frame(self.name, np.concatenate([m1, m0]).astype(str), "dunning actions (net of current plan)",
                            np.concatenate([a1, -a0]))
@@ -632,19 +678,14 @@ class Deposit(LeverSpec):
 
     def actions(self, book: Any, model: Any = None) -> pd.DataFrame:
         inv = _ensure_columns(book)
-        sel = self._sel(book, inv)
-        df = inv.iloc[sel].groupby("customer_id", as_index=False)["amount"].sum()
-        df["action"] = f"ask a {self.share:.0%} deposit at order"
-        df.insert(0, "lever", self.name)
-        df.insert(2, "invoice_id", "")
-        return df.sort_values("amount", ascending=False).reset_index(drop=True)
+        chosen = inv.iloc[self._sel(book, inv)]
+        return _customer_actions(self.name, chosen["customer_id"], chosen["amount"],
+                                 f"ask a {self.share:.0%} deposit at order", tie_break=False)
 
 
 def _expected_days_late(book: Any, inv: pd.DataFrame) -> pd.Series:
     """Amount-weighted expected days late per customer, from each invoice's law given eventual payment."""
-    laws, inverse = conditional_laws(book)
-    mass = laws.sum(axis=1)
-    mean = np.divide(laws @ book.grid.astype(float), mass, out=np.zeros(len(mass)), where=mass > 0)[inverse]
+    mean = _expected_pay_day(book)
     w = np.abs(inv["amount"].to_numpy(dtype=float))
     df = pd.DataFrame({"customer_id": inv["customer_id"].to_numpy(), "x": mean * w, "w": w})
     g = df.groupby("customer_id")[["x", "w"]].sum()
@@ -708,7 +749,7 @@ class DirectDebit(LeverSpec):
         start = np.minimum(_start_day(book, inv, sel), 0)
         return _remap(book, inv, sel, start[:, None], transform)
 
-    def costs(self, book: Any, model: Any = None) -> pd.DataFrame:
+    def costs(self, book: Any, model: Any = None, after: Any = None) -> pd.DataFrame:
         inv = _ensure_columns(book)
         sel = self._sel(book, inv, model)
         each = np.full(len(sel), self.fee_per_debit + self.rejection_rate * self.fee_per_rejection)
@@ -716,12 +757,9 @@ class DirectDebit(LeverSpec):
 
     def actions(self, book: Any, model: Any = None) -> pd.DataFrame:
         inv = _ensure_columns(book)
-        sel = self._sel(book, inv, model)
-        df = inv.iloc[sel].groupby("customer_id", as_index=False)["amount"].sum()
-        df["action"] = "ask for a SEPA B2B direct-debit mandate"
-        df.insert(0, "lever", self.name)
-        df.insert(2, "invoice_id", "")
-        return df.sort_values(["amount", "customer_id"], ascending=[False, True]).reset_index(drop=True)
+        chosen = inv.iloc[self._sel(book, inv, model)]
+        return _customer_actions(self.name, chosen["customer_id"], chosen["amount"],
+                                 "ask for a SEPA B2B direct-debit mandate")
 
 
 class PromiseCalls(LeverSpec):
@@ -784,10 +822,10 @@ class PromiseCalls(LeverSpec):
 
         return _remap(book, inv, sel, keys, transform)
 
-    def costs(self, book: Any, model: Any = None) -> pd.DataFrame:
+    def costs(self, book: Any, model: Any = None, after: Any = None) -> pd.DataFrame:
         n = len(self.call_list(book))
         month = _month(pd.DatetimeIndex([pd.Timestamp(book.as_of).normalize() + pd.Timedelta(days=1)]))
-        return _cost_frame(self.name, np.repeat(month, 1), "calling time",
+        return _cost_frame(self.name, month, "calling time",
                            np.array([n * self.call_minutes / 60.0 * self.hourly_cost]))
 
     def actions(self, book: Any, model: Any = None) -> pd.DataFrame:
@@ -847,11 +885,9 @@ class CutOffThreat(LeverSpec):
         sel, start = self._starts(book, inv)
         if len(sel) == 0:
             return sel, start, np.array([])
-        laws, inverse = conditional_laws(book, sel)
-        before = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)[:, :-1]], axis=1)[inverse]
-        return sel, start, 1.0 - before[np.arange(len(sel)), start - book.grid[0]]
+        return sel, start, _p_unpaid_morning(book, sel)[np.arange(len(sel)), start - book.grid[0]]
 
-    def costs(self, book: Any, model: Any = None) -> pd.DataFrame:
+    def costs(self, book: Any, model: Any = None, after: Any = None) -> pd.DataFrame:
         inv = _ensure_columns(book)
         sel, start, p = self._p_threat(book, inv)
         if len(sel) == 0:
@@ -876,14 +912,9 @@ class CutOffThreat(LeverSpec):
 
     def actions(self, book: Any, model: Any = None) -> pd.DataFrame:
         inv = _ensure_columns(book)
-        sel, start, p = self._p_threat(book, inv)
-        df = pd.DataFrame({"customer_id": inv["customer_id"].to_numpy()[sel],
-                           "amount": inv["amount"].to_numpy()[sel] * (p if len(sel) else 1.0)})
-        df = df.groupby("customer_id", as_index=False)["amount"].sum().rename(columns={"amount": "amount"})
-        df["action"] = f"formal notice / suspension threat beyond {self.overdue_days} days overdue"
-        df.insert(0, "lever", self.name)
-        df.insert(2, "invoice_id", "")
-        return df.sort_values(["amount", "customer_id"], ascending=[False, True]).reset_index(drop=True)
+        sel, _, p = self._p_threat(book, inv)
+        return _customer_actions(self.name, inv["customer_id"].to_numpy()[sel], inv["amount"].to_numpy()[sel] * p,
+                                 f"formal notice / suspension threat beyond {self.overdue_days} days overdue")
 
 
 #: Per-method defaults. Factoring (*affacturage*): advance 90 %, service fee 0.8 % of TTC, EURIBOR 3M + 1.5 %
@@ -963,9 +994,7 @@ class Financing(LeverSpec):
             pay_rel = np.zeros(len(sel))
             days = np.maximum(-fund_rel, self.min_days).astype(float)
         else:
-            laws, inverse = conditional_laws(book, sel)
-            mass = laws.sum(axis=1)
-            pay_rel = np.divide(laws @ book.grid.astype(float), mass, out=np.zeros(len(mass)), where=mass > 0)[inverse]
+            pay_rel = _expected_pay_day(book, sel)
             days = np.maximum(pay_rel - fund_rel, self.min_days)
         financed = inv["amount"].to_numpy(dtype=float)[sel] * self.share
         advance = financed * self.advance_rate
@@ -1000,35 +1029,40 @@ class Financing(LeverSpec):
         inv["upfront_date"] = inv["upfront_date"].astype("datetime64[ns]")
         return _with(book, invoices=inv)
 
-    def costs(self, book: Any, model: Any = None) -> pd.DataFrame:
+    def costs(self, book: Any, model: Any = None, after: Any = None) -> pd.DataFrame:
         t = self.terms(book)
         return _cost_frame(self.name, _month(t["funding_date"]), f"{self.method} fees and interest",
                            t["fees"].to_numpy())
 
     def actions(self, book: Any, model: Any = None) -> pd.DataFrame:
         t = self.terms(book)
-        df = t.groupby("customer_id", as_index=False)["financed"].sum().rename(columns={"financed": "amount"})
-        df["action"] = f"assign to {self.method} ({self.advance_rate:.0%} advance)"
-        df.insert(0, "lever", self.name)
-        df.insert(2, "invoice_id", "")
-        return df.sort_values(["amount", "customer_id"], ascending=[False, True]).reset_index(drop=True)
+        return _customer_actions(self.name, t["customer_id"], t["financed"],
+                                 f"assign to {self.method} ({self.advance_rate:.0%} advance)")
 
 
 #: A lever in a params file: a mapping with a ``kind`` key (discriminated union).
 Lever = Annotated[Union[EarlyPaymentDiscount, DunningPlan, Deposit, DirectDebit, PromiseCalls,  # noqa: UP007
                         CutOffThreat, Financing], Field(discriminator="kind")]
-LEVER_TYPES: dict[str, type[LeverSpec]] = {c.model_fields["kind"].default: c for c in
-                                           (EarlyPaymentDiscount, DunningPlan, Deposit, DirectDebit, PromiseCalls,
-                                            CutOffThreat, Financing)}
 
 
 def apply_levers(book: Any, levers: list[LeverSpec], model: Any = None) -> tuple[Any, pd.DataFrame]:
     """Apply levers in order; returns the new book and every lever's expected costs (each on its input book)."""
-    frames = [empty_costs()]
+    new_book, costs, _ = apply_levers_traced(book, levers, model)
+    return new_book, costs
+
+
+def apply_levers_traced(book: Any, levers: list[LeverSpec], model: Any = None
+                        ) -> tuple[Any, pd.DataFrame, list[Any]]:
+    """:func:`apply_levers`, also returning the book each lever was applied to (``inputs[i]`` for ``levers[i]``).
+
+    Each lever is applied once; its costs are computed on its input book given that result."""
+    frames, inputs = [empty_costs()], []
     for lever in levers:
-        frames.append(lever.costs(book, model))
-        book = lever.apply(book, model)
-    return book, pd.concat(frames, ignore_index=True)
+        inputs.append(book)
+        after = lever.apply(book, model)
+        frames.append(lever.costs(book, model, after=after))
+        book = after
+    return book, pd.concat(frames, ignore_index=True), inputs
 
 
 def face_value(book: Any) -> np.ndarray:
