@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -136,9 +135,6 @@ def synthetic_ledger(n_invoices: int):
 
 
 def bench_fit(n_invoices: int = 1_000_000) -> None:
-    if importlib.util.find_spec("cashsim.behaviour") is None:
-        line("fit", "not yet available", "< 30 s", None)
-        return
     from cashsim.behaviour import fit_behaviour
 
     t0 = time.perf_counter()
@@ -152,9 +148,6 @@ def bench_fit(n_invoices: int = 1_000_000) -> None:
 
 
 def bench_panel() -> None:
-    if importlib.util.find_spec("cashsim.widgets") is None:
-        line("panel", "not yet available", "< 300 ms", None)
-        return
     from cashsim.widgets import benchmark_update
 
     seconds = benchmark_update(ROOT / "params" / "demo.yml")
@@ -162,9 +155,6 @@ def bench_panel() -> None:
 
 
 def bench_report() -> None:
-    if importlib.util.find_spec("cashsim.report") is None:
-        line("report", "not yet available", "< 60 s", None)
-        return
     from cashsim.report import run_monthly_report
 
     with tempfile.TemporaryDirectory() as out:

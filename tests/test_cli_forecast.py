@@ -10,9 +10,9 @@ import pandas as pd
 import pytest
 
 from cashsim.cli import main
-from cashsim.commands.forecast import QUANTILES, summary
+from cashsim.commands.forecast import summary
 from cashsim.pipeline import horizon_end
-from cashsim.simulate import Simulation
+from cashsim.simulate import QUANTILES, Simulation
 
 QCOLS = ["mean"] + [f"p{round(q * 100):02d}" for q in QUANTILES]
 

@@ -116,6 +116,11 @@ class OutflowDays(_Section):
     loan_repayments: int = Field(5, ge=1, le=31)
 
 
+def _percent(text: str) -> float:
+    """The number of a percentage string ending in '%' (a decimal comma allowed): ' 5,5% ' -> 5.5."""
+    return float(text.strip()[:-1].replace(",", "."))
+
+
 class CashBurn(_Section):
     """Monthly cash burn incl. VAT by category (décaissements), the safety margin and the cash position.
 
@@ -147,7 +152,7 @@ class CashBurn(_Section):
             if not s.endswith("%"):
                 raise ValueError("safety_margin is an amount (e.g. 5000) or a percentage string (e.g. '5%')")
             try:
-                pct = float(s[:-1].replace(",", "."))
+                pct = _percent(s)
             except ValueError as exc:
                 raise ValueError(f"safety_margin {v!r} is not a percentage such as '5%'") from exc
             if pct < 0:
@@ -155,6 +160,12 @@ class CashBurn(_Section):
         elif v < 0:
             raise ValueError("safety_margin may not be negative")
         return v
+
+    @property
+    def margin_percent(self) -> float | None:
+        """The safety margin's percentage ("5%" -> 5.0), or None when the margin is an amount in euros."""
+        m = self.safety_margin
+        return _percent(m) if isinstance(m, str) else None
 
 
 class Alerts(_Section):
@@ -246,7 +257,7 @@ def _closest(word: str, valid: list[str]) -> list[str]:
     return prefix[:1] or difflib.get_close_matches(word, valid, n=1, cutoff=0.6)
 
 
-def format_validation_error(exc: ValidationError, source: str, model: type[BaseModel] = Params) -> str:
+def format_validation_error(exc: ValidationError, source: str) -> str:
     """One line per problem: file, dotted key, what is wrong, and for a typo the closest valid key."""
     lines, seen = [f"{source}: invalid parameters"], set()
     for err in exc.errors():
@@ -257,7 +268,7 @@ def format_validation_error(exc: ValidationError, source: str, model: type[BaseM
             continue
         seen.add(key)
         if err["type"] == "extra_forbidden":
-            valid = _fields_at(model, loc)
+            valid = _fields_at(Params, loc)
             close = _closest(str(loc[-1]), valid)
             hint = f"; did you mean '{close[0]}'?" if close else (f"; valid keys: {', '.join(valid)}" if valid else "")
             lines.append(f"  {key}: unknown key{hint}")

@@ -86,10 +86,6 @@ class Run:
         return self.base.as_of
 
     @cached_property
-    def monthly_quantiles(self) -> pd.DataFrame:
-        return self.sim.quantiles("M")
-
-    @cached_property
     def weekly_quantiles(self) -> pd.DataFrame:
         return self.sim.quantiles("W")
 

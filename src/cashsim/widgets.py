@@ -64,8 +64,10 @@ from cashsim import fmt, plots
 from cashsim.compare import BASELINE, scenario_levers
 from cashsim.errors import CashsimError, ParamsError
 from cashsim.kpi import call_list
+from cashsim.ledger import TABLES
 from cashsim.levers import (
     FINANCING_DEFAULTS,
+    RISK_LEVELS,
     CutOffThreat,
     Deposit,
     DirectDebit,
@@ -75,7 +77,6 @@ from cashsim.levers import (
     Financing,
     LeverSpec,
     PromiseCalls,
-    annualised_discount_rate,
     apply_levers,
     empty_costs,
 )
@@ -187,11 +188,11 @@ def _mean_amount(amount: float | list[float], n: int) -> float:
 
 def _margin_share(burn: CashBurn, n: int) -> float:
     """The safety margin as a share of the burn (a '5%' string, or an amount over the mean monthly burn)."""
-    m = burn.safety_margin
-    if isinstance(m, str):
-        return float(m.strip()[:-1].replace(",", ".")) / 100.0
+    pct = burn.margin_percent
+    if pct is not None:
+        return pct / 100.0
     total = sum(_mean_amount(getattr(burn, c), n) for c in CATEGORIES)
-    return float(m) / total if total > 0 else 0.0
+    return float(burn.safety_margin) / total if total > 0 else 0.0
 
 
 def _money_range(value: float) -> tuple[float, float]:
@@ -549,14 +550,12 @@ def cost_table(base: Outcome, prop: Outcome, months: list[str]) -> pd.DataFrame:
             continue
         cost = expected(prop, lv.name) - expected(base, lv.name)
         cost += sim_discounts if lv.kind == "early_payment_discount" else 0.0
-        rate = (annualised_discount_rate(lv.rate, lv.deadline_days, net_days)
-                if isinstance(lv, EarlyPaymentDiscount) else np.nan)
+        rate = lv.annualised_rate(net_days) if isinstance(lv, EarlyPaymentDiscount) else np.nan
         rows.append({"lever": lv.name, "cost": cost, "annual_rate": rate, "risk": lv.risk})
     extra = float((prop.sim.daily.sum(axis=1) - base.sim.daily.sum(axis=1)).mean())
     total_cost = float(sum(r["cost"] for r in rows))
     rows.append({"lever": "total", "cost": total_cost, "annual_rate": np.nan,
-                 "risk": max((r["risk"] for r in rows), default="none",
-                             key=lambda r: ("none", "low", "medium", "high").index(r))})
+                 "risk": max((r["risk"] for r in rows), default="none", key=RISK_LEVELS.index)})
     df = pd.DataFrame(rows, columns=["lever", "cost", "annual_rate", "risk"])
     df["extra_cash"] = np.where(df["lever"] == "total", extra, np.nan)
     df["cost_per_euro"] = np.where(df["lever"] == "total", total_cost / extra if extra > 0 else np.nan, np.nan)
@@ -1017,8 +1016,7 @@ class ScenarioPanel:
         update: dict[str, Any] = {"scenarios": scenarios, "burn": scen.burn, "horizon_months": scen.horizon_months}
         data = self.params.data
         if data.source == "files":  # the new file may live elsewhere: keep its data paths valid
-            update["data"] = data.model_copy(update={k: self.params.resolve(getattr(data, k)) for k in
-                                                     ("invoices", "payments", "promises", "dunning", "customers")})
+            update["data"] = data.model_copy(update={k: self.params.resolve(getattr(data, k)) for k in TABLES})
         return self.params.model_copy(update=update)
 
     def save_proposal(self, path: str | Path | None = None, *, name: str = PROPOSAL) -> Path:

@@ -20,7 +20,6 @@ from pathlib import Path
 import pandas as pd
 
 from cashsim.params import load_params
-from cashsim.report import html_path, run_monthly_report
 
 DEMO_PARAMS = Path("params") / "demo.yml"
 
@@ -52,6 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported on use (papermill, nbconvert): `cashsim --help` stays light
+    from cashsim.report import html_path, run_monthly_report
+
     path = demo_params_path()
     params = load_params(path)  # validation first: a broken demo.yml fails here, naming the key
     month = str(pd.Period(pd.Timestamp(params.as_of) + pd.Timedelta(days=1), freq="M"))

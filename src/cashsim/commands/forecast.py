@@ -26,24 +26,27 @@ from typing import Any
 
 import pandas as pd
 
-from cashsim import pipeline
 from cashsim.commands import check_counts, write_output
 from cashsim.errors import ParamsError
 from cashsim.params import Params
 from cashsim.params import Simulation as SimulationParams
-from cashsim.simulate import QUANTILES, quantile_name
 
+# cashsim.pipeline and cashsim.simulate (numba, scipy) are imported on use: `cashsim --help` stays light.
 
 
 def forecast(ledger, params: Params):
     """Fit payer behaviour on what ``ledger`` knew at ``params.as_of`` and simulate the collection of the invoices
     open then (no sales plan) over ``params.horizon_months`` calendar months: a :class:`cashsim.simulate.Simulation`."""
+    from cashsim import pipeline
+
     base = pipeline.prepare(params.model_copy(update={"sales_plan": []}), ledger=ledger)
     return pipeline.simulate_only(base, base.book)
 
 
 def summary(sim) -> dict[str, Any]:
     """The JSON contract of ``cashsim forecast`` from a Simulation: as_of, months, weeks (cents)."""
+    from cashsim.simulate import QUANTILES, quantile_name
+
     def rows(freq: str, key: str, label) -> list[dict[str, Any]]:
         q = sim.quantiles(freq, QUANTILES)
         cols = ["mean"] + [quantile_name(x) for x in QUANTILES]
@@ -62,6 +65,7 @@ def _date(text: str, flag: str) -> pd.Timestamp:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cashsim import pipeline
     from cashsim.ledger import read_ledger
 
     if args.params and (args.invoices or args.payments):

@@ -21,10 +21,6 @@ import tempfile
 from importlib import resources
 from pathlib import Path
 
-import nbformat
-from papermill.iorw import load_notebook_node
-from papermill.parameterize import parameterize_notebook
-
 from cashsim.errors import ParamsError
 from cashsim.params import load_params
 
@@ -39,13 +35,16 @@ def panel_notebook() -> Path:
     return Path(str(resources.files("cashsim") / "notebooks" / PANEL_NOTEBOOK))
 
 
-def prepare_panel_notebook(params_path: str | Path, out_dir: str | Path, *, n_paths: int | None = None,
-                           seed: int | None = None) -> Path:
+def prepare_panel_notebook(params_path: str | Path, out_dir: str | Path, *, n_paths: int | None = None) -> Path:
     """Write the panel notebook with ``params_path`` (absolute) injected after its ``parameters`` cell.
 
     The file is validated first (:func:`cashsim.params.load_params`), so a bad YAML fails here with its key named,
     not later in a blank browser page. Returns the path of the parameterised notebook inside ``out_dir``.
     """
+    import nbformat  # imported on use: `cashsim --help` stays light
+    from papermill.iorw import load_notebook_node
+    from papermill.parameterize import parameterize_notebook
+
     params_path = Path(params_path).resolve()
     params = load_params(params_path)  # raises ParamsError naming the file and key
     # the kernel runs in out_dir: paths it needs are made absolute here, from the user's working directory
@@ -53,8 +52,6 @@ def prepare_panel_notebook(params_path: str | Path, out_dir: str | Path, *, n_pa
                                  "output_dir": str(Path(params.report.output_dir).resolve())}
     if n_paths is not None:
         values["n_paths"] = int(n_paths)
-    if seed is not None:
-        values["seed"] = int(seed)
     nb = load_notebook_node(str(panel_notebook()))  # papermill's reader: every cell gets its tags list
     nb = parameterize_notebook(nb, values, comment="Parameters injected by `cashsim panel`")
     out = Path(out_dir) / PANEL_NOTEBOOK

@@ -17,8 +17,6 @@ import argparse
 import json
 import time
 
-from cashsim.report import html_path, run_monthly_report
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("report", help="run the monthly report into reports/YYYY-MM/ (HTML, notebook, summary)",
@@ -38,6 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    # imported on use (papermill, nbconvert): `cashsim --help` stays light
+    from cashsim.report import html_path, run_monthly_report
+
     started = time.perf_counter()
     folder = run_monthly_report(args.params, args.month, n_paths=args.paths, seed=args.seed, as_of=args.as_of,
                                 output_root=args.output, force=args.force)

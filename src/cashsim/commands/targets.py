@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
+from typing import TYPE_CHECKING
 
 from cashsim.commands import check_counts, write_output
 from cashsim.params import load_params
-from cashsim.targets import TargetReport
+
+if TYPE_CHECKING:
+    from cashsim.targets import TargetReport
 
 
 def _print(report: TargetReport) -> None:
