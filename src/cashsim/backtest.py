@@ -46,6 +46,7 @@ from scipy import stats
 
 from cashsim.behaviour import fit_behaviour
 from cashsim.errors import ModelError
+from cashsim.ledger import OPEN_STATUSES
 from cashsim.simulate import simulate
 
 BASELINES = ("due_date", "customer_median", "customer_disputed_median")
@@ -203,7 +204,8 @@ def backtest_origin(ledger, origin: pd.Timestamp, *, horizons: int = 3, n_paths:
 
     ``paid_date``: full-payment date by invoice_id as finally known (computed from ``ledger`` when omitted)."""
     model = fit_behaviour(ledger, origin, seed=seed, **(behaviour or {}))
-    open_book = ledger.open_book(origin)
+    hist = ledger.status(origin)   # what was known at the end of the origin (status applies known_at itself)
+    open_book = hist[hist["status"].isin(OPEN_STATUSES).to_numpy()]   # ledger.open_book(origin), status reused
     open_book = open_book[open_book["outstanding"] > 0].reset_index(drop=True)
     horizon_end = origin + pd.offsets.MonthEnd(horizons)
     months = [str(p) for p in pd.period_range(origin + pd.Timedelta(days=1), horizon_end, freq="M")]
@@ -226,7 +228,6 @@ def backtest_origin(ledger, origin: pd.Timestamp, *, horizons: int = 3, n_paths:
                      "forecast": q[2], "mean": x.mean(), "p10": q[0], "p25": q[1], "p50": q[2], "p75": q[3],
                      "p90": q[4], "crps": crps_sample(x, y), "pit": randomised_pit(x, y, rng),
                      "in50": bool(q[1] <= y <= q[3]), "in80": bool(q[0] <= y <= q[4])})
-    hist = ledger.known_at(origin).status(origin)
     base = _baseline_dates(hist, open_book, origin)
     amount = open_book["outstanding"].to_numpy(float)
     for name in BASELINES:

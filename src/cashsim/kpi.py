@@ -29,6 +29,7 @@ import pandas as pd
 
 from cashsim import fmt
 from cashsim.errors import LedgerError, ParamsError
+from cashsim.ledger import OPEN_STATUSES
 from cashsim.legal import FIXED_INDEMNITY_EUR, late_payment_interest, late_payment_rate
 from cashsim.params import Alerts, Finance
 
@@ -44,7 +45,6 @@ _AGE_EDGES = np.array([0, 30, 60, 90])
 EFFORT_MINUTES = {"email": 5.0, "sms": 2.0, "letter": 15.0, "phone": 15.0, "formal_notice": 30.0}
 _DEFAULT_EFFORT_MINUTES = 10.0
 _LEVEL_NAMES = {None: "all", "segment": "segment", "customer_id": "customer"}
-_OPEN = ("open_not_due", "overdue")
 
 
 # --------------------------------------------------------------------------------------------------- helpers
@@ -55,9 +55,9 @@ def _ts(date) -> pd.Timestamp:
 
 
 def status_as_of(ledger: Ledger, as_of) -> pd.DataFrame:
-    """The invoice status as known at the end of ``as_of``: ``ledger.known_at(as_of).status(as_of)``."""
-    as_of = _ts(as_of)
-    return ledger.known_at(as_of).status(as_of)
+    """The invoice status as known at the end of ``as_of``: ``ledger.known_at(as_of).status(as_of)``, which is
+    ``ledger.status(as_of)`` (status works on what was known at the end of that day)."""
+    return ledger.status(_ts(as_of))
 
 
 def _group(df: pd.DataFrame, by: str | None) -> pd.Series:
@@ -74,8 +74,7 @@ def _tidy(frame: pd.DataFrame, by: str | None, ledger: Ledger | None = None) -> 
     out = out.rename(columns={out.columns[0]: "group"})
     out.insert(0, "level", _LEVEL_NAMES[by])
     if by == "customer_id" and ledger is not None and "customer_name" in ledger.customers:
-        names = ledger.customers.drop_duplicates("customer_id").set_index("customer_id")["customer_name"]
-        out.insert(2, "customer_name", out["group"].map(names))
+        out.insert(2, "customer_name", out["group"].map(customer_names(ledger)))
     return out
 
 
@@ -85,7 +84,8 @@ def by_levels(fn: Callable[..., pd.DataFrame], *args, **kwargs) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def _customer_names(ledger: Ledger) -> pd.Series:
+def customer_names(ledger: Ledger) -> pd.Series:
+    """customer_id -> customer_name from ``ledger.customers`` (first row of an id; empty without a name column)."""
     cust = ledger.customers
     if "customer_name" in cust:
         return cust.drop_duplicates("customer_id").set_index("customer_id")["customer_name"]
@@ -167,7 +167,7 @@ def dso_at(ledger: Ledger, as_of, *, by: str | None = None, period_months: int =
     as_of = _ts(as_of)
     st = status_as_of(ledger, as_of)
     inv = st.loc[st["issue_date"] <= as_of]
-    open_ = inv["status"].isin(_OPEN)
+    open_ = inv["status"].isin(OPEN_STATUSES)
     g = _group(inv, by)
     ar = inv["outstanding"].where(open_, 0.0).groupby(g).sum()
     ar_nd = inv["outstanding"].where(inv["status"].eq("open_not_due"), 0.0).groupby(g).sum()
@@ -238,7 +238,7 @@ def aged_balance(ledger: Ledger, as_of, *, by: str | None = None) -> pd.DataFram
     """
     as_of = _ts(as_of)
     st = status_as_of(ledger, as_of)
-    op = st.loc[st["status"].isin(_OPEN) & (st["outstanding"] != 0)]
+    op = st.loc[st["status"].isin(OPEN_STATUSES) & (st["outstanding"] != 0)]
     g = _group(op, by)
     overdue = (as_of - op["due_date"]).dt.days.to_numpy()
     bucket = np.where(op["outstanding"].to_numpy() < 0, "credit_notes", age_bucket(overdue))
@@ -435,11 +435,16 @@ def empirical_reliability(ledger: Ledger, as_of, *, grace_days: int = 5, lookbac
     return out
 
 
+def _by_customer(table: pd.DataFrame) -> pd.DataFrame:
+    """A per-customer table (``PayerModel.customers``) indexed by customer_id, from its column when it has one."""
+    return table.set_index("customer_id") if "customer_id" in table.columns else table
+
+
 def _reliability_table(reliability: pd.DataFrame | None, ledger: Ledger, as_of) -> pd.DataFrame:
     """PayerModel.customers (indexed by customer_id or with that column) or the empirical fallback."""
     if reliability is None:
         return empirical_reliability(ledger, as_of)
-    rel = reliability.set_index("customer_id") if "customer_id" in reliability.columns else reliability
+    rel = _by_customer(reliability)
     missing = {"reliability", "reliable"} - set(rel.columns)
     if missing:
         raise ParamsError(f"the customer reliability table lacks column(s) {sorted(missing)}; pass "
@@ -466,7 +471,7 @@ def alerts(ledger: Ledger, as_of, thresholds: Alerts, *, reliability: pd.DataFra
     """
     as_of = _ts(as_of)
     st = status_as_of(ledger, as_of)
-    names = _customer_names(ledger)
+    names = customer_names(ledger)
     rows: list[pd.DataFrame] = []
 
     def money(amount: float) -> str:
@@ -476,7 +481,7 @@ def alerts(ledger: Ledger, as_of, thresholds: Alerts, *, reliability: pd.DataFra
         rows.append(pd.DataFrame({"alert": kind, "level": level, "group": group, "value": value,
                                   "threshold": threshold, "message": message}))
 
-    op = st.loc[st["status"].isin(_OPEN)]
+    op = st.loc[st["status"].isin(OPEN_STATUSES)]
     balance = op.groupby("customer_id")["outstanding"].sum()
     limits = (ledger.customers.drop_duplicates("customer_id").set_index("customer_id")["credit_limit"]
               if "credit_limit" in ledger.customers else pd.Series(dtype=float)).astype(float)
@@ -509,8 +514,7 @@ def alerts(ledger: Ledger, as_of, thresholds: Alerts, *, reliability: pd.DataFra
          zip(late_disp["dispute_type"], late_disp["invoice_id"], late_disp["age_days"], late_disp["sla_days"],
              strict=True)])
 
-    rel = (reliability.set_index("customer_id") if reliability is not None and "customer_id" in reliability
-           else reliability)
+    rel = None if reliability is None else _by_customer(reliability)
     if rel is None:
         rel = empirical_reliability(ledger, as_of, exclude_last_days=recent_days)
     reliable = rel.index[rel["reliable"].fillna(False).astype(bool)]
@@ -546,7 +550,7 @@ def _late_pieces(ledger: Ledger, as_of: pd.Timestamp, st: pd.DataFrame) -> pd.Da
     paid_pieces = pd.DataFrame({"invoice_id": p["invoice_id"], "customer_id": p["customer_id"],
                                 "amount": p["amount"].astype(float), "start": p["due_date"],
                                 "end": p["payment_date"]})
-    op = inv.loc[inv["status"].isin(_OPEN) & (inv["outstanding"] > 0) & (inv["due_date"] < as_of)]
+    op = inv.loc[inv["status"].isin(OPEN_STATUSES) & (inv["outstanding"] > 0) & (inv["due_date"] < as_of)]
     open_pieces = pd.DataFrame({"invoice_id": op["invoice_id"], "customer_id": op["customer_id"],
                                 "amount": op["outstanding"].astype(float), "start": op["due_date"],
                                 "end": as_of})
@@ -567,9 +571,8 @@ def late_payment_claims(ledger: Ledger, as_of, *, since=None) -> pd.DataFrame:
     pieces = _late_pieces(ledger, as_of, st)
     if since is not None:
         pieces = pieces.loc[pieces["start"] >= _ts(since)]
-    pieces = pieces.assign(interest=late_payment_interest(pieces["amount"], pieces["start"], pieces["end"])
-                           if len(pieces) else np.zeros(0),
-                           beyond=late_payment_rate(pieces["end"])[1] if len(pieces) else np.zeros(0, bool))
+    pieces = pieces.assign(interest=late_payment_interest(pieces["amount"], pieces["start"], pieces["end"]),
+                           beyond=late_payment_rate(pieces["end"])[1])
     per = pieces.groupby("invoice_id").agg(interest=("interest", "sum"), last=("end", "max"),
                                            beyond=("beyond", "any"))
     inv = st.set_index("invoice_id").loc[per.index]
@@ -631,24 +634,23 @@ def call_list(ledger: Ledger, as_of, *, reliability: pd.DataFrame | None = None,
     priority, claimable (legal interest + 40 EUR, overdue only), next_action.
     """
     as_of = _ts(as_of)
-    known = ledger.known_at(as_of)
-    st = known.status(as_of)
+    st = ledger.status(as_of)
     rel = _reliability_table(reliability, ledger, as_of)
-    op = st.loc[st["status"].isin(_OPEN) & (st["outstanding"] > 0)].copy()
+    op = st.loc[st["status"].isin(OPEN_STATUSES) & (st["outstanding"] > 0)].copy()
     op["days_overdue"] = (as_of - op["due_date"]).dt.days
     op["reliability"] = op["customer_id"].map(rel["reliability"]).astype(float)
     unreliable = ~op["customer_id"].map(rel["reliable"]).fillna(False).astype(bool)
     keep = (op["days_overdue"] > 0) | (unreliable & (op["days_overdue"] >= -pre_due_days))
     op = op.loc[keep]
-    dun = known.dunning
+    dun = ledger.dunning
     levels = dun.loc[dun["action_date"] <= as_of].groupby("invoice_id")["level"].max()
     op["dunning_level"] = op["invoice_id"].map(levels).fillna(0).astype(int)
     op["risk"] = np.where(op["days_overdue"] > 0, 1.0, 1.0 - op["reliability"].fillna(0.5))
     op["priority"] = op["outstanding"] * op["risk"]
     overdue = op["days_overdue"] > 0
     op["claimable"] = np.where(
-        overdue, late_payment_interest(op["outstanding"], op["due_date"], [as_of] * len(op)) + FIXED_INDEMNITY_EUR
-        if len(op) else np.zeros(0), 0.0)
+        overdue, late_payment_interest(op["outstanding"], op["due_date"], [as_of] * len(op)) + FIXED_INDEMNITY_EUR,
+        0.0)
     op["disputed"] = op["disputed"].fillna(False).astype(bool) & op["dispute_resolved"].isna()
     op["next_action"] = next_action(op["days_overdue"], op["dunning_level"], op["disputed"])
     cols = ["invoice_id", "customer_id", "customer_name", "segment", "outstanding", "due_date", "days_overdue",
@@ -679,23 +681,22 @@ def customer_cost(ledger: Ledger, as_of, finance: Finance, *, reliability: pd.Da
     """
     as_of = _ts(as_of)
     start = as_of - pd.Timedelta(days=lookback_days)
-    known = ledger.known_at(as_of)
-    st = known.status(as_of)
+    st = ledger.status(as_of)
     pieces = _late_pieces(ledger, as_of, st)
     pieces = pieces.loc[pieces["start"] > start]
     euro_days = (pieces["amount"] * (pieces["end"] - pieces["start"]).dt.days).groupby(pieces["customer_id"]).sum()
     minutes = {**EFFORT_MINUTES, **(effort_minutes or {})}
-    dun = known.dunning
+    dun = ledger.dunning
     dun = dun.loc[(dun["action_date"] > start) & (dun["action_date"] <= as_of)]
     dun = dun.merge(st[["invoice_id", "customer_id"]], on="invoice_id", how="inner")
     mins = dun["channel"].astype(object).map(minutes).fillna(_DEFAULT_EFFORT_MINUTES) if len(dun) else \
         pd.Series(dtype=float)
     effort = mins.groupby(dun["customer_id"]).sum() * finance.hourly_cost / 60.0
-    op = st.loc[st["status"].isin(_OPEN) & (st["outstanding"] > 0)]
+    op = st.loc[st["status"].isin(OPEN_STATUSES) & (st["outstanding"] > 0)]
     open_amt = op.groupby("customer_id")["outstanding"].sum()
     p_never = pd.Series(p_never_default, index=open_amt.index)
     if reliability is not None:
-        rel = reliability.set_index("customer_id") if "customer_id" in reliability.columns else reliability
+        rel = _by_customer(reliability)
         if "p_never" in rel:
             p_never = rel["p_never"].reindex(open_amt.index).fillna(p_never_default)
     wo = st.loc[st["status"].eq("written_off") & (st["write_off_date"] > start)]

@@ -502,8 +502,11 @@ def weekly_view(run):
 
 
 def aged_wide(aged: pd.DataFrame) -> pd.DataFrame:
-    """``kpi.aged_balance`` (tidy: group, bucket, amount) as one row per group and one column per age bucket."""
-    buckets = ["not_due", "1-30", "31-60", "61-90", ">90"]
+    """``kpi.aged_balance`` (tidy: group, bucket, amount) as one row per group and one column per age bucket
+    (``kpi.AGE_BUCKETS``; credit notes and totals left out)."""
+    from cashsim import kpi
+
+    buckets = list(kpi.AGE_BUCKETS)
     wide = aged.loc[aged["bucket"].isin(buckets)].pivot_table(index="group", columns="bucket", values="amount",
                                                               aggfunc="sum", fill_value=0.0)
     return wide.reindex(columns=buckets, fill_value=0.0)
@@ -557,8 +560,7 @@ def shortfall_view(run, month: str, top: int = 15):
         raise ReportError("the run was not simulated per customer: use report.load_run or by_customer=True")
     every = kpi.customer_shortfall(run.sim, run.targets, run.customer_labels)
     frame = every.loc[every["month"].astype(str) == month].nlargest(top, "contribution")
-    names = run.ledger.customers.set_index("customer_id")["customer_name"]
-    frame = frame.assign(customer_name=frame["group"].map(names).fillna(frame["group"]))
+    frame = frame.assign(customer_name=frame["group"].map(kpi.customer_names(run.ledger)).fillna(frame["group"]))
     cols = {"customer_name": "customer", "contribution": "short on bad paths", "contribution_se": "± (s.e.)",
             "gap_p10": "gap p10", "gap_p90": "gap p90", "share": "share of the shortfall"}
     p_short = float(every.loc[every["month"].astype(str) == month, "p_shortfall"].max())
@@ -675,28 +677,23 @@ def levers(run):
     (``compare.cheapest_plan``), on the run's paths and seed (common random numbers), with the window's actual
     collections to date so the targets match ``run.targets``. Returns ``(table, plan)``."""
     from cashsim import compare, targets
+    from cashsim.simulate import engine_session
 
     burn = run.params.burn
-    days = pd.DatetimeIndex(run.sim.days)
-    start = targets.window_start(days[:1].to_period("M"), burn.window_months, burn.window_anchor_month)[0]
-    actual = targets.actual_collections(run.ledger, start.start_time, run.as_of)
+    actual = targets.window_actuals(run.ledger, burn, run.as_of)
     common = {"n_paths": int(run.sim.n_paths), "seed": int(run.sim.seed), "horizon_end": run.base.horizon_end,
-              "actual_past": actual, "engine": run.params.simulation.engine_options()}
-    table = compare.compare_levers(run.book, run.model, run.params.scenarios, burn, **common)
-    plan = compare.cheapest_plan(run.book, run.model, run.params.scenarios, burn, **common)
+              "actual_past": actual}
+    with engine_session(run.params.simulation.engine_options()) as opts:   # one dask cluster serves both
+        table = compare.compare_levers(run.book, run.model, run.params.scenarios, burn, **common, engine=opts)
+        plan = compare.cheapest_plan(run.book, run.model, run.params.scenarios, burn, **common, engine=opts)
     return table, plan
-
-
-def lever_name(lever) -> str:
-    """A lever's label, or its kind (``early_payment_discount``) when it has none."""
-    return str(getattr(lever, "label", None) or getattr(lever, "kind", type(lever).__name__))
 
 
 def plan_summary(plan, month: str) -> dict[str, Any]:
     """The plan's headline for the month's answer and summary.json: levers, cost, P(target met), gap to bridge."""
     months = plan.months.set_index(plan.months["month"].astype(str))
     row = months.loc[month] if month in months.index else None
-    return {"levers": [lever_name(lv) for lv in plan.levers], "cost": float(plan.cost),
+    return {"levers": [lv.name for lv in plan.levers], "cost": float(plan.cost),
             "meets_target": bool(plan.meets_target),
             "p_target_met": None if row is None else float(row["p_target_met"]),
             "p_target_met_baseline": None if row is None else float(row["p_target_met_baseline"]),
@@ -724,7 +721,7 @@ def levers_figures(table: pd.DataFrame, month: str, run):
     rows = levers_month(table, month)
     single = ~rows["levers"].astype(str).str.contains(",")  # a combination would count its levers twice
     collecting = rows.loc[~rows["financing"].astype(bool) & (rows["scenario"] != "baseline") & single]
-    words = plots.TEXT.get(fmt.parse_locale(loc["locale"]).language, plots.TEXT["en"])
+    words = plots._text(loc["locale"])
     waterfall = plots.levers_waterfall(collecting, lever_col="scenario", gain_col="extra_cash_mean",
                                        total_label=words["sum"], **loc,
                                        title=f"{words['gain']}, {fmt.month_name(month, locale=loc['locale'])}")
@@ -757,12 +754,13 @@ def plan_view(plan, run):
 
 def actions_view(plan, run, per_lever: int = 8):
     """The plan's first actions, ``per_lever`` for each of its levers: whom to offer a discount, whom to call."""
+    from cashsim import kpi
+
     acts = plan.actions.groupby("lever", sort=False).head(per_lever) if len(plan.actions) else plan.actions
     acts = acts.dropna(axis=1, how="all")
     acts = acts.loc[:, [c for c in acts.columns if not (acts[c].astype(str).str.strip() == "").all()]]
-    names = run.ledger.customers.set_index("customer_id")["customer_name"] if "customer_id" in acts else None
-    if names is not None:
-        acts = acts.assign(customer=acts["customer_id"].map(names).fillna(""))
+    if "customer_id" in acts:
+        acts = acts.assign(customer=acts["customer_id"].map(kpi.customer_names(run.ledger)).fillna(""))
     return fmt.table(acts, money_cols=[c for c in ("amount",) if c in acts.columns], **_locale(run))
 
 

@@ -153,10 +153,10 @@ def window_shortfall(burn, collected, window: int = 3) -> list[float]:
 
 
 def _margin_of(burn: CashBurn, amounts: np.ndarray) -> np.ndarray:
-    m = burn.safety_margin
-    if isinstance(m, str):
-        return amounts * float(m.strip()[:-1].replace(",", ".")) / 100.0
-    return np.full_like(amounts, float(m))
+    pct = burn.margin_percent
+    if pct is not None:
+        return amounts * pct / 100.0
+    return np.full_like(amounts, float(burn.safety_margin))
 
 
 def burn_table(burn: CashBurn, months: pd.PeriodIndex, first_month: pd.Period | None = None) -> pd.DataFrame:
@@ -468,6 +468,19 @@ def actual_collections(ledger: Ledger, start, as_of) -> pd.Series:
     return amounts.groupby(dates[keep].dt.to_period("M")).sum()
 
 
+def window_actuals(ledger: Ledger, burn: CashBurn, as_of, *, anchor_month: int | None = None) -> pd.Series:
+    """Actual collections of the current window so far: :func:`actual_collections` from the first day of the
+    window holding the first forecast day (``as_of + 1``) to ``as_of`` inclusive.
+
+    ``anchor_month`` defaults to ``burn.window_anchor_month``. This is the ``actual_past`` of
+    :func:`target_report_arrays` and of the lever comparisons.
+    """
+    anchor_month = burn.window_anchor_month if anchor_month is None else anchor_month
+    first = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    start = window_start(pd.PeriodIndex([first.to_period("M")]), burn.window_months, anchor_month)[0]
+    return actual_collections(ledger, start.start_time, as_of)
+
+
 def target_report_arrays(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBurn, *,
                          actual_past: pd.Series | None = None, as_of=None, anchor_month: int | None = None,
                          quantiles=QUANTILES) -> TargetReport:
@@ -505,9 +518,6 @@ def target_report(sim: Simulation, burn_params: CashBurn, ledger: Ledger | None 
     """
     days = pd.DatetimeIndex(sim.days)
     anchor_month = burn_params.window_anchor_month if anchor_month is None else anchor_month
-    actual = None
-    if ledger is not None:
-        start = window_start(days[:1].to_period("M"), burn_params.window_months, anchor_month)[0].start_time
-        actual = actual_collections(ledger, start, sim.as_of)
+    actual = None if ledger is None else window_actuals(ledger, burn_params, sim.as_of, anchor_month=anchor_month)
     return target_report_arrays(sim.daily, days, burn_params, actual_past=actual, as_of=sim.as_of,
                                 anchor_month=anchor_month, quantiles=quantiles)

@@ -75,7 +75,8 @@ def run(args: argparse.Namespace) -> int:
     from cashsim.compare import cheapest_plan, compare_levers, lever_summary, to_json
     from cashsim.levers import annotate_book
     from cashsim.pipeline import prepare
-    from cashsim.targets import actual_collections, window_start
+    from cashsim.simulate import engine_session
+    from cashsim.targets import window_actuals
 
     check_counts(args, "paths")
     params = load_params(args.params)
@@ -92,15 +93,13 @@ def run(args: argparse.Namespace) -> int:
                            promises=known.promises)
     book = annotate_book(book, open_book)
     scenarios, estimates = company_scenarios(params, base.ledger, base.as_of)
-    first = (base.as_of + pd.Timedelta(days=1)).to_period("M")
-    start = window_start(pd.PeriodIndex([first]), params.burn.window_months,
-                         params.burn.window_anchor_month)[0].start_time
-    actual = actual_collections(base.ledger, start, base.as_of)
-    common = dict(n_paths=n_paths, seed=seed, horizon_end=base.horizon_end, actual_past=actual,
-                  engine=params.simulation.engine_options())
-    table = compare_levers(book, base.model, scenarios, params.burn, **common)
-    plan = None if args.no_plan else cheapest_plan(book, base.model, scenarios, params.burn,
-                                                   **{**common, "n_paths": min(n_paths, args.plan_paths)})
+    actual = window_actuals(base.ledger, params.burn, base.as_of)
+    common = dict(n_paths=n_paths, seed=seed, horizon_end=base.horizon_end, actual_past=actual)
+    with engine_session(params.simulation.engine_options()) as opts:   # one dask cluster serves both
+        table = compare_levers(book, base.model, scenarios, params.burn, **common, engine=opts)
+        plan = None if args.no_plan else cheapest_plan(book, base.model, scenarios, params.burn,
+                                                       **{**common, "n_paths": min(n_paths, args.plan_paths)},
+                                                       engine=opts)
     summary = lever_summary(scenarios, book, params.finance.borrowing_rate)
     _print(table, plan)
     if args.json:
