@@ -64,3 +64,26 @@ def test_per_customer_run_adds_up_to_the_total_and_changes_no_number(base, demo)
     assert plain.customer_labels is None and len(split.customer_labels) == split.sim.group_monthly.shape[1]
     # every euro of every path and month belongs to exactly one customer
     np.testing.assert_allclose(split.sim.group_monthly.sum(axis=1), split.sim.monthly().to_numpy(), rtol=1e-9)
+
+
+def test_lever_study_on_the_forecast_book_has_the_forecast_as_its_baseline(base):
+    """The report's lever study (``extra_days=0``) runs on the forecast's own book: its baseline row is the
+    forecast's P(target met) month by month, exactly; its levers carry the company's own figures (hourly cost,
+    gross margin) where the params leave them unset, and leave disputed invoices flagged in the book."""
+    run = pipeline.simulate_book(base, base.book, n_paths=200, seed=5)
+    study = pipeline.study_levers(base, n_paths=200, seed=5, plan=False, extra_days=0)
+    baseline = study.table.loc[study.table["scenario"] == "baseline"].set_index("month")["p_target_met"]
+    months = run.targets.months.loc[~run.targets.months["is_past"].astype(bool)].set_index("month")
+    np.testing.assert_array_equal(baseline.to_numpy(), months.loc[baseline.index, "p_target_met"].to_numpy())
+    assert study.plan is None and study.book.invoices["disputed"].any()
+    fin = base.params.finance
+    adapted = 0
+    for name, levers in base.params.scenarios.items():
+        for given, used in zip(levers, study.scenarios[name], strict=True):
+            if given.kind == "promise_calls" and "hourly_cost" not in given.model_fields_set:
+                assert used.hourly_cost == fin.hourly_cost
+                adapted += 1
+            if given.kind == "cutoff_threat" and "gross_margin" not in given.model_fields_set:
+                assert used.gross_margin == fin.gross_margin
+                adapted += 1
+    assert adapted > 0

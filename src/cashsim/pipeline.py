@@ -13,17 +13,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from cashsim.behaviour import PayerModel, fit_behaviour
+from cashsim.compare import cheapest_plan, compare_levers
 from cashsim.kpi import customer_groups
 from cashsim.ledger import Ledger
 from cashsim.params import Params
-from cashsim.simulate import Book, Simulation, simulate
+from cashsim.simulate import Book, Simulation, engine_session, simulate
 from cashsim.sources import ledger_from_params
-from cashsim.targets import TargetReport, target_report
+from cashsim.targets import TargetReport, target_report, window_actuals
 
 
 def latest_date(ledger: Ledger) -> pd.Timestamp:
@@ -137,3 +139,89 @@ def run_from_params(params: Params, *, n_paths: int | None = None, seed: int | N
     run = simulate_book(base, base.book, n_paths=n_paths, seed=seed, group_by=codes)
     return replace(run, customer_labels=labels)
 
+
+
+# ----------------------------------------------------------------------------------------------- lever studies
+
+#: Future invoices are booked this far past the horizon for lever studies: their deposits, asked at order, fall
+#: within it.
+LEVER_BOOK_EXTRA_DAYS = 62
+
+
+@dataclass(frozen=True)
+class LeverStudy:
+    """The params' scenarios of levers against the baseline, as ``cashsim levers`` and the monthly report show
+    them: the book they act on, the scenarios adapted to the company, the dunning effects estimated from its log,
+    the comparison table and the cheapest plan (None when not searched)."""
+
+    book: Book
+    scenarios: dict[str, list]
+    estimates: pd.DataFrame
+    table: pd.DataFrame
+    plan: Any
+
+
+def company_scenarios(params: Params, ledger: Ledger, as_of: pd.Timestamp) -> tuple[dict, pd.DataFrame]:
+    """The params' scenarios with the company's own figures filled in where a lever leaves them unset (dunning
+    effects estimated from its own log where reliable, the share of late payment held up by disputes, its hourly
+    cost and gross margin), and the dunning-log estimates used."""
+    from cashsim.levers import (CutOffThreat, DunningPlan, PromiseCalls, calibrate_dunning, dispute_share_of_late,
+                                estimate_dunning_effects)
+
+    known = ledger.known_at(as_of)
+    estimates = estimate_dunning_effects(known) if len(known.dunning) else pd.DataFrame()
+    share = dispute_share_of_late(known.status(as_of))
+    fin = params.finance
+
+    def adapt(lever):
+        unset = lambda key: key not in lever.model_fields_set  # noqa: E731
+        if isinstance(lever, DunningPlan) and unset("dispute_share_of_late"):
+            return lever.model_copy(update={"dispute_share_of_late": share})
+        if isinstance(lever, PromiseCalls) and unset("hourly_cost"):
+            return lever.model_copy(update={"hourly_cost": fin.hourly_cost})
+        if isinstance(lever, CutOffThreat) and unset("gross_margin"):
+            return lever.model_copy(update={"gross_margin": fin.gross_margin})
+        return lever
+
+    scenarios = {name: calibrate_dunning([adapt(lv) for lv in levers], estimates)
+                 for name, levers in params.scenarios.items()}
+    return scenarios, estimates
+
+
+def lever_book(base: Baseline, extra_days: int = LEVER_BOOK_EXTRA_DAYS) -> Book:
+    """The book lever studies act on: the open invoices with their dispute flag and payment method (so levers
+    leave open disputes and direct-debit payers alone) and the sales plan's invoices to ``extra_days`` past the
+    horizon (0: the baseline's own book)."""
+    from cashsim.levers import annotate_book
+
+    known = base.ledger.known_at(base.as_of)
+    open_book = known.open_book(base.as_of)
+    book = base.book if extra_days == 0 else base.model.book(
+        open_book, base.params.sales_plan, horizon_end=base.horizon_end + pd.Timedelta(days=extra_days),
+        promises=known.promises)
+    return annotate_book(book, open_book)
+
+
+def study_levers(base: Baseline, *, n_paths: int | None = None, seed: int | None = None,
+                 plan_paths: int | None = None, plan: bool = True,
+                 extra_days: int = LEVER_BOOK_EXTRA_DAYS) -> LeverStudy:
+    """Every scenario of the params, adapted to the company (:func:`company_scenarios`), against the baseline
+    (:func:`cashsim.compare.compare_levers`) and the cheapest plan (:func:`cashsim.compare.cheapest_plan`, on
+    ``plan_paths`` paths, default ``n_paths``), on common random numbers, with the window's collections to date,
+    on the params' engine (one dask cluster for both), on :func:`lever_book` (``extra_days``).
+
+    ``extra_days=0`` studies the forecast's own book: its baseline row is then the forecast itself, number for
+    number (more future invoices would add month and customer factors to the random streams), but deposits asked
+    at order for invoices issued after the horizon are left out."""
+    params = base.params
+    n_paths = params.simulation.n_paths if n_paths is None else int(n_paths)
+    seed = params.simulation.seed if seed is None else int(seed)
+    book = lever_book(base, extra_days)
+    scenarios, estimates = company_scenarios(params, base.ledger, base.as_of)
+    common = dict(seed=seed, horizon_end=base.horizon_end, actual_past=window_actuals(base.ledger, params.burn,
+                                                                                     base.as_of))
+    with engine_session(params.simulation.engine_options()) as opts:
+        table = compare_levers(book, base.model, scenarios, params.burn, n_paths=n_paths, engine=opts, **common)
+        best = cheapest_plan(book, base.model, scenarios, params.burn, n_paths=plan_paths or n_paths, engine=opts,
+                             **common) if plan else None
+    return LeverStudy(book=book, scenarios=scenarios, estimates=estimates, table=table, plan=best)

@@ -673,20 +673,14 @@ def customers_view(base, top: int = 20):
 
 
 def levers(run):
-    """Every scenario of the params against the baseline (``compare.compare_levers``) and the cheapest plan
-    (``compare.cheapest_plan``), on the run's paths and seed (common random numbers), with the window's actual
-    collections to date so the targets match ``run.targets``. Returns ``(table, plan)``."""
-    from cashsim import compare, targets
-    from cashsim.simulate import engine_session
+    """Every scenario of the params against the baseline and the cheapest plan, on the run's paths and seed: the
+    study ``cashsim levers`` prints (:func:`cashsim.pipeline.study_levers`: scenarios adapted to the company, the
+    book annotated with disputes and payment methods), on the run's own book, so the baseline row is the report's
+    forecast number for number. Returns ``(table, plan)``."""
+    from cashsim.pipeline import study_levers
 
-    burn = run.params.burn
-    actual = targets.window_actuals(run.ledger, burn, run.as_of)
-    common = {"n_paths": int(run.sim.n_paths), "seed": int(run.sim.seed), "horizon_end": run.base.horizon_end,
-              "actual_past": actual}
-    with engine_session(run.params.simulation.engine_options()) as opts:   # one dask cluster serves both
-        table = compare.compare_levers(run.book, run.model, run.params.scenarios, burn, **common, engine=opts)
-        plan = compare.cheapest_plan(run.book, run.model, run.params.scenarios, burn, **common, engine=opts)
-    return table, plan
+    study = study_levers(run.base, n_paths=int(run.sim.n_paths), seed=int(run.sim.seed), extra_days=0)
+    return study.table, study.plan
 
 
 def plan_summary(plan, month: str) -> dict[str, Any]:

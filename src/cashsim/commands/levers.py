@@ -1,9 +1,10 @@
 """``cashsim levers``: every collection lever of the params side by side against the target, and the cheapest plan.
 
-Fits payer behaviour and builds the book as of the params' date (:func:`cashsim.pipeline.prepare`), adapts the
-scenarios to the company (dunning effects estimated from its own log where it has one; the share of late payment
-held up by disputes; its hourly cost and gross margin where a lever leaves them unset), then runs
-:func:`cashsim.compare.compare_levers` and :func:`cashsim.compare.cheapest_plan` on common random numbers.
+Fits payer behaviour as of the params' date (:func:`cashsim.pipeline.prepare`) and runs
+:func:`cashsim.pipeline.study_levers`, the study the monthly report shows too: scenarios adapted to the company
+(dunning effects estimated from its own log where it has one; the share of late payment held up by disputes; its
+hourly cost and gross margin where a lever leaves them unset), compared on common random numbers, and the
+cheapest plan.
 
     cashsim levers --params params/demo.yml --json reports/levers.json
 """
@@ -18,31 +19,6 @@ import pandas as pd
 from cashsim.commands import check_counts, write_output
 from cashsim.errors import ParamsError
 from cashsim.params import Params, load_params
-
-
-def company_scenarios(params: Params, ledger, as_of: pd.Timestamp) -> tuple[dict, pd.DataFrame]:
-    """The params' scenarios with the company's own figures filled in, and the dunning-log estimates used."""
-    from cashsim.levers import (CutOffThreat, DunningPlan, PromiseCalls, calibrate_dunning, dispute_share_of_late,
-                                estimate_dunning_effects)
-
-    known = ledger.known_at(as_of)
-    estimates = estimate_dunning_effects(known) if len(known.dunning) else pd.DataFrame()
-    share = dispute_share_of_late(known.status(as_of))
-    fin = params.finance
-
-    def adapt(lever):
-        unset = lambda key: key not in lever.model_fields_set  # noqa: E731
-        if isinstance(lever, DunningPlan) and unset("dispute_share_of_late"):
-            return lever.model_copy(update={"dispute_share_of_late": share})
-        if isinstance(lever, PromiseCalls) and unset("hourly_cost"):
-            return lever.model_copy(update={"hourly_cost": fin.hourly_cost})
-        if isinstance(lever, CutOffThreat) and unset("gross_margin"):
-            return lever.model_copy(update={"gross_margin": fin.gross_margin})
-        return lever
-
-    scenarios = {name: calibrate_dunning([adapt(lv) for lv in levers], estimates)
-                 for name, levers in params.scenarios.items()}
-    return scenarios, estimates
 
 
 def _print(table: pd.DataFrame, plan) -> None:
@@ -72,11 +48,8 @@ def _print(table: pd.DataFrame, plan) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cashsim.compare import cheapest_plan, compare_levers, lever_summary, to_json
-    from cashsim.levers import annotate_book
-    from cashsim.pipeline import prepare
-    from cashsim.simulate import engine_session
-    from cashsim.targets import window_actuals
+    from cashsim.compare import lever_summary, to_json
+    from cashsim.pipeline import prepare, study_levers
 
     check_counts(args, "paths")
     params = load_params(args.params)
@@ -86,21 +59,10 @@ def run(args: argparse.Namespace) -> int:
     n_paths = params.simulation.n_paths if args.paths is None else args.paths
     seed = params.simulation.seed if args.seed is None else args.seed
     base = prepare(params)
-    known = base.ledger.known_at(base.as_of)
-    open_book = known.open_book(base.as_of)
-    # future invoices up to two months past the horizon: their deposits (asked at order) fall within it
-    book = base.model.book(open_book, params.sales_plan, horizon_end=base.horizon_end + pd.Timedelta(days=62),
-                           promises=known.promises)
-    book = annotate_book(book, open_book)
-    scenarios, estimates = company_scenarios(params, base.ledger, base.as_of)
-    actual = window_actuals(base.ledger, params.burn, base.as_of)
-    common = dict(n_paths=n_paths, seed=seed, horizon_end=base.horizon_end, actual_past=actual)
-    with engine_session(params.simulation.engine_options()) as opts:   # one dask cluster serves both
-        table = compare_levers(book, base.model, scenarios, params.burn, **common, engine=opts)
-        plan = None if args.no_plan else cheapest_plan(book, base.model, scenarios, params.burn,
-                                                       **{**common, "n_paths": min(n_paths, args.plan_paths)},
-                                                       engine=opts)
-    summary = lever_summary(scenarios, book, params.finance.borrowing_rate)
+    study = study_levers(base, n_paths=n_paths, seed=seed, plan_paths=min(n_paths, args.plan_paths),
+                         plan=not args.no_plan)
+    table, plan, estimates = study.table, study.plan, study.estimates
+    summary = lever_summary(study.scenarios, study.book, params.finance.borrowing_rate)
     _print(table, plan)
     if args.json:
         text = to_json(table, plan, summary, params=str(args.params), company=params.company,
