@@ -100,8 +100,7 @@ def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], bur
 
 
 def _target_rows(run: ScenarioRun) -> pd.DataFrame:
-    m = run.targets.months
-    return m.loc[~m["is_past"].astype(bool), ["month", "p_target_met", "expected_shortfall"]].set_index("month")
+    return run.targets.forecast_months[["month", "p_target_met", "expected_shortfall"]].set_index("month")
 
 
 def _lever_costs_by_month(run: ScenarioRun, months: list[str]) -> pd.Series:

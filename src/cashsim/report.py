@@ -385,8 +385,7 @@ def load_run(params_path: str | Path, *, as_of: str | None = "", n_paths: int | 
 
 def forecast_months(run) -> pd.DataFrame:
     """``run.targets.months`` without the months already past (one row per forecast month)."""
-    months = run.targets.months
-    return months.loc[~months["is_past"].astype(bool)].reset_index(drop=True)
+    return run.targets.forecast_months
 
 
 def report_month(run, month: str | None = "") -> str:

@@ -47,6 +47,7 @@ is a target buffer, not an outflow, and does not enter the weekly plan.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -442,6 +443,12 @@ class TargetReport:
     weekly: pd.DataFrame
     burn: pd.DataFrame
     paths: PathTargets
+
+    @cached_property
+    def forecast_months(self) -> pd.DataFrame:
+        """``months`` without the window's months already past: one row per forecast month (computed once; do not
+        modify it)."""
+        return self.months.loc[~self.months["is_past"].astype(bool)].reset_index(drop=True)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (dates as ISO strings, no numpy scalars)."""

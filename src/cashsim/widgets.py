@@ -489,21 +489,14 @@ class PanelEngine:
 # ================================================================================================ tables
 
 
-_FORECAST_MONTHS = _LRU(8)
-
-
-def _forecast_months(report: TargetReport) -> pd.DataFrame:
-    """The report's months from the first forecast month on (the window's past months left out), memoised: the
-    memo keeps the report alive, so its ``id`` cannot be reused by another report while it is in there."""
-    def make() -> tuple[TargetReport, pd.DataFrame]:
-        m = report.months
-        return report, m.loc[~m["is_past"].astype(bool)].reset_index(drop=True)
-    return _FORECAST_MONTHS.get_or(id(report), make)[1]
+def _chart_shape(report: TargetReport) -> tuple[tuple, tuple]:
+    """The months and weeks a report's charts show: the charts can be redrawn in place while these stay."""
+    return tuple(report.forecast_months["month"]), tuple(report.weekly["week_start"])
 
 
 def side_by_side(base: TargetReport, prop: TargetReport) -> pd.DataFrame:
     """Per forecast month: target and collections (medians) and P(target met), baseline next to proposal."""
-    b, p = _forecast_months(base), _forecast_months(prop)
+    b, p = base.forecast_months, prop.forecast_months
     return pd.DataFrame({
         "month": b["month"].astype(str),
         "required": b["required"],
@@ -575,10 +568,10 @@ def collections_figure(base: TargetReport, prop: TargetReport, *, locale: str = 
                        currency: str = "EUR") -> go.Figure:
     """Fan of the proposal's monthly collections against the smoothed target, with the baseline's median."""
     t = _text(locale)
-    m = _forecast_months(prop)
+    m = prop.forecast_months
     fig = plots.fan_chart(m, m, period_col="month", prefix="collections_", target_col="target_p50",
                           title=t["collections"], locale=locale, currency=currency)
-    fig.add_trace(go.Scatter(x=fig.data[0].x, y=_forecast_months(base)["collections_p50"], mode="lines+markers",
+    fig.add_trace(go.Scatter(x=fig.data[0].x, y=base.forecast_months["collections_p50"], mode="lines+markers",
                              name=t["baseline_median"], line={"color": "#7f8c8d", "dash": "dot", "width": 2}))
     return _room_for_legend(fig)
 
@@ -599,7 +592,7 @@ def p_met_figure(base: TargetReport, prop: TargetReport, required_probability: f
                  locale: str = fmt.DEFAULT_LOCALE) -> go.Figure:
     """P(target met) per month: the proposal's bars (green where it reaches the requirement), the baseline's grey."""
     t = _text(locale)
-    pm, bm = _forecast_months(prop), _forecast_months(base)
+    pm, bm = prop.forecast_months, base.forecast_months
     fig = plots.p_target_met_bars(pd.DataFrame({"period": pm["month"].astype(str), "p_target_met": pm["p_target_met"]}),
                                   required_probability, title=t["p_met"], locale=locale)
     fig.data[0].name = t["proposal"]
@@ -625,7 +618,7 @@ def chart_data(base: TargetReport, prop: TargetReport, required_probability: flo
     An update changes only these arrays (the layout, hover templates and colours of the lines stay), so the panel
     redraws without building plotly figures again; the tests check the result equals a full rebuild.
     """
-    m, bm = _forecast_months(prop), _forecast_months(base)
+    m, bm = prop.forecast_months, base.forecast_months
     coll = _fan_data(m, "collections_")
     if not np.allclose(m["target_p10"], m["target_p90"], equal_nan=True):
         coll += [{"y": m["target_p10"].to_numpy(float)}, {"y": m["target_p90"].to_numpy(float)}]
@@ -887,8 +880,7 @@ class ScenarioPanel:
 
     def _fast_render(self, r: PanelResult) -> bool:
         """Redraw by changing trace data only (see :func:`chart_data`); False when the charts' shape changed."""
-        shape = (tuple(_forecast_months(r.proposal_report)["month"]), tuple(r.proposal_report.weekly["week_start"]))
-        if shape != self._chart_shape:
+        if _chart_shape(r.proposal_report) != self._chart_shape:
             return False
         data = chart_data(r.baseline_report, r.proposal_report, r.scenario.burn.required_probability,
                           locale=self.locale)
@@ -936,8 +928,7 @@ class ScenarioPanel:
                                                 locale=loc))
         self._show("cash_position", cash_figure(r.baseline_report, r.proposal_report, burn.minimum_balance,
                                                 locale=loc, currency=cur))
-        self._chart_shape = (tuple(_forecast_months(r.proposal_report)["month"]),
-                             tuple(r.proposal_report.weekly["week_start"]))
+        self._chart_shape = _chart_shape(r.proposal_report)
 
     def _render(self, r: PanelResult) -> None:
         loc, cur = self.locale, self.currency
