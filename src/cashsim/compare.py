@@ -49,7 +49,7 @@ from cashsim.levers import (
     apply_levers_traced,
 )
 from cashsim.simulate import Book, Simulation, engine_session, simulate
-from cashsim.targets import target_report_arrays
+from cashsim.targets import json_records, target_report_arrays
 
 BASELINE = "baseline"
 COLUMNS = ["scenario", "month", "extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "p_target_met",
@@ -254,8 +254,8 @@ class Plan:
         return {"meets_target": self.meets_target, "cost": self.cost,
                 "levers": [lv.model_dump(mode="json") for lv in self.levers],
                 "bridge": None if self.bridge is None else self.bridge.model_dump(mode="json"),
-                "months": _records(self.months), "actions": _records(self.actions.head(200)),
-                "trace": _records(self.trace)}
+                "months": json_records(self.months), "actions": json_records(self.actions.head(200)),
+                "trace": json_records(self.trace)}
 
 
 def _shortfall_score(p: np.ndarray, required: float) -> float:
@@ -399,21 +399,11 @@ def lever_summary(scenarios: dict[str, list[LeverSpec]], book: Book, borrowing_r
                                        "nominal_annual_rate", "borrowing_rate", "dearer_than_borrowing"])
 
 
-def _records(df: pd.DataFrame) -> list[dict[str, Any]]:
-    d = df.copy()
-    for c in d.columns:
-        if pd.api.types.is_datetime64_any_dtype(d[c]):
-            d[c] = d[c].dt.strftime("%Y-%m-%d")
-    rows = d.to_dict(orient="records")
-    return [{k: (v.item() if isinstance(v, np.generic) else (None if isinstance(v, float) and not np.isfinite(v)
-                                                           else v)) for k, v in r.items()} for r in rows]
-
-
 def to_json(table: pd.DataFrame, plan: Plan | None = None, levers: pd.DataFrame | None = None, **meta: Any) -> str:
     """The comparison (and the plan) as JSON: ``{**meta, "scenarios": [...rows], "levers": [...], "plan": {...}}``."""
-    payload = {**meta, "scenarios": _records(table)}
+    payload = {**meta, "scenarios": json_records(table)}
     if levers is not None:
-        payload["levers"] = _records(levers)
+        payload["levers"] = json_records(levers)
     if plan is not None:
         payload["plan"] = plan.to_dict()
     return json.dumps(payload, indent=1, ensure_ascii=False, default=str)

@@ -426,6 +426,19 @@ def weekly_plan(daily: np.ndarray, days: pd.DatetimeIndex, outflows: pd.DataFram
 # --------------------------------------------------------------------------------------------------- report
 
 
+def json_records(df: pd.DataFrame) -> list[dict[str, Any]]:
+    """A table as strict-JSON records: dates as ISO strings, numpy scalars as Python ones, NaN and inf as None."""
+    d = df.copy()
+    for c in d.columns:
+        if pd.api.types.is_datetime64_any_dtype(d[c]):
+            d[c] = d[c].dt.strftime("%Y-%m-%d")
+
+    def clean(v):
+        v = v.item() if isinstance(v, np.generic) else v
+        return None if isinstance(v, float) and not np.isfinite(v) else v   # strict JSON: NaN -> null
+    return [{k: clean(v) for k, v in r.items()} for r in d.to_dict(orient="records")]
+
+
 @dataclass(frozen=True)
 class TargetReport:
     """What a CFO steers by: the monthly targets and their chance, the windows, and the weekly cash position.
@@ -452,18 +465,10 @@ class TargetReport:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (dates as ISO strings, no numpy scalars)."""
-        def records(df: pd.DataFrame) -> list[dict[str, Any]]:
-            d = df.copy()
-            for c in d.columns:
-                if pd.api.types.is_datetime64_any_dtype(d[c]):
-                    d[c] = d[c].dt.strftime("%Y-%m-%d")
-            def clean(v):
-                v = v.item() if isinstance(v, np.generic) else v
-                return None if isinstance(v, float) and not np.isfinite(v) else v   # strict JSON: NaN -> null
-            return [{k: clean(v) for k, v in r.items()} for r in d.to_dict(orient="records")]
         return {"as_of": self.as_of.strftime("%Y-%m-%d"), "window_months": self.window,
                 "anchor_month": self.anchor_month, "required_probability": self.required_probability,
-                "months": records(self.months), "windows": records(self.windows), "weeks": records(self.weekly)}
+                "months": json_records(self.months), "windows": json_records(self.windows),
+                "weeks": json_records(self.weekly)}
 
 
 def actual_collections(ledger: Ledger, start, as_of) -> pd.Series:
