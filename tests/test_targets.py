@@ -278,7 +278,6 @@ def test_targets_command_rejects_a_bad_path_count(tmp_path, monkeypatch, capsys)
 
 
 def test_targets_command_end_to_end_on_the_demo(tmp_path):
-    pytest.importorskip("cashsim.sources", reason="cashsim.sources (ledger_from_params) is not written yet")
     from cashsim.cli import main
 
     out = tmp_path / "t.json"
