@@ -6,7 +6,7 @@ its own module; this module only wires them, so every stage stays testable alone
 
     >>> from cashsim.params import load_params
     >>> run = run_from_params(load_params("params/demo.yml"), n_paths=500)   # doctest: +SKIP
-    >>> run.targets.months[["month", "p_met"]]                                # doctest: +SKIP
+    >>> run.targets.months[["month", "p_target_met"]]                         # doctest: +SKIP
 """
 
 from __future__ import annotations
