@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cashsim.simulate import Book, business_day_calendar, payment_run_calendar
+from cashsim.book import Book
+from cashsim.calendar import business_day_calendar, payment_run_calendar
 
 GRID = np.arange(-90, 366)
 AS_OF = pd.Timestamp("2026-10-31")

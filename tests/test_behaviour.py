@@ -310,7 +310,7 @@ def test_survival_is_monotone_and_open_invoices_are_censored(world):
 
 def test_book_conditions_overdue_invoices_and_dedupes_rows(world):
     from cashsim.params import SalesPlanLine
-    from cashsim.simulate import Book
+    from cashsim.book import Book
 
     ledger, as_of, _ = world
     model = fit_behaviour(ledger, as_of)

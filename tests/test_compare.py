@@ -8,8 +8,8 @@ import pytest
 
 from cashsim import compare as cmp
 from cashsim import levers as lv
+from cashsim.book import Book
 from cashsim.params import CashBurn
-from cashsim.simulate import Book
 
 GRID = np.arange(-90, 366)
 AS_OF = pd.Timestamp("2026-10-31")
@@ -114,7 +114,7 @@ def test_comparison_and_plan_fan_out_on_one_dask_cluster_with_the_same_numbers(b
     """engine={"backend": "dask"}: every scenario and every trial of the plan search runs on dask.distributed, on
     one LocalCluster started for the series (not one per run), and the table and the plan are the local ones."""
     pytest.importorskip("distributed")
-    from cashsim import simulate as engine
+    from cashsim.simulate import backends as engine
 
     started = []
     real = engine._local_cluster

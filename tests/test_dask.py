@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cashsim.simulate import Book, simulate
+from cashsim.book import Book
+from cashsim.simulate import simulate
 
 distributed = pytest.importorskip("distributed")
 

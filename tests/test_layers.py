@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 PKG = Path(__file__).resolve().parents[1] / "src" / "cashsim"
@@ -10,7 +12,7 @@ PKG = Path(__file__).resolve().parents[1] / "src" / "cashsim"
 #: module -> stage; a module may import cashsim modules of its own stage or lower.
 RANK = {
     "errors": 0, "legal": 0, "fmt": 0, "calendar": 0, "params": 0,
-    "ledger": 1, "adapters": 1, "demo": 2, "sources": 3, "simulate": 3,
+    "ledger": 1, "adapters": 1, "book": 1, "demo": 2, "sources": 3, "simulate": 3,
     "behaviour": 4, "levers": 5, "targets": 6, "kpi": 6, "backtest": 6,
     "compare": 7, "plots": 8, "pipeline": 9, "report": 10, "widgets": 10,
     "commands": 11, "cli": 12, "notebooks": 12,
@@ -49,3 +51,10 @@ def test_no_module_imports_a_higher_stage():
         for other in _cashsim_imports(path):
             if other in RANK and (me, other) not in ALLOWED:
                 assert RANK[other] <= RANK[me], f"{path.relative_to(PKG)} ({me}) imports {other}, a higher stage"
+
+
+def test_the_book_and_the_calendar_load_without_numba():
+    """Behaviour builds and levers transform books: cashsim.book and cashsim.calendar never pull in the engine."""
+    code = "import sys, cashsim.book, cashsim.calendar; print(sorted({'numba', 'scipy'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"

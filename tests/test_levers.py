@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from cashsim import levers as lv
 from cashsim.errors import ParamsError
 
-from cashsim.simulate import Book
+from cashsim.book import Book
 
 GRID = np.arange(-90, 366)
 AS_OF = pd.Timestamp("2026-10-31")

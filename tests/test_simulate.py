@@ -9,16 +9,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import special, stats
 
+from cashsim.book import Book
+from cashsim.calendar import business_day_calendar, payment_run_calendar
 from cashsim.errors import ModelError, ParamsError
 from cashsim.simulate import (
-    Book,
-    business_day_calendar,
-    payment_run_calendar,
     simulate,
     GUIDE_LO,
     GUIDE_SCALE,
-    pcg64_state,
-    standard_normals,
     threshold_tables,
 )
 
@@ -137,23 +134,6 @@ def test_discounts_and_groups_do_not_depend_on_the_chunking_either():
     assert one.daily_cost.sum() > 0
     for attr in ("daily", "daily_cost", "group_monthly"):
         assert np.array_equal(getattr(one, attr), getattr(many, attr)), attr
-
-
-@pytest.mark.parametrize("seed", [0, 7, 2026])
-def test_kernel_normals_are_numpys_own_stream(seed):
-    """The compiled generator is numpy's PCG64 with numpy's ziggurat: from any state, the same numbers as
-    ``Generator(PCG64).standard_normal``, bit for bit, including the rare tail and wedge draws (a million
-    draws take the wedge test thousands of times and the tail hundreds), and the state continues where numpy's
-    would."""
-    rng = np.random.Generator(np.random.PCG64(np.random.SeedSequence(seed)))
-    rng.standard_normal(3)                                    # start mid-stream
-    state = pcg64_state(rng.bit_generator)
-    mine = np.empty((1000, 1000))
-    standard_normals(state, mine)
-    theirs = rng.standard_normal((1000, 1000))
-    assert np.array_equal(mine, theirs)
-    assert (np.abs(theirs) > 3.6541528853610088).sum() > 100  # beyond the ziggurat's base strip: the tail branch
-    assert np.array_equal(state, pcg64_state(rng.bit_generator))
 
 
 def test_levers_run_on_common_random_numbers():

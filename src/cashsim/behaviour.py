@@ -923,7 +923,7 @@ class PayerModel:
         ``sales_plan`` = list of :class:`cashsim.params.SalesPlanLine`, invoiced from ``as_of + 1`` to ``horizon_end``.
         ``min_day = (as_of + 1 - due_date)`` in days: an invoice already ``a`` days overdue starts at ``a + 1``.
         """
-        from cashsim.simulate import Book
+        from cashsim.book import Book
 
         horizon_end = _ts(horizon_end) if horizon_end is not None else self.as_of + pd.offsets.MonthEnd(4)
         if horizon_end <= self.as_of:

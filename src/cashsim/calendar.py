@@ -9,6 +9,11 @@ One definition for the whole package (the demo generator, the payer-behaviour fi
 * **Business day** (*jour ouvré*): Monday to Friday and not a public holiday. Payments, bank settlements and
   payment runs fall on business days; a day that is not one rolls to the next (``next_business_day``) or, for a
   payment run held early, to the previous one (``previous_business_day``, *la veille ouvrée*).
+* **Payment-day calendar rows** (the engine's ``Book.calendars``): ``row[d]`` = the day index on which a payment
+  drawn on day index ``d`` (day 0 = the row's ``start``) is made, the next allowed day at or after ``d``;
+  ``len(row)`` = none left within the row. ``business_day_calendar`` allows Monday to Friday minus the
+  ``holidays`` given (none by default); ``payment_run_calendar`` allows given days of the month, rolled *forward*
+  to such a business day.
 
 The rules are pandas' :class:`~pandas.tseries.holiday.AbstractHolidayCalendar` (Easter by pandas' algorithm);
 numpy's ``busday_*`` functions get a :class:`numpy.busdaycalendar` built from it for any span of years asked for
@@ -36,6 +41,8 @@ import numpy as np
 import pandas as pd
 from pandas.tseries.holiday import AbstractHolidayCalendar, Easter, EasterMonday, Holiday
 from pandas.tseries.offsets import Day
+
+from cashsim.errors import ParamsError
 
 #: Years covered by the default business calendar (wider spans are built when dates fall outside).
 DEFAULT_YEARS = (1990, 2060)
@@ -135,3 +142,66 @@ def previous_business_day(dates: Any) -> np.ndarray:
     array(['2026-05-07'], dtype='datetime64[D]')
     """
     return _roll(dates, "backward")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# Payment-day calendar rows (the engine's Book.calendars)
+# ---------------------------------------------------------------------------------------------------------------
+
+def next_allowed(allowed: np.ndarray) -> np.ndarray:
+    """For each day index, the first allowed index at or after it (``len(allowed)`` when none is left).
+
+    >>> next_allowed(np.array([False, True, False, False])).tolist()
+    [1, 1, 4, 4]
+    """
+    allowed = np.asarray(allowed, bool)
+    n = len(allowed)
+    idx = np.where(allowed, np.arange(n), n)
+    return np.minimum.accumulate(idx[::-1])[::-1].astype(np.int64)
+
+
+def _days(start: Any, n_days: int) -> pd.DatetimeIndex:
+    return pd.date_range(pd.Timestamp(start).normalize(), periods=int(n_days), freq="D")
+
+
+def business_day_calendar(start: Any, n_days: int, holidays: Any = ()) -> np.ndarray:
+    """Calendar row: next business day (Monday-Friday, not in ``holidays``) for each of ``n_days`` days from ``start``.
+
+    Day index 0 is ``start`` (``as_of + 1`` in a Book); a day whose next business day lies after the last one maps
+    to ``n_days`` (outside the horizon).
+
+    >>> business_day_calendar("2026-11-06", 4).tolist()     # Fri, Sat, Sun, Mon
+    [0, 3, 3, 3]
+    """
+    days = _days(start, n_days)
+    hol = pd.DatetimeIndex(pd.to_datetime(list(holidays))).normalize() if len(holidays) else pd.DatetimeIndex([])
+    allowed = (days.day_of_week < 5) & ~days.isin(hol)
+    return next_allowed(allowed)
+
+
+def payment_run_calendar(start: Any, n_days: int, days_of_month: Any, holidays: Any = ()) -> np.ndarray:
+    """Calendar row: next payment-run day (*jour de règlement*) for each of ``n_days`` days from ``start``.
+
+    A run happens on each day of the month in ``days_of_month`` (31 = the month's last day, clipped to its length),
+    rolled forward to a business day. Runs falling after the last day are outside (index ``n_days``).
+
+    >>> payment_run_calendar("2026-11-01", 16, [10])[:3].tolist()    # 10 Nov 2026 is a Tuesday
+    [9, 9, 9]
+    """
+    days = _days(start, n_days)
+    dom = np.asarray(sorted(set(int(d) for d in days_of_month)), dtype=int)
+    if dom.size == 0 or dom.min() < 1 or dom.max() > 31:
+        raise ParamsError(f"days_of_month must be days 1..31 of the month, got {list(days_of_month)}")
+    # run dates of every month touching the range (and the next one, so the tail rolls correctly)
+    months = pd.period_range(days[0], days[-1] + pd.offsets.MonthEnd(1), freq="M")
+    starts = months.start_time.to_numpy()[:, None]
+    lengths = months.days_in_month.to_numpy()[:, None]
+    nominal = (starts + (np.minimum(dom[None, :], lengths) - 1) * np.timedelta64(1, "D")).ravel()
+    span = _days(days[0], n_days + 40)
+    bd = business_day_calendar(span[0], len(span), holidays)
+    pos = ((nominal - span[0].to_datetime64()) // np.timedelta64(1, "D")).astype(np.int64)
+    pos = pos[(pos >= 0) & (pos < len(span))]
+    run = bd[pos]
+    allowed = np.zeros(n_days, bool)
+    allowed[run[run < n_days]] = True
+    return next_allowed(allowed)

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cashsim.book import Book
 from cashsim.errors import ParamsError
 from cashsim.levers import (
     RISK_LEVELS,
@@ -48,7 +49,7 @@ from cashsim.levers import (
     PromiseCalls,
     apply_levers_traced,
 )
-from cashsim.simulate import Book, Simulation, engine_session, simulate
+from cashsim.simulate import Simulation, engine_session, simulate
 from cashsim.targets import json_records, target_report_arrays
 
 BASELINE = "baseline"

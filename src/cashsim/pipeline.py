@@ -19,11 +19,12 @@ import numpy as np
 import pandas as pd
 
 from cashsim.behaviour import PayerModel, fit_behaviour
+from cashsim.book import Book
 from cashsim.compare import cheapest_plan, compare_levers
 from cashsim.kpi import customer_groups
 from cashsim.ledger import Ledger
 from cashsim.params import Params
-from cashsim.simulate import Book, Simulation, engine_session, simulate
+from cashsim.simulate import Simulation, engine_session, simulate
 from cashsim.sources import ledger_from_params
 from cashsim.targets import TargetReport, target_report, window_actuals
 

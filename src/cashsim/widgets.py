@@ -61,6 +61,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from cashsim import fmt, plots
+from cashsim.book import Book
 from cashsim.compare import BASELINE, scenario_levers
 from cashsim.errors import CashsimError, ParamsError
 from cashsim.kpi import call_list
@@ -82,7 +83,7 @@ from cashsim.levers import (
 )
 from cashsim.params import CashBurn, Params, dump_params, load_params, monthly_values
 from cashsim.pipeline import Baseline, horizon_end, prepare
-from cashsim.simulate import Book, Simulation, simulate
+from cashsim.simulate import Simulation, simulate
 from cashsim.targets import CATEGORIES, TargetReport, target_report
 
 #: Default Monte Carlo paths per update: enough for stable medians and 10-90 % bands, small enough to be live.

@@ -1,0 +1,159 @@
+"""The engine's input (*portefeuille de créances à encaisser*): a :class:`Book` of invoices still to collect, the law
+of each one's payment day and the calendars payments are held to.
+
+What behaviour builds (``PayerModel.book``), levers transform (``Book -> Book``) and the engine simulates
+(:func:`cashsim.simulate.simulate`). The rule (docs/design.md, ``simulate``):
+
+* ``grid``: consecutive integer days relative to the due date (e.g. ``numpy.arange(-90, 366)``).
+* ``pmfs[p, g]`` = P(paid on grid day ``g``) for profile ``p``; a row sums to at most 1, the remainder = never paid.
+* ``invoices``: one row per invoice (amounts in euros incl. VAT); ``profile`` is its pmf row, ``min_day`` the
+  earliest pay day relative to the due date (an invoice already ``a`` days overdue starts at ``a + 1``: the engine
+  conditions its law on "not paid before"), ``calendar`` its row of ``calendars``.
+* ``calendars[k, d]``: day index on which a payment drawn on day index ``d`` (day 0 = ``as_of + 1``) is made,
+  ``>= n_days`` = after the horizon; rows are built with :func:`cashsim.calendar.business_day_calendar` and
+  :func:`cashsim.calendar.payment_run_calendar`.
+
+Validated on construction: a bad book raises :class:`~cashsim.errors.ModelError` naming the row and column. Plain
+numpy and pandas, no numba: importing it is cheap for every stage that builds or transforms a book.
+
+Example::
+
+    >>> grid = np.arange(-90, 366)
+    >>> inv = pd.DataFrame({"invoice_id": ["F1"], "customer_id": ["C1"], "due_date": [pd.Timestamp("2026-11-20")],
+    ...                     "amount": [1200.0], "profile": [0], "min_day": [-90]})
+    >>> book = Book(as_of=pd.Timestamp("2026-10-31"), grid=grid, pmfs=np.where(grid == 10, 0.9, 0.0)[None, :],
+    ...             invoices=inv)
+    >>> book.n_invoices, book.total_to_collect(), book.calendars.shape
+    (1, 1200.0, (1, 731))
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cashsim.calendar import business_day_calendar
+from cashsim.errors import ModelError
+
+BOOK_REQUIRED = ("invoice_id", "customer_id", "due_date", "amount", "profile", "min_day")
+BOOK_DEFAULTS: dict[str, Any] = {"segment": "all", "is_future": False, "issue_date": pd.NaT, "calendar": 0,
+                                 "upfront_amount": 0.0, "upfront_date": pd.NaT, "discount_rate": 0.0,
+                                 "discount_day": np.nan}
+
+
+@dataclass(frozen=True, eq=False)
+class Book:
+    """What the engine collects: invoices, their payment-day laws (pmf rows on ``grid``) and payment calendars.
+
+    ``grid``: consecutive days relative to the due date; ``pmfs[p, g]`` = P(paid on grid day g), row sum <= 1,
+    the remainder never paid. ``invoices`` (one row per invoice still to collect, amounts in euros incl. VAT):
+    ``invoice_id, customer_id, due_date, amount, profile, min_day`` are required; ``segment, is_future,
+    issue_date, calendar, upfront_amount, upfront_date, discount_rate, discount_day`` default to
+    ``"all", False, NaT, 0, 0.0, NaT, 0.0, NaN``; other columns are kept. ``calendars[k, d]`` = day index on which
+    a payment drawn on day index ``d`` (day 0 = ``as_of + 1``) is made, ``>= n_days`` = after the horizon;
+    ``None`` = business days (weekends only) over 731 days. Validated on construction (:class:`ModelError`).
+    """
+
+    as_of: pd.Timestamp
+    grid: np.ndarray
+    pmfs: np.ndarray
+    invoices: pd.DataFrame
+    calendars: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        as_of = pd.Timestamp(self.as_of).normalize()
+        grid = np.asarray(self.grid, dtype=np.int64)
+        pmfs = np.asarray(self.pmfs, dtype=np.float64)
+        if grid.ndim != 1 or len(grid) == 0 or np.any(np.diff(grid) != 1):
+            raise ModelError("Book.grid must be consecutive integer days (e.g. numpy.arange(-90, 366))")
+        if pmfs.ndim != 2 or pmfs.shape[1] != len(grid):
+            raise ModelError(f"Book.pmfs must have shape (n_profiles, {len(grid)}) to match the grid, got "
+                             f"{pmfs.shape}")
+        if not np.all(np.isfinite(pmfs)) or (pmfs < 0).any():
+            row = int(np.flatnonzero(~(np.isfinite(pmfs) & (pmfs >= 0)).all(axis=1))[0])
+            raise ModelError(f"Book.pmfs row {row} has a negative or non-finite probability; pmf rows are "
+                             "probabilities of paying on each grid day")
+        sums = pmfs.sum(axis=1)
+        if (sums > 1 + 1e-9).any():
+            row = int(np.argmax(sums))
+            raise ModelError(f"Book.pmfs row {row} sums to {sums[row]:.6f} > 1; the never-paid mass is "
+                             "1 - row sum, so a row may not exceed 1")
+        inv = _normalise_invoices(self.invoices, pmfs.shape[0], grid)
+        n_days_default = 731
+        cal = (business_day_calendar(as_of + pd.Timedelta(days=1), n_days_default)[None, :]
+               if self.calendars is None else np.asarray(self.calendars))
+        if cal.ndim != 2 or cal.shape[1] == 0 or not np.issubdtype(cal.dtype, np.integer):
+            raise ModelError("Book.calendars must be a 2-D integer array (n_calendars, n_days); build rows with "
+                             "cashsim.calendar.business_day_calendar / payment_run_calendar")
+        cal = cal.astype(np.int64)
+        if (cal < 0).any():
+            raise ModelError("Book.calendars has a negative day index; indices count days from as_of + 1")
+        bad = inv["calendar"].to_numpy() >= cal.shape[0]
+        if bad.any():
+            i = int(np.flatnonzero(bad)[0])
+            raise ModelError(f"Book.invoices row {i} (invoice {inv['invoice_id'].iat[i]!r}): calendar "
+                             f"{inv['calendar'].iat[i]} but Book.calendars has {cal.shape[0]} rows")
+        object.__setattr__(self, "as_of", as_of)
+        object.__setattr__(self, "grid", grid)
+        object.__setattr__(self, "pmfs", pmfs)
+        object.__setattr__(self, "invoices", inv)
+        object.__setattr__(self, "calendars", cal)
+
+    @property
+    def n_invoices(self) -> int:
+        return len(self.invoices)
+
+    def total_to_collect(self) -> float:
+        """Euros still to collect: ``amount + upfront_amount`` summed over invoices."""
+        return float(self.invoices["amount"].sum() + self.invoices["upfront_amount"].sum())
+
+
+def _normalise_invoices(invoices: pd.DataFrame, n_profiles: int, grid: np.ndarray) -> pd.DataFrame:
+    """Book.invoices with defaults filled, dtypes fixed and every row checked (errors name the row and column)."""
+    if not isinstance(invoices, pd.DataFrame):
+        raise ModelError("Book.invoices must be a pandas DataFrame, one row per invoice")
+    missing = [c for c in BOOK_REQUIRED if c not in invoices.columns]
+    if missing:
+        raise ModelError(f"Book.invoices lacks column(s) {missing}; see docs/design.md, Book")
+    inv = invoices.reset_index(drop=True).copy()
+    for col, default in BOOK_DEFAULTS.items():
+        if col not in inv.columns:
+            inv[col] = default
+    for col in ("due_date", "issue_date", "upfront_date"):
+        inv[col] = pd.to_datetime(inv[col]).astype("datetime64[ns]")
+    inv["invoice_id"] = inv["invoice_id"].astype(str)
+    inv["customer_id"] = inv["customer_id"].astype(str)
+    inv["is_future"] = inv["is_future"].fillna(False).astype(bool)
+    for col in ("amount", "upfront_amount", "discount_rate", "discount_day"):
+        inv[col] = pd.to_numeric(inv[col], errors="coerce").astype(np.float64)
+    inv["upfront_amount"] = inv["upfront_amount"].fillna(0.0)
+    inv["discount_rate"] = inv["discount_rate"].fillna(0.0)
+
+    def fail(mask: np.ndarray, col: str, what: str) -> None:
+        if mask.any():
+            i = int(np.flatnonzero(mask)[0])
+            raise ModelError(f"Book.invoices row {i} (invoice {inv['invoice_id'].iat[i]!r}), column {col}: "
+                             f"{what} (got {inv[col].iat[i]!r}); {int(mask.sum())} row(s) affected")
+
+    fail(inv["due_date"].isna().to_numpy(), "due_date", "every invoice needs a due date")
+    fail(~np.isfinite(inv["amount"].to_numpy()), "amount", "amounts must be finite euros")
+    fail(~np.isfinite(inv["upfront_amount"].to_numpy()), "upfront_amount", "amounts must be finite euros")
+    fail(((inv["upfront_amount"] != 0) & inv["upfront_date"].isna()).to_numpy(), "upfront_date",
+         "an upfront amount needs the date it is received")
+    rate = inv["discount_rate"].to_numpy()
+    fail(~((rate >= 0) & (rate <= 1)), "discount_rate", "a discount rate lies in [0, 1]")
+    fail((rate > 0) & inv["discount_day"].isna().to_numpy(), "discount_day",
+         "a discount needs its last day (relative to the due date)")
+    for col in ("profile", "min_day", "calendar"):
+        values = pd.to_numeric(inv[col], errors="coerce").to_numpy(np.float64)
+        fail(~np.isfinite(values) | (values != np.round(values)), col, "must be an integer")
+        inv[col] = values.astype(np.int64)
+    prof = inv["profile"].to_numpy()
+    fail((prof < 0) | (prof >= n_profiles), "profile", f"must index a pmf row 0..{n_profiles - 1}")
+    fail(inv["min_day"].to_numpy() < grid[0], "min_day",
+         f"must be >= the grid's first day {grid[0]} (days past {grid[-1]} mean: not paid within the grid)")
+    fail(inv["calendar"].to_numpy() < 0, "calendar", "must index a row of Book.calendars")
+    return inv

@@ -1,0 +1,287 @@
+"""Per-run preparation of the engine (*seuils de paiement*): z-space threshold tables, guide tables and each
+invoice's timing, as the plain arrays the compiled kernel reads.
+
+* **z-space thresholds, no ``Phi`` per draw.** ``F(g) >= a + (1 - a) Phi(x)`` with ``a = F(min_day - 1)`` is
+  ``theta(g) >= x`` with ``theta(g) = Phi^-1((F(g) - a) / (1 - a))`` (scipy's ``ndtri``, once per table entry).
+  Invoices with ``a == 0`` (not yet due, future invoices) share one table per profile; overdue invoices share one
+  per distinct (profile, min_day) pair. A table holds only the grid days that can land within the horizon
+  (about ``n_days`` entries) and ends with ``+inf`` (never paid / after the horizon). The pay day is the first
+  ``g`` with ``theta(g) >= x``: a guide table in ``x`` (4096 bins of 1/512 on [-4, 4], uint8 start positions)
+  gives it directly for 98 % of draws, a short forward scan for the rest. Exact: the comparisons are with the
+  thresholds themselves (:func:`threshold_tables`, tested against the U-space rule). Tables and guides are built
+  in compiled code (scipy's ``ndtri`` called by address) on all the run's threads.
+* **Timing** (:func:`_timing`), in day indices from ``as_of + 1``: an invoice's first allowed grid day is
+  ``max(min_day, as_of + 1 - due_date, issue_date - due_date)`` (never before the forecast starts nor before it is
+  invoiced); its month factor is the month it falls due, or the first forecast month when already overdue.
+* **Horizon** (:func:`_horizon_limit`): grid days whose every calendar day lies after ``horizon_end`` go to the sink
+  (day index ``n_days``); an invoice with no mass left before that limit is skipped (never paid within it).
+
+:func:`_prepare` runs all of it once per run, vectorised, into a picklable :class:`_Prepared`.
+
+Example::
+
+    >>> GUIDE_LO, GUIDE_SCALE, GUIDE_BINS
+    (-4.0, 512.0, 4096)
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+import pandas as pd
+from llvmlite import binding as llvm_binding
+from numba import types
+from numba.extending import get_cython_function_address
+
+from cashsim.book import Book
+from cashsim.errors import ModelError, ParamsError
+
+#: Guide tables in z-space: bins of width 1 / GUIDE_SCALE from GUIDE_LO (x below: bin 0, above: the last bin).
+GUIDE_LO, GUIDE_SCALE, GUIDE_BINS = -4.0, 512.0, 4096
+#: Lower edge of the last guide bin: x is clamped to [GUIDE_LO, GUIDE_TOP] before its bin is taken.
+GUIDE_TOP = GUIDE_LO + (GUIDE_BINS - 1) / GUIDE_SCALE
+
+# scipy's ``ndtri`` (Phi^-1) as a C symbol the compiled table builder calls by name (so it can be cached).
+llvm_binding.add_symbol("cashsim_scipy_ndtri", get_cython_function_address("scipy.special.cython_special", "ndtri"))
+_ndtri = types.ExternalFunction("cashsim_scipy_ndtri", types.float64(types.float64))
+#: Left edge of every guide bin but the first (which also takes every x below GUIDE_LO), less 1e-9 so a rounding
+#: of the bin index can never skip a threshold.
+_GUIDE_EDGES = GUIDE_LO + np.arange(GUIDE_BINS) / GUIDE_SCALE - 1e-9
+
+
+@numba.njit(nogil=True, cache=True)
+def _fill_tables(cdf, t_profile, t_first, t_lower, t_stop, start, edges, theta, guide, t0, t1):
+    """Thresholds and guides of tables ``t0 .. t1 - 1`` (see :class:`Thresholds`).
+
+    ``theta[start[t] + r] = Phi^-1((F(g) - lower) / (1 - lower))`` for ``g = first + r < stop`` (clipped to
+    [0, 1], NaN -> 0), then ``+inf``. ``guide[t, j]`` (``j >= 1``) = the number of entries below
+    ``edges[j]``, i.e. the first position whose threshold is ``>= edges[j]``; ``guide[t, 0] = 0``. Built entry by
+    entry: the bins of entry ``r`` are those whose edge lies in ``(theta[r - 1], theta[r]]``.
+    """
+    G = cdf.shape[1]
+    n_bins = edges.shape[0]
+    for t in range(t0, t1):
+        k, a, base, g_first = t_profile[t], t_lower[t], start[t], t_first[t]
+        n = t_stop[t] - g_first + 1
+        for r in range(n - 1):
+            q = (cdf[k, min(g_first + r, G - 1)] - a) / (1.0 - a)
+            q = 0.0 if np.isnan(q) else min(max(q, 0.0), 1.0)
+            theta[base + r] = _ndtri(q)
+        theta[base + n - 1] = np.inf
+        row = guide[t]
+        row[0] = 0
+        j = 1
+        for r in range(n):
+            th = theta[base + r]
+            # bins j with edges[j] <= th start at r + 1 or later; the others, from the current j, start at r
+            stop = n_bins
+            if th < edges[n_bins - 1]:
+                stop = min(max(int((th - GUIDE_LO) * GUIDE_SCALE) + 1, 1), n_bins) if th > edges[0] else 1
+                while stop > 1 and edges[stop - 1] > th:
+                    stop -= 1
+                while stop < n_bins and edges[stop] <= th:
+                    stop += 1
+            if stop > j:
+                row[j:stop] = r
+                j = stop
+            if j >= n_bins:
+                break
+
+
+@dataclass(frozen=True, eq=False)
+class _Prepared:
+    """Everything a task needs, as plain arrays (picklable: dask ships it once to every worker)."""
+
+    month: np.ndarray
+    cust: np.ndarray
+    table: np.ndarray
+    skip: np.ndarray
+    limit: np.ndarray
+    offset: np.ndarray
+    cal_row: np.ndarray
+    amount: np.ndarray
+    disc_g: np.ndarray
+    disc_rate: np.ndarray
+    group: np.ndarray
+    start: np.ndarray
+    first_g: np.ndarray
+    theta: np.ndarray
+    guide: np.ndarray
+    calendars: np.ndarray
+    month_of_day: np.ndarray
+    n_days: int
+    n_months: int
+    n_factor_months: int
+    n_customers: int
+    n_groups: int
+    use_groups: bool
+    sqrt_rho_month: float
+    sqrt_rho_customer: float
+    c: float
+    longest: int
+    any_discount: bool
+
+
+@dataclass(frozen=True, eq=False)
+class Thresholds:
+    """Pay-day thresholds in z-space (*seuils*), one table per law the book needs.
+
+    Table ``t`` is the law of profile ``profile[t]`` conditioned on "not paid before grid index ``first[t]``"
+    (``lower[t] = F(first - 1)``, 0 for a table of a whole profile row). Its entries ``theta[start[t] + r]``
+    for grid indices ``g = first[t] + r < stop[t]`` are ``Phi^-1((F(g) - lower) / (1 - lower))``, followed by
+    ``+inf``: an invoice of the table whose latent normal is ``x`` pays on the first ``g`` with ``theta(g) >= x``,
+    which is the inverse-CDF rule ``F(g) >= lower + (1 - lower) Phi(x)`` without a ``Phi`` per draw.
+    ``guide[t, j]``: where to start the scan for ``x`` in bin ``j`` of width ``1 / GUIDE_SCALE`` from
+    ``GUIDE_LO``. ``table[i]`` is invoice ``i``'s table.
+    """
+
+    table: np.ndarray
+    profile: np.ndarray
+    first: np.ndarray
+    lower: np.ndarray
+    stop: np.ndarray
+    start: np.ndarray
+    theta: np.ndarray
+    guide: np.ndarray
+
+
+def threshold_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lower: np.ndarray,
+                     limit: np.ndarray, skip: np.ndarray, n_threads: int = 1) -> Thresholds:
+    """The z-space threshold tables for invoices with cumulative rows ``cdf[profile]``, first allowed grid index
+    ``first``, ``lower = F(first - 1)`` and horizon limit ``limit`` (grid index from which every day is outside the
+    horizon); ``skip`` invoices are never paid within it and need no table entries.
+
+    Invoices not yet conditioned (``lower == 0``: nothing of their law lies before ``first``, the common case of
+    invoices not yet due and of future invoices) share one table per profile, starting at the profile's first day
+    of positive mass; overdue invoices share one table per distinct (profile, first) pair. A table stops at the
+    largest ``limit`` of its invoices, so it holds at most the horizon's days. ``n_threads`` threads share the
+    tables (the result does not depend on it).
+
+    >>> cdf = np.array([[0.0, 0.5, 1.0]])
+    >>> th = threshold_tables(cdf, np.array([0, 0]), np.array([0, 2]), np.array([0.0, 0.5]), np.array([3, 3]),
+    ...                       np.array([False, False]))
+    >>> th.table.tolist(), th.first.tolist()   # the whole row starts at g = 1; the overdue invoice's law at g = 2
+    ([0, 1], [1, 2])
+    >>> th.theta.tolist()      # Phi^-1(0.5), Phi^-1(1), end | Phi^-1((1 - 0.5) / (1 - 0.5)), end
+    [0.0, inf, inf, inf, inf]
+    """
+    G = cdf.shape[1]
+    conditioned = lower > 0
+    key = profile * (G + 2) + np.where(conditioned, first + 1, 0)
+    keys, table = np.unique(key, return_inverse=True)
+    t_profile, t_first = keys // (G + 2), keys % (G + 2) - 1
+    positive = cdf > 0
+    row_first = np.where(positive.any(axis=1), positive.argmax(axis=1), G)
+    whole_row = t_first < 0
+    t_first = np.where(whole_row, row_first[t_profile], t_first)
+    t_lower = np.where(whole_row, 0.0, cdf[t_profile, np.clip(t_first - 1, 0, G - 1)])
+    t_stop = t_first.copy()
+    np.maximum.at(t_stop, table[~skip], limit[~skip])
+    length = t_stop - t_first + 1                                      # + the +inf entry
+    start = np.r_[0, np.cumsum(length)[:-1]].astype(np.int64)
+    theta = np.empty(int(length.sum()))
+    longest = length.max(initial=1)
+    guide = np.empty((len(keys), GUIDE_BINS), np.uint8 if longest <= 256 else np.int16 if longest <= 2 ** 15
+                     else np.int32)                                    # the smallest type: more tables in cache
+    args = (np.ascontiguousarray(cdf, dtype=np.float64), t_profile.astype(np.int64), t_first.astype(np.int64),
+            t_lower.astype(np.float64), t_stop.astype(np.int64), start, _GUIDE_EDGES, theta, guide)
+    cuts = np.searchsorted(start, np.linspace(0, len(theta), max(1, n_threads) + 1)[1:-1]).tolist()
+    bounds = list(zip([0] + cuts, cuts + [len(keys)]))                 # about equal numbers of entries
+    if len(bounds) == 1:
+        _fill_tables(*args, 0, len(keys))
+    else:
+        with ThreadPoolExecutor(len(bounds)) as pool:
+            list(pool.map(lambda b: _fill_tables(*args, *b), bounds))
+    return Thresholds(table=table.astype(np.int64), profile=t_profile.astype(np.int64),
+                      first=t_first.astype(np.int64), lower=t_lower, stop=t_stop.astype(np.int64), start=start,
+                      theta=theta, guide=guide)
+
+
+def _timing(book: Book) -> dict[str, np.ndarray]:
+    """Per invoice: grid offset (absolute day index of grid[0]), first allowed grid index, factor month index."""
+    inv = book.invoices
+    day0 = book.as_of + pd.Timedelta(days=1)
+    due = inv["due_date"].to_numpy("datetime64[D]")
+    dd = (due - np.datetime64(day0.date(), "D")).astype(np.int64)           # due date as a day index
+    grid0, G = int(book.grid[0]), len(book.grid)
+    first = np.maximum(inv["min_day"].to_numpy(np.int64), -dd)              # not before as_of + 1
+    issue = inv["issue_date"].to_numpy("datetime64[D]")
+    has_issue = ~np.isnat(issue)
+    issue_rel = np.full(len(inv), np.iinfo(np.int64).min, np.int64)
+    issue_rel[has_issue] = (issue[has_issue] - due[has_issue]).astype(np.int64)
+    first = np.maximum(first, issue_rel)                                    # never before it is invoiced
+    m_idx = np.clip(first - grid0, 0, G)
+    due_ym = due.astype("datetime64[M]").astype(np.int64)
+    first_ym = np.datetime64(day0.date(), "M").astype(np.int64)
+    return {"offset": dd + grid0, "m_idx": m_idx, "month": np.clip(due_ym - first_ym, 0, None)}
+
+
+def _sinked_calendars(calendars: np.ndarray, n_days: int) -> np.ndarray:
+    """Calendars with day indices past the horizon sent to the sink ``n_days``, plus a last sink column."""
+    cal = np.minimum(calendars, n_days)
+    return np.ascontiguousarray(np.hstack([cal, np.full((len(cal), 1), n_days, dtype=cal.dtype)]), dtype=np.int64)
+
+
+def _horizon_limit(calendars: np.ndarray, n_days: int, cal_row: np.ndarray, offset: np.ndarray, G: int
+                   ) -> np.ndarray:
+    """Per invoice, the first grid index from which every day is paid after the horizon whatever its calendar:
+    one past the last calendar day that lands within the horizon (a calendar may snap a day to an earlier one)."""
+    inside = calendars < n_days
+    last_inside = np.where(inside.any(axis=1), calendars.shape[1] - 1 - np.argmax(inside[:, ::-1], axis=1), -1)
+    return np.clip(last_inside[cal_row] - offset + 1, 0, G)
+
+
+def _prepare(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_customer: float,
+             group_by: np.ndarray | None, n_threads: int = 1) -> tuple[_Prepared, pd.DatetimeIndex]:
+    inv = book.invoices
+    day0 = book.as_of + pd.Timedelta(days=1)
+    days = pd.date_range(day0, horizon_end, freq="D")
+    n_days = len(days)
+    if book.calendars.shape[1] < n_days:
+        raise ModelError(f"Book.calendars cover {book.calendars.shape[1]} days but the horizon "
+                         f"{day0.date()} .. {horizon_end.date()} has {n_days}; rebuild the book with "
+                         "horizon_end at least as late")
+    t = _timing(book)
+    profile = inv["profile"].to_numpy(np.int64)
+    cdf = np.cumsum(book.pmfs, axis=1)
+    G = cdf.shape[1]
+    m_idx = t["m_idx"].astype(np.int64)
+    lower = np.where(m_idx > 0, cdf[profile, np.clip(m_idx - 1, 0, G - 1)], 0.0)
+    cal_row = inv["calendar"].to_numpy(np.int64)
+    calendars = _sinked_calendars(book.calendars, n_days)
+    offset = t["offset"].astype(np.int64)
+    limit = _horizon_limit(calendars[:, :-1], n_days, cal_row, offset, G)
+    skip = (m_idx >= limit) | (1.0 - lower <= 1e-12)       # no mass left within the horizon: never paid in it
+    th = threshold_tables(cdf, profile, m_idx, lower, limit, skip, n_threads)
+    month_codes = days.to_period("M")
+    months = month_codes.unique()
+    month_of_day = (month_codes.year * 12 + month_codes.month - (months[0].year * 12 + months[0].month))
+    rate = inv["discount_rate"].to_numpy()
+    dday = inv["discount_day"].to_numpy()
+    disc_g = np.where((rate > 0) & np.isfinite(dday), np.floor(np.nan_to_num(dday)) - book.grid[0], -1)
+    if group_by is None:
+        group, n_groups = np.zeros(len(inv), np.int64), 1
+    else:
+        group = np.asarray(group_by)
+        if group.shape != (len(inv),) or not np.issubdtype(group.dtype, np.integer) or (group < 0).any():
+            raise ParamsError(f"group_by must be {len(inv)} non-negative integers, one per Book.invoices row")
+        group, n_groups = group.astype(np.int64), int(group.max()) + 1 if len(group) else 1
+    cust = pd.factorize(inv["customer_id"])[0].astype(np.int64)
+    bounds = np.append(th.start, len(th.theta))            # table t: theta[bounds[t]:bounds[t + 1]]
+    prep = _Prepared(
+        month=t["month"].astype(np.int64), cust=cust, table=th.table, skip=skip, limit=limit.astype(np.int64),
+        offset=offset, cal_row=cal_row, amount=inv["amount"].to_numpy(np.float64),
+        disc_g=np.maximum(disc_g, -1).astype(np.int64), disc_rate=rate.astype(np.float64), group=group,
+        start=bounds, first_g=th.first, theta=th.theta, guide=th.guide, calendars=calendars,
+        month_of_day=np.append(np.asarray(month_of_day, np.int64), len(months)), n_days=n_days,
+        n_months=len(months),
+        n_factor_months=int(t["month"].max()) + 1 if len(inv) else 1,
+        n_customers=max(int(cust.max()) + 1, 1) if len(inv) else 1, n_groups=n_groups,
+        use_groups=group_by is not None, sqrt_rho_month=math.sqrt(rho_month),
+        sqrt_rho_customer=math.sqrt(rho_customer), c=math.sqrt(max(1.0 - rho_month - rho_customer, 0.0)),
+        longest=int(np.diff(bounds).max(initial=0)), any_discount=bool((disc_g >= 0).any()))
+    return prep, days
