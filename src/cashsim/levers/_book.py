@@ -1,0 +1,211 @@
+"""Book plumbing shared by the levers: day indexes, each invoice's law given ``min_day``, selection, cost tables.
+
+Levers only read ``Book`` attributes and build the new book with ``dataclasses.replace`` (:func:`_with`). A lever
+gives the invoices it selects new pmf rows, one per unique (profile, lever days) combination, appended only when
+different from every existing row (:func:`_remap`): a big book gains few rows. Conventions: grid days are calendar
+days relative to the due date; day index 0 is as_of + 1; ``min_day``, raised to the issue date as the engine does,
+is the earliest possible pay day, and an invoice's law given "not paid before m" is
+r_g = p_g 1[g >= m] / (1 - F(m - 1)) (:func:`conditional_laws`). Cost tables have the columns ``COST_COLUMNS``
+(euros incl. VAT by month ``YYYY-MM``); action tables one row per customer or invoice, largest amount first.
+
+Example::
+
+    >>> list(empty_costs().columns)
+    ['lever', 'month', 'item', 'amount', 'in_simulation']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+if TYPE_CHECKING:
+    from cashsim.behaviour import PayerModel
+    from cashsim.simulate import Book
+
+#: Segment or customer names a lever is restricted to (None: all).
+Segments = list[str] | None
+
+
+def _with(book: Book, **changes: Any) -> Book:
+    return dataclasses.replace(book, **changes)
+
+
+def _day_index(book: Book, dates: pd.Series) -> np.ndarray:
+    """Absolute day index of dates (day 0 = as_of + 1); NaT -> a large negative number."""
+    as_of = pd.Timestamp(book.as_of).normalize()
+    d = (pd.to_datetime(dates).astype("datetime64[ns]") - as_of).dt.days.to_numpy(dtype=float) - 1
+    return np.where(np.isnan(d), -10**6, d).astype(np.int64)
+
+
+def _rel_to_due(book: Book, dates: pd.Series) -> np.ndarray:
+    """Days of ``dates`` relative to each invoice's due date (signed, calendar days)."""
+    inv = book.invoices
+    return (pd.to_datetime(dates).astype("datetime64[ns]")
+            - inv["due_date"].astype("datetime64[ns]")).dt.days.to_numpy(dtype=np.int64)
+
+
+def _month(dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
+    return pd.DatetimeIndex(pd.to_datetime(dates)).strftime("%Y-%m").to_numpy()
+
+
+def _ensure_columns(book: Book) -> pd.DataFrame:
+    """The invoice table with the optional Book columns present (0 / NaT / NaN when none) and ``base_profile``."""
+    inv = book.invoices.copy()
+    defaults = {"upfront_amount": 0.0, "upfront_date": pd.NaT, "discount_rate": 0.0, "discount_day": np.nan,
+                "calendar": 0, "is_future": False, "min_day": int(book.grid[0])}
+    for col, val in defaults.items():
+        if col not in inv.columns:
+            inv[col] = val
+    inv["upfront_date"] = inv["upfront_date"].astype("datetime64[ns]")
+    inv["upfront_amount"] = inv["upfront_amount"].fillna(0.0).astype(float)
+    inv["discount_rate"] = inv["discount_rate"].fillna(0.0).astype(float)
+    inv["discount_day"] = inv["discount_day"].astype(float)
+    if "base_profile" not in inv.columns:  # the fitted profile, kept so model.profiles lookups survive remapping
+        inv["base_profile"] = inv["profile"].astype(np.int64)
+    return inv
+
+
+def _remap(book: Book, inv: pd.DataFrame, sel: np.ndarray, keys: np.ndarray, transform) -> Book:
+    """Give the invoices at positions ``sel`` new pmf rows ``transform(rows, keys_u)`` per unique (profile, keys).
+
+    ``keys`` is an int array (len(sel), k) of per-invoice lever days. New rows equal to an existing row reuse it.
+    """
+    if len(sel) == 0:
+        return _with(book, invoices=inv)
+    combo = np.column_stack([inv["profile"].to_numpy(np.int64)[sel], keys.reshape(len(sel), -1)])
+    uniq, inverse = np.unique(combo, axis=0, return_inverse=True)
+    new_rows = transform(book.pmfs[uniq[:, 0]], uniq[:, 1:])
+    rows_u, inv_u = np.unique(new_rows, axis=0, return_inverse=True)
+    existing = {r.tobytes(): i for i, r in enumerate(book.pmfs)}
+    n_old = book.pmfs.shape[0]
+    index, extra = np.empty(len(rows_u), dtype=np.int64), []
+    for j, r in enumerate(rows_u):  # one pass per distinct new law, never per invoice
+        hit = existing.get(r.tobytes())
+        if hit is None:
+            hit = n_old + len(extra)
+            extra.append(r)
+        index[j] = hit
+    pmfs = np.vstack([book.pmfs, *extra]) if extra else book.pmfs
+    profile = inv["profile"].to_numpy(np.int64).copy()
+    profile[sel] = index[inv_u.ravel()][inverse.ravel()]
+    inv["profile"] = profile
+    return _with(book, pmfs=pmfs, invoices=inv)
+
+
+def _min_day(inv: pd.DataFrame) -> np.ndarray:
+    """Earliest possible pay day relative to due: ``min_day``, raised to the issue date (as the engine does)."""
+    md = np.asarray(inv["min_day"], dtype=np.int64)
+    if "issue_date" not in inv.columns:
+        return md
+    issued = (inv["issue_date"].astype("datetime64[ns]") - inv["due_date"].astype("datetime64[ns]")).dt.days
+    return np.maximum(md, issued.fillna(np.iinfo(np.int64).min // 2).to_numpy(dtype=np.int64))
+
+
+def _start_day(book: Book, inv: pd.DataFrame, sel: np.ndarray) -> np.ndarray:
+    """Per selected invoice, the first day a lever may touch: max(min_day, first day its law has mass).
+
+    Mass before ``min_day`` is what "not paid yet" rules out; leaving it alone keeps every invoice's conditional
+    never-paid share. Invoices whose law starts after ``min_day`` share one key, so rows stay few.
+    """
+    nz = book.pmfs > 0
+    first = np.where(nz.any(axis=1), book.grid[np.argmax(nz, axis=1)], book.grid[-1])
+    return np.maximum(_min_day(inv)[sel], first[inv["profile"].to_numpy(np.int64)[sel]])
+
+
+def conditional_laws(book: Book, sel: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Each invoice's law of the pay day given not paid before ``min_day``: (rows over the grid, inverse index).
+
+    r_g = p_g 1[g >= m] / (1 - F(m - 1)), m = ``min_day`` raised to the issue date (the engine's rule); rows are
+    computed per unique (profile, m) and ``rows[inverse]`` gives the invoices' laws. Row sums are P(paid at all | not paid yet) <= 1.
+    """
+    inv = book.invoices
+    sel = np.arange(len(inv)) if sel is None else sel
+    combo = np.column_stack([inv["profile"].to_numpy(np.int64)[sel], _min_day(inv)[sel]])
+    uniq, inverse = np.unique(combo, axis=0, return_inverse=True)
+    rows = book.pmfs[uniq[:, 0]]
+    keep = book.grid[None, :] >= uniq[:, 1:2]
+    before = (rows * ~keep).sum(axis=1, keepdims=True)
+    cond = np.where(keep, rows, 0.0) / np.maximum(1.0 - before, 1e-12)
+    return cond, inverse.ravel()
+
+
+def _expected_pay_day(book: Book, sel: np.ndarray | None = None) -> np.ndarray:
+    """Per invoice (of ``sel``), the expected pay day relative to due given eventual payment (0 if never paid)."""
+    laws, inverse = conditional_laws(book, sel)
+    mass = laws.sum(axis=1)
+    return np.divide(laws @ book.grid.astype(float), mass, out=np.zeros(len(mass)), where=mass > 0)[inverse]
+
+
+def _p_unpaid_morning(book: Book, sel: np.ndarray) -> np.ndarray:
+    """Per invoice of ``sel`` (rows) and grid day d (columns): P(still unpaid on the morning of day d)
+    = 1 - P(paid before d), on the law given ``min_day``."""
+    laws, inverse = conditional_laws(book, sel)
+    before = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)[:, :-1]], axis=1)[inverse]
+    return 1.0 - before
+
+
+def _p_paid_by(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
+    """Per invoice of ``sel``, P(paid by grid position ``day_idx``), on the law given ``min_day``."""
+    laws, inverse = conditional_laws(book, sel)
+    return np.cumsum(laws, axis=1)[inverse][np.arange(len(sel)), day_idx]
+
+
+def _select(inv: pd.DataFrame, segments: Segments, customers: Segments) -> np.ndarray:
+    mask = np.ones(len(inv), dtype=bool)
+    if segments is not None:
+        mask &= inv["segment"].isin(segments).to_numpy()
+    if customers is not None:
+        mask &= inv["customer_id"].astype(str).isin([str(c) for c in customers]).to_numpy()
+    return mask
+
+
+def _profile_flag(inv: pd.DataFrame, model: PayerModel | None, column: str, value: Any) -> np.ndarray:
+    """Per invoice, whether its fitted profile has ``column == value`` (``inv[column]`` wins when present)."""
+    if column in inv.columns:
+        return (inv[column] == value).fillna(False).to_numpy(dtype=bool)
+    profiles = getattr(model, "profiles", None)
+    if profiles is None or column not in profiles.columns:
+        return np.zeros(len(inv), dtype=bool)
+    flags = (profiles[column] == value).fillna(False).to_numpy(dtype=bool)
+    base = inv["base_profile"].to_numpy(np.int64)
+    ok = (base >= 0) & (base < len(flags))
+    return np.where(ok, flags[np.clip(base, 0, len(flags) - 1)], False)
+
+
+def _cost_frame(lever: str, months: np.ndarray, item: str, amounts: np.ndarray, in_sim: bool = False
+                ) -> pd.DataFrame:
+    df = pd.DataFrame({"month": months, "amount": amounts})
+    df = df.groupby("month", as_index=False)["amount"].sum()
+    df.insert(0, "lever", lever)
+    df.insert(2, "item", item)
+    df["in_simulation"] = in_sim
+    return df[df["amount"] != 0].reset_index(drop=True)
+
+
+COST_COLUMNS = ["lever", "month", "item", "amount", "in_simulation"]
+
+
+def empty_costs() -> pd.DataFrame:
+    """A costs table with no row (columns COST_COLUMNS), for levers that cost nothing."""
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
+                         zip(COST_COLUMNS, ["str", "str", "str", "float64", "bool"], strict=True)})
+
+
+def _customer_actions(lever: str, customers: Any, amounts: Any, action: str, *,
+                      tie_break: bool = True) -> pd.DataFrame:
+    """One action row per customer: ``lever, customer_id, invoice_id`` (""), ``amount`` (summed), ``action``, largest
+    amount first (``tie_break``: equal amounts by customer_id; else a plain sort on the amount)."""
+    df = pd.DataFrame({"customer_id": customers, "amount": amounts})
+    df = df.groupby("customer_id", as_index=False)["amount"].sum()
+    df["action"] = action
+    df.insert(0, "lever", lever)
+    df.insert(2, "invoice_id", "")
+    if tie_break:
+        df = df.sort_values(["amount", "customer_id"], ascending=[False, True])
+    else:
+        df = df.sort_values("amount", ascending=False)
+    return df.reset_index(drop=True)

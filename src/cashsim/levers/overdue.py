@@ -1,0 +1,190 @@
+"""Levers on overdue accounts: promise-to-pay calls (*relance téléphonique*) and the cut-off threat (*mise en demeure*).
+
+Promise calls: the ``n_calls`` customers with the most overdue money are called; with probability promise_rate x
+keep rate an invoice's payment moves to the promised date (as_of + ``promise_days``) unless it was to come earlier.
+Cut-off threat: from ``overdue_days`` + 1 days late the hazard is multiplied by 1 + ``effect`` for
+``effect_days``; its cost is the legal notices plus the margin expected lost to churn. Costs in euros by month.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, ClassVar, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import Field
+
+from cashsim.levers._book import (
+    Segments,
+    _cost_frame,
+    _customer_actions,
+    _ensure_columns,
+    _min_day,
+    _month,
+    _p_unpaid_morning,
+    _rel_to_due,
+    _remap,
+    _select,
+    empty_costs,
+)
+from cashsim.levers.spec import LeverSpec, Probability, Risk
+from cashsim.levers.transforms import pull_forward, scale_hazard, window_multiplier
+
+if TYPE_CHECKING:
+    from cashsim.behaviour import PayerModel
+    from cashsim.simulate import Book
+
+
+class PromiseCalls(LeverSpec):
+    """Promise-to-pay calls (*relance téléphonique avec promesse*) on the largest overdue accounts first.
+
+    The ``n_calls`` customers with the most overdue money are called; a share ``promise_rate`` promise to pay
+    ``promise_days`` after the as-of date and keep it with the customer's keep rate (``model.promise_keep``, learned
+    from the promise log; else ``keep_rate``). A kept promise moves the invoice's payment to the promised date
+    unless it would have paid earlier anyway. Cost: ``call_minutes`` at ``hourly_cost`` per call. Promise and keep
+    rates are assumptions until the ledger has a promise log.
+    """
+
+    kind: Literal["promise_calls"] = "promise_calls"
+    n_calls: int = Field(20, ge=0)
+    promise_rate: Probability = 0.5
+    keep_rate: Probability = 0.6
+    promise_days: int = Field(7, ge=1, le=60)
+    call_minutes: float = Field(15.0, ge=0)
+    hourly_cost: float = Field(45.0, ge=0)
+    segments: Segments = None
+
+    risk_note: ClassVar[str] = "low: a courteous call; repeated calls on a good customer annoy"
+
+    def call_list(self, book: Book, inv: pd.DataFrame | None = None) -> pd.DataFrame:
+        """Customers ranked by overdue amount (largest first): customer_id, overdue_amount, n_invoices, rank."""
+        inv = _ensure_columns(book) if inv is None else inv
+        overdue = ((inv["due_date"].astype("datetime64[ns]") <= pd.Timestamp(book.as_of).normalize()).to_numpy()
+                   & ~inv["is_future"].to_numpy(dtype=bool) & (inv["amount"].to_numpy() > 0)
+                   & _select(inv, self.segments, None))
+        df = (inv[overdue].groupby("customer_id", as_index=False)
+              .agg(overdue_amount=("amount", "sum"), n_invoices=("amount", "size"))
+              .sort_values(["overdue_amount", "customer_id"], ascending=[False, True]).head(self.n_calls))
+        df["rank"] = np.arange(1, len(df) + 1)
+        return df.reset_index(drop=True)
+
+    def _keep(self, inv: pd.DataFrame, model: PayerModel | None) -> np.ndarray:
+        keep = getattr(model, "promise_keep", None)
+        if keep is None or len(keep) == 0:
+            return np.full(len(inv), self.keep_rate)
+        # a customer without promise history: the book's rate ("__book__") unless keep_rate was set explicitly
+        fallback = self.keep_rate if "keep_rate" in self.model_fields_set else float(keep.get("__book__",
+                                                                                              self.keep_rate))
+        return inv["customer_id"].map(keep).fillna(fallback).to_numpy(dtype=float)
+
+    def apply(self, book: Book, model: PayerModel | None = None) -> Book:
+        inv = _ensure_columns(book)
+        called = self.call_list(book, inv)["customer_id"]
+        overdue = (inv["due_date"].astype("datetime64[ns]") <= pd.Timestamp(book.as_of).normalize()).to_numpy()
+        sel = np.flatnonzero(inv["customer_id"].isin(called).to_numpy() & overdue
+                             & ~inv["is_future"].to_numpy(dtype=bool) & (inv["amount"].to_numpy() > 0))
+        promised = _rel_to_due(book, pd.Series(pd.Timestamp(book.as_of).normalize()
+                                               + pd.Timedelta(days=self.promise_days), index=inv.index))
+        promised = np.clip(np.maximum(promised, _min_day(inv)), book.grid[0], book.grid[-1])
+        p_keep = np.round(self.promise_rate * self._keep(inv, model) * 1e6).astype(np.int64)
+        keys = np.column_stack([promised[sel] - book.grid[0], p_keep[sel]])
+
+        def transform(rows: np.ndarray, k: np.ndarray) -> np.ndarray:
+            to = k[:, 0]
+            return pull_forward(rows, to, to, np.full(len(to), rows.shape[1] - 1), k[:, 1] / 1e6)
+
+        return _remap(book, inv, sel, keys, transform)
+
+    def costs(self, book: Book, model: PayerModel | None = None, after: Book | None = None) -> pd.DataFrame:
+        n = len(self.call_list(book))
+        month = _month(pd.DatetimeIndex([pd.Timestamp(book.as_of).normalize() + pd.Timedelta(days=1)]))
+        return _cost_frame(self.name, month, "calling time",
+                           np.array([n * self.call_minutes / 60.0 * self.hourly_cost]))
+
+    def actions(self, book: Book, model: PayerModel | None = None) -> pd.DataFrame:
+        df = self.call_list(book)
+        return pd.DataFrame({"lever": self.name, "customer_id": df["customer_id"], "invoice_id": "",
+                             "amount": df["overdue_amount"],
+                             "action": [f"call #{r}: ask for a payment date within {self.promise_days} days"
+                                        for r in df["rank"]]})
+
+
+class CutOffThreat(LeverSpec):
+    """Threat of service cut-off or litigation (*mise en demeure avant suspension*) beyond ``overdue_days`` late.
+
+    Each invoice still unpaid when it reaches ``overdue_days`` + 1 days late (or today, if it is already past
+    that) gets hazard x (1 + effect) for ``effect_days`` days (g = 1.0 over 14 days: a salient threat letter
+    deters beyond a plain mailing, Fellner, Sausgruber & Traxler, JEEA 2013 — magnitude assumed). Cost: the
+    legal cost of each notice, plus the margin lost when a threatened customer leaves: churn probability x
+    P(customer threatened) x gross margin x its sales over ``lost_sales_months`` (monthly sales from the book's
+    future invoices), provisioned in the first forecast month.
+    """
+
+    kind: Literal["cutoff_threat"] = "cutoff_threat"
+    overdue_days: int = Field(60, ge=0, le=300)
+    effect: float = Field(1.0, ge=0, le=10)
+    effect_days: int = Field(14, ge=1, le=90)
+    legal_cost: float = Field(150.0, ge=0)
+    churn_probability: Probability = 0.05
+    gross_margin: Probability = 0.2
+    lost_sales_months: int = Field(12, ge=0, le=60)
+    segments: Segments = None
+
+    risk_note: ClassVar[str] = "high: a threatened customer may leave (churn probability x its future margin)"
+
+    @property
+    def risk(self) -> Risk:
+        return "high"
+
+    def _starts(self, book: Book, inv: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+        sel = np.flatnonzero(_select(inv, self.segments, None) & (inv["amount"].to_numpy() > 0))
+        start = np.maximum(self.overdue_days + 1, _min_day(inv)[sel])
+        keep = start <= book.grid[-1]
+        return sel[keep], start[keep]
+
+    def apply(self, book: Book, model: PayerModel | None = None) -> Book:
+        inv = _ensure_columns(book)
+        sel, start = self._starts(book, inv)
+        grid = book.grid
+
+        def transform(rows: np.ndarray, k: np.ndarray) -> np.ndarray:
+            m = window_multiplier(grid, k[:, :1].astype(float), np.full((len(k), 1), float(self.effect_days)),
+                                  np.full((len(k), 1), self.effect))
+            return scale_hazard(rows, m)
+
+        return _remap(book, inv, sel, start[:, None], transform)
+
+    def _p_threat(self, book: Book, inv: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        sel, start = self._starts(book, inv)
+        if len(sel) == 0:
+            return sel, start, np.array([])
+        return sel, start, _p_unpaid_morning(book, sel)[np.arange(len(sel)), start - book.grid[0]]
+
+    def costs(self, book: Book, model: PayerModel | None = None, after: Book | None = None) -> pd.DataFrame:
+        inv = _ensure_columns(book)
+        sel, start, p = self._p_threat(book, inv)
+        if len(sel) == 0:
+            return empty_costs()
+        when = inv["due_date"].astype("datetime64[ns]").iloc[sel] + pd.to_timedelta(start, unit="D")
+        legal = _cost_frame(self.name, _month(when), "legal notices", self.legal_cost * p)
+        # P(customer threatened) = 1 - prod over its invoices of (1 - p)
+        cust = pd.DataFrame({"customer_id": inv["customer_id"].to_numpy()[sel],
+                             "log_no": np.log1p(-np.minimum(p, 1 - 1e-12))})
+        p_cust = 1.0 - np.exp(cust.groupby("customer_id")["log_no"].sum())
+        fut = inv[inv["is_future"].to_numpy(dtype=bool)]
+        if len(fut):
+            span = max(1.0, (fut["issue_date"].max() - fut["issue_date"].min()).days / 30.4375)
+            monthly = fut.groupby("customer_id")["amount"].sum() / span
+        else:
+            monthly = pd.Series(dtype=float)
+        lost = (p_cust * monthly.reindex(p_cust.index).fillna(0.0)).sum() * self.churn_probability * \
+            self.gross_margin * self.lost_sales_months
+        first = _month(pd.DatetimeIndex([pd.Timestamp(book.as_of).normalize() + pd.Timedelta(days=1)]))
+        churn = _cost_frame(self.name, first, "expected lost margin (churn)", np.array([lost]))
+        return pd.concat([legal, churn], ignore_index=True)
+
+    def actions(self, book: Book, model: PayerModel | None = None) -> pd.DataFrame:
+        inv = _ensure_columns(book)
+        sel, _, p = self._p_threat(book, inv)
+        return _customer_actions(self.name, inv["customer_id"].to_numpy()[sel], inv["amount"].to_numpy()[sel] * p,
+                                 f"formal notice / suspension threat beyond {self.overdue_days} days overdue")
