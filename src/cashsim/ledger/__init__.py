@@ -6,9 +6,13 @@ file, the spreadsheet row (1-based, header = row 1), the column, the raw value a
 ``ledger.accounting()`` shows ``rows read = rows used + rows rejected`` per table.
 
 French exports read as they come: ``;`` separators (sniffed from the header line), decimal commas, spaces,
-no-break spaces (U+00A0) and narrow no-break spaces (U+202F) as thousands separators, ``dd/mm/yyyy`` dates (a column
-is read month-first only when it is clearly ``m/d/yyyy``: some second field > 12 and no first field > 12), ISO dates,
-UTF-8 with or without BOM, cp1252/latin-1 as fallbacks.
+no-break spaces (U+00A0) and narrow no-break spaces (U+202F) as thousands separators, ``dd/mm/yyyy`` dates, ISO dates,
+UTF-8 with or without BOM, cp1252/latin-1 as fallbacks; identifiers of Excel files as displayed (``00123``).
+
+Dates: the day/month order is the mapping's ``date_order`` (``dmy`` or ``mdy``) for the table, else decided per
+column by its rows: each ``a/b/yyyy`` date valid day-first votes day-first (``05/03/2025`` too, valid both ways),
+each date valid only month-first (``03/13/2025``) votes month-first; month-first needs more votes. A date valid only
+under the other order is rejected (``Reason.DATE_ORDER``), so one typo never moves the whole column.
 
 Semantics (money in euros incl. VAT, or the ledger's single currency; days are calendar days)
 
@@ -34,8 +38,9 @@ Validation, in this order; a rejected row is reported once, for its first proble
 checks (a duplicate of a row rejected for a bad date is therefore kept):
 
 1. per row (parsers + a pandera schema per table): empty row, CSV line with too many fields, unreadable date or
-   number or yes/no, missing required cell, value not allowed (payment method, dispute type, currency code, dunning
-   level), zero amount, due date before issue date, dispute resolved before opened, promise due before it was made;
+   number or yes/no, date contradicting its column's day/month order, missing required cell, value not allowed
+   (payment method, dispute type, currency code, dunning level), zero amount, due date before issue date, dispute
+   resolved before opened, promise due before it was made;
 2. invoices: duplicate ``invoice_id`` (the first row is kept), then currencies other than the most frequent one;
 3. payments, promises, dunning: invoice rejected, invoice unknown, dated before the invoice's issue date; payments
    also: sign opposite to the invoice, overpayment beyond the tolerance (rule above); customers: duplicate id.

@@ -3,7 +3,10 @@
 Text files are decoded UTF-8 (with or without BOM), else cp1252, else latin-1; the separator is the most frequent of
 ``; , tab |`` in the header line; every cell is read as text and lines with too many fields are kept apart (they
 become rejections, not lost rows). ``mapping`` is ours -> theirs per table. Each parsed row keeps its spreadsheet
-row number (header = row 1) so rejections point at the line the user sees.
+row number (header = row 1) so rejections point at the line the user sees. Besides our columns, a table's mapping
+may set ``date_order: dmy`` (dd/mm/yyyy) or ``mdy`` (mm/dd/yyyy) for all its dates (default: each date column's
+own evidence, see :mod:`cashsim.ledger.dates`). Identifier cells of workbooks are read as displayed
+(:mod:`cashsim.ledger.excel`).
 
 >>> _spreadsheet_rows(3, np.array([3])).tolist()
 [2, 4, 5]
@@ -25,7 +28,12 @@ import pandas as pd
 from cashsim.errors import LedgerError
 from cashsim.ledger.cells import _text
 from cashsim.ledger.columns import DERIVED_COLUMNS, TABLES
+from cashsim.ledger.dates import DATE_ORDERS, DATE_PATTERNS
+from cashsim.ledger.excel import EXCEL_SUFFIXES, _displayed_ids, _read_excel
 from cashsim.ledger.fields import FIELDS
+
+#: The mapping key, beside our column names, that sets a table's day/month order.
+DATE_ORDER_KEY = "date_order"
 
 
 @dataclass(frozen=True)
@@ -37,6 +45,7 @@ class _Raw:
     frame: pd.DataFrame
     rows: np.ndarray  # spreadsheet row number of each frame row (header = 1)
     bad_lines: np.ndarray  # CSV lines with the wrong number of fields (not in frame)
+    date_order: str | None = None  # "dmy" / "mdy" from the mapping; None: each date column's evidence decides
 
     def cells(self, column: str, pos: np.ndarray) -> pd.Series:
         """Raw cell text at positions (as the user sees it in the file), '' when the column is absent."""
@@ -83,13 +92,6 @@ def _read_csv(path: Path, label: str) -> tuple[pd.DataFrame, np.ndarray]:
     return frame, np.array(sorted(bad), dtype=np.int64)
 
 
-def _read_excel(path: Path, label: str) -> pd.DataFrame:
-    try:
-        return pd.read_excel(path, sheet_name=0, dtype=object, engine="openpyxl")
-    except Exception as exc:  # openpyxl raises many types for a broken workbook
-        raise LedgerError(f"{label}: cannot read the Excel workbook ({type(exc).__name__}: {exc})") from None
-
-
 def _load(source: Any, table: str) -> tuple[pd.DataFrame, str, np.ndarray]:
     """Cells of one input (path or DataFrame), its label for messages, and CSV lines that were malformed."""
     if isinstance(source, pd.DataFrame):
@@ -102,7 +104,7 @@ def _load(source: Any, table: str) -> tuple[pd.DataFrame, str, np.ndarray]:
         raise LedgerError(f"{label}: {table} file not found; check the path (relative paths in a params file "
                           "are relative to that file's folder)")
     suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
+    if suffix in EXCEL_SUFFIXES:
         return _read_excel(path, label), label, np.zeros(0, np.int64)
     if suffix in (".csv", ".txt", ".tsv", ""):
         frame, bad = _read_csv(path, label)
@@ -147,9 +149,14 @@ def _spreadsheet_rows(n: int, bad_lines: np.ndarray) -> np.ndarray:
 
 
 def _read_raw(source: Any, table: str, mapping: dict[str, str]) -> _Raw:
+    columns = {our: their for our, their in mapping.items() if our != DATE_ORDER_KEY}
     frame, label, bad_lines = _load(source, table)
-    frame = _apply_mapping(frame, table, label, mapping)
-    return _Raw(table, label, frame, _spreadsheet_rows(len(frame), bad_lines), bad_lines)
+    frame = _apply_mapping(frame, table, label, columns)
+    if isinstance(source, str | Path) and Path(source).suffix.lower() in EXCEL_SUFFIXES:
+        ids = [f.name for f in FIELDS[table] if f.kind == "id" and f.name in frame.columns]
+        frame = _displayed_ids(Path(source), frame, ids)
+    return _Raw(table, label, frame, _spreadsheet_rows(len(frame), bad_lines), bad_lines,
+                mapping.get(DATE_ORDER_KEY))
 
 
 def _check_mapping(mapping: dict[str, dict[str, str]] | None) -> dict[str, dict[str, str]]:
@@ -158,4 +165,19 @@ def _check_mapping(mapping: dict[str, dict[str, str]] | None) -> dict[str, dict[
     if unknown:
         raise LedgerError(f"mapping: unknown table(s) {unknown}{_closest(unknown[0], list(TABLES))}; "
                           f"tables are {', '.join(TABLES)}")
-    return {t: dict(mapping.get(t) or {}) for t in TABLES}
+    checked = {t: dict(mapping.get(t) or {}) for t in TABLES}
+    for table, columns in checked.items():
+        if DATE_ORDER_KEY in columns:
+            columns[DATE_ORDER_KEY] = _check_date_order(table, columns[DATE_ORDER_KEY])
+    return checked
+
+
+def _check_date_order(table: str, value: Any) -> str:
+    """``mapping.<table>.date_order`` as "dmy" or "mdy" (case and spaces ignored), for a table that has dates."""
+    if not any(f.kind == "date" for f in FIELDS[table]):
+        raise LedgerError(f"mapping.{table}.{DATE_ORDER_KEY}: the {table} table has no date column")
+    order = str(value).strip().lower()
+    if order not in DATE_ORDERS:
+        choices = " or ".join(f"{o} ({DATE_PATTERNS[o]})" for o in DATE_ORDERS)
+        raise LedgerError(f"mapping.{table}.{DATE_ORDER_KEY}: {value!r} is not a date order; use {choices}")
+    return order

@@ -32,10 +32,12 @@ def read_ledger(invoices: Any, payments: Any, *, promises: Any = None, dunning: 
     """Read and validate a receivables history; bad rows go to ``ledger.rejections``, never silently away.
 
     Each argument is a path (.csv/.txt/.xlsx) or a DataFrame. ``mapping`` renames the company's columns onto ours,
-    per table, ours first: ``{"invoices": {"invoice_id": "N° facture", "amount": "Montant TTC"}}``.
+    per table, ours first: ``{"invoices": {"invoice_id": "N° facture", "amount": "Montant TTC"}}``; a table's
+    ``date_order`` (``"dmy"`` = dd/mm/yyyy or ``"mdy"`` = mm/dd/yyyy) fixes the day/month order of its dates, which
+    is otherwise decided per column by its values (:mod:`cashsim.ledger.dates`).
 
     Raises :class:`~cashsim.errors.LedgerError` (naming the file and column) for an unreadable file, a missing
-    required column or a mapping that points to a column not in the file.
+    required column, a mapping that points to a column not in the file or a ``date_order`` other than dmy / mdy.
 
     >>> import pandas as pd
     >>> inv = pd.DataFrame({"invoice_id": ["F1", "F1"], "customer_id": ["C1", "C1"],

@@ -28,6 +28,7 @@ class Reason(StrEnum):
     BAD_LINE = "wrong number of fields"
     MISSING_VALUE = "missing value"
     BAD_DATE = "unparseable date"
+    DATE_ORDER = "date contradicts the column's day/month order"
     BAD_NUMBER = "not a number"
     BAD_VALUE = "value not allowed"
     ZERO_AMOUNT = "zero amount"

@@ -1,8 +1,9 @@
 """Per-row validation of one table: typed canonical columns (+ the company's extra columns as text) of the rows
 that pass, and one rejection per failing row, for its first problem.
 
-Problems in priority order: empty row, unreadable cell (date, number, yes/no), missing required cell, value not
-allowed / zero amount, dates out of order; each rejection's ``detail`` says what the cell should look like.
+Problems in priority order: empty row, unreadable cell (date, number, yes/no) or date contradicting its column's
+day/month order (:mod:`cashsim.ledger.dates`), missing required cell, value not allowed / zero amount, dates out of
+order; each rejection's ``detail`` says what the cell should look like.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from cashsim.ledger.cells import _as_str, _distinct, _parse_bools, _parse_choices, _parse_currency, _parse_ids, _text
-from cashsim.ledger.dates import parse_dates
+from cashsim.ledger.dates import DATE_ORDERS, DATE_PATTERNS, _DateRead, _read_dates
 from cashsim.ledger.fields import FIELDS, _Field
 from cashsim.ledger.files import _Raw
 from cashsim.ledger.numbers import parse_numbers
@@ -20,7 +21,7 @@ from cashsim.ledger.schema import _schema_problems
 
 
 def _parse_field(raw: pd.DataFrame, f: _Field) -> tuple[pd.Series, np.ndarray]:
-    """Parse one canonical column (or build its default when the column is absent)."""
+    """Parse one canonical column (or build its default when the column is absent); dates: :func:`_parse_dates`."""
     n = len(raw)
     if f.name not in raw.columns:
         if f.kind == "date":
@@ -33,8 +34,6 @@ def _parse_field(raw: pd.DataFrame, f: _Field) -> tuple[pd.Series, np.ndarray]:
     col = raw[f.name]
     if f.kind == "id":
         return _parse_ids(col)
-    if f.kind == "date":
-        return parse_dates(col)
     if f.kind in ("number", "int"):
         return parse_numbers(col)
     if f.kind == "bool":
@@ -59,9 +58,14 @@ def _parse_table(raw: _Raw, sink: _Sink) -> pd.DataFrame:
     """
     fields = FIELDS[raw.table]
     n = len(raw.frame)
-    typed, problems = {}, []
+    typed, problems, details = {}, [], {}
     for f in fields:
-        values, bad = _parse_field(raw.frame, f)
+        if f.kind == "date" and f.name in raw.frame.columns:
+            values, bad, order_problems, order_details = _parse_dates(raw, f.name)
+            problems += order_problems
+            details.update(order_details)
+        else:
+            values, bad = _parse_field(raw.frame, f)
         typed[f.name] = values
         if bad.any():
             problems.append(pd.DataFrame({"pos": np.flatnonzero(bad), "column": f.name,
@@ -78,7 +82,8 @@ def _parse_table(raw: _Raw, sink: _Sink) -> pd.DataFrame:
     found = pd.concat([p for p in problems if len(p)] or [problems[-1]], ignore_index=True)
     found = found.sort_values(["pos", "priority"], kind="stable").drop_duplicates("pos")
     for (column, reason), grp in found.groupby(["column", "reason"], sort=False):
-        sink.parts.append(_rejections(raw, grp["pos"].to_numpy(), column, reason, _why(raw.table, column, reason)))
+        detail = details.get((column, reason)) or _why(raw.table, column, reason)
+        sink.parts.append(_rejections(raw, grp["pos"].to_numpy(), column, reason, detail))
     if len(raw.bad_lines):
         sink.parts.append(pd.DataFrame({
             "table": raw.table, "file": raw.label, "row": raw.bad_lines, "column": "", "value": "",
@@ -86,6 +91,33 @@ def _parse_table(raw: _Raw, sink: _Sink) -> pd.DataFrame:
     extras = [c for c in raw.frame.columns if c not in typed]
     work = pd.concat([work, raw.frame[extras].reset_index(drop=True)], axis=1).assign(_pos=np.arange(n))
     return work.drop(index=found["pos"].to_numpy()).reset_index(drop=True)
+
+
+def _parse_dates(raw: _Raw, column: str) -> tuple[pd.Series, np.ndarray, list[pd.DataFrame], dict[tuple, str]]:
+    """A date column read under the table's ``date_order`` (else its own votes): the dates, the unreadable cells,
+    the rows contradicting the order as problems, and the ``detail`` of both kinds of rejection."""
+    read = _read_dates(raw.frame[column], raw.date_order)
+    details = {(column, str(Reason.BAD_DATE)): f"expected {DATE_PATTERNS[read.order]} or yyyy-mm-dd"}
+    problems = []
+    if read.contradicts.any():
+        problems.append(pd.DataFrame({"pos": np.flatnonzero(read.contradicts), "column": column,
+                                      "reason": str(Reason.DATE_ORDER), "priority": 0}))
+        details[(column, str(Reason.DATE_ORDER))] = _order_detail(raw.table, read)
+    return read.dates, read.bad, problems, details
+
+
+def _order_detail(table: str, read: _DateRead) -> str:
+    """Why a date contradicts its column: the order chosen, and how (the mapping, or the column's votes)."""
+    other = DATE_ORDERS[1 - DATE_ORDERS.index(read.order)]
+    chosen, alternative = DATE_PATTERNS[read.order], DATE_PATTERNS[other]
+    if read.given:
+        return f"valid only as {alternative}; data.mapping.{table}.date_order is {read.order} ({chosen})"
+    if read.order == "dmy":
+        tally = f"{read.votes['dmy']:,} of its dates are valid so, {read.votes['mdy']:,} only as {alternative}"
+    else:
+        tally = f"{read.votes['mdy']:,} of its dates are valid only so, {read.votes['dmy']:,} as {alternative}"
+    return (f"valid only as {alternative}; the column is read {chosen}: {tally}; if the file is {alternative}, set "
+            f"data.mapping.{table}.date_order: {other}")
 
 
 _ALLOWED_HINT = {
