@@ -190,6 +190,114 @@ def test_excel_workbook_with_typed_and_text_cells(tmp_path):
     assert led.status("2026-03-01")["days_late"].tolist()[0] == 6
 
 
+def _us_typo_files(tmp_path):
+    """409 invoices and their payments, dated dd/03/2025 (days 1-12, valid both ways) but for one 03/13/2025."""
+    ids = [f"F{i:03d}" for i in range(1, 410)]
+    inv = write_lines(tmp_path / "factures.csv", ["invoice_id;customer_id;issue_date;due_date;amount"]
+                      + [f"{i};C1;2025-02-01;2025-03-03;100,00" for i in ids])
+    dates = [f"{1 + k % 12:02d}/03/2025" for k in range(409)]
+    dates[200] = "03/13/2025"  # file line 202: a US-style date
+    pay = write_lines(tmp_path / "reglements.csv", ["invoice_id;payment_date;amount"]
+                      + [f"{i};{d};100,00" for i, d in zip(ids, dates, strict=True)])
+    return inv, pay, ids, dates
+
+
+def test_one_us_style_date_is_rejected_not_followed_by_its_column(tmp_path):
+    inv, pay, ids, dates = _us_typo_files(tmp_path)
+    led = read_ledger(inv, pay)
+    assert len(led.payments) == 408
+    expected = {i: pd.Timestamp(2025, 3, int(d[:2])) for i, d in zip(ids, dates, strict=True) if d != "03/13/2025"}
+    assert led.payments.set_index("invoice_id")["payment_date"].to_dict() == expected
+    rej = led.rejections
+    assert rej[["table", "file", "row", "column", "value", "reason"]].values.tolist() == [
+        ["payments", str(pay), 202, "payment_date", "03/13/2025", str(Reason.DATE_ORDER)]]
+    assert rej["detail"][0] == ("valid only as mm/dd/yyyy; the column is read dd/mm/yyyy: 408 of its dates are valid "
+                                "so, 1 only as mm/dd/yyyy; if the file is mm/dd/yyyy, set "
+                                "data.mapping.payments.date_order: mdy")
+    acc = led.accounting()
+    assert acc.loc["payments", ["rows_read", "rows_used", "rows_rejected"]].tolist() == [409, 408, 1]
+    assert acc["balanced"].all()
+
+
+def test_date_order_set_in_the_mapping(tmp_path):
+    inv = write_lines(tmp_path / "f.csv", ["invoice_id;customer_id;issue_date;due_date;amount",
+                                           "A1;C1;01/01/2026;31/01/2026;10", "A2;C1;01/01/2026;31/01/2026;10",
+                                           "A3;C1;01/01/2026;31/01/2026;10"])
+    pay = write_lines(tmp_path / "p.csv", ["invoice_id;payment_date;amount", "A1;02/01/2026;10",
+                                           "A2;02/15/2026;10", "A3;15/02/2026;10"])
+    by_votes = read_ledger(inv, pay)  # 2 dates valid day-first, 1 valid only month-first: day first
+    assert by_votes.payments["payment_date"].tolist() == [pd.Timestamp("2026-01-02"), pd.Timestamp("2026-02-15")]
+    assert by_votes.rejections[["row", "reason"]].values.tolist() == [[3, str(Reason.DATE_ORDER)]]
+    led = read_ledger(inv, pay, mapping={"payments": {"date_order": " MDY"}})
+    assert led.payments["payment_date"].tolist() == [pd.Timestamp("2026-02-01"), pd.Timestamp("2026-02-15")]
+    assert led.invoices["issue_date"].tolist() == [pd.Timestamp("2026-01-01")] * 3  # invoices: still by votes
+    assert led.rejections[["row", "column", "value", "reason", "detail"]].values.tolist() == [
+        [4, "payment_date", "15/02/2026", str(Reason.DATE_ORDER),
+         "valid only as dd/mm/yyyy; data.mapping.payments.date_order is mdy (mm/dd/yyyy)"]]
+    assert led.accounting()["balanced"].all()
+
+
+@pytest.mark.parametrize("mapping, message", [
+    ({"payments": {"date_order": "ymd"}}, r"mapping\.payments\.date_order: 'ymd' is not a date order; use dmy "
+                                          r"\(dd/mm/yyyy\) or mdy \(mm/dd/yyyy\)"),
+    ({"customers": {"date_order": "dmy"}}, r"mapping\.customers\.date_order: the customers table has no date"),
+])
+def test_bad_date_order(french_files, mapping, message):
+    with pytest.raises(LedgerError, match=message):
+        read_ledger(*french_files, mapping=mapping)
+
+
+def _workbook(path, header, rows, id_format=None):
+    """Write an .xlsx with openpyxl; numeric cells of the id columns get ``id_format`` (e.g. '00000')."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    for j, name in enumerate(header, start=1):
+        for (cell,) in sheet.iter_rows(min_row=2, min_col=j, max_col=j):
+            if id_format and name.endswith("_id") and isinstance(cell.value, int | float):
+                cell.number_format = id_format
+    book.save(path)
+    return path
+
+
+def test_excel_zero_padded_ids_are_read_as_displayed(tmp_path):
+    header = ["invoice_id", "customer_id", "issue_date", "due_date", "amount"]
+    inv = _workbook(tmp_path / "factures.xlsx", header,
+                    [[123, 42, "05/01/2026", "04/02/2026", 100.0], [4567, 42, "06/01/2026", "05/02/2026", 200.0],
+                     [89.0, 7, "07/01/2026", "06/02/2026", 300.0]], id_format="00000")
+    pay_numbers = _workbook(tmp_path / "reglements.xlsx", ["invoice_id", "payment_date", "amount"],
+                            [[123, "10/02/2026", 100.0], [4567, "11/02/2026", 200.0], [89, "12/02/2026", 300.0]],
+                            id_format="00000")
+    pay_text = _workbook(tmp_path / "reglements_texte.xlsx", ["invoice_id", "payment_date", "amount"],
+                         [["00123", "10/02/2026", 100.0], ["04567", "11/02/2026", 200.0],
+                          ["00089", "12/02/2026", 300.0]])
+    pay_csv = write_lines(tmp_path / "reglements.csv", ["invoice_id;payment_date;amount", "00123;10/02/2026;100",
+                                                        "04567;11/02/2026;200", "00089;12/02/2026;300"])
+    for pay in (pay_numbers, pay_text, pay_csv):
+        led = read_ledger(inv, pay)
+        assert led.invoices["invoice_id"].tolist() == ["00123", "04567", "00089"], pay.name
+        assert led.invoices["customer_id"].tolist() == ["00042", "00042", "00007"]
+        assert led.payments["invoice_id"].tolist() == ["00123", "04567", "00089"], pay.name
+        assert led.rejections.empty, pay.name
+        assert (led.status("2026-03-01")["status"] == "paid").all()
+
+
+def test_excel_ids_with_a_prefix_format_and_unknown_ones_still_rejected(tmp_path):
+    inv = _workbook(tmp_path / "f.xlsx", ["invoice_id", "customer_id", "issue_date", "due_date", "amount"],
+                    [[5, "C1", "05/01/2026", "04/02/2026", 10.0], [6, "C1", "05/01/2026", "04/02/2026", 10.0]],
+                    id_format='"FA"000')
+    pay = _workbook(tmp_path / "p.xlsx", ["invoice_id", "payment_date", "amount"],
+                    [["FA005", "10/02/2026", 10.0], [6, "10/02/2026", 10.0]])  # 6 without its format: '6'
+    led = read_ledger(inv, pay)
+    assert led.invoices["invoice_id"].tolist() == ["FA005", "FA006"]
+    assert led.payments["invoice_id"].tolist() == ["FA005"]
+    assert led.rejections[["row", "value", "reason"]].values.tolist() == [[3, "6", str(Reason.UNKNOWN_INVOICE)]]
+
+
 # ---- fatal errors ----------------------------------------------------------------------------------------------
 
 def test_mapping_to_a_column_not_in_the_file_names_file_and_column(french_files):
@@ -235,7 +343,8 @@ def test_unreadable_inputs(tmp_path, french_files):
 @pytest.mark.parametrize("cells, expected", [
     (["05/01/2026", "31/12/2025"], ["2026-01-05", "2025-12-31"]),  # day first
     (["05/01/2026", "06/02/2026"], ["2026-01-05", "2026-02-06"]),  # ambiguous: still day first
-    (["1/15/2013", "2/1/2013"], ["2013-01-15", "2013-02-01"]),  # clearly month first (IBM)
+    (["1/15/2013", "2/1/2013", "3/20/2013"], ["2013-01-15", "2013-02-01", "2013-03-20"]),  # most month first (IBM)
+    (["2026-02-03", "20260203", "02/13/2026", "1/25/2026"], ["2026-02-03", "2026-02-03", "2026-02-13", "2026-01-25"]),
     (["2026-01-05", "2026-01-06T00:00:00"], ["2026-01-05", "2026-01-06"]),
     (["20260105", "05.01.26"], ["2026-01-05", "2026-01-05"]),
     (["05-01-2026 14:30", "05/01/2026"], ["2026-01-05", "2026-01-05"]),
@@ -248,6 +357,18 @@ def test_parse_dates(cells, expected):
 def test_parse_dates_flags_unreadable_not_empty():
     got, bad = parse_dates(pd.Series(["31/02/2026", "", None, "demain", "13/13/2026"], dtype="str"))
     assert got.isna().all() and bad.tolist() == [True, False, False, True, True]
+
+
+def test_parse_dates_day_first_wins_ties_and_an_order_can_be_forced():
+    cells = pd.Series(["1/15/2013", "2/1/2013", "31/02/2013", "2013-01-15"], dtype="str")
+    got, bad = parse_dates(cells)  # 1 vote month-first only, 1 day-first (2/1 is valid both ways): day first
+    assert got.tolist()[1:] == [pd.Timestamp("2013-01-02"), pd.NaT, pd.Timestamp("2013-01-15")]
+    assert bad.tolist() == [True, False, True, False]
+    got, bad = parse_dates(cells, order="mdy")
+    assert got.tolist()[:2] == [pd.Timestamp("2013-01-15"), pd.Timestamp("2013-02-01")]
+    assert bad.tolist() == [False, False, True, False]
+    with pytest.raises(LedgerError, match="date order 'ymd'"):
+        parse_dates(cells, order="ymd")
 
 
 def test_parse_dates_typed_cells_and_implausible_years():

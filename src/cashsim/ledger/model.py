@@ -1,0 +1,213 @@
+"""The :class:`Ledger`: the validated tables and what they say at any date (no look-ahead).
+
+``known_at(as_of)`` keeps what was known at the end of that day; ``status(as_of)`` derives per invoice
+``paid_to_date``, ``outstanding``, ``paid_date`` (first date cumulative payments reach ``|amount| - tol``),
+``status``, ``days_late``, ``days_overdue`` and ``age_days`` (calendar days); ``open_book`` is the *balance âgée*;
+``accounting`` checks rows read = rows used + rows rejected. The semantics are in the package docstring.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cashsim.errors import LedgerError
+from cashsim.ledger.columns import OPEN_STATUSES, STATUSES, TABLES
+from cashsim.ledger.linking import _group_cumsum, payment_tolerance
+from cashsim.ledger.tables import _main_currency
+
+
+def _day(as_of: Any) -> pd.Timestamp:
+    try:
+        day = pd.Timestamp(as_of)
+    except (TypeError, ValueError) as exc:
+        raise LedgerError(f"as_of {as_of!r} is not a date ({exc}); use e.g. '2026-10-31'") from None
+    if pd.isna(day):
+        raise LedgerError("as_of is missing; give a date such as '2026-10-31'")
+    return day.tz_localize(None).normalize() if day.tzinfo else day.normalize()
+
+
+def _blank_after(dates: pd.Series, as_of: pd.Timestamp) -> pd.Series:
+    return dates.where(dates <= as_of)
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """A company's receivables history in canonical columns (see module docstring for the semantics).
+
+    ``source_rows`` is rows read per table and ``rows_used`` rows kept (a field docs/design.md does not list: the
+    customers table also holds customers seen only on invoices, so its length cannot tell the rows used);
+    ``accounting()`` checks that every row read was either used or rejected. Both describe the read and are kept
+    unchanged by :meth:`known_at`.
+    """
+
+    invoices: pd.DataFrame
+    payments: pd.DataFrame
+    promises: pd.DataFrame
+    dunning: pd.DataFrame
+    customers: pd.DataFrame
+    rejections: pd.DataFrame
+    source_rows: dict[str, int]
+    rows_used: dict[str, int] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (f"Ledger({len(self.invoices):,} invoices, {len(self.payments):,} payments, "
+                f"{len(self.promises):,} promises, {len(self.dunning):,} dunning actions, "
+                f"{len(self.customers):,} customers, {len(self.rejections):,} rejected rows)")
+
+    # ---- time travel -------------------------------------------------------------------------------------------
+    def known_at(self, as_of: Any) -> Ledger:
+        """What was known at the end of ``as_of``: no look-ahead anywhere downstream.
+
+        Invoices issued <= as_of; payments, promises and dunning dated <= as_of; a dispute opened after as_of is
+        unflagged (type blanked); resolutions and write-offs after as_of are blanked. A dispute flag without an
+        opening date is taken as known from the issue date (the data cannot say better).
+        """
+        day = _day(as_of)
+        inv = self.invoices[(self.invoices["issue_date"] <= day).to_numpy()]
+        not_yet = (inv["dispute_opened"] > day).to_numpy()
+        inv = inv.assign(
+            disputed=inv["disputed"].to_numpy() & ~not_yet,
+            dispute_opened=inv["dispute_opened"].where(~not_yet),
+            dispute_type=inv["dispute_type"].where(~not_yet),
+            dispute_resolved=_blank_after(inv["dispute_resolved"], day),
+            write_off_date=_blank_after(inv["write_off_date"], day),
+        ).reset_index(drop=True)
+        return replace(
+            self, invoices=inv,
+            payments=self.payments[(self.payments["payment_date"] <= day).to_numpy()].reset_index(drop=True),
+            promises=self.promises[(self.promises["made_date"] <= day).to_numpy()].reset_index(drop=True),
+            dunning=self.dunning[(self.dunning["action_date"] <= day).to_numpy()].reset_index(drop=True),
+        )
+
+    # ---- derived state -----------------------------------------------------------------------------------------
+    def status(self, as_of: Any) -> pd.DataFrame:
+        """One row per invoice issued <= as_of, with what was known at the end of that day.
+
+        Adds ``paid_to_date`` (sum of payments), ``outstanding`` (amount - paid_to_date; 0 once written off),
+        ``paid_date`` (first date cumulative payments reach ``|amount| - tol``; NaT unless by as_of), ``status``
+        (see :data:`STATUSES`), ``days_late`` (paid_date - due_date, signed calendar days, NaN if not paid or a
+        credit note), ``days_overdue`` (as_of - due_date, NaN if paid or a credit note; negative = not yet due) and
+        ``age_days`` (as_of - issue_date).
+        """
+        day = _day(as_of)
+        known = self.known_at(day)
+        inv = known.invoices
+        amount = inv["amount"].to_numpy(dtype=float)
+        paid_to_date, paid_date = _settlement(inv, known.payments)
+        is_paid = ~np.isnat(paid_date)
+        credit = amount < 0
+        written_off = inv["write_off_date"].notna().to_numpy() & ~is_paid
+        due = inv["due_date"].to_numpy()
+        overdue = ~is_paid & ~written_off & ~credit & (due < np.datetime64(day))
+        status = np.select([is_paid, written_off, overdue], ["paid", "written_off", "overdue"], "open_not_due")
+        one_day = np.timedelta64(1, "D")
+        days_late = np.where(is_paid & ~credit, (paid_date - due) / one_day, np.nan)
+        days_overdue = np.where(~is_paid & ~credit, (np.datetime64(day) - due) / one_day, np.nan)
+        age = (np.datetime64(day) - inv["issue_date"].to_numpy()) / one_day
+        return inv.assign(
+            paid_to_date=paid_to_date,
+            outstanding=np.where(written_off, 0.0, amount - paid_to_date),
+            paid_date=pd.Series(paid_date, dtype="datetime64[ns]"),
+            status=pd.Categorical(status, categories=STATUSES),
+            days_late=days_late, days_overdue=days_overdue, age_days=age,
+        )
+
+    def open_book(self, as_of: Any) -> pd.DataFrame:
+        """The open items at the end of ``as_of`` (*balance âgée*): status rows that are open_not_due or overdue.
+
+        Open credit notes are included with a negative ``outstanding`` (they net the customer's balance); filter
+        ``amount > 0`` before simulating inflows.
+        """
+        st = self.status(as_of)
+        return st[st["status"].isin(OPEN_STATUSES).to_numpy()].reset_index(drop=True)
+
+    # ---- reporting ---------------------------------------------------------------------------------------------
+    @property
+    def currency(self) -> str | None:
+        """The ledger's single currency (the minority ones were rejected)."""
+        return _main_currency(self.invoices["currency"])
+
+    @property
+    def latest_date(self) -> pd.Timestamp | None:
+        """The latest date anywhere in the ledger: the natural default as-of date."""
+        dates = [self.invoices[c].max() for c in ("issue_date", "dispute_opened", "dispute_resolved",
+                                                   "write_off_date")]
+        dates += [self.payments["payment_date"].max(), self.promises["made_date"].max(),
+                  self.dunning["action_date"].max()]
+        dates = [d for d in dates if pd.notna(d)]
+        return max(dates) if dates else None
+
+    def accounting(self) -> pd.DataFrame:
+        """Rows read, used and rejected per table; ``balanced`` is True when read = used + rejected."""
+        rejected = self.rejections["table"].value_counts()
+        out = pd.DataFrame({
+            "rows_read": pd.Series(self.source_rows, dtype="int64"),
+            "rows_used": pd.Series(self.rows_used, dtype="int64"),
+        }).reindex(list(TABLES)).fillna(0).astype("int64")
+        out["rows_rejected"] = rejected.reindex(out.index).fillna(0).astype("int64")
+        out["balanced"] = out["rows_read"] == out["rows_used"] + out["rows_rejected"]
+        out.index.name = "table"
+        return out
+
+    def summary(self, as_of: Any = None) -> dict[str, Any]:
+        """Headline figures for ``cashsim validate``: counts, open and overdue amounts at ``as_of`` (default: the
+        latest date in the ledger), date range, rejections by reason, and the row accounting."""
+        day = _day(as_of) if as_of is not None else (self.latest_date or pd.Timestamp("today").normalize())
+        st = self.status(day)
+        open_ = st[st["status"].isin(OPEN_STATUSES).to_numpy()]
+        overdue = st[(st["status"] == "overdue").to_numpy()]
+        acc = self.accounting()
+        return {
+            "as_of": day,
+            "currency": self.currency,
+            "customers": int(self.invoices["customer_id"].nunique()),
+            "segments": int(self.invoices["segment"].nunique()),
+            "invoices": len(self.invoices),
+            "credit_notes": int((self.invoices["amount"] < 0).sum()),
+            "payments": len(self.payments),
+            "promises": len(self.promises),
+            "dunning_actions": len(self.dunning),
+            "first_date": self.invoices["issue_date"].min() if len(self.invoices) else None,
+            "last_date": self.latest_date,
+            "invoiced_amount": float(self.invoices["amount"].sum()),
+            "open_invoices": len(open_),
+            "open_amount": float(open_["outstanding"].sum()),
+            "overdue_invoices": len(overdue),
+            "overdue_amount": float(overdue["outstanding"].sum()),
+            "written_off_invoices": int((st["status"] == "written_off").sum()),
+            "disputed_open": int(open_["disputed"].sum()),
+            "rows_read": int(acc["rows_read"].sum()),
+            "rows_rejected": len(self.rejections),
+            "rejections_by_reason": self.rejections["reason"].value_counts().to_dict(),
+            "balanced": bool(acc["balanced"].all()),
+        }
+
+
+def _settlement(invoices: pd.DataFrame, payments: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Per invoice: sum of payments, and the date cumulative payments first reach ``|amount| - tol`` (else NaT).
+
+    Vectorised: payments sorted by (invoice, date), cumulative sums within invoice, first crossing per invoice.
+    """
+    n = len(invoices)
+    paid_date = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
+    if payments.empty or n == 0:
+        return np.zeros(n), paid_date
+    pos = pd.Index(invoices["invoice_id"]).get_indexer(payments["invoice_id"])
+    keep = pos >= 0
+    pos = pos[keep]
+    amount = payments["amount"].to_numpy(dtype=float)[keep]
+    dates = payments["payment_date"].to_numpy(dtype="datetime64[ns]")[keep]
+    paid = np.bincount(pos, weights=amount, minlength=n)
+    order = np.lexsort((dates, pos))
+    pos_s, dates_s = pos[order], dates[order]
+    cum = _group_cumsum(np.abs(amount[order]), pos_s)
+    target = np.abs(invoices["amount"].to_numpy(dtype=float))
+    target = (target - payment_tolerance(target))[pos_s]
+    reached = np.flatnonzero(cum >= target - 1e-9)
+    first_inv, first_at = np.unique(pos_s[reached], return_index=True)
+    paid_date[first_inv] = dates_s[reached[first_at]]
+    return paid, paid_date

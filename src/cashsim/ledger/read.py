@@ -1,0 +1,83 @@
+"""read_ledger: read every input, validate it in the documented order, and account for every row.
+
+Order: per row (parsers + schema), then invoices (duplicates, minority currency), then events against the surviving
+invoices (rejected / unknown invoice, dated before issue; payments: sign, overpayment), then customers. Rows read =
+rows used + rows rejected, per table.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from cashsim.ledger.cells import _parse_ids
+from cashsim.ledger.columns import (
+    CUSTOMER_COLUMNS,
+    DUNNING_COLUMNS,
+    INVOICE_COLUMNS,
+    PAYMENT_COLUMNS,
+    PROMISE_COLUMNS,
+)
+from cashsim.ledger.files import _check_mapping, _read_raw
+from cashsim.ledger.linking import _check_payments, _default_levels, _link_events, _rejected_invoices
+from cashsim.ledger.model import Ledger
+from cashsim.ledger.rejections import _Sink
+from cashsim.ledger.rows import _parse_table
+from cashsim.ledger.tables import _customers_table, _drop_duplicates, _empty_table, _final, _finish_invoices
+
+
+def read_ledger(invoices: Any, payments: Any, *, promises: Any = None, dunning: Any = None, customers: Any = None,
+                mapping: dict[str, dict[str, str]] | None = None) -> Ledger:
+    """Read and validate a receivables history; bad rows go to ``ledger.rejections``, never silently away.
+
+    Each argument is a path (.csv/.txt/.xlsx) or a DataFrame. ``mapping`` renames the company's columns onto ours,
+    per table, ours first: ``{"invoices": {"invoice_id": "N° facture", "amount": "Montant TTC"}}``; a table's
+    ``date_order`` (``"dmy"`` = dd/mm/yyyy or ``"mdy"`` = mm/dd/yyyy) fixes the day/month order of its dates, which
+    is otherwise decided per column by its values (:mod:`cashsim.ledger.dates`).
+
+    Raises :class:`~cashsim.errors.LedgerError` (naming the file and column) for an unreadable file, a missing
+    required column, a mapping that points to a column not in the file or a ``date_order`` other than dmy / mdy.
+
+    >>> import pandas as pd
+    >>> inv = pd.DataFrame({"invoice_id": ["F1", "F1"], "customer_id": ["C1", "C1"],
+    ...                     "issue_date": ["2026-01-05"] * 2, "due_date": ["2026-02-04"] * 2, "amount": [100, 100]})
+    >>> led = read_ledger(inv, pd.DataFrame(columns=["invoice_id", "payment_date", "amount"]))
+    >>> led.rejections[["row", "column", "reason"]].values.tolist()
+    [[3, 'invoice_id', 'duplicate id']]
+    """
+    maps = _check_mapping(mapping)
+    given = {"invoices": invoices, "payments": payments, "promises": promises, "dunning": dunning,
+             "customers": customers}
+    raws = {t: _read_raw(src, t, maps[t]) for t, src in given.items() if src is not None}
+    sink = _Sink()
+    work = {t: _parse_table(raw, sink) for t, raw in raws.items()}
+
+    cust = None
+    if "customers" in work:
+        cust = _drop_duplicates(raws["customers"], work["customers"], "customer_id", sink)
+    inv = _finish_invoices(raws["invoices"], work["invoices"], cust, sink)
+    raw_ids = _parse_ids(raws["invoices"].frame["invoice_id"])[0]
+    rejected_why = _rejected_invoices(raws["invoices"], raw_ids, sink)
+
+    tables: dict[str, pd.DataFrame] = {"invoices": _final(inv, INVOICE_COLUMNS)}
+    for table, columns in (("payments", PAYMENT_COLUMNS), ("promises", PROMISE_COLUMNS),
+                           ("dunning", DUNNING_COLUMNS)):
+        if table not in work:
+            tables[table] = _empty_table(table)
+            continue
+        events = _link_events(raws[table], work[table], tables["invoices"], raw_ids.dropna(), rejected_why, sink)
+        if table == "payments":
+            events = _check_payments(raws[table], events, tables["invoices"], sink)
+        if table == "dunning":
+            events = _default_levels(events)
+        tables[table] = _final(events, columns)
+    tables["customers"] = _customers_table(_final(cust, CUSTOMER_COLUMNS) if cust is not None else None,
+                                           tables["invoices"])
+    rows_read = {t: len(raw.frame) + len(raw.bad_lines) for t, raw in raws.items()}
+    used = {t: len(tables[t]) for t in raws if t != "customers"}
+    if cust is not None:
+        used["customers"] = len(cust)
+    return Ledger(invoices=tables["invoices"], payments=tables["payments"], promises=tables["promises"],
+                  dunning=tables["dunning"], customers=tables["customers"], rejections=sink.frame(),
+                  source_rows=rows_read, rows_used=used)

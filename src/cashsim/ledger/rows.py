@@ -1,0 +1,145 @@
+"""Per-row validation of one table: typed canonical columns (+ the company's extra columns as text) of the rows
+that pass, and one rejection per failing row, for its first problem.
+
+Problems in priority order: empty row, unreadable cell (date, number, yes/no) or date contradicting its column's
+day/month order (:mod:`cashsim.ledger.dates`), missing required cell, value not allowed / zero amount, dates out of
+order; each rejection's ``detail`` says what the cell should look like.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cashsim.ledger.cells import _as_str, _distinct, _parse_bools, _parse_choices, _parse_currency, _parse_ids, _text
+from cashsim.ledger.dates import DATE_ORDERS, DATE_PATTERNS, _DateRead, _read_dates
+from cashsim.ledger.fields import FIELDS, _Field
+from cashsim.ledger.files import _Raw
+from cashsim.ledger.numbers import parse_numbers
+from cashsim.ledger.rejections import Reason, _rejections, _Sink
+from cashsim.ledger.schema import _schema_problems
+
+
+def _parse_field(raw: pd.DataFrame, f: _Field) -> tuple[pd.Series, np.ndarray]:
+    """Parse one canonical column (or build its default when the column is absent); dates: :func:`_parse_dates`."""
+    n = len(raw)
+    if f.name not in raw.columns:
+        if f.kind == "date":
+            return pd.Series(pd.NaT, index=range(n), dtype="datetime64[ns]"), np.zeros(n, bool)
+        if f.kind in ("number", "int"):
+            return pd.Series(np.nan, index=range(n), dtype=float), np.zeros(n, bool)
+        if f.kind == "bool":
+            return pd.Series(np.full(n, bool(f.default))), np.zeros(n, bool)
+        return pd.Series([f.default] * n, dtype="str"), np.zeros(n, bool)
+    col = raw[f.name]
+    if f.kind == "id":
+        return _parse_ids(col)
+    if f.kind in ("number", "int"):
+        return parse_numbers(col)
+    if f.kind == "bool":
+        return _parse_bools(col, bool(f.default))
+    if f.kind in ("choice", "channel"):
+        return _parse_choices(col, f.synonyms or {}, f.default), np.zeros(n, bool)
+    if f.kind == "currency":
+        return _parse_currency(col, f.default), np.zeros(n, bool)
+    codes, texts = _distinct(col)
+    return _as_str(texts, codes), np.zeros(n, bool)
+
+
+_PARSE_REASON = {"date": Reason.BAD_DATE, "number": Reason.BAD_NUMBER, "int": Reason.BAD_NUMBER,
+                 "bool": Reason.BAD_VALUE}
+
+
+def _parse_table(raw: _Raw, sink: _Sink) -> pd.DataFrame:
+    """Typed canonical columns (+ the company's extra columns as text) of the rows that pass the per-row checks.
+
+    Each rejected row is reported once, for its first problem: empty row, unreadable cell, missing required cell,
+    value not allowed / zero amount, dates out of order.
+    """
+    fields = FIELDS[raw.table]
+    n = len(raw.frame)
+    typed, problems, details = {}, [], {}
+    for f in fields:
+        if f.kind == "date" and f.name in raw.frame.columns:
+            values, bad, order_problems, order_details = _parse_dates(raw, f.name)
+            problems += order_problems
+            details.update(order_details)
+        else:
+            values, bad = _parse_field(raw.frame, f)
+        typed[f.name] = values
+        if bad.any():
+            problems.append(pd.DataFrame({"pos": np.flatnonzero(bad), "column": f.name,
+                                          "reason": str(_PARSE_REASON[f.kind]), "priority": 0}))
+    work = pd.DataFrame(typed, index=range(n))
+    problems.append(_schema_problems(raw.table, work))
+    # a blank row has no id: only those candidates are checked cell by cell
+    blank = work[fields[0].name].isna().to_numpy(copy=True)
+    for c in raw.frame.columns:
+        if blank.any():
+            blank[blank] = (_text(raw.frame[c][blank]) == "").to_numpy()
+    problems.append(pd.DataFrame({"pos": np.flatnonzero(blank), "column": "", "reason": str(Reason.EMPTY_ROW),
+                                  "priority": -1}))
+    found = pd.concat([p for p in problems if len(p)] or [problems[-1]], ignore_index=True)
+    found = found.sort_values(["pos", "priority"], kind="stable").drop_duplicates("pos")
+    for (column, reason), grp in found.groupby(["column", "reason"], sort=False):
+        detail = details.get((column, reason)) or _why(raw.table, column, reason)
+        sink.parts.append(_rejections(raw, grp["pos"].to_numpy(), column, reason, detail))
+    if len(raw.bad_lines):
+        sink.parts.append(pd.DataFrame({
+            "table": raw.table, "file": raw.label, "row": raw.bad_lines, "column": "", "value": "",
+            "reason": str(Reason.BAD_LINE), "detail": "more fields than the header; check the separator and quotes"}))
+    extras = [c for c in raw.frame.columns if c not in typed]
+    work = pd.concat([work, raw.frame[extras].reset_index(drop=True)], axis=1).assign(_pos=np.arange(n))
+    return work.drop(index=found["pos"].to_numpy()).reset_index(drop=True)
+
+
+def _parse_dates(raw: _Raw, column: str) -> tuple[pd.Series, np.ndarray, list[pd.DataFrame], dict[tuple, str]]:
+    """A date column read under the table's ``date_order`` (else its own votes): the dates, the unreadable cells,
+    the rows contradicting the order as problems, and the ``detail`` of both kinds of rejection."""
+    read = _read_dates(raw.frame[column], raw.date_order)
+    details = {(column, str(Reason.BAD_DATE)): f"expected {DATE_PATTERNS[read.order]} or yyyy-mm-dd"}
+    problems = []
+    if read.contradicts.any():
+        problems.append(pd.DataFrame({"pos": np.flatnonzero(read.contradicts), "column": column,
+                                      "reason": str(Reason.DATE_ORDER), "priority": 0}))
+        details[(column, str(Reason.DATE_ORDER))] = _order_detail(raw.table, read)
+    return read.dates, read.bad, problems, details
+
+
+def _order_detail(table: str, read: _DateRead) -> str:
+    """Why a date contradicts its column: the order chosen, and how (the mapping, or the column's votes)."""
+    other = DATE_ORDERS[1 - DATE_ORDERS.index(read.order)]
+    chosen, alternative = DATE_PATTERNS[read.order], DATE_PATTERNS[other]
+    if read.given:
+        return f"valid only as {alternative}; data.mapping.{table}.date_order is {read.order} ({chosen})"
+    if read.order == "dmy":
+        tally = f"{read.votes['dmy']:,} of its dates are valid so, {read.votes['mdy']:,} only as {alternative}"
+    else:
+        tally = f"{read.votes['mdy']:,} of its dates are valid only so, {read.votes['dmy']:,} as {alternative}"
+    return (f"valid only as {alternative}; the column is read {chosen}: {tally}; if the file is {alternative}, set "
+            f"data.mapping.{table}.date_order: {other}")
+
+
+_ALLOWED_HINT = {
+    "payment_method": "allowed: transfer, direct_debit, cheque, card (virement, prélèvement, LCR, chèque, carte)",
+    "dispute_type": "allowed: price, technical, delivery, other (prix, technique, livraison, autre)",
+    "currency": "a 3-letter ISO code such as EUR",
+    "disputed": "yes/no, oui/non, true/false or 1/0",
+    "level": "a whole number >= 1",
+    "credit_limit": "a number >= 0",
+}
+
+
+def _why(table: str, column: str, reason: str) -> str:
+    """The ``detail`` of a per-row problem: what the cell should look like."""
+    if reason == Reason.BAD_DATE:
+        return "expected dd/mm/yyyy or yyyy-mm-dd"
+    if reason == Reason.BAD_NUMBER:
+        return "expected a number such as 1 234,56 or 1234.56"
+    if reason == Reason.MISSING_VALUE:
+        return f"{column} is required in the {table} table"
+    if reason == Reason.ZERO_AMOUNT:
+        return "an amount of 0 moves no cash"
+    if reason == Reason.BAD_VALUE:
+        return _ALLOWED_HINT.get(column, "")
+    return ""

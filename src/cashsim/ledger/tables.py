@@ -1,0 +1,82 @@
+"""Checks across the rows of one table and the tables' final shape: duplicate ids (the first row is kept), minority
+currencies (the most frequent currency is the ledger's; ties: alphabetical), invoice defaults that need other rows
+(``disputed`` from dispute dates/types; segment and name from the customers table, else "all" / the id), the
+customers table (the file's, plus customers seen only on invoices) and empty tables with the canonical dtypes.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cashsim.ledger.columns import CUSTOMER_COLUMNS
+from cashsim.ledger.fields import FIELDS
+from cashsim.ledger.files import _Raw
+from cashsim.ledger.rejections import Reason, _Sink, _sparse_detail
+
+
+def _drop_duplicates(raw: _Raw, work: pd.DataFrame, key: str, sink: _Sink) -> pd.DataFrame:
+    """Keep the first row of each id; later rows are rejected with the first row's number in ``detail``."""
+    dup = work[key].duplicated(keep="first").to_numpy()
+    if not dup.any():
+        return work
+    first_pos = work.groupby(key, sort=False)["_pos"].transform("first").to_numpy()
+    detail = _sparse_detail(dup, lambda i: [f"first at row {r}" for r in raw.rows[first_pos[i]]])
+    return sink.take(raw, work, dup, key, Reason.DUPLICATE_ID, detail)
+
+
+def _main_currency(currency: pd.Series) -> str | None:
+    """The currency of the most invoices (ties: alphabetical)."""
+    if currency.empty:
+        return None
+    counts = currency.value_counts()
+    return str(sorted(counts.index[counts == counts.max()])[0])
+
+
+def _finish_invoices(raw: _Raw, work: pd.DataFrame, customers: pd.DataFrame | None, sink: _Sink) -> pd.DataFrame:
+    """Invoice checks across rows (duplicate ids, minority currencies), then the defaults that need other rows:
+    ``disputed`` from dispute dates/types, segment and name from the customers table, else "all" / the id."""
+    work = _drop_duplicates(raw, work, "invoice_id", sink)
+    main = _main_currency(work["currency"])
+    if main is not None:
+        other = (work["currency"] != main).to_numpy()
+        work = sink.take(raw, work, other, "currency", Reason.MINORITY_CURRENCY,
+                         f"the ledger's currency is {main}; convert or remove these rows")
+    disputed = work["disputed"].to_numpy(dtype=bool) | work["dispute_opened"].notna().to_numpy() | (
+        work["dispute_type"].notna().to_numpy())
+    work = work.assign(disputed=disputed)
+    if customers is not None and len(customers):
+        lookup = customers.set_index("customer_id")
+        work = work.assign(segment=work["segment"].fillna(work["customer_id"].map(lookup["segment"])),
+                           customer_name=work["customer_name"].fillna(
+                               work["customer_id"].map(lookup["customer_name"])))
+    work = work.assign(segment=work["segment"].fillna("all").astype("str"),
+                       customer_name=work["customer_name"].fillna(work["customer_id"]).astype("str"))
+    return work
+
+
+def _customers_table(given: pd.DataFrame | None, invoices: pd.DataFrame) -> pd.DataFrame:
+    """Customers from the customers file, plus those only seen on invoices (name and segment of their latest
+    invoice, no credit limit)."""
+    latest = invoices.sort_values("issue_date", kind="stable").groupby("customer_id", sort=True).agg(
+        customer_name=("customer_name", "last"), segment=("segment", "last")).reset_index()
+    latest["credit_limit"] = np.nan
+    if given is None or given.empty:
+        return latest[list(CUSTOMER_COLUMNS)].astype({"customer_id": "str"})
+    given = given.assign(customer_name=given["customer_name"].fillna(given["customer_id"]),
+                         segment=given["segment"].fillna("all"))
+    extra_cols = [c for c in given.columns if c not in CUSTOMER_COLUMNS and c != "_pos"]
+    only_invoiced = latest[~latest["customer_id"].isin(given["customer_id"])]
+    out = pd.concat([given[list(CUSTOMER_COLUMNS) + extra_cols], only_invoiced], ignore_index=True)
+    return out.reset_index(drop=True)
+
+
+def _final(work: pd.DataFrame, columns: tuple[str, ...]) -> pd.DataFrame:
+    extras = [c for c in work.columns if c not in columns and not c.startswith("_")]
+    return work[list(columns) + extras].reset_index(drop=True)
+
+
+def _empty_table(table: str) -> pd.DataFrame:
+    fields = {f.name: f for f in FIELDS[table]}
+    dtypes = {"date": "datetime64[ns]", "number": float, "int": np.int64, "bool": bool}
+    return pd.DataFrame({name: pd.Series(dtype=dtypes.get(f.kind, "str")) for name, f in fields.items()})
