@@ -1,0 +1,180 @@
+"""``fit_behaviour(ledger, as_of)``: the :class:`~cashsim.behaviour.model.PayerModel` learned from what the ledger
+knew at the end of ``as_of`` (no look-ahead).
+
+The steps, each the rule of its module: the history and its recency weights (:mod:`~cashsim.behaviour.history`);
+never-paid, direct-debit and promise-keep rates (:mod:`~cashsim.behaviour.rates`); payment runs and the AFT
+response with the calendar undone (:mod:`~cashsim.behaviour.paydays`); the AFT on the undisputed invoices not
+written off nor on direct debit, paid or open, its family chosen on at most :data:`FAMILY_SELECTION_ROWS` rows
+(:mod:`~cashsim.behaviour.aft`); the month dynamics (:mod:`~cashsim.behaviour.months`); disputes
+(:mod:`~cashsim.behaviour.disputes`); copula strengths (:mod:`~cashsim.behaviour.copula`); profiles and summary
+tables (:mod:`~cashsim.behaviour.summaries`).
+
+>>> model = fit_behaviour(ledger, "2026-10-31")                         # doctest: +SKIP
+>>> model.segments[["median_days_late", "share_late"]]                    # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from cashsim.behaviour.aft import FAMILIES, AFTFit, fit_aft
+from cashsim.behaviour.booking import _plan_mix
+from cashsim.behaviour.copula import _copula_strengths
+from cashsim.behaviour.disputes import _disputed_laws, _disputes
+from cashsim.behaviour.history import _design_columns, _history, _mode_by, _ts, recency_weights
+from cashsim.behaviour.laws import GRID
+from cashsim.behaviour.model import PayerModel
+from cashsim.behaviour.months import TYPICAL_MONTHS, _month_dynamics
+from cashsim.behaviour.paydays import _payments_with_customer, _snap_windows, detect_payment_runs
+from cashsim.behaviour.rates import _direct_debit_reject_rate, _known_promises, _never_paid, _promise_keep
+from cashsim.behaviour.summaries import _customer_table, _population_summaries, _summaries, _summary_sample
+from cashsim.errors import ModelError
+
+#: Above this many invoices, the AFT family is chosen on a subsample of customers, then fitted on all.
+FAMILY_SELECTION_ROWS = 200_000
+
+
+def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: int = 5,
+                  reliable_threshold: float = 0.8, prior_never_paid: float = 0.013, family: str = "auto",
+                  seed: int = 0) -> PayerModel:
+    """Fit payer behaviour on what ``ledger`` knew at the end of ``as_of`` (rules: :mod:`cashsim.behaviour`).
+
+    ``family``: error law of the AFT, ``lognormal``, ``weibull`` or ``auto`` (both fitted, the one with the larger
+    Laplace marginal likelihood on the history kept; ``diagnostics["family_loglik"]`` shows both).
+
+    ``seed`` only drives the randomised PIT of censored invoices used to estimate the copula strengths.
+
+    >>> model = fit_behaviour(ledger, "2026-10-31")                 # doctest: +SKIP
+    >>> model.customers.loc["C001", ["reliability", "reliable", "reasons"]]  # doctest: +SKIP
+    """
+    as_of = _ts(as_of)
+    known = ledger.known_at(as_of)  # what was known at the end of as_of: no look-ahead below
+    hist = _history(ledger, as_of)
+    weights = recency_weights(hist["age"].to_numpy(float), half_life_days)
+    seg_pi, cust_pi = _never_paid(hist, prior_never_paid)
+    dd_rate, n_dd = _direct_debit_reject_rate(hist, as_of)
+
+    # the AFT sees undisputed transfer / cheque / card invoices, paid or open (written-off ones are never-paid
+    # mass; disputed ones follow resolution + delay, whose size relative to the normal time differs by segment)
+    use = (hist["payment_method"] != "direct_debit") & ~hist["written_off"] & ~hist["dispute_dated"]
+    if use.sum() == 0 or not hist.loc[use, "paid"].any():
+        raise ModelError(f"no paid invoice (other than by direct debit) issued by {as_of.date()}: "
+                         "the payment-time law cannot be fitted; choose a later as_of")
+    runs = detect_payment_runs(_payments_with_customer(known))
+    h = _snap_windows(hist[use].reset_index(drop=True), runs, as_of)
+    cols, X = _design_columns(h)
+    segments = sorted(h["segment"].unique())
+    seg_index = {s: i for i, s in enumerate(segments)}
+    # integer codes once (string maps over a million rows are the slow part of a large fit)
+    customers_all, hist_cidx = np.unique(hist["customer_id"].to_numpy(str), return_inverse=True)
+    cust_index = {c: i for i, c in enumerate(customers_all)}
+    cust_seg = _mode_by(hist, "customer_id", "segment")
+    cidx = hist_cidx[use.to_numpy()]
+    cgroup = pd.Index(segments).get_indexer(cust_seg.reindex(customers_all).to_numpy(str))
+    cgroup = np.maximum(cgroup, 0)
+    seg_pi_rows = pd.Series(seg_pi).reindex(h["segment"]).to_numpy(float)
+    cure = cust_pi.reindex(customers_all).to_numpy(float)[cidx]
+    cure = np.where(np.isnan(cure), seg_pi_rows, cure)
+    months_np, due_month = np.unique(h["due_date"].to_numpy("datetime64[M]"), return_inverse=True)
+    month_names = months_np.astype(str)
+    families = FAMILIES if family == "auto" else (family,)
+    if not set(families) <= set(FAMILIES):
+        raise ModelError(f"family must be 'auto' or one of {FAMILIES}, got {family!r}")
+    scale = pd.Index(segments).get_indexer(h["segment"].to_numpy(str))
+    w_use = weights[use.to_numpy()]
+
+    def fit_rows(rows: np.ndarray, fam: str) -> AFTFit:
+        return fit_aft(h["log_t"].to_numpy()[rows], h["paid"].to_numpy()[rows], X[rows], scale=scale[rows],
+                       log_t_lower=h["log_lo"].to_numpy()[rows],
+                       cluster=cidx[rows], cluster_group=cgroup, period=due_month[rows], weights=w_use[rows],
+                       cure=cure[rows], family=fam)
+
+    everything = np.arange(len(h))
+    # choose the family on every k-th customer's invoices when the book is large (same rule, bounded cost)
+    k = max(1, int(np.ceil(len(h) / FAMILY_SELECTION_ROWS)))
+    subset = everything if k == 1 else np.flatnonzero(cidx % k == 0)
+    fits = {f: fit_rows(subset, f) for f in families}
+    chosen = max(fits, key=lambda f: fits[f].loglik)  # same parameter count: the larger marginal likelihood
+    fit = fits[chosen] if k == 1 else fit_rows(everything, chosen)
+    month_effects, month_center, month_phi = _month_dynamics(fit.m, month_names, as_of)
+    month_var = pd.Series(fit.m_var, index=month_names).reindex(month_effects.index) if len(fit.m_var) \
+        else pd.Series(dtype=float)
+    resolution, post, dispute_info = _disputes(hist, as_of, weights)
+    promises = _known_promises(known)
+    promise_keep, promise_info = _promise_keep(promises, known.payments, hist, as_of)
+
+    # per-customer summary inputs
+    recent = hist[hist["age"] <= 365]
+    usual_method = _mode_by(hist, "customer_id", "payment_method")
+    usual_terms = hist.groupby("customer_id")["terms"].median()
+    seg_terms = _mode_by(hist, "segment", "terms")
+    share = recent.groupby("segment")["disputed"].mean()
+    disputed_law = _disputed_laws(hist, as_of, weights)
+    plan_mix = _plan_mix(hist, usual_method)
+
+    model = PayerModel(
+        as_of=as_of, grid=GRID.copy(), pmfs=np.zeros((0, len(GRID))), p_never=np.zeros(0),
+        profiles=pd.DataFrame(), customers=pd.DataFrame({"p_never": cust_pi}), segments=pd.DataFrame(),
+        rho_month=0.0, rho_customer=0.0, promise_keep=promise_keep, dispute_resolution=resolution,
+        post_resolution=post, dd_reject_rate=dd_rate, payment_runs=runs, _fit=fit, _columns=tuple(cols),
+        _segment_index=seg_index, _customer_index=cust_index, _segment_pi=seg_pi, _dispute_share=share,
+        _plan_mix=plan_mix, _disputed_law=disputed_law, _promises=promises,
+        month_effects=month_effects, month_center=month_center, month_persistence=month_phi,
+        month_effect_var=month_var,
+    )
+    # copula strengths from the PIT under the fitted marginals
+    eta, sig = model._eta_sigma(h["customer_id"].to_numpy(str), h["segment"].to_numpy(str),
+                                h["terms"].to_numpy(float), h["dispute_type"].to_numpy(str),
+                                h["payment_method"].to_numpy(str),
+                                TYPICAL_MONTHS[h["due_date"].dt.month.to_numpy() - 1])
+    rho_m, rho_c, rho_info = _copula_strengths(h, eta, sig, np.random.default_rng(seed), fit.family)
+
+    # profiles: one row per customer (undisputed, usual method and terms), one per segment (population law)
+    cust_df = pd.DataFrame({"customer_id": customers_all, "segment": cust_seg.reindex(customers_all).to_numpy(),
+                            "payment_method": usual_method.reindex(customers_all).to_numpy(),
+                            "terms": usual_terms.reindex(customers_all).to_numpy()})
+    cust_pmf, _ = model.law(cust_df["customer_id"].to_numpy(), cust_df["segment"].to_numpy(),
+                                     cust_df["terms"].to_numpy(), None, cust_df["payment_method"].to_numpy())
+    seg_law, cust_law = _population_summaries(model, _summary_sample(hist))
+    seg_pmf = seg_law.reindex(segments).fillna(0.0).to_numpy()
+    seg_rows = pd.DataFrame({"kind": "segment", "customer_id": "", "segment": segments, "disputed": False,
+                             "dispute_type": "", "payment_method": "transfer", "terms": seg_terms[segments].to_numpy()})
+    cust_rows = cust_df.assign(kind="customer", disputed=False, dispute_type="")
+    profiles = pd.concat([cust_rows, seg_rows], ignore_index=True)[
+        ["kind", "customer_id", "segment", "disputed", "dispute_type", "payment_method", "terms"]]
+    pmfs = np.vstack([cust_pmf, seg_pmf])
+    observed_law = cust_law.reindex(customers_all).to_numpy()
+    observed_law = np.where(np.isnan(observed_law[:, :1]), cust_pmf, observed_law)  # no such invoice: own profile
+    customers = _customer_table(hist, cust_df, observed_law, fit, cust_index, seg_index, cust_pi, seg_pi,
+                                grace_days, reliable_threshold, as_of)
+    med, late = _summaries(seg_pmf, GRID)
+    seg_table = pd.DataFrame({"median_days_late": med, "share_late": late,
+                              "terms": seg_terms[segments].to_numpy(), "sigma": fit.sigma,
+                              "tau2": fit.tau2[: len(segments)], "p_never": [seg_pi[s] for s in segments],
+                              "n_invoices": hist.groupby("segment").size().reindex(segments).to_numpy(),
+                              "n_customers": cust_seg.value_counts().reindex(segments).fillna(0).astype(int)
+                              .to_numpy(),
+                              "dispute_rate": share.reindex(segments).fillna(0.0).to_numpy(),
+                              "promise_keep": pd.Series(promise_info.get("promise_keep_by_segment", {}))
+                              .reindex(segments).fillna(promise_info["book_keep_rate"]).to_numpy()},
+                             index=pd.Index(segments, name="segment"))
+    coefficients = pd.concat([pd.Series(fit.beta, index=cols),
+                              pd.Series(fit.sigma, index=[f"sigma[{s}]" for s in segments]),
+                              pd.Series(fit.tau2, index=[f"tau2[{s}]" for s in segments]),
+                              pd.Series({"tau2_month": fit.tau2_period, "month_center": month_center,
+                                         "month_persistence": month_phi})])
+    diagnostics = {
+        "n_invoices": int(len(hist)), "n_open": int((~hist["paid"] & ~hist["written_off"]).sum()),
+        "n_aft_rows": int(len(h)), "n_censored": int((~h["paid"]).sum()), "aft_converged": fit.converged,
+        "aft_iterations": fit.n_iter, "aft_loglik": fit.loglik, "family": fit.family,
+        "family_loglik": {f: v.loglik for f, v in fits.items()}, "family_selection_rows": int(len(subset)),
+        "direct_debits": n_dd,
+        "dd_reject_rate": dd_rate, "payment_run_customers": int(len(runs)), **dispute_info, **promise_info,
+        **rho_info,
+    }
+    return replace(model, pmfs=pmfs, p_never=1.0 - pmfs.sum(axis=1), profiles=profiles, customers=customers,
+                   segments=seg_table, rho_month=rho_m, rho_customer=rho_c, coefficients=coefficients,
+                   diagnostics=diagnostics)

@@ -1,0 +1,136 @@
+"""Rates shrunk by a Beta prior: never paid, direct-debit rejection, promise kept.
+
+Each is a share of past invoices with a Beta prior, so that a customer or a segment with few of them leans on the
+level above it:
+
+* **Never paid** (*créances irrécouvrables*): ``pi`` per segment from write-offs of invoices at least 180 days old,
+  Beta prior centred on ``prior_never_paid`` worth 200 invoices (Atradius 2018: 1.3% of B2B receivables);
+  customers shrink to their segment the same way. With the engine's conditioning on "not paid by day a" the
+  never-paid share of an overdue invoice rises with age: ``pi_a = pi / (pi + (1 - pi) S(a))`` (``S`` of the path
+  the invoice is on: a dated dispute's, :mod:`cashsim.behaviour.disputes`).
+* **Direct debit** (*prélèvement SEPA*): paid on the due date, except a rejection share ``r`` (undisputed debits
+  due at least 3 days before ``as_of`` not collected within 3 days; Beta prior 5% worth 20 debits) that follows
+  the customer's transfer law after the due date.
+* **Promises** (*promesses de règlement*): a pending promise puts the invoice on the promised day with the
+  customer's keep rate (Beta-binomial, shrunk to segment and book), otherwise back to its law after that day.
+
+>>> _beta_binomial_weight(np.array([1, 2]), np.array([4, 4]))   # fewer than 3 customers: the default weight
+2.0
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+#: Key of ``PayerModel.promise_keep`` holding the book's keep rate (for customers not seen in the history).
+BOOK_KEY = "__book__"
+#: A direct debit counts as collected if the money arrived within this many days of the due date.
+DD_TOLERANCE_DAYS = 3
+#: Prior for the direct-debit rejection rate (methods.md table: 3-10%, default 5%) and its weight in debits.
+DD_PRIOR_REJECT, DD_PRIOR_WEIGHT = 0.05, 20.0
+#: Weight of the never-paid prior, in invoices.
+NEVER_PRIOR_WEIGHT = 200.0
+#: Invoices younger than this are too recent to have been written off (write-off rate denominator).
+WRITE_OFF_MIN_AGE = 180
+
+
+def _never_paid(hist: pd.DataFrame, prior: float) -> tuple[dict[str, float], pd.Series]:
+    """Never-paid probability per segment and per customer: write-off share of invoices >= 180 days old,
+    Beta prior with mean ``prior`` worth 200 invoices for segments; customers shrink to their segment the same way."""
+    old = hist[hist["age"] >= WRITE_OFF_MIN_AGE]
+    seg_n = old.groupby("segment").size()
+    seg_wo = old.groupby("segment")["written_off"].sum()
+    seg_pi = ((seg_wo + prior * NEVER_PRIOR_WEIGHT) / (seg_n + NEVER_PRIOR_WEIGHT)).to_dict()
+    for s in hist["segment"].unique():
+        seg_pi.setdefault(s, prior)
+    cust = old.groupby("customer_id").agg(n=("written_off", "size"), wo=("written_off", "sum"),
+                                          segment=("segment", "first"))
+    base = cust["segment"].map(seg_pi)
+    cust_pi = (cust["wo"] + base * NEVER_PRIOR_WEIGHT) / (cust["n"] + NEVER_PRIOR_WEIGHT)
+    return seg_pi, cust_pi
+
+
+def _direct_debit_reject_rate(hist: pd.DataFrame, as_of: pd.Timestamp) -> tuple[float, int]:
+    """Share of direct debits not collected within 3 days of the due date (observable ones only), Beta prior 5%
+    worth 20 debits (methods.md: 3-10% of SEPA debits are rejected)."""
+    dd = hist[(hist["payment_method"] == "direct_debit") & ~hist["disputed"] & ~hist["written_off"]
+              & (hist["due_date"] <= as_of - pd.Timedelta(days=DD_TOLERANCE_DAYS))]
+    ok = dd["paid"] & (dd["days_late"].abs() <= DD_TOLERANCE_DAYS)
+    return float((len(dd) - ok.sum() + DD_PRIOR_REJECT * DD_PRIOR_WEIGHT) / (len(dd) + DD_PRIOR_WEIGHT)), len(dd)
+
+
+def _promise_keep(promises: pd.DataFrame | None, payments: pd.DataFrame, hist: pd.DataFrame, as_of: pd.Timestamp,
+                  grace: int = 3) -> tuple[pd.Series, dict]:
+    """P(promise kept) for every customer of ``hist``: a promise (*promesse de règlement*) is kept when the invoice
+    was fully paid, or paid at least the promised amount since the promise, by ``promised_date + 3 days``. Only
+    promises whose deadline had passed by ``as_of`` count. Beta-binomial shrinkage customer -> segment -> book
+    (a customer without promises gets its segment's rate), the prior weight ``m`` estimated by moments across
+    customers; 50% when no promise was ever recorded (and ``info`` says so). The entry ``"__book__"`` holds the
+    book's rate, for customers the model has not seen.
+
+    ``promises``: :func:`_known_promises` of the ledger known at ``as_of``; ``payments``: that ledger's payments."""
+    customers = hist.groupby("customer_id")["segment"].first()
+
+    def everyone(rate_c: pd.Series, rate_s: pd.Series, book: float) -> pd.Series:
+        out = rate_c.reindex(customers.index).fillna(customers.map(rate_s)).fillna(book)
+        out = pd.concat([out, pd.Series({BOOK_KEY: book})])  # customers not seen yet get the book's rate
+        return out.rename("promise_keep").astype(float)
+
+    if promises is None:
+        return everyone(pd.Series(dtype=float), pd.Series(dtype=float), 0.5), {
+            "n_promises": 0, "book_keep_rate": 0.5, "promise_note": "no promise recorded: keep rate 50% assumed"}
+    pr = promises[promises["promised_date"] + pd.Timedelta(days=grace) <= as_of]
+    info = hist.set_index("invoice_id")[["customer_id", "segment", "paid_date"]]
+    pr = pr.join(info, on="invoice_id", how="inner")
+    if pr.empty:
+        return everyone(pd.Series(dtype=float), pd.Series(dtype=float), 0.5), {
+            "n_promises": 0, "book_keep_rate": 0.5, "promise_note": "no promise with a past deadline: 50% assumed"}
+    pay = payments[["invoice_id", "payment_date", "amount"]].copy()
+    pay["payment_date"] = pay["payment_date"].astype("datetime64[ns]")
+    merged = pr.reset_index(drop=True).reset_index(names="pid").merge(pay, on="invoice_id", how="left")
+    in_window = (merged["payment_date"] >= merged["made_date"]) & \
+                (merged["payment_date"] <= merged["promised_date"] + pd.Timedelta(days=grace))
+    got = merged["amount_y"].where(in_window, 0.0).groupby(merged["pid"]).sum()
+    pr = pr.reset_index(drop=True)
+    paid_by = pr["paid_date"].notna() & (pr["paid_date"] <= pr["promised_date"] + pd.Timedelta(days=grace))
+    promised_amt = pr["amount"].fillna(0.0).to_numpy()
+    kept = paid_by.to_numpy() | (got.reindex(pr.index).fillna(0).to_numpy() >= promised_amt - 0.01) & (promised_amt > 0)
+    pr["kept"] = kept.astype(float)
+    book = pr["kept"].mean()
+    by_c = pr.groupby("customer_id").agg(k=("kept", "sum"), n=("kept", "size"), segment=("segment", "first"))
+    by_s = pr.groupby("segment").agg(k=("kept", "sum"), n=("kept", "size"))
+    m = _beta_binomial_weight(by_c["k"].to_numpy(), by_c["n"].to_numpy())
+    seg_rate = (by_s["k"] + m * book) / (by_s["n"] + m)
+    cust_rate = (by_c["k"] + m * by_c["segment"].map(seg_rate)) / (by_c["n"] + m)
+    return everyone(cust_rate, seg_rate, book), {
+        "n_promises": int(len(pr)), "book_keep_rate": float(book), "promise_prior_weight": float(m),
+        "promise_keep_by_segment": {str(k): float(v) for k, v in seg_rate.items()}}
+
+
+def _beta_binomial_weight(k: np.ndarray, n: np.ndarray) -> float:
+    """Prior weight ``m = a + b`` of a Beta-binomial by moments: ``Var(k/n) = p(1-p)[1/n + (1 - 1/n)/(m + 1)]``."""
+    if len(k) < 3 or n.sum() == 0:
+        return 2.0
+    rate = k / n
+    p = k.sum() / n.sum()
+    if p <= 0 or p >= 1:
+        return 2.0
+    excess = np.var(rate) / (p * (1 - p)) - np.mean(1.0 / n)
+    denom = 1 - np.mean(1.0 / n)
+    if excess <= 0 or denom <= 0:
+        return 50.0  # no visible heterogeneity: lean on the segment
+    return float(np.clip(denom / excess - 1, 2.0, 50.0))
+
+
+def _known_promises(known) -> pd.DataFrame | None:
+    """The promises of the ledger ``known`` (already cut at ``as_of``) with typed dates and text invoice ids;
+    None when there is none."""
+    pr = known.promises
+    if pr is None or len(pr) == 0:
+        return None
+    pr = pr.copy()
+    for c in ("made_date", "promised_date"):
+        pr[c] = pr[c].astype("datetime64[ns]")
+    pr["invoice_id"] = pr["invoice_id"].astype(str)
+    return pr
