@@ -11,7 +11,7 @@ too (it closes at most 62 days before the AN lines), they are skipped and counte
 in <file>"; otherwise an AN debit becomes an invoice (issue date = ``PieceDate``, else the AN entry date) and an AN
 credit an open credit. Lettering codes are read across files, so a group is complete when both years are read.
 
-**Ids and dates.** ``invoice_id`` = ``PieceRef`` (else journal + entry number), made unique with ``-2``, ``-3``...
+**Ids and dates.** ``invoice_id`` = ``PieceRef`` (else ``<journal>-<entry number>``), made unique with ``-2``, ``-3``...
 Issue date = ``PieceDate`` when given, else ``EcritureDate``; due date from the customer's terms (``terms_table``)
 else the default ``terms``; credit notes are due when issued. The invoices keep ``terms`` (the text used),
 ``gross_amount`` (before credit notes), ``credited``, ``fec_kind``, ``fec_file`` and ``fec_row`` as extra columns;
@@ -253,7 +253,7 @@ def read_fec(paths: str | Path | list[str | Path], *, terms: str = "30j fin de m
         lines = lines[~bad_piece].reset_index(drop=True)
     lines["issue_date"] = lines["piece_date"].fillna(lines["date"])
     lines["due_date"], lines["terms"] = _due(lines, default_terms, table)
-    base = lines["piece_ref"].where(lines["piece_ref"] != "", lines["journal"] + lines["entry"])
+    base = lines["piece_ref"].where(lines["piece_ref"] != "", lines["journal"] + "-" + lines["entry"])
     base = base.where(base != "", lines["journal"] + "-L" + lines["row"].astype(str))
     lines["invoice_id"] = _unique_ids(base, lines["kind"].isin(ITEM_KINDS))
     result = settle(lines)
