@@ -31,6 +31,7 @@ from pydantic import (
 
 from cashsim.errors import ParamsError
 from cashsim.levers import Lever  # plain pydantic specs, no logic (docs/design.md)
+from cashsim.terms import parse_terms
 
 NonNegative = Annotated[float, Field(ge=0)]
 Probability = Annotated[float, Field(ge=0, le=1)]
@@ -43,9 +44,10 @@ class _Section(BaseModel):
 
 
 class DataSource(_Section):
-    """Where the receivables history comes from: the embedded demo company or the company's own files."""
+    """Where the receivables history comes from: the embedded demo company, the company's own files, or its FEC
+    (*Fichier des Écritures Comptables*, one file per fiscal year; see cashsim.adapters.fec)."""
 
-    source: Literal["demo", "files"] = "demo"
+    source: Literal["demo", "files", "fec"] = "demo"
     demo_seed: int = 7
     invoices: Path | None = None
     payments: Path | None = None
@@ -54,15 +56,48 @@ class DataSource(_Section):
     customers: Path | None = None
     #: Per table, our column name -> the company's own column name, e.g. {"invoices": {"amount": "Montant TTC"}}.
     mapping: dict[str, dict[str, str]] = Field(default_factory=dict)
+    #: FEC files, one per fiscal year (source: fec).
+    fec: list[Path] = Field(default_factory=list)
+    #: Default payment terms of the FEC's invoices (due dates are not in a FEC), e.g. "45j net", "30j fin de mois".
+    terms: str = "30j fin de mois"
+    #: Per-customer payment terms: a CSV with columns customer, terms (source: fec).
+    terms_table: Path | None = None
+    #: FEC journal codes by role (sales, bank, opening, other), when the reader's rules classify one wrongly.
+    journals: dict[str, list[str]] = Field(default_factory=dict)
+
+    @field_validator("fec", mode="before")
+    @classmethod
+    def _one_or_more(cls, v: Any) -> Any:
+        return [v] if isinstance(v, str | Path) else v
+
+    @field_validator("terms")
+    @classmethod
+    def _terms(cls, v: str) -> str:
+        try:
+            parse_terms(v)
+        except ParamsError as exc:
+            raise ValueError(str(exc)) from None
+        return v
 
     @model_validator(mode="after")
     def _files_given(self) -> DataSource:
         if self.source == "files" and (self.invoices is None or self.payments is None):
             raise ValueError("data.source is 'files': give data.invoices and data.payments (paths to CSV or .xlsx)")
-        unknown = set(self.mapping) - {"invoices", "payments", "promises", "dunning", "customers"}
+        tables = ("invoices", "payments", "promises", "dunning", "customers")
+        if self.source == "fec":
+            if not self.fec:
+                raise ValueError("data.source is 'fec': give data.fec, the FEC file(s), one per fiscal year")
+            if self.invoices is not None or self.payments is not None:
+                raise ValueError("data.source is 'fec': invoices and payments come from the FEC; remove "
+                                 "data.invoices / data.payments")
+            tables = ("promises", "dunning", "customers")
+        unknown = set(self.mapping) - set(tables)
         if unknown:
-            raise ValueError(f"data.mapping has unknown table(s) {sorted(unknown)}; "
-                             "use invoices, payments, promises, dunning or customers")
+            raise ValueError(f"data.mapping has unknown table(s) {sorted(unknown)}; use {', '.join(tables[:-1])} "
+                             f"or {tables[-1]}")
+        roles = set(self.journals) - {"sales", "bank", "opening", "other"}
+        if roles:
+            raise ValueError(f"data.journals has unknown role(s) {sorted(roles)}; use sales, bank, opening or other")
         return self
 
 

@@ -16,13 +16,22 @@ def ledger_from_params(params: Params) -> Ledger:
 
     ``data.source: demo`` builds the embedded demo company (``data.demo_seed``); ``data.source: files`` reads
     ``data.invoices`` / ``payments`` / ``promises`` / ``dunning`` / ``customers`` (paths relative to the params file's
-    folder) with ``data.mapping`` renaming the company's columns onto cashsim's.
+    folder) with ``data.mapping`` renaming the company's columns onto cashsim's; ``data.source: fec`` reads the
+    FEC files ``data.fec`` (:func:`cashsim.adapters.fec.read_fec`) with the payment terms ``data.terms`` /
+    ``data.terms_table`` and the same optional side tables.
     """
     data = params.data
     if data.source == "demo":
         from cashsim.demo import demo_ledger  # lazy: the generator is only needed for the demo
 
         return demo_ledger(data.demo_seed)
+    if data.source == "fec":
+        from cashsim.adapters.fec import read_fec
+
+        return read_fec([params.resolve(p) for p in data.fec], terms=data.terms,
+                        terms_table=params.resolve(data.terms_table), customers=params.resolve(data.customers),
+                        promises=params.resolve(data.promises), dunning=params.resolve(data.dunning),
+                        mapping=data.mapping or None, journals=data.journals or None)
     return read_ledger(
         params.resolve(data.invoices),
         params.resolve(data.payments),
