@@ -9,7 +9,7 @@
   with the lowest CRPS at that horizon (a point forecast's CRPS is its absolute error, so it is also the one with
   the lowest MAE and WAPE: ``best_baseline``); ``wape_ratio`` = WAPE / the best baseline's. CRPS are compared
   to the cent: a baseline exactly right at every origin (e.g. nothing left to collect, forecast 0) gives a skill of
-  ``-inf`` (NaN when the model is exactly right too);
+  ``-inf`` (NaN when the model is exactly right too; both are ``null`` in the JSON);
 * model only: ``winkler80`` (mean 80 % interval score, euros), ``cover50`` / ``cover80`` (share of outcomes covered,
   read on the randomised PIT) with ``_lo`` / ``_hi``, the 95 % band of a bootstrap over origins;
 * ``invoice_mae`` / ``invoice_n`` on the pooled rows (mean days between predicted and actual payment date).
