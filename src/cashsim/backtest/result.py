@@ -1,0 +1,151 @@
+"""What :func:`cashsim.backtest.run_backtest` returns: the :class:`BacktestResult` tables, their JSON, console text
+and HTML page (*résultat du backtest*). Definitions of every column: :mod:`cashsim.backtest.metrics`.
+
+Example::
+
+    >>> _pct(0.0543), _pct(0.012, sign=True), _cover(0.8, 0.75, 1.0)
+    ('5.4%', '+1.2%', '80% [75%-100%]')
+"""
+
+from __future__ import annotations
+
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+#: the model's per-horizon columns shown on the console and at the top of the HTML page
+HORIZON_COLUMNS = ["wape", "bias", "crps_skill", "best_baseline", "cover50", "cover50_lo", "cover50_hi", "cover80",
+                   "cover80_lo", "cover80_hi", "winkler80", "crps", "n"]
+
+
+@dataclass(frozen=True, eq=False)
+class BacktestResult:
+    """Tidy tables of a rolling-origin backtest (definitions: :mod:`cashsim.backtest` and its ``metrics``).
+
+    monthly: one row per origin x horizon x method (``model`` and the baselines): origin, month, horizon, actual,
+        forecast (median for the model), error, abs_error, ape, crps, and for the model mean, p10 ... p90, pit,
+        in50, in80 (PIT coverage), winkler80.
+    cumulative: the same rows for the cash collected in months 1..h (``month`` = the last month of the window).
+    invoices: one row per invoice open at an origin and paid in the data: origin, invoice_id, actual pay date,
+        each method's predicted date and absolute error in days.
+    metrics: per method x horizon (``"all"`` pooled): n, wape, bias, crps, crps_skill, best_baseline, wape_ratio,
+        mae, mape (mape_n, mape_excluded), winkler80, cover50 / cover80 with bootstrap bands, invoice_mae.
+    cumulative_metrics: the same per method x horizon h for months 1..h (no pooled row: the windows are nested).
+    pit_histogram: per horizon, counts of model PIT values in 10 equal bins.
+    goals: goal, horizon, target, value, met, detail (:func:`cashsim.backtest.metrics.evaluate_goals`).
+    """
+
+    monthly: pd.DataFrame
+    invoices: pd.DataFrame
+    metrics: pd.DataFrame
+    pit_histogram: pd.DataFrame
+    goals: pd.DataFrame
+    cumulative: pd.DataFrame
+    cumulative_metrics: pd.DataFrame
+    settings: dict = field(default_factory=dict)
+
+    def horizon_table(self) -> pd.DataFrame:
+        """The model's scores by horizon: ``month 1`` .. ``month H``, ``pooled``, then ``months 1-h`` (cumulative),
+        indexed by that label, columns :data:`HORIZON_COLUMNS`."""
+        month = self.metrics[self.metrics["method"] == "model"]
+        cum = self.cumulative_metrics[self.cumulative_metrics["method"] == "model"]
+        labels = [("pooled" if h == "all" else f"month {h}") for h in month["horizon"]]
+        labels += [f"months 1-{h}" for h in cum["horizon"]]
+        table = pd.concat([month, cum], ignore_index=True)[HORIZON_COLUMNS]
+        table.index = pd.Index(labels, name="horizon")
+        return table
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary: settings, metrics (monthly and cumulative), goals, PIT histogram and the row tables."""
+        return {"settings": self.settings, "metrics": _records(self.metrics),
+                "cumulative_metrics": _records(self.cumulative_metrics), "goals": _records(self.goals),
+                "pit_histogram": _records(self.pit_histogram), "monthly": _records(self.monthly),
+                "cumulative": _records(self.cumulative)}
+
+    def to_json(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
+        return path
+
+    def summary_text(self) -> str:
+        """The console view: the model by horizon, every method's point scores, and the goals with their figures."""
+        s = self.settings
+        lines = [f"backtest: {s.get('n_origins', 0)} origins ({s.get('first_origin')} .. {s.get('last_origin')}), "
+                 f"{s.get('n_paths')} paths",
+                 "model by horizon -- WAPE, bias: share of the cash collected; CRPS skill: against the best baseline "
+                 "of the horizon;",
+                 "  cover50, cover80: read on the randomised PIT, [95% bootstrap band over origins]; Winkler80 (80% "
+                 "interval score), CRPS: currency units",
+                 _horizon_text(self.horizon_table()), "",
+                 "all methods -- MAPE over the months with cash collected (MAPE n: used / zero actuals left out):",
+                 _methods_text(self.metrics), "", "goals:"]
+        for goal, rows in self.goals.groupby("goal", sort=False):
+            met = "MET" if rows["met"].all() else "MISSED"
+            if len(rows) == 1:
+                lines.append(f"  [{met}] {goal}: {rows['detail'].iloc[0]}")
+                continue
+            lines.append(f"  [{met}] {goal}")
+            lines += [f"      month {g.horizon} [{'MET' if g.met else 'MISSED'}] {g.detail}"
+                      for g in rows.itertuples()]
+        return "\n".join(lines)
+
+
+def _records(df: pd.DataFrame) -> list[dict]:
+    out = df.copy()
+    for c in out.columns:
+        if pd.api.types.is_datetime64_any_dtype(out[c]):
+            out[c] = out[c].dt.strftime("%Y-%m-%d")
+    return json.loads(out.to_json(orient="records"))
+
+
+def _pct(v: float, *, sign: bool = False) -> str:
+    return "-" if pd.isna(v) else f"{v:+.1%}" if sign else f"{v:.1%}"
+
+
+def _cover(v: float, lo: float, hi: float) -> str:
+    return "-" if pd.isna(v) else f"{v:.0%} [{lo:.0%}-{hi:.0%}]"
+
+
+def _money(v: float) -> str:
+    return "-" if pd.isna(v) else f"{v:,.0f}"
+
+
+def _horizon_text(table: pd.DataFrame) -> str:
+    shown = pd.DataFrame({
+        "horizon": table.index, "WAPE": table["wape"].map(_pct),
+        "bias": table["bias"].map(lambda v: _pct(v, sign=True)),
+        "CRPS skill": table["crps_skill"].map(lambda v: "-" if pd.isna(v) else f"{v:.2f}"),
+        "best baseline": table["best_baseline"].fillna("-"),
+        "cover50": [_cover(*r) for r in table[["cover50", "cover50_lo", "cover50_hi"]].itertuples(index=False)],
+        "cover80": [_cover(*r) for r in table[["cover80", "cover80_lo", "cover80_hi"]].itertuples(index=False)],
+        "Winkler80": table["winkler80"].map(_money), "CRPS": table["crps"].map(_money), "n": table["n"]})
+    return shown.to_string(index=False)
+
+
+def _methods_text(metrics: pd.DataFrame) -> str:
+    shown = pd.DataFrame({
+        "method": metrics["method"], "horizon": metrics["horizon"], "WAPE": metrics["wape"].map(_pct),
+        "bias": metrics["bias"].map(lambda v: _pct(v, sign=True)), "MAE": metrics["mae"].map(_money),
+        "CRPS": metrics["crps"].map(_money), "MAPE": metrics["mape"].map(_pct),
+        "MAPE n": [f"{a} / {b}" for a, b in zip(metrics["mape_n"], metrics["mape_excluded"], strict=True)],
+        "invoice MAE (days)": metrics["invoice_mae"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")})
+    return shown.to_string(index=False)
+
+
+def backtest_html(result: BacktestResult) -> str:
+    """A self-contained HTML page: the summary, the model by horizon, the goals, every metric (monthly and
+    cumulative) and the PIT histogram (figures are wired by cashsim.plots)."""
+    def table(df: pd.DataFrame, index: bool = False) -> str:
+        return df.to_html(index=index, float_format=lambda v: f"{v:,.3f}", escape=True, border=0, na_rep="")
+
+    return ("<!doctype html><html><head><meta charset='utf-8'><title>cashsim backtest</title></head><body>"
+            f"<h1>Backtest</h1><pre>{html.escape(result.summary_text())}</pre>"
+            f"<h2>Model by horizon</h2>{table(result.horizon_table(), index=True)}"
+            f"<h2>Goals</h2>{table(result.goals)}<h2>Metrics by month</h2>{table(result.metrics)}"
+            f"<h2>Metrics on cumulative months 1..h</h2>{table(result.cumulative_metrics)}"
+            f"<h2>PIT histogram</h2>{table(result.pit_histogram)}</body></html>")
