@@ -90,7 +90,7 @@ def broken_copy(path: Path) -> Path:
 
 def test_failed_cell_exits_non_zero_and_keeps_the_notebook(tmp_path, monkeypatch, capsys):
     broken = broken_copy(tmp_path / "broken.ipynb")
-    monkeypatch.setattr(report, "packaged_notebook", lambda name="monthly_report.ipynb": broken)
+    monkeypatch.setattr(report.runner, "packaged_notebook", lambda name="monthly_report.ipynb": broken)
     out = tmp_path / "reports"
     code = main(["report", "--params", str(DEMO_PARAMS), "--month", "2026-11", "--output", str(out),
                  "--paths", "50"])
@@ -249,7 +249,7 @@ def test_demo_command_runs_the_report_of_the_month_after_as_of(tmp_path, light, 
 
     assert demo.demo_params_path() == DEMO_PARAMS
     assert demo.default_output(DEMO_PARAMS) == ROOT / "reports"
-    monkeypatch.setattr(report, "packaged_notebook", lambda name="monthly_report.ipynb": light)
+    monkeypatch.setattr(report.runner, "packaged_notebook", lambda name="monthly_report.ipynb": light)
     assert main(["demo", "--paths", "50", "--output", str(tmp_path)]) == 0
     printed = capsys.readouterr().out.strip().splitlines()
     assert printed[-1] == str(tmp_path / "2026-11" / "cashsim-report-2026-11.html")
