@@ -38,7 +38,7 @@ from cashsim.report.lever_views import (
                                          plan_summary,
                                          plan_view,
 )
-from cashsim.report.resources import packaged_notebook
+from cashsim.report.resources import packaged_notebook, packaged_params, template_dir
 from cashsim.report.runner import (
                                          CELL_TIMEOUT,
                                          REPORT_ENV,
@@ -73,6 +73,7 @@ __all__ = ["CELL_TIMEOUT", "HIDDEN_TAGS", "REPORT_ENV", "SUMMARY_MIMETYPE", "WOR
            "check_parameters", "claims_view", "customer_cost_view", "customers_view", "disputes_view", "export_html",
            "forecast_months", "headline", "html_path", "kpi_view", "ledger_view", "levers", "levers_figures",
            "levers_month", "levers_view", "load_run", "month_figures", "month_lock", "months_view",
-           "next_destination", "notebook_parameters", "packaged_notebook", "params_for", "params_hash",
+           "next_destination", "notebook_parameters", "packaged_notebook", "packaged_params", "params_for", "params_hash",
            "plan_summary", "plan_view", "read_summary", "rejections_view", "report_as_of", "report_month",
-           "run_monthly_report", "segments_view", "shortfall_view", "summary_bundle", "versions", "weekly_view"]
+           "run_monthly_report", "segments_view", "shortfall_view", "summary_bundle", "template_dir", "versions",
+           "weekly_view"]

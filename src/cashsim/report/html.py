@@ -1,10 +1,10 @@
 """The report as one HTML page: the executed notebook exported by nbconvert, without code, opening offline.
 
-The template is nbconvert's ``lab`` template without its require.js and MathJax ``<script>`` tags, which would be
-fetched from a CDN and, for require.js, turn plotly.js into an AMD module the figures do not find; the MathJax
-``<script src>`` plotly adds to every figure is removed too. Cells tagged with one of :data:`HIDDEN_TAGS` (the
-parameters and the machine-readable summary) are left out. The page makes no request outside itself (the browser
-test checks).
+The template (``cashsim/report/templates/cashsim_report``) is nbconvert's ``lab`` template without its require.js
+and MathJax ``<script>`` tags, which would be fetched from a CDN and, for require.js, turn plotly.js into an AMD
+module the figures do not find; the MathJax ``<script src>`` plotly adds to every figure is removed too. Cells
+tagged with one of :data:`HIDDEN_TAGS` (the parameters and the machine-readable summary) are left out. The page
+makes no request outside itself (the browser test checks).
 
 Customer names are data: report tables go through :func:`cashsim.fmt.table` (HTML-escaped), figures through
 plotly's JSON (which escapes ``<``), so a customer named ``<script>`` shows as text.
@@ -16,13 +16,13 @@ Example::
 
 from __future__ import annotations
 
-import importlib.resources
 import re
-from pathlib import Path
 
 import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import TagRemovePreprocessor
+
+from cashsim.report.resources import template_dir
 
 #: Cells with these tags are not in the HTML (the parameters, and the machine-readable summary).
 HIDDEN_TAGS = frozenset({"parameters", "injected-parameters", "remove_cell", "summary"})
@@ -30,16 +30,12 @@ HIDDEN_TAGS = frozenset({"parameters", "injected-parameters", "remove_cell", "su
 _PLOTLY_MATHJAX = re.compile(r'<script src="https://cdn[a-z.]*/ajax/libs/mathjax/[^"]*"></script>')
 
 
-def _template_dir() -> Path:
-    return Path(str(importlib.resources.files("cashsim").joinpath("notebooks", "templates")))
-
-
 def export_html(notebook: nbformat.NotebookNode, title: str, language: str = "fr") -> str:
     """The executed notebook as one HTML page without code, prompts, parameters or the summary cell.
 
     ``language`` (``fr``) goes into ``<html lang>``, so the browser hyphenates and reads figures the local way.
     """
-    exporter = HTMLExporter(template_name="cashsim_report", extra_template_basedirs=[str(_template_dir())],
+    exporter = HTMLExporter(template_name="cashsim_report", extra_template_basedirs=[str(template_dir())],
                             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
                             language_code=language)
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags=set(HIDDEN_TAGS), enabled=True),
