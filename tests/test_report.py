@@ -7,6 +7,7 @@ output) so each run costs one kernel start; the real report runs end to end once
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -139,6 +140,86 @@ def test_month_and_as_of_rules(tmp_path):
         report.run_monthly_report(DEMO_PARAMS, "2027-05", output_root=tmp_path)
     with pytest.raises(ParamsError, match="cannot read"):
         report.run_monthly_report(tmp_path / "missing.yml", "2026-11", output_root=tmp_path)
+
+
+@pytest.mark.parametrize("month", ["2026-11\n", "2026-11 ", " 2026-11", "2026-1", "2026-011", "2026-00",
+                                   "\uff12\uff10\uff12\uff16-11", "2026/11", "2026-11-01"])
+def test_a_month_is_yyyy_mm_exactly(month, tmp_path, capsys):
+    """`--month $'2026-11\\n'` used to pass (``re.match`` with ``$`` accepts a final newline) and leave a lock and a
+    failed notebook with a newline in their names: refused at once, on one line, exit 2, nothing written."""
+    with pytest.raises(ReportError, match="give the report month as YYYY-MM"):
+        report.check_month(month)
+    out = tmp_path / "reports"
+    assert main(["report", "--params", str(DEMO_PARAMS), "--month", month, "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.endswith("\n") and "\n" not in err[:-1] and "YYYY-MM" in err
+    assert not out.exists()
+
+
+def test_the_next_run_removes_temporary_folders_of_killed_runs(tmp_path, light):
+    """A killed run (SIGKILL, SIGTERM) leaves reports/.YYYY-MM-tmp-*; the next run of that month removes them once
+    it holds the month's lock. The last good report and other months' folders stay."""
+    out = tmp_path / "reports"
+    good = report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=out, notebook=light, n_paths=7)
+    stale = out / ".2026-11-tmp-k1ll3d"
+    (stale / "sub").mkdir(parents=True)
+    (stale / "sub" / "cashsim-report-2026-11.ipynb").write_text("{}")
+    other_month = out / ".2026-12-tmp-running"  # its lock is not ours: maybe a live run
+    other_month.mkdir()
+    again = report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=out, notebook=light, n_paths=8)
+    assert not stale.exists() and other_month.exists()
+    assert again == out / "2026-11-v2" and json.loads((again / "summary.json").read_text())["n_paths"] == 8
+    assert json.loads((good / "summary.json").read_text())["n_paths"] == 7  # the last good report stays
+    with report.month_lock(out, "2026-11"):
+        assert report.runner.remove_stale_work(out, "2026-11") == []
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (Linux /proc; empty elsewhere)."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+
+def _a_cell_ran(notebook: Path) -> bool:
+    """Whether papermill's autosave of ``notebook`` shows an executed cell (the kernel is up and running)."""
+    try:
+        nb = json.loads(notebook.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # not written yet, or caught mid-write
+        return False
+    return any(c.get("execution_count") for c in nb.get("cells", []))
+
+
+def test_a_sigkilled_report_is_cleaned_up_by_the_next_run(tmp_path, light):
+    """`cashsim report` killed with SIGKILL mid-run leaves its temporary folder (no code runs on SIGKILL); the next
+    run of the month removes it and writes its report."""
+    import signal
+
+    out = tmp_path / "reports"
+    argv = [sys.executable, "-m", "cashsim.cli", "report", "--params", str(DEMO_PARAMS), "--month", "2026-11",
+            "--output", str(out), "--paths", "50"]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kernels: list[int] = []
+    try:
+        deadline = time.monotonic() + 180
+        while not any(_a_cell_ran(nb) for nb in out.glob(".2026-11-tmp-*/cashsim-report-2026-11.ipynb")):
+            assert proc.poll() is None, "the report ended before it could be killed"
+            assert time.monotonic() < deadline, "the report's kernel ran no cell within 180 s"
+            time.sleep(0.2)
+        kernels = _children(proc.pid)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in kernels:  # the kernel would also exit by itself, on noticing its parent died
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    left = list(out.glob(".2026-11-tmp-*"))
+    assert left and not (out / "2026-11").exists()  # what the killed run left behind
+    folder = report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=out, notebook=light, n_paths=7)
+    assert folder == out / "2026-11" and (folder / "summary.json").exists()
+    assert not any(p.exists() for p in left) and list(out.glob(".2026-11-tmp-*")) == []
 
 
 def test_next_destination(tmp_path):

@@ -14,7 +14,9 @@ Safe to schedule (cron / systemd timer, see docs/scheduling.md):
 - never overwrites an earlier report: when ``reports/2026-11`` exists the run goes to ``2026-11-v2``, ``-v3``...
   unless ``force=True``, which replaces it;
 - renders into a temporary folder beside the destination (same filesystem) and moves it into place with
-  ``os.replace`` only when everything is written, so a report folder is always complete;
+  ``os.replace`` only when everything is written, so a report folder is always complete; the temporary folders a
+  killed run left behind (``reports/.2026-11-tmp-*``) are removed by the next run of the month, once it holds the
+  lock;
 - a lock per month (``reports/.2026-11.lock``, :mod:`filelock`) makes a second concurrent run of the same month fail
   at once with a clear message (the lock is released by the OS if a run dies);
 - a failing cell raises :class:`ReportError` (the command exits non-zero) and keeps the executed notebook as
@@ -69,13 +71,21 @@ from cashsim.report.summary import _json_default, read_summary
 REPORT_ENV = {"TQDM_DISABLE": "1", "PLOTLY_RENDERER": "plotly_mimetype+notebook"}
 #: Seconds a single cell may run before the report is abandoned as hung.
 CELL_TIMEOUT = 1800
-_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+#: A report month: ``YYYY-MM`` exactly (``fullmatch``), four ASCII digits and a month 01-12 - no space, no newline.
+_MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
 _VERSIONED = ("numpy", "scipy", "pandas", "plotly", "papermill", "nbconvert", "pydantic", "babel")
 
 
 def check_month(month: str) -> pd.Period:
-    """``"2026-11"`` as a monthly Period; a ReportError says the expected form otherwise."""
-    if not isinstance(month, str) or not _MONTH.match(month):
+    """``"2026-11"`` as a monthly Period; a ReportError says the expected form otherwise.
+
+    The month names the lock, the temporary folder and the report folder, so it is ``YYYY-MM`` exactly:
+    ``"2026-11\\n"`` or ``" 2026-11"`` are refused (their ``repr`` in the message keeps it on one line).
+
+    >>> check_month("2026-11")
+    Period('2026-11', 'M')
+    """
+    if not isinstance(month, str) or not _MONTH.fullmatch(month):
         raise ReportError(f"--month {month!r}: give the report month as YYYY-MM, for example 2026-11")
     return pd.Period(month, freq="M")
 
@@ -181,6 +191,25 @@ def month_lock(root: Path, month: str) -> Iterator[Path]:
         lock.release()
 
 
+def work_prefix(month: str) -> str:
+    """Name prefix of the temporary folders a run of ``month`` renders into: ``.YYYY-MM-tmp-``."""
+    return f".{month}-tmp-"
+
+
+def remove_stale_work(root: Path, month: str) -> list[Path]:
+    """Delete the temporary folders ``root/.YYYY-MM-tmp-*`` that killed runs of ``month`` left behind.
+
+    Call it only while holding the month's lock (:func:`month_lock`): the OS releases the lock when its holder ends
+    or dies, so a temporary folder of the month that exists once the lock is ours belongs to a dead run (SIGKILL,
+    SIGTERM, power cut). Report folders (``YYYY-MM``, ``YYYY-MM-vK``) are never touched: the last good report stays.
+    Returns the folders removed.
+    """
+    stale = sorted(p for p in root.glob(f"{work_prefix(month)}*") if p.is_dir() and not p.is_symlink())
+    for path in stale:
+        shutil.rmtree(path, ignore_errors=True)
+    return stale
+
+
 def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
@@ -216,12 +245,14 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
     ``output_root`` defaults to the params' ``report.output_dir`` (relative to the working directory, as typed on
     the command line). ``n_paths`` / ``seed`` override the params' simulation settings; ``as_of`` overrides
     :func:`report_as_of`. ``notebook`` replaces the packaged ``monthly_report.ipynb`` (tests, custom reports).
-    Raises ParamsError for a bad params file, ReportError for a bad month, a held lock or a failing cell.
+    Raises ParamsError for a bad params file, ReportError for a bad month, a held lock or a failing cell. The month
+    is checked first, before anything is read or written; temporary folders of killed runs of the month are removed
+    once its lock is held (:func:`remove_stale_work`).
     """
     started = time.perf_counter()
+    check_month(month)
     params_file = Path(params_path).resolve()
     params = load_params(params_file)
-    check_month(month)
     report_date = pd.Timestamp(as_of).date() if as_of else report_as_of(params, month)
     source = Path(notebook).resolve() if notebook else packaged_notebook()
     root = Path(output_root if output_root is not None else params.report.output_dir).resolve()
@@ -235,8 +266,9 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
     stem = f"cashsim-report-{month}"
 
     with month_lock(root, month):
+        remove_stale_work(root, month)
         destination = next_destination(root, month, force=force)
-        work = Path(tempfile.mkdtemp(prefix=f".{month}-tmp-", dir=root))
+        work = Path(tempfile.mkdtemp(prefix=work_prefix(month), dir=root))
         os.chmod(work, 0o777 & ~_umask())  # mkdtemp makes it private; a report is for the finance team
         try:
             executed = work / f"{stem}.ipynb"
