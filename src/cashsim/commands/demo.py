@@ -3,7 +3,8 @@
 Uses ``params/demo.yml`` of the repository when cashsim runs from a checkout (or the working directory holds
 ``params/demo.yml``), else the copy shipped inside the wheel (``cashsim/notebooks/demo.yml``), so ``cashsim demo``
 also works from a plain ``pip install``. It validates the parameters, runs the report for the month after the
-demo's as-of date (2026-11 for an as-of of 2026-10-31) into ``reports/`` and prints the path of the HTML to open.
+demo's as-of date (2026-11 for an as-of of 2026-10-31) into ``reports/atelier-demo-sas/2026-11/`` (the company
+folder: :func:`cashsim.report.company_slug` of the params' ``company``) and prints the path of the HTML to open.
 
 Example::
 
@@ -46,7 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description=__doc__.splitlines()[0])
     p.add_argument("--paths", type=int, default=None, metavar="N",
                    help="Monte Carlo paths (default: simulation.n_paths of params/demo.yml)")
-    p.add_argument("--output", default=None, metavar="DIR", help="reports folder (default: reports/ of the repo)")
+    p.add_argument("--output", default=None, metavar="DIR",
+                   help="folder holding the company folders (default: reports/ of the repo)")
     p.add_argument("--force", action="store_true", help="replace an existing report of the month")
     p.set_defaults(func=run)
 

@@ -1,4 +1,4 @@
-"""The monthly report (*rapport mensuel de trésorerie*): the papermill run that writes ``reports/YYYY-MM/``
+"""The monthly report (*rapport mensuel de trésorerie*): the papermill run that writes ``reports/<company>/YYYY-MM/``
 (:mod:`~cashsim.report.runner`), its HTML export (:mod:`~cashsim.report.html`) and ``summary.json``
 (:mod:`~cashsim.report.summary`), and the short glue the report notebooks call (:mod:`~cashsim.report.views`,
 :mod:`~cashsim.report.ledger_views`, :mod:`~cashsim.report.lever_views`).
@@ -21,18 +21,18 @@ from cashsim.report.ledger_views import (accounting_view, aged_wide, alerts_view
 from cashsim.report.lever_views import (actions_view, levers, levers_figures, levers_month, levers_view, plan_summary,
                                         plan_view)
 from cashsim.report.resources import packaged_notebook, packaged_params, template_dir
-from cashsim.report.runner import (CELL_TIMEOUT, REPORT_ENV, check_month, check_parameters, html_path, month_lock,
-                                   next_destination, notebook_parameters, params_hash, report_as_of, run_monthly_report,
-                                   versions)
+from cashsim.report.runner import (CELL_TIMEOUT, REPORT_ENV, check_month, check_parameters, company_slug, html_path,
+                                   month_lock, next_destination, notebook_parameters, params_hash, report_as_of,
+                                   run_monthly_report, versions)
 from cashsim.report.summary import SUMMARY_MIMETYPE, read_summary, summary_bundle
 from cashsim.report.views import (WORDS, answer_html, forecast_months, headline, load_run, month_figures, months_view,
                                   params_for, report_month, shortfall_view, weekly_view)
 
 __all__ = ["CELL_TIMEOUT", "HIDDEN_TAGS", "REPORT_ENV", "SUMMARY_MIMETYPE", "WORDS", "accounting_view", "actions_view",
            "aged_wide", "alerts_view", "answer_html", "call_list_view", "check_month", "check_parameters",
-           "claims_view", "customer_cost_view", "customers_view", "disputes_view", "export_html", "forecast_months",
-           "headline", "html_path", "kpi_view", "ledger_view", "levers", "levers_figures", "levers_month",
-           "levers_view", "load_run", "month_figures", "month_lock", "months_view", "next_destination",
+           "claims_view", "company_slug", "customer_cost_view", "customers_view", "disputes_view", "export_html",
+           "forecast_months", "headline", "html_path", "kpi_view", "ledger_view", "levers", "levers_figures",
+           "levers_month", "levers_view", "load_run", "month_figures", "month_lock", "months_view", "next_destination",
            "notebook_parameters", "packaged_notebook", "packaged_params", "params_for", "params_hash", "plan_summary",
            "plan_view", "read_summary", "rejections_view", "report_as_of", "report_month", "run_monthly_report",
            "segments_view", "shortfall_view", "summary_bundle", "template_dir", "versions", "weekly_view"]

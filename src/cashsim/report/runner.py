@@ -1,26 +1,29 @@
 """The monthly report run (*rapport mensuel de trésorerie*): ``monthly_report.ipynb`` run by papermill into
-``reports/YYYY-MM/``, exported to a self-contained HTML without code (:mod:`cashsim.report.html`), with a
+``reports/<company>/YYYY-MM/``, exported to a self-contained HTML without code (:mod:`cashsim.report.html`), with a
 ``summary.json`` of the headline figures (:mod:`cashsim.report.summary`).
 
-``run_monthly_report(params_path, "2026-11")`` writes::
+``run_monthly_report(params_path, "2026-11")`` writes, for the params' ``company: Atelier Démo SAS``::
 
-    reports/2026-11/
+    reports/atelier-demo-sas/2026-11/
         cashsim-report-2026-11.ipynb   the executed notebook (open it in JupyterLab to dig further)
         cashsim-report-2026-11.html    the report: no code cells, plotly.js embedded once, opens offline
         summary.json                   headline figures + run uuid, versions, params hash, seed, paths
 
-Safe to schedule (cron / systemd timer, see docs/scheduling.md):
+``reports/`` is the output root (``--output``, else the params' ``report.output_dir``); it holds one folder per
+company, named by :func:`company_slug` of the params' ``company``, so the reports of two params files (two
+companies) never mix. Below, ``reports/<company>`` is that company folder. Safe to schedule (cron / systemd timer, see
+docs/scheduling.md):
 
-- never overwrites an earlier report: when ``reports/2026-11`` exists the run goes to ``2026-11-v2``, ``-v3``...
+- never overwrites an earlier report: when ``<company>/2026-11`` exists the run goes to ``2026-11-v2``, ``-v3``...
   unless ``force=True``, which replaces it;
 - renders into a temporary folder beside the destination (same filesystem) and moves it into place with
   ``os.replace`` only when everything is written, so a report folder is always complete; the temporary folders a
-  killed run left behind (``reports/.2026-11-tmp-*``) are removed by the next run of the month, once it holds the
+  killed run left behind (``<company>/.2026-11-tmp-*``) are removed by the next run of the month, once it holds the
   lock;
-- a lock per month (``reports/.2026-11.lock``, :mod:`filelock`) makes a second concurrent run of the same month fail
-  at once with a clear message (the lock is released by the OS if a run dies);
+- a lock per company and month (``<company>/.2026-11.lock``, :mod:`filelock`) makes a second concurrent run of the
+  same month fail at once with a clear message (the lock is released by the OS if a run dies);
 - a failing cell raises :class:`ReportError` (the command exits non-zero) and keeps the executed notebook as
-  ``reports/2026-11.<UTC time>.failed.ipynb``, red error banner included, for diagnosis.
+  ``<company>/2026-11.<UTC time>.failed.ipynb``, red error banner included, for diagnosis.
 
 The notebook runs in a fresh ``python3`` kernel of the current interpreter (never the kernel name saved in the
 notebook: papermill#251), with ``TQDM_DISABLE=1`` (widget progress bars would load JavaScript from a CDN in the
@@ -48,6 +51,7 @@ import re
 import shutil
 import tempfile
 import time
+import unicodedata
 import uuid
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -73,7 +77,30 @@ REPORT_ENV = {"TQDM_DISABLE": "1", "PLOTLY_RENDERER": "plotly_mimetype+notebook"
 CELL_TIMEOUT = 1800
 #: A report month: ``YYYY-MM`` exactly (``fullmatch``), four ASCII digits and a month 01-12 - no space, no newline.
 _MONTH = re.compile(r"[0-9]{4}-(0[1-9]|1[0-2])")
+#: Letters NFKD does not decompose, spelt out for a company folder name (*L'Œuvre* -> ``l-oeuvre``).
+_LIGATURES = str.maketrans({"œ": "oe", "Œ": "OE", "æ": "ae", "Æ": "AE", "ß": "ss"})
 _VERSIONED = ("numpy", "scipy", "pandas", "plotly", "papermill", "nbconvert", "pydantic", "babel")
+
+
+def company_slug(company: str) -> str:
+    """The company's folder name under the output root: ASCII, lowercase, words joined by hyphens.
+
+    Rule: the ligatures ``œ æ ß`` spelt ``oe ae ss``, Unicode NFKD decomposition, accents and other non-ASCII
+    characters dropped, lowercase, every run of characters other than ``a-z0-9`` becomes one hyphen, none at either
+    end, at most 80 characters. A name with no ASCII letter or digit at all gets ``company-`` and the first 8 hex
+    digits of the SHA-256 of its UTF-8 bytes, so two such names still get two folders.
+
+    >>> company_slug("Atelier Démo SAS")
+    'atelier-demo-sas'
+    >>> company_slug("  Dupont & Fils <SARL> ")
+    'dupont-fils-sarl'
+    >>> company_slug("../..")[:8]
+    'company-'
+    """
+    spelt = company.translate(_LIGATURES)
+    ascii_name = unicodedata.normalize("NFKD", spelt).encode("ascii", "ignore").decode("ascii").lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_name).strip("-")[:80].rstrip("-")
+    return slug or f"company-{hashlib.sha256(company.encode('utf-8')).hexdigest()[:8]}"
 
 
 def check_month(month: str) -> pd.Period:
@@ -242,8 +269,9 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
                        cell_timeout: int = CELL_TIMEOUT) -> Path:
     """Run the monthly report for ``month`` (``YYYY-MM``) and return the folder it was written to.
 
-    ``output_root`` defaults to the params' ``report.output_dir`` (relative to the working directory, as typed on
-    the command line). ``n_paths`` / ``seed`` override the params' simulation settings; ``as_of`` overrides
+    The folder is ``output_root/<company>/YYYY-MM`` (``-vK``), ``<company>`` the :func:`company_slug` of the params'
+    ``company``. ``output_root`` defaults to the params' ``report.output_dir`` (relative to the working directory, as
+    typed on the command line). ``n_paths`` / ``seed`` override the params' simulation settings; ``as_of`` overrides
     :func:`report_as_of`. ``notebook`` replaces the packaged ``monthly_report.ipynb`` (tests, custom reports).
     Raises ParamsError for a bad params file, ReportError for a bad month, a held lock or a failing cell. The month
     is checked first, before anything is read or written; temporary folders of killed runs of the month are removed
@@ -255,7 +283,8 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
     params = load_params(params_file)
     report_date = pd.Timestamp(as_of).date() if as_of else report_as_of(params, month)
     source = Path(notebook).resolve() if notebook else packaged_notebook()
-    root = Path(output_root if output_root is not None else params.report.output_dir).resolve()
+    output = Path(output_root if output_root is not None else params.report.output_dir).resolve()
+    root = output / company_slug(params.company)  # the company's folder: its reports, locks and failed notebooks
     parameters = {"params_path": str(params_file), "month": month, "as_of": report_date.isoformat()}
     if n_paths is not None:
         parameters["n_paths"] = int(n_paths)
