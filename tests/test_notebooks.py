@@ -16,7 +16,7 @@ import papermill as pm
 import pytest
 
 from cashsim import report
-from cashsim.params import load_params
+from cashsim.errors import ReportError
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -26,7 +26,7 @@ EXTRA_KEYS = "metadata.papermill cell.metadata.papermill cell.metadata.execution
 
 
 def committed_notebooks() -> list[Path]:
-    return sorted(NOTEBOOKS.glob("*.ipynb")) + sorted((ROOT / "src" / "cashsim" / "notebooks").glob("*.ipynb"))
+    return sorted(NOTEBOOKS.glob("*.ipynb"))
 
 
 def test_committed_notebooks_have_no_outputs():
@@ -53,15 +53,15 @@ def test_parameters_cell_first(name):
             assert "def " not in cell.source and "class " not in cell.source, (name, cell.source)
 
 
-def test_packaged_copies_match_the_repository():
-    """`cashsim report` runs the packaged copy; `cashsim demo` falls back on the packaged params."""
-    packaged = ROOT / "src" / "cashsim" / "notebooks"
-    assert (packaged / "monthly_report.ipynb").read_bytes() == (NOTEBOOKS / "monthly_report.ipynb").read_bytes(), \
-        "copy notebooks/monthly_report.ipynb to src/cashsim/notebooks/"
-    assert report.packaged_notebook() == packaged / "monthly_report.ipynb"
-    repo, shipped = load_params(ROOT / "params" / "demo.yml"), load_params(packaged / "demo.yml")
-    assert repo.model_dump(exclude={"base_dir"}) == shipped.model_dump(exclude={"base_dir"}), \
-        "copy params/demo.yml to src/cashsim/notebooks/demo.yml"
+def test_notebooks_and_demo_params_exist_once():
+    """`cashsim report` and `cashsim demo` run the repository's own files from a checkout: no copy in the package."""
+    assert not (ROOT / "src" / "cashsim" / "notebooks").exists(), "the notebooks live in notebooks/ only"
+    assert report.packaged_notebook() == NOTEBOOKS / "monthly_report.ipynb"
+    assert report.packaged_notebook("scenario_panel.ipynb") == NOTEBOOKS / "scenario_panel.ipynb"
+    assert report.packaged_params() == ROOT / "params" / "demo.yml"
+    assert (report.template_dir() / "cashsim_report" / "index.html.j2").is_file()
+    with pytest.raises(ReportError, match="reinstall cashsim"):
+        report.packaged_notebook("no_such_notebook.ipynb")
 
 
 @pytest.mark.parametrize("name", ["01_history.ipynb", "02_forecast.ipynb", "03_levers.ipynb"])

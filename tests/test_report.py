@@ -7,6 +7,7 @@ output) so each run costs one kernel start; the real report runs end to end once
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -26,6 +27,8 @@ from cashsim.errors import ParamsError, ReportError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_PARAMS = ROOT / "params" / "demo.yml"
+#: The demo's company folder under the output root: company_slug("Atelier Démo SAS").
+COMPANY = "atelier-demo-sas"
 HOSTILE = "<script>alert('pwned')</script> SARL"
 N_PATHS = 200
 
@@ -56,7 +59,7 @@ def light(tmp_path) -> Path:
 def test_report_folder_versions_and_force(tmp_path, light):
     out = tmp_path / "reports"
     first = report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=out, notebook=light, n_paths=7)
-    assert first == out / "2026-11"
+    assert first == out / COMPANY / "2026-11"
     names = sorted(p.name for p in first.iterdir())
     assert names == ["cashsim-report-2026-11.html", "cashsim-report-2026-11.ipynb", "summary.json"]
     summary = json.loads((first / "summary.json").read_text())
@@ -77,7 +80,9 @@ def test_report_folder_versions_and_force(tmp_path, light):
                                        force=True)
     assert forced == first and json.loads((first / "summary.json").read_text())["n_paths"] == 10
     # nothing half-written left behind: no temporary folders, only the lock file and the report folders
-    assert sorted(p.name for p in out.iterdir()) == [".2026-11.lock", "2026-11", "2026-11-v2", "2026-11-v3"]
+    assert [p.name for p in out.iterdir()] == [COMPANY]
+    assert sorted(p.name for p in (out / COMPANY).iterdir()) == [".2026-11.lock", "2026-11", "2026-11-v2",
+                                                                  "2026-11-v3"]
 
 
 def broken_copy(path: Path) -> Path:
@@ -90,27 +95,27 @@ def broken_copy(path: Path) -> Path:
 
 def test_failed_cell_exits_non_zero_and_keeps_the_notebook(tmp_path, monkeypatch, capsys):
     broken = broken_copy(tmp_path / "broken.ipynb")
-    monkeypatch.setattr(report, "packaged_notebook", lambda name="monthly_report.ipynb": broken)
+    monkeypatch.setattr(report.runner, "packaged_notebook", lambda name="monthly_report.ipynb": broken)
     out = tmp_path / "reports"
     code = main(["report", "--params", str(DEMO_PARAMS), "--month", "2026-11", "--output", str(out),
                  "--paths", "50"])
     assert code == 2
     err = capsys.readouterr().err
     assert "failed in cell" in err and "RuntimeError: deliberate failure" in err
-    kept = list(out.glob("2026-11.*.failed.ipynb"))
+    kept = list((out / COMPANY).glob("2026-11.*.failed.ipynb"))
     assert len(kept) == 1 and str(kept[0]) in err
     failed = nbformat.read(kept[0], as_version=4)
     assert any(o.get("ename") == "RuntimeError" for c in failed.cells for o in c.get("outputs", []))
-    assert not (out / "2026-11").exists()  # no report folder for a failed run
-    assert [p.name for p in out.iterdir() if p.is_dir()] == []  # and no temporary folder either
+    assert not (out / COMPANY / "2026-11").exists()  # no report folder for a failed run
+    assert [p.name for p in (out / COMPANY).iterdir() if p.is_dir()] == []  # and no temporary folder either
 
 
 def test_a_second_run_of_the_same_month_fails_fast(tmp_path, light):
     out = tmp_path / "reports"
-    out.mkdir()
+    (out / COMPANY).mkdir(parents=True)
     holder = subprocess.Popen(
         [sys.executable, "-c", "import sys, time; from filelock import FileLock; l = FileLock(sys.argv[1]); "
-         "l.acquire(); print('locked', flush=True); time.sleep(60)", str(out / ".2026-11.lock")],
+         "l.acquire(); print('locked', flush=True); time.sleep(60)", str(out / COMPANY / ".2026-11.lock")],
         stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "locked"
@@ -139,6 +144,111 @@ def test_month_and_as_of_rules(tmp_path):
         report.run_monthly_report(DEMO_PARAMS, "2027-05", output_root=tmp_path)
     with pytest.raises(ParamsError, match="cannot read"):
         report.run_monthly_report(tmp_path / "missing.yml", "2026-11", output_root=tmp_path)
+
+
+@pytest.mark.parametrize("month", ["2026-11\n", "2026-11 ", " 2026-11", "2026-1", "2026-011", "2026-00",
+                                   "\uff12\uff10\uff12\uff16-11", "2026/11", "2026-11-01"])
+def test_a_month_is_yyyy_mm_exactly(month, tmp_path, capsys):
+    """`--month $'2026-11\\n'` used to pass (``re.match`` with ``$`` accepts a final newline) and leave a lock and a
+    failed notebook with a newline in their names: refused at once, on one line, exit 2, nothing written."""
+    with pytest.raises(ReportError, match="give the report month as YYYY-MM"):
+        report.check_month(month)
+    out = tmp_path / "reports"
+    assert main(["report", "--params", str(DEMO_PARAMS), "--month", month, "--output", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.endswith("\n") and "\n" not in err[:-1] and "YYYY-MM" in err
+    assert not out.exists()
+
+
+def test_the_next_run_removes_temporary_folders_of_killed_runs(tmp_path, light):
+    """A killed run (SIGKILL, SIGTERM) leaves reports/.YYYY-MM-tmp-*; the next run of that month removes them once
+    it holds the month's lock. The last good report and other months' folders stay."""
+    out = tmp_path / "reports"
+    good = report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=out, notebook=light, n_paths=7)
+    stale = out / COMPANY / ".2026-11-tmp-k1ll3d"
+    (stale / "sub").mkdir(parents=True)
+    (stale / "sub" / "cashsim-report-2026-11.ipynb").write_text("{}")
+    other_month = out / COMPANY / ".2026-12-tmp-running"  # its lock is not ours: maybe a live run
+    other_month.mkdir()
+    again = report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=out, notebook=light, n_paths=8)
+    assert not stale.exists() and other_month.exists()
+    assert again == out / COMPANY / "2026-11-v2" and json.loads((again / "summary.json").read_text())["n_paths"] == 8
+    assert json.loads((good / "summary.json").read_text())["n_paths"] == 7  # the last good report stays
+    with report.month_lock(out / COMPANY, "2026-11"):
+        assert report.runner.remove_stale_work(out / COMPANY, "2026-11") == []
+
+
+def _children(pid: int) -> list[int]:
+    """Direct children of ``pid`` (Linux /proc; empty elsewhere)."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(x) for x in path.read_text().split()] if path.exists() else []
+
+
+def _a_cell_ran(notebook: Path) -> bool:
+    """Whether papermill's autosave of ``notebook`` shows an executed cell (the kernel is up and running)."""
+    try:
+        nb = json.loads(notebook.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # not written yet, or caught mid-write
+        return False
+    return any(c.get("execution_count") for c in nb.get("cells", []))
+
+
+def test_a_sigkilled_report_is_cleaned_up_by_the_next_run(tmp_path, light):
+    """`cashsim report` killed with SIGKILL mid-run leaves its temporary folder (no code runs on SIGKILL); the next
+    run of the month removes it and writes its report."""
+    import signal
+
+    out = tmp_path / "reports"
+    argv = [sys.executable, "-m", "cashsim.cli", "report", "--params", str(DEMO_PARAMS), "--month", "2026-11",
+            "--output", str(out), "--paths", "50"]
+    proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kernels: list[int] = []
+    try:
+        deadline = time.monotonic() + 180
+        while not any(_a_cell_ran(nb) for nb in out.glob(f"{COMPANY}/.2026-11-tmp-*/cashsim-report-2026-11.ipynb")):
+            assert proc.poll() is None, "the report ended before it could be killed"
+            assert time.monotonic() < deadline, "the report's kernel ran no cell within 180 s"
+            time.sleep(0.2)
+        kernels = _children(proc.pid)
+        proc.send_signal(signal.SIGKILL)
+        assert proc.wait(timeout=30) == -signal.SIGKILL
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pid in kernels:  # the kernel would also exit by itself, on noticing its parent died
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+    left = list((out / COMPANY).glob(".2026-11-tmp-*"))
+    assert left and not (out / COMPANY / "2026-11").exists()  # what the killed run left behind
+    folder = report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=out, notebook=light, n_paths=7)
+    assert folder == out / COMPANY / "2026-11" and (folder / "summary.json").exists()
+    assert not any(p.exists() for p in left) and list((out / COMPANY).glob(".2026-11-tmp-*")) == []
+
+
+def test_company_slug():
+    assert report.company_slug("Atelier Démo SAS") == COMPANY
+    assert report.company_slug("Société Bêta & Fils <SARL>") == "societe-beta-fils-sarl"
+    assert report.company_slug("ÉTS. L'Œuvre -- Nord/Sud 2") == "ets-l-oeuvre-nord-sud-2"
+    assert report.company_slug("../../etc") == "etc"
+    assert report.company_slug("x" * 300) == "x" * 80
+    # nothing ASCII left: a hash of the name, so two such companies still get two folders
+    one, two = report.company_slug("株式会社"), report.company_slug("有限会社")
+    assert one.startswith("company-") and two.startswith("company-") and one != two
+
+
+def test_two_companies_never_share_a_report_folder(tmp_path, light):
+    """Two params files (two companies) writing to one --output: each its own company folder, both version 1."""
+    raw = yaml.safe_load(DEMO_PARAMS.read_text(encoding="utf-8"))
+    raw["company"] = "Société Bêta"
+    other = tmp_path / "beta.yml"
+    other.write_text(yaml.safe_dump(raw, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    out = tmp_path / "reports"
+    a = report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=out, notebook=light, n_paths=7)
+    b = report.run_monthly_report(other, "2026-11", output_root=out, notebook=light, n_paths=8)
+    assert (a, b) == (out / COMPANY / "2026-11", out / "societe-beta" / "2026-11")
+    assert json.loads((a / "summary.json").read_text())["n_paths"] == 7
+    assert json.loads((b / "summary.json").read_text())["n_paths"] == 8
 
 
 def test_next_destination(tmp_path):
@@ -249,11 +359,11 @@ def test_demo_command_runs_the_report_of_the_month_after_as_of(tmp_path, light, 
 
     assert demo.demo_params_path() == DEMO_PARAMS
     assert demo.default_output(DEMO_PARAMS) == ROOT / "reports"
-    monkeypatch.setattr(report, "packaged_notebook", lambda name="monthly_report.ipynb": light)
+    monkeypatch.setattr(report.runner, "packaged_notebook", lambda name="monthly_report.ipynb": light)
     assert main(["demo", "--paths", "50", "--output", str(tmp_path)]) == 0
     printed = capsys.readouterr().out.strip().splitlines()
-    assert printed[-1] == str(tmp_path / "2026-11" / "cashsim-report-2026-11.html")
-    summary = json.loads((tmp_path / "2026-11" / "summary.json").read_text())
+    assert printed[-1] == str(tmp_path / COMPANY / "2026-11" / "cashsim-report-2026-11.html")
+    summary = json.loads((tmp_path / COMPANY / "2026-11" / "summary.json").read_text())
     assert summary["n_paths"] == 50 and summary["as_of"] == "2026-10-31"
 
 

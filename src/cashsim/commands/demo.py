@@ -1,9 +1,10 @@
 """``cashsim demo [--paths N] [--output DIR] [--force]``: the monthly report of the embedded demo company.
 
 Uses ``params/demo.yml`` of the repository when cashsim runs from a checkout (or the working directory holds
-``params/demo.yml``), else the copy shipped inside the package (``cashsim/notebooks/demo.yml``), so ``cashsim demo``
+``params/demo.yml``), else the copy shipped inside the wheel (``cashsim/notebooks/demo.yml``), so ``cashsim demo``
 also works from a plain ``pip install``. It validates the parameters, runs the report for the month after the
-demo's as-of date (2026-11 for an as-of of 2026-10-31) into ``reports/`` and prints the path of the HTML to open.
+demo's as-of date (2026-11 for an as-of of 2026-10-31) into ``reports/atelier-demo-sas/2026-11/`` (the company
+folder: :func:`cashsim.report.company_slug` of the params' ``company``) and prints the path of the HTML to open.
 
 Example::
 
@@ -13,7 +14,6 @@ Example::
 from __future__ import annotations
 
 import argparse
-import importlib.resources
 import time
 from pathlib import Path
 
@@ -30,7 +30,9 @@ def demo_params_path() -> Path:
     for candidate in (Path.cwd() / DEMO_PARAMS, repo / DEMO_PARAMS):
         if candidate.is_file():
             return candidate
-    return Path(str(importlib.resources.files("cashsim").joinpath("notebooks", "demo.yml")))
+    from cashsim.report.resources import packaged_params  # imported on use: `cashsim --help` stays light
+
+    return packaged_params()
 
 
 def default_output(params_path: Path) -> Path:
@@ -45,7 +47,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                               description=__doc__.splitlines()[0])
     p.add_argument("--paths", type=int, default=None, metavar="N",
                    help="Monte Carlo paths (default: simulation.n_paths of params/demo.yml)")
-    p.add_argument("--output", default=None, metavar="DIR", help="reports folder (default: reports/ of the repo)")
+    p.add_argument("--output", default=None, metavar="DIR",
+                   help="folder holding the company folders (default: reports/ of the repo)")
     p.add_argument("--force", action="store_true", help="replace an existing report of the month")
     p.set_defaults(func=run)
 

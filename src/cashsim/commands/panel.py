@@ -1,6 +1,6 @@
 """``cashsim panel --params FILE [--port 8866]``: serve the scenario panel with Voilà on this machine only.
 
-The panel notebook (``cashsim/notebooks/scenario_panel.ipynb``, a copy of ``notebooks/scenario_panel.ipynb``) is
+The panel notebook (``notebooks/scenario_panel.ipynb``, shipped in the wheel as ``cashsim/notebooks/``) is
 parameterised the papermill way - an ``injected-parameters`` cell after the cell tagged ``parameters`` sets
 ``params_path`` to the absolute path of FILE - written to a temporary folder, and served by Voilà bound to
 127.0.0.1 (never to the network: the page runs Python on this machine). Sources are hidden, so the CFO sees controls
@@ -18,7 +18,6 @@ import argparse
 import subprocess
 import sys
 import tempfile
-from importlib import resources
 from pathlib import Path
 
 from cashsim.errors import ParamsError
@@ -31,8 +30,11 @@ DEFAULT_PORT = 8866
 
 
 def panel_notebook() -> Path:
-    """Path of the packaged panel notebook (shipped inside the wheel as package data)."""
-    return Path(str(resources.files("cashsim") / "notebooks" / PANEL_NOTEBOOK))
+    """Path of the panel notebook: the wheel's ``cashsim/notebooks/``, else the checkout's ``notebooks/``
+    (:func:`cashsim.report.resources.packaged_notebook`)."""
+    from cashsim.report.resources import packaged_notebook  # imported on use: `cashsim --help` stays light
+
+    return packaged_notebook(PANEL_NOTEBOOK)
 
 
 def prepare_panel_notebook(params_path: str | Path, out_dir: str | Path, *, n_paths: int | None = None) -> Path:

@@ -8,7 +8,10 @@ see it.
 Example::
 
     cashsim report --params params/demo.yml --month 2026-11 --paths 1000
-    # reports/2026-11/cashsim-report-2026-11.html  (or reports/2026-11-v2/... when 2026-11 already exists)
+    # reports/atelier-demo-sas/2026-11/cashsim-report-2026-11.html  (or .../2026-11-v2/... when 2026-11 exists)
+
+The report goes to ``<output>/<company>/YYYY-MM/``, ``<company>`` the params' ``company`` as a folder name
+(:func:`cashsim.report.company_slug`: "Atelier Démo SAS" -> ``atelier-demo-sas``), so two companies never mix.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ import time
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("report", help="run the monthly report into reports/YYYY-MM/ (HTML, notebook, summary)",
-                              description=__doc__.splitlines()[0])
+    p = subparsers.add_parser("report", description=__doc__.splitlines()[0],
+                              help="run the monthly report into reports/<company>/YYYY-MM/ (HTML, notebook, summary)")
     p.add_argument("--params", required=True, metavar="FILE", help="parameter file (YAML), e.g. params/demo.yml")
     p.add_argument("--month", required=True, metavar="YYYY-MM", help="month the report is about, e.g. 2026-11")
     p.add_argument("--paths", type=int, default=None, metavar="N",
@@ -29,9 +32,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--as-of", default=None, metavar="YYYY-MM-DD",
                    help="date the forecast stands on (default: the params' as_of, else the day before the month)")
     p.add_argument("--output", default=None, metavar="DIR",
-                   help="folder holding the YYYY-MM report folders (default: report.output_dir of the params)")
+                   help="folder holding the company folders <company>/YYYY-MM (default: report.output_dir of the "
+                        "params)")
     p.add_argument("--force", action="store_true",
-                   help="replace reports/YYYY-MM instead of writing a new version YYYY-MM-v2")
+                   help="replace <company>/YYYY-MM instead of writing a new version YYYY-MM-v2")
     p.set_defaults(func=run)
 
 

@@ -1,0 +1,43 @@
+"""The demo company's disputes (*litiges*): which invoices are disputed, of what type, when the dispute opens and
+is resolved, and which end with a credit note (*avoir*).
+
+A dispute opens 5 to 40 days after issue; its resolution takes ``max(1, round(X))`` days, ``X`` log-normal by
+dispute type (``DISPUTE_LAWS``); the invoice is then ready to be paid ``round(Y)`` days later, ``Y`` log-normal of
+median ``POST_RESOLUTION_MEDIAN`` (7 days) and log-sd ``POST_RESOLUTION_SIGMA`` (0.5). A third of the price
+disputes (``CREDIT_NOTE_SHARE``) end with a credit note of 5 to 25 % of the invoice (``CREDIT_NOTE_RANGE``).
+
+Example::
+
+    >>> inv = pd.DataFrame({"issue": np.arange(1000)})
+    >>> d = _disputes(np.random.default_rng(0), inv, np.full(1000, 0.1))
+    >>> bool((d["resolved"] > d["opened"]).all())
+    True
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from cashsim.demo.laws import (CREDIT_NOTE_RANGE, CREDIT_NOTE_SHARE, DISPUTE_LAWS, POST_RESOLUTION_MEDIAN,
+                               POST_RESOLUTION_SIGMA)
+from cashsim.ledger import DISPUTE_TYPES
+
+
+def _disputes(rng: np.random.Generator, inv: pd.DataFrame, rate: np.ndarray) -> pd.DataFrame:
+    """Dispute flag, type, opening day (issue + 5..40), resolution day and the natural payment day after it."""
+    n = len(inv)
+    disputed = rng.random(n) < rate
+    shares = np.array([DISPUTE_LAWS[t].share for t in DISPUTE_TYPES])
+    kind = np.searchsorted(np.cumsum(shares), rng.random(n) * shares.sum(), side="right")
+    median = np.array([DISPUTE_LAWS[t].median_days for t in DISPUTE_TYPES])[kind]
+    sig = np.array([DISPUTE_LAWS[t].sigma for t in DISPUTE_TYPES])[kind]
+    opened = inv["issue"].to_numpy() + rng.integers(5, 41, n)
+    resolution = np.maximum(1, np.rint(median * np.exp(sig * rng.standard_normal(n)))).astype(np.int64)
+    resolved = opened + resolution
+    post = np.rint(POST_RESOLUTION_MEDIAN * np.exp(POST_RESOLUTION_SIGMA * rng.standard_normal(n))).astype(np.int64)
+    credit = disputed & (kind == 0) & (rng.random(n) < CREDIT_NOTE_SHARE)
+    credit_share = rng.uniform(*CREDIT_NOTE_RANGE, n)
+    return pd.DataFrame({"disputed": disputed, "dispute_type": np.array(DISPUTE_TYPES)[kind], "opened": opened,
+                         "resolved": resolved, "ready": resolved + post, "credit_note": credit,
+                         "credit_share": credit_share})

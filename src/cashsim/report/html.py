@@ -1,0 +1,44 @@
+"""The report as one HTML page: the executed notebook exported by nbconvert, without code, opening offline.
+
+The template (``cashsim/report/templates/cashsim_report``) is nbconvert's ``lab`` template without its require.js
+and MathJax ``<script>`` tags, which would be fetched from a CDN and, for require.js, turn plotly.js into an AMD
+module the figures do not find; the MathJax ``<script src>`` plotly adds to every figure is removed too. Cells
+tagged with one of :data:`HIDDEN_TAGS` (the parameters and the machine-readable summary) are left out. The page
+makes no request outside itself (the browser test checks).
+
+Customer names are data: report tables go through :func:`cashsim.fmt.table` (HTML-escaped), figures through
+plotly's JSON (which escapes ``<``), so a customer named ``<script>`` shows as text.
+
+Example::
+
+    >>> page = export_html(nbformat.read("cashsim-report-2026-11.ipynb", 4), "Atelier - 2026-11")  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import re
+
+import nbformat
+from nbconvert import HTMLExporter
+from nbconvert.preprocessors import TagRemovePreprocessor
+
+from cashsim.report.resources import template_dir
+
+#: Cells with these tags are not in the HTML (the parameters, and the machine-readable summary).
+HIDDEN_TAGS = frozenset({"parameters", "injected-parameters", "remove_cell", "summary"})
+#: plotly's notebook renderer adds a MathJax <script src> from a CDN to every figure; the report has no LaTeX.
+_PLOTLY_MATHJAX = re.compile(r'<script src="https://cdn[a-z.]*/ajax/libs/mathjax/[^"]*"></script>')
+
+
+def export_html(notebook: nbformat.NotebookNode, title: str, language: str = "fr") -> str:
+    """The executed notebook as one HTML page without code, prompts, parameters or the summary cell.
+
+    ``language`` (``fr``) goes into ``<html lang>``, so the browser hyphenates and reads figures the local way.
+    """
+    exporter = HTMLExporter(template_name="cashsim_report", extra_template_basedirs=[str(template_dir())],
+                            exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+                            language_code=language)
+    exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags=set(HIDDEN_TAGS), enabled=True),
+                                   enabled=True)
+    body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
+    return _PLOTLY_MATHJAX.sub("", body)

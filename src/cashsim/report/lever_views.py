@@ -1,0 +1,106 @@
+"""What the report notebooks call for the levers: the study of ``cashsim levers`` on the report's run, the
+cheapest plan, the lever comparison of one month as tables and figures, and the plan's first actions.
+
+``extra_cash`` is the cash a lever brings in the month beyond the baseline (euros incl. VAT); ``cost`` its cost to
+date; P(target met) the share of paths whose collections reach the month's requirement.
+
+Example (in a notebook)::
+
+    >>> table, plan = levers(run)                                   # doctest: +SKIP
+    >>> levers_view(table, "2026-11", run)                          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+
+from cashsim import fmt
+from cashsim.report.views import _locale
+
+
+def levers(run):
+    """Every scenario of the params against the baseline and the cheapest plan, on the run's paths and seed: the
+    study ``cashsim levers`` prints (:func:`cashsim.pipeline.study_levers`: scenarios adapted to the company, the
+    book annotated with disputes and payment methods), on the run's own book, so the baseline row is the report's
+    forecast number for number. Returns ``(table, plan)``."""
+    from cashsim.pipeline import study_levers
+
+    study = study_levers(run.base, n_paths=int(run.sim.n_paths), seed=int(run.sim.seed), extra_days=0)
+    return study.table, study.plan
+
+
+def plan_summary(plan, month: str) -> dict[str, Any]:
+    """The plan's headline for the month's answer and summary.json: levers, cost, P(target met), gap to bridge."""
+    months = plan.months.set_index(plan.months["month"].astype(str))
+    row = months.loc[month] if month in months.index else None
+    return {"levers": [lv.name for lv in plan.levers], "cost": float(plan.cost),
+            "meets_target": bool(plan.meets_target),
+            "p_target_met": None if row is None else float(row["p_target_met"]),
+            "p_target_met_baseline": None if row is None else float(row["p_target_met_baseline"]),
+            "gap": None if row is None or bool(row["met"]) else float(row["financing_needed"]),
+            "bridge": None if plan.bridge is None else plan.bridge.model_dump(mode="json")}
+
+
+def levers_month(table: pd.DataFrame, month: str) -> pd.DataFrame:
+    """The comparison's rows of one month, baseline first then by extra cash; ``cost`` = cost to date."""
+    rows = table.loc[table["month"].astype(str) == month].copy()
+    rows["order"] = (rows["scenario"] != "baseline").astype(int)
+    return rows.sort_values(["order", "extra_cash_mean"], ascending=[True, False]).drop(columns="order")
+
+
+def levers_figures(table: pd.DataFrame, month: str, run):
+    """(waterfall of the extra cash each collection lever brings in the month, cost vs P(target met) scatter).
+
+    Financing is left out of the waterfall (it advances cash, it does not collect it) but is in the scatter, and so
+    are combinations (their levers are already there one by one); the waterfall's last bar adds the levers up as if
+    they did not interact, and says so.
+    """
+    from cashsim import plots
+
+    loc = _locale(run)
+    rows = levers_month(table, month)
+    single = ~rows["levers"].astype(str).str.contains(",")  # a combination would count its levers twice
+    collecting = rows.loc[~rows["financing"].astype(bool) & (rows["scenario"] != "baseline") & single]
+    words = plots._text(loc["locale"])
+    waterfall = plots.levers_waterfall(collecting, lever_col="scenario", gain_col="extra_cash_mean",
+                                       total_label=words["sum"], **loc,
+                                       title=f"{words['gain']}, {fmt.month_name(month, locale=loc['locale'])}")
+    scatter = plots.lever_cost_scatter(rows, run.targets.required_probability, lever_col="scenario",
+                                       cost_col="cumulative_cost", size_col="extra_cash_mean", **loc)
+    return waterfall, scatter
+
+
+def levers_view(table: pd.DataFrame, month: str, run):
+    """Levers side by side for the month: extra cash (mean, p10, p90), P(target met), cost, rates, risk."""
+    cols = {"scenario": "scenario", "extra_cash_mean": "extra cash", "extra_cash_p10": "p10",
+            "extra_cash_p90": "p90", "p_target_met": "P(target met)", "delta_p_target_met": "change",
+            "cumulative_cost": "cost to date", "cost_per_euro": "cost per euro", "annualised_cost_rate":
+            "annual rate", "risk": "relationship risk", "financing": "financing"}
+    frame = levers_month(table, month)[list(cols)]
+    return fmt.table(frame, money_cols=["extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "cumulative_cost"],
+                     percent_cols=["p_target_met", "delta_p_target_met", "cost_per_euro",
+                                   "annualised_cost_rate"], labels=cols, percent_decimals=1, **_locale(run))
+
+
+def plan_view(plan, run):
+    """The plan month by month: P(target met) without and with it, the requirement, and the financing to bridge."""
+    cols = {"month": "month", "p_target_met_baseline": "P(met) now", "p_target_met": "P(met) with the plan",
+            "required": "required", "financing_needed": "financing to bridge"}
+    frame = plan.months[list(cols)].copy()
+    frame["month"] = [fmt.month_name(m, locale=run.params.report.locale) for m in frame["month"]]
+    return fmt.table(frame, percent_cols=["p_target_met_baseline", "p_target_met", "required"],
+                     money_cols=["financing_needed"], labels=cols, **_locale(run))
+
+
+def actions_view(plan, run, per_lever: int = 8):
+    """The plan's first actions, ``per_lever`` for each of its levers: whom to offer a discount, whom to call."""
+    from cashsim import kpi
+
+    acts = plan.actions.groupby("lever", sort=False).head(per_lever) if len(plan.actions) else plan.actions
+    acts = acts.dropna(axis=1, how="all")
+    acts = acts.loc[:, [c for c in acts.columns if not (acts[c].astype(str).str.strip() == "").all()]]
+    if "customer_id" in acts:
+        acts = acts.assign(customer=acts["customer_id"].map(kpi.customer_names(run.ledger)).fillna(""))
+    return fmt.table(acts, money_cols=[c for c in ("amount",) if c in acts.columns], **_locale(run))

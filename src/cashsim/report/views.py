@@ -1,0 +1,195 @@
+"""What the report notebooks call for the month's answer and the forecast: the run, the month, the headline
+figures, the answer in the report's language and the forecast tables. Short glue over the pipeline, so the
+notebooks hold no logic of their own.
+
+Every table goes through :func:`cashsim.fmt.table` in the params' locale and currency (``report.locale``,
+``currency``); amounts are euros incl. VAT, probabilities shares in [0, 1].
+
+Example (in a notebook)::
+
+    >>> run = load_run("params/demo.yml", n_paths=500)             # doctest: +SKIP
+    >>> month = report_month(run)                                   # doctest: +SKIP
+    >>> HTML(answer_html(run, month))                               # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cashsim import fmt
+from cashsim.errors import ReportError
+from cashsim.params import Params, load_params
+from cashsim.report.runner import check_month
+
+#: Sentences of the month's answer, by language of the report locale (English otherwise).
+WORDS = {
+    "fr": {"target": "Objectif lissé", "forecast": "Encaissements prévus (médiane)",
+           "interval": "80 % de chances entre {} et {}", "p_met": "Probabilité d'atteindre l'objectif",
+           "required": "requis : {}", "shortfall": "Manque attendu", "worst": "1 cas sur 10 : au moins {}",
+           "met": "objectif tenu au niveau de confiance requis", "missed": "objectif à risque",
+           "plan": "Plan recommandé", "no_plan": "aucun levier nécessaire", "plan_cost": "coût {}",
+           "plan_p": "P(objectif atteint) avec le plan : {}", "gap": "écart restant {}"},
+    "en": {"target": "Smoothed target", "forecast": "Forecast collections (median)",
+           "interval": "80% chance between {} and {}", "p_met": "Probability of meeting the target",
+           "required": "required: {}", "shortfall": "Expected shortfall", "worst": "1 case in 10: at least {}",
+           "met": "target met at the required confidence", "missed": "target at risk",
+           "plan": "Recommended plan", "no_plan": "no lever needed", "plan_cost": "cost {}",
+           "plan_p": "P(target met) with the plan: {}", "gap": "remaining gap {}"},
+}
+
+
+def params_for(params_path: str | Path, as_of: str | None = "") -> Params:
+    """The params file, with ``as_of`` (``YYYY-MM-DD``; empty keeps the file's) overriding its standing date."""
+    params = load_params(params_path)
+    if as_of:
+        params = params.model_copy(update={"as_of": pd.Timestamp(as_of).date()})
+    return params
+
+
+def load_run(params_path: str | Path, *, as_of: str | None = "", n_paths: int | None = None,
+             seed: int | None = None):
+    """The baseline run of a params file (``cashsim.pipeline.run_from_params``), ``as_of`` overriding the file's."""
+    from cashsim.pipeline import run_from_params
+
+    return run_from_params(params_for(params_path, as_of), n_paths=n_paths, seed=seed, by_customer=True)
+
+
+def forecast_months(run) -> pd.DataFrame:
+    """``run.targets.months`` without the months already past (one row per forecast month)."""
+    return run.targets.forecast_months
+
+
+def report_month(run, month: str | None = "") -> str:
+    """``month`` checked against the forecast horizon, or the first forecast month when empty."""
+    months = forecast_months(run)["month"].astype(str).tolist()
+    if not month:
+        return months[0]
+    check_month(month)
+    if month not in months:
+        raise ReportError(f"month {month} is not in the forecast horizon {months[0]}..{months[-1]}")
+    return month
+
+
+def month_figures(run, month: str) -> dict[str, float]:
+    """Headline figures of one month: required, target, forecast quantiles, P(target met), shortfalls (euros)."""
+    row = forecast_months(run).set_index("month").loc[month]
+    keys = ["required", "target_p50", "collections_mean", "collections_p10", "collections_p50",
+            "collections_p90", "p_target_met", "expected_shortfall", "shortfall_p10_worst"]
+    out = {k: float(row[k]) for k in keys if k in row.index}
+    out["at_risk"] = bool(row["p_target_met"] < run.targets.required_probability)
+    return out
+
+
+def headline(run, month: str, plan: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The figures ``summary.json`` keeps: the month's answer, every forecast month, and the plan (if any)."""
+    months = forecast_months(run)
+    cols = ["month", "required", "target_p50", "collections_p10", "collections_p50", "collections_p90",
+            "p_target_met", "expected_shortfall"]
+    return {
+        "company": run.params.company, "month": month, "as_of": run.as_of.date().isoformat(),
+        "required_probability": run.targets.required_probability,
+        "answer": month_figures(run, month),
+        "months": json.loads(months[cols].to_json(orient="records")),
+        "plan": dict(plan) if plan is not None else None,
+        "n_paths": int(run.sim.n_paths), "seed": int(run.sim.seed),
+    }
+
+
+def answer_html(run, month: str, plan: Mapping[str, Any] | None = None) -> str:
+    """The month's answer as a few lines of HTML in the report's language and number format.
+
+    ``plan`` (optional): ``{"levers": [names], "cost": euros, "p_target_met": share, "gap": euros}``.
+    Every value from the data is escaped.
+    """
+    import html
+
+    loc = run.params.report.locale
+    cur = run.params.currency
+    w = WORDS.get(fmt.parse_locale(loc).language, WORDS["en"])
+    f = month_figures(run, month)
+
+    def m(x: float) -> str:
+        return f'<span class="figure">{html.escape(fmt.money(x, locale=loc, currency=cur, decimals=0))}</span>'
+
+    p = fmt.percent(f["p_target_met"], locale=loc)
+    verdict = (f'<span class="cashsim-missed">{w["missed"]}</span>' if f["at_risk"]
+               else f'<span class="cashsim-met">{w["met"]}</span>')
+    lines = [
+        f"<h2>{html.escape(fmt.month_name(month, locale=loc).capitalize())} : {verdict}</h2>"
+        if fmt.parse_locale(loc).language == "fr" else
+        f"<h2>{html.escape(fmt.month_name(month, locale=loc))}: {verdict}</h2>",
+        "<ul>",
+        f"<li>{w['target']} : {m(f['target_p50'])}</li>",
+        f"<li>{w['forecast']} : {m(f['collections_p50'])} "
+        f"({w['interval'].format(m(f['collections_p10']), m(f['collections_p90']))})</li>",
+        f"<li>{w['p_met']} : <span class='figure'>{p}</span> "
+        f"({w['required'].format(fmt.percent(run.targets.required_probability, locale=loc))})</li>",
+        f"<li>{w['shortfall']} : {m(f['expected_shortfall'])} "
+        f"({w['worst'].format(m(f['shortfall_p10_worst']))})</li>",
+    ]
+    if plan is not None:
+        levers = [html.escape(str(x)) for x in plan.get("levers", [])]
+        text = ", ".join(levers) if levers else w["no_plan"]
+        extra = []
+        if plan.get("cost") is not None:
+            extra.append(w["plan_cost"].format(m(plan["cost"])))
+        if plan.get("p_target_met") is not None:
+            extra.append(w["plan_p"].format(fmt.percent(plan["p_target_met"], locale=loc)))
+        if plan.get("gap"):
+            extra.append(w["gap"].format(m(plan["gap"])))
+        lines.append(f"<li>{w['plan']} : <b>{text}</b>{' - ' + '; '.join(extra) if extra else ''}</li>")
+    lines.append("</ul>")
+    body = "\n".join(lines)
+    # French typography: a no-break space before the colon; English: none
+    body = body.replace(" : ", "\xa0: " if fmt.parse_locale(loc).language == "fr" else ": ")
+    return f'<div class="cashsim-answer">{body}</div>'
+
+
+def _locale(run) -> dict[str, str]:
+    """Locale and currency of a Run or Baseline (anything with ``.params``)."""
+    return {"locale": run.params.report.locale, "currency": run.params.currency}
+
+
+def months_view(run):
+    """Table of the forecast months: burn, target, forecast quantiles, P(target met), expected shortfall."""
+    cols = {"month": "month", "required": "required", "target_p50": "target", "collections_p10": "forecast p10",
+            "collections_p50": "forecast p50", "collections_p90": "forecast p90", "p_target_met": "P(target met)",
+            "expected_shortfall": "expected shortfall"}
+    frame = forecast_months(run)[list(cols)]
+    frame["month"] = [fmt.month_name(m, locale=run.params.report.locale) for m in frame["month"]]
+    return fmt.table(frame, money_cols=[c for c in cols if c not in ("month", "p_target_met")],
+                     percent_cols=["p_target_met"], labels=cols, **_locale(run))
+
+
+def weekly_view(run):
+    """Weekly treasury plan (*plan de trésorerie*): collections, outflows, end-of-week cash, P(under minimum)."""
+    cols = {"week_start": "week of", "collections_mean": "collections (mean)", "outflows": "outflows",
+            "position_p10": "cash p10", "position_p50": "cash p50", "position_p90": "cash p90",
+            "p_under_minimum": "P(under minimum)"}
+    frame = run.targets.weekly[list(cols)]
+    return fmt.table(frame, money_cols=[c for c in cols if c not in ("week_start", "p_under_minimum")],
+                     percent_cols=["p_under_minimum"], date_cols=["week_start"], labels=cols, **_locale(run))
+
+
+def shortfall_view(run, month: str, top: int = 15):
+    """Who the month's projected shortfall comes from (``kpi.customer_shortfall``): per customer, how much less than
+    expected it pays on the paths where the target is missed, with the standard error and the 10th-90th percentiles
+    of that gap. Needs a run simulated per customer (``load_run`` does it)."""
+    from cashsim import kpi
+
+    if run.customer_labels is None:
+        raise ReportError("the run was not simulated per customer: use report.load_run or by_customer=True")
+    every = kpi.customer_shortfall(run.sim, run.targets, run.customer_labels)
+    frame = every.loc[every["month"].astype(str) == month].nlargest(top, "contribution")
+    frame = frame.assign(customer_name=frame["group"].map(kpi.customer_names(run.ledger)).fillna(frame["group"]))
+    cols = {"customer_name": "customer", "contribution": "short on bad paths", "contribution_se": "± (s.e.)",
+            "gap_p10": "gap p10", "gap_p90": "gap p90", "share": "share of the shortfall"}
+    p_short = float(every.loc[every["month"].astype(str) == month, "p_shortfall"].max())
+    caption = f"{month}: the target is missed on {p_short:.0%} of the paths"
+    return fmt.table(frame[list(cols)], money_cols=["contribution", "contribution_se", "gap_p10", "gap_p90"],
+                     percent_cols=["share"], labels=cols, caption=caption, **_locale(run))
