@@ -148,7 +148,7 @@ def bench_fit(n_invoices: int = 1_000_000) -> None:
 
 
 def bench_panel() -> None:
-    from cashsim.widgets import benchmark_update
+    from cashsim.panel import benchmark_update
 
     seconds = benchmark_update(ROOT / "params" / "demo.yml")
     line("panel", f"{seconds * 1000:.0f} ms per update", "< 300 ms", seconds / 0.3, "demo company, median of 5")

@@ -20,7 +20,8 @@ Example::
     'novembre 2026'
 
 Tables for the report go through :func:`table`, a pandas ``Styler`` whose every text cell and label is
-HTML-escaped, so a customer named ``<script>…`` is shown as text and never runs.
+HTML-escaped, so a customer named ``<script>…`` is shown as text and never runs; a live view (the scenario panel)
+uses :func:`html_table`, plain ``DataFrame.to_html`` with the same formatters and the same escaping.
 """
 
 from __future__ import annotations
@@ -215,3 +216,24 @@ def table(frame: pd.DataFrame, *, money_cols: Iterable[str] = (), percent_cols: 
     if caption:
         styler = styler.set_caption(html.escape(str(caption)))
     return styler
+
+
+#: Style of :func:`html_table`: figures right-aligned, compact rows (a widget's HTML carries it once per table).
+TABLE_CSS = ("<style>.cashsim-table{border-collapse:collapse;font-size:12px}"
+             ".cashsim-table th{text-align:left;padding:2px 8px;border-bottom:1px solid #999}"
+             ".cashsim-table td{text-align:right;padding:2px 8px;white-space:nowrap}</style>")
+
+
+def html_table(frame: pd.DataFrame, *, money_cols=(), percent_cols=(), labels: dict[str, str] | None = None,
+               locale: str = DEFAULT_LOCALE, currency: str = "EUR") -> str:
+    """A table as HTML with the locale's formats (:func:`format_columns`), every cell HTML-escaped.
+
+    ``DataFrame.to_html`` rather than a ``Styler`` (:func:`table`): ten times faster, which a live
+    panel needs; customer names are escaped all the same (``escape=True``).
+    """
+    formatters = format_columns(frame, money_cols=money_cols, percent_cols=percent_cols, locale=locale,
+                                currency=currency)
+    shown = frame.rename(columns=labels or {})
+    formatters = {(labels or {}).get(c, c): f for c, f in formatters.items()}
+    return TABLE_CSS + shown.to_html(index=False, escape=True, formatters=formatters, na_rep=MISSING,
+                                     classes="cashsim-table", border=0)

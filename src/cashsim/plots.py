@@ -27,6 +27,11 @@ figure                     input
 
 Column names can be overridden by keyword where the caller's frame names them differently.
 
+Baseline against proposal (the scenario panel's charts): :func:`collections_figure`, :func:`cash_figure` and
+:func:`p_met_figure` take two :class:`~cashsim.targets.TargetReport` of the same months and draw the proposal (fan
+or bars) with the baseline beside it (its median as a grey dotted line, its P(target met) as grey bars);
+:func:`chart_data` gives their traces' data in drawing order, so a displayed figure can be updated by data alone.
+
 Example::
 
     >>> import pandas as pd
@@ -42,6 +47,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -49,6 +55,9 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cashsim import fmt
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cashsim.targets import TargetReport
 
 #: Quantile columns of a fan chart, outermost band first (as produced by ``Simulation.quantiles``).
 BANDS = (("p05", "p95", "90 %"), ("p10", "p90", "80 %"), ("p25", "p75", "50 %"))
@@ -72,7 +81,12 @@ TEXT = {
            "cost": "coût du levier", "dso_standard": "DSO (méthode standard)",
            "dso_countback": "DSO (méthode par épuisement)", "days": "jours", "pit": "PIT", "density": "densité",
            "uniform": "uniforme (calibré)", "coverage": "couverture observée", "nominal": "niveau nominal",
-           "horizon": "horizon (mois)", "goal": "objectif 72-88 %", "month": "mois", "week": "semaine du"},
+           "horizon": "horizon (mois)", "goal": "objectif 72-88 %", "month": "mois", "week": "semaine du",
+           # baseline against proposal (the scenario panel's charts)
+           "reference": "référence", "proposal": "proposition", "reference_median": "référence (médiane)",
+           "collections_vs_target": "Encaissements mensuels : référence et proposition face à l'objectif lissé",
+           "cash_proposal": "Trésorerie hebdomadaire (proposition) et solde minimum",
+           "p_met_by_month": "P(objectif atteint) par mois"},
     "en": {"forecast": "forecast collections", "median": "median", "band": "{} interval",
            "target": "smoothed target", "burn": "cash burn", "target_band": "target (10th-90th pct.)",
            "position": "cash at week end", "minimum": "minimum balance",
@@ -82,7 +96,11 @@ TEXT = {
            "cost": "lever cost", "dso_standard": "DSO (standard method)",
            "dso_countback": "DSO (countback method)", "days": "days", "pit": "PIT", "density": "density",
            "uniform": "uniform (calibrated)", "coverage": "observed coverage", "nominal": "nominal level",
-           "horizon": "horizon (months)", "goal": "goal 72-88%", "month": "month", "week": "week of"},
+           "horizon": "horizon (months)", "goal": "goal 72-88%", "month": "month", "week": "week of",
+           "reference": "baseline", "proposal": "proposal", "reference_median": "baseline (median)",
+           "collections_vs_target": "Monthly collections: baseline and proposal against the smoothed target",
+           "cash_proposal": "Weekly cash position (proposal) and minimum balance",
+           "p_met_by_month": "P(target met) per month"},
 }
 
 
@@ -454,3 +472,82 @@ def coverage_chart(coverage: pd.DataFrame, *, horizon_col: str = "horizon", nomi
     fig.update_xaxes(title_text=t["horizon"], type="category")
     fig.update_yaxes(range=[0, 1.08], tickformat=".0%")
     return fig
+
+
+# -------------------------------------------------------------------------------------------- baseline against proposal
+# The scenario panel's charts: a proposal's report drawn over the baseline's (common random numbers).
+
+
+def _room_for_legend(fig: go.Figure) -> go.Figure:
+    """Title at the very top and the legend under it: the panel's charts carry two rows of legend."""
+    return fig.update_layout(title={"y": 0.98, "yanchor": "top"}, margin={"t": 120},
+                             legend={"y": 1.04, "yanchor": "bottom"})
+
+
+def collections_figure(base: TargetReport, prop: TargetReport, *, locale: str = fmt.DEFAULT_LOCALE,
+                       currency: str = "EUR") -> go.Figure:
+    """Fan of the proposal's monthly collections against the smoothed target, with the baseline's median."""
+    t = _text(locale)
+    m = prop.forecast_months
+    fig = fan_chart(m, m, period_col="month", prefix="collections_", target_col="target_p50",
+                    title=t["collections_vs_target"], locale=locale, currency=currency)
+    fig.add_trace(go.Scatter(x=fig.data[0].x, y=base.forecast_months["collections_p50"], mode="lines+markers",
+                             name=t["reference_median"], line={"color": "#7f8c8d", "dash": "dot", "width": 2}))
+    return _room_for_legend(fig)
+
+
+def cash_figure(base: TargetReport, prop: TargetReport, minimum_balance: float, *,
+                locale: str = fmt.DEFAULT_LOCALE, currency: str = "EUR") -> go.Figure:
+    """Weekly cash position of the proposal (fan, P(under minimum)), the minimum balance and the baseline median."""
+    t = _text(locale)
+    fig = cash_position_fan(prop.weekly, minimum_balance, week_col="week_start", prefix="position_",
+                            p_below_col="p_under_minimum", title=t["cash_proposal"], locale=locale, currency=currency)
+    fig.add_trace(go.Scatter(x=pd.to_datetime(base.weekly["week_start"]), y=base.weekly["position_p50"],
+                             mode="lines", name=t["reference_median"],
+                             line={"color": "#7f8c8d", "dash": "dot", "width": 2}), secondary_y=False)
+    return _room_for_legend(fig)
+
+
+def p_met_figure(base: TargetReport, prop: TargetReport, required_probability: float, *,
+                 locale: str = fmt.DEFAULT_LOCALE) -> go.Figure:
+    """P(target met) per month: the proposal's bars (green where it reaches the requirement), the baseline's grey."""
+    t = _text(locale)
+    pm, bm = prop.forecast_months, base.forecast_months
+    fig = p_target_met_bars(pd.DataFrame({"period": pm["month"].astype(str), "p_target_met": pm["p_target_met"]}),
+                            required_probability, title=t["p_met_by_month"], locale=locale)
+    fig.data[0].name = t["proposal"]
+    fig.add_trace(go.Bar(x=fig.data[0].x, y=bm["p_target_met"], name=t["reference"], marker_color="#bdc3c7",
+                         hovertemplate=f"{t['reference']}: %{{y:.1%}}<extra></extra>"))
+    fig.update_layout(barmode="group", showlegend=True)
+    return fig
+
+
+def _fan_data(frame: pd.DataFrame, prefix: str) -> list[dict[str, Any]]:
+    """Trace data of a :func:`fan_chart` in its trace order: per band lower y, upper y + customdata; median."""
+    out: list[dict[str, Any]] = []
+    for lo, hi, _label in BANDS:
+        low, high = frame[prefix + lo].to_numpy(float), frame[prefix + hi].to_numpy(float)
+        out += [{"y": low}, {"y": high, "customdata": np.column_stack([low, high])}]
+    return out + [{"y": frame[prefix + "p50"].to_numpy(float)}]
+
+
+def chart_data(base: TargetReport, prop: TargetReport, required_probability: float, *,
+               locale: str = fmt.DEFAULT_LOCALE) -> dict[str, list[dict[str, Any]]]:
+    """The data of the three charts, trace by trace in the order the figure functions draw them.
+
+    An update changes only these arrays (the layout, hover templates and colours of the lines stay), so the panel
+    redraws without building plotly figures again; the tests check the result equals a full rebuild.
+    """
+    m, bm = prop.forecast_months, base.forecast_months
+    coll = _fan_data(m, "collections_")
+    if not np.allclose(m["target_p10"], m["target_p90"], equal_nan=True):
+        coll += [{"y": m["target_p10"].to_numpy(float)}, {"y": m["target_p90"].to_numpy(float)}]
+    coll += [{"y": m["burn"].to_numpy(float)}, {"y": m["target_p50"].to_numpy(float)},
+             {"y": bm["collections_p50"].to_numpy(float)}]
+    p = m["p_target_met"].to_numpy(float)
+    p_met = [{"y": p, "marker.color": np.where(p >= required_probability, MET, MISSED).tolist(),
+              "text": [fmt.percent(v, locale=locale) for v in p]},
+             {"y": bm["p_target_met"].to_numpy(float)}]
+    cash = [{"y": prop.weekly["p_under_minimum"].to_numpy(float)}, *_fan_data(prop.weekly, "position_"),
+            {"y": base.weekly["position_p50"].to_numpy(float)}]
+    return {"collections": coll, "p_target_met": p_met, "cash_position": cash}

@@ -12,24 +12,21 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cashsim.compare import scenario_levers
+from cashsim.compare import payment_terms, scenario_levers
 from cashsim.errors import ModelError, ParamsError
+from cashsim.fmt import html_table
 from cashsim.levers import DunningStep, EarlyPaymentDiscount, apply_levers
-from cashsim.params import load_params, monthly_values
-from cashsim.pipeline import prepare, simulate_book
-from cashsim.widgets import (
+from cashsim.panel import (
     LADDER,
-    cash_figure,
-    collections_figure,
-    p_met_figure,
-    html_table,
-    payment_terms,
     ScenarioPanel,
     control_specs,
     dunning_steps,
     merged_with_baseline,
     scenario_from_values,
 )
+from cashsim.params import load_params, monthly_values
+from cashsim.pipeline import prepare, simulate_book
+from cashsim.plots import cash_figure, collections_figure, p_met_figure
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -1,0 +1,488 @@
+"""The panel's widgets (:class:`ScenarioPanel`): sliders over the live simulation, baseline next to proposal.
+
+Sliders with ``continuous_update=False`` (computed on release, so a drag costs one update), a busy/status line,
+``go.FigureWidget`` charts updated inside ``batch_update()`` (one message to the browser per chart), HTML tables;
+buttons to save the proposal as a params YAML (next month's report scenario) and to export the charts. Errors inside
+callbacks are shown in the status line and kept in ``panel.last_error``; they are never swallowed (ipywidgets#2612).
+
+Redraw rule: while the months and weeks shown stay the same, an update changes trace data only
+(:func:`cashsim.plots.chart_data`); otherwise the charts are rebuilt by :mod:`cashsim.plots` and a displayed figure
+receives only the properties that changed (:func:`_sync_figure`), or is replaced when its traces differ in number or
+type. The call list is re-rendered only when the proposal's actions in it change.
+
+Outside a kernel the widgets get a ``DummyComm``: tests set ``panel.controls["discount_rate"].value = 0.02`` and
+read figure data, labels and tables; :meth:`ScenarioPanel.update` is the same code path, callable directly.
+
+Example::
+
+    >>> panel = ScenarioPanel("params/demo.yml", n_paths=500)          # doctest: +SKIP
+    >>> result = panel.update(discount_rate=0.02, discount_deadline_days=10)   # doctest: +SKIP
+    >>> result.months[["month", "p_met_baseline", "p_met_proposal"]]   # doctest: +SKIP
+    >>> panel.save_proposal("params/demo-2026-11.yml")                 # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import html
+import importlib.util
+import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ipywidgets as w
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from cashsim import fmt, plots
+from cashsim.compare import BASELINE, cost_table, scenario_levers, side_by_side
+from cashsim.errors import CashsimError, ParamsError
+from cashsim.fmt import html_table
+from cashsim.kpi import call_list
+from cashsim.ledger import TABLES
+from cashsim.levers import CutOffThreat, PromiseCalls
+from cashsim.panel.controls import PROPOSAL, Control, Scenario, control_specs, scenario_from_values
+from cashsim.panel.engine import PANEL_PATHS, Outcome, PanelEngine
+from cashsim.params import Params, dump_params, load_params
+from cashsim.pipeline import Baseline, prepare
+from cashsim.plots import cash_figure, chart_data, collections_figure, p_met_figure
+from cashsim.targets import TargetReport
+
+#: Rows of the call list shown.
+CALL_ROWS = 12
+
+#: Text of the panel's status line and table headers, by language (the locale's language; English otherwise). The
+#: charts' titles and trace names, and the words "baseline" / "proposal", are the figures' (:data:`cashsim.plots.TEXT`).
+TEXT = {
+    "fr": {"computing": "Calcul en cours…", "ready": "À jour", "error": "Erreur",
+           "columns": {"month": "mois", "required": "besoin", "target_baseline": "objectif réf.",
+                       "target_proposal": "objectif prop.", "collections_baseline": "encaissé réf.",
+                       "collections_proposal": "encaissé prop.", "p_met_baseline": "P(atteint) réf.",
+                       "p_met_proposal": "P(atteint) prop.", "shortfall_baseline": "manque réf.",
+                       "shortfall_proposal": "manque prop.", "lever": "levier", "cost": "coût",
+                       "annual_rate": "taux annualisé", "risk": "risque", "extra_cash": "encaissé en plus",
+                       "cost_per_euro": "coût par euro", "rank": "rang", "customer_name": "client",
+                       "segment": "segment", "outstanding": "restant dû", "days_overdue": "jours de retard",
+                       "next_action": "action suivante", "proposal_action": "dans la proposition"}},
+    "en": {"computing": "Computing…", "ready": "Up to date", "error": "Error",
+           "columns": {"target_baseline": "target base", "target_proposal": "target prop.",
+                       "collections_baseline": "collected base", "collections_proposal": "collected prop.",
+                       "p_met_baseline": "P(met) base", "p_met_proposal": "P(met) prop.",
+                       "shortfall_baseline": "shortfall base", "shortfall_proposal": "shortfall prop.",
+                       "proposal_action": "in the proposal"}},
+}
+
+
+def _text(locale: str) -> dict[str, Any]:
+    return TEXT.get(fmt.parse_locale(locale).language, TEXT["en"])
+
+
+def _chart_shape(report: TargetReport) -> tuple[tuple, tuple]:
+    """The months and weeks a report's charts show: the charts can be redrawn in place while these stay."""
+    return tuple(report.forecast_months["month"]), tuple(report.weekly["week_start"])
+
+
+def _differs(a: Any, b: Any) -> bool:
+    """Whether two plotly JSON values differ (arrays compared by value, NaN equal to NaN)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() != b.keys() or any(_differs(a[k], b[k]) for k in a)
+    if isinstance(a, list | tuple | np.ndarray) or isinstance(b, list | tuple | np.ndarray):
+        try:
+            x, y = np.asarray(a), np.asarray(b)
+        except ValueError:
+            return True
+        if x.shape != y.shape:
+            return True
+        if x.dtype.kind in "fc" and y.dtype.kind in "fc":
+            return not np.array_equal(x, y, equal_nan=True)
+        return not np.array_equal(x, y)
+    return a != b
+
+
+def _sync_figure(widget: go.FigureWidget, new: go.Figure) -> bool:
+    """Make a displayed ``widget`` show ``new``: only the changed properties, in one ``batch_update`` message.
+
+    Returns False (nothing done) when the traces differ in number or type: the caller then shows a new widget
+    (traces added to a FigureWidget after it was created are not drawn by a view created later).
+    """
+    if len(widget.data) != len(new.data) or any(a.type != b.type for a, b in zip(widget.data, new.data)):
+        return False
+    changes = []
+    for old, trace in zip(widget.data, new.data):
+        was, now = old.to_plotly_json(), trace.to_plotly_json()
+        delta = {k: v for k, v in now.items() if k not in was or _differs(was[k], v)}
+        delta.update({k: None for k in was if k not in now})
+        if delta:
+            changes.append((old, delta))
+    was, now = widget.layout.to_plotly_json(), new.layout.to_plotly_json()
+    layout = {k: v for k, v in now.items() if k not in was or _differs(was[k], v)}
+    layout.update({k: None for k in was if k not in now})
+    if changes or layout:
+        with widget.batch_update():
+            for old, delta in changes:
+                old.update(delta, overwrite=True)
+            if layout:
+                widget.layout.update(layout, overwrite=True)
+    return True
+
+
+# ================================================================================================ panel
+
+
+@dataclass(frozen=True)
+class PanelResult:
+    """Everything one update shows: the scenario, both outcomes and reports, the tables, and the time it took."""
+
+    values: dict[str, Any]
+    scenario: Scenario
+    baseline: Outcome
+    proposal: Outcome
+    baseline_report: TargetReport
+    proposal_report: TargetReport
+    months: pd.DataFrame
+    costs: pd.DataFrame
+    call_list: pd.DataFrame
+    seconds: float = field(default=0.0)
+
+
+class ScenarioPanel:
+    """Sliders over the live simulation: baseline and proposal side by side against the smoothed target.
+
+    ``params``: a :class:`~cashsim.params.Params` or the path of a params YAML. ``n_paths``: paths per update
+    (common random numbers with ``seed``, default the params' seed). ``base``: an already fitted
+    :class:`~cashsim.pipeline.Baseline` (else :func:`cashsim.pipeline.prepare` runs). ``output_dir``: default
+    folder of the chart export. Display it as the last expression of a cell (or ``panel.widget``).
+    """
+
+    def __init__(self, params: Params | str | Path, *, n_paths: int = PANEL_PATHS, seed: int | None = None,
+                 base: Baseline | None = None, output_dir: str | Path | None = None):
+        self.params_path = None if isinstance(params, Params) else Path(params).resolve()
+        self.params = params if isinstance(params, Params) else load_params(params)
+        #: where "Export charts" writes: ``report.output_dir`` from the working directory, as ``cashsim report``
+        self.output_dir = Path(output_dir if output_dir is not None else self.params.report.output_dir).resolve()
+        self.locale = self.params.report.locale
+        self.currency = self.params.currency
+        self.baseline_levers = tuple(self.params.scenarios.get("baseline", []))
+        self.engine = PanelEngine(prepare(self.params) if base is None else base, self.params, n_paths=n_paths,
+                                  seed=seed)
+        self.specs, self.start = control_specs(self.params, self.baseline_levers)
+        self._spec = {s.name: s for s in self.specs}
+        self.values: dict[str, Any] = dict(self.start)
+        self.last_error: BaseException | None = None
+        self.last_traceback = ""
+        self.result: PanelResult | None = None
+        self._syncing = False
+        self._chart_shape: tuple = ()
+        self._calls_key: tuple | None = None
+        self._call_list = self._base_call_list()
+        self._build_widgets()
+        self.update()
+
+    # -- computations --------------------------------------------------------------------------------------------
+    def _base_call_list(self) -> pd.DataFrame:
+        """The KPI call list (*relances*) at as_of, ranked by amount at stake x risk: it does not move with levers."""
+        return call_list(self.engine.ledger, self.engine.as_of, reliability=self.engine.model.customers)
+
+    def scenario(self, values: dict[str, Any] | None = None) -> Scenario:
+        """The scenario of the given (default: current) control values."""
+        return scenario_from_values(self.params, self.baseline_levers, values or self.values)
+
+    def _checked(self, values: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(values) - set(self._spec))
+        if unknown:
+            raise ParamsError(f"unknown panel control(s) {unknown}; the controls are {sorted(self._spec)}")
+        return {k: self._spec[k].check(v) for k, v in values.items()}
+
+    def compute(self, values: dict[str, Any]) -> PanelResult:
+        """Everything the panel shows for control values (no widget touched): the testable core of an update."""
+        t0 = time.perf_counter()
+        scen = self.scenario(values)
+        months = scen.horizon_months
+        base = self.engine.outcome(months, tuple(scenario_levers({BASELINE: list(self.baseline_levers)},
+                                                                 BASELINE)))
+        prop = self.engine.outcome(months, scen.levers)
+        rb, rp = self.engine.report(base, scen.burn), self.engine.report(prop, scen.burn)
+        horizon = list(base.sim.months)
+        table = cost_table(base, prop, horizon)
+        calls = self._proposal_call_list(prop)
+        return PanelResult(values=dict(values), scenario=scen, baseline=base, proposal=prop, baseline_report=rb,
+                           proposal_report=rp, months=side_by_side(rb, rp), costs=table, call_list=calls,
+                           seconds=time.perf_counter() - t0)
+
+    def _proposal_call_list(self, prop: Outcome) -> pd.DataFrame:
+        """The KPI call list with the proposal's action per customer (promise call, formal notice) beside it."""
+        calls = self._call_list.head(CALL_ROWS).copy()
+        tags = [[] for _ in range(len(calls))]
+        for lv in prop.levers:
+            if isinstance(lv, PromiseCalls | CutOffThreat):
+                who = set(lv.actions(prop.book, self.engine.model)["customer_id"].astype(str))
+                tag = "promise call" if isinstance(lv, PromiseCalls) else "cut-off notice"
+                for i in np.flatnonzero(calls["customer_id"].astype(str).isin(who).to_numpy()):
+                    tags[i].append(tag)
+        calls["proposal_action"] = [", ".join(t) for t in tags]
+        return calls
+
+    def update(self, **values: Any) -> PanelResult:
+        """Set controls (by name, in their units: shares as fractions, days, euros) and redraw everything.
+
+        Returns the :class:`PanelResult` shown; raises :class:`~cashsim.errors.ParamsError` for an unknown control
+        or a value outside its range (the widgets are left unchanged then). ``result.seconds`` is the compute
+        time; the redraw is included in the time :func:`benchmark_update` measures.
+        """
+        new = {**self.values, **self._checked(values)}
+        result = self.compute(new)
+        self.values = new
+        self._set_widgets(new)
+        self._render(result)
+        self.result = result
+        return result
+
+    # -- widgets ---------------------------------------------------------------------------------------------
+    def _make_control(self, spec: Control) -> w.Widget:
+        style = {"description_width": "190px"}
+        layout = w.Layout(width="420px")
+        cls = w.IntSlider if spec.kind == "int" else w.FloatSlider
+        kw: dict[str, Any] = {}
+        if spec.kind == "float":
+            kw["readout_format"] = spec.readout
+        ctl = cls(value=self.start[spec.name], min=spec.lo, max=spec.hi, step=spec.step,
+                  description=spec.label, continuous_update=False, style=style, layout=layout, **kw)
+        ctl.tooltip = spec.help
+        return ctl
+
+    def _build_widgets(self) -> None:
+        words = plots._text(self.locale)
+        self.controls: dict[str, w.Widget] = {s.name: self._make_control(s) for s in self.specs}
+        for name, ctl in self.controls.items():
+            ctl.observe(self._guard(self._on_control), names="value")
+        self.status = w.HTML(value="", layout=w.Layout(min_height="24px"))
+        self.status.add_class("cashsim-status")
+        self.busy = w.Label(value="")
+        #: one box per chart: a chart whose traces change in number is replaced by a new FigureWidget
+        self.chart_boxes = {k: w.Box(layout=w.Layout(width="100%")) for k in ("collections", "p_target_met",
+                                                                           "cash_position")}
+        self.months_html = w.HTML()
+        self.costs_html = w.HTML()
+        self.calls_html = w.HTML()
+        default_yaml = ((self.params_path.parent if self.params_path else Path.cwd())
+                        / f"{(self.params_path.stem if self.params_path else 'params')}-{PROPOSAL}.yml")
+        self.save_path = w.Text(value=str(default_yaml), description="Save as", layout=w.Layout(width="420px"))
+        self.save_button = w.Button(description="Save proposal as params YAML", icon="save",
+                                    layout=w.Layout(width="260px"))
+        self.save_button.on_click(self._guard(lambda _b: self._on_save()))
+        self.export_dir = w.Text(value=str(self.output_dir),
+                                 description="Export to", layout=w.Layout(width="420px"))
+        self.export_button = w.Button(description="Export charts", icon="download", layout=w.Layout(width="260px"))
+        self.export_button.on_click(self._guard(lambda _b: self._on_export()))
+        self.reset_button = w.Button(description="Back to baseline", icon="undo", layout=w.Layout(width="260px"))
+        self.reset_button.on_click(self._guard(lambda _b: self._on_reset()))
+
+        def box(group: str, title: str) -> w.VBox:
+            items = [self.controls[s.name] for s in self.specs if s.group == group]
+            return w.VBox([w.HTML(f"<b>{html.escape(title)}</b>"), *items])
+
+        controls = w.VBox([box("levers", "Levers (proposal)"), box("burn", "Cash burn and safety margin"),
+                           box("horizon", "Horizon"),
+                           w.HTML("<b>Scenario</b>"), self.reset_button, self.save_path, self.save_button,
+                           self.export_dir, self.export_button],
+                          layout=w.Layout(width="440px", flex="0 0 440px"))
+        boxes = self.chart_boxes
+        outputs = w.VBox([w.HBox([self.busy, self.status]), boxes["collections"],
+                          w.HTML(f"<b>{html.escape(words['reference'])} / {html.escape(words['proposal'])}</b>"),
+                          self.months_html, boxes["p_target_met"], boxes["cash_position"], w.HTML("<b>Costs</b>"),
+                          self.costs_html,
+                          w.HTML("<b>Call list</b>"), self.calls_html], layout=w.Layout(flex="1 1 auto"))
+        self.widget = w.HBox([controls, outputs], layout=w.Layout(width="100%"))
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
+
+    def _set_widgets(self, values: dict[str, Any]) -> None:
+        self._syncing = True
+        try:
+            for name, v in values.items():
+                if self.controls[name].value != v:
+                    self.controls[name].value = v
+        finally:
+            self._syncing = False
+
+    def _fast_render(self, r: PanelResult) -> bool:
+        """Redraw by changing trace data only (see :func:`chart_data`); False when the charts' shape changed."""
+        if _chart_shape(r.proposal_report) != self._chart_shape:
+            return False
+        data = chart_data(r.baseline_report, r.proposal_report, r.scenario.burn.required_probability,
+                          locale=self.locale)
+        for key, traces in data.items():
+            box = self.chart_boxes[key]
+            fig = box.children[0] if box.children else None
+            if fig is None or len(fig.data) != len(traces):
+                return False
+        for key, traces in data.items():
+            fig = self.chart_boxes[key].children[0]
+            with fig.batch_update():
+                for trace, values in zip(fig.data, traces):
+                    for prop, value in values.items():
+                        if _differs(trace[prop], value):
+                            trace[prop] = value
+        return True
+
+    def _show(self, key: str, fig: go.Figure) -> None:
+        box = self.chart_boxes[key]
+        if not box.children or not _sync_figure(box.children[0], fig):
+            box.children = (go.FigureWidget(fig),)
+
+    @property
+    def fig_collections(self) -> go.FigureWidget:
+        """The chart of monthly collections against the smoothed target (as shown)."""
+        return self.chart_boxes["collections"].children[0]
+
+    @property
+    def fig_p_met(self) -> go.FigureWidget:
+        """The chart of P(target met) per month (as shown)."""
+        return self.chart_boxes["p_target_met"].children[0]
+
+    @property
+    def fig_cash(self) -> go.FigureWidget:
+        """The chart of the weekly cash position (as shown)."""
+        return self.chart_boxes["cash_position"].children[0]
+
+    def _full_render(self, r: PanelResult) -> None:
+        """Build the three charts with :mod:`cashsim.plots` (first draw, or a new horizon)."""
+        loc, cur = self.locale, self.currency
+        burn = r.scenario.burn
+        self._show("collections", collections_figure(r.baseline_report, r.proposal_report, locale=loc,
+                                                     currency=cur))
+        self._show("p_target_met", p_met_figure(r.baseline_report, r.proposal_report, burn.required_probability,
+                                                locale=loc))
+        self._show("cash_position", cash_figure(r.baseline_report, r.proposal_report, burn.minimum_balance,
+                                                locale=loc, currency=cur))
+        self._chart_shape = _chart_shape(r.proposal_report)
+
+    def _render(self, r: PanelResult) -> None:
+        loc, cur = self.locale, self.currency
+        if not self._fast_render(r):
+            self._full_render(r)
+        labels = _text(loc)["columns"]
+        self.months_html.value = html_table(
+            r.months, locale=loc, currency=cur, labels=labels,
+            money_cols=[c for c in r.months.columns if c.startswith(("required", "target", "collections", "short"))],
+            percent_cols=["p_met_baseline", "p_met_proposal"])
+        self.costs_html.value = html_table(r.costs, money_cols=["cost", "extra_cash"],
+                                           percent_cols=["annual_rate", "cost_per_euro"], locale=loc, currency=cur,
+                                           labels=labels)
+        cols = ["rank", "customer_name", "segment", "outstanding", "days_overdue", "next_action", "proposal_action"]
+        calls = r.call_list[cols]
+        key = tuple(calls["proposal_action"])        # the rest of the call list does not move with the controls
+        if key != self._calls_key:
+            self.calls_html.value = html_table(calls, money_cols=["outstanding"], locale=loc, currency=cur,
+                                               labels=labels)
+            self._calls_key = key
+
+    # -- callbacks -------------------------------------------------------------------------------------------
+    def _guard(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        """Run a callback with a busy state; show its message (a str it returns) or any error in the status line.
+
+        An error is never swallowed: its message goes to the status line, the exception to ``last_error`` and the
+        traceback to ``last_traceback`` (callback output is invisible in JupyterLab, ipywidgets#2612).
+        """
+        def wrapped(*args: Any) -> Any:
+            if self._syncing:
+                return None
+            t = _text(self.locale)
+            self.busy.value = "●"
+            self.status.value = f"<span>{html.escape(t['computing'])}</span>"
+            t0 = time.perf_counter()
+            try:
+                out = fn(*args)
+            except Exception as exc:  # shown to the user, kept for the caller: never swallowed
+                self.last_error = exc
+                self.busy.value = "⚠"
+                kind = "" if isinstance(exc, CashsimError) else f"{type(exc).__name__}: "
+                self.status.value = (f"<span style='color:#c0392b'><b>{html.escape(t['error'])}</b>: "
+                                     f"{html.escape(kind + str(exc))}</span>")
+                self.last_traceback = traceback.format_exc()
+                return None
+            self.last_error = None
+            self.busy.value = "✓"
+            message = out if isinstance(out, str) else t["ready"]
+            self.status.value = (f"<span style='color:#2e8b57'>{html.escape(message)} "
+                                 f"({(time.perf_counter() - t0) * 1000:.0f} ms)</span>")
+            return out
+        return wrapped
+
+    def _on_control(self, change: dict[str, Any]) -> None:
+        name = next(k for k, c in self.controls.items() if c is change["owner"])
+        try:
+            self.update(**{name: change["new"]})
+        except Exception:
+            self._set_widgets(self.values)  # the slider goes back to what is shown
+            raise
+
+    def _on_reset(self) -> None:
+        self.update(**self.start)
+
+    def _on_save(self) -> str:
+        return f"Saved {self.save_proposal(self.save_path.value)}"
+
+    def _on_export(self) -> str:
+        return "Exported " + ", ".join(str(p) for p in self.export_charts(self.export_dir.value))
+
+    # -- save / export -------------------------------------------------------------------------------------------
+    def proposal_params(self, name: str = PROPOSAL) -> Params:
+        """The params with the proposal saved as scenario ``name`` (burn and horizon as on the panel)."""
+        scen = self.scenario()
+        scenarios = {**self.params.scenarios, name: list(scen.own)}
+        update: dict[str, Any] = {"scenarios": scenarios, "burn": scen.burn, "horizon_months": scen.horizon_months}
+        data = self.params.data
+        if data.source == "files":  # the new file may live elsewhere: keep its data paths valid
+            update["data"] = data.model_copy(update={k: self.params.resolve(getattr(data, k)) for k in TABLES})
+        return self.params.model_copy(update=update)
+
+    def save_proposal(self, path: str | Path | None = None, *, name: str = PROPOSAL) -> Path:
+        """Write the params with the proposal as scenario ``name`` to a YAML that :func:`load_params` reads back.
+
+        Next month's report runs that scenario; loading the file and simulating ``scenarios[name]`` on the same
+        seed reproduces the panel's proposal exactly.
+        """
+        path = Path(path or self.save_path.value).expanduser()
+        if path.suffix.lower() not in (".yml", ".yaml"):
+            raise ParamsError(f"{path}: save the proposal as a .yml file (a params file)")
+        text = dump_params(self.proposal_params(name))
+        header = (f"# cashsim parameters with the scenario '{name}' saved by the scenario panel on "
+                  f"{pd.Timestamp.now():%Y-%m-%d %H:%M}\n")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(header + text, encoding="utf-8")
+        load_params(path)  # fail here, not next month, if it does not read back
+        return path
+
+    def figures(self) -> dict[str, go.Figure]:
+        """The current charts as static figures (what the export writes)."""
+        return {"collections": go.Figure(self.fig_collections), "p_target_met": go.Figure(self.fig_p_met),
+                "cash_position": go.Figure(self.fig_cash)}
+
+    def export_charts(self, directory: str | Path | None = None) -> list[Path]:
+        """Write the current charts and tables as one self-contained HTML page (plotly.js embedded) and, only when
+        kaleido is installed, one PNG per chart. Returns the paths written."""
+        out = Path(directory or self.export_dir.value).expanduser()
+        out.mkdir(parents=True, exist_ok=True)
+        stamp = pd.Timestamp.now().strftime("%Y%m%d-%H%M%S")
+        figs = self.figures()
+        parts = [fig.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, fig in enumerate(figs.values())]
+        title = html.escape(f"{self.params.company} — scenario panel, as of {self.engine.as_of:%Y-%m-%d}")
+        page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head><body>"
+                f"<h1>{title}</h1>{parts[0]}<h2>Baseline / proposal</h2>{self.months_html.value}{parts[1]}"
+                f"{parts[2]}<h2>Costs</h2>{self.costs_html.value}<h2>Call list</h2>{self.calls_html.value}"
+                "</body></html>")
+        page_path = out / f"scenario-panel-{stamp}.html"
+        page_path.write_text(page, encoding="utf-8")
+        paths = [page_path]
+        if importlib.util.find_spec("kaleido") is not None:
+            for name, fig in figs.items():
+                png = out / f"scenario-panel-{stamp}-{name}.png"
+                fig.write_image(png, width=1100, height=450)
+                paths.append(png)
+        return paths
+
