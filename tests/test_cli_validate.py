@@ -47,19 +47,19 @@ def test_validate_prints_the_summary_and_first_rejections(company, capsys, monke
     assert main(["validate", str(company), "--show", "3"]) == 0
     out = capsys.readouterr().out
     assert "Ledger of Société Test, as of 30 avr. 2026" in out
-    assert "customers                     3" in out and "invoices                      5" in out
-    assert "rows read / rejected         30 / 20   every row accounted for" in out
-    assert "open amount" in out and "-150,00\u00a0€" in out  # the open credit note, French formatting
-    assert "       1  duplicate id" in out and "       2  value not allowed" in out
-    assert "First 3 of 20 rejected rows" in out and "factures.csv    4 issue_date 31/02/2026" in out
+    assert "customers                     4" in out and "invoices                      6" in out
+    assert "rows read / rejected         30 / 19   every row accounted for" in out
+    assert "open amount" in out and "650,00\u00a0€" in out  # F009 less the open credit note, French formatting
+    assert "       1  duplicate id" in out and "       1  value not allowed" in out
+    assert "First 3 of 19 rejected rows" in out and "factures.csv    4 issue_date 31/02/2026" in out
 
 
 def test_validate_writes_every_rejection(company, tmp_path, capsys):
     out_csv = tmp_path / "out" / "rejets.csv"
     assert main(["validate", str(company), "--rejections", str(out_csv), "--as-of", "2026-02-28"]) == 0
     rej = pd.read_csv(out_csv, dtype=str, keep_default_na=False)
-    assert len(rej) == 20 and list(rej.columns) == ["table", "file", "row", "column", "value", "reason", "detail"]
-    assert "all 20 rejected rows written to" in capsys.readouterr().out
+    assert len(rej) == 19 and list(rej.columns) == ["table", "file", "row", "column", "value", "reason", "detail"]
+    assert "all 19 rejected rows written to" in capsys.readouterr().out
 
 
 def test_fatal_errors_exit_2_with_the_message(company, tmp_path, capsys):

@@ -11,12 +11,21 @@ from hypothesis import strategies as st
 from cashsim.errors import LedgerError
 from cashsim.ledger import (
     INVOICE_COLUMNS,
+    INVOICE_LINK_COLUMNS,
     STATUSES,
+    NoteReason,
     Reason,
+    match_label,
     parse_dates,
     parse_numbers,
     payment_tolerance,
     read_ledger,
+)
+from cashsim.ledger.labels import (
+    CHANNEL_KEYWORDS,
+    CUSTOMER_TYPE_KEYWORDS,
+    DISPUTE_TYPE_KEYWORDS,
+    PAYMENT_METHOD_KEYWORDS,
 )
 
 NNBSP, NBSP = "\u202f", "\u00a0"
@@ -42,7 +51,7 @@ FR_INVOICES = [
     "F007;C4;05/03/2026;04/04/2026;150,00;USD;Virement;non",  # 10 minority currency
     "",  # 11 empty row
     "F008;C4;06/03/2026;05/04/2026;-150,00;EUR;Virement;non",  # 12 ok, credit note (avoir)
-    "F009;C5;07/03/2026;06/04/2026;800,00;EUR;Espèces;non",  # 13 payment method not allowed
+    "F009;C5;07/03/2026;06/04/2026;800,00;EUR;Espèces;non",  # 13 ok, cash: paid at hand-over like a card
     "F010;C5;08/03/2026;07/04/2026;640,00;EUR;Carte;peut-être",  # 14 not a yes/no
     "F011;C5;09/03/2026;08/04/2026;1 000,00;EUR;Virement;non;en trop",  # 15 one field too many
     f"F012;C6;10/03/2026;09/04/2026;1{NNBSP}500,00;EUR;Virement;non",  # 16 ok
@@ -74,7 +83,6 @@ EXPECTED_REJECTIONS = [
     ("invoices", 9, "invoice_id", "", Reason.MISSING_VALUE),
     ("invoices", 10, "currency", "USD", Reason.MINORITY_CURRENCY),
     ("invoices", 11, "", "", Reason.EMPTY_ROW),
-    ("invoices", 13, "payment_method", "Espèces", Reason.BAD_VALUE),
     ("invoices", 14, "disputed", "peut-être", Reason.BAD_VALUE),
     ("invoices", 15, "", "", Reason.BAD_LINE),
     ("payments", 5, "invoice_id", "F999", Reason.UNKNOWN_INVOICE),
@@ -118,23 +126,25 @@ def test_corrupted_french_export_every_row_accounted_for(french_files):
     assert set(led.rejections["file"]) == {str(inv_path), str(pay_path)}
 
     acc = led.accounting()
-    assert acc.loc["invoices", ["rows_read", "rows_used", "rows_rejected"]].tolist() == [16, 5, 11]
+    assert acc.loc["invoices", ["rows_read", "rows_used", "rows_rejected"]].tolist() == [16, 6, 10]
     assert acc.loc["payments", ["rows_read", "rows_used", "rows_rejected"]].tolist() == [14, 5, 9]
     assert acc["balanced"].all()
     assert led.source_rows == {"invoices": 16, "payments": 14}
-    assert len(led.invoices) == 5 and len(led.payments) == 5
-    assert sorted(led.invoices["invoice_id"]) == ["F001", "F002", "F008", "F012", "F013"]
+    assert len(led.invoices) == 6 and len(led.payments) == 5
+    assert sorted(led.invoices["invoice_id"]) == ["F001", "F002", "F008", "F009", "F012", "F013"]
+    assert led.notes.empty  # every label was recognised
 
 
 def test_corrupted_french_export_values_and_status(french_files):
     led = read_ledger(*french_files, mapping=FR_MAPPING)
     inv = led.invoices.set_index("invoice_id")
-    assert list(led.invoices.columns) == list(INVOICE_COLUMNS)
+    assert list(led.invoices.columns) == [*INVOICE_COLUMNS, *INVOICE_LINK_COLUMNS]
     assert inv.loc["F001", "amount"] == 1234.56 and inv.loc["F002", "amount"] == 2000.0
     assert inv.loc["F008", "amount"] == -150.0
     assert inv.loc["F001", "issue_date"] == pd.Timestamp("2026-01-05")  # day first
     assert inv.loc["F002", "payment_method"] == "direct_debit" and bool(inv.loc["F002", "disputed"])
     assert inv.loc["F013", "payment_method"] == "direct_debit"  # LCR
+    assert inv.loc["F009", "payment_method"] == "card"  # Espèces
     assert (inv["currency"] == "EUR").all() and (inv["segment"] == "all").all()
     st = led.status("2026-04-30").set_index("invoice_id")
     assert st.loc["F001", "status"] == "paid" and st.loc["F001", "days_late"] == 0
@@ -155,9 +165,10 @@ def test_encodings(tmp_path, encoding):
     inv = write_lines(tmp_path / "f.csv", lines, encoding=encoding, newline="\n")
     pay = write_lines(tmp_path / "p.csv", [FR_PAYMENTS[0]], encoding=encoding)
     led = read_ledger(inv, pay, mapping=FR_MAPPING)
-    assert sorted(led.invoices["invoice_id"]) == ["F001", "F002", "F008", "F012", "F013"]
+    assert sorted(led.invoices["invoice_id"]) == ["F001", "F002", "F008", "F009", "F012", "F013"]
     assert led.invoices.set_index("invoice_id").loc["F001", "amount"] == 1234.56
-    assert (led.rejections["reason"] == Reason.BAD_VALUE).sum() == 2  # 'Espèces' and 'peut-être' read right
+    assert led.invoices.set_index("invoice_id").loc["F009", "payment_method"] == "card"  # 'Espèces' read right
+    assert (led.rejections["reason"] == Reason.BAD_VALUE).sum() == 1  # 'peut-être' read right
 
 
 def test_comma_and_tab_separated_english_files(tmp_path):
@@ -405,6 +416,56 @@ def test_parse_numbers_flags_contradictions_and_garbage():
     assert bad.tolist() == [False, False, True, True, False, True]
 
 
+# ---- labels ---------------------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("keywords, labels, expected", [
+    (PAYMENT_METHOD_KEYWORDS, ["Virement bancaire", "VIR SEPA", "virement 30j", "Wire transfer"], "transfer"),
+    (PAYMENT_METHOD_KEYWORDS, ["Prélèvement SEPA", "PRLV", "LCR", "LCR directe", "Traite", "Effet de commerce",
+                               "Billet à ordre"], "direct_debit"),
+    (PAYMENT_METHOD_KEYWORDS, ["Chèque", "CHQ", "chèque bancaire"], "cheque"),
+    (PAYMENT_METHOD_KEYWORDS, ["CB", "Carte bancaire", "Espèces", "cash"], "card"),
+    (DISPUTE_TYPE_KEYWORDS, ["prix", "Tarif", "litige sur le prix", "Erreur de prix", "remise non appliquée"],
+     "price"),
+    (DISPUTE_TYPE_KEYWORDS, ["technique", "Qualité", "produit défectueux", "non conforme"], "technical"),
+    (DISPUTE_TYPE_KEYWORDS, ["livraison", "Quantité", "colis manquant", "retard de livraison"], "delivery"),
+    (DISPUTE_TYPE_KEYWORDS, ["facturation", "Administratif", "erreur de facturation", "doublon", "Autre"], "other"),
+    (CHANNEL_KEYWORDS, ["courriel", "E-mail", "relance mail"], "email"),
+    (CHANNEL_KEYWORDS, ["Lettre recommandée AR", "Mise en demeure", "LRAR", "huissier"], "formal_notice"),
+    (CHANNEL_KEYWORDS, ["courrier", "lettre simple"], "letter"),
+    (CUSTOMER_TYPE_KEYWORDS, ["entreprise", "Société", "SAS", "SARL", "Professionnel"], "company"),
+    (CUSTOMER_TYPE_KEYWORDS, ["organisme public", "Collectivité", "administration", "Public", "État", "Mairie",
+                              "Centre hospitalier"], "public_body"),
+    (CUSTOMER_TYPE_KEYWORDS, ["particulier", "Personne physique", "client final"], "individual"),
+])
+def test_labels_match_by_keyword(keywords, labels, expected):
+    assert [match_label(text, keywords) for text in labels] == [expected] * len(labels)
+
+
+def test_unknown_labels_keep_their_row_with_a_note():
+    led = small([{"invoice_id": "F1", "amount": 10.0, "payment_method": "Compensation", "dispute_type": "?",
+                  "customer_type": "ONG", "owner": "Léa"},
+                 {"invoice_id": "F2", "amount": 10.0, "payment_method": "Bitcoin", "issue_date": "bad"},
+                 {"invoice_id": "F3", "amount": 10.0, "customer_id": "C2"}],
+                dunning=pd.DataFrame({"invoice_id": ["F1"], "action_date": ["2026-02-05"], "channel": ["pigeon"]}),
+                customers=pd.DataFrame({"customer_id": ["C2"], "customer_type": ["Collectivité"],
+                                        "owner": ["Marc"]}))
+    assert led.rejections[["row", "reason"]].values.tolist() == [[3, Reason.BAD_DATE]]  # F2: no note, a rejection
+    assert led.notes[["table", "row", "column", "value", "used", "reason"]].values.tolist() == [
+        ["invoices", 2, "payment_method", "Compensation", "transfer", NoteReason.LABEL_UNKNOWN],
+        ["invoices", 2, "dispute_type", "?", "other", NoteReason.LABEL_UNKNOWN],
+        ["invoices", 2, "customer_type", "ONG", "company", NoteReason.LABEL_UNKNOWN],
+        ["dunning", 2, "channel", "pigeon", "other", NoteReason.LABEL_UNKNOWN]]
+    inv = led.invoices.set_index("invoice_id")
+    assert inv.loc["F1", ["payment_method", "dispute_type", "disputed", "owner"]].tolist() == [
+        "transfer", "other", True, "Léa"]
+    assert inv.loc["F3", ["customer_type", "owner"]].tolist() == ["public_body", "Marc"]  # from the customers
+    cust = led.customers.set_index("customer_id")
+    assert cust.loc["C1", ["customer_type", "owner"]].tolist() == ["company", "Léa"]
+    ob = led.open_book("2026-02-15").set_index("invoice_id")
+    assert ob.loc["F3", "customer_type"] == "public_body" and ob.loc["F1", "owner"] == "Léa"
+    assert led.summary("2026-02-15")["notes_by_reason"] == {str(NoteReason.LABEL_UNKNOWN): 4}
+
+
 # ---- semantics ------------------------------------------------------------------------------------------------
 
 def test_partial_payments_pay_in_full_on_the_crossing_date():
@@ -549,7 +610,7 @@ def test_summary_headlines():
 
 def test_company_columns_are_kept_after_ours():
     led = small([{"invoice_id": "F1", "amount": 10.0, "Commercial": "Dupont", "status": "soldée"}])
-    assert list(led.invoices.columns) == [*INVOICE_COLUMNS, "Commercial", "status_source"]
+    assert list(led.invoices.columns) == [*INVOICE_COLUMNS, *INVOICE_LINK_COLUMNS, "Commercial", "status_source"]
     st_ = led.status("2026-02-15")
     assert st_.loc[0, "status"] == "overdue" and st_.loc[0, "status_source"] == "soldée"
     assert repr(led) == ("Ledger(1 invoices, 0 payments, 0 promises, 0 dunning actions, 1 customers, "

@@ -2,9 +2,11 @@
 ledger it points to, and print the ledger summary.
 
 Prints customers, invoices, open and overdue amounts, the date range, the row accounting (rows read = rows used +
-rows rejected), rejections by reason and the first rejected rows. Rejected rows are not fatal (exit 0); an invalid
-parameter file or an unreadable ledger (:class:`~cashsim.errors.ParamsError`, :class:`~cashsim.errors.LedgerError`)
-is: ``cashsim.cli.main`` prints the message and exits 2.
+rows rejected), credit no invoice has taken (cash on account, credit notes), rejections by reason and the first
+rejected rows, then notes by reason and the first notes (cells replaced or redirected on rows that were used).
+Rejected rows are not fatal (exit 0); an invalid parameter file or an unreadable ledger
+(:class:`~cashsim.errors.ParamsError`, :class:`~cashsim.errors.LedgerError`) is: ``cashsim.cli.main`` prints the
+message and exits 2.
 
 Example::
 
@@ -32,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--as-of", default=None, metavar="DATE",
                    help="date of the open book (default: as_of of the params file, else the ledger's latest date)")
     p.add_argument("--rejections", default=None, metavar="OUT.csv", help="write every rejected row to this CSV")
-    p.add_argument("--show", type=int, default=10, metavar="N", help="rejected rows to print (default 10)")
+    p.add_argument("--show", type=int, default=10, metavar="N", help="rejected rows and notes to print (default 10)")
     p.set_defaults(func=run)
 
 
@@ -58,9 +60,16 @@ def summary_text(summary: dict[str, Any], *, company: str = "", locale: str = fm
         f"  rows read / rejected {summary['rows_read']:>10,} / {summary['rows_rejected']:,}"
         f"   {'every row accounted for' if summary['balanced'] else 'ROWS UNACCOUNTED FOR'}",
     ]
+    if summary.get("customer_credit"):
+        lines.insert(-1, f"  unallocated credit   {money(summary['customer_credit']):>16}   "
+                         f"({summary['customers_in_credit']:,} customer(s); cash on account "
+                         f"{money(summary['cash_on_account'])})")
     if summary["rejections_by_reason"]:
         lines.append("Rejections by reason")
         lines += [f"  {count:>8,}  {reason}" for reason, count in summary["rejections_by_reason"].items()]
+    if summary.get("notes_by_reason"):
+        lines.append("Notes by reason (rows used, a cell replaced or redirected)")
+        lines += [f"  {count:>8,}  {reason}" for reason, count in summary["notes_by_reason"].items()]
     return "\n".join(lines)
 
 
@@ -74,14 +83,24 @@ def rejections_text(ledger: Ledger, n: int) -> str:
     return head + "\n" + shown.drop(columns="table").to_string(index=False, max_colwidth=50)
 
 
+def notes_text(ledger: Ledger, n: int) -> str:
+    """The first ``n`` notes (file, row, column, value, used, reason)."""
+    notes = ledger.notes
+    if notes.empty or n <= 0:
+        return ""
+    shown = notes.head(n).assign(file=notes["file"].head(n).map(lambda f: Path(f).name if "/" in f else f))
+    head = f"First {len(shown)} of {len(notes):,} notes" if len(notes) > n else "Notes"
+    return head + "\n" + shown.drop(columns="table").to_string(index=False, max_colwidth=50)
+
+
 def run(args: argparse.Namespace) -> int:
     params = load_params(args.params)
     ledger = ledger_from_params(params)
     summary = ledger.summary(args.as_of or params.as_of)  # a bad --as-of raises LedgerError: exit 2
     print(summary_text(summary, company=params.company, locale=params.report.locale))
-    shown = rejections_text(ledger, args.show)
-    if shown:
-        print(shown)
+    for shown in (rejections_text(ledger, args.show), notes_text(ledger, args.show)):
+        if shown:
+            print(shown)
     if args.rejections:
         out = Path(args.rejections)
         out.parent.mkdir(parents=True, exist_ok=True)

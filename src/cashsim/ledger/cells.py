@@ -3,7 +3,8 @@ every parser shares.
 
 Each parser works on the column's *distinct* values (pandas.factorize), with numpy's vectorised string functions
 (numpy.strings), and returns (values, bad): bad marks non-empty cells that could not be read. Identifiers stay text
-(Excel's 611365.0 -> '611365'); yes/no accepts oui/non, vrai/faux, 1/0, x; choices map through synonyms.
+(Excel's 611365.0 -> '611365'); yes/no accepts oui/non, vrai/faux, 1/0, x; coded choices map through the keywords
+of :mod:`cashsim.ledger.labels`, a label matching none taking the column's fallback.
 
 >>> _parse_bools(pd.Series(["oui", "non", "", "peut-être"]), False)[1].tolist()
 [False, False, False, True]
@@ -15,7 +16,7 @@ import numpy as np
 import pandas as pd
 from pandas.api import types as ptypes
 
-from cashsim.ledger.fields import _CURRENCY_SYNONYMS, _norm_key
+from cashsim.ledger.labels import CURRENCY_SYNONYMS, match_label
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -79,16 +80,27 @@ def _parse_bools(values: pd.Series, default: bool) -> tuple[pd.Series, np.ndarra
     return pd.Series(value[codes], dtype=bool), (~true & ~false)[codes]
 
 
-def _parse_choices(values: pd.Series, synonyms: dict[str, str], default: str | None) -> pd.Series:
-    """Map cells onto canonical values through ``synonyms`` (accents, case and punctuation ignored); empty ->
-    ``default``; unknown values are kept (normalised) so the schema check reports them."""
+def _parse_choices(values: pd.Series, keywords: dict[str, str], default: str | None,
+                   fallback: str | None) -> tuple[pd.Series, np.ndarray]:
+    """Map cells onto canonical values by keyword (:func:`cashsim.ledger.labels.match_label`); empty -> ``default``.
+
+    Returns the values and the mask of non-empty cells that matched nothing: those take ``fallback`` (when None,
+    their text is kept so that the schema reports them).
+
+    >>> from cashsim.ledger.labels import PAYMENT_METHOD_KEYWORDS as PM
+    >>> v, unknown = _parse_choices(pd.Series(["Virement bancaire", "", "Bitcoin"]), PM, "transfer", "transfer")
+    >>> v.tolist(), unknown.tolist()
+    (['transfer', 'transfer', 'transfer'], [False, False, True])
+    """
     codes, texts = _distinct(values)
-    keys = [_norm_key(t) for t in texts.tolist()]  # distinct values only: a handful
-    mapped = np.array([synonyms.get(k, k) if k else default for k in keys], dtype=object)
-    return pd.Series(mapped[codes], dtype="str")
+    found = [match_label(t, keywords) if t else None for t in texts.tolist()]  # distinct values only: a handful
+    unknown = np.array([bool(t) and f is None for t, f in zip(texts.tolist(), found, strict=True)], dtype=bool)
+    mapped = np.array([f if f is not None else (default if not t else fallback if fallback is not None else t)
+                       for t, f in zip(texts.tolist(), found, strict=True)], dtype=object)
+    return pd.Series(mapped[codes], dtype="str"), unknown[codes]
 
 
 def _parse_currency(values: pd.Series, default: str) -> pd.Series:
     codes, texts = _distinct(values)
-    upper = [_CURRENCY_SYNONYMS.get(t, t) or default for t in np.strings.upper(texts).tolist()]
+    upper = [CURRENCY_SYNONYMS.get(t, t) or default for t in np.strings.upper(texts).tolist()]
     return pd.Series(np.array(upper, dtype=object)[codes], dtype="str")

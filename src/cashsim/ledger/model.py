@@ -2,8 +2,10 @@
 
 ``known_at(as_of)`` keeps what was known at the end of that day; ``status(as_of)`` derives per invoice
 ``paid_to_date``, ``outstanding``, ``paid_date`` (first date cumulative payments reach ``|amount| - tol``),
-``status``, ``days_late``, ``days_overdue`` and ``age_days`` (calendar days); ``open_book`` is the *balance âgée*;
-``accounting`` checks rows read = rows used + rows rejected. The semantics are in the package docstring.
+``status``, ``days_late``, ``days_overdue`` and ``age_days`` (calendar days), ``credited`` and ``settled_by``
+(:mod:`cashsim.ledger.settlement`); ``open_book`` is the *balance âgée*; ``customer_credits`` what customers have
+paid or been credited that no invoice took (:mod:`cashsim.ledger.credits`); ``accounting`` checks rows read = rows
+used + rows rejected. The semantics are in the package docstring.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import numpy as np
 import pandas as pd
 
 from cashsim.errors import LedgerError
-from cashsim.ledger.columns import OPEN_STATUSES, STATUSES, TABLES
-from cashsim.ledger.linking import _group_cumsum, payment_tolerance
+from cashsim.ledger.columns import ALLOCATION_COLUMNS, CREDIT_COLUMNS, OPEN_STATUSES, STATUSES, TABLES
+from cashsim.ledger.credits import _empty
+from cashsim.ledger.notes import _empty_notes
+from cashsim.ledger.settlement import _settlement
 from cashsim.ledger.tables import _main_currency
 
 
@@ -38,10 +42,13 @@ def _blank_after(dates: pd.Series, as_of: pd.Timestamp) -> pd.Series:
 class Ledger:
     """A company's receivables history in canonical columns (see module docstring for the semantics).
 
-    ``source_rows`` is rows read per table and ``rows_used`` rows kept (a field docs/design.md does not list: the
-    customers table also holds customers seen only on invoices, so its length cannot tell the rows used);
-    ``accounting()`` checks that every row read was either used or rejected. Both describe the read and are kept
-    unchanged by :meth:`known_at`.
+    ``source_rows`` is rows read per table and ``rows_used`` rows kept (the customers table also holds customers
+    seen only on invoices, and one payment on account can be several payment rows, so lengths cannot tell the rows
+    used); ``accounting()`` checks that every row read was either used or rejected. ``notes`` lists the cells of
+    used rows that were replaced or redirected (:mod:`cashsim.ledger.notes`). These describe the read and are kept
+    unchanged by :meth:`known_at`. ``credits`` (CREDIT_COLUMNS) and ``allocations`` (ALLOCATION_COLUMNS) are cash on
+    account and credit notes and where they went (:mod:`cashsim.ledger.credits`); :meth:`known_at` keeps those dated
+    <= as_of.
     """
 
     invoices: pd.DataFrame
@@ -52,6 +59,9 @@ class Ledger:
     rejections: pd.DataFrame
     source_rows: dict[str, int]
     rows_used: dict[str, int] = field(default_factory=dict)
+    notes: pd.DataFrame = field(default_factory=_empty_notes)
+    credits: pd.DataFrame = field(default_factory=lambda: _empty(CREDIT_COLUMNS))
+    allocations: pd.DataFrame = field(default_factory=lambda: _empty(ALLOCATION_COLUMNS))
 
     def __repr__(self) -> str:
         return (f"Ledger({len(self.invoices):,} invoices, {len(self.payments):,} payments, "
@@ -62,9 +72,9 @@ class Ledger:
     def known_at(self, as_of: Any) -> Ledger:
         """What was known at the end of ``as_of``: no look-ahead anywhere downstream.
 
-        Invoices issued <= as_of; payments, promises and dunning dated <= as_of; a dispute opened after as_of is
-        unflagged (type blanked); resolutions and write-offs after as_of are blanked. A dispute flag without an
-        opening date is taken as known from the issue date (the data cannot say better).
+        Invoices issued <= as_of; payments, promises, dunning, credits and allocations dated <= as_of; a dispute
+        opened after as_of is unflagged (type blanked); resolutions and write-offs after as_of are blanked. A dispute
+        flag without an opening date is taken as known from the issue date (the data cannot say better).
         """
         day = _day(as_of)
         inv = self.invoices[(self.invoices["issue_date"] <= day).to_numpy()]
@@ -81,23 +91,29 @@ class Ledger:
             payments=self.payments[(self.payments["payment_date"] <= day).to_numpy()].reset_index(drop=True),
             promises=self.promises[(self.promises["made_date"] <= day).to_numpy()].reset_index(drop=True),
             dunning=self.dunning[(self.dunning["action_date"] <= day).to_numpy()].reset_index(drop=True),
+            credits=self.credits[(self.credits["date"] <= day).to_numpy()].reset_index(drop=True),
+            allocations=self.allocations[(self.allocations["date"] <= day).to_numpy()].reset_index(drop=True),
         )
 
     # ---- derived state -----------------------------------------------------------------------------------------
     def status(self, as_of: Any) -> pd.DataFrame:
         """One row per invoice issued <= as_of, with what was known at the end of that day.
 
-        Adds ``paid_to_date`` (sum of payments), ``outstanding`` (amount - paid_to_date; 0 once written off),
-        ``paid_date`` (first date cumulative payments reach ``|amount| - tol``; NaT unless by as_of), ``status``
-        (see :data:`STATUSES`), ``days_late`` (paid_date - due_date, signed calendar days, NaN if not paid or a
-        credit note), ``days_overdue`` (as_of - due_date, NaN if paid or a credit note; negative = not yet due) and
-        ``age_days`` (as_of - issue_date).
+        Adds ``paid_to_date`` (sum of payments), ``outstanding`` (amount - paid_to_date - credited; 0 once written
+        off), ``paid_date`` (the date it was settled, :mod:`cashsim.ledger.settlement`; NaT unless by as_of),
+        ``status`` (see :data:`STATUSES`; ``paid`` = settled, by cash or credit), ``days_late`` (paid_date - due_date,
+        signed calendar days, NaN if not paid, a credit note, or settled by a credit note), ``days_overdue`` (as_of -
+        due_date, NaN if paid or a credit note; negative = not yet due), ``age_days`` (as_of - issue_date),
+        ``credited`` (credit notes given to it, signed like the amount; 0 without allocated credit notes) and
+        ``settled_by`` (``payment`` | ``credit``, NA unless paid). ``customer_type`` and ``owner`` come with the
+        invoice ("company" / "" when the table lacks them).
         """
         day = _day(as_of)
         known = self.known_at(day)
         inv = known.invoices
         amount = inv["amount"].to_numpy(dtype=float)
-        paid_to_date, paid_date = _settlement(inv, known.payments)
+        settled = _settlement(inv, known.payments, _credit_events(known.allocations))
+        paid_to_date, paid_date = settled.paid, settled.paid_date
         is_paid = ~np.isnat(paid_date)
         credit = amount < 0
         written_off = inv["write_off_date"].notna().to_numpy() & ~is_paid
@@ -105,15 +121,19 @@ class Ledger:
         overdue = ~is_paid & ~written_off & ~credit & (due < np.datetime64(day))
         status = np.select([is_paid, written_off, overdue], ["paid", "written_off", "overdue"], "open_not_due")
         one_day = np.timedelta64(1, "D")
-        days_late = np.where(is_paid & ~credit, (paid_date - due) / one_day, np.nan)
+        days_late = np.where(is_paid & ~credit & ~settled.by_credit, (paid_date - due) / one_day, np.nan)
         days_overdue = np.where(~is_paid & ~credit, (np.datetime64(day) - due) / one_day, np.nan)
         age = (np.datetime64(day) - inv["issue_date"].to_numpy()) / one_day
+        settled_by = np.where(is_paid, np.where(settled.by_credit, "credit", "payment"), None)
+        if "customer_type" not in inv or "owner" not in inv:  # a table built without read_ledger
+            inv = inv.assign(customer_type=inv.get("customer_type", "company"), owner=inv.get("owner", ""))
         return inv.assign(
             paid_to_date=paid_to_date,
-            outstanding=np.where(written_off, 0.0, amount - paid_to_date),
+            outstanding=np.where(written_off, 0.0, amount - paid_to_date - settled.credited),
             paid_date=pd.Series(paid_date, dtype="datetime64[ns]"),
             status=pd.Categorical(status, categories=STATUSES),
             days_late=days_late, days_overdue=days_overdue, age_days=age,
+            credited=settled.credited, settled_by=pd.Series(settled_by, dtype="str"),
         )
 
     def open_book(self, as_of: Any) -> pd.DataFrame:
@@ -124,6 +144,27 @@ class Ledger:
         """
         st = self.status(as_of)
         return st[st["status"].isin(OPEN_STATUSES).to_numpy()].reset_index(drop=True)
+
+    @property
+    def customer_credits(self) -> pd.DataFrame:
+        """Customer credit balances (*avoirs et acomptes non imputés*): per customer, what it paid on account or was
+        credited that no invoice has taken, at the end of the ledger (``known_at(d).customer_credits`` for a date d).
+
+        Columns: customer_id, amount (= cash + credit_notes, > 0), cash, credit_notes (these remainders are also the
+        open negative items of their credit notes in the open book), rows (the source rows, e.g. "payments row 12").
+        """
+        cr = self.credits
+        key = ["table", "file", "row"]
+        used = self.allocations.groupby(key)["amount"].sum()
+        left = (cr["amount"] - used.reindex(pd.MultiIndex.from_frame(cr[key])).fillna(0.0).to_numpy()).round(2)
+        cr = cr.assign(left=left.to_numpy())[left.to_numpy() > 0]
+        cr = cr.assign(cash=cr["left"].where(cr["kind"] == "cash", 0.0),
+                       credit_notes=cr["left"].where(cr["kind"] == "credit", 0.0),
+                       rows=cr["table"] + " row " + cr["row"].astype(str))
+        out = cr.groupby("customer_id", sort=True).agg(amount=("left", "sum"), cash=("cash", "sum"),
+                                                       credit_notes=("credit_notes", "sum"), rows=("rows", "; ".join))
+        return out.reset_index().astype({"customer_id": "str", "amount": float, "cash": float,
+                                         "credit_notes": float, "rows": "str"})
 
     # ---- reporting ---------------------------------------------------------------------------------------------
     @property
@@ -155,12 +196,17 @@ class Ledger:
 
     def summary(self, as_of: Any = None) -> dict[str, Any]:
         """Headline figures for ``cashsim validate``: counts, open and overdue amounts at ``as_of`` (default: the
-        latest date in the ledger), date range, rejections by reason, and the row accounting."""
+        latest date in the ledger), date range, rejections and notes by reason, and the row accounting.
+
+        ``open_amount`` nets open credit notes (as the open book does); ``cash_on_account`` is cash no invoice has
+        taken at ``as_of``, so a customer balance is ``open_amount - cash_on_account``; ``customer_credit`` adds the
+        credit notes' remainders (``customers_in_credit`` customers). ``payments`` counts payment rows used."""
         day = _day(as_of) if as_of is not None else (self.latest_date or pd.Timestamp("today").normalize())
         st = self.status(day)
         open_ = st[st["status"].isin(OPEN_STATUSES).to_numpy()]
         overdue = st[(st["status"] == "overdue").to_numpy()]
         acc = self.accounting()
+        credits = self.known_at(day).customer_credits
         return {
             "as_of": day,
             "currency": self.currency,
@@ -168,7 +214,7 @@ class Ledger:
             "segments": int(self.invoices["segment"].nunique()),
             "invoices": len(self.invoices),
             "credit_notes": int((self.invoices["amount"] < 0).sum()),
-            "payments": len(self.payments),
+            "payments": int(self.rows_used.get("payments", len(self.payments))),
             "promises": len(self.promises),
             "dunning_actions": len(self.dunning),
             "first_date": self.invoices["issue_date"].min() if len(self.invoices) else None,
@@ -180,34 +226,25 @@ class Ledger:
             "overdue_amount": float(overdue["outstanding"].sum()),
             "written_off_invoices": int((st["status"] == "written_off").sum()),
             "disputed_open": int(open_["disputed"].sum()),
+            "cash_on_account": float(credits["cash"].sum()),
+            "customer_credit": float(credits["amount"].sum()),
+            "customers_in_credit": len(credits),
             "rows_read": int(acc["rows_read"].sum()),
             "rows_rejected": len(self.rejections),
             "rejections_by_reason": self.rejections["reason"].value_counts().to_dict(),
             "balanced": bool(acc["balanced"].all()),
+            "rows_noted": len(self.notes),
+            "notes_by_reason": self.notes["reason"].value_counts().to_dict(),
         }
 
 
-def _settlement(invoices: pd.DataFrame, payments: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """Per invoice: sum of payments, and the date cumulative payments first reach ``|amount| - tol`` (else NaT).
 
-    Vectorised: payments sorted by (invoice, date), cumulative sums within invoice, first crossing per invoice.
-    """
-    n = len(invoices)
-    paid_date = np.full(n, np.datetime64("NaT"), dtype="datetime64[ns]")
-    if payments.empty or n == 0:
-        return np.zeros(n), paid_date
-    pos = pd.Index(invoices["invoice_id"]).get_indexer(payments["invoice_id"])
-    keep = pos >= 0
-    pos = pos[keep]
-    amount = payments["amount"].to_numpy(dtype=float)[keep]
-    dates = payments["payment_date"].to_numpy(dtype="datetime64[ns]")[keep]
-    paid = np.bincount(pos, weights=amount, minlength=n)
-    order = np.lexsort((dates, pos))
-    pos_s, dates_s = pos[order], dates[order]
-    cum = _group_cumsum(np.abs(amount[order]), pos_s)
-    target = np.abs(invoices["amount"].to_numpy(dtype=float))
-    target = (target - payment_tolerance(target))[pos_s]
-    reached = np.flatnonzero(cum >= target - 1e-9)
-    first_inv, first_at = np.unique(pos_s[reached], return_index=True)
-    paid_date[first_inv] = dates_s[reached[first_at]]
-    return paid, paid_date
+def _credit_events(allocations: pd.DataFrame) -> pd.DataFrame:
+    """Credit notes given to invoices, as settlement events of both: the invoice (+amount) and the credit note
+    (the part of it used)."""
+    notes = allocations[(allocations["kind"] == "credit").to_numpy()]
+    return pd.DataFrame({
+        "invoice_id": np.concatenate([notes["invoice_id"].to_numpy(dtype=object),
+                                      notes["source_id"].to_numpy(dtype=object)]),
+        "date": np.concatenate([notes["date"].to_numpy("datetime64[ns]")] * 2),
+        "amount": np.concatenate([notes["amount"].to_numpy(float)] * 2)})

@@ -1,8 +1,10 @@
 """read_ledger: read every input, validate it in the documented order, and account for every row.
 
-Order: per row (parsers + schema), then invoices (duplicates, minority currency), then events against the surviving
-invoices (rejected / unknown invoice, dated before issue; payments: sign, overpayment), then customers. Rows read =
-rows used + rows rejected, per table.
+Order: per row (parsers + schema), then invoices (duplicates, minority currency, a credit note's ``applies_to``),
+then events against the surviving invoices (rejected / unknown invoice, dated before issue; payments: sign,
+overpayment, another customer's invoice; cash on account: negative, unknown customer), then credit notes and cash
+on account are allocated (:mod:`cashsim.ledger.credits`), then customers. Rows read = rows used + rows rejected, per
+table; replaced or redirected cells of used rows are in the notes.
 """
 
 from __future__ import annotations
@@ -16,12 +18,15 @@ from cashsim.ledger.columns import (
     CUSTOMER_COLUMNS,
     DUNNING_COLUMNS,
     INVOICE_COLUMNS,
+    INVOICE_LINK_COLUMNS,
     PAYMENT_COLUMNS,
     PROMISE_COLUMNS,
 )
+from cashsim.ledger.credits import _link_credit_notes, _on_account, _payment_customers, _settle_credits
 from cashsim.ledger.files import _check_mapping, _read_raw
 from cashsim.ledger.linking import _check_payments, _default_levels, _link_events, _rejected_invoices
 from cashsim.ledger.model import Ledger
+from cashsim.ledger.notes import _notes_frame
 from cashsim.ledger.rejections import _Sink
 from cashsim.ledger.rows import _parse_table
 from cashsim.ledger.tables import _customers_table, _drop_duplicates, _empty_table, _final, _finish_invoices
@@ -56,28 +61,45 @@ def read_ledger(invoices: Any, payments: Any, *, promises: Any = None, dunning: 
     cust = None
     if "customers" in work:
         cust = _drop_duplicates(raws["customers"], work["customers"], "customer_id", sink)
-    inv = _finish_invoices(raws["invoices"], work["invoices"], cust, sink)
-    raw_ids = _parse_ids(raws["invoices"].frame["invoice_id"])[0]
-    rejected_why = _rejected_invoices(raws["invoices"], raw_ids, sink)
+    inv_raw = raws["invoices"]
+    inv = _finish_invoices(inv_raw, work["invoices"], cust, sink)
+    raw_ids = _parse_ids(inv_raw.frame["invoice_id"])[0]
+    inv = _link_credit_notes(inv_raw, inv, raw_ids.dropna(), _rejected_invoices(inv_raw, raw_ids, sink), sink)
+    rejected_why = _rejected_invoices(inv_raw, raw_ids, sink)
 
-    tables: dict[str, pd.DataFrame] = {"invoices": _final(inv, INVOICE_COLUMNS)}
+    tables: dict[str, pd.DataFrame] = {"invoices": _final(inv, INVOICE_COLUMNS + INVOICE_LINK_COLUMNS)}
+    known_customers = pd.Index(inv["customer_id"]).union(pd.Index(cust["customer_id"] if cust is not None else []))
+    lettered = cash = _empty_table("payments").assign(_pos=pd.Series(dtype="int64"), _inv=pd.Series(dtype="int64"))
     for table, columns in (("payments", PAYMENT_COLUMNS), ("promises", PROMISE_COLUMNS),
                            ("dunning", DUNNING_COLUMNS)):
         if table not in work:
             tables[table] = _empty_table(table)
             continue
-        events = _link_events(raws[table], work[table], tables["invoices"], raw_ids.dropna(), rejected_why, sink)
+        events = work[table]
+        if table == "payments":
+            events, cash = _on_account(raws[table], events, known_customers, sink)
+        events = _link_events(raws[table], events, tables["invoices"], raw_ids.dropna(), rejected_why, sink)
         if table == "payments":
             events = _check_payments(raws[table], events, tables["invoices"], sink)
+            lettered = _payment_customers(raws[table], events, tables["invoices"], sink)
+            continue
         if table == "dunning":
             events = _default_levels(events)
         tables[table] = _final(events, columns)
+    paid, credits, allocations = _settle_credits(inv_raw, raws.get("payments"), inv, lettered, cash,
+                                                 "applies_to" in inv_raw.frame.columns, sink)
+    if "payments" in work:
+        tables["payments"] = _final(paid, PAYMENT_COLUMNS)
     tables["customers"] = _customers_table(_final(cust, CUSTOMER_COLUMNS) if cust is not None else None,
                                            tables["invoices"])
     rows_read = {t: len(raw.frame) + len(raw.bad_lines) for t, raw in raws.items()}
-    used = {t: len(tables[t]) for t in raws if t != "customers"}
+    used = {t: len(tables[t]) for t in raws if t not in ("customers", "payments")}
+    if "payments" in raws:
+        used["payments"] = len(lettered) + len(cash)
     if cust is not None:
         used["customers"] = len(cust)
+    rejections = sink.frame()
     return Ledger(invoices=tables["invoices"], payments=tables["payments"], promises=tables["promises"],
-                  dunning=tables["dunning"], customers=tables["customers"], rejections=sink.frame(),
-                  source_rows=rows_read, rows_used=used)
+                  dunning=tables["dunning"], customers=tables["customers"], rejections=rejections,
+                  source_rows=rows_read, rows_used=used, notes=_notes_frame(sink.notes, rejections),
+                  credits=credits, allocations=allocations)

@@ -1,4 +1,5 @@
-"""Rejected rows: the :class:`Reason` vocabulary and the sink that moves bad rows out of a working table.
+"""Rejected rows: the :class:`Reason` vocabulary and the sink that moves bad rows out of a working table (and
+collects the notes of :mod:`cashsim.ledger.notes` on the rows it keeps).
 
 A rejection row is (table, file, row, column, value, reason, detail): ``row`` is the spreadsheet row (header = 1),
 ``value`` the raw cell text as the user sees it, ``reason`` one :class:`Reason`, ``detail`` what the cell should
@@ -19,6 +20,7 @@ import pandas as pd
 
 from cashsim.ledger.columns import REJECTION_COLUMNS, TABLES
 from cashsim.ledger.files import _Raw
+from cashsim.ledger.notes import NoteReason, _note_rows
 
 
 class Reason(StrEnum):
@@ -42,6 +44,10 @@ class Reason(StrEnum):
     BEFORE_ISSUE = "dated before the invoice was issued"
     OPPOSITE_SIGN = "sign opposite to the invoice"
     OVERPAYMENT = "payments exceed the amount"
+    UNKNOWN_CUSTOMER = "unknown customer"
+    OTHER_CUSTOMER = "invoice of another customer"
+    NOT_AN_INVOICE = "names a credit note, not an invoice"
+    REFUND_ON_ACCOUNT = "negative payment on no invoice"
 
 
 def _rejections(raw: _Raw, pos: np.ndarray, column: str, reason: str, detail: Any = "") -> pd.DataFrame:
@@ -59,10 +65,19 @@ def _empty_rejections() -> pd.DataFrame:
 
 
 class _Sink:
-    """Collects rejection frames; ``take`` moves the masked rows of a working table into the rejections."""
+    """Collects rejection frames; ``take`` moves the masked rows of a working table into the rejections; ``note``
+    records a replaced or redirected cell of a row that stays."""
 
     def __init__(self) -> None:
         self.parts: list[pd.DataFrame] = []
+        self.notes: list[pd.DataFrame] = []
+
+    def note(self, raw: _Raw, pos: np.ndarray, column: str, used: Any, reason: NoteReason) -> None:
+        """Note the cells of ``column`` at frame positions ``pos`` of ``raw``: ``used`` replaced them."""
+        pos = np.asarray(pos, dtype=np.int64)
+        if len(pos):
+            self.notes.append(_note_rows(raw.table, raw.label, raw.rows[pos], column,
+                                         raw.cells(column, pos).to_numpy(), used, reason))
 
     def take(self, raw: _Raw, work: pd.DataFrame, mask: Any, column: str, reason: Reason,
              detail: Any = "") -> pd.DataFrame:

@@ -3,7 +3,8 @@ that pass, and one rejection per failing row, for its first problem.
 
 Problems in priority order: empty row, unreadable cell (date, number, yes/no) or date contradicting its column's
 day/month order (:mod:`cashsim.ledger.dates`), missing required cell, value not allowed / zero amount, dates out of
-order; each rejection's ``detail`` says what the cell should look like.
+order; each rejection's ``detail`` says what the cell should look like. A coded label matching nothing is no
+problem: the row keeps the column's fallback and the sink notes it (:mod:`cashsim.ledger.notes`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from cashsim.ledger.cells import _as_str, _distinct, _parse_bools, _parse_choice
 from cashsim.ledger.dates import DATE_ORDERS, DATE_PATTERNS, _DateRead, _read_dates
 from cashsim.ledger.fields import FIELDS, _Field
 from cashsim.ledger.files import _Raw
+from cashsim.ledger.notes import NoteReason
 from cashsim.ledger.numbers import parse_numbers
 from cashsim.ledger.rejections import Reason, _rejections, _Sink
 from cashsim.ledger.schema import _schema_problems
@@ -39,7 +41,7 @@ def _parse_field(raw: pd.DataFrame, f: _Field) -> tuple[pd.Series, np.ndarray]:
     if f.kind == "bool":
         return _parse_bools(col, bool(f.default))
     if f.kind in ("choice", "channel"):
-        return _parse_choices(col, f.synonyms or {}, f.default), np.zeros(n, bool)
+        return _parse_choices(col, f.synonyms or {}, f.default, f.fallback)[0], np.zeros(n, bool)
     if f.kind == "currency":
         return _parse_currency(col, f.default), np.zeros(n, bool)
     codes, texts = _distinct(col)
@@ -64,6 +66,11 @@ def _parse_table(raw: _Raw, sink: _Sink) -> pd.DataFrame:
             values, bad, order_problems, order_details = _parse_dates(raw, f.name)
             problems += order_problems
             details.update(order_details)
+        elif f.kind in ("choice", "channel") and f.name in raw.frame.columns:
+            values, unknown = _parse_choices(raw.frame[f.name], f.synonyms or {}, f.default, f.fallback)
+            bad = np.zeros(n, bool)
+            if f.fallback is not None:
+                sink.note(raw, np.flatnonzero(unknown), f.name, f.fallback, NoteReason.LABEL_UNKNOWN)
         else:
             values, bad = _parse_field(raw.frame, f)
         typed[f.name] = values
@@ -121,8 +128,6 @@ def _order_detail(table: str, read: _DateRead) -> str:
 
 
 _ALLOWED_HINT = {
-    "payment_method": "allowed: transfer, direct_debit, cheque, card (virement, prélèvement, LCR, chèque, carte)",
-    "dispute_type": "allowed: price, technical, delivery, other (prix, technique, livraison, autre)",
     "currency": "a 3-letter ISO code such as EUR",
     "disputed": "yes/no, oui/non, true/false or 1/0",
     "level": "a whole number >= 1",
@@ -137,6 +142,9 @@ def _why(table: str, column: str, reason: str) -> str:
     if reason == Reason.BAD_NUMBER:
         return "expected a number such as 1 234,56 or 1234.56"
     if reason == Reason.MISSING_VALUE:
+        other = next((f.required_unless for f in FIELDS[table] if f.name == column and f.required_unless), None)
+        if other:
+            return f"{column} is required in the {table} table, unless {other} is given"
         return f"{column} is required in the {table} table"
     if reason == Reason.ZERO_AMOUNT:
         return "an amount of 0 moves no cash"

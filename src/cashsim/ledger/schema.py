@@ -2,7 +2,9 @@
 
 The schema sees typed columns (unreadable cells were caught by the parsers, which know the raw text). Each failure
 becomes (pos, column, reason, priority): a missing cell (1) is reported before a value not allowed (2), which is
-reported before dates out of order (3, e.g. due date before issue date, reported on the later column).
+reported before dates out of order (3, e.g. due date before issue date, reported on the later column). A cell
+required unless another is given (a payment's invoice_id, unless its customer_id says it is cash on account) is
+missing (1) when both are empty.
 """
 
 from __future__ import annotations
@@ -48,16 +50,24 @@ def _schema(table: str) -> pa.DataFrameSchema:
             checks.append(pa.Check(lambda s: s >= 0, name="allowed", ignore_na=True))
         elif f.name == "amount":
             checks.append(pa.Check(lambda s: s != 0, name="nonzero", ignore_na=True))
-        nullable = not f.required  # optional cells are filled with their default by the parsers
+        nullable = not f.required or f.required_unless is not None  # optional cells get their default
         if checks or not nullable:  # a nullable column without checks has nothing to validate
             columns[f.name] = pa.Column(nullable=nullable, checks=checks, required=True)
     wide = [pa.Check(lambda df, a=later, b=earlier: ~(df[a] < df[b]), name=str(reason))
             for reason, later, earlier in _ORDER_CHECKS.get(table, ())]
+    wide += [pa.Check(lambda df, a=f.name, b=f.required_unless: df[a].notna() | df[b].notna(), name=_either(f.name))
+             for f in FIELDS[table] if f.required_unless]
     return pa.DataFrameSchema(columns, checks=wide, strict=False, coerce=False)
+
+
+def _either(column: str) -> str:
+    """Name of the check that ``column`` or its alternative is filled."""
+    return f"{Reason.MISSING_VALUE}: {column}"
 
 
 _SCHEMAS = {table: _schema(table) for table in TABLES}
 _WIDE_COLUMN = {str(r): later for checks in _ORDER_CHECKS.values() for r, later, _ in checks}
+_EITHER_COLUMN = {_either(f.name): f.name for fields in FIELDS.values() for f in fields if f.required_unless}
 
 
 def _schema_problems(table: str, typed: pd.DataFrame) -> pd.DataFrame:
@@ -70,9 +80,12 @@ def _schema_problems(table: str, typed: pd.DataFrame) -> pd.DataFrame:
     fc = fc[fc["index"].notna()]
     check = fc["check"].astype(str)
     wide = check.isin(list(_WIDE_COLUMN))
-    reason = np.select([check == "not_nullable", check == "nonzero", wide],
+    either = check.isin(list(_EITHER_COLUMN))
+    missing = (check == "not_nullable") | either
+    reason = np.select([missing, check == "nonzero", wide],
                        [str(Reason.MISSING_VALUE), str(Reason.ZERO_AMOUNT), check], str(Reason.BAD_VALUE))
-    column = np.where(wide, check.map(_WIDE_COLUMN), fc["column"].astype(str))
-    priority = np.select([check == "not_nullable", wide], [1, 3], 2)
+    column = np.where(wide, check.map(_WIDE_COLUMN), np.where(either, check.map(_EITHER_COLUMN),
+                                                              fc["column"].astype(str)))
+    priority = np.select([missing, wide], [1, 3], 2)
     return pd.DataFrame({"pos": fc["index"].astype(np.int64).to_numpy(), "column": column, "reason": reason,
                          "priority": priority})

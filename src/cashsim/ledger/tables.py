@@ -1,7 +1,8 @@
 """Checks across the rows of one table and the tables' final shape: duplicate ids (the first row is kept), minority
 currencies (the most frequent currency is the ledger's; ties: alphabetical), invoice defaults that need other rows
-(``disputed`` from dispute dates/types; segment and name from the customers table, else "all" / the id), the
-customers table (the file's, plus customers seen only on invoices) and empty tables with the canonical dtypes.
+(``disputed`` from dispute dates/types; segment, name, customer_type and owner from the customers table, else
+"all" / the id / "company" / "" = unassigned), the customers table (the file's, plus customers seen only on
+invoices) and empty tables with the canonical dtypes.
 """
 
 from __future__ import annotations
@@ -35,7 +36,8 @@ def _main_currency(currency: pd.Series) -> str | None:
 
 def _finish_invoices(raw: _Raw, work: pd.DataFrame, customers: pd.DataFrame | None, sink: _Sink) -> pd.DataFrame:
     """Invoice checks across rows (duplicate ids, minority currencies), then the defaults that need other rows:
-    ``disputed`` from dispute dates/types, segment and name from the customers table, else "all" / the id."""
+    ``disputed`` from dispute dates/types; segment, name, customer_type and owner from the customers table, else
+    "all" / the id / "company" / ""."""
     work = _drop_duplicates(raw, work, "invoice_id", sink)
     main = _main_currency(work["currency"])
     if main is not None:
@@ -47,24 +49,27 @@ def _finish_invoices(raw: _Raw, work: pd.DataFrame, customers: pd.DataFrame | No
     work = work.assign(disputed=disputed)
     if customers is not None and len(customers):
         lookup = customers.set_index("customer_id")
-        work = work.assign(segment=work["segment"].fillna(work["customer_id"].map(lookup["segment"])),
-                           customer_name=work["customer_name"].fillna(
-                               work["customer_id"].map(lookup["customer_name"])))
+        work = work.assign(**{c: work[c].fillna(work["customer_id"].map(lookup[c]))
+                              for c in ("segment", "customer_name", "customer_type", "owner")})
     work = work.assign(segment=work["segment"].fillna("all").astype("str"),
-                       customer_name=work["customer_name"].fillna(work["customer_id"]).astype("str"))
+                       customer_name=work["customer_name"].fillna(work["customer_id"]).astype("str"),
+                       customer_type=work["customer_type"].fillna("company").astype("str"),
+                       owner=work["owner"].fillna("").astype("str"))
     return work
 
 
 def _customers_table(given: pd.DataFrame | None, invoices: pd.DataFrame) -> pd.DataFrame:
-    """Customers from the customers file, plus those only seen on invoices (name and segment of their latest
-    invoice, no credit limit)."""
+    """Customers from the customers file, plus those only seen on invoices (name, segment, customer_type and owner
+    of their latest invoice, no credit limit)."""
     latest = invoices.sort_values("issue_date", kind="stable").groupby("customer_id", sort=True).agg(
-        customer_name=("customer_name", "last"), segment=("segment", "last")).reset_index()
+        customer_name=("customer_name", "last"), segment=("segment", "last"),
+        customer_type=("customer_type", "last"), owner=("owner", "last")).reset_index()
     latest["credit_limit"] = np.nan
     if given is None or given.empty:
         return latest[list(CUSTOMER_COLUMNS)].astype({"customer_id": "str"})
     given = given.assign(customer_name=given["customer_name"].fillna(given["customer_id"]),
-                         segment=given["segment"].fillna("all"))
+                         segment=given["segment"].fillna("all"), owner=given["owner"].fillna("").astype("str"),
+                         customer_type=given["customer_type"].fillna("company"))
     extra_cols = [c for c in given.columns if c not in CUSTOMER_COLUMNS and c != "_pos"]
     only_invoiced = latest[~latest["customer_id"].isin(given["customer_id"])]
     out = pd.concat([given[list(CUSTOMER_COLUMNS) + extra_cols], only_invoiced], ignore_index=True)

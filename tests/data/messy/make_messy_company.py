@@ -9,7 +9,12 @@ decimal commas, ``dd/mm/yyyy`` dates and French column names. What a real file h
 * partial payments, and payments on account (*acomptes non lettrés*): a customer code but no invoice number;
 * rejected rows: a payment dated 31/02/2026, an amount "12 5OO,00" typed with letters, a duplicated invoice
   number, a payment larger than its invoice;
-* an unknown dispute type ("facturation"), a payment method written "Virement bancaire", a blank group.
+* labels as people type them: "Virement bancaire", "LCR", "Prélèvement", a dispute type "facturation", customer types
+  "entreprise" / "organisme public" / "particulier", a "Responsable" per customer, and three labels no keyword
+  matches ("Compensation" twice, "à qualifier", "Autre"): their rows are kept with a note, not rejected;
+* a blank group.
+
+Only the four rejected rows above are bad: everything else must be read and used (tests/test_messy.py).
 
 Deterministic: ``python tests/data/messy/make_messy_company.py`` rewrites the same bytes.
 """
@@ -149,6 +154,11 @@ pay.loc[len(pay)] = {"N° facture": inv.iloc[4, 0], "Code client": inv.iloc[4, 1
                      "Montant": "12 5OO,00"}
 pay.loc[len(pay)] = {"N° facture": inv.iloc[5, 0], "Code client": inv.iloc[5, 1], "Date règlement": "13/03/2026",
                      "Montant": fr_amount(999999.0)}
+
+# Labels no keyword matches (no random draw, so the rest of the company is unchanged).
+inv.loc[[20, 21], "Mode de règlement"] = "Compensation"
+inv.loc[inv.index[inv["Litige"] == "oui"][0], "Type litige"] = "à qualifier"
+next(c for c in customers if c["Raison sociale"] == "Studio Nadia EI")["Type client"] = "Autre"
 
 for frame, name in ((inv, "factures.csv"), (pay, "reglements.csv"), (pd.DataFrame(customers), "clients.csv")):
     frame.to_csv(HERE / name, sep=";", index=False, encoding="cp1252", lineterminator="\r\n")
