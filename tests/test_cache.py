@@ -17,8 +17,16 @@ import cashsim.cache.fits as fits
 from cashsim import pipeline
 from cashsim.behaviour import PayerModel
 from cashsim.book import Book
-from cashsim.cache import (CacheError, FitCacheWarning, cache_folder, clear_cache, fit_key, ledger_digest,
-                           load_dataclass, save_dataclass)
+from cashsim.cache import (
+    CacheError,
+    FitCacheWarning,
+    cache_folder,
+    clear_cache,
+    fit_key,
+    ledger_digest,
+    load_dataclass,
+    save_dataclass,
+)
 from cashsim.cache.archive import _Reader, _Writer
 from cashsim.cache.store import MAX_ENTRIES, cache_off, prune
 from cashsim.cli import build_parser

@@ -77,7 +77,7 @@ class _Writer:
         dtype = arr.dtype
         if isinstance(dtype, np.dtype):
             values = np.asarray(arr)
-            if dtype == object and all(type(v) is str for v in values):
+            if dtype.kind == "O" and all(type(v) is str for v in values):
                 return {"kind": "object_str", **self.strings(values, where)}
             return {"kind": "numpy", "values": self.array(values, where)}
         if isinstance(dtype, pd.StringDtype):
@@ -175,7 +175,7 @@ def _tz_name(tz: Any, where: str) -> str:
     name = str(tz)
     try:
         same = pd.Timestamp("2000-01-01", tz=tz).utcoffset() == pd.Timestamp("2000-01-01", tz=name).utcoffset()
-    except Exception:  # noqa: BLE001 - any failure means the name does not round-trip
+    except Exception:
         same = False
     if not same:
         raise CacheError(f"{where}: time zone {tz!r} has no name that reads back; use a named zone (Europe/Paris)")
@@ -202,7 +202,7 @@ class _Reader:
         starts = np.concatenate([[0], ends[:-1]]) if len(ends) else ends
         out = np.empty(len(ends), dtype=object)
         out[:] = [None if m else blob[s:e].decode("utf-8") for s, e, m in zip(starts.tolist(), ends.tolist(),
-                                                                            missing.tolist())]
+                                                                            missing.tolist(), strict=True)]
         return out
 
     def column(self, node: dict[str, Any]) -> Any:

@@ -72,7 +72,7 @@ def _column_bytes(h: Any, col: pd.Series) -> None:
     dtype = col.dtype
     if isinstance(dtype, np.dtype) and dtype.kind in "biufcmM":
         _update_array(h, col.to_numpy())
-    elif not ((dtype == object or isinstance(dtype, pd.StringDtype)) and _strings_bytes(h, col)):
+    elif not ((getattr(dtype, "kind", "") == "O" or isinstance(dtype, pd.StringDtype)) and _strings_bytes(h, col)):
         _update_array(h, pd.util.hash_pandas_object(col, index=False, categorize=True).to_numpy())
 
 

@@ -98,7 +98,7 @@ def load_entry(folder: Path, kind: str, key: str, cls: type[T]) -> T | None:
             raise CacheError(f"the file holds {meta.get('kind')} {meta.get('key')}")
     except FileNotFoundError:
         return None
-    except Exception as exc:  # noqa: BLE001 - whatever is wrong with the file, the remedy is to rebuild it
+    except Exception as exc:  # whatever is wrong with the file, the remedy is to rebuild it
         _warn(f"cashsim cache: ignoring {path} ({type(exc).__name__}: {exc}); computing it again")
         return None
     try:
