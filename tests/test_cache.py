@@ -258,6 +258,7 @@ def test_new_fields_of_supported_types_round_trip_without_code_changes(fitted, t
         "new_series": pd.Series([1.5, -0.0, np.inf], index=pd.date_range("2026-01-01", periods=3, freq="D"),
                                 name="daily"),
         "new_objects": pd.Series([(1, 2), ("a",), None, 2.5], dtype=object),
+        "new_pairs": pd.Series([(1, 2)], dtype=object),  # a lone tuple stays one element, not an axis
         "new_nested": {1: [np.float32(0.5), np.int16(-3)], "t": pd.Timestamp("2026-10-31 12:00", tz="UTC"),
                        ("a", 1): pd.Timedelta(days=2), "nan": float("nan"), "s": "é\x00"},
     }

@@ -191,7 +191,8 @@ class _Reader:
     def array(self, node: dict[str, Any]) -> np.ndarray:
         if node["t"] == "objects":
             out = np.empty(len(node["items"]), dtype=object)
-            out[:] = [self.decode(v) for v in node["items"]] if node["items"] else []
+            for i, v in enumerate(node["items"]):  # one by one: a tuple element must not become an axis
+                out[i] = self.decode(v)
             return out.reshape(node["shape"])
         return self.arrays[node["ref"]]
 
