@@ -9,7 +9,9 @@ Each line prints the figure, its goal, the ratio figure / goal and PASS or MISS,
   and of the same run with 1 000 paths: the difference is the result array itself, not the book or the paths.
 * ``fit``: :func:`cashsim.behaviour.fit_behaviour` on 1 000 000 historical invoices (goal < 30 s on 2 cores).
 * ``panel``: one scenario-panel update on the demo company (goal < 300 ms), ``report``: the monthly report end to
-  end (goal < 60 s) -- both call ``cashsim.panel`` / ``cashsim.report``; "not yet available" when absent.
+  end (goal < 60 s) -- both call ``cashsim.panel`` / ``cashsim.report``.
+* ``cache``: :func:`cashsim.pipeline.prepare` on the demo with an empty fit cache (cold: fit, book, store) and
+  with the entry stored (warm: read back); goal warm at least 5x faster than cold (ratio = 5 x warm / cold).
 
 Timings stay out of the test suite. ``python -m benchmarks engine memory`` runs a subset.
 """

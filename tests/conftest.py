@@ -1,12 +1,20 @@
-"""Shared fixtures: the demo company (built once per session), temp params, and the headless browser."""
+"""Shared fixtures: the demo company (built once per session), temp params, the headless browser; a temporary
+fit cache folder for the whole session."""
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
+import tempfile
 from pathlib import Path
 
 import pytest
+
+# The fit cache of the whole session (each pytest-xdist worker its own; notebook kernels and Voilà inherit it):
+# a fresh temporary folder, never the user's ~/.cache/cashsim. Set at import, before any test can fit.
+os.environ["CASHSIM_CACHE_DIR"] = tempfile.mkdtemp(prefix="cashsim-test-cache-")
+atexit.register(shutil.rmtree, os.environ["CASHSIM_CACHE_DIR"], True)
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"

@@ -239,8 +239,8 @@ def _fake_pipeline(monkeypatch, sim, burn):
 
     calls = {}
 
-    def run_from_params(params, *, n_paths=None, seed=None):
-        calls.update(n_paths=n_paths, seed=seed, company=params.company)
+    def run_from_params(params, *, n_paths=None, seed=None, cache=True):
+        calls.update(n_paths=n_paths, seed=seed, company=params.company, cache=cache)
         return SimpleNamespace(targets=target_report_arrays(sim.daily, sim.days, burn))
 
     monkeypatch.setitem(sys.modules, "cashsim.pipeline", SimpleNamespace(run_from_params=run_from_params))
@@ -256,7 +256,7 @@ def test_targets_command_prints_and_writes_json(tmp_path, monkeypatch, capsys):
     calls = _fake_pipeline(monkeypatch, sim, CashBurn(salaries_and_social=900_000, minimum_balance=100_000))
     out = tmp_path / "out" / "targets.json"
     assert main(["targets", "--params", str(params), "--json", str(out), "--paths", "200", "--seed", "3"]) == 0
-    assert calls == {"n_paths": 200, "seed": 3, "company": "Test SA"}
+    assert calls == {"n_paths": 200, "seed": 3, "company": "Test SA", "cache": True}
     printed = capsys.readouterr().out
     assert "2026-11" in printed and "P(under the minimum balance" in printed
     data = json.loads(out.read_text())

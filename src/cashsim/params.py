@@ -226,6 +226,16 @@ class Finance(_Section):
     hourly_cost: NonNegative = 45.0
 
 
+class Cache(_Section):
+    """The fit cache (:mod:`cashsim.cache`): fitted payer models kept on disk, keyed by the ledger's content."""
+
+    #: False: fit again every run (as ``--no-cache`` does for one command).
+    enabled: bool = True
+    #: Folder of the cache (relative to the params file); None: ``$CASHSIM_CACHE_DIR``, else
+    #: ``$XDG_CACHE_HOME/cashsim``, else ``~/.cache/cashsim``.
+    dir: Path | None = None
+
+
 class Report(_Section):
     output_dir: Path = Path("reports")
     locale: str = "fr_FR"
@@ -250,6 +260,7 @@ class Params(_Section):
     #: the current practice, every other scenario changes or adds levers to it.
     scenarios: dict[str, list[Lever]] = Field(default_factory=dict)
     report: Report = Field(default_factory=Report)
+    cache: Cache = Field(default_factory=Cache)
     #: Folder of the params file, for resolving relative data paths (set by load_params, not by the user).
     base_dir: Path = Field(default=Path("."), exclude=True)
 

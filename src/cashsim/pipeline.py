@@ -20,6 +20,7 @@ import pandas as pd
 
 from cashsim.behaviour import PayerModel, fit_behaviour
 from cashsim.book import Book
+from cashsim.cache import cached_baseline
 from cashsim.compare import cheapest_plan, compare_levers
 from cashsim.kpi import customer_groups
 from cashsim.ledger import Ledger
@@ -93,16 +94,31 @@ class Run:
         return self.sim.quantiles("W")
 
 
-def prepare(params: Params, *, ledger: Ledger | None = None) -> Baseline:
-    """Read the ledger (unless given), fit payer behaviour as of the standing date and build the book to collect."""
+def prepare(params: Params, ledger: Ledger | None = None, *, cache: bool = True) -> Baseline:
+    """Read the ledger (unless given), fit payer behaviour as of the standing date and build the book to collect.
+
+    With ``cache`` (and ``params.cache.enabled``, and no ``CASHSIM_NO_CACHE`` in the environment) the fitted model
+    and the book come from the fit cache (:mod:`cashsim.cache`) when this ledger's content, as-of date and
+    behaviour settings were fitted before: the same numbers, bit for bit, without the fit."""
     ledger = ledger_from_params(params) if ledger is None else ledger
     as_of = resolve_as_of(params, ledger)
     end = horizon_end(as_of, params.horizon_months)
     b = params.behaviour
-    model = fit_behaviour(ledger, as_of, half_life_days=b.half_life_days, grace_days=b.grace_days,
-                          reliable_threshold=b.reliable_threshold, prior_never_paid=b.prior_never_paid)
+    settings = dict(half_life_days=b.half_life_days, grace_days=b.grace_days,
+                    reliable_threshold=b.reliable_threshold, prior_never_paid=b.prior_never_paid)
     known = ledger.known_at(as_of)
-    book = model.book(known.open_book(as_of), params.sales_plan, horizon_end=end, promises=known.promises)
+
+    def build_book(model: PayerModel) -> Book:
+        return model.book(known.open_book(as_of), params.sales_plan, horizon_end=end, promises=known.promises)
+
+    if cache and params.cache.enabled:
+        model, book = cached_baseline(
+            ledger, as_of, settings, folder=params.resolve(params.cache.dir), build_book=build_book,
+            book_inputs={"sales_plan": [line.model_dump(mode="json") for line in params.sales_plan],
+                         "horizon_end": end})
+    else:
+        model = fit_behaviour(ledger, as_of, **settings)
+        book = build_book(model)
     return Baseline(params=params, ledger=ledger, as_of=as_of, horizon_end=end, model=model, book=book)
 
 
@@ -127,13 +143,14 @@ def simulate_only(base: Baseline, book: Book, *, n_paths: int | None = None, see
 
 
 def run_from_params(params: Params, *, n_paths: int | None = None, seed: int | None = None,
-                    ledger: Ledger | None = None, by_customer: bool = False) -> Run:
-    """The baseline forecast of a parameter file: :func:`prepare` then :func:`simulate_book`.
+                    ledger: Ledger | None = None, by_customer: bool = False, cache: bool = True) -> Run:
+    """The baseline forecast of a parameter file: :func:`prepare` (``cache``: use the fit cache) then
+    :func:`simulate_book`.
 
     ``by_customer=True`` also keeps each customer's monthly cash per path (``sim.group_monthly``, labels in
     ``customer_labels``), for :func:`cashsim.kpi.customer_shortfall`; the totals are the same numbers either way.
     """
-    base = prepare(params, ledger=ledger)
+    base = prepare(params, ledger=ledger, cache=cache)
     if not by_customer:
         return simulate_book(base, base.book, n_paths=n_paths, seed=seed)
     codes, labels = customer_groups(base.book)

@@ -34,12 +34,13 @@ from cashsim.params import Simulation as SimulationParams
 # cashsim.pipeline and cashsim.simulate (numba, scipy) are imported on use: `cashsim --help` stays light.
 
 
-def forecast(ledger, params: Params):
+def forecast(ledger, params: Params, *, cache: bool = True):
     """Fit payer behaviour on what ``ledger`` knew at ``params.as_of`` and simulate the collection of the invoices
-    open then (no sales plan) over ``params.horizon_months`` calendar months: a :class:`cashsim.simulate.Simulation`."""
+    open then (no sales plan) over ``params.horizon_months`` calendar months: a :class:`cashsim.simulate.Simulation`.
+    ``cache``: read the fit from the fit cache when stored there (:mod:`cashsim.cache`)."""
     from cashsim import pipeline
 
-    base = pipeline.prepare(params.model_copy(update={"sales_plan": []}), ledger=ledger)
+    base = pipeline.prepare(params.model_copy(update={"sales_plan": []}), ledger=ledger, cache=cache)
     return pipeline.simulate_only(base, base.book)
 
 
@@ -87,7 +88,7 @@ def run(args: argparse.Namespace) -> int:
         k: v for k, v in (("n_paths", args.paths), ("seed", args.seed)) if v is not None})
     params = params.model_copy(update={"as_of": as_of.date(), "simulation": sim_settings,
                                        "horizon_months": args.months or params.horizon_months})
-    sim = forecast(ledger, params)
+    sim = forecast(ledger, params, cache=not args.no_cache)
     payload = summary(sim)
     text = json.dumps(payload, indent=1)
     if args.json == "-":
@@ -115,4 +116,6 @@ def register(subparsers) -> None:
     p.add_argument("--paths", type=int, metavar="N", help="Monte Carlo paths (default 2000 or params)")
     p.add_argument("--seed", type=int, metavar="N", help="random seed (default 42 or params)")
     p.add_argument("--json", metavar="OUT", help="write the JSON here ('-' = standard output only)")
+    p.add_argument("--no-cache", action="store_true", help="fit payer behaviour again instead of reading the "
+                                                              "fit cache (see README, Fit cache)")
     p.set_defaults(func=run)

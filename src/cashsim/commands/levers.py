@@ -58,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
                           "levers (see params/demo.yml)")
     n_paths = params.simulation.n_paths if args.paths is None else args.paths
     seed = params.simulation.seed if args.seed is None else args.seed
-    base = prepare(params)
+    base = prepare(params, cache=not args.no_cache)
     study = study_levers(base, n_paths=n_paths, seed=seed, plan_paths=min(n_paths, args.plan_paths),
                          plan=not args.no_plan)
     table, plan, estimates = study.table, study.plan, study.estimates
@@ -108,4 +108,6 @@ def register(subparsers) -> None:
     p.add_argument("--plan-paths", type=int, default=500, help="paths per trial of the plan search (default 500)")
     p.add_argument("--no-plan", action="store_true", help="skip the cheapest-plan search")
     p.add_argument("--charts", metavar="DIR", help="write the waterfall and cost / P(met) charts (HTML) here")
+    p.add_argument("--no-cache", action="store_true", help="fit payer behaviour again instead of reading the "
+                                                              "fit cache (see README, Fit cache)")
     p.set_defaults(func=run)

@@ -15,6 +15,7 @@ Example::
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -79,6 +80,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"local port (default {DEFAULT_PORT})")
     p.add_argument("--paths", type=int, default=None, help="Monte Carlo paths per update (default 500)")
     p.add_argument("--browser", action="store_true", help="open the page in the default web browser")
+    p.add_argument("--no-cache", action="store_true", help="fit payer behaviour again instead of reading the "
+                                                              "fit cache (see README, Fit cache)")
     p.set_defaults(func=run)
 
 
@@ -89,6 +92,7 @@ def run(args: argparse.Namespace) -> int:
         nb = prepare_panel_notebook(args.params, tmp, n_paths=args.paths)
         print(f"cashsim panel: serving {args.params} on http://127.0.0.1:{args.port}/ (Ctrl-C to stop)", flush=True)
         try:
-            return subprocess.call(voila_argv(nb, args.port, open_browser=args.browser), cwd=tmp)
+            env = {**os.environ, **({"CASHSIM_NO_CACHE": "1"} if args.no_cache else {})}  # the kernels inherit it
+            return subprocess.call(voila_argv(nb, args.port, open_browser=args.browser), cwd=tmp, env=env)
         except KeyboardInterrupt:
             return 0

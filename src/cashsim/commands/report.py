@@ -36,16 +36,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "params)")
     p.add_argument("--force", action="store_true",
                    help="replace <company>/YYYY-MM instead of writing a new version YYYY-MM-v2")
+    p.add_argument("--no-cache", action="store_true", help="fit payer behaviour again instead of reading the "
+                                                              "fit cache (see README, Fit cache)")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     # imported on use (papermill, nbconvert): `cashsim --help` stays light
+    from cashsim.cache.store import cache_off
     from cashsim.report import html_path, run_monthly_report
 
     started = time.perf_counter()
-    folder = run_monthly_report(args.params, args.month, n_paths=args.paths, seed=args.seed, as_of=args.as_of,
-                                output_root=args.output, force=args.force)
+    with cache_off(args.no_cache):  # through the environment: the notebook's kernel inherits it
+        folder = run_monthly_report(args.params, args.month, n_paths=args.paths, seed=args.seed, as_of=args.as_of,
+                                    output_root=args.output, force=args.force)
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     print(f"report for {args.month} written to {folder} in {time.perf_counter() - started:.0f} s "
           f"(run {summary['run_uuid']})")

@@ -41,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
 
     check_counts(args, "paths")
     params = load_params(args.params)
-    report = run_from_params(params, n_paths=args.paths, seed=args.seed).targets
+    report = run_from_params(params, n_paths=args.paths, seed=args.seed, cache=not args.no_cache).targets
     _print(report)
     if args.json:
         payload = {"params": str(args.params), "company": params.company, **report.to_dict()}
@@ -58,4 +58,6 @@ def register(subparsers) -> None:
     p.add_argument("--json", metavar="OUT", help="write the months, windows and weeks to this JSON file")
     p.add_argument("--paths", type=int, default=None, help="Monte Carlo paths (default: simulation.n_paths)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: simulation.seed)")
+    p.add_argument("--no-cache", action="store_true", help="fit payer behaviour again instead of reading the "
+                                                              "fit cache (see README, Fit cache)")
     p.set_defaults(func=run)
