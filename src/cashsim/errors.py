@@ -1,12 +1,53 @@
-"""Exception types, one per stage, under a single root so callers can catch all of cashsim's errors at once."""
+"""Exception and warning types, one per stage, under a single root so callers can catch all of cashsim's errors
+(or filter all of its warnings) at once.
+
+Every type takes the message and keyword fields saying where the problem is - ``file``, ``row``, ``column``,
+``key`` (None when not given), or any other name - stored on the instance, so a caller reads ``exc.key`` instead
+of parsing the text; ``exc.fields`` holds the ones given. Errors stop the run; warnings (:class:`CashsimWarning`)
+are soft problems: the result is usable, but the message says what was estimated, clipped or skipped.
+
+Example::
+
+    >>> err = ParamsError("company.yml: invalid parameters", file="company.yml", key="simulation.n_paths")
+    >>> err.key, err.row, str(err)
+    ('simulation.n_paths', None, 'company.yml: invalid parameters')
+    >>> err.fields
+    {'file': 'company.yml', 'key': 'simulation.n_paths'}
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 
-class CashsimError(Exception):
+class _Located:
+    """Keyword fields stored as attributes; ``file``, ``row``, ``column`` and ``key`` default to None."""
+
+    file: Any = None
+    row: Any = None
+    column: Any = None
+    key: Any = None
+
+    def __init__(self, *args: Any, **fields: Any) -> None:
+        super().__init__(*args)
+        for name, value in fields.items():
+            if name.startswith("_") or name == "fields" or hasattr(BaseException, name):
+                raise TypeError(f"{type(self).__name__}: {name!r} cannot be a field (reserved name)")
+            setattr(self, name, value)
+
+    @property
+    def fields(self) -> dict[str, Any]:
+        """The keyword fields given, in the order given."""
+        return {k: v for k, v in vars(self).items() if not k.startswith("_")}
+
+
+class CashsimError(_Located, Exception):
     """Root of every error cashsim raises on purpose."""
 
 
 class ParamsError(CashsimError):
-    """A parameter file is unreadable or invalid; the message names the file, the key and the fix."""
+    """A parameter file or a command-line value is unreadable or invalid; the message names the file (or the
+    option), the key and the fix."""
 
 
 class LedgerError(CashsimError):
@@ -19,3 +60,20 @@ class ModelError(CashsimError):
 
 class ReportError(CashsimError):
     """A monthly report run failed; the message says which cell and where the failed notebook was kept."""
+
+
+class OutputError(CashsimError):
+    """An output cannot be written where asked (a file in the way of a folder, no permission, a read-only disk);
+    names the path (``file``) and the option that gave it (``option``)."""
+
+
+class CashsimWarning(_Located, UserWarning):
+    """Root of the soft problems cashsim reports with :func:`warnings.warn`: the run goes on."""
+
+
+class DataWarning(CashsimWarning):
+    """Input data is usable but questionable (rows skipped, values filled in); names the file, row and column."""
+
+
+class ModelWarning(CashsimWarning):
+    """A fitted figure leans on a prior or a fallback because the history is thin; names the key or segment."""

@@ -32,6 +32,7 @@ from pydantic import (
 from cashsim.errors import ParamsError
 from cashsim.levers import Lever  # plain pydantic specs, no logic (docs/design.md)
 from cashsim.terms import parse_terms
+from cashsim.memory import RUN_ARRAYS, check_paths, horizon_days
 
 NonNegative = Annotated[float, Field(ge=0)]
 Probability = Annotated[float, Field(ge=0, le=1)]
@@ -325,31 +326,187 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
     return "\n".join(lines)
 
 
+def _keys(exc: ValidationError) -> list[str]:
+    """The dotted keys a validation error names, as :func:`format_validation_error` shows them."""
+    return [".".join(str(p) for p in err["loc"] if isinstance(p, int) or not _UNION_TAG.search(str(p)))
+            or "(top level)" for err in exc.errors()]
+
+
+def check_memory(params: Params, *, setting: str = "simulation.n_paths", file: str | None = None,
+                 arrays: int = RUN_ARRAYS) -> None:
+    """Refuse ``simulation.n_paths`` when a run of ``horizon_months`` would not fit in the memory available
+    (:func:`cashsim.memory.check_paths`); ``setting`` names where the number came from (a key or ``--paths``)."""
+    check_paths(params.simulation.n_paths, horizon_days(params.horizon_months), setting=setting, file=file,
+                arrays=arrays)
+
+
 def parse_params(raw: dict[str, Any], source: str = "<params>", base_dir: Path | None = None) -> Params:
-    """Validate a mapping (as read from YAML) into :class:`Params`, raising :class:`ParamsError` on any problem."""
+    """Validate a mapping (as read from YAML) into :class:`Params`, raising :class:`ParamsError` on any problem
+    (fields ``file`` = ``source`` and ``key`` = the first key at fault), including ``simulation.n_paths`` too large
+    for the memory available (:func:`check_memory`)."""
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ParamsError(f"{source}: the top level must be a mapping of keys, not {type(raw).__name__}")
+        raise ParamsError(f"{source}: the top level must be a mapping of keys, not {type(raw).__name__}",
+                          file=source, key="(top level)")
     try:
         params = Params.model_validate(raw)
     except ValidationError as exc:
-        raise ParamsError(format_validation_error(exc, source)) from None
+        raise ParamsError(format_validation_error(exc, source), file=source, key=_keys(exc)[0]) from None
+    check_memory(params, setting=f"{source}: simulation.n_paths", file=source)
     return params.model_copy(update={"base_dir": base_dir or Path(".")})
 
 
+class _BadValue(Exception):
+    """A YAML node its constructor rejects (``2026-02-31`` looks like a date but is none), with its node."""
+
+    def __init__(self, node: yaml.Node, cause: Exception | str) -> None:
+        super().__init__(str(cause))
+        self.node, self.cause = node, cause
+
+
+class _Loader(yaml.SafeLoader):
+    """PyYAML's safe loader (the values of ``yaml.safe_load``) that says which node a constructor rejected, and
+    refuses a key written twice in one mapping (``safe_load`` would silently keep the last)."""
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        try:
+            return super().construct_object(node, deep=deep)
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise _BadValue(node, exc) from None
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        if isinstance(node, yaml.MappingNode):
+            seen: dict[Any, int] = {}
+            for key, _ in node.value:
+                if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
+                    if key.value in seen:
+                        raise _BadValue(key, f"is written twice (first on line {seen[key.value]})")
+                    seen[key.value] = key.start_mark.line + 1
+        return super().construct_mapping(node, deep=deep)
+
+
+def _key_of(root: yaml.Node | None, found: Any) -> str:
+    """The dotted key ("sales_plan.0.terms_days") of the first node of the YAML tree ``root`` where ``found(node)``."""
+    stack: list[tuple[yaml.Node, tuple[str, ...]]] = [(root, ())] if root is not None else []
+    while stack:
+        node, path = stack.pop()
+        if found(node):
+            return ".".join(path) or "(top level)"
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                name = (str(k.value) if isinstance(k, yaml.ScalarNode) else "?",)
+                stack += [(k, path + name), (v, path + name)]
+        elif isinstance(node, yaml.SequenceNode):
+            stack += [(v, path + (str(i),)) for i, v in enumerate(node.value)]
+    return "(top level)"
+
+
+def read_yaml(text: str, source: str) -> Any:
+    """``yaml.safe_load(text)``, with every failure a one-line :class:`ParamsError` naming ``source``, the line and
+    where known the key: a syntax error (``not valid YAML at line 3, column 7: ...``), a value YAML cannot construct
+    (``as_of: 2026-02-31`` -> ``as_of (line 1): '2026-02-31' is not a date (day is out of range for month)``), a key
+    written twice in one mapping."""
+    loader = root = None
+    try:
+        loader = _Loader(text)
+        root = loader.get_single_node()
+        return None if root is None else loader.construct_document(root)
+    except _BadValue as bad:
+        node, line = bad.node, bad.node.start_mark.line + 1
+        key = _key_of(root, lambda n: n is node)
+        kind = node.tag.rsplit(":", 1)[-1]
+        shown = repr(node.value) if isinstance(node, yaml.ScalarNode) else f"a {kind}"
+        if isinstance(bad.cause, str):
+            what = bad.cause
+        elif kind == "timestamp":
+            what = f"is not a date ({bad.cause}); write it YYYY-MM-DD, e.g. 2026-10-31"
+        else:
+            what = f"cannot be read as {kind} ({bad.cause})"
+        raise ParamsError(f"{source}: {key} (line {line}): {shown} {what}", file=source, key=key, line=line) from None
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else None
+        where = f" at line {line}, column {mark.column + 1}" if mark else ""
+        key = _key_of(root, lambda n: n.start_mark.index == mark.index) if root is not None and mark else None
+        problem = "; ".join(p for p in (exc.context, exc.problem) if p)
+        raise ParamsError(f"{source}: not valid YAML{where}{f' ({key})' if key else ''}: {problem}",
+                          file=source, line=line, key=key) from None
+    except yaml.YAMLError as exc:
+        raise ParamsError(f"{source}: not valid YAML: {' '.join(str(exc).split())}", file=source) from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
 def load_params(path: str | Path) -> Params:
-    """Read a YAML parameter file safely and validate it; relative data paths resolve against its folder."""
+    """Read a YAML parameter file safely and validate it; relative data paths resolve against its folder.
+
+    Every problem is a :class:`ParamsError` naming the file (and the key and line where there is one): unreadable
+    file, not UTF-8, YAML syntax, a value YAML cannot read (a date that does not exist), not a mapping, an invalid
+    or unknown key, too many paths for the memory available."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise ParamsError(f"{path}: cannot read the parameter file ({exc.strerror})") from None
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ParamsError(f"{path}: not valid YAML: {exc}") from None
+        raise ParamsError(f"{path}: cannot read the parameter file ({exc.strerror})", file=str(path)) from None
+    except UnicodeDecodeError as exc:
+        raise ParamsError(f"{path}: not a UTF-8 text file (byte {exc.start}: {exc.reason}); save it as UTF-8",
+                          file=str(path)) from None
+    raw = read_yaml(text, str(path))
     return parse_params(raw, source=str(path), base_dir=path.resolve().parent)
+
+
+_BOUNDS = {"greater_than_equal": ("at least", "ge"), "greater_than": ("more than", "gt"),
+           "less_than_equal": ("at most", "le"), "less_than": ("less than", "lt")}
+
+
+def _option_message(option: str, value: Any, err: dict[str, Any], key: str) -> str:
+    """``--months must be at most 24, got 1000 (the rule of horizon_months in a params file)``."""
+    same = f"(the rule of {key} in a params file)"
+    if err["type"] in _BOUNDS:
+        words, bound = _BOUNDS[err["type"]]
+        return f"{option} must be {words} {err['ctx'][bound]}, got {value} {same}"
+    hint = "; write it YYYY-MM-DD, e.g. 2026-10-31" if err["type"].startswith(("date", "datetime")) else ""
+    return f"{option} {value!r}: {err['msg']}{hint} {same}"
+
+
+def with_overrides(params: Params, overrides: dict[str, tuple[str, Any]], *, arrays: int = RUN_ARRAYS) -> Params:
+    """``params`` with command-line values in place of the file's, validated as the file's values are: by the same
+    pydantic model and the same memory check (:func:`check_memory`, for a run keeping ``arrays`` arrays).
+
+    ``overrides`` maps a dotted key to (option, value); a value of None keeps the file's. Only the sections touched
+    are replaced. A refused value raises :class:`ParamsError` naming the option (fields ``option`` and ``key``).
+
+    >>> p = with_overrides(Params(), {"simulation.n_paths": ("--paths", 500), "horizon_months": ("--months", None)})
+    >>> p.simulation.n_paths, p.horizon_months
+    (500, 4)
+    >>> with_overrides(Params(), {"horizon_months": ("--months", 1000)})
+    Traceback (most recent call last):
+    cashsim.errors.ParamsError: --months must be at most 24, got 1000 (the rule of horizon_months in a params file)
+    """
+    given = {key: item for key, item in overrides.items() if item[1] is not None}
+    if not given:
+        return params
+    sections = {key.split(".")[0] for key in given}
+    data = {s: v for s, v in params.model_dump(exclude_unset=True).items() if s in sections}
+    for key, (_, value) in given.items():
+        *parents, last = key.split(".")
+        node = data
+        for part in parents:
+            node = node.setdefault(part, {})
+        node[last] = value
+    try:
+        checked = Params.model_validate(data)
+    except ValidationError as exc:
+        err, key = exc.errors()[0], _keys(exc)[0]
+        option, value = next(((o, v) for k, (o, v) in given.items() if key == k or key.startswith(k + ".")),
+                             next(iter(given.values())))
+        raise ParamsError(_option_message(option, value, err, key), option=option, key=key) from None
+    out = params.model_copy(update={s: getattr(checked, s) for s in sections})
+    paths_option = given.get("simulation.n_paths", ("simulation.n_paths", None))[0]
+    check_memory(out, setting=paths_option, arrays=arrays)
+    return out
 
 
 def dump_params(params: Params) -> str:

@@ -24,6 +24,7 @@ from cashsim.cache import cached_baseline
 from cashsim.compare import cheapest_plan, compare_levers
 from cashsim.kpi import customer_groups
 from cashsim.ledger import Ledger
+from cashsim.memory import check_paths
 from cashsim.params import Params
 from cashsim.simulate import Simulation, engine_session, simulate
 from cashsim.sources import ledger_from_params
@@ -154,6 +155,8 @@ def run_from_params(params: Params, *, n_paths: int | None = None, seed: int | N
     if not by_customer:
         return simulate_book(base, base.book, n_paths=n_paths, seed=seed)
     codes, labels = customer_groups(base.book)
+    check_paths(n_paths or params.simulation.n_paths, (base.horizon_end - base.as_of).days, setting="n_paths",
+                n_groups=len(labels), n_months=params.horizon_months + 1)   # + the groups kept per customer
     run = simulate_book(base, base.book, n_paths=n_paths, seed=seed, group_by=codes)
     return replace(run, customer_labels=labels)
 

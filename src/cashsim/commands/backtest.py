@@ -15,21 +15,29 @@ from __future__ import annotations
 
 import argparse
 
-from cashsim.commands import check_counts, write_output
+from cashsim.commands import check_counts, check_writable, write_output
 from cashsim.errors import ParamsError
+
+#: Months each backtest origin forecasts (``run_backtest``'s ``horizons``), for the memory check of ``--paths``.
+BACKTEST_MONTHS = 3
 
 
 def _ledger(args: argparse.Namespace):
     from cashsim.ledger import read_ledger
+    from cashsim.params import Params, with_overrides
 
+    # the options obey the params file's rules (a horizon of BACKTEST_MONTHS for the memory check)
+    overrides = {"simulation.n_paths": ("--paths", args.paths), "simulation.seed": ("--seed", args.seed)}
     if args.params:
         from cashsim.params import load_params
         from cashsim.sources import ledger_from_params
 
         params = load_params(args.params)
+        with_overrides(params.model_copy(update={"horizon_months": BACKTEST_MONTHS}), overrides)
         behaviour = params.behaviour.model_dump()
         return ledger_from_params(params), behaviour, (args.paths or min(params.simulation.n_paths, 500)), \
             (params.simulation.seed if args.seed is None else args.seed)
+    with_overrides(Params(horizon_months=BACKTEST_MONTHS), overrides)
     if args.ibm:
         from cashsim.adapters.ibm import read_ibm_late_payments
 
@@ -42,7 +50,11 @@ def _ledger(args: argparse.Namespace):
 def run(args: argparse.Namespace) -> int:
     from cashsim.backtest import backtest_html, run_backtest
 
-    check_counts(args, "paths")
+    check_counts(args, "warmup", minimum=0)
+    check_counts(args, "max-origins")
+    for option, path in (("--json", args.json), ("--html", args.html)):
+        if path:
+            check_writable(path, option)
     ledger, behaviour, n_paths, seed = _ledger(args)
     result = run_backtest(ledger, warmup_months=args.warmup, n_paths=n_paths, seed=seed,
                           max_origins=args.max_origins, behaviour=behaviour)
@@ -50,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(f"written: {result.to_json(args.json)}")
     if args.html:
-        print(f"written: {write_output(args.html, backtest_html(result))}")
+        print(f"written: {write_output(args.html, backtest_html(result), '--html')}")
     return 0
 
 

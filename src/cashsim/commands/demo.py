@@ -19,7 +19,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from cashsim.params import load_params
+from cashsim.commands import check_writable
+from cashsim.memory import COMPARISON_ARRAYS
+from cashsim.params import load_params, with_overrides
 
 DEMO_PARAMS = Path("params") / "demo.yml"
 
@@ -59,8 +61,10 @@ def run(args: argparse.Namespace) -> int:
 
     path = demo_params_path()
     params = load_params(path)  # validation first: a broken demo.yml fails here, naming the key
+    with_overrides(params, {"simulation.n_paths": ("--paths", args.paths)}, arrays=COMPARISON_ARRAYS)
     month = str(pd.Period(pd.Timestamp(params.as_of) + pd.Timedelta(days=1), freq="M"))
     output = Path(args.output) if args.output else default_output(path)
+    check_writable(output, "--output" if args.output else "the reports folder (give --output DIR)", folder=True)
     n_paths = args.paths if args.paths is not None else params.simulation.n_paths
     print(f"{params.company}: data as of {params.as_of}, forecast of {params.horizon_months} months from {month}, "
           f"{n_paths} paths (params {path})")

@@ -26,9 +26,9 @@ from typing import Any
 
 import pandas as pd
 
-from cashsim.commands import check_counts, write_output
+from cashsim.commands import check_writable, write_output
 from cashsim.errors import ParamsError
-from cashsim.params import Params
+from cashsim.params import Params, with_overrides
 from cashsim.params import Simulation as SimulationParams
 
 # cashsim.pipeline and cashsim.simulate (numba, scipy) are imported on use: `cashsim --help` stays light.
@@ -58,36 +58,30 @@ def summary(sim) -> dict[str, Any]:
             "weeks": rows("W", "week", lambda d: pd.Timestamp(d).strftime("%Y-%m-%d"))}
 
 
-def _date(text: str, flag: str) -> pd.Timestamp:
-    try:
-        return pd.Timestamp(text).normalize()
-    except (ValueError, TypeError):
-        raise ParamsError(f"{flag} {text!r} is not a date; write it YYYY-MM-DD, e.g. 2026-10-31") from None
-
-
 def run(args: argparse.Namespace) -> int:
     from cashsim import pipeline
     from cashsim.ledger import read_ledger
 
     if args.params and (args.invoices or args.payments):
         raise ParamsError("give either --params FILE or --invoices and --payments, not both")
-    check_counts(args, "months", "paths")
+    if args.json and args.json != "-":
+        check_writable(args.json, "--json")
     if args.params:
         from cashsim.params import load_params
         from cashsim.sources import ledger_from_params
 
         params = load_params(args.params)
-        ledger = ledger_from_params(params)
     elif args.invoices and args.payments:
         params = Params(horizon_months=3, simulation=SimulationParams(n_paths=2000, seed=42))
-        ledger = read_ledger(args.invoices, args.payments)
     else:
         raise ParamsError("give --invoices FILE and --payments FILE (CSV or .xlsx), or --params FILE")
-    as_of = _date(args.as_of, "--as-of") if args.as_of else pd.Timestamp(pipeline.resolve_as_of(params, ledger))
-    sim_settings = params.simulation.model_copy(update={
-        k: v for k, v in (("n_paths", args.paths), ("seed", args.seed)) if v is not None})
-    params = params.model_copy(update={"as_of": as_of.date(), "simulation": sim_settings,
-                                       "horizon_months": args.months or params.horizon_months})
+    # the options obey the params file's rules (limits, dates, memory) before the ledger is read
+    params = with_overrides(params, {"simulation.n_paths": ("--paths", args.paths),
+                                     "simulation.seed": ("--seed", args.seed),
+                                     "horizon_months": ("--months", args.months), "as_of": ("--as-of", args.as_of)})
+    ledger = ledger_from_params(params) if args.params else read_ledger(args.invoices, args.payments)
+    as_of = pd.Timestamp(pipeline.resolve_as_of(params, ledger))
+    params = params.model_copy(update={"as_of": as_of.date()})
     sim = forecast(ledger, params, cache=not args.no_cache)
     payload = summary(sim)
     text = json.dumps(payload, indent=1)
@@ -98,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"Collections forecast as of {payload['as_of']} ({sim.n_paths} paths, seed {sim.seed}), euros incl. VAT:")
     print(table.to_string(float_format="{:,.0f}".format))
     if args.json:
-        out = write_output(args.json, text + "\n")
+        out = write_output(args.json, text + "\n", "--json")
         print(f"written: {out}")
     return 0
 

@@ -16,9 +16,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from cashsim.commands import check_counts, write_output
+from cashsim.commands import check_counts, check_writable, write_output
 from cashsim.errors import ParamsError
-from cashsim.params import Params, load_params
+from cashsim.memory import COMPARISON_ARRAYS
+from cashsim.params import load_params, with_overrides
 
 
 def _print(table: pd.DataFrame, plan) -> None:
@@ -51,8 +52,13 @@ def run(args: argparse.Namespace) -> int:
     from cashsim.compare import lever_summary, to_json
     from cashsim.pipeline import prepare, study_levers
 
-    check_counts(args, "paths")
-    params = load_params(args.params)
+    check_counts(args, "plan-paths")
+    for option, path, folder in (("--json", args.json, False), ("--charts", args.charts, True)):
+        if path:
+            check_writable(path, option, folder=folder)
+    params = with_overrides(load_params(args.params), {"simulation.n_paths": ("--paths", args.paths),
+                                                       "simulation.seed": ("--seed", args.seed)},
+                            arrays=COMPARISON_ARRAYS)
     if not params.scenarios:
         raise ParamsError(f"{args.params}: no `scenarios:` section; add a baseline and at least one scenario of "
                           "levers (see params/demo.yml)")
@@ -69,7 +75,7 @@ def run(args: argparse.Namespace) -> int:
                        as_of=base.as_of.strftime("%Y-%m-%d"), n_paths=n_paths, seed=seed,
                        required_probability=params.burn.required_probability,
                        dunning_estimates=estimates.to_dict(orient="records") if len(estimates) else [])
-        print(f"\nwritten: {write_output(args.json, text)}")
+        print(f"\nwritten: {write_output(args.json, text, '--json')}")
     if args.charts:
         for path in write_charts(table, Path(args.charts), params.burn.required_probability, params.report.locale):
             print(f"written: {path}")

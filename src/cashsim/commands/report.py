@@ -19,6 +19,30 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from pathlib import Path
+
+from cashsim.commands import check_writable
+from cashsim.memory import COMPARISON_ARRAYS
+from cashsim.params import Params, load_params, with_overrides
+
+
+def check_options(params_path: str | Path, *, month: str | None = None, paths: int | None = None,
+                  seed: int | None = None, as_of: str | None = None, output: str | Path | None = None) -> Params:
+    """Everything that can be checked before the notebook starts, so a bad option fails in a second, naming it:
+    the params file, ``--month`` (YYYY-MM), ``--paths``, ``--seed`` and ``--as-of`` under the params file's rules
+    (the memory check for a lever study), and the output folder (``--output``, else ``report.output_dir``)."""
+    from cashsim.report import check_month
+
+    if month is not None:
+        check_month(month)
+    params = load_params(params_path)
+    with_overrides(params, {"simulation.n_paths": ("--paths", paths), "simulation.seed": ("--seed", seed),
+                            "as_of": ("--as-of", as_of)}, arrays=COMPARISON_ARRAYS)
+    if output is not None:
+        check_writable(output, "--output", folder=True)
+    else:
+        check_writable(params.report.output_dir, f"report.output_dir of {params_path}", folder=True)
+    return params
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -46,6 +70,8 @@ def run(args: argparse.Namespace) -> int:
     from cashsim.cache.store import cache_off
     from cashsim.report import html_path, run_monthly_report
 
+    check_options(args.params, month=args.month, paths=args.paths, seed=args.seed, as_of=args.as_of,
+                  output=args.output)
     started = time.perf_counter()
     with cache_off(args.no_cache):  # through the environment: the notebook's kernel inherits it
         folder = run_monthly_report(args.params, args.month, n_paths=args.paths, seed=args.seed, as_of=args.as_of,

@@ -13,8 +13,8 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from cashsim.commands import check_counts, write_output
-from cashsim.params import load_params
+from cashsim.commands import check_writable, write_output
+from cashsim.params import load_params, with_overrides
 
 if TYPE_CHECKING:
     from cashsim.targets import TargetReport
@@ -37,16 +37,18 @@ def _print(report: TargetReport) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from cashsim.pipeline import run_from_params   # imported on use: `cashsim --help` stays light
+    from cashsim.pipeline import run_from_params  # imported on use: `cashsim --help` stays light
 
-    check_counts(args, "paths")
-    params = load_params(args.params)
+    if args.json:
+        check_writable(args.json, "--json")
+    params = with_overrides(load_params(args.params), {"simulation.n_paths": ("--paths", args.paths),
+                                                       "simulation.seed": ("--seed", args.seed)})
     report = run_from_params(params, n_paths=args.paths, seed=args.seed, cache=not args.no_cache).targets
     _print(report)
     if args.json:
         payload = {"params": str(args.params), "company": params.company, **report.to_dict()}
         text = json.dumps(payload, indent=1, ensure_ascii=False, allow_nan=True)
-        print(f"\nwritten: {write_output(args.json, text)}")
+        print(f"\nwritten: {write_output(args.json, text, '--json')}")
     return 0
 
 

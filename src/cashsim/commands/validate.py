@@ -22,6 +22,7 @@ from typing import Any
 import pandas as pd
 
 from cashsim import fmt
+from cashsim.commands import check_writable
 from cashsim.ledger import Ledger
 from cashsim.params import load_params
 from cashsim.sources import ledger_from_params
@@ -33,7 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("params", metavar="PARAMS.yml", help="parameter file (e.g. params/demo.yml)")
     p.add_argument("--as-of", default=None, metavar="DATE",
                    help="date of the open book (default: as_of of the params file, else the ledger's latest date)")
-    p.add_argument("--rejections", default=None, metavar="OUT.csv", help="write every rejected row to this CSV")
+    p.add_argument("--rejections", default=None, metavar="OUT.csv",
+                   help="write every rejected row to this CSV (a text starting a formula gets a quote in front)")
     p.add_argument("--show", type=int, default=10, metavar="N", help="rejected rows and notes to print (default 10)")
     p.set_defaults(func=run)
 
@@ -94,6 +96,10 @@ def notes_text(ledger: Ledger, n: int) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from cashsim.export import write_csv
+
+    if args.rejections:
+        check_writable(args.rejections, "--rejections")
     params = load_params(args.params)
     ledger = ledger_from_params(params)
     summary = ledger.summary(args.as_of or params.as_of)  # a bad --as-of raises LedgerError: exit 2
@@ -102,8 +108,6 @@ def run(args: argparse.Namespace) -> int:
         if shown:
             print(shown)
     if args.rejections:
-        out = Path(args.rejections)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        ledger.rejections.to_csv(out, index=False)
+        out = write_csv(ledger.rejections, args.rejections)
         print(f"all {len(ledger.rejections):,} rejected rows written to {out}")
     return 0
