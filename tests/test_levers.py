@@ -676,6 +676,14 @@ def test_building_a_lever_with_bad_values_raises_a_params_error_naming_the_lever
         lv.DunningStep(day=3, channel="email", efect=0.5)
     with pytest.raises(ParamsError, match=r"^lever 'deposit', field 'share'"):
         lv.Deposit.model_validate({"kind": "deposit", "share": 0})
+    with pytest.raises(ParamsError, match=r"^lever 'dispute_resolution', field 'sla_days\.price'"):
+        lv.DisputeResolution(sla_days={"price": -3})
+    with pytest.raises(ParamsError, match=r"^lever 'payment_rebate', field 'rate'"):
+        lv.PaymentRebate(rate=0.5)
+    with pytest.raises(ParamsError, match=r"^lever 'cutoff_threat', field 'recovery'"):
+        lv.CutOffThreat(recovery=1.5)
+    with pytest.raises(ParamsError, match=r"^dunning step: recovery_window must be"):
+        lv.DunningStep(day=30, channel="formal_notice", recovery_window=(10, 5))
     assert issubclass(ParamsError, CashsimError)
 
 
@@ -700,6 +708,11 @@ def test_demo_params_scenarios_load():
 
     p = load_params(Path(__file__).resolve().parents[1] / "params" / "demo.yml")
     assert "baseline" in p.scenarios and len(p.scenarios) >= 3
+    kinds = {lever.kind for levers in p.scenarios.values() for lever in levers}
+    assert {"dispute_resolution", "payment_rebate", "cutoff_threat", "deposit"} <= kinds
+    channels = {s.channel for levers in p.scenarios.values() for lever in levers if lever.kind == "dunning_plan"
+                for s in lever.steps}
+    assert {"letter", "manager_call", "sales_rep", "litigation"} <= channels
     import yaml
     again = parse_params(yaml.safe_load(dump_params(p)))
     assert again.scenarios == p.scenarios

@@ -17,7 +17,7 @@ Example::
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, Literal
+from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 
 import numpy as np
 import pandas as pd
@@ -74,7 +74,7 @@ class DisputeResolution(LeverSpec):
     """
 
     kind: Literal["dispute_resolution"] = "dispute_resolution"
-    sla_days: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
+    sla_days: dict[str, Annotated[int, Field(ge=0, le=365)]] = Field(default_factory=lambda: dict(DEFAULT_SLA_DAYS))
     hours_per_dispute: float = Field(2.0, ge=0)
     hourly_cost: float = Field(45.0, ge=0)
     segments: Segments = None

@@ -80,13 +80,17 @@ class DunningStep(SpecModel):
 
     @model_validator(mode="after")
     def _defaults(self) -> DunningStep:
-        for key, value in step_defaults(self.channel, self.tone).items():
+        try:
+            defaults = step_defaults(self.channel, self.tone)
+        except ValueError as exc:
+            raise ValueError(f"dunning step: {exc}") from None
+        for key, value in defaults.items():
             if getattr(self, key) is None:
                 object.__setattr__(self, key, value)  # frozen: fill the (channel, tone) defaults once, at validation
         lo, hi = self.recovery_window
         if not 0 <= lo < hi <= 365:
-            raise ValueError(f"recovery_window must be (first, last) days after the step with 0 <= first < last "
-                             f"<= 365, got ({lo}, {hi})")
+            raise ValueError(f"dunning step: recovery_window must be (first, last) days after the step with "
+                             f"0 <= first < last <= 365, got ({lo}, {hi})")
         return self
 
 
