@@ -278,8 +278,8 @@ class Plan:
     ``levers`` are the changes to the current practice; ``scenario`` is everything applied to the book (the
     baseline's levers, a new dunning plan made relative to the current one, and the changes).
 
-    ``months`` (:data:`PLAN_MONTH_COLUMNS`), every month of the horizon: ``status`` — "met" (already met without
-    the plan), "met with the plan" or "short"; P(target met) without and with the plan, the ``required``
+    ``months`` (:data:`PLAN_MONTH_COLUMNS`), every month of the horizon: ``status`` — "met" (met with the plan and
+    already without it), "met with the plan" (met thanks to it) or "short"; P(target met) without and with the plan, the ``required``
     probability, ``met`` and the probability ``gap``; the ``expected_shortfall`` (euros, mean over paths of the
     month's shortfall to its target) without and with the plan; ``financing_needed`` — the amount needed at the
     required probability (the ``required`` quantile of the path shortfall; 0 when met); ``bridge_advance`` — the
@@ -426,7 +426,7 @@ def _plan_months(base: ScenarioRun, run: ScenarioRun, required: float, bridge: F
     effect = scenario_table(base, run, run.book, None)
     met = p_plan >= required
     return pd.DataFrame({
-        "month": months, "status": np.where(p_base >= required, "met", np.where(met, "met with the plan", "short")),
+        "month": months, "status": np.where(~met, "short", np.where(p_base >= required, "met", "met with the plan")),
         "p_target_met_baseline": p_base, "p_target_met": p_plan, "required": required, "met": met,
         "gap": np.maximum(required - p_plan, 0.0),
         "expected_shortfall_baseline": t_base["expected_shortfall"].to_numpy(),
