@@ -166,6 +166,8 @@ def test_cheapest_plan_reaches_the_requirement_with_the_cheapest_levers(book):
 
 
 def test_unreachable_target_reports_the_gap_and_the_financing_to_bridge_it(book):
+    import json
+
     b = CashBurn(salaries_and_social=[2_000_000] + [1.0] * 5, window_months=1, required_probability=0.8)
     plan = cmp.cheapest_plan(book, Model(), {k: SCENARIOS[k] for k in ("baseline", "calls")}, b, **RUN,
                              max_levers=2)
@@ -173,8 +175,62 @@ def test_unreachable_target_reports_the_gap_and_the_financing_to_bridge_it(book)
     first = plan.months.iloc[0]
     assert first["gap"] > 0 and first["financing_needed"] > 1_000_000
     assert plan.bridge is not None and plan.bridge.share == 1.0
-    payload = cmp.to_json(cmp.compare_levers(book, Model(), {"baseline": SCENARIOS["baseline"]}, b, **RUN), plan)
-    assert '"financing_needed"' in payload
+    # the verdict covers every month: the first is short, by its expected shortfall and the amount needed
+    assert list(plan.months.columns) == cmp.PLAN_MONTH_COLUMNS
+    assert len(plan.months) == len(pd.period_range(AS_OF + pd.Timedelta(days=1), HORIZON, freq="M"))
+    assert first["status"] == "short" and first["expected_shortfall"] > 0 and plan.short_months[0] == "2026-11"
+    assert set(plan.months["status"]) <= {"met", "met with the plan", "short"}
+    assert (plan.months.loc[plan.months["met"], "financing_needed"] == 0).all()
+    t = plan.bridge.terms(book)
+    in_horizon = t["funding_date"] <= HORIZON
+    assert plan.months["bridge_advance"].sum() == pytest.approx(t.loc[in_horizon, "advance"].sum())
+    payload = json.loads(cmp.to_json(cmp.compare_levers(book, Model(), {"baseline": SCENARIOS["baseline"]}, b,
+                                                        **RUN), plan))
+    assert payload["plan"]["months_short"] == plan.short_months
+    assert payload["plan"]["financing_needed"] == pytest.approx(plan.months["financing_needed"].sum())
+    assert {"status", "expected_shortfall", "bridge_advance", "recovered"} <= set(payload["plan"]["months"][0])
+
+
+def test_recovered_cash_is_told_apart_from_cash_brought_forward_and_rates_are_shown_only_where_meaningful():
+    import json
+
+    # overdue invoices often never paid, and future ones paid late
+    pmfs = np.vstack([pmf_at({90: 0.4, 150: 0.27}), pmf_at({15: 0.5, 40: 0.5})])
+    n = 40
+    issue = AS_OF + pd.to_timedelta(np.r_[np.full(20, -120), np.arange(1, 21)], unit="D")
+    due = issue + pd.Timedelta(days=30)
+    inv = pd.DataFrame({"invoice_id": [f"F{i:03d}" for i in range(n)], "customer_id": [f"C{i % 8}" for i in range(n)],
+                        "segment": "sme", "is_future": np.arange(n) >= 20, "issue_date": issue, "due_date": due,
+                        "amount": 5_000.0, "profile": (np.arange(n) >= 20).astype(int),
+                        "min_day": np.maximum(GRID[0], (AS_OF + pd.Timedelta(days=1) - due).days.to_numpy())})
+    small = Book(as_of=AS_OF, grid=GRID, pmfs=pmfs, invoices=inv)
+    scenarios = {"baseline": [],
+                 "threat": [lv.CutOffThreat(overdue_days=60, effect=0.0, recovery=0.5, legal_cost=10.0)],
+                 "discount": [lv.EarlyPaymentDiscount(rate=0.02, deadline_days=10, take_up_late=0.5)],
+                 "dear_calls": [lv.PromiseCalls(n_calls=8, promise_rate=0.1, keep_rate=0.1, hourly_cost=1e6)]}
+    table = cmp.compare_levers(small, Model(), scenarios, burn(100_000), **RUN).set_index(["scenario", "month"])
+    threat = table.loc["threat"]
+    # the overdue invoices are 91 days late (the day-90 payment did not come): P(paid) = 0.27 / 0.6; half of what
+    # they would never pay comes within 21 days
+    lost = 20 * 5_000.0 * (1 - 0.27 / 0.6) * 0.5
+    assert threat["recovered"].iloc[0] == pytest.approx(lost)
+    assert threat["recovered_ever"].iloc[0] == pytest.approx(lost)
+    # simulated: each invoice is recovered or not on a path (binomial noise, about 2.5 % here) and snapped
+    assert threat["extra_cash_cum"].iloc[0] == pytest.approx(lost, rel=0.1)
+    assert abs(threat["brought_forward"].iloc[0]) < 0.1 * lost
+    assert threat["annualised_cost_rate"].isna().all()                         # never a rate on recovered cash
+    assert threat["cost_per_euro"].iloc[0] == pytest.approx(threat["cumulative_cost"].iloc[0] / lost, rel=0.1)
+    disc = table.loc["discount"]
+    assert (disc["recovered"] == 0).all() and (disc["recovered_ever"] == 0).all()
+    assert np.allclose(disc["brought_forward"], disc["extra_cash_cum"])
+    rates = disc["annualised_cost_rate"].dropna()
+    assert len(rates) and (rates > 0).all() and (rates <= cmp.MAX_ANNUAL_RATE).all()
+    assert table.loc["dear_calls", "annualised_cost_rate"].isna().all()         # no six-digit percentages
+    s = cmp.summary(table.reset_index(), month="2026-11").set_index("lever")
+    assert s.loc["threat", "recovered"] == pytest.approx(lost)
+    assert {"extra_cash", "recovered", "brought_forward", "annualised_cost_rate"} <= set(s.columns)
+    rows = json.loads(cmp.to_json(table.reset_index()))["scenarios"]
+    assert all("recovered" in r and "brought_forward" in r for r in rows)
 
 
 def test_summary_is_shaped_for_the_charts(table):

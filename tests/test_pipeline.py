@@ -87,3 +87,23 @@ def test_lever_study_on_the_forecast_book_has_the_forecast_as_its_baseline(base)
                 assert used.gross_margin == fin.gross_margin
                 adapted += 1
     assert adapted > 0
+
+
+def test_the_levers_command_and_the_report_make_one_plan_number_for_number(base, tmp_path, monkeypatch):
+    """``cashsim levers`` and the monthly report both call :func:`cashsim.pipeline.study_levers` with the params'
+    paths and seed and its defaults (the same book, the same plan paths): the same table, the same plan."""
+    import json
+
+    from cashsim.cli import main
+    from cashsim.compare import to_json
+
+    monkeypatch.setattr(pipeline, "prepare", lambda params, cache=True: base)      # the command's own fit of the same ledger
+    out = tmp_path / "levers.json"
+    assert main(["levers", "--params", str(ROOT / "params" / "demo.yml"), "--json", str(out),
+                 "--paths", "100"]) == 0
+    command = json.loads(out.read_text(encoding="utf-8"))
+    study = pipeline.study_levers(base, n_paths=100, seed=base.params.simulation.seed)   # the report's call
+    report = json.loads(to_json(study.table, study.plan))
+    assert command["plan"] == report["plan"]
+    assert command["scenarios"] == report["scenarios"]
+    assert command["plan"]["levers"] and {"recovered", "brought_forward"} <= set(command["scenarios"][0])

@@ -9,15 +9,24 @@ per-path differences are the levers' effect, not Monte Carlo noise. Per scenario
   (:func:`cashsim.targets.target_report_arrays`, path by path, so a better month also lowers the next targets);
 - ``cost``: discounts the engine booked (mean over paths, net of the baseline's) + the levers' expected costs
   (staff, fees, interest, lost margin) of the month; ``cumulative_cost``;
-- ``brought_forward``: cumulative extra cash to the month's end (mean), ``cost_per_euro`` = cumulative cost /
-  brought forward; ``annualised_cost_rate`` = cumulative cost / (euro-days of extra cash held / 365), the rate to
-  set against the company's cost of borrowing;
+- ``extra_cash_cum``: cumulative extra cash to the month's end (mean), split into ``recovered`` — cash the
+  baseline would never collect (a threat, a court order, a deposit's certain part; negative: cash lost for good,
+  e.g. orders lost to a deposit) — and ``brought_forward`` = ``extra_cash_cum - recovered``, the same cash
+  earlier (:func:`cashsim.levers.recovered_cash`: exact expectations from the laws, so ``brought_forward`` also
+  holds the simulation's noise and payment-day snapping); ``recovered_ever``: what the scenario recovers in the
+  end, within the horizon or after it;
+- ``cost_per_euro`` = cumulative cost / ``extra_cash_cum``; ``annualised_cost_rate`` = cumulative cost /
+  (euro-days of extra cash held / 365), the rate to set against the company's cost of borrowing — shown only
+  where it means something: cash brought forward at a cost (recovered cash within ``RATE_RECOVERY_SHARE`` of the
+  extra cash), a positive cost, and at most ``MAX_ANNUAL_RATE`` (beyond it the cost is not the price of an
+  advance: a threat's churn provision set against days gained read as 135,332 % a year); blank otherwise;
 - ``risk`` (none / low / medium / high, the worst of the scenario's levers) and ``risk_note``; ``financing``
   (the scenario finances receivables: report it apart from DSO) and ``financing_advance`` (advances of the month).
 
 :func:`cheapest_plan` searches the cheapest combination of levers and intensities that brings P(target met) to
 ``burn.required_probability`` in every month (greedy, see its docstring), or the closest one with the remaining
-gap and the financing that would bridge it, with the actions (whom to offer a discount, whom to call first).
+gap and the financing that would bridge it, month by month (:class:`Plan`), with the actions (whom to offer a
+discount, whom to call first).
 
 Baseline next to proposal (the scenario panel's tables): :func:`side_by_side` puts two target reports' forecast
 months side by side; :func:`cost_table` prices each lever a proposal changes against the baseline on common random
@@ -44,6 +53,7 @@ import pandas as pd
 from cashsim.book import Book
 from cashsim.errors import ParamsError
 from cashsim.levers import (
+    DEFAULT_TONE,
     RISK_LEVELS,
     Deposit,
     DirectDebit,
@@ -51,8 +61,10 @@ from cashsim.levers import (
     EarlyPaymentDiscount,
     Financing,
     LeverSpec,
+    PaymentRebate,
     PromiseCalls,
     apply_levers_traced,
+    recovered_cash,
 )
 from cashsim.simulate import Simulation, engine_session, simulate
 from cashsim.targets import TargetReport, json_records, target_report_arrays
@@ -60,8 +72,13 @@ from cashsim.targets import TargetReport, json_records, target_report_arrays
 BASELINE = "baseline"
 COLUMNS = ["scenario", "month", "extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "p_target_met",
            "delta_p_target_met", "expected_shortfall", "delta_expected_shortfall", "cost", "cumulative_cost",
-           "brought_forward", "cost_per_euro", "annualised_cost_rate", "risk", "risk_note", "financing",
-           "financing_advance", "levers"]
+           "extra_cash_cum", "recovered", "brought_forward", "recovered_ever", "cost_per_euro",
+           "annualised_cost_rate", "risk", "risk_note", "financing", "financing_advance", "levers"]
+#: The annualised cost rate is shown only for scenarios whose recovered cash is at most this share of their extra
+#: cash (levers that bring cash forward, priced like credit), ...
+RATE_RECOVERY_SHARE = 0.05
+#: ... and only up to this rate (100 % a year): beyond it the cost is not the price of an advance.
+MAX_ANNUAL_RATE = 1.0
 
 
 def scenario_levers(scenarios: dict[str, list[LeverSpec]], name: str) -> list[LeverSpec]:
@@ -132,6 +149,12 @@ def _active(levers: list[LeverSpec]) -> list[LeverSpec]:
     return [lv for lv in levers if not lv.changes_nothing()]
 
 
+def _month_ends(sim: Simulation) -> pd.DatetimeIndex:
+    """The last simulated day of each month of the horizon."""
+    days = pd.Series(sim.days, index=sim.days.strftime("%Y-%m"))
+    return pd.DatetimeIndex(days.groupby(level=0).max().reindex(sim.months).to_numpy())
+
+
 def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) -> pd.DataFrame:
     """Per month of the horizon: the scenario's effect against the baseline (see the module docstring)."""
     months = run.sim.months
@@ -144,11 +167,13 @@ def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) 
     month_of_day = pd.Index(run.sim.days.strftime("%Y-%m"))
     codes = pd.Index(months).get_indexer(month_of_day)
     euro_days = np.cumsum(np.bincount(codes, weights=np.maximum(cum_extra, 0.0), minlength=len(months)))
-    brought = np.cumsum(diff.mean(axis=0))
+    extra = np.cumsum(diff.mean(axis=0))
+    recovered, ever = recovered_cash(base.book, run.book, _month_ends(run.sim))
     t_run, t_base = _target_rows(run).reindex(months), _target_rows(base).reindex(months)
     with np.errstate(divide="ignore", invalid="ignore"):
-        per_euro = np.where(brought > 0, cum_cost / brought, np.nan)
+        per_euro = np.where(extra > 0, cum_cost / extra, np.nan)
         annual = np.where(euro_days > 0, cum_cost / (euro_days / 365.0), np.nan)
+    priced = (np.abs(recovered) <= RATE_RECOVERY_SHARE * np.abs(extra)) & (cum_cost > 0) & (annual <= MAX_ANNUAL_RATE)
     active = _active(run.levers)
     risk = RISK_LEVELS[max([RISK_LEVELS.index(lv.risk) for lv in active] or [0])]
     notes = "; ".join(dict.fromkeys(f"{lv.name}: {lv.risk_note}" for lv in active if lv.risk_note))
@@ -160,8 +185,9 @@ def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) 
         "delta_p_target_met": (t_run["p_target_met"] - t_base["p_target_met"]).to_numpy(),
         "expected_shortfall": t_run["expected_shortfall"].to_numpy(),
         "delta_expected_shortfall": (t_run["expected_shortfall"] - t_base["expected_shortfall"]).to_numpy(),
-        "cost": cost, "cumulative_cost": cum_cost, "brought_forward": brought, "cost_per_euro": per_euro,
-        "annualised_cost_rate": annual, "risk": risk, "risk_note": notes,
+        "cost": cost, "cumulative_cost": cum_cost, "extra_cash_cum": extra, "recovered": recovered,
+        "brought_forward": extra - recovered, "recovered_ever": ever, "cost_per_euro": per_euro,
+        "annualised_cost_rate": np.where(priced, annual, np.nan), "risk": risk, "risk_note": notes,
         "financing": any(lv.is_financing() for lv in run.levers),
         "financing_advance": _financing_advance(run, months).to_numpy(),
         "levers": ", ".join(lv.name for lv in active),
@@ -191,18 +217,21 @@ def compare_levers(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]]
 
 def summary(table: pd.DataFrame, month: str | None = None) -> pd.DataFrame:
     """One row per scenario (baseline left out) at one month, shaped for :func:`cashsim.plots.levers_waterfall` and
-    :func:`cashsim.plots.lever_cost_scatter`: ``lever`` (the scenario), ``extra_cash`` (cash brought forward to the
-    end of the month, mean), ``cost`` (cumulative to the month), ``p_target_met``, ``delta_p_target_met``, ``risk``,
-    ``financing``. ``month`` defaults to the baseline's weakest month (lowest P(target met)): the month at risk.
+    :func:`cashsim.plots.lever_cost_scatter`: ``lever`` (the scenario), ``extra_cash`` (cumulative extra cash to the
+    end of the month, mean) and its split into ``recovered`` (otherwise lost) and ``brought_forward`` (the same
+    cash, earlier), ``cost`` (cumulative to the month), ``cost_per_euro``, ``annualised_cost_rate`` (blank where it
+    means nothing), ``p_target_met``, ``delta_p_target_met``, ``risk``, ``financing``. ``month`` defaults to the
+    baseline's weakest month (lowest P(target met)): the month at risk.
     """
     base = table[table["scenario"] == BASELINE]
     if month is None:
         month = str(base.loc[base["p_target_met"].idxmin(), "month"]) if len(base) else str(table["month"].iloc[0])
     rows = table[(table["month"] == month) & (table["scenario"] != BASELINE)]
-    out = rows.rename(columns={"scenario": "lever", "brought_forward": "extra_cash", "cost": "month_cost",
+    out = rows.rename(columns={"scenario": "lever", "extra_cash_cum": "extra_cash", "cost": "month_cost",
                                "cumulative_cost": "cost"})
     out = out.assign(month=month)
-    return out[["lever", "month", "extra_cash", "cost", "p_target_met", "delta_p_target_met", "risk", "financing"]
+    return out[["lever", "month", "extra_cash", "recovered", "brought_forward", "cost", "cost_per_euro",
+                "annualised_cost_rate", "p_target_met", "delta_p_target_met", "risk", "financing"]
                ].reset_index(drop=True)
 
 
@@ -226,8 +255,9 @@ def _run_all(book, model, scenarios, burn, *, n_paths, seed, horizon_end, actual
 
 def intensities(lever: LeverSpec) -> list[LeverSpec]:
     """The intensities the plan search tries for a lever: its own and a lighter / heavier one where that means
-    something (discount rate x 0.5; calls x 0.5 and x 2; direct-debit adoption and deposit share x 0.5)."""
-    if isinstance(lever, EarlyPaymentDiscount):
+    something (discount and rebate rates x 0.5; calls x 0.5 and x 2; direct-debit adoption and deposit share
+    x 0.5)."""
+    if isinstance(lever, EarlyPaymentDiscount | PaymentRebate):
         return [lever.model_copy(update={"rate": lever.rate / 2}), lever]
     if isinstance(lever, PromiseCalls):
         return [lever.model_copy(update={"n_calls": max(1, lever.n_calls // 2)}), lever,
@@ -239,16 +269,31 @@ def intensities(lever: LeverSpec) -> list[LeverSpec]:
     return [lever]
 
 
+#: Columns of :attr:`Plan.months`, one row per month of the horizon.
+PLAN_MONTH_COLUMNS = ["month", "status", "p_target_met_baseline", "p_target_met", "required", "met", "gap",
+                      "expected_shortfall_baseline", "expected_shortfall", "financing_needed", "bridge_advance",
+                      "extra_cash", "recovered", "brought_forward"]
+
+
 @dataclass(frozen=True)
 class Plan:
-    """The cheapest plan found: its levers, per-month effect, whether it meets the requirement, the remaining gap
-    and the financing that would bridge it, the actions, and the search's trace.
+    """The cheapest plan found: its levers, its verdict month by month, the financing that would bridge what it
+    leaves short, the actions, and the search's trace.
 
     ``levers`` are the changes to the current practice; ``scenario`` is everything applied to the book (the
-    baseline's levers, a new dunning plan made relative to the current one, and the changes)."""
+    baseline's levers, a new dunning plan made relative to the current one, and the changes).
+
+    ``months`` (:data:`PLAN_MONTH_COLUMNS`), every month of the horizon: ``status`` — "met" (met with the plan and
+    already without it), "met with the plan" (met thanks to it) or "short"; P(target met) without and with the
+    plan, the ``required`` probability, ``met`` and the probability ``gap``; the ``expected_shortfall`` (euros,
+    mean over paths of the month's shortfall to its target) without and with the plan; ``financing_needed`` — the amount needed at the
+    required probability (the ``required`` quantile of the path shortfall; 0 when met); ``bridge_advance`` — the
+    advance the bridge financing (:attr:`bridge`) brings that month; the plan's ``extra_cash`` over the baseline,
+    cumulative to the month's end, and its split into ``recovered`` and ``brought_forward``
+    (:func:`scenario_table`)."""
 
     levers: list[LeverSpec]
-    months: pd.DataFrame     # month, p_target_met (baseline, plan), required, met, gap, financing_needed
+    months: pd.DataFrame     # PLAN_MONTH_COLUMNS
     cost: float              # expected cost over the horizon (euros)
     meets_target: bool
     actions: pd.DataFrame    # lever, customer_id, invoice_id, amount, action (+ lever-specific columns)
@@ -256,9 +301,18 @@ class Plan:
     bridge: Financing | None = None
     scenario: list[LeverSpec] = field(default_factory=list)
 
+    @property
+    def short_months(self) -> list[str]:
+        """The months still short of the required probability with the plan."""
+        return self.months.loc[~self.months["met"].astype(bool), "month"].astype(str).tolist()
+
     def to_dict(self) -> dict[str, Any]:
+        short = ~self.months["met"].astype(bool)
         return {"meets_target": self.meets_target, "cost": self.cost,
                 "levers": [lv.model_dump(mode="json") for lv in self.levers],
+                "months_met": self.months.loc[~short, "month"].astype(str).tolist(),
+                "months_short": self.short_months,
+                "financing_needed": float(self.months["financing_needed"].sum()),
                 "bridge": None if self.bridge is None else self.bridge.model_dump(mode="json"),
                 "months": json_records(self.months), "actions": json_records(self.actions.head(200)),
                 "trace": json_records(self.trace)}
@@ -347,22 +401,50 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
         _, plan, current, gain, idx = best
         trace[idx]["chosen"] = True
         score -= gain
-    p_plan = _target_rows(current).reindex(months)["p_target_met"].to_numpy()
-    short = current.targets.paths.shortfall[:, ~current.targets.paths.is_past]
-    need = np.where(p_plan < required, np.quantile(short, required, axis=0), 0.0)
-    table = pd.DataFrame({"month": months, "p_target_met_baseline": p_base, "p_target_met": p_plan,
-                          "required": required, "met": p_plan >= required,
-                          "gap": np.maximum(required - p_plan, 0.0), "financing_needed": need})
-    bridge = _bridge(current.book, float(need.sum())) if need.sum() > 0 else None
-    actions = _actions(current, model)
+    bridge = _bridge(current.book, float(_need(current, required).sum()))
+    table = _plan_months(base, current, required, bridge)
     return Plan(levers=_active(plan), scenario=plan, months=table, cost=_total_cost(current, base, months),
-                meets_target=bool((p_plan >= required).all()), actions=actions,
+                meets_target=bool(table["met"].all()), actions=_actions(current, model),
                 trace=pd.DataFrame(trace, columns=["round", "candidate", "gain", "extra_cost", "cost_per_gain",
                                                    "chosen"]),
                 bridge=bridge)
 
 
+def _need(run: ScenarioRun, required: float) -> np.ndarray:
+    """Per month, the cash which, added that month, brings P(met) to ``required``: the ``required`` quantile of the
+    path shortfall where the month falls short, else 0."""
+    p = _target_rows(run).reindex(run.sim.months)["p_target_met"].to_numpy()
+    short = run.targets.paths.shortfall[:, ~run.targets.paths.is_past]
+    return np.where(p < required, np.quantile(short, required, axis=0), 0.0)
+
+
+def _plan_months(base: ScenarioRun, run: ScenarioRun, required: float, bridge: Financing | None) -> pd.DataFrame:
+    """The plan's verdict for every month of the horizon (:data:`PLAN_MONTH_COLUMNS`)."""
+    months = run.sim.months
+    t_base, t_run = _target_rows(base).reindex(months), _target_rows(run).reindex(months)
+    p_base, p_plan = t_base["p_target_met"].to_numpy(), t_run["p_target_met"].to_numpy()
+    need = _need(run, required)
+    advance = pd.Series(0.0, index=months)
+    if bridge is not None:
+        t = bridge.terms(run.book)
+        advance = t.groupby(t["funding_date"].dt.strftime("%Y-%m"))["advance"].sum().reindex(months, fill_value=0.0)
+    effect = scenario_table(base, run, run.book, None)
+    met = p_plan >= required
+    return pd.DataFrame({
+        "month": months, "status": np.where(~met, "short", np.where(p_base >= required, "met", "met with the plan")),
+        "p_target_met_baseline": p_base, "p_target_met": p_plan, "required": required, "met": met,
+        "gap": np.maximum(required - p_plan, 0.0),
+        "expected_shortfall_baseline": t_base["expected_shortfall"].to_numpy(),
+        "expected_shortfall": t_run["expected_shortfall"].to_numpy(), "financing_needed": need,
+        "bridge_advance": advance.to_numpy(), "extra_cash": effect["extra_cash_cum"].to_numpy(),
+        "recovered": effect["recovered"].to_numpy(), "brought_forward": effect["brought_forward"].to_numpy(),
+    }, columns=PLAN_MONTH_COLUMNS)
+
+
 def _bridge(book: Book, need: float) -> Financing | None:
+    """The factoring of not-yet-due invoices that advances ``need`` (share capped at 1), or None (no need)."""
+    if need <= 0:
+        return None
     probe = Financing(method="factoring", label="bridge financing")
     eligible = probe.terms(book)["financed"].sum()
     if eligible <= 0:
@@ -385,7 +467,8 @@ def _describe(lever: LeverSpec) -> str:
     fields = lever.model_dump(exclude={"kind", "label", "current"}, exclude_defaults=True)
     inner = ", ".join(f"{k}={v}" for k, v in fields.items() if k != "steps")
     if isinstance(lever, DunningPlan):
-        inner = " / ".join(f"{s.day:+d} {s.channel}" for s in lever.steps)
+        inner = " / ".join(f"{s.day:+d} {s.channel}" + ("" if s.tone == DEFAULT_TONE[s.channel] else f" ({s.tone})")
+                           for s in lever.steps)
     return f"{lever.kind}({inner})"
 
 
@@ -482,6 +565,6 @@ def cost_table(base: Any, prop: Any, months: list[str]) -> pd.DataFrame:
     return df
 
 
-__all__ = ["BASELINE", "COLUMNS", "Plan", "ScenarioRun", "cheapest_plan", "compare_levers", "cost_table",
-           "intensities", "lever_summary", "payment_terms", "run_scenario", "scenario_levers", "scenario_table",
-           "side_by_side", "summary", "to_json"]
+__all__ = ["BASELINE", "COLUMNS", "MAX_ANNUAL_RATE", "PLAN_MONTH_COLUMNS", "RATE_RECOVERY_SHARE", "Plan",
+           "ScenarioRun", "cheapest_plan", "compare_levers", "cost_table", "intensities", "lever_summary",
+           "payment_terms", "run_scenario", "scenario_levers", "scenario_table", "side_by_side", "summary", "to_json"]

@@ -11,7 +11,7 @@ its own module; this module only wires them, so every stage stays testable alone
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -165,32 +165,39 @@ def run_from_params(params: Params, *, n_paths: int | None = None, seed: int | N
 # ----------------------------------------------------------------------------------------------- lever studies
 
 #: Future invoices are booked this far past the horizon for lever studies: their deposits, asked at order, fall
-#: within it.
+#: within it (without them a deposit lever shows the last month's loss and not its gain).
 LEVER_BOOK_EXTRA_DAYS = 62
+#: Paths per trial of the cheapest-plan search, at most (each round simulates every candidate).
+PLAN_PATHS = 500
 
 
 @dataclass(frozen=True)
 class LeverStudy:
-    """The params' scenarios of levers against the baseline, as ``cashsim levers`` and the monthly report show
-    them: the book they act on, the scenarios adapted to the company, the dunning effects estimated from its log,
-    the comparison table and the cheapest plan (None when not searched)."""
+    """The params' scenarios of levers against the baseline, as ``cashsim levers``, the monthly report and the panel
+    show them: the book they act on, the scenarios adapted to the company, the dunning effects and recovery
+    estimated from its log, the comparison table and the cheapest plan (None when not searched)."""
 
     book: Book
     scenarios: dict[str, list]
     estimates: pd.DataFrame
     table: pd.DataFrame
     plan: Any
+    recovery: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def company_scenarios(params: Params, ledger: Ledger, as_of: pd.Timestamp) -> tuple[dict, pd.DataFrame]:
+def company_scenarios(params: Params, ledger: Ledger, as_of: pd.Timestamp
+                      ) -> tuple[dict, pd.DataFrame, pd.DataFrame]:
     """The params' scenarios with the company's own figures filled in where a lever leaves them unset (dunning
-    effects estimated from its own log where reliable, the share of late payment held up by disputes, its hourly
-    cost and gross margin), and the dunning-log estimates used."""
-    from cashsim.levers import (CutOffThreat, DunningPlan, PromiseCalls, calibrate_dunning, dispute_share_of_late,
-                                estimate_dunning_effects)
+    effects and recovery estimated from its own log where reliable, the share of late payment held up by disputes,
+    its hourly cost and gross margin, its dispute service levels), and the dunning-log estimates used: effects
+    (:func:`cashsim.levers.estimate_dunning_effects`) and recovery (:func:`cashsim.levers.estimate_recovery`)."""
+    from cashsim.levers import (CutOffThreat, Deposit, DisputeResolution, DunningPlan, PromiseCalls,
+                                calibrate_dunning, dispute_share_of_late, estimate_dunning_effects,
+                                estimate_recovery)
 
     known = ledger.known_at(as_of)
     estimates = estimate_dunning_effects(known) if len(known.dunning) else pd.DataFrame()
+    recovery = estimate_recovery(known) if len(known.dunning) else pd.DataFrame()
     share = dispute_share_of_late(known.status(as_of))
     fin = params.finance
 
@@ -200,19 +207,24 @@ def company_scenarios(params: Params, ledger: Ledger, as_of: pd.Timestamp) -> tu
             return lever.model_copy(update={"dispute_share_of_late": share})
         if isinstance(lever, PromiseCalls) and unset("hourly_cost"):
             return lever.model_copy(update={"hourly_cost": fin.hourly_cost})
-        if isinstance(lever, CutOffThreat) and unset("gross_margin"):
+        if isinstance(lever, CutOffThreat | Deposit) and unset("gross_margin"):
             return lever.model_copy(update={"gross_margin": fin.gross_margin})
+        if isinstance(lever, DisputeResolution):
+            update = {"hourly_cost": fin.hourly_cost} if unset("hourly_cost") else {}
+            if unset("sla_days"):
+                update["sla_days"] = {k: int(round(v)) for k, v in params.alerts.dispute_sla_days.items()}
+            return lever.model_copy(update=update)
         return lever
 
-    scenarios = {name: calibrate_dunning([adapt(lv) for lv in levers], estimates)
+    scenarios = {name: calibrate_dunning([adapt(lv) for lv in levers], estimates, recovery)
                  for name, levers in params.scenarios.items()}
-    return scenarios, estimates
+    return scenarios, estimates, recovery
 
 
 def lever_book(base: Baseline, extra_days: int = LEVER_BOOK_EXTRA_DAYS) -> Book:
-    """The book lever studies act on: the open invoices with their dispute flag and payment method (so levers
-    leave open disputes and direct-debit payers alone) and the sales plan's invoices to ``extra_days`` past the
-    horizon (0: the baseline's own book)."""
+    """The book lever studies act on: the open invoices with their dispute flag, type and dates and their payment
+    method (so levers leave open disputes and direct-debit payers alone, and resolve disputes on time) and the sales
+    plan's invoices to ``extra_days`` past the horizon (0: the baseline's own book)."""
     from cashsim.levers import annotate_book
 
     known = base.ledger.known_at(base.as_of)
@@ -228,21 +240,28 @@ def study_levers(base: Baseline, *, n_paths: int | None = None, seed: int | None
                  extra_days: int = LEVER_BOOK_EXTRA_DAYS) -> LeverStudy:
     """Every scenario of the params, adapted to the company (:func:`company_scenarios`), against the baseline
     (:func:`cashsim.compare.compare_levers`) and the cheapest plan (:func:`cashsim.compare.cheapest_plan`, on
-    ``plan_paths`` paths, default ``n_paths``), on common random numbers, with the window's collections to date,
-    on the params' engine (one dask cluster for both), on :func:`lever_book` (``extra_days``).
+    ``plan_paths`` paths per trial, default min(``n_paths``, :data:`PLAN_PATHS`)), on common random numbers, with
+    the window's collections to date, on the params' engine (one dask cluster for both), on :func:`lever_book`.
 
-    ``extra_days=0`` studies the forecast's own book: its baseline row is then the forecast itself, number for
-    number (more future invoices would add month and customer factors to the random streams), but deposits asked
-    at order for invoices issued after the horizon are left out."""
+    **The one lever study**: ``cashsim levers``, the monthly report and the scenario panel call it with the
+    params' (or their own) paths and seed and the defaults otherwise, so they show the same table and the same plan,
+    number for number. Its book holds the sales plan's invoices to ``extra_days`` (62) past the horizon, so that a
+    deposit asked at order in the horizon's last month for an invoice issued after it counts (without them the
+    demo's deposit lever reads -135,000 EUR in February instead of +3,000). The price: its baseline row is the
+    forecast's up to Monte Carlo noise, not number for number (more invoices add month and customer factors to
+    the random streams). ``extra_days=0`` studies the forecast's own book (its baseline row is then the forecast
+    itself, exactly) and leaves those deposits out."""
     params = base.params
     n_paths = params.simulation.n_paths if n_paths is None else int(n_paths)
     seed = params.simulation.seed if seed is None else int(seed)
+    plan_paths = min(n_paths, PLAN_PATHS if plan_paths is None else int(plan_paths))
     book = lever_book(base, extra_days)
-    scenarios, estimates = company_scenarios(params, base.ledger, base.as_of)
+    scenarios, estimates, recovery = company_scenarios(params, base.ledger, base.as_of)
     common = dict(seed=seed, horizon_end=base.horizon_end, actual_past=window_actuals(base.ledger, params.burn,
                                                                                      base.as_of))
     with engine_session(params.simulation.engine_options()) as opts:
         table = compare_levers(book, base.model, scenarios, params.burn, n_paths=n_paths, engine=opts, **common)
-        best = cheapest_plan(book, base.model, scenarios, params.burn, n_paths=plan_paths or n_paths, engine=opts,
+        best = cheapest_plan(book, base.model, scenarios, params.burn, n_paths=plan_paths, engine=opts,
                              **common) if plan else None
-    return LeverStudy(book=book, scenarios=scenarios, estimates=estimates, table=table, plan=best)
+    return LeverStudy(book=book, scenarios=scenarios, estimates=estimates, table=table, plan=best,
+                      recovery=recovery)

@@ -23,9 +23,11 @@ from cashsim.params import load_params, with_overrides
 
 
 def _print(table: pd.DataFrame, plan) -> None:
-    cols = ["scenario", "month", "extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "p_target_met",
-            "delta_p_target_met", "cost", "cost_per_euro", "annualised_cost_rate", "risk"]
-    money = {c: "{:,.0f}".format for c in ("extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "cost")}
+    cols = ["scenario", "month", "extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "recovered",
+            "brought_forward", "p_target_met", "delta_p_target_met", "cost", "cost_per_euro",
+            "annualised_cost_rate", "risk"]
+    money = {c: "{:,.0f}".format for c in ("extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "recovered",
+                                           "brought_forward", "cost")}
     pct = {c: "{:.0%}".format for c in ("p_target_met", "delta_p_target_met")}
     rate = {"cost_per_euro": "{:.3f}".format, "annualised_cost_rate": "{:.1%}".format}
     print("Collection levers against the baseline (common random numbers; euros incl. VAT):")
@@ -35,10 +37,12 @@ def _print(table: pd.DataFrame, plan) -> None:
     verdict = "meets" if plan.meets_target else "does NOT meet"
     print(f"\nCheapest plan ({verdict} the required probability in every month), expected cost "
           f"{plan.cost:,.0f} EUR: " + (", ".join(lv.name for lv in plan.levers) or "current practice"))
-    print(plan.months.to_string(index=False, formatters={"p_target_met_baseline": "{:.0%}".format,
-                                                          "p_target_met": "{:.0%}".format, "required": "{:.0%}".format,
-                                                          "gap": "{:.0%}".format,
-                                                          "financing_needed": "{:,.0f}".format}))
+    months = plan.months[["month", "status", "p_target_met_baseline", "p_target_met", "required",
+                          "expected_shortfall", "financing_needed", "bridge_advance", "recovered", "brought_forward"]]
+    print(months.to_string(index=False, formatters={
+        **{c: "{:.0%}".format for c in ("p_target_met_baseline", "p_target_met", "required")},
+        **{c: "{:,.0f}".format for c in ("expected_shortfall", "financing_needed", "bridge_advance", "recovered",
+                                         "brought_forward")}}))
     if plan.bridge is not None:
         print(f"Bridge: factor {plan.bridge.share:.1%} of the not-yet-due invoices "
               f"({plan.bridge.advance_rate:.0%} advance).")
@@ -65,8 +69,7 @@ def run(args: argparse.Namespace) -> int:
     n_paths = params.simulation.n_paths if args.paths is None else args.paths
     seed = params.simulation.seed if args.seed is None else args.seed
     base = prepare(params, cache=not args.no_cache)
-    study = study_levers(base, n_paths=n_paths, seed=seed, plan_paths=min(n_paths, args.plan_paths),
-                         plan=not args.no_plan)
+    study = study_levers(base, n_paths=n_paths, seed=seed, plan_paths=args.plan_paths, plan=not args.no_plan)
     table, plan, estimates = study.table, study.plan, study.estimates
     summary = lever_summary(study.scenarios, study.book, params.finance.borrowing_rate)
     _print(table, plan)
@@ -74,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
         text = to_json(table, plan, summary, params=str(args.params), company=params.company,
                        as_of=base.as_of.strftime("%Y-%m-%d"), n_paths=n_paths, seed=seed,
                        required_probability=params.burn.required_probability,
-                       dunning_estimates=estimates.to_dict(orient="records") if len(estimates) else [])
+                       dunning_estimates=estimates.to_dict(orient="records") if len(estimates) else [],
+                       recovery_estimates=study.recovery.to_dict(orient="records") if len(study.recovery) else [])
         print(f"\nwritten: {write_output(args.json, text, '--json')}")
     if args.charts:
         for path in write_charts(table, Path(args.charts), params.burn.required_probability, params.report.locale):
@@ -111,7 +115,8 @@ def register(subparsers) -> None:
     p.add_argument("--json", metavar="OUT", help="write the comparison and the plan to this JSON file")
     p.add_argument("--paths", type=int, default=None, help="Monte Carlo paths (default: simulation.n_paths)")
     p.add_argument("--seed", type=int, default=None, help="random seed (default: simulation.seed)")
-    p.add_argument("--plan-paths", type=int, default=500, help="paths per trial of the plan search (default 500)")
+    p.add_argument("--plan-paths", type=int, default=None,
+                   help="paths per trial of the plan search (default: min(paths, 500), as the report)")
     p.add_argument("--no-plan", action="store_true", help="skip the cheapest-plan search")
     p.add_argument("--charts", metavar="DIR", help="write the waterfall and cost / P(met) charts (HTML) here")
     p.add_argument("--no-cache", action="store_true", help="fit payer behaviour again instead of reading the "

@@ -154,6 +154,27 @@ def _p_paid_by(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
     return np.cumsum(laws, axis=1)[inverse][np.arange(len(sel)), day_idx]
 
 
+def _p_paid_from(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
+    """Per invoice of ``sel``, P(paid at all | still unpaid on the morning of grid position ``day_idx``), on the law
+    given ``min_day``: the chance it is a payer rather than a loss once that late (1 when it surely is unpaid)."""
+    laws, inverse = conditional_laws(book, sel)
+    cum = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)], axis=1)[inverse]
+    rows = np.arange(len(sel))
+    unpaid = 1.0 - cum[rows, day_idx]
+    return np.divide(cum[rows, -1] - cum[rows, day_idx], unpaid, out=np.ones(len(sel)), where=unpaid > 1e-12)
+
+
+def _open_dispute(inv: pd.DataFrame) -> np.ndarray:
+    """Per invoice, whether it is in an open dispute (*litige en cours*): flagged ``disputed`` and not resolved
+    (``dispute_resolved`` missing; a book without that column counts every flagged invoice as open)."""
+    if "disputed" not in inv.columns:
+        return np.zeros(len(inv), dtype=bool)
+    flagged = inv["disputed"].fillna(False).to_numpy(dtype=bool)
+    if "dispute_resolved" not in inv.columns:
+        return flagged
+    return flagged & inv["dispute_resolved"].isna().to_numpy()
+
+
 def _select(inv: pd.DataFrame, segments: Segments, customers: Segments) -> np.ndarray:
     mask = np.ones(len(inv), dtype=bool)
     if segments is not None:

@@ -2,8 +2,8 @@
 
 Rule: levers compose in the order given, each applied once to the book the previous one returned; a lever's costs
 are computed on its own input book given its result. ``face_value`` (amount + upfront, euros incl. VAT) is what
-every lever conserves; ``expected_collections`` is upfronts + amount x law given ``min_day``, net of discounts,
-by date.
+every lever conserves (financing fees aside) or lowers (orders lost to a deposit), never raises;
+``expected_collections`` is upfronts + amount x law given ``min_day``, net of discounts, by date.
 """
 
 from __future__ import annotations
@@ -16,10 +16,12 @@ from pydantic import Field
 
 from cashsim.levers._book import _ensure_columns, conditional_laws, empty_costs
 from cashsim.levers.discount import EarlyPaymentDiscount
+from cashsim.levers.disputes import DisputeResolution
 from cashsim.levers.dunning import DunningPlan
 from cashsim.levers.financing import Financing
 from cashsim.levers.overdue import CutOffThreat, PromiseCalls
 from cashsim.levers.payment_terms import Deposit, DirectDebit
+from cashsim.levers.rebate import PaymentRebate
 from cashsim.levers.spec import LeverSpec
 
 if TYPE_CHECKING:
@@ -28,7 +30,7 @@ if TYPE_CHECKING:
 
 #: A lever in a params file: a mapping with a ``kind`` key (discriminated union).
 Lever = Annotated[Union[EarlyPaymentDiscount, DunningPlan, Deposit, DirectDebit, PromiseCalls,  # noqa: UP007
-                        CutOffThreat, Financing], Field(discriminator="kind")]
+                        CutOffThreat, Financing, DisputeResolution, PaymentRebate], Field(discriminator="kind")]
 
 
 def apply_levers(book: Book, levers: list[LeverSpec], model: PayerModel | None = None) -> tuple[Book, pd.DataFrame]:

@@ -1,16 +1,22 @@
-"""Dunning (*relance*): a plan of steps, each multiplying the daily hazard of paying for some days after it.
+"""Dunning (*relance*): a plan of steps, each speeding payment for some days after it; formal steps also recover.
 
-Rule: h' = h x M_plan(g) / M_current(g), M(g) = prod_s (1 + effect_s) over the steps whose window
-[day_s, day_s + effect_days_s) covers grid day g (calendar days relative to the due date). The book was fitted
-under the current plan (the baseline scenario's), so a plan equal to it changes nothing. A reminder earlier than
-today's surfaces disputes sooner (see :class:`DunningPlan`). Each channel's default effect, window, cost in euros
-per action and relationship risk are in ``CHANNEL_DEFAULTS``.
+Timing rule: h' = h x M_plan(g) / M_current(g), M(g) = prod_s (1 + effect_s) over the steps whose window
+[day_s, day_s + effect_days_s) covers grid day g (calendar days relative to the due date). Recovery rule: the
+never-paid mass pi of an invoice becomes pi x K_plan / K_current, K = prod_s (1 - recovery_s) over the steps not
+yet past for it (only formal notice and litigation recover by default); what is recovered is paid evenly over
+each recovering step's window. The book was fitted under the current plan (the baseline scenario's), so a plan
+equal to it changes nothing. Invoices in an open dispute are not dunned (*on ne relance pas une facture en
+litige*): the plan neither speeds nor recovers them and costs nothing on them; once resolved they are dunned again.
+Each (channel, tone)'s default effect, window, cost, relationship risk and recovery are in
+:data:`cashsim.levers.channels.DUNNING_DEFAULTS`.
 
 Example::
 
     >>> step = DunningStep(day=7, channel="email")
-    >>> (step.effect, step.effect_days, step.cost)
-    (0.3, 7, 0.5)
+    >>> (step.tone, step.effect, step.effect_days, step.cost)
+    ('friendly', 0.3, 7, 0.5)
+    >>> DunningStep(day=7, channel="email", tone="firm").effect
+    0.45
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from cashsim.levers._book import (
     _ensure_columns,
     _min_day,
     _month,
+    _open_dispute,
     _p_unpaid_morning,
     _profile_flag,
     _remap,
@@ -35,49 +42,37 @@ from cashsim.levers._book import (
     _with,
     empty_costs,
 )
+from cashsim.levers.channels import CHANNEL_DEFAULTS, Channel, Tone, step_defaults
 from cashsim.levers.spec import RISK_LEVELS, LeverSpec, Probability, Risk, SpecModel
-from cashsim.levers.transforms import scale_hazard, shift_days, window_multiplier
+from cashsim.levers.transforms import forfeit, recover, scale_hazard, shift_days, window_multiplier
 
 if TYPE_CHECKING:
     from cashsim.behaviour import PayerModel
     from cashsim.simulate import Book
 
-
-#: Default effect of one dunning action (*relance*) by channel: hazard x (1 + effect) for ``effect_days`` days.
-#: cost in euros per action; risk for the relationship. Sources: methods.md section 3.
-CHANNEL_DEFAULTS: dict[str, dict[str, Any]] = {
-    # SMS reminder RCT: +7-9 % on-time payment, -2 days late (Cadena & Schoar, NBER w17020); null on average in
-    # Fuente et al. 2024: g = 0.3 over 7 days is an assumption anchored there. Cost: an automated message.
-    "email": dict(effect=0.3, effect_days=7, cost=0.5, tone="friendly", relationship_risk="none"),
-    "sms": dict(effect=0.3, effect_days=7, cost=0.5, tone="friendly", relationship_risk="none"),
-    # a person calling: twice an e-mail (assumption; reminders worked when they named a person, Karlan, Morten &
-    # Zinman 2015); 10 minutes at 45 EUR/h.
-    "phone": dict(effect=0.6, effect_days=7, cost=7.5, tone="firm", relationship_risk="low"),
-    # call to a higher-level contact / the sales rep: assumption, 20 minutes at 45 EUR/h.
-    "manager_call": dict(effect=0.8, effect_days=10, cost=15.0, tone="firm", relationship_risk="medium"),
-    "sales_rep": dict(effect=0.6, effect_days=10, cost=15.0, tone="friendly", relationship_risk="medium"),
-    # formal notice (*mise en demeure*, registered letter): salient threat letter deters beyond a plain mailing
-    # (Fellner, Sausgruber & Traxler, JEEA 2013), magnitude assumed g = 1.0 over 14 days; letter + 20 minutes.
-    "formal_notice": dict(effect=1.0, effect_days=14, cost=25.0, tone="formal", relationship_risk="high"),
-    # litigation (*injonction de payer*): assumption g = 1.0 over 30 days; court and lawyer fees assumed 500 EUR.
-    "litigation": dict(effect=1.0, effect_days=30, cost=500.0, tone="legal", relationship_risk="high"),
-}
-Channel = Literal["email", "sms", "phone", "manager_call", "sales_rep", "formal_notice", "litigation"]
+__all__ = ["CHANNEL_DEFAULTS", "Channel", "DunningPlan", "DunningStep"]
 
 
 class DunningStep(SpecModel):
-    """One step of a dunning plan (*plan de relance*): on ``day`` (relative to the due date, negative = before)."""
+    """One step of a dunning plan (*plan de relance*): on ``day`` (relative to the due date, negative = before),
+    an action on ``channel`` in ``tone``; unset figures take the (channel, tone) defaults (``DUNNING_DEFAULTS``)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
     day: int = Field(ge=-60, le=365)
     channel: Channel
-    tone: Literal["friendly", "firm", "formal", "legal"] | None = None
-    #: Hazard multiplier minus one for ``effect_days`` days after the step (None = the channel's default).
+    #: friendly / firm for reminders and calls, formal for a formal notice, legal for litigation (None: the
+    #: channel's usual tone, ``DEFAULT_TONE``).
+    tone: Tone | None = None
+    #: Hazard multiplier minus one for ``effect_days`` days after the step (None = the default).
     effect: float | None = Field(None, ge=0, le=10)
     effect_days: int | None = Field(None, ge=1, le=120)
     #: Euros per action (staff time, letters, fees).
     cost: float | None = Field(None, ge=0)
     relationship_risk: Risk | None = None
+    #: Share of the never-paid mass the step recovers (a formal notice, a court order), paid evenly over
+    #: ``recovery_window`` = (first, last) day after the step.
+    recovery: Probability | None = None
+    recovery_window: tuple[int, int] | None = None
 
     @classmethod
     def _spec_name(cls, data: Any) -> str:
@@ -85,9 +80,17 @@ class DunningStep(SpecModel):
 
     @model_validator(mode="after")
     def _defaults(self) -> DunningStep:
-        for key, value in CHANNEL_DEFAULTS[self.channel].items():
+        try:
+            defaults = step_defaults(self.channel, self.tone)
+        except ValueError as exc:
+            raise ValueError(f"dunning step: {exc}") from None
+        for key, value in defaults.items():
             if getattr(self, key) is None:
-                object.__setattr__(self, key, value)  # frozen: fill the channel defaults once, at validation
+                object.__setattr__(self, key, value)  # frozen: fill the (channel, tone) defaults once, at validation
+        lo, hi = self.recovery_window
+        if not 0 <= lo < hi <= 365:
+            raise ValueError(f"dunning step: recovery_window must be (first, last) days after the step with "
+                             f"0 <= first < last <= 365, got ({lo}, {hi})")
         return self
 
 
@@ -96,20 +99,56 @@ def _plan_arrays(steps: list[DunningStep]) -> tuple[np.ndarray, np.ndarray, np.n
             np.array([s.effect for s in steps], dtype=float))
 
 
+def _recovering(steps: list[DunningStep]) -> list[DunningStep]:
+    return sorted((s for s in steps if s.recovery > 0), key=lambda s: s.day)
+
+
+def _recover_rows(rows: np.ndarray, reach: np.ndarray, plan: list[DunningStep], current: list[DunningStep],
+                  g0: int) -> np.ndarray:
+    """Never-paid mass pi -> pi x K_plan / K_current per row, K = prod (1 - recovery) over the recovering steps on
+    or after ``reach`` (the invoice's first possible pay day); recovered mass goes to the plan's steps' windows in
+    proportion to what each recovers in turn, forfeited mass leaves the days after the current plan's first one."""
+    out = rows.copy()
+    for r in np.unique(reach):   # a plan's few step days: one pass per distinct set of steps reached
+        at = np.flatnonzero(reach == r)
+        mine = [s for s in plan if s.day >= r]
+        theirs = [s for s in current if s.day >= r]
+        k = np.prod([1 - s.recovery for s in mine]) / max(np.prod([1 - s.recovery for s in theirs]), 1e-12)
+        lost = 1.0 - out[at].sum(axis=1)
+        if k < 1:
+            left = np.cumprod([1.0] + [1 - s.recovery for s in mine])[:-1]
+            weights = np.array([s.recovery for s in mine]) * left
+            for s, w in zip(mine, weights / weights.sum(), strict=True):
+                lo, hi = s.recovery_window
+                n = len(at)
+                out[at] = recover(out[at], np.full(n, s.day + lo - g0), np.full(n, s.day + hi - g0),
+                                  (1 - k) * lost * w)
+        elif k > 1:
+            out[at] = forfeit(out[at], np.full(len(at), theirs[0].day - g0), (k - 1) * lost)
+    return out
+
+
 class DunningPlan(LeverSpec):
-    """A dunning plan (*plan de relance*): graduated steps, each a hazard multiplier for some days after it.
+    """A dunning plan (*plan de relance*): graduated steps, each a hazard multiplier for some days after it; formal
+    notice and litigation steps also recover part of what would otherwise never be paid.
 
     The baseline book was fitted on history under the company's current plan, so a proposed plan acts through the
     **ratio** of multipliers, h' = h x M_plan(g) / M_current(g), with M(g) = prod_s (1 + effect_s) over the steps
     whose window [day_s, day_s + effect_days_s) covers day g: the current plan is not counted twice, and a plan
-    equal to the current one changes nothing. ``current`` is set by :mod:`cashsim.compare` from the baseline
-    scenario (``relative_to``). A reminder before the due date surfaces disputes early: on invoices not yet at
-    that reminder and not already in dispute, the share ``dispute_share_of_late`` of the late mass (days > 0) —
-    the payments a dispute held up — moves earlier by the days between the current plan's first pre-due reminder
-    (or the due date) and this plan's, never before the reminder: the dispute is raised, and so resolved, that
-    much sooner. Disputes already open are left alone. Steps already past for an overdue invoice are not
-    replayed. Effects default by channel (``CHANNEL_DEFAULTS``); estimate your own with
-    :func:`estimate_dunning_effects` where the ledger has a dunning log.
+    equal to the current one changes nothing. Recovery likewise: an invoice's never-paid mass pi becomes
+    pi x K_plan / K_current, K = prod_s (1 - recovery_s) over the steps on or after its first possible pay day (a
+    step already past is not replayed); the recovered mass is paid evenly over the recovering steps' windows, a
+    plan without the current formal steps forfeits what they recovered. ``current`` is set by
+    :mod:`cashsim.compare` from the baseline scenario (``relative_to``).
+
+    A reminder before the due date surfaces disputes early: on invoices not yet at that reminder and not already
+    in dispute, the share ``dispute_share_of_late`` of the late mass (days > 0) — the payments a dispute held up —
+    moves earlier by the days between the current plan's first pre-due reminder (or the due date) and this
+    plan's, never before the reminder: the dispute is raised, and so resolved, that much sooner. Invoices in an
+    open dispute (``disputed`` without ``dispute_resolved``, see :func:`annotate_book`) are left out altogether:
+    dunning waits for the resolution, which only :class:`DisputeResolution` speeds up. Effects default by
+    (channel, tone) (``DUNNING_DEFAULTS``); estimate your own with :func:`estimate_dunning_effects` and
+    :func:`estimate_recovery` where the ledger has a dunning log.
     """
 
     kind: Literal["dunning_plan"] = "dunning_plan"
@@ -128,7 +167,7 @@ class DunningPlan(LeverSpec):
 
     @property
     def risk_note(self) -> str:  # type: ignore[override]
-        firm = [s.channel for s in self.steps if s.relationship_risk in ("medium", "high")]
+        firm = [f"{s.channel} ({s.tone})" for s in self.steps if s.relationship_risk in ("medium", "high")]
         return ("firm steps (" + ", ".join(firm) + ") strain the relationship of good customers") if firm else \
             "reminders only: little relationship risk"
 
@@ -143,12 +182,17 @@ class DunningPlan(LeverSpec):
     def changes_nothing(self) -> bool:
         return self.steps == (self.current or [])
 
+    def _sel(self, inv: pd.DataFrame) -> np.ndarray:
+        """The invoices the plan reaches: its segments, an amount to collect, not in an open dispute."""
+        return np.flatnonzero(_select(inv, self.segments, None) & (inv["amount"].to_numpy() > 0)
+                              & ~_open_dispute(inv))
+
     def apply(self, book: Book, model: PayerModel | None = None) -> Book:
         inv = _ensure_columns(book)
         current = self.current or []
         if self.changes_nothing():
             return _with(book, invoices=inv)
-        sel = np.flatnonzero(_select(inv, self.segments, None) & (inv["amount"].to_numpy() > 0))
+        sel = self._sel(inv)
         grid = book.grid
         ratio = (window_multiplier(grid, *(a[None, :] for a in _plan_arrays(self.steps)))
                  / window_multiplier(grid, *(a[None, :] for a in _plan_arrays(current))))[0]
@@ -160,7 +204,12 @@ class DunningPlan(LeverSpec):
         acting = np.flatnonzero(ratio != 1.0)
         lo, hi = (int(grid[acting[0]]), int(grid[acting[-1]]) + 1) if len(acting) else (0, 0)
         start = np.clip(_start_day(book, inv, sel), lo, hi)   # the plan acts only from the invoice's start day
-        keys = np.column_stack([surfaced.astype(np.int64), np.maximum(min_day[sel], reminder) - grid[0], start])
+        mine, theirs = _recovering(self.steps), _recovering(current)
+        days = [s.day for s in mine + theirs]
+        # the recovering steps an invoice still reaches depend on its first possible pay day, clipped to their span
+        reach = np.clip(min_day[sel], min(days), max(days) + 1) if days else np.zeros(len(sel), dtype=np.int64)
+        keys = np.column_stack([surfaced.astype(np.int64), np.maximum(min_day[sel], reminder) - grid[0], start,
+                                reach])
         keys[~surfaced, 1] = 0
         late = grid > 0
         phi = self.dispute_share_of_late
@@ -171,13 +220,15 @@ class DunningPlan(LeverSpec):
             if moved.any():
                 part = out[moved] * late * phi
                 out[moved] += shift_days(part, np.full(moved.sum(), -lead), floor_idx=k[moved, 1]) - part
+            if days:
+                out = _recover_rows(out, k[:, 3], mine, theirs, int(grid[0]))
             return out
 
         return _remap(book, inv, sel, keys, transform)
 
     def _step_costs(self, book: Book, steps: list[DunningStep]) -> tuple[np.ndarray, np.ndarray]:
         inv = book.invoices
-        sel = np.flatnonzero(_select(inv, self.segments, None) & (inv["amount"].to_numpy() > 0))
+        sel = self._sel(inv)
         if not steps or len(sel) == 0:
             return np.array([]), np.array([])
         unpaid = _p_unpaid_morning(book, sel)
@@ -205,5 +256,7 @@ class DunningPlan(LeverSpec):
     def actions(self, book: Book, model: PayerModel | None = None) -> pd.DataFrame:
         rows = [{"lever": self.name, "customer_id": "all" if self.segments is None else ",".join(self.segments),
                  "invoice_id": "", "amount": np.nan,
-                 "action": f"day {s.day:+d}: {s.channel} ({s.tone}), cost {s.cost:.2f} EUR"} for s in self.steps]
+                 "action": f"day {s.day:+d}: {s.channel} ({s.tone}), cost {s.cost:.2f} EUR"
+                           + (f", recovers {s.recovery:.0%} of the otherwise lost" if s.recovery else "")}
+                for s in self.steps]
         return pd.DataFrame(rows, columns=["lever", "customer_id", "invoice_id", "amount", "action"])

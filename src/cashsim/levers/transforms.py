@@ -1,8 +1,12 @@
 """Pure row operations on pmfs (laws of the pay day over the grid), vectorised over rows, and a discount's annual cost.
 
-A pmf row has one column per grid day (calendar days relative to the due date; G = grid length). Every transform
-takes rows of shape (n, G) and returns rows of the same shape with **each row's sum kept**: a lever changes when
-an invoice is paid, never whether it is. Arguments after ``rows`` are per row (grid positions, shares, days).
+A pmf row has one column per grid day (calendar days relative to the due date; G = grid length); its sum is
+P(paid within the grid), the rest 1 - sum is the never-paid mass. Every transform takes rows of shape (n, G) and
+returns rows of the same shape. The timing transforms (:func:`pull_forward`, :func:`scale_hazard`,
+:func:`shift_days`, :func:`cap_survival`) keep **each row's sum**: they change when an invoice is paid, never
+whether. :func:`recover` moves never-paid mass onto paid days (a row's sum rises, never above 1: a threat or a
+court order recovers what was owed, never more) and :func:`forfeit` moves paid mass back to never paid. Arguments
+after ``rows`` are per row (grid positions, shares, days, amounts).
 
 Example::
 
@@ -80,3 +84,58 @@ def window_multiplier(grid: np.ndarray, starts: np.ndarray, lengths: np.ndarray,
     starts = np.atleast_2d(starts)
     on = (grid[None, None, :] >= starts[..., None]) & (grid[None, None, :] < (starts + lengths)[..., None])
     return np.prod(np.where(on, 1.0 + effects[..., None], 1.0), axis=1)
+
+
+def recover(rows: np.ndarray, lo_idx: np.ndarray, hi_idx: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """Add ``amount`` of paid mass, spread evenly over grid positions ``lo_idx <= g < hi_idx`` (a response window).
+
+    ``amount`` is capped at each row's never-paid mass 1 - sum(row), so a row never sums above 1; the part of the
+    window past the grid end is cut (what would arrive later is not paid within the grid). Rows whose window starts
+    past the grid end are unchanged.
+
+    >>> recover(np.array([[0.5, 0.0, 0.0]]), np.array([1]), np.array([3]), np.array([0.2]))
+    array([[0.5, 0.1, 0.1]])
+    """
+    n, width = rows.shape
+    lo = np.clip(lo_idx, 0, width)
+    hi = np.clip(np.maximum(hi_idx, lo + 1), 0, width)
+    full = np.maximum(np.asarray(hi_idx) - lo, 1)                  # window length before cutting at the grid end
+    amount = np.clip(np.minimum(amount, 1.0 - rows.sum(axis=1)), 0.0, None)
+    g = np.arange(width)
+    on = (g[None, :] >= lo[:, None]) & (g[None, :] < hi[:, None])
+    return rows + on * (amount / full)[:, None]
+
+
+def forfeit(rows: np.ndarray, from_idx: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """Remove ``amount`` of paid mass from grid positions ``g >= from_idx``, in proportion to what is there.
+
+    The inverse of :func:`recover`: a plan that drops a recovering step loses what that step recovered. Never
+    removes more than the mass on those days (rows stay >= 0).
+
+    >>> forfeit(np.array([[0.5, 0.2, 0.2]]), np.array([1]), np.array([0.2]))
+    array([[0.5, 0.1, 0.1]])
+    """
+    g = np.arange(rows.shape[1])
+    after = g[None, :] >= np.asarray(from_idx)[:, None]
+    there = (rows * after).sum(axis=1)
+    keep = 1.0 - np.divide(np.clip(amount, 0.0, None), there, out=np.zeros_like(there), where=there > 0)
+    return np.where(after, rows * np.clip(keep, 0.0, 1.0)[:, None], rows)
+
+
+def cap_survival(rows: np.ndarray, survival: np.ndarray) -> np.ndarray:
+    """Pay by an independent deadline at the latest: S'(g) = S(g) x B(g) on the law given eventual payment.
+
+    ``survival`` (same shape as ``rows``) is B(g) = P(the deadline event has not brought payment by day g); the
+    new pay day is the earlier of the invoice's own and the deadline's. Each row's sum is kept (the never-paid
+    share is the row's own). Used for disputes resolved within their service level: B(g) = P(deadline + D > g),
+    D the delay from resolution to payment.
+
+    >>> cap_survival(np.array([[0.0, 0.5, 0.5]]), np.array([[1.0, 0.0, 0.0]]))
+    array([[0., 1., 0.]])
+    """
+    paid = rows.sum(axis=1, keepdims=True)
+    q = np.divide(rows, paid, out=np.zeros_like(rows), where=paid > 0)
+    surv = np.clip(1.0 - np.cumsum(q, axis=1), 0.0, 1.0) * np.clip(survival, 0.0, 1.0)
+    surv[:, -1] = 0.0                                                 # the grid's last day takes what is left
+    before = np.concatenate([np.ones((rows.shape[0], 1)), surv[:, :-1]], axis=1)
+    return (before - surv) * paid
