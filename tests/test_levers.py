@@ -275,7 +275,7 @@ def test_every_rung_of_the_ladder_is_reachable_from_any_plan(start):
         [s.day for s in lv.escalate(start, up_to="email").steps]) - 10
     assert [s.channel for s in lv.truncate(lv.escalate(start, up_to="litigation"), "phone").steps] == [
         c for c in [s.channel for s in lv.escalate(start, up_to="litigation").steps] if lv.RUNG[c] <= 2]
-    with pytest.raises(ValueError, match="unknown rung 'fax'"):
+    with pytest.raises(ParamsError, match="unknown rung 'fax'"):
         lv.escalate(start, up_to="fax")
 
 

@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import pytest
 
 from cashsim import plots
+from cashsim.errors import CashsimError, InputError
 
 QCOLS = ("p05", "p10", "p25", "p50", "p75", "p90", "p95")
 
@@ -63,8 +64,11 @@ def test_fan_chart_english_and_no_target(monthly):
 
 
 def test_missing_column_is_named(monthly):
-    with pytest.raises(ValueError, match=r"missing column\(s\) \['p50'\]"):
+    with pytest.raises(InputError, match=r"missing column\(s\) \['p50'\]") as caught:
         plots.fan_chart(monthly.drop(columns="p50"))
+    # a cashsim error the CLI turns into one line, a ValueError for Python callers, the column as a field
+    assert isinstance(caught.value, CashsimError) and isinstance(caught.value, ValueError)
+    assert caught.value.column == "p50"
 
 
 def test_cash_position_fan_with_minimum_and_probability():

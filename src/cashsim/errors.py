@@ -62,6 +62,11 @@ class ReportError(CashsimError):
     """A monthly report run failed; the message says which cell and where the failed notebook was kept."""
 
 
+class InputError(CashsimError, ValueError):
+    """A table, array or value handed to a cashsim function (not read from a file) lacks what the function needs:
+    a missing column, books that do not match, a bad sheet name. Also a ``ValueError``, as Python code expects."""
+
+
 class OutputError(CashsimError):
     """An output cannot be written where asked (a file in the way of a folder, no permission, a read-only disk);
     names the path (``file``) and the option that gave it (``option``)."""

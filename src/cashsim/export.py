@@ -23,6 +23,8 @@ from typing import Any
 
 import pandas as pd
 
+from cashsim.errors import InputError
+
 #: First characters a spreadsheet reads as the start of a formula (OWASP).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -64,7 +66,7 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path, *, index: bool
     ``\\x1f`` but tab and line breaks) are written as the visible text ``\\x01``."""
     for name in sheets:
         if not name or len(name) > 31 or any(c in name for c in "[]:*?/\\"):
-            raise ValueError(f"sheet name {name!r}: 1 to 31 characters, none of []:*?/\\")
+            raise InputError(f"sheet name {name!r}: 1 to 31 characters, none of []:*?/\\")
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
     def visible(value: Any) -> Any:

@@ -55,6 +55,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from cashsim import fmt
+from cashsim.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
     from cashsim.targets import TargetReport
@@ -111,7 +112,7 @@ def _text(locale: str) -> dict[str, str]:
 def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
     if missing:
-        raise ValueError(f"{what}: missing column(s) {missing}; got {list(frame.columns)}")
+        raise InputError(f"{what}: missing column(s) {missing}; got {list(frame.columns)}", column=missing[0])
 
 
 def _money_axis(locale: str, currency: str) -> dict:
@@ -363,7 +364,7 @@ def aged_balance_bars(aged: pd.DataFrame, *, group_col: str | None = None, bucke
     cols = list(buckets) if buckets is not None else [c for c in a.columns if pd.api.types.is_numeric_dtype(a[c])]
     _require(a, cols, "aged_balance_bars")
     if not cols:
-        raise ValueError("aged_balance_bars: no numeric age-bucket column")
+        raise InputError("aged_balance_bars: no numeric age-bucket column")
     labels = [str(v) for v in a.index]
     palette = AGE_COLOURS if len(cols) <= len(AGE_COLOURS) else None
     fig = go.Figure()

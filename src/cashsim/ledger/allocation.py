@@ -40,6 +40,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from cashsim.errors import InputError
 from cashsim.ledger.linking import payment_tolerance
 
 #: Columns of ``allocations`` and ``leftover``.
@@ -104,11 +105,11 @@ def allocate_oldest_due_first(open_items: pd.DataFrame, credits: pd.DataFrame) -
         target = cr["item_id"].to_numpy(dtype=object)[stated]
         unknown = ~pd.Index(target).isin(owner.index)
         if unknown.any():
-            raise ValueError(f"credit {cr['credit_id'].to_numpy()[stated][unknown][0]!r} states item "
+            raise InputError(f"credit {cr['credit_id'].to_numpy()[stated][unknown][0]!r} states item "
                              f"{target[unknown][0]!r}, which is not among the open items")
         other = owner.reindex(target).to_numpy() != cr["customer_id"].to_numpy()[stated]
         if other.any():
-            raise ValueError(f"credit {cr['credit_id'].to_numpy()[stated][other][0]!r} states item "
+            raise InputError(f"credit {cr['credit_id'].to_numpy()[stated][other][0]!r} states item "
                              f"{target[other][0]!r} of another customer")
         date[stated] = np.maximum(date[stated], item_issue.reindex(target).to_numpy())
     out: list[tuple] = []

@@ -16,6 +16,7 @@ Example, from the demo's plan (e-mail on day 7, phone 15, formal notice 30)::
 
 from __future__ import annotations
 
+from cashsim.errors import ParamsError
 from cashsim.levers.channels import LADDER, RUNG, step_defaults, tones
 from cashsim.levers.dunning import DunningPlan, DunningStep
 
@@ -60,7 +61,7 @@ def escalate(plan: DunningPlan | list[DunningStep] | None, up_to: str | None = N
     steps = sorted(base.steps, key=lambda s: (s.day, RUNG.get(s.channel, 0)))
     if up_to is not None:
         if up_to not in RUNG:
-            raise ValueError(f"unknown rung {up_to!r}; the ladder: {', '.join(c for c, _ in LADDER)}")
+            raise ParamsError(f"unknown rung {up_to!r}; the ladder: {', '.join(c for c, _ in LADDER)}", key="up_to")
         have = {RUNG[s.channel] for s in steps}
         for rank, (channel, default) in enumerate(LADDER[:RUNG[up_to] + 1]):
             if rank in have:
@@ -80,5 +81,5 @@ def truncate(plan: DunningPlan | list[DunningStep] | None, up_to: str) -> Dunnin
     manager call, formal notice and litigation)."""
     base = plan if isinstance(plan, DunningPlan) else DunningPlan(steps=list(plan or []))
     if up_to not in RUNG:
-        raise ValueError(f"unknown rung {up_to!r}; the ladder: {', '.join(c for c, _ in LADDER)}")
+        raise ParamsError(f"unknown rung {up_to!r}; the ladder: {', '.join(c for c, _ in LADDER)}", key="up_to")
     return base.model_copy(update={"steps": [s for s in base.steps if RUNG[s.channel] <= RUNG[up_to]]})

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from cashsim.errors import InputError
 from cashsim.levers._book import _ensure_columns, conditional_laws
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ def recovered_cash(before: Book, after: Book, dates: pd.DatetimeIndex) -> tuple[
     ids_b = before.invoices["invoice_id"].to_numpy()
     ids_a = after.invoices["invoice_id"].to_numpy()
     if len(ids_b) != len(ids_a) or not np.array_equal(ids_b, ids_a):
-        raise ValueError("recovered_cash: the two books must hold the same invoices in the same order")
+        raise InputError("recovered_cash: the two books must hold the same invoices in the same order")
     by_b, ever_b = cash_by_date(before, dates)
     by_a, ever_a = cash_by_date(after, dates)
     gain = ever_a - ever_b
