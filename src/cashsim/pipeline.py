@@ -106,7 +106,8 @@ def prepare(params: Params, ledger: Ledger | None = None, *, cache: bool = True)
     end = horizon_end(as_of, params.horizon_months)
     b = params.behaviour
     settings = dict(half_life_days=b.half_life_days, grace_days=b.grace_days,
-                    reliable_threshold=b.reliable_threshold, prior_never_paid=b.prior_never_paid)
+                    reliable_threshold=b.reliable_threshold, prior_never_paid=b.prior_never_paid,
+                    seed=params.simulation.seed)  # the run's seed reaches the fit too: no hidden default
     known = ledger.known_at(as_of)
 
     def build_book(model: PayerModel) -> Book:

@@ -73,6 +73,7 @@ from cashsim.backtest.scores import (
 from cashsim.behaviour import fit_behaviour
 from cashsim.errors import ModelError
 from cashsim.ledger import OPEN_STATUSES
+from cashsim.seeding import SeedLike, child
 from cashsim.simulate import simulate
 
 __all__ = ["BASELINES", "COVER80_GOAL", "CRPS_SKILL_GOAL", "N_BOOTSTRAP", "PIT_BINS", "WAPE_RATIO_GOAL",
@@ -105,7 +106,7 @@ def _actual_monthly(ledger, open_ids: pd.Index, origin: pd.Timestamp, months: li
     return by_month.reindex(months).fillna(0.0).to_numpy()
 
 
-def backtest_origin(ledger, origin: pd.Timestamp, *, horizons: int = 3, n_paths: int = 500, seed: int = 0,
+def backtest_origin(ledger, origin: pd.Timestamp, *, horizons: int = 3, n_paths: int = 500, seed: SeedLike = 0,
                     behaviour: dict | None = None, paid_date: pd.Series | None = None
                     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """One origin: (monthly rows, cumulative rows, both for the model and the baselines; invoice rows). See
@@ -129,7 +130,7 @@ def backtest_origin(ledger, origin: pd.Timestamp, *, horizons: int = 3, n_paths:
         paths = np.zeros((n_paths, len(months)))
         median_dates = pd.Series(dtype="datetime64[ns]")
     # one uniform per horizon for the randomised PIT, shared by month h and the window 1..h (equal at h = 1)
-    v = np.random.default_rng(np.random.SeedSequence([seed, origin.toordinal()])).uniform(size=len(months))
+    v = np.random.default_rng(child(seed, origin.toordinal())).uniform(size=len(months))
     base = _baseline_dates(hist, open_book, origin)
     amount = open_book["outstanding"].to_numpy(float)
     forecasts = {}
@@ -184,7 +185,7 @@ def ledger_last_date(ledger) -> pd.Timestamp:
 
 
 def run_backtest(ledger, *, origins: list | None = None, warmup_months: int = 9, horizons: int = 3,
-                 n_paths: int = 500, seed: int = 0, max_origins: int | None = None,
+                 n_paths: int = 500, seed: SeedLike = 0, max_origins: int | None = None,
                  behaviour: dict | None = None) -> BacktestResult:
     """Rolling-origin backtest of the model against the three baselines (module docstring).
 

@@ -32,6 +32,7 @@ from cashsim.behaviour.paydays import _payments_with_customer, _snap_windows, de
 from cashsim.behaviour.rates import _direct_debit_reject_rate, _known_promises, _never_paid, _promise_keep
 from cashsim.behaviour.summaries import _customer_table, _population_summaries, _summaries, _summary_sample
 from cashsim.errors import ModelError
+from cashsim.seeding import SeedLike, rng
 
 #: Above this many invoices, the AFT family is chosen on a subsample of customers, then fitted on all.
 FAMILY_SELECTION_ROWS = 200_000
@@ -39,13 +40,14 @@ FAMILY_SELECTION_ROWS = 200_000
 
 def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: int = 5,
                   reliable_threshold: float = 0.8, prior_never_paid: float = 0.013, family: str = "auto",
-                  seed: int = 0) -> PayerModel:
+                  seed: SeedLike = 0) -> PayerModel:
     """Fit payer behaviour on what ``ledger`` knew at the end of ``as_of`` (rules: :mod:`cashsim.behaviour`).
 
     ``family``: error law of the AFT, ``lognormal``, ``weibull`` or ``auto`` (both fitted, the one with the larger
     Laplace marginal likelihood on the history kept; ``diagnostics["family_loglik"]`` shows both).
 
-    ``seed`` only drives the randomised PIT of censored invoices used to estimate the copula strengths.
+    ``seed`` (:data:`cashsim.seeding.SeedLike`) only drives the randomised PIT of censored invoices used to estimate
+    the copula strengths; :func:`cashsim.pipeline.prepare` passes the params' ``simulation.seed``.
 
     >>> model = fit_behaviour(ledger, "2026-10-31")                 # doctest: +SKIP
     >>> model.customers.loc["C001", ["reliability", "reliable", "reasons"]]  # doctest: +SKIP
@@ -130,7 +132,7 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
                                 h["terms"].to_numpy(float), h["dispute_type"].to_numpy(str),
                                 h["payment_method"].to_numpy(str),
                                 TYPICAL_MONTHS[h["due_date"].dt.month.to_numpy() - 1])
-    rho_m, rho_c, rho_info = _copula_strengths(h, eta, sig, np.random.default_rng(seed), fit.family)
+    rho_m, rho_c, rho_info = _copula_strengths(h, eta, sig, rng(seed), fit.family)
 
     # profiles: one row per customer (undisputed, usual method and terms), one per segment (population law)
     cust_df = pd.DataFrame({"customer_id": customers_all, "segment": cust_seg.reindex(customers_all).to_numpy(),

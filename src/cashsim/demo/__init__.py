@@ -31,19 +31,45 @@ Example::
 from cashsim.calendar import FrenchHolidayCalendar, business_calendar
 from cashsim.demo.company import DemoCompany, demo_company, demo_ledger, demo_tables
 from cashsim.demo.customers import ESCAPE_NAME
-from cashsim.demo.invoices import expected_monthly_sales, month_effects
-from cashsim.demo.laws import (AS_OF, AUGUST_EFFECT, CREDIT_NOTE_RANGE, CREDIT_NOTE_SHARE, DD_REJECT, DISPUTE_LAWS,
-                               DUNNING_PLAN, FUTURE_MONTHS, HISTORY_START, INSTALMENT_SHARE, POST_RESOLUTION_MEDIAN,
-                               POST_RESOLUTION_SIGMA, RHO_CUSTOMER, RHO_MONTH, SALES_GROWTH, SALES_SEASON, SEGMENT_LAWS,
-                               SEGMENTS, STRESS_EFFECT, STRESS_MONTHS, TRUTH_DRAWS, DisputeLaw, SegmentLaw)
-from cashsim.demo.payments import next_payment_run
-from cashsim.demo.truth import DemoTruth
-from cashsim.ledger import DISPUTE_TYPES
 
 # private parts the tests reach as cashsim.demo._name
-from cashsim.demo.invoices import _due_dates  # noqa: F401
-from cashsim.demo.truth import _truth  # noqa: F401
+from cashsim.demo.invoices import (
+                               _due_dates,  # noqa: F401
+                               expected_monthly_sales,
+                               month_effects,
+)
+from cashsim.demo.laws import (
+                               AS_OF,
+                               AUGUST_EFFECT,
+                               CREDIT_NOTE_RANGE,
+                               CREDIT_NOTE_SHARE,
+                               DD_REJECT,
+                               DISPUTE_LAWS,
+                               DUNNING_PLAN,
+                               FUTURE_MONTHS,
+                               HISTORY_START,
+                               INSTALMENT_SHARE,
+                               POST_RESOLUTION_MEDIAN,
+                               POST_RESOLUTION_SIGMA,
+                               RHO_CUSTOMER,
+                               RHO_MONTH,
+                               SALES_GROWTH,
+                               SALES_SEASON,
+                               SEGMENT_LAWS,
+                               SEGMENTS,
+                               STRESS_EFFECT,
+                               STRESS_MONTHS,
+                               TRUTH_DRAWS,
+                               DisputeLaw,
+                               SegmentLaw,
+)
+from cashsim.demo.payments import next_payment_run
+from cashsim.demo.truth import (
+                               DemoTruth,
+                               _truth,  # noqa: F401
+)
 from cashsim.demo.world import _build_world, _cut  # noqa: F401
+from cashsim.ledger import DISPUTE_TYPES
 
 __all__ = ["AS_OF", "AUGUST_EFFECT", "CREDIT_NOTE_RANGE", "CREDIT_NOTE_SHARE", "DD_REJECT", "DISPUTE_LAWS",
            "DISPUTE_TYPES", "DUNNING_PLAN", "ESCAPE_NAME", "FUTURE_MONTHS", "HISTORY_START", "INSTALMENT_SHARE",

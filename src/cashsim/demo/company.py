@@ -17,9 +17,10 @@ from cashsim.demo.laws import AS_OF
 from cashsim.demo.truth import DemoTruth, _truth
 from cashsim.demo.world import _build_world, _cut
 from cashsim.ledger import Ledger, read_ledger
+from cashsim.seeding import SeedLike
 
 
-def demo_tables(seed: int = 7) -> dict[str, pd.DataFrame]:
+def demo_tables(seed: SeedLike = 7) -> dict[str, pd.DataFrame]:
     """The demo company's ledger tables at AS_OF: ``invoices``, ``payments``, ``promises``, ``dunning``, ``customers``.
 
     Columns are the canonical ones of docs/design.md; same seed, same tables bit for bit (copies: safe to modify).
@@ -47,7 +48,7 @@ class DemoCompany:
         return self.tables
 
 
-def demo_company(seed: int = 7) -> DemoCompany:
+def demo_company(seed: SeedLike = 7) -> DemoCompany:
     """The embedded demo company: ledger (``cashsim.ledger.read_ledger`` of the tables), truth and tables.
 
     >>> demo = demo_company()
@@ -63,6 +64,6 @@ def demo_company(seed: int = 7) -> DemoCompany:
     return DemoCompany(ledger=ledger, truth=truth, as_of=AS_OF, tables=tables)
 
 
-def demo_ledger(seed: int = 7) -> Ledger:
+def demo_ledger(seed: SeedLike = 7) -> Ledger:
     """The demo company's validated ledger at AS_OF (``demo_company(seed).ledger`` without the truth)."""
     return read_ledger(**demo_tables(seed))

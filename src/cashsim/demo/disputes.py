@@ -19,8 +19,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cashsim.demo.laws import (CREDIT_NOTE_RANGE, CREDIT_NOTE_SHARE, DISPUTE_LAWS, POST_RESOLUTION_MEDIAN,
-                               POST_RESOLUTION_SIGMA)
+from cashsim.demo.laws import (
+    CREDIT_NOTE_RANGE,
+    CREDIT_NOTE_SHARE,
+    DISPUTE_LAWS,
+    POST_RESOLUTION_MEDIAN,
+    POST_RESOLUTION_SIGMA,
+)
 from cashsim.ledger import DISPUTE_TYPES
 
 

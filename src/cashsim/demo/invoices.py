@@ -18,8 +18,18 @@ import numpy as np
 import pandas as pd
 
 from cashsim.calendar import business_calendar
-from cashsim.demo.laws import (AS_OF, AUGUST_EFFECT, FUTURE_MONTHS, HISTORY_START, SALES_GROWTH, SALES_SEASON,
-                               SEGMENT_LAWS, SEGMENTS, STRESS_EFFECT, STRESS_MONTHS)
+from cashsim.demo.laws import (
+    AS_OF,
+    AUGUST_EFFECT,
+    FUTURE_MONTHS,
+    HISTORY_START,
+    SALES_GROWTH,
+    SALES_SEASON,
+    SEGMENT_LAWS,
+    SEGMENTS,
+    STRESS_EFFECT,
+    STRESS_MONTHS,
+)
 
 
 def _months() -> pd.DatetimeIndex:

@@ -35,8 +35,16 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cashsim.demo.laws import (AS_OF, DISPUTE_LAWS, DUNNING_PLAN, RHO_CUSTOMER, RHO_MONTH, SEGMENT_LAWS, SEGMENTS,
-                               TRUTH_DRAWS)
+from cashsim.demo.laws import (
+    AS_OF,
+    DISPUTE_LAWS,
+    DUNNING_PLAN,
+    RHO_CUSTOMER,
+    RHO_MONTH,
+    SEGMENT_LAWS,
+    SEGMENTS,
+    TRUTH_DRAWS,
+)
 from cashsim.demo.payments import _settle
 from cashsim.demo.world import _World
 from cashsim.ledger import INVOICE_COLUMNS

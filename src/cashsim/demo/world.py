@@ -29,6 +29,7 @@ from cashsim.demo.invoices import _invoices, month_effects
 from cashsim.demo.laws import _NEVER, AS_OF, DUNNING_PLAN, INSTALMENT_SHARE, RHO_MONTH
 from cashsim.demo.payments import _settle, next_payment_run
 from cashsim.ledger import INVOICE_COLUMNS
+from cashsim.seeding import SeedLike, child, seed_sequence
 
 
 @dataclass(frozen=True)
@@ -51,15 +52,15 @@ def _to_ts(days: np.ndarray) -> np.ndarray:
     return np.where((days >= _NEVER) | (days < 0), np.datetime64("NaT", "ns"), out)
 
 
-def _build_world(seed: int, history_seed: int | None = None) -> _World:
+def _build_world(seed: SeedLike, history_seed: int | None = None) -> _World:
     """Draw the whole company: customers, invoices, disputes, payments, dunning, promises, credit notes.
 
     ``history_seed`` (default: ``seed``) redraws the month shocks, disputes and payments of the same customers and
     invoices: another history of the same company, for studies of the spread of monthly collections.
     """
-    *streams, truth_seed = np.random.SeedSequence(seed).spawn(7)
+    *streams, truth_seed = seed_sequence(seed).spawn(7)
     if history_seed is not None:
-        streams[2:] = np.random.SeedSequence([seed, history_seed]).spawn(4)
+        streams[2:] = child(seed, history_seed).spawn(4)
     r_cust, r_inv, r_month, r_disp, r_pay, r_split = (np.random.default_rng(s) for s in streams)
     cust = _customers(r_cust)
     inv = _invoices(r_inv, cust)

@@ -69,6 +69,7 @@ import pandas as pd
 from cashsim.book import BOOK_DEFAULTS, BOOK_REQUIRED, Book
 from cashsim.calendar import business_day_calendar, next_allowed, payment_run_calendar
 from cashsim.errors import ParamsError
+from cashsim.seeding import SeedLike, recorded, seed_sequence
 from cashsim.simulate._pcg64 import pcg64_state, standard_normals
 from cashsim.simulate.backends import PATH_BLOCK, _run_dask, _run_local, _tasks, engine_session
 from cashsim.simulate.result import QUANTILES, Simulation, invoice_probabilities, quantile_name
@@ -82,7 +83,7 @@ __all__ = [
 ]
 
 
-def simulate(book: Book, *, horizon_end: Any, n_paths: int, seed: int, rho_month: float, rho_customer: float,
+def simulate(book: Book, *, horizon_end: Any, n_paths: int, seed: SeedLike, rho_month: float, rho_customer: float,
              chunk_paths: int = 1000, backend: Literal["local", "dask"] = "local", dask_address: str | None = None,
              group_by: Any = None, progress: bool = False, n_threads: int | None = None) -> Simulation:
     """Simulate the collection of ``book`` on ``n_paths`` paths from ``as_of + 1`` to ``horizon_end`` (inclusive).
@@ -107,12 +108,13 @@ def simulate(book: Book, *, horizon_end: Any, n_paths: int, seed: int, rho_month
     horizon_end = pd.Timestamp(horizon_end).normalize()
     if horizon_end <= book.as_of:
         raise ParamsError(f"horizon_end {horizon_end.date()} must be after as_of {book.as_of.date()}")
-    n_paths, seed = int(n_paths), int(seed)
+    n_paths = int(n_paths)
+    root = seed_sequence(seed)
     group = None if group_by is None else np.asarray(group_by)
     threads = max(1, n_threads or os.cpu_count() or 1)
     prep, days = _prepare(book, horizon_end, float(rho_month), float(rho_customer), group, threads)
     n_blocks = -(-n_paths // PATH_BLOCK)
-    seeds = np.random.SeedSequence(seed).spawn(n_blocks)
+    seeds = root.spawn(n_blocks)
     if backend == "dask":
         parts = _run_dask(prep, _tasks(n_paths, chunk_paths), seeds, n_paths, dask_address, progress)
         daily = np.vstack([p[0] for p in parts])
@@ -132,7 +134,7 @@ def simulate(book: Book, *, horizon_end: Any, n_paths: int, seed: int, rho_month
         gm = np.zeros((prep.n_groups, prep.n_months))
         np.add.at(gm, (prep.group[_upfront_rows(book, days)], prep.month_of_day[up_day]), up_amt)
         group_monthly += gm[None]
-    return Simulation(as_of=book.as_of, days=days, daily=daily, daily_cost=cost, n_paths=n_paths, seed=seed,
+    return Simulation(as_of=book.as_of, days=days, daily=daily, daily_cost=cost, n_paths=n_paths, seed=recorded(seed, root),
                       book=book, group_monthly=group_monthly,
                       rho_month=float(rho_month), rho_customer=float(rho_customer),
                       meta={"backend": backend, "chunk_paths": int(chunk_paths), "path_block": PATH_BLOCK})

@@ -51,7 +51,7 @@ class Simulation:
     daily: np.ndarray
     daily_cost: np.ndarray
     n_paths: int
-    seed: int
+    seed: int | np.random.SeedSequence  # the int given, else the sequence that reproduces the run
     #: The book simulated, kept for the exact per-invoice probabilities (computed on first use only).
     book: Book | None = field(default=None, repr=False)
     group_monthly: np.ndarray | None = None
