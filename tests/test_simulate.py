@@ -83,12 +83,13 @@ def test_book_validates_and_names_the_problem():
 
 def test_business_day_calendar_moves_weekends_to_monday():
     cal = business_day_calendar("2026-11-06", 10)            # Fri 6 .. Sun 15 Nov
-    assert cal.tolist() == [0, 3, 3, 3, 4, 5, 6, 7, 10, 10]  # Sat/Sun -> Mon 9; last weekend -> outside
-    holidays = business_day_calendar("2026-11-09", 3, holidays=["2026-11-11"])
-    assert holidays.tolist() == [0, 1, 3]                     # 11 Nov (Armistice) rolls to the 12th
+    assert cal.tolist() == [0, 3, 3, 3, 4, 6, 6, 7, 10, 10]  # Sat/Sun -> Mon 9; 11 Nov -> 12; last weekend: outside
+    assert business_day_calendar("2026-11-09", 3).tolist() == [0, 1, 3]   # 11 Nov (Armistice) rolls to the 12th
+    given = business_day_calendar("2026-11-09", 3, holidays=[])           # a list given replaces the French one
+    assert given.tolist() == [0, 1, 2]
 
 
-def test_payment_run_calendar_rolls_runs_to_business_days():
+def test_payment_run_calendar_holds_runs_to_the_business_day_before():
     cal = payment_run_calendar("2026-11-01", 61, [10, 31])
     days = pd.date_range("2026-11-01", periods=61)
     runs = sorted({days[i].strftime("%m-%d") for i in cal if i < 61})
@@ -96,6 +97,18 @@ def test_payment_run_calendar_rolls_runs_to_business_days():
     assert runs == ["11-10", "11-30", "12-10", "12-31"]
     assert cal[0] == 9 and cal[10] == 29 and cal[30] == 39
     assert (cal[np.arange(61)] >= np.arange(61)).all()
+    # a run on a Sunday is held to the Friday before (la veille ouvrée), as the fit and the demo hold it
+    may = payment_run_calendar("2026-05-01", 31, [10])                 # Sun 10 May; Fri 8 May is a holiday
+    assert pd.date_range("2026-05-01", periods=31)[may[0]] == pd.Timestamp("2026-05-07")
+
+
+def test_one_calendar_for_the_fit_and_the_engine():
+    from cashsim.behaviour.paydays import calendar_rows
+
+    days = pd.date_range("2026-11-01", periods=90)
+    rows = calendar_rows([(10, 25)], days)
+    assert np.array_equal(rows[0], business_day_calendar(days[0], 90))
+    assert np.array_equal(rows[1], payment_run_calendar(days[0], 90, [10, 25]))
 
 
 # --------------------------------------------------------------------------------------------- determinism

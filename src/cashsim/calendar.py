@@ -164,44 +164,61 @@ def _days(start: Any, n_days: int) -> pd.DatetimeIndex:
     return pd.date_range(pd.Timestamp(start).normalize(), periods=int(n_days), freq="D")
 
 
-def business_day_calendar(start: Any, n_days: int, holidays: Any = ()) -> np.ndarray:
-    """Calendar row: next business day (Monday-Friday, not in ``holidays``) for each of ``n_days`` days from ``start``.
+def run_dates(days_of_month: tuple[int, ...], dates: pd.DatetimeIndex) -> np.ndarray:
+    """Mask of the dates that are payment-run dates (*jours de règlement*): each run day of the month (31 = month end,
+    clipped to the month's length), held the business day before when it is a weekend or a French holiday
+    (*la veille ouvrée*). The one convention of the fit, the book, the engine and the demo.
 
-    Day index 0 is ``start`` (``as_of + 1`` in a Book); a day whose next business day lies after the last one maps
-    to ``n_days`` (outside the horizon).
+    >>> d = pd.date_range("2026-05-01", "2026-05-31")
+    >>> [str(x.date()) for x in d[run_dates((10,), d)]]      # Sunday 10 May; Friday 8 May is a holiday
+    ['2026-05-07']
+    """
+    dates = pd.DatetimeIndex(dates)
+    bd = is_business_day(dates)
+    n = len(dates)
+    prev_bd = np.maximum.accumulate(np.where(bd, np.arange(n), -1))
+    mask = np.zeros(n, bool)
+    month_len = dates.days_in_month.to_numpy()
+    for dom in days_of_month:
+        nominal = dates.day.to_numpy() == np.minimum(dom, month_len)
+        hit = prev_bd[nominal]
+        mask[hit[hit >= 0]] = True
+    return mask
+
+
+def business_day_calendar(start: Any, n_days: int, holidays: Any = None) -> np.ndarray:
+    """Calendar row: next business day for each of ``n_days`` days from ``start``.
+
+    Business days are Monday-Friday except French public holidays (:func:`is_business_day`), the convention of
+    the fit and the demo; ``holidays``, when given, replaces the French list. Day index 0 is ``start``
+    (``as_of + 1`` in a Book); a day whose next business day lies after the last one maps to ``n_days``.
 
     >>> business_day_calendar("2026-11-06", 4).tolist()     # Fri, Sat, Sun, Mon
     [0, 3, 3, 3]
+    >>> business_day_calendar("2026-11-10", 3).tolist()     # Tue, Wed 11 Nov (Armistice), Thu
+    [0, 2, 2]
     """
     days = _days(start, n_days)
+    if holidays is None:
+        return next_allowed(is_business_day(days))
     hol = pd.DatetimeIndex(pd.to_datetime(list(holidays))).normalize() if len(holidays) else pd.DatetimeIndex([])
-    allowed = (days.day_of_week < 5) & ~days.isin(hol)
-    return next_allowed(allowed)
+    return next_allowed((days.day_of_week < 5) & ~days.isin(hol))
 
 
-def payment_run_calendar(start: Any, n_days: int, days_of_month: Any, holidays: Any = ()) -> np.ndarray:
+def payment_run_calendar(start: Any, n_days: int, days_of_month: Any) -> np.ndarray:
     """Calendar row: next payment-run day (*jour de règlement*) for each of ``n_days`` days from ``start``.
 
-    A run happens on each day of the month in ``days_of_month`` (31 = the month's last day, clipped to its length),
-    rolled forward to a business day. Runs falling after the last day are outside (index ``n_days``).
+    Run days are those of :func:`run_dates` (held the business day before a weekend or holiday), so the engine
+    snaps a drawn day to the same runs the fit found; runs after the last day are outside (index ``n_days``).
 
     >>> payment_run_calendar("2026-11-01", 16, [10])[:3].tolist()    # 10 Nov 2026 is a Tuesday
     [9, 9, 9]
     """
-    days = _days(start, n_days)
-    dom = np.asarray(sorted(set(int(d) for d in days_of_month)), dtype=int)
-    if dom.size == 0 or dom.min() < 1 or dom.max() > 31:
-        raise ParamsError(f"days_of_month must be days 1..31 of the month, got {list(days_of_month)}")
-    # run dates of every month touching the range (and the next one, so the tail rolls correctly)
-    months = pd.period_range(days[0], days[-1] + pd.offsets.MonthEnd(1), freq="M")
-    starts = months.start_time.to_numpy()[:, None]
-    lengths = months.days_in_month.to_numpy()[:, None]
-    nominal = (starts + (np.minimum(dom[None, :], lengths) - 1) * np.timedelta64(1, "D")).ravel()
-    span = _days(days[0], n_days + 40)
-    bd = business_day_calendar(span[0], len(span), holidays)
-    pos = ((nominal - span[0].to_datetime64()) // np.timedelta64(1, "D")).astype(np.int64)
-    pos = pos[(pos >= 0) & (pos < len(span))]
-    run = bd[pos]
-    allowed = np.zeros(n_days, bool)
-    allowed[run[run < n_days]] = True
-    return next_allowed(allowed)
+    dom = tuple(sorted({int(d) for d in days_of_month}))
+    if not dom or dom[0] < 1 or dom[-1] > 31:
+        raise ParamsError(f"days_of_month must be days 1..31 of the month, got {list(days_of_month)}",
+                          key="days_of_month")
+    # a run nominally just after the span may be held back into it: look a few days further, then cut
+    span = _days(start, n_days + 7)
+    allowed = run_dates(dom, span)
+    return np.minimum(next_allowed(allowed)[:n_days], n_days)

@@ -26,40 +26,12 @@ import numpy as np
 import pandas as pd
 from scipy import special, stats
 
-from cashsim.calendar import is_business_day
+from cashsim.calendar import is_business_day, next_allowed, run_dates
 
 
 def business_days(dates: pd.DatetimeIndex) -> np.ndarray:
     """Boolean mask: weekday (Mon-Fri) and not a French public holiday (:func:`cashsim.calendar.is_business_day`)."""
     return is_business_day(pd.DatetimeIndex(dates))
-
-
-def _next_allowed(allowed: np.ndarray) -> np.ndarray:
-    """For each index, the first allowed index at or after it (len(allowed) when none is left)."""
-    n = len(allowed)
-    idx = np.where(allowed, np.arange(n), n)
-    return np.minimum.accumulate(idx[::-1])[::-1]
-
-
-def run_dates(days_of_month: tuple[int, ...], dates: pd.DatetimeIndex) -> np.ndarray:
-    """Mask of the dates that are payment-run dates: each run day of the month (31 = month end, clipped to the
-    month's length), held the business day before when it is a weekend or a French holiday (*la veille ouvrée*).
-
-    >>> d = pd.date_range("2026-05-01", "2026-05-31")
-    >>> [str(x.date()) for x in d[run_dates((10,), d)]]      # Sunday 10 May; Friday 8 May is a holiday
-    ['2026-05-07']
-    """
-    dates = pd.DatetimeIndex(dates)
-    bd = business_days(dates)
-    n = len(dates)
-    prev_bd = np.maximum.accumulate(np.where(bd, np.arange(n), -1))
-    mask = np.zeros(n, bool)
-    month_len = dates.days_in_month.to_numpy()
-    for dom in days_of_month:
-        nominal = dates.day.to_numpy() == np.minimum(dom, month_len)
-        hit = prev_bd[nominal]
-        mask[hit[hit >= 0]] = True
-    return mask
 
 
 def _calendar_index(runs: pd.Series, customers: np.ndarray) -> tuple[list[tuple[int, ...]], np.ndarray]:
@@ -93,7 +65,7 @@ def calendar_rows(run_sets: list[tuple[int, ...]], days: pd.DatetimeIndex) -> np
     >>> calendar_rows([], d)[0].tolist()
     [0, 3, 3, 3]
     """
-    return np.vstack([_next_allowed(row) for row in _allowed_days(run_sets, days)]).astype(np.int64)
+    return np.vstack([next_allowed(row) for row in _allowed_days(run_sets, days)]).astype(np.int64)
 
 
 def detect_payment_runs(payments: pd.DataFrame, *, max_days: int = 3, min_dates: int = 6,
