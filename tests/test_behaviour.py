@@ -297,6 +297,17 @@ def test_no_look_ahead(world):
     np.testing.assert_array_equal(a.pmfs, b.pmfs)
     assert a.rho_month == b.rho_month and a.rho_customer == b.rho_customer
     pd.testing.assert_frame_equal(a.customers, b.customers)
+    # an undated dispute flag (no opening date: IBM) on an invoice open at as_of may have been raised later: the
+    # fit at as_of must not depend on it (flagging such invoices must change nothing)
+    inv, pay = ledger.invoices.copy(), ledger.payments
+    open_at = ledger.status(as_of).query("status in ('open_not_due', 'overdue')")["invoice_id"]
+    flag = inv["invoice_id"].isin(open_at.iloc[::2]).to_numpy()
+    assert flag.sum() >= 20
+    inv["disputed"] = flag
+    c = fit_behaviour(read_ledger(inv, pay), as_of)
+    np.testing.assert_array_equal(a.pmfs, c.pmfs)
+    pd.testing.assert_frame_equal(a.customers, c.customers)
+    assert a.coefficients.equals(c.coefficients)
 
 
 def test_survival_is_monotone_and_open_invoices_are_censored(world):

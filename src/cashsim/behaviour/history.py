@@ -5,7 +5,9 @@ Rules (units: calendar days, euros incl. VAT):
 * One row per positive invoice issued by ``as_of``, as :meth:`cashsim.ledger.Ledger.status` saw it then (no
   look-ahead), with ``terms = due - issue``, ``age = as_of - issue``, paid / written-off flags and
   ``days_late = paid - due``. A dispute flag without an opening date (the IBM sample) gets the type
-  :data:`~cashsim.behaviour.disputes.UNDATED` and stays in the AFT as a covariate.
+  :data:`~cashsim.behaviour.disputes.UNDATED` and stays in the AFT as a covariate; :meth:`~cashsim.ledger.Ledger.
+  known_at` keeps such a flag only on invoices closed by ``as_of`` (before the extraction date), so an invoice open
+  at ``as_of`` is never forecast with a flag that may have been raised later.
 * Each invoice is weighted by recency, ``w = 0.5 ** (age / half_life_days)`` (habits change in a crisis), weights
   rescaled to mean 1 so the total information is unchanged.
 * AFT covariates ``x``: segment intercepts, ``log(terms days)`` per segment, due in August (*congés d'été*),
