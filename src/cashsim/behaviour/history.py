@@ -4,10 +4,12 @@ Rules (units: calendar days, euros incl. VAT):
 
 * One row per positive invoice issued by ``as_of``, as :meth:`cashsim.ledger.Ledger.status` saw it then (no
   look-ahead), with ``terms = due - issue``, ``age = as_of - issue``, paid / written-off flags and
-  ``days_late = paid - due``. A dispute flag without an opening date (the IBM sample) gets the type
-  :data:`~cashsim.behaviour.disputes.UNDATED` and stays in the AFT as a covariate; :meth:`~cashsim.ledger.Ledger.
-  known_at` keeps such a flag only on invoices closed by ``as_of`` (before the extraction date), so an invoice open
-  at ``as_of`` is never forecast with a flag that may have been raised later.
+  ``days_late = paid - due``. A dispute flag without an opening date (the IBM sample) is no covariate:
+  :meth:`~cashsim.ledger.Ledger.known_at` keeps it only on invoices closed by ``as_of`` (before the extraction
+  date), so an invoice open at a forecast origin never has it, and its law must be the marginal one over dispute
+  status. Such flags are dropped here (``disputed`` False, no type): a covariate seen only on paid invoices would
+  fit a "disputed" law biased fast and leave the baseline too fast for the open invoices it forecasts (IBM
+  backtest, docs/validation.md).
 * Each invoice is weighted by recency, ``w = 0.5 ** (age / half_life_days)`` (habits change in a crisis), weights
   rescaled to mean 1 so the total information is unchanged.
 * AFT covariates ``x``: segment intercepts, ``log(terms days)`` per segment, due in August (*congés d'été*),
@@ -25,7 +27,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cashsim.behaviour.disputes import UNDATED
 from cashsim.errors import ModelError
 
 #: Payment methods the AFT gives their own coefficient (transfer is the reference; direct debit is modelled apart).
@@ -69,9 +70,12 @@ def _history(ledger, as_of: pd.Timestamp) -> pd.DataFrame:
     st["dispute_type"] = st["dispute_type"].astype(object).where(st["dispute_type"].notna() & st["disputed"], "")
     st["dispute_type"] = st["dispute_type"].astype(str).replace({"nan": "", "<NA>": ""})
     st.loc[st["disputed"] & (st["dispute_type"] == ""), "dispute_type"] = "other"
-    # a dispute without an opening date cannot follow resolution + delay: it stays in the AFT as a covariate
+    # a dispute without an opening date is never known for an invoice open at a forecast origin (known_at): it is
+    # no covariate, and the laws fitted are the marginal ones over dispute status that such an invoice needs
     st["dispute_dated"] = st["disputed"] & st["dispute_opened"].notna()
-    st.loc[st["disputed"] & ~st["dispute_dated"], "dispute_type"] = UNDATED
+    undated = (st["disputed"] & ~st["dispute_dated"]).to_numpy()
+    st.loc[undated, "dispute_type"] = ""
+    st.loc[undated, "disputed"] = False
     st["terms"] = (st["due_date"] - st["issue_date"]).dt.days.clip(0, None)
     st["age"] = (as_of - st["issue_date"]).dt.days
     st["paid"] = st["status"].eq("paid")
