@@ -28,9 +28,10 @@ SIGMA = {"a": 0.25, "b": 0.35}
 TAU = 0.30                                     # sd of the customer intercepts
 
 
-def _world(seed: int = 3, n_customers: int = 120, as_of: str = "2026-06-30"):
-    """Invoices issued over 18 months, 30-day terms, log-normal times with a customer intercept; payments after
-    ``as_of`` are kept (the fit must ignore them). Returns (ledger, as_of, true customer intercepts)."""
+def _world(seed: int = 3, n_customers: int = 120, as_of: str = "2026-06-30", month_sd: float = 0.0):
+    """Invoices issued over 18 months, 30-day terms, log-normal times with a customer intercept (and a shock of sd
+    ``month_sd`` shared by every invoice due in the same month); payments after ``as_of`` are kept (the fit must
+    ignore them). Returns (ledger, as_of, true customer intercepts)."""
     rng = np.random.default_rng(seed)
     as_of = pd.Timestamp(as_of)
     seg = np.where(np.arange(n_customers) % 2 == 0, "a", "b")
@@ -42,6 +43,11 @@ def _world(seed: int = 3, n_customers: int = 120, as_of: str = "2026-06-30"):
     issue = as_of - pd.to_timedelta(rng.integers(0, 540, n), unit="D")
     s = seg[cust]
     log_t = np.array([MU[x] for x in s]) + u[cust] + np.array([SIGMA[x] for x in s]) * rng.standard_normal(n)
+    if month_sd:
+        due = issue + pd.Timedelta(days=30)
+        months = (due.year * 12 + due.month).to_numpy()
+        shock = np.random.default_rng(seed + 1000).normal(0, month_sd, months.max() - months.min() + 1)
+        log_t = log_t + shock[months - months.min()]
     days = np.maximum(np.round(np.exp(log_t) - 1), 0).astype(int)
     pay = issue + pd.to_timedelta(days, unit="D")
     ids = [f"F{i:05d}" for i in range(n)]
@@ -368,6 +374,46 @@ def test_demo_effects_in_the_data_are_in_the_model(demo, demo_model):
     assert 0.02 <= demo_model.dd_reject_rate <= 0.12
     assert 0.4 < demo_model.diagnostics["book_keep_rate"] < 0.9
     assert 0 < demo_model.rho_month < 0.3 and 0 <= demo_model.rho_customer < 0.3
+
+
+def test_copula_loadings_per_invoice_and_rho_customer_without_the_month_effect():
+    """Invoices due in estimated months carry their month effect (loading ~ its posterior variance), those due in
+    months to come load tau_month^2 / s^2; a world whose only co-movement is a month shock gets rho_customer ~ 0
+    (the customer x quarter ICC counted the month shock before the due-month means were removed)."""
+    ledger, as_of, _ = _world(seed=8, month_sd=0.25)
+    model = fit_behaviour(ledger, as_of)
+    assert model.rho_customer < 0.02 and model.rho_month > 0.1
+    assert abs(np.sqrt(model._fit.tau2_period) - 0.25) < 0.08
+    from cashsim.params import SalesPlanLine
+    plan = [SalesPlanLine(segment="a", monthly_amount=50000, terms_days=30, average_invoice=5000)]
+    inv = model.book(ledger.open_book(as_of), plan, horizon_end="2026-09-30").invoices
+    past = inv["due_date"] <= as_of
+    assert past.sum() > 20 and (~past).sum() > 20
+    assert inv.loc[past, "load_month"].max() < 0.1 * inv.loc[~past, "load_month"].min()
+    lm, lc = model.loadings(inv["customer_id"], inv["segment"], inv["due_date"].dt.strftime("%Y-%m"))
+    seg = inv["segment"].to_numpy(str)
+    sig2 = np.array([model.coefficients[f"sigma[{x}]"] for x in seg]) ** 2
+    var_u = np.array([model._fit.u_var[model._customer_index[c]] if c in model._customer_index
+                      else model.coefficients[f"tau2[{x}]"] for c, x in zip(inv["customer_id"], seg)])
+    tau2p, fut = model._fit.tau2_period, (~past).to_numpy()
+    assert np.allclose(lm[fut], tau2p / (sig2 + tau2p + var_u)[fut])
+    assert np.allclose(lc, (var_u + model.rho_customer * sig2) / (sig2 + model.month_variance(
+        inv["due_date"].dt.strftime("%Y-%m").to_numpy(str), len(inv)) + var_u))
+    assert (lm + lc <= 1).all() and (lc > 0).all()
+
+
+def test_never_paid_share_censors_aged_open_invoices(demo):
+    """Write-offs come 180-300 days after the due date: an invoice open at 180+ days and not yet written off is
+    censored (a never-payer with probability pi / (pi + (1 - pi) S(age))), not a payer. Micro's true share is 0.030
+    (law), estimated within 0.005 at the back-test's origins (counting them as payers gave 0.015-0.027)."""
+    from cashsim.behaviour.history import _history
+    from cashsim.behaviour.rates import _never_paid
+
+    for as_of in ("2025-06-30", "2025-12-31"):
+        seg_pi, cust_pi = _never_paid(_history(demo.ledger, pd.Timestamp(as_of)), 0.013)
+        assert abs(seg_pi["micro"] - 0.030) < 0.005
+        assert abs(seg_pi["sme"] - 0.010) < 0.004 and seg_pi["key_accounts"] < 0.006
+        assert cust_pi.between(0, 1).all()
 
 
 def test_demo_promise_keep_rates_match_the_truth(demo, demo_model):

@@ -16,6 +16,10 @@ Rules (units: calendar days relative to due, euros incl. VAT):
 * Sales plan: each month's amount split into ``round(amount / average_invoice)`` equal invoices issued evenly over
   the month, spread over the segment's customers in proportion to their last 12 months of invoicing; their law
   mixes in the segment's law of disputed invoices at its recent dispute rate (:mod:`cashsim.behaviour.disputes`).
+* Copula loadings per invoice (columns ``load_month``, ``load_customer``, :meth:`PayerModel.loadings`): the share
+  of its predictive variance that is its due month's still-unknown effect (about 0 for a month already estimated,
+  ``tau_month^2 / s^2`` for a month to come) and its customer's (the estimated effect's variance, drawn once per
+  path, plus the residual customer co-movement).
 
 >>> book = model.book(ledger.open_book("2026-10-31"), horizon_end="2027-01-31")  # doctest: +SKIP
 """
@@ -52,11 +56,15 @@ def build_book(model: PayerModel, open_book: pd.DataFrame, sales_plan: list | No
     pmfs, profile = _book_pmfs(model, inv, model._promises if promises is None else promises)
     run_sets, cal_idx = _calendar_index(model.payment_runs, inv["customer_id"].to_numpy(str))
     calendars = calendar_rows(run_sets, pd.date_range(model.as_of + pd.Timedelta(days=1), horizon_end, freq="D"))
+    load_month, load_customer = model.loadings(inv["customer_id"].to_numpy(str), inv["segment"].to_numpy(str),
+                                               inv["due_date"].dt.strftime("%Y-%m").to_numpy(str))
     inv = inv.assign(profile=profile, calendar=cal_idx,
-                     upfront_amount=0.0, upfront_date=pd.NaT, discount_rate=0.0, discount_day=np.nan)
+                     upfront_amount=0.0, upfront_date=pd.NaT, discount_rate=0.0, discount_day=np.nan,
+                     load_month=load_month, load_customer=load_customer)
     inv["upfront_date"] = inv["upfront_date"].astype("datetime64[ns]")
     cols = ["invoice_id", "customer_id", "segment", "is_future", "issue_date", "due_date", "amount", "profile",
-            "min_day", "calendar", "upfront_amount", "upfront_date", "discount_rate", "discount_day"]
+            "min_day", "calendar", "upfront_amount", "upfront_date", "discount_rate", "discount_day",
+            "load_month", "load_customer"]
     return Book(as_of=model.as_of, grid=model.grid, pmfs=pmfs, invoices=inv[cols].reset_index(drop=True),
                 calendars=calendars)
 

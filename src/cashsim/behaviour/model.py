@@ -116,6 +116,31 @@ class PayerModel:
         return X @ fit.beta + u + self.month_level(due_month, len(segment)), \
             np.sqrt(sig ** 2 + self.month_variance(due_month, len(segment)) + var)
 
+    def loadings(self, customer: np.ndarray, segment: np.ndarray, due_month: np.ndarray | None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Per invoice, the copula loadings the engine applies (``Book.invoices`` columns ``load_month``,
+        ``load_customer``): the share of the invoice's predictive variance ``s^2 = sigma^2 + v_month + Var(u_j)``
+        (:meth:`_eta_sigma`) that is shared on a path.
+
+        ``load_month = v_month / s^2``: what is still unknown of its due month's effect, ``tau_month^2`` for a month
+        to come, only the posterior variance for a month already estimated (its effect is in the location);
+        ``load_customer = (Var(u_j) + rho_customer sigma^2) / s^2``: the uncertainty of the customer's estimated
+        effect is one draw per path for all its invoices, not each invoice's own noise, and ``rho_customer`` (the
+        customer x quarter co-movement left after the due-month means, :mod:`cashsim.behaviour.copula`) takes its
+        share of the rest. Example: ``sigma^2 = 0.09``, ``v_month = 0.01``, ``Var(u) = 0`` and ``rho_customer =
+        0.1`` give ``load_month = 0.1`` and ``load_customer = 0.09``.
+        """
+        fit = self._fit
+        segment = np.asarray(segment, object).astype(str)
+        seg_idx = pd.Index(list(self._segment_index)).get_indexer(segment)
+        sig2 = np.where(seg_idx >= 0, fit.sigma[np.maximum(seg_idx, 0)], np.sqrt(np.mean(fit.sigma ** 2))) ** 2
+        tau2 = np.where(seg_idx >= 0, fit.tau2[np.maximum(seg_idx, 0)], np.mean(fit.tau2))
+        cidx = pd.Index(list(self._customer_index)).get_indexer(np.asarray(customer, object).astype(str))
+        var_u = np.where(cidx >= 0, fit.u_var[np.maximum(cidx, 0)], tau2)
+        v_month = self.month_variance(due_month, len(segment))
+        s2 = sig2 + v_month + var_u
+        return v_month / s2, (var_u + self.rho_customer * sig2) / s2
+
     def month_variance(self, due_month: np.ndarray | None, n: int) -> np.ndarray:
         """What is still unknown of the month effect of invoices due in ``due_month``: the posterior variance of
         an estimated due month (its effect is in the location, :meth:`month_level`), ``tau_month^2`` for a month
