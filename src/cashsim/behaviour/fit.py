@@ -24,6 +24,7 @@ from cashsim.behaviour.aft import FAMILIES, AFTFit, fit_aft
 from cashsim.behaviour.booking import _plan_mix
 from cashsim.behaviour.copula import _copula_strengths
 from cashsim.behaviour.disputes import _disputed_laws, _disputes
+from cashsim.behaviour.dunning import _overdue_hazard
 from cashsim.behaviour.history import _design_columns, _history, _mode_by, _ts, recency_weights
 from cashsim.behaviour.laws import GRID
 from cashsim.behaviour.model import PayerModel
@@ -125,6 +126,9 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
         month_effects=month_effects, month_center=month_center, month_persistence=month_phi,
         month_effect_var=month_var,
     )
+    # reminders (dunning log) reshape the tail of every law from here on
+    overdue_ratio, dunning_info = _overdue_hazard(model, hist, known.dunning, as_of)
+    model = replace(model, _overdue_ratio=overdue_ratio)
     # copula strengths from the PIT under the fitted marginals
     eta, sig = model._eta_sigma(h["customer_id"].to_numpy(str), h["segment"].to_numpy(str),
                                 h["terms"].to_numpy(float), h["dispute_type"].to_numpy(str),
@@ -173,7 +177,7 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
         "family_loglik": {f: v.loglik for f, v in fits.items()}, "family_selection_rows": int(len(subset)),
         "direct_debits": n_dd,
         "dd_reject_rate": dd_rate, "payment_run_customers": int(len(runs)), **dispute_info, **promise_info,
-        **rho_info,
+        **rho_info, **dunning_info,
     }
     return replace(model, pmfs=pmfs, p_never=1.0 - pmfs.sum(axis=1), profiles=profiles, customers=customers,
                    segments=seg_table, rho_month=rho_m, rho_customer=rho_c, coefficients=coefficients,

@@ -28,6 +28,7 @@ import pandas as pd
 from cashsim.behaviour.aft import AFTFit
 from cashsim.behaviour.booking import build_book
 from cashsim.behaviour.laws import DAYS, grid_pmf
+from cashsim.behaviour.dunning import _apply_ratio
 from cashsim.behaviour.months import TYPICAL_YEAR
 from cashsim.behaviour.paydays import _calendar_index, calendar_rows, last_payment_days
 from cashsim.errors import ModelError
@@ -73,6 +74,8 @@ class PayerModel:
     _disputed_law: dict = field(default_factory=dict, repr=False)
     _promises: pd.DataFrame | None = field(default=None, repr=False)
     _plan_mix: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    #: hazard ratio on the grid days overdue from the dunning log (:mod:`cashsim.behaviour.dunning`); None: none
+    _overdue_ratio: np.ndarray | None = field(default=None, repr=False)
 
     # -- laws ---------------------------------------------------------------------------------------------------
     def _design(self, segment: np.ndarray, terms: np.ndarray, dispute_type: np.ndarray,
@@ -202,6 +205,8 @@ class PayerModel:
             pmf[dd] = (1 - self.dd_reject_rate) * spike + self.dd_reject_rate * rej
         pi = self._pi(customer, segment)
         pmf = pmf * (1 - pi)[:, None]
+        if self._overdue_ratio is not None:      # reminders reshape the tail (cashsim.behaviour.dunning)
+            pmf = _apply_ratio(pmf, self._overdue_ratio)
         return pmf, 1.0 - pmf.sum(axis=1)
 
     def _pi(self, customer: np.ndarray, segment: np.ndarray) -> np.ndarray:
