@@ -13,7 +13,8 @@ Rules (units: calendar days overdue ``d = day - due``, ``d = 1 .. MAX_OVERDUE``)
   not yet paid, written off or past ``as_of``) with its own reminders from the log (time-varying, known at
   ``as_of``): payments observed ``O`` and expected ``E = sum h(d)`` per cell; ``r = (O + a) / (E + a)`` with
   ``a`` = :data:`PRIOR_EVENTS` (a Gamma prior centred on 1: the saturated Poisson estimate, shrunk when a cell
-  has few payments).
+  has few payments), divided by its band's ``(O + a) / (E + a)``: the reminders shape the tail within a band, the
+  band's total stays the AFT's (its in-sample level is optimistic: the customer effects saw those payments).
 * **Forecast**: a reminder of level ``L`` is sent on its typical day overdue (the median over the log), so
   ``step(d)`` of a day to come follows the dunning plan; the ratios reshape the tail of every law
   (:meth:`cashsim.behaviour.model.PayerModel.law`) and so the book's rows, which the engine conditions on "not paid
@@ -103,13 +104,15 @@ def _overdue_hazard(model, hist: pd.DataFrame, dunning: pd.DataFrame | None, as_
     keep = end >= 1
     rows, end, paid_day = rows[keep].reset_index(drop=True), end[keep].astype(int), paid_day[keep]
     # the fitted law of each invoice (before any reshaping), its hazard on days 1 .. MAX_OVERDUE
-    key = rows[["customer_id", "segment", "terms", "payment_method"]].astype(str).agg("|".join, axis=1)
+    key = rows[[c for c in ("customer_id", "segment", "terms", "payment_method", "billing_channel")
+                if c in rows]].astype(str).agg("|".join, axis=1)
     key = key + "|" + rows["due_date"].dt.strftime("%Y-%m")
     uniq, inv = np.unique(key.to_numpy(), return_inverse=True)
     first = pd.Series(np.arange(len(rows))).groupby(inv).first().to_numpy()
     u = rows.iloc[first]
     pmf, _ = model.law(u["customer_id"].to_numpy(str), u["segment"].to_numpy(str), u["terms"].to_numpy(float),
-                       None, u["payment_method"].to_numpy(str), u["due_date"].dt.strftime("%Y-%m").to_numpy(str))
+                       None, u["payment_method"].to_numpy(str), u["due_date"].dt.strftime("%Y-%m").to_numpy(str),
+                       u["billing_channel"].to_numpy(str) if "billing_channel" in u else None)
     g1 = int(np.flatnonzero(GRID == 1)[0])
     days = np.arange(1, MAX_OVERDUE + 1)
     surv = 1.0 - np.cumsum(pmf, axis=1)
@@ -136,6 +139,12 @@ def _overdue_hazard(model, hist: pd.DataFrame, dunning: pd.DataFrame | None, as_
     pi_, pd_ = np.flatnonzero(paid_in), paid_day[paid_in].astype(int) - 1
     O = np.bincount(cell[pi_, pd_], minlength=len(BANDS) * n_levels).astype(float)
     ratio_cell = (O + PRIOR_EVENTS) / (E + PRIOR_EVENTS)
+    # only the reminders' shape within a band: each band's O / E is brought back to 1 (the in-sample level of a
+    # band is optimistic, the customer effects having seen those very payments; back-test, docs/validation.md)
+    cells = ratio_cell.reshape(len(BANDS), n_levels)
+    band_level = (O.reshape(cells.shape).sum(axis=1) + PRIOR_EVENTS) / (E.reshape(cells.shape).sum(axis=1)
+                                                                         + PRIOR_EVENTS)
+    ratio_cell = (cells / band_level[:, None]).ravel()
     ratio = np.ones(len(GRID))
     future_step = _step_on_day(step_days, days)
     ratio[g1:g1 + MAX_OVERDUE] = ratio_cell[_band(days) * n_levels + future_step]

@@ -38,6 +38,14 @@ from cashsim.errors import ModelError
 FAMILY_SELECTION_ROWS = 200_000
 
 
+def _latest_channel(hist: pd.DataFrame) -> pd.Series:
+    """Each customer's billing channel on its latest invoice with one (empty when the history has none)."""
+    known = hist[hist["billing_channel"] != ""]
+    if known.empty:
+        return pd.Series(dtype=object)
+    return known.sort_values("issue_date").groupby("customer_id")["billing_channel"].last()
+
+
 def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: int = 5,
                   reliable_threshold: float = 0.8, prior_never_paid: float = 0.013, family: str = "auto",
                   seed: int = 0) -> PayerModel:
@@ -124,7 +132,7 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
         _segment_index=seg_index, _customer_index=cust_index, _segment_pi=seg_pi, _dispute_share=share,
         _plan_mix=plan_mix, _disputed_law=disputed_law, _promises=promises,
         month_effects=month_effects, month_center=month_center, month_persistence=month_phi,
-        month_effect_var=month_var,
+        month_effect_var=month_var, _channel=_latest_channel(hist),
     )
     # reminders (dunning log) reshape the tail of every law from here on
     overdue_ratio, dunning_info = _overdue_hazard(model, hist, known.dunning, as_of)
@@ -133,7 +141,8 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
     eta, sig = model._eta_sigma(h["customer_id"].to_numpy(str), h["segment"].to_numpy(str),
                                 h["terms"].to_numpy(float), h["dispute_type"].to_numpy(str),
                                 h["payment_method"].to_numpy(str),
-                                TYPICAL_MONTHS[h["due_date"].dt.month.to_numpy() - 1])
+                                TYPICAL_MONTHS[h["due_date"].dt.month.to_numpy() - 1],
+                                h["billing_channel"].to_numpy(str))
     rho_m, rho_c, rho_info = _copula_strengths(h, eta, sig, np.random.default_rng(seed), fit.family)
 
     # profiles: one row per customer (undisputed, usual method and terms), one per segment (population law)
