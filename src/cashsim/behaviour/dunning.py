@@ -148,8 +148,9 @@ def _overdue_hazard(model, hist: pd.DataFrame, dunning: pd.DataFrame | None, as_
     ratio = np.ones(len(GRID))
     future_step = _step_on_day(step_days, days)
     ratio[g1:g1 + MAX_OVERDUE] = ratio_cell[_band(days) * n_levels + future_step]
-    table = {f"{BANDS[b]}+|step {(s + 1) // 2}{'' if s == 0 else 'ab'[(s + 1) % 2]}": (float(O[b * n_levels + s]), float(E[b * n_levels + s]),
-                                        float(ratio_cell[b * n_levels + s]))
+    names = ["0"] + [f"{(s + 1) // 2}{'ab'[(s + 1) % 2]}" for s in range(1, n_levels)]    # "1a": days 1-7 after 1
+    table = {f"{BANDS[b]}+|step {names[s]}": (float(O[b * n_levels + s]), float(E[b * n_levels + s]),
+                                              float(ratio_cell[b * n_levels + s]))
              for b in range(len(BANDS)) for s in range(n_levels) if E[b * n_levels + s] > 0}
     return ratio, {"dunning_step_days": step_days, "overdue_hazard_cells": table,
                    "overdue_hazard_rows": int(len(rows))}

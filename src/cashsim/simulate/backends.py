@@ -67,10 +67,11 @@ def _run_blocks(prep: _Prepared, blocks: list[int], seeds: list[np.random.SeedSe
             drawn = np.empty((factors.shape[0], size))
             standard_normals(states[b], drawn)
             factors[:, cols[b]:cols[b + 1]] = drawn
-    _simulate_task(states, cols, s_month, s_cust, prep.a_month, prep.a_cust, prep.c_own, prep.month, prep.cust, prep.table, prep.skip,
-                   prep.limit, prep.offset, prep.cal_row, prep.amount, prep.disc_g, prep.disc_rate, prep.group,
-                   prep.start, prep.first_g, prep.theta, prep.guide, prep.calendars, prep.month_of_day, daily,
-                   cost, groups, prep.use_groups, np.empty(total), np.empty(max(prep.longest, 1), np.int64))
+    _simulate_task(states, cols, s_month, s_cust, prep.a_month, prep.a_cust, prep.c_own, prep.month, prep.cust,
+                   prep.table, prep.skip, prep.limit, prep.offset, prep.cal_row, prep.amount, prep.disc_g,
+                   prep.disc_rate, prep.group, prep.start, prep.first_g, prep.theta, prep.guide, prep.calendars,
+                   prep.month_of_day, daily, cost, groups, prep.use_groups, np.empty(total),
+                   np.empty(max(prep.longest, 1), np.int64))
     if out is None:
         out = (np.empty((total, prep.n_days)), np.zeros((total, prep.n_days)),
                np.empty((total, prep.n_groups, prep.n_months)) if prep.use_groups else None)

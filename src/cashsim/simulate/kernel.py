@@ -4,9 +4,10 @@ The rule, for invoice ``i`` on path ``p`` of a task:
 ``x = a_month[i] s_month[month[i], p] + a_cust[i] s_cust[cust[i], p] + c[i] e[p]`` (``s_*`` = the standard normal
 month and customer factors, ``a_month[i] = sqrt(load_month[i])``, ``a_cust[i] = sqrt(load_customer[i])``,
 ``c[i] = sqrt(1 - load_month[i] - load_customer[i])``, ``e`` the invoice's own standard normal; the loadings are
-per invoice, :func:`cashsim.simulate.tables._prepare`); the pay day is the first table position ``r`` with ``theta[r] >= x``
-(:mod:`cashsim.simulate.tables`), moved through the invoice's calendar row; ``daily[day, path] += amount`` (or
-``amount (1 - rate)`` and ``cost += amount rate`` when the discount is taken, ``r <= disc_g - first_g``).
+per invoice, :func:`cashsim.simulate.tables._prepare`); the pay day is the first table position ``r`` with
+``theta[r] >= x`` (:mod:`cashsim.simulate.tables`), moved through the invoice's calendar row;
+``daily[day, path] += amount`` (or ``amount (1 - rate)`` and ``cost += amount rate`` when the discount is taken,
+``r <= disc_g - first_g``).
 
 * **Loop order**: a task (a few blocks of :data:`~cashsim.simulate.backends.PATH_BLOCK` paths) takes the invoices
   one by one: each block draws its paths' normals for the invoice into a buffer of one double per path (L1), then
@@ -72,9 +73,9 @@ def _pay(e, smi, sci, am, ac, c, guide_t, th, row_of, amt, flat):
 
 
 @numba.njit(nogil=True, cache=True)
-def _simulate_task(states, cols, s_month, s_cust, a_month, a_cust, c_own, month, cust, table, skip, limit, offset, cal_row, amount,
-                   disc_g, disc_rate, group, start, first_g, theta, guide, calendars, month_of_day, daily, cost,
-                   group_monthly, use_groups, e, day_of):
+def _simulate_task(states, cols, s_month, s_cust, a_month, a_cust, c_own, month, cust, table, skip, limit, offset,
+                   cal_row, amount, disc_g, disc_rate, group, start, first_g, theta, guide, calendars, month_of_day,
+                   daily, cost, group_monthly, use_groups, e, day_of):
     """Pay every invoice of the book on the paths of one task; cash goes to ``daily[day, path]`` (discounts to
     ``cost``, cash to ``group_monthly[path, group, month]`` when ``use_groups``).
 
