@@ -564,6 +564,23 @@ def test_known_at_hides_the_future():
     assert len(full.invoices) == 2 and full.invoices.iloc[0]["dispute_resolved"] == pd.Timestamp("2026-03-01")
 
 
+def test_undated_dispute_flag_is_known_only_on_invoices_closed_by_as_of():
+    """A flag without an opening date may have been raised after as_of: unknown on an invoice still open then,
+    kept on one paid by as_of (history) and everywhere at the extraction date (the ledger's latest date)."""
+    led = small([{"invoice_id": "F1", "amount": 100.0, "disputed": "oui"},
+                 {"invoice_id": "F2", "amount": 100.0, "disputed": "oui"},
+                 {"invoice_id": "F3", "amount": 100.0, "disputed": "oui", "dispute_opened": "2026-01-20"}],
+                [{"invoice_id": "F1", "payment_date": "2026-02-10", "amount": 100.0},
+                 {"invoice_id": "F2", "payment_date": "2026-04-30", "amount": 60.0}])
+    march = led.known_at("2026-03-31").invoices.set_index("invoice_id")
+    assert march.loc["F1", "disputed"] and not march.loc["F2", "disputed"] and march.loc["F3", "disputed"]
+    assert pd.isna(march.loc["F2", "dispute_type"])
+    assert not led.status("2026-03-31").set_index("invoice_id").loc["F2", "disputed"]
+    assert led.known_at("2026-04-30").invoices["disputed"].all()          # the extraction date: all known
+    again = led.known_at("2026-03-31")
+    pd.testing.assert_frame_equal(again.known_at("2026-03-31").invoices, again.invoices)
+
+
 def test_status_as_of_a_date_equals_status_of_the_data_cut_at_that_date():
     inv = [{"invoice_id": f"F{i}", "amount": 100.0 + i, "issue_date": f"2026-01-{i + 1:02d}",
             "due_date": f"2026-02-{i + 1:02d}"} for i in range(20)]

@@ -334,6 +334,31 @@ def test_copula_widens_monthly_totals_as_theory_says(factor):
     assert abs(count_c.mean() - n / 2) < 4 * count_c.std() / np.sqrt(4000)
 
 
+def test_per_invoice_loadings_default_to_the_scalars_and_follow_theory():
+    """Columns ``load_month`` / ``load_customer`` equal to the scalars (or NaN) simulate bit for bit as a Book
+    without them; loadings of 0.2 on half the invoices and 0 on the others give the exact indicator variance of
+    each half (+-20 %), and an invoice with loading 0 is independent of the month factor."""
+    book = _mixed_book(120)
+    a = run(book, n_paths=300, rho_month=0.1, rho_customer=0.2)
+    inv = book.invoices.assign(load_month=0.1, load_customer=np.where(np.arange(120) % 2, 0.2, np.nan))
+    b = run(Book(as_of=AS_OF, grid=GRID, pmfs=book.pmfs, invoices=inv), n_paths=300, rho_month=0.1,
+            rho_customer=0.2)
+    assert np.array_equal(a.daily, b.daily)
+    n, rho = 200, 0.2
+    pmf = point_pmf(10, 0.5) + point_pmf(60, 0.5)
+    due = DAY0 + pd.Timedelta(days=5)
+    rows = [{"customer_id": f"C{i}", "due_date": due, "amount": 1.0, "profile": 0, "min_day": -90,
+             "load_month": rho if i < n else 0.0} for i in range(2 * n)]
+    sim = run(book_of(rows, [pmf], calendars=every_day()), n_paths=4000,
+              group_by=(np.arange(2 * n) >= n).astype(np.int64))
+    loaded, free = sim.group_monthly[:, 0, 0], sim.group_monthly[:, 1, 0]    # paid on day +10: in November
+    assert abs(loaded.var() / _indicator_variance(0.5, rho, n) - 1) < 0.2
+    assert abs(free.var() / _indicator_variance(0.5, 0.0, n) - 1) < 0.2
+    assert abs(np.corrcoef(loaded, free)[0, 1]) < 0.1
+    with pytest.raises(ParamsError, match="load_month"):
+        run(book_of([{**rows[0], "load_month": 0.7, "load_customer": 0.5}], [pmf], calendars=every_day()))
+
+
 # --------------------------------------------------------------------------------------- upfront, discounts
 
 def test_upfront_and_discount_accounting_is_exact():

@@ -17,8 +17,11 @@ The model, one rule per module (units: calendar days, euros incl. VAT):
 * :mod:`~cashsim.behaviour.months` -- a typical month (median effect) and the AR(1) forecast of months to come.
 * :mod:`~cashsim.behaviour.laws` -- discrete laws on the daily grid, Kaplan-Meier, conditioning on "still open".
 * :mod:`~cashsim.behaviour.disputes` -- resolution time and payment after resolution (*litiges*).
-* :mod:`~cashsim.behaviour.rates` -- never-paid share, direct-debit rejections, promise keep rates (Beta priors).
-* :mod:`~cashsim.behaviour.copula` -- co-movement: ``rho_customer`` and ``rho_month`` from the PIT of the history.
+* :mod:`~cashsim.behaviour.rates` -- never-paid share (aged open invoices censored), direct-debit rejections,
+  promise keep rates (Beta priors).
+* :mod:`~cashsim.behaviour.dunning` -- reminders from the dunning log reshape the hazard on days overdue.
+* :mod:`~cashsim.behaviour.copula` -- co-movement: ``rho_customer`` and ``rho_month`` from the PIT of the history;
+  the book's per-invoice loadings (:meth:`PayerModel.loadings`).
 * :mod:`~cashsim.behaviour.model` -- :class:`PayerModel` and its queries (law, survival, month effects).
 * :mod:`~cashsim.behaviour.booking` -- the engine's book from the open invoices and the sales plan.
 * :mod:`~cashsim.behaviour.summaries` -- segment and customer tables, reliability score, class and reasons.

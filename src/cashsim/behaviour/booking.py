@@ -16,6 +16,10 @@ Rules (units: calendar days relative to due, euros incl. VAT):
 * Sales plan: each month's amount split into ``round(amount / average_invoice)`` equal invoices issued evenly over
   the month, spread over the segment's customers in proportion to their last 12 months of invoicing; their law
   mixes in the segment's law of disputed invoices at its recent dispute rate (:mod:`cashsim.behaviour.disputes`).
+* Copula loadings per invoice (columns ``load_month``, ``load_customer``, :meth:`PayerModel.loadings`): the share
+  of its predictive variance that is its due month's still-unknown effect (about 0 for a month already estimated,
+  ``tau_month^2 / s^2`` for a month to come) and its customer's (the estimated effect's variance, drawn once per
+  path, plus the residual customer co-movement).
 
 >>> book = model.book(ledger.open_book("2026-10-31"), horizon_end="2027-01-31")  # doctest: +SKIP
 """
@@ -28,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from cashsim.behaviour.disputes import UNDATED
-from cashsim.behaviour.history import _ts
+from cashsim.behaviour.history import _channel_of, _ts
 from cashsim.behaviour.laws import DAYS, GRID, _condition_after, _place_on_grid, hold_unpaid_window
 from cashsim.behaviour.paydays import _calendar_index, calendar_rows
 from cashsim.behaviour.rates import BOOK_KEY
@@ -52,11 +56,15 @@ def build_book(model: PayerModel, open_book: pd.DataFrame, sales_plan: list | No
     pmfs, profile = _book_pmfs(model, inv, model._promises if promises is None else promises)
     run_sets, cal_idx = _calendar_index(model.payment_runs, inv["customer_id"].to_numpy(str))
     calendars = calendar_rows(run_sets, pd.date_range(model.as_of + pd.Timedelta(days=1), horizon_end, freq="D"))
+    load_month, load_customer = model.loadings(inv["customer_id"].to_numpy(str), inv["segment"].to_numpy(str),
+                                               inv["due_date"].dt.strftime("%Y-%m").to_numpy(str))
     inv = inv.assign(profile=profile, calendar=cal_idx,
-                     upfront_amount=0.0, upfront_date=pd.NaT, discount_rate=0.0, discount_day=np.nan)
+                     upfront_amount=0.0, upfront_date=pd.NaT, discount_rate=0.0, discount_day=np.nan,
+                     load_month=load_month, load_customer=load_customer)
     inv["upfront_date"] = inv["upfront_date"].astype("datetime64[ns]")
     cols = ["invoice_id", "customer_id", "segment", "is_future", "issue_date", "due_date", "amount", "profile",
-            "min_day", "calendar", "upfront_amount", "upfront_date", "discount_rate", "discount_day"]
+            "min_day", "calendar", "upfront_amount", "upfront_date", "discount_rate", "discount_day",
+            "load_month", "load_customer"]
     return Book(as_of=model.as_of, grid=model.grid, pmfs=pmfs, invoices=inv[cols].reset_index(drop=True),
                 calendars=calendars)
 
@@ -131,16 +139,19 @@ def _book_pmfs(model: PayerModel, inv: pd.DataFrame, promises: pd.DataFrame | No
 
     # regular rows: future invoices use the customer's "new invoice" law (dispute mix of its segment)
     due_month = inv["due_date"].dt.strftime("%Y-%m").to_numpy(str)
+    chan = _channel_of(inv)
+    channel = model._channels(cust, chan)
+    channel = np.full(n, "") if channel is None else channel
     held = np.where(window < min_day - 1, np.char.add(np.char.add(window.astype(str), ":"), min_day.astype(str)),
                     "")
     key = pd.DataFrame({"c": cust, "s": seg, "t": terms, "m": method, "f": future, "a": due_month,
-                        "d": dtype, "w": held})[~special_row]
+                        "d": dtype, "w": held, "b": channel})[~special_row]
     uniq, inverse = np.unique(key.astype(str).agg("|".join, axis=1).to_numpy(), return_inverse=True)
     first = pd.Series(np.arange(len(key))).groupby(inverse).first().to_numpy()
     kk = key.iloc[first]
     reg = _new_invoice_law(model, kk["c"].to_numpy(str), kk["s"].to_numpy(str), kk["t"].to_numpy(float),
                                 kk["m"].to_numpy(str), kk["f"].to_numpy(bool), kk["a"].to_numpy(str),
-                                kk["d"].to_numpy(str))
+                                kk["d"].to_numpy(str), kk["b"].to_numpy(str))
     g0 = int(model.grid[0])
     pos = np.flatnonzero(~special_row)[first]
     reg = hold_unpaid_window(reg, window[pos] + 1 - g0, min_day[pos] - g0)
@@ -149,7 +160,7 @@ def _book_pmfs(model: PayerModel, inv: pd.DataFrame, promises: pd.DataFrame | No
     rows = [reg]
     idx = np.flatnonzero(special_row)
     if len(idx):
-        special = _special_rows(model, inv.iloc[idx], terms[idx], promise_day[idx], window[idx])
+        special = _special_rows(model, inv.iloc[idx], terms[idx], promise_day[idx], window[idx], channel[idx])
         profile[idx] = len(reg) + np.arange(len(idx))
         rows.append(special)
     pmfs = np.vstack(rows)
@@ -158,10 +169,11 @@ def _book_pmfs(model: PayerModel, inv: pd.DataFrame, promises: pd.DataFrame | No
     return pmfs_u, inv2.ravel()[profile]
 
 def _new_invoice_law(model: PayerModel, cust: np.ndarray, seg: np.ndarray, terms: np.ndarray, method: np.ndarray,
-                     future: np.ndarray, due_month: np.ndarray, dispute_type: np.ndarray) -> np.ndarray:
+                     future: np.ndarray, due_month: np.ndarray, dispute_type: np.ndarray,
+                     channel: np.ndarray | None = None) -> np.ndarray:
     """Open undisputed invoices: the customer's law. Future invoices: mixed with the segment's law of disputed
     invoices in proportion to its recent dispute rate (a plan invoice may still become disputed)."""
-    pmf, _ = model.law(cust, seg, terms, dispute_type, method, due_month)
+    pmf, _ = model.law(cust, seg, terms, dispute_type, method, due_month, channel)
     if future.any() and len(model._dispute_share):
         f = np.flatnonzero(future)
         share = model._dispute_share.reindex(seg[f]).fillna(0.0).to_numpy()[:, None]
@@ -171,7 +183,7 @@ def _new_invoice_law(model: PayerModel, cust: np.ndarray, seg: np.ndarray, terms
     return pmf
 
 def _special_rows(model: PayerModel, inv: pd.DataFrame, terms: np.ndarray, promise_day: np.ndarray,
-                  last_day: np.ndarray) -> np.ndarray:
+                  last_day: np.ndarray, channel: np.ndarray | None = None) -> np.ndarray:
     """Rows already conditioned on "not paid by as_of": disputes (rest of the resolution time + delay after
     resolution), promises (kept with the customer's keep rate, else back to the law after the promised day).
     ``last_day``: the customer's last payment day on or before ``as_of`` (relative to due), see
@@ -187,7 +199,7 @@ def _special_rows(model: PayerModel, inv: pd.DataFrame, terms: np.ndarray, promi
     flagged = inv["disputed"].fillna(False).to_numpy(bool)
     disputed = flagged & inv["dispute_opened"].notna().to_numpy()
     base, _ = model.law(cust, seg, terms, np.where(flagged & ~disputed, UNDATED, ""), method,
-                       due.dt.strftime("%Y-%m").to_numpy(str))
+                       due.dt.strftime("%Y-%m").to_numpy(str), channel)
     base = hold_unpaid_window(base, np.asarray(last_day) + 1 - model.grid[0], min_day - model.grid[0])
     pi = model._pi(cust, seg)
     dtype = inv["dispute_type"].astype(object).where(inv["dispute_type"].notna(), "other").to_numpy(str)

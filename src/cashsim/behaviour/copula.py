@@ -1,9 +1,12 @@
 """Co-movement of payment days: the copula strengths ``rho_customer`` and ``rho_month`` estimated from history.
 
 PIT of every invoice under its fitted marginal (randomised within the day for paid ones, on ``(F(c), 1)`` for
-censored ones), ``z = Phi^-1(u)``; ``rho_customer`` = one-way random-effects intra-class correlation of ``z`` by
-customer x quarter of due date (the forecast horizon's time scale; the customer's long-run level is already in
-``u_j``), ``rho_month`` = intra-class correlation by due month of ``z`` after removing customer means. With fewer
+censored ones), ``z = Phi^-1(u)``; ``rho_customer`` = one-way random-effects intra-class correlation by customer x
+quarter of due date (the forecast horizon's time scale; the customer's long-run level is already in ``u_j``) of
+``z`` after removing due-month means (a month shared by a customer's invoices of a quarter is the month factor's,
+not the customer's), ``rho_month`` = intra-class correlation by due month of ``z`` after removing customer means.
+The engine's loadings are per invoice (:meth:`~cashsim.behaviour.model.PayerModel.loadings`): ``rho_month`` is the
+scalar for a Book without them. With fewer
 than 12 due months the month loading is floored at 0.05 (methods.md 1.5) and ``diagnostics["rho_month_floor"]``
 says so; the two together are capped at 0.95. The engine's copula: docs/design.md, ``simulate``.
 
@@ -61,9 +64,11 @@ def _copula_strengths(hist: pd.DataFrame, eta: np.ndarray, sig: np.ndarray, rng:
     due = hist["due_date"]
     ci, _ = pd.factorize(hist["customer_id"])
     quarter = (due.dt.year * 4 + due.dt.quarter).to_numpy()
-    rho_c = icc_oneway(z, ci.astype(np.int64) * 100_000 + quarter)
-    z_within = z - (np.bincount(ci, weights=z) / np.bincount(ci))[ci]
     month = (due.dt.year * 12 + due.dt.month).to_numpy()
+    mi, _ = pd.factorize(month)
+    z_months_out = z - (np.bincount(mi, weights=z) / np.bincount(mi))[mi]   # the month effect is its own factor
+    rho_c = icc_oneway(z_months_out, ci.astype(np.int64) * 100_000 + quarter)
+    z_within = z - (np.bincount(ci, weights=z) / np.bincount(ci))[ci]
     n_months = len(np.unique(month))
     rho_m = icc_oneway(z_within, month)
     info = {"n_due_months": n_months, "rho_month_estimate": rho_m, "rho_customer_estimate": rho_c,

@@ -12,7 +12,10 @@ time). Rules (units: calendar days):
   that of a resolved one is updated by the post-resolution survival only.
 * Plan invoices may become disputed: per segment, the Kaplan-Meier law of days late of disputed invoices on the
   grid, mixed in at the segment's recent dispute rate.
-* A dispute flag without dates (:data:`UNDATED`, the IBM sample) is an AFT covariate instead.
+* A dispute flag without dates (:data:`UNDATED`, the IBM sample) is no covariate: it is known only on invoices
+  closed by ``as_of`` (:meth:`cashsim.ledger.Ledger.known_at`), so the laws fitted are the marginal ones over
+  dispute status (:mod:`cashsim.behaviour.history`); an open invoice flagged at the extraction date keeps the
+  type :data:`UNDATED` in its book row, which no coefficient moves.
 
 >>> int(np.argmax(_lognormal_days_pmf(*DISPUTE_PRIOR).cumsum() >= 0.5))   # prior median resolution time
 30

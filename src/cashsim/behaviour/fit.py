@@ -24,6 +24,7 @@ from cashsim.behaviour.aft import FAMILIES, AFTFit, fit_aft
 from cashsim.behaviour.booking import _plan_mix
 from cashsim.behaviour.copula import _copula_strengths
 from cashsim.behaviour.disputes import _disputed_laws, _disputes
+from cashsim.behaviour.dunning import _overdue_hazard
 from cashsim.behaviour.history import _design_columns, _history, _mode_by, _ts, recency_weights
 from cashsim.behaviour.laws import GRID
 from cashsim.behaviour.model import PayerModel
@@ -36,6 +37,14 @@ from cashsim.seeding import SeedLike, rng
 
 #: Above this many invoices, the AFT family is chosen on a subsample of customers, then fitted on all.
 FAMILY_SELECTION_ROWS = 200_000
+
+
+def _latest_channel(hist: pd.DataFrame) -> pd.Series:
+    """Each customer's billing channel on its latest invoice with one (empty when the history has none)."""
+    known = hist[hist["billing_channel"] != ""]
+    if known.empty:
+        return pd.Series(dtype=object)
+    return known.sort_values("issue_date").groupby("customer_id")["billing_channel"].last()
 
 
 def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: int = 5,
@@ -125,13 +134,17 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
         _segment_index=seg_index, _customer_index=cust_index, _segment_pi=seg_pi, _dispute_share=share,
         _plan_mix=plan_mix, _disputed_law=disputed_law, _promises=promises,
         month_effects=month_effects, month_center=month_center, month_persistence=month_phi,
-        month_effect_var=month_var,
+        month_effect_var=month_var, _channel=_latest_channel(hist),
     )
+    # reminders (dunning log) reshape the tail of every law from here on
+    overdue_ratio, dunning_info = _overdue_hazard(model, hist, known.dunning, as_of)
+    model = replace(model, _overdue_ratio=overdue_ratio)
     # copula strengths from the PIT under the fitted marginals
     eta, sig = model._eta_sigma(h["customer_id"].to_numpy(str), h["segment"].to_numpy(str),
                                 h["terms"].to_numpy(float), h["dispute_type"].to_numpy(str),
                                 h["payment_method"].to_numpy(str),
-                                TYPICAL_MONTHS[h["due_date"].dt.month.to_numpy() - 1])
+                                TYPICAL_MONTHS[h["due_date"].dt.month.to_numpy() - 1],
+                                h["billing_channel"].to_numpy(str))
     rho_m, rho_c, rho_info = _copula_strengths(h, eta, sig, rng(seed), fit.family)
 
     # profiles: one row per customer (undisputed, usual method and terms), one per segment (population law)
@@ -175,7 +188,7 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
         "family_loglik": {f: v.loglik for f, v in fits.items()}, "family_selection_rows": int(len(subset)),
         "direct_debits": n_dd,
         "dd_reject_rate": dd_rate, "payment_run_customers": int(len(runs)), **dispute_info, **promise_info,
-        **rho_info,
+        **rho_info, **dunning_info,
     }
     return replace(model, pmfs=pmfs, p_never=1.0 - pmfs.sum(axis=1), profiles=profiles, customers=customers,
                    segments=seg_table, rho_month=rho_m, rho_customer=rho_c, coefficients=coefficients,

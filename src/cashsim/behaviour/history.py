@@ -4,13 +4,18 @@ Rules (units: calendar days, euros incl. VAT):
 
 * One row per positive invoice issued by ``as_of``, as :meth:`cashsim.ledger.Ledger.status` saw it then (no
   look-ahead), with ``terms = due - issue``, ``age = as_of - issue``, paid / written-off flags and
-  ``days_late = paid - due``. A dispute flag without an opening date (the IBM sample) gets the type
-  :data:`~cashsim.behaviour.disputes.UNDATED` and stays in the AFT as a covariate.
+  ``days_late = paid - due``. A dispute flag without an opening date (the IBM sample) is no covariate:
+  :meth:`~cashsim.ledger.Ledger.known_at` keeps it only on invoices closed by ``as_of`` (before the extraction
+  date), so an invoice open at a forecast origin never has it, and its law must be the marginal one over dispute
+  status. Such flags are dropped here (``disputed`` False, no type): a covariate seen only on paid invoices would
+  fit a "disputed" law biased fast and leave the baseline too fast for the open invoices it forecasts (IBM
+  backtest, docs/validation.md).
 * Each invoice is weighted by recency, ``w = 0.5 ** (age / half_life_days)`` (habits change in a crisis), weights
   rescaled to mean 1 so the total information is unchanged.
 * AFT covariates ``x``: segment intercepts, ``log(terms days)`` per segment, due in August (*congés d'été*),
-  payment method (cheque, card; transfer is the reference, direct debit is modelled apart) and dispute types, each
-  with at least 20 invoices.
+  payment method (cheque, card; transfer is the reference, direct debit is modelled apart), dispute types and the
+  billing channel when the invoices have one (column ``billing_channel``, or ``channel`` from the IBM adapter's
+  PaperlessBill; the most frequent channel is the reference), each with at least 20 invoices.
 
 >>> recency_weights(np.array([0, 365]), 365).round(3).tolist()
 [1.333, 0.667]
@@ -23,11 +28,22 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cashsim.behaviour.disputes import UNDATED
 from cashsim.errors import ModelError
 
 #: Payment methods the AFT gives their own coefficient (transfer is the reference; direct debit is modelled apart).
 AFT_METHODS = ("cheque", "card")
+#: Invoice columns read as the billing channel, first found (``channel``: the IBM adapter's PaperlessBill).
+CHANNEL_COLUMNS = ("billing_channel", "channel")
+
+
+def _channel_of(df: pd.DataFrame) -> np.ndarray | None:
+    """The billing channel of each row (lower-case text, "" when unknown) from the first of
+    :data:`CHANNEL_COLUMNS` present, else None."""
+    col = next((c for c in CHANNEL_COLUMNS if c in df.columns), None)
+    if col is None:
+        return None
+    v = df[col].astype(object).where(df[col].notna(), "")
+    return v.astype(str).str.strip().str.lower().replace({"nan": "", "<na>": ""}).to_numpy(str)
 
 
 def _ts(value: Any) -> pd.Timestamp:
@@ -67,9 +83,14 @@ def _history(ledger, as_of: pd.Timestamp) -> pd.DataFrame:
     st["dispute_type"] = st["dispute_type"].astype(object).where(st["dispute_type"].notna() & st["disputed"], "")
     st["dispute_type"] = st["dispute_type"].astype(str).replace({"nan": "", "<NA>": ""})
     st.loc[st["disputed"] & (st["dispute_type"] == ""), "dispute_type"] = "other"
-    # a dispute without an opening date cannot follow resolution + delay: it stays in the AFT as a covariate
+    # a dispute without an opening date is never known for an invoice open at a forecast origin (known_at): it is
+    # no covariate, and the laws fitted are the marginal ones over dispute status that such an invoice needs
     st["dispute_dated"] = st["disputed"] & st["dispute_opened"].notna()
-    st.loc[st["disputed"] & ~st["dispute_dated"], "dispute_type"] = UNDATED
+    undated = (st["disputed"] & ~st["dispute_dated"]).to_numpy()
+    st.loc[undated, "dispute_type"] = ""
+    st.loc[undated, "disputed"] = False
+    channel = _channel_of(st)
+    st["billing_channel"] = channel if channel is not None else ""
     st["terms"] = (st["due_date"] - st["issue_date"]).dt.days.clip(0, None)
     st["age"] = (as_of - st["issue_date"]).dt.days
     st["paid"] = st["status"].eq("paid")
@@ -117,4 +138,11 @@ def _design_columns(hist: pd.DataFrame, min_rows: int = 20) -> tuple[list[str], 
         if rows.sum() >= min_rows:
             cols.append(f"method={m}")
             mats.append(rows)
+    channel = hist["billing_channel"].to_numpy(str) if "billing_channel" in hist else np.array([], str)
+    names, counts = np.unique(channel[channel != ""], return_counts=True)
+    if len(names) >= 2:                                  # the most frequent channel is the reference
+        for c, k in zip(names, counts):
+            if c != names[np.argmax(counts)] and k >= min_rows and len(channel) - k >= min_rows:
+                cols.append(f"channel={c}")
+                mats.append(channel == c)
     return cols, np.column_stack(mats).astype(float)

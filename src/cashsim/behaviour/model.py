@@ -28,6 +28,7 @@ import pandas as pd
 from cashsim.behaviour.aft import AFTFit
 from cashsim.behaviour.booking import build_book
 from cashsim.behaviour.laws import DAYS, grid_pmf
+from cashsim.behaviour.dunning import _apply_ratio
 from cashsim.behaviour.months import TYPICAL_YEAR
 from cashsim.behaviour.paydays import _calendar_index, calendar_rows, last_payment_days
 from cashsim.errors import ModelError
@@ -73,10 +74,15 @@ class PayerModel:
     _disputed_law: dict = field(default_factory=dict, repr=False)
     _promises: pd.DataFrame | None = field(default=None, repr=False)
     _plan_mix: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    #: hazard ratio on the grid days overdue from the dunning log (:mod:`cashsim.behaviour.dunning`); None: none
+    _overdue_ratio: np.ndarray | None = field(default=None, repr=False)
+    #: each customer's latest billing channel (the default of an invoice without one); empty: no channel
+    _channel: pd.Series = field(default_factory=lambda: pd.Series(dtype=object), repr=False)
 
     # -- laws ---------------------------------------------------------------------------------------------------
     def _design(self, segment: np.ndarray, terms: np.ndarray, dispute_type: np.ndarray,
-                method: np.ndarray, due_month: np.ndarray | None = None) -> np.ndarray:
+                method: np.ndarray, due_month: np.ndarray | None = None, channel: np.ndarray | None = None
+                ) -> np.ndarray:
         """Covariate rows in the fitted AFT's column order (unknown segment -> book average of the intercepts)."""
         cols = self._columns
         X = np.zeros((len(segment), len(cols)))
@@ -90,6 +96,8 @@ class PayerModel:
                 X[:, i] = dispute_type == c.split("=", 1)[1]
             elif c.startswith("method="):
                 X[:, i] = method == c.split("=", 1)[1]
+            elif c.startswith("channel=") and channel is not None:
+                X[:, i] = channel == c.split("=", 1)[1]
             elif c == "due_in_august" and due_month is not None:
                 X[:, i] = np.char.endswith(np.asarray(due_month, str), "-08")
         unknown = X[:, seg_cols].sum(axis=1) == 0
@@ -98,14 +106,14 @@ class PayerModel:
         return X
 
     def _eta_sigma(self, customer: np.ndarray, segment: np.ndarray, terms: np.ndarray,
-                   dispute_type: np.ndarray, method: np.ndarray, due_month: np.ndarray | None = None
-                   ) -> tuple[np.ndarray, np.ndarray]:
+                   dispute_type: np.ndarray, method: np.ndarray, due_month: np.ndarray | None = None,
+                   channel: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Location and predictive scale of log t: ``eta = x'beta + u_j + m(due_month)``,
         ``s^2 = sigma_seg^2 + v_month + Var(u_j)`` (:meth:`month_level`, :meth:`month_variance`; with no due month,
         a typical month: the median effect, robust to a stressed quarter, and ``tau_month^2``; a customer without
         history gets ``u = 0`` and ``Var = tau_seg^2``: the segment's population law)."""
         fit = self._fit
-        X = self._design(segment, terms, dispute_type, method, due_month)
+        X = self._design(segment, terms, dispute_type, method, due_month, self._channels(customer, channel))
         seg_idx = pd.Index(list(self._segment_index)).get_indexer(segment)
         sig = np.where(seg_idx >= 0, fit.sigma[np.maximum(seg_idx, 0)], np.sqrt(np.mean(fit.sigma ** 2)))
         tau2 = np.where(seg_idx >= 0, fit.tau2[np.maximum(seg_idx, 0)], np.mean(fit.tau2))
@@ -115,6 +123,41 @@ class PayerModel:
         var = np.where(known, fit.u_var[np.maximum(cidx, 0)], tau2)
         return X @ fit.beta + u + self.month_level(due_month, len(segment)), \
             np.sqrt(sig ** 2 + self.month_variance(due_month, len(segment)) + var)
+
+    def _channels(self, customer: np.ndarray, channel: np.ndarray | None) -> np.ndarray | None:
+        """Billing channel per invoice: the one given ("" or NaN: unknown), else the customer's latest."""
+        if not len(self._channel):
+            return None if channel is None else np.asarray(channel, object).astype(str)
+        latest = self._channel.reindex(np.asarray(customer, object).astype(str)).fillna("").to_numpy(str)
+        if channel is None:
+            return latest
+        given = pd.Series(np.asarray(channel, object)).fillna("").astype(str).str.strip().str.lower().to_numpy(str)
+        return np.where(np.isin(given, ["", "nan"]), latest, given)
+
+    def loadings(self, customer: np.ndarray, segment: np.ndarray, due_month: np.ndarray | None
+                 ) -> tuple[np.ndarray, np.ndarray]:
+        """Per invoice, the copula loadings the engine applies (``Book.invoices`` columns ``load_month``,
+        ``load_customer``): the share of the invoice's predictive variance ``s^2 = sigma^2 + v_month + Var(u_j)``
+        (:meth:`_eta_sigma`) that is shared on a path.
+
+        ``load_month = v_month / s^2``: what is still unknown of its due month's effect, ``tau_month^2`` for a month
+        to come, only the posterior variance for a month already estimated (its effect is in the location);
+        ``load_customer = (Var(u_j) + rho_customer sigma^2) / s^2``: the uncertainty of the customer's estimated
+        effect is one draw per path for all its invoices, not each invoice's own noise, and ``rho_customer`` (the
+        customer x quarter co-movement left after the due-month means, :mod:`cashsim.behaviour.copula`) takes its
+        share of the rest. Example: ``sigma^2 = 0.09``, ``v_month = 0.01``, ``Var(u) = 0`` and ``rho_customer =
+        0.1`` give ``load_month = 0.1`` and ``load_customer = 0.09``.
+        """
+        fit = self._fit
+        segment = np.asarray(segment, object).astype(str)
+        seg_idx = pd.Index(list(self._segment_index)).get_indexer(segment)
+        sig2 = np.where(seg_idx >= 0, fit.sigma[np.maximum(seg_idx, 0)], np.sqrt(np.mean(fit.sigma ** 2))) ** 2
+        tau2 = np.where(seg_idx >= 0, fit.tau2[np.maximum(seg_idx, 0)], np.mean(fit.tau2))
+        cidx = pd.Index(list(self._customer_index)).get_indexer(np.asarray(customer, object).astype(str))
+        var_u = np.where(cidx >= 0, fit.u_var[np.maximum(cidx, 0)], tau2)
+        v_month = self.month_variance(due_month, len(segment))
+        s2 = sig2 + v_month + var_u
+        return v_month / s2, (var_u + self.rho_customer * sig2) / s2
 
     def month_variance(self, due_month: np.ndarray | None, n: int) -> np.ndarray:
         """What is still unknown of the month effect of invoices due in ``due_month``: the posterior variance of
@@ -146,10 +189,11 @@ class PayerModel:
         return np.where(typical, c, np.where(np.isnan(known) | (gap > 0), forecast, known))
 
     def law(self, customer: np.ndarray, segment: np.ndarray, terms: np.ndarray, dispute_type: np.ndarray | None = None,
-            method: np.ndarray | None = None, due_month: np.ndarray | None = None
-            ) -> tuple[np.ndarray, np.ndarray]:
+            method: np.ndarray | None = None, due_month: np.ndarray | None = None,
+            channel: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Pmf rows on :data:`GRID` and never-paid masses for invoices described by the arrays given.
 
+        ``channel``: billing channel per invoice (default, or "" : the customer's latest, when the model has one).
         ``due_month`` ('YYYY-MM', default a typical month) sets the month effect (:meth:`month_level`) and the
         August slowdown. Direct debit:
         ``(1 - pi) [(1 - r) 1{d = 0} + r * transfer law after the due date]``; otherwise
@@ -164,7 +208,7 @@ class PayerModel:
         method = np.full(n, "transfer", object) if method is None else np.asarray(method, object).astype(str)
         dd = method == "direct_debit"
         eta, sig = self._eta_sigma(customer, segment, terms, dispute_type, np.where(dd, "transfer", method),
-                                   due_month)
+                                   due_month, channel)
         pmf = grid_pmf(eta, sig, terms, self.grid, self._fit.family)
         if dd.any():
             after = self.grid >= 1
@@ -177,6 +221,8 @@ class PayerModel:
             pmf[dd] = (1 - self.dd_reject_rate) * spike + self.dd_reject_rate * rej
         pi = self._pi(customer, segment)
         pmf = pmf * (1 - pi)[:, None]
+        if self._overdue_ratio is not None:      # reminders reshape the tail (cashsim.behaviour.dunning)
+            pmf = _apply_ratio(pmf, self._overdue_ratio)
         return pmf, 1.0 - pmf.sum(axis=1)
 
     def _pi(self, customer: np.ndarray, segment: np.ndarray) -> np.ndarray:

@@ -73,12 +73,27 @@ class Ledger:
         """What was known at the end of ``as_of``: no look-ahead anywhere downstream.
 
         Invoices issued <= as_of; payments, promises, dunning, credits and allocations dated <= as_of; a dispute
-        opened after as_of is unflagged (type blanked); resolutions and write-offs after as_of are blanked. A dispute
-        flag without an opening date is taken as known from the issue date (the data cannot say better).
+        opened after as_of is unflagged (type blanked); resolutions and write-offs after as_of are blanked.
+
+        **Undated disputes** (a flag without ``dispute_opened``, e.g. the IBM sample): the data cannot say when the
+        flag became known, only that it is known at the extraction date (taken as :attr:`latest_date`). Before that
+        date the flag is kept only on an invoice *closed by as_of* (fully paid, or written off, by as_of: the flag
+        is then history) and is unflagged on an invoice still open at as_of (it may have been raised after as_of:
+        keeping it would let the forecast of that invoice see its future). Example: an undated flag on an invoice
+        paid 40 days after as_of is not known at as_of; on one paid before as_of it is.
         """
         day = _day(as_of)
         inv = self.invoices[(self.invoices["issue_date"] <= day).to_numpy()]
         not_yet = (inv["dispute_opened"] > day).to_numpy()
+        undated = inv["disputed"].to_numpy(bool) & inv["dispute_opened"].isna().to_numpy()
+        if undated.any():
+            latest = self.latest_date
+            if latest is None or day < latest:
+                pays = self.payments[(self.payments["payment_date"] <= day).to_numpy()]
+                given = self.allocations[(self.allocations["date"] <= day).to_numpy()]
+                paid_date = _settlement(inv, pays, _credit_events(given)).paid_date
+                closed = ~np.isnat(paid_date) | (inv["write_off_date"] <= day).to_numpy()
+                not_yet = not_yet | (undated & ~closed)
         inv = inv.assign(
             disputed=inv["disputed"].to_numpy() & ~not_yet,
             dispute_opened=inv["dispute_opened"].where(~not_yet),

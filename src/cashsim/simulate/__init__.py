@@ -10,7 +10,9 @@ The rule, for invoice ``i`` of customer ``j`` due in calendar month ``m`` on pat
 * **Copula** (Gaussian factor copula): ``Z = sqrt(rho_m) M[k, m] + sqrt(rho_c) C[k, j] + sqrt(1 - rho_m - rho_c) e``
   with ``M``, ``C``, ``e`` independent N(0, 1). ``m`` is the month the invoice falls due, or the first forecast
   month for an invoice already overdue: a bad month is bad for many invoices at once, a slow customer is slow on
-  all its invoices.
+  all its invoices. **Per-invoice loadings**: the optional Book.invoices columns ``load_month`` and
+  ``load_customer`` replace ``rho_m`` and ``rho_c`` for their rows (NaN or absent: the scalars, so a Book without
+  them simulates exactly as before); :meth:`PayerModel.book <cashsim.behaviour.PayerModel.book>` writes them.
 * **Marginal** (inverse CDF on the daily grid, conditioned on "not paid yet"): ``U = Phi(Z)``,
   ``U' = F(min_day - 1) + U (1 - F(min_day - 1))``, pay day = the first grid day ``g`` with ``F(g) >= U'``;
   ``U'`` above the row's total mass (never paid, or paid after the last grid day) = not paid within the horizon.

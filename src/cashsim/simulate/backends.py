@@ -63,14 +63,15 @@ def _run_blocks(prep: _Prepared, blocks: list[int], seeds: list[np.random.SeedSe
     s_month = np.empty((prep.n_factor_months, total))
     s_cust = np.empty((prep.n_customers, total))
     for b, size in enumerate(sizes):
-        for factors, scale in ((s_month, prep.sqrt_rho_month), (s_cust, prep.sqrt_rho_customer)):
+        for factors in (s_month, s_cust):                 # standard normals: the kernel applies the loadings
             drawn = np.empty((factors.shape[0], size))
             standard_normals(states[b], drawn)
-            factors[:, cols[b]:cols[b + 1]] = drawn * scale
-    _simulate_task(states, cols, s_month, s_cust, prep.c, prep.month, prep.cust, prep.table, prep.skip,
-                   prep.limit, prep.offset, prep.cal_row, prep.amount, prep.disc_g, prep.disc_rate, prep.group,
-                   prep.start, prep.first_g, prep.theta, prep.guide, prep.calendars, prep.month_of_day, daily,
-                   cost, groups, prep.use_groups, np.empty(total), np.empty(max(prep.longest, 1), np.int64))
+            factors[:, cols[b]:cols[b + 1]] = drawn
+    _simulate_task(states, cols, s_month, s_cust, prep.a_month, prep.a_cust, prep.c_own, prep.month, prep.cust,
+                   prep.table, prep.skip, prep.limit, prep.offset, prep.cal_row, prep.amount, prep.disc_g,
+                   prep.disc_rate, prep.group, prep.start, prep.first_g, prep.theta, prep.guide, prep.calendars,
+                   prep.month_of_day, daily, cost, groups, prep.use_groups, np.empty(total),
+                   np.empty(max(prep.longest, 1), np.int64))
     if out is None:
         out = (np.empty((total, prep.n_days)), np.zeros((total, prep.n_days)),
                np.empty((total, prep.n_groups, prep.n_months)) if prep.use_groups else None)

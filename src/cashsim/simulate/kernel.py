@@ -1,10 +1,13 @@
 """The compiled loops of the engine (*noyau*): draw each invoice's normals, find its pay day, book the cash.
 
-The rule, for invoice ``i`` on path ``p`` of a task: ``x = s_month[month[i], p] + s_cust[cust[i], p] + c e[p]``
-(``s_*`` = the scaled month and customer factors, ``c = sqrt(1 - rho_month - rho_customer)``, ``e`` the invoice's
-own standard normal); the pay day is the first table position ``r`` with ``theta[r] >= x``
-(:mod:`cashsim.simulate.tables`), moved through the invoice's calendar row; ``daily[day, path] += amount`` (or
-``amount (1 - rate)`` and ``cost += amount rate`` when the discount is taken, ``r <= disc_g - first_g``).
+The rule, for invoice ``i`` on path ``p`` of a task:
+``x = a_month[i] s_month[month[i], p] + a_cust[i] s_cust[cust[i], p] + c[i] e[p]`` (``s_*`` = the standard normal
+month and customer factors, ``a_month[i] = sqrt(load_month[i])``, ``a_cust[i] = sqrt(load_customer[i])``,
+``c[i] = sqrt(1 - load_month[i] - load_customer[i])``, ``e`` the invoice's own standard normal; the loadings are
+per invoice, :func:`cashsim.simulate.tables._prepare`); the pay day is the first table position ``r`` with
+``theta[r] >= x`` (:mod:`cashsim.simulate.tables`), moved through the invoice's calendar row;
+``daily[day, path] += amount`` (or ``amount (1 - rate)`` and ``cost += amount rate`` when the discount is taken,
+``r <= disc_g - first_g``).
 
 * **Loop order**: a task (a few blocks of :data:`~cashsim.simulate.backends.PATH_BLOCK` paths) takes the invoices
   one by one: each block draws its paths' normals for the invoice into a buffer of one double per path (L1), then
@@ -59,20 +62,20 @@ def _position(z, guide_t, th):
 
 
 @numba.njit(nogil=True, cache=True)
-def _pay(e, smi, sci, c, guide_t, th, row_of, amt, flat):
+def _pay(e, smi, sci, am, ac, c, guide_t, th, row_of, amt, flat):
     """One invoice without discount or groups on every path ``p``: ``flat[row_of[r] + p] += amt`` where ``r`` is
-    the first table position with ``th[r] >= x``, ``x = smi[p] + sci[p] + c e[p]`` and ``row_of[r]`` the offset
-    of its day's row in the flattened ``daily`` (see :func:`_simulate_task`)."""
+    the first table position with ``th[r] >= x``, ``x = am smi[p] + ac sci[p] + c e[p]`` and ``row_of[r]`` the
+    offset of its day's row in the flattened ``daily`` (see :func:`_simulate_task`)."""
     for p in range(e.shape[0]):
         up = np.uintp(p)
-        r = _position(smi[up] + sci[up] + c * e[up], guide_t, th)
+        r = _position(am * smi[up] + ac * sci[up] + c * e[up], guide_t, th)
         flat[np.uintp(row_of[r]) + up] += amt
 
 
 @numba.njit(nogil=True, cache=True)
-def _simulate_task(states, cols, s_month, s_cust, c, month, cust, table, skip, limit, offset, cal_row, amount,
-                   disc_g, disc_rate, group, start, first_g, theta, guide, calendars, month_of_day, daily, cost,
-                   group_monthly, use_groups, e, day_of):
+def _simulate_task(states, cols, s_month, s_cust, a_month, a_cust, c_own, month, cust, table, skip, limit, offset,
+                   cal_row, amount, disc_g, disc_rate, group, start, first_g, theta, guide, calendars, month_of_day,
+                   daily, cost, group_monthly, use_groups, e, day_of):
     """Pay every invoice of the book on the paths of one task; cash goes to ``daily[day, path]`` (discounts to
     ``cost``, cash to ``group_monthly[path, group, month]`` when ``use_groups``).
 
@@ -81,7 +84,8 @@ def _simulate_task(states, cols, s_month, s_cust, c, month, cust, table, skip, l
     path (so every invoice, even one that cannot be paid within the horizon, takes the same numbers from the
     stream whatever the others do); then every path of the task runs through the invoice, whose tables stay in
     L1. The pay day of invoice ``i`` on path ``p`` is the first grid day ``g`` of its threshold table with
-    ``theta(g) >= x``, ``x = s_month[month[i], p] + s_cust[cust[i], p] + c e[p]`` (:func:`_position`).
+    ``theta(g) >= x``, ``x = a_month[i] s_month[month[i], p] + a_cust[i] s_cust[cust[i], p] + c_own[i] e[p]``
+    (:func:`_position`).
     ``day_of[r]``, built once per invoice, is the day index of table position ``r`` through the
     invoice's calendar, or the sink row ``daily.shape[0] - 1`` (never paid, or paid after the horizon); for an
     invoice without discount or groups, the offset of that day's row in the flattened ``daily``.
@@ -113,9 +117,10 @@ def _simulate_task(states, cols, s_month, s_cust, c, month, cust, table, skip, l
         smi = s_month[month[i]]
         sci = s_cust[cust[i]]
         amt = amount[i]
+        am, ac, c = a_month[i], a_cust[i], c_own[i]
         # indices are unsigned (all are >= 0): numba then skips its negative-index wraparound code
         if plain:
-            _pay(e, smi, sci, c, guide_t, th, day_of, amt, flat)
+            _pay(e, smi, sci, am, ac, c, guide_t, th, day_of, amt, flat)
             continue
         r_disc = disc_g[i] - g0                              # discount taken when the table position <= r_disc
         cash_disc = amt * (1.0 - disc_rate[i])
@@ -123,7 +128,7 @@ def _simulate_task(states, cols, s_month, s_cust, c, month, cust, table, skip, l
         gi = group[i]
         for p in range(n_paths):
             up = np.uintp(p)
-            r = _position(smi[up] + sci[up] + c * e[up], guide_t, th)
+            r = _position(am * smi[up] + ac * sci[up] + c * e[up], guide_t, th)
             d = np.uintp(day_of[r])
             cash = amt
             if np.int64(r) <= r_disc:

@@ -26,7 +26,6 @@ Example::
 
 from __future__ import annotations
 
-import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -119,9 +118,9 @@ class _Prepared:
     n_customers: int
     n_groups: int
     use_groups: bool
-    sqrt_rho_month: float
-    sqrt_rho_customer: float
-    c: float
+    a_month: np.ndarray
+    a_cust: np.ndarray
+    c_own: np.ndarray
     longest: int
     any_discount: bool
 
@@ -235,6 +234,30 @@ def _horizon_limit(calendars: np.ndarray, n_days: int, cal_row: np.ndarray, offs
     return np.clip(last_inside[cal_row] - offset + 1, 0, G)
 
 
+def _loadings(inv: pd.DataFrame, rho_month: float, rho_customer: float) -> dict[str, np.ndarray]:
+    """Per invoice, the copula loadings the kernel multiplies: ``a_month = sqrt(load_month)``,
+    ``a_cust = sqrt(load_customer)``, ``c_own = sqrt(max(1 - load_month - load_customer, 0))``.
+
+    ``load_month`` / ``load_customer`` are optional Book.invoices columns (the share of the invoice's latent
+    normal that is the path's month / customer factor); missing columns or NaN take the scalars ``rho_month`` /
+    ``rho_customer``, so a Book without them simulates exactly as with one loading for all.
+
+    >>> _loadings(pd.DataFrame({"load_month": [0.0, np.nan]}), 0.25, 0.0)["a_month"].tolist()
+    [0.0, 0.5]
+    """
+    cols = {}
+    for col, rho in (("load_month", rho_month), ("load_customer", rho_customer)):
+        v = inv[col].to_numpy(np.float64) if col in inv.columns else np.full(len(inv), np.nan)
+        cols[col] = np.where(np.isnan(v), rho, v)
+    lm, lc = cols["load_month"], cols["load_customer"]
+    bad = (lm < 0) | (lc < 0) | (lm + lc > 1 + 1e-12)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ParamsError(f"Book.invoices row {i} (invoice {inv['invoice_id'].iat[i]!r}): load_month={lm[i]} and "
+                          f"load_customer={lc[i]} must be >= 0 with a sum <= 1")
+    return {"a_month": np.sqrt(lm), "a_cust": np.sqrt(lc), "c_own": np.sqrt(np.maximum(1.0 - lm - lc, 0.0))}
+
+
 def _prepare(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_customer: float,
              group_by: np.ndarray | None, n_threads: int = 1) -> tuple[_Prepared, pd.DatetimeIndex]:
     inv = book.invoices
@@ -281,7 +304,6 @@ def _prepare(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_custom
         n_months=len(months),
         n_factor_months=int(t["month"].max()) + 1 if len(inv) else 1,
         n_customers=max(int(cust.max()) + 1, 1) if len(inv) else 1, n_groups=n_groups,
-        use_groups=group_by is not None, sqrt_rho_month=math.sqrt(rho_month),
-        sqrt_rho_customer=math.sqrt(rho_customer), c=math.sqrt(max(1.0 - rho_month - rho_customer, 0.0)),
+        use_groups=group_by is not None, **_loadings(inv, rho_month, rho_customer),
         longest=int(np.diff(bounds).max(initial=0)), any_discount=bool((disc_g >= 0).any()))
     return prep, days
