@@ -11,7 +11,7 @@ Example (in a notebook)::
 
 from __future__ import annotations
 
-from IPython.display import Markdown
+from dataclasses import dataclass
 
 from cashsim import fmt
 from cashsim.report.words import tr
@@ -87,6 +87,16 @@ SECTIONS: dict[str, tuple[int, str, str]] = {
                 "must balance. Rejected rows are listed with their file, spreadsheet row and column, so they can be "
                 "fixed at the source."),
 }
+
+
+@dataclass(frozen=True)
+class Markdown:
+    """Markdown text a notebook displays as such (``_repr_markdown_``), without importing IPython here."""
+
+    text: str
+
+    def _repr_markdown_(self) -> str:
+        return self.text
 
 
 def section_text(key: str, locale: str) -> str:
