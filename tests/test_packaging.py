@@ -103,6 +103,7 @@ def test_the_wheel_carries_the_notebooks_the_demo_params_and_the_template(tmp_pa
         assert z.read("cashsim/notebooks/demo.yml") == (ROOT / "params" / "demo.yml").read_bytes()
         assert {"cashsim/report/templates/cashsim_report/conf.json",
                 "cashsim/report/templates/cashsim_report/index.html.j2"} <= names
+        assert "cashsim/locales/fr/LC_MESSAGES/cashsim.po" in names  # read at run time by cashsim.i18n
         z.extractall(tmp_path / "site")
     # the unpacked wheel first on the path: the lookup takes the package's copies, not the checkout's
     probe = ("from cashsim import report; print(report.packaged_notebook()); print(report.packaged_params()); "

@@ -30,6 +30,9 @@ DEMO_PARAMS = ROOT / "params" / "demo.yml"
 #: The demo's company folder under the output root: company_slug("Atelier Démo SAS").
 COMPANY = "atelier-demo-sas"
 HOSTILE = "<script>alert('pwned')</script> SARL"
+#: An owner typed into the customers file as a spreadsheet formula: must reach the workbook as text.
+FORMULA_OWNER = '=HYPERLINK("http://evil.example","x")'
+OWNERS = ("Claire Martin", FORMULA_OWNER, "")
 N_PATHS = 200
 
 
@@ -273,6 +276,8 @@ def hostile_params(folder: Path) -> Path:
     for name in ("invoices", "customers"):
         t = tables[name]
         t.loc[t["customer_id"] == first, "customer_name"] = HOSTILE
+    customers = tables["customers"]
+    customers["owner"] = [OWNERS[i % len(OWNERS)] for i in range(len(customers))]  # collectors; blank = unassigned
     folder.mkdir(parents=True, exist_ok=True)
     data = {"source": "files"}
     for name, t in tables.items():
@@ -316,23 +321,106 @@ def demo_report(tmp_path_factory):
     return build_demo_report(shared_dir(tmp_path_factory))
 
 
+#: Headings of the French report, in order (markdown sections; the first screen is HTML of its own).
+FRENCH_SECTIONS = ("La réponse du mois", "Créances ouvertes\xa0: échues ou non, payeurs fiables ou non",
+                   "Plan de trésorerie hebdomadaire", "Prévision face à l’objectif", "Les leviers comparés",
+                   "Liste d’appels par compte client", "Indicateurs du poste clients", "Alertes",
+                   "D’où vient le manque", "Qualité des données")
+#: English that must not appear in the text of the French report (whole words, case-sensitive where it matters).
+ENGLISH = (r"\bthe\b", r"\bThe\b", r"\band\b", r"\bof\b", r"\bwith\b", r"\bcustomer", r"\btarget\b",
+           r"\bshortfall", r"\bCall list", r"\bWeekly\b", r"\boverdue\b", r"\bnext step", r"\bunassigned\b",
+           r"\bformal notice", r"\bphone call", r"\breminder", r"\bdeposit\b", r"\bTrue\b", r"\bFalse\b",
+           r"\bkey_accounts\b", r"\bpaths\b", r"\bclaimable\b", r"\bLevers\b", r"\bpromises\b", r"\bowner\b")
+
+
+def visible_text(page: str) -> str:
+    """The text a reader sees in an HTML page: scripts, styles and tags removed, entities decoded."""
+    import html as html_lib
+
+    page = re.sub(r"<(script|style)\b.*?</\1>", " ", page, flags=re.S)
+    return html_lib.unescape(re.sub(r"<[^>]+>", "\n", page))
+
+
 def test_demo_report_end_to_end(demo_report):
     params, folder, seconds = demo_report
     html = report.html_path(folder).read_text(encoding="utf-8")
     assert "<script>alert('pwned')" not in html
     assert "&lt;script&gt;alert('pwned')&lt;/script&gt; SARL" in html  # in the call list, as text
-    for section in ("The month's answer", "Weekly cash plan", "Forecast against the target", "Levers side by side",
-                    "Receivables KPIs", "Alerts", "Call list", "Data quality"):
+    for section in FRENCH_SECTIONS:
         assert f">{section}<a" in html, section
-    assert html.index("answer") < html.index("Weekly cash plan") < html.index("Call list") < html.index("Data quality")
+    positions = [html.index(f">{section}<a") for section in FRENCH_SECTIONS]
+    assert positions == sorted(positions)
+    assert html.index("Toute la période en un coup d’œil") < positions[0]  # the first screen comes first
     assert "Novembre 2026" in html and "Plan recommandé" in html and "1\u202f" in html  # fr-FR figures
     # no code, no parameters, no summary cell; plotly.js once; nothing fetched from the internet
     code_cells = re.findall(r'class="jp-Cell jp-CodeCell[^"]*"', html)
     assert code_cells and all("jp-mod-noInput" in c for c in code_cells)
     assert "params_path" not in html and "report.load_run" not in html and report.SUMMARY_MIMETYPE not in html
+    assert "handouts_dir" not in html and "write_handouts" not in html
     assert '<html lang="fr">' in html
     assert html.count("window.PlotlyConfig") == 1
     assert "cdnjs.cloudflare.com" not in html and "require.min.js" not in html and "unpkg.com" not in html
+
+
+def test_french_report_reads_in_french(demo_report):
+    """No English word or sentence in the text of the French report (customer names and codes aside)."""
+    _, folder, _ = demo_report
+    text = visible_text(report.html_path(folder).read_text(encoding="utf-8"))
+    text = text.replace(HOSTILE, "")
+    found = {pattern: re.findall(rf".{{0,40}}{pattern}.{{0,40}}", text)[:3] for pattern in ENGLISH}
+    assert {k: v for k, v in found.items() if v} == {}
+    for words in ("non échues, payeurs fiables", "échues, payeurs moins fiables", "promesses rompues",
+                  "responsable", "non attribué", "Claire Martin", "Les trois actions prioritaires",
+                  "sur 2,9 ans", "salaires et charges sociales", "manque encore non rattrapé"):
+        assert words in text, words
+
+
+def test_first_screen_states_every_month(demo_report):
+    """The first screen gives each forecast month its verdict without and with the plan and what is left to finance,
+    as summary.json records."""
+    _, folder, _ = demo_report
+    html = report.html_path(folder).read_text(encoding="utf-8")
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    start = html.index('<div class="cashsim-window')
+    screen = visible_text(html[start:html.index("</div>", start)])
+    months = [m["month"] for m in summary["months"]]
+    assert [w["month"] for w in summary["window"]] == months and len(months) >= 3
+    from cashsim import fmt
+
+    for row in summary["window"]:
+        line = fmt.month_name(row["month"]).capitalize()
+        assert line in screen, line
+        assert fmt.percent(row["p_target_met"]) in screen and fmt.percent(row["p_with_plan"]) in screen
+        assert fmt.money(row["financing_needed"], decimals=0) in screen
+    assert screen.count("Sans plan") == 1 and "Financement à prévoir" in screen
+    assert "Les trois actions prioritaires" in screen and screen.count("responsable\xa0:") == 3
+
+
+def test_battle_plan_workbook(demo_report):
+    """The workbook beside the report: the window, one sheet of actions per owner, the call list, the split, the
+    KPIs; an owner typed as a formula is text, and no cell anywhere starts a formula."""
+    from openpyxl import load_workbook
+
+    _, folder, _ = demo_report
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    kinds = {h["kind"]: h for h in summary["handouts"]}
+    assert kinds["workbook"]["written"] and (folder / kinds["workbook"]["file"]).exists()
+    book = load_workbook(folder / "plan-de-bataille-2026-11.xlsx", read_only=True)
+    names = book.sheetnames
+    assert names[0] == "Période" and "Liste d’appels" in names and "Répartition des créances" in names
+    assert "Indicateurs par compte" in names and "Indicateurs par famille" in names
+    owners = [n for n in names if n.startswith("Actions ") and n != "Actions du plan"]
+    assert "Actions Claire Martin" in owners and "Actions non attribué" in owners and len(owners) == 3
+    seen_formula_owner = False
+    for sheet in book.worksheets:
+        for row in sheet.iter_rows(values_only=True):
+            for value in row:
+                if isinstance(value, str):
+                    assert not value.startswith(("=", "+", "@")), (sheet.title, value)
+                    seen_formula_owner |= value == "'" + FORMULA_OWNER
+    assert seen_formula_owner
+    window = list(book["Période"].iter_rows(values_only=True))
+    assert len(window) == 1 + len(summary["months"]) and window[0][0] == "mois"
 
 
 def test_summary_matches_the_library(demo_report):
@@ -403,3 +491,37 @@ def test_answer_in_the_report_locale(demo_report):
         update={"locale": "en_GB"})}), targets=run.targets, as_of=run.as_of)
     text = report.answer_html(english, "2026-11")
     assert "November 2026: " in text and "Smoothed target: <span class=\"figure\">€" in text
+
+
+def test_pdf_is_skipped_with_a_note_without_chromium(tmp_path, monkeypatch):
+    """No Chromium: no PDF, a note in the folder saying why, and no exception (the report must not fail)."""
+    monkeypatch.setenv("CASHSIM_CHROMIUM", str(tmp_path / "no-such-chromium"))
+    path, reason = report.write_pdf("<html><body>x</body></html>", tmp_path / "synthese-2026-11.pdf")
+    assert path is None and "Chromium not found" in reason
+    assert not (tmp_path / "synthese-2026-11.pdf").exists()
+    assert "Chromium not found" in (tmp_path / "PDF-NON-GENERE.txt").read_text(encoding="utf-8")
+
+
+def test_the_english_report_views(demo_report):
+    """With report.locale en_US the first screen, the split and the accounts read in English with US figures."""
+    from types import SimpleNamespace
+
+    from cashsim.params import load_params
+
+    params, _, _ = demo_report
+    run = report.load_run(params, n_paths=50)
+    english = run.params.model_copy(update={"report": run.params.report.model_copy(update={"locale": "en_US"})})
+    en = SimpleNamespace(**{k: getattr(run, k) for k in ("ledger", "as_of", "model", "sim", "targets", "base")},
+                         params=english)
+    assert load_params(params).report.locale == "fr_FR"
+    table, plan = report.levers(run)
+    screen = report.window_html(en, plan)
+    assert "The whole window at a glance" in screen and "Without the plan" in screen and "€1," in screen
+    assert "The three actions that matter most" in screen and "owner: " in screen
+    split = report.split_view(en).to_html()
+    assert "not yet due, reliable payers" in split and "overdue, less reliable payers" in split
+    accounts = report.accounts_table(en)
+    assert {"Claire Martin", "unassigned"} <= set(accounts["owner"])
+    assert accounts["overdue"].is_monotonic_decreasing
+    french = report.accounts_table(run)
+    assert "non attribué" in set(french["owner"]) and "unassigned" not in set(french["owner"])

@@ -16,6 +16,7 @@ import pandas as pd
 
 from cashsim import fmt
 from cashsim.report.views import _locale
+from cashsim.report.words import alert_text, labels_of, next_step, tr, translate_values
 
 
 def aged_wide(aged: pd.DataFrame) -> pd.DataFrame:
@@ -36,9 +37,10 @@ def kpi_view(run):
     cols = {"group": "client group", "n_due": "invoices due", "amount_due": "amount due",
             "late_rate_count": "late (count)", "late_rate_amount": "late (amount)",
             "avg_days_late_weighted": "days late (weighted)", "avg_days_to_pay": "days to pay"}
-    frame = kpi.payment_behaviour(run.ledger, run.as_of, by="segment")[list(cols)]
+    frame = translate_values(kpi.payment_behaviour(run.ledger, run.as_of, by="segment")[list(cols)], run, ["group"])
     return fmt.table(frame, money_cols=["amount_due"], percent_cols=["late_rate_count", "late_rate_amount"],
-                     number_cols=["n_due", "avg_days_late_weighted", "avg_days_to_pay"], labels=cols,
+                     number_cols=["n_due", "avg_days_late_weighted", "avg_days_to_pay"],
+                     labels=labels_of(run, cols),
                      **_locale(run))
 
 
@@ -49,10 +51,16 @@ def alerts_view(run, top: int = 40):
     every = kpi.alerts(run.ledger, run.as_of, run.params.alerts, **_locale(run))
     per_kind = max(top // max(every["alert"].nunique(), 1), 1)
     frame = every.sort_values(["alert", "value"], ascending=[True, False]).groupby("alert").head(per_kind)
+    _ = tr(run)
+    loc = run.params.report.locale
     counts = every["alert"].value_counts().sort_index()
-    caption = ", ".join(f"{k}: {n}" for k, n in counts.items()) + f" (largest {per_kind} of each shown)"
+    caption = ", ".join(f"{_(k)}\xa0: {n}" if loc.startswith("fr") else f"{_(k)}: {n}" for k, n in counts.items())
+    caption += " " + _("(largest {n} of each shown)").format(n=per_kind)
+    frame = frame.assign(message=[alert_text(r, loc, run.params.currency) for _i, r in frame.iterrows()],
+                         alert=frame["alert"].map(_), group=frame["group"].map(lambda g: _(str(g))))
     cols = {"alert": "alert", "group": "who", "customer_name": "customer", "message": "detail"}
-    return fmt.table(frame[list(cols)], labels=cols, caption=caption, **_locale(run))
+    return fmt.table(frame[list(cols)],
+                     labels=labels_of(run, cols), caption=caption, **_locale(run))
 
 
 def call_list_view(run, top: int = 25):
@@ -63,8 +71,10 @@ def call_list_view(run, top: int = 25):
             "due_date": "due", "days_overdue": "days overdue", "reliability": "reliability",
             "priority": "amount x risk", "next_action": "next step"}
     frame = kpi.call_list(run.ledger, run.as_of).head(top)[list(cols)]
+    frame["next_action"] = [next_step(x, run.params.report.locale) for x in frame["next_action"]]
     return fmt.table(frame, money_cols=["outstanding", "priority"], percent_cols=["reliability"],
-                     date_cols=["due_date"], number_cols=["days_overdue"], labels=cols, **_locale(run))
+                     date_cols=["due_date"], number_cols=["days_overdue"],
+                     labels=labels_of(run, cols), **_locale(run))
 
 
 def disputes_view(run):
@@ -75,8 +85,10 @@ def disputes_view(run):
             "n_open_past_sla": "open past SLA", "median_resolution_days": "median days to resolve",
             "sla_days": "SLA (days)", "share_resolved_within_sla": "resolved within SLA"}
     frame = kpi.dispute_summary(run.ledger, run.as_of, run.params.alerts.dispute_sla_days, by="segment")
+    frame = translate_values(frame, run, ["group", "dispute_type"])
     return fmt.table(frame[list(cols)], money_cols=["open_amount"], percent_cols=["share_resolved_within_sla"],
-                     number_cols=["n_open", "n_open_past_sla", "median_resolution_days", "sla_days"], labels=cols,
+                     number_cols=["n_open", "n_open_past_sla", "median_resolution_days", "sla_days"],
+                     labels=labels_of(run, cols),
                      **_locale(run))
 
 
@@ -88,11 +100,20 @@ def claims_view(run, top: int = 15):
     every = kpi.claims_by_customer(kpi.late_payment_claims(run.ledger, run.as_of))
     cols = {"customer_name": "customer", "n_late_invoices": "late invoices", "interest": "interest",
             "indemnity": "40 € indemnities", "claimable": "claimable"}
-    caption = f"claimable in all: {fmt.money(every['claimable'].sum(), **_locale(run))}"
+    from cashsim.report.accounts import claims_period
+
+    _ = tr(run)
+    loc = run.params.report.locale
+    span = claims_period(run)
+    years = fmt.number(span["years"], locale=loc, decimals=1)
+    caption = _("claimable in all: {amount}, on invoices due from {start} to {end} (over {years} years)").format(
+        amount=fmt.money(every["claimable"].sum(), **_locale(run)), start=fmt.date(span["start"], locale=loc),
+        end=fmt.date(span["end"], locale=loc), years=years)
     if bool(every["rate_beyond_table"].any()):
-        caption += " (some days use the last half-year of the rate table)"
+        caption += " " + _("(some days use the last half-year of the rate table)")
     return fmt.table(every.nlargest(top, "claimable")[list(cols)], money_cols=["interest", "indemnity", "claimable"],
-                     number_cols=["n_late_invoices"], labels=cols, caption=caption, **_locale(run))
+                     number_cols=["n_late_invoices"],
+                     labels=labels_of(run, cols), caption=caption, **_locale(run))
 
 
 def customer_cost_view(run, top: int = 15):
@@ -107,20 +128,29 @@ def customer_cost_view(run, top: int = 15):
             "extra_sales_for_bad_debt": "sales to make up bad debt"}
     frame = every.loc[every["level"] == "customer"].nlargest(top, "total_cost")
     return fmt.table(frame[list(cols)], money_cols=[c for c in cols if c not in ("customer_name", "surcharge")],
-                     percent_cols=["surcharge"], percent_decimals=1, labels=cols, **_locale(run))
+                     percent_cols=["surcharge"], percent_decimals=1,
+                     labels=labels_of(run, cols), **_locale(run))
 
 
 def accounting_view(run):
     """Rows read, used and rejected per ledger table (read = used + rejected)."""
     frame = run.ledger.accounting().reset_index()
-    return fmt.table(frame, number_cols=["rows_read", "rows_used", "rows_rejected"], **_locale(run))
+    _ = tr(run)
+    frame[frame.columns[0]] = frame[frame.columns[0]].map(lambda x: _(str(x)))
+    frame = translate_values(frame, run, ["balanced"])
+    cols = {frame.columns[0]: "table", "rows_read": "rows read", "rows_used": "rows used",
+            "rows_rejected": "rows rejected", "balanced": "balanced"}
+    return fmt.table(frame, number_cols=["rows_read", "rows_used", "rows_rejected"],
+                     labels=labels_of(run, cols),
+                     **_locale(run))
 
 
 def rejections_view(run, top: int = 30):
     """Rejected rows by reason, then the first ``top`` of them with file, row, column, value and reason."""
     rej = run.ledger.rejections
     if rej.empty:
-        return fmt.table(pd.DataFrame({"rejected rows": ["none: every row read was used"]}), **_locale(run))
+        _ = tr(run)
+        return fmt.table(pd.DataFrame({_("rejected rows"): [_("none: every row read was used")]}), **_locale(run))
     counts = rej.groupby(["table", "reason"]).size().rename("rows").reset_index()
     shown = rej.head(top)[[c for c in ("table", "file", "row", "column", "value", "reason", "detail")
                            if c in rej.columns]]
@@ -139,6 +169,7 @@ def ledger_view(base):
     def m(x) -> str:
         return fmt.money(x, locale=loc, currency=base.params.currency, decimals=0)
 
+    _ = tr(base)
     rows = [("customers", n(sm["customers"])),
             ("invoices (credit notes)", f"{n(sm['invoices'])} ({n(sm['credit_notes'])})"),
             ("payments", n(sm["payments"])),
@@ -148,23 +179,29 @@ def ledger_view(base):
             ("overdue (invoices)", f"{m(sm['overdue_amount'])} ({n(sm['overdue_invoices'])})"),
             ("open disputes", n(sm["disputed_open"])),
             ("rows rejected / read", f"{n(sm['rows_rejected'])} / {n(sm['rows_read'])}")]
-    return fmt.table(pd.DataFrame(rows, columns=["", "as of " + fmt.date(base.as_of, locale=loc)]))
+    rows = [(_(k), v) for k, v in rows]
+    return fmt.table(pd.DataFrame(rows, columns=["", _("as of {date}").format(date=fmt.date(base.as_of, locale=loc))]))
 
 
 def segments_view(base):
     """Fitted payer behaviour per client group: median days late and share paid late (undisputed, normal month)."""
     seg = base.model.segments.reset_index()
     first = seg.columns[0]
+    seg = translate_values(seg, base, [first])
     cols = [c for c in (first, "median_days_late", "share_late") if c in seg.columns]
-    return fmt.table(seg[cols], percent_cols=["share_late"], labels={first: "client group"},
-                     **_locale(base))
+    labels = labels_of(base, {first: "client group", "median_days_late": "median days late",
+                              "share_late": "share paid late"})
+    return fmt.table(seg[cols], percent_cols=["share_late"], labels=labels, **_locale(base))
 
 
 def customers_view(base, top: int = 20):
     """The ``top`` least reliable customers with enough history: reliability, usual delay and the reasons."""
     cust = base.model.customers.reset_index()
-    cust = cust.sort_values("reliability").head(top)
+    cust = translate_values(cust.sort_values("reliability").head(top), base, ["segment"])
     cols = [c for c in ("customer_id", "customer_name", "segment", "n_invoices", "median_days_late",
                         "share_late", "reliability", "reasons") if c in cust.columns]
+    labels = labels_of(base, {"customer_id": "customer id", "customer_name": "customer", "segment": "client group",
+                              "n_invoices": "invoices", "median_days_late": "median days late",
+                              "share_late": "share paid late", "reliability": "reliability", "reasons": "reasons"})
     return fmt.table(cust[cols], percent_cols=["share_late", "reliability"], number_cols=["n_invoices"],
-                     **_locale(base))
+                     labels=labels, **_locale(base))

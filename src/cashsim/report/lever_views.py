@@ -18,6 +18,7 @@ import pandas as pd
 
 from cashsim import fmt
 from cashsim.report.views import _locale
+from cashsim.report.words import action_text, labels_of, lever_name, translate_values
 
 
 def levers(run):
@@ -79,9 +80,12 @@ def levers_view(table: pd.DataFrame, month: str, run):
             "cumulative_cost": "cost to date", "cost_per_euro": "cost per euro", "annualised_cost_rate":
             "annual rate", "risk": "relationship risk", "financing": "financing"}
     frame = levers_month(table, month)[list(cols)]
+    frame["scenario"] = [lever_name(x, run.params.report.locale) for x in frame["scenario"]]
+    frame = translate_values(frame, run, ["risk", "financing"])
     return fmt.table(frame, money_cols=["extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "cumulative_cost"],
                      percent_cols=["p_target_met", "delta_p_target_met", "cost_per_euro",
-                                   "annualised_cost_rate"], labels=cols, percent_decimals=1, **_locale(run))
+                                   "annualised_cost_rate"],
+                     labels=labels_of(run, cols), percent_decimals=1, **_locale(run))
 
 
 def plan_view(plan, run):
@@ -91,7 +95,8 @@ def plan_view(plan, run):
     frame = plan.months[list(cols)].copy()
     frame["month"] = [fmt.month_name(m, locale=run.params.report.locale) for m in frame["month"]]
     return fmt.table(frame, percent_cols=["p_target_met_baseline", "p_target_met", "required"],
-                     money_cols=["financing_needed"], labels=cols, **_locale(run))
+                     money_cols=["financing_needed"],
+                     labels=labels_of(run, cols), **_locale(run))
 
 
 def actions_view(plan, run, per_lever: int = 8):
@@ -101,6 +106,15 @@ def actions_view(plan, run, per_lever: int = 8):
     acts = plan.actions.groupby("lever", sort=False).head(per_lever) if len(plan.actions) else plan.actions
     acts = acts.dropna(axis=1, how="all")
     acts = acts.loc[:, [c for c in acts.columns if not (acts[c].astype(str).str.strip() == "").all()]]
+    loc = run.params.report.locale
     if "customer_id" in acts:
         acts = acts.assign(customer=acts["customer_id"].map(kpi.customer_names(run.ledger)).fillna(""))
-    return fmt.table(acts, money_cols=[c for c in ("amount",) if c in acts.columns], **_locale(run))
+    if "lever" in acts:
+        acts = acts.assign(lever=[lever_name(x, loc) for x in acts["lever"]])
+    if "action" in acts:
+        acts = acts.assign(action=[action_text(x, loc) for x in acts["action"]])
+    cols = {"lever": "lever", "customer_id": "customer id", "invoice_id": "invoice", "amount": "amount",
+            "action": "action", "p_taken": "P(taken)", "expected_cost": "expected cost", "customer": "customer"}
+    return fmt.table(acts, money_cols=[c for c in ("amount", "expected_cost") if c in acts.columns],
+                     percent_cols=[c for c in ("p_taken",) if c in acts.columns],
+                     labels=labels_of(run, {c: cols.get(c, c) for c in acts.columns}), **_locale(run))

@@ -7,7 +7,9 @@
     reports/atelier-demo-sas/2026-11/
         cashsim-report-2026-11.ipynb   the executed notebook (open it in JupyterLab to dig further)
         cashsim-report-2026-11.html    the report: no code cells, plotly.js embedded once, opens offline
-        summary.json                   headline figures + run uuid, versions, params hash, seed, paths
+        plan-de-bataille-2026-11.xlsx  the battle plan: actions per owner, call list, KPIs (report.handouts)
+        synthese-2026-11.pdf           2-3 A4 pages printed by headless Chromium (skipped with a note if absent)
+        summary.json                   headline figures + run uuid, versions, params hash, seed, paths, hand-outs
 
 ``reports/`` is the output root (``--output``, else the params' ``report.output_dir``); it holds one folder per
 company, named by :func:`company_slug` of the params' ``company``, so the reports of two params files (two
@@ -24,6 +26,9 @@ docs/scheduling.md):
   same month fail at once with a clear message (the lock is released by the OS if a run dies);
 - a failing cell raises :class:`ReportError` (the command exits non-zero) and keeps the executed notebook as
   ``<company>/2026-11.<UTC time>.failed.ipynb``, red error banner included, for diagnosis.
+
+The hand-outs are written by the notebook itself (it holds the run and the plan) into the folder the driver passes
+as the ``handouts_dir`` parameter, when the notebook declares it; ``summary.json`` lists them under ``handouts``.
 
 The notebook runs in a fresh ``python3`` kernel of the current interpreter (never the kernel name saved in the
 notebook: papermill#251), with ``TQDM_DISABLE=1`` (widget progress bars would load JavaScript from a CDN in the
@@ -299,6 +304,8 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
         destination = next_destination(root, month, force=force)
         work = Path(tempfile.mkdtemp(prefix=work_prefix(month), dir=root))
         os.chmod(work, 0o777 & ~_umask())  # mkdtemp makes it private; a report is for the finance team
+        if "handouts_dir" in notebook_parameters(source):  # the workbook and PDF summary go beside the HTML
+            parameters["handouts_dir"] = str(work)
         try:
             executed = work / f"{stem}.ipynb"
             try:

@@ -25,6 +25,7 @@ from cashsim import fmt
 from cashsim.errors import ReportError
 from cashsim.params import Params, load_params
 from cashsim.report.runner import check_month
+from cashsim.report.words import labels_of, tr
 
 #: Sentences of the month's answer, by language of the report locale (English otherwise).
 WORDS = {
@@ -133,7 +134,9 @@ def answer_html(run, month: str, plan: Mapping[str, Any] | None = None) -> str:
         f"({w['worst'].format(m(f['shortfall_p10_worst']))})</li>",
     ]
     if plan is not None:
-        levers = [html.escape(str(x)) for x in plan.get("levers", [])]
+        from cashsim.report.words import lever_name
+
+        levers = [html.escape(lever_name(str(x), loc)) for x in plan.get("levers", [])]
         text = ", ".join(levers) if levers else w["no_plan"]
         extra = []
         if plan.get("cost") is not None:
@@ -163,7 +166,8 @@ def months_view(run):
     frame = forecast_months(run)[list(cols)]
     frame["month"] = [fmt.month_name(m, locale=run.params.report.locale) for m in frame["month"]]
     return fmt.table(frame, money_cols=[c for c in cols if c not in ("month", "p_target_met")],
-                     percent_cols=["p_target_met"], labels=cols, **_locale(run))
+                     percent_cols=["p_target_met"],
+                     labels=labels_of(run, cols), **_locale(run))
 
 
 def weekly_view(run):
@@ -173,7 +177,8 @@ def weekly_view(run):
             "p_under_minimum": "P(under minimum)"}
     frame = run.targets.weekly[list(cols)]
     return fmt.table(frame, money_cols=[c for c in cols if c not in ("week_start", "p_under_minimum")],
-                     percent_cols=["p_under_minimum"], date_cols=["week_start"], labels=cols, **_locale(run))
+                     percent_cols=["p_under_minimum"], date_cols=["week_start"],
+                     labels=labels_of(run, cols), **_locale(run))
 
 
 def shortfall_view(run, month: str, top: int = 15):
@@ -190,6 +195,9 @@ def shortfall_view(run, month: str, top: int = 15):
     cols = {"customer_name": "customer", "contribution": "short on bad paths", "contribution_se": "± (s.e.)",
             "gap_p10": "gap p10", "gap_p90": "gap p90", "share": "share of the shortfall"}
     p_short = float(every.loc[every["month"].astype(str) == month, "p_shortfall"].max())
-    caption = f"{month}: the target is missed on {p_short:.0%} of the paths"
+    caption = tr(run)("{month}: the target is missed on {share} of the paths").format(
+        month=fmt.month_name(month, locale=run.params.report.locale),
+        share=fmt.percent(p_short, locale=run.params.report.locale))
     return fmt.table(frame[list(cols)], money_cols=["contribution", "contribution_se", "gap_p10", "gap_p90"],
-                     percent_cols=["share"], labels=cols, caption=caption, **_locale(run))
+                     percent_cols=["share"],
+                     labels=labels_of(run, cols), caption=caption, **_locale(run))
