@@ -23,12 +23,12 @@ from cashsim.report.words import action_text, labels_of, lever_name, translate_v
 
 def levers(run):
     """Every scenario of the params against the baseline and the cheapest plan, on the run's paths and seed: the
-    study ``cashsim levers`` prints (:func:`cashsim.pipeline.study_levers`: scenarios adapted to the company, the
-    book annotated with disputes and payment methods), on the run's own book, so the baseline row is the report's
-    forecast number for number. Returns ``(table, plan)``."""
+    study ``cashsim levers`` prints, number for number (:func:`cashsim.pipeline.study_levers`: scenarios adapted to
+    the company, the book annotated with disputes and payment methods, the sales plan booked two months past the
+    horizon so that deposits asked at order count). Returns ``(table, plan)``."""
     from cashsim.pipeline import study_levers
 
-    study = study_levers(run.base, n_paths=int(run.sim.n_paths), seed=int(run.sim.seed), extra_days=0)
+    study = study_levers(run.base, n_paths=int(run.sim.n_paths), seed=int(run.sim.seed))
     return study.table, study.plan
 
 
@@ -76,13 +76,15 @@ def levers_figures(table: pd.DataFrame, month: str, run):
 def levers_view(table: pd.DataFrame, month: str, run):
     """Levers side by side for the month: extra cash (mean, p10, p90), P(target met), cost, rates, risk."""
     cols = {"scenario": "scenario", "extra_cash_mean": "extra cash", "extra_cash_p10": "p10",
-            "extra_cash_p90": "p90", "p_target_met": "P(target met)", "delta_p_target_met": "change",
+            "extra_cash_p90": "p90", "recovered": "recovered", "brought_forward": "brought forward",
+            "p_target_met": "P(target met)", "delta_p_target_met": "change",
             "cumulative_cost": "cost to date", "cost_per_euro": "cost per euro", "annualised_cost_rate":
             "annual rate", "risk": "relationship risk", "financing": "financing"}
     frame = levers_month(table, month)[list(cols)]
     frame["scenario"] = [lever_name(x, run.params.report.locale) for x in frame["scenario"]]
     frame = translate_values(frame, run, ["risk", "financing"])
-    return fmt.table(frame, money_cols=["extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "cumulative_cost"],
+    return fmt.table(frame, money_cols=["extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "recovered",
+                                        "brought_forward", "cumulative_cost"],
                      percent_cols=["p_target_met", "delta_p_target_met", "cost_per_euro",
                                    "annualised_cost_rate"],
                      labels=labels_of(run, cols), percent_decimals=1, **_locale(run))
@@ -90,13 +92,17 @@ def levers_view(table: pd.DataFrame, month: str, run):
 
 def plan_view(plan, run):
     """The plan month by month: P(target met) without and with it, the requirement, and the financing to bridge."""
-    cols = {"month": "month", "p_target_met_baseline": "P(met) now", "p_target_met": "P(met) with the plan",
-            "required": "required", "financing_needed": "financing to bridge"}
-    frame = plan.months[list(cols)].copy()
+    cols = {"month": "month", "status": "status", "p_target_met_baseline": "P(met) now",
+            "p_target_met": "P(met) with the plan", "required": "required",
+            "expected_shortfall": "expected shortfall", "recovered": "recovered",
+            "brought_forward": "brought forward", "financing_needed": "financing to bridge"}
+    frame = plan.months[[c for c in cols if c in plan.months]].copy()
     frame["month"] = [fmt.month_name(m, locale=run.params.report.locale) for m in frame["month"]]
+    frame = translate_values(frame, run, ["status"])
     return fmt.table(frame, percent_cols=["p_target_met_baseline", "p_target_met", "required"],
-                     money_cols=["financing_needed"],
-                     labels=labels_of(run, cols), **_locale(run))
+                     money_cols=[c for c in ("expected_shortfall", "recovered", "brought_forward", "financing_needed")
+                                 if c in frame],
+                     labels=labels_of(run, {c: v for c, v in cols.items() if c in frame}), **_locale(run))
 
 
 def actions_view(plan, run, per_lever: int = 8):

@@ -81,10 +81,22 @@ def action_text(text: str, locale: str) -> str:
     m = re.fullmatch(r"formal notice / suspension threat beyond (\d+) days overdue", s)
     if m:
         return _("formal notice / suspension threat beyond {days} days overdue").format(days=m[1])
-    m = re.fullmatch(r"day ([+-]\d+): (\w+) \((\w+)\), cost ([\d.]+) EUR", s)
+    m = re.fullmatch(r"day ([+-]\d+): (\w+) \((\w+)\), cost ([\d.]+) EUR"
+                     r"(?:, recovers ([\d.]+%) of the otherwise lost)?", s)
     if m:
-        return _("day {day}: {channel} ({tone}), cost {cost}").format(
+        said = _("day {day}: {channel} ({tone}), cost {cost}").format(
             day=m[1], channel=_(m[2]), tone=_(m[3]), cost=fmt.money(float(m[4]), locale=locale))
+        if m[5]:
+            said += _(", recovers {share} of what would otherwise be lost").format(share=_pct(m[5], locale))
+        return said
+    m = re.fullmatch(r"settle the (\w+) dispute by (\d{4}-\d{2}-\d{2})", s)
+    if m:
+        return _("settle the {kind} dispute by {date}").format(kind=_(m[1]), date=fmt.date(m[2], locale=locale))
+    m = re.fullmatch(r"announce a ([\d.]+%) year-end rebate on invoices paid by their due date"
+                     r"(?: \+ (\d+) days)?", s)
+    if m:
+        said = _("announce a {rate} year-end rebate on invoices paid by their due date").format(rate=_pct(m[1], locale))
+        return said + (_(" + {days} days").format(days=m[2]) if m[2] else "")
     return _(s)
 
 
