@@ -57,19 +57,31 @@ class FecLedger(Ledger):
     """A :class:`Ledger` read from FEC files, with the audit of the read (all unchanged by ``known_at``).
 
     ``fec_lines``: every used customer line (file, row, journal, entry, date, account, customer_id, letter, amount =
-    debit - credit, role, kind, invoice_id of the item it became, note). ``allocations``: where each credit, payment
-    and refund line went (line = position in ``fec_lines``). ``customer_credits``: cash on account with nothing open
+    debit - credit, role, kind, invoice_id of the item it became, note). ``fec_allocations``: where each credit, payment
+    and refund line went (line = position in ``fec_lines``). ``fec_credits``: cash on account with nothing open
     to allocate, per payment line. ``lettering``: per lettering group, Σdebit - Σcredit and whether it is complete.
     ``fec_files``: encoding, separator, closing date, lines and which file covers its opening lines.
     ``fec_accounts``: lines read per file and account class.
     """
 
     fec_lines: pd.DataFrame = field(default_factory=pd.DataFrame)
-    allocations: pd.DataFrame = field(default_factory=pd.DataFrame)
-    customer_credits: pd.DataFrame = field(default_factory=pd.DataFrame)
+    fec_allocations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    fec_credits: pd.DataFrame = field(default_factory=pd.DataFrame)
     lettering: pd.DataFrame = field(default_factory=pd.DataFrame)
     fec_files: pd.DataFrame = field(default_factory=pd.DataFrame)
     fec_accounts: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def customer_credits(self) -> pd.DataFrame:
+        """Cash on account per payment line (``fec_credits``: customer_id, customer_name, file, row, date, amount,
+        reason) with the columns of :attr:`cashsim.ledger.Ledger.customer_credits` (``cash`` = amount,
+        ``credit_notes`` = 0: the FEC nets credit notes into invoices, ``rows``)."""
+        cr = self.fec_credits
+        if cr.empty:
+            return cr.assign(cash=pd.Series(dtype=float), credit_notes=pd.Series(dtype=float),
+                             rows=pd.Series(dtype=str))
+        return cr.assign(cash=cr["amount"].astype(float), credit_notes=0.0,
+                         rows=cr["file"].astype(str) + " row " + cr["row"].astype(str))
 
     def accounting(self) -> pd.DataFrame:
         """Rows read, used and rejected: the FEC's customer lines first (+ unreadable lines), then the side tables.
@@ -299,7 +311,8 @@ def _ledger(lines: pd.DataFrame, result: Settlement, files: pd.DataFrame, everyt
                        .fillna(cust["customer_name"]))
     given = cust["customer_type"] if "customer_type" in cust else pd.Series(np.nan, index=cust.index)
     inferred = cust["customer_name"].map(customer_type)
-    cust = cust.assign(customer_type=given.where(given.notna() & (given != ""), inferred))
+    # "company" is also the ledger's fallback for a customer without a type: the name rules may refine it
+    cust = cust.assign(customer_type=given.where(given.notna() & ~given.isin(["", "company"]), inferred))
     credits = result.customer_credits
     credit_src = lines.loc[credits["line"]]
     credits = pd.DataFrame({"customer_id": credits["customer_id"], "customer_name": credits["customer_id"].map(names),
@@ -313,5 +326,5 @@ def _ledger(lines: pd.DataFrame, result: Settlement, files: pd.DataFrame, everyt
     base.update(customers=cust, rejections=rejections_all.reset_index(drop=True),
                 source_rows={"fec": n_customer, **ledger.source_rows},
                 rows_used={"fec": len(fec_lines), **ledger.rows_used})
-    return FecLedger(**base, fec_lines=fec_lines, allocations=result.allocations, customer_credits=credits,
+    return FecLedger(**base, fec_lines=fec_lines, fec_allocations=result.allocations, fec_credits=credits,
                      lettering=result.lettering, fec_files=files, fec_accounts=_account_classes(everything))
