@@ -192,15 +192,16 @@ def company_scenarios(params: Params, ledger: Ledger, as_of: pd.Timestamp) -> tu
 def lever_book(base: Baseline, extra_days: int = LEVER_BOOK_EXTRA_DAYS) -> Book:
     """The book lever studies act on: the open invoices with their dispute flag and payment method (so levers
     leave open disputes and direct-debit payers alone) and the sales plan's invoices to ``extra_days`` past the
-    horizon (0: the baseline's own book)."""
+    horizon (0: the baseline's own book), with each invoice's ``customer_type`` (the levers' eligibility)."""
     from cashsim.levers import annotate_book
+    from cashsim.levers.eligibility import annotate_customer_types
 
     known = base.ledger.known_at(base.as_of)
     open_book = known.open_book(base.as_of)
     book = base.book if extra_days == 0 else base.model.book(
         open_book, base.params.sales_plan, horizon_end=base.horizon_end + pd.Timedelta(days=extra_days),
         promises=known.promises)
-    return annotate_book(book, open_book)
+    return annotate_customer_types(annotate_book(book, open_book), known.customers)
 
 
 def study_levers(base: Baseline, *, n_paths: int | None = None, seed: int | None = None,
