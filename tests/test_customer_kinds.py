@@ -64,3 +64,18 @@ def test_public_rate_is_the_ecb_rate_of_the_starting_half_year_plus_8_points():
     assert got == pytest.approx(36_500.0 * 0.1115 * 30 / 365)
     assert legal.late_interest_by_type([100.0], ["2025-01-01"], ["2025-02-01"], ["individual"])[0] == 0.0
     assert legal.indemnity_by_type(["company", "public_body", "individual"]).tolist() == [40.0, 40.0, 0.0]
+
+
+def test_a_lever_that_changes_nothing_is_flagged_in_the_comparison(messy):
+    from cashsim.compare import changes_nothing_text
+    from cashsim.pipeline import study_levers
+
+    base, _, _ = messy
+    params = base.params
+    scenarios = {"baseline": params.scenarios["baseline"], "escompte": params.scenarios["escompte"],
+                 "acomptes_publics": [Deposit(share=0.3, lead_days=30, segments=["Collectivités"])]}
+    study = study_levers(base.__class__(**{**base.__dict__, "params": params.model_copy(
+        update={"scenarios": scenarios})}), n_paths=40, plan=False)
+    flags = study.table.drop_duplicates("scenario").set_index("scenario")["changes_nothing"]
+    assert flags.to_dict() == {"baseline": False, "escompte": False, "acomptes_publics": True}
+    assert "'acomptes_publics' changes nothing on this company" in changes_nothing_text(study.table)

@@ -186,7 +186,43 @@ def compare_levers(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]]
         runs = _run_all(book, model, scenarios, burn, n_paths=n_paths, seed=seed, horizon_end=horizon_end,
                         actual_past=actual_past, combinations=combinations, engine=opts)
     base = runs[BASELINE]
-    return pd.concat([scenario_table(base, r, book, model) for r in runs.values()], ignore_index=True)
+    table = pd.concat([scenario_table(base, r, book, model) for r in runs.values()], ignore_index=True)
+    return flag_changes_nothing(table, {name: nothing_changed(base, r) for name, r in runs.items()})
+
+
+def nothing_changed(base: ScenarioRun, run: ScenarioRun) -> str:
+    """Why a scenario changes nothing on this company ("" when it changes something): its book equals the
+    baseline's (same invoices, amounts, laws and calendars) and its costs are the baseline's. The usual causes: its
+    segments or customers select no open or planned invoice, or every customer it targets is ineligible
+    (:mod:`cashsim.levers.eligibility`)."""
+    if run.name == base.name:
+        return ""
+    a, b = run.book, base.book
+    same = (a.invoices.equals(b.invoices) and np.array_equal(a.pmfs, b.pmfs) and np.array_equal(a.grid, b.grid)
+            and ((a.calendars is None and b.calendars is None)
+                 or (a.calendars is not None and b.calendars is not None
+                     and np.array_equal(a.calendars, b.calendars))))
+    cols = ["month", "item", "amount"]
+    extra_cost = not run.costs[cols].reset_index(drop=True).equals(base.costs[cols].reset_index(drop=True))
+    if not same or extra_cost:
+        return ""
+    return ("applied book equal to the baseline's and no cost: its levers select no invoice of this company "
+            "(check their segments / customers, and which customer types they may be offered to)")
+
+
+def flag_changes_nothing(table: pd.DataFrame, reasons: dict[str, str]) -> pd.DataFrame:
+    """``table`` with ``changes_nothing`` (bool) and ``changes_nothing_reason`` per scenario (from ``reasons``)."""
+    why = table["scenario"].map(reasons).fillna("").astype(str)
+    return table.assign(changes_nothing=why.ne("").to_numpy(), changes_nothing_reason=why.to_numpy())
+
+
+def changes_nothing_text(table: pd.DataFrame) -> str:
+    """One line per scenario flagged by :func:`flag_changes_nothing` ("" when none), for the terminal."""
+    if "changes_nothing" not in table.columns:
+        return ""
+    flagged = table[table["changes_nothing"].astype(bool)].drop_duplicates("scenario")
+    return "\n".join(f"Scenario {r.scenario!r} changes nothing on this company: {r.changes_nothing_reason}."
+                     for r in flagged.itertuples())
 
 
 def summary(table: pd.DataFrame, month: str | None = None) -> pd.DataFrame:
