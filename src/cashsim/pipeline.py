@@ -30,9 +30,8 @@ from cashsim.targets import TargetReport, target_report, window_actuals
 
 
 def latest_date(ledger: Ledger) -> pd.Timestamp:
-    """The latest issue or payment date in the ledger: the default standing date of a forecast."""
-    latest = [ledger.invoices["issue_date"].max(), ledger.payments["payment_date"].max()]
-    return pd.Timestamp(max(d for d in latest if pd.notna(d))).normalize()
+    """The default standing date of a forecast: :attr:`cashsim.ledger.Ledger.latest_date` (the latest event)."""
+    return ledger.latest_date
 
 
 def resolve_as_of(params: Params, ledger: Ledger) -> pd.Timestamp:

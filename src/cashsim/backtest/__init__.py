@@ -176,11 +176,9 @@ def final_paid_dates(ledger) -> pd.Series:
 
 
 def ledger_last_date(ledger) -> pd.Timestamp:
-    """The last date the ledger knows anything about (last issue or payment)."""
-    dates = [ledger.invoices["issue_date"].max()]
-    if len(ledger.payments):
-        dates.append(ledger.payments["payment_date"].max())
-    return pd.Timestamp(max(dates)).normalize()
+    """The last date the ledger knows anything about: :attr:`cashsim.ledger.Ledger.latest_date`, the standing
+    date every command uses by default."""
+    return ledger.latest_date
 
 
 def run_backtest(ledger, *, origins: list | None = None, warmup_months: int = 9, horizons: int = 3,

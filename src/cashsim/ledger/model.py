@@ -174,13 +174,17 @@ class Ledger:
 
     @property
     def latest_date(self) -> pd.Timestamp | None:
-        """The latest date anywhere in the ledger: the natural default as-of date."""
+        """The standing date by default: the latest date of any event in the ledger (issue, payment, dispute opened
+        or resolved, write-off, promise made, dunning action), at midnight; None for an empty ledger.
+
+        One rule for ``cashsim validate``, ``forecast``, ``report`` (:func:`cashsim.pipeline.resolve_as_of`) and the
+        backtest's last known date: it is the last day :meth:`known_at` can add anything to (docs/design.md)."""
         dates = [self.invoices[c].max() for c in ("issue_date", "dispute_opened", "dispute_resolved",
                                                    "write_off_date")]
         dates += [self.payments["payment_date"].max(), self.promises["made_date"].max(),
                   self.dunning["action_date"].max()]
         dates = [d for d in dates if pd.notna(d)]
-        return max(dates) if dates else None
+        return pd.Timestamp(max(dates)).normalize() if dates else None
 
     def accounting(self) -> pd.DataFrame:
         """Rows read, used and rejected per table; ``balanced`` is True when read = used + rejected."""
