@@ -2,6 +2,8 @@
 
 Each sub-command lives in ``cashsim.commands.<name>`` and exposes ``register(subparsers)``, which adds its parser
 and sets ``func(args) -> int`` (the exit code). Errors of cashsim's own become a one-line message and exit code 2.
+Long commands (report, levers, backtest) say what they are doing on standard error when it is a terminal, or
+always with ``--progress`` anywhere on the line (:mod:`cashsim.progress`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import argparse
 import importlib
 import sys
 
-from cashsim import __version__
+from cashsim import __version__, progress
 from cashsim.errors import CashsimError
 
 #: Sub-command modules, in the order ``cashsim --help`` lists them.
@@ -30,6 +32,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    progress.enable(True if "--progress" in argv else None)   # shown on a terminal, or when asked
+    argv = [a for a in argv if a != "--progress"]
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cashsim import progress
 from cashsim.book import Book
 from cashsim.errors import ParamsError
 from cashsim.levers import (
@@ -255,7 +256,8 @@ def _run_all(book, model, scenarios, burn, *, n_paths, seed, horizon_end, actual
     plans.update({n: scenario_levers(scenarios, n) for n in scenarios if n != BASELINE})
     plans.update({n: _merge(scenarios, names) for n, names in (combinations or {}).items()})
     return {name: run_scenario(book, model, name, levers, burn, horizon_end=horizon_end, n_paths=n_paths,
-                               seed=seed, actual_past=actual_past, engine=engine) for name, levers in plans.items()}
+                               seed=seed, actual_past=actual_past, engine=engine)
+            for name, levers in progress.bar(plans.items(), desc="simulating scenarios", total=len(plans))}
 
 
 # ------------------------------------------------------------------------------------------------------ the plan
@@ -332,6 +334,7 @@ def cheapest_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]],
     it (share of the book = need / (advance rate x eligible amount), capped at 1). ``engine``: where the trials
     run (``Params.simulation.engine_options()``; with dask and no address, one LocalCluster serves them all).
     """
+    progress.step("searching the cheapest plan")
     if max_risk not in RISK_LEVELS:
         raise ParamsError(f"max_risk must be one of {', '.join(RISK_LEVELS)}, got {max_risk!r}")
     with engine_session(engine) as opts:

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cashsim import progress
 from cashsim.behaviour import PayerModel, fit_behaviour
 from cashsim.book import Book
 from cashsim.compare import cheapest_plan, compare_levers
@@ -94,8 +95,11 @@ class Run:
 
 def prepare(params: Params, *, ledger: Ledger | None = None) -> Baseline:
     """Read the ledger (unless given), fit payer behaviour as of the standing date and build the book to collect."""
-    ledger = ledger_from_params(params) if ledger is None else ledger
+    if ledger is None:
+        progress.step("reading the ledger")
+        ledger = ledger_from_params(params)
     as_of = resolve_as_of(params, ledger)
+    progress.step(f"fitting payer behaviour as of {as_of:%Y-%m-%d}")
     end = horizon_end(as_of, params.horizon_months)
     b = params.behaviour
     model = fit_behaviour(ledger, as_of, half_life_days=b.half_life_days, grace_days=b.grace_days,

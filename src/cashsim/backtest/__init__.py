@@ -47,6 +47,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cashsim import progress
 from cashsim.backtest.baselines import BASELINES, _baseline_dates, _model_median_dates
 from cashsim.backtest.metrics import (
     COVER80_GOAL,
@@ -198,7 +199,7 @@ def run_backtest(ledger, *, origins: list | None = None, warmup_months: int = 9,
                          f"plus {horizons} observed months; lower --warmup or give more history")
     paid_date = final_paid_dates(ledger)
     parts = [backtest_origin(ledger, o, horizons=horizons, n_paths=n_paths, seed=seed, behaviour=behaviour,
-                             paid_date=paid_date) for o in origins]
+                             paid_date=paid_date) for o in progress.bar(origins, desc="backtest origins")]
     monthly = pd.concat([p[0] for p in parts], ignore_index=True)
     cumulative = pd.concat([p[1] for p in parts], ignore_index=True)
     invoices = pd.concat([p[2] for p in parts], ignore_index=True)
