@@ -1,4 +1,4 @@
-"""One standing date: validate, forecast, report (pipeline) and the backtest use Ledger.latest_date."""
+"""One standing date: validate, forecast, report (pipeline) and the backtest use Ledger.latest_date (the latest\nissue or payment date)."""
 
 from pathlib import Path
 
@@ -12,7 +12,7 @@ from cashsim.sources import ledger_from_params
 DATA = Path(__file__).parent / "data"
 
 
-def test_every_stage_stands_on_the_latest_event_of_the_ledger():
+def test_every_stage_stands_on_the_latest_issue_or_payment_of_the_ledger():
     for path in (DATA / "messy" / "params.yml", DATA / "fec" / "params.yml"):
         params = load_params(path)
         ledger = ledger_from_params(params)
@@ -23,10 +23,15 @@ def test_every_stage_stands_on_the_latest_event_of_the_ledger():
         assert pipeline.resolve_as_of(params.model_copy(update={"as_of": None}), ledger) == day
 
 
-def test_a_dispute_opened_after_the_last_payment_moves_the_standing_date():
+def test_a_date_typed_ahead_does_not_move_the_standing_date_but_a_payment_does():
     ledger = ledger_from_params(load_params(DATA / "fec" / "params.yml"))
-    later = ledger.latest_date + pd.Timedelta(days=3)
+    day = ledger.latest_date
+    later = day + pd.Timedelta(days=3)
     inv = ledger.invoices.copy()
-    inv.loc[inv.index[0], ["disputed", "dispute_opened"]] = [True, later]
-    moved = ledger.__class__(**{**ledger.__dict__, "invoices": inv})
-    assert pipeline.latest_date(moved) == ledger_last_date(moved) == later
+    inv.loc[inv.index[0], ["disputed", "dispute_opened", "dispute_resolved"]] = [True, day, later]
+    typed_ahead = ledger.__class__(**{**ledger.__dict__, "invoices": inv})
+    assert pipeline.latest_date(typed_ahead) == ledger_last_date(typed_ahead) == day
+    pay = ledger.payments.copy()
+    pay.loc[pay.index[0], "payment_date"] = later
+    paid = ledger.__class__(**{**ledger.__dict__, "payments": pay})
+    assert pipeline.latest_date(paid) == ledger_last_date(paid) == later

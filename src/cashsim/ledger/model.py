@@ -174,15 +174,13 @@ class Ledger:
 
     @property
     def latest_date(self) -> pd.Timestamp | None:
-        """The standing date by default: the latest date of any event in the ledger (issue, payment, dispute opened
-        or resolved, write-off, promise made, dunning action), at midnight; None for an empty ledger.
+        """The standing date by default: the latest invoice issue or payment date of the ledger, at midnight; None
+        for an empty ledger. The books are complete up to the last invoice or payment posted; other dates (dispute
+        resolutions, dunning, promises, write-offs) can be planned or typed ahead, so they never move it.
 
         One rule for ``cashsim validate``, ``forecast``, ``report`` (:func:`cashsim.pipeline.resolve_as_of`) and the
-        backtest's last known date: it is the last day :meth:`known_at` can add anything to (docs/design.md)."""
-        dates = [self.invoices[c].max() for c in ("issue_date", "dispute_opened", "dispute_resolved",
-                                                   "write_off_date")]
-        dates += [self.payments["payment_date"].max(), self.promises["made_date"].max(),
-                  self.dunning["action_date"].max()]
+        backtest's last known date (:func:`cashsim.backtest.ledger_last_date`); docs/design.md."""
+        dates = [self.invoices["issue_date"].max(), self.payments["payment_date"].max()]
         dates = [d for d in dates if pd.notna(d)]
         return pd.Timestamp(max(dates)).normalize() if dates else None
 
