@@ -62,7 +62,7 @@ def test_one_payment_settles_three_invoices_at_the_bank_date(cases):
 def test_partial_payment_and_credit_note_leave_the_invoice_partly_open(cases):
     # C002: F010 1000, credit note AV010 200 and a cheque of 500, partially lettered "ab"
     f010 = _invoice(cases, "F010")
-    assert (f010["gross_amount"], f010["credited"], f010["amount"]) == (1000.0, 200.0, 800.0)
+    assert (f010["gross_amount"], f010["credit_netted"], f010["amount"]) == (1000.0, 200.0, 800.0)
     assert f010["paid_to_date"] == 500.0 and f010["outstanding"] == 300.0 and f010["status"] == "overdue"
     assert "AV010" not in set(cases.invoices["invoice_id"])  # netted into F010, not a cash payment
     alloc = cases.fec_allocations.merge(cases.fec_lines[["row"]], left_on="line", right_index=True)

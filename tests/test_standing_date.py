@@ -1,4 +1,4 @@
-"""One standing date: validate, forecast, report (pipeline) and the backtest use Ledger.latest_date (the latest\nissue or payment date)."""
+"""One standing date: validate, forecast, report (pipeline) and the backtest use Ledger.latest_date (the latest\ndate posted in the books: issue, payment, write-off)."""
 
 from pathlib import Path
 

@@ -31,7 +31,7 @@ from cashsim.targets import TargetReport, target_report, window_actuals
 
 
 def latest_date(ledger: Ledger) -> pd.Timestamp:
-    """The default standing date of a forecast: :attr:`cashsim.ledger.Ledger.latest_date` (the latest issue or payment)."""
+    """The default standing date of a forecast: :attr:`cashsim.ledger.Ledger.latest_date` (the latest date posted in the books)."""
     return ledger.latest_date
 
 

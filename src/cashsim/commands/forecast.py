@@ -97,8 +97,8 @@ def run(args: argparse.Namespace) -> int:
         return 0
     table = pd.DataFrame(payload["months"]).set_index("month")
     what = "open invoices and the sales plan" if params.sales_plan else "open invoices (no sales plan)"
-    print(f"Collections forecast as of {payload['as_of']} from {what} ({sim.n_paths} paths, seed {sim.seed}), "
-          "euros incl. VAT:")
+    print(f"Collections forecast as of {payload['as_of']} ({sim.n_paths} paths, seed {sim.seed}), euros incl. VAT, "
+          f"from {what}:")
     print(table.to_string(float_format="{:,.0f}".format))
     if args.json:
         out = write_output(args.json, text + "\n")

@@ -174,13 +174,14 @@ class Ledger:
 
     @property
     def latest_date(self) -> pd.Timestamp | None:
-        """The standing date by default: the latest invoice issue or payment date of the ledger, at midnight; None
-        for an empty ledger. The books are complete up to the last invoice or payment posted; other dates (dispute
-        resolutions, dunning, promises, write-offs) can be planned or typed ahead, so they never move it.
+        """The standing date by default: the latest date posted in the books — invoice (or credit note) issue,
+        payment, write-off — at midnight; None for an empty ledger. Operational logs (dispute dates, dunning,
+        promises) can be planned or typed ahead, so they never move it.
 
         One rule for ``cashsim validate``, ``forecast``, ``report`` (:func:`cashsim.pipeline.resolve_as_of`) and the
         backtest's last known date (:func:`cashsim.backtest.ledger_last_date`); docs/design.md."""
-        dates = [self.invoices["issue_date"].max(), self.payments["payment_date"].max()]
+        dates = [self.invoices["issue_date"].max(), self.payments["payment_date"].max(),
+                 self.invoices["write_off_date"].max()]
         dates = [d for d in dates if pd.notna(d)]
         return pd.Timestamp(max(dates)).normalize() if dates else None
 

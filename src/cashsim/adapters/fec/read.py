@@ -14,8 +14,9 @@ credit an open credit. Lettering codes are read across files, so a group is comp
 **Ids and dates.** ``invoice_id`` = ``PieceRef`` (else ``<journal>-<entry number>``), made unique with ``-2``, ``-3``...
 Issue date = ``PieceDate`` when given, else ``EcritureDate``; due date from the customer's terms (``terms_table``)
 else the default ``terms``; credit notes are due when issued. The invoices keep ``terms`` (the text used),
-``gross_amount`` (before credit notes), ``credited``, ``fec_kind``, ``fec_file`` and ``fec_row`` as extra columns;
-payments keep ``fec_file`` and ``fec_row`` of their bank line. Currency: the FEC's amounts are in the company's
+``gross_amount`` (before credit notes), ``credit_netted`` (credit notes netted into ``amount``; named apart from
+the ``credited`` of ``Ledger.status``, which is 0 here: nothing is left to apply), ``fec_kind``, ``fec_file`` and
+``fec_row`` as extra columns; payments keep ``fec_file`` and ``fec_row`` of their bank line. Currency: the FEC's amounts are in the company's
 currency (``currency``, EUR by default). Payment methods are not in a FEC: all are transfers.
 
 **Rows.** Every line on a customer account is used (``ledger.fec_lines``) or in ``ledger.rejections`` (table "fec",
@@ -286,7 +287,7 @@ def _ledger(lines: pd.DataFrame, result: Settlement, files: pd.DataFrame, everyt
         "customer_name": inv["customer_id"].map(names), "issue_date": inv["issue_date"],
         "due_date": inv["due_date"], "amount": inv["amount"], "currency": currency,
         "write_off_date": inv["write_off_date"], "terms": src["terms"].to_numpy(),
-        "gross_amount": inv["gross_amount"], "credited": inv["credited"], "fec_kind": inv["kind"],
+        "gross_amount": inv["gross_amount"], "credit_netted": inv["credited"], "fec_kind": inv["kind"],
         "fec_file": src["file"].to_numpy(), "fec_row": src["row"].to_numpy()})
     pay = result.payments.sort_values(["payment_date", "invoice_id"], kind="stable").reset_index(drop=True)
     pay_src = lines.loc[pay["line"]]
