@@ -1,4 +1,5 @@
-"""One standing date: validate, forecast, report (pipeline) and the backtest use Ledger.latest_date (the latest\ndate posted in the books: issue, payment, write-off)."""
+"""One standing date: validate, forecast, report (pipeline) and the backtest use Ledger.latest_date (the latest
+date posted in the books: issue, payment, write-off)."""
 
 from pathlib import Path
 
