@@ -17,7 +17,8 @@ else the default ``terms``; credit notes are due when issued. The invoices keep 
 ``gross_amount`` (before credit notes), ``credit_netted`` (credit notes netted into ``amount``; named apart from
 the ``credited`` of ``Ledger.status``, which is 0 here: nothing is left to apply), ``fec_kind``, ``fec_file`` and
 ``fec_row`` as extra columns; payments keep ``fec_file`` and ``fec_row`` of their bank line. Currency: the FEC's
-amounts are in the company's currency (``currency``, EUR by default). Payment methods are not in a FEC: all are transfers.
+amounts are in the company's currency (``currency``, EUR by default).
+Payment methods are not in a FEC: all are transfers.
 
 **Rows.** Every line on a customer account is used (``ledger.fec_lines``) or in ``ledger.rejections`` (table "fec",
 file, row = line number with the header as 1, column, value, reason); ``ledger.accounting()`` shows customer lines
