@@ -11,12 +11,12 @@ from cashsim.behaviour import (
     business_days,
     calendar_rows,
     detect_payment_runs,
-    fit_behaviour,
     fit_aft,
-    icc_oneway,
-    km_pmf,
+    fit_behaviour,
     grid_pmf,
     hold_unpaid_window,
+    icc_oneway,
+    km_pmf,
     run_dates,
 )
 from cashsim.ledger import read_ledger
@@ -333,8 +333,8 @@ def test_survival_is_monotone_and_open_invoices_are_censored(world):
 
 
 def test_book_conditions_overdue_invoices_and_dedupes_rows(world):
-    from cashsim.params import SalesPlanLine
     from cashsim.book import Book
+    from cashsim.params import SalesPlanLine
 
     ledger, as_of, _ = world
     model = fit_behaviour(ledger, as_of)

@@ -74,7 +74,8 @@ def test_scenario_equal_to_the_baseline_is_exactly_zero(table):
     effect = ["extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "delta_p_target_met", "cost"]
     assert (same[effect] == 0).all().all()
     assert list(table["scenario"].unique()) == ["baseline", "same_plan", "factoring", "discount", "calls", "firmer"]
-    assert set(table.columns) == set(cmp.COLUMNS)
+    assert set(table.columns) == set(cmp.COLUMNS) | {"changes_nothing", "changes_nothing_reason"}
+    assert same["changes_nothing"].all() and not table.loc[table["scenario"] != "same_plan", "changes_nothing"].any()
 
 
 def test_factoring_brings_the_advance_now_and_costs_its_fee_on_every_path(book, table):

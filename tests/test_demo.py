@@ -114,7 +114,7 @@ def test_every_feature_is_present(world, status):
     # the open book at AS_OF: both not yet due and overdue invoices, some partly paid
     open_ = status.loc[status["paid_date"].isna() & status["write_off_date"].isna()]
     assert (open_["due_date"] > AS_OF).sum() > 200 and (open_["due_date"] <= AS_OF).sum() > 100
-    assert ((open_["paid_to_date"] > 0)).sum() > 0
+    assert (open_["paid_to_date"] > 0).sum() > 0
 
 
 # -------------------------------------------------------------------------------------------------- invariants

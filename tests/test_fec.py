@@ -62,10 +62,10 @@ def test_one_payment_settles_three_invoices_at_the_bank_date(cases):
 def test_partial_payment_and_credit_note_leave_the_invoice_partly_open(cases):
     # C002: F010 1000, credit note AV010 200 and a cheque of 500, partially lettered "ab"
     f010 = _invoice(cases, "F010")
-    assert (f010["gross_amount"], f010["credited"], f010["amount"]) == (1000.0, 200.0, 800.0)
+    assert (f010["gross_amount"], f010["credit_netted"], f010["amount"]) == (1000.0, 200.0, 800.0)
     assert f010["paid_to_date"] == 500.0 and f010["outstanding"] == 300.0 and f010["status"] == "overdue"
     assert "AV010" not in set(cases.invoices["invoice_id"])  # netted into F010, not a cash payment
-    alloc = cases.allocations.merge(cases.fec_lines[["row"]], left_on="line", right_index=True)
+    alloc = cases.fec_allocations.merge(cases.fec_lines[["row"]], left_on="line", right_index=True)
     note = alloc[alloc["row"] == 16]
     assert note[["allocation", "invoice_id", "amount"]].values.tolist() == [
         ["credit netted into the invoice", "F010", 200.0]]
@@ -88,7 +88,7 @@ def test_unlettered_cash_goes_to_the_oldest_due_invoices_and_the_rest_stays_a_cr
 def test_refunds_cancel_an_overpayment_and_pay_back_a_credit_note(cases):
     # C004: F030 500 paid 600 then 100 refunded (AC); credit note AV031 150 refunded (AD)
     assert _payments(cases, "F030") == [("2026-02-25", 500.0)]
-    refund = cases.allocations[cases.allocations["allocation"] == "refund of a payment"]
+    refund = cases.fec_allocations[cases.fec_allocations["allocation"] == "refund of a payment"]
     assert refund["amount"].tolist() == [-100.0]
     av031 = _invoice(cases, "AV031")
     assert av031["amount"] == -150.0 and av031["status"] == "paid" and _payments(cases, "AV031") == [

@@ -11,9 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cashsim import levers as lv
-from cashsim.errors import CashsimError, ParamsError
-
 from cashsim.book import Book
+from cashsim.errors import CashsimError, ParamsError
 
 GRID = np.arange(-90, 366)
 AS_OF = pd.Timestamp("2026-10-31")

@@ -10,6 +10,7 @@ import pytest
 
 from cashsim import pipeline
 from cashsim.params import load_params
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -11,9 +11,9 @@ import shutil
 
 import nbformat
 import pytest
+from test_report import build_demo_report, shared_dir
 
 from cashsim import report
-from test_report import build_demo_report, shared_dir
 
 pytestmark = pytest.mark.browser
 

@@ -13,9 +13,9 @@ from cashsim.book import Book
 from cashsim.calendar import business_day_calendar, payment_run_calendar
 from cashsim.errors import ModelError, ParamsError
 from cashsim.simulate import (
-    simulate,
     GUIDE_LO,
     GUIDE_SCALE,
+    simulate,
     threshold_tables,
 )
 

@@ -7,6 +7,8 @@ Rule for failures: a problem with the user's input or environment is one line on
 ``cashsim <command>: error: <message>``, and exit code 2 - a cashsim error (:class:`~cashsim.errors.CashsimError`),
 a bad option (argparse), an OS refusal on a path (missing file, permission, a folder where a file is expected: the
 line names the path), memory exhausted. Ctrl-C exits with 130 and one line. Only a bug in cashsim shows a traceback.
+Long commands (report, levers, backtest) say what they are doing on standard error when it is a terminal, or
+always with ``--progress`` anywhere on the line (:mod:`cashsim.progress`).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import argparse
 import importlib
 import sys
 
-from cashsim import __version__
+from cashsim import __version__, progress
 from cashsim.errors import CashsimError
 
 #: Sub-command modules, in the order ``cashsim --help`` lists them.
@@ -54,6 +56,9 @@ def _os_message(exc: OSError) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    progress.enable(True if "--progress" in argv else None)   # shown on a terminal, or when asked
+    argv = [a for a in argv if a != "--progress"]
     parser = build_parser()
     try:
         args, unknown = parser.parse_known_args(argv)

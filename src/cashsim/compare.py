@@ -50,6 +50,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cashsim import progress
 from cashsim.book import Book
 from cashsim.errors import ParamsError
 from cashsim.levers import (
@@ -66,6 +67,7 @@ from cashsim.levers import (
     apply_levers_traced,
     recovered_cash,
 )
+from cashsim.levers._book import _ensure_columns
 from cashsim.simulate import Simulation, engine_session, simulate
 from cashsim.targets import TargetReport, json_records, target_report_arrays
 
@@ -212,7 +214,47 @@ def compare_levers(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]]
         runs = _run_all(book, model, scenarios, burn, n_paths=n_paths, seed=seed, horizon_end=horizon_end,
                         actual_past=actual_past, combinations=combinations, engine=opts)
     base = runs[BASELINE]
-    return pd.concat([scenario_table(base, r, book, model) for r in runs.values()], ignore_index=True)
+    table = pd.concat([scenario_table(base, r, book, model) for r in runs.values()], ignore_index=True)
+    return flag_changes_nothing(table, {name: nothing_changed(base, r) for name, r in runs.items()})
+
+
+def nothing_changed(base: ScenarioRun, run: ScenarioRun) -> str:
+    """Why a scenario changes nothing on this company ("" when it changes something): its book equals the
+    baseline's (same invoices, amounts, laws and calendars) and its costs are the baseline's. The usual causes: its
+    segments or customers select no open or planned invoice, or every customer it targets is ineligible
+    (:mod:`cashsim.levers.eligibility`)."""
+    if run.name == base.name:
+        return ""
+    a, b = run.book, base.book
+    # compared with the optional columns every lever fills in (book-keeping, not a change)
+    same = (_ensure_columns(a).equals(_ensure_columns(b)) and np.array_equal(a.pmfs, b.pmfs) and np.array_equal(a.grid, b.grid)
+            and ((a.calendars is None and b.calendars is None)
+                 or (a.calendars is not None and b.calendars is not None
+                     and np.array_equal(a.calendars, b.calendars))))
+    cols = ["month", "item", "amount"]
+    def rows(costs: pd.DataFrame) -> list[tuple]:  # by content: an empty table's dtypes say nothing
+        return list(costs[cols].astype({"month": str, "item": str}).itertuples(index=False, name=None))
+
+    extra_cost = rows(run.costs) != rows(base.costs)
+    if not same or extra_cost:
+        return ""
+    return ("applied book equal to the baseline's and no cost: its levers select no invoice of this company "
+            "(check their segments / customers, and which customer types they may be offered to)")
+
+
+def flag_changes_nothing(table: pd.DataFrame, reasons: dict[str, str]) -> pd.DataFrame:
+    """``table`` with ``changes_nothing`` (bool) and ``changes_nothing_reason`` per scenario (from ``reasons``)."""
+    why = table["scenario"].map(reasons).fillna("").astype(str)
+    return table.assign(changes_nothing=why.ne("").to_numpy(), changes_nothing_reason=why.to_numpy())
+
+
+def changes_nothing_text(table: pd.DataFrame) -> str:
+    """One line per scenario flagged by :func:`flag_changes_nothing` ("" when none), for the terminal."""
+    if "changes_nothing" not in table.columns:
+        return ""
+    flagged = table[table["changes_nothing"].astype(bool)].drop_duplicates("scenario")
+    return "\n".join(f"Scenario {r.scenario!r} changes nothing on this company: {r.changes_nothing_reason}."
+                     for r in flagged.itertuples())
 
 
 def summary(table: pd.DataFrame, month: str | None = None) -> pd.DataFrame:
@@ -248,7 +290,8 @@ def _run_all(book, model, scenarios, burn, *, n_paths, seed, horizon_end, actual
     plans.update({n: scenario_levers(scenarios, n) for n in scenarios if n != BASELINE})
     plans.update({n: _merge(scenarios, names) for n, names in (combinations or {}).items()})
     return {name: run_scenario(book, model, name, levers, burn, horizon_end=horizon_end, n_paths=n_paths,
-                               seed=seed, actual_past=actual_past, engine=engine) for name, levers in plans.items()}
+                               seed=seed, actual_past=actual_past, engine=engine)
+            for name, levers in progress.bar(plans.items(), desc="simulating scenarios", total=len(plans))}
 
 
 # ------------------------------------------------------------------------------------------------------ the plan
@@ -350,6 +393,7 @@ def cheapest_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]],
     it (share of the book = need / (advance rate x eligible amount), capped at 1). ``engine``: where the trials
     run (``Params.simulation.engine_options()``; with dask and no address, one LocalCluster serves them all).
     """
+    progress.step("searching the cheapest plan")
     if max_risk not in RISK_LEVELS:
         raise ParamsError(f"max_risk must be one of {', '.join(RISK_LEVELS)}, got {max_risk!r}")
     with engine_session(engine) as opts:

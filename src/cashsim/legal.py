@@ -1,4 +1,4 @@
-"""French late-payment law for B2B invoices: the dated interest-rate table and the fixed recovery indemnity.
+"""French late-payment law: the dated interest-rate table and the fixed recovery indemnity (B2B, public, B2C).
 
 *Pénalités de retard* (Code de commerce L441-10): unless the contract says otherwise, a late B2B invoice bears
 interest at the ECB main refinancing (MRO, *taux refi*) rate **in force on 1 January for days in the first
@@ -10,8 +10,18 @@ Rule used here, per calendar day late: interest = outstanding x rate(half-year o
 30 June and paid on 10 July therefore bears the H1 rate for 0 days and the H2 rate for 10 days. Days late run from
 the day after the due date to the payment date inclusive (``payment_date - due_date`` calendar days).
 
-Not modelled: a contract rate (at least 3x the legal interest rate) and public buyers, whose *intérêts
-moratoires* are MRO + 8 points (plus the same 40 EUR); every customer is treated as a private B2B buyer.
+Not modelled: a contract rate (at least 3x the legal interest rate).
+
+By customer type (:func:`late_interest_by_type`, :func:`indemnity_by_type`):
+
+- ``company``: the rule above (L441-10 + 40 EUR, D441-5).
+- ``public_body``: *intérêts moratoires* of public procurement (Code de la commande publique L2192-13, R2192-31 and
+  following): the ECB MRO rate in force on the first day of the half-year **in which the interest started to run**,
+  plus 8 points, for every day late (one rate per invoice), plus the same 40 EUR indemnity (D2192-35).
+- ``individual`` (a consumer, B2C): L441-10 and D441-5 apply between professionals only, so no 40 EUR indemnity;
+  a consumer owes interest at the *taux d'intérêt légal* (the "other cases" rate, the creditor being a
+  professional; Code monétaire et financier L313-2) only from a formal notice (*mise en demeure*, Code civil
+  art. 1231-6), which the ledger does not record: cashsim claims no interest on individuals (0 EUR).
 
 The rate table is dated, not a constant. A day after the last half-year in the table uses the last known rate and
 :func:`late_payment_rate` reports it as ``beyond_table`` so the caller can say so.
@@ -133,3 +143,41 @@ def late_payment_interest(amount, due_date, until) -> np.ndarray:
     end = _to_days(until) + 1               # exclusive: the payment day itself counts as late
     end = np.maximum(end, start)
     return amount * (_rate_days(end) - _rate_days(start)) / DAY_COUNT
+
+
+# ------------------------------------------------------------------------------------ public bodies, consumers
+
+#: Percentage points added to the ECB rate for public buyers' *intérêts moratoires* (CCP R2192-31).
+PUBLIC_MARGIN_POINTS = 8.0
+
+
+def public_late_interest(amount, due_date, until) -> np.ndarray:
+    """*Intérêts moratoires* a public body owes on ``amount`` euros late from ``due_date`` to ``until``, in euros:
+    amount x (MRO in force on the first day of the half-year of the first day late + 8 points) x days late / 365.
+
+    >>> round(float(public_late_interest(10_000, "2025-01-31", "2025-03-02")[0]), 2)   # 30 days at 11.15 %
+    91.64
+    """
+    amount = np.atleast_1d(np.asarray(amount, dtype=float))
+    start = _to_days(due_date) + 1
+    days = np.maximum(_to_days(until) + 1 - start, 0)
+    idx = np.clip(np.searchsorted(_STARTS, start, side="right") - 1, 0, len(_RATES) - 1)
+    rate = _RATES[idx] - (MARGIN_POINTS - PUBLIC_MARGIN_POINTS) / 100.0
+    return amount * rate * days / DAY_COUNT
+
+
+def late_interest_by_type(amount, due_date, until, customer_type) -> np.ndarray:
+    """Late-payment interest by customer type (module docstring): ``company`` (or unknown)
+    :func:`late_payment_interest`, ``public_body`` :func:`public_late_interest`, ``individual`` 0."""
+    kind = np.atleast_1d(np.asarray(customer_type, dtype=object)).astype(str)
+    out = late_payment_interest(amount, due_date, until)
+    public = kind == "public_body"
+    if public.any():
+        out = np.where(public, public_late_interest(amount, due_date, until), out)
+    return np.where(kind == "individual", 0.0, out)
+
+
+def indemnity_by_type(customer_type) -> np.ndarray:
+    """The fixed recovery indemnity per late invoice by customer type: 40 EUR, 0 for an ``individual``."""
+    kind = np.atleast_1d(np.asarray(customer_type, dtype=object)).astype(str)
+    return np.where(kind == "individual", 0.0, FIXED_INDEMNITY_EUR)

@@ -31,8 +31,8 @@ from pydantic import (
 
 from cashsim.errors import ParamsError
 from cashsim.levers import Lever  # plain pydantic specs, no logic (docs/design.md)
-from cashsim.terms import parse_terms
 from cashsim.memory import RUN_ARRAYS, check_paths, horizon_days
+from cashsim.terms import parse_terms
 
 NonNegative = Annotated[float, Field(ge=0)]
 Probability = Annotated[float, Field(ge=0, le=1)]

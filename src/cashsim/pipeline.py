@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cashsim import progress
 from cashsim.behaviour import PayerModel, fit_behaviour
 from cashsim.book import Book
 from cashsim.cache import cached_baseline
@@ -32,9 +33,8 @@ from cashsim.targets import TargetReport, target_report, window_actuals
 
 
 def latest_date(ledger: Ledger) -> pd.Timestamp:
-    """The latest issue or payment date in the ledger: the default standing date of a forecast."""
-    latest = [ledger.invoices["issue_date"].max(), ledger.payments["payment_date"].max()]
-    return pd.Timestamp(max(d for d in latest if pd.notna(d))).normalize()
+    """The default standing date of a forecast: :attr:`cashsim.ledger.Ledger.latest_date` (the latest date posted in the books)."""
+    return ledger.latest_date
 
 
 def resolve_as_of(params: Params, ledger: Ledger) -> pd.Timestamp:
@@ -101,8 +101,11 @@ def prepare(params: Params, ledger: Ledger | None = None, *, cache: bool = True)
     With ``cache`` (and ``params.cache.enabled``, and no ``CASHSIM_NO_CACHE`` in the environment) the fitted model
     and the book come from the fit cache (:mod:`cashsim.cache`) when this ledger's content, as-of date and
     behaviour settings were fitted before: the same numbers, bit for bit, without the fit."""
-    ledger = ledger_from_params(params) if ledger is None else ledger
+    if ledger is None:
+        progress.step("reading the ledger")
+        ledger = ledger_from_params(params)
     as_of = resolve_as_of(params, ledger)
+    progress.step(f"fitting payer behaviour as of {as_of:%Y-%m-%d}")
     end = horizon_end(as_of, params.horizon_months)
     b = params.behaviour
     settings = dict(half_life_days=b.half_life_days, grace_days=b.grace_days,
@@ -151,7 +154,11 @@ def run_from_params(params: Params, *, n_paths: int | None = None, seed: int | N
 
     ``by_customer=True`` also keeps each customer's monthly cash per path (``sim.group_monthly``, labels in
     ``customer_labels``), for :func:`cashsim.kpi.customer_shortfall`; the totals are the same numbers either way.
+    A ``seed`` given here is the run's seed for the fit too, as ``--seed`` is on the command line (``params``'
+    ``simulation.seed`` replaced), so both give the same numbers.
     """
+    if seed is not None and isinstance(seed, int) and seed != params.simulation.seed:
+        params = params.model_copy(update={"simulation": params.simulation.model_copy(update={"seed": seed})})
     base = prepare(params, ledger=ledger, cache=cache)
     if not by_customer:
         return simulate_book(base, base.book, n_paths=n_paths, seed=seed)
@@ -192,9 +199,17 @@ def company_scenarios(params: Params, ledger: Ledger, as_of: pd.Timestamp
     effects and recovery estimated from its own log where reliable, the share of late payment held up by disputes,
     its hourly cost and gross margin, its dispute service levels), and the dunning-log estimates used: effects
     (:func:`cashsim.levers.estimate_dunning_effects`) and recovery (:func:`cashsim.levers.estimate_recovery`)."""
-    from cashsim.levers import (CutOffThreat, Deposit, DisputeResolution, DunningPlan, PromiseCalls,
-                                calibrate_dunning, dispute_share_of_late, estimate_dunning_effects,
-                                estimate_recovery)
+    from cashsim.levers import (
+        CutOffThreat,
+        Deposit,
+        DisputeResolution,
+        DunningPlan,
+        PromiseCalls,
+        calibrate_dunning,
+        dispute_share_of_late,
+        estimate_dunning_effects,
+        estimate_recovery,
+    )
 
     known = ledger.known_at(as_of)
     estimates = estimate_dunning_effects(known) if len(known.dunning) else pd.DataFrame()
@@ -224,16 +239,18 @@ def company_scenarios(params: Params, ledger: Ledger, as_of: pd.Timestamp
 
 def lever_book(base: Baseline, extra_days: int = LEVER_BOOK_EXTRA_DAYS) -> Book:
     """The book lever studies act on: the open invoices with their dispute flag, type and dates and their payment
-    method (so levers leave open disputes and direct-debit payers alone, and resolve disputes on time) and the sales
-    plan's invoices to ``extra_days`` past the horizon (0: the baseline's own book)."""
+    method (so levers leave open disputes and direct-debit payers alone, and resolve disputes on time), the sales
+    plan's invoices to ``extra_days`` past the horizon (0: the baseline's own book), and each invoice's
+    ``customer_type`` (the levers' eligibility)."""
     from cashsim.levers import annotate_book
+    from cashsim.levers.eligibility import annotate_customer_types
 
     known = base.ledger.known_at(base.as_of)
     open_book = known.open_book(base.as_of)
     book = base.book if extra_days == 0 else base.model.book(
         open_book, base.params.sales_plan, horizon_end=base.horizon_end + pd.Timedelta(days=extra_days),
         promises=known.promises)
-    return annotate_book(book, open_book)
+    return annotate_customer_types(annotate_book(book, open_book), known.customers)
 
 
 def study_levers(base: Baseline, *, n_paths: int | None = None, seed: int | None = None,

@@ -7,12 +7,14 @@
 
 from __future__ import annotations
 
+from cashsim.checks import check_params_against_ledger
 from cashsim.ledger import Ledger, read_ledger
 from cashsim.params import Params
 
 
 def ledger_from_params(params: Params) -> Ledger:
-    """The ledger a parameter file points to.
+    """The ledger a parameter file points to, checked against the params
+    (:func:`cashsim.checks.check_params_against_ledger`: a segment or customer the data lacks is a ParamsError).
 
     ``data.source: demo`` builds the embedded demo company (``data.demo_seed``); ``data.source: files`` reads
     ``data.invoices`` / ``payments`` / ``promises`` / ``dunning`` / ``customers`` (paths relative to the params file's
@@ -20,6 +22,12 @@ def ledger_from_params(params: Params) -> Ledger:
     FEC files ``data.fec`` (:func:`cashsim.adapters.fec.read_fec`) with the payment terms ``data.terms`` /
     ``data.terms_table`` and the same optional side tables.
     """
+    ledger = _read(params)
+    check_params_against_ledger(params, ledger)
+    return ledger
+
+
+def _read(params: Params) -> Ledger:
     data = params.data
     if data.source == "demo":
         from cashsim.demo import demo_ledger  # lazy: the generator is only needed for the demo

@@ -47,6 +47,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cashsim import progress
 from cashsim.backtest.baselines import BASELINES, _baseline_dates, _model_median_dates
 from cashsim.backtest.metrics import (
     COVER80_GOAL,
@@ -177,11 +178,9 @@ def final_paid_dates(ledger) -> pd.Series:
 
 
 def ledger_last_date(ledger) -> pd.Timestamp:
-    """The last date the ledger knows anything about (last issue or payment)."""
-    dates = [ledger.invoices["issue_date"].max()]
-    if len(ledger.payments):
-        dates.append(ledger.payments["payment_date"].max())
-    return pd.Timestamp(max(dates)).normalize()
+    """The last date the ledger knows anything about: :attr:`cashsim.ledger.Ledger.latest_date`, the standing
+    date every command uses by default."""
+    return ledger.latest_date
 
 
 def run_backtest(ledger, *, origins: list | None = None, warmup_months: int = 9, horizons: int = 3,
@@ -201,7 +200,7 @@ def run_backtest(ledger, *, origins: list | None = None, warmup_months: int = 9,
                          f"plus {horizons} observed months; lower --warmup or give more history")
     paid_date = final_paid_dates(ledger)
     parts = [backtest_origin(ledger, o, horizons=horizons, n_paths=n_paths, seed=seed, behaviour=behaviour,
-                             paid_date=paid_date) for o in origins]
+                             paid_date=paid_date) for o in progress.bar(origins, desc="backtest origins")]
     monthly = pd.concat([p[0] for p in parts], ignore_index=True)
     cumulative = pd.concat([p[1] for p in parts], ignore_index=True)
     invoices = pd.concat([p[2] for p in parts], ignore_index=True)

@@ -45,8 +45,14 @@ from cashsim.behaviour.laws import DAYS, GRID, grid_pmf, hold_unpaid_window, km_
 from cashsim.behaviour.model import PayerModel
 from cashsim.behaviour.months import TYPICAL_MONTHS, TYPICAL_YEAR, _month_dynamics  # noqa: F401 (tests)
 from cashsim.behaviour.paydays import business_days, calendar_rows, detect_payment_runs, run_dates
-from cashsim.behaviour.rates import (BOOK_KEY, DD_PRIOR_REJECT, DD_PRIOR_WEIGHT, DD_TOLERANCE_DAYS,
-                                     NEVER_PRIOR_WEIGHT, WRITE_OFF_MIN_AGE)
+from cashsim.behaviour.rates import (
+                                     BOOK_KEY,
+                                     DD_PRIOR_REJECT,
+                                     DD_PRIOR_WEIGHT,
+                                     DD_TOLERANCE_DAYS,
+                                     NEVER_PRIOR_WEIGHT,
+                                     WRITE_OFF_MIN_AGE,
+)
 
 __all__ = [
     "AFTFit", "AFT_METHODS", "BOOK_KEY", "DAYS", "DD_PRIOR_REJECT", "DD_PRIOR_WEIGHT", "DD_TOLERANCE_DAYS",

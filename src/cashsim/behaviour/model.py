@@ -27,8 +27,8 @@ import pandas as pd
 
 from cashsim.behaviour.aft import AFTFit
 from cashsim.behaviour.booking import build_book
-from cashsim.behaviour.laws import DAYS, grid_pmf
 from cashsim.behaviour.dunning import _apply_ratio
+from cashsim.behaviour.laws import DAYS, grid_pmf
 from cashsim.behaviour.months import TYPICAL_YEAR
 from cashsim.behaviour.paydays import _calendar_index, calendar_rows, last_payment_days
 from cashsim.errors import ModelError

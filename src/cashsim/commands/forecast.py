@@ -1,7 +1,8 @@
 """``cashsim forecast``: the Monte Carlo collection forecast (*prévision d'encaissements*) as JSON, for scripts.
 
-It forecasts the cash collected from the invoices known at the as-of date (open invoices only: no sales plan) in
-each calendar month after it, the first being the month of ``as_of + 1``, and in each week (weeks start on
+It forecasts the cash collected from the invoices open at the as-of date and the params' sales plan (the same book
+as the monthly report and ``cashsim levers``' baseline; ``--invoices``/``--payments`` have no plan) in each
+calendar month after it, the first being the month of ``as_of + 1``, and in each week (weeks start on
 Monday; the first and last may be partial). Output, exactly::
 
     {"as_of": "YYYY-MM-DD",
@@ -10,7 +11,7 @@ Monday; the first and last may be partial). Output, exactly::
      "weeks":  [{"week": "YYYY-MM-DD", "mean": ..., "p05": ..., ..., "p95": ...}, ...]}
 
 Amounts are euros incl. VAT, rounded to the cent. Chain: ``read_ledger`` -> ``fit_behaviour(ledger, as_of)`` ->
-``model.book(open_book)`` -> :func:`cashsim.simulate.simulate`.
+``model.book(open_book, sales_plan)`` -> :func:`cashsim.simulate.simulate` (:func:`cashsim.pipeline.prepare`).
 
     cashsim forecast --invoices invoices.csv --payments payments.csv --as-of 2026-10-31 --months 3 \\
         --paths 2000 --seed 42 --json forecast.json
@@ -36,11 +37,12 @@ from cashsim.params import Simulation as SimulationParams
 
 def forecast(ledger, params: Params, *, cache: bool = True):
     """Fit payer behaviour on what ``ledger`` knew at ``params.as_of`` and simulate the collection of the invoices
-    open then (no sales plan) over ``params.horizon_months`` calendar months: a :class:`cashsim.simulate.Simulation`.
-    ``cache``: read the fit from the fit cache when stored there (:mod:`cashsim.cache`)."""
+    open then and of the sales plan over ``params.horizon_months`` calendar months, as the monthly report does: a
+    :class:`cashsim.simulate.Simulation`. ``cache``: read the fit from the fit cache when stored there
+    (:mod:`cashsim.cache`)."""
     from cashsim import pipeline
 
-    base = pipeline.prepare(params.model_copy(update={"sales_plan": []}), ledger=ledger, cache=cache)
+    base = pipeline.prepare(params, ledger=ledger, cache=cache)
     return pipeline.simulate_only(base, base.book)
 
 
@@ -89,7 +91,9 @@ def run(args: argparse.Namespace) -> int:
         sys.stdout.write(text + "\n")
         return 0
     table = pd.DataFrame(payload["months"]).set_index("month")
-    print(f"Collections forecast as of {payload['as_of']} ({sim.n_paths} paths, seed {sim.seed}), euros incl. VAT:")
+    what = "open invoices and the sales plan" if params.sales_plan else "open invoices (no sales plan)"
+    print(f"Collections forecast as of {payload['as_of']} ({sim.n_paths} paths, seed {sim.seed}), euros incl. VAT, "
+          f"from {what}:")
     print(table.to_string(float_format="{:,.0f}".format))
     if args.json:
         out = write_output(args.json, text + "\n", "--json")

@@ -23,6 +23,8 @@ from cashsim.params import load_params, with_overrides
 
 
 def _print(table: pd.DataFrame, plan) -> None:
+    from cashsim.compare import changes_nothing_text
+
     cols = ["scenario", "month", "extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "recovered",
             "brought_forward", "p_target_met", "delta_p_target_met", "cost", "cost_per_euro",
             "annualised_cost_rate", "risk"]
@@ -32,6 +34,8 @@ def _print(table: pd.DataFrame, plan) -> None:
     rate = {"cost_per_euro": "{:.3f}".format, "annualised_cost_rate": "{:.1%}".format}
     print("Collection levers against the baseline (common random numbers; euros incl. VAT):")
     print(table[cols].to_string(index=False, formatters={**money, **pct, **rate}, na_rep="-"))
+    if changes_nothing_text(table):
+        print(changes_nothing_text(table))
     if plan is None:
         return
     verdict = "meets" if plan.meets_target else "does NOT meet"

@@ -2,7 +2,9 @@
 
 Rule (French Commercial Code L441-10): interest = legal rate (ECB main refinancing rate of the half-year + 10
 points, :mod:`cashsim.legal`) x days late / 365 on each part paid late, up to its payment, and on the open
-remainder, up to as_of; indemnity = 40 EUR per late invoice (D441-5). Shown as claimable, never assumed collected.
+remainder, up to as_of; indemnity = 40 EUR per late invoice (D441-5). Public bodies: ECB + 8 points (CCP R2192-31);
+individuals: no indemnity and no interest claimed (:mod:`cashsim.legal`). Shown as claimable, never assumed
+collected.
 
 Example::
 
@@ -17,7 +19,7 @@ import pandas as pd
 
 from cashsim.kpi._common import _ts, status_as_of
 from cashsim.kpi.lateness import _late_pieces
-from cashsim.legal import FIXED_INDEMNITY_EUR, late_payment_interest, late_payment_rate
+from cashsim.legal import indemnity_by_type, late_interest_by_type, late_payment_rate
 
 if TYPE_CHECKING:  # pragma: no cover
     from cashsim.ledger import Ledger
@@ -37,7 +39,9 @@ def late_payment_claims(ledger: Ledger, as_of, *, since=None) -> pd.DataFrame:
     pieces = _late_pieces(ledger, as_of, st)
     if since is not None:
         pieces = pieces.loc[pieces["start"] >= _ts(since)]
-    pieces = pieces.assign(interest=late_payment_interest(pieces["amount"], pieces["start"], pieces["end"]),
+    kinds = st.set_index("invoice_id")["customer_type"] if "customer_type" in st else pd.Series(dtype=str)
+    kind = pieces["invoice_id"].map(kinds).fillna("company") if len(pieces) else pieces["invoice_id"].astype(str)
+    pieces = pieces.assign(interest=late_interest_by_type(pieces["amount"], pieces["start"], pieces["end"], kind),
                            beyond=late_payment_rate(pieces["end"])[1])
     per = pieces.groupby("invoice_id").agg(interest=("interest", "sum"), last=("end", "max"),
                                            beyond=("beyond", "any"))
@@ -46,7 +50,8 @@ def late_payment_claims(ledger: Ledger, as_of, *, since=None) -> pd.DataFrame:
         "customer_id": inv["customer_id"], "customer_name": inv["customer_name"], "segment": inv["segment"],
         "amount": inv["amount"], "due_date": inv["due_date"],
         "days_late": (per["last"] - inv["due_date"]).dt.days, "interest": per["interest"],
-        "indemnity": FIXED_INDEMNITY_EUR, "rate_beyond_table": per["beyond"],
+        "indemnity": indemnity_by_type(inv.get("customer_type", pd.Series("company", index=inv.index))),
+        "rate_beyond_table": per["beyond"],
     }, index=per.index)
     out["claimable"] = out["interest"] + out["indemnity"]
     out.insert(0, "as_of", as_of)

@@ -189,13 +189,16 @@ class Ledger:
 
     @property
     def latest_date(self) -> pd.Timestamp | None:
-        """The latest date anywhere in the ledger: the natural default as-of date."""
-        dates = [self.invoices[c].max() for c in ("issue_date", "dispute_opened", "dispute_resolved",
-                                                   "write_off_date")]
-        dates += [self.payments["payment_date"].max(), self.promises["made_date"].max(),
-                  self.dunning["action_date"].max()]
+        """The standing date by default: the latest date posted in the books — invoice (or credit note) issue,
+        payment, write-off — at midnight; None for an empty ledger. Operational logs (dispute dates, dunning,
+        promises) can be planned or typed ahead, so they never move it.
+
+        One rule for ``cashsim validate``, ``forecast``, ``report`` (:func:`cashsim.pipeline.resolve_as_of`) and the
+        backtest's last known date (:func:`cashsim.backtest.ledger_last_date`); docs/design.md."""
+        dates = [self.invoices["issue_date"].max(), self.payments["payment_date"].max(),
+                 self.invoices["write_off_date"].max()]
         dates = [d for d in dates if pd.notna(d)]
-        return max(dates) if dates else None
+        return pd.Timestamp(max(dates)).normalize() if dates else None
 
     def accounting(self) -> pd.DataFrame:
         """Rows read, used and rejected per table; ``balanced`` is True when read = used + rejected."""

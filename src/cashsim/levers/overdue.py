@@ -31,6 +31,7 @@ from cashsim.levers._book import (
     _select,
     empty_costs,
 )
+from cashsim.levers.eligibility import eligible
 from cashsim.levers.spec import LeverSpec, Probability, Risk
 from cashsim.levers.transforms import pull_forward, recover, scale_hazard, window_multiplier
 
@@ -156,8 +157,8 @@ class CutOffThreat(LeverSpec):
         return "high"
 
     def _starts(self, book: Book, inv: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-        sel = np.flatnonzero(_select(inv, self.segments, None) & (inv["amount"].to_numpy() > 0)
-                             & ~_open_dispute(inv))
+        sel = np.flatnonzero(_select(inv, self.segments, None) & eligible(inv, self.kind)
+                             & (inv["amount"].to_numpy() > 0) & ~_open_dispute(inv))
         start = np.maximum(self.overdue_days + 1, _min_day(inv)[sel])
         keep = start <= book.grid[-1]
         return sel[keep], start[keep]

@@ -29,6 +29,7 @@ from cashsim.levers._book import (
     _start_day,
     _with,
 )
+from cashsim.levers.eligibility import eligible
 from cashsim.levers.spec import LeverSpec, Probability, Risk
 from cashsim.levers.transforms import shift_days
 
@@ -76,7 +77,8 @@ class Deposit(LeverSpec):
 
     def _sel(self, book: Book, inv: pd.DataFrame) -> np.ndarray:
         order = inv["issue_date"].astype("datetime64[ns]") - pd.Timedelta(days=self.lead_days)
-        ok = (_select(inv, self.segments, self.customers) & inv["is_future"].to_numpy(dtype=bool)
+        ok = (_select(inv, self.segments, self.customers) & eligible(inv, self.kind)
+              & inv["is_future"].to_numpy(dtype=bool)
               & (order > pd.Timestamp(book.as_of).normalize()).to_numpy() & (inv["amount"].to_numpy() > 0)
               & inv["upfront_date"].isna().to_numpy())
         return np.flatnonzero(ok)
@@ -145,6 +147,7 @@ class DirectDebit(LeverSpec):
         if self.segments is not None or self.customers is not None:
             return sorted(inv.loc[_select(inv, self.segments, self.customers), "customer_id"].astype(str).unique())
         late = _expected_days_late(book, inv)
+        late = late[late.index.astype(str).isin(inv.loc[eligible(inv, self.kind), "customer_id"].astype(str))]
         ranked = late.rename("late").reset_index().sort_values(["late", "customer_id"], ascending=[False, True])
         n = int(np.floor(self.adoption * len(ranked) + 1e-9))
         return ranked["customer_id"].astype(str).head(n).tolist()
@@ -153,7 +156,7 @@ class DirectDebit(LeverSpec):
         start = pd.Timestamp(book.as_of).normalize() + pd.Timedelta(days=self.setup_days)
         ok = (inv["customer_id"].astype(str).isin(self.adopters(book, inv)).to_numpy()
               & (inv["due_date"].astype("datetime64[ns]") > start).to_numpy() & (inv["amount"].to_numpy() > 0)
-              & ~_profile_flag(inv, model, "payment_method", "direct_debit"))
+              & ~_profile_flag(inv, model, "payment_method", "direct_debit") & eligible(inv, self.kind))
         return np.flatnonzero(ok)
 
     def apply(self, book: Book, model: PayerModel | None = None) -> Book:

@@ -31,12 +31,12 @@ from typing import Any
 
 import pandas as pd
 
+from cashsim.book import Book
 from cashsim.errors import ParamsError
 from cashsim.levers import EarlyPaymentDiscount, LeverSpec, apply_levers, empty_costs
 from cashsim.panel.controls import MAX_HORIZON
 from cashsim.params import CashBurn, Params
 from cashsim.pipeline import Baseline, horizon_end
-from cashsim.book import Book
 from cashsim.simulate import Simulation, simulate
 from cashsim.targets import TargetReport, target_report
 

@@ -154,8 +154,9 @@ def rejections_view(run, top: int = 30):
     counts = rej.groupby(["table", "reason"]).size().rename("rows").reset_index()
     shown = rej.head(top)[[c for c in ("table", "file", "row", "column", "value", "reason", "detail")
                            if c in rej.columns]]
-    return fmt.table(pd.concat([counts, shown], keys=["by reason", "first rows"]).reset_index(level=0)
-                     .rename(columns={"level_0": "view"}), **_locale(run))
+    both = pd.concat([counts, shown], keys=["by reason", "first rows"]).reset_index(level=0)
+    # a unique index: the Styler refuses to apply formats over a non-unique one (both parts count from 0)
+    return fmt.table(both.rename(columns={"level_0": "view"}).reset_index(drop=True), **_locale(run))
 
 
 def ledger_view(base):

@@ -69,7 +69,7 @@ from filelock import FileLock, Timeout
 from papermill.exceptions import PapermillExecutionError
 from papermill.translators import PythonTranslator
 
-from cashsim import __version__, fmt
+from cashsim import __version__, fmt, progress
 from cashsim.errors import ReportError
 from cashsim.params import Params, load_params
 from cashsim.report.html import export_html
@@ -311,7 +311,7 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
             try:
                 with _environment(REPORT_ENV):
                     pm.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name="python3",
-                                        language="python", cwd=str(params_file.parent), progress_bar=False,
+                                        language="python", cwd=str(params_file.parent), progress_bar=progress.enabled(),
                                         log_output=False, execution_timeout=cell_timeout)
             except PapermillExecutionError as exc:
                 kept = _keep_failed(root, month, executed)

@@ -14,9 +14,11 @@ credit an open credit. Lettering codes are read across files, so a group is comp
 **Ids and dates.** ``invoice_id`` = ``PieceRef`` (else ``<journal>-<entry number>``), made unique with ``-2``, ``-3``...
 Issue date = ``PieceDate`` when given, else ``EcritureDate``; due date from the customer's terms (``terms_table``)
 else the default ``terms``; credit notes are due when issued. The invoices keep ``terms`` (the text used),
-``gross_amount`` (before credit notes), ``credited``, ``fec_kind``, ``fec_file`` and ``fec_row`` as extra columns;
-payments keep ``fec_file`` and ``fec_row`` of their bank line. Currency: the FEC's amounts are in the company's
-currency (``currency``, EUR by default). Payment methods are not in a FEC: all are transfers.
+``gross_amount`` (before credit notes), ``credit_netted`` (credit notes netted into ``amount``; named apart from
+the ``credited`` of ``Ledger.status``, which is 0 here: nothing is left to apply), ``fec_kind``, ``fec_file`` and
+``fec_row`` as extra columns; payments keep ``fec_file`` and ``fec_row`` of their bank line. Currency: the FEC's
+amounts are in the company's currency (``currency``, EUR by default).
+Payment methods are not in a FEC: all are transfers.
 
 **Rows.** Every line on a customer account is used (``ledger.fec_lines``) or in ``ledger.rejections`` (table "fec",
 file, row = line number with the header as 1, column, value, reason); ``ledger.accounting()`` shows customer lines
@@ -57,19 +59,31 @@ class FecLedger(Ledger):
     """A :class:`Ledger` read from FEC files, with the audit of the read (all unchanged by ``known_at``).
 
     ``fec_lines``: every used customer line (file, row, journal, entry, date, account, customer_id, letter, amount =
-    debit - credit, role, kind, invoice_id of the item it became, note). ``allocations``: where each credit, payment
-    and refund line went (line = position in ``fec_lines``). ``customer_credits``: cash on account with nothing open
+    debit - credit, role, kind, invoice_id of the item it became, note). ``fec_allocations``: where each credit, payment
+    and refund line went (line = position in ``fec_lines``). ``fec_credits``: cash on account with nothing open
     to allocate, per payment line. ``lettering``: per lettering group, Σdebit - Σcredit and whether it is complete.
     ``fec_files``: encoding, separator, closing date, lines and which file covers its opening lines.
     ``fec_accounts``: lines read per file and account class.
     """
 
     fec_lines: pd.DataFrame = field(default_factory=pd.DataFrame)
-    allocations: pd.DataFrame = field(default_factory=pd.DataFrame)
-    customer_credits: pd.DataFrame = field(default_factory=pd.DataFrame)
+    fec_allocations: pd.DataFrame = field(default_factory=pd.DataFrame)
+    fec_credits: pd.DataFrame = field(default_factory=pd.DataFrame)
     lettering: pd.DataFrame = field(default_factory=pd.DataFrame)
     fec_files: pd.DataFrame = field(default_factory=pd.DataFrame)
     fec_accounts: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def customer_credits(self) -> pd.DataFrame:
+        """Cash on account per payment line (``fec_credits``: customer_id, customer_name, file, row, date, amount,
+        reason) with the columns of :attr:`cashsim.ledger.Ledger.customer_credits` (``cash`` = amount,
+        ``credit_notes`` = 0: the FEC nets credit notes into invoices, ``rows``)."""
+        cr = self.fec_credits
+        if cr.empty:
+            return cr.assign(cash=pd.Series(dtype=float), credit_notes=pd.Series(dtype=float),
+                             rows=pd.Series(dtype=str))
+        return cr.assign(cash=cr["amount"].astype(float), credit_notes=0.0,
+                         rows=cr["file"].astype(str) + " row " + cr["row"].astype(str))
 
     def accounting(self) -> pd.DataFrame:
         """Rows read, used and rejected: the FEC's customer lines first (+ unreadable lines), then the side tables.
@@ -274,7 +288,7 @@ def _ledger(lines: pd.DataFrame, result: Settlement, files: pd.DataFrame, everyt
         "customer_name": inv["customer_id"].map(names), "issue_date": inv["issue_date"],
         "due_date": inv["due_date"], "amount": inv["amount"], "currency": currency,
         "write_off_date": inv["write_off_date"], "terms": src["terms"].to_numpy(),
-        "gross_amount": inv["gross_amount"], "credited": inv["credited"], "fec_kind": inv["kind"],
+        "gross_amount": inv["gross_amount"], "credit_netted": inv["credited"], "fec_kind": inv["kind"],
         "fec_file": src["file"].to_numpy(), "fec_row": src["row"].to_numpy()})
     pay = result.payments.sort_values(["payment_date", "invoice_id"], kind="stable").reset_index(drop=True)
     pay_src = lines.loc[pay["line"]]
@@ -299,7 +313,8 @@ def _ledger(lines: pd.DataFrame, result: Settlement, files: pd.DataFrame, everyt
                        .fillna(cust["customer_name"]))
     given = cust["customer_type"] if "customer_type" in cust else pd.Series(np.nan, index=cust.index)
     inferred = cust["customer_name"].map(customer_type)
-    cust = cust.assign(customer_type=given.where(given.notna() & (given != ""), inferred))
+    # "company" is also the ledger's fallback for a customer without a type: the name rules may refine it
+    cust = cust.assign(customer_type=given.where(given.notna() & ~given.isin(["", "company"]), inferred))
     credits = result.customer_credits
     credit_src = lines.loc[credits["line"]]
     credits = pd.DataFrame({"customer_id": credits["customer_id"], "customer_name": credits["customer_id"].map(names),
@@ -313,5 +328,5 @@ def _ledger(lines: pd.DataFrame, result: Settlement, files: pd.DataFrame, everyt
     base.update(customers=cust, rejections=rejections_all.reset_index(drop=True),
                 source_rows={"fec": n_customer, **ledger.source_rows},
                 rows_used={"fec": len(fec_lines), **ledger.rows_used})
-    return FecLedger(**base, fec_lines=fec_lines, allocations=result.allocations, customer_credits=credits,
+    return FecLedger(**base, fec_lines=fec_lines, fec_allocations=result.allocations, fec_credits=credits,
                      lettering=result.lettering, fec_files=files, fec_accounts=_account_classes(everything))

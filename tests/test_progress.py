@@ -1,0 +1,30 @@
+"""Long commands say what they do on standard error with --progress, and nothing without it (not a terminal)."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+MESSY = Path(__file__).parent / "data" / "messy" / "params.yml"
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "cashsim.cli", *args], capture_output=True, text=True,
+                          env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"})
+
+
+def test_levers_show_progress_on_stderr_only_when_asked(tmp_path):
+    args = ["levers", "--params", str(MESSY), "--paths", "20", "--no-plan", "--json",
+            str(tmp_path / "l.json")]
+    quiet = _cli(*args)
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    loud = _cli(*args, "--progress")
+    assert loud.returncode == 0
+    assert "cashsim: reading the ledger" in loud.stderr and "fitting payer behaviour as of 2026-10-31" in loud.stderr
+    assert "simulating scenarios" in loud.stderr and "7/7" in loud.stderr
+    assert "simulating scenarios" not in loud.stdout
+
+
+def test_forecast_json_on_stdout_stays_clean_with_progress():
+    res = _cli("--progress", "forecast", "--params", str(MESSY), "--paths", "20", "--json", "-")
+    assert res.returncode == 0 and res.stdout.lstrip().startswith("{") and "fitting payer behaviour" in res.stderr
