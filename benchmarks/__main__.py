@@ -1,4 +1,5 @@
-"""Run the benchmarks: ``python -m benchmarks [engine] [dask] [memory] [fit] [panel] [report]`` (all by default)."""
+"""Run the benchmarks: ``python -m benchmarks [engine] [dask] [memory] [fit] [panel] [report] [panel-browser]``
+(all by default)."""
 
 from __future__ import annotations
 
@@ -164,8 +165,14 @@ def bench_report() -> None:
     line("report", f"{seconds:.1f} s end to end", "< 60 s", seconds / 60, "demo company, params/demo.yml paths")
 
 
+def bench_panel_browser() -> None:
+    from benchmarks.panel_browser import bench_panel_browser as run
+
+    run()
+
+
 BENCHES = {"engine": bench_engine, "dask": bench_dask, "memory": bench_memory, "fit": bench_fit, "panel": bench_panel,
-           "report": bench_report}
+           "report": bench_report, "panel-browser": bench_panel_browser}
 
 
 def main(argv: list[str]) -> int:

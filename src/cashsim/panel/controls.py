@@ -13,6 +13,9 @@ not set. The proposal's own levers are kept in :data:`LEVER_ORDER` (:func:`canon
 relance*) is the baseline's plan moved ``dunning_days_earlier`` days earlier and cut or extended along
 :data:`LADDER` to ``dunning_steps`` steps (:func:`dunning_steps`); it acts relative to the baseline's plan
 (``DunningPlan.relative_to``), so the current practice, already in the fitted behaviour, is not counted twice.
+Then the plan is escalated or softened to the chosen highest rung of :data:`RUNGS` and given one tone
+(:func:`up_to_rung`): any rung is reachable from any starting plan. Rates (``unit="%"``) are fractions here and
+percent on the panel (:meth:`Control.shown`).
 Burn controls are monthly euros incl. VAT (a month-by-month list is shown as its mean over the horizon and keeps its
 shape when edited); the safety margin is a share of the burn.
 

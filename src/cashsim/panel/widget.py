@@ -1,6 +1,8 @@
 """The panel's widgets (:class:`ScenarioPanel`): sliders over the live simulation, baseline next to proposal.
 
-Sliders with ``continuous_update=False`` (computed on release, so a drag costs one update), a busy/status line,
+Per control a slider with ``continuous_update=False`` (computed on release, so a drag costs one update) and a box for
+a typed value, both in shown units (percent for a rate: "2" is 2 %; a value outside the range is refused with a
+message in the status line, never clipped), dropdowns for the dunning rung and tone, a busy/status line,
 ``go.FigureWidget`` charts updated inside ``batch_update()`` (one message to the browser per chart), HTML tables;
 buttons to save the proposal as a params YAML (next month's report scenario) and to export the charts. Errors inside
 callbacks are shown in the status line and kept in ``panel.last_error``; they are never swallowed (ipywidgets#2612).
@@ -8,7 +10,11 @@ callbacks are shown in the status line and kept in ``panel.last_error``; they ar
 Redraw rule: while the months and weeks shown stay the same, an update changes trace data only
 (:func:`cashsim.plots.chart_data`); otherwise the charts are rebuilt by :mod:`cashsim.plots` and a displayed figure
 receives only the properties that changed (:func:`_sync_figure`), or is replaced when its traces differ in number or
-type. The call list is re-rendered only when the proposal's actions in it change.
+type. The call list is re-rendered only when the proposal's actions in it change. Every update stamps each figure's
+``layout.meta`` with the update number (``panel.version``) and then re-sends the figure's whole state
+(:func:`_resync`), so a chart drawn late still shows the last update; the hidden ``.cashsim-state`` element holds
+the number and every chart's data (:meth:`ScenarioPanel.chart_state`). The layout fits 1024 px: controls 330 px,
+charts autosized to the rest.
 
 Outside a kernel the widgets get a ``DummyComm``: tests set ``panel.controls["discount_rate"].value = 0.02`` and
 read figure data, labels and tables; :meth:`ScenarioPanel.update` is the same code path, callable directly.
@@ -335,17 +341,18 @@ class ScenarioPanel:
         if spec.kind == "choice":
             options = [(t["tone_default"] if spec.name == "dunning_tone" and not o else t["options"].get(o, o), o)
                        for o in spec.options]
-            box = w.Dropdown(options=options, value=value, layout=w.Layout(width="190px"))
-            row = w.HBox([w.Label(label, layout=w.Layout(width="180px")), box], layout=w.Layout(width="100%"))
+            box = w.Dropdown(options=options, value=value, layout=w.Layout(flex="1 1 auto", width="170px"))
+            row = w.HBox([w.Label(label, layout=w.Layout(width="150px", flex="0 0 150px")), box],
+                         layout=w.Layout(width="100%"))
             box.tooltip = help_
             return box, None, row
         cls, text = (w.IntSlider, w.IntText) if spec.kind == "int" else (w.FloatSlider, w.FloatText)
         lo, hi, step = spec.shown(spec.lo), spec.shown(spec.hi), spec.shown(spec.step)
         slider = cls(value=value, min=lo, max=hi, step=step, readout=False, continuous_update=False,
                      layout=w.Layout(flex="1 1 60px", min_width="60px"))
-        box = text(value=value, step=step, layout=w.Layout(width="92px", flex="0 0 92px"))
+        box = text(value=value, step=step, layout=w.Layout(width="76px", flex="0 0 76px"))
         box.add_class("cashsim-input")
-        row = w.HBox([w.Label(label, layout=w.Layout(width="180px", flex="0 0 180px")), slider, box],
+        row = w.HBox([w.Label(label, layout=w.Layout(width="150px", flex="0 0 150px")), slider, box],
                      layout=w.Layout(width="100%"))
         for x in (slider, box):
             x.tooltip = help_
