@@ -366,3 +366,16 @@ def test_chart_state_is_what_the_charts_hold(panel):
         assert fig._widget_data[0]["y"] is not None        # the full state is re-sent with every update
         np.testing.assert_allclose(np.asarray(state["charts"][key][0], dtype=float),
                                    np.asarray(fig._widget_data[0]["y"], dtype=float))
+
+
+def test_a_chart_whose_views_stop_following_is_replaced(panel):
+    """A view that drew the chart but never acknowledges the next update shows a stale picture: replaced."""
+    fig = panel.fig_p_met
+    panel._acked["p_target_met"] = fig._last_trace_edit_id          # as if a browser view had drawn it
+    panel.controls["deposit_share"].value = 20                     # the update is sent, no view acknowledges it
+    assert panel._heal(panel.version - 1) == []                    # an older update's check does nothing
+    assert panel._heal(panel.version) == ["p_target_met"]
+    assert panel.fig_p_met is not fig and panel._acked["p_target_met"] is None
+    np.testing.assert_array_equal(np.asarray(panel.fig_p_met.data[0].y), np.asarray(fig.data[0].y))
+    assert panel.fig_p_met.layout.meta == {"chart": "p_target_met", "version": panel.version}
+    assert panel._heal(panel.version) == []                        # charts without views are left alone

@@ -29,6 +29,7 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import html
 import importlib.util
@@ -63,6 +64,9 @@ from cashsim.targets import TargetReport
 CALL_ROWS = 12
 #: The panel's charts, in the order shown.
 CHARTS = ("collections", "p_target_met", "cash_position")
+#: Seconds after an update by which a browser that draws a chart has acknowledged it; a chart whose views stay
+#: silent longer is replaced by a new widget (:meth:`ScenarioPanel._heal`). Generous: a loaded machine is slow.
+HEAL_SECONDS = 4.0
 
 #: Text of the panel (status line, control labels and help, titles, buttons, messages, table headers), by language
 #: (the locale's language; English otherwise). The charts' titles and trace names, and the words "baseline" /
@@ -380,6 +384,9 @@ class ScenarioPanel:
         self.state = w.HTML(value="", layout=w.Layout(display="none"))
         self.state.add_class("cashsim-state")
         self.version = 0
+        #: per chart, the latest update a browser view acknowledged (None: no view yet); charts replaced so far
+        self._acked: dict[str, int | None] = {}
+        self.healed = 0
         #: one box per chart: a chart whose traces change in number is replaced by a new FigureWidget
         self.chart_boxes = {k: w.Box(layout=w.Layout(width="100%", min_width="0")) for k in CHARTS}
         self.months_html = w.HTML(layout=w.Layout(overflow="auto", max_width="100%"))
@@ -456,7 +463,55 @@ class ScenarioPanel:
         fig.update_layout(meta={"chart": key, "version": self.version}, autosize=True, width=None)
         box = self.chart_boxes[key]
         if not box.children or not _sync_figure(box.children[0], fig):
-            box.children = (go.FigureWidget(fig),)
+            self._new_widget(key, fig)
+
+    def _new_widget(self, key: str, fig: go.Figure) -> None:
+        """Show ``fig`` as a new FigureWidget in its box, listening for the browser's acknowledgements."""
+        widget = go.FigureWidget(fig)
+        self._acked[key] = None
+        widget.observe(lambda change, k=key: self._on_ack(k, change), names="_js2py_traceDeltas")
+        self.chart_boxes[key].children = (widget,)
+
+    def _on_ack(self, key: str, change: dict[str, Any]) -> None:
+        """A view of chart ``key`` drew up to an edit (plotly's ``trace_edit_id``): remember the latest."""
+        msg = change["new"]
+        if msg and "trace_edit_id" in msg:
+            self._acked[key] = max(int(msg["trace_edit_id"]), self._acked.get(key) or 0)
+
+    def _heal(self, version: int) -> list[str]:
+        """Replace every chart whose browser views stopped following (returns their keys).
+
+        A view acknowledges each update it draws (plotly's ``_js2py_traceDeltas``); a chart a view has drawn
+        (one acknowledgement at least) whose last update is unacknowledged ``HEAL_SECONDS`` later shows a stale
+        picture - its browser model no longer hears the update messages - so it is shown again as a new widget
+        with the current data. Skipped when a newer update has been drawn since (it schedules its own check).
+        """
+        if version != self.version:
+            return []
+        healed = []
+        for key, box in self.chart_boxes.items():
+            fig = box.children[0]
+            acked = self._acked.get(key)
+            if acked is not None and acked < fig._last_trace_edit_id:
+                self._new_widget(key, go.Figure(fig))
+                healed.append(key)
+        self.healed += len(healed)
+        return healed
+
+    def _schedule_heal(self) -> None:
+        """Check the charts :data:`HEAL_SECONDS` after this update, on the kernel's event loop (none in pytest)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        loop.call_later(HEAL_SECONDS, self._guard_heal, self.version)
+
+    def _guard_heal(self, version: int) -> None:
+        try:
+            self._heal(version)
+        except Exception as exc:  # shown, never swallowed (a timer callback has no caller)
+            self.last_error = exc
+            self.last_traceback = traceback.format_exc()
 
     @property
     def fig_collections(self) -> go.FigureWidget:
@@ -492,6 +547,7 @@ class ScenarioPanel:
             self._full_render(r)
         for fig in self.chart_boxes.values():
             _resync(fig.children[0])
+        self._schedule_heal()
         labels = _text(loc)["columns"]
         self.months_html.value = html_table(
             r.months, locale=loc, currency=cur, labels=labels,
