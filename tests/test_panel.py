@@ -6,6 +6,8 @@ tables. The demo company is fitted once per module; each panel simulates 200 pat
 
 from __future__ import annotations
 
+import html
+import json
 from pathlib import Path
 
 import numpy as np
@@ -354,9 +356,7 @@ def test_every_rung_of_the_dunning_ladder_is_reachable_from_the_panel(panel, par
 def test_chart_state_is_what_the_charts_hold(panel):
     v0 = panel.version
     panel.controls["discount_rate"].value = 3
-    import json as _json
-    import html as _html
-    state = _json.loads(_html.unescape(panel.state.value))
+    state = json.loads(html.unescape(panel.state.value))
     assert state["version"] == v0 + 1 == panel.version
     assert state["values"]["discount_rate"] == pytest.approx(3)
     for key, box in panel.chart_boxes.items():

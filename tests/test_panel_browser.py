@@ -197,7 +197,7 @@ def _check_every_chart(page, version: int) -> dict:
     for key, expected in shown["expected"].items():
         got = shown["charts"][key]["y"]
         assert len(got) == len(expected), key
-        for i, (a, b) in enumerate(zip(got, expected)):
+        for i, (a, b) in enumerate(zip(got, expected, strict=True)):
             a = [float("nan") if v is None else v for v in a]
             b = [float("nan") if v is None else v for v in b]
             assert a == pytest.approx(b, rel=1e-9, abs=1e-9, nan_ok=True), f"chart {key} trace {i} is stale"
