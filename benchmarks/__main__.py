@@ -1,5 +1,5 @@
-"""Run the benchmarks: ``python -m benchmarks [engine] [dask] [memory] [fit] [panel] [report] [cache]`` (all by
-default)."""
+"""Run the benchmarks: ``python -m benchmarks [engine] [dask] [memory] [fit] [panel] [report] [cache]
+[panel-browser]`` (all by default)."""
 
 from __future__ import annotations
 
@@ -195,8 +195,14 @@ def bench_cache() -> None:
          f"{cold / warm:.1f}x; load average {os.getloadavg()[0]:.1f}")
 
 
+def bench_panel_browser() -> None:
+    from benchmarks.panel_browser import bench_panel_browser as run
+
+    run()
+
+
 BENCHES = {"engine": bench_engine, "dask": bench_dask, "memory": bench_memory, "fit": bench_fit, "panel": bench_panel,
-           "report": bench_report, "cache": bench_cache}
+           "report": bench_report, "cache": bench_cache, "panel-browser": bench_panel_browser}
 
 
 def main(argv: list[str]) -> int:

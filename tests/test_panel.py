@@ -6,6 +6,8 @@ tables. The demo company is fitted once per module; each panel simulates 200 pat
 
 from __future__ import annotations
 
+import html
+import json
 from pathlib import Path
 
 import numpy as np
@@ -137,7 +139,7 @@ def test_panel_opens_with_proposal_equal_to_baseline(panel):
 def test_discount_slider_brings_cash_early_and_costs_more(panel):
     before_fig = figure_data(panel.fig_collections)
     before_costs = panel.costs_html.value
-    panel.controls["discount_rate"].value = 0.02           # the real observer runs, as on slider release
+    panel.controls["discount_rate"].value = 2              # typed in percent; the real observer runs
     assert panel.last_error is None, panel.last_traceback
     r2 = panel.result
     assert figure_data(panel.fig_collections) != before_fig
@@ -153,7 +155,7 @@ def test_discount_slider_brings_cash_early_and_costs_more(panel):
     assert 30 <= terms <= 60
     assert annual == pytest.approx(0.02 / 0.98 * 365 / (terms - 10))
 
-    panel.controls["discount_rate"].value = 0.04
+    panel.controls["discount_rate"].value = 4
     r4 = panel.result
     cost4 = r4.costs.set_index("lever").loc["early_payment_discount", "cost"]
     assert cost4 > cost2                                            # a richer discount costs more ...
@@ -168,9 +170,9 @@ def test_moving_a_slider_back_returns_the_same_picture(panel):
     start_tables = (panel.months_html.value, panel.costs_html.value)
     daily = panel.result.proposal.sim.daily.copy()
     panel.controls["promise_calls"].value = 40
-    panel.controls["deposit_share"].value = 0.2
+    panel.controls["deposit_share"].value = 20
     assert [figure_data(f) for f in (panel.fig_collections, panel.fig_cash, panel.fig_p_met)] != start
-    panel.controls["deposit_share"].value = 0.0
+    panel.controls["deposit_share"].value = 0
     panel.controls["promise_calls"].value = 0
     assert [figure_data(f) for f in (panel.fig_collections, panel.fig_cash, panel.fig_p_met)] == start
     assert (panel.months_html.value, panel.costs_html.value) == start_tables
@@ -197,7 +199,7 @@ def test_burn_slider_moves_the_target_not_the_collections(panel):
 
 
 def test_safety_margin_and_horizon(panel):
-    panel.controls["safety_margin"].value = 0.10
+    panel.controls["safety_margin"].value = 10
     assert panel.result.scenario.burn.safety_margin == "10%"
     panel.controls["horizon_months"].value = 6
     assert len(panel.result.months) == 6
@@ -209,8 +211,8 @@ def test_promise_calls_mark_the_call_list(panel):
     assert (panel.result.call_list["proposal_action"] == "").all()
     panel.update(promise_calls=30, cutoff_days=60)
     actions = panel.result.call_list["proposal_action"]
-    assert actions.str.contains("promise call").any()
-    assert "promise call" in panel.calls_html.value
+    assert actions.str.contains("appel de promesse").any()
+    assert "appel de promesse" in panel.calls_html.value          # the panel's words, in French
     costs = panel.result.costs.set_index("lever")
     assert costs.loc["promise_calls", "cost"] == pytest.approx(30 * 15 / 60 * 45)   # 30 calls x 15 min x 45 EUR/h
     assert costs.loc["cutoff_threat", "risk"] == "high"
@@ -229,13 +231,13 @@ def test_an_error_in_a_callback_is_shown_in_the_status_line(panel, monkeypatch):
         raise ModelError("the book could not be simulated: test failure")
 
     monkeypatch.setattr(panel.engine, "outcome", broken)
-    panel.controls["financing_share"].value = 0.5
+    panel.controls["financing_share"].value = 50
     assert isinstance(panel.last_error, ModelError)
     assert "the book could not be simulated" in panel.status.value
     assert "ModelError" in panel.last_traceback
     assert panel.controls["financing_share"].value == 0.0            # the slider shows what the charts show
     monkeypatch.undo()
-    panel.controls["financing_share"].value = 0.5
+    panel.controls["financing_share"].value = 50
     assert panel.last_error is None and "Erreur" not in panel.status.value
 
 
@@ -316,3 +318,64 @@ def test_tables_escape_customer_names():
                       money_cols=["outstanding"], labels={"customer_name": "client"})
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "1\u202f234\xa0€" in html and "<th>client</th>" in html
+
+
+def test_rates_are_typed_in_percent_and_out_of_range_is_refused_with_a_message(panel):
+    assert panel._spec["discount_rate"].unit == "%"
+    panel.controls["discount_rate"].value = 2                         # "2" in the box means 2 %
+    assert panel.values["discount_rate"] == pytest.approx(0.02)
+    assert panel.sliders["discount_rate"].value == pytest.approx(2)     # the slider follows the box
+    panel.controls["discount_rate"].value = 7                         # beyond 5 %: refused, not clipped
+    assert isinstance(panel.last_error, ParamsError)
+    assert "7 %" in panel.status.value and "5 %" in panel.status.value and "refusé" in panel.status.value
+    assert panel.values["discount_rate"] == pytest.approx(0.02)       # nothing moved ...
+    assert panel.controls["discount_rate"].value == pytest.approx(2)  # ... and the box shows it again
+    panel.controls["promise_calls"].value = -5
+    assert isinstance(panel.last_error, ParamsError) and panel.controls["promise_calls"].value == 0
+    panel.controls["deposit_share"].value = 20
+    assert panel.last_error is None and panel.values["deposit_share"] == pytest.approx(0.2)
+
+
+def test_every_rung_of_the_dunning_ladder_is_reachable_from_the_panel(panel, params):
+    from cashsim.panel.controls import RUNGS, up_to_rung
+
+    for start in ([], [DunningStep(day=90, channel="email")], list(params.scenarios["baseline"][0].steps)):
+        for rung in RUNGS:
+            steps = up_to_rung(start, rung, "firm")
+            assert steps[-1].channel == rung or rung in {s.channel for s in steps}
+            assert max(RUNGS.index(s.channel) for s in steps) == RUNGS.index(rung)
+            assert {s.tone for s in steps} == {"firm"}
+            assert [s.day for s in steps] == sorted(s.day for s in steps)
+    panel.controls["dunning_rung"].value = "litigation"
+    panel.controls["dunning_tone"].value = "formal"
+    (plan,) = [lv for lv in panel.result.scenario.own if lv.kind == "dunning_plan"]
+    assert plan.steps[-1].channel == "litigation" and {s.tone for s in plan.steps} == {"formal"}
+    assert panel.last_error is None
+
+
+def test_chart_state_is_what_the_charts_hold(panel):
+    v0 = panel.version
+    panel.controls["discount_rate"].value = 3
+    state = json.loads(html.unescape(panel.state.value))
+    assert state["version"] == v0 + 1 == panel.version
+    assert state["values"]["discount_rate"] == pytest.approx(3)
+    for key, box in panel.chart_boxes.items():
+        fig = box.children[0]
+        assert fig.layout.meta == {"chart": key, "version": panel.version}
+        assert len(state["charts"][key]) == len(fig.data)
+        assert fig._widget_data[0]["y"] is not None        # the full state is re-sent with every update
+        np.testing.assert_allclose(np.asarray(state["charts"][key][0], dtype=float),
+                                   np.asarray(fig._widget_data[0]["y"], dtype=float))
+
+
+def test_a_chart_whose_views_stop_following_is_replaced(panel):
+    """A view that drew the chart but never acknowledges the next update shows a stale picture: replaced."""
+    fig = panel.fig_p_met
+    panel._acked["p_target_met"] = fig._last_trace_edit_id          # as if a browser view had drawn it
+    panel.controls["deposit_share"].value = 20                     # the update is sent, no view acknowledges it
+    assert panel._heal(panel.version - 1) == []                    # an older update's check does nothing
+    assert panel._heal(panel.version) == ["p_target_met"]
+    assert panel.fig_p_met is not fig and panel._acked["p_target_met"] is None
+    np.testing.assert_array_equal(np.asarray(panel.fig_p_met.data[0].y), np.asarray(fig.data[0].y))
+    assert panel.fig_p_met.layout.meta == {"chart": "p_target_met", "version": panel.version}
+    assert panel._heal(panel.version) == []                        # charts without views are left alone

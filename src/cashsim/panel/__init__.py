@@ -9,8 +9,10 @@ redraws, within a blink. Three layers, each testable on its own:
    rule, so a saved proposal reproduces in next month's report.
 2. **Engine** (:mod:`cashsim.panel.engine`, no widgets): ledger, fit and base Book computed once; a change re-applies
    levers (prefix-cached) and re-simulates on the **same seed** (common random numbers), results memoised.
-3. **Widgets** (:mod:`cashsim.panel.widget`, :class:`ScenarioPanel`): sliders computed on release, charts redrawn by
-   changing trace data only, tables, a status line that shows errors, save-as-params and chart export.
+3. **Widgets** (:mod:`cashsim.panel.widget`, :class:`ScenarioPanel`): per control a slider (computed on release) and
+   a box that takes a typed value - rates in percent, a value out of range refused with a message -, charts redrawn
+   by changing trace data only (then their whole state re-sent, so no chart stays stale), tables, a status line
+   that shows errors, a hidden state (update number and chart data) for browser tests, save-as-params and export.
 
 What the panel draws and tabulates lives with the figures and tables of the rest of cashsim: the baseline-against-
 proposal charts in :mod:`cashsim.plots` (:func:`~cashsim.plots.collections_figure`, ...), the cost table and the
@@ -29,6 +31,8 @@ from cashsim.panel.controls import (
     LEVER_ORDER,
     MAX_HORIZON,
     PROPOSAL,
+    RUNGS,
+    TONES,
     Control,
     Scenario,
     canonical,
@@ -36,10 +40,12 @@ from cashsim.panel.controls import (
     dunning_steps,
     merged_with_baseline,
     scenario_from_values,
+    up_to_rung,
 )
 from cashsim.panel.engine import PANEL_PATHS, Outcome, PanelEngine, benchmark_update
-from cashsim.panel.widget import CALL_ROWS, TEXT, PanelResult, ScenarioPanel
+from cashsim.panel.widget import CALL_ROWS, CHARTS, TEXT, PanelResult, ScenarioPanel
 
-__all__ = ["CALL_ROWS", "LADDER", "LEVER_ORDER", "MAX_HORIZON", "PANEL_PATHS", "PROPOSAL", "TEXT", "Control",
-           "Outcome", "PanelEngine", "PanelResult", "Scenario", "ScenarioPanel", "benchmark_update", "canonical",
-           "control_specs", "dunning_steps", "merged_with_baseline", "scenario_from_values"]
+__all__ = ["CALL_ROWS", "CHARTS", "LADDER", "LEVER_ORDER", "MAX_HORIZON", "PANEL_PATHS", "PROPOSAL", "RUNGS", "TEXT",
+           "TONES", "Control", "Outcome", "PanelEngine", "PanelResult", "Scenario", "ScenarioPanel",
+           "benchmark_update", "canonical", "control_specs", "dunning_steps", "merged_with_baseline",
+           "scenario_from_values", "up_to_rung"]

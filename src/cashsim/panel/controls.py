@@ -13,6 +13,9 @@ not set. The proposal's own levers are kept in :data:`LEVER_ORDER` (:func:`canon
 relance*) is the baseline's plan moved ``dunning_days_earlier`` days earlier and cut or extended along
 :data:`LADDER` to ``dunning_steps`` steps (:func:`dunning_steps`); it acts relative to the baseline's plan
 (``DunningPlan.relative_to``), so the current practice, already in the fitted behaviour, is not counted twice.
+Then the plan is escalated or softened to the chosen highest rung of :data:`RUNGS` and given one tone
+(:func:`up_to_rung`): any rung is reachable from any starting plan. Rates (``unit="%"``) are fractions here and
+percent on the panel (:meth:`Control.shown`).
 Burn controls are monthly euros incl. VAT (a month-by-month list is shown as its mean over the horizon and keeps its
 shape when edited); the safety margin is a share of the burn.
 
@@ -65,6 +68,12 @@ LADDER: tuple[tuple[int, str], ...] = (
     (75, "litigation"),      # *injonction de payer*
 )
 
+#: The rungs of the ladder, mildest first (the channels the dunning lever accepts, ``levers.dunning.CHANNEL_DEFAULTS``;
+#: ``sms`` is an e-mail's equal). The "highest rung" control picks one; "" keeps the plan's own top.
+RUNGS: tuple[str, ...] = ("email", "phone", "manager_call", "sales_rep", "formal_notice", "litigation")
+#: Tones a dunning step can take ("" = each channel's own, ``CHANNEL_DEFAULTS``).
+TONES: tuple[str, ...] = ("", "friendly", "firm", "formal", "legal")
+
 #: Canonical order in which the panel's levers are applied: behaviour first, then cash-for-sure levers, financing
 #: last (it finances what the other levers leave outstanding). Fixed, so a scenario's result never depends on the
 #: order in which sliders were moved.
@@ -79,8 +88,9 @@ LEVER_ORDER: tuple[str, ...] = ("dunning_plan", "promise_calls", "cutoff_threat"
 class Control:
     """One control of the panel: a named value with its range, step, readout and group.
 
-    ``kind`` is "float" or "int"; ``readout`` a d3 format (".1%" shows 0.02 as 2.0 %); ``off`` the value that
-    removes the lever (None for burn and horizon controls).
+    ``kind`` is "float", "int" or "choice" (one of ``options``); ``readout`` a d3 format; ``off`` the value that
+    removes the lever (None for burn and horizon controls). ``unit`` "%" marks a rate: the control's value is a
+    fraction (0.02) but the panel shows and accepts percent (2 means 2 %), :meth:`shown` / :meth:`from_shown`.
     """
 
     name: str
@@ -93,16 +103,39 @@ class Control:
     readout: str
     help: str
     off: float | None = None
+    unit: str = ""
+    options: tuple[str, ...] = ()
 
-    def check(self, value: Any) -> float | int:
+    @property
+    def scale(self) -> float:
+        """Shown value / control value: 100 for a rate shown in percent, else 1."""
+        return 100.0 if self.unit == "%" else 1.0
+
+    def shown(self, value: Any) -> Any:
+        """The value as the panel shows it (percent for a rate): ``shown(0.02) == 2.0``."""
+        return value if self.kind == "choice" else (round(value * self.scale, 10) if self.scale != 1 else value)
+
+    def from_shown(self, value: Any) -> Any:
+        """The control value of a shown value (2 % -> 0.02); the range is not checked here (see :meth:`check`)."""
+        return value if self.kind == "choice" or self.scale == 1 else round(float(value) / self.scale, 12)
+
+    def inside(self, value: float) -> bool:
+        """Whether a control value lies in the control's range."""
+        return self.lo - 1e-12 <= value <= self.hi + 1e-12
+
+    def check(self, value: Any) -> float | int | str:
         """The value as the control's type, or a ParamsError naming the control, the value and its range."""
+        if self.kind == "choice":
+            if value not in self.options:
+                raise ParamsError(f"panel control {self.name!r}: {value!r} is not one of {list(self.options)}")
+            return value
         try:
             v = int(value) if self.kind == "int" else float(value)
         except (TypeError, ValueError):
             raise ParamsError(f"panel control {self.name!r}: {value!r} is not a number") from None
         if self.kind == "int" and v != value and not (isinstance(value, float) and value.is_integer()):
             raise ParamsError(f"panel control {self.name!r}: {value!r} is not a whole number")
-        if not (self.lo - 1e-12 <= v <= self.hi + 1e-12):
+        if not self.inside(v):
             raise ParamsError(f"panel control {self.name!r}: {value!r} is outside its range "
                               f"[{self.lo:g}, {self.hi:g}]; choose a value inside it")
         return v
@@ -152,32 +185,39 @@ def control_specs(params: Params, baseline: list[LeverSpec] | tuple[LeverSpec, .
                else FINANCING_DEFAULTS["factoring"]["service_fee"])
     n_steps = len(plan.steps) if plan is not None else 0
     specs = [
-        Control("discount_rate", "Discount rate", "levers", "float", 0.0, 0.05, 0.0025, ".2%",
-                "Early-payment discount (escompte) on invoices not yet due; 0 = none", off=0.0),
+        Control("discount_rate", "Discount rate (%)", "levers", "float", 0.0, 0.05, 0.0025, ".2%",
+                "Early-payment discount (escompte) on invoices not yet due; 0 = none", off=0.0, unit="%"),
         Control("discount_deadline_days", "Discount deadline (days)", "levers", "int", 0, 30, 1, "d",
                 "Days after the invoice date within which the discount is earned"),
         Control("dunning_steps", "Dunning steps", "levers", "int", 0, max(len(LADDER), n_steps), 1, "d",
                 "Steps of the dunning plan (relances): fewer = softer, more = firmer (adds ladder steps)"),
         Control("dunning_days_earlier", "Dunning earlier by (days)", "levers", "int", 0, 21, 1, "d",
                 "Every dunning step this many days earlier; past the due date it becomes a pre-due reminder"),
-        Control("deposit_share", "Deposit share", "levers", "float", 0.0, 0.5, 0.05, ".0%",
-                "Share of each new order cashed as a deposit (acompte); 0 = none", off=0.0),
-        Control("direct_debit_adoption", "Direct-debit adoption", "levers", "float", 0.0, 1.0, 0.05, ".0%",
-                "Share of customers (latest payers first) moved to SEPA B2B direct debit; 0 = none", off=0.0),
+        Control("dunning_rung", "Highest dunning rung", "levers", "choice", 0, 0, 0, "",
+                "Firmest action of the plan: steps above it are dropped, missing rungs up to it added after the "
+                "plan's last step; '' = the plan as it is", options=("", *RUNGS)),
+        Control("dunning_tone", "Dunning tone", "levers", "choice", 0, 0, 0, "",
+                "Tone of every dunning step; '' = each channel's own", options=TONES),
+        Control("deposit_share", "Deposit share (%)", "levers", "float", 0.0, 0.5, 0.05, ".0%",
+                "Share of each new order cashed as a deposit (acompte); 0 = none", off=0.0, unit="%"),
+        Control("direct_debit_adoption", "Direct-debit adoption (%)", "levers", "float", 0.0, 1.0, 0.05, ".0%",
+                "Share of customers (latest payers first) moved to SEPA B2B direct debit; 0 = none", off=0.0, unit="%"),
         Control("promise_calls", "Promise calls", "levers", "int", 0, 100, 5, "d",
                 "Calls to the largest overdue accounts asking for a payment date; 0 = none", off=0),
         Control("cutoff_days", "Cut-off threat (days late)", "levers", "int", 0, 180, 5, "d",
                 "Formal notice and suspension threat beyond this many days overdue; 0 = none", off=0),
-        Control("financing_share", "Financing share", "levers", "float", 0.0, 1.0, 0.05, ".0%",
-                "Share of the receivables financed (affacturage / Dailly); 0 = none", off=0.0),
-        Control("financing_fee", "Financing fee", "levers", "float", 0.0, 0.03, 0.001, ".1%",
-                "Service fee on financed receivables (incl. VAT amounts), besides interest"),
+        Control("financing_share", "Financing share (%)", "levers", "float", 0.0, 1.0, 0.05, ".0%",
+                "Share of the receivables financed (affacturage / Dailly); 0 = none", off=0.0, unit="%"),
+        Control("financing_fee", "Financing fee (%)", "levers", "float", 0.0, 0.03, 0.001, ".1%",
+                "Service fee on financed receivables (incl. VAT amounts), besides interest", unit="%"),
     ]
     start: dict[str, float | int] = {
         "discount_rate": disc.rate if disc else 0.0,
         "discount_deadline_days": disc.deadline_days if disc else 10,
         "dunning_steps": n_steps,
         "dunning_days_earlier": 0,
+        "dunning_rung": "",
+        "dunning_tone": "",
         "deposit_share": dep.share if dep else 0.0,
         "direct_debit_adoption": dd.adoption if dd else 0.0,
         "promise_calls": calls.n_calls if calls else 0,
@@ -193,8 +233,8 @@ def control_specs(params: Params, baseline: list[LeverSpec] | tuple[LeverSpec, .
                              "month-by-month list shows its mean over the horizon and keeps its shape"))
         start[cat] = value
     margin = _margin_share(params.burn, n)
-    specs.append(Control("safety_margin", "Safety margin", "burn", "float", 0.0, max(0.2, margin), 0.005, ".1%",
-                         "Extra target on top of the burn, as a share of it (marge de sécurité)"))
+    specs.append(Control("safety_margin", "Safety margin (%)", "burn", "float", 0.0, max(0.2, margin), 0.005, ".1%",
+                         "Extra target on top of the burn, as a share of it (marge de sécurité)", unit="%"))
     start["safety_margin"] = margin
     specs.append(Control("horizon_months", "Horizon (months)", "horizon", "int", 1, max(MAX_HORIZON, n), 1, "d",
                          "Months forecast after the as-of date"))
@@ -240,6 +280,34 @@ def dunning_steps(current: list[DunningStep], n_steps: int, days_earlier: int) -
     return steps
 
 
+def up_to_rung(steps: list[DunningStep], rung: str, tone: str = "") -> list[DunningStep]:
+    """A plan escalated (or softened) to the rung ``rung`` of :data:`RUNGS`, every step in ``tone``.
+
+    Steps whose channel ranks above ``rung`` are dropped; each rung above the plan's highest, up to ``rung``, is
+    added after the last step at its :data:`LADDER` day, or 10 days after the last step when that day has passed.
+    ``rung`` "" keeps the steps, ``tone`` "" keeps each step's tone. Any plan reaches any rung.
+
+    >>> s = up_to_rung([DunningStep(day=40, channel="email")], "manager_call", "firm")
+    >>> [(x.day, x.channel, x.tone) for x in s]
+    [(40, 'email', 'firm'), (50, 'phone', 'firm'), (60, 'manager_call', 'firm')]
+    """
+    rank = {c: i for i, c in enumerate(RUNGS)}
+    rank["sms"] = rank["email"]
+    if rung:
+        top = rank[rung]
+        steps = [s for s in steps if rank[s.channel] <= top]
+        last = max((s.day for s in steps), default=-10**6)
+        highest = max((rank[s.channel] for s in steps), default=-1)
+        for day, channel in LADDER:
+            if highest < rank[channel] <= top and (channel != "email" or not steps):
+                last = day if day > last else last + 10
+                steps.append(DunningStep(day=min(last, 365), channel=channel))
+                highest = rank[channel]
+    if tone:
+        steps = [s.model_copy(update={"tone": tone}) for s in steps]
+    return steps
+
+
 def _with_field(baseline: list[LeverSpec], cls: type[LeverSpec], **values: Any) -> LeverSpec:
     """The baseline's lever of this kind with ``values`` changed (other fields kept), else a new one."""
     kind = cls.model_fields["kind"].default
@@ -274,6 +342,7 @@ def scenario_from_values(params: Params, baseline: list[LeverSpec] | tuple[Lever
     plan = _find(baseline, "dunning_plan")
     current = list(plan.steps) if plan is not None else []
     steps = dunning_steps(current, int(values["dunning_steps"]), int(values["dunning_days_earlier"]))
+    steps = up_to_rung(steps, values.get("dunning_rung", ""), values.get("dunning_tone", ""))
     if steps != current:
         levers.append(_with_field(baseline, DunningPlan, steps=[s.model_dump() for s in steps], current=None))
     if values["deposit_share"] > 0:

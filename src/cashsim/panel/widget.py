@@ -1,6 +1,8 @@
 """The panel's widgets (:class:`ScenarioPanel`): sliders over the live simulation, baseline next to proposal.
 
-Sliders with ``continuous_update=False`` (computed on release, so a drag costs one update), a busy/status line,
+Per control a slider with ``continuous_update=False`` (computed on release, so a drag costs one update) and a box for
+a typed value, both in shown units (percent for a rate: "2" is 2 %; a value outside the range is refused with a
+message in the status line, never clipped), dropdowns for the dunning rung and tone, a busy/status line,
 ``go.FigureWidget`` charts updated inside ``batch_update()`` (one message to the browser per chart), HTML tables;
 buttons to save the proposal as a params YAML (next month's report scenario) and to export the charts. Errors inside
 callbacks are shown in the status line and kept in ``panel.last_error``; they are never swallowed (ipywidgets#2612).
@@ -8,7 +10,11 @@ callbacks are shown in the status line and kept in ``panel.last_error``; they ar
 Redraw rule: while the months and weeks shown stay the same, an update changes trace data only
 (:func:`cashsim.plots.chart_data`); otherwise the charts are rebuilt by :mod:`cashsim.plots` and a displayed figure
 receives only the properties that changed (:func:`_sync_figure`), or is replaced when its traces differ in number or
-type. The call list is re-rendered only when the proposal's actions in it change.
+type. The call list is re-rendered only when the proposal's actions in it change. Every update stamps each figure's
+``layout.meta`` with the update number (``panel.version``) and then re-sends the figure's whole state
+(:func:`_resync`), so a chart drawn late still shows the last update; the hidden ``.cashsim-state`` element holds
+the number and every chart's data (:meth:`ScenarioPanel.chart_state`). The layout fits 1024 px: controls 330 px,
+charts autosized to the rest.
 
 Outside a kernel the widgets get a ``DummyComm``: tests set ``panel.controls["discount_rate"].value = 0.02`` and
 read figure data, labels and tables; :meth:`ScenarioPanel.update` is the same code path, callable directly.
@@ -23,8 +29,11 @@ Example::
 
 from __future__ import annotations
 
+import asyncio
+import copy
 import html
 import importlib.util
+import json
 import time
 import traceback
 from collections.abc import Callable
@@ -53,11 +62,60 @@ from cashsim.targets import TargetReport
 
 #: Rows of the call list shown.
 CALL_ROWS = 12
+#: The panel's charts, in the order shown.
+CHARTS = ("collections", "p_target_met", "cash_position")
+#: Seconds after an update by which a browser that draws a chart has acknowledged it; a chart whose views stay
+#: silent longer is replaced by a new widget (:meth:`ScenarioPanel._heal`). Generous: a loaded machine is slow.
+HEAL_SECONDS = 4.0
 
-#: Text of the panel's status line and table headers, by language (the locale's language; English otherwise). The
-#: charts' titles and trace names, and the words "baseline" / "proposal", are the figures' (:data:`cashsim.plots.TEXT`).
+#: Text of the panel (status line, control labels and help, titles, buttons, messages, table headers), by language
+#: (the locale's language; English otherwise). The charts' titles and trace names, and the words "baseline" /
+#: "proposal", are the figures' (:data:`cashsim.plots.TEXT`). Every word the panel shows comes from here.
 TEXT = {
     "fr": {"computing": "Calcul en cours…", "ready": "À jour", "error": "Erreur",
+           "out_of_range": "{label} : {value} refusé, choisir entre {lo} et {hi}",
+           "not_a_number": "{label} : {value} n'est pas un nombre",
+           "saved": "Enregistré : {path}", "exported": "Exporté : {paths}",
+           "groups": {"levers": "Leviers (proposition)", "burn": "Décaissements et marge de sécurité",
+                      "horizon": "Horizon", "scenario": "Scénario"},
+           "save_as": "Enregistrer sous", "save": "Enregistrer la proposition (YAML)", "export_to": "Exporter vers",
+           "export": "Exporter les graphiques", "reset": "Revenir à la référence",
+           "costs": "Coûts", "call_list": "Relances", "page_title": "{company} — tableau de scénarios au {as_of}",
+           "actions": {"promise call": "appel de promesse", "cut-off notice": "menace de suspension"},
+           "options": {"": "(plan actuel)", "email": "e-mail", "sms": "SMS", "phone": "téléphone",
+                       "manager_call": "appel d'un responsable", "sales_rep": "commercial",
+                       "formal_notice": "mise en demeure", "litigation": "injonction de payer",
+                       "friendly": "cordial", "firm": "ferme", "formal": "formel", "legal": "juridique"},
+           "tone_default": "(ton de chaque canal)",
+           "controls": {
+               "discount_rate": ("Escompte (%)", "Escompte pour paiement anticipé sur les factures non échues ; "
+                                 "0 = aucun"),
+               "discount_deadline_days": ("Délai de l'escompte (j)", "Jours après la date de facture pour "
+                                          "bénéficier de l'escompte"),
+               "dunning_steps": ("Étapes de relance", "Nombre d'étapes du plan de relance : moins = plus doux, "
+                                 "plus = plus ferme"),
+               "dunning_days_earlier": ("Relances avancées de (j)", "Chaque relance avancée d'autant de jours ; "
+                                        "avant l'échéance elle devient un rappel"),
+               "dunning_rung": ("Échelon le plus haut", "Action la plus ferme du plan : les étapes au-dessus sont "
+                                "retirées, les échelons manquants ajoutés après la dernière étape"),
+               "dunning_tone": ("Ton des relances", "Ton de chaque étape de relance"),
+               "deposit_share": ("Acompte (%)", "Part de chaque nouvelle commande encaissée en acompte ; 0 = aucun"),
+               "direct_debit_adoption": ("Prélèvement SEPA (%)", "Part des clients (les plus tardifs d'abord) "
+                                         "passés au prélèvement SEPA B2B ; 0 = aucun"),
+               "promise_calls": ("Appels de promesse", "Appels aux plus gros comptes en retard pour obtenir une "
+                                 "date de paiement ; 0 = aucun"),
+               "cutoff_days": ("Menace de suspension (j de retard)", "Mise en demeure et menace de suspension "
+                               "au-delà de ce retard ; 0 = aucune"),
+               "financing_share": ("Financement (%)", "Part des créances financées (affacturage / Dailly) ; "
+                                   "0 = aucun"),
+               "financing_fee": ("Commission de financement (%)", "Commission sur les créances financées (TTC), "
+                                 "en plus des intérêts"),
+               "salaries_and_social": ("Salaires et charges / mois", "Décaissements mensuels TTC, euros"),
+               "external_charges": ("Charges externes / mois", "Décaissements mensuels TTC, euros"),
+               "taxes_and_vat": ("Impôts et TVA / mois", "Décaissements mensuels, euros"),
+               "loan_repayments": ("Remboursements d'emprunts / mois", "Décaissements mensuels, euros"),
+               "safety_margin": ("Marge de sécurité (%)", "Objectif en plus des décaissements, en part de ceux-ci"),
+               "horizon_months": ("Horizon (mois)", "Mois prévus après la date d'arrêté")},
            "columns": {"month": "mois", "required": "besoin", "target_baseline": "objectif réf.",
                        "target_proposal": "objectif prop.", "collections_baseline": "encaissé réf.",
                        "collections_proposal": "encaissé prop.", "p_met_baseline": "P(atteint) réf.",
@@ -68,6 +126,21 @@ TEXT = {
                        "segment": "segment", "outstanding": "restant dû", "days_overdue": "jours de retard",
                        "next_action": "action suivante", "proposal_action": "dans la proposition"}},
     "en": {"computing": "Computing…", "ready": "Up to date", "error": "Error",
+           "out_of_range": "{label}: {value} refused, choose between {lo} and {hi}",
+           "not_a_number": "{label}: {value} is not a number",
+           "saved": "Saved {path}", "exported": "Exported {paths}",
+           "groups": {"levers": "Levers (proposal)", "burn": "Cash burn and safety margin", "horizon": "Horizon",
+                      "scenario": "Scenario"},
+           "save_as": "Save as", "save": "Save proposal as params YAML", "export_to": "Export to",
+           "export": "Export charts", "reset": "Back to baseline",
+           "costs": "Costs", "call_list": "Call list", "page_title": "{company} — scenario panel, as of {as_of}",
+           "actions": {"promise call": "promise call", "cut-off notice": "cut-off notice"},
+           "options": {"": "(current plan)", "email": "e-mail", "sms": "SMS", "phone": "phone",
+                       "manager_call": "manager call", "sales_rep": "sales rep", "formal_notice": "formal notice",
+                       "litigation": "litigation", "friendly": "friendly", "firm": "firm", "formal": "formal",
+                       "legal": "legal"},
+           "tone_default": "(each channel's own)",
+           "controls": {},           # English labels and help are the controls' own (cashsim.panel.controls)
            "columns": {"target_baseline": "target base", "target_proposal": "target prop.",
                        "collections_baseline": "collected base", "collections_proposal": "collected prop.",
                        "p_met_baseline": "P(met) base", "p_met_proposal": "P(met) prop.",
@@ -100,6 +173,20 @@ def _differs(a: Any, b: Any) -> bool:
             return not np.array_equal(x, y, equal_nan=True)
         return not np.array_equal(x, y)
     return a != b
+
+
+def _resync(widget: go.FigureWidget) -> None:
+    """Send a displayed figure's whole state (data and layout) as its synced ``_widget_data``/``_widget_layout``.
+
+    plotly's FigureWidget sends an update as a one-off message that its browser model applies to the state it holds
+    (``_py2js_update``); the full state is sent only when the widget is created. A browser model that is not yet
+    listening - its 5 MB module still loading when the page opens and the first control moves - misses the message
+    and its view draws the stale creation state: "one chart stays stale while the tables update". With the full
+    state re-sent after every update, a view rendered later always draws what the kernel holds, and a view already
+    drawn applies the update message as before.
+    """
+    widget._widget_data = copy.deepcopy(widget._data)
+    widget._widget_layout = copy.deepcopy(widget._layout_obj._props)
 
 
 def _sync_figure(widget: go.FigureWidget, new: go.Figure) -> bool:
@@ -219,7 +306,8 @@ class ScenarioPanel:
         for lv in prop.levers:
             if isinstance(lv, PromiseCalls | CutOffThreat):
                 who = set(lv.actions(prop.book, self.engine.model)["customer_id"].astype(str))
-                tag = "promise call" if isinstance(lv, PromiseCalls) else "cut-off notice"
+                tag = _text(self.locale)["actions"]["promise call" if isinstance(lv, PromiseCalls)
+                                                     else "cut-off notice"]
                 for i in np.flatnonzero(calls["customer_id"].astype(str).isin(who).to_numpy()):
                     tags[i].append(tag)
         calls["proposal_action"] = [", ".join(t) for t in tags]
@@ -241,71 +329,112 @@ class ScenarioPanel:
         return result
 
     # -- widgets ---------------------------------------------------------------------------------------------
-    def _make_control(self, spec: Control) -> w.Widget:
-        style = {"description_width": "190px"}
-        layout = w.Layout(width="420px")
-        cls = w.IntSlider if spec.kind == "int" else w.FloatSlider
-        kw: dict[str, Any] = {}
-        if spec.kind == "float":
-            kw["readout_format"] = spec.readout
-        ctl = cls(value=self.start[spec.name], min=spec.lo, max=spec.hi, step=spec.step,
-                  description=spec.label, continuous_update=False, style=style, layout=layout, **kw)
-        ctl.tooltip = spec.help
-        return ctl
+    def _label(self, spec: Control) -> tuple[str, str]:
+        """(label, help) of a control in the panel's language."""
+        return _text(self.locale)["controls"].get(spec.name, (spec.label, spec.help))
+
+    def _make_control(self, spec: Control) -> tuple[w.Widget, w.Widget | None, w.Widget]:
+        """(typed box, slider or None, row) of one control, in shown units (percent for a rate).
+
+        The box accepts any number: a value outside the range is refused with a message (never clipped); the
+        slider (computed on release) cannot leave the range. A choice is a dropdown.
+        """
+        t = _text(self.locale)
+        label, help_ = self._label(spec)
+        value = spec.shown(self.start[spec.name])
+        if spec.kind == "choice":
+            options = [(t["tone_default"] if spec.name == "dunning_tone" and not o else t["options"].get(o, o), o)
+                       for o in spec.options]
+            box = w.Dropdown(options=options, value=value, layout=w.Layout(flex="1 1 auto", width="170px"))
+            row = w.HBox([w.Label(label, layout=w.Layout(width="150px", flex="0 0 150px")), box],
+                         layout=w.Layout(width="100%"))
+            box.tooltip = help_
+            return box, None, row
+        cls, text = (w.IntSlider, w.IntText) if spec.kind == "int" else (w.FloatSlider, w.FloatText)
+        lo, hi, step = spec.shown(spec.lo), spec.shown(spec.hi), spec.shown(spec.step)
+        slider = cls(value=value, min=lo, max=hi, step=step, readout=False, continuous_update=False,
+                     layout=w.Layout(flex="1 1 60px", min_width="60px"))
+        box = text(value=value, step=step, layout=w.Layout(width="76px", flex="0 0 76px"))
+        box.add_class("cashsim-input")
+        row = w.HBox([w.Label(label, layout=w.Layout(width="150px", flex="0 0 150px")), slider, box],
+                     layout=w.Layout(width="100%"))
+        for x in (slider, box):
+            x.tooltip = help_
+        return box, slider, row
 
     def _build_widgets(self) -> None:
         words = plots._text(self.locale)
-        self.controls: dict[str, w.Widget] = {s.name: self._make_control(s) for s in self.specs}
-        for name, ctl in self.controls.items():
-            ctl.observe(self._guard(self._on_control), names="value")
+        t = _text(self.locale)
+        #: per control: the typed box (shown units: percent for a rate), the slider, the row that holds them
+        self.controls: dict[str, w.Widget] = {}
+        self.sliders: dict[str, w.Widget] = {}
+        rows: dict[str, w.Widget] = {}
+        for spec in self.specs:
+            box, slider, row = self._make_control(spec)
+            self.controls[spec.name], rows[spec.name] = box, row
+            row.add_class(f"cashsim-control-{spec.name}")
+            box.observe(self._guard(self._on_control), names="value")
+            if slider is not None:
+                self.sliders[spec.name] = slider
+                slider.observe(self._guard(self._on_control), names="value")
         self.status = w.HTML(value="", layout=w.Layout(min_height="24px"))
         self.status.add_class("cashsim-status")
         self.busy = w.Label(value="")
+        #: what the kernel drew last, for a browser to check (hidden): version, control values, chart data
+        self.state = w.HTML(value="", layout=w.Layout(display="none"))
+        self.state.add_class("cashsim-state")
+        self.version = 0
+        #: per chart, the latest update a browser view acknowledged (None: no view yet); charts replaced so far
+        self._acked: dict[str, int | None] = {}
+        self.healed = 0
         #: one box per chart: a chart whose traces change in number is replaced by a new FigureWidget
-        self.chart_boxes = {k: w.Box(layout=w.Layout(width="100%")) for k in ("collections", "p_target_met",
-                                                                           "cash_position")}
-        self.months_html = w.HTML()
-        self.costs_html = w.HTML()
-        self.calls_html = w.HTML()
+        self.chart_boxes = {k: w.Box(layout=w.Layout(width="100%", min_width="0")) for k in CHARTS}
+        self.months_html = w.HTML(layout=w.Layout(overflow="auto", max_width="100%"))
+        self.costs_html = w.HTML(layout=w.Layout(overflow="auto", max_width="100%"))
+        self.calls_html = w.HTML(layout=w.Layout(overflow="auto", max_width="100%"))
         default_yaml = ((self.params_path.parent if self.params_path else Path.cwd())
                         / f"{(self.params_path.stem if self.params_path else 'params')}-{PROPOSAL}.yml")
-        self.save_path = w.Text(value=str(default_yaml), description="Save as", layout=w.Layout(width="420px"))
-        self.save_button = w.Button(description="Save proposal as params YAML", icon="save",
-                                    layout=w.Layout(width="260px"))
+        full = w.Layout(width="100%")
+        self.save_path = w.Text(value=str(default_yaml), description=t["save_as"], layout=full)
+        self.save_button = w.Button(description=t["save"], icon="save", layout=w.Layout(width="100%"))
         self.save_button.on_click(self._guard(lambda _b: self._on_save()))
-        self.export_dir = w.Text(value=str(self.output_dir),
-                                 description="Export to", layout=w.Layout(width="420px"))
-        self.export_button = w.Button(description="Export charts", icon="download", layout=w.Layout(width="260px"))
+        self.export_dir = w.Text(value=str(self.output_dir), description=t["export_to"], layout=w.Layout(width="100%"))
+        self.export_button = w.Button(description=t["export"], icon="download", layout=w.Layout(width="100%"))
         self.export_button.on_click(self._guard(lambda _b: self._on_export()))
-        self.reset_button = w.Button(description="Back to baseline", icon="undo", layout=w.Layout(width="260px"))
+        self.reset_button = w.Button(description=t["reset"], icon="undo", layout=w.Layout(width="100%"))
         self.reset_button.on_click(self._guard(lambda _b: self._on_reset()))
 
-        def box(group: str, title: str) -> w.VBox:
-            items = [self.controls[s.name] for s in self.specs if s.group == group]
-            return w.VBox([w.HTML(f"<b>{html.escape(title)}</b>"), *items])
+        def box(group: str) -> w.VBox:
+            items = [rows[s.name] for s in self.specs if s.group == group]
+            return w.VBox([w.HTML(f"<b>{html.escape(t['groups'][group])}</b>"), *items])
 
-        controls = w.VBox([box("levers", "Levers (proposal)"), box("burn", "Cash burn and safety margin"),
-                           box("horizon", "Horizon"),
-                           w.HTML("<b>Scenario</b>"), self.reset_button, self.save_path, self.save_button,
-                           self.export_dir, self.export_button],
-                          layout=w.Layout(width="440px", flex="0 0 440px"))
+        # 1024 px wide: controls 330 px, charts the rest (they autosize to their box)
+        controls = w.VBox([box("levers"), box("burn"), box("horizon"),
+                           w.HTML(f"<b>{html.escape(t['groups']['scenario'])}</b>"), self.reset_button,
+                           self.save_path, self.save_button, self.export_dir, self.export_button],
+                          layout=w.Layout(width="330px", flex="0 0 330px"))
         boxes = self.chart_boxes
-        outputs = w.VBox([w.HBox([self.busy, self.status]), boxes["collections"],
+        outputs = w.VBox([w.HBox([self.busy, self.status]), self.state, boxes["collections"],
                           w.HTML(f"<b>{html.escape(words['reference'])} / {html.escape(words['proposal'])}</b>"),
-                          self.months_html, boxes["p_target_met"], boxes["cash_position"], w.HTML("<b>Costs</b>"),
-                          self.costs_html,
-                          w.HTML("<b>Call list</b>"), self.calls_html], layout=w.Layout(flex="1 1 auto"))
-        self.widget = w.HBox([controls, outputs], layout=w.Layout(width="100%"))
+                          self.months_html, boxes["p_target_met"], boxes["cash_position"],
+                          w.HTML(f"<b>{html.escape(t['costs'])}</b>"), self.costs_html,
+                          w.HTML(f"<b>{html.escape(t['call_list'])}</b>"), self.calls_html],
+                          layout=w.Layout(flex="1 1 0", min_width="0", overflow="hidden"))
+        self.widget = w.HBox([controls, outputs], layout=w.Layout(width="100%", max_width="100%"))
+        self.widget.add_class("cashsim-panel")
 
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         return self.widget._repr_mimebundle_(**kwargs)
 
     def _set_widgets(self, values: dict[str, Any]) -> None:
+        """Show control values (control units) on the boxes and sliders, without triggering updates."""
         self._syncing = True
         try:
             for name, v in values.items():
-                if self.controls[name].value != v:
-                    self.controls[name].value = v
+                shown = self._spec[name].shown(v)
+                for ctl in (self.controls[name], self.sliders.get(name)):
+                    if ctl is not None and ctl.value != shown:
+                        ctl.value = shown
         finally:
             self._syncing = False
 
@@ -327,12 +456,62 @@ class ScenarioPanel:
                     for prop, value in values.items():
                         if _differs(trace[prop], value):
                             trace[prop] = value
+                fig.layout.meta = {"chart": key, "version": self.version}
         return True
 
     def _show(self, key: str, fig: go.Figure) -> None:
+        fig.update_layout(meta={"chart": key, "version": self.version}, autosize=True, width=None)
         box = self.chart_boxes[key]
         if not box.children or not _sync_figure(box.children[0], fig):
-            box.children = (go.FigureWidget(fig),)
+            self._new_widget(key, fig)
+
+    def _new_widget(self, key: str, fig: go.Figure) -> None:
+        """Show ``fig`` as a new FigureWidget in its box, listening for the browser's acknowledgements."""
+        widget = go.FigureWidget(fig)
+        self._acked[key] = None
+        widget.observe(lambda change, k=key: self._on_ack(k, change), names="_js2py_traceDeltas")
+        self.chart_boxes[key].children = (widget,)
+
+    def _on_ack(self, key: str, change: dict[str, Any]) -> None:
+        """A view of chart ``key`` drew up to an edit (plotly's ``trace_edit_id``): remember the latest."""
+        msg = change["new"]
+        if msg and "trace_edit_id" in msg:
+            self._acked[key] = max(int(msg["trace_edit_id"]), self._acked.get(key) or 0)
+
+    def _heal(self, version: int) -> list[str]:
+        """Replace every chart whose browser views stopped following (returns their keys).
+
+        A view acknowledges each update it draws (plotly's ``_js2py_traceDeltas``); a chart a view has drawn
+        (one acknowledgement at least) whose last update is unacknowledged ``HEAL_SECONDS`` later shows a stale
+        picture - its browser model no longer hears the update messages - so it is shown again as a new widget
+        with the current data. Skipped when a newer update has been drawn since (it schedules its own check).
+        """
+        if version != self.version:
+            return []
+        healed = []
+        for key, box in self.chart_boxes.items():
+            fig = box.children[0]
+            acked = self._acked.get(key)
+            if acked is not None and acked < fig._last_trace_edit_id:
+                self._new_widget(key, go.Figure(fig))
+                healed.append(key)
+        self.healed += len(healed)
+        return healed
+
+    def _schedule_heal(self) -> None:
+        """Check the charts :data:`HEAL_SECONDS` after this update, on the kernel's event loop (none in pytest)."""
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        loop.call_later(HEAL_SECONDS, self._guard_heal, self.version)
+
+    def _guard_heal(self, version: int) -> None:
+        try:
+            self._heal(version)
+        except Exception as exc:  # shown, never swallowed (a timer callback has no caller)
+            self.last_error = exc
+            self.last_traceback = traceback.format_exc()
 
     @property
     def fig_collections(self) -> go.FigureWidget:
@@ -363,8 +542,12 @@ class ScenarioPanel:
 
     def _render(self, r: PanelResult) -> None:
         loc, cur = self.locale, self.currency
+        self.version += 1
         if not self._fast_render(r):
             self._full_render(r)
+        for fig in self.chart_boxes.values():
+            _resync(fig.children[0])
+        self._schedule_heal()
         labels = _text(loc)["columns"]
         self.months_html.value = html_table(
             r.months, locale=loc, currency=cur, labels=labels,
@@ -380,6 +563,20 @@ class ScenarioPanel:
             self.calls_html.value = html_table(calls, money_cols=["outstanding"], locale=loc, currency=cur,
                                                labels=labels)
             self._calls_key = key
+        self.state.value = html.escape(json.dumps(self.chart_state(), allow_nan=False))
+
+    def chart_state(self) -> dict[str, Any]:
+        """What the panel shows now: ``version`` (one more per update), the control values (shown units) and every
+        chart's trace ``y`` data (NaN as None). Written to the hidden ``.cashsim-state`` element, whose text a
+        browser test compares with the plotly graphs it drew (``layout.meta.version`` says which update they show).
+        """
+        charts = {}
+        for key, box in self.chart_boxes.items():
+            charts[key] = [[None if v is None or (isinstance(v, float) and not np.isfinite(v)) else float(v)
+                            for v in np.asarray(t.y if t.y is not None else [], dtype=float).tolist()]
+                           for t in box.children[0].data]
+        values = {k: self._spec[k].shown(v) for k, v in self.values.items()}
+        return {"version": self.version, "values": values, "charts": charts}
 
     # -- callbacks -------------------------------------------------------------------------------------------
     def _guard(self, fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -414,21 +611,31 @@ class ScenarioPanel:
         return wrapped
 
     def _on_control(self, change: dict[str, Any]) -> None:
-        name = next(k for k, c in self.controls.items() if c is change["owner"])
+        """A box, slider or dropdown changed (shown units): refuse a value outside the range, else update."""
+        owner = change["owner"]
+        name = next(k for k in self.controls if owner is self.controls[k] or owner is self.sliders.get(k))
+        spec, t = self._spec[name], _text(self.locale)
         try:
-            self.update(**{name: change["new"]})
+            value = spec.from_shown(change["new"])
+            if spec.kind != "choice" and not spec.inside(float(value)):
+                unit = f" {spec.unit}" if spec.unit else ""
+                raise ParamsError(t["out_of_range"].format(
+                    label=self._label(spec)[0], value=f"{change['new']:g}{unit}", lo=f"{spec.shown(spec.lo):g}{unit}",
+                    hi=f"{spec.shown(spec.hi):g}{unit}"))
+            self.update(**{name: value})
         except Exception:
-            self._set_widgets(self.values)  # the slider goes back to what is shown
+            self._set_widgets(self.values)  # the box and slider go back to what is shown
             raise
 
     def _on_reset(self) -> None:
         self.update(**self.start)
 
     def _on_save(self) -> str:
-        return f"Saved {self.save_proposal(self.save_path.value)}"
+        return _text(self.locale)["saved"].format(path=self.save_proposal(self.save_path.value))
 
     def _on_export(self) -> str:
-        return "Exported " + ", ".join(str(p) for p in self.export_charts(self.export_dir.value))
+        paths = ", ".join(str(p) for p in self.export_charts(self.export_dir.value))
+        return _text(self.locale)["exported"].format(paths=paths)
 
     # -- save / export -------------------------------------------------------------------------------------------
     def proposal_params(self, name: str = PROPOSAL) -> Params:
@@ -471,11 +678,14 @@ class ScenarioPanel:
         stamp = pd.Timestamp.now().strftime("%Y%m%d-%H%M%S")
         figs = self.figures()
         parts = [fig.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, fig in enumerate(figs.values())]
-        title = html.escape(f"{self.params.company} — scenario panel, as of {self.engine.as_of:%Y-%m-%d}")
+        t, words = _text(self.locale), plots._text(self.locale)
+        title = html.escape(t["page_title"].format(company=self.params.company,
+                                                   as_of=f"{self.engine.as_of:%Y-%m-%d}"))
+        versus = html.escape(f"{words['reference']} / {words['proposal']}")
         page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head><body>"
-                f"<h1>{title}</h1>{parts[0]}<h2>Baseline / proposal</h2>{self.months_html.value}{parts[1]}"
-                f"{parts[2]}<h2>Costs</h2>{self.costs_html.value}<h2>Call list</h2>{self.calls_html.value}"
-                "</body></html>")
+                f"<h1>{title}</h1>{parts[0]}<h2>{versus}</h2>{self.months_html.value}{parts[1]}"
+                f"{parts[2]}<h2>{html.escape(t['costs'])}</h2>{self.costs_html.value}"
+                f"<h2>{html.escape(t['call_list'])}</h2>{self.calls_html.value}</body></html>")
         page_path = out / f"scenario-panel-{stamp}.html"
         page_path.write_text(page, encoding="utf-8")
         paths = [page_path]
