@@ -271,7 +271,7 @@ def test_a_long_dispute_does_not_make_an_invoice_look_never_paid(world):
                        "dispute_resolved": [pd.NaT, as_of - pd.Timedelta(days=3), pd.NaT]})
     book = model.book(ob, horizon_end="2026-12-31")
     rows = book.pmfs[book.invoices["profile"].to_numpy()]
-    before = np.array([r[: m - GRID[0]].sum() for r, m in zip(rows, book.invoices["min_day"])])
+    before = np.array([r[: m - GRID[0]].sum() for r, m in zip(rows, book.invoices["min_day"], strict=False)])
     paid = (rows.sum(axis=1) - before) / (1 - before)              # the engine's P(paid within the grid)
     pi = float(model._pi(np.array(["C004"]), np.array(["a"]))[0])
     assert paid[0] == pytest.approx(1 - pi, abs=1e-9)
@@ -328,7 +328,8 @@ def test_survival_is_monotone_and_open_invoices_are_censored(world):
     model = fit_behaviour(ledger, as_of)
     assert model.diagnostics["n_censored"] > 50
     s = [model.survival("C010", d) for d in (-20, 0, 10, 30, 365)]
-    assert all(x >= y for x, y in zip(s, s[1:])) and s[-1] == pytest.approx(model.customers.loc["C010", "p_never"],
+    assert all(x >= y for x, y in zip(s, s[1:], strict=False))
+    assert s[-1] == pytest.approx(model.customers.loc["C010", "p_never"],
                                                                              abs=0.02)
 
 
@@ -401,7 +402,7 @@ def test_copula_loadings_per_invoice_and_rho_customer_without_the_month_effect()
     seg = inv["segment"].to_numpy(str)
     sig2 = np.array([model.coefficients[f"sigma[{x}]"] for x in seg]) ** 2
     var_u = np.array([model._fit.u_var[model._customer_index[c]] if c in model._customer_index
-                      else model.coefficients[f"tau2[{x}]"] for c, x in zip(inv["customer_id"], seg)])
+                      else model.coefficients[f"tau2[{x}]"] for c, x in zip(inv["customer_id"], seg, strict=False)])
     tau2p, fut = model._fit.tau2_period, (~past).to_numpy()
     assert np.allclose(lm[fut], tau2p / (sig2 + tau2p + var_u)[fut])
     assert np.allclose(lc, (var_u + model.rho_customer * sig2) / (sig2 + model.month_variance(

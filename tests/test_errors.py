@@ -51,9 +51,10 @@ def test_warnings_are_named_and_carry_fields():
     assert issubclass(CashsimWarning, UserWarning) and not issubclass(CashsimWarning, CashsimError)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        warnings.warn(DataWarning("3 rows without a due date: 30 days assumed", file="f.csv", column="due_date"))
+        warnings.warn(DataWarning("3 rows without a due date: 30 days assumed", file="f.csv", column="due_date"),
+                      stacklevel=1)
     assert caught[0].category is DataWarning and caught[0].message.column == "due_date"
     with warnings.catch_warnings():
         warnings.simplefilter("error", CashsimWarning)   # one filter turns every soft problem into an error
         with pytest.raises(ModelWarning):
-            warnings.warn(ModelWarning("thin history: prior used", key="sme"))
+            warnings.warn(ModelWarning("thin history: prior used", key="sme"), stacklevel=1)

@@ -300,7 +300,7 @@ def test_fast_redraw_equals_a_full_rebuild(panel):
     for key, fig in full.items():
         shown = panel.chart_boxes[key].children[0]
         assert len(shown.data) == len(fig.data), key
-        for a, b in zip(shown.data, fig.data):
+        for a, b in zip(shown.data, fig.data, strict=False):
             for prop in ("x", "y", "customdata", "text", "name"):
                 x, y = a[prop], b[prop]
                 if x is None or y is None:

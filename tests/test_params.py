@@ -148,7 +148,8 @@ def test_yaml_reads_as_before():
     """The loader that names bad keys reads every valid file exactly as ``yaml.safe_load`` (merge keys included)."""
     from cashsim.params import read_yaml
 
-    text = DEMO.read_text(encoding="utf-8") + "\nextra: &a {x: 1, y: [2026-10-31, 1.5e3, yes, ~]}\nmore:\n  <<: *a\n  x: 2\n"
+    text = (DEMO.read_text(encoding="utf-8")
+            + "\nextra: &a {x: 1, y: [2026-10-31, 1.5e3, yes, ~]}\nmore:\n  <<: *a\n  x: 2\n")
     assert read_yaml(text, "demo") == yaml.safe_load(text)
     assert read_yaml("", "empty") is None
 

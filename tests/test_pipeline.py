@@ -98,7 +98,7 @@ def test_the_levers_command_and_the_report_make_one_plan_number_for_number(base,
     from cashsim.cli import main
     from cashsim.compare import to_json
 
-    monkeypatch.setattr(pipeline, "prepare", lambda params, cache=True: base)      # the command's own fit of the same ledger
+    monkeypatch.setattr(pipeline, "prepare", lambda params, cache=True: base)  # the command's own fit of the ledger
     out = tmp_path / "levers.json"
     assert main(["levers", "--params", str(ROOT / "params" / "demo.yml"), "--json", str(out),
                  "--paths", "100"]) == 0

@@ -115,7 +115,7 @@ def test_one_calendar_for_the_fit_and_the_engine():
 
 def _mixed_book(n: int = 300, seed: int = 3) -> Book:
     rng = np.random.default_rng(seed)
-    pmfs = [spread_pmf(m, s, nv) for m, s, nv in zip([30, 45, 70], [0.3, 0.5, 0.4], [0.02, 0.05, 0.0])]
+    pmfs = [spread_pmf(m, s, nv) for m, s, nv in zip([30, 45, 70], [0.3, 0.5, 0.4], [0.02, 0.05, 0.0], strict=False)]
     due = DAY0 + pd.to_timedelta(rng.integers(-100, 60, n), unit="D")
     rows = pd.DataFrame({"customer_id": rng.integers(0, 40, n).astype(str), "due_date": due,
                          "amount": rng.uniform(100, 5000, n), "profile": rng.integers(0, 3, n),
@@ -173,7 +173,7 @@ def _analytic_daily_mean(book: Book) -> np.ndarray:
         first = max(r["min_day"], (DAY0 - r["due_date"]).days)
         left = 1.0 - pmf[GRID < first].sum()
         pmf[GRID < first] = 0.0
-        for g, p in zip(GRID, pmf / left):
+        for g, p in zip(GRID, pmf / left, strict=False):
             if p == 0:
                 continue
             date = r["due_date"] + pd.Timedelta(days=int(g))
@@ -261,7 +261,8 @@ def test_thresholds_are_the_inverse_cdf_rule_and_the_guide_never_overshoots():
     again = threshold_tables(cdf, profile, first, lower, limit, skip, n_threads=3)
     assert np.array_equal(again.theta, th.theta) and np.array_equal(again.guide, th.guide)
     # a not-yet-conditioned invoice shares its profile's table; overdue ones get one per (profile, first)
-    assert len(th.start) == len(set(zip(profile[lower > 0], first[lower > 0]))) + len(set(profile[lower == 0]))
+    pairs = set(zip(profile[lower > 0], first[lower > 0], strict=False))
+    assert len(th.start) == len(pairs) + len(set(profile[lower == 0]))
 
 
 def test_engine_pay_days_equal_the_u_space_rule_on_the_same_draws():

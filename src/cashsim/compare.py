@@ -227,7 +227,8 @@ def nothing_changed(base: ScenarioRun, run: ScenarioRun) -> str:
         return ""
     a, b = run.book, base.book
     # compared with the optional columns every lever fills in (book-keeping, not a change)
-    same = (_ensure_columns(a).equals(_ensure_columns(b)) and np.array_equal(a.pmfs, b.pmfs) and np.array_equal(a.grid, b.grid)
+    same = (_ensure_columns(a).equals(_ensure_columns(b)) and np.array_equal(a.pmfs, b.pmfs)
+            and np.array_equal(a.grid, b.grid)
             and ((a.calendars is None and b.calendars is None)
                  or (a.calendars is not None and b.calendars is not None
                      and np.array_equal(a.calendars, b.calendars))))
@@ -329,7 +330,8 @@ class Plan:
     ``months`` (:data:`PLAN_MONTH_COLUMNS`), every month of the horizon: ``status`` — "met" (met with the plan and
     already without it), "met with the plan" (met thanks to it) or "short"; P(target met) without and with the
     plan, the ``required`` probability, ``met`` and the probability ``gap``; the ``expected_shortfall`` (euros,
-    mean over paths of the month's shortfall to its target) without and with the plan; ``financing_needed`` — the amount needed at the
+    mean over paths of the month's shortfall to its target) without and with the plan; ``financing_needed`` — the
+    amount needed at the
     required probability (the ``required`` quantile of the path shortfall; 0 when met); ``bridge_advance`` — the
     advance the bridge financing (:attr:`bridge`) brings that month; the plan's ``extra_cash`` over the baseline,
     cumulative to the month's end, and its split into ``recovered`` and ``brought_forward``

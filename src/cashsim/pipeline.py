@@ -33,7 +33,8 @@ from cashsim.targets import TargetReport, target_report, window_actuals
 
 
 def latest_date(ledger: Ledger) -> pd.Timestamp:
-    """The default standing date of a forecast: :attr:`cashsim.ledger.Ledger.latest_date` (the latest date posted in the books)."""
+    """The default standing date of a forecast: :attr:`cashsim.ledger.Ledger.latest_date` (the latest date posted in
+    the books)."""
     return ledger.latest_date
 
 

@@ -303,7 +303,7 @@ def levers_waterfall(gains: pd.DataFrame, *, baseline: float | None = None, leve
     fig = go.Figure(go.Waterfall(
         x=names, y=values, measure=measure, name=t["gain"],
         text=[fmt.money_short(v, locale=locale, currency=currency) if m != "total" else "" for v, m in
-              zip(values, measure)],
+              zip(values, measure, strict=False)],
         textposition="outside",
         increasing={"marker": {"color": MET}}, decreasing={"marker": {"color": MISSED}},
         totals={"marker": {"color": FORECAST}},
@@ -390,7 +390,7 @@ def dso_trend(dso: pd.DataFrame, *, month_col: str = "month", methods: Sequence[
     d = dso.sort_values(month_col).reset_index(drop=True)
     x = pd.PeriodIndex(d[month_col].astype(str).str[:7], freq="M").to_timestamp()
     fig = go.Figure()
-    for m, colour in zip(methods, (FORECAST, "#8e44ad", "#16a085", "#7f8c8d")):
+    for m, colour in zip(methods, (FORECAST, "#8e44ad", "#16a085", "#7f8c8d"), strict=False):
         fig.add_trace(go.Scatter(x=x, y=d[m].astype(float), mode="lines+markers", name=t.get(m, m),
                                  line={"color": colour, "width": 2},
                                  hovertemplate=f"{t.get(m, m)}: %{{y:.1f}} {t['days']}<extra></extra>"))
@@ -415,7 +415,7 @@ def pit_histogram(pit, *, bins: int = 10, pit_col: str = "pit", horizon_col: str
     edges = np.linspace(0.0, 1.0, bins + 1)
     centres = (edges[:-1] + edges[1:]) / 2
     fig = go.Figure()
-    for (h, values), colour in zip(groups, (FORECAST, "#8e44ad", "#16a085", "#e67e22", "#7f8c8d")):
+    for (h, values), colour in zip(groups, (FORECAST, "#8e44ad", "#16a085", "#e67e22", "#7f8c8d"), strict=False):
         v = values.astype(float).to_numpy()
         v = v[np.isfinite(v)]
         counts, _ = np.histogram(np.clip(v, 0, 1), bins=edges)
@@ -457,7 +457,7 @@ def coverage_chart(coverage: pd.DataFrame, *, horizon_col: str = "horizon", nomi
     t = _text(locale)
     c = coverage.reset_index(drop=True)
     fig = go.Figure()
-    for (nominal, grp), colour in zip(c.groupby(nominal_col), (FORECAST, "#8e44ad", "#16a085")):
+    for (nominal, grp), colour in zip(c.groupby(nominal_col), (FORECAST, "#8e44ad", "#16a085"), strict=False):
         label = fmt.percent(nominal, locale=locale)
         fig.add_trace(go.Bar(x=grp[horizon_col].astype(str), y=grp[coverage_col].astype(float),
                              name=f"{t['coverage']} ({label})", marker_color=colour,

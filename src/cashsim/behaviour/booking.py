@@ -81,7 +81,7 @@ def _future_invoices(model: PayerModel, plan: list, horizon_end: pd.Timestamp) -
     for line in plan:
         amounts = monthly_values(line.monthly_amount, len(months))
         mix = model._plan_mix[model._plan_mix["segment"] == line.segment] if len(model._plan_mix) else model._plan_mix
-        for m, (period, amount) in enumerate(zip(months, amounts)):
+        for period, amount in zip(months, amounts, strict=False):
             first, last = max(period.start_time, start), min(period.end_time.normalize(), horizon_end)
             share = ((last - first).days + 1) / period.days_in_month
             total = amount * share

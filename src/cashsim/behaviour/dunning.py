@@ -137,19 +137,19 @@ def _overdue_hazard(model, hist: pd.DataFrame, dunning: pd.DataFrame | None, as_
     E = np.bincount(cell[at_risk], weights=hz[at_risk], minlength=len(BANDS) * n_levels)
     paid_in = np.isfinite(paid_day) & (paid_day >= 1) & (paid_day <= MAX_OVERDUE)
     pi_, pd_ = np.flatnonzero(paid_in), paid_day[paid_in].astype(int) - 1
-    O = np.bincount(cell[pi_, pd_], minlength=len(BANDS) * n_levels).astype(float)
-    ratio_cell = (O + PRIOR_EVENTS) / (E + PRIOR_EVENTS)
-    # only the reminders' shape within a band: each band's O / E is brought back to 1 (the in-sample level of a
+    obs = np.bincount(cell[pi_, pd_], minlength=len(BANDS) * n_levels).astype(float)
+    ratio_cell = (obs + PRIOR_EVENTS) / (E + PRIOR_EVENTS)
+    # only the reminders' shape within a band: each band's obs / E is brought back to 1 (the in-sample level of a
     # band is optimistic, the customer effects having seen those very payments; back-test, docs/validation.md)
     cells = ratio_cell.reshape(len(BANDS), n_levels)
-    band_level = (O.reshape(cells.shape).sum(axis=1) + PRIOR_EVENTS) / (E.reshape(cells.shape).sum(axis=1)
+    band_level = (obs.reshape(cells.shape).sum(axis=1) + PRIOR_EVENTS) / (E.reshape(cells.shape).sum(axis=1)
                                                                          + PRIOR_EVENTS)
     ratio_cell = (cells / band_level[:, None]).ravel()
     ratio = np.ones(len(GRID))
     future_step = _step_on_day(step_days, days)
     ratio[g1:g1 + MAX_OVERDUE] = ratio_cell[_band(days) * n_levels + future_step]
     names = ["0"] + [f"{(s + 1) // 2}{'ab'[(s + 1) % 2]}" for s in range(1, n_levels)]    # "1a": days 1-7 after 1
-    table = {f"{BANDS[b]}+|step {names[s]}": (float(O[b * n_levels + s]), float(E[b * n_levels + s]),
+    table = {f"{BANDS[b]}+|step {names[s]}": (float(obs[b * n_levels + s]), float(E[b * n_levels + s]),
                                               float(ratio_cell[b * n_levels + s]))
              for b in range(len(BANDS)) for s in range(n_levels) if E[b * n_levels + s] > 0}
     return ratio, {"dunning_step_days": step_days, "overdue_hazard_cells": table,

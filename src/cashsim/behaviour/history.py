@@ -141,7 +141,7 @@ def _design_columns(hist: pd.DataFrame, min_rows: int = 20) -> tuple[list[str], 
     channel = hist["billing_channel"].to_numpy(str) if "billing_channel" in hist else np.array([], str)
     names, counts = np.unique(channel[channel != ""], return_counts=True)
     if len(names) >= 2:                                  # the most frequent channel is the reference
-        for c, k in zip(names, counts):
+        for c, k in zip(names, counts, strict=False):
             if c != names[np.argmax(counts)] and k >= min_rows and len(channel) - k >= min_rows:
                 cols.append(f"channel={c}")
                 mats.append(channel == c)

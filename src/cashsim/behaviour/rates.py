@@ -79,7 +79,7 @@ def _never_paid(hist: pd.DataFrame, prior: float, iterations: int = 50) -> tuple
         pi = new
         if done:
             break
-    seg_pi = {str(k): float(v) for k, v in zip(seg_names, pi)}
+    seg_pi = {str(k): float(v) for k, v in zip(seg_names, pi, strict=False)}
     for s in hist["segment"].unique():
         seg_pi.setdefault(s, prior)
     p = pi[seg_codes[is_open]]

@@ -120,7 +120,8 @@ def conditional_laws(book: Book, sel: np.ndarray | None = None) -> tuple[np.ndar
     """Each invoice's law of the pay day given not paid before ``min_day``: (rows over the grid, inverse index).
 
     r_g = p_g 1[g >= m] / (1 - F(m - 1)), m = ``min_day`` raised to the issue date (the engine's rule); rows are
-    computed per unique (profile, m) and ``rows[inverse]`` gives the invoices' laws. Row sums are P(paid at all | not paid yet) <= 1.
+    computed per unique (profile, m) and ``rows[inverse]`` gives the invoices' laws. Row sums are
+    P(paid at all | not paid yet) <= 1.
     """
     inv = book.invoices
     sel = np.arange(len(inv)) if sel is None else sel

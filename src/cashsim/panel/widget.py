@@ -30,7 +30,6 @@ Example::
 from __future__ import annotations
 
 import asyncio
-import copy
 import html
 import importlib.util
 import json
@@ -46,7 +45,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from cashsim import fmt, plots
+from cashsim import plots
 from cashsim.compare import BASELINE, cost_table, scenario_levers, side_by_side
 from cashsim.errors import CashsimError, ParamsError
 from cashsim.fmt import html_table
@@ -55,6 +54,8 @@ from cashsim.ledger import TABLES
 from cashsim.levers import CutOffThreat, PromiseCalls
 from cashsim.panel.controls import PROPOSAL, Control, Scenario, control_specs, scenario_from_values
 from cashsim.panel.engine import PANEL_PATHS, Outcome, PanelEngine
+from cashsim.panel.sync import _chart_shape, _differs, _resync, _sync_figure
+from cashsim.panel.text import _text
 from cashsim.params import Params, dump_params, load_params
 from cashsim.pipeline import Baseline, prepare
 from cashsim.plots import cash_figure, chart_data, collections_figure, p_met_figure
@@ -67,156 +68,6 @@ CHARTS = ("collections", "p_target_met", "cash_position")
 #: Seconds after an update by which a browser that draws a chart has acknowledged it; a chart whose views stay
 #: silent longer is replaced by a new widget (:meth:`ScenarioPanel._heal`). Generous: a loaded machine is slow.
 HEAL_SECONDS = 4.0
-
-#: Text of the panel (status line, control labels and help, titles, buttons, messages, table headers), by language
-#: (the locale's language; English otherwise). The charts' titles and trace names, and the words "baseline" /
-#: "proposal", are the figures' (:data:`cashsim.plots.TEXT`). Every word the panel shows comes from here.
-TEXT = {
-    "fr": {"computing": "Calcul en cours…", "ready": "À jour", "error": "Erreur",
-           "out_of_range": "{label} : {value} refusé, choisir entre {lo} et {hi}",
-           "not_a_number": "{label} : {value} n'est pas un nombre",
-           "saved": "Enregistré : {path}", "exported": "Exporté : {paths}",
-           "groups": {"levers": "Leviers (proposition)", "burn": "Décaissements et marge de sécurité",
-                      "horizon": "Horizon", "scenario": "Scénario"},
-           "save_as": "Enregistrer sous", "save": "Enregistrer la proposition (YAML)", "export_to": "Exporter vers",
-           "export": "Exporter les graphiques", "reset": "Revenir à la référence",
-           "costs": "Coûts", "call_list": "Relances", "page_title": "{company} — tableau de scénarios au {as_of}",
-           "actions": {"promise call": "appel de promesse", "cut-off notice": "menace de suspension"},
-           "options": {"": "(plan actuel)", "email": "e-mail", "sms": "SMS", "phone": "téléphone",
-                       "manager_call": "appel d'un responsable", "sales_rep": "commercial",
-                       "formal_notice": "mise en demeure", "litigation": "injonction de payer",
-                       "friendly": "cordial", "firm": "ferme", "formal": "formel", "legal": "juridique"},
-           "tone_default": "(ton de chaque canal)",
-           "controls": {
-               "discount_rate": ("Escompte (%)", "Escompte pour paiement anticipé sur les factures non échues ; "
-                                 "0 = aucun"),
-               "discount_deadline_days": ("Délai de l'escompte (j)", "Jours après la date de facture pour "
-                                          "bénéficier de l'escompte"),
-               "dunning_steps": ("Étapes de relance", "Nombre d'étapes du plan de relance : moins = plus doux, "
-                                 "plus = plus ferme"),
-               "dunning_days_earlier": ("Relances avancées de (j)", "Chaque relance avancée d'autant de jours ; "
-                                        "avant l'échéance elle devient un rappel"),
-               "dunning_rung": ("Échelon le plus haut", "Action la plus ferme du plan : les étapes au-dessus sont "
-                                "retirées, les échelons manquants ajoutés après la dernière étape"),
-               "dunning_tone": ("Ton des relances", "Ton de chaque étape de relance"),
-               "deposit_share": ("Acompte (%)", "Part de chaque nouvelle commande encaissée en acompte ; 0 = aucun"),
-               "direct_debit_adoption": ("Prélèvement SEPA (%)", "Part des clients (les plus tardifs d'abord) "
-                                         "passés au prélèvement SEPA B2B ; 0 = aucun"),
-               "promise_calls": ("Appels de promesse", "Appels aux plus gros comptes en retard pour obtenir une "
-                                 "date de paiement ; 0 = aucun"),
-               "cutoff_days": ("Menace de suspension (j de retard)", "Mise en demeure et menace de suspension "
-                               "au-delà de ce retard ; 0 = aucune"),
-               "financing_share": ("Financement (%)", "Part des créances financées (affacturage / Dailly) ; "
-                                   "0 = aucun"),
-               "financing_fee": ("Commission de financement (%)", "Commission sur les créances financées (TTC), "
-                                 "en plus des intérêts"),
-               "salaries_and_social": ("Salaires et charges / mois", "Décaissements mensuels TTC, euros"),
-               "external_charges": ("Charges externes / mois", "Décaissements mensuels TTC, euros"),
-               "taxes_and_vat": ("Impôts et TVA / mois", "Décaissements mensuels, euros"),
-               "loan_repayments": ("Remboursements d'emprunts / mois", "Décaissements mensuels, euros"),
-               "safety_margin": ("Marge de sécurité (%)", "Objectif en plus des décaissements, en part de ceux-ci"),
-               "horizon_months": ("Horizon (mois)", "Mois prévus après la date d'arrêté")},
-           "columns": {"month": "mois", "required": "besoin", "target_baseline": "objectif réf.",
-                       "target_proposal": "objectif prop.", "collections_baseline": "encaissé réf.",
-                       "collections_proposal": "encaissé prop.", "p_met_baseline": "P(atteint) réf.",
-                       "p_met_proposal": "P(atteint) prop.", "shortfall_baseline": "manque réf.",
-                       "shortfall_proposal": "manque prop.", "lever": "levier", "cost": "coût",
-                       "annual_rate": "taux annualisé", "risk": "risque", "extra_cash": "encaissé en plus",
-                       "cost_per_euro": "coût par euro", "rank": "rang", "customer_name": "client",
-                       "segment": "segment", "outstanding": "restant dû", "days_overdue": "jours de retard",
-                       "next_action": "action suivante", "proposal_action": "dans la proposition"}},
-    "en": {"computing": "Computing…", "ready": "Up to date", "error": "Error",
-           "out_of_range": "{label}: {value} refused, choose between {lo} and {hi}",
-           "not_a_number": "{label}: {value} is not a number",
-           "saved": "Saved {path}", "exported": "Exported {paths}",
-           "groups": {"levers": "Levers (proposal)", "burn": "Cash burn and safety margin", "horizon": "Horizon",
-                      "scenario": "Scenario"},
-           "save_as": "Save as", "save": "Save proposal as params YAML", "export_to": "Export to",
-           "export": "Export charts", "reset": "Back to baseline",
-           "costs": "Costs", "call_list": "Call list", "page_title": "{company} — scenario panel, as of {as_of}",
-           "actions": {"promise call": "promise call", "cut-off notice": "cut-off notice"},
-           "options": {"": "(current plan)", "email": "e-mail", "sms": "SMS", "phone": "phone",
-                       "manager_call": "manager call", "sales_rep": "sales rep", "formal_notice": "formal notice",
-                       "litigation": "litigation", "friendly": "friendly", "firm": "firm", "formal": "formal",
-                       "legal": "legal"},
-           "tone_default": "(each channel's own)",
-           "controls": {},           # English labels and help are the controls' own (cashsim.panel.controls)
-           "columns": {"target_baseline": "target base", "target_proposal": "target prop.",
-                       "collections_baseline": "collected base", "collections_proposal": "collected prop.",
-                       "p_met_baseline": "P(met) base", "p_met_proposal": "P(met) prop.",
-                       "shortfall_baseline": "shortfall base", "shortfall_proposal": "shortfall prop.",
-                       "proposal_action": "in the proposal"}},
-}
-
-
-def _text(locale: str) -> dict[str, Any]:
-    return TEXT.get(fmt.parse_locale(locale).language, TEXT["en"])
-
-
-def _chart_shape(report: TargetReport) -> tuple[tuple, tuple]:
-    """The months and weeks a report's charts show: the charts can be redrawn in place while these stay."""
-    return tuple(report.forecast_months["month"]), tuple(report.weekly["week_start"])
-
-
-def _differs(a: Any, b: Any) -> bool:
-    """Whether two plotly JSON values differ (arrays compared by value, NaN equal to NaN)."""
-    if isinstance(a, dict) and isinstance(b, dict):
-        return a.keys() != b.keys() or any(_differs(a[k], b[k]) for k in a)
-    if isinstance(a, list | tuple | np.ndarray) or isinstance(b, list | tuple | np.ndarray):
-        try:
-            x, y = np.asarray(a), np.asarray(b)
-        except ValueError:
-            return True
-        if x.shape != y.shape:
-            return True
-        if x.dtype.kind in "fc" and y.dtype.kind in "fc":
-            return not np.array_equal(x, y, equal_nan=True)
-        return not np.array_equal(x, y)
-    return a != b
-
-
-def _resync(widget: go.FigureWidget) -> None:
-    """Send a displayed figure's whole state (data and layout) as its synced ``_widget_data``/``_widget_layout``.
-
-    plotly's FigureWidget sends an update as a one-off message that its browser model applies to the state it holds
-    (``_py2js_update``); the full state is sent only when the widget is created. A browser model that is not yet
-    listening - its 5 MB module still loading when the page opens and the first control moves - misses the message
-    and its view draws the stale creation state: "one chart stays stale while the tables update". With the full
-    state re-sent after every update, a view rendered later always draws what the kernel holds, and a view already
-    drawn applies the update message as before.
-    """
-    widget._widget_data = copy.deepcopy(widget._data)
-    widget._widget_layout = copy.deepcopy(widget._layout_obj._props)
-
-
-def _sync_figure(widget: go.FigureWidget, new: go.Figure) -> bool:
-    """Make a displayed ``widget`` show ``new``: only the changed properties, in one ``batch_update`` message.
-
-    Returns False (nothing done) when the traces differ in number or type: the caller then shows a new widget
-    (traces added to a FigureWidget after it was created are not drawn by a view created later).
-    """
-    if len(widget.data) != len(new.data) or any(a.type != b.type for a, b in zip(widget.data, new.data)):
-        return False
-    changes = []
-    for old, trace in zip(widget.data, new.data):
-        was, now = old.to_plotly_json(), trace.to_plotly_json()
-        delta = {k: v for k, v in now.items() if k not in was or _differs(was[k], v)}
-        delta.update({k: None for k in was if k not in now})
-        if delta:
-            changes.append((old, delta))
-    was, now = widget.layout.to_plotly_json(), new.layout.to_plotly_json()
-    layout = {k: v for k, v in now.items() if k not in was or _differs(was[k], v)}
-    layout.update({k: None for k in was if k not in now})
-    if changes or layout:
-        with widget.batch_update():
-            for old, delta in changes:
-                old.update(delta, overwrite=True)
-            if layout:
-                widget.layout.update(layout, overwrite=True)
-    return True
-
-
-# ================================================================================================ panel
 
 
 @dataclass(frozen=True)
@@ -452,7 +303,7 @@ class ScenarioPanel:
         for key, traces in data.items():
             fig = self.chart_boxes[key].children[0]
             with fig.batch_update():
-                for trace, values in zip(fig.data, traces):
+                for trace, values in zip(fig.data, traces, strict=False):
                     for prop, value in values.items():
                         if _differs(trace[prop], value):
                             trace[prop] = value

@@ -41,7 +41,8 @@ Deviations from docs/design.md, all additive: ``simulate`` also takes ``n_thread
 cores) and ``progress``; ``min_day`` may lie beyond the grid's last day (never paid within the grid, as
 ``PayerModel.book`` writes for invoices more than a year overdue); the engine never lets a payment precede
 ``as_of + 1`` nor the invoice's ``issue_date`` (it raises ``min_day`` accordingly); calendars may map a day to an
-earlier day (supported, though ``PayerModel`` now snaps to the *next* payment-run day); the discount test uses the drawn day, before
+earlier day (supported, though ``PayerModel`` now snaps to the *next* payment-run day); the discount test uses the
+drawn day, before
 snapping; ``Simulation.quantiles`` has a ``cumulative`` switch for fan charts of cumulated cash.
 
 Example::
@@ -136,7 +137,8 @@ def simulate(book: Book, *, horizon_end: Any, n_paths: int, seed: SeedLike, rho_
         gm = np.zeros((prep.n_groups, prep.n_months))
         np.add.at(gm, (prep.group[_upfront_rows(book, days)], prep.month_of_day[up_day]), up_amt)
         group_monthly += gm[None]
-    return Simulation(as_of=book.as_of, days=days, daily=daily, daily_cost=cost, n_paths=n_paths, seed=recorded(seed, root),
+    return Simulation(as_of=book.as_of, days=days, daily=daily, daily_cost=cost, n_paths=n_paths,
+                      seed=recorded(seed, root),
                       book=book, group_monthly=group_monthly,
                       rho_month=float(rho_month), rho_customer=float(rho_customer),
                       meta={"backend": backend, "chunk_paths": int(chunk_paths), "path_block": PATH_BLOCK})

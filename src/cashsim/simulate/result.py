@@ -113,7 +113,7 @@ class Simulation:
             values = np.cumsum(values, axis=1)
         out = pd.DataFrame({"period": table.columns, "mean": values.mean(axis=0)})
         qs = np.quantile(values, q, axis=0) if values.shape[0] else np.full((len(q), values.shape[1]), np.nan)
-        for level, row in zip(q, qs):
+        for level, row in zip(q, qs, strict=False):
             out[quantile_name(level)] = row
         return out
 

@@ -189,7 +189,7 @@ def threshold_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lo
     args = (np.ascontiguousarray(cdf, dtype=np.float64), t_profile.astype(np.int64), t_first.astype(np.int64),
             t_lower.astype(np.float64), t_stop.astype(np.int64), start, _GUIDE_EDGES, theta, guide)
     cuts = np.searchsorted(start, np.linspace(0, len(theta), max(1, n_threads) + 1)[1:-1]).tolist()
-    bounds = list(zip([0] + cuts, cuts + [len(keys)]))                 # about equal numbers of entries
+    bounds = list(zip([0] + cuts, cuts + [len(keys)], strict=False))                 # about equal numbers of entries
     if len(bounds) == 1:
         _fill_tables(*args, 0, len(keys))
     else:
