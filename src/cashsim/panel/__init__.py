@@ -43,7 +43,8 @@ from cashsim.panel.controls import (
     up_to_rung,
 )
 from cashsim.panel.engine import PANEL_PATHS, Outcome, PanelEngine, benchmark_update
-from cashsim.panel.widget import CALL_ROWS, CHARTS, TEXT, PanelResult, ScenarioPanel
+from cashsim.panel.text import TEXT
+from cashsim.panel.widget import CALL_ROWS, CHARTS, PanelResult, ScenarioPanel
 
 __all__ = ["CALL_ROWS", "CHARTS", "LADDER", "LEVER_ORDER", "MAX_HORIZON", "PANEL_PATHS", "PROPOSAL", "RUNGS", "TEXT",
            "TONES", "Control", "Outcome", "PanelEngine", "PanelResult", "Scenario", "ScenarioPanel",

@@ -47,7 +47,10 @@ from cashsim.levers import (
     Financing,
     LeverSpec,
     PromiseCalls,
+    escalate,
+    truncate,
 )
+from cashsim.levers.channels import DUNNING_DEFAULTS, LADDER
 from cashsim.params import CashBurn, Params, monthly_values
 from cashsim.targets import CATEGORIES
 
@@ -56,23 +59,11 @@ PROPOSAL = "proposal"
 #: Longest horizon the panel offers (months).
 MAX_HORIZON = 12
 
-#: A graduated dunning ladder (*relances graduées*): the steps a firmer plan adds after the current plan's last.
-#: Days relative to the due date; effects and costs are the channels' documented defaults (cashsim.levers).
-LADDER: tuple[tuple[int, str], ...] = (
-    (-5, "email"),           # reminder before the due date: surfaces disputes early
-    (3, "email"),            # first reminder (*1re relance*)
-    (10, "phone"),           # call to accounts payable
-    (20, "manager_call"),    # call to a higher-level contact
-    (30, "sales_rep"),       # the sales rep gets involved
-    (45, "formal_notice"),   # *mise en demeure*
-    (75, "litigation"),      # *injonction de payer*
-)
-
-#: The rungs of the ladder, mildest first (the channels the dunning lever accepts, ``levers.dunning.CHANNEL_DEFAULTS``;
-#: ``sms`` is an e-mail's equal). The "highest rung" control picks one; "" keeps the plan's own top.
-RUNGS: tuple[str, ...] = ("email", "phone", "manager_call", "sales_rep", "formal_notice", "litigation")
-#: Tones a dunning step can take ("" = each channel's own, ``CHANNEL_DEFAULTS``).
-TONES: tuple[str, ...] = ("", "friendly", "firm", "formal", "legal")
+#: The rungs of the dunning ladder, mildest first (:data:`cashsim.levers.channels.LADDER`: e-mail, letter, phone,
+#: manager call, sales rep, formal notice, litigation). The "highest rung" control picks one; "" keeps the plan's top.
+RUNGS: tuple[str, ...] = tuple(channel for channel, _ in LADDER)
+#: Tones a dunning step can take ("" = each channel's own); a tone a channel does not have leaves that step's own.
+TONES: tuple[str, ...] = ("", *dict.fromkeys(tone for _, tone in DUNNING_DEFAULTS))
 
 #: Canonical order in which the panel's levers are applied: behaviour first, then cash-for-sure levers, financing
 #: last (it finances what the other levers leave outstanding). Fixed, so a scenario's result never depends on the
@@ -265,11 +256,11 @@ def dunning_steps(current: list[DunningStep], n_steps: int, days_earlier: int) -
 
     >>> s = dunning_steps([DunningStep(day=7, channel="email")], 2, 10)
     >>> [(x.day, x.channel) for x in s]
-    [(-3, 'email'), (0, 'phone')]
+    [(-3, 'email'), (5, 'letter')]
     """
     steps = list(current)[:n_steps]
     last = max((s.day for s in steps), default=-10**6)
-    for day, channel in LADDER:
+    for channel, day in LADDER:
         if len(steps) >= n_steps:
             break
         if day > last:
@@ -281,31 +272,17 @@ def dunning_steps(current: list[DunningStep], n_steps: int, days_earlier: int) -
 
 
 def up_to_rung(steps: list[DunningStep], rung: str, tone: str = "") -> list[DunningStep]:
-    """A plan escalated (or softened) to the rung ``rung`` of :data:`RUNGS`, every step in ``tone``.
-
-    Steps whose channel ranks above ``rung`` are dropped; each rung above the plan's highest, up to ``rung``, is
-    added after the last step at its :data:`LADDER` day, or 10 days after the last step when that day has passed.
-    ``rung`` "" keeps the steps, ``tone`` "" keeps each step's tone. Any plan reaches any rung.
+    """A plan escalated (or softened) to the rung ``rung`` of :data:`RUNGS`, every step that can take it in
+    ``tone``: :func:`cashsim.levers.truncate` drops the steps above the rung, :func:`cashsim.levers.escalate` adds
+    every missing rung up to it at its ladder day. ``rung`` "" keeps the steps, ``tone`` "" keeps each step's tone.
+    Any plan reaches any rung.
 
     >>> s = up_to_rung([DunningStep(day=40, channel="email")], "manager_call", "firm")
-    >>> [(x.day, x.channel, x.tone) for x in s]
-    [(40, 'email', 'firm'), (50, 'phone', 'firm'), (60, 'manager_call', 'firm')]
+    >>> [x.channel for x in s], {x.tone for x in s}
+    (['email', 'letter', 'phone', 'manager_call'], {'firm'})
     """
-    rank = {c: i for i, c in enumerate(RUNGS)}
-    rank["sms"] = rank["email"]
-    if rung:
-        top = rank[rung]
-        steps = [s for s in steps if rank[s.channel] <= top]
-        last = max((s.day for s in steps), default=-10**6)
-        highest = max((rank[s.channel] for s in steps), default=-1)
-        for day, channel in LADDER:
-            if highest < rank[channel] <= top and (channel != "email" or not steps):
-                last = day if day > last else last + 10
-                steps.append(DunningStep(day=min(last, 365), channel=channel))
-                highest = rank[channel]
-    if tone:
-        steps = [s.model_copy(update={"tone": tone}) for s in steps]
-    return steps
+    plan = truncate(list(steps), rung) if rung else DunningPlan(steps=list(steps))
+    return list(escalate(plan, rung or None, tone=tone or None).steps)
 
 
 def _with_field(baseline: list[LeverSpec], cls: type[LeverSpec], **values: Any) -> LeverSpec:
