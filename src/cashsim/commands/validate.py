@@ -75,24 +75,23 @@ def summary_text(summary: dict[str, Any], *, company: str = "", locale: str = fm
     return "\n".join(lines)
 
 
+def _first_rows(table, n: int, what: str, heading: str) -> str:
+    """The first ``n`` rows of a rejections or notes table, file names shortened to their base name."""
+    if table.empty or n <= 0:
+        return ""
+    shown = table.head(n).assign(file=table["file"].head(n).map(lambda f: Path(f).name if "/" in f else f))
+    head = f"First {len(shown)} of {len(table):,} {what}" if len(table) > n else heading
+    return head + "\n" + shown.drop(columns="table").to_string(index=False, max_colwidth=50)
+
+
 def rejections_text(ledger: Ledger, n: int) -> str:
     """The first ``n`` rejected rows (file, row, column, value, reason, detail)."""
-    rej = ledger.rejections
-    if rej.empty or n <= 0:
-        return ""
-    shown = rej.head(n).assign(file=rej["file"].head(n).map(lambda f: Path(f).name if "/" in f else f))
-    head = f"First {len(shown)} of {len(rej):,} rejected rows" if len(rej) > n else "Rejected rows"
-    return head + "\n" + shown.drop(columns="table").to_string(index=False, max_colwidth=50)
+    return _first_rows(ledger.rejections, n, "rejected rows", "Rejected rows")
 
 
 def notes_text(ledger: Ledger, n: int) -> str:
     """The first ``n`` notes (file, row, column, value, used, reason)."""
-    notes = ledger.notes
-    if notes.empty or n <= 0:
-        return ""
-    shown = notes.head(n).assign(file=notes["file"].head(n).map(lambda f: Path(f).name if "/" in f else f))
-    head = f"First {len(shown)} of {len(notes):,} notes" if len(notes) > n else "Notes"
-    return head + "\n" + shown.drop(columns="table").to_string(index=False, max_colwidth=50)
+    return _first_rows(ledger.notes, n, "notes", "Notes")
 
 
 def run(args: argparse.Namespace) -> int:
