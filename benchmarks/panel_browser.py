@@ -37,13 +37,13 @@ DRAWN_JS = """(v) => {
 }"""
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
 
 
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 120) -> None:
+def wait_for_port(port: int, proc: subprocess.Popen, timeout: float = 120) -> None:
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if proc.poll() is not None:
@@ -90,11 +90,11 @@ def measure(params: Path = ROOT / "params" / "demo.yml", n_paths: int | None = N
 
     with tempfile.TemporaryDirectory(prefix="cashsim-bench-") as tmp:
         nb = prepare_panel_notebook(params, tmp, n_paths=n_paths)
-        port = _free_port()
+        port = free_port()
         log = (Path(tmp) / "voila.log").open("w")
         proc = subprocess.Popen(voila_argv(nb, port), cwd=tmp, stdout=log, stderr=subprocess.STDOUT)
         try:
-            _wait_for_port(port, proc)
+            wait_for_port(port, proc)
             with sync_playwright() as pw:
                 browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True,
                                              args=["--no-sandbox", "--disable-gpu", "--no-first-run"])

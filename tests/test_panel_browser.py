@@ -7,8 +7,8 @@ second moves several controls several times at 1024x768 and checks every chart a
 
 from __future__ import annotations
 
+import contextlib
 import json
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -16,6 +16,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from benchmarks.panel_browser import free_port, wait_for_port
 from cashsim.cli import build_parser
 from cashsim.commands.panel import PANEL_NOTEBOOK, panel_notebook, prepare_panel_notebook, voila_argv
 from cashsim.errors import ParamsError
@@ -62,22 +63,25 @@ def test_voila_listens_on_localhost_only():
     assert args.port == 8866 and args.func.__module__ == "cashsim.commands.panel"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_for_port(port: int, proc: subprocess.Popen, timeout: float) -> None:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if proc.poll() is not None:
-            raise RuntimeError(f"voila exited with code {proc.returncode}")
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"voila did not listen on port {port} within {timeout} s")
+@contextlib.contextmanager
+def _served_panel(tmp_path: Path, start_timeout: float):
+    """Voilà serving the demo's panel notebook (200 paths) on a free port, its log in ``tmp_path/voila.log``;
+    stopped (terminate, then kill) whatever the test does."""
+    nb = prepare_panel_notebook(PARAMS, tmp_path, n_paths=200)
+    port = free_port()
+    with (tmp_path / "voila.log").open("w") as log:
+        proc = subprocess.Popen(voila_argv(nb, port, show_tracebacks=True), cwd=tmp_path, stdout=log,
+                                stderr=subprocess.STDOUT)
+        try:
+            wait_for_port(port, proc, timeout=start_timeout)
+            yield port
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=10)
 
 
 def _wait_for_chart(page, log: Path, timeout: float) -> None:
@@ -117,13 +121,7 @@ MEDIAN_JS = """() => {
 @pytest.mark.browser
 @pytest.mark.slow
 def test_voila_page_moves_a_slider_and_the_chart_follows(browser, tmp_path):
-    nb = prepare_panel_notebook(PARAMS, tmp_path, n_paths=200)
-    port = _free_port()
-    log = (tmp_path / "voila.log").open("w")
-    proc = subprocess.Popen(voila_argv(nb, port, show_tracebacks=True), cwd=tmp_path, stdout=log,
-                            stderr=subprocess.STDOUT)
-    try:
-        _wait_for_port(port, proc, timeout=60)
+    with _served_panel(tmp_path, start_timeout=60) as port:
         page = browser.new_page(viewport={"width": 1500, "height": 1400})
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -145,14 +143,6 @@ def test_voila_page_moves_a_slider_and_the_chart_follows(browser, tmp_path):
         page.screenshot(path=str(tmp_path / "panel.png"), full_page=True)
         assert not errors, errors
         page.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
 
 
 #: What the page shows: the kernel's hidden state (version, control values, expected chart data) and, per plotly
@@ -215,13 +205,7 @@ def _type(page, name: str, text: str) -> None:
 def test_every_chart_follows_every_control_at_1024x768(browser, tmp_path):
     """Several controls moved several times (typed percent, out of range, keyboard on a slider, a dropdown, a new
     horizon): after each move EVERY chart shows the kernel's data of that very update; the page fits 1024x768."""
-    nb = prepare_panel_notebook(PARAMS, tmp_path, n_paths=200)
-    port = _free_port()
-    log = (tmp_path / "voila.log").open("w")
-    proc = subprocess.Popen(voila_argv(nb, port, show_tracebacks=True), cwd=tmp_path, stdout=log,
-                            stderr=subprocess.STDOUT)
-    try:
-        _wait_for_port(port, proc, timeout=120)
+    with _served_panel(tmp_path, start_timeout=120) as port:
         page = browser.new_page(viewport={"width": 1024, "height": 768})
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
@@ -258,11 +242,3 @@ def test_every_chart_follows_every_control_at_1024x768(browser, tmp_path):
         assert shown["values"]["deposit_share"] == pytest.approx(5)
         assert not errors, errors
         page.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=10)
-        log.close()
