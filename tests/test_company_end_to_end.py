@@ -80,5 +80,5 @@ def test_a_company_runs_validate_forecast_levers_report_with_nothing_lost(compan
         assert len(folders) == 1 and folders[0].parent.name != "2026-11"
         html = next(folders[0].glob("*.html")).read_text(encoding="utf-8")
         if company == "messy":
-            assert "duplicate id" in html and "unparseable date" in html
+            assert "numéro en double" in html and "date illisible" in html  # the reasons, in the report's French
         assert (folders[0] / "summary.json").exists()

@@ -12,6 +12,8 @@ Example (in a notebook)::
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 
 from cashsim import fmt
@@ -151,12 +153,20 @@ def rejections_view(run, top: int = 30):
     if rej.empty:
         _ = tr(run)
         return fmt.table(pd.DataFrame({_("rejected rows"): [_("none: every row read was used")]}), **_locale(run))
+    _ = tr(run)
     counts = rej.groupby(["table", "reason"]).size().rename("rows").reset_index()
+    counts["rows"] = [fmt.number(x, locale=run.params.report.locale) for x in counts["rows"]]
     shown = rej.head(top)[[c for c in ("table", "file", "row", "column", "value", "reason", "detail")
-                           if c in rej.columns]]
-    both = pd.concat([counts, shown], keys=["by reason", "first rows"]).reset_index(level=0)
+                           if c in rej.columns]].copy()
+    shown["file"] = [Path(str(f)).name for f in shown["file"]]            # where to look, not the whole path
+    shown["row"] = [str(int(r)) if pd.notna(r) else "" for r in shown["row"]]
+    both = pd.concat([counts, shown], keys=[_("by reason"), _("first rows")]).reset_index(level=0)
+    for col in ("table", "reason"):
+        both[col] = [_(str(x)) for x in both[col]]
+    both = both.rename(columns={"level_0": "view"}).fillna("")
     # a unique index: the Styler refuses to apply formats over a non-unique one (both parts count from 0)
-    return fmt.table(both.rename(columns={"level_0": "view"}).reset_index(drop=True), **_locale(run))
+    labels = {c: _(c) for c in both.columns}
+    return fmt.table(both.reset_index(drop=True).rename(columns=labels), **_locale(run))
 
 
 def ledger_view(base):
