@@ -46,7 +46,8 @@ def test_parameters_cell_first(name):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     assert nb.cells[0].metadata.get("tags") == ["parameters"]
     # the monthly report also takes the folder `cashsim report` gives it for the workbook and the PDF summary
-    extra = ["handouts_dir"] if name == "monthly_report.ipynb" else []
+    # and its company's reports folder, to find last month's forecast (report.hindsight)
+    extra = ["handouts_dir", "reports_dir"] if name == "monthly_report.ipynb" else []
     assert list(report.notebook_parameters(NOTEBOOKS / name)) == PARAMETERS + extra
     assert nb.metadata["kernelspec"]["name"] == "python3"
     # short glue only: no function or class defined in a notebook

@@ -324,7 +324,8 @@ def demo_report(tmp_path_factory):
 
 #: Headings of the French report, in order (markdown sections; the first screen is HTML of its own).
 FRENCH_SECTIONS = ("La réponse du mois", "Créances ouvertes\xa0: échues ou non, payeurs fiables ou non",
-                   "Plan de trésorerie hebdomadaire", "Prévision face à l’objectif", "Les leviers comparés",
+                   "Plan de trésorerie hebdomadaire", "Prévision face à l’objectif", "Prévision contre réalisé",
+                   "Les leviers comparés",
                    "Liste d’appels par compte client", "Indicateurs du poste clients", "Alertes",
                    "D’où vient le manque", "Qualité des données")
 #: English that must not appear in the text of the French report (whole words, case-sensitive where it matters).
@@ -395,6 +396,35 @@ def test_first_screen_states_every_month(demo_report):
         assert fmt.money(row["financing_needed"], decimals=0) in screen
     assert screen.count("Sans plan") == 1 and "Financement à prévoir" in screen
     assert "Les trois actions prioritaires" in screen and screen.count("responsable\xa0:") == 3
+
+
+def test_forecast_against_actual(demo_report):
+    """summary.json keeps each month's forecast for the next report to score; the report sets October 2026 (the
+    month just closed by the as-of date 2026-10-31) recomputed as of 2026-09-30 (no earlier report) against what
+    came in."""
+    from cashsim import fmt
+    from cashsim.backtest import actual_monthly
+    from cashsim.params import load_params
+    from cashsim.report.hindsight import ledger_sha256
+    from cashsim.sources import ledger_from_params
+
+    params, folder, _ = demo_report
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    forecast = summary["forecast"]
+    assert forecast["as_of"] == "2026-10-31" and forecast["n_paths"] == N_PATHS and forecast["seed"] == 42
+    assert list(forecast["months"]) == [m["month"] for m in summary["months"]] and len(forecast["levels"]) == 101
+    for row in summary["months"]:
+        month = forecast["months"][row["month"]]
+        assert len(month["quantiles"]) == 101 and month["quantiles"] == sorted(month["quantiles"])
+        assert month["p50"] == pytest.approx(row["collections_p50"], abs=0.01)
+    ledger = ledger_from_params(load_params(params))
+    assert forecast["ledger_sha256"] == ledger_sha256(ledger, "2026-10-31")
+    html = report.html_path(folder).read_text(encoding="utf-8")
+    part = visible_text(html[html.index(">Prévision contre réalisé<a"):html.index(">Les leviers comparés<a")])
+    actual = actual_monthly(ledger, pd.Timestamp("2026-09-30"), ["2026-10"])[0]
+    for words in ("Octobre 2026", "Prévision (médiane)", "Réalisé", "recalculée", "Prévision au 30 sept. 2026",
+                  fmt.money(actual, decimals=0)):
+        assert words in part, words
 
 
 def test_battle_plan_workbook(demo_report):

@@ -78,9 +78,9 @@ from cashsim.seeding import SeedLike, child
 from cashsim.simulate import simulate
 
 __all__ = ["BASELINES", "COVER80_GOAL", "CRPS_SKILL_GOAL", "N_BOOTSTRAP", "PIT_BINS", "WAPE_RATIO_GOAL",
-           "BacktestResult", "backtest_html", "backtest_origin", "bias", "bootstrap_band", "coverage_band",
-           "crps_sample", "evaluate_goals", "final_paid_dates", "interval_score", "ledger_last_date", "mape",
-           "metrics_table", "month_end_origins", "pit_covered", "pit_value", "randomised_pit", "run_backtest",
+           "BacktestResult", "actual_monthly", "backtest_html", "backtest_origin", "bias", "bootstrap_band",
+           "coverage_band", "crps_sample", "evaluate_goals", "final_paid_dates", "interval_score", "ledger_last_date",
+           "mape", "metrics_table", "month_end_origins", "pit_covered", "pit_value", "randomised_pit", "run_backtest",
            "score_ensemble", "wape"]
 
 PIT_BINS = 10
@@ -99,10 +99,16 @@ def month_end_origins(ledger, *, warmup_months: int = 9, horizons: int = 3) -> l
     return list(pd.date_range(start, stop, freq="ME"))
 
 
-def _actual_monthly(ledger, open_ids: pd.Index, origin: pd.Timestamp, months: list[str]) -> np.ndarray:
-    """Cash actually received in each month on the invoices open at ``origin`` (payments dated after it)."""
+def actual_monthly(ledger, origin: pd.Timestamp, months: list[str], invoice_ids: pd.Index | None = None
+                   ) -> np.ndarray:
+    """Cash actually received in each month of ``months`` (``"YYYY-MM"``) from payments dated after ``origin``:
+    on the invoices ``invoice_ids`` (the backtest: those open at ``origin``), or on every invoice when None (the
+    monthly report's forecast against actual, whose forecast also holds the sales plan's new invoices)."""
     pay = ledger.payments
-    pay = pay[pay["invoice_id"].isin(open_ids) & (pay["payment_date"] > origin)]
+    keep = pay["payment_date"] > origin
+    if invoice_ids is not None:
+        keep &= pay["invoice_id"].isin(invoice_ids)
+    pay = pay[keep]
     by_month = pay.groupby(pay["payment_date"].dt.to_period("M").astype(str))["amount"].sum()
     return by_month.reindex(months).fillna(0.0).to_numpy()
 
@@ -120,7 +126,7 @@ def backtest_origin(ledger, origin: pd.Timestamp, *, horizons: int = 3, n_paths:
     open_book = open_book[open_book["outstanding"] > 0].reset_index(drop=True)
     horizon_end = origin + pd.offsets.MonthEnd(horizons)
     months = [str(p) for p in pd.period_range(origin + pd.Timedelta(days=1), horizon_end, freq="M")]
-    actual = _actual_monthly(ledger, pd.Index(open_book["invoice_id"]), origin, months)
+    actual = actual_monthly(ledger, origin, months, pd.Index(open_book["invoice_id"]))
     if len(open_book):
         book = model.book(open_book, None, horizon_end=horizon_end)
         sim = simulate(book, horizon_end=horizon_end, n_paths=n_paths, seed=seed, rho_month=model.rho_month,

@@ -37,6 +37,12 @@ SECTIONS: dict[str, tuple[int, str, str]] = {
                  "the simulated outcomes. The red dashed line is the smoothed target: a shortfall early in a quarter "
                  "raises the later months' targets, a surplus lowers them. The bars below give P(target met) per "
                  "month against the required probability."),
+    "hindsight": (3, "Forecast against actual",
+                  "The month just closed: what the forecast made at the end of the month before expected (its "
+                  "median and the band holding 80 % of the simulated outcomes, from the previous report's "
+                  "summary.json, else recomputed with the same parameters on the data known then) against the cash "
+                  "that came in. The PIT is the share of the forecast outcomes below the actual: over the months it "
+                  "should spread evenly between 0 and 1, and the actual fall inside the band 8 months in 10."),
     "levers": (2, "Levers side by side",
                "Each collection lever of the parameters simulated on the same paths as the baseline (common random "
                "numbers), so the differences are the lever's effect, not noise: extra cash in the month (mean, and "
