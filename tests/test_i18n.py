@@ -186,3 +186,22 @@ def test_the_language_check_sees_a_word_dict_and_a_branch(tmp_path):
         'def f(locale):\n    return "balance âgée" if parse(locale).language == "fr" else "aged balance"\n'
         'def g(loc):\n    return "\\xa0: " if loc.startswith("fr") else ": "\n', encoding="utf-8")
     assert len(language_keyed(tmp_path / "pkg")) == 3
+
+
+def test_the_report_lever_charts_name_the_scenarios_in_french():
+    from types import SimpleNamespace
+
+    import pandas as pd
+
+    from cashsim.params import Params
+    from cashsim.report import levers_figures
+
+    table = pd.DataFrame({"month": ["2026-11"] * 3, "scenario": ["baseline", "deposit", "discount_2_10"],
+                          "levers": ["", "deposit", "early_payment_discount"], "financing": [False] * 3,
+                          "extra_cash_mean": [0.0, 30_000.0, 20_000.0], "cumulative_cost": [0.0, 1_000.0, 800.0],
+                          "p_target_met": [0.6, 0.8, 0.7]})
+    run = SimpleNamespace(params=Params(), targets=SimpleNamespace(required_probability=0.8))
+    waterfall, scatter = levers_figures(table, "2026-11", run)
+    assert list(waterfall.data[0].x)[:2] == ["acompte", "escompte 2\u00a0% à 10 jours"]
+    assert [t.name for t in scatter.data] == ["référence", "acompte", "escompte 2\u00a0% à 10 jours"]
+    assert waterfall.layout.title.text.startswith("encaissement supplémentaire, novembre 2026")

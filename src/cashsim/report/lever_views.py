@@ -65,10 +65,14 @@ def levers_figures(table: pd.DataFrame, month: str, run):
     single = ~rows["levers"].astype(str).str.contains(",")  # a combination would count its levers twice
     collecting = rows.loc[~rows["financing"].astype(bool) & (rows["scenario"] != "baseline") & single]
     _ = tr(run)
-    waterfall = plots.levers_waterfall(collecting, lever_col="scenario", gain_col="extra_cash_mean",
+
+    def named(frame: pd.DataFrame) -> pd.DataFrame:  # the charts name the scenarios in the reader's words
+        return frame.assign(scenario=[lever_name(x, loc["locale"]) for x in frame["scenario"]])
+
+    waterfall = plots.levers_waterfall(named(collecting), lever_col="scenario", gain_col="extra_cash_mean",
                                        total_label=_("levers added up (no interactions)"), **loc,
                                        title=f"{_('extra cash')}, {fmt.month_name(month, locale=loc['locale'])}")
-    scatter = plots.lever_cost_scatter(rows, run.targets.required_probability, lever_col="scenario",
+    scatter = plots.lever_cost_scatter(named(rows), run.targets.required_probability, lever_col="scenario",
                                        cost_col="cumulative_cost", size_col="extra_cash_mean", **loc)
     return waterfall, scatter
 
