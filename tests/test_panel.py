@@ -244,6 +244,7 @@ def test_french_tables_hold_no_english_value(panel):
     costs = cells(panel.costs_html.value)
     assert {"escompte pour paiement anticipé", "acompte", "prélèvement SEPA", "plan de relances", "financement",
             "appels pour promesses de règlement", "menace de suspension", "élevé", "taux annuel"} <= set(costs)
+    assert "novembre 2026" in cells(panel.months_html.value)              # months as the reader says them
     calls = cells(panel.calls_html.value)
     assert {"famille de clients", "prochaine action", "grands comptes"} <= set(calls)
     assert any(c.startswith("appel au service comptabilité") for c in calls)

@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from cashsim import i18n
+from cashsim import fmt, i18n
 from cashsim.compare import BASELINE, cost_table, scenario_levers, side_by_side
 from cashsim.errors import CashsimError, ParamsError
 from cashsim.fmt import html_table
@@ -399,8 +399,9 @@ class ScenarioPanel:
             _resync(fig.children[0])
         self._schedule_heal()
         names = labels(loc)
+        months = r.months.assign(month=[fmt.month_name(m, locale=loc) for m in r.months["month"]])  # novembre 2026
         self.months_html.value = html_table(
-            r.months, locale=loc, currency=cur, labels=names,
+            months, locale=loc, currency=cur, labels=names,
             money_cols=[c for c in r.months.columns if c.startswith(("required", "target", "collections", "short"))],
             percent_cols=["p_met_baseline", "p_met_proposal"])
         self.costs_html.value = html_table(shown_values(r.costs, loc), money_cols=["cost", "extra_cash"],
