@@ -218,6 +218,42 @@ def test_promise_calls_mark_the_call_list(panel):
     assert costs.loc["cutoff_threat", "risk"] == "high"
 
 
+def cells(table_html: str) -> list[str]:
+    """The text of every header and cell of an HTML table, as the CFO reads it."""
+    import re
+
+    return [html.unescape(c).strip() for c in re.findall(r"<t[dh][^>]*>(.*?)</t[dh]>", table_html, flags=re.S)]
+
+
+#: English values the panel's tables held before they were put into the reader's words: lever codes, risk levels
+#: and client-group codes (whole cells), and words of the next dunning steps (inside a cell).
+ENGLISH_CODES = {"early_payment_discount", "deposit", "direct_debit", "dunning_plan", "promise_calls", "cutoff_threat",
+                 "financing", "high", "medium", "low", "none", "key_accounts", "public", "sme", "micro"}
+ENGLISH_WORDS = ("phone call", "reminder", "dispute", "collection agency", "courtesy call", "formal notice", "customer")
+
+
+def test_french_tables_hold_no_english_value(panel):
+    """Every lever, the call list's next steps and client groups, the risk levels: in French, through the widgets."""
+    for name, value in {"discount_rate": 2, "deposit_share": 20, "direct_debit_adoption": 20, "promise_calls": 30,
+                        "cutoff_days": 60, "financing_share": 30, "dunning_steps": 5}.items():
+        panel.controls[name].value = value
+        assert panel.last_error is None, panel.last_traceback
+    shown = cells(panel.costs_html.value) + cells(panel.calls_html.value) + cells(panel.months_html.value)
+    english = [c for c in shown if c in ENGLISH_CODES or any(e in c.lower() for e in ENGLISH_WORDS)]
+    assert not english, english
+    costs = cells(panel.costs_html.value)
+    assert {"escompte pour paiement anticipé", "acompte", "prélèvement SEPA", "plan de relances", "financement",
+            "appels pour promesses de règlement", "menace de suspension", "élevé", "taux annuel"} <= set(costs)
+    assert "novembre 2026" in cells(panel.months_html.value)              # months as the reader says them
+    calls = cells(panel.calls_html.value)
+    assert {"famille de clients", "prochaine action", "grands comptes"} <= set(calls)
+    assert any(c.startswith("appel au service comptabilité") for c in calls)
+    rungs = dict((v, k) for k, v in panel.controls["dunning_rung"].options)
+    assert rungs["litigation"] == "contentieux" and rungs["manager_call"] == "appel de la direction"
+    assert panel.controls["dunning_tone"].options[0][0] == "(ton de chaque canal)"
+    assert panel.controls["deposit_share"].tooltip.startswith("Part de chaque nouvelle commande")
+
+
 def test_bad_values_are_refused_with_the_control_named(panel):
     with pytest.raises(ParamsError, match="discount_rat"):
         panel.update(discount_rat=0.02)
@@ -283,7 +319,7 @@ def test_export_writes_a_self_contained_page(panel, tmp_path):
     text = pages[0].read_text(encoding="utf-8")
     assert len(text) > 3_000_000                                   # plotly.js is embedded: works offline
     assert text.count("Plotly.newPlot") == 3
-    assert "early_payment_discount" in text
+    assert "escompte pour paiement anticipé" in text and "early_payment_discount" not in text   # French words
     pngs = list(tmp_path.glob("*.png"))
     import importlib.util
     assert bool(pngs) == (importlib.util.find_spec("kaleido") is not None)

@@ -232,7 +232,7 @@ def test_every_chart_follows_every_control_at_1024x768(browser, tmp_path):
         assert page.locator(".cashsim-control-discount_rate input").last.input_value() in ("0.5", "0.50")
         assert page.evaluate(SHOWN_JS)["version"] == version
         # the highest dunning rung (a dropdown) and a slider moved with the keyboard
-        page.locator(".cashsim-control-dunning_rung select").select_option(label="injonction de payer")
+        page.locator(".cashsim-control-dunning_rung select").select_option(label="contentieux")
         version += 1
         _check_every_chart(page, version)
         page.locator(".cashsim-control-deposit_share .noUi-handle").focus()

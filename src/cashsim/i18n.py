@@ -10,7 +10,9 @@ The ``.po`` files are read at run time with :func:`babel.messages.pofile.read_po
 not compiled to ``.mo``: nothing to build at install, the wheel carries the text file as package data, one file to
 review in a pull request, and reading a few hundred messages takes milliseconds once per language (cached).
 
-Placeholders are ``str.format`` fields (``{amount}``); the translation keeps the same names.
+Placeholders are ``str.format`` fields (``{amount}``); the translation keeps the same names. A msgid written where
+no translator is at hand yet (a table's column labels, a control's label) is marked :func:`N_` and looked up when
+shown; ``tests/test_i18n.py`` reads every ``_("...")`` / ``N_("...")`` literal of the sources and requires its French.
 
 Example::
 
@@ -93,6 +95,11 @@ def translator(locale: str | None = DEFAULT_LOCALE) -> Translator:
         return 0 if rules(abs(int(n))) == "one" else 1  # CLDR: French 0 and 1 take the singular
 
     return Translator(language, messages, form)
+
+
+def N_(message: str) -> str:
+    """Mark an English msgid for the catalogue without translating it (translated where it is shown)."""
+    return message
 
 
 def gettext(message: str, locale: str | None = DEFAULT_LOCALE) -> str:

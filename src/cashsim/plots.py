@@ -54,7 +54,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from cashsim import fmt
+from cashsim import fmt, i18n
 from cashsim.errors import InputError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -70,44 +70,6 @@ MET, MISSED = "#2e8b57", "#c0392b"
 PALETTE = ("#1f4e79", "#2e8b57", "#e67e22", "#8e44ad", "#c0392b", "#16a085", "#7f8c8d", "#d4a017", "#5dade2",
            "#a04000")
 AGE_COLOURS = ("#2e8b57", "#a3c86b", "#f2c14e", "#f08a4b", "#c0392b")
-
-#: Text of the figures, by language (the locale's language; English otherwise).
-TEXT = {
-    "fr": {"forecast": "encaissements prévus", "median": "médiane", "band": "intervalle {}",
-           "target": "objectif lissé", "burn": "décaissements", "target_band": "objectif (10e-90e pct.)",
-           "position": "trésorerie en fin de semaine", "minimum": "solde minimum",
-           "p_below": "P(sous le minimum)", "p_met": "P(objectif atteint)", "required": "probabilité requise",
-           "gain": "encaissements en plus", "baseline": "sans levier", "total": "avec le plan",
-           "sum": "leviers cumulés (sans interactions)",
-           "cost": "coût du levier", "dso_standard": "DSO (méthode standard)",
-           "dso_countback": "DSO (méthode par épuisement)", "days": "jours", "pit": "PIT", "density": "densité",
-           "uniform": "uniforme (calibré)", "coverage": "couverture observée", "nominal": "niveau nominal",
-           "horizon": "horizon (mois)", "goal": "objectif 72-88 %", "month": "mois", "week": "semaine du",
-           # baseline against proposal (the scenario panel's charts)
-           "reference": "référence", "proposal": "proposition", "reference_median": "référence (médiane)",
-           "collections_vs_target": "Encaissements mensuels : référence et proposition face à l'objectif lissé",
-           "cash_proposal": "Trésorerie hebdomadaire (proposition) et solde minimum",
-           "p_met_by_month": "P(objectif atteint) par mois"},
-    "en": {"forecast": "forecast collections", "median": "median", "band": "{} interval",
-           "target": "smoothed target", "burn": "cash burn", "target_band": "target (10th-90th pct.)",
-           "position": "cash at week end", "minimum": "minimum balance",
-           "p_below": "P(below minimum)", "p_met": "P(target met)", "required": "required probability",
-           "gain": "extra cash", "baseline": "no lever", "total": "with the plan",
-           "sum": "levers added up (no interactions)",
-           "cost": "lever cost", "dso_standard": "DSO (standard method)",
-           "dso_countback": "DSO (countback method)", "days": "days", "pit": "PIT", "density": "density",
-           "uniform": "uniform (calibrated)", "coverage": "observed coverage", "nominal": "nominal level",
-           "horizon": "horizon (months)", "goal": "goal 72-88%", "month": "month", "week": "week of",
-           "reference": "baseline", "proposal": "proposal", "reference_median": "baseline (median)",
-           "collections_vs_target": "Monthly collections: baseline and proposal against the smoothed target",
-           "cash_proposal": "Weekly cash position (proposal) and minimum balance",
-           "p_met_by_month": "P(target met) per month"},
-}
-
-
-def _text(locale: str) -> dict[str, str]:
-    return TEXT.get(fmt.parse_locale(locale).language, TEXT["en"])
-
 
 def _require(frame: pd.DataFrame, columns: Sequence[str], what: str) -> None:
     missing = [c for c in columns if c not in frame.columns]
@@ -156,7 +118,7 @@ def _period_labels(periods: pd.Series, locale: str) -> list[str]:
 def _add_fan(fig: go.Figure, x, frame: pd.DataFrame, locale: str, currency: str, *, prefix: str = "",
              secondary: bool | None = None, median_name: str | None = None, colour: str = FORECAST) -> None:
     """Nested quantile bands (90 %, 80 %, 50 %) around a median line, from columns ``{prefix}p05`` ... ."""
-    t = _text(locale)
+    _ = i18n.translator(locale)
     frame = frame.rename(columns=lambda c: c[len(prefix):] if prefix and str(c).startswith(prefix) else c)
     kwargs = {} if secondary is None else {"secondary_y": secondary}
     hover = _money_hover(locale, currency)
@@ -168,15 +130,15 @@ def _add_fan(fig: go.Figure, x, frame: pd.DataFrame, locale: str, currency: str,
         fig.add_trace(go.Scatter(x=x, y=frame[lo], mode="lines", line={"width": 0}, showlegend=False,
                                  hoverinfo="skip", legendgroup=label), **kwargs)
         fig.add_trace(go.Scatter(x=x, y=frame[hi], mode="lines", line={"width": 0}, fill="tonexty",
-                                 fillcolor=fill, name=t["band"].format(label), legendgroup=label,
+                                 fillcolor=fill, name=_("{level} interval").format(level=label), legendgroup=label,
                                  customdata=np.column_stack([frame[lo], frame[hi]]),
-                                 hovertemplate=f"{t['band'].format(label)}: "
+                                 hovertemplate=f"{_('{level} interval').format(level=label)}: "
                                  + _money_hover(locale, currency, "%{customdata[0]:,.0f}") + " – "
                                  + _money_hover(locale, currency, "%{customdata[1]:,.0f}") + "<extra></extra>"),
                       **kwargs)
-    fig.add_trace(go.Scatter(x=x, y=frame["p50"], mode="lines+markers", name=median_name or t["median"],
+    fig.add_trace(go.Scatter(x=x, y=frame["p50"], mode="lines+markers", name=median_name or _("median"),
                              line={"color": colour, "width": 3},
-                             hovertemplate=f"{median_name or t['median']}: {hover}<extra></extra>"), **kwargs)
+                             hovertemplate=f"{median_name or _('median')}: {hover}<extra></extra>"), **kwargs)
 
 
 def fan_chart(quantiles: pd.DataFrame, targets: pd.DataFrame | None = None, *, period_col: str = "period",
@@ -193,7 +155,7 @@ def fan_chart(quantiles: pd.DataFrame, targets: pd.DataFrame | None = None, *, p
     holds ``target_p50`` / ``target_p10`` / ``target_p90`` / ``burn``: pass it as ``targets`` too).
     """
     _require(quantiles, [period_col, f"{prefix}p50"], "fan_chart quantiles")
-    t = _text(locale)
+    _ = i18n.translator(locale)
     q = quantiles.reset_index(drop=True)
     x = _period_labels(q[period_col], locale)
     fig = go.Figure()
@@ -207,16 +169,19 @@ def fan_chart(quantiles: pd.DataFrame, targets: pd.DataFrame | None = None, *, p
             fig.add_trace(go.Scatter(x=x, y=tg[lo], mode="lines", line={"width": 0}, showlegend=False,
                                      hoverinfo="skip"))
             fig.add_trace(go.Scatter(x=x, y=tg[hi], mode="lines", line={"width": 0}, fill="tonexty",
-                                     fillcolor="rgba(192,57,43,0.10)", name=t["target_band"], hoverinfo="skip"))
+                                     fillcolor="rgba(192,57,43,0.10)", name=_("target (10th-90th pct.)"),
+                                     hoverinfo="skip"))
         if "burn" in tg.columns:
-            fig.add_trace(go.Scatter(x=x, y=tg["burn"], mode="lines", name=t["burn"],
+            fig.add_trace(go.Scatter(x=x, y=tg["burn"], mode="lines", name=_("cash burn"),
                                      line={"color": "#7f8c8d", "dash": "dot", "width": 1.5},
-                                     hovertemplate=f"{t['burn']}: {_money_hover(locale, currency)}<extra></extra>"))
-        fig.add_trace(go.Scatter(x=x, y=tg[target_col], mode="lines+markers", name=t["target"],
+                                     hovertemplate=f"{_('cash burn')}: {_money_hover(locale, currency)}"
+                                                   "<extra></extra>"))
+        fig.add_trace(go.Scatter(x=x, y=tg[target_col], mode="lines+markers", name=_("smoothed target"),
                                  line={"color": TARGET, "dash": "dash", "width": 2.5},
                                  marker={"symbol": "diamond", "size": 9},
-                                 hovertemplate=f"{t['target']}: {_money_hover(locale, currency)}<extra></extra>"))
-    _layout(fig, title or t["forecast"], locale, hovermode="x unified")
+                                 hovertemplate=f"{_('smoothed target')}: {_money_hover(locale, currency)}"
+                                               "<extra></extra>"))
+    _layout(fig, title or _("forecast collections"), locale, hovermode="x unified")
     fig.update_yaxes(**_money_axis(locale, currency))
     return fig
 
@@ -231,31 +196,31 @@ def cash_position_fan(weekly: pd.DataFrame, minimum_balance: float | None = None
     ``TargetReport.weekly`` (``week_start``, ``position_p05`` ..., ``p_under_minimum``).
     """
     _require(weekly, [week_col, f"{prefix}p50"], "cash_position_fan weekly")
-    t = _text(locale)
+    _ = i18n.translator(locale)
     w = weekly.reset_index(drop=True)
     x = pd.to_datetime(w[week_col])
     has_p = p_below_col in w.columns
     fig = make_subplots(specs=[[{"secondary_y": True}]]) if has_p else go.Figure()
     if has_p:
-        fig.add_trace(go.Bar(x=x, y=w[p_below_col], name=t["p_below"], marker_color="rgba(230,126,34,0.35)",
-                             hovertemplate=f"{t['p_below']}: %{{y:.0%}}<extra></extra>"), secondary_y=True)
+        fig.add_trace(go.Bar(x=x, y=w[p_below_col], name=_("P(below minimum)"), marker_color="rgba(230,126,34,0.35)",
+                             hovertemplate=f"{_('P(below minimum)')}: %{{y:.0%}}<extra></extra>"), secondary_y=True)
     _add_fan(fig, x, w, locale, currency, prefix=prefix, secondary=False if has_p else None,
-             median_name=t["position"])
+             median_name=_("cash at week end"))
     if minimum_balance is not None:
         fig.add_hline(y=float(minimum_balance), line={"color": MINIMUM, "dash": "dash", "width": 2},
-                      annotation_text=f"{t['minimum']} "
+                      annotation_text=f"{_('minimum balance')} "
                                       f"{fmt.money(minimum_balance, locale=locale, currency=currency, decimals=0)}",
                       annotation_position="bottom left")
-    _layout(fig, title or t["position"], locale, hovermode="x unified")
+    _layout(fig, title or _("cash at week end"), locale, hovermode="x unified")
     axis = _money_axis(locale, currency)
     axis.pop("rangemode")
     if has_p:
         fig.update_yaxes(secondary_y=False, **axis)
         fig.update_yaxes(secondary_y=True, range=[0, 1], dtick=0.25, tickformat=".0%", showgrid=False,
-                         title_text=t["p_below"])
+                         title_text=_("P(below minimum)"))
     else:
         fig.update_yaxes(**axis)
-    fig.update_xaxes(title_text=t["week"], tickformat="%d/%m" if fmt.parse_locale(locale).language == "fr" else "%b %d")
+    fig.update_xaxes(title_text=_("week of"), tickformat=_("%b %d"))  # d3 date format of a week tick
     return fig
 
 
@@ -264,19 +229,19 @@ def p_target_met_bars(frame: pd.DataFrame, required_probability: float | None = 
                       locale: str = fmt.DEFAULT_LOCALE) -> go.Figure:
     """P(target met) per month as bars, green where it reaches the required probability, red where it does not."""
     _require(frame, [period_col, p_col], "p_target_met_bars")
-    t = _text(locale)
+    _ = i18n.translator(locale)
     f = frame.reset_index(drop=True)
     p = f[p_col].astype(float).to_numpy()
     req = -np.inf if required_probability is None else float(required_probability)
     colours = np.where(p >= req, MET, MISSED)
     fig = go.Figure(go.Bar(x=_period_labels(f[period_col], locale), y=p, marker_color=colours.tolist(),
                            text=[fmt.percent(v, locale=locale) for v in p], textposition="outside",
-                           name=t["p_met"], hovertemplate=f"{t['p_met']}: %{{y:.1%}}<extra></extra>"))
+                           name=_("P(target met)"), hovertemplate=f"{_('P(target met)')}: %{{y:.1%}}<extra></extra>"))
     if required_probability is not None:
         fig.add_hline(y=req, line={"color": "#34495e", "dash": "dash"},
-                      annotation_text=f"{t['required']} {fmt.percent(req, locale=locale)}",
+                      annotation_text=f"{_('required probability')} {fmt.percent(req, locale=locale)}",
                       annotation_position="top left")
-    _layout(fig, title or t["p_met"], locale, showlegend=False)
+    _layout(fig, title or _("P(target met)"), locale, showlegend=False)
     fig.update_yaxes(range=[0, 1.08], tickformat=".0%")
     return fig
 
@@ -292,23 +257,23 @@ def levers_waterfall(gains: pd.DataFrame, *, baseline: float | None = None, leve
     Levers compared one by one interact when combined: name the total bar for what it is (``total_label``).
     """
     _require(gains, [lever_col, gain_col], "levers_waterfall")
-    t = _text(locale)
+    _ = i18n.translator(locale)
     g = gains.reset_index(drop=True)
     names = [str(v) for v in g[lever_col]]
     values = g[gain_col].astype(float).tolist()
     measure = ["relative"] * len(values)
     if baseline is not None:
-        names, values, measure = [t["baseline"], *names], [float(baseline), *values], ["absolute", *measure]
-    names, values, measure = [*names, total_label or t["total"]], [*values, 0.0], [*measure, "total"]
+        names, values, measure = [_("no lever"), *names], [float(baseline), *values], ["absolute", *measure]
+    names, values, measure = [*names, total_label or _("with the plan")], [*values, 0.0], [*measure, "total"]
     fig = go.Figure(go.Waterfall(
-        x=names, y=values, measure=measure, name=t["gain"],
+        x=names, y=values, measure=measure, name=_("extra cash"),
         text=[fmt.money_short(v, locale=locale, currency=currency) if m != "total" else "" for v, m in
               zip(values, measure, strict=False)],
         textposition="outside",
         increasing={"marker": {"color": MET}}, decreasing={"marker": {"color": MISSED}},
         totals={"marker": {"color": FORECAST}},
         hovertemplate=f"%{{x}}: {_money_hover(locale, currency)}<extra></extra>"))
-    _layout(fig, title or t["gain"], locale, showlegend=False)
+    _layout(fig, title or _("extra cash"), locale, showlegend=False)
     axis = _money_axis(locale, currency)
     axis.pop("rangemode")
     fig.update_yaxes(**axis)
@@ -324,7 +289,7 @@ def lever_cost_scatter(comparison: pd.DataFrame, required_probability: float | N
     Marker area grows with the extra cash brought (when ``extra_cash`` is given); one legend entry per lever.
     """
     _require(comparison, [lever_col, cost_col, p_col], "lever_cost_scatter")
-    t = _text(locale)
+    _ = i18n.translator(locale)
     c = comparison.reset_index(drop=True)
     if size_col in c.columns:
         gain = np.clip(c[size_col].astype(float).to_numpy(), 0, None)
@@ -340,16 +305,16 @@ def lever_cost_scatter(comparison: pd.DataFrame, required_probability: float | N
             x=[float(row[cost_col])], y=[float(row[p_col])], mode="markers", name=name,
             marker={"size": float(sizes[i]), "color": PALETTE[i % len(PALETTE)], "line": {"color": "white",
                                                                                          "width": 1}},
-            hovertemplate=f"{html.escape(name)}<br>{t['cost']}: {_money_hover(locale, currency, '%{x:,.0f}')}"
-                          f"<br>{t['p_met']}: %{{y:.1%}}<extra></extra>"))
+            hovertemplate=f"{html.escape(name)}<br>{_('lever cost')}: {_money_hover(locale, currency, '%{x:,.0f}')}"
+                          f"<br>{_('P(target met)')}: %{{y:.1%}}<extra></extra>"))
     if required_probability is not None:
         fig.add_hline(y=float(required_probability), line={"color": "#34495e", "dash": "dash"},
-                      annotation_text=f"{t['required']} {fmt.percent(required_probability, locale=locale)}",
+                      annotation_text=f"{_('required probability')} {fmt.percent(required_probability, locale=locale)}",
                       annotation_position="bottom right")
-    _layout(fig, title or f"{t['cost']} / {t['p_met']}", locale)
+    _layout(fig, title or f"{_('lever cost')} / {_('P(target met)')}", locale)
     fig.update_layout(legend={"orientation": "v", "y": 1, "x": 1.02, "yanchor": "top"})
-    fig.update_yaxes(range=[0, 1.05], tickformat=".0%", title_text=t["p_met"])
-    fig.update_xaxes(title_text=t["cost"], **_money_axis(locale, currency))
+    fig.update_yaxes(range=[0, 1.05], tickformat=".0%", title_text=_("P(target met)"))
+    fig.update_xaxes(title_text=_("lever cost"), **_money_axis(locale, currency))
     return fig
 
 
@@ -372,8 +337,7 @@ def aged_balance_bars(aged: pd.DataFrame, *, group_col: str | None = None, bucke
         colour = palette[round(i * (len(palette) - 1) / max(len(cols) - 1, 1))] if palette else None
         fig.add_trace(go.Bar(x=labels, y=a[c].astype(float), name=str(c), marker_color=colour,
                              hovertemplate=f"{c}: {_money_hover(locale, currency)}<extra>%{{x}}</extra>"))
-    default = "balance âgée" if fmt.parse_locale(locale).language == "fr" else "aged balance"
-    _layout(fig, title or default, locale, barmode="stack", legend_traceorder="normal")
+    _layout(fig, title or i18n.translator(locale)("aged balance"), locale, barmode="stack", legend_traceorder="normal")
     fig.update_yaxes(**_money_axis(locale, currency))
     return fig
 
@@ -386,16 +350,17 @@ def dso_trend(dso: pd.DataFrame, *, month_col: str = "month", methods: Sequence[
     sales month by month, latest first (kpi docstrings carry the formulas).
     """
     _require(dso, [month_col, *methods], "dso_trend")
-    t = _text(locale)
+    _ = i18n.translator(locale)
+    names = {"dso_standard": _("DSO (standard method)"), "dso_countback": _("DSO (countback method)")}
     d = dso.sort_values(month_col).reset_index(drop=True)
     x = pd.PeriodIndex(d[month_col].astype(str).str[:7], freq="M").to_timestamp()
     fig = go.Figure()
     for m, colour in zip(methods, (FORECAST, "#8e44ad", "#16a085", "#7f8c8d"), strict=False):
-        fig.add_trace(go.Scatter(x=x, y=d[m].astype(float), mode="lines+markers", name=t.get(m, m),
+        fig.add_trace(go.Scatter(x=x, y=d[m].astype(float), mode="lines+markers", name=names.get(m, m),
                                  line={"color": colour, "width": 2},
-                                 hovertemplate=f"{t.get(m, m)}: %{{y:.1f}} {t['days']}<extra></extra>"))
+                                 hovertemplate=f"{names.get(m, m)}: %{{y:.1f}} {_('days')}<extra></extra>"))
     _layout(fig, title or "DSO", locale, hovermode="x unified")
-    fig.update_yaxes(title_text=t["days"], rangemode="tozero")
+    fig.update_yaxes(title_text=_("days"), rangemode="tozero")
     return fig
 
 
@@ -406,7 +371,7 @@ def pit_histogram(pit, *, bins: int = 10, pit_col: str = "pit", horizon_col: str
     A calibrated forecast gives flat bars at density 1; a U shape means intervals too narrow, a hump too wide,
     a slope a biased median. One series per horizon when the frame has a ``horizon`` column.
     """
-    t = _text(locale)
+    _ = i18n.translator(locale)
     if isinstance(pit, pd.DataFrame):
         _require(pit, [pit_col], "pit_histogram")
         groups = list(pit.groupby(horizon_col)[pit_col]) if horizon_col in pit.columns else [("", pit[pit_col])]
@@ -418,16 +383,16 @@ def pit_histogram(pit, *, bins: int = 10, pit_col: str = "pit", horizon_col: str
     for (h, values), colour in zip(groups, (FORECAST, "#8e44ad", "#16a085", "#e67e22", "#7f8c8d"), strict=False):
         v = values.astype(float).to_numpy()
         v = v[np.isfinite(v)]
-        counts, _ = np.histogram(np.clip(v, 0, 1), bins=edges)
+        counts, _edges = np.histogram(np.clip(v, 0, 1), bins=edges)
         density = counts / max(len(v), 1) * bins
-        name = f"{t['horizon']} {h}" if h != "" else t["pit"]
+        name = f"{_('horizon (months)')} {h}" if h != "" else _('PIT')
         fig.add_trace(go.Bar(x=centres, y=density, width=1 / bins * (0.9 / max(len(groups), 1)), name=name,
                              marker_color=colour, hovertemplate=f"{name}: %{{y:.2f}}<extra></extra>"))
-    fig.add_hline(y=1.0, line={"color": TARGET, "dash": "dash"}, annotation_text=t["uniform"],
+    fig.add_hline(y=1.0, line={"color": TARGET, "dash": "dash"}, annotation_text=_("uniform (calibrated)"),
                   annotation_position="top right")
-    _layout(fig, title or f"{t['pit']} histogram", locale, barmode="group")
-    fig.update_xaxes(range=[0, 1], title_text=t["pit"])
-    fig.update_yaxes(title_text=t["density"], rangemode="tozero")
+    _layout(fig, title or _("PIT histogram"), locale, barmode="group")
+    fig.update_xaxes(range=[0, 1], title_text=_("PIT"))
+    fig.update_yaxes(title_text=_("density"), rangemode="tozero")
     return fig
 
 
@@ -454,23 +419,23 @@ def coverage_chart(coverage: pd.DataFrame, *, horizon_col: str = "horizon", nomi
     """
     coverage = _tidy_coverage(coverage, horizon_col, nominal_col, coverage_col)
     _require(coverage, [horizon_col, nominal_col, coverage_col], "coverage_chart")
-    t = _text(locale)
+    _ = i18n.translator(locale)
     c = coverage.reset_index(drop=True)
     fig = go.Figure()
     for (nominal, grp), colour in zip(c.groupby(nominal_col), (FORECAST, "#8e44ad", "#16a085"), strict=False):
         label = fmt.percent(nominal, locale=locale)
         fig.add_trace(go.Bar(x=grp[horizon_col].astype(str), y=grp[coverage_col].astype(float),
-                             name=f"{t['coverage']} ({label})", marker_color=colour,
+                             name=f"{_('observed coverage')} ({label})", marker_color=colour,
                              text=[fmt.percent(v, locale=locale) for v in grp[coverage_col]],
                              textposition="outside",
-                             hovertemplate=f"{t['coverage']} {label}: %{{y:.1%}}<extra></extra>"))
+                             hovertemplate=f"{_('observed coverage')} {label}: %{{y:.1%}}<extra></extra>"))
         fig.add_hline(y=float(nominal), line={"color": colour, "dash": "dot"},
-                      annotation_text=f"{t['nominal']} {label}", annotation_position="top left")
+                      annotation_text=f"{_('nominal level')} {label}", annotation_position="top left")
     if goal is not None:
         fig.add_hrect(y0=goal[0], y1=goal[1], fillcolor="rgba(46,139,87,0.10)", line_width=0,
-                      annotation_text=t["goal"], annotation_position="top right")
-    _layout(fig, title or t["coverage"], locale, barmode="group")
-    fig.update_xaxes(title_text=t["horizon"], type="category")
+                      annotation_text=_("goal 72-88%"), annotation_position="top right")
+    _layout(fig, title or _("observed coverage"), locale, barmode="group")
+    fig.update_xaxes(title_text=_("horizon (months)"), type="category")
     fig.update_yaxes(range=[0, 1.08], tickformat=".0%")
     return fig
 
@@ -488,23 +453,25 @@ def _room_for_legend(fig: go.Figure) -> go.Figure:
 def collections_figure(base: TargetReport, prop: TargetReport, *, locale: str = fmt.DEFAULT_LOCALE,
                        currency: str = "EUR") -> go.Figure:
     """Fan of the proposal's monthly collections against the smoothed target, with the baseline's median."""
-    t = _text(locale)
+    _ = i18n.translator(locale)
     m = prop.forecast_months
     fig = fan_chart(m, m, period_col="month", prefix="collections_", target_col="target_p50",
-                    title=t["collections_vs_target"], locale=locale, currency=currency)
+                    title=_("Monthly collections: baseline and proposal against the smoothed target"), locale=locale,
+                    currency=currency)
     fig.add_trace(go.Scatter(x=fig.data[0].x, y=base.forecast_months["collections_p50"], mode="lines+markers",
-                             name=t["reference_median"], line={"color": "#7f8c8d", "dash": "dot", "width": 2}))
+                             name=_("baseline (median)"), line={"color": "#7f8c8d", "dash": "dot", "width": 2}))
     return _room_for_legend(fig)
 
 
 def cash_figure(base: TargetReport, prop: TargetReport, minimum_balance: float, *,
                 locale: str = fmt.DEFAULT_LOCALE, currency: str = "EUR") -> go.Figure:
     """Weekly cash position of the proposal (fan, P(under minimum)), the minimum balance and the baseline median."""
-    t = _text(locale)
+    _ = i18n.translator(locale)
     fig = cash_position_fan(prop.weekly, minimum_balance, week_col="week_start", prefix="position_",
-                            p_below_col="p_under_minimum", title=t["cash_proposal"], locale=locale, currency=currency)
+                            p_below_col="p_under_minimum", locale=locale, currency=currency,
+                            title=_("Weekly cash position (proposal) and minimum balance"))
     fig.add_trace(go.Scatter(x=pd.to_datetime(base.weekly["week_start"]), y=base.weekly["position_p50"],
-                             mode="lines", name=t["reference_median"],
+                             mode="lines", name=_("baseline (median)"),
                              line={"color": "#7f8c8d", "dash": "dot", "width": 2}), secondary_y=False)
     return _room_for_legend(fig)
 
@@ -512,13 +479,13 @@ def cash_figure(base: TargetReport, prop: TargetReport, minimum_balance: float, 
 def p_met_figure(base: TargetReport, prop: TargetReport, required_probability: float, *,
                  locale: str = fmt.DEFAULT_LOCALE) -> go.Figure:
     """P(target met) per month: the proposal's bars (green where it reaches the requirement), the baseline's grey."""
-    t = _text(locale)
+    _ = i18n.translator(locale)
     pm, bm = prop.forecast_months, base.forecast_months
     fig = p_target_met_bars(pd.DataFrame({"period": pm["month"].astype(str), "p_target_met": pm["p_target_met"]}),
-                            required_probability, title=t["p_met_by_month"], locale=locale)
-    fig.data[0].name = t["proposal"]
-    fig.add_trace(go.Bar(x=fig.data[0].x, y=bm["p_target_met"], name=t["reference"], marker_color="#bdc3c7",
-                         hovertemplate=f"{t['reference']}: %{{y:.1%}}<extra></extra>"))
+                            required_probability, title=_("P(target met) per month"), locale=locale)
+    fig.data[0].name = _("proposal")
+    fig.add_trace(go.Bar(x=fig.data[0].x, y=bm["p_target_met"], name=_("baseline"), marker_color="#bdc3c7",
+                         hovertemplate=f"{_('baseline')}: %{{y:.1%}}<extra></extra>"))
     fig.update_layout(barmode="group", showlegend=True)
     return fig
 

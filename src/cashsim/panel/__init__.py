@@ -43,10 +43,10 @@ from cashsim.panel.controls import (
     up_to_rung,
 )
 from cashsim.panel.engine import PANEL_PATHS, Outcome, PanelEngine, benchmark_update
-from cashsim.panel.text import TEXT
+from cashsim.panel.text import COLUMNS
 from cashsim.panel.widget import CALL_ROWS, CHARTS, PanelResult, ScenarioPanel
 
-__all__ = ["CALL_ROWS", "CHARTS", "LADDER", "LEVER_ORDER", "MAX_HORIZON", "PANEL_PATHS", "PROPOSAL", "RUNGS", "TEXT",
+__all__ = ["CALL_ROWS", "CHARTS", "COLUMNS", "LADDER", "LEVER_ORDER", "MAX_HORIZON", "PANEL_PATHS", "PROPOSAL", "RUNGS",
            "TONES", "Control", "Outcome", "PanelEngine", "PanelResult", "Scenario", "ScenarioPanel",
            "benchmark_update", "canonical", "control_specs", "dunning_steps", "merged_with_baseline",
            "scenario_from_values", "up_to_rung"]

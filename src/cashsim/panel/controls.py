@@ -36,6 +36,7 @@ import numpy as np
 
 from cashsim.compare import BASELINE, scenario_levers
 from cashsim.errors import ParamsError
+from cashsim.i18n import N_
 from cashsim.levers import (
     FINANCING_DEFAULTS,
     CutOffThreat,
@@ -64,6 +65,13 @@ MAX_HORIZON = 12
 RUNGS: tuple[str, ...] = tuple(channel for channel, _ in LADDER)
 #: Tones a dunning step can take ("" = each channel's own); a tone a channel does not have leaves that step's own.
 TONES: tuple[str, ...] = ("", *dict.fromkeys(tone for _, tone in DUNNING_DEFAULTS))
+
+#: Label of each burn category's control, and their help (English msgids of the catalogue, :mod:`cashsim.i18n`).
+BURN_LABELS = {"salaries_and_social": N_("Salaries and social / month"),
+               "external_charges": N_("External charges / month"), "taxes_and_vat": N_("Taxes and VAT / month"),
+               "loan_repayments": N_("Loan repayments / month")}
+BURN_HELP = N_("Monthly outflow incl. VAT (décaissements), euros; a month-by-month list shows its mean over the "
+               "horizon and keeps its shape")
 
 #: Canonical order in which the panel's levers are applied: behaviour first, then cash-for-sure levers, financing
 #: last (it finances what the other levers leave outstanding). Fixed, so a scenario's result never depends on the
@@ -219,9 +227,7 @@ def control_specs(params: Params, baseline: list[LeverSpec] | tuple[LeverSpec, .
     for cat in CATEGORIES:
         value = _mean_amount(getattr(params.burn, cat), n)
         lo, hi = _money_range(value)
-        specs.append(Control(cat, cat.replace("_", " ").capitalize() + " / month", "burn", "float", lo, hi, 5000.0,
-                             ",.0f", f"Monthly {cat.replace('_', ' ')} incl. VAT (décaissements), euros; a "
-                             "month-by-month list shows its mean over the horizon and keeps its shape"))
+        specs.append(Control(cat, BURN_LABELS[cat], "burn", "float", lo, hi, 5000.0, ",.0f", BURN_HELP))
         start[cat] = value
     margin = _margin_share(params.burn, n)
     specs.append(Control("safety_margin", "Safety margin (%)", "burn", "float", 0.0, max(0.2, margin), 0.005, ".1%",

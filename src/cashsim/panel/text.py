@@ -1,98 +1,70 @@
-"""The panel's words in French and English: one table, by the locale's language (English otherwise).
+"""The panel's words: English msgids of the gettext catalogue (:mod:`cashsim.i18n`, French in ``cashsim.po``) and
+the values of its tables in the report's words (:mod:`cashsim.words`).
 
-Every word the scenario panel shows (status line, control labels and help, titles, buttons, messages, table
-headers) comes from :data:`TEXT`; the charts' titles and trace names are the figures' (:data:`cashsim.plots.TEXT`).
+Rule: nothing here is written per language. Column labels are msgids marked :func:`~cashsim.i18n.N_` and looked up
+when shown; the values of the tables (lever names, risk levels, client groups, next dunning steps, the proposal's
+actions, the dropdowns' rungs and tones) go through the same functions as the report, so the panel and the report
+say the same words. The charts' titles and trace names are the figures' (:mod:`cashsim.plots`).
 
->>> _text("fr_FR") is TEXT["fr"], _text("de_DE") is TEXT["en"]
-(True, True)
+>>> labels("fr_FR")["required"], labels("en_GB")["required"]
+('requis', 'required')
+>>> shown_values(pd.DataFrame({"lever": ["deposit"], "risk": ["high"]}), "fr_FR").iloc[0].tolist()
+['acompte', 'élevé']
 """
 
 from __future__ import annotations
 
-from typing import Any
+import pandas as pd
 
-from cashsim import fmt
+from cashsim import i18n
+from cashsim.i18n import N_
+from cashsim.words import lever_name, next_step
 
-#: Text of the panel (status line, control labels and help, titles, buttons, messages, table headers), by language
-#: (the locale's language; English otherwise). The charts' titles and trace names, and the words "baseline" /
-#: "proposal", are the figures' (:data:`cashsim.plots.TEXT`). Every word the panel shows comes from here.
-TEXT = {
-    "fr": {"computing": "Calcul en cours…", "ready": "À jour", "error": "Erreur",
-           "out_of_range": "{label} : {value} refusé, choisir entre {lo} et {hi}",
-           "not_a_number": "{label} : {value} n'est pas un nombre",
-           "saved": "Enregistré : {path}", "exported": "Exporté : {paths}",
-           "groups": {"levers": "Leviers (proposition)", "burn": "Décaissements et marge de sécurité",
-                      "horizon": "Horizon", "scenario": "Scénario"},
-           "save_as": "Enregistrer sous", "save": "Enregistrer la proposition (YAML)", "export_to": "Exporter vers",
-           "export": "Exporter les graphiques", "reset": "Revenir à la référence",
-           "costs": "Coûts", "call_list": "Relances", "page_title": "{company} — tableau de scénarios au {as_of}",
-           "actions": {"promise call": "appel de promesse", "cut-off notice": "menace de suspension"},
-           "options": {"": "(plan actuel)", "email": "e-mail", "sms": "SMS", "phone": "téléphone",
-                       "manager_call": "appel d'un responsable", "sales_rep": "commercial",
-                       "formal_notice": "mise en demeure", "litigation": "injonction de payer",
-                       "friendly": "cordial", "firm": "ferme", "formal": "formel", "legal": "juridique"},
-           "tone_default": "(ton de chaque canal)",
-           "controls": {
-               "discount_rate": ("Escompte (%)", "Escompte pour paiement anticipé sur les factures non échues ; "
-                                 "0 = aucun"),
-               "discount_deadline_days": ("Délai de l'escompte (j)", "Jours après la date de facture pour "
-                                          "bénéficier de l'escompte"),
-               "dunning_steps": ("Étapes de relance", "Nombre d'étapes du plan de relance : moins = plus doux, "
-                                 "plus = plus ferme"),
-               "dunning_days_earlier": ("Relances avancées de (j)", "Chaque relance avancée d'autant de jours ; "
-                                        "avant l'échéance elle devient un rappel"),
-               "dunning_rung": ("Échelon le plus haut", "Action la plus ferme du plan : les étapes au-dessus sont "
-                                "retirées, les échelons manquants ajoutés après la dernière étape"),
-               "dunning_tone": ("Ton des relances", "Ton de chaque étape de relance"),
-               "deposit_share": ("Acompte (%)", "Part de chaque nouvelle commande encaissée en acompte ; 0 = aucun"),
-               "direct_debit_adoption": ("Prélèvement SEPA (%)", "Part des clients (les plus tardifs d'abord) "
-                                         "passés au prélèvement SEPA B2B ; 0 = aucun"),
-               "promise_calls": ("Appels de promesse", "Appels aux plus gros comptes en retard pour obtenir une "
-                                 "date de paiement ; 0 = aucun"),
-               "cutoff_days": ("Menace de suspension (j de retard)", "Mise en demeure et menace de suspension "
-                               "au-delà de ce retard ; 0 = aucune"),
-               "financing_share": ("Financement (%)", "Part des créances financées (affacturage / Dailly) ; "
-                                   "0 = aucun"),
-               "financing_fee": ("Commission de financement (%)", "Commission sur les créances financées (TTC), "
-                                 "en plus des intérêts"),
-               "salaries_and_social": ("Salaires et charges / mois", "Décaissements mensuels TTC, euros"),
-               "external_charges": ("Charges externes / mois", "Décaissements mensuels TTC, euros"),
-               "taxes_and_vat": ("Impôts et TVA / mois", "Décaissements mensuels, euros"),
-               "loan_repayments": ("Remboursements d'emprunts / mois", "Décaissements mensuels, euros"),
-               "safety_margin": ("Marge de sécurité (%)", "Objectif en plus des décaissements, en part de ceux-ci"),
-               "horizon_months": ("Horizon (mois)", "Mois prévus après la date d'arrêté")},
-           "columns": {"month": "mois", "required": "besoin", "target_baseline": "objectif réf.",
-                       "target_proposal": "objectif prop.", "collections_baseline": "encaissé réf.",
-                       "collections_proposal": "encaissé prop.", "p_met_baseline": "P(atteint) réf.",
-                       "p_met_proposal": "P(atteint) prop.", "shortfall_baseline": "manque réf.",
-                       "shortfall_proposal": "manque prop.", "lever": "levier", "cost": "coût",
-                       "annual_rate": "taux annualisé", "risk": "risque", "extra_cash": "encaissé en plus",
-                       "cost_per_euro": "coût par euro", "rank": "rang", "customer_name": "client",
-                       "segment": "segment", "outstanding": "restant dû", "days_overdue": "jours de retard",
-                       "next_action": "action suivante", "proposal_action": "dans la proposition"}},
-    "en": {"computing": "Computing…", "ready": "Up to date", "error": "Error",
-           "out_of_range": "{label}: {value} refused, choose between {lo} and {hi}",
-           "not_a_number": "{label}: {value} is not a number",
-           "saved": "Saved {path}", "exported": "Exported {paths}",
-           "groups": {"levers": "Levers (proposal)", "burn": "Cash burn and safety margin", "horizon": "Horizon",
-                      "scenario": "Scenario"},
-           "save_as": "Save as", "save": "Save proposal as params YAML", "export_to": "Export to",
-           "export": "Export charts", "reset": "Back to baseline",
-           "costs": "Costs", "call_list": "Call list", "page_title": "{company} — scenario panel, as of {as_of}",
-           "actions": {"promise call": "promise call", "cut-off notice": "cut-off notice"},
-           "options": {"": "(current plan)", "email": "e-mail", "sms": "SMS", "phone": "phone",
-                       "manager_call": "manager call", "sales_rep": "sales rep", "formal_notice": "formal notice",
-                       "litigation": "litigation", "friendly": "friendly", "firm": "firm", "formal": "formal",
-                       "legal": "legal"},
-           "tone_default": "(each channel's own)",
-           "controls": {},           # English labels and help are the controls' own (cashsim.panel.controls)
-           "columns": {"target_baseline": "target base", "target_proposal": "target prop.",
-                       "collections_baseline": "collected base", "collections_proposal": "collected prop.",
-                       "p_met_baseline": "P(met) base", "p_met_proposal": "P(met) prop.",
-                       "shortfall_baseline": "shortfall base", "shortfall_proposal": "shortfall prop.",
-                       "proposal_action": "in the proposal"}},
-}
+#: Labels of the columns of the panel's tables (months side by side, costs, call list), as English msgids.
+COLUMNS = {"month": N_("month"), "required": N_("required"), "target_baseline": N_("target base"),
+           "target_proposal": N_("target prop."), "collections_baseline": N_("collected base"),
+           "collections_proposal": N_("collected prop."), "p_met_baseline": N_("P(met) base"),
+           "p_met_proposal": N_("P(met) prop."), "shortfall_baseline": N_("shortfall base"),
+           "shortfall_proposal": N_("shortfall prop."), "lever": N_("lever"), "cost": N_("cost"),
+           "annual_rate": N_("annual rate"), "risk": N_("risk"), "extra_cash": N_("extra cash"),
+           "cost_per_euro": N_("cost per euro"), "rank": N_("rank"), "customer_name": N_("customer"),
+           "segment": N_("client group"), "outstanding": N_("outstanding"), "days_overdue": N_("days overdue"),
+           "next_action": N_("next step"), "proposal_action": N_("in the proposal")}
+
+#: The proposal's actions the call list shows beside a customer (English msgids).
+PROMISE_CALL, CUTOFF_NOTICE = N_("promise call"), N_("cut-off notice")
+
+#: Columns of the panel's tables whose values are codes or English texts, and how each is put in the reader's words:
+#: lever / scenario names and client-group codes by :func:`cashsim.words.lever_name` (a code without translation
+#: shows with spaces), risk levels by the catalogue, next dunning steps by :func:`cashsim.words.next_step`.
+VALUE_COLUMNS = {"lever": lever_name, "segment": lever_name, "risk": lambda v, loc: i18n.gettext(v, loc),
+                 "next_action": next_step}
 
 
-def _text(locale: str) -> dict[str, Any]:
-    return TEXT.get(fmt.parse_locale(locale).language, TEXT["en"])
+def labels(locale: str) -> dict[str, str]:
+    """``{column: label}`` of the panel's tables in the language of ``locale``."""
+    _ = i18n.translator(locale)
+    return {k: _(v) for k, v in COLUMNS.items()}
+
+
+def shown_values(frame: pd.DataFrame, locale: str) -> pd.DataFrame:
+    """``frame`` with the values of :data:`VALUE_COLUMNS` (empty cells kept) in the words of ``locale``."""
+    out = frame.copy()
+    for col, say in VALUE_COLUMNS.items():
+        if col in out:
+            out[col] = [v if pd.isna(v) or str(v) == "" else say(str(v), locale) for v in out[col]]
+    return out
+
+
+def option_label(option: str, locale: str, *, tone: bool = False) -> str:
+    """A dropdown option (a rung of the dunning ladder or a tone; "" keeps the plan's) in the words of ``locale``."""
+    _ = i18n.translator(locale)
+    if not option:
+        return _("(each channel's own)") if tone else _("(current plan)")
+    return lever_name(option, locale)
+
+
+def control_text(label: str, help_: str, locale: str) -> tuple[str, str]:
+    """(label, help) of a control (English msgids, :class:`cashsim.panel.controls.Control`) in ``locale``."""
+    _ = i18n.translator(locale)
+    return _(label), _(help_)

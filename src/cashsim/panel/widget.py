@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from cashsim import plots
+from cashsim import fmt, i18n
 from cashsim.compare import BASELINE, cost_table, scenario_levers, side_by_side
 from cashsim.errors import CashsimError, ParamsError
 from cashsim.fmt import html_table
@@ -55,7 +55,7 @@ from cashsim.levers import CutOffThreat, PromiseCalls
 from cashsim.panel.controls import PROPOSAL, Control, Scenario, control_specs, scenario_from_values
 from cashsim.panel.engine import PANEL_PATHS, Outcome, PanelEngine
 from cashsim.panel.sync import _chart_shape, _differs, _resync, _sync_figure
-from cashsim.panel.text import _text
+from cashsim.panel.text import CUTOFF_NOTICE, PROMISE_CALL, control_text, labels, option_label, shown_values
 from cashsim.params import Params, dump_params, load_params
 from cashsim.pipeline import Baseline, prepare
 from cashsim.plots import cash_figure, chart_data, collections_figure, p_met_figure
@@ -157,8 +157,7 @@ class ScenarioPanel:
         for lv in prop.levers:
             if isinstance(lv, PromiseCalls | CutOffThreat):
                 who = set(lv.actions(prop.book, self.engine.model)["customer_id"].astype(str))
-                tag = _text(self.locale)["actions"]["promise call" if isinstance(lv, PromiseCalls)
-                                                     else "cut-off notice"]
+                tag = i18n.gettext(PROMISE_CALL if isinstance(lv, PromiseCalls) else CUTOFF_NOTICE, self.locale)
                 for i in np.flatnonzero(calls["customer_id"].astype(str).isin(who).to_numpy()):
                     tags[i].append(tag)
         calls["proposal_action"] = [", ".join(t) for t in tags]
@@ -182,7 +181,7 @@ class ScenarioPanel:
     # -- widgets ---------------------------------------------------------------------------------------------
     def _label(self, spec: Control) -> tuple[str, str]:
         """(label, help) of a control in the panel's language."""
-        return _text(self.locale)["controls"].get(spec.name, (spec.label, spec.help))
+        return control_text(spec.label, spec.help, self.locale)
 
     def _make_control(self, spec: Control) -> tuple[w.Widget, w.Widget | None, w.Widget]:
         """(typed box, slider or None, row) of one control, in shown units (percent for a rate).
@@ -190,12 +189,10 @@ class ScenarioPanel:
         The box accepts any number: a value outside the range is refused with a message (never clipped); the
         slider (computed on release) cannot leave the range. A choice is a dropdown.
         """
-        t = _text(self.locale)
         label, help_ = self._label(spec)
         value = spec.shown(self.start[spec.name])
         if spec.kind == "choice":
-            options = [(t["tone_default"] if spec.name == "dunning_tone" and not o else t["options"].get(o, o), o)
-                       for o in spec.options]
+            options = [(option_label(o, self.locale, tone=spec.name == "dunning_tone"), o) for o in spec.options]
             box = w.Dropdown(options=options, value=value, layout=w.Layout(flex="1 1 auto", width="170px"))
             row = w.HBox([w.Label(label, layout=w.Layout(width="150px", flex="0 0 150px")), box],
                          layout=w.Layout(width="100%"))
@@ -214,8 +211,7 @@ class ScenarioPanel:
         return box, slider, row
 
     def _build_widgets(self) -> None:
-        words = plots._text(self.locale)
-        t = _text(self.locale)
+        _ = i18n.translator(self.locale)
         #: per control: the typed box (shown units: percent for a rate), the slider, the row that holds them
         self.controls: dict[str, w.Widget] = {}
         self.sliders: dict[str, w.Widget] = {}
@@ -246,30 +242,33 @@ class ScenarioPanel:
         default_yaml = ((self.params_path.parent if self.params_path else Path.cwd())
                         / f"{(self.params_path.stem if self.params_path else 'params')}-{PROPOSAL}.yml")
         full = w.Layout(width="100%")
-        self.save_path = w.Text(value=str(default_yaml), description=t["save_as"], layout=full)
-        self.save_button = w.Button(description=t["save"], icon="save", layout=w.Layout(width="100%"))
+        self.save_path = w.Text(value=str(default_yaml), description=_("Save as"), layout=full)
+        self.save_button = w.Button(description=_("Save proposal as params YAML"), icon="save",
+                                    layout=w.Layout(width="100%"))
         self.save_button.on_click(self._guard(lambda _b: self._on_save()))
-        self.export_dir = w.Text(value=str(self.output_dir), description=t["export_to"], layout=w.Layout(width="100%"))
-        self.export_button = w.Button(description=t["export"], icon="download", layout=w.Layout(width="100%"))
+        self.export_dir = w.Text(value=str(self.output_dir), description=_("Export to"), layout=w.Layout(width="100%"))
+        self.export_button = w.Button(description=_("Export charts"), icon="download", layout=w.Layout(width="100%"))
         self.export_button.on_click(self._guard(lambda _b: self._on_export()))
-        self.reset_button = w.Button(description=t["reset"], icon="undo", layout=w.Layout(width="100%"))
+        self.reset_button = w.Button(description=_("Back to baseline"), icon="undo", layout=w.Layout(width="100%"))
         self.reset_button.on_click(self._guard(lambda _b: self._on_reset()))
+
+        groups = {"levers": _("Levers (proposal)"), "burn": _("Cash burn and safety margin"), "horizon": _("Horizon")}
 
         def box(group: str) -> w.VBox:
             items = [rows[s.name] for s in self.specs if s.group == group]
-            return w.VBox([w.HTML(f"<b>{html.escape(t['groups'][group])}</b>"), *items])
+            return w.VBox([w.HTML(f"<b>{html.escape(groups[group])}</b>"), *items])
 
         # 1024 px wide: controls 330 px, charts the rest (they autosize to their box)
         controls = w.VBox([box("levers"), box("burn"), box("horizon"),
-                           w.HTML(f"<b>{html.escape(t['groups']['scenario'])}</b>"), self.reset_button,
+                           w.HTML(f"<b>{html.escape(_('Scenario'))}</b>"), self.reset_button,
                            self.save_path, self.save_button, self.export_dir, self.export_button],
                           layout=w.Layout(width="330px", flex="0 0 330px"))
         boxes = self.chart_boxes
         outputs = w.VBox([w.HBox([self.busy, self.status]), self.state, boxes["collections"],
-                          w.HTML(f"<b>{html.escape(words['reference'])} / {html.escape(words['proposal'])}</b>"),
+                          w.HTML(f"<b>{html.escape(_('baseline'))} / {html.escape(_('proposal'))}</b>"),
                           self.months_html, boxes["p_target_met"], boxes["cash_position"],
-                          w.HTML(f"<b>{html.escape(t['costs'])}</b>"), self.costs_html,
-                          w.HTML(f"<b>{html.escape(t['call_list'])}</b>"), self.calls_html],
+                          w.HTML(f"<b>{html.escape(_('Costs'))}</b>"), self.costs_html,
+                          w.HTML(f"<b>{html.escape(_('Call list'))}</b>"), self.calls_html],
                           layout=w.Layout(flex="1 1 0", min_width="0", overflow="hidden"))
         self.widget = w.HBox([controls, outputs], layout=w.Layout(width="100%", max_width="100%"))
         self.widget.add_class("cashsim-panel")
@@ -399,20 +398,21 @@ class ScenarioPanel:
         for fig in self.chart_boxes.values():
             _resync(fig.children[0])
         self._schedule_heal()
-        labels = _text(loc)["columns"]
+        names = labels(loc)
+        months = r.months.assign(month=[fmt.month_name(m, locale=loc) for m in r.months["month"]])  # novembre 2026
         self.months_html.value = html_table(
-            r.months, locale=loc, currency=cur, labels=labels,
+            months, locale=loc, currency=cur, labels=names,
             money_cols=[c for c in r.months.columns if c.startswith(("required", "target", "collections", "short"))],
             percent_cols=["p_met_baseline", "p_met_proposal"])
-        self.costs_html.value = html_table(r.costs, money_cols=["cost", "extra_cash"],
+        self.costs_html.value = html_table(shown_values(r.costs, loc), money_cols=["cost", "extra_cash"],
                                            percent_cols=["annual_rate", "cost_per_euro"], locale=loc, currency=cur,
-                                           labels=labels)
+                                           labels=names)
         cols = ["rank", "customer_name", "segment", "outstanding", "days_overdue", "next_action", "proposal_action"]
         calls = r.call_list[cols]
         key = tuple(calls["proposal_action"])        # the rest of the call list does not move with the controls
         if key != self._calls_key:
-            self.calls_html.value = html_table(calls, money_cols=["outstanding"], locale=loc, currency=cur,
-                                               labels=labels)
+            self.calls_html.value = html_table(shown_values(calls, loc), money_cols=["outstanding"], locale=loc,
+                                               currency=cur, labels=names)
             self._calls_key = key
         self.state.value = html.escape(json.dumps(self.chart_state(), allow_nan=False))
 
@@ -439,9 +439,9 @@ class ScenarioPanel:
         def wrapped(*args: Any) -> Any:
             if self._syncing:
                 return None
-            t = _text(self.locale)
+            _ = i18n.translator(self.locale)
             self.busy.value = "●"
-            self.status.value = f"<span>{html.escape(t['computing'])}</span>"
+            self.status.value = f"<span>{html.escape(_('Computing…'))}</span>"
             t0 = time.perf_counter()
             try:
                 out = fn(*args)
@@ -449,13 +449,13 @@ class ScenarioPanel:
                 self.last_error = exc
                 self.busy.value = "⚠"
                 kind = "" if isinstance(exc, CashsimError) else f"{type(exc).__name__}: "
-                self.status.value = (f"<span style='color:#c0392b'><b>{html.escape(t['error'])}</b>: "
+                self.status.value = (f"<span style='color:#c0392b'><b>{html.escape(_('Error'))}</b>: "
                                      f"{html.escape(kind + str(exc))}</span>")
                 self.last_traceback = traceback.format_exc()
                 return None
             self.last_error = None
             self.busy.value = "✓"
-            message = out if isinstance(out, str) else t["ready"]
+            message = out if isinstance(out, str) else _("Up to date")
             self.status.value = (f"<span style='color:#2e8b57'>{html.escape(message)} "
                                  f"({(time.perf_counter() - t0) * 1000:.0f} ms)</span>")
             return out
@@ -465,12 +465,13 @@ class ScenarioPanel:
         """A box, slider or dropdown changed (shown units): refuse a value outside the range, else update."""
         owner = change["owner"]
         name = next(k for k in self.controls if owner is self.controls[k] or owner is self.sliders.get(k))
-        spec, t = self._spec[name], _text(self.locale)
+        spec = self._spec[name]
         try:
             value = spec.from_shown(change["new"])
             if spec.kind != "choice" and not spec.inside(float(value)):
                 unit = f" {spec.unit}" if spec.unit else ""
-                raise ParamsError(t["out_of_range"].format(
+                said = i18n.gettext("{label}: {value} refused, choose between {lo} and {hi}", self.locale)
+                raise ParamsError(said.format(
                     label=self._label(spec)[0], value=f"{change['new']:g}{unit}", lo=f"{spec.shown(spec.lo):g}{unit}",
                     hi=f"{spec.shown(spec.hi):g}{unit}"))
             self.update(**{name: value})
@@ -482,11 +483,11 @@ class ScenarioPanel:
         self.update(**self.start)
 
     def _on_save(self) -> str:
-        return _text(self.locale)["saved"].format(path=self.save_proposal(self.save_path.value))
+        return i18n.gettext("Saved {path}", self.locale).format(path=self.save_proposal(self.save_path.value))
 
     def _on_export(self) -> str:
         paths = ", ".join(str(p) for p in self.export_charts(self.export_dir.value))
-        return _text(self.locale)["exported"].format(paths=paths)
+        return i18n.gettext("Exported {paths}", self.locale).format(paths=paths)
 
     # -- save / export -------------------------------------------------------------------------------------------
     def proposal_params(self, name: str = PROPOSAL) -> Params:
@@ -529,14 +530,14 @@ class ScenarioPanel:
         stamp = pd.Timestamp.now().strftime("%Y%m%d-%H%M%S")
         figs = self.figures()
         parts = [fig.to_html(full_html=False, include_plotlyjs=(i == 0)) for i, fig in enumerate(figs.values())]
-        t, words = _text(self.locale), plots._text(self.locale)
-        title = html.escape(t["page_title"].format(company=self.params.company,
-                                                   as_of=f"{self.engine.as_of:%Y-%m-%d}"))
-        versus = html.escape(f"{words['reference']} / {words['proposal']}")
+        _ = i18n.translator(self.locale)
+        title = html.escape(_("{company} — scenario panel, as of {as_of}").format(
+            company=self.params.company, as_of=f"{self.engine.as_of:%Y-%m-%d}"))
+        versus = html.escape(f"{_('baseline')} / {_('proposal')}")
         page = (f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{title}</title></head><body>"
                 f"<h1>{title}</h1>{parts[0]}<h2>{versus}</h2>{self.months_html.value}{parts[1]}"
-                f"{parts[2]}<h2>{html.escape(t['costs'])}</h2>{self.costs_html.value}"
-                f"<h2>{html.escape(t['call_list'])}</h2>{self.calls_html.value}</body></html>")
+                f"{parts[2]}<h2>{html.escape(_('Costs'))}</h2>{self.costs_html.value}"
+                f"<h2>{html.escape(_('Call list'))}</h2>{self.calls_html.value}</body></html>")
         page_path = out / f"scenario-panel-{stamp}.html"
         page_path.write_text(page, encoding="utf-8")
         paths = [page_path]

@@ -74,7 +74,6 @@ from cashsim.report.runner import (
 from cashsim.report.summary import SUMMARY_MIMETYPE, read_summary, summary_bundle
 from cashsim.report.texts import SECTIONS, section, section_text, title_text
 from cashsim.report.views import (
-                                     WORDS,
                                      answer_html,
                                      forecast_months,
                                      headline,
@@ -88,7 +87,7 @@ from cashsim.report.views import (
 )
 from cashsim.report.window import top_actions, window_frame, window_html, window_summary
 
-__all__ = ["CELL_TIMEOUT", "HIDDEN_TAGS", "REPORT_ENV", "SUMMARY_MIMETYPE", "WORDS", "accounting_view", "actions_view",
+__all__ = ["CELL_TIMEOUT", "HIDDEN_TAGS", "REPORT_ENV", "SUMMARY_MIMETYPE", "accounting_view", "actions_view",
            "aged_wide", "alerts_view", "answer_html", "call_list_view", "check_month", "check_parameters",
            "claims_view", "company_slug", "customer_cost_view", "customers_view", "disputes_view", "export_html",
            "forecast_months", "headline", "html_path", "kpi_view", "ledger_view", "levers", "levers_figures",

@@ -56,7 +56,7 @@ def alerts_view(run, top: int = 40):
     _ = tr(run)
     loc = run.params.report.locale
     counts = every["alert"].value_counts().sort_index()
-    caption = ", ".join(f"{_(k)}\xa0: {n}" if loc.startswith("fr") else f"{_(k)}: {n}" for k, n in counts.items())
+    caption = ", ".join(_("{label}: {value}").format(label=_(k), value=n) for k, n in counts.items())
     caption += " " + _("(largest {n} of each shown)").format(n=per_kind)
     frame = frame.assign(message=[alert_text(r, loc, run.params.currency) for _i, r in frame.iterrows()],
                          alert=frame["alert"].map(_), group=frame["group"].map(lambda g: _(str(g))))

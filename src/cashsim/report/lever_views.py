@@ -18,7 +18,7 @@ import pandas as pd
 
 from cashsim import fmt
 from cashsim.report.views import _locale
-from cashsim.report.words import action_text, labels_of, lever_name, translate_values
+from cashsim.report.words import action_text, labels_of, lever_name, tr, translate_values
 
 
 def levers(run):
@@ -64,11 +64,15 @@ def levers_figures(table: pd.DataFrame, month: str, run):
     rows = levers_month(table, month)
     single = ~rows["levers"].astype(str).str.contains(",")  # a combination would count its levers twice
     collecting = rows.loc[~rows["financing"].astype(bool) & (rows["scenario"] != "baseline") & single]
-    words = plots._text(loc["locale"])
-    waterfall = plots.levers_waterfall(collecting, lever_col="scenario", gain_col="extra_cash_mean",
-                                       total_label=words["sum"], **loc,
-                                       title=f"{words['gain']}, {fmt.month_name(month, locale=loc['locale'])}")
-    scatter = plots.lever_cost_scatter(rows, run.targets.required_probability, lever_col="scenario",
+    _ = tr(run)
+
+    def named(frame: pd.DataFrame) -> pd.DataFrame:  # the charts name the scenarios in the reader's words
+        return frame.assign(scenario=[lever_name(x, loc["locale"]) for x in frame["scenario"]])
+
+    waterfall = plots.levers_waterfall(named(collecting), lever_col="scenario", gain_col="extra_cash_mean",
+                                       total_label=_("levers added up (no interactions)"), **loc,
+                                       title=f"{_('extra cash')}, {fmt.month_name(month, locale=loc['locale'])}")
+    scatter = plots.lever_cost_scatter(named(rows), run.targets.required_probability, lever_col="scenario",
                                        cost_col="cumulative_cost", size_col="extra_cash_mean", **loc)
     return waterfall, scatter
 

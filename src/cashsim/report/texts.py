@@ -111,10 +111,7 @@ def section_text(key: str, locale: str) -> str:
 
     _ = translator_of(locale)
     level, heading, text = SECTIONS[key]
-    body = _(text)
-    if fmt.parse_locale(locale).language == "fr":  # French typography: no-break space before a colon
-        body = body.replace(" : ", "\xa0: ")
-    return f"{'#' * level} {_(heading)}\n\n{body}"
+    return f"{'#' * level} {_(heading)}\n\n{_(text)}"
 
 
 def section(run, key: str) -> Markdown:

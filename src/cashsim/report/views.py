@@ -27,22 +27,6 @@ from cashsim.params import Params, load_params
 from cashsim.report.runner import check_month
 from cashsim.report.words import labels_of, tr
 
-#: Sentences of the month's answer, by language of the report locale (English otherwise).
-WORDS = {
-    "fr": {"target": "Objectif lissé", "forecast": "Encaissements prévus (médiane)",
-           "interval": "80 % de chances entre {} et {}", "p_met": "Probabilité d'atteindre l'objectif",
-           "required": "requis : {}", "shortfall": "Manque attendu", "worst": "1 cas sur 10 : au moins {}",
-           "met": "objectif tenu au niveau de confiance requis", "missed": "objectif à risque",
-           "plan": "Plan recommandé", "no_plan": "aucun levier nécessaire", "plan_cost": "coût {}",
-           "plan_p": "P(objectif atteint) avec le plan : {}", "gap": "écart restant {}"},
-    "en": {"target": "Smoothed target", "forecast": "Forecast collections (median)",
-           "interval": "80% chance between {} and {}", "p_met": "Probability of meeting the target",
-           "required": "required: {}", "shortfall": "Expected shortfall", "worst": "1 case in 10: at least {}",
-           "met": "target met at the required confidence", "missed": "target at risk",
-           "plan": "Recommended plan", "no_plan": "no lever needed", "plan_cost": "cost {}",
-           "plan_p": "P(target met) with the plan: {}", "gap": "remaining gap {}"},
-}
-
 
 def params_for(params_path: str | Path, as_of: str | None = "") -> Params:
     """The params file, with ``as_of`` (``YYYY-MM-DD``; empty keeps the file's) overriding its standing date."""
@@ -111,45 +95,45 @@ def answer_html(run, month: str, plan: Mapping[str, Any] | None = None) -> str:
 
     loc = run.params.report.locale
     cur = run.params.currency
-    w = WORDS.get(fmt.parse_locale(loc).language, WORDS["en"])
+    _ = tr(run)
     f = month_figures(run, month)
 
     def m(x: float) -> str:
         return f'<span class="figure">{html.escape(fmt.money(x, locale=loc, currency=cur, decimals=0))}</span>'
 
-    p = fmt.percent(f["p_target_met"], locale=loc)
-    verdict = (f'<span class="cashsim-missed">{w["missed"]}</span>' if f["at_risk"]
-               else f'<span class="cashsim-met">{w["met"]}</span>')
+    p = f"<span class='figure'>{fmt.percent(f['p_target_met'], locale=loc)}</span>"
+    verdict = (f'<span class="cashsim-missed">{html.escape(_("target at risk"))}</span>' if f["at_risk"]
+               else f'<span class="cashsim-met">{html.escape(_("target met at the required confidence"))}</span>')
+    # msgids are trusted text (they carry the language's colon spacing); the figures are escaped above
     lines = [
-        f"<h2>{html.escape(fmt.month_name(month, locale=loc).capitalize())} : {verdict}</h2>"
-        if fmt.parse_locale(loc).language == "fr" else
-        f"<h2>{html.escape(fmt.month_name(month, locale=loc))}: {verdict}</h2>",
+        "<h2>" + _("{month}: {verdict}").format(
+            month=html.escape(fmt.month_name(month, locale=loc).capitalize()), verdict=verdict) + "</h2>",
         "<ul>",
-        f"<li>{w['target']} : {m(f['target_p50'])}</li>",
-        f"<li>{w['forecast']} : {m(f['collections_p50'])} "
-        f"({w['interval'].format(m(f['collections_p10']), m(f['collections_p90']))})</li>",
-        f"<li>{w['p_met']} : <span class='figure'>{p}</span> "
-        f"({w['required'].format(fmt.percent(run.targets.required_probability, locale=loc))})</li>",
-        f"<li>{w['shortfall']} : {m(f['expected_shortfall'])} "
-        f"({w['worst'].format(m(f['shortfall_p10_worst']))})</li>",
+        "<li>" + _("Smoothed target: {amount}").format(amount=m(f["target_p50"])) + "</li>",
+        "<li>" + _("Forecast collections (median): {amount} (80% chance between {low} and {high})").format(
+            amount=m(f["collections_p50"]), low=m(f["collections_p10"]), high=m(f["collections_p90"])) + "</li>",
+        "<li>" + _("Probability of meeting the target: {share} (required: {required})").format(
+            share=p, required=fmt.percent(run.targets.required_probability, locale=loc)) + "</li>",
+        "<li>" + _("Expected shortfall: {amount} (1 case in 10: at least {worst})").format(
+            amount=m(f["expected_shortfall"]), worst=m(f["shortfall_p10_worst"])) + "</li>",
     ]
     if plan is not None:
         from cashsim.report.words import lever_name
 
         levers = [html.escape(lever_name(str(x), loc)) for x in plan.get("levers", [])]
-        text = ", ".join(levers) if levers else w["no_plan"]
+        text = ", ".join(levers) if levers else html.escape(_("no lever needed"))
         extra = []
         if plan.get("cost") is not None:
-            extra.append(w["plan_cost"].format(m(plan["cost"])))
+            extra.append(_("cost {amount}").format(amount=m(plan["cost"])))
         if plan.get("p_target_met") is not None:
-            extra.append(w["plan_p"].format(fmt.percent(plan["p_target_met"], locale=loc)))
+            extra.append(_("P(target met) with the plan: {share}").format(
+                share=fmt.percent(plan["p_target_met"], locale=loc)))
         if plan.get("gap"):
-            extra.append(w["gap"].format(m(plan["gap"])))
-        lines.append(f"<li>{w['plan']} : <b>{text}</b>{' - ' + '; '.join(extra) if extra else ''}</li>")
+            extra.append(_("remaining gap {amount}").format(amount=m(plan["gap"])))
+        said = _("Recommended plan: {plan}").format(plan=f"<b>{text}</b>")
+        lines.append(f"<li>{said}{' - ' + '; '.join(extra) if extra else ''}</li>")
     lines.append("</ul>")
     body = "\n".join(lines)
-    # French typography: a no-break space before the colon; English: none
-    body = body.replace(" : ", "\xa0: " if fmt.parse_locale(loc).language == "fr" else ": ")
     return f'<div class="cashsim-answer">{body}</div>'
 
 

@@ -134,13 +134,15 @@ def window_html(run, plan=None, *, print_version: bool = False) -> str:
         else:
             line += " " + _("With it every month reaches the required probability.")
         parts.append(f'<p class="cashsim-plan-line"><b>{html.escape(line)}</b></p>')
-    colon = "\xa0: " if fmt.parse_locale(loc["locale"]).language == "fr" else ": "
+    said = _("{label}: {value}")       # the language's colon spacing (French: a no-break space before it)
     acts = top_actions(run, plan)
     if len(acts):
         parts.append(f"<h3>{html.escape(_('The three actions that matter most'))}</h3><ol>")
         for r in acts.itertuples():
-            parts.append(f"<li><b>{html.escape(str(r.customer))}</b> ({m(r.amount)}){colon}{html.escape(str(r.action))}"
-                         f" <span class='cashsim-owner'>[{html.escape(_('owner'))}{colon}{html.escape(str(r.owner))}, "
+            who = said.format(label=f"<b>{html.escape(str(r.customer))}</b> ({m(r.amount)})",
+                              value=html.escape(str(r.action)))
+            owner = said.format(label=html.escape(_("owner")), value=html.escape(str(r.owner)))
+            parts.append(f"<li>{who} <span class='cashsim-owner'>[{owner}, "
                          f"{html.escape(str(r.lever))}]</span></li>")
         parts.append("</ol>")
     parts.append("</div>")
