@@ -240,8 +240,6 @@ def hindsight_view(run, reports_dir: str | Path | None = ""):
     if h.restated:
         notes.append(_("History restated: the ledger as known on {date} differs from the one that report "
                        "forecast from.").format(date=as_of))
-    if fmt.parse_locale(loc).language == "fr":
-        notes = [n.replace(" : ", "\xa0: ").replace(" %", "\xa0%") for n in notes]
     cols = {"month": "Month", "p50": "Forecast (median)", "p10": "low (P10)", "p90": "high (P90)",
             "actual": "Actual", "difference": "Difference", "pit": "PIT", "verdict": "Verdict", "source": "Source"}
     return fmt.table(frame, money_cols=["p50", "p10", "p90", "actual", "difference"],
