@@ -42,7 +42,47 @@ class _Located:
 
 
 class CashsimError(_Located, Exception):
-    """Root of every error cashsim raises on purpose."""
+    """Root of every error cashsim raises on purpose.
+
+    :meth:`of` builds one whose message is a template (an English msgid of the gettext catalogue) filled with
+    values, so the command line can show it in the reader's language (:meth:`translated`); ``str(exc)`` stays
+    the English text.
+
+    >>> err = ParamsError.of("{path}: cannot read the parameter file ({reason})", path="x.yml",
+    ...                      reason="No such file or directory", fields={"file": "x.yml"})
+    >>> str(err), err.file
+    ('x.yml: cannot read the parameter file (No such file or directory)', 'x.yml')
+    >>> err.translated({"{path}: cannot read the parameter file ({reason})": "{path} : illisible ({reason})",
+    ...                 "No such file or directory": "fichier introuvable"}.get)
+    'x.yml : illisible (fichier introuvable)'
+    """
+
+    _lines: tuple = ()
+
+    @classmethod
+    def of(cls, template: str, *more: tuple[str, dict], fields: dict | None = None, **values: Any):
+        """An error reading ``template.format(**values)``, then one line per extra ``(template, values)`` pair of
+        ``more``; ``fields`` are its located fields (file, key, ...). A value named ``reason`` is a message too
+        (an operating system's reason): it is translated with the template."""
+        lines = ((template, values), *more)
+        exc = cls("\n".join(t.format(**v) for t, v in lines), **(fields or {}))
+        exc._lines = lines
+        return exc
+
+    def translated(self, gettext) -> str:
+        """The message in the language of ``gettext`` (a msgid -> text function returning None or the msgid when
+        it has no translation); ``str(self)`` when the error was not built by :meth:`of`."""
+        if not self._lines:
+            return str(self)
+
+        def tr(text: str) -> str:
+            return gettext(text) or text
+
+        out = []
+        for template, values in self._lines:
+            shown = {k: tr(v) if k == "reason" and isinstance(v, str) else v for k, v in values.items()}
+            out.append(tr(template).format(**shown))
+        return "\n".join(out)
 
 
 class ParamsError(CashsimError):
