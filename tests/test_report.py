@@ -160,7 +160,7 @@ def test_a_month_is_yyyy_mm_exactly(month, tmp_path, capsys):
     out = tmp_path / "reports"
     assert main(["report", "--params", str(DEMO_PARAMS), "--month", month, "--output", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.endswith("\n") and "\n" not in err[:-1] and "YYYY-MM" in err
+    assert err.endswith("\n") and "\n" not in err[:-1] and "AAAA-MM" in err   # French: the params' locale
     assert not out.exists()
 
 

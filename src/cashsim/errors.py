@@ -17,7 +17,10 @@ Example::
 
 from __future__ import annotations
 
+import re
 from typing import Any
+
+_FIELD_SPEC = re.compile(r"\{(\w+):([^{}]*)\}")
 
 
 class _Located:
@@ -69,9 +72,10 @@ class CashsimError(_Located, Exception):
         exc._lines = lines
         return exc
 
-    def translated(self, gettext) -> str:
+    def translated(self, gettext, figure=None) -> str:
         """The message in the language of ``gettext`` (a msgid -> text function returning None or the msgid when
-        it has no translation); ``str(self)`` when the error was not built by :meth:`of`."""
+        it has no translation); ``str(self)`` when the error was not built by :meth:`of`. ``figure(value, spec)``
+        writes a number field the reader's way (``{paths:,}`` -> ``figure(100000000, ",")``)."""
         if not self._lines:
             return str(self)
 
@@ -81,7 +85,13 @@ class CashsimError(_Located, Exception):
         out = []
         for template, values in self._lines:
             shown = {k: tr(v) if k == "reason" and isinstance(v, str) else v for k, v in values.items()}
-            out.append(tr(template).format(**shown))
+            text = tr(template)
+            if figure is not None:
+                specs = dict(_FIELD_SPEC.findall(text))
+                shown = {k: figure(v, specs.get(k, "")) if isinstance(v, int | float) and not isinstance(v, bool)
+                         else v for k, v in shown.items()}
+                text = _FIELD_SPEC.sub(r"{\1}", text)
+            out.append(text.format(**shown))
         return "\n".join(out)
 
 

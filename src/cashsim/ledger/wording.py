@@ -66,6 +66,8 @@ _FIELD = re.compile(r"\{(\w+)\}")
 _AMOUNT = re.compile(r"^-?\d{1,3}(?:,\d{3})*\.\d\d$")
 _COUNT = re.compile(r"^\d{1,3}(?:,\d{3})+$|^\d+$")
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_DECIMAL = re.compile(r"^-?\d+\.\d+$")
+_PERCENT = re.compile(r"^[+-]?(\d+)(\.\d+)?%$")
 
 
 def say(template: str, **fields: object) -> str:
@@ -93,33 +95,55 @@ def _pattern(template: str) -> re.Pattern:
     return re.compile("^" + "".join(parts) + "$", re.DOTALL)
 
 
-def parse(text: str) -> tuple[str, dict[str, str]] | None:
-    """(template, fields as written) of a detail or note text, None when no template writes it."""
-    for template in TEMPLATES:
+def parse(text: str, templates: tuple[str, ...] = TEMPLATES) -> tuple[str, dict[str, str]] | None:
+    """(template, fields as written) of a detail or note text, None when no template of ``templates`` writes it."""
+    for template in templates:
         m = _pattern(template).match(str(text))
         if m:
             return template, m.groupdict()
     return None
 
 
-def translate(text: object, locale: str) -> str:
-    """A detail or note text in the language and number formats of ``locale``; a text of no template as it is."""
-    from cashsim import fmt, i18n
+def figure(value: str, locale: str) -> str | None:
+    """A figure written the English way (``1,013,769.55``, ``1,415``, ``0.85``, ``+12.5%``, ``2026-10-31``) in
+    the locale's format; None when ``value`` is no figure."""
+    from cashsim import fmt
+
+    if _AMOUNT.match(value):
+        return fmt.number(float(value.replace(",", "")), locale=locale, decimals=2)
+    if _COUNT.match(value):
+        return fmt.number(int(value.replace(",", "")), locale=locale)
+    if _DECIMAL.match(value):
+        return fmt.number(float(value), locale=locale, decimals=len(value.split(".")[1]))
+    m = _PERCENT.match(value)
+    if m:
+        decimals = len(m.group(2)) - 1 if m.group(2) else 0
+        shown = fmt.percent(float(value[:-1]) / 100, locale=locale, decimals=decimals)
+        return ("+" if value.startswith("+") else "") + shown
+    if _ISO_DATE.match(value):
+        return fmt.date(value, locale=locale)
+    return None
+
+
+def translate(text: object, locale: str, templates: tuple[str, ...] = TEMPLATES,
+              words: frozenset[str] = WORD_FIELDS) -> str:
+    """A text written from one of ``templates`` in the language and number formats of ``locale`` (fields named in
+    ``words`` are msgids too; a row number stays as it is); a text of no template as it is."""
+    from cashsim import i18n
 
     text = "" if text is None else str(text)
-    found = parse(text) if text else None
+    found = parse(text, templates) if text else None
     if found is None:
         return text
     template, fields = found
     gettext = i18n.translator(locale).gettext
 
     def shown(name: str, value: str) -> str:
-        if _AMOUNT.match(value):
-            return fmt.number(float(value.replace(",", "")), locale=locale, decimals=2)
-        if _COUNT.match(value) and name != "row":
-            return fmt.number(int(value.replace(",", "")), locale=locale)
-        if _ISO_DATE.match(value):
-            return fmt.date(value, locale=locale)
-        return gettext(value) if name in WORD_FIELDS else value
+        if name == "row":
+            return value
+        said = figure(value, locale)
+        if said is not None:
+            return said
+        return gettext(value) if name in words else value
 
     return gettext(template).format(**{k: shown(k, v) for k, v in fields.items()})
