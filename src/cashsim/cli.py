@@ -47,7 +47,8 @@ def build_parser() -> argparse.ArgumentParser:
         prog="cashsim",
         description=_("How much cash the customers will pay, whether it covers the smoothed cash target, and "
                       "which collection lever closes the gap at the lowest cost."))
-    parser.add_argument("--version", action="version", version=f"cashsim {__version__}")
+    parser.add_argument("--version", action="version", version=f"cashsim {__version__}",
+                        help=_("show program's version number and exit"))
     parser.add_argument("--locale", metavar="CODE",
                         help=_("language and number formats of what cashsim prints, anywhere on the line: fr_FR "
                                "(French), en_GB (English)...; default: report.locale of the params file, else "

@@ -48,7 +48,7 @@ def _print(table: pd.DataFrame, plan) -> None:
                **{c: num for c in ("extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "recovered",
                                    "brought_forward", "cost")},
                **{c: pct for c in ("p_target_met", "delta_p_target_met")},
-               "cost_per_euro": lambda x: num(x, 3), "annualised_cost_rate": lambda x: pct(x, 1)}
+               "cost_per_euro": lambda x: pct(x, 1), "annualised_cost_rate": lambda x: pct(x, 1)}  # as the report
     print(commands.colon(_("Collection levers against the baseline (common random numbers; euros incl. VAT)")))
     print(commands.text_table(table[list(cols)], formats, cols, translate=("risk",)))
     for line in _changes_nothing(table):
