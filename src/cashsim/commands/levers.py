@@ -76,7 +76,8 @@ def _print(table: pd.DataFrame, plan) -> None:
         acols = {"lever": "lever", "customer_id": "customer id", "invoice_id": "invoice", "amount": "amount",
                  "action": "action"}
         print(commands.text_table(plan.actions.head(15)[list(acols)], {
-            "lever": lambda x: lever_name(x, loc), "amount": num, "action": lambda x: action_text(x, loc)}, acols))
+            "lever": lambda x: lever_name(x, loc), "customer_id": lambda x: _(x) if x == "all" else x,
+            "amount": num, "action": lambda x: action_text(x, loc)}, acols))
 
 
 def run(args: argparse.Namespace) -> int:
