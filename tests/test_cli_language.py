@@ -155,6 +155,17 @@ def test_errors_in_french(argv, says, capsys, tmp_path, monkeypatch):
     assert "error" not in err and "Traceback" not in err
 
 
+def test_a_bad_params_value_in_french(capsys, tmp_path):
+    bad = tmp_path / "bad.yml"
+    bad.write_text("simulation: {n_paths: 0}\nhorizon_months: x\n", encoding="utf-8")
+    code, _, err = _run(capsys, "validate", str(bad))
+    assert code == 2 and f"{bad}\u00a0: paramètres invalides" in err
+    assert "simulation.n_paths\u00a0: la valeur doit être supérieure ou égale à 1 (reçu 0)" in err
+    assert "horizon_months\u00a0: un nombre entier est attendu (reçu 'x')" in err and "Input should" not in err
+    code, _, err = _run(capsys, "--locale", "en_GB", "validate", str(bad))
+    assert code == 2 and "simulation.n_paths: Input should be greater than or equal to 1 (got 0)" in err
+
+
 def test_a_missing_ledger_column_in_french(capsys, tmp_path):
     company = tmp_path / "company"
     shutil.copytree(MESSY, company)

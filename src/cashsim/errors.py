@@ -18,9 +18,27 @@ Example::
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 _FIELD_SPEC = re.compile(r"\{(\w+):([^{}]*)\}")
+
+
+class Msg(NamedTuple):
+    """A part of an error message: an English ``template`` (a msgid) and its ``values``; written in English by
+    ``str()`` / ``format()``, translated with the message that holds it (:meth:`CashsimError.translated`).
+
+    >>> f"{Msg('at least {n}', {'n': 3})}"
+    'at least 3'
+    """
+
+    template: str
+    values: dict
+
+    def __str__(self) -> str:
+        return self.template.format(**self.values)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 class _Located:
@@ -82,17 +100,18 @@ class CashsimError(_Located, Exception):
         def tr(text: str) -> str:
             return gettext(text) or text
 
-        out = []
-        for template, values in self._lines:
-            shown = {k: tr(v) if k == "reason" and isinstance(v, str) else v for k, v in values.items()}
+        def said(template: str, values: dict) -> str:
             text = tr(template)
+            shown = {k: said(*v) if isinstance(v, Msg) else tr(v) if k == "reason" and isinstance(v, str) else v
+                     for k, v in values.items()}
             if figure is not None:
                 specs = dict(_FIELD_SPEC.findall(text))
                 shown = {k: figure(v, specs.get(k, "")) if isinstance(v, int | float) and not isinstance(v, bool)
                          else v for k, v in shown.items()}
                 text = _FIELD_SPEC.sub(r"{\1}", text)
-            out.append(text.format(**shown))
-        return "\n".join(out)
+            return text.format(**shown)
+
+        return "\n".join(said(template, values) for template, values in self._lines)
 
 
 class ParamsError(CashsimError):

@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from cashsim.errors import ParamsError
+from cashsim.errors import Msg, ParamsError
 from cashsim.levers import Lever  # plain pydantic specs, no logic (docs/design.md)
 from cashsim.memory import RUN_ARRAYS, check_paths, horizon_days
 from cashsim.terms import parse_terms
@@ -309,6 +309,37 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
     return "\n".join(t.format(**v) for t, v in _validation_lines(exc, source))
 
 
+#: pydantic's messages of the common problems as templates of their context (``ctx``), so the command line can show
+#: them in the reader's language; used only when the template gives pydantic's message exactly.
+_PYDANTIC = {
+    "greater_than_equal": "Input should be greater than or equal to {ge}",
+    "greater_than": "Input should be greater than {gt}",
+    "less_than_equal": "Input should be less than or equal to {le}",
+    "less_than": "Input should be less than {lt}",
+    "int_parsing": "Input should be a valid integer, unable to parse string as an integer",
+    "int_from_float": "Input should be a valid integer, got a number with a fractional part",
+    "float_parsing": "Input should be a valid number, unable to parse string as a number",
+    "bool_parsing": "Input should be a valid boolean, unable to interpret input",
+    "string_type": "Input should be a valid string",
+    "missing": "Field required",
+    "date_from_datetime_parsing": "Input should be a valid date or datetime, {error}",
+    "literal_error": "Input should be {expected}",
+}
+
+
+def _problem(err: dict[str, Any]) -> Msg | str:
+    """pydantic's message of ``err``: a :class:`~cashsim.errors.Msg` (translatable) when it is one of
+    :data:`_PYDANTIC`, else the message itself."""
+    template, ctx = _PYDANTIC.get(err["type"]), {k: v for k, v in (err.get("ctx") or {}).items()}
+    if template is not None:
+        try:
+            if template.format(**ctx) == err["msg"]:
+                return Msg(template, ctx)
+        except (KeyError, IndexError, ValueError):
+            pass
+    return err["msg"]
+
+
 def _validation_lines(exc: ValidationError, source: str) -> list[tuple[str, dict[str, Any]]]:
     """The lines of :func:`format_validation_error` as (template, values): msgids the command line translates."""
     lines, seen = [("{source}: invalid parameters", {"source": source})], set()
@@ -330,8 +361,8 @@ def _validation_lines(exc: ValidationError, source: str) -> list[tuple[str, dict
                 lines.append(("  {key}: unknown key", {"key": key}))
         else:
             got = err.get("input")
-            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-            lines.append(("  {key}: {problem}{shown}", {"key": key, "problem": err["msg"], "shown": shown}))
+            shown = "" if isinstance(got, dict | list) else Msg(" (got {got})", {"got": repr(got)})
+            lines.append(("  {key}: {problem}{shown}", {"key": key, "problem": _problem(err), "shown": shown}))
     return lines
 
 
@@ -486,7 +517,7 @@ def _option_message(option: str, value: Any, err: dict[str, Any], key: str) -> t
         words, bound = _BOUNDS[err["type"]]
         return ("{option} must be " + words + " {bound}, got {value} (the rule of {key} in a params file)",
                 {**values, "bound": err["ctx"][bound]})
-    values = {**values, "value": repr(value), "problem": err["msg"]}
+    values = {**values, "value": repr(value), "problem": _problem(err)}
     if err["type"].startswith(("date", "datetime")):
         return ("{option} {value}: {problem}; write it YYYY-MM-DD, e.g. 2026-10-31 (the rule of {key} in a params "
                 "file)", values)
