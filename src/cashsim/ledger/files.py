@@ -87,7 +87,7 @@ def _read_csv(path: Path, label: str) -> tuple[pd.DataFrame, np.ndarray]:
             frame = pd.read_csv(io.StringIO(text), sep=_sniff_separator(text), dtype=str, keep_default_na=False,
                                 skip_blank_lines=False, on_bad_lines="warn")
         except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-            raise LedgerError(f"{label}: not a readable CSV file ({exc})") from None
+            raise LedgerError.of("{label}: not a readable CSV file ({problem})", label=label, problem=exc) from None
     bad = [int(m.group(1)) for w in caught if (m := re.search(r"line (\d+)", str(w.message)))]
     return frame, np.array(sorted(bad), dtype=np.int64)
 
@@ -125,8 +125,13 @@ def _apply_mapping(frame: pd.DataFrame, table: str, label: str, mapping: dict[st
     columns = list(frame.columns)
     for our, their in mapping.items():
         if our not in ours:
-            raise LedgerError(f"mapping.{table}.{our}: {our!r} is not a cashsim {table} column"
-                              f"{_closest(our, ours)} (valid: {', '.join(ours)})")
+            close = difflib.get_close_matches(our, ours, n=1, cutoff=0.5)
+            values = {"table": table, "our": our, "name": repr(our), "valid": ", ".join(ours)}
+            if close:
+                raise LedgerError.of("mapping.{table}.{our}: {name} is not a cashsim {table} column; did you mean "
+                                     "{close}? (valid: {valid})", **values, close=repr(close[0]))
+            raise LedgerError.of("mapping.{table}.{our}: {name} is not a cashsim {table} column (valid: {valid})",
+                                 **values)
         if str(their).strip() not in columns:
             close = difflib.get_close_matches(str(their), columns, n=1, cutoff=0.5)
             values = {"label": label, "table": table, "our": our, "their": repr(their), "columns": ", ".join(columns)}
@@ -186,9 +191,10 @@ def _check_mapping(mapping: dict[str, dict[str, str]] | None) -> dict[str, dict[
 def _check_date_order(table: str, value: Any) -> str:
     """``mapping.<table>.date_order`` as "dmy" or "mdy" (case and spaces ignored), for a table that has dates."""
     if not any(f.kind == "date" for f in FIELDS[table]):
-        raise LedgerError(f"mapping.{table}.{DATE_ORDER_KEY}: the {table} table has no date column")
+        raise LedgerError.of("mapping.{table}.date_order: the {table} table has no date column", table=table)
     order = str(value).strip().lower()
     if order not in DATE_ORDERS:
         choices = " or ".join(f"{o} ({DATE_PATTERNS[o]})" for o in DATE_ORDERS)
-        raise LedgerError(f"mapping.{table}.{DATE_ORDER_KEY}: {value!r} is not a date order; use {choices}")
+        raise LedgerError.of("mapping.{table}.date_order: {value} is not a date order; use {choices}", table=table,
+                             value=repr(value), choices=choices)
     return order
