@@ -198,3 +198,12 @@ def test_the_real_entry_point_with_progress_in_french(tmp_path):
     assert res.returncode == 0, res.stderr
     assert "cashsim: ajustement du comportement des payeurs au 31 oct. 2026" in res.stderr
     assert "Prévision d’encaissements" in res.stdout and FRENCH_THOUSANDS.search(res.stdout)
+
+
+def test_a_terminal_that_cannot_write_french_typography_gets_replacements(tmp_path):
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
+           "PYTHONIOENCODING": "ascii"}
+    res = subprocess.run([sys.executable, "-m", "cashsim.cli", "validate", str(MESSY / "params.yml"), "--show", "1"],
+                         capture_output=True, env=env, cwd=tmp_path, timeout=300)
+    assert res.returncode == 0 and b"Traceback" not in res.stderr, res.stderr
+    assert b"grand livre au 31 oct. 2026" in res.stdout and b"1?415" in res.stdout

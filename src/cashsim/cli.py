@@ -96,8 +96,20 @@ def _translated_argparse():
     return saved
 
 
+def _printable_streams() -> None:
+    """A terminal or log whose encoding cannot write French typography (``’``, ``€``, the narrow no-break space of
+    ``1 234``) gets a replacement character instead of a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            "\u202f\u00a0€’éû".encode(stream.encoding or "ascii")
+        except (UnicodeEncodeError, LookupError, AttributeError):
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="replace")
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _printable_streams()
     progress.enable(True if "--progress" in argv else None)   # shown on a terminal, or when asked
     argv, code = _take_locale([a for a in argv if a != "--progress"])
     try:
