@@ -84,7 +84,7 @@ class CashsimError(_Located, Exception):
     def of(cls, template: str, *more: tuple[str, dict], fields: dict | None = None, **values: Any):
         """An error reading ``template.format(**values)``, then one line per extra ``(template, values)`` pair of
         ``more``; ``fields`` are its located fields (file, key, ...). A value named ``reason`` is a message too
-        (an operating system's reason): it is translated with the template."""
+        (an operating system's reason), and so is a :class:`Msg` value: they are translated with the template."""
         lines = ((template, values), *more)
         exc = cls("\n".join(t.format(**v) for t, v in lines), **(fields or {}))
         exc._lines = lines
