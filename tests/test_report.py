@@ -105,7 +105,7 @@ def test_failed_cell_exits_non_zero_and_keeps_the_notebook(tmp_path, monkeypatch
                  "--paths", "50"])
     assert code == 2
     err = capsys.readouterr().err
-    assert "failed in cell" in err and "RuntimeError: deliberate failure" in err
+    assert "a échoué dans la cellule" in err and "RuntimeError: deliberate failure" in err   # French: the params
     kept = list((out / COMPANY).glob("2026-11.*.failed.ipynb"))
     assert len(kept) == 1 and str(kept[0]) in err
     failed = nbformat.read(kept[0], as_version=4)

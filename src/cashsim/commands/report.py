@@ -26,6 +26,26 @@ from cashsim.commands import _, check_writable
 from cashsim.memory import COMPARISON_ARRAYS
 from cashsim.params import Params, with_overrides
 
+#: The messages of the report runner a user meets (:mod:`cashsim.report.runner`), as msgids: :func:`run` shows them
+#: in the reader's language (a message of another wording is shown as it is).
+RUN_ERRORS = (
+    "month {month} is outside the forecast horizon {first}..{last} of a forecast as of {as_of}: choose a month in "
+    "it, or change as_of / horizon_months in the params file",
+    "another cashsim report for {month} is running (lock {path} is held); wait for it to finish - the lock is "
+    "released automatically when that run ends or dies",
+    "the report for {month} failed in cell In [{count}] ({source}): {error}; the failed notebook is kept at {kept}",
+    "the report for {month} could not run ({error}); partial notebook: {kept}",
+)
+
+
+def _translatable(exc):
+    """``exc`` (a ReportError of the runner) rebuilt from its msgid when its text is one of :data:`RUN_ERRORS`."""
+    from cashsim.errors import ReportError
+    from cashsim.ledger import wording
+
+    found = wording.parse(str(exc), RUN_ERRORS)
+    return exc if found is None else ReportError.of(found[0], **found[1], fields=exc.fields)
+
 
 def check_options(params_path: str | Path, *, month: str | None = None, paths: int | None = None,
                   seed: int | None = None, as_of: str | None = None, output: str | Path | None = None) -> Params:
@@ -81,9 +101,14 @@ def run(args: argparse.Namespace) -> int:
     check_options(args.params, month=args.month, paths=args.paths, seed=args.seed, as_of=args.as_of,
                   output=args.output)
     started = time.perf_counter()
-    with cache_off(args.no_cache):  # through the environment: the notebook's kernel inherits it
-        folder = run_monthly_report(args.params, args.month, n_paths=args.paths, seed=args.seed, as_of=args.as_of,
-                                    output_root=args.output, force=args.force)
+    from cashsim.errors import ReportError
+
+    try:
+        with cache_off(args.no_cache):  # through the environment: the notebook's kernel inherits it
+            folder = run_monthly_report(args.params, args.month, n_paths=args.paths, seed=args.seed,
+                                        as_of=args.as_of, output_root=args.output, force=args.force)
+    except ReportError as exc:
+        raise _translatable(exc) from exc
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     print(_("report for {month} written to {folder} in {seconds} s (run {run})").format(
         month=commands.month(args.month), folder=folder, seconds=commands.num(time.perf_counter() - started),
