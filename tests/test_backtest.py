@@ -248,8 +248,8 @@ def test_command_prints_the_horizons_and_writes_json_and_html(tmp_path, capsys):
     world.invoices.to_csv(inv_file, index=False)
     world.payments.to_csv(pay_file, index=False)
     out, page = tmp_path / "bt.json", tmp_path / "bt.html"
-    code = main(["backtest", "--invoices", str(inv_file), "--payments", str(pay_file), "--paths", "100",
-                 "--max-origins", "2", "--json", str(out), "--html", str(page)])
+    code = main(["--locale", "en_GB", "backtest", "--invoices", str(inv_file), "--payments", str(pay_file),
+                 "--paths", "100", "--max-origins", "2", "--json", str(out), "--html", str(page)])
     assert code == 0 and json.loads(out.read_text())["settings"]["n_origins"] == 2
     text = capsys.readouterr().out
     for label in ("month 1", "month 3", "pooled", "months 1-3", "WAPE", "CRPS skill", "cover80", "Winkler80",

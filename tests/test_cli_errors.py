@@ -1,6 +1,7 @@
 """No traceback for a user's input or environment: every sub-command answers a bad option, a missing file, a bad
 number, date or month, or an output path it cannot write with one line on standard error and exit code 2 - before
-the long computation starts."""
+the long computation starts. The lines are checked in English (``--locale en_GB``); test_cli_language checks them
+in French, the default."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from cashsim import cli
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = str(ROOT / "params" / "demo.yml")
 SRC = str(ROOT / "src")
+EN = ["--locale", "en_GB"]   # the messages below are the English ones
 
 
 @pytest.fixture
@@ -94,7 +96,7 @@ def test_bad_input_is_one_line_and_exit_2(argv, says, bad_date_params, request, 
     if "missing.csv" not in argv:   # reading the ledger is the check of a missing ledger file
         request.getfixturevalue("no_long_run")
     argv = [bad_date_params if a == "BAD_DATE" else a for a in argv]
-    assert cli.main(argv) == 2
+    assert cli.main(EN + argv) == 2
     line = _one_line_error(capsys.readouterr().err, argv[0] if argv and not argv[0].startswith("forc") else "")
     assert says in line
     assert list(tmp_path.iterdir()) == [Path(bad_date_params)]   # nothing written
@@ -107,7 +109,7 @@ def test_the_real_entry_point_exits_2_in_one_line(tmp_path, bad_date_params):
              "forecast": ["forecast", "--params", DEMO, "--paths", "x"],
              "report": ["report", "--params", DEMO, "--month", "2026-13"]}
     env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
-    procs = {name: subprocess.Popen([sys.executable, "-m", "cashsim.cli", *argv], cwd=tmp_path, env=env, text=True,
+    procs = {name: subprocess.Popen([sys.executable, "-m", "cashsim.cli", *EN, *argv], cwd=tmp_path, env=env, text=True,
                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE) for name, argv in cases.items()}
     for name, proc in procs.items():
         _, err = proc.communicate(timeout=120)
@@ -140,7 +142,7 @@ def test_unwritable_outputs_fail_early_naming_the_path(argv, option, folder, tmp
     else:
         places.append((tmp_path, "it is a folder; give a file name"))
     for path, why in places:
-        assert cli.main([str(path) if a == "OUT" else a for a in argv]) == 2
+        assert cli.main(EN + [str(path) if a == "OUT" else a for a in argv]) == 2
         line = _one_line_error(capsys.readouterr().err, argv[0])
         assert f"{option} {path}: cannot write there: {why}" in line
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"] and blocker.read_text() == "in the way"
@@ -151,7 +153,7 @@ def test_a_folder_without_write_permission_is_refused(tmp_path, no_long_run, cap
     locked.mkdir(mode=0o555)
     if os.geteuid() == 0:  # root writes through file permissions: /proc/self refuses new files to everyone
         locked = Path("/proc/self")
-    assert cli.main(["forecast", "--params", DEMO, "--json", str(locked / "f.json")]) == 2
+    assert cli.main([*EN, "forecast", "--params", DEMO, "--json", str(locked / "f.json")]) == 2
     assert "cannot create a file in" in _one_line_error(capsys.readouterr().err, "forecast")
 
 
@@ -160,7 +162,7 @@ def test_a_taken_port_is_refused_before_voila_starts(capsys):
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        assert cli.main(["panel", "--params", DEMO, "--port", str(port)]) == 2
+        assert cli.main([*EN, "panel", "--params", DEMO, "--port", str(port)]) == 2
     assert f"--port {port}: cannot listen on 127.0.0.1:{port}" in _one_line_error(capsys.readouterr().err, "panel")
 
 
@@ -174,6 +176,6 @@ def test_os_errors_on_user_paths_are_one_line(exc, monkeypatch, capsys):
         raise exc
 
     monkeypatch.setattr(validate, "run", run)   # registered when main() builds the parser
-    assert cli.main(["validate", DEMO]) == 2
+    assert cli.main([*EN, "validate", DEMO]) == 2
     assert _one_line_error(capsys.readouterr().err, "validate") == \
         f"cashsim validate: error: /data/factures.csv: {exc.strerror}"

@@ -70,11 +70,12 @@ simulation: {{n_paths: 200, seed: 5}}
 
 
 def test_errors_name_the_fix(tmp_path, capsys):
-    assert main(["forecast", "--invoices", str(tmp_path / "nope.csv"), "--payments", str(tmp_path / "x.csv")]) == 2
+    assert main(["--locale", "en_GB", "forecast", "--invoices", str(tmp_path / "nope.csv"), "--payments",
+                 str(tmp_path / "x.csv")]) == 2
     assert "nope.csv" in capsys.readouterr().err
-    assert main(["forecast", "--payments", "x.csv"]) == 2
+    assert main(["--locale", "en_GB", "forecast", "--payments", "x.csv"]) == 2
     assert "--invoices FILE and --payments FILE" in capsys.readouterr().err
-    assert main(["forecast", "--params", "p.yml", "--invoices", "x.csv"]) == 2
+    assert main(["forecast", "--params", "p.yml", "--invoices", "x.csv", "--locale", "en_GB"]) == 2
     assert "not both" in capsys.readouterr().err
 
 

@@ -1,8 +1,10 @@
-"""``cashsim validate``: prints the ledger summary, writes rejections, exits non-zero only on fatal errors."""
+"""``cashsim validate``: prints the ledger summary, writes rejections, exits non-zero only on fatal errors. The output
+is French (the params' default locale) with French number formats; the CSV keeps its English machine columns."""
 
 from __future__ import annotations
 
 import importlib.util
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -46,12 +48,14 @@ def test_validate_prints_the_summary_and_first_rejections(company, capsys, monke
     monkeypatch.chdir(company.parent.parent.parent)  # paths resolve against the params file, not the cwd
     assert main(["validate", str(company), "--show", "3"]) == 0
     out = capsys.readouterr().out
-    assert "Ledger of Société Test, as of 30 avr. 2026" in out
-    assert "customers                     4" in out and "invoices                      6" in out
-    assert "rows read / rejected         30 / 19   every row accounted for" in out
-    assert "open amount" in out and "650,00\u00a0€" in out  # F009 less the open credit note, French formatting
-    assert "       1  duplicate id" in out and "       1  value not allowed" in out
-    assert "First 3 of 19 rejected rows" in out and "factures.csv    4 issue_date 31/02/2026" in out
+    assert "Société Test\u00a0: grand livre au 30 avr. 2026" in out
+    assert re.search(r"\n  clients +4 +dans 1 segment\n", out) and re.search(r"\n  factures +6 ", out)
+    assert re.search(r"\n  lignes lues / rejetées +30 / 19   toutes les lignes sont comptées\n", out)
+    assert "créances ouvertes" in out and "650,00\u00a0€" in out  # F009 less the open credit note
+    assert "       1  numéro en double" in out and "       1  valeur non admise" in out
+    assert "Les 3 premières des 19 lignes rejetées" in out
+    assert re.search(r"factures\.csv +4 +issue_date +31/02/2026 +date illisible +attendu\u00a0: jj/mm/aaaa", out)
+    assert "rows read" not in out and "duplicate id" not in out
 
 
 def test_validate_writes_every_rejection(company, tmp_path, capsys):
@@ -59,7 +63,8 @@ def test_validate_writes_every_rejection(company, tmp_path, capsys):
     assert main(["validate", str(company), "--rejections", str(out_csv), "--as-of", "2026-02-28"]) == 0
     rej = pd.read_csv(out_csv, dtype=str, keep_default_na=False)
     assert len(rej) == 19 and list(rej.columns) == ["table", "file", "row", "column", "value", "reason", "detail"]
-    assert "all 19 rejected rows written to" in capsys.readouterr().out
+    assert "duplicate id" in set(rej["reason"])   # machine values: the English vocabulary, whatever the locale
+    assert "les 19 lignes rejetées sont écrites dans" in capsys.readouterr().out
 
 
 def test_fatal_errors_exit_2_with_the_message(company, tmp_path, capsys):
@@ -67,20 +72,24 @@ def test_fatal_errors_exit_2_with_the_message(company, tmp_path, capsys):
     company.write_text(text, encoding="utf-8")
     assert main(["validate", str(company)]) == 2
     err = capsys.readouterr().err
-    assert "cashsim validate: error:" in err and "factures.csv" in err and "'Montant HT'" in err
+    assert "cashsim validate\u00a0: erreur\u00a0:" in err and "factures.csv" in err and "'Montant HT'" in err
+    assert "absente du fichier" in err
 
     typo = tmp_path / "typo.yml"
     typo.write_text("data:\n  sorce: demo\n", encoding="utf-8")
     assert main(["validate", str(typo)]) == 2
+    said = "data.sorce\u00a0: clé inconnue\u202f; vouliez-vous dire «\u00a0source\u00a0»\u202f?"
+    assert said in capsys.readouterr().err
+    assert main(["--locale", "en_GB", "validate", str(typo)]) == 2
     assert "data.sorce: unknown key; did you mean 'source'?" in capsys.readouterr().err
 
 
 def test_bad_as_of_is_fatal(company, capsys):
     assert main(["validate", str(company), "--as-of", "someday"]) == 2
-    assert "as_of 'someday' is not a date" in capsys.readouterr().err
+    assert "as_of 'someday' n’est pas une date" in capsys.readouterr().err
 
 
 def test_validate_demo(capsys):
     assert main(["validate", str(ROOT / "params" / "demo.yml"), "--show", "0"]) == 0
     out = capsys.readouterr().out
-    assert "Ledger of Atelier Démo SAS, as of 31 oct. 2026" in out and "every row accounted for" in out
+    assert "Atelier Démo SAS\u00a0: grand livre au 31 oct. 2026" in out and "toutes les lignes sont comptées" in out

@@ -56,10 +56,11 @@ def test_a_company_runs_validate_forecast_levers_report_with_nothing_lost(compan
     acc = ledger.accounting()
     assert acc["balanced"].all() and (acc["rows_read"] == acc["rows_used"] + acc["rows_rejected"]).all()
 
-    val = _cli("validate", str(params))
-    assert "every row accounted for" in val.stdout
+    val = _cli("validate", str(params))   # French, the params' locale: words and number formats
+    assert "toutes les lignes sont comptées" in val.stdout and "every row" not in val.stdout
     if company == "messy":
-        assert "duplicate id" in val.stdout and "label not recognised" in val.stdout
+        assert "numéro en double" in val.stdout and "libellé non reconnu" in val.stdout
+        assert "cumul 1\u202f013\u202f769,55 > montant 13\u202f770,55" in val.stdout   # the detail, translated
 
     _cli("forecast", "--params", str(params), "--paths", "40", "--json", str(tmp_path / "forecast.json"))
     months = json.loads((tmp_path / "forecast.json").read_text())["months"]

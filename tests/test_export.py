@@ -59,7 +59,7 @@ def test_rejections_csv_and_workbook_neutralise_formulas(tmp_path, capsys):
     params = _company(tmp_path)
     out = tmp_path / "out" / "rejets.csv"
     assert main(["validate", str(params), "--rejections", str(out)]) == 0
-    assert "rejected rows written to" in capsys.readouterr().out
+    assert "lignes rejetées sont écrites dans" in capsys.readouterr().out     # French, the default locale
     # the ledger strips the blanks around a value, so the tab and carriage-return cases arrive as plain "x"
     arrived = [t for t in EVIL if not t[0].isspace()] + ["@SUM(A1)"]
     _assert_safe(_csv_cells(out), arrived)

@@ -305,10 +305,11 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
 def test_cli_validate_and_forecast_on_a_fec_params_file():
     done = _cli("validate", str(DATA / "params.yml"))
     assert done.returncode == 0, done.stderr
-    assert "Ledger of Société FEC" in done.stdout and "every row accounted for" in done.stdout
-    done = _cli("forecast", "--params", str(DATA / "params.yml"), "--paths", "50")
+    assert "Société FEC\u00a0: grand livre au 30 oct. 2026" in done.stdout   # French, the params' locale
+    assert "toutes les lignes sont comptées" in done.stdout
+    done = _cli("forecast", "--params", str(DATA / "params.yml"), "--paths", "50", "--locale", "en_GB")
     assert done.returncode == 0, done.stderr
-    assert "Collections forecast as of 2026-10-30 (50 paths" in done.stdout
+    assert "Collections forecast as of 30 Oct 2026 (50 paths" in done.stdout
 
 
 def test_known_at_keeps_the_fec_audit(cases):

@@ -120,9 +120,9 @@ def test_rejections_balances_and_the_forecast_book_agree_to_the_cent(messy):
 
 
 def test_validate_prints_notes_and_credit(capsys):
-    assert main(["validate", str(MESSY / "params.yml"), "--show", "2"]) == 0
+    assert main(["--locale", "en_GB", "validate", str(MESSY / "params.yml"), "--show", "2"]) == 0
     out = capsys.readouterr().out
-    assert "rows read / rejected      2,857 / 4   every row accounted for" in out
+    assert "rows read / rejected          2,857 / 4   every row accounted for" in out
     assert "unallocated credit" in out and "Notes by reason" in out
     assert "       4  label not recognised: fallback used" in out
     assert "First 2 of 9 notes" in out

@@ -29,5 +29,5 @@ def test_forecast_command_equals_the_pipeline_run_sales_plan_included(company, t
     assert got == summary(run.sim)
     assert got["as_of"] == run.as_of.strftime("%Y-%m-%d")
     if params.sales_plan:
-        assert "open invoices and the sales plan" in res.stdout
+        assert "factures ouvertes et plan de ventes" in res.stdout   # French: the params' locale
         assert run.book.invoices["is_future"].any()

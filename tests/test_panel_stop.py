@@ -121,7 +121,7 @@ def _stop_and_check(proc: subprocess.Popen, port: int, sig: int, min_tree: int, 
                 os.kill(p, signal.SIGKILL)
         shutil.rmtree(folder, ignore_errors=True)
     assert (code, survivors, left, port_free) == (0, [], False, True)
-    assert f"cashsim panel: stopped ({signal.Signals(sig).name})" in proc.stdout.read()
+    assert f"cashsim panel: arrêté ({signal.Signals(sig).name})" in proc.stdout.read()   # French: the params' locale
 
 
 #: A stand-in for Voilà: starts a "kernel" in a session of its own that ignores SIGTERM (the worst case: only

@@ -20,11 +20,16 @@ def test_levers_show_progress_on_stderr_only_when_asked(tmp_path):
     assert quiet.returncode == 0 and quiet.stderr == ""
     loud = _cli(*args, "--progress")
     assert loud.returncode == 0
-    assert "cashsim: reading the ledger" in loud.stderr and "fitting payer behaviour as of 2026-10-31" in loud.stderr
-    assert "simulating scenarios" in loud.stderr and "7/7" in loud.stderr
-    assert "simulating scenarios" not in loud.stdout
+    # French, the params' locale: the messages and their dates
+    assert "cashsim: lecture du grand livre" in loud.stderr
+    assert "ajustement du comportement des payeurs au 31 oct. 2026" in loud.stderr
+    assert "simulation des scénarios" in loud.stderr and "7/7" in loud.stderr
+    assert "simulation des scénarios" not in loud.stdout
+    english = _cli(*args, "--progress", "--locale", "en_GB")
+    assert "cashsim: reading the ledger" in english.stderr
+    assert "fitting payer behaviour as of 31 Oct 2026" in english.stderr
 
 
 def test_forecast_json_on_stdout_stays_clean_with_progress():
     res = _cli("--progress", "forecast", "--params", str(MESSY), "--paths", "20", "--json", "-")
-    assert res.returncode == 0 and res.stdout.lstrip().startswith("{") and "fitting payer behaviour" in res.stderr
+    assert res.returncode == 0 and res.stdout.lstrip().startswith("{") and "ajustement du comportement" in res.stderr

@@ -105,7 +105,7 @@ def test_failed_cell_exits_non_zero_and_keeps_the_notebook(tmp_path, monkeypatch
                  "--paths", "50"])
     assert code == 2
     err = capsys.readouterr().err
-    assert "failed in cell" in err and "RuntimeError: deliberate failure" in err
+    assert "a échoué dans la cellule" in err and "RuntimeError: deliberate failure" in err   # French: the params
     kept = list((out / COMPANY).glob("2026-11.*.failed.ipynb"))
     assert len(kept) == 1 and str(kept[0]) in err
     failed = nbformat.read(kept[0], as_version=4)
@@ -160,7 +160,7 @@ def test_a_month_is_yyyy_mm_exactly(month, tmp_path, capsys):
     out = tmp_path / "reports"
     assert main(["report", "--params", str(DEMO_PARAMS), "--month", month, "--output", str(out)]) == 2
     err = capsys.readouterr().err
-    assert err.endswith("\n") and "\n" not in err[:-1] and "YYYY-MM" in err
+    assert err.endswith("\n") and "\n" not in err[:-1] and "AAAA-MM" in err   # French: the params' locale
     assert not out.exists()
 
 

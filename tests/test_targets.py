@@ -254,10 +254,11 @@ def test_targets_command_prints_and_writes_json(tmp_path, monkeypatch, capsys):
     sim = _fake_sim(n_paths=200)
     calls = _fake_pipeline(monkeypatch, sim, CashBurn(salaries_and_social=900_000, minimum_balance=100_000))
     out = tmp_path / "out" / "targets.json"
-    assert main(["targets", "--params", str(params), "--json", str(out), "--paths", "200", "--seed", "3"]) == 0
+    assert main(["targets", "--params", str(params), "--json", str(out), "--paths", "200", "--seed", "3",
+                 "--locale", "en_GB"]) == 0
     assert calls == {"n_paths": 200, "seed": 3, "company": "Test SA", "cache": True}
     printed = capsys.readouterr().out
-    assert "2026-11" in printed and "P(under the minimum balance" in printed
+    assert "November 2026" in printed and "P(under the minimum balance" in printed
     data = json.loads(out.read_text())
     assert data["company"] == "Test SA"
     assert [m["month"] for m in data["months"]] == ["2026-10", "2026-11", "2026-12", "2027-01", "2027-02"]
@@ -273,7 +274,7 @@ def test_targets_command_rejects_a_bad_path_count(tmp_path, monkeypatch, capsys)
     params.write_text("company: Test SA\n")
     _fake_pipeline(monkeypatch, _fake_sim(n_paths=10), CashBurn())
     assert main(["targets", "--params", str(params), "--paths", "0"]) == 2
-    assert "--paths must be at least 1" in capsys.readouterr().err
+    assert "--paths doit valoir au moins 1" in capsys.readouterr().err    # French: the params' default locale
 
 
 def test_targets_command_end_to_end_on_the_demo(tmp_path):

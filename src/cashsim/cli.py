@@ -9,6 +9,11 @@ a bad option (argparse), an OS refusal on a path (missing file, permission, a fo
 line names the path), memory exhausted. Ctrl-C exits with 130 and one line. Only a bug in cashsim shows a traceback.
 Long commands (report, levers, backtest) say what they are doing on standard error when it is a terminal, or
 always with ``--progress`` anywhere on the line (:mod:`cashsim.progress`).
+
+Language: what the commands print (sentences, table headers, verdicts, progress, error lines, argparse's own
+messages) is in the language of ``report.locale`` of the params file, French by default, or of ``--locale CODE``
+given anywhere on the line (``--locale en_GB`` for English); numbers, amounts, percentages and dates follow the
+same locale (:mod:`cashsim.commands`). JSON and CSV outputs keep their English machine keys.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ import argparse
 import importlib
 import sys
 
-from cashsim import __version__, progress
+from cashsim import __version__, commands, progress
+from cashsim.commands import _
 from cashsim.errors import CashsimError
 
 #: Sub-command modules, in the order ``cashsim --help`` lists them.
@@ -32,15 +38,23 @@ class _Parser(argparse.ArgumentParser):
     commands: dict[str, argparse.ArgumentParser]  # set by build_parser
 
     def error(self, message: str):  # argparse's signature: never returns
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+        self.exit(2, _("{prog}: error: {message} (see {prog} --help)").format(prog=self.prog, message=message)
+                  + "\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="cashsim",
-        description="How much cash the customers will pay, whether it covers the smoothed cash target, and which "
-                    "collection lever closes the gap at the lowest cost.")
-    parser.add_argument("--version", action="version", version=f"cashsim {__version__}")
+        description=_("How much cash the customers will pay, whether it covers the smoothed cash target, and "
+                      "which collection lever closes the gap at the lowest cost."))
+    parser.add_argument("--version", action="version", version=f"cashsim {__version__}",
+                        help=_("show program's version number and exit"))
+    parser.add_argument("--locale", metavar="CODE",
+                        help=_("language and number formats of what cashsim prints, anywhere on the line: fr_FR "
+                               "(French), en_GB (English)...; default: report.locale of the params file, else "
+                               "fr_FR. JSON and CSV files keep English keys"))
+    parser.add_argument("--progress", action="store_true",
+                        help=_("say what long commands are doing on standard error (anywhere on the line)"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
         importlib.import_module(f"cashsim.commands.{name}").register(sub)
@@ -49,36 +63,91 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _os_message(exc: OSError) -> str:
-    """``/data/factures.csv: No such file or directory``: the path(s) and the system's reason."""
+    """``/data/factures.csv: No such file or directory``: the path(s) and the system's reason (translated)."""
     paths = " -> ".join(str(p) for p in (exc.filename, exc.filename2) if p is not None)
-    reason = exc.strerror or str(exc)
+    reason = _(exc.strerror) if exc.strerror else str(exc)
     return f"{paths}: {reason}" if paths else reason
+
+
+def _take_locale(argv: list[str]) -> tuple[list[str], str | None]:
+    """``argv`` without ``--locale CODE`` / ``--locale=CODE`` (accepted anywhere on the line), and the code."""
+    out, code, i = [], None, 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--locale" and i + 1 < len(argv):
+            code, i = argv[i + 1], i + 2
+            continue
+        if arg.startswith("--locale="):
+            code = arg.split("=", 1)[1]
+        else:
+            out.append(arg)
+        i += 1
+    return out, code
+
+
+def _translated_argparse():
+    """argparse's own words (usage, options, its error messages) looked up in cashsim's catalogue: argparse calls
+    the module globals ``_`` and ``ngettext`` of :mod:`argparse` when it builds a message. Returns the originals."""
+    from cashsim import i18n
+
+    saved = (argparse._, argparse.ngettext)
+    tr = i18n.translator(commands.locale())
+    argparse._, argparse.ngettext = tr.gettext, tr.ngettext
+    return saved
+
+
+def _printable_streams() -> None:
+    """A terminal or log whose encoding cannot write French typography (``’``, ``€``, the narrow no-break space of
+    ``1 234``) gets a replacement character instead of a UnicodeEncodeError."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            "\u202f\u00a0€’éû".encode(stream.encoding or "ascii")
+        except (UnicodeEncodeError, LookupError, AttributeError):
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="replace")
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    _printable_streams()
     progress.enable(True if "--progress" in argv else None)   # shown on a terminal, or when asked
-    argv = [a for a in argv if a != "--progress"]
+    argv, code = _take_locale([a for a in argv if a != "--progress"])
+    try:
+        commands.set_locale(code)
+    except CashsimError:
+        commands.set_locale(None)
+        print(_("{prog}: error: {message}").format(prog="cashsim", message=_(
+            "--locale {code}: not a locale Babel knows; use a language_TERRITORY code such as fr_FR, en_GB or "
+            "de_DE").format(code=repr(code))), file=sys.stderr)
+        return 2
+    saved = _translated_argparse()
+    try:
+        return _run(argv)
+    finally:
+        argparse._, argparse.ngettext = saved
+
+
+def _run(argv: list[str]) -> int:
     parser = build_parser()
     try:
         args, unknown = parser.parse_known_args(argv)
         if unknown:  # named by the sub-command that did not expect them
-            parser.commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
+            parser.commands[args.command].error(_("unrecognized arguments: %s") % " ".join(unknown))
     except SystemExit as exc:  # --help, --version, or a bad option (already printed on one line)
         return exc.code if isinstance(exc.code, int) else 2
-    prefix = f"cashsim {args.command}"
+    prog = f"cashsim {args.command}"
     try:
         return int(args.func(args) or 0)
     except CashsimError as exc:
-        print(f"{prefix}: error: {exc}", file=sys.stderr)
+        message = exc.translated(_, commands.figure)
     except OSError as exc:
-        print(f"{prefix}: error: {_os_message(exc)}", file=sys.stderr)
+        message = _os_message(exc)
     except MemoryError:
-        print(f"{prefix}: error: out of memory; lower --paths (or simulation.n_paths) or the horizon",
-              file=sys.stderr)
+        message = _("out of memory; lower --paths (or simulation.n_paths) or the horizon")
     except KeyboardInterrupt:
-        print(f"{prefix}: interrupted", file=sys.stderr)
+        print(f"{prog}: {_('interrupted')}", file=sys.stderr)
         return 130
+    print(_("{prog}: error: {message}").format(prog=prog, message=message), file=sys.stderr)
     return 2
 
 

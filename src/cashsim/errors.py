@@ -17,7 +17,28 @@ Example::
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import Any, NamedTuple
+
+_FIELD_SPEC = re.compile(r"\{(\w+):([^{}]*)\}")
+
+
+class Msg(NamedTuple):
+    """A part of an error message: an English ``template`` (a msgid) and its ``values``; written in English by
+    ``str()`` / ``format()``, translated with the message that holds it (:meth:`CashsimError.translated`).
+
+    >>> f"{Msg('at least {n}', {'n': 3})}"
+    'at least 3'
+    """
+
+    template: str
+    values: dict
+
+    def __str__(self) -> str:
+        return self.template.format(**self.values)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
 
 
 class _Located:
@@ -42,7 +63,55 @@ class _Located:
 
 
 class CashsimError(_Located, Exception):
-    """Root of every error cashsim raises on purpose."""
+    """Root of every error cashsim raises on purpose.
+
+    :meth:`of` builds one whose message is a template (an English msgid of the gettext catalogue) filled with
+    values, so the command line can show it in the reader's language (:meth:`translated`); ``str(exc)`` stays
+    the English text.
+
+    >>> err = ParamsError.of("{path}: cannot read the parameter file ({reason})", path="x.yml",
+    ...                      reason="No such file or directory", fields={"file": "x.yml"})
+    >>> str(err), err.file
+    ('x.yml: cannot read the parameter file (No such file or directory)', 'x.yml')
+    >>> err.translated({"{path}: cannot read the parameter file ({reason})": "{path} : illisible ({reason})",
+    ...                 "No such file or directory": "fichier introuvable"}.get)
+    'x.yml : illisible (fichier introuvable)'
+    """
+
+    _lines: tuple = ()
+
+    @classmethod
+    def of(cls, template: str, *more: tuple[str, dict], fields: dict | None = None, **values: Any):
+        """An error reading ``template.format(**values)``, then one line per extra ``(template, values)`` pair of
+        ``more``; ``fields`` are its located fields (file, key, ...). A value named ``reason`` is a message too
+        (an operating system's reason), and so is a :class:`Msg` value: they are translated with the template."""
+        lines = ((template, values), *more)
+        exc = cls("\n".join(t.format(**v) for t, v in lines), **(fields or {}))
+        exc._lines = lines
+        return exc
+
+    def translated(self, gettext, figure=None) -> str:
+        """The message in the language of ``gettext`` (a msgid -> text function returning None or the msgid when
+        it has no translation); ``str(self)`` when the error was not built by :meth:`of`. ``figure(value, spec)``
+        writes a number field the reader's way (``{paths:,}`` -> ``figure(100000000, ",")``)."""
+        if not self._lines:
+            return str(self)
+
+        def tr(text: str) -> str:
+            return gettext(text) or text
+
+        def said(template: str, values: dict) -> str:
+            text = tr(template)
+            shown = {k: said(*v) if isinstance(v, Msg) else tr(v) if k == "reason" and isinstance(v, str) else v
+                     for k, v in values.items()}
+            if figure is not None:
+                specs = dict(_FIELD_SPEC.findall(text))
+                shown = {k: figure(v, specs.get(k, "")) if isinstance(v, int | float) and not isinstance(v, bool)
+                         else v for k, v in shown.items()}
+                text = _FIELD_SPEC.sub(r"{\1}", text)
+            return text.format(**shown)
+
+        return "\n".join(said(template, values) for template, values in self._lines)
 
 
 class ParamsError(CashsimError):

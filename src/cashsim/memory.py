@@ -87,10 +87,6 @@ def fits(n_paths: int, n_days: int, *, available: int | None = None, **shape: in
     return available is None or run_bytes(n_paths, n_days, **shape) <= available
 
 
-def _gib(n: float) -> str:
-    return f"{n / 2 ** 30:,.1f} GiB"
-
-
 def check_paths(n_paths: int, n_days: int, *, setting: str, file: str | None = None, key: str = "simulation.n_paths",
                 arrays: int = RUN_ARRAYS, n_groups: int = 0, n_months: int = 0) -> None:
     """Raise :class:`ParamsError` naming ``setting`` (``--paths`` or the params key) when the run cannot fit.
@@ -102,8 +98,13 @@ def check_paths(n_paths: int, n_days: int, *, setting: str, file: str | None = N
     if available is None or needed <= available:
         return
     per_path = max(1, run_bytes(1, n_days, arrays=arrays, n_groups=n_groups, n_months=n_months))
-    groups = f" + {n_groups:,} customer groups x {n_months} months" if n_groups else ""
-    raise ParamsError(
-        f"{setting} {int(n_paths):,}: a run of that many paths needs about {_gib(needed)} of memory ({n_days} days x "
-        f"{arrays} arrays of 8-byte numbers per path{groups}) and {_gib(available)} is available; give at most "
-        f"{available // per_path:,} paths", file=file, key=key, needed=needed, available=available)
+    what = ("{setting} {paths:,}: a run of that many paths needs about {needed:,.1f} GiB of memory ({days} days x "
+            "{arrays} arrays of 8-byte numbers per path{groups}) and {available:,.1f} GiB is available; give at most "
+            "{most:,} paths")
+    groups = ("", {})
+    if n_groups:
+        groups = (" + {groups:,} customer groups x {months} months", {"groups": n_groups, "months": n_months})
+    raise ParamsError.of(what.replace("{groups}", groups[0]), setting=setting, paths=int(n_paths),
+                         needed=needed / 2 ** 30, days=n_days, arrays=arrays, available=available / 2 ** 30,
+                         most=int(available // per_path), **groups[1],
+                         fields={"file": file, "key": key, "needed": needed, "available": available})

@@ -29,7 +29,7 @@ from pydantic import (
     model_validator,
 )
 
-from cashsim.errors import ParamsError
+from cashsim.errors import Msg, ParamsError
 from cashsim.levers import Lever  # plain pydantic specs, no logic (docs/design.md)
 from cashsim.memory import RUN_ARRAYS, check_paths, horizon_days
 from cashsim.terms import parse_terms
@@ -306,7 +306,43 @@ def _closest(word: str, valid: list[str]) -> list[str]:
 
 def format_validation_error(exc: ValidationError, source: str) -> str:
     """One line per problem: file, dotted key, what is wrong, and for a typo the closest valid key."""
-    lines, seen = [f"{source}: invalid parameters"], set()
+    return "\n".join(t.format(**v) for t, v in _validation_lines(exc, source))
+
+
+#: pydantic's messages of the common problems as templates of their context (``ctx``), so the command line can show
+#: them in the reader's language; used only when the template gives pydantic's message exactly.
+_PYDANTIC = {
+    "greater_than_equal": "Input should be greater than or equal to {ge}",
+    "greater_than": "Input should be greater than {gt}",
+    "less_than_equal": "Input should be less than or equal to {le}",
+    "less_than": "Input should be less than {lt}",
+    "int_parsing": "Input should be a valid integer, unable to parse string as an integer",
+    "int_from_float": "Input should be a valid integer, got a number with a fractional part",
+    "float_parsing": "Input should be a valid number, unable to parse string as a number",
+    "bool_parsing": "Input should be a valid boolean, unable to interpret input",
+    "string_type": "Input should be a valid string",
+    "missing": "Field required",
+    "date_from_datetime_parsing": "Input should be a valid date or datetime, {error}",
+    "literal_error": "Input should be {expected}",
+}
+
+
+def _problem(err: dict[str, Any]) -> Msg | str:
+    """pydantic's message of ``err``: a :class:`~cashsim.errors.Msg` (translatable) when it is one of
+    :data:`_PYDANTIC`, else the message itself."""
+    template, ctx = _PYDANTIC.get(err["type"]), {k: v for k, v in (err.get("ctx") or {}).items()}
+    if template is not None:
+        try:
+            if template.format(**ctx) == err["msg"]:
+                return Msg(template, ctx)
+        except (KeyError, IndexError, ValueError):
+            pass
+    return err["msg"]
+
+
+def _validation_lines(exc: ValidationError, source: str) -> list[tuple[str, dict[str, Any]]]:
+    """The lines of :func:`format_validation_error` as (template, values): msgids the command line translates."""
+    lines, seen = [("{source}: invalid parameters", {"source": source})], set()
     for err in exc.errors():
         # drop pydantic's union-member tags ("constrained-float", "list[...]") so a key is named once
         loc = tuple(p for p in err["loc"] if isinstance(p, int) or not _UNION_TAG.search(str(p)))
@@ -317,13 +353,17 @@ def format_validation_error(exc: ValidationError, source: str) -> str:
         if err["type"] == "extra_forbidden":
             valid = _fields_at(Params, loc)
             close = _closest(str(loc[-1]), valid)
-            hint = f"; did you mean '{close[0]}'?" if close else (f"; valid keys: {', '.join(valid)}" if valid else "")
-            lines.append(f"  {key}: unknown key{hint}")
+            if close:
+                lines.append(("  {key}: unknown key; did you mean '{close}'?", {"key": key, "close": close[0]}))
+            elif valid:
+                lines.append(("  {key}: unknown key; valid keys: {valid}", {"key": key, "valid": ", ".join(valid)}))
+            else:
+                lines.append(("  {key}: unknown key", {"key": key}))
         else:
             got = err.get("input")
-            shown = "" if isinstance(got, dict | list) else f" (got {got!r})"
-            lines.append(f"  {key}: {err['msg']}{shown}")
-    return "\n".join(lines)
+            shown = "" if isinstance(got, dict | list) else Msg(" (got {got})", {"got": repr(got)})
+            lines.append(("  {key}: {problem}{shown}", {"key": key, "problem": _problem(err), "shown": shown}))
+    return lines
 
 
 def _keys(exc: ValidationError) -> list[str]:
@@ -347,12 +387,13 @@ def parse_params(raw: dict[str, Any], source: str = "<params>", base_dir: Path |
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        raise ParamsError(f"{source}: the top level must be a mapping of keys, not {type(raw).__name__}",
-                          file=source, key="(top level)")
+        raise ParamsError.of("{source}: the top level must be a mapping of keys, not {kind}", source=source,
+                             kind=type(raw).__name__, fields={"file": source, "key": "(top level)"})
     try:
         params = Params.model_validate(raw)
     except ValidationError as exc:
-        raise ParamsError(format_validation_error(exc, source), file=source, key=_keys(exc)[0]) from None
+        first, *more = _validation_lines(exc, source)
+        raise ParamsError.of(first[0], *more, **first[1], fields={"file": source, "key": _keys(exc)[0]}) from None
     check_memory(params, setting=f"{source}: simulation.n_paths", file=source)
     return params.model_copy(update={"base_dir": base_dir or Path(".")})
 
@@ -360,9 +401,9 @@ def parse_params(raw: dict[str, Any], source: str = "<params>", base_dir: Path |
 class _BadValue(Exception):
     """A YAML node its constructor rejects (``2026-02-31`` looks like a date but is none), with its node."""
 
-    def __init__(self, node: yaml.Node, cause: Exception | str) -> None:
+    def __init__(self, node: yaml.Node, cause: Exception | str, first: int | None = None) -> None:
         super().__init__(str(cause))
-        self.node, self.cause = node, cause
+        self.node, self.cause, self.first = node, cause, first
 
 
 class _Loader(yaml.SafeLoader):
@@ -381,7 +422,7 @@ class _Loader(yaml.SafeLoader):
             for key, _ in node.value:
                 if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
                     if key.value in seen:
-                        raise _BadValue(key, f"is written twice (first on line {seen[key.value]})")
+                        raise _BadValue(key, f"is written twice (first on line {seen[key.value]})", seen[key.value])
                     seen[key.value] = key.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
 
@@ -417,13 +458,19 @@ def read_yaml(text: str, source: str) -> Any:
         key = _key_of(root, lambda n: n is node)
         kind = node.tag.rsplit(":", 1)[-1]
         shown = repr(node.value) if isinstance(node, yaml.ScalarNode) else f"a {kind}"
+        where = {"source": source, "key": key, "line": line, "shown": shown}
         if isinstance(bad.cause, str):
-            what = bad.cause
+            what = "{source}: {key} (line {line}): {shown} " + bad.cause.replace("{", "{{").replace("}", "}}")
+            if bad.first is not None:
+                what, where = "{source}: {key} (line {line}): {shown} is written twice (first on line {first})", {
+                    **where, "first": bad.first}
         elif kind == "timestamp":
-            what = f"is not a date ({bad.cause}); write it YYYY-MM-DD, e.g. 2026-10-31"
+            what = ("{source}: {key} (line {line}): {shown} is not a date ({cause}); write it YYYY-MM-DD, e.g. "
+                    "2026-10-31")
         else:
-            what = f"cannot be read as {kind} ({bad.cause})"
-        raise ParamsError(f"{source}: {key} (line {line}): {shown} {what}", file=source, key=key, line=line) from None
+            what = "{source}: {key} (line {line}): {shown} cannot be read as {kind} ({cause})"
+        raise ParamsError.of(what, **where, cause=bad.cause, kind=kind,
+                             fields={"file": source, "key": key, "line": line}) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else None
@@ -449,10 +496,11 @@ def load_params(path: str | Path) -> Params:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except OSError as exc:
-        raise ParamsError(f"{path}: cannot read the parameter file ({exc.strerror})", file=str(path)) from None
+        raise ParamsError.of("{path}: cannot read the parameter file ({reason})", path=path, reason=exc.strerror,
+                             fields={"file": str(path)}) from None
     except UnicodeDecodeError as exc:
-        raise ParamsError(f"{path}: not a UTF-8 text file (byte {exc.start}: {exc.reason}); save it as UTF-8",
-                          file=str(path)) from None
+        raise ParamsError.of("{path}: not a UTF-8 text file (byte {byte}: {problem}); save it as UTF-8", path=path,
+                             byte=exc.start, problem=exc.reason, fields={"file": str(path)}) from None
     raw = read_yaml(text, str(path))
     return parse_params(raw, source=str(path), base_dir=path.resolve().parent)
 
@@ -461,14 +509,19 @@ _BOUNDS = {"greater_than_equal": ("at least", "ge"), "greater_than": ("more than
            "less_than_equal": ("at most", "le"), "less_than": ("less than", "lt")}
 
 
-def _option_message(option: str, value: Any, err: dict[str, Any], key: str) -> str:
-    """``--months must be at most 24, got 1000 (the rule of horizon_months in a params file)``."""
-    same = f"(the rule of {key} in a params file)"
+def _option_message(option: str, value: Any, err: dict[str, Any], key: str) -> tuple[str, dict[str, Any]]:
+    """``--months must be at most 24, got 1000 (the rule of horizon_months in a params file)``, as (template,
+    values): a msgid the command line translates."""
+    values = {"option": option, "value": value, "key": key}
     if err["type"] in _BOUNDS:
         words, bound = _BOUNDS[err["type"]]
-        return f"{option} must be {words} {err['ctx'][bound]}, got {value} {same}"
-    hint = "; write it YYYY-MM-DD, e.g. 2026-10-31" if err["type"].startswith(("date", "datetime")) else ""
-    return f"{option} {value!r}: {err['msg']}{hint} {same}"
+        return ("{option} must be " + words + " {bound}, got {value} (the rule of {key} in a params file)",
+                {**values, "bound": err["ctx"][bound]})
+    values = {**values, "value": repr(value), "problem": _problem(err)}
+    if err["type"].startswith(("date", "datetime")):
+        return ("{option} {value}: {problem}; write it YYYY-MM-DD, e.g. 2026-10-31 (the rule of {key} in a params "
+                "file)", values)
+    return "{option} {value}: {problem} (the rule of {key} in a params file)", values
 
 
 def with_overrides(params: Params, overrides: dict[str, tuple[str, Any]], *, arrays: int = RUN_ARRAYS) -> Params:
@@ -502,7 +555,8 @@ def with_overrides(params: Params, overrides: dict[str, tuple[str, Any]], *, arr
         err, key = exc.errors()[0], _keys(exc)[0]
         option, value = next(((o, v) for k, (o, v) in given.items() if key == k or key.startswith(k + ".")),
                              next(iter(given.values())))
-        raise ParamsError(_option_message(option, value, err, key), option=option, key=key) from None
+        template, values = _option_message(option, value, err, key)
+        raise ParamsError.of(template, **values, fields={"option": option, "key": key}) from None
     out = params.model_copy(update={s: getattr(checked, s) for s in sections})
     paths_option = given.get("simulation.n_paths", ("simulation.n_paths", None))[0]
     check_memory(out, setting=paths_option, arrays=arrays)

@@ -106,7 +106,7 @@ def prepare(params: Params, ledger: Ledger | None = None, *, cache: bool = True)
         progress.step("reading the ledger")
         ledger = ledger_from_params(params)
     as_of = resolve_as_of(params, ledger)
-    progress.step(f"fitting payer behaviour as of {as_of:%Y-%m-%d}")
+    progress.step("fitting payer behaviour as of {date}", date=pd.Timestamp(as_of).date())
     end = horizon_end(as_of, params.horizon_months)
     b = params.behaviour
     settings = dict(half_life_days=b.half_life_days, grace_days=b.grace_days,

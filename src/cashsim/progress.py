@@ -3,7 +3,10 @@
 Off by default, so the library, the notebooks and the tests print nothing. ``cashsim`` turns it on when standard
 error is a terminal, or always with ``--progress`` (anywhere on the command line): :func:`enable`. Messages are one
 line each (:func:`step`); loops show a tqdm bar on standard error (:func:`bar`), never on standard output, so
-``--json -`` stays clean.
+``--json -`` stays clean. Messages and bar labels are English msgids with ``str.format`` fields, shown in the
+language of :func:`set_locale` (``cashsim`` sets the output's locale; French by default): a date field is written
+the locale's way (``fitting payer behaviour as of 31 oct. 2026`` -> ``ajustement du comportement des payeurs au
+31 oct. 2026``).
 
     >>> list(bar([1, 2], desc="origins"))    # off: the iterable itself
     [1, 2]
@@ -17,7 +20,30 @@ from typing import TypeVar
 
 T = TypeVar("T")
 
-_STATE = {"on": False}
+_STATE: dict = {"on": False, "locale": "fr_FR"}
+
+
+def set_locale(locale: str) -> None:
+    """The language and formats of the messages (``fr_FR``, ``en_GB``...)."""
+    _STATE["locale"] = locale
+
+
+def _text(message: str, fields: dict) -> str:
+    """``message`` translated, its fields filled in (dates and numbers in the locale's format)."""
+    import datetime as dt
+
+    from cashsim import fmt, i18n
+
+    loc = _STATE["locale"]
+
+    def shown(value):
+        if isinstance(value, dt.date):  # datetime and pandas Timestamp too
+            return fmt.date(value, locale=loc)
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return fmt.number(value, locale=loc)
+        return value
+
+    return i18n.translator(loc).gettext(message).format(**{k: shown(v) for k, v in fields.items()})
 
 
 def enable(on: bool | None = None) -> None:
@@ -30,16 +56,19 @@ def enabled() -> bool:
     return _STATE["on"]
 
 
-def step(message: str) -> None:
-    """One line ``cashsim: <message>`` on standard error when progress is shown."""
+def step(message: str, **fields: object) -> None:
+    """One line ``cashsim: <message>`` on standard error when progress is shown; ``message`` is a msgid whose
+    ``{fields}`` are filled after translation."""
     if _STATE["on"]:
-        print(f"cashsim: {message}", file=sys.stderr, flush=True)
+        print(f"cashsim: {_text(message, fields)}", file=sys.stderr, flush=True)
 
 
 def bar(iterable: Iterable[T], *, desc: str, total: int | None = None) -> Iterator[T] | Iterable[T]:
-    """``iterable`` with a tqdm bar on standard error (``desc`` k/n) when progress is shown, else unchanged."""
+    """``iterable`` with a tqdm bar on standard error (``desc``, a msgid, then k/n) when progress is shown, else
+    unchanged."""
     if not _STATE["on"]:
         return iterable
     from tqdm import tqdm
 
-    return tqdm(iterable, desc=f"cashsim: {desc}", total=total, file=sys.stderr, leave=True, dynamic_ncols=True)
+    return tqdm(iterable, desc=f"cashsim: {_text(desc, {})}", total=total, file=sys.stderr, leave=True,
+                dynamic_ncols=True)

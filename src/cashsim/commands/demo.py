@@ -19,9 +19,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from cashsim.commands import check_writable
+from cashsim import commands
+from cashsim.commands import _, check_writable
 from cashsim.memory import COMPARISON_ARRAYS
-from cashsim.params import load_params, with_overrides
+from cashsim.params import with_overrides
 
 DEMO_PARAMS = Path("params") / "demo.yml"
 
@@ -45,13 +46,13 @@ def default_output(params_path: Path) -> Path:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("demo", help="run the monthly report of the embedded demo company and print its path",
-                              description=__doc__.splitlines()[0])
+    p = subparsers.add_parser("demo", help=_("run the monthly report of the embedded demo company and print its path"),
+                              description=_("The monthly report of the embedded demo company."))
     p.add_argument("--paths", type=int, default=None, metavar="N",
-                   help="Monte Carlo paths (default: simulation.n_paths of params/demo.yml)")
+                   help=_("Monte Carlo paths (default: simulation.n_paths of params/demo.yml)"))
     p.add_argument("--output", default=None, metavar="DIR",
-                   help="folder holding the company folders (default: reports/ of the repo)")
-    p.add_argument("--force", action="store_true", help="replace an existing report of the month")
+                   help=_("folder holding the company folders (default: reports/ of the repo)"))
+    p.add_argument("--force", action="store_true", help=_("replace an existing report of the month"))
     p.set_defaults(func=run)
 
 
@@ -60,16 +61,18 @@ def run(args: argparse.Namespace) -> int:
     from cashsim.report import html_path, run_monthly_report
 
     path = demo_params_path()
-    params = load_params(path)  # validation first: a broken demo.yml fails here, naming the key
+    params = commands.load(path)  # validation first: a broken demo.yml fails here, naming the key
     with_overrides(params, {"simulation.n_paths": ("--paths", args.paths)}, arrays=COMPARISON_ARRAYS)
     month = str(pd.Period(pd.Timestamp(params.as_of) + pd.Timedelta(days=1), freq="M"))
     output = Path(args.output) if args.output else default_output(path)
-    check_writable(output, "--output" if args.output else "the reports folder (give --output DIR)", folder=True)
+    check_writable(output, "--output" if args.output else _("the reports folder (give --output DIR)"), folder=True)
     n_paths = args.paths if args.paths is not None else params.simulation.n_paths
-    print(f"{params.company}: data as of {params.as_of}, forecast of {params.horizon_months} months from {month}, "
-          f"{n_paths} paths (params {path})")
+    print(_("{company}: data as of {date}, forecast of {months} months from {month}, {paths} paths (params {path})")
+          .format(company=params.company, date=commands.day(params.as_of), months=params.horizon_months,
+                  month=commands.month(month), paths=commands.num(n_paths), path=path))
     started = time.perf_counter()
     folder = run_monthly_report(path, month, n_paths=args.paths, output_root=output, force=args.force)
-    print(f"monthly report for {month} written in {time.perf_counter() - started:.0f} s to {folder}")
+    print(_("monthly report for {month} written in {seconds} s to {folder}").format(
+        month=commands.month(month), seconds=commands.num(time.perf_counter() - started), folder=folder))
     print(html_path(folder))
     return 0

@@ -27,7 +27,8 @@ from typing import Any
 
 import pandas as pd
 
-from cashsim.commands import check_writable, write_output
+from cashsim import commands
+from cashsim.commands import _, check_writable, write_output
 from cashsim.errors import ParamsError
 from cashsim.params import Params, with_overrides
 from cashsim.params import Simulation as SimulationParams
@@ -65,18 +66,17 @@ def run(args: argparse.Namespace) -> int:
     from cashsim.ledger import read_ledger
 
     if args.params and (args.invoices or args.payments):
-        raise ParamsError("give either --params FILE or --invoices and --payments, not both")
+        raise ParamsError.of("give either --params FILE or --invoices and --payments, not both")
     if args.json and args.json != "-":
         check_writable(args.json, "--json")
     if args.params:
-        from cashsim.params import load_params
         from cashsim.sources import ledger_from_params
 
-        params = load_params(args.params)
+        params = commands.load(args.params)
     elif args.invoices and args.payments:
         params = Params(horizon_months=3, simulation=SimulationParams(n_paths=2000, seed=42))
     else:
-        raise ParamsError("give --invoices FILE and --payments FILE (CSV or .xlsx), or --params FILE")
+        raise ParamsError.of("give --invoices FILE and --payments FILE (CSV or .xlsx), or --params FILE")
     # the options obey the params file's rules (limits, dates, memory) before the ledger is read
     params = with_overrides(params, {"simulation.n_paths": ("--paths", args.paths),
                                      "simulation.seed": ("--seed", args.seed),
@@ -90,30 +90,32 @@ def run(args: argparse.Namespace) -> int:
     if args.json == "-":
         sys.stdout.write(text + "\n")
         return 0
-    table = pd.DataFrame(payload["months"]).set_index("month")
-    what = "open invoices and the sales plan" if params.sales_plan else "open invoices (no sales plan)"
-    print(f"Collections forecast as of {payload['as_of']} ({sim.n_paths} paths, seed {sim.seed}), euros incl. VAT, "
-          f"from {what}:")
-    print(table.to_string(float_format="{:,.0f}".format))
+    table = pd.DataFrame(payload["months"])
+    what = _("open invoices and the sales plan") if params.sales_plan else _("open invoices (no sales plan)")
+    print(commands.colon(_("Collections forecast as of {date} ({paths} paths, seed {seed}), euros incl. VAT, from "
+                           "{what}").format(date=commands.day(as_of), paths=commands.num(sim.n_paths), seed=sim.seed,
+                                            what=what)))
+    figures = {c: commands.num for c in table.columns if c != "month"}
+    print(commands.text_table(table, {"month": commands.month, **figures}))
     if args.json:
         out = write_output(args.json, text + "\n", "--json")
-        print(f"written: {out}")
+        print(commands.colon(_("written")), out)
     return 0
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("forecast", help="Monte Carlo forecast of collections by month and week, as JSON",
-                              description=__doc__.splitlines()[0])
-    p.add_argument("--invoices", metavar="FILE", help="invoices (CSV or .xlsx, ledger columns)")
-    p.add_argument("--payments", metavar="FILE", help="payments (CSV or .xlsx, ledger columns)")
-    p.add_argument("--params", metavar="FILE", help="a parameter file instead of the two files (data, as_of, "
-                                                    "horizon_months, simulation)")
+    p = subparsers.add_parser("forecast", help=_("Monte Carlo forecast of collections by month and week, as JSON"),
+                              description=_("The Monte Carlo collection forecast, as JSON for scripts."))
+    p.add_argument("--invoices", metavar="FILE", help=_("invoices (CSV or .xlsx, ledger columns)"))
+    p.add_argument("--payments", metavar="FILE", help=_("payments (CSV or .xlsx, ledger columns)"))
+    p.add_argument("--params", metavar="FILE", help=_("a parameter file instead of the two files (data, as_of, "
+                                                    "horizon_months, simulation)"))
     p.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD",
-                   help="standing date (default: params as_of, else the latest date in the data)")
-    p.add_argument("--months", type=int, metavar="N", help="calendar months to forecast (default 3 or params)")
-    p.add_argument("--paths", type=int, metavar="N", help="Monte Carlo paths (default 2000 or params)")
-    p.add_argument("--seed", type=int, metavar="N", help="random seed (default 42 or params)")
-    p.add_argument("--json", metavar="OUT", help="write the JSON here ('-' = standard output only)")
-    p.add_argument("--no-cache", action="store_true", help="fit payer behaviour again instead of reading the "
-                                                              "fit cache (see README, Fit cache)")
+                   help=_("standing date (default: params as_of, else the latest date in the data)"))
+    p.add_argument("--months", type=int, metavar="N", help=_("calendar months to forecast (default 3 or params)"))
+    p.add_argument("--paths", type=int, metavar="N", help=_("Monte Carlo paths (default 2000 or params)"))
+    p.add_argument("--seed", type=int, metavar="N", help=_("random seed (default 42 or params)"))
+    p.add_argument("--json", metavar="OUT", help=_("write the JSON here ('-' = standard output only)"))
+    p.add_argument("--no-cache", action="store_true", help=_("fit payer behaviour again instead of reading the "
+                                                              "fit cache (see README, Fit cache)"))
     p.set_defaults(func=run)

@@ -16,44 +16,68 @@ from pathlib import Path
 
 import pandas as pd
 
-from cashsim.commands import check_counts, check_writable, write_output
+from cashsim import commands
+from cashsim.commands import _, check_counts, check_writable, write_output
 from cashsim.errors import ParamsError
 from cashsim.memory import COMPARISON_ARRAYS
-from cashsim.params import load_params, with_overrides
+from cashsim.params import with_overrides
+
+
+def _changes_nothing(table: pd.DataFrame) -> list[str]:
+    """One line per scenario :func:`cashsim.compare.flag_changes_nothing` flagged, in the output's language."""
+    from cashsim.report.words import lever_name
+
+    if "changes_nothing" not in table.columns:
+        return []
+    flagged = table[table["changes_nothing"].astype(bool)].drop_duplicates("scenario")
+    return [_("Scenario {name} changes nothing on this company: {reason}.").format(
+        name=lever_name(r.scenario, commands.locale()), reason=_(str(r.changes_nothing_reason)))
+        for r in flagged.itertuples()]
 
 
 def _print(table: pd.DataFrame, plan) -> None:
-    from cashsim.compare import changes_nothing_text
+    from cashsim.report.words import action_text, lever_name
 
-    cols = ["scenario", "month", "extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "recovered",
-            "brought_forward", "p_target_met", "delta_p_target_met", "cost", "cost_per_euro",
-            "annualised_cost_rate", "risk"]
-    money = {c: "{:,.0f}".format for c in ("extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "recovered",
-                                           "brought_forward", "cost")}
-    pct = {c: "{:.0%}".format for c in ("p_target_met", "delta_p_target_met")}
-    rate = {"cost_per_euro": "{:.3f}".format, "annualised_cost_rate": "{:.1%}".format}
-    print("Collection levers against the baseline (common random numbers; euros incl. VAT):")
-    print(table[cols].to_string(index=False, formatters={**money, **pct, **rate}, na_rep="-"))
-    if changes_nothing_text(table):
-        print(changes_nothing_text(table))
+    loc = commands.locale()
+    num, pct = commands.num, commands.pct
+    cols = {"scenario": "scenario", "month": "month", "extra_cash_mean": "extra cash", "extra_cash_p10": "p10",
+            "extra_cash_p90": "p90", "recovered": "recovered", "brought_forward": "brought forward",
+            "p_target_met": "P(target met)", "delta_p_target_met": "change", "cost": "cost",
+            "cost_per_euro": "cost per euro", "annualised_cost_rate": "annual rate", "risk": "relationship risk"}
+    formats = {"scenario": lambda x: lever_name(x, loc), "month": commands.month,
+               **{c: num for c in ("extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "recovered",
+                                   "brought_forward", "cost")},
+               **{c: pct for c in ("p_target_met", "delta_p_target_met")},
+               "cost_per_euro": lambda x: pct(x, 1), "annualised_cost_rate": lambda x: pct(x, 1)}  # as the report
+    print(commands.colon(_("Collection levers against the baseline (common random numbers; euros incl. VAT)")))
+    print(commands.text_table(table[list(cols)], formats, cols, translate=("risk",)))
+    for line in _changes_nothing(table):
+        print(line)
     if plan is None:
         return
-    verdict = "meets" if plan.meets_target else "does NOT meet"
-    print(f"\nCheapest plan ({verdict} the required probability in every month), expected cost "
-          f"{plan.cost:,.0f} EUR: " + (", ".join(lv.name for lv in plan.levers) or "current practice"))
-    months = plan.months[["month", "status", "p_target_met_baseline", "p_target_met", "required",
-                          "expected_shortfall", "financing_needed", "bridge_advance", "recovered", "brought_forward"]]
-    print(months.to_string(index=False, formatters={
-        **{c: "{:.0%}".format for c in ("p_target_met_baseline", "p_target_met", "required")},
-        **{c: "{:,.0f}".format for c in ("expected_shortfall", "financing_needed", "bridge_advance", "recovered",
-                                         "brought_forward")}}))
+    verdict = (_("it meets the required probability in every month") if plan.meets_target
+               else _("it does NOT meet the required probability in every month"))
+    names = ", ".join(lever_name(lv.name, loc) for lv in plan.levers) or _("current practice")
+    print("\n" + _("Cheapest plan ({verdict}), expected cost {cost}: {levers}").format(
+        verdict=verdict, cost=commands.money(plan.cost), levers=names))
+    mcols = {"month": "month", "status": "status", "p_target_met_baseline": "P(met) now",
+             "p_target_met": "P(met) with the plan", "required": "required",
+             "expected_shortfall": "expected shortfall", "financing_needed": "financing to bridge",
+             "bridge_advance": "bridge advance", "recovered": "recovered", "brought_forward": "brought forward"}
+    print(commands.text_table(plan.months[list(mcols)], {
+        "month": commands.month, **{c: pct for c in ("p_target_met_baseline", "p_target_met", "required")},
+        **{c: num for c in ("expected_shortfall", "financing_needed", "bridge_advance", "recovered",
+                            "brought_forward")}}, mcols, translate=("status",)))
     if plan.bridge is not None:
-        print(f"Bridge: factor {plan.bridge.share:.1%} of the not-yet-due invoices "
-              f"({plan.bridge.advance_rate:.0%} advance).")
+        print(_("Bridge: factor {share} of the not-yet-due invoices ({advance} advance).").format(
+            share=pct(plan.bridge.share, 1), advance=pct(plan.bridge.advance_rate)))
     if len(plan.actions):
-        print("\nFirst actions:")
-        print(plan.actions.head(15)[["lever", "customer_id", "invoice_id", "amount", "action"]]
-              .to_string(index=False, formatters={"amount": "{:,.0f}".format}))
+        print("\n" + commands.colon(_("First actions")))
+        acols = {"lever": "lever", "customer_id": "customer id", "invoice_id": "invoice", "amount": "amount",
+                 "action": "action"}
+        print(commands.text_table(plan.actions.head(15)[list(acols)], {
+            "lever": lambda x: lever_name(x, loc), "customer_id": lambda x: _(x) if x == "all" else x,
+            "amount": num, "action": lambda x: action_text(x, loc)}, acols))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -64,12 +88,12 @@ def run(args: argparse.Namespace) -> int:
     for option, path, folder in (("--json", args.json, False), ("--charts", args.charts, True)):
         if path:
             check_writable(path, option, folder=folder)
-    params = with_overrides(load_params(args.params), {"simulation.n_paths": ("--paths", args.paths),
+    params = with_overrides(commands.load(args.params), {"simulation.n_paths": ("--paths", args.paths),
                                                        "simulation.seed": ("--seed", args.seed)},
                             arrays=COMPARISON_ARRAYS)
     if not params.scenarios:
-        raise ParamsError(f"{args.params}: no `scenarios:` section; add a baseline and at least one scenario of "
-                          "levers (see params/demo.yml)")
+        raise ParamsError.of("{path}: no `scenarios:` section; add a baseline and at least one scenario of levers "
+                             "(see params/demo.yml)", path=args.params, fields={"file": str(args.params)})
     n_paths = params.simulation.n_paths if args.paths is None else args.paths
     seed = params.simulation.seed if args.seed is None else args.seed
     base = prepare(params, cache=not args.no_cache)
@@ -83,26 +107,28 @@ def run(args: argparse.Namespace) -> int:
                        required_probability=params.burn.required_probability,
                        dunning_estimates=estimates.to_dict(orient="records") if len(estimates) else [],
                        recovery_estimates=study.recovery.to_dict(orient="records") if len(study.recovery) else [])
-        print(f"\nwritten: {write_output(args.json, text, '--json')}")
+        print("\n" + commands.colon(_("written")), write_output(args.json, text, "--json"))
     if args.charts:
         for path in write_charts(table, Path(args.charts), params.burn.required_probability, params.report.locale):
-            print(f"written: {path}")
+            print(commands.colon(_("written")), path)
     return 0
 
 
 def write_charts(table: pd.DataFrame, folder: Path, required_probability: float, locale: str) -> list[Path]:
     """The waterfall of cash each scenario brings forward to the month at risk, and cost against P(target met)."""
-    from cashsim import plots
+    from cashsim import fmt, plots
     from cashsim.compare import summary
 
     folder.mkdir(parents=True, exist_ok=True)
     s = summary(table)
     month = s["month"].iloc[0] if len(s) else ""
+    shown = fmt.month_name(month, locale=locale) if month else ""
     figs = {"levers_waterfall.html": plots.levers_waterfall(
-                s[~s["financing"]], total_label="levers added up (no interactions)", locale=locale,
-                title=f"Cash brought forward to the end of {month}"),
+                s[~s["financing"]], total_label=_("levers added up (no interactions)"), locale=locale,
+                title=_("Cash brought forward to the end of {month}").format(month=shown)),
             "levers_cost_p_met.html": plots.lever_cost_scatter(
-                s, required_probability, locale=locale, title=f"Cost against P(target met), {month}")}
+                s, required_probability, locale=locale,
+                title=_("Cost against P(target met), {month}").format(month=shown))}
     paths = []
     for name, fig in figs.items():
         fig.write_html(folder / name, include_plotlyjs=True, full_html=True)
@@ -111,18 +137,18 @@ def write_charts(table: pd.DataFrame, folder: Path, required_probability: float,
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("levers", help="collection levers side by side against the target; cheapest plan",
-                              description="Every scenario of collection levers in the params, simulated on common "
+    p = subparsers.add_parser("levers", help=_("collection levers side by side against the target; cheapest plan"),
+                              description=_("Every scenario of collection levers in the params, simulated on common "
                                           "random numbers against the baseline, and the cheapest plan that brings "
-                                          "P(target met) to the required probability.")
-    p.add_argument("--params", required=True, help="parameter file (YAML) with a `scenarios:` section")
-    p.add_argument("--json", metavar="OUT", help="write the comparison and the plan to this JSON file")
-    p.add_argument("--paths", type=int, default=None, help="Monte Carlo paths (default: simulation.n_paths)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default: simulation.seed)")
+                                          "P(target met) to the required probability."))
+    p.add_argument("--params", required=True, help=_("parameter file (YAML) with a `scenarios:` section"))
+    p.add_argument("--json", metavar="OUT", help=_("write the comparison and the plan to this JSON file"))
+    p.add_argument("--paths", type=int, default=None, help=_("Monte Carlo paths (default: simulation.n_paths)"))
+    p.add_argument("--seed", type=int, default=None, help=_("random seed (default: simulation.seed)"))
     p.add_argument("--plan-paths", type=int, default=None,
-                   help="paths per trial of the plan search (default: min(paths, 500), as the report)")
-    p.add_argument("--no-plan", action="store_true", help="skip the cheapest-plan search")
-    p.add_argument("--charts", metavar="DIR", help="write the waterfall and cost / P(met) charts (HTML) here")
-    p.add_argument("--no-cache", action="store_true", help="fit payer behaviour again instead of reading the "
-                                                              "fit cache (see README, Fit cache)")
+                   help=_("paths per trial of the plan search (default: min(paths, 500), as the report)"))
+    p.add_argument("--no-plan", action="store_true", help=_("skip the cheapest-plan search"))
+    p.add_argument("--charts", metavar="DIR", help=_("write the waterfall and cost / P(met) charts (HTML) here"))
+    p.add_argument("--no-cache", action="store_true", help=_("fit payer behaviour again instead of reading the "
+                                                              "fit cache (see README, Fit cache)"))
     p.set_defaults(func=run)

@@ -31,6 +31,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from cashsim import commands
+from cashsim.commands import _
 from cashsim.errors import ParamsError
 from cashsim.params import load_params, with_overrides
 
@@ -88,28 +90,30 @@ def voila_argv(notebook: str | Path, port: int = DEFAULT_PORT, *, open_browser: 
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("panel", help="serve the scenario panel (Voilà) on localhost",
-                              description=__doc__.splitlines()[0])
-    p.add_argument("--params", required=True, type=Path, help="parameter file (YAML)")
-    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"local port (default {DEFAULT_PORT})")
-    p.add_argument("--paths", type=int, default=None, help="Monte Carlo paths per update (default 500)")
-    p.add_argument("--browser", action="store_true", help="open the page in the default web browser")
-    p.add_argument("--no-cache", action="store_true", help="fit payer behaviour again instead of reading the "
-                                                              "fit cache (see README, Fit cache)")
+    p = subparsers.add_parser("panel", help=_("serve the scenario panel (Voilà) on localhost"),
+                              description=_("Serve the scenario panel with Voilà on this machine only."))
+    p.add_argument("--params", required=True, type=Path, help=_("parameter file (YAML)"))
+    p.add_argument("--port", type=int, default=DEFAULT_PORT,
+                   help=_("local port (default {port})").format(port=DEFAULT_PORT))
+    p.add_argument("--paths", type=int, default=None, help=_("Monte Carlo paths per update (default 500)"))
+    p.add_argument("--browser", action="store_true", help=_("open the page in the default web browser"))
+    p.add_argument("--no-cache", action="store_true", help=_("fit payer behaviour again instead of reading the "
+                                                              "fit cache (see README, Fit cache)"))
     p.set_defaults(func=run)
 
 
 def check_port(port: int) -> None:
     """Refuse a port that is not a TCP port or that 127.0.0.1 cannot listen on (taken, or privileged)."""
     if not 1 <= port <= 65535:
-        raise ParamsError(f"--port {port} is not a TCP port; give a number between 1024 and 65535", option="--port")
+        raise ParamsError.of("--port {port} is not a TCP port; give a number between 1024 and 65535", port=port,
+                             fields={"option": "--port"})
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
         s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as Voilà's server does
         try:
             s.bind(("127.0.0.1", port))
         except OSError as exc:
-            raise ParamsError(f"--port {port}: cannot listen on 127.0.0.1:{port} ({exc.strerror}); give another "
-                              "port", option="--port") from None
+            raise ParamsError.of("--port {port}: cannot listen on 127.0.0.1:{port} ({reason}); give another port",
+                                 port=port, reason=exc.strerror, fields={"option": "--port"}) from None
 
 
 class _Stopped(BaseException):
@@ -209,19 +213,19 @@ def serve(argv: list[str], cwd: str | Path) -> int:
 
 def run(args: argparse.Namespace) -> int:
     check_port(args.port)
-    with_overrides(load_params(args.params), {"simulation.n_paths": ("--paths", args.paths)})
+    with_overrides(commands.load(args.params), {"simulation.n_paths": ("--paths", args.paths)})
     if args.no_cache:
         os.environ["CASHSIM_NO_CACHE"] = "1"  # the kernels inherit it
     with stop_signals():
         try:
             with tempfile.TemporaryDirectory(prefix="cashsim-panel-") as tmp:
                 nb = prepare_panel_notebook(args.params, tmp, n_paths=args.paths)
-                print(f"cashsim panel: serving {args.params} on http://127.0.0.1:{args.port}/ (Ctrl-C to stop)",
-                      flush=True)
+                print("cashsim panel: " + _("serving {params} on {url} (Ctrl-C to stop)").format(
+                    params=args.params, url=f"http://127.0.0.1:{args.port}/"), flush=True)
                 return serve(voila_argv(nb, args.port, open_browser=args.browser), tmp)
         except _Stopped as stop:
             try:
-                print(f"cashsim panel: stopped ({stop})", flush=True)
+                print("cashsim panel: " + _("stopped ({signal})").format(signal=stop), flush=True)
             except OSError:  # the terminal that sent SIGHUP is gone
                 pass
             return 0

@@ -21,9 +21,30 @@ import json
 import time
 from pathlib import Path
 
-from cashsim.commands import check_writable
+from cashsim import commands
+from cashsim.commands import _, check_writable
 from cashsim.memory import COMPARISON_ARRAYS
-from cashsim.params import Params, load_params, with_overrides
+from cashsim.params import Params, with_overrides
+
+#: The messages of the report runner a user meets (:mod:`cashsim.report.runner`), as msgids: :func:`run` shows them
+#: in the reader's language (a message of another wording is shown as it is).
+RUN_ERRORS = (
+    "month {month} is outside the forecast horizon {first}..{last} of a forecast as of {as_of}: choose a month in "
+    "it, or change as_of / horizon_months in the params file",
+    "another cashsim report for {month} is running (lock {path} is held); wait for it to finish - the lock is "
+    "released automatically when that run ends or dies",
+    "the report for {month} failed in cell In [{count}] ({source}): {error}; the failed notebook is kept at {kept}",
+    "the report for {month} could not run ({error}); partial notebook: {kept}",
+)
+
+
+def _translatable(exc):
+    """``exc`` (a ReportError of the runner) rebuilt from its msgid when its text is one of :data:`RUN_ERRORS`."""
+    from cashsim.errors import ReportError
+    from cashsim.ledger import wording
+
+    found = wording.parse(str(exc), RUN_ERRORS)
+    return exc if found is None else ReportError.of(found[0], **found[1], fields=exc.fields)
 
 
 def check_options(params_path: str | Path, *, month: str | None = None, paths: int | None = None,
@@ -31,37 +52,44 @@ def check_options(params_path: str | Path, *, month: str | None = None, paths: i
     """Everything that can be checked before the notebook starts, so a bad option fails in a second, naming it:
     the params file, ``--month`` (YYYY-MM), ``--paths``, ``--seed`` and ``--as-of`` under the params file's rules
     (the memory check for a lever study), and the output folder (``--output``, else ``report.output_dir``)."""
+    from cashsim.errors import ReportError
     from cashsim.report import check_month
 
     if month is not None:
-        check_month(month)
-    params = load_params(params_path)
+        try:
+            check_month(month)
+        except ReportError:  # the same check, its message in the reader's language
+            raise ReportError.of("--month {month}: give the report month as YYYY-MM, for example 2026-11",
+                                 month=repr(month)) from None
+    params = commands.load(params_path)
     with_overrides(params, {"simulation.n_paths": ("--paths", paths), "simulation.seed": ("--seed", seed),
                             "as_of": ("--as-of", as_of)}, arrays=COMPARISON_ARRAYS)
     if output is not None:
         check_writable(output, "--output", folder=True)
     else:
-        check_writable(params.report.output_dir, f"report.output_dir of {params_path}", folder=True)
+        check_writable(params.report.output_dir, _("report.output_dir of {path}").format(path=params_path),
+                       folder=True)
     return params
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("report", description=__doc__.splitlines()[0],
-                              help="run the monthly report into reports/<company>/YYYY-MM/ (HTML, notebook, summary)")
-    p.add_argument("--params", required=True, metavar="FILE", help="parameter file (YAML), e.g. params/demo.yml")
-    p.add_argument("--month", required=True, metavar="YYYY-MM", help="month the report is about, e.g. 2026-11")
+    p = subparsers.add_parser("report", description=_("Run the monthly report notebook and print where it went."),
+                              help=_("run the monthly report into reports/<company>/YYYY-MM/ (HTML, notebook, "
+                                     "summary)"))
+    p.add_argument("--params", required=True, metavar="FILE", help=_("parameter file (YAML), e.g. params/demo.yml"))
+    p.add_argument("--month", required=True, metavar="YYYY-MM", help=_("month the report is about, e.g. 2026-11"))
     p.add_argument("--paths", type=int, default=None, metavar="N",
-                   help="Monte Carlo paths (default: simulation.n_paths of the params file)")
-    p.add_argument("--seed", type=int, default=None, metavar="N", help="seed (default: simulation.seed)")
+                   help=_("Monte Carlo paths (default: simulation.n_paths of the params file)"))
+    p.add_argument("--seed", type=int, default=None, metavar="N", help=_("seed (default: simulation.seed)"))
     p.add_argument("--as-of", default=None, metavar="YYYY-MM-DD",
-                   help="date the forecast stands on (default: the params' as_of, else the day before the month)")
+                   help=_("date the forecast stands on (default: the params' as_of, else the day before the month)"))
     p.add_argument("--output", default=None, metavar="DIR",
-                   help="folder holding the company folders <company>/YYYY-MM (default: report.output_dir of the "
-                        "params)")
+                   help=_("folder holding the company folders <company>/YYYY-MM (default: report.output_dir of the "
+                        "params)"))
     p.add_argument("--force", action="store_true",
-                   help="replace <company>/YYYY-MM instead of writing a new version YYYY-MM-v2")
-    p.add_argument("--no-cache", action="store_true", help="fit payer behaviour again instead of reading the "
-                                                              "fit cache (see README, Fit cache)")
+                   help=_("replace <company>/YYYY-MM instead of writing a new version YYYY-MM-v2"))
+    p.add_argument("--no-cache", action="store_true", help=_("fit payer behaviour again instead of reading the "
+                                                              "fit cache (see README, Fit cache)"))
     p.set_defaults(func=run)
 
 
@@ -73,11 +101,17 @@ def run(args: argparse.Namespace) -> int:
     check_options(args.params, month=args.month, paths=args.paths, seed=args.seed, as_of=args.as_of,
                   output=args.output)
     started = time.perf_counter()
-    with cache_off(args.no_cache):  # through the environment: the notebook's kernel inherits it
-        folder = run_monthly_report(args.params, args.month, n_paths=args.paths, seed=args.seed, as_of=args.as_of,
-                                    output_root=args.output, force=args.force)
+    from cashsim.errors import ReportError
+
+    try:
+        with cache_off(args.no_cache):  # through the environment: the notebook's kernel inherits it
+            folder = run_monthly_report(args.params, args.month, n_paths=args.paths, seed=args.seed,
+                                        as_of=args.as_of, output_root=args.output, force=args.force)
+    except ReportError as exc:
+        raise _translatable(exc) from exc
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
-    print(f"report for {args.month} written to {folder} in {time.perf_counter() - started:.0f} s "
-          f"(run {summary['run_uuid']})")
+    print(_("report for {month} written to {folder} in {seconds} s (run {run})").format(
+        month=commands.month(args.month), folder=folder, seconds=commands.num(time.perf_counter() - started),
+        run=summary["run_uuid"]))
     print(html_path(folder))
     return 0

@@ -13,27 +13,35 @@ import argparse
 import json
 from typing import TYPE_CHECKING
 
-from cashsim.commands import check_writable, write_output
-from cashsim.params import load_params, with_overrides
+from cashsim import commands
+from cashsim.commands import _, check_writable, write_output
+from cashsim.params import with_overrides
 
 if TYPE_CHECKING:
     from cashsim.targets import TargetReport
 
 
 def _print(report: TargetReport) -> None:
+    num, pct = commands.num, commands.pct
     m = report.months
-    cols = ["month", "required", "target_p50", "target_p10", "target_p90", "collections_p10", "collections_p50",
-            "collections_p90", "p_target_met", "expected_shortfall", "shortfall_p10_worst", "at_risk"]
-    money = {c: "{:,.0f}".format for c in cols if c not in ("month", "p_target_met", "at_risk")}
-    print(f"Smoothed collection target (windows of {report.window} months), as of {report.as_of.date()}:")
-    print(m.loc[~m["is_past"], cols].to_string(index=False, formatters={**money, "p_target_met": "{:.0%}".format}))
+    cols = {"month": "month", "required": "required", "target_p50": "target p50", "target_p10": "target p10",
+            "target_p90": "target p90", "collections_p10": "collections p10", "collections_p50": "collections p50",
+            "collections_p90": "collections p90", "p_target_met": "P(target met)",
+            "expected_shortfall": "expected shortfall", "shortfall_p10_worst": "shortfall, worst 10%",
+            "at_risk": "at risk"}
+    formats = {c: num for c in cols if c not in ("month", "p_target_met", "at_risk")}
+    formats.update(month=commands.month, p_target_met=pct, at_risk=lambda v: _("yes") if v else _("no"))
+    print(commands.colon(_("Smoothed collection target (windows of {n} months), as of {date}").format(
+        n=report.window, date=commands.day(report.as_of))))
+    print(commands.text_table(m.loc[~m["is_past"], list(cols)], formats, cols))
     w = report.weekly
-    wcols = ["week_start", "collections_mean", "outflows", "position_p10", "position_p50", "position_p90",
-             "p_under_minimum"]
-    fm = {c: "{:,.0f}".format for c in wcols[1:-1]}
-    print("\nWeekly cash position (end of week) and P(under the minimum balance on some day):")
-    print(w[wcols].to_string(index=False, formatters={**fm, "week_start": lambda d: d.strftime("%Y-%m-%d"),
-                                                      "p_under_minimum": "{:.0%}".format}))
+    wcols = {"week_start": "week of", "collections_mean": "collections (mean)", "outflows": "outflows",
+             "position_p10": "position p10", "position_p50": "position p50", "position_p90": "position p90",
+             "p_under_minimum": "P(under minimum)"}
+    wformats = {c: num for c in list(wcols)[1:-1]}
+    wformats.update(week_start=commands.day, p_under_minimum=pct)
+    print("\n" + commands.colon(_("Weekly cash position (end of week) and P(under the minimum balance on some day)")))
+    print(commands.text_table(w[list(wcols)], wformats, wcols))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -41,25 +49,25 @@ def run(args: argparse.Namespace) -> int:
 
     if args.json:
         check_writable(args.json, "--json")
-    params = with_overrides(load_params(args.params), {"simulation.n_paths": ("--paths", args.paths),
+    params = with_overrides(commands.load(args.params), {"simulation.n_paths": ("--paths", args.paths),
                                                        "simulation.seed": ("--seed", args.seed)})
     report = run_from_params(params, n_paths=args.paths, seed=args.seed, cache=not args.no_cache).targets
     _print(report)
     if args.json:
         payload = {"params": str(args.params), "company": params.company, **report.to_dict()}
         text = json.dumps(payload, indent=1, ensure_ascii=False, allow_nan=True)
-        print(f"\nwritten: {write_output(args.json, text, '--json')}")
+        print("\n" + commands.colon(_("written")), write_output(args.json, text, "--json"))
     return 0
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("targets", help="monthly smoothed cash target, P(met), weekly cash position",
-                              description="The smoothed monthly cash target, its chance of being met, and the "
-                                          "weekly cash position, from a parameter file.")
-    p.add_argument("--params", required=True, help="parameter file (YAML), e.g. params/demo.yml")
-    p.add_argument("--json", metavar="OUT", help="write the months, windows and weeks to this JSON file")
-    p.add_argument("--paths", type=int, default=None, help="Monte Carlo paths (default: simulation.n_paths)")
-    p.add_argument("--seed", type=int, default=None, help="random seed (default: simulation.seed)")
-    p.add_argument("--no-cache", action="store_true", help="fit payer behaviour again instead of reading the "
-                                                              "fit cache (see README, Fit cache)")
+    p = subparsers.add_parser("targets", help=_("monthly smoothed cash target, P(met), weekly cash position"),
+                              description=_("The smoothed monthly cash target, its chance of being met, and the "
+                                          "weekly cash position, from a parameter file."))
+    p.add_argument("--params", required=True, help=_("parameter file (YAML), e.g. params/demo.yml"))
+    p.add_argument("--json", metavar="OUT", help=_("write the months, windows and weeks to this JSON file"))
+    p.add_argument("--paths", type=int, default=None, help=_("Monte Carlo paths (default: simulation.n_paths)"))
+    p.add_argument("--seed", type=int, default=None, help=_("random seed (default: simulation.seed)"))
+    p.add_argument("--no-cache", action="store_true", help=_("fit payer behaviour again instead of reading the "
+                                                              "fit cache (see README, Fit cache)"))
     p.set_defaults(func=run)

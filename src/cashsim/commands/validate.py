@@ -3,7 +3,9 @@ ledger it points to, and print the ledger summary.
 
 Prints customers, invoices, open and overdue amounts, the date range, the row accounting (rows read = rows used +
 rows rejected), credit no invoice has taken (cash on account, credit notes), rejections by reason and the first
-rejected rows, then notes by reason and the first notes (cells replaced or redirected on rows that were used).
+rejected rows, then notes by reason and the first notes (cells replaced or redirected on rows that were used), in
+the language of the output (:mod:`cashsim.commands`); the ``--rejections`` CSV keeps English machine columns and
+values.
 Rejected rows are not fatal (exit 0); an invalid parameter file or an unreadable ledger
 (:class:`~cashsim.errors.ParamsError`, :class:`~cashsim.errors.LedgerError`) is: ``cashsim.cli.main`` prints the
 message and exits 2.
@@ -21,77 +23,109 @@ from typing import Any
 
 import pandas as pd
 
-from cashsim import fmt
-from cashsim.commands import check_writable
-from cashsim.ledger import Ledger
-from cashsim.params import load_params
+from cashsim import commands, fmt, i18n
+from cashsim.commands import _, check_writable
+from cashsim.ledger import Ledger, wording
 from cashsim.sources import ledger_from_params
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("validate", help="check a params file and its ledger; print the ledger summary",
-                              description=__doc__.splitlines()[0])
-    p.add_argument("params", metavar="PARAMS.yml", help="parameter file (e.g. params/demo.yml)")
+    p = subparsers.add_parser("validate", help=_("check a params file and its ledger; print the ledger summary"),
+                              description=_("Check a parameter file and the ledger it points to, and print the "
+                                            "ledger summary."))
+    p.add_argument("params", metavar="PARAMS.yml", help=_("parameter file (e.g. params/demo.yml)"))
     p.add_argument("--as-of", default=None, metavar="DATE",
-                   help="date of the open book (default: as_of of the params file, else the ledger's latest date)")
+                   help=_("date of the open book (default: as_of of the params file, else the ledger's latest "
+                          "date)"))
     p.add_argument("--rejections", default=None, metavar="OUT.csv",
-                   help="write every rejected row to this CSV (a text starting a formula gets a quote in front)")
-    p.add_argument("--show", type=int, default=10, metavar="N", help="rejected rows and notes to print (default 10)")
+                   help=_("write every rejected row to this CSV, English machine columns (a text starting a formula "
+                          "gets a quote in front)"))
+    p.add_argument("--show", type=int, default=10, metavar="N",
+                   help=_("rejected rows and notes to print (default 10)"))
     p.set_defaults(func=run)
 
 
 def summary_text(summary: dict[str, Any], *, company: str = "", locale: str = fmt.DEFAULT_LOCALE) -> str:
-    """The ledger summary (``Ledger.summary()``) as a few aligned lines for the terminal."""
+    """The ledger summary (``Ledger.summary()``) as a few aligned lines for the terminal, in the language and
+    number formats of ``locale``."""
+    tr = i18n.translator(locale)
+    _, n_ = tr.gettext, tr.ngettext
     cur = summary["currency"] or "EUR"
 
     def money(x: float) -> str:
         return fmt.money(x, locale=locale, currency=cur)
 
+    def num(x: float) -> str:
+        return fmt.number(x, locale=locale)
+
     def day(d: Any) -> str:
         return fmt.date(d, locale=locale) if d is not None and pd.notna(d) else "-"
 
-    lines = [
-        f"Ledger{' of ' + company if company else ''}, as of {day(summary['as_of'])}",
-        f"  customers            {summary['customers']:>10,}   in {summary['segments']} segment(s)",
-        f"  invoices             {summary['invoices']:>10,}   incl. {summary['credit_notes']:,} credit note(s)",
-        f"  payments             {summary['payments']:>10,}",
-        f"  promises / dunning   {summary['promises']:>10,} / {summary['dunning_actions']:,}",
-        f"  dates                {day(summary['first_date'])} -> {day(summary['last_date'])}",
-        f"  open amount          {money(summary['open_amount']):>16}   ({summary['open_invoices']:,} invoices)",
-        f"  overdue amount       {money(summary['overdue_amount']):>16}   ({summary['overdue_invoices']:,} invoices)",
-        f"  rows read / rejected {summary['rows_read']:>10,} / {summary['rows_rejected']:,}"
-        f"   {'every row accounted for' if summary['balanced'] else 'ROWS UNACCOUNTED FOR'}",
+    rows = [  # (label, figure, comment)
+        (_("customers"), num(summary["customers"]),
+         n_("in {n} segment", "in {n} segments", summary["segments"]).format(n=num(summary["segments"]))),
+        (_("invoices"), num(summary["invoices"]),
+         n_("incl. {n} credit note", "incl. {n} credit notes", summary["credit_notes"]).format(
+             n=num(summary["credit_notes"]))),
+        (_("payments"), num(summary["payments"]), ""),
+        (_("promises / dunning"), f"{num(summary['promises'])} / {num(summary['dunning_actions'])}", ""),
+        (_("dates"), f"{day(summary['first_date'])} -> {day(summary['last_date'])}", ""),
+        (_("open receivables"), money(summary["open_amount"]),
+         "(" + n_("{n} invoice", "{n} invoices", summary["open_invoices"]).format(
+             n=num(summary["open_invoices"])) + ")"),
+        (_("overdue amount"), money(summary["overdue_amount"]),
+         "(" + n_("{n} invoice", "{n} invoices", summary["overdue_invoices"]).format(
+             n=num(summary["overdue_invoices"])) + ")"),
     ]
     if summary.get("customer_credit"):
-        lines.insert(-1, f"  unallocated credit   {money(summary['customer_credit']):>16}   "
-                         f"({summary['customers_in_credit']:,} customer(s); cash on account "
-                         f"{money(summary['cash_on_account'])})")
+        rows.append((_("unallocated credit"), money(summary["customer_credit"]),
+                     "(" + n_("{n} customer; cash on account {amount}", "{n} customers; cash on account {amount}",
+                              summary["customers_in_credit"]).format(
+                         n=num(summary["customers_in_credit"]), amount=money(summary["cash_on_account"])) + ")"))
+    rows.append((_("rows read / rejected"), f"{num(summary['rows_read'])} / {num(summary['rows_rejected'])}",
+                 _("every row accounted for") if summary["balanced"] else _("ROWS UNACCOUNTED FOR")))
+    width = max(len(label) for label, _f, _c in rows)
+    lines = [(_("Ledger of {company}, as of {date}") if company else _("Ledger, as of {date}")).format(
+        company=company, date=day(summary["as_of"]))]
+    lines += [f"  {label:<{width}} {figure:>18}   {comment}".rstrip() for label, figure, comment in rows]
     if summary["rejections_by_reason"]:
-        lines.append("Rejections by reason")
-        lines += [f"  {count:>8,}  {reason}" for reason, count in summary["rejections_by_reason"].items()]
+        lines.append(_("Rejections by reason"))
+        lines += [f"  {num(count):>8}  {_(reason)}" for reason, count in summary["rejections_by_reason"].items()]
     if summary.get("notes_by_reason"):
-        lines.append("Notes by reason (rows used, a cell replaced or redirected)")
-        lines += [f"  {count:>8,}  {reason}" for reason, count in summary["notes_by_reason"].items()]
+        lines.append(_("Notes by reason (rows used, a cell replaced or redirected)"))
+        lines += [f"  {num(count):>8}  {_(reason)}" for reason, count in summary["notes_by_reason"].items()]
     return "\n".join(lines)
 
 
-def _first_rows(table, n: int, what: str, heading: str) -> str:
-    """The first ``n`` rows of a rejections or notes table, file names shortened to their base name."""
+def _first_rows(table, n: int, heading: str, more: str, locale: str, text_cols: tuple[str, ...]) -> str:
+    """The first ``n`` rows of a rejections or notes table for the reader: file names shortened to their base name,
+    headers and reasons translated, details and notes in the locale's words and number formats
+    (:func:`cashsim.ledger.wording.translate`)."""
     if table.empty or n <= 0:
         return ""
-    shown = table.head(n).assign(file=table["file"].head(n).map(lambda f: Path(f).name if "/" in f else f))
-    head = f"First {len(shown)} of {len(table):,} {what}" if len(table) > n else heading
-    return head + "\n" + shown.drop(columns="table").to_string(index=False, max_colwidth=50)
+    _ = i18n.translator(locale).gettext
+    shown = table.head(n).drop(columns="table").copy()
+    shown["file"] = [Path(f).name if "/" in str(f) else str(f) for f in shown["file"]]
+    shown["row"] = [str(int(r)) for r in shown["row"]]
+    shown["reason"] = [_(str(r)) for r in shown["reason"]]
+    for col in text_cols:  # a template's text in the locale's words; a single word (a fallback label) looked up
+        shown[col] = [t if (t := wording.translate(x, locale)) != str(x) else _(str(x)) for x in shown[col]]
+    shown = shown.rename(columns={c: _(c) for c in shown.columns})
+    head = more.format(n=len(shown), total=fmt.number(len(table), locale=locale)) if len(table) > n else heading
+    return head + "\n" + shown.to_string(index=False, max_colwidth=80)
 
 
-def rejections_text(ledger: Ledger, n: int) -> str:
+def rejections_text(ledger: Ledger, n: int, locale: str = fmt.DEFAULT_LOCALE) -> str:
     """The first ``n`` rejected rows (file, row, column, value, reason, detail)."""
-    return _first_rows(ledger.rejections, n, "rejected rows", "Rejected rows")
+    _ = i18n.translator(locale).gettext
+    return _first_rows(ledger.rejections, n, _("Rejected rows"), _("First {n} of {total} rejected rows"), locale,
+                       ("detail",))
 
 
-def notes_text(ledger: Ledger, n: int) -> str:
+def notes_text(ledger: Ledger, n: int, locale: str = fmt.DEFAULT_LOCALE) -> str:
     """The first ``n`` notes (file, row, column, value, used, reason)."""
-    return _first_rows(ledger.notes, n, "notes", "Notes")
+    _ = i18n.translator(locale).gettext
+    return _first_rows(ledger.notes, n, _("Notes"), _("First {n} of {total} notes"), locale, ("used",))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -99,14 +133,15 @@ def run(args: argparse.Namespace) -> int:
 
     if args.rejections:
         check_writable(args.rejections, "--rejections")
-    params = load_params(args.params)
+    params = commands.load(args.params)
     ledger = ledger_from_params(params)
     summary = ledger.summary(args.as_of or params.as_of)  # a bad --as-of raises LedgerError: exit 2
-    print(summary_text(summary, company=params.company, locale=params.report.locale))
-    for shown in (rejections_text(ledger, args.show), notes_text(ledger, args.show)):
+    loc = commands.locale()
+    print(summary_text(summary, company=params.company, locale=loc))
+    for shown in (rejections_text(ledger, args.show, loc), notes_text(ledger, args.show, loc)):
         if shown:
             print(shown)
     if args.rejections:
         out = write_csv(ledger.rejections, args.rejections)
-        print(f"all {len(ledger.rejections):,} rejected rows written to {out}")
+        print(_("all {n} rejected rows written to {path}").format(n=commands.num(len(ledger.rejections)), path=out))
     return 0

@@ -38,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cashsim.ledger import wording as W
 from cashsim.ledger.allocation import allocate_oldest_due_first
 from cashsim.ledger.columns import ALLOCATION_COLUMNS, CREDIT_COLUMNS
 from cashsim.ledger.files import _Raw
@@ -61,13 +62,13 @@ def _link_credit_notes(raw: _Raw, inv: pd.DataFrame, raw_ids: pd.Series, rejecte
     t = np.where(known, target, 0)
     checks = [  # (rows, reason, detail) in the order they are reported
         (named & ~known & inv["applies_to"].isin(raw_ids).to_numpy(), Reason.REJECTED_INVOICE, None),
-        (named & ~known, Reason.UNKNOWN_INVOICE, "no invoice with this id in the invoices table"),
+        (named & ~known, Reason.UNKNOWN_INVOICE, W.NO_SUCH_INVOICE),
         (known & (inv["amount"].to_numpy()[t] < 0), Reason.NOT_AN_INVOICE,
-         "applies_to names the invoice a credit note settles"),
+         W.NAMES_A_CREDIT_NOTE),
         (known & (inv["customer_id"].to_numpy(dtype=object)[t] != inv["customer_id"].to_numpy(dtype=object)),
-         Reason.OTHER_CUSTOMER, "the invoice is another customer's"),
+         Reason.OTHER_CUSTOMER, W.ANOTHER_CUSTOMERS),
         (known & (inv["issue_date"].to_numpy()[t] > inv["issue_date"].to_numpy()), Reason.BEFORE_ISSUE,
-         "the invoice was issued after the credit note"),
+         W.ISSUED_AFTER_NOTE),
     ]
     why = np.full(len(inv), -1)
     for k, (rows, _, _) in reversed(list(enumerate(checks))):
@@ -89,9 +90,9 @@ def _on_account(raw: _Raw, work: pd.DataFrame, known_customers: pd.Index,
     on_account = work["invoice_id"].isna().to_numpy()
     cash = work[on_account].reset_index(drop=True)
     cash = sink.take(raw, cash, (cash["amount"] < 0).to_numpy(), "amount", Reason.REFUND_ON_ACCOUNT,
-                     "a refund names the credit note it refunds (invoice_id)")
+                     W.REFUND_NAMES_NOTE)
     cash = sink.take(raw, cash, ~cash["customer_id"].isin(known_customers).to_numpy(), "customer_id",
-                     Reason.UNKNOWN_CUSTOMER, "no invoice nor customers row of this customer")
+                     Reason.UNKNOWN_CUSTOMER, W.NO_SUCH_CUSTOMER)
     return work[~on_account].reset_index(drop=True), cash
 
 
@@ -100,7 +101,7 @@ def _payment_customers(raw: _Raw, lettered: pd.DataFrame, invoices: pd.DataFrame
     theirs = invoices["customer_id"].to_numpy(dtype=object)[lettered["_inv"].to_numpy()]
     given = lettered["customer_id"].to_numpy(dtype=object)
     other = lettered["customer_id"].notna().to_numpy() & (given != theirs)
-    detail = _sparse_detail(other, lambda i: [f"invoice of {c}" for c in theirs[i]])
+    detail = _sparse_detail(other, lambda i: [W.say(W.INVOICE_OF, customer=c) for c in theirs[i]])
     lettered = sink.take(raw, lettered, other, "customer_id", Reason.OTHER_CUSTOMER, detail)
     theirs = invoices["customer_id"].to_numpy(dtype=object)[lettered["_inv"].to_numpy()]
     return lettered.assign(customer_id=pd.Series(theirs, dtype="str"))
@@ -176,8 +177,8 @@ def _note_excess(inv_raw: _Raw, pay_raw: _Raw | None, notes: pd.DataFrame, exces
                  alloc: pd.DataFrame, sink: _Sink) -> None:
     """Note the payments and credit notes naming an invoice that owed less than they brought."""
     if len(excess) and pay_raw is not None:
-        used = [f"{k:,.2f} to its invoice, {a - k:,.2f} on account" for a, k in zip(excess["amount"], excess["_kept"],
-                                                                                    strict=True)]
+        used = [W.say(W.KEPT_ON_ACCOUNT, kept=float(k), rest=float(a - k))
+                for a, k in zip(excess["amount"], excess["_kept"], strict=True)]
         sink.note(pay_raw, excess["_pos"].to_numpy(), "invoice_id", used, NoteReason.MORE_THAN_OWED)
     stated = notes[notes["applies_to"].notna()]
     if stated.empty:
@@ -185,7 +186,7 @@ def _note_excess(inv_raw: _Raw, pay_raw: _Raw | None, notes: pd.DataFrame, exces
     on_it = alloc[(alloc["rule"] == "stated").to_numpy()].groupby("credit_id")["amount"].sum()
     kept = on_it.reindex("i" + stated["_pos"].astype(str)).fillna(0.0).to_numpy()
     more = (-stated["amount"].to_numpy() - kept).round(2) > 0
-    used = [f"{k:,.2f} to {t}, {a - k:,.2f} on account" for a, k, t in
+    used = [W.say(W.KEPT_TO_ON_ACCOUNT, kept=float(k), invoice=t, rest=float(a - k)) for a, k, t in
             zip(-stated["amount"].to_numpy()[more], kept[more], stated["applies_to"].to_numpy()[more], strict=True)]
     sink.note(inv_raw, stated["_pos"].to_numpy()[more], "applies_to", used, NoteReason.MORE_THAN_OWED)
 

@@ -78,16 +78,16 @@ def _read_csv(path: Path, label: str) -> tuple[pd.DataFrame, np.ndarray]:
     try:
         text = _decode(path.read_bytes(), label)
     except OSError as exc:
-        raise LedgerError(f"{label}: cannot read the file ({exc.strerror})") from None
+        raise LedgerError.of("{label}: cannot read the file ({reason})", label=label, reason=exc.strerror) from None
     if not text.strip():
-        raise LedgerError(f"{label}: the file is empty; export the table with its header line")
+        raise LedgerError.of("{label}: the file is empty; export the table with its header line", label=label)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", pd.errors.ParserWarning)
         try:
             frame = pd.read_csv(io.StringIO(text), sep=_sniff_separator(text), dtype=str, keep_default_na=False,
                                 skip_blank_lines=False, on_bad_lines="warn")
         except (pd.errors.ParserError, pd.errors.EmptyDataError, ValueError) as exc:
-            raise LedgerError(f"{label}: not a readable CSV file ({exc})") from None
+            raise LedgerError.of("{label}: not a readable CSV file ({problem})", label=label, problem=exc) from None
     bad = [int(m.group(1)) for w in caught if (m := re.search(r"line (\d+)", str(w.message)))]
     return frame, np.array(sorted(bad), dtype=np.int64)
 
@@ -101,15 +101,16 @@ def _load(source: Any, table: str) -> tuple[pd.DataFrame, str, np.ndarray]:
     path = Path(source)
     label = str(path)
     if not path.is_file():
-        raise LedgerError(f"{label}: {table} file not found; check the path (relative paths in a params file "
-                          "are relative to that file's folder)")
+        raise LedgerError.of("{label}: {table} file not found; check the path (relative paths in a params file are "
+                             "relative to that file's folder)", label=label, table=table)
     suffix = path.suffix.lower()
     if suffix in EXCEL_SUFFIXES:
         return _read_excel(path, label), label, np.zeros(0, np.int64)
     if suffix in (".csv", ".txt", ".tsv", ""):
         frame, bad = _read_csv(path, label)
         return frame, label, bad
-    raise LedgerError(f"{label}: cannot read '{suffix}' files; export the {table} as .csv, .txt or .xlsx")
+    raise LedgerError.of("{label}: cannot read '{suffix}' files; export the {table} as .csv, .txt or .xlsx",
+                         label=label, suffix=suffix, table=table)
 
 
 def _closest(name: str, options: list[str]) -> str:
@@ -124,11 +125,22 @@ def _apply_mapping(frame: pd.DataFrame, table: str, label: str, mapping: dict[st
     columns = list(frame.columns)
     for our, their in mapping.items():
         if our not in ours:
-            raise LedgerError(f"mapping.{table}.{our}: {our!r} is not a cashsim {table} column"
-                              f"{_closest(our, ours)} (valid: {', '.join(ours)})")
+            close = difflib.get_close_matches(our, ours, n=1, cutoff=0.5)
+            values = {"table": table, "our": our, "name": repr(our), "valid": ", ".join(ours)}
+            if close:
+                raise LedgerError.of("mapping.{table}.{our}: {name} is not a cashsim {table} column; did you mean "
+                                     "{close}? (valid: {valid})", **values, close=repr(close[0]))
+            raise LedgerError.of("mapping.{table}.{our}: {name} is not a cashsim {table} column (valid: {valid})",
+                                 **values)
         if str(their).strip() not in columns:
-            raise LedgerError(f"{label}: mapping.{table}.{our} points to column {their!r}, which is not in the "
-                              f"file{_closest(str(their), columns)} (columns: {', '.join(columns)})")
+            close = difflib.get_close_matches(str(their), columns, n=1, cutoff=0.5)
+            values = {"label": label, "table": table, "our": our, "their": repr(their), "columns": ", ".join(columns)}
+            if close:
+                raise LedgerError.of("{label}: mapping.{table}.{our} points to column {their}, which is not in the "
+                                     "file; did you mean {close}? (columns: {columns})", **values,
+                                     close=repr(close[0]))
+            raise LedgerError.of("{label}: mapping.{table}.{our} points to column {their}, which is not in the file "
+                                 "(columns: {columns})", **values)
     rename = {str(their).strip(): our for our, their in mapping.items()}
     # a column of the file that already bears one of our mapped names is kept, renamed out of the way
     clash = {c: f"{c}_unmapped" for c in columns if c in mapping and c not in rename}
@@ -136,9 +148,13 @@ def _apply_mapping(frame: pd.DataFrame, table: str, label: str, mapping: dict[st
     frame = frame.rename(columns={c: f"{c}_source" for c in frame.columns if c in DERIVED_COLUMNS})
     for f in FIELDS[table]:
         if f.required and f.name not in frame.columns:
-            raise LedgerError(f"{label}: missing required {table} column {f.name!r}{_closest(f.name, columns)} "
-                              f"(columns: {', '.join(columns)}); rename it or map yours in the params file: "
-                              f"data.mapping.{table}.{f.name}: <your column>")
+            close = difflib.get_close_matches(f.name, columns, n=1, cutoff=0.5)
+            values = {"label": label, "table": table, "column": repr(f.name), "name": f.name,
+                      "columns": ", ".join(columns), "close": repr(close[0]) if close else ""}
+            raise LedgerError.of(("{label}: missing required {table} column {column}; did you mean {close}? "
+                                  if close else "{label}: missing required {table} column {column} ")
+                                 + "(columns: {columns}); rename it or map yours in the params file: "
+                                 "data.mapping.{table}.{name}: <your column>", **values)
     return frame
 
 
@@ -175,9 +191,10 @@ def _check_mapping(mapping: dict[str, dict[str, str]] | None) -> dict[str, dict[
 def _check_date_order(table: str, value: Any) -> str:
     """``mapping.<table>.date_order`` as "dmy" or "mdy" (case and spaces ignored), for a table that has dates."""
     if not any(f.kind == "date" for f in FIELDS[table]):
-        raise LedgerError(f"mapping.{table}.{DATE_ORDER_KEY}: the {table} table has no date column")
+        raise LedgerError.of("mapping.{table}.date_order: the {table} table has no date column", table=table)
     order = str(value).strip().lower()
     if order not in DATE_ORDERS:
         choices = " or ".join(f"{o} ({DATE_PATTERNS[o]})" for o in DATE_ORDERS)
-        raise LedgerError(f"mapping.{table}.{DATE_ORDER_KEY}: {value!r} is not a date order; use {choices}")
+        raise LedgerError.of("mapping.{table}.date_order: {value} is not a date order; use {choices}", table=table,
+                             value=repr(value), choices=choices)
     return order

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cashsim.ledger import wording as W
 from cashsim.ledger.files import _Raw
 from cashsim.ledger.rejections import Reason, _Sink, _sparse_detail
 
@@ -44,12 +45,13 @@ def _link_events(raw: _Raw, work: pd.DataFrame, invoices: pd.DataFrame, raw_invo
         work = sink.take(raw, work, rejected, "invoice_id", Reason.REJECTED_INVOICE,
                          _sparse_detail(rejected, lambda i: rejected_why.reindex(ids[i]).fillna("").to_numpy()))
         work = sink.take(raw, work, (work["_inv"] < 0).to_numpy(), "invoice_id", Reason.UNKNOWN_INVOICE,
-                         "no invoice with this id in the invoices table")
+                         W.NO_SUCH_INVOICE)
     date_col = _EVENT_DATE[raw.table]
     issued = invoices["issue_date"].to_numpy()[work["_inv"].to_numpy()]
     early = work[date_col].to_numpy() < issued
     return sink.take(raw, work, early, date_col, Reason.BEFORE_ISSUE,
-                     _sparse_detail(early, lambda i: pd.Series(issued[i]).dt.strftime("invoice issued %Y-%m-%d")))
+                     _sparse_detail(early, lambda i: [W.say(W.INVOICE_ISSUED, date=d) for d in
+                                                     pd.Series(issued[i]).dt.strftime("%Y-%m-%d")]))
 
 
 def _group_cumsum(values: np.ndarray, groups: np.ndarray) -> np.ndarray:
@@ -84,8 +86,8 @@ def _check_payments(raw: _Raw, work: pd.DataFrame, invoices: pd.DataFrame, sink:
     over[order[crossed]] = True
     at = np.empty(len(work), dtype=np.int64)
     at[order] = np.arange(len(order))  # row -> its place in the sorted order
-    detail = _sparse_detail(over, lambda i: [f"cumulative {cum[k]:,.2f} > amount {owed[k]:,.2f} + tolerance "
-                                             f"{tol[k]:,.2f}" for k in at[i]])
+    detail = _sparse_detail(over, lambda i: [W.say(W.OVERPAID, cumulative=float(cum[k]), amount=float(owed[k]),
+                                                   tolerance=float(tol[k])) for k in at[i]])
     return sink.take(raw, work, over, "amount", Reason.OVERPAYMENT, detail)
 
 
@@ -105,6 +107,7 @@ def _rejected_invoices(raw: _Raw, ids: pd.Series, sink: _Sink) -> pd.Series:
         return pd.Series(dtype="str")
     rej = pd.concat(parts, ignore_index=True).sort_values("row", kind="stable")
     pos = np.searchsorted(raw.rows, rej["row"].to_numpy())
-    why = pd.Series(("invoices row " + rej["row"].astype(str) + ": " + rej["reason"]).to_numpy(),
+    why = pd.Series([W.say(W.REJECTED_ROW, table="invoices", row=str(r), reason=why)
+                     for r, why in zip(rej["row"], rej["reason"], strict=True)],
                     index=ids.to_numpy(dtype=object)[pos])
     return why[why.index.notna()].groupby(level=0, sort=False).first()

@@ -28,9 +28,10 @@ def _day(as_of: Any) -> pd.Timestamp:
     try:
         day = pd.Timestamp(as_of)
     except (TypeError, ValueError) as exc:
-        raise LedgerError(f"as_of {as_of!r} is not a date ({exc}); use e.g. '2026-10-31'") from None
+        raise LedgerError.of("as_of {value} is not a date ({problem}); use e.g. '2026-10-31'", value=repr(as_of),
+                             problem=exc) from None
     if pd.isna(day):
-        raise LedgerError("as_of is missing; give a date such as '2026-10-31'")
+        raise LedgerError.of("as_of is missing; give a date such as '2026-10-31'")
     return day.tz_localize(None).normalize() if day.tzinfo else day.normalize()
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cashsim.ledger import wording as W
 from cashsim.ledger.cells import _as_str, _distinct, _parse_bools, _parse_choices, _parse_currency, _parse_ids, _text
 from cashsim.ledger.dates import DATE_ORDERS, DATE_PATTERNS, _DateRead, _read_dates
 from cashsim.ledger.fields import FIELDS, _Field
@@ -94,7 +95,7 @@ def _parse_table(raw: _Raw, sink: _Sink) -> pd.DataFrame:
     if len(raw.bad_lines):
         sink.parts.append(pd.DataFrame({
             "table": raw.table, "file": raw.label, "row": raw.bad_lines, "column": "", "value": "",
-            "reason": str(Reason.BAD_LINE), "detail": "more fields than the header; check the separator and quotes"}))
+            "reason": str(Reason.BAD_LINE), "detail": W.FIELDS_MORE_THAN_HEADER}))
     extras = [c for c in raw.frame.columns if c not in typed]
     work = pd.concat([work, raw.frame[extras].reset_index(drop=True)], axis=1).assign(_pos=np.arange(n))
     return work.drop(index=found["pos"].to_numpy()).reset_index(drop=True)
@@ -104,7 +105,7 @@ def _parse_dates(raw: _Raw, column: str) -> tuple[pd.Series, np.ndarray, list[pd
     """A date column read under the table's ``date_order`` (else its own votes): the dates, the unreadable cells,
     the rows contradicting the order as problems, and the ``detail`` of both kinds of rejection."""
     read = _read_dates(raw.frame[column], raw.date_order)
-    details = {(column, str(Reason.BAD_DATE)): f"expected {DATE_PATTERNS[read.order]} or yyyy-mm-dd"}
+    details = {(column, str(Reason.BAD_DATE)): W.say(W.EXPECTED_DATE, pattern=DATE_PATTERNS[read.order])}
     problems = []
     if read.contradicts.any():
         problems.append(pd.DataFrame({"pos": np.flatnonzero(read.contradicts), "column": column,
@@ -118,36 +119,33 @@ def _order_detail(table: str, read: _DateRead) -> str:
     other = DATE_ORDERS[1 - DATE_ORDERS.index(read.order)]
     chosen, alternative = DATE_PATTERNS[read.order], DATE_PATTERNS[other]
     if read.given:
-        return f"valid only as {alternative}; data.mapping.{table}.date_order is {read.order} ({chosen})"
-    if read.order == "dmy":
-        tally = f"{read.votes['dmy']:,} of its dates are valid so, {read.votes['mdy']:,} only as {alternative}"
-    else:
-        tally = f"{read.votes['mdy']:,} of its dates are valid only so, {read.votes['dmy']:,} as {alternative}"
-    return (f"valid only as {alternative}; the column is read {chosen}: {tally}; if the file is {alternative}, set "
-            f"data.mapping.{table}.date_order: {other}")
+        return W.say(W.ORDER_GIVEN, alternative=alternative, table=table, order=read.order, chosen=chosen)
+    template = W.ORDER_VOTED_DMY if read.order == "dmy" else W.ORDER_VOTED_MDY
+    return W.say(template, alternative=alternative, chosen=chosen, votes=int(read.votes[read.order]),
+                 others=int(read.votes[other]), table=table, other=other)
 
 
 _ALLOWED_HINT = {
-    "currency": "a 3-letter ISO code such as EUR",
-    "disputed": "yes/no, oui/non, true/false or 1/0",
-    "level": "a whole number >= 1",
-    "credit_limit": "a number >= 0",
+    "currency": W.HINT_CURRENCY,
+    "disputed": W.HINT_DISPUTED,
+    "level": W.HINT_LEVEL,
+    "credit_limit": W.HINT_CREDIT_LIMIT,
 }
 
 
 def _why(table: str, column: str, reason: str) -> str:
     """The ``detail`` of a per-row problem: what the cell should look like."""
     if reason == Reason.BAD_DATE:
-        return "expected dd/mm/yyyy or yyyy-mm-dd"
+        return W.say(W.EXPECTED_DATE, pattern=DATE_PATTERNS["dmy"])
     if reason == Reason.BAD_NUMBER:
-        return "expected a number such as 1 234,56 or 1234.56"
+        return W.EXPECTED_NUMBER
     if reason == Reason.MISSING_VALUE:
         other = next((f.required_unless for f in FIELDS[table] if f.name == column and f.required_unless), None)
         if other:
-            return f"{column} is required in the {table} table, unless {other} is given"
-        return f"{column} is required in the {table} table"
+            return W.say(W.REQUIRED_UNLESS, column=column, table=table, other=other)
+        return W.say(W.REQUIRED, column=column, table=table)
     if reason == Reason.ZERO_AMOUNT:
-        return "an amount of 0 moves no cash"
+        return W.ZERO_AMOUNT
     if reason == Reason.BAD_VALUE:
         return _ALLOWED_HINT.get(column, "")
     return ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cashsim.ledger import wording as W
 from cashsim.ledger.columns import CUSTOMER_COLUMNS
 from cashsim.ledger.fields import FIELDS
 from cashsim.ledger.files import _Raw
@@ -22,7 +23,7 @@ def _drop_duplicates(raw: _Raw, work: pd.DataFrame, key: str, sink: _Sink) -> pd
     if not dup.any():
         return work
     first_pos = work.groupby(key, sort=False)["_pos"].transform("first").to_numpy()
-    detail = _sparse_detail(dup, lambda i: [f"first at row {r}" for r in raw.rows[first_pos[i]]])
+    detail = _sparse_detail(dup, lambda i: [W.say(W.FIRST_AT_ROW, row=str(r)) for r in raw.rows[first_pos[i]]])
     return sink.take(raw, work, dup, key, Reason.DUPLICATE_ID, detail)
 
 
@@ -43,7 +44,7 @@ def _finish_invoices(raw: _Raw, work: pd.DataFrame, customers: pd.DataFrame | No
     if main is not None:
         other = (work["currency"] != main).to_numpy()
         work = sink.take(raw, work, other, "currency", Reason.MINORITY_CURRENCY,
-                         f"the ledger's currency is {main}; convert or remove these rows")
+                         W.say(W.MAIN_CURRENCY, currency=main))
     disputed = work["disputed"].to_numpy(dtype=bool) | work["dispute_opened"].notna().to_numpy() | (
         work["dispute_type"].notna().to_numpy())
     work = work.assign(disputed=disputed)
