@@ -126,3 +126,17 @@ def test_validate_prints_notes_and_credit(capsys):
     assert "unallocated credit" in out and "Notes by reason" in out
     assert "       4  label not recognised: fallback used" in out
     assert "First 2 of 9 notes" in out
+
+
+def test_the_reports_rejections_view_gives_details_in_the_readers_words(messy):
+    from types import SimpleNamespace
+
+    from cashsim.report.ledger_views import rejections_view
+
+    params, led = messy
+    shown = rejections_view(SimpleNamespace(ledger=led, params=params)).data
+    details = set(shown["détail"]) - {""}
+    assert "cumul 1\u202f013\u202f769,55 > montant 13\u202f770,55 + tolérance 68,85" in details
+    assert "première occurrence ligne 12" in details
+    assert not any("expected" in d or "cumulative" in d for d in details)
+    assert led.rejections["detail"].str.startswith("cumulative").any()  # the table itself stays English
