@@ -162,7 +162,8 @@ def rejections_view(run, top: int = 30):
     shown["file"] = [Path(str(f)).name for f in shown["file"]]            # where to look, not the whole path
     shown["row"] = [str(int(r)) if pd.notna(r) else "" for r in shown["row"]]
     if "detail" in shown.columns:  # English in the table and CSV, the reader's words and numbers here
-        shown["detail"] = [wording.translate(d, run.params.report.locale) if pd.notna(d) else "" for d in shown["detail"]]
+        loc = run.params.report.locale
+        shown["detail"] = [wording.translate(d, loc) if pd.notna(d) else "" for d in shown["detail"]]
     both = pd.concat([counts, shown], keys=[_("by reason"), _("first rows")]).reset_index(level=0)
     for col in ("table", "reason"):
         both[col] = [_(str(x)) for x in both[col]]
