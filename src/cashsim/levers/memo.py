@@ -15,12 +15,19 @@ their ``repr`` (``-0.0`` is not ``0.0``). Books are never modified in place by a
 
 Memory: every remembered book holds its own pmf rows (a dunning plan doubles them); :meth:`LeverMemo.keep` drops
 every chain that is not a prefix of the given ones (the plan search keeps only the plan chosen at each round).
+
+:func:`map_scenarios` runs a study's independent scenarios (or a plan round's trials) on a few threads: applying
+levers is numpy work on big arrays and the engine's kernel releases the GIL, so two scenarios overlap on two
+cores; each keeps its own seed, so the results do not depend on the number of threads.
 """
 
 from __future__ import annotations
 
+import os
 import threading
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import pandas as pd
 from pydantic import BaseModel
@@ -31,6 +38,37 @@ if TYPE_CHECKING:
     from cashsim.behaviour import PayerModel
     from cashsim.levers.spec import LeverSpec
     from cashsim.simulate import Book
+
+T = TypeVar("T")
+R = TypeVar("R")
+#: Scenarios run at once by :func:`map_scenarios` by default (at most the machine's cores); 1 runs them in turn.
+SCENARIO_WORKERS = 2
+
+
+def scenario_workers(workers: int | None = None) -> int:
+    """``workers``, else ``$CASHSIM_SCENARIO_WORKERS``, else :data:`SCENARIO_WORKERS` capped at the cores."""
+    if workers is None:
+        env = os.environ.get("CASHSIM_SCENARIO_WORKERS", "").strip()
+        workers = int(env) if env.isdigit() else min(SCENARIO_WORKERS, os.cpu_count() or 1)
+    return max(1, int(workers))
+
+
+def map_scenarios(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None) -> Iterator[R]:
+    """``fn(x) for x in items``, on :func:`scenario_workers` threads, yielded in the order of ``items``: at most
+    ``workers`` results ahead of the caller, so a caller that keeps only what it needs of each holds few at once."""
+    items = list(items)
+    n = min(scenario_workers(workers), len(items))
+    if n <= 1:
+        yield from (fn(x) for x in items)
+        return
+    with ThreadPoolExecutor(n, thread_name_prefix="cashsim-scenario") as pool:
+        pending = [pool.submit(fn, x) for x in items[:n]]
+        for x in items[n:]:
+            done = pending.pop(0).result()
+            pending.append(pool.submit(fn, x))
+            yield done
+        for f in pending:
+            yield f.result()
 
 
 def lever_key(value: Any) -> Any:
