@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -97,6 +98,44 @@ def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniq, inverse.ravel()
 
 
+#: id(pmfs) -> (weak reference to the array, {hash of a row's bytes: last row with that hash}); kept while the array
+#: lives, so the levers applied to one book (a lever study's trials) index its rows once.
+_ROW_INDEX: dict[int, tuple[weakref.ref, dict[int, int]]] = {}
+
+
+def _remember(pmfs: np.ndarray, index: dict[int, int]) -> None:
+    key = id(pmfs)
+
+    def forget(ref: weakref.ref, key: int = key) -> None:
+        if _ROW_INDEX.get(key, (None,))[0] is ref:
+            _ROW_INDEX.pop(key, None)
+
+    _ROW_INDEX[key] = (weakref.ref(pmfs, forget), index)
+
+
+def _row_index(pmfs: np.ndarray) -> dict[int, int]:
+    """{hash of a row's bytes: the last row of ``pmfs`` with that hash}, built once per array (pmf rows are never
+    changed in place: levers build new arrays)."""
+    entry = _ROW_INDEX.get(id(pmfs))
+    if entry is not None and entry[0]() is pmfs:
+        return entry[1]
+    index = {hash(r.tobytes()): i for i, r in enumerate(pmfs)}
+    _remember(pmfs, index)
+    return index
+
+
+def _find_row(pmfs: np.ndarray, index: dict[int, int], row: np.ndarray) -> int | None:
+    """The last row of ``pmfs`` equal to ``row`` byte for byte, or None."""
+    data = row.tobytes()
+    i = index.get(hash(data))
+    if i is None:
+        return None
+    if pmfs[i].tobytes() == data:   # the last row with this hash is equal: no later row is
+        return i
+    same = [j for j in range(len(pmfs)) if pmfs[j].tobytes() == data]   # two rows with one hash: look them all
+    return same[-1] if same else None
+
+
 def _remap(book: Book, inv: pd.DataFrame, sel: np.ndarray, keys: np.ndarray, transform) -> Book:
     """Give the invoices at positions ``sel`` new pmf rows ``transform(rows, keys_u)`` per unique (profile, keys).
 
@@ -108,16 +147,18 @@ def _remap(book: Book, inv: pd.DataFrame, sel: np.ndarray, keys: np.ndarray, tra
     uniq, inverse = unique_rows(combo)
     new_rows = transform(book.pmfs[uniq[:, 0]], uniq[:, 1:])
     rows_u, inv_u = unique_rows(new_rows)
-    existing = {r.tobytes(): i for i, r in enumerate(book.pmfs)}
+    existing = _row_index(book.pmfs)
     n_old = book.pmfs.shape[0]
     index, extra = np.empty(len(rows_u), dtype=np.int64), []
     for j, r in enumerate(rows_u):  # one pass per distinct new law, never per invoice
-        hit = existing.get(r.tobytes())
+        hit = _find_row(book.pmfs, existing, r)
         if hit is None:
             hit = n_old + len(extra)
             extra.append(r)
         index[j] = hit
     pmfs = np.vstack([book.pmfs, *extra]) if extra else book.pmfs
+    if extra:  # the new rows' index: the old one and the rows added (distinct, and from every old row)
+        _remember(pmfs, {**existing, **{hash(r.tobytes()): n_old + k for k, r in enumerate(extra)}})
     profile = inv["profile"].to_numpy(np.int64).copy()
     profile[sel] = index[inv_u.ravel()][inverse.ravel()]
     inv["profile"] = profile
