@@ -214,24 +214,23 @@ def _p_unpaid_morning(book: Book, sel: np.ndarray) -> np.ndarray:
     """Per invoice of ``sel`` (rows) and grid day d (columns): P(still unpaid on the morning of day d)
     = 1 - P(paid before d), on the law given ``min_day``."""
     laws, inverse = conditional_laws(book, sel)
-    before = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)[:, :-1]], axis=1)[inverse]
-    return 1.0 - before
+    before = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)[:, :-1]], axis=1)
+    return (1.0 - before)[inverse]     # per unique law, then per invoice: the same numbers
 
 
 def _p_paid_by(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
     """Per invoice of ``sel``, P(paid by grid position ``day_idx``), on the law given ``min_day``."""
     laws, inverse = conditional_laws(book, sel)
-    return np.cumsum(laws, axis=1)[inverse][np.arange(len(sel)), day_idx]
+    return np.cumsum(laws, axis=1)[inverse, day_idx]   # one entry per invoice, without its whole row
 
 
 def _p_paid_from(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
     """Per invoice of ``sel``, P(paid at all | still unpaid on the morning of grid position ``day_idx``), on the law
     given ``min_day``: the chance it is a payer rather than a loss once that late (1 when it surely is unpaid)."""
     laws, inverse = conditional_laws(book, sel)
-    cum = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)], axis=1)[inverse]
-    rows = np.arange(len(sel))
-    unpaid = 1.0 - cum[rows, day_idx]
-    return np.divide(cum[rows, -1] - cum[rows, day_idx], unpaid, out=np.ones(len(sel)), where=unpaid > 1e-12)
+    cum = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)], axis=1)
+    unpaid = 1.0 - cum[inverse, day_idx]
+    return np.divide(cum[inverse, -1] - cum[inverse, day_idx], unpaid, out=np.ones(len(sel)), where=unpaid > 1e-12)
 
 
 def _open_dispute(inv: pd.DataFrame) -> np.ndarray:
