@@ -1,5 +1,5 @@
 """Run the benchmarks: ``python -m benchmarks [engine] [dask] [memory] [fit] [panel] [report] [cache]
-[panel-browser]`` (all by default)."""
+[panel-browser] [levers]`` (all by default)."""
 
 from __future__ import annotations
 
@@ -195,6 +195,34 @@ def bench_cache() -> None:
          f"{cold / warm:.1f}x; load average {os.getloadavg()[0]:.1f}")
 
 
+def bench_levers() -> None:
+    """The lever study of ``cashsim levers`` on the demo (every scenario of params/demo.yml on its 2,000 paths, then
+    the cheapest-plan search on 500 paths a trial), the fitted baseline given; and the command end to end, with
+    the fit cache warm and cold (a temporary cache folder, never the user's)."""
+    from cashsim.params import load_params
+    from cashsim.pipeline import prepare, study_levers
+
+    params = load_params(ROOT / "params" / "demo.yml")
+    base = prepare(params, cache=False)
+    runs = [timed(lambda: study_levers(base)) for _ in range(2)]     # best of 2 (a shared machine)
+    wall, cpu = min(runs)
+    study = study_levers(base)
+    command = [str(Path(sys.executable).parent / "cashsim"), "levers", "--params", str(ROOT / "params" / "demo.yml")]
+    before = os.environ.get("CASHSIM_CACHE_DIR")
+    with tempfile.TemporaryDirectory() as folder:
+        env = {**os.environ, "CASHSIM_CACHE_DIR": folder}
+        ends = []
+        for _ in range(2):  # cold (empty cache: the command fits and stores), then warm (read back)
+            t0 = time.perf_counter()
+            subprocess.run(command, env=env, check=True, capture_output=True)
+            ends.append(time.perf_counter() - t0)
+    assert os.environ.get("CASHSIM_CACHE_DIR") == before
+    line("levers", f"{wall:.1f} s study (CPU {cpu:.1f} s)", "<= 3 s", wall / 3,
+         f"demo: {len(params.scenarios)} scenarios x {params.simulation.n_paths:,} paths + plan search "
+         f"({len(study.plan.trace)} trials x 500); `cashsim levers` end to end: cold cache {ends[0]:.1f} s, warm "
+         f"{ends[1]:.1f} s; load average {os.getloadavg()[0]:.1f}")
+
+
 def bench_panel_browser() -> None:
     from benchmarks.panel_browser import bench_panel_browser as run
 
@@ -202,7 +230,7 @@ def bench_panel_browser() -> None:
 
 
 BENCHES = {"engine": bench_engine, "dask": bench_dask, "memory": bench_memory, "fit": bench_fit, "panel": bench_panel,
-           "report": bench_report, "cache": bench_cache, "panel-browser": bench_panel_browser}
+           "report": bench_report, "cache": bench_cache, "panel-browser": bench_panel_browser, "levers": bench_levers}
 
 
 def main(argv: list[str]) -> int:

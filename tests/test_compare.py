@@ -284,3 +284,70 @@ def test_levers_command_without_scenarios_is_an_error(tmp_path, capsys):
     params.write_text("company: x\n", encoding="utf-8")
     assert main(["levers", "--params", str(params)]) == 2
     assert "scenarios" in capsys.readouterr().err
+
+
+# ------------------------------------------------------------------ the fast path: remembered levers, two threads
+
+def test_unique_rows_is_numpys_unique_over_rows():
+    """The byte-block sort gives numpy's unique rows in numpy's order and its inverse: ints of any sign, and
+    probabilities; other floats (negative, -0.0) go to numpy itself."""
+    from cashsim.levers._book import unique_rows
+
+    rng = np.random.default_rng(5)
+    for trial in range(60):
+        n, width = int(rng.integers(1, 50)), int(rng.integers(1, 6))
+        ints = rng.integers(-4, 4, (n, width)).astype(np.int64)
+        ints[:, 0] = ints[:, 0] * (2 ** 61 if trial % 2 else 1)
+        probs = rng.choice([0.0, 5e-324, 1e-300, 0.1, 0.25, 0.7, 1.0], (n, width))
+        signed = probs * rng.choice([-1.0, 1.0], (n, width))
+        for a in (ints, probs, signed):
+            u, inv = unique_rows(a)
+            u0, inv0 = np.unique(a, axis=0, return_inverse=True)
+            assert u.dtype == u0.dtype and u.tobytes() == u0.tobytes(), trial
+            assert np.array_equal(inv, inv0.ravel()), trial
+
+
+def test_lever_memo_gives_the_books_and_costs_of_applying_again(book):
+    """LeverMemo.apply = apply_levers_traced, whether the chain is new, shared in part, or seen; keep() forgets
+    the chains that are not prefixes; a lever with a field set explicitly to its default is another link."""
+    from cashsim.levers.memo import LeverMemo, lever_key
+
+    model = Model()
+    memo = LeverMemo(book, model)
+    base = cmp.scenario_levers(SCENARIOS, "firmer")
+    chains = [base, base + [SCENARIOS["calls"][0]], base + [SCENARIOS["discount"][0]], base]
+    for chain in chains:
+        got_book, got_costs, got_inputs = memo.apply(chain)
+        ref_book, ref_costs, ref_inputs = lv.apply_levers_traced(book, chain, model)
+        assert np.array_equal(got_book.pmfs, ref_book.pmfs)
+        pd.testing.assert_frame_equal(got_book.invoices, ref_book.invoices)
+        pd.testing.assert_frame_equal(got_costs, ref_costs)
+        assert len(got_inputs) == len(ref_inputs) and got_inputs[0] is book
+    assert memo.misses == 3 and memo.hits == 3          # the plan once, each addition once, the plan seen again
+    memo.keep(chains[1])
+    assert len(memo) == 2
+    set_explicitly = lv.PromiseCalls(n_calls=6, keep_rate=0.6)
+    assert set_explicitly == lv.PromiseCalls(n_calls=6)            # equal values ...
+    assert lever_key(set_explicitly) != lever_key(lv.PromiseCalls(n_calls=6))   # ... but not the same lever
+    assert lever_key(lv.PromiseCalls(n_calls=6)) == lever_key(lv.PromiseCalls(n_calls=6))
+
+
+def test_fast_study_equals_the_straightforward_one(book, table, monkeypatch):
+    """The study with remembered levers on two threads gives the table and the plan of the straightforward path:
+    every scenario and every trial applying all its levers again, one after the other."""
+    from cashsim.levers.memo import LeverMemo
+
+    b = CashBurn(salaries_and_social=[240_000] + [1.0] * 5, window_months=1, required_probability=0.8)
+    model = Model()
+    memo = LeverMemo(book, model)                          # shared by the comparison and the plan, as the study does
+    fast_table = cmp.compare_levers(book, model, SCENARIOS, b, workers=2, memo=memo, **RUN)
+    fast = cmp.cheapest_plan(book, model, SCENARIOS, b, workers=2, memo=memo, **RUN)
+    assert fast.trace["round"].max() > 1 and memo.hits > len(fast.trace)     # later rounds start from the memo
+    monkeypatch.setattr(LeverMemo, "serves", lambda self, book, model: False)   # apply_levers_traced every time
+    slow_table = cmp.compare_levers(book, Model(), SCENARIOS, b, workers=1, **RUN)
+    slow = cmp.cheapest_plan(book, Model(), SCENARIOS, b, workers=1, **RUN)
+    pd.testing.assert_frame_equal(fast_table, slow_table, check_exact=True)
+    pd.testing.assert_frame_equal(fast.months, slow.months, check_exact=True)
+    pd.testing.assert_frame_equal(fast.trace, slow.trace, check_exact=True)
+    pd.testing.assert_frame_equal(fast.actions, slow.actions, check_exact=True)
+    assert fast.levers == slow.levers and fast.cost == slow.cost

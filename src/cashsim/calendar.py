@@ -101,7 +101,11 @@ def _calendar_for(days: np.ndarray) -> np.busdaycalendar:
         return business_calendar()
     years = valid.astype("datetime64[Y]").astype(np.int64) + 1970
     first, last = min(DEFAULT_YEARS[0], int(years.min())), max(DEFAULT_YEARS[1], int(years.max()) + 1)
-    return business_calendar(first, last)
+    if last > DEFAULT_YEARS[1]:   # far dates (e.g. "never"): one calendar per century, not one per year seen
+        last = -(-last // 100) * 100
+    if first < DEFAULT_YEARS[0]:
+        first = first // 100 * 100
+    return business_calendar(first, last) if (first, last) != DEFAULT_YEARS else business_calendar()
 
 
 def is_business_day(dates: Any) -> np.ndarray:

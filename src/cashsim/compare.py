@@ -68,6 +68,7 @@ from cashsim.levers import (
     recovered_cash,
 )
 from cashsim.levers._book import _ensure_columns
+from cashsim.levers.memo import LeverMemo, map_scenarios
 from cashsim.proposal import cost_table, payment_terms, side_by_side  # re-exported: the panel's tables
 from cashsim.simulate import Simulation, engine_session, simulate
 from cashsim.targets import json_records, target_report_arrays
@@ -113,10 +114,15 @@ class ScenarioRun:
 
 def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], burn: Any, *, horizon_end: Any,
                  n_paths: int, seed: int, actual_past: pd.Series | None = None,
-                 engine: Mapping[str, Any] | None = None) -> ScenarioRun:
+                 engine: Mapping[str, Any] | None = None, memo: LeverMemo | None = None) -> ScenarioRun:
     """Apply ``levers`` to ``book`` and simulate it (rho from the model) against the target.
-    ``engine``: where the simulation runs (``Params.simulation.engine_options()``: chunking, local or dask)."""
-    new_book, costs, inputs = apply_levers_traced(book, levers, model)
+    ``engine``: where the simulation runs (``Params.simulation.engine_options()``: chunking, local or dask).
+    ``memo``: lever applications already made on this book and model (:class:`cashsim.levers.memo.LeverMemo`; the
+    same result, without applying again what it holds)."""
+    if memo is not None and memo.serves(book, model):
+        new_book, costs, inputs = memo.apply(levers)
+    else:
+        new_book, costs, inputs = apply_levers_traced(book, levers, model)
     rm = float(getattr(model, "rho_month", 0.0))
     rc = float(getattr(model, "rho_customer", 0.0))
     sim = simulate(new_book, horizon_end=horizon_end, n_paths=n_paths, seed=seed, rho_month=rm, rho_customer=rc,
@@ -200,7 +206,8 @@ def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) 
 def compare_levers(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], burn: Any, *, n_paths: int,
                    seed: int, horizon_end: Any, actual_past: pd.Series | None = None,
                    combinations: dict[str, list[str]] | None = None,
-                   engine: Mapping[str, Any] | None = None) -> pd.DataFrame:
+                   engine: Mapping[str, Any] | None = None, memo: LeverMemo | None = None,
+                   workers: int | None = None) -> pd.DataFrame:
     """Every scenario (and each named combination of scenarios) against the baseline, month by month.
 
     ``scenarios``: name -> levers (``Params.scenarios``; "baseline" = current practice, may be absent = the book
@@ -209,11 +216,15 @@ def compare_levers(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]]
     the current window (:func:`cashsim.targets.actual_collections`). ``engine``: where the runs go
     (``Params.simulation.engine_options()``; with dask and no address, one LocalCluster serves every scenario).
     Same inputs and seed -> the same table, bit for bit, on any engine. Returns one row per scenario and month,
-    columns :data:`COLUMNS`.
+    columns :data:`COLUMNS`. ``memo``: a :class:`~cashsim.levers.memo.LeverMemo` of ``book`` and ``model`` to
+    share with :func:`cheapest_plan` (its first round tries mostly these scenarios); one of its own by default.
+    ``workers``: scenarios simulated at once (:func:`cashsim.levers.memo.scenario_workers`; same table).
     """
+    memo = memo if memo is not None and memo.serves(book, model) else LeverMemo(book, model)
     with engine_session(engine) as opts:
         runs = _run_all(book, model, scenarios, burn, n_paths=n_paths, seed=seed, horizon_end=horizon_end,
-                        actual_past=actual_past, combinations=combinations, engine=opts)
+                        actual_past=actual_past, combinations=combinations, engine=opts, memo=memo,
+                        workers=workers)
     base = runs[BASELINE]
     table = pd.concat([scenario_table(base, r, book, model) for r in runs.values()], ignore_index=True)
     return flag_changes_nothing(table, {name: nothing_changed(base, r) for name, r in runs.items()})
@@ -287,13 +298,15 @@ def _merge(scenarios: dict[str, list[LeverSpec]], names: list[str]) -> list[Leve
     return list(merged.values())
 
 
-def _run_all(book, model, scenarios, burn, *, n_paths, seed, horizon_end, actual_past, combinations, engine):
+def _run_all(book, model, scenarios, burn, *, n_paths, seed, horizon_end, actual_past, combinations, engine, memo,
+             workers=None):
     plans = {BASELINE: scenario_levers(scenarios, BASELINE)}
     plans.update({n: scenario_levers(scenarios, n) for n in scenarios if n != BASELINE})
     plans.update({n: _merge(scenarios, names) for n, names in (combinations or {}).items()})
-    return {name: run_scenario(book, model, name, levers, burn, horizon_end=horizon_end, n_paths=n_paths,
-                               seed=seed, actual_past=actual_past, engine=engine)
-            for name, levers in progress.bar(plans.items(), desc="simulating scenarios", total=len(plans))}
+    runs = map_scenarios(lambda item: run_scenario(book, model, item[0], item[1], burn, horizon_end=horizon_end,
+                                                   n_paths=n_paths, seed=seed, actual_past=actual_past,
+                                                   engine=engine, memo=memo), plans.items(), workers)
+    return dict(zip(plans, progress.bar(runs, desc="simulating scenarios", total=len(plans)), strict=True))
 
 
 # ------------------------------------------------------------------------------------------------------ the plan
@@ -376,7 +389,8 @@ def _total_cost(run: ScenarioRun, base: ScenarioRun, months: list[str]) -> float
 
 def cheapest_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], burn: Any, *, n_paths: int,
                   seed: int, horizon_end: Any, actual_past: pd.Series | None = None, max_levers: int = 4,
-                  max_risk: str = "high", engine: Mapping[str, Any] | None = None) -> Plan:
+                  max_risk: str = "high", engine: Mapping[str, Any] | None = None,
+                  memo: LeverMemo | None = None, workers: int | None = None) -> Plan:
     """The cheapest combination of levers (and intensities) that brings P(target met) to
     ``burn.required_probability`` in every month of the horizon, or the closest one, with the gap left.
 
@@ -395,17 +409,22 @@ def cheapest_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]],
     lowers later targets of the window), and ``bridge`` the factoring of not-yet-due invoices that would advance
     it (share of the book = need / (advance rate x eligible amount), capped at 1). ``engine``: where the trials
     run (``Params.simulation.engine_options()``; with dask and no address, one LocalCluster serves them all).
+    ``memo``: lever applications already made on ``book`` (:class:`~cashsim.levers.memo.LeverMemo`, e.g. by
+    :func:`compare_levers`); each trial applies only the levers it has not seen (the plan's own are applied once).
+    ``workers``: a round's trials run at once (:func:`cashsim.levers.memo.scenario_workers`; the same plan).
     """
     progress.step("searching the cheapest plan")
     if max_risk not in RISK_LEVELS:
         raise ParamsError(f"max_risk must be one of {', '.join(RISK_LEVELS)}, got {max_risk!r}")
     with engine_session(engine) as opts:
-        common = dict(horizon_end=horizon_end, n_paths=n_paths, seed=seed, actual_past=actual_past, engine=opts)
-        return _search_plan(book, model, scenarios, burn, common, max_levers, max_risk)
+        memo = memo if memo is not None and memo.serves(book, model) else LeverMemo(book, model)
+        common = dict(horizon_end=horizon_end, n_paths=n_paths, seed=seed, actual_past=actual_past, engine=opts,
+                      memo=memo)
+        return _search_plan(book, model, scenarios, burn, common, max_levers, max_risk, workers)
 
 
 def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], burn: Any, common: dict[str, Any],
-                 max_levers: int, max_risk: str) -> Plan:
+                 max_levers: int, max_risk: str, workers: int | None = None) -> Plan:
     required = float(burn.required_probability)
     base_levers = scenario_levers(scenarios, BASELINE)
     base = run_scenario(book, model, BASELINE, base_levers, burn, **common)
@@ -429,11 +448,11 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
             break
         best = None
         current_cost = _total_cost(current, base, months)        # changes only between rounds
-        for cand in candidates:
-            trial = [lv for lv in plan if lv.kind != cand.kind] + [cand]
-            if trial == plan:
-                continue
-            run = run_scenario(book, model, f"trial {rnd}", trial, burn, **common)
+        trials = [(cand, trial) for cand in candidates
+                  if (trial := [lv for lv in plan if lv.kind != cand.kind] + [cand]) != plan]
+        runs = map_scenarios(lambda t, name=f"trial {rnd}": run_scenario(book, model, name, t[1], burn, **common),
+                             trials, workers)
+        for (cand, trial), run in zip(trials, runs, strict=True):
             p = _target_rows(run).reindex(months)["p_target_met"].to_numpy()
             gain = score - _shortfall_score(p, required)
             cost = _total_cost(run, base, months) - current_cost
@@ -448,6 +467,7 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
         _, plan, current, gain, idx = best
         trace[idx]["chosen"] = True
         score -= gain
+        common["memo"].keep(plan)     # the next round's trials start from this plan; the other chains go
     bridge = _bridge(current.book, float(_need(current, required).sum()))
     table = _plan_months(base, current, required, bridge)
     return Plan(levers=_active(plan), scenario=plan, months=table, cost=_total_cost(current, base, months),

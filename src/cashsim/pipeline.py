@@ -25,6 +25,7 @@ from cashsim.cache import cached_baseline
 from cashsim.compare import cheapest_plan, compare_levers
 from cashsim.kpi import customer_groups
 from cashsim.ledger import Ledger
+from cashsim.levers.memo import LeverMemo
 from cashsim.memory import check_paths
 from cashsim.params import Params
 from cashsim.simulate import Simulation, engine_session, simulate
@@ -278,9 +279,11 @@ def study_levers(base: Baseline, *, n_paths: int | None = None, seed: int | None
     scenarios, estimates, recovery = company_scenarios(params, base.ledger, base.as_of)
     common = dict(seed=seed, horizon_end=base.horizon_end, actual_past=window_actuals(base.ledger, params.burn,
                                                                                      base.as_of))
+    memo = LeverMemo(book, base.model)   # lever applications shared by the comparison and the plan search
     with engine_session(params.simulation.engine_options()) as opts:
-        table = compare_levers(book, base.model, scenarios, params.burn, n_paths=n_paths, engine=opts, **common)
-        best = cheapest_plan(book, base.model, scenarios, params.burn, n_paths=plan_paths, engine=opts,
+        table = compare_levers(book, base.model, scenarios, params.burn, n_paths=n_paths, engine=opts, memo=memo,
+                               **common)
+        best = cheapest_plan(book, base.model, scenarios, params.burn, n_paths=plan_paths, engine=opts, memo=memo,
                              **common) if plan else None
     return LeverStudy(book=book, scenarios=scenarios, estimates=estimates, table=table, plan=best,
                       recovery=recovery)

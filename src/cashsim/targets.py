@@ -46,6 +46,7 @@ is a target buffer, not an outflow, and does not enter the weekly plan.
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -357,6 +358,27 @@ def daily_outflows(burn: CashBurn, days: pd.DatetimeIndex, first_month: pd.Perio
     (np.float64(900.0), 900.0)
     """
     days = pd.DatetimeIndex(days).normalize()
+    if len(days) and (days[-1] - days[0]).days == len(days) - 1:   # consecutive: the usual case, remembered
+        # remembered by the burn's values, the days and the first month: a lever study asks for the same outflows
+        # for every scenario and trial (callers get a copy)
+        key = (type(burn).__qualname__, burn.model_dump_json(), days[0], len(days), str(first_month))
+        with _OUTFLOWS_LOCK:
+            table = _OUTFLOWS.get(key)
+        if table is None:
+            table = _outflows_table(burn, days, first_month)
+            with _OUTFLOWS_LOCK:
+                if len(_OUTFLOWS) >= 8:
+                    _OUTFLOWS.pop(next(iter(_OUTFLOWS)))
+                _OUTFLOWS[key] = table
+        return table.copy()
+    return _outflows_table(burn, days, first_month)
+
+
+_OUTFLOWS: dict[tuple, pd.DataFrame] = {}
+_OUTFLOWS_LOCK = threading.Lock()
+
+
+def _outflows_table(burn: CashBurn, days: pd.DatetimeIndex, first_month: pd.Period | None) -> pd.DataFrame:
     months = pd.period_range(days[0].to_period("M"), days[-1].to_period("M"), freq="M")
     table = burn_table(burn, months, first_month or months[0])
     out = pd.DataFrame(0.0, index=days, columns=["salaries", "social_charges", "taxes_and_vat",

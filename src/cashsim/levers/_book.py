@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -69,6 +70,72 @@ def _ensure_columns(book: Book) -> pd.DataFrame:
     return inv
 
 
+def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``numpy.unique(a, axis=0, return_inverse=True)`` (the unique rows in the same order, and the inverse), fast.
+
+    numpy sorts the rows as records of ``a.shape[1]`` fields, comparing field by field; here each row is one
+    block of bytes compared with ``memcmp``, which orders them the same way once the numbers are written so that
+    their bytes sort as the numbers do: big-endian, with the sign bit flipped for integers. Floats must be finite,
+    non-negative and without ``-0.0`` (probabilities); other input goes to ``numpy.unique`` itself.
+    """
+    a = np.asarray(a)
+    if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] == 0:
+        uniq, inverse = np.unique(a, axis=0, return_inverse=True)
+        return uniq, inverse.ravel()
+    if a.dtype == np.int64:
+        coded = (a.view(np.uint64) ^ np.uint64(1 << 63)).astype(">u8")
+    elif a.dtype == np.float64 and bool(np.all(np.isfinite(a))) and bool((a >= 0).all()) \
+            and not np.signbit(a).any():
+        coded = a.astype(">f8")
+    else:
+        uniq, inverse = np.unique(a, axis=0, return_inverse=True)
+        return uniq, inverse.ravel()
+    width = a.shape[1]
+    blocks = np.ascontiguousarray(coded).view(np.dtype((np.void, 8 * width))).ravel()
+    u, inverse = np.unique(blocks, return_inverse=True)
+    u = np.ascontiguousarray(u).view(coded.dtype).reshape(-1, width)
+    uniq = (u ^ np.uint64(1 << 63)).astype(np.uint64).view(np.int64) if a.dtype == np.int64 else u.astype(np.float64)
+    return uniq, inverse.ravel()
+
+
+#: id(pmfs) -> (weak reference to the array, {hash of a row's bytes: last row with that hash}); kept while the array
+#: lives, so the levers applied to one book (a lever study's trials) index its rows once.
+_ROW_INDEX: dict[int, tuple[weakref.ref, dict[int, int]]] = {}
+
+
+def _remember(pmfs: np.ndarray, index: dict[int, int]) -> None:
+    key = id(pmfs)
+
+    def forget(ref: weakref.ref, key: int = key) -> None:
+        if _ROW_INDEX.get(key, (None,))[0] is ref:
+            _ROW_INDEX.pop(key, None)
+
+    _ROW_INDEX[key] = (weakref.ref(pmfs, forget), index)
+
+
+def _row_index(pmfs: np.ndarray) -> dict[int, int]:
+    """{hash of a row's bytes: the last row of ``pmfs`` with that hash}, built once per array (pmf rows are never
+    changed in place: levers build new arrays)."""
+    entry = _ROW_INDEX.get(id(pmfs))
+    if entry is not None and entry[0]() is pmfs:
+        return entry[1]
+    index = {hash(r.tobytes()): i for i, r in enumerate(pmfs)}
+    _remember(pmfs, index)
+    return index
+
+
+def _find_row(pmfs: np.ndarray, index: dict[int, int], row: np.ndarray) -> int | None:
+    """The last row of ``pmfs`` equal to ``row`` byte for byte, or None."""
+    data = row.tobytes()
+    i = index.get(hash(data))
+    if i is None:
+        return None
+    if pmfs[i].tobytes() == data:   # the last row with this hash is equal: no later row is
+        return i
+    same = [j for j in range(len(pmfs)) if pmfs[j].tobytes() == data]   # two rows with one hash: look them all
+    return same[-1] if same else None
+
+
 def _remap(book: Book, inv: pd.DataFrame, sel: np.ndarray, keys: np.ndarray, transform) -> Book:
     """Give the invoices at positions ``sel`` new pmf rows ``transform(rows, keys_u)`` per unique (profile, keys).
 
@@ -77,19 +144,21 @@ def _remap(book: Book, inv: pd.DataFrame, sel: np.ndarray, keys: np.ndarray, tra
     if len(sel) == 0:
         return _with(book, invoices=inv)
     combo = np.column_stack([inv["profile"].to_numpy(np.int64)[sel], keys.reshape(len(sel), -1)])
-    uniq, inverse = np.unique(combo, axis=0, return_inverse=True)
+    uniq, inverse = unique_rows(combo)
     new_rows = transform(book.pmfs[uniq[:, 0]], uniq[:, 1:])
-    rows_u, inv_u = np.unique(new_rows, axis=0, return_inverse=True)
-    existing = {r.tobytes(): i for i, r in enumerate(book.pmfs)}
+    rows_u, inv_u = unique_rows(new_rows)
+    existing = _row_index(book.pmfs)
     n_old = book.pmfs.shape[0]
     index, extra = np.empty(len(rows_u), dtype=np.int64), []
     for j, r in enumerate(rows_u):  # one pass per distinct new law, never per invoice
-        hit = existing.get(r.tobytes())
+        hit = _find_row(book.pmfs, existing, r)
         if hit is None:
             hit = n_old + len(extra)
             extra.append(r)
         index[j] = hit
     pmfs = np.vstack([book.pmfs, *extra]) if extra else book.pmfs
+    if extra:  # the new rows' index: the old one and the rows added (distinct, and from every old row)
+        _remember(pmfs, {**existing, **{hash(r.tobytes()): n_old + k for k, r in enumerate(extra)}})
     profile = inv["profile"].to_numpy(np.int64).copy()
     profile[sel] = index[inv_u.ravel()][inverse.ravel()]
     inv["profile"] = profile
@@ -126,7 +195,7 @@ def conditional_laws(book: Book, sel: np.ndarray | None = None) -> tuple[np.ndar
     inv = book.invoices
     sel = np.arange(len(inv)) if sel is None else sel
     combo = np.column_stack([inv["profile"].to_numpy(np.int64)[sel], _min_day(inv)[sel]])
-    uniq, inverse = np.unique(combo, axis=0, return_inverse=True)
+    uniq, inverse = unique_rows(combo)
     rows = book.pmfs[uniq[:, 0]]
     keep = book.grid[None, :] >= uniq[:, 1:2]
     before = (rows * ~keep).sum(axis=1, keepdims=True)
@@ -145,24 +214,23 @@ def _p_unpaid_morning(book: Book, sel: np.ndarray) -> np.ndarray:
     """Per invoice of ``sel`` (rows) and grid day d (columns): P(still unpaid on the morning of day d)
     = 1 - P(paid before d), on the law given ``min_day``."""
     laws, inverse = conditional_laws(book, sel)
-    before = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)[:, :-1]], axis=1)[inverse]
-    return 1.0 - before
+    before = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)[:, :-1]], axis=1)
+    return (1.0 - before)[inverse]     # per unique law, then per invoice: the same numbers
 
 
 def _p_paid_by(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
     """Per invoice of ``sel``, P(paid by grid position ``day_idx``), on the law given ``min_day``."""
     laws, inverse = conditional_laws(book, sel)
-    return np.cumsum(laws, axis=1)[inverse][np.arange(len(sel)), day_idx]
+    return np.cumsum(laws, axis=1)[inverse, day_idx]   # one entry per invoice, without its whole row
 
 
 def _p_paid_from(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
     """Per invoice of ``sel``, P(paid at all | still unpaid on the morning of grid position ``day_idx``), on the law
     given ``min_day``: the chance it is a payer rather than a loss once that late (1 when it surely is unpaid)."""
     laws, inverse = conditional_laws(book, sel)
-    cum = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)], axis=1)[inverse]
-    rows = np.arange(len(sel))
-    unpaid = 1.0 - cum[rows, day_idx]
-    return np.divide(cum[rows, -1] - cum[rows, day_idx], unpaid, out=np.ones(len(sel)), where=unpaid > 1e-12)
+    cum = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)], axis=1)
+    unpaid = 1.0 - cum[inverse, day_idx]
+    return np.divide(cum[inverse, -1] - cum[inverse, day_idx], unpaid, out=np.ones(len(sel)), where=unpaid > 1e-12)
 
 
 def _open_dispute(inv: pd.DataFrame) -> np.ndarray:

@@ -1,0 +1,134 @@
+"""Lever applications remembered along a chain: a lever study applies the same levers to the same book many times.
+
+A study (:func:`cashsim.compare.compare_levers` then :func:`cashsim.compare.cheapest_plan`) applies every scenario's
+levers to one book, then the plan search applies ``plan + candidate`` for every candidate of every round: the plan's
+own levers (a new dunning plan: the costliest lever to apply) are applied again for each of the round's trials, and
+the first round's trials are mostly the scenarios already compared. Applying a lever is a pure function of its
+input book, the lever and the payer model, so :class:`LeverMemo` keeps each result keyed by the chain of levers
+that led to it (``levers[:i + 1]`` from the study's book) and :meth:`LeverMemo.apply` applies only what it has
+not seen: the same books and costs, bit for bit, as :func:`cashsim.levers.apply_levers_traced`.
+
+Two levers are the same link when they are of the same class with the same values *and* the same fields set
+explicitly (a lever may read ``model_fields_set``: :class:`cashsim.levers.PromiseCalls` does); floats are keyed by
+their ``repr`` (``-0.0`` is not ``0.0``). Books are never modified in place by a lever (each builds a new one with
+``dataclasses.replace``), so a remembered book can be the input of the next lever.
+
+Memory: every remembered book holds its own pmf rows (a dunning plan doubles them); :meth:`LeverMemo.keep` drops
+every chain that is not a prefix of the given ones (the plan search keeps only the plan chosen at each round).
+
+:func:`map_scenarios` runs a study's independent scenarios (or a plan round's trials) on a few threads: applying
+levers is numpy work on big arrays and the engine's kernel releases the GIL, so two scenarios overlap on two
+cores; each keeps its own seed, so the results do not depend on the number of threads.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import pandas as pd
+from pydantic import BaseModel
+
+from cashsim.levers._book import empty_costs
+
+if TYPE_CHECKING:
+    from cashsim.behaviour import PayerModel
+    from cashsim.levers.spec import LeverSpec
+    from cashsim.simulate import Book
+
+T = TypeVar("T")
+R = TypeVar("R")
+#: Scenarios run at once by :func:`map_scenarios` by default (at most the machine's cores); 1 runs them in turn.
+SCENARIO_WORKERS = 2
+
+
+def scenario_workers(workers: int | None = None) -> int:
+    """``workers``, else ``$CASHSIM_SCENARIO_WORKERS``, else :data:`SCENARIO_WORKERS` capped at the cores."""
+    if workers is None:
+        env = os.environ.get("CASHSIM_SCENARIO_WORKERS", "").strip()
+        workers = int(env) if env.isdigit() else min(SCENARIO_WORKERS, os.cpu_count() or 1)
+    return max(1, int(workers))
+
+
+def map_scenarios(fn: Callable[[T], R], items: Iterable[T], workers: int | None = None) -> Iterator[R]:
+    """``fn(x) for x in items``, on :func:`scenario_workers` threads, yielded in the order of ``items``: at most
+    ``workers`` results ahead of the caller, so a caller that keeps only what it needs of each holds few at once."""
+    items = list(items)
+    n = min(scenario_workers(workers), len(items))
+    if n <= 1:
+        yield from (fn(x) for x in items)
+        return
+    with ThreadPoolExecutor(n, thread_name_prefix="cashsim-scenario") as pool:
+        pending = [pool.submit(fn, x) for x in items[:n]]
+        for x in items[n:]:
+            done = pending.pop(0).result()
+            pending.append(pool.submit(fn, x))
+            yield done
+        for f in pending:
+            yield f.result()
+
+
+def lever_key(value: Any) -> Any:
+    """A hashable key equal for two levers exactly when applying them cannot differ (class, values, fields set)."""
+    if isinstance(value, BaseModel):
+        fields = tuple((name, lever_key(getattr(value, name))) for name in type(value).model_fields)
+        return type(value).__module__, type(value).__qualname__, fields, tuple(sorted(value.model_fields_set))
+    if isinstance(value, dict):
+        return ("dict", tuple(sorted((repr(k), lever_key(v)) for k, v in value.items())))
+    if isinstance(value, list | tuple):
+        return (type(value).__name__, tuple(lever_key(v) for v in value))
+    if isinstance(value, float):
+        return ("float", repr(value))
+    return (type(value).__name__, repr(value))
+
+
+class LeverMemo:
+    """The levers applied to one ``book`` with one ``model``, remembered by chain (see the module docstring).
+
+    >>> memo = LeverMemo(book, model)                             # doctest: +SKIP
+    >>> new_book, costs, inputs = memo.apply([dunning, calls])    # doctest: +SKIP  (= apply_levers_traced)
+    """
+
+    def __init__(self, book: Book, model: PayerModel | None) -> None:
+        self.book = book
+        self.model = model
+        self._done: dict[tuple, tuple[Book, pd.DataFrame]] = {}
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def serves(self, book: Book, model: Any) -> bool:
+        """Whether this memo was built for this very book and model (identity, not equality)."""
+        return book is self.book and model is self.model
+
+    def apply(self, levers: list[LeverSpec]) -> tuple[Book, pd.DataFrame, list[Book]]:
+        """:func:`cashsim.levers.apply_levers_traced` on the memo's book: (new book, costs, each lever's input)."""
+        book, frames, inputs, chain = self.book, [empty_costs()], [], ()
+        for lever in levers:
+            inputs.append(book)
+            chain = (*chain, lever_key(lever))
+            with self._lock:
+                hit = self._done.get(chain)
+                if hit is not None:
+                    self.hits += 1
+            if hit is None:
+                after = lever.apply(book, self.model)
+                hit = (after, lever.costs(book, self.model, after=after))
+                with self._lock:
+                    self.misses += 1
+                    self._done.setdefault(chain, hit)
+            book = hit[0]
+            frames.append(hit[1])
+        return book, pd.concat(frames, ignore_index=True), inputs
+
+    def keep(self, *chains: list[LeverSpec]) -> None:
+        """Forget every remembered chain that is not a prefix of one of ``chains``."""
+        keys = [tuple(lever_key(lv) for lv in c) for c in chains]
+        with self._lock:
+            self._done = {k: v for k, v in self._done.items() if any(c[:len(k)] == k for c in keys)}
+
+    def __len__(self) -> int:
+        return len(self._done)
