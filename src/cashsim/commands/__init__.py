@@ -102,7 +102,7 @@ def month(m) -> str:
 
 def colon(label: str) -> str:
     """``label`` followed by a colon as the language writes it (``Plan :`` with a no-break space in French)."""
-    return f"{label}\u00a0:" if locale().startswith("fr") else f"{label}:"
+    return _("{label}:").format(label=label)
 
 
 def text_table(frame, formats: dict | None = None, labels: dict[str, str] | None = None, *,
