@@ -62,19 +62,17 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pandas as pd
-import papermill as pm
 from filelock import FileLock, Timeout
-from papermill.exceptions import PapermillExecutionError
-from papermill.translators import PythonTranslator
 
 from cashsim import __version__, fmt, progress
 from cashsim.errors import ReportError
 from cashsim.params import Params, load_params
-from cashsim.report.html import export_html
 from cashsim.report.resources import packaged_notebook
 from cashsim.report.summary import _json_default, read_summary
+
+# papermill, nbformat and nbconvert are imported where the driver uses them: the report's kernel imports this module
+# (cashsim.report) too, and nbformat's import alone costs it a second (jsonschema compiles its IRI grammar).
 
 #: Environment of the kernel that runs a report (see the module docstring).
 REPORT_ENV = {"TQDM_DISABLE": "1", "PLOTLY_RENDERER": "plotly_mimetype+notebook"}
@@ -164,6 +162,9 @@ def versions() -> dict[str, str]:
 def notebook_parameters(notebook: str | Path) -> dict[str, Any]:
     """Names and defaults (as source text) of the notebook's ``parameters`` cell, parsed by papermill's Python
     translator - what ``pm.inspect_notebook`` does, minus its need for a kernel name in the notebook."""
+    import nbformat
+    from papermill.translators import PythonTranslator
+
     nb = nbformat.read(str(notebook), as_version=4)
     cell = next((c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
     if cell is None:
@@ -282,6 +283,13 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
     is checked first, before anything is read or written; temporary folders of killed runs of the month are removed
     once its lock is held (:func:`remove_stale_work`).
     """
+    import nbformat
+    import papermill as pm
+    from papermill.exceptions import PapermillExecutionError
+
+    from cashsim.report.execution import engine_name
+    from cashsim.report.html import export_html
+
     started = time.perf_counter()
     check_month(month)
     params_file = Path(params_path).resolve()
@@ -312,7 +320,7 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
                 with _environment(REPORT_ENV):
                     pm.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name="python3",
                                         language="python", cwd=str(params_file.parent), progress_bar=progress.enabled(),
-                                        log_output=False, execution_timeout=cell_timeout)
+                                        log_output=False, execution_timeout=cell_timeout, engine_name=engine_name())
             except PapermillExecutionError as exc:
                 kept = _keep_failed(root, month, executed)
                 first = (exc.source or "").strip().splitlines()[:1]
