@@ -26,6 +26,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -232,12 +233,16 @@ def pdf_pages(path: str | Path) -> int:
 
 def write_handouts(run, plan, folder: str | Path, month: str) -> list[dict]:
     """Write the workbook and the PDF summary into ``folder``; returns what summary.json lists under ``handouts``:
-    ``[{"kind", "file", "written", "reason"}]``."""
+    ``[{"kind", "file", "written", "reason"}]``. Chromium prints the PDF (a process of its own, a second or two)
+    while the workbook is built and written."""
     folder = Path(folder)
     out = []
-    xlsx = write_workbook(run, plan, folder / f"plan-de-bataille-{month}.xlsx")
+    page = print_html(run, plan, month)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="cashsim-pdf") as pool:  # Chromium prints meanwhile
+        printing = pool.submit(write_pdf, page, folder / f"synthese-{month}.pdf")
+        xlsx = write_workbook(run, plan, folder / f"plan-de-bataille-{month}.xlsx")
+        pdf, reason = printing.result()
     out.append({"kind": "workbook", "file": xlsx.name, "written": True, "reason": None})
-    pdf, reason = write_pdf(print_html(run, plan, month), folder / f"synthese-{month}.pdf")
     out.append({"kind": "pdf_summary", "file": f"synthese-{month}.pdf", "written": pdf is not None,
                 "reason": reason, **({"pages": pdf_pages(pdf)} if pdf is not None else {})})
     return out
