@@ -9,6 +9,9 @@ inside a long cell still applies): a killed run still leaves a notebook at most 
 a failed cell still gets its notebook written with the error banner (papermill does it on the error), and the
 finished notebook is written once, by papermill, at the end. The executed notebook's content is the same.
 
+A kernel handed over as ``km`` (:class:`cashsim.report.kernel.WarmKernel`) is the engine's to shut down, with its
+client's channels, as the kernels it starts itself (nbclient leaves a given kernel running and its client open).
+
 Example::
 
     >>> pm.execute_notebook(src, out, engine_name=engine_name(), kernel_name="python3")   # doctest: +SKIP
@@ -16,7 +19,10 @@ Example::
 
 from __future__ import annotations
 
+from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, NotebookExecutionManager, papermill_engines
+from papermill.log import logger
+from papermill.utils import merge_kwargs, remove_args
 
 #: Seconds between two writes of the executed notebook while it runs.
 SAVE_EVERY = 5.0
@@ -53,6 +59,20 @@ class SparseSavesEngine(NBClientEngine):
             nb_man.cleanup_pbar()
             nb_man.notebook_complete()
         return nb_man.nb
+
+    @classmethod
+    def execute_managed_notebook(cls, nb_man, kernel_name, log_output=False, stdout_file=None, stderr_file=None,
+                                 start_timeout=60, execution_timeout=None, **kwargs):
+        """papermill's ``NBClientEngine.execute_managed_notebook``, the client owning a kernel given as ``km``."""
+        kwargs = remove_args(["input_path"], **kwargs)
+        safe_kwargs = remove_args(["timeout", "startup_timeout"], **kwargs)
+        final_kwargs = merge_kwargs(safe_kwargs, timeout=execution_timeout if execution_timeout else
+                                    kwargs.get("timeout"), startup_timeout=start_timeout, kernel_name=kernel_name,
+                                    log=logger,
+                                    log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
+        client = PapermillNotebookClient(nb_man, **final_kwargs)
+        client.owns_km = True  # shut the kernel down and close the client at the end, a given kernel too
+        return client.execute()
 
 
 def engine_name() -> str:

@@ -283,12 +283,7 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
     is checked first, before anything is read or written; temporary folders of killed runs of the month are removed
     once its lock is held (:func:`remove_stale_work`).
     """
-    import nbformat
-    import papermill as pm
-    from papermill.exceptions import PapermillExecutionError
-
-    from cashsim.report.execution import engine_name
-    from cashsim.report.html import export_html
+    from cashsim.report.kernel import WarmKernel
 
     started = time.perf_counter()
     check_month(month)
@@ -303,11 +298,20 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
         parameters["n_paths"] = int(n_paths)
     if seed is not None:
         parameters["seed"] = int(seed)
-    check_parameters(source, parameters)
+    kernel = WarmKernel(source, cwd=params_file.parent, env=REPORT_ENV)  # starts while papermill loads (report.kernel)
+    with kernel.stopped_on_error():
+        import nbformat
+        import papermill as pm
+        from papermill.exceptions import PapermillExecutionError
+
+        from cashsim.report.execution import engine_name
+        from cashsim.report.html import export_html
+
+        check_parameters(source, parameters)
     run_id = str(uuid.uuid4())
     stem = f"cashsim-report-{month}"
 
-    with month_lock(root, month):
+    with kernel, month_lock(root, month):
         remove_stale_work(root, month)
         destination = next_destination(root, month, force=force)
         work = Path(tempfile.mkdtemp(prefix=work_prefix(month), dir=root))
@@ -320,7 +324,8 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
                 with _environment(REPORT_ENV):
                     pm.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name="python3",
                                         language="python", cwd=str(params_file.parent), progress_bar=progress.enabled(),
-                                        log_output=False, execution_timeout=cell_timeout, engine_name=engine_name())
+                                        log_output=False, execution_timeout=cell_timeout, engine_name=engine_name(),
+                                        km=kernel.manager)
             except PapermillExecutionError as exc:
                 kept = _keep_failed(root, month, executed)
                 first = (exc.source or "").strip().splitlines()[:1]
