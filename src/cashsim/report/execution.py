@@ -11,6 +11,9 @@ finished notebook is written once, by papermill, at the end. The executed notebo
 
 A kernel handed over as ``km`` (:class:`cashsim.report.kernel.WarmKernel`) is the engine's to shut down, with its
 client's channels, as the kernels it starts itself (nbclient leaves a given kernel running and its client open).
+Once the last cell has answered, the kernel is ended at once (``shutdown_kernel="immediate"``: its process group is
+killed, a dask cluster's workers with it) rather than asked to exit, which takes it half a second: every output is
+in the notebook by then, and nothing the report writes waits for the kernel's exit.
 
 Example::
 
@@ -70,6 +73,7 @@ class SparseSavesEngine(NBClientEngine):
                                     kwargs.get("timeout"), startup_timeout=start_timeout, kernel_name=kernel_name,
                                     log=logger,
                                     log_output=log_output, stdout_file=stdout_file, stderr_file=stderr_file)
+        final_kwargs.setdefault("shutdown_kernel", "immediate")
         client = PapermillNotebookClient(nb_man, **final_kwargs)
         client.owns_km = True  # shut the kernel down and close the client at the end, a given kernel too
         return client.execute()
