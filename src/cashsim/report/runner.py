@@ -33,7 +33,9 @@ as the ``handouts_dir`` parameter, when the notebook declares it; ``summary.json
 The notebook runs in a fresh ``python3`` kernel of the current interpreter (never the kernel name saved in the
 notebook: papermill#251), with ``TQDM_DISABLE=1`` (widget progress bars would load JavaScript from a CDN in the
 exported page) and ``PLOTLY_RENDERER=plotly_mimetype+notebook`` (a papermill kernel otherwise emits only the
-plotly mimetype and nbconvert drops every chart; ``notebook`` embeds plotly.js once).
+plotly mimetype and nbconvert drops every chart; ``notebook`` embeds plotly.js once). That kernel is started
+first and imports the notebook's modules while the driver imports papermill (:mod:`cashsim.report.kernel`);
+papermill writes the running notebook at most every 5 s (:mod:`cashsim.report.execution`).
 
 Example::
 
@@ -72,7 +74,7 @@ from cashsim.report.resources import packaged_notebook
 from cashsim.report.summary import _json_default, read_summary
 
 # papermill, nbformat and nbconvert are imported where the driver uses them: the report's kernel imports this module
-# (cashsim.report) too, and nbformat's import alone costs it a second (jsonschema compiles its IRI grammar).
+# (cashsim.report) too and has no use for them, and the driver starts that kernel before it imports them.
 
 #: Environment of the kernel that runs a report (see the module docstring).
 REPORT_ENV = {"TQDM_DISABLE": "1", "PLOTLY_RENDERER": "plotly_mimetype+notebook"}
