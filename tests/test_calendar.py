@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from cashsim.calendar import (
     business_calendar,
     french_holidays,
+    holiday_days,
     is_business_day,
     next_business_day,
     previous_business_day,
@@ -32,6 +33,16 @@ def test_moving_feasts_follow_easter(year, easter_monday):
     em = pd.Timestamp(easter_monday)
     assert {em, em + pd.Timedelta(days=38), em + pd.Timedelta(days=49)} <= hol
     assert len(hol) == 11
+
+
+@pytest.mark.parametrize("first, last", [(1990, 2060), (1583, 1700), (1969, 2060), (2261, 2300), (2026, 2026)])
+def test_the_direct_holiday_list_is_the_pandas_rules(first, last):
+    """business_calendar builds its holidays directly (holiday_days): the very days of the pandas rules, duplicates
+    included (Ascension on 1 or 8 May), past pandas' nanosecond range too."""
+    rules = np.sort(french_holidays(f"{first}-01-01", f"{last}-12-31").values.astype("datetime64[D]"))
+    direct = holiday_days(first, last)
+    assert direct.dtype == np.dtype("datetime64[D]") and np.array_equal(direct, rules)
+    assert len(direct) == 11 * (last - first + 1)
 
 
 def test_business_days_skip_weekends_and_holidays():

@@ -592,6 +592,23 @@ def test_status_as_of_a_date_equals_status_of_the_data_cut_at_that_date():
     pd.testing.assert_frame_equal(led.status(as_of), cut.status(as_of))
 
 
+def test_status_is_computed_once_per_day_and_each_caller_gets_its_own_copy(monkeypatch):
+    inv = [{"invoice_id": f"F{i}", "amount": 100.0 + i, "issue_date": f"2026-01-{i + 1:02d}",
+            "due_date": f"2026-02-{i + 1:02d}"} for i in range(6)]
+    led = small(inv, [{"invoice_id": "F1", "payment_date": "2026-02-03", "amount": 101.0}])
+    computed = []
+    real = type(led)._status
+    monkeypatch.setattr(type(led), "_status", lambda self, day: computed.append(day) or real(self, day))
+    first = led.status("2026-02-14")
+    first.loc[0, "outstanding"] = -1.0                       # a caller scribbling on its table...
+    again = led.status(pd.Timestamp("2026-02-14 18:30"))       # ...the same day, computed once
+    assert len(computed) == 1 and again.loc[0, "outstanding"] == 100.0
+    pd.testing.assert_frame_equal(again, real(led, pd.Timestamp("2026-02-14")))
+    for day in ["2026-02-01", "2026-02-02", "2026-02-03", "2026-02-04", "2026-02-14"]:  # the oldest day goes
+        led.status(day)
+    assert len(computed) == 6
+
+
 def test_events_link_to_invoices_and_customers_fill_segments():
     customers = pd.DataFrame({"customer_id": ["C1", "C1", "C9"], "segment": ["grands comptes", "pme", "pme"],
                               "credit_limit": ["10 000", "5", "-3"]})

@@ -16,8 +16,9 @@ One definition for the whole package (the demo generator, the payer-behaviour fi
   to such a business day.
 
 The rules are pandas' :class:`~pandas.tseries.holiday.AbstractHolidayCalendar` (Easter by pandas' algorithm);
-numpy's ``busday_*`` functions get a :class:`numpy.busdaycalendar` built from it for any span of years asked for
-(1990-2060 by default, widened on demand, cached).
+numpy's ``busday_*`` functions get a :class:`numpy.busdaycalendar` of the same days (``holiday_days``, computed
+directly, much faster over centuries) for any span of years asked for (1990-2060 by default, widened on demand,
+cached).
 
 Dates: anything ``pandas.to_datetime`` reads (strings, ``Timestamp``, ``DatetimeIndex``, ``datetime64`` arrays),
 or integer day numbers since 1970-01-01 (the demo generator's representation). The rolling functions return what
@@ -72,6 +73,30 @@ def french_holidays(start: Any, end: Any) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(FrenchHolidayCalendar().holidays(pd.Timestamp(start), pd.Timestamp(end)))
 
 
+#: The fixed-date holidays of :class:`FrenchHolidayCalendar` (month, day), and its Easter-based ones (days after
+#: Easter Sunday: Easter Monday, Ascension, Whit Monday).
+_FIXED = ((1, 1), (5, 1), (5, 8), (7, 14), (8, 15), (11, 1), (11, 11), (12, 25))
+_AFTER_EASTER = (1, 39, 50)
+
+
+def holiday_days(first_year: int, last_year: int) -> np.ndarray:
+    """The holidays of :class:`FrenchHolidayCalendar` from ``first_year`` to ``last_year`` (inclusive) as sorted
+    ``datetime64[D]``, computed directly: the same days as :func:`french_holidays` (Easter by ``dateutil.easter``,
+    the algorithm of pandas' ``Easter`` offset), without pandas' holiday machinery, which takes a third of a second
+    for the centuries the demo generator's far sentinel dates ask for (tests/test_calendar.py compares the two).
+
+    >>> [str(d) for d in holiday_days(2026, 2026)[:3]]
+    ['2026-01-01', '2026-04-06', '2026-05-01']
+    """
+    from dateutil.easter import easter
+
+    years = np.arange(int(first_year), int(last_year) + 1)
+    months = (years - 1970).astype("datetime64[Y]").astype("datetime64[M]")
+    fixed = [(months + (m - 1)).astype("datetime64[D]") + (d - 1) for m, d in _FIXED]
+    sundays = np.array([easter(int(y)) for y in years], dtype="datetime64[D]")
+    return np.sort(np.concatenate([*fixed, *(sundays + k for k in _AFTER_EASTER)]))
+
+
 @functools.lru_cache(maxsize=16)
 def business_calendar(first_year: int = DEFAULT_YEARS[0], last_year: int = DEFAULT_YEARS[1]) -> np.busdaycalendar:
     """Monday-to-Friday French business days of ``first_year`` to ``last_year``, for ``numpy.busday_offset`` and
@@ -80,8 +105,7 @@ def business_calendar(first_year: int = DEFAULT_YEARS[0], last_year: int = DEFAU
     >>> bool(np.is_busday(np.datetime64("2026-07-14"), busdaycal=business_calendar()))
     False
     """
-    hol = french_holidays(f"{first_year}-01-01", f"{last_year}-12-31")
-    return np.busdaycalendar(weekmask=WEEKMASK, holidays=hol.values.astype("datetime64[D]"))
+    return np.busdaycalendar(weekmask=WEEKMASK, holidays=holiday_days(first_year, last_year))
 
 
 def _as_days(dates: Any) -> tuple[np.ndarray, bool]:

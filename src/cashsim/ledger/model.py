@@ -23,6 +23,9 @@ from cashsim.ledger.notes import _empty_notes
 from cashsim.ledger.settlement import _settlement
 from cashsim.ledger.tables import _main_currency
 
+#: Days whose status table a ledger keeps (:meth:`Ledger.status`).
+STATUS_MEMO = 4
+
 
 def _day(as_of: Any) -> pd.Timestamp:
     try:
@@ -123,8 +126,22 @@ class Ledger:
         ``credited`` (credit notes given to it, signed like the amount; 0 without allocated credit notes) and
         ``settled_by`` (``payment`` | ``credit``, NA unless paid). ``customer_type`` and ``owner`` come with the
         invoice ("company" / "" when the table lacks them).
+
+        The table of a day is computed once per ledger and kept for the :data:`STATUS_MEMO` days asked last (a
+        report asks for its as-of date's status some fifty times); each call returns its own copy. A ledger's tables
+        are never modified in place (it is frozen; :meth:`known_at` and ``dataclasses.replace`` make new ledgers).
         """
         day = _day(as_of)
+        memo = self.__dict__.setdefault("_status_memo", {})  # not a dataclass field: digests and replace() ignore it
+        if day in memo:
+            memo[day] = memo.pop(day)  # most recently used last
+        else:
+            memo[day] = self._status(day)
+            while len(memo) > STATUS_MEMO:
+                memo.pop(next(iter(memo)))
+        return memo[day].copy()
+
+    def _status(self, day: pd.Timestamp) -> pd.DataFrame:
         known = self.known_at(day)
         inv = known.invoices
         amount = inv["amount"].to_numpy(dtype=float)

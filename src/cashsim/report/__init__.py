@@ -29,7 +29,15 @@ from cashsim.report.accounts import (
                                      split_view,
 )
 from cashsim.report.figures import a4_figure, report_figure
-from cashsim.report.handouts import pdf_pages, print_html, workbook_sheets, write_handouts, write_pdf, write_workbook
+from cashsim.report.handouts import (
+                                     pdf_pages,
+                                     print_html,
+                                     start_pdf,
+                                     workbook_sheets,
+                                     write_handouts,
+                                     write_pdf,
+                                     write_workbook,
+)
 from cashsim.report.hindsight import hindsight_view, run_forecast
 from cashsim.report.html import HIDDEN_TAGS, export_html
 from cashsim.report.ledger_views import (
@@ -97,6 +105,6 @@ __all__ = ["CELL_TIMEOUT", "HIDDEN_TAGS", "REPORT_ENV", "SUMMARY_MIMETYPE", "acc
            "segments_view", "shortfall_view", "summary_bundle", "template_dir", "versions", "weekly_view",
            "SECTIONS", "a4_figure", "account_kpis", "account_kpis_view", "accounts_table", "accounts_view", "burn_view",
            "claims_period", "owners", "pdf_pages", "print_html", "promises_table", "promises_view", "report_figure",
-           "section", "section_text", "split_table", "split_view", "title_text", "top_actions", "window_frame",
-           "window_html", "window_summary", "workbook_sheets", "write_handouts", "write_pdf", "write_workbook",
-           "hindsight_view", "run_forecast"]
+           "section", "section_text", "split_table", "split_view", "start_pdf", "title_text", "top_actions",
+           "window_frame", "window_html", "window_summary", "workbook_sheets", "write_handouts", "write_pdf",
+           "write_workbook", "hindsight_view", "run_forecast"]

@@ -26,6 +26,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -230,14 +231,29 @@ def pdf_pages(path: str | Path) -> int:
     return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data))
 
 
-def write_handouts(run, plan, folder: str | Path, month: str) -> list[dict]:
+def start_pdf(run, plan, folder: str | Path, month: str) -> Future:
+    """Start printing the PDF summary into ``folder``: the print page (:func:`print_html`) is built now, Chromium
+    prints it in a background thread while the caller goes on (the report notebook starts it as soon as the plan is
+    known, so the print runs beside the report's remaining cells); :func:`write_handouts` collects it. The future's
+    result is :func:`write_pdf`'s."""
+    page = print_html(run, plan, month)
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cashsim-pdf")
+    try:
+        return pool.submit(write_pdf, page, Path(folder) / f"synthese-{month}.pdf")
+    finally:
+        pool.shutdown(wait=False)  # the thread ends with the print
+
+
+def write_handouts(run, plan, folder: str | Path, month: str, printing: Future | None = None) -> list[dict]:
     """Write the workbook and the PDF summary into ``folder``; returns what summary.json lists under ``handouts``:
-    ``[{"kind", "file", "written", "reason"}]``."""
+    ``[{"kind", "file", "written", "reason"}]``. The PDF is the one :func:`start_pdf` started (``printing``), else
+    it is started now: Chromium (a process of its own, a second or two) prints while the workbook is built."""
     folder = Path(folder)
     out = []
+    printing = printing if printing is not None else start_pdf(run, plan, folder, month)
     xlsx = write_workbook(run, plan, folder / f"plan-de-bataille-{month}.xlsx")
+    pdf, reason = printing.result()
     out.append({"kind": "workbook", "file": xlsx.name, "written": True, "reason": None})
-    pdf, reason = write_pdf(print_html(run, plan, month), folder / f"synthese-{month}.pdf")
     out.append({"kind": "pdf_summary", "file": f"synthese-{month}.pdf", "written": pdf is not None,
                 "reason": reason, **({"pages": pdf_pages(pdf)} if pdf is not None else {})})
     return out

@@ -17,12 +17,12 @@ Example::
 from __future__ import annotations
 
 import re
-
-import nbformat
-from nbconvert import HTMLExporter
-from nbconvert.preprocessors import TagRemovePreprocessor
+from typing import TYPE_CHECKING
 
 from cashsim.report.resources import template_dir
+
+if TYPE_CHECKING:  # nbconvert (and nbformat) are imported on use: the report's kernel imports this module too
+    import nbformat
 
 #: Cells with these tags are not in the HTML (the parameters, and the machine-readable summary).
 HIDDEN_TAGS = frozenset({"parameters", "injected-parameters", "remove_cell", "summary"})
@@ -35,6 +35,9 @@ def export_html(notebook: nbformat.NotebookNode, title: str, language: str = "fr
 
     ``language`` (``fr``) goes into ``<html lang>``, so the browser hyphenates and reads figures the local way.
     """
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
     exporter = HTMLExporter(template_name="cashsim_report", extra_template_basedirs=[str(template_dir())],
                             exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
                             language_code=language)

@@ -33,7 +33,9 @@ as the ``handouts_dir`` parameter, when the notebook declares it; ``summary.json
 The notebook runs in a fresh ``python3`` kernel of the current interpreter (never the kernel name saved in the
 notebook: papermill#251), with ``TQDM_DISABLE=1`` (widget progress bars would load JavaScript from a CDN in the
 exported page) and ``PLOTLY_RENDERER=plotly_mimetype+notebook`` (a papermill kernel otherwise emits only the
-plotly mimetype and nbconvert drops every chart; ``notebook`` embeds plotly.js once).
+plotly mimetype and nbconvert drops every chart; ``notebook`` embeds plotly.js once). That kernel is started
+first and imports the notebook's modules while the driver imports papermill (:mod:`cashsim.report.kernel`);
+papermill writes the running notebook at most every 5 s (:mod:`cashsim.report.execution`).
 
 Example::
 
@@ -62,19 +64,17 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pandas as pd
-import papermill as pm
 from filelock import FileLock, Timeout
-from papermill.exceptions import PapermillExecutionError
-from papermill.translators import PythonTranslator
 
 from cashsim import __version__, fmt, progress
 from cashsim.errors import ReportError
 from cashsim.params import Params, load_params
-from cashsim.report.html import export_html
 from cashsim.report.resources import packaged_notebook
 from cashsim.report.summary import _json_default, read_summary
+
+# papermill, nbformat and nbconvert are imported where the driver uses them: the report's kernel imports this module
+# (cashsim.report) too and has no use for them, and the driver starts that kernel before it imports them.
 
 #: Environment of the kernel that runs a report (see the module docstring).
 REPORT_ENV = {"TQDM_DISABLE": "1", "PLOTLY_RENDERER": "plotly_mimetype+notebook"}
@@ -164,6 +164,9 @@ def versions() -> dict[str, str]:
 def notebook_parameters(notebook: str | Path) -> dict[str, Any]:
     """Names and defaults (as source text) of the notebook's ``parameters`` cell, parsed by papermill's Python
     translator - what ``pm.inspect_notebook`` does, minus its need for a kernel name in the notebook."""
+    import nbformat
+    from papermill.translators import PythonTranslator
+
     nb = nbformat.read(str(notebook), as_version=4)
     cell = next((c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
     if cell is None:
@@ -282,6 +285,8 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
     is checked first, before anything is read or written; temporary folders of killed runs of the month are removed
     once its lock is held (:func:`remove_stale_work`).
     """
+    from cashsim.report.kernel import WarmKernel
+
     started = time.perf_counter()
     check_month(month)
     params_file = Path(params_path).resolve()
@@ -295,11 +300,20 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
         parameters["n_paths"] = int(n_paths)
     if seed is not None:
         parameters["seed"] = int(seed)
-    check_parameters(source, parameters)
+    kernel = WarmKernel(source, cwd=params_file.parent, env=REPORT_ENV)  # starts while papermill loads (report.kernel)
+    with kernel.stopped_on_error():
+        import nbformat
+        import papermill as pm
+        from papermill.exceptions import PapermillExecutionError
+
+        from cashsim.report.execution import engine_name
+        from cashsim.report.html import export_html
+
+        check_parameters(source, parameters)
     run_id = str(uuid.uuid4())
     stem = f"cashsim-report-{month}"
 
-    with month_lock(root, month):
+    with kernel, month_lock(root, month):
         remove_stale_work(root, month)
         destination = next_destination(root, month, force=force)
         work = Path(tempfile.mkdtemp(prefix=work_prefix(month), dir=root))
@@ -314,7 +328,8 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
                 with _environment(REPORT_ENV):
                     pm.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name="python3",
                                         language="python", cwd=str(params_file.parent), progress_bar=progress.enabled(),
-                                        log_output=False, execution_timeout=cell_timeout)
+                                        log_output=False, execution_timeout=cell_timeout, engine_name=engine_name(),
+                                        km=kernel.manager)
             except PapermillExecutionError as exc:
                 kept = _keep_failed(root, month, executed)
                 first = (exc.source or "").strip().splitlines()[:1]

@@ -16,12 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
 import pandas as pd
 
 from cashsim.errors import ReportError
+
+if TYPE_CHECKING:  # nbformat is imported by the driver only (the kernel imports this module too)
+    import nbformat
 
 #: Mimetype of the headline figures the notebook's last cell displays; the driver reads it into summary.json.
 SUMMARY_MIMETYPE = "application/vnd.cashsim.summary+json"

@@ -1,0 +1,99 @@
+"""The report's kernel, started before papermill is even imported, importing the notebook's modules meanwhile.
+
+A report spends its first seconds on imports, twice over: the driver loads papermill and nbformat (a second:
+jsonschema compiles its IRI grammar), then papermill starts a kernel, which loads pandas, plotly and cashsim in
+the notebook's first cell (two seconds). :class:`WarmKernel` starts the ``python3`` kernel of the current
+interpreter first, told (IPython's ``exec_lines``) to run the notebook's own top-level ``import`` statements while
+it starts up, so the two loads run side by side on two cores; papermill then runs the notebook on that kernel
+(``km=``), and its first cell finds the modules loaded. Nothing else differs: the same kernel (``python3``, the
+history in memory as papermill has it), the same working folder and environment as papermill would give it, the
+same cells; the imports run before the parameters cell, as they would in the first cell (an import does not depend
+on the parameters). Output of those imports (a warning, say) goes to the kernel's log, not into the report.
+
+Example::
+
+    >>> with WarmKernel(notebook, cwd=params_folder, env=REPORT_ENV) as kernel:   # doctest: +SKIP
+    ...     import papermill as pm                                                 # meanwhile, the kernel imports
+    ...     pm.execute_notebook(notebook, out, km=kernel.manager, engine_name=engine_name())
+"""
+
+from __future__ import annotations
+
+import ast
+import contextlib
+import json
+import os
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+
+from cashsim.errors import ReportError
+
+#: The kernel every report runs in (papermill#251: never the kernel name saved in the notebook).
+KERNEL_NAME = "python3"
+#: Loaded too when the notebook imports plotly.io: the first use of ``pio.renderers`` (the report sets its default)
+#: imports plotly's renderers, which import nbformat - two seconds on a busy machine.
+PLOTLY_RENDERERS = "import plotly.io._renderers"
+
+
+def top_level_imports(notebook: str | Path) -> list[str]:
+    """The ``import`` / ``from ... import`` statements at the top level of the notebook's code cells (the cell
+    tagged ``parameters`` left out), as source lines, in order, and :data:`PLOTLY_RENDERERS` when one imports
+    plotly.io; a cell that does not parse is skipped (it will fail in the notebook, with its own message)."""
+    cells = json.loads(Path(notebook).read_text(encoding="utf-8")).get("cells", [])
+    lines = []
+    for cell in cells:
+        if cell.get("cell_type") != "code" or "parameters" in cell.get("metadata", {}).get("tags", []):
+            continue
+        source = cell.get("source", "")
+        source = "".join(source) if isinstance(source, list) else source
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            continue
+        lines += [ast.unparse(node) for node in tree.body
+                  if isinstance(node, ast.Import | ast.ImportFrom) and not getattr(node, "level", 0)]
+    if any("plotly.io" in line for line in lines):
+        lines.append(PLOTLY_RENDERERS)
+    return lines
+
+
+class WarmKernel:
+    """A ``python3`` kernel started now in ``cwd`` with ``env`` added to the environment, importing the modules the
+    notebook imports (:func:`top_level_imports`) before it answers its first request. Hand :attr:`manager` to
+    papermill (``km=``); :meth:`stop` (idempotent; on leaving a ``with`` block too) ends it when papermill did not
+    get to."""
+
+    def __init__(self, notebook: str | Path, *, cwd: str | Path, env: Mapping[str, str]) -> None:
+        from jupyter_client.manager import AsyncKernelManager
+        from jupyter_core.utils import run_sync
+
+        self.manager = AsyncKernelManager(kernel_name=KERNEL_NAME)
+        arguments = ["--HistoryManager.hist_file=:memory:"]  # as nbclient starts a kernel for papermill
+        arguments += [f"--IPKernelApp.exec_lines={line}" for line in top_level_imports(notebook)]
+        try:
+            run_sync(self.manager.start_kernel)(extra_arguments=arguments, cwd=str(cwd), env={**os.environ, **env})
+        except Exception as exc:  # no such kernel, interpreter cannot start...
+            raise ReportError(f"the report's kernel ({KERNEL_NAME}) could not start: {type(exc).__name__}: "
+                              f"{exc}") from exc
+
+    def stop(self) -> None:
+        """Shut the kernel down now, unless it is already gone (papermill shut it down at the end of its run)."""
+        from jupyter_core.utils import run_sync
+
+        if self.manager.has_kernel:
+            run_sync(self.manager.shutdown_kernel)(now=True)
+
+    def __enter__(self) -> WarmKernel:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()  # papermill normally did already
+
+    @contextlib.contextmanager
+    def stopped_on_error(self) -> Iterator[WarmKernel]:
+        """Stop the kernel when the block raises (then re-raise); leave it running otherwise."""
+        try:
+            yield self
+        except BaseException:
+            self.stop()
+            raise
