@@ -86,10 +86,11 @@ def lever_key(value: Any) -> Any:
 
 
 class LeverMemo:
-    """The levers applied to one ``book`` with one ``model``, remembered by chain (see the module docstring).
+    """The levers applied to one ``book`` with one ``model``, remembered by chain (see the module docstring);
+    ``apply`` returns what ``apply_levers_traced`` would.
 
     >>> memo = LeverMemo(book, model)                             # doctest: +SKIP
-    >>> new_book, costs, inputs = memo.apply([dunning, calls])    # doctest: +SKIP  (= apply_levers_traced)
+    >>> new_book, costs, inputs = memo.apply([dunning, calls])    # doctest: +SKIP
     """
 
     def __init__(self, book: Book, model: PayerModel | None) -> None:
