@@ -16,7 +16,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 #: import name -> distribution name, where they differ
-IMPORT_TO_DIST = {"yaml": "pyyaml", "sklearn": "scikit-learn", "dask": "dask", "distributed": "distributed"}
+IMPORT_TO_DIST = {"yaml": "pyyaml", "dateutil": "python-dateutil", "sklearn": "scikit-learn", "dask": "dask",
+                  "distributed": "distributed"}
 
 
 def _split(req: str) -> tuple[str, str]:
