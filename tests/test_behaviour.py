@@ -277,7 +277,10 @@ def test_a_long_dispute_does_not_make_an_invoice_look_never_paid(world):
     assert paid[0] == pytest.approx(1 - pi, abs=1e-9)
     post_survival = 1 - model.post_resolution[:4].sum()          # not paid 0..3 days after resolution
     assert paid[1] == pytest.approx((1 - pi) * post_survival / ((1 - pi) * post_survival + pi), abs=1e-9)
-    assert paid[:2].min() > 0.9 and paid[2] < 0.2                # the undisputed one, 100 days late: rarely paid
+    # the undisputed one, 100 days late, is far less likely paid: pi_a = pi / (pi + (1 - pi) S(a)), with pi about
+    # 0.0002 in this world without a write-off among 1,889 aged invoices (0.40 paid; below 0.2 with pi shrunk to
+    # the 1.3% prior instead of the book's share)
+    assert paid[:2].min() > 0.9 and paid[2] < 0.5
 
 
 # ------------------------------------------------------------------------------------------ fit_behaviour
@@ -555,3 +558,41 @@ def test_monthly_intervals_cover_the_truth_on_worlds_with_month_shocks():
                 in50 += q25 <= actual[h] <= q75
                 n += 1
     assert 0.65 <= in80 / n <= 0.95 and 0.30 <= in50 / n <= 0.70, (in80 / n, in50 / n)
+
+
+def _aged_history(segments: dict[str, tuple[int, int]]) -> pd.DataFrame:
+    """Invoices 200-400 days old, all closed: per segment (n invoices, n written off), 3 customers each; paid ones
+    20 days after issue."""
+    rows = []
+    for seg, (n, n_wo) in segments.items():
+        for i in range(n):
+            issue = pd.Timestamp("2025-01-01") + pd.Timedelta(days=i % 200)
+            wo = i < n_wo
+            rows.append({"customer_id": f"{seg}{i % 3}", "segment": seg, "issue_date": issue,
+                         "age": (pd.Timestamp("2026-03-01") - issue).days, "paid": not wo, "written_off": wo,
+                         "paid_date": pd.NaT if wo else issue + pd.Timedelta(days=20)})
+    return pd.DataFrame(rows)
+
+
+def test_never_paid_share_shrinks_segments_to_the_book_not_to_the_prior():
+    """Three levels, each shrunk to the one above with a Beta prior worth NEVER_PRIOR_WEIGHT invoices: book to the
+    prior, segment to book, customer to segment. A book without write-offs (the IBM sample) no longer keeps its
+    segments near the 1.3% prior; a segment with few invoices in a book with many write-offs leans on the book."""
+    from cashsim.behaviour.rates import NEVER_PRIOR_WEIGHT as m
+    from cashsim.behaviour.rates import _never_paid
+
+    clean = _aged_history({"a": (80, 0), "b": (320, 0)})
+    seg_pi, cust_pi = _never_paid(clean, 0.013)
+    book = 0.013 * m / (400 + m)
+    assert seg_pi["a"] == pytest.approx(book * m / (80 + m), rel=1e-9)       # 0.31%, was 0.93% (prior-shrunk)
+    assert seg_pi["b"] == pytest.approx(book * m / (320 + m), rel=1e-9)
+    assert seg_pi["a"] < 0.004 and seg_pi["b"] < 0.003
+    n_a0 = int((clean["customer_id"] == "a0").sum())
+    assert cust_pi["a0"] == pytest.approx(seg_pi["a"] * m / (n_a0 + m), rel=1e-9)
+
+    bad = _aged_history({"big": (4000, 200), "thin": (10, 0)})                 # book rate about 5%
+    seg_pi, _ = _never_paid(bad, 0.013)
+    book = (200 + 0.013 * m) / (4010 + m)
+    assert seg_pi["thin"] == pytest.approx(book * m / (10 + m), rel=1e-9)
+    assert seg_pi["thin"] > 0.04                                             # not pulled to the 1.3% prior
+    assert abs(seg_pi["big"] - 0.05) < 0.002
