@@ -69,6 +69,9 @@ class WarmKernel:
 
         self.manager = AsyncKernelManager(kernel_name=KERNEL_NAME)
         arguments = ["--HistoryManager.hist_file=:memory:"]  # as nbclient starts a kernel for papermill
+        # the kernel's own log (ipykernel >= 7 warns that a loopback TCP kernel is unencrypted) is not the reader's
+        # business: errors only; the notebook's outputs and warnings still reach the report
+        arguments += ["--IPKernelApp.log_level=ERROR"]
         arguments += [f"--IPKernelApp.exec_lines={line}" for line in top_level_imports(notebook)]
         try:
             run_sync(self.manager.start_kernel)(extra_arguments=arguments, cwd=str(cwd), env={**os.environ, **env})
