@@ -50,21 +50,33 @@ def _rel_to_due(book: Book, dates: pd.Series) -> np.ndarray:
 
 
 def _month(dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
-    return pd.DatetimeIndex(pd.to_datetime(dates)).strftime("%Y-%m").to_numpy()
+    """``YYYY-MM`` of each date (NaN where NaT), as ``DatetimeIndex.strftime`` gives it: formatted once per month."""
+    idx = pd.DatetimeIndex(pd.to_datetime(dates))
+    if idx.tz is not None or len(idx) < 16:
+        return idx.strftime("%Y-%m").to_numpy()
+    months, inverse = np.unique(idx.to_numpy().astype("datetime64[M]"), return_inverse=True)
+    labels = pd.DatetimeIndex(months.astype("datetime64[ns]")).strftime("%Y-%m").to_numpy()
+    return labels[inverse.ravel()]
 
 
 def _ensure_columns(book: Book) -> pd.DataFrame:
-    """The invoice table with the optional Book columns present (0 / NaT / NaN when none) and ``base_profile``."""
-    inv = book.invoices.copy()
+    """The invoice table with the optional Book columns present (0 / NaT / NaN when none) and ``base_profile``.
+
+    A new frame (copy-on-write: a lever's changes to it never reach ``book``); columns already of the right type
+    and without missing values are kept as they are (a validated Book's are), the others converted."""
+    inv = book.invoices.copy(deep=False)
     defaults = {"upfront_amount": 0.0, "upfront_date": pd.NaT, "discount_rate": 0.0, "discount_day": np.nan,
                 "calendar": 0, "is_future": False, "min_day": int(book.grid[0])}
     for col, val in defaults.items():
         if col not in inv.columns:
             inv[col] = val
-    inv["upfront_date"] = inv["upfront_date"].astype("datetime64[ns]")
-    inv["upfront_amount"] = inv["upfront_amount"].fillna(0.0).astype(float)
-    inv["discount_rate"] = inv["discount_rate"].fillna(0.0).astype(float)
-    inv["discount_day"] = inv["discount_day"].astype(float)
+    if inv["upfront_date"].dtype != np.dtype("datetime64[ns]"):
+        inv["upfront_date"] = inv["upfront_date"].astype("datetime64[ns]")
+    for col in ("upfront_amount", "discount_rate"):
+        if inv[col].dtype != np.float64 or inv[col].isna().any():
+            inv[col] = inv[col].fillna(0.0).astype(float)
+    if inv["discount_day"].dtype != np.float64:
+        inv["discount_day"] = inv["discount_day"].astype(float)
     if "base_profile" not in inv.columns:  # the fitted profile, kept so model.profiles lookups survive remapping
         inv["base_profile"] = inv["profile"].astype(np.int64)
     return inv
