@@ -32,6 +32,10 @@ Segments = list[str] | None
 
 
 def _with(book: Book, **changes: Any) -> Book:
+    """``book`` with new invoices (and nothing else: :meth:`Book.derive`, no second check of what is unchanged), or
+    with any other changes (``dataclasses.replace``: every check)."""
+    if set(changes) == {"invoices"}:
+        return book.derive(changes["invoices"])
     return dataclasses.replace(book, **changes)
 
 
@@ -168,13 +172,13 @@ def _remap(book: Book, inv: pd.DataFrame, sel: np.ndarray, keys: np.ndarray, tra
             hit = n_old + len(extra)
             extra.append(r)
         index[j] = hit
-    pmfs = np.vstack([book.pmfs, *extra]) if extra else book.pmfs
-    if extra:  # the new rows' index: the old one and the rows added (distinct, and from every old row)
-        _remember(pmfs, {**existing, **{hash(r.tobytes()): n_old + k for k, r in enumerate(extra)}})
     profile = inv["profile"].to_numpy(np.int64).copy()
     profile[sel] = index[inv_u.ravel()][inverse.ravel()]
     inv["profile"] = profile
-    return _with(book, pmfs=pmfs, invoices=inv)
+    new = book.derive(inv, np.array(extra) if extra else None)   # only the added rows checked
+    if extra:  # the new rows' index: the old one and the rows added (distinct, and from every old row)
+        _remember(new.pmfs, {**existing, **{hash(r.tobytes()): n_old + k for k, r in enumerate(extra)}})
+    return new
 
 
 def _min_day(inv: pd.DataFrame) -> np.ndarray:
