@@ -17,8 +17,10 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import threading
 import weakref
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,6 +29,7 @@ if TYPE_CHECKING:
     from cashsim.behaviour import PayerModel
     from cashsim.simulate import Book
 
+T = TypeVar("T")
 #: Segment or customer names a lever is restricted to (None: all).
 Segments = list[str] | None
 
@@ -51,6 +54,31 @@ def _rel_to_due(book: Book, dates: pd.Series) -> np.ndarray:
     inv = book.invoices
     return (pd.to_datetime(dates).astype("datetime64[ns]")
             - inv["due_date"].astype("datetime64[ns]")).dt.days.to_numpy(dtype=np.int64)
+
+
+#: Book -> {key: value} of what :func:`per_book` remembered (weakly: dropped with the book).
+_PER_BOOK: weakref.WeakKeyDictionary[Book, dict[Any, Any]] = weakref.WeakKeyDictionary()
+_PER_BOOK_LOCK = threading.Lock()
+
+
+def per_book(book: Book, key: Any, compute: Callable[[], T]) -> T:
+    """``compute()``, remembered for this very book under ``key``: a lever study asks the same of one book many
+    times (the current plan's costs, each customer's expected lateness, the cash a book brings by each month end).
+    Books are never changed in place (levers build new ones), so what is computed from one stays true. Values are
+    shared: the caller must not modify them (numpy arrays are returned read-only)."""
+    with _PER_BOOK_LOCK:
+        hit = _PER_BOOK.get(book, {}).get(key, _MISSING)
+    if hit is not _MISSING:
+        return hit
+    value = compute()
+    for a in value if isinstance(value, tuple) else (value,):
+        if isinstance(a, np.ndarray):
+            a.flags.writeable = False
+    with _PER_BOOK_LOCK:
+        return _PER_BOOK.setdefault(book, {}).setdefault(key, value)
+
+
+_MISSING = object()
 
 
 def _month(dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
@@ -201,12 +229,14 @@ def _start_day(book: Book, inv: pd.DataFrame, sel: np.ndarray) -> np.ndarray:
     return np.maximum(_min_day(inv)[sel], first[inv["profile"].to_numpy(np.int64)[sel]])
 
 
-def conditional_laws(book: Book, sel: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def conditional_laws(book: Book, sel: np.ndarray | None = None, columns: int | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """Each invoice's law of the pay day given not paid before ``min_day``: (rows over the grid, inverse index).
 
     r_g = p_g 1[g >= m] / (1 - F(m - 1)), m = ``min_day`` raised to the issue date (the engine's rule); rows are
     computed per unique (profile, m) and ``rows[inverse]`` gives the invoices' laws. Row sums are
-    P(paid at all | not paid yet) <= 1.
+    P(paid at all | not paid yet) <= 1. ``columns``: only the first grid positions (the same numbers as the whole
+    rows' first columns).
     """
     inv = book.invoices
     sel = np.arange(len(inv)) if sel is None else sel
@@ -215,6 +245,8 @@ def conditional_laws(book: Book, sel: np.ndarray | None = None) -> tuple[np.ndar
     rows = book.pmfs[uniq[:, 0]]
     keep = book.grid[None, :] >= uniq[:, 1:2]
     before = (rows * ~keep).sum(axis=1, keepdims=True)
+    if columns is not None:
+        rows, keep = rows[:, :columns], keep[:, :columns]
     cond = np.where(keep, rows, 0.0) / np.maximum(1.0 - before, 1e-12)
     return cond, inverse.ravel()
 
@@ -234,9 +266,27 @@ def _p_unpaid_morning(book: Book, sel: np.ndarray) -> np.ndarray:
     return (1.0 - before)[inverse]     # per unique law, then per invoice: the same numbers
 
 
+def _p_unpaid_at(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
+    """``_p_unpaid_morning(book, sel)[i, day_idx[..., i]]`` (the same numbers), without the invoices x grid table:
+    per invoice of ``sel`` (last axis of ``day_idx``), P(still unpaid on the morning of grid position ``day_idx``)."""
+    day_idx = np.asarray(day_idx, dtype=np.int64)
+    if len(sel) == 0:
+        return np.ones(day_idx.shape)
+    if day_idx.size and (day_idx.min() < 0 or day_idx.max() >= len(book.grid)):
+        raise IndexError(f"grid position out of range 0..{len(book.grid) - 1}")
+    width = int(day_idx.max()) if day_idx.size else 0
+    laws, inverse = conditional_laws(book, sel, columns=max(width, 1))
+    cum = np.cumsum(laws, axis=1)                                      # cum[:, j] = P(paid on positions <= j)
+    before = np.where(day_idx > 0, cum[inverse, np.maximum(day_idx - 1, 0)], 0.0)
+    return 1.0 - before
+
+
 def _p_paid_by(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
     """Per invoice of ``sel``, P(paid by grid position ``day_idx``), on the law given ``min_day``."""
-    laws, inverse = conditional_laws(book, sel)
+    day_idx = np.asarray(day_idx)
+    inside = day_idx.size and day_idx.min() >= 0 and day_idx.max() < len(book.grid)   # else: as numpy indexes
+    width = int(day_idx.max()) + 1 if inside else None
+    laws, inverse = conditional_laws(book, sel, columns=width)
     return np.cumsum(laws, axis=1)[inverse, day_idx]   # one entry per invoice, without its whole row
 
 

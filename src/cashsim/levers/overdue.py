@@ -25,7 +25,7 @@ from cashsim.levers._book import (
     _month,
     _open_dispute,
     _p_paid_from,
-    _p_unpaid_morning,
+    _p_unpaid_at,
     _rel_to_due,
     _remap,
     _select,
@@ -181,7 +181,7 @@ class CutOffThreat(LeverSpec):
         sel, start = self._starts(book, inv)
         if len(sel) == 0:
             return sel, start, np.array([])
-        return sel, start, _p_unpaid_morning(book, sel)[np.arange(len(sel)), start - book.grid[0]]
+        return sel, start, _p_unpaid_at(book, sel, start - book.grid[0])
 
     def costs(self, book: Book, model: PayerModel | None = None, after: Book | None = None) -> pd.DataFrame:
         inv = _ensure_columns(book)
