@@ -124,6 +124,10 @@ class Book:
         return float(self.invoices["amount"].sum() + self.invoices["upfront_amount"].sum())
 
 
+_NS = np.dtype("datetime64[ns]")
+_STR = pd.Series(["a"]).astype(str).dtype      # what ``astype(str)`` gives (pandas' string dtype)
+
+
 def _check_pmf_rows(pmfs: np.ndarray, first_row: int = 0) -> None:
     """Every row non-negative, finite and summing to at most 1 (errors name the row, counted from ``first_row``)."""
     if not np.all(np.isfinite(pmfs)) or (pmfs < 0).any():
@@ -152,19 +156,26 @@ def _normalise_invoices(invoices: pd.DataFrame, n_profiles: int, grid: np.ndarra
     missing = [c for c in BOOK_REQUIRED if c not in invoices.columns]
     if missing:
         raise ModelError(f"Book.invoices lacks column(s) {missing}; see docs/design.md, Book")
-    inv = invoices.reset_index(drop=True).copy()
+    # a new frame (copy-on-write: later changes to either never reach the other); a column already of its type
+    # (and without the missing values a conversion would fill) is kept as it is: the same values as converting it
+    inv = invoices.reset_index(drop=True).copy(deep=False)
     for col, default in BOOK_DEFAULTS.items():
         if col not in inv.columns:
             inv[col] = default
     for col in ("due_date", "issue_date", "upfront_date"):
-        inv[col] = pd.to_datetime(inv[col]).astype("datetime64[ns]")
-    inv["invoice_id"] = inv["invoice_id"].astype(str)
-    inv["customer_id"] = inv["customer_id"].astype(str)
-    inv["is_future"] = inv["is_future"].fillna(False).astype(bool)
+        if inv[col].dtype != _NS:
+            inv[col] = pd.to_datetime(inv[col]).astype("datetime64[ns]")
+    for col in ("invoice_id", "customer_id"):
+        if inv[col].dtype != _STR or inv[col].isna().any():
+            inv[col] = inv[col].astype(str)
+    if inv["is_future"].dtype != np.bool_:
+        inv["is_future"] = inv["is_future"].fillna(False).astype(bool)
     for col in ("amount", "upfront_amount", "discount_rate", "discount_day"):
-        inv[col] = pd.to_numeric(inv[col], errors="coerce").astype(np.float64)
-    inv["upfront_amount"] = inv["upfront_amount"].fillna(0.0)
-    inv["discount_rate"] = inv["discount_rate"].fillna(0.0)
+        if inv[col].dtype != np.float64:
+            inv[col] = pd.to_numeric(inv[col], errors="coerce").astype(np.float64)
+    for col in ("upfront_amount", "discount_rate"):
+        if inv[col].isna().any():
+            inv[col] = inv[col].fillna(0.0)
 
     def fail(mask: np.ndarray, col: str, what: str) -> None:
         if mask.any():
@@ -182,6 +193,8 @@ def _normalise_invoices(invoices: pd.DataFrame, n_profiles: int, grid: np.ndarra
     fail((rate > 0) & inv["discount_day"].isna().to_numpy(), "discount_day",
          "a discount needs its last day (relative to the due date)")
     for col in ("profile", "min_day", "calendar"):
+        if inv[col].dtype == np.int64 and (np.abs(inv[col].to_numpy()) < 2**53).all():
+            continue     # integers that convert to floats and back unchanged: nothing to check or convert
         values = pd.to_numeric(inv[col], errors="coerce").to_numpy(np.float64)
         fail(~np.isfinite(values) | (values != np.round(values)), col, "must be an integer")
         inv[col] = values.astype(np.int64)

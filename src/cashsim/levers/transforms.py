@@ -55,13 +55,20 @@ def scale_hazard(rows: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
     """
     paid = rows.sum(axis=1, keepdims=True)
     q = np.divide(rows, paid, out=np.zeros_like(rows), where=paid > 0)
-    surv_before = 1.0 - np.concatenate([np.zeros((rows.shape[0], 1)), np.cumsum(q, axis=1)[:, :-1]], axis=1)
+    surv_before = np.zeros_like(q)                     # 1 - sum of q before each day: [0, cumsum(q)[:-1]] ...
+    np.cumsum(q[:, :-1], axis=1, out=surv_before[:, 1:])
+    np.subtract(1.0, surv_before, out=surv_before)     # ... in place (the same numbers, fewer big temporaries)
     h = np.divide(q, surv_before, out=np.ones_like(q), where=surv_before > 1e-12)
-    h = np.clip(h * multiplier, 0.0, 1.0)
+    h *= multiplier
+    np.clip(h, 0.0, 1.0, out=h)
     h[:, -1] = 1.0
-    surv = np.cumprod(1.0 - h, axis=1)
-    alive = np.concatenate([np.ones((rows.shape[0], 1)), surv[:, :-1]], axis=1)
-    return alive * h * paid
+    alive = surv_before                                # reused: [1, cumprod(1 - h)[:-1]]
+    alive[:, 0] = 1.0
+    np.subtract(1.0, h[:, :-1], out=q[:, :-1])
+    np.cumprod(q[:, :-1], axis=1, out=alive[:, 1:])
+    alive *= h
+    alive *= paid
+    return alive
 
 
 def shift_days(rows: np.ndarray, days: np.ndarray, floor_idx: np.ndarray | None = None) -> np.ndarray:
