@@ -168,10 +168,10 @@ def _row_index(pmfs: np.ndarray) -> dict[int, int]:
     return index
 
 
-def _find_row(pmfs: np.ndarray, index: dict[int, int], row: np.ndarray) -> int | None:
-    """The last row of ``pmfs`` equal to ``row`` byte for byte, or None."""
+def _find_row(pmfs: np.ndarray, index: dict[int, int], row: np.ndarray, key: int | None = None) -> int | None:
+    """The last row of ``pmfs`` equal to ``row`` byte for byte, or None (``key``: the hash of its bytes, if known)."""
     data = row.tobytes()
-    i = index.get(hash(data))
+    i = index.get(hash(data) if key is None else key)
     if i is None:
         return None
     if pmfs[i].tobytes() == data:   # the last row with this hash is equal: no later row is
@@ -193,19 +193,21 @@ def _remap(book: Book, inv: pd.DataFrame, sel: np.ndarray, keys: np.ndarray, tra
     rows_u, inv_u = unique_rows(new_rows)
     existing = _row_index(book.pmfs)
     n_old = book.pmfs.shape[0]
-    index, extra = np.empty(len(rows_u), dtype=np.int64), []
+    index, extra, keys = np.empty(len(rows_u), dtype=np.int64), [], []
     for j, r in enumerate(rows_u):  # one pass per distinct new law, never per invoice
-        hit = _find_row(book.pmfs, existing, r)
+        key = hash(r.tobytes())
+        hit = _find_row(book.pmfs, existing, r, key)
         if hit is None:
             hit = n_old + len(extra)
             extra.append(r)
+            keys.append(key)
         index[j] = hit
     profile = inv["profile"].to_numpy(np.int64).copy()
     profile[sel] = index[inv_u.ravel()][inverse.ravel()]
     inv["profile"] = profile
     new = book.derive(inv, np.array(extra) if extra else None)   # only the added rows checked
     if extra:  # the new rows' index: the old one and the rows added (distinct, and from every old row)
-        _remember(new.pmfs, {**existing, **{hash(r.tobytes()): n_old + k for k, r in enumerate(extra)}})
+        _remember(new.pmfs, {**existing, **{key: n_old + k for k, key in enumerate(keys)}})
     return new
 
 
@@ -224,8 +226,11 @@ def _start_day(book: Book, inv: pd.DataFrame, sel: np.ndarray) -> np.ndarray:
     Mass before ``min_day`` is what "not paid yet" rules out; leaving it alone keeps every invoice's conditional
     never-paid share. Invoices whose law starts after ``min_day`` share one key, so rows stay few.
     """
-    nz = book.pmfs > 0
-    first = np.where(nz.any(axis=1), book.grid[np.argmax(nz, axis=1)], book.grid[-1])
+    def first_days() -> np.ndarray:       # per pmf row, the first day with mass: once per book
+        nz = book.pmfs > 0
+        return np.where(nz.any(axis=1), book.grid[np.argmax(nz, axis=1)], book.grid[-1])
+
+    first = per_book(book, "first day with mass", first_days)
     return np.maximum(_min_day(inv)[sel], first[inv["profile"].to_numpy(np.int64)[sel]])
 
 
