@@ -812,3 +812,17 @@ def test_derived_book_is_the_replaced_one_and_checks_only_what_it_adds():
     inv.loc[1, "profile"] = 5
     with pytest.raises(CashsimError, match="column profile"):
         book.derive(inv, added)
+
+
+def test_shift_days_by_one_number_of_days_sums_as_numpy_add_at_does():
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        n, width = int(rng.integers(1, 12)), int(rng.integers(1, 40))
+        rows = rng.random((n, width)) * (rng.random((n, width)) < 0.7)
+        rows[rng.random((n, width)) < 0.2] = -0.0               # signed zeros too: 0.0 + -0.0 is 0.0
+        days = np.full(n, int(rng.integers(-33, 34)))
+        target = np.clip(np.arange(width)[None, :] + days[:, None], 0, width - 1)
+        expected = np.zeros_like(rows)
+        np.add.at(expected, (np.repeat(np.arange(n), width), target.ravel()), rows.ravel())
+        got = lv.shift_days(rows, days)
+        assert np.array_equal(got, expected) and np.array_equal(np.signbit(got), np.signbit(expected))
