@@ -245,7 +245,8 @@ def conditional_laws(book: Book, sel: np.ndarray | None = None, columns: int | N
     """
     inv = book.invoices
     sel = np.arange(len(inv)) if sel is None else sel
-    combo = np.column_stack([inv["profile"].to_numpy(np.int64)[sel], _min_day(inv)[sel]])
+    min_day = per_book(book, "min_day", lambda: _min_day(inv))
+    combo = np.column_stack([inv["profile"].to_numpy(np.int64)[sel], min_day[sel]])
     uniq, inverse = unique_rows(combo)
     rows = book.pmfs[uniq[:, 0]]
     keep = book.grid[None, :] >= uniq[:, 1:2]
