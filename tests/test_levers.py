@@ -791,3 +791,38 @@ def test_annotate_book_and_dispute_share():
     status = pd.DataFrame({"status": ["paid", "paid", "paid", "overdue"], "days_late": [5, 10, -2, np.nan],
                            "amount": [100.0, 300.0, 50.0, 70.0], "disputed": [True, False, True, True]})
     assert lv.dispute_share_of_late(status) == pytest.approx(0.25)
+
+
+def test_derived_book_is_the_replaced_one_and_checks_only_what_it_adds():
+    book = make_book([pmf_at({5: 0.9}), pmf_at({20: 0.5})], [{"profile": 0}, {"profile": 1, "amount": 300.0}])
+    inv = book.invoices.copy()
+    inv["profile"] = [1, 2]
+    inv["amount"] = [100, 200]                                   # integers: normalised to floats as on construction
+    added = pmf_at({40: 0.7})[None, :]
+    derived = book.derive(inv, added)
+    replaced = dataclasses.replace(book, invoices=inv, pmfs=np.vstack([book.pmfs, added]))
+    pd.testing.assert_frame_equal(derived.invoices, replaced.invoices)
+    assert np.array_equal(derived.pmfs, replaced.pmfs) and np.array_equal(derived.calendars, replaced.calendars)
+    assert derived.as_of == replaced.as_of and np.array_equal(derived.grid, replaced.grid)
+    assert book.derive(book.invoices).pmfs is book.pmfs                # nothing added: the same rows, not a copy
+    with pytest.raises(CashsimError, match="row 3 sums to 1.4"):     # rows counted from the book's first row
+        book.derive(inv, np.vstack([added, pmf_at({3: 0.7, 9: 0.7})]))
+    with pytest.raises(CashsimError, match="row 2 has a negative"):
+        book.derive(inv, -added)
+    inv.loc[1, "profile"] = 5
+    with pytest.raises(CashsimError, match="column profile"):
+        book.derive(inv, added)
+
+
+def test_shift_days_by_one_number_of_days_sums_as_numpy_add_at_does():
+    rng = np.random.default_rng(7)
+    for _ in range(300):
+        n, width = int(rng.integers(1, 12)), int(rng.integers(1, 40))
+        rows = rng.random((n, width)) * (rng.random((n, width)) < 0.7)
+        rows[rng.random((n, width)) < 0.2] = -0.0               # signed zeros too: 0.0 + -0.0 is 0.0
+        days = np.full(n, int(rng.integers(-33, 34)))
+        target = np.clip(np.arange(width)[None, :] + days[:, None], 0, width - 1)
+        expected = np.zeros_like(rows)
+        np.add.at(expected, (np.repeat(np.arange(n), width), target.ravel()), rows.ravel())
+        got = lv.shift_days(rows, days)
+        assert np.array_equal(got, expected) and np.array_equal(np.signbit(got), np.signbit(expected))

@@ -29,6 +29,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
@@ -72,15 +73,7 @@ class Book:
         if pmfs.ndim != 2 or pmfs.shape[1] != len(grid):
             raise ModelError(f"Book.pmfs must have shape (n_profiles, {len(grid)}) to match the grid, got "
                              f"{pmfs.shape}")
-        if not np.all(np.isfinite(pmfs)) or (pmfs < 0).any():
-            row = int(np.flatnonzero(~(np.isfinite(pmfs) & (pmfs >= 0)).all(axis=1))[0])
-            raise ModelError(f"Book.pmfs row {row} has a negative or non-finite probability; pmf rows are "
-                             "probabilities of paying on each grid day")
-        sums = pmfs.sum(axis=1)
-        if (sums > 1 + 1e-9).any():
-            row = int(np.argmax(sums))
-            raise ModelError(f"Book.pmfs row {row} sums to {sums[row]:.6f} > 1; the never-paid mass is "
-                             "1 - row sum, so a row may not exceed 1")
+        _check_pmf_rows(pmfs)
         inv = _normalise_invoices(self.invoices, pmfs.shape[0], grid)
         n_days_default = 731
         cal = (business_day_calendar(as_of + pd.Timedelta(days=1), n_days_default)[None, :]
@@ -91,16 +84,36 @@ class Book:
         cal = cal.astype(np.int64)
         if (cal < 0).any():
             raise ModelError("Book.calendars has a negative day index; indices count days from as_of + 1")
-        bad = inv["calendar"].to_numpy() >= cal.shape[0]
-        if bad.any():
-            i = int(np.flatnonzero(bad)[0])
-            raise ModelError(f"Book.invoices row {i} (invoice {inv['invoice_id'].iat[i]!r}): calendar "
-                             f"{inv['calendar'].iat[i]} but Book.calendars has {cal.shape[0]} rows")
+        _check_calendar_rows(inv, cal)
         object.__setattr__(self, "as_of", as_of)
         object.__setattr__(self, "grid", grid)
         object.__setattr__(self, "pmfs", pmfs)
         object.__setattr__(self, "invoices", inv)
         object.__setattr__(self, "calendars", cal)
+
+    def derive(self, invoices: pd.DataFrame, added_pmfs: np.ndarray | None = None) -> Book:
+        """This book with another invoice table and, optionally, pmf rows appended (``numpy.vstack([pmfs, added])``):
+        the book ``dataclasses.replace(self, invoices=..., pmfs=...)`` builds, with the same checks and errors, but
+        what this book's construction checked (its grid, calendars and pmf rows, all unchanged) is not checked
+        again: only the added rows and the invoice table are. What levers build their result with."""
+        if type(self) is not Book:
+            pmfs = self.pmfs if added_pmfs is None or not len(added_pmfs) else np.vstack([self.pmfs, added_pmfs])
+            return dataclasses.replace(self, invoices=invoices, pmfs=pmfs)
+        pmfs = self.pmfs
+        if added_pmfs is not None and len(added_pmfs):
+            added = np.asarray(added_pmfs, dtype=np.float64)
+            if added.ndim != 2 or added.shape[1] != len(self.grid):
+                raise ModelError(f"Book.pmfs must have shape (n_profiles, {len(self.grid)}) to match the grid, got "
+                                 f"{added.shape} added rows")
+            _check_pmf_rows(added, first_row=pmfs.shape[0])
+            pmfs = np.vstack([pmfs, added])
+        inv = _normalise_invoices(invoices, pmfs.shape[0], self.grid)
+        _check_calendar_rows(inv, self.calendars)
+        book = object.__new__(Book)
+        for name, value in (("as_of", self.as_of), ("grid", self.grid), ("pmfs", pmfs), ("invoices", inv),
+                            ("calendars", self.calendars)):
+            object.__setattr__(book, name, value)
+        return book
 
     @property
     def n_invoices(self) -> int:
@@ -111,6 +124,31 @@ class Book:
         return float(self.invoices["amount"].sum() + self.invoices["upfront_amount"].sum())
 
 
+_NS = np.dtype("datetime64[ns]")
+_STR = pd.Series(["a"]).astype(str).dtype      # what ``astype(str)`` gives (pandas' string dtype)
+
+
+def _check_pmf_rows(pmfs: np.ndarray, first_row: int = 0) -> None:
+    """Every row non-negative, finite and summing to at most 1 (errors name the row, counted from ``first_row``)."""
+    if not np.all(np.isfinite(pmfs)) or (pmfs < 0).any():
+        row = first_row + int(np.flatnonzero(~(np.isfinite(pmfs) & (pmfs >= 0)).all(axis=1))[0])
+        raise ModelError(f"Book.pmfs row {row} has a negative or non-finite probability; pmf rows are "
+                         "probabilities of paying on each grid day")
+    sums = pmfs.sum(axis=1)
+    if (sums > 1 + 1e-9).any():
+        i = int(np.argmax(sums))
+        raise ModelError(f"Book.pmfs row {first_row + i} sums to {sums[i]:.6f} > 1; the never-paid mass is "
+                         "1 - row sum, so a row may not exceed 1")
+
+
+def _check_calendar_rows(inv: pd.DataFrame, cal: np.ndarray) -> None:
+    bad = inv["calendar"].to_numpy() >= cal.shape[0]
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise ModelError(f"Book.invoices row {i} (invoice {inv['invoice_id'].iat[i]!r}): calendar "
+                         f"{inv['calendar'].iat[i]} but Book.calendars has {cal.shape[0]} rows")
+
+
 def _normalise_invoices(invoices: pd.DataFrame, n_profiles: int, grid: np.ndarray) -> pd.DataFrame:
     """Book.invoices with defaults filled, dtypes fixed and every row checked (errors name the row and column)."""
     if not isinstance(invoices, pd.DataFrame):
@@ -118,19 +156,26 @@ def _normalise_invoices(invoices: pd.DataFrame, n_profiles: int, grid: np.ndarra
     missing = [c for c in BOOK_REQUIRED if c not in invoices.columns]
     if missing:
         raise ModelError(f"Book.invoices lacks column(s) {missing}; see docs/design.md, Book")
-    inv = invoices.reset_index(drop=True).copy()
+    # a new frame (copy-on-write: later changes to either never reach the other); a column already of its type
+    # (and without the missing values a conversion would fill) is kept as it is: the same values as converting it
+    inv = invoices.reset_index(drop=True).copy(deep=False)
     for col, default in BOOK_DEFAULTS.items():
         if col not in inv.columns:
             inv[col] = default
     for col in ("due_date", "issue_date", "upfront_date"):
-        inv[col] = pd.to_datetime(inv[col]).astype("datetime64[ns]")
-    inv["invoice_id"] = inv["invoice_id"].astype(str)
-    inv["customer_id"] = inv["customer_id"].astype(str)
-    inv["is_future"] = inv["is_future"].fillna(False).astype(bool)
+        if inv[col].dtype != _NS:
+            inv[col] = pd.to_datetime(inv[col]).astype("datetime64[ns]")
+    for col in ("invoice_id", "customer_id"):
+        if inv[col].dtype != _STR or inv[col].isna().any():
+            inv[col] = inv[col].astype(str)
+    if inv["is_future"].dtype != np.bool_:
+        inv["is_future"] = inv["is_future"].fillna(False).astype(bool)
     for col in ("amount", "upfront_amount", "discount_rate", "discount_day"):
-        inv[col] = pd.to_numeric(inv[col], errors="coerce").astype(np.float64)
-    inv["upfront_amount"] = inv["upfront_amount"].fillna(0.0)
-    inv["discount_rate"] = inv["discount_rate"].fillna(0.0)
+        if inv[col].dtype != np.float64:
+            inv[col] = pd.to_numeric(inv[col], errors="coerce").astype(np.float64)
+    for col in ("upfront_amount", "discount_rate"):
+        if inv[col].isna().any():
+            inv[col] = inv[col].fillna(0.0)
 
     def fail(mask: np.ndarray, col: str, what: str) -> None:
         if mask.any():
@@ -148,6 +193,8 @@ def _normalise_invoices(invoices: pd.DataFrame, n_profiles: int, grid: np.ndarra
     fail((rate > 0) & inv["discount_day"].isna().to_numpy(), "discount_day",
          "a discount needs its last day (relative to the due date)")
     for col in ("profile", "min_day", "calendar"):
+        if inv[col].dtype == np.int64 and (np.abs(inv[col].to_numpy()) < 2**53).all():
+            continue     # integers that convert to floats and back unchanged: nothing to check or convert
         values = pd.to_numeric(inv[col], errors="coerce").to_numpy(np.float64)
         fail(~np.isfinite(values) | (values != np.round(values)), col, "must be an integer")
         inv[col] = values.astype(np.int64)

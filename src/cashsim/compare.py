@@ -114,11 +114,13 @@ class ScenarioRun:
 
 def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], burn: Any, *, horizon_end: Any,
                  n_paths: int, seed: int, actual_past: pd.Series | None = None,
-                 engine: Mapping[str, Any] | None = None, memo: LeverMemo | None = None) -> ScenarioRun:
+                 engine: Mapping[str, Any] | None = None, memo: LeverMemo | None = None,
+                 months_only: bool = False) -> ScenarioRun:
     """Apply ``levers`` to ``book`` and simulate it (rho from the model) against the target.
     ``engine``: where the simulation runs (``Params.simulation.engine_options()``: chunking, local or dask).
     ``memo``: lever applications already made on this book and model (:class:`cashsim.levers.memo.LeverMemo`; the
-    same result, without applying again what it holds)."""
+    same result, without applying again what it holds). ``months_only``: the target report's months and paths
+    only (a plan trial's: its windows and weekly plan are read by no one)."""
     if memo is not None and memo.serves(book, model):
         new_book, costs, inputs = memo.apply(levers)
     else:
@@ -127,7 +129,8 @@ def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], bur
     rc = float(getattr(model, "rho_customer", 0.0))
     sim = simulate(new_book, horizon_end=horizon_end, n_paths=n_paths, seed=seed, rho_month=rm, rho_customer=rc,
                    **(engine or {}))
-    report = target_report_arrays(sim.daily, sim.days, burn, actual_past=actual_past, as_of=book.as_of)
+    report = target_report_arrays(sim.daily, sim.days, burn, actual_past=actual_past, as_of=book.as_of,
+                                  months_only=months_only)
     return ScenarioRun(name=name, levers=levers, book=new_book, costs=costs, sim=sim, targets=report, inputs=inputs)
 
 
@@ -450,7 +453,8 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
         current_cost = _total_cost(current, base, months)        # changes only between rounds
         trials = [(cand, trial) for cand in candidates
                   if (trial := [lv for lv in plan if lv.kind != cand.kind] + [cand]) != plan]
-        runs = map_scenarios(lambda t, name=f"trial {rnd}": run_scenario(book, model, name, t[1], burn, **common),
+        runs = map_scenarios(lambda t, name=f"trial {rnd}": run_scenario(book, model, name, t[1], burn,
+                                                                         months_only=True, **common),
                              trials, workers)
         for (cand, trial), run in zip(trials, runs, strict=True):
             p = _target_rows(run).reindex(months)["p_target_met"].to_numpy()

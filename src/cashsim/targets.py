@@ -466,7 +466,8 @@ class TargetReport:
     """What a CFO steers by: the monthly targets and their chance, the windows, and the weekly cash position.
 
     months: one row per month (see :func:`month_table`); windows: one row per window (:func:`window_table`);
-    weekly: one row per week (:func:`weekly_plan`); paths: the path-by-path arrays behind them.
+    weekly: one row per week (:func:`weekly_plan`); paths: the path-by-path arrays behind them. (windows and weekly
+    are None in a report made with ``months_only``.)
     """
 
     as_of: pd.Timestamp
@@ -517,12 +518,13 @@ def window_actuals(ledger: Ledger, burn: CashBurn, as_of, *, anchor_month: int |
 
 def target_report_arrays(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBurn, *,
                          actual_past: pd.Series | None = None, as_of=None, anchor_month: int | None = None,
-                         quantiles=QUANTILES) -> TargetReport:
+                         quantiles=QUANTILES, months_only: bool = False) -> TargetReport:
     """The whole target report from a (n_paths, n_days) daily collections array: no engine needed.
 
     ``days`` = as_of + 1 ... horizon end (consecutive calendar days); ``actual_past`` = actual collections by month
     for the current window before ``days[0]`` (incl. the part of ``days[0]``'s month up to as_of).
-    ``anchor_month`` defaults to ``burn.window_anchor_month``.
+    ``anchor_month`` defaults to ``burn.window_anchor_month``. ``months_only``: the months and paths only, what a
+    plan search's trial is judged on (``windows`` and ``weekly`` are then None: half the time saved).
     """
     anchor_month = burn.window_anchor_month if anchor_month is None else anchor_month
     days = pd.DatetimeIndex(days).normalize()
@@ -532,13 +534,13 @@ def target_report_arrays(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBu
     table = burn_table(burn, pd.period_range(first, months[-1], freq="M"), first)
     pt = path_targets(table["required"], monthly, months, actual_past, window=burn.window_months,
                       anchor_month=anchor_month)
-    outflows = daily_outflows(burn, days, first)
     return TargetReport(
         as_of=as_of, window=burn.window_months, anchor_month=anchor_month,
         required_probability=burn.required_probability,
         months=month_table(pt, burn.required_probability, quantiles, table),
-        windows=window_table(pt, burn.required_probability, burn.window_months, quantiles),
-        weekly=weekly_plan(daily, days, outflows, burn.opening_cash, burn.minimum_balance, quantiles),
+        windows=None if months_only else window_table(pt, burn.required_probability, burn.window_months, quantiles),
+        weekly=None if months_only else weekly_plan(daily, days, daily_outflows(burn, days, first), burn.opening_cash,
+                                                    burn.minimum_balance, quantiles),
         burn=table, paths=pt,
     )
 

@@ -17,8 +17,10 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import threading
 import weakref
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 import pandas as pd
@@ -27,11 +29,16 @@ if TYPE_CHECKING:
     from cashsim.behaviour import PayerModel
     from cashsim.simulate import Book
 
+T = TypeVar("T")
 #: Segment or customer names a lever is restricted to (None: all).
 Segments = list[str] | None
 
 
 def _with(book: Book, **changes: Any) -> Book:
+    """``book`` with new invoices (and nothing else: :meth:`Book.derive`, no second check of what is unchanged), or
+    with any other changes (``dataclasses.replace``: every check)."""
+    if set(changes) == {"invoices"}:
+        return book.derive(changes["invoices"])
     return dataclasses.replace(book, **changes)
 
 
@@ -49,22 +56,59 @@ def _rel_to_due(book: Book, dates: pd.Series) -> np.ndarray:
             - inv["due_date"].astype("datetime64[ns]")).dt.days.to_numpy(dtype=np.int64)
 
 
+#: Book -> {key: value} of what :func:`per_book` remembered (weakly: dropped with the book).
+_PER_BOOK: weakref.WeakKeyDictionary[Book, dict[Any, Any]] = weakref.WeakKeyDictionary()
+_PER_BOOK_LOCK = threading.Lock()
+
+
+def per_book(book: Book, key: Any, compute: Callable[[], T]) -> T:
+    """``compute()``, remembered for this very book under ``key``: a lever study asks the same of one book many
+    times (the current plan's costs, each customer's expected lateness, the cash a book brings by each month end).
+    Books are never changed in place (levers build new ones), so what is computed from one stays true. Values are
+    shared: the caller must not modify them (numpy arrays are returned read-only)."""
+    with _PER_BOOK_LOCK:
+        hit = _PER_BOOK.get(book, {}).get(key, _MISSING)
+    if hit is not _MISSING:
+        return hit
+    value = compute()
+    for a in value if isinstance(value, tuple) else (value,):
+        if isinstance(a, np.ndarray):
+            a.flags.writeable = False
+    with _PER_BOOK_LOCK:
+        return _PER_BOOK.setdefault(book, {}).setdefault(key, value)
+
+
+_MISSING = object()
+
+
 def _month(dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
-    return pd.DatetimeIndex(pd.to_datetime(dates)).strftime("%Y-%m").to_numpy()
+    """``YYYY-MM`` of each date (NaN where NaT), as ``DatetimeIndex.strftime`` gives it: formatted once per month."""
+    idx = pd.DatetimeIndex(pd.to_datetime(dates))
+    if idx.tz is not None or len(idx) < 16:
+        return idx.strftime("%Y-%m").to_numpy()
+    months, inverse = np.unique(idx.to_numpy().astype("datetime64[M]"), return_inverse=True)
+    labels = pd.DatetimeIndex(months.astype("datetime64[ns]")).strftime("%Y-%m").to_numpy()
+    return labels[inverse.ravel()]
 
 
 def _ensure_columns(book: Book) -> pd.DataFrame:
-    """The invoice table with the optional Book columns present (0 / NaT / NaN when none) and ``base_profile``."""
-    inv = book.invoices.copy()
+    """The invoice table with the optional Book columns present (0 / NaT / NaN when none) and ``base_profile``.
+
+    A new frame (copy-on-write: a lever's changes to it never reach ``book``); columns already of the right type
+    and without missing values are kept as they are (a validated Book's are), the others converted."""
+    inv = book.invoices.copy(deep=False)
     defaults = {"upfront_amount": 0.0, "upfront_date": pd.NaT, "discount_rate": 0.0, "discount_day": np.nan,
                 "calendar": 0, "is_future": False, "min_day": int(book.grid[0])}
     for col, val in defaults.items():
         if col not in inv.columns:
             inv[col] = val
-    inv["upfront_date"] = inv["upfront_date"].astype("datetime64[ns]")
-    inv["upfront_amount"] = inv["upfront_amount"].fillna(0.0).astype(float)
-    inv["discount_rate"] = inv["discount_rate"].fillna(0.0).astype(float)
-    inv["discount_day"] = inv["discount_day"].astype(float)
+    if inv["upfront_date"].dtype != np.dtype("datetime64[ns]"):
+        inv["upfront_date"] = inv["upfront_date"].astype("datetime64[ns]")
+    for col in ("upfront_amount", "discount_rate"):
+        if inv[col].dtype != np.float64 or inv[col].isna().any():
+            inv[col] = inv[col].fillna(0.0).astype(float)
+    if inv["discount_day"].dtype != np.float64:
+        inv["discount_day"] = inv["discount_day"].astype(float)
     if "base_profile" not in inv.columns:  # the fitted profile, kept so model.profiles lookups survive remapping
         inv["base_profile"] = inv["profile"].astype(np.int64)
     return inv
@@ -124,10 +168,10 @@ def _row_index(pmfs: np.ndarray) -> dict[int, int]:
     return index
 
 
-def _find_row(pmfs: np.ndarray, index: dict[int, int], row: np.ndarray) -> int | None:
-    """The last row of ``pmfs`` equal to ``row`` byte for byte, or None."""
+def _find_row(pmfs: np.ndarray, index: dict[int, int], row: np.ndarray, key: int | None = None) -> int | None:
+    """The last row of ``pmfs`` equal to ``row`` byte for byte, or None (``key``: the hash of its bytes, if known)."""
     data = row.tobytes()
-    i = index.get(hash(data))
+    i = index.get(hash(data) if key is None else key)
     if i is None:
         return None
     if pmfs[i].tobytes() == data:   # the last row with this hash is equal: no later row is
@@ -149,20 +193,22 @@ def _remap(book: Book, inv: pd.DataFrame, sel: np.ndarray, keys: np.ndarray, tra
     rows_u, inv_u = unique_rows(new_rows)
     existing = _row_index(book.pmfs)
     n_old = book.pmfs.shape[0]
-    index, extra = np.empty(len(rows_u), dtype=np.int64), []
+    index, extra, keys = np.empty(len(rows_u), dtype=np.int64), [], []
     for j, r in enumerate(rows_u):  # one pass per distinct new law, never per invoice
-        hit = _find_row(book.pmfs, existing, r)
+        key = hash(r.tobytes())
+        hit = _find_row(book.pmfs, existing, r, key)
         if hit is None:
             hit = n_old + len(extra)
             extra.append(r)
+            keys.append(key)
         index[j] = hit
-    pmfs = np.vstack([book.pmfs, *extra]) if extra else book.pmfs
-    if extra:  # the new rows' index: the old one and the rows added (distinct, and from every old row)
-        _remember(pmfs, {**existing, **{hash(r.tobytes()): n_old + k for k, r in enumerate(extra)}})
     profile = inv["profile"].to_numpy(np.int64).copy()
     profile[sel] = index[inv_u.ravel()][inverse.ravel()]
     inv["profile"] = profile
-    return _with(book, pmfs=pmfs, invoices=inv)
+    new = book.derive(inv, np.array(extra) if extra else None)   # only the added rows checked
+    if extra:  # the new rows' index: the old one and the rows added (distinct, and from every old row)
+        _remember(new.pmfs, {**existing, **{key: n_old + k for k, key in enumerate(keys)}})
+    return new
 
 
 def _min_day(inv: pd.DataFrame) -> np.ndarray:
@@ -180,25 +226,33 @@ def _start_day(book: Book, inv: pd.DataFrame, sel: np.ndarray) -> np.ndarray:
     Mass before ``min_day`` is what "not paid yet" rules out; leaving it alone keeps every invoice's conditional
     never-paid share. Invoices whose law starts after ``min_day`` share one key, so rows stay few.
     """
-    nz = book.pmfs > 0
-    first = np.where(nz.any(axis=1), book.grid[np.argmax(nz, axis=1)], book.grid[-1])
+    def first_days() -> np.ndarray:       # per pmf row, the first day with mass: once per book
+        nz = book.pmfs > 0
+        return np.where(nz.any(axis=1), book.grid[np.argmax(nz, axis=1)], book.grid[-1])
+
+    first = per_book(book, "first day with mass", first_days)
     return np.maximum(_min_day(inv)[sel], first[inv["profile"].to_numpy(np.int64)[sel]])
 
 
-def conditional_laws(book: Book, sel: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def conditional_laws(book: Book, sel: np.ndarray | None = None, columns: int | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
     """Each invoice's law of the pay day given not paid before ``min_day``: (rows over the grid, inverse index).
 
     r_g = p_g 1[g >= m] / (1 - F(m - 1)), m = ``min_day`` raised to the issue date (the engine's rule); rows are
     computed per unique (profile, m) and ``rows[inverse]`` gives the invoices' laws. Row sums are
-    P(paid at all | not paid yet) <= 1.
+    P(paid at all | not paid yet) <= 1. ``columns``: only the first grid positions (the same numbers as the whole
+    rows' first columns).
     """
     inv = book.invoices
     sel = np.arange(len(inv)) if sel is None else sel
-    combo = np.column_stack([inv["profile"].to_numpy(np.int64)[sel], _min_day(inv)[sel]])
+    min_day = per_book(book, "min_day", lambda: _min_day(inv))
+    combo = np.column_stack([inv["profile"].to_numpy(np.int64)[sel], min_day[sel]])
     uniq, inverse = unique_rows(combo)
     rows = book.pmfs[uniq[:, 0]]
     keep = book.grid[None, :] >= uniq[:, 1:2]
     before = (rows * ~keep).sum(axis=1, keepdims=True)
+    if columns is not None:
+        rows, keep = rows[:, :columns], keep[:, :columns]
     cond = np.where(keep, rows, 0.0) / np.maximum(1.0 - before, 1e-12)
     return cond, inverse.ravel()
 
@@ -218,9 +272,27 @@ def _p_unpaid_morning(book: Book, sel: np.ndarray) -> np.ndarray:
     return (1.0 - before)[inverse]     # per unique law, then per invoice: the same numbers
 
 
+def _p_unpaid_at(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
+    """``_p_unpaid_morning(book, sel)[i, day_idx[..., i]]`` (the same numbers), without the invoices x grid table:
+    per invoice of ``sel`` (last axis of ``day_idx``), P(still unpaid on the morning of grid position ``day_idx``)."""
+    day_idx = np.asarray(day_idx, dtype=np.int64)
+    if len(sel) == 0:
+        return np.ones(day_idx.shape)
+    if day_idx.size and (day_idx.min() < 0 or day_idx.max() >= len(book.grid)):
+        raise IndexError(f"grid position out of range 0..{len(book.grid) - 1}")
+    width = int(day_idx.max()) if day_idx.size else 0
+    laws, inverse = conditional_laws(book, sel, columns=max(width, 1))
+    cum = np.cumsum(laws, axis=1)                                      # cum[:, j] = P(paid on positions <= j)
+    before = np.where(day_idx > 0, cum[inverse, np.maximum(day_idx - 1, 0)], 0.0)
+    return 1.0 - before
+
+
 def _p_paid_by(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
     """Per invoice of ``sel``, P(paid by grid position ``day_idx``), on the law given ``min_day``."""
-    laws, inverse = conditional_laws(book, sel)
+    day_idx = np.asarray(day_idx)
+    inside = day_idx.size and day_idx.min() >= 0 and day_idx.max() < len(book.grid)   # else: as numpy indexes
+    width = int(day_idx.max()) + 1 if inside else None
+    laws, inverse = conditional_laws(book, sel, columns=width)
     return np.cumsum(laws, axis=1)[inverse, day_idx]   # one entry per invoice, without its whole row
 
 

@@ -34,15 +34,17 @@ from cashsim.levers._book import (
     _min_day,
     _month,
     _open_dispute,
-    _p_unpaid_morning,
+    _p_unpaid_at,
     _profile_flag,
     _remap,
     _select,
     _start_day,
     _with,
     empty_costs,
+    per_book,
 )
 from cashsim.levers.channels import CHANNEL_DEFAULTS, Channel, Tone, step_defaults
+from cashsim.levers.memo import lever_key
 from cashsim.levers.spec import RISK_LEVELS, LeverSpec, Probability, Risk, SpecModel
 from cashsim.levers.transforms import forfeit, recover, scale_hazard, shift_days, window_multiplier
 
@@ -231,17 +233,17 @@ class DunningPlan(LeverSpec):
         sel = self._sel(inv)
         if not steps or len(sel) == 0:
             return np.array([]), np.array([])
-        unpaid = _p_unpaid_morning(book, sel)
+        at = np.clip(np.array([s.day for s in steps]) - book.grid[0], 0, len(book.grid) - 1)
+        unpaid = _p_unpaid_at(book, sel, np.repeat(at[:, None], len(sel), axis=1))   # (steps, invoices)
         min_day = _min_day(inv)[sel]
         due = inv["due_date"].astype("datetime64[ns]").to_numpy()[sel]
         as_of = np.datetime64(pd.Timestamp(book.as_of).normalize(), "ns")
         months, amounts = [], []
-        for s in steps:  # loop over a plan's few steps, vectorised over invoices
-            idx = int(np.clip(s.day - book.grid[0], 0, len(book.grid) - 1))
+        for k, s in enumerate(steps):  # loop over a plan's few steps, vectorised over invoices
             when = due + np.timedelta64(s.day, "D")
             live = (s.day >= min_day) & (when > as_of)
             months.append(_month(when[live]))
-            amounts.append(s.cost * unpaid[live, idx])
+            amounts.append(s.cost * unpaid[k, live])
         return np.concatenate(months), np.concatenate(amounts)
 
     def costs(self, book: Book, model: PayerModel | None = None, after: Book | None = None) -> pd.DataFrame:
@@ -249,7 +251,9 @@ class DunningPlan(LeverSpec):
         if self.changes_nothing():
             return empty_costs()
         m1, a1 = self._step_costs(self.apply(book, model) if after is None else after, self.steps)
-        m0, a0 = self._step_costs(book, self.current or [])
+        current = self.current or []     # the current plan's, on the input book: the same for every plan tried on it
+        m0, a0 = per_book(book, ("dunning step costs", lever_key(self.segments), lever_key(current)),
+                          lambda: self._step_costs(book, current))
         return _cost_frame(self.name, np.concatenate([m1, m0]).astype(str), "dunning actions (net of current plan)",
                            np.concatenate([a1, -a0]))
 

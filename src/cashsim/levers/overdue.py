@@ -25,13 +25,15 @@ from cashsim.levers._book import (
     _month,
     _open_dispute,
     _p_paid_from,
-    _p_unpaid_morning,
+    _p_unpaid_at,
     _rel_to_due,
     _remap,
     _select,
     empty_costs,
+    per_book,
 )
 from cashsim.levers.eligibility import eligible
+from cashsim.levers.memo import lever_key
 from cashsim.levers.spec import LeverSpec, Probability, Risk
 from cashsim.levers.transforms import pull_forward, recover, scale_hazard, window_multiplier
 
@@ -62,8 +64,12 @@ class PromiseCalls(LeverSpec):
     risk_note: ClassVar[str] = "low: a courteous call; repeated calls on a good customer annoy"
 
     def call_list(self, book: Book, inv: pd.DataFrame | None = None) -> pd.DataFrame:
-        """Customers ranked by overdue amount (largest first): customer_id, overdue_amount, n_invoices, rank."""
-        inv = _ensure_columns(book) if inv is None else inv
+        """Customers ranked by overdue amount (largest first): customer_id, overdue_amount, n_invoices, rank.
+
+        Without ``inv``: the book's own invoices, ranked once per book (:func:`per_book`; not to be modified)."""
+        if inv is None:
+            key = ("call list", self.n_calls, lever_key(self.segments))
+            return per_book(book, key, lambda: self.call_list(book, _ensure_columns(book)))
         overdue = ((inv["due_date"].astype("datetime64[ns]") <= pd.Timestamp(book.as_of).normalize()).to_numpy()
                    & ~inv["is_future"].to_numpy(dtype=bool) & (inv["amount"].to_numpy() > 0)
                    & _select(inv, self.segments, None))
@@ -84,7 +90,7 @@ class PromiseCalls(LeverSpec):
 
     def apply(self, book: Book, model: PayerModel | None = None) -> Book:
         inv = _ensure_columns(book)
-        called = self.call_list(book, inv)["customer_id"]
+        called = self.call_list(book)["customer_id"]
         overdue = (inv["due_date"].astype("datetime64[ns]") <= pd.Timestamp(book.as_of).normalize()).to_numpy()
         sel = np.flatnonzero(inv["customer_id"].isin(called).to_numpy() & overdue
                              & ~inv["is_future"].to_numpy(dtype=bool) & (inv["amount"].to_numpy() > 0))
@@ -181,7 +187,7 @@ class CutOffThreat(LeverSpec):
         sel, start = self._starts(book, inv)
         if len(sel) == 0:
             return sel, start, np.array([])
-        return sel, start, _p_unpaid_morning(book, sel)[np.arange(len(sel)), start - book.grid[0]]
+        return sel, start, _p_unpaid_at(book, sel, start - book.grid[0])
 
     def costs(self, book: Book, model: PayerModel | None = None, after: Book | None = None) -> pd.DataFrame:
         inv = _ensure_columns(book)

@@ -28,6 +28,7 @@ from cashsim.levers._book import (
     _select,
     _start_day,
     _with,
+    per_book,
 )
 from cashsim.levers.eligibility import eligible
 from cashsim.levers.spec import LeverSpec, Probability, Risk
@@ -110,13 +111,18 @@ class Deposit(LeverSpec):
                                  f"ask a {self.share:.0%} deposit at order", tie_break=False)
 
 
-def _expected_days_late(book: Book, inv: pd.DataFrame) -> pd.Series:
-    """Amount-weighted expected days late per customer, from each invoice's law given eventual payment."""
-    mean = _expected_pay_day(book)
-    w = np.abs(inv["amount"].to_numpy(dtype=float))
-    df = pd.DataFrame({"customer_id": inv["customer_id"].to_numpy(), "x": mean * w, "w": w})
-    g = df.groupby("customer_id")[["x", "w"]].sum()
-    return (g["x"] / g["w"].where(g["w"] > 0)).fillna(0.0)
+def _expected_days_late(book: Book) -> pd.Series:
+    """Amount-weighted expected days late per customer, from each invoice's law given eventual payment (computed
+    once per book: :func:`per_book`; not to be modified)."""
+    def compute() -> pd.Series:
+        inv = book.invoices
+        mean = _expected_pay_day(book)
+        w = np.abs(inv["amount"].to_numpy(dtype=float))
+        df = pd.DataFrame({"customer_id": inv["customer_id"].to_numpy(), "x": mean * w, "w": w})
+        g = df.groupby("customer_id")[["x", "w"]].sum()
+        return (g["x"] / g["w"].where(g["w"] > 0)).fillna(0.0)
+
+    return per_book(book, "expected_days_late", compute)
 
 
 class DirectDebit(LeverSpec):
@@ -146,7 +152,7 @@ class DirectDebit(LeverSpec):
         inv = _ensure_columns(book) if inv is None else inv
         if self.segments is not None or self.customers is not None:
             return sorted(inv.loc[_select(inv, self.segments, self.customers), "customer_id"].astype(str).unique())
-        late = _expected_days_late(book, inv)
+        late = _expected_days_late(book)
         late = late[late.index.astype(str).isin(inv.loc[eligible(inv, self.kind), "customer_id"].astype(str))]
         ranked = late.rename("late").reset_index().sort_values(["late", "customer_id"], ascending=[False, True])
         n = int(np.floor(self.adoption * len(ranked) + 1e-9))

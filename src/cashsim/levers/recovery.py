@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from cashsim.errors import InputError
-from cashsim.levers._book import _ensure_columns, conditional_laws
+from cashsim.levers._book import _ensure_columns, conditional_laws, per_book
 
 if TYPE_CHECKING:
     from cashsim.simulate import Book
@@ -35,12 +35,17 @@ if TYPE_CHECKING:
 
 def cash_by_date(book: Book, dates: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     """Per invoice, expected cash collected by the end of each date (after as_of), (n_invoices, n_dates), and ever
-    (within the grid), (n_invoices,): upfronts + amount x P(paid by d | min_day)."""
+    (within the grid), (n_invoices,): upfronts + amount x P(paid by d | min_day). Computed once per book and dates
+    (:func:`~cashsim.levers._book.per_book`: a study compares every scenario with one baseline); read-only."""
+    when = pd.DatetimeIndex(dates).normalize().to_numpy("datetime64[ns]")
+    return per_book(book, ("cash_by_date", when.tobytes()), lambda: _cash_by_date(book, when))
+
+
+def _cash_by_date(book: Book, when: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inv = _ensure_columns(book)
     laws, inverse = conditional_laws(book)
     cum = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)], axis=1)
     due = inv["due_date"].astype("datetime64[ns]").to_numpy()
-    when = pd.DatetimeIndex(dates).normalize().to_numpy("datetime64[ns]")
     days = ((when[None, :] - due[:, None]) // np.timedelta64(1, "D")).astype(np.int64)
     pos = np.clip(days - int(book.grid[0]) + 1, 0, laws.shape[1])        # cum[:, p] = mass on grid positions < p
     amount = inv["amount"].to_numpy(float)

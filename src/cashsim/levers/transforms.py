@@ -55,24 +55,55 @@ def scale_hazard(rows: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
     """
     paid = rows.sum(axis=1, keepdims=True)
     q = np.divide(rows, paid, out=np.zeros_like(rows), where=paid > 0)
-    surv_before = 1.0 - np.concatenate([np.zeros((rows.shape[0], 1)), np.cumsum(q, axis=1)[:, :-1]], axis=1)
+    surv_before = np.zeros_like(q)                     # 1 - sum of q before each day: [0, cumsum(q)[:-1]] ...
+    np.cumsum(q[:, :-1], axis=1, out=surv_before[:, 1:])
+    np.subtract(1.0, surv_before, out=surv_before)     # ... in place (the same numbers, fewer big temporaries)
     h = np.divide(q, surv_before, out=np.ones_like(q), where=surv_before > 1e-12)
-    h = np.clip(h * multiplier, 0.0, 1.0)
+    h *= multiplier
+    np.clip(h, 0.0, 1.0, out=h)
     h[:, -1] = 1.0
-    surv = np.cumprod(1.0 - h, axis=1)
-    alive = np.concatenate([np.ones((rows.shape[0], 1)), surv[:, :-1]], axis=1)
-    return alive * h * paid
+    alive = surv_before                                # reused: [1, cumprod(1 - h)[:-1]]
+    alive[:, 0] = 1.0
+    np.subtract(1.0, h[:, :-1], out=q[:, :-1])
+    np.cumprod(q[:, :-1], axis=1, out=alive[:, 1:])
+    alive *= h
+    alive *= paid
+    return alive
 
 
 def shift_days(rows: np.ndarray, days: np.ndarray, floor_idx: np.ndarray | None = None) -> np.ndarray:
     """Move each row's mass ``days`` grid days later (negative: earlier), piling at the grid ends (or ``floor_idx``)."""
     n, width = rows.shape
+    if floor_idx is None and n and width > 1 and (days == days[0]).all() and abs(int(days[0])) <= 32:
+        return _shift_all(rows, int(days[0]))
     g = np.arange(width)
     target = np.clip(g[None, :] + days[:, None], 0, width - 1)
     if floor_idx is not None:
         target = np.maximum(target, floor_idx[:, None])
     out = np.zeros_like(rows)
     np.add.at(out, (np.repeat(np.arange(n), width), target.ravel()), rows.ravel())
+    return out
+
+
+def _shift_all(rows: np.ndarray, d: int) -> np.ndarray:
+    """:func:`shift_days` of every row by the same ``d`` days (no floor), by columns: the same sums, in the same
+    order, as its ``numpy.add.at`` (each target from 0.0, adding its source days in turn), without its slow loop."""
+    width = rows.shape[1]
+    out = np.zeros_like(rows)
+    k = min(abs(d), width - 1)                      # source days beyond the first (or last) that pile on the end
+    pile = slice(width - 1 - k, width) if d >= 0 else slice(0, k + 1)
+    src = rows[:, pile]
+    acc = 0.0 + src[:, 0]
+    for j in range(1, src.shape[1]):
+        acc = acc + src[:, j]
+    if d >= 0:
+        if d < width - 1:                           # one source day per target day: 0.0 + it
+            out[:, d:width - 1] = 0.0 + rows[:, :width - 1 - d]
+        out[:, width - 1] = acc
+    else:
+        if k < width - 1:
+            out[:, 1:width - k] = 0.0 + rows[:, k + 1:]
+        out[:, 0] = acc
     return out
 
 
