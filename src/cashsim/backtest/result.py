@@ -1,10 +1,7 @@
 """What :func:`cashsim.backtest.run_backtest` returns: the :class:`BacktestResult` tables, their JSON, console text
 and HTML page (*résultat du backtest*). Definitions of every column: :mod:`cashsim.backtest.metrics`.
 
-Example::
-
-    >>> _pct(0.0543), _pct(0.012, sign=True), _cover(0.8, 0.75, 1.0)
-    ('5.4%', '+1.2%', '80% [75%-100%]')
+The console text is :mod:`cashsim.backtest.text`'s, in the reader's language.
 """
 
 from __future__ import annotations
@@ -72,27 +69,12 @@ class BacktestResult:
         path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False), encoding="utf-8")
         return path
 
-    def summary_text(self) -> str:
-        """The console view: the model by horizon, every method's point scores, and the goals with their figures."""
-        s = self.settings
-        lines = [f"backtest: {s.get('n_origins', 0)} origins ({s.get('first_origin')} .. {s.get('last_origin')}), "
-                 f"{s.get('n_paths')} paths",
-                 "model by horizon -- WAPE, bias: share of the cash collected; CRPS skill: against the best baseline "
-                 "of the horizon;",
-                 "  cover50, cover80: read on the randomised PIT, [95% bootstrap band over origins]; Winkler80 (80% "
-                 "interval score), CRPS: currency units",
-                 _horizon_text(self.horizon_table()), "",
-                 "all methods -- MAPE over the months with cash collected (MAPE n: used / zero actuals left out):",
-                 _methods_text(self.metrics), "", "goals:"]
-        for goal, rows in self.goals.groupby("goal", sort=False):
-            met = "MET" if rows["met"].all() else "MISSED"
-            if len(rows) == 1:
-                lines.append(f"  [{met}] {goal}: {rows['detail'].iloc[0]}")
-                continue
-            lines.append(f"  [{met}] {goal}")
-            lines += [f"      month {g.horizon} [{'MET' if g.met else 'MISSED'}] {g.detail}"
-                      for g in rows.itertuples()]
-        return "\n".join(lines)
+    def summary_text(self, locale: str = "en_GB") -> str:
+        """The console view: the model by horizon, every method's point scores, and the goals with their figures,
+        in the words and number formats of ``locale`` (:func:`cashsim.backtest.text.summary_text`)."""
+        from cashsim.backtest.text import summary_text
+
+        return summary_text(self, locale)
 
 
 def _records(df: pd.DataFrame) -> list[dict]:
@@ -101,40 +83,6 @@ def _records(df: pd.DataFrame) -> list[dict]:
         if pd.api.types.is_datetime64_any_dtype(out[c]):
             out[c] = out[c].dt.strftime("%Y-%m-%d")
     return json.loads(out.to_json(orient="records"))
-
-
-def _pct(v: float, *, sign: bool = False) -> str:
-    return "-" if pd.isna(v) else f"{v:+.1%}" if sign else f"{v:.1%}"
-
-
-def _cover(v: float, lo: float, hi: float) -> str:
-    return "-" if pd.isna(v) else f"{v:.0%} [{lo:.0%}-{hi:.0%}]"
-
-
-def _money(v: float) -> str:
-    return "-" if pd.isna(v) else f"{v:,.0f}"
-
-
-def _horizon_text(table: pd.DataFrame) -> str:
-    shown = pd.DataFrame({
-        "horizon": table.index, "WAPE": table["wape"].map(_pct),
-        "bias": table["bias"].map(lambda v: _pct(v, sign=True)),
-        "CRPS skill": table["crps_skill"].map(lambda v: "-" if pd.isna(v) else f"{v:.2f}"),
-        "best baseline": table["best_baseline"].fillna("-"),
-        "cover50": [_cover(*r) for r in table[["cover50", "cover50_lo", "cover50_hi"]].itertuples(index=False)],
-        "cover80": [_cover(*r) for r in table[["cover80", "cover80_lo", "cover80_hi"]].itertuples(index=False)],
-        "Winkler80": table["winkler80"].map(_money), "CRPS": table["crps"].map(_money), "n": table["n"]})
-    return shown.to_string(index=False)
-
-
-def _methods_text(metrics: pd.DataFrame) -> str:
-    shown = pd.DataFrame({
-        "method": metrics["method"], "horizon": metrics["horizon"], "WAPE": metrics["wape"].map(_pct),
-        "bias": metrics["bias"].map(lambda v: _pct(v, sign=True)), "MAE": metrics["mae"].map(_money),
-        "CRPS": metrics["crps"].map(_money), "MAPE": metrics["mape"].map(_pct),
-        "MAPE n": [f"{a} / {b}" for a, b in zip(metrics["mape_n"], metrics["mape_excluded"], strict=True)],
-        "invoice MAE (days)": metrics["invoice_mae"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")})
-    return shown.to_string(index=False)
 
 
 def backtest_html(result: BacktestResult) -> str:

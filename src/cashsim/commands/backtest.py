@@ -19,82 +19,15 @@ import argparse
 from cashsim import commands
 from cashsim.commands import _, check_counts, check_writable, write_output
 from cashsim.errors import ParamsError
-from cashsim.ledger import wording
-
-#: The wording of the backtest's goals and their details (:func:`cashsim.backtest.evaluate_goals`) and of its
-#: horizons, as msgids: :func:`backtest_text` finds the fields back and shows them in the output's language.
-GOAL_TEMPLATES = (
-    "80% interval covers {lo}-{hi} of outcomes in every month",
-    "{cover} (bootstrap 95% band {lo}-{hi}; a calibrated forecast shows {cal_lo}-{cal_hi} on {n} origins)",
-    "pooled WAPE of the median <= {ratio}x the best baseline's",
-    "model {wape} vs {best} {best_wape} (ratio {ratio}); bias {bias}; MAE {mae} vs {best_mae}",
-    "no baseline to compare with",
-    "CRPS skill >= {goal} against the best baseline in every month",
-    "CRPS {crps} vs {best} {best_crps} (skill {skill})",
-    "model {mae} days vs {best} {best_mae} days on {n} invoices",
-    "no paid invoice to score",
-    "invoice MAE of the median pay date below the best baseline's",
-    "month {h}", "months {first}-{last}", "pooled", "all",
-)
 
 
 def backtest_text(result) -> str:
-    """The console view of a :class:`cashsim.backtest.BacktestResult` (the model by horizon, every method's point
-    scores, the goals with their figures) in the output's language and number formats."""
-    import pandas as pd
+    """The console view of a :class:`cashsim.backtest.BacktestResult` in the output's language and number formats
+    (:func:`cashsim.backtest.text.summary_text`)."""
+    from cashsim.backtest.text import summary_text
 
-    loc = commands.locale()
-    pct, num = commands.pct, commands.num
+    return summary_text(result, commands.locale())
 
-    def words(text) -> str:
-        return wording.translate(text, loc, GOAL_TEMPLATES, frozenset({"best"}))
-
-    def signed(v) -> str:
-        return fmt_missing(v) or (("+" if v > 0 else "") + pct(v, 1))
-
-    def fmt_missing(v) -> str:
-        return "-" if v is None or pd.isna(v) else ""
-
-    def cover(v, lo, hi) -> str:
-        return fmt_missing(v) or f"{pct(v)} [{pct(lo)}-{pct(hi)}]"
-
-    s, table, metrics = result.settings, result.horizon_table(), result.metrics
-    horizon = pd.DataFrame({
-        "horizon": [words(h) for h in table.index], "WAPE": [fmt_missing(v) or pct(v, 1) for v in table["wape"]],
-        "bias": [signed(v) for v in table["bias"]],
-        "CRPS skill": [fmt_missing(v) or num(v, 2) for v in table["crps_skill"]],
-        "best baseline": [_(b) if isinstance(b, str) else "-" for b in table["best_baseline"]],
-        "cover50": [cover(*r) for r in table[["cover50", "cover50_lo", "cover50_hi"]].itertuples(index=False)],
-        "cover80": [cover(*r) for r in table[["cover80", "cover80_lo", "cover80_hi"]].itertuples(index=False)],
-        "Winkler80": [fmt_missing(v) or num(v) for v in table["winkler80"]],
-        "CRPS": [fmt_missing(v) or num(v) for v in table["crps"]], "n": [num(v) for v in table["n"]]})
-    methods = pd.DataFrame({
-        "method": [_(m) for m in metrics["method"]], "horizon": [words(h) for h in metrics["horizon"]],
-        "WAPE": [fmt_missing(v) or pct(v, 1) for v in metrics["wape"]], "bias": [signed(v) for v in metrics["bias"]],
-        "MAE": [fmt_missing(v) or num(v) for v in metrics["mae"]],
-        "CRPS": [fmt_missing(v) or num(v) for v in metrics["crps"]],
-        "MAPE": [fmt_missing(v) or pct(v, 1) for v in metrics["mape"]],
-        "MAPE n": [f"{num(a)} / {num(b)}" for a, b in zip(metrics["mape_n"], metrics["mape_excluded"], strict=True)],
-        "invoice MAE (days)": ["" if pd.isna(v) else num(v, 2) for v in metrics["invoice_mae"]]})
-    lines = [_("backtest: {n} origins ({first} .. {last}), {paths} paths").format(
-                 n=num(s.get("n_origins", 0)), first=commands.day(s.get("first_origin")),
-                 last=commands.day(s.get("last_origin")), paths=num(s.get("n_paths"))),
-             _("model by horizon -- WAPE, bias: share of the cash collected; CRPS skill: against the best baseline "
-               "of the horizon;"),
-             _("  cover50, cover80: read on the randomised PIT, [95% bootstrap band over origins]; Winkler80 (80% "
-               "interval score), CRPS: currency units"),
-             horizon.rename(columns=_).to_string(index=False), "",
-             _("all methods -- MAPE over the months with cash collected (MAPE n: used / zero actuals left out):"),
-             methods.rename(columns=_).to_string(index=False), "", commands.colon(_("goals"))]
-    for goal, rows in result.goals.groupby("goal", sort=False):
-        met = _("MET") if rows["met"].all() else _("MISSED")
-        if len(rows) == 1:
-            lines.append(f"  [{met}] {commands.colon(words(goal))} {words(rows['detail'].iloc[0])}")
-            continue
-        lines.append(f"  [{met}] {words(goal)}")
-        lines += [f"      {words(f'month {g.horizon}')} [{_('MET') if g.met else _('MISSED')}] {words(g.detail)}"
-                  for g in rows.itertuples()]
-    return "\n".join(lines)
 
 #: Months each backtest origin forecasts (``run_backtest``'s ``horizons``), for the memory check of ``--paths``.
 BACKTEST_MONTHS = 3

@@ -1,0 +1,103 @@
+"""The backtest's console view in one place, in the reader's language: the model by horizon, every method's point
+scores and the goals with their figures (:meth:`BacktestResult.summary_text`, ``cashsim backtest``, the HTML page).
+
+Rule: the goals and their details are English text in the result (the JSON keeps them); :data:`GOAL_TEMPLATES`
+are their msgids, so :func:`summary_text` finds the fields back and writes them in the locale's words and numbers
+(:func:`cashsim.ledger.wording.translate`). English is the locale ``en_GB``.
+
+>>> from cashsim.ledger.wording import translate
+>>> translate("months 1-3", "fr_FR", GOAL_TEMPLATES)
+'mois 1-3'
+>>> translate("pooled WAPE of the median <= 0.75x the best baseline's", "fr_FR", GOAL_TEMPLATES)
+'WAPE groupé de la médiane ≤ 0,75 fois celui de la meilleure référence'
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from cashsim import fmt, i18n
+from cashsim.ledger import wording
+
+#: The wording of the backtest's goals and their details (:func:`cashsim.backtest.evaluate_goals`) and of its
+#: horizons, as msgids.
+GOAL_TEMPLATES = (
+    "80% interval covers {lo}-{hi} of outcomes in every month",
+    "{cover} (bootstrap 95% band {lo}-{hi}; a calibrated forecast shows {cal_lo}-{cal_hi} on {n} origins)",
+    "pooled WAPE of the median <= {ratio}x the best baseline's",
+    "model {wape} vs {best} {best_wape} (ratio {ratio}); bias {bias}; MAE {mae} vs {best_mae}",
+    "no baseline to compare with",
+    "CRPS skill >= {goal} against the best baseline in every month",
+    "CRPS {crps} vs {best} {best_crps} (skill {skill})",
+    "model {mae} days vs {best} {best_mae} days on {n} invoices",
+    "no paid invoice to score",
+    "invoice MAE of the median pay date below the best baseline's",
+    "month {h}", "months {first}-{last}", "pooled", "all",
+)
+
+
+def summary_text(result, locale: str = "en_GB") -> str:
+    """The console view of a :class:`cashsim.backtest.BacktestResult` in the language and number formats of
+    ``locale``."""
+    _ = i18n.translator(locale).gettext
+
+    def num(v, decimals: int = 0) -> str:
+        if isinstance(v, int | float) and round(float(v), decimals) == 0:
+            v = 0.0                                                   # never "-0"
+        return fmt.number(v, locale=locale, decimals=decimals)
+
+    def pct(v, decimals: int = 0) -> str:
+        return fmt.percent(v, locale=locale, decimals=decimals)
+
+    def missing(v) -> str:
+        return "-" if v is None or pd.isna(v) else ""
+
+    def words(text) -> str:
+        return wording.translate(text, locale, GOAL_TEMPLATES, frozenset({"best"}))
+
+    def colon(label: str) -> str:
+        return _("{label}:").format(label=label)
+
+    def signed(v) -> str:
+        return missing(v) or (("+" if v > 0 else "") + pct(v, 1))
+
+    def cover(v, lo, hi) -> str:
+        return missing(v) or f"{pct(v)} [{pct(lo)}-{pct(hi)}]"
+
+    s, table, metrics = result.settings, result.horizon_table(), result.metrics
+    horizon = pd.DataFrame({
+        "horizon": [words(h) for h in table.index], "WAPE": [missing(v) or pct(v, 1) for v in table["wape"]],
+        "bias": [signed(v) for v in table["bias"]],
+        "CRPS skill": [missing(v) or num(v, 2) for v in table["crps_skill"]],
+        "best baseline": [_(b) if isinstance(b, str) else "-" for b in table["best_baseline"]],
+        "cover50": [cover(*r) for r in table[["cover50", "cover50_lo", "cover50_hi"]].itertuples(index=False)],
+        "cover80": [cover(*r) for r in table[["cover80", "cover80_lo", "cover80_hi"]].itertuples(index=False)],
+        "Winkler80": [missing(v) or num(v) for v in table["winkler80"]],
+        "CRPS": [missing(v) or num(v) for v in table["crps"]], "n": [num(v) for v in table["n"]]})
+    methods = pd.DataFrame({
+        "method": [_(m) for m in metrics["method"]], "horizon": [words(h) for h in metrics["horizon"]],
+        "WAPE": [missing(v) or pct(v, 1) for v in metrics["wape"]], "bias": [signed(v) for v in metrics["bias"]],
+        "MAE": [missing(v) or num(v) for v in metrics["mae"]],
+        "CRPS": [missing(v) or num(v) for v in metrics["crps"]],
+        "MAPE": [missing(v) or pct(v, 1) for v in metrics["mape"]],
+        "MAPE n": [f"{num(a)} / {num(b)}" for a, b in zip(metrics["mape_n"], metrics["mape_excluded"], strict=True)],
+        "invoice MAE (days)": ["" if pd.isna(v) else num(v, 2) for v in metrics["invoice_mae"]]})
+    lines = [_("backtest: {n} origins ({first} .. {last}), {paths} paths").format(
+                 n=num(s.get("n_origins", 0)), first=fmt.date(s.get("first_origin"), locale=locale),
+                 last=fmt.date(s.get("last_origin"), locale=locale), paths=num(s.get("n_paths"))),
+             _("model by horizon -- WAPE, bias: share of the cash collected; CRPS skill: against the best baseline "
+               "of the horizon;"),
+             _("  cover50, cover80: read on the randomised PIT, [95% bootstrap band over origins]; Winkler80 (80% "
+               "interval score), CRPS: currency units"),
+             horizon.rename(columns=_).to_string(index=False), "",
+             _("all methods -- MAPE over the months with cash collected (MAPE n: used / zero actuals left out):"),
+             methods.rename(columns=_).to_string(index=False), "", colon(_("goals"))]
+    for goal, rows in result.goals.groupby("goal", sort=False):
+        met = _("MET") if rows["met"].all() else _("MISSED")
+        if len(rows) == 1:
+            lines.append(f"  [{met}] {colon(words(goal))} {words(rows['detail'].iloc[0])}")
+            continue
+        lines.append(f"  [{met}] {words(goal)}")
+        lines += [f"      {words(f'month {g.horizon}')} [{_('MET') if g.met else _('MISSED')}] {words(g.detail)}"
+                  for g in rows.itertuples()]
+    return "\n".join(lines)
