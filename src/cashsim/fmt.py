@@ -104,14 +104,21 @@ def number(x: float | None, *, locale: str = DEFAULT_LOCALE, decimals: int = 0) 
 
 
 def percent(p: float | None, *, locale: str = DEFAULT_LOCALE, decimals: int = 0) -> str:
-    """A share (0.823) as a percentage in the locale's pattern: ``'82 %'`` (fr, U+00A0), ``'82%'`` (en)."""
+    """A share (0.823) as a percentage in the locale's pattern: ``'82 %'`` (fr, U+00A0), ``'82%'`` (en).
+
+    >>> percent(-0.001, locale="en_GB"), percent(-0.001, locale="en_GB", decimals=1)
+    ('0%', '-0.1%')
+    """
     if _missing(p):
         return MISSING
     loc = parse_locale(locale)
     pattern = loc.percent_formats[None].pattern.split(";")[0]
     if decimals:
         pattern = pattern.replace("#,##0", "#,##0." + "0" * decimals, 1)
-    return format_percent(float(p), format=pattern, locale=loc)
+    value = float(p)
+    if round(value * 100, decimals) == 0:
+        value = 0.0                        # a share that rounds to nothing is "0 %", never "-0 %"
+    return format_percent(value, format=pattern, locale=loc)
 
 
 def _as_date(d: object) -> dt.date:
