@@ -452,6 +452,11 @@ def test_battle_plan_workbook(demo_report):
     assert seen_formula_owner
     window = list(book["Période"].iter_rows(values_only=True))
     assert len(window) == 1 + len(summary["months"]) and window[0][0] == "mois"
+    groups = [r[0] for r in list(book["Indicateurs par famille"].iter_rows(values_only=True))[1:]]
+    calls = list(book["Liste d’appels"].iter_rows(values_only=True))
+    group_col = calls[0].index("famille de clients")
+    assert "grands comptes" in groups and "PME" in {r[group_col] for r in calls[1:]}   # client groups in French
+    assert not {"key_accounts", "sme", "micro"} & (set(groups) | {r[group_col] for r in calls[1:]})
 
 
 def test_summary_matches_the_library(demo_report):

@@ -33,7 +33,7 @@ import pandas as pd
 
 from cashsim import export, fmt
 from cashsim.report.views import forecast_months
-from cashsim.report.words import action_text, lever_name, tr
+from cashsim.report.words import action_text, lever_name, tr, translate_values
 
 #: Seconds Chromium may take to print the summary.
 PDF_TIMEOUT = 120
@@ -88,7 +88,7 @@ def workbook_sheets(run, plan) -> dict[str, pd.DataFrame]:
         "p_target_met": _("P(target met) without the plan"), "p_with_plan": _("P(target met) with the plan"),
         "required_probability": _("required probability"), "expected_shortfall": _("expected shortfall"),
         "financing_needed": _("financing to bridge")})
-    accounts = accounts_table(run)
+    accounts = translate_values(accounts_table(run), run, ["segment"])  # client groups in the reader's words
     acc_labels = {"rank": "#", "customer_id": _("customer id"), "customer_name": _("customer"), "owner": _("owner"),
                   "segment": _("client group"), "open": _("open"), "overdue": _("overdue"),
                   "max_days_overdue": _("days overdue (oldest)"), "next_action": _("next step"),
@@ -128,8 +128,8 @@ def workbook_sheets(run, plan) -> dict[str, pd.DataFrame]:
                   "late_rate_count": _("late (count)"), "late_rate_amount": _("late (amount)"),
                   "dispute_days": _("median days to resolve a dispute")}
     sheets[_sheet_name(_("KPIs per account"), used)] = _labelled(account_kpis(run, "customer_id"), kpi_labels)
-    sheets[_sheet_name(_("KPIs per group"), used)] = _labelled(account_kpis(run, "segment"),
-                                                              kpi_labels | {"group": _("client group")})
+    sheets[_sheet_name(_("KPIs per group"), used)] = _labelled(
+        translate_values(account_kpis(run, "segment"), run, ["group"]), kpi_labels | {"group": _("client group")})
     return sheets
 
 
