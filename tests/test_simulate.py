@@ -462,3 +462,23 @@ def test_the_demo_book_simulates_to_its_exact_marginal_means(demo):
     z = (monthly.mean().to_numpy() - exact) / (monthly.std(ddof=1).to_numpy() / np.sqrt(sim.n_paths))
     assert np.abs(z).max() < 4.5, z
     assert monthly.sum(axis=1).max() <= book.invoices["amount"].sum() + 1e-6
+
+
+def test_the_compiled_cumulative_rows_are_numpy_cumsum_bit_for_bit():
+    """The engine's per-run cumulative laws (gathered and summed in compiled code) are ``numpy.cumsum`` of the
+    gathered rows to the last bit, whatever the array's layout; each row's start is its first positive column."""
+    from cashsim.simulate.tables import _cumulative_rows, _first_positive
+
+    rng = np.random.default_rng(7)
+    pmfs = rng.dirichlet(np.full(40, 0.3), size=30) * rng.uniform(0.2, 1.0, (30, 1))
+    pmfs[:, :5] = 0.0
+    pmfs[3] = 0.0                                          # a row without mass: never paid
+    pmfs[4, :] = -0.0                                      # negative zeros kept as numpy keeps them
+    rows = np.array([5, 3, 0, 29, 5, 4, 17], np.int64)
+    for a in (pmfs, np.asfortranarray(pmfs), np.vstack([pmfs, pmfs])[::2]):
+        got, want = _cumulative_rows(a, rows), np.cumsum(a[rows], axis=1)
+        assert got.tobytes() == want.tobytes()
+        positive = want > 0
+        assert _first_positive(got).tolist() == np.where(positive.any(axis=1), positive.argmax(axis=1),
+                                                         want.shape[1]).tolist()
+    assert _cumulative_rows(pmfs, np.empty(0, np.int64)).shape == (0, 40)

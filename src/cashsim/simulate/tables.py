@@ -91,6 +91,34 @@ def _fill_tables(cdf, t_profile, t_first, t_lower, t_stop, start, edges, theta, 
                 break
 
 
+@numba.njit(nogil=True, cache=True)
+def _cumulative_rows(pmfs, rows):
+    """``numpy.cumsum(pmfs[rows], axis=1)`` bit for bit (the same running sum, left to right), read straight from
+    ``pmfs`` without the gathered copy."""
+    G = pmfs.shape[1]
+    out = np.empty((rows.shape[0], G))
+    for i in range(rows.shape[0]):
+        k = rows[i]
+        s = 0.0
+        for g in range(G):
+            s = pmfs[k, g] if g == 0 else s + pmfs[k, g]
+            out[i, g] = s
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _first_positive(cdf):
+    """Per row of ``cdf``, the first column above 0 (the row's length if none): where its law starts."""
+    n, G = cdf.shape
+    first = np.full(n, G, np.int64)
+    for i in range(n):
+        for g in range(G):
+            if cdf[i, g] > 0:
+                first[i] = g
+                break
+    return first
+
+
 @dataclass(frozen=True, eq=False)
 class _Prepared:
     """Everything a task needs, as plain arrays (picklable: dask ships it once to every worker)."""
@@ -168,13 +196,13 @@ def threshold_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lo
     >>> th.theta.tolist()      # Phi^-1(0.5), Phi^-1(1), end | Phi^-1((1 - 0.5) / (1 - 0.5)), end
     [0.0, inf, inf, inf, inf]
     """
+    cdf = np.ascontiguousarray(cdf, dtype=np.float64)
     G = cdf.shape[1]
     conditioned = lower > 0
     key = profile * (G + 2) + np.where(conditioned, first + 1, 0)
     keys, table = np.unique(key, return_inverse=True)
     t_profile, t_first = keys // (G + 2), keys % (G + 2) - 1
-    positive = cdf > 0
-    row_first = np.where(positive.any(axis=1), positive.argmax(axis=1), G)
+    row_first = _first_positive(cdf)
     whole_row = t_first < 0
     t_first = np.where(whole_row, row_first[t_profile], t_first)
     t_lower = np.where(whole_row, 0.0, cdf[t_profile, np.clip(t_first - 1, 0, G - 1)])
@@ -186,7 +214,7 @@ def threshold_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lo
     longest = length.max(initial=1)
     guide = np.empty((len(keys), GUIDE_BINS), np.uint8 if longest <= 256 else np.int16 if longest <= 2 ** 15
                      else np.int32)                                    # the smallest type: more tables in cache
-    args = (np.ascontiguousarray(cdf, dtype=np.float64), t_profile.astype(np.int64), t_first.astype(np.int64),
+    args = (cdf, t_profile.astype(np.int64), t_first.astype(np.int64),
             t_lower.astype(np.float64), t_stop.astype(np.int64), start, _GUIDE_EDGES, theta, guide)
     cuts = np.searchsorted(start, np.linspace(0, len(theta), max(1, n_threads) + 1)[1:-1]).tolist()
     bounds = list(zip([0] + cuts, cuts + [len(keys)], strict=False))                 # about equal numbers of entries
@@ -273,7 +301,7 @@ def _prepare(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_custom
     # of a book unused): the same tables, bit for bit, without a pass over every row
     used, profile = np.unique(inv["profile"].to_numpy(np.int64), return_inverse=True)
     profile = profile.ravel().astype(np.int64)
-    cdf = np.cumsum(book.pmfs[used], axis=1)
+    cdf = _cumulative_rows(book.pmfs, used.astype(np.int64))
     G = cdf.shape[1]
     m_idx = t["m_idx"].astype(np.int64)
     lower = np.where(m_idx > 0, cdf[profile, np.clip(m_idx - 1, 0, G - 1)], 0.0)
