@@ -79,3 +79,25 @@ def test_a_lever_that_changes_nothing_is_flagged_in_the_comparison(messy):
     flags = study.table.drop_duplicates("scenario").set_index("scenario")["changes_nothing"]
     assert flags.to_dict() == {"baseline": False, "escompte": False, "acomptes_publics": True}
     assert "'acomptes_publics' changes nothing on this company" in changes_nothing_text(study.table)
+
+
+def test_the_scenario_panel_spares_public_bodies_as_the_lever_study_does(messy):
+    """The panel's books carry what levers read (customer type, disputes, payment method) as the lever study's do:
+    its cut-off threats and call list leave public bodies alone (its books had no customer type before: a public
+    hospital was shown a suspension threat in the meeting)."""
+    from cashsim.panel import ScenarioPanel
+
+    base, book, kinds = messy
+    panel = ScenarioPanel(MESSY, base=base, n_paths=100)
+    public = set(kinds[kinds == "public_body"].index)
+    for months in (base.params.horizon_months, 2):
+        panel_book = panel.engine.base_book(months)
+        assert set(panel_book.invoices["customer_type"]) == {"company", "public_body", "individual"}
+        threatened = set(CutOffThreat(overdue_days=0).actions(panel_book, base.model)["customer_id"].astype(str))
+        assert threatened and not threatened & public
+    assert panel.engine.base_book(base.params.horizon_months).invoices.equals(lever_book(base, extra_days=0).invoices)
+    panel.update(cutoff_days=60)                           # 0 is the control's "off"
+    calls = panel.result.call_list
+    on_public = calls["customer_id"].astype(str).isin(public).to_numpy()
+    assert on_public.any() and calls.loc[~on_public, "proposal_action"].str.len().gt(0).any()
+    assert not calls.loc[on_public, "proposal_action"].str.len().gt(0).any()

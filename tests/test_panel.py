@@ -27,7 +27,7 @@ from cashsim.panel import (
     scenario_from_values,
 )
 from cashsim.params import load_params, monthly_values
-from cashsim.pipeline import prepare, simulate_book
+from cashsim.pipeline import lever_book, prepare, simulate_book
 from cashsim.plots import cash_figure, collections_figure, p_met_figure
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -291,11 +291,12 @@ def test_saved_proposal_reloads_and_reproduces_it(panel, params, base, tmp_path)
     assert set(saved.scenarios) == set(params.scenarios) | {"proposal"}
     kinds = [lv.kind for lv in saved.scenarios["proposal"]]
     assert kinds == ["dunning_plan", "promise_calls", "early_payment_discount"]
-    # next month's run: the same chain as the report (pipeline book, levers, seed) gives the panel's numbers
+    # next month's run: the same chain as the report (pipeline book with what levers read, levers, seed) gives the
+    # panel's numbers
     levers = tuple(scenario_levers(saved.scenarios, "proposal"))             # the report's rule
     assert levers == shown.scenario.levers
     base5 = prepare(saved, ledger=base.ledger)
-    book, _ = apply_levers(base5.book, list(levers), base5.model)
+    book, _ = apply_levers(lever_book(base5, extra_days=0), list(levers), base5.model)
     run = simulate_book(base5, book, n_paths=PATHS, burn=saved.burn)
     np.testing.assert_array_equal(run.sim.daily, shown.proposal.sim.daily)
     np.testing.assert_allclose(run.targets.months["p_target_met"].to_numpy()[-5:],
@@ -419,3 +420,4 @@ def test_a_chart_whose_views_stop_following_is_replaced(panel):
     np.testing.assert_array_equal(np.asarray(panel.fig_p_met.data[0].y), np.asarray(fig.data[0].y))
     assert panel.fig_p_met.layout.meta == {"chart": "p_target_met", "version": panel.version}
     assert panel._heal(panel.version) == []                        # charts without views are left alone
+

@@ -244,15 +244,23 @@ def lever_book(base: Baseline, extra_days: int = LEVER_BOOK_EXTRA_DAYS) -> Book:
     method (so levers leave open disputes and direct-debit payers alone, and resolve disputes on time), the sales
     plan's invoices to ``extra_days`` past the horizon (0: the baseline's own book), and each invoice's
     ``customer_type`` (the levers' eligibility)."""
-    from cashsim.levers import annotate_book
-    from cashsim.levers.eligibility import annotate_customer_types
-
     known = base.ledger.known_at(base.as_of)
     open_book = known.open_book(base.as_of)
     book = base.book if extra_days == 0 else base.model.book(
         open_book, base.params.sales_plan, horizon_end=base.horizon_end + pd.Timedelta(days=extra_days),
         promises=known.promises)
-    return annotate_customer_types(annotate_book(book, open_book), known.customers)
+    return for_levers(book, open_book, known.customers)
+
+
+def for_levers(book: Book, open_book: pd.DataFrame, customers: pd.DataFrame) -> Book:
+    """``book`` with what levers read beside the payment laws: each open invoice's dispute flag, type and dates and
+    payment method (:func:`cashsim.levers.annotate_book`) and each invoice's ``customer_type`` (eligibility: no
+    cut-off threat, mandate or deposit asked of a public body). Every book levers act on goes through here: the
+    lever study's and the scenario panel's."""
+    from cashsim.levers import annotate_book
+    from cashsim.levers.eligibility import annotate_customer_types
+
+    return annotate_customer_types(annotate_book(book, open_book), customers)
 
 
 def study_levers(base: Baseline, *, n_paths: int | None = None, seed: int | None = None,

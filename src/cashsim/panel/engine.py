@@ -36,7 +36,7 @@ from cashsim.errors import ParamsError
 from cashsim.levers import EarlyPaymentDiscount, LeverSpec, apply_levers, empty_costs
 from cashsim.panel.controls import MAX_HORIZON
 from cashsim.params import CashBurn, Params
-from cashsim.pipeline import Baseline, horizon_end
+from cashsim.pipeline import Baseline, for_levers, horizon_end, lever_book
 from cashsim.simulate import Simulation, simulate
 from cashsim.targets import TargetReport, target_report
 
@@ -95,17 +95,20 @@ class PanelEngine:
         self._outcomes = _LRU(64)
         self._reports = _LRU(128)
         if base.horizon_end == horizon_end(self.as_of, params.horizon_months):
-            self._books[params.horizon_months] = base.book
+            self._books[params.horizon_months] = lever_book(base, extra_days=0)   # the pipeline's book, annotated
         self._known = None
 
     def base_book(self, months: int) -> Book:
         """The book without levers for a horizon: open invoices + the sales plan's invoices to its end, built as
-        :func:`cashsim.pipeline.prepare` builds it (memoised; the params' horizon is the pipeline's own book)."""
+        :func:`cashsim.pipeline.prepare` builds it, with what levers read (:func:`cashsim.pipeline.for_levers`:
+        disputes, payment method, customer type) as in the lever study (memoised)."""
         def make() -> Book:
             if self._known is None:
                 self._known = self.ledger.known_at(self.as_of)
-            return self.model.book(self._known.open_book(self.as_of), self.params.sales_plan,
-                                   horizon_end=horizon_end(self.as_of, months), promises=self._known.promises)
+            open_book = self._known.open_book(self.as_of)
+            book = self.model.book(open_book, self.params.sales_plan, horizon_end=horizon_end(self.as_of, months),
+                                   promises=self._known.promises)
+            return for_levers(book, open_book, self._known.customers)   # the levers' eligibility, as in the study
         return self._books.get_or(int(months), make)
 
     def _apply(self, months: int, levers: tuple[LeverSpec, ...]) -> tuple[Any, pd.DataFrame]:
