@@ -264,17 +264,9 @@ def _expected_pay_day(book: Book, sel: np.ndarray | None = None) -> np.ndarray:
     return np.divide(laws @ book.grid.astype(float), mass, out=np.zeros(len(mass)), where=mass > 0)[inverse]
 
 
-def _p_unpaid_morning(book: Book, sel: np.ndarray) -> np.ndarray:
-    """Per invoice of ``sel`` (rows) and grid day d (columns): P(still unpaid on the morning of day d)
-    = 1 - P(paid before d), on the law given ``min_day``."""
-    laws, inverse = conditional_laws(book, sel)
-    before = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)[:, :-1]], axis=1)
-    return (1.0 - before)[inverse]     # per unique law, then per invoice: the same numbers
-
-
 def _p_unpaid_at(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
-    """``_p_unpaid_morning(book, sel)[i, day_idx[..., i]]`` (the same numbers), without the invoices x grid table:
-    per invoice of ``sel`` (last axis of ``day_idx``), P(still unpaid on the morning of grid position ``day_idx``)."""
+    """Per invoice of ``sel`` (last axis of ``day_idx``), P(still unpaid on the morning of grid position ``day_idx``)
+    = 1 - P(paid before it), on the law given ``min_day``, without an invoices x grid table."""
     day_idx = np.asarray(day_idx, dtype=np.int64)
     if len(sel) == 0:
         return np.ones(day_idx.shape)
