@@ -1,6 +1,6 @@
 """Book plumbing shared by the levers: day indexes, each invoice's law given ``min_day``, selection, cost tables.
 
-Levers only read ``Book`` attributes and build the new book with ``dataclasses.replace`` (:func:`_with`). A lever
+Levers only read ``Book`` attributes and build the new book with :meth:`Book.derive` (:func:`_with`). A lever
 gives the invoices it selects new pmf rows, one per unique (profile, lever days) combination, appended only when
 different from every existing row (:func:`_remap`): a big book gains few rows. Conventions: grid days are calendar
 days relative to the due date; day index 0 is as_of + 1; ``min_day``, raised to the issue date as the engine does,
@@ -16,7 +16,6 @@ Example::
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import weakref
 from collections.abc import Callable
@@ -34,12 +33,9 @@ T = TypeVar("T")
 Segments = list[str] | None
 
 
-def _with(book: Book, **changes: Any) -> Book:
-    """``book`` with new invoices (and nothing else: :meth:`Book.derive`, no second check of what is unchanged), or
-    with any other changes (``dataclasses.replace``: every check)."""
-    if set(changes) == {"invoices"}:
-        return book.derive(changes["invoices"])
-    return dataclasses.replace(book, **changes)
+def _with(book: Book, *, invoices: pd.DataFrame) -> Book:
+    """``book`` with new invoices and nothing else (:meth:`Book.derive`: no second check of what is unchanged)."""
+    return book.derive(invoices)
 
 
 def _day_index(book: Book, dates: pd.Series) -> np.ndarray:
