@@ -222,11 +222,15 @@ def bench_levers() -> None:
 
     params = load_params(ROOT / "params" / "demo.yml")
     base = prepare(params, cache=False)
-    runs = [timed(lambda: study_levers(base)) for _ in range(2)]     # best of 2 (a shared machine)
-    wall, cpu = min(runs)
-    study = study_levers(base)
+    kept = {}
+
+    def study_once() -> None:     # the last run's study kept for its trace; the one before freed (held by no one)
+        kept.pop("study", None)
+        kept["study"] = study_levers(base)
+
+    wall, cpu = min(timed(study_once) for _ in range(2))     # best of 2 (a shared machine)
+    study = kept["study"]
     command = [str(Path(sys.executable).parent / "cashsim"), "levers", "--params", str(ROOT / "params" / "demo.yml")]
-    before = os.environ.get("CASHSIM_CACHE_DIR")
     with tempfile.TemporaryDirectory() as folder:
         env = {**os.environ, "CASHSIM_CACHE_DIR": folder}
         ends = []
@@ -234,7 +238,6 @@ def bench_levers() -> None:
             t0 = time.perf_counter()
             subprocess.run(command, env=env, check=True, capture_output=True)
             ends.append(time.perf_counter() - t0)
-    assert os.environ.get("CASHSIM_CACHE_DIR") == before
     line("levers", f"{wall:.1f} s study (CPU {cpu:.1f} s)", "<= 3 s", wall / 3,
          f"demo: {len(params.scenarios)} scenarios x {params.simulation.n_paths:,} paths + plan search "
          f"({len(study.plan.trace)} trials x 500); `cashsim levers` end to end: cold cache {ends[0]:.1f} s, warm "

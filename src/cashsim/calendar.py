@@ -97,14 +97,19 @@ def holiday_days(first_year: int, last_year: int) -> np.ndarray:
     return np.sort(np.concatenate([*fixed, *(sundays + k for k in _AFTER_EASTER)]))
 
 
-@functools.lru_cache(maxsize=16)
 def business_calendar(first_year: int = DEFAULT_YEARS[0], last_year: int = DEFAULT_YEARS[1]) -> np.busdaycalendar:
     """Monday-to-Friday French business days of ``first_year`` to ``last_year``, for ``numpy.busday_offset`` and
     friends. Outside those years numpy would know no holiday: the functions below widen the span when needed.
+    Cached by span, however the years are given (defaults, positional or keyword, numpy integers).
 
     >>> bool(np.is_busday(np.datetime64("2026-07-14"), busdaycal=business_calendar()))
     False
     """
+    return _business_calendar(int(first_year), int(last_year))
+
+
+@functools.lru_cache(maxsize=16)
+def _business_calendar(first_year: int, last_year: int) -> np.busdaycalendar:
     return np.busdaycalendar(weekmask=WEEKMASK, holidays=holiday_days(first_year, last_year))
 
 
@@ -129,7 +134,7 @@ def _calendar_for(days: np.ndarray) -> np.busdaycalendar:
         last = -(-last // 100) * 100
     if first < DEFAULT_YEARS[0]:
         first = first // 100 * 100
-    return business_calendar(first, last) if (first, last) != DEFAULT_YEARS else business_calendar()
+    return business_calendar(first, last)
 
 
 def is_business_day(dates: Any) -> np.ndarray:

@@ -43,7 +43,7 @@ Example::
 Deviations from docs/design.md: ``apply`` takes ``(book, model=None)`` (the params a lever needs are its own
 fields); ``cost`` became ``costs(book, model)`` returning expected costs by month, because most costs (staff time,
 fees, lost margin) are not in the ``Simulation``; the discount cost is read from ``Simulation.daily_cost`` by
-:mod:`cashsim.compare`. Levers only read ``Book`` attributes and build the new one with ``dataclasses.replace``.
+:mod:`cashsim.compare`. Levers only read ``Book`` attributes and build the new one with :meth:`Book.derive`.
 
 Building a lever with bad values raises :class:`cashsim.errors.ParamsError` naming the lever kind and the field
 (:mod:`cashsim.levers.spec`). The package, one concept per module:

@@ -1,6 +1,6 @@
 """Book plumbing shared by the levers: day indexes, each invoice's law given ``min_day``, selection, cost tables.
 
-Levers only read ``Book`` attributes and build the new book with ``dataclasses.replace`` (:func:`_with`). A lever
+Levers only read ``Book`` attributes and build the new book with :meth:`Book.derive` (:func:`_with`). A lever
 gives the invoices it selects new pmf rows, one per unique (profile, lever days) combination, appended only when
 different from every existing row (:func:`_remap`): a big book gains few rows. Conventions: grid days are calendar
 days relative to the due date; day index 0 is as_of + 1; ``min_day``, raised to the issue date as the engine does,
@@ -16,7 +16,6 @@ Example::
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 import weakref
 from collections.abc import Callable
@@ -34,12 +33,9 @@ T = TypeVar("T")
 Segments = list[str] | None
 
 
-def _with(book: Book, **changes: Any) -> Book:
-    """``book`` with new invoices (and nothing else: :meth:`Book.derive`, no second check of what is unchanged), or
-    with any other changes (``dataclasses.replace``: every check)."""
-    if set(changes) == {"invoices"}:
-        return book.derive(changes["invoices"])
-    return dataclasses.replace(book, **changes)
+def _with(book: Book, *, invoices: pd.DataFrame) -> Book:
+    """``book`` with new invoices and nothing else (:meth:`Book.derive`: no second check of what is unchanged)."""
+    return book.derive(invoices)
 
 
 def _day_index(book: Book, dates: pd.Series) -> np.ndarray:
@@ -264,17 +260,9 @@ def _expected_pay_day(book: Book, sel: np.ndarray | None = None) -> np.ndarray:
     return np.divide(laws @ book.grid.astype(float), mass, out=np.zeros(len(mass)), where=mass > 0)[inverse]
 
 
-def _p_unpaid_morning(book: Book, sel: np.ndarray) -> np.ndarray:
-    """Per invoice of ``sel`` (rows) and grid day d (columns): P(still unpaid on the morning of day d)
-    = 1 - P(paid before d), on the law given ``min_day``."""
-    laws, inverse = conditional_laws(book, sel)
-    before = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)[:, :-1]], axis=1)
-    return (1.0 - before)[inverse]     # per unique law, then per invoice: the same numbers
-
-
 def _p_unpaid_at(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
-    """``_p_unpaid_morning(book, sel)[i, day_idx[..., i]]`` (the same numbers), without the invoices x grid table:
-    per invoice of ``sel`` (last axis of ``day_idx``), P(still unpaid on the morning of grid position ``day_idx``)."""
+    """Per invoice of ``sel`` (last axis of ``day_idx``), P(still unpaid on the morning of grid position ``day_idx``)
+    = 1 - P(paid before it), on the law given ``min_day``, without an invoices x grid table."""
     day_idx = np.asarray(day_idx, dtype=np.int64)
     if len(sel) == 0:
         return np.ones(day_idx.shape)

@@ -11,7 +11,7 @@ not seen: the same books and costs, bit for bit, as :func:`cashsim.levers.apply_
 Two levers are the same link when they are of the same class with the same values *and* the same fields set
 explicitly (a lever may read ``model_fields_set``: :class:`cashsim.levers.PromiseCalls` does); floats are keyed by
 their ``repr`` (``-0.0`` is not ``0.0``). Books are never modified in place by a lever (each builds a new one with
-``dataclasses.replace``), so a remembered book can be the input of the next lever.
+:meth:`Book.derive`), so a remembered book can be the input of the next lever.
 
 Memory: every remembered book holds its own pmf rows (a dunning plan doubles them); :meth:`LeverMemo.keep` drops
 every chain that is not a prefix of the given ones (the plan search keeps only the plan chosen at each round).
