@@ -399,10 +399,11 @@ def parse_params(raw: dict[str, Any], source: str = "<params>", base_dir: Path |
 
 
 class _BadValue(Exception):
-    """A YAML node its constructor rejects (``2026-02-31`` looks like a date but is none), with its node."""
+    """A YAML node its constructor rejects (``2026-02-31`` looks like a date but is none), with its node and the
+    constructor's error; or a key written twice, with the line it was ``first`` written on."""
 
-    def __init__(self, node: yaml.Node, cause: Exception | str, first: int | None = None) -> None:
-        super().__init__(str(cause))
+    def __init__(self, node: yaml.Node, cause: Exception | None = None, first: int | None = None) -> None:
+        super().__init__(str(cause) if first is None else f"written twice (first on line {first})")
         self.node, self.cause, self.first = node, cause, first
 
 
@@ -422,7 +423,7 @@ class _Loader(yaml.SafeLoader):
             for key, _ in node.value:
                 if isinstance(key, yaml.ScalarNode) and key.tag != "tag:yaml.org,2002:merge":
                     if key.value in seen:
-                        raise _BadValue(key, f"is written twice (first on line {seen[key.value]})", seen[key.value])
+                        raise _BadValue(key, first=seen[key.value])
                     seen[key.value] = key.start_mark.line + 1
         return super().construct_mapping(node, deep=deep)
 
@@ -459,11 +460,9 @@ def read_yaml(text: str, source: str) -> Any:
         kind = node.tag.rsplit(":", 1)[-1]
         shown = repr(node.value) if isinstance(node, yaml.ScalarNode) else f"a {kind}"
         where = {"source": source, "key": key, "line": line, "shown": shown}
-        if isinstance(bad.cause, str):
-            what = "{source}: {key} (line {line}): {shown} " + bad.cause.replace("{", "{{").replace("}", "}}")
-            if bad.first is not None:
-                what, where = "{source}: {key} (line {line}): {shown} is written twice (first on line {first})", {
-                    **where, "first": bad.first}
+        if bad.first is not None:
+            what, where = "{source}: {key} (line {line}): {shown} is written twice (first on line {first})", {
+                **where, "first": bad.first}
         elif kind == "timestamp":
             what = ("{source}: {key} (line {line}): {shown} is not a date ({cause}); write it YYYY-MM-DD, e.g. "
                     "2026-10-31")

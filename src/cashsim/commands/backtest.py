@@ -8,8 +8,8 @@ Prints the model's scores by horizon (month 1, 2, 3, pooled, and the cumulative 
 skill against the best baseline, cover50 / cover80 read on the randomised PIT with a bootstrap band over origins,
 Winkler80), every method's point scores (WAPE, bias, MAE, CRPS, MAPE over the months with cash), and the goals
 (MET / MISSED, with their figures; definitions in :mod:`cashsim.backtest`), in the output's language and number
-formats (:func:`backtest_text`; the JSON and the HTML page keep the English text). Exit code 0 even when a goal is
-missed (the figures are the result), 2 on unusable input.
+formats (:meth:`BacktestResult.summary_text`; the JSON and the HTML page keep the English text). Exit code 0 even
+when a goal is missed (the figures are the result), 2 on unusable input.
 """
 
 from __future__ import annotations
@@ -19,15 +19,6 @@ import argparse
 from cashsim import commands
 from cashsim.commands import _, check_counts, check_writable, write_output
 from cashsim.errors import ParamsError
-
-
-def backtest_text(result) -> str:
-    """The console view of a :class:`cashsim.backtest.BacktestResult` in the output's language and number formats
-    (:func:`cashsim.backtest.text.summary_text`)."""
-    from cashsim.backtest.text import summary_text
-
-    return summary_text(result, commands.locale())
-
 
 #: Months each backtest origin forecasts (``run_backtest``'s ``horizons``), for the memory check of ``--paths``.
 BACKTEST_MONTHS = 3
@@ -68,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     ledger, behaviour, n_paths, seed = _ledger(args)
     result = run_backtest(ledger, warmup_months=args.warmup, n_paths=n_paths, seed=seed,
                           max_origins=args.max_origins, behaviour=behaviour)
-    print(backtest_text(result))
+    print(result.summary_text(commands.locale()))
     if args.json:
         print(commands.colon(_("written")), result.to_json(args.json))
     if args.html:

@@ -113,9 +113,15 @@ def _load(source: Any, table: str) -> tuple[pd.DataFrame, str, np.ndarray]:
                          label=label, suffix=suffix, table=table)
 
 
-def _closest(name: str, options: list[str]) -> str:
+def _close_match(name: str, options: list[str]) -> str | None:
+    """The ``repr`` of the option closest to ``name`` (a typo's likely meaning), None when none is close."""
     close = difflib.get_close_matches(name, options, n=1, cutoff=0.5)
-    return f"; did you mean {close[0]!r}?" if close else ""
+    return repr(close[0]) if close else None
+
+
+def _closest(name: str, options: list[str]) -> str:
+    close = _close_match(name, options)
+    return f"; did you mean {close}?" if close else ""
 
 
 def _apply_mapping(frame: pd.DataFrame, table: str, label: str, mapping: dict[str, str]) -> pd.DataFrame:
@@ -125,20 +131,19 @@ def _apply_mapping(frame: pd.DataFrame, table: str, label: str, mapping: dict[st
     columns = list(frame.columns)
     for our, their in mapping.items():
         if our not in ours:
-            close = difflib.get_close_matches(our, ours, n=1, cutoff=0.5)
+            close = _close_match(our, ours)
             values = {"table": table, "our": our, "name": repr(our), "valid": ", ".join(ours)}
             if close:
                 raise LedgerError.of("mapping.{table}.{our}: {name} is not a cashsim {table} column; did you mean "
-                                     "{close}? (valid: {valid})", **values, close=repr(close[0]))
+                                     "{close}? (valid: {valid})", **values, close=close)
             raise LedgerError.of("mapping.{table}.{our}: {name} is not a cashsim {table} column (valid: {valid})",
                                  **values)
         if str(their).strip() not in columns:
-            close = difflib.get_close_matches(str(their), columns, n=1, cutoff=0.5)
+            close = _close_match(str(their), columns)
             values = {"label": label, "table": table, "our": our, "their": repr(their), "columns": ", ".join(columns)}
             if close:
                 raise LedgerError.of("{label}: mapping.{table}.{our} points to column {their}, which is not in the "
-                                     "file; did you mean {close}? (columns: {columns})", **values,
-                                     close=repr(close[0]))
+                                     "file; did you mean {close}? (columns: {columns})", **values, close=close)
             raise LedgerError.of("{label}: mapping.{table}.{our} points to column {their}, which is not in the file "
                                  "(columns: {columns})", **values)
     rename = {str(their).strip(): our for our, their in mapping.items()}
@@ -148,9 +153,9 @@ def _apply_mapping(frame: pd.DataFrame, table: str, label: str, mapping: dict[st
     frame = frame.rename(columns={c: f"{c}_source" for c in frame.columns if c in DERIVED_COLUMNS})
     for f in FIELDS[table]:
         if f.required and f.name not in frame.columns:
-            close = difflib.get_close_matches(f.name, columns, n=1, cutoff=0.5)
+            close = _close_match(f.name, columns)
             values = {"label": label, "table": table, "column": repr(f.name), "name": f.name,
-                      "columns": ", ".join(columns), "close": repr(close[0]) if close else ""}
+                      "columns": ", ".join(columns), "close": close or ""}
             raise LedgerError.of(("{label}: missing required {table} column {column}; did you mean {close}? "
                                   if close else "{label}: missing required {table} column {column} ")
                                  + "(columns: {columns}); rename it or map yours in the params file: "
