@@ -34,7 +34,7 @@ import pandas as pd
 from cashsim import fmt
 from cashsim.backtest import actual_monthly
 from cashsim.errors import CashsimError
-from cashsim.report.words import tr
+from cashsim.report.words import labels_of, tr
 
 #: Levels of the quantile grid kept per month: 0, 0.01, ..., 1.
 LEVELS = np.round(np.linspace(0.0, 1.0, 101), 2)
@@ -242,4 +242,4 @@ def hindsight_view(run, reports_dir: str | Path | None = ""):
     cols = {"month": "Month", "p50": "Forecast (median)", "p10": "low (P10)", "p90": "high (P90)",
             "actual": "Actual", "difference": "Difference", "pit": "PIT", "verdict": "Verdict", "source": "Source"}
     return fmt.table(frame, money_cols=["p50", "p10", "p90", "actual", "difference"],
-                     labels={k: _(v) for k, v in cols.items()}, caption=" ".join(notes), locale=loc, currency=cur)
+                     labels=labels_of(run, cols), caption=" ".join(notes), locale=loc, currency=cur)
