@@ -37,8 +37,7 @@ PROMISE_CALL, CUTOFF_NOTICE = N_("promise call"), N_("cut-off notice")
 #: Columns of the panel's tables whose values are codes or English texts, and how each is put in the reader's words:
 #: lever / scenario names and client-group codes by :func:`cashsim.words.lever_name` (a code without translation
 #: shows with spaces), risk levels by the catalogue, next dunning steps by :func:`cashsim.words.next_step`.
-VALUE_COLUMNS = {"lever": lever_name, "segment": lever_name, "risk": lambda v, loc: i18n.gettext(v, loc),
-                 "next_action": next_step}
+VALUE_COLUMNS = {"lever": lever_name, "segment": lever_name, "risk": i18n.gettext, "next_action": next_step}
 
 
 def labels(locale: str) -> dict[str, str]:

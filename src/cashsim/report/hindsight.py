@@ -34,7 +34,7 @@ import pandas as pd
 from cashsim import fmt
 from cashsim.backtest import actual_monthly
 from cashsim.errors import CashsimError
-from cashsim.report.words import tr
+from cashsim.report.words import labels_of, tr
 
 #: Levels of the quantile grid kept per month: 0, 0.01, ..., 1.
 LEVELS = np.round(np.linspace(0.0, 1.0, 101), 2)
@@ -60,10 +60,9 @@ def ledger_sha256(ledger, as_of) -> str:
 def month_forecast(paths: np.ndarray) -> dict[str, Any]:
     """Mean, P10 / P50 / P90 and the :data:`LEVELS` quantile grid of one month's simulated collections (euros)."""
     x = np.asarray(paths, float)
-    grid = np.quantile(x, LEVELS)
-    return {"mean": round(float(x.mean()), 2), "p10": round(float(np.quantile(x, 0.1)), 2),
-            "p50": round(float(np.quantile(x, 0.5)), 2), "p90": round(float(np.quantile(x, 0.9)), 2),
-            "quantiles": [round(float(q), 2) for q in grid]}
+    grid = [round(float(q), 2) for q in np.quantile(x, LEVELS)]
+    at = dict(zip(LEVELS.tolist(), grid, strict=True))  # P10 / P50 / P90 are points of the grid
+    return {"mean": round(float(x.mean()), 2), "p10": at[0.1], "p50": at[0.5], "p90": at[0.9], "quantiles": grid}
 
 
 def forecast_record(sim, ledger, as_of) -> dict[str, Any]:
@@ -243,4 +242,4 @@ def hindsight_view(run, reports_dir: str | Path | None = ""):
     cols = {"month": "Month", "p50": "Forecast (median)", "p10": "low (P10)", "p90": "high (P90)",
             "actual": "Actual", "difference": "Difference", "pit": "PIT", "verdict": "Verdict", "source": "Source"}
     return fmt.table(frame, money_cols=["p50", "p10", "p90", "actual", "difference"],
-                     labels={k: _(v) for k, v in cols.items()}, caption=" ".join(notes), locale=loc, currency=cur)
+                     labels=labels_of(run, cols), caption=" ".join(notes), locale=loc, currency=cur)

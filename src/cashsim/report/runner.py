@@ -318,9 +318,10 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
         destination = next_destination(root, month, force=force)
         work = Path(tempfile.mkdtemp(prefix=work_prefix(month), dir=root))
         os.chmod(work, 0o777 & ~_umask())  # mkdtemp makes it private; a report is for the finance team
-        if "handouts_dir" in notebook_parameters(source):  # the workbook and PDF summary go beside the HTML
+        declared = notebook_parameters(source)
+        if "handouts_dir" in declared:  # the workbook and PDF summary go beside the HTML
             parameters["handouts_dir"] = str(work)
-        if "reports_dir" in notebook_parameters(source):  # earlier reports: last month's forecast (report.hindsight)
+        if "reports_dir" in declared:  # earlier reports: last month's forecast (report.hindsight)
             parameters["reports_dir"] = str(root)
         try:
             executed = work / f"{stem}.ipynb"
