@@ -41,9 +41,7 @@ def summary_text(result, locale: str = "en_GB") -> str:
     ``locale``."""
     _ = i18n.translator(locale).gettext
 
-    def num(v, decimals: int = 0) -> str:
-        if isinstance(v, int | float) and round(float(v), decimals) == 0:
-            v = 0.0                                                   # never "-0"
+    def num(v, decimals: int = 0) -> str:                            # never "-0" (fmt.number)
         return fmt.number(v, locale=locale, decimals=decimals)
 
     def pct(v, decimals: int = 0) -> str:
