@@ -152,6 +152,36 @@ def test_a_perfect_baseline_gives_minus_infinite_skill():
     assert m.loc["model", "crps_skill"] == -np.inf and np.isnan(m.loc["due_date", "crps_skill"])
 
 
+def test_a_skill_against_a_perfect_baseline_reads_n_a_and_is_null_in_json(tmp_path):
+    """Month 3: the baseline is exact to the cent (nothing left to collect), the model spreads cash: the skill is
+    no figure. The text says n/a (n.s. in French) where it printed "-∞", in the table and the goal; JSON null."""
+    from cashsim.backtest import BacktestResult
+
+    rows = _hand_rows({1: [0.5] * 4, 2: [0.5] * 4, 3: [0.5] * 4}, {1: 40.0, 2: 50.0, 3: 8.0})
+    third = (rows["horizon"] == 3).to_numpy()
+    rows.loc[third, "actual"] = 0.0
+    rows.loc[third & (rows["method"] == "customer_median").to_numpy(), ["forecast", "crps"]] = 0.0
+    metrics = metrics_table(rows, baselines=("customer_median",))
+    cumulative = metrics_table(rows, pooled=False, baselines=("customer_median",))
+    model = metrics[metrics["method"] == "model"].set_index("horizon")
+    assert model.loc["3", "crps_skill"] == -np.inf and model.loc["1", "crps_skill"] == pytest.approx(0.6)
+    empty = pd.DataFrame()
+    result = BacktestResult(monthly=rows, invoices=empty, metrics=metrics, pit_histogram=empty,
+                            goals=evaluate_goals(metrics), cumulative=rows, cumulative_metrics=cumulative,
+                            settings={"n_origins": 4, "n_paths": 100})
+    english, french = result.summary_text("en_GB"), result.summary_text("fr_FR")
+    assert "∞" not in english and "inf" not in english and "∞" not in french
+    month3 = next(line for line in english.splitlines() if line.strip().startswith("month 3"))
+    assert month3.split()[4] == "n/a" and " 0.60 " in next(line for line in english.splitlines()
+                                                             if line.strip().startswith("month 1"))
+    assert "(skill n/a)" in english and "(gain n.s.)" in french
+    assert next(line for line in french.splitlines() if line.strip().startswith("mois 3")).split()[4] == "n.s."
+    data = json.loads(result.to_json(tmp_path / "bt.json").read_text())
+    skill3 = [r["crps_skill"] for r in data["metrics"] if r["method"] == "model" and r["horizon"] == "3"]
+    goal3 = [g for g in data["goals"] if g["goal"].startswith("CRPS") and g["horizon"] == "3"]
+    assert skill3 == [None] and goal3[0]["value"] is None and goal3[0]["met"] is False
+
+
 def _world(seed=4):
     """Two years of invoices from 60 customers (log-normal times with customer effects), all paid."""
     from cashsim.ledger import read_ledger

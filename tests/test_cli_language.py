@@ -72,7 +72,8 @@ def test_the_rejections_csv_keeps_english_machine_values(capsys, tmp_path):
     out_csv = tmp_path / "rejets.csv"
     assert _run(capsys, "validate", str(MESSY / "params.yml"), "--rejections", str(out_csv))[0] == 0
     text = out_csv.read_text(encoding="utf-8")
-    assert text.splitlines()[0] == "table,file,row,column,value,reason,detail"
+    assert text.splitlines()[0] == "table,file,row,column,header,value,reason,detail"   # header: the file's name
+    assert ",payment_date,Date règlement,31/02/2026,unparseable date," in text          # of cashsim's column
     assert "duplicate id" in text and "cumulative 1,013,769.55 > amount 13,770.55" in text
 
 

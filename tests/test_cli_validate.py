@@ -54,7 +54,7 @@ def test_validate_prints_the_summary_and_first_rejections(company, capsys, monke
     assert "créances ouvertes" in out and "650,00\u00a0€" in out  # F009 less the open credit note
     assert "       1  numéro en double" in out and "       1  valeur non admise" in out
     assert "Les 3 premières des 19 lignes rejetées" in out
-    assert re.search(r"factures\.csv +4 +issue_date +31/02/2026 +date illisible +attendu\u00a0: jj/mm/aaaa", out)
+    assert re.search(r"factures\.csv +4 +Date facture +31/02/2026 +date illisible +attendu\u00a0: jj/mm/aaaa", out)
     assert "rows read" not in out and "duplicate id" not in out
 
 
@@ -62,9 +62,52 @@ def test_validate_writes_every_rejection(company, tmp_path, capsys):
     out_csv = tmp_path / "out" / "rejets.csv"
     assert main(["validate", str(company), "--rejections", str(out_csv), "--as-of", "2026-02-28"]) == 0
     rej = pd.read_csv(out_csv, dtype=str, keep_default_na=False)
-    assert len(rej) == 19 and list(rej.columns) == ["table", "file", "row", "column", "value", "reason", "detail"]
+    assert len(rej) == 19 and list(rej.columns) == ["table", "file", "row", "column", "header", "value", "reason",
+                                                    "detail"]
     assert "duplicate id" in set(rej["reason"])   # machine values: the English vocabulary, whatever the locale
+    missing = rej[rej["reason"] == "missing value"].set_index("row")      # a detail names the file's column too
+    assert missing.loc["9", ["column", "header"]].tolist() == ["invoice_id", "N° facture"]
+    assert missing.loc["9", "detail"] == "N° facture is required in the invoices table"
     assert "les 19 lignes rejetées sont écrites dans" in capsys.readouterr().out
+
+
+MESSY = ROOT / "tests" / "data" / "messy"
+
+
+def test_rejected_rows_and_notes_name_the_columns_as_the_users_file_does(tmp_path, capsys):
+    """The messy company maps its French headers (``Date règlement`` -> payment_date): validate's rejected rows and
+    notes, and the report's rejections view, name each column by the file's own header, the standard's "the column
+    as the user sees it"; the CSV keeps cashsim's name in ``column`` and adds the file's in ``header``."""
+    from types import SimpleNamespace
+
+    from cashsim.params import load_params
+    from cashsim.report import rejections_view
+    from cashsim.sources import ledger_from_params
+
+    out_csv = tmp_path / "rejets.csv"
+    assert main(["validate", str(MESSY / "params.yml"), "--rejections", str(out_csv), "--show", "20"]) == 0
+    out = capsys.readouterr().out
+    rejected, notes = out.split("Lignes rejetées\n")[1].split("\nNotes\n")
+    assert re.search(r"factures\.csv +1417 +N° facture +FA2504-0011 +numéro en double", rejected)
+    assert re.search(r"reglements\.csv +1400 +Date règlement +31/02/2026 +date illisible", rejected)
+    assert re.search(r"reglements\.csv +1401 +Montant +12 5OO,00 +montant illisible", rejected)
+    assert re.search(r"factures\.csv +22 +Mode de règlement +Compensation +virement", notes)
+    assert re.search(r"clients\.csv +30 +Type client +Autre +company", notes)
+    for key in ("invoice_id", "payment_date", "amount", "payment_method", "dispute_type", "customer_type"):
+        assert key not in rejected and key not in notes, key
+    rej = pd.read_csv(out_csv, dtype=str, keep_default_na=False)
+    assert rej[["row", "column", "header"]].values.tolist() == [
+        ["1417", "invoice_id", "N° facture"], ["1400", "payment_date", "Date règlement"],
+        ["1401", "amount", "Montant"], ["1402", "amount", "Montant"]]
+    params = load_params(MESSY / "params.yml")
+    ledger = ledger_from_params(params)
+    files = {"invoices": "factures.csv", "payments": "reglements.csv", "customers": "clients.csv"}
+    for table in (ledger.rejections, ledger.notes):       # every header is one of its file's, as written there
+        for name, rows in table.groupby("table"):
+            heads = pd.read_csv(MESSY / files[name], sep=";", encoding="cp1252", nrows=0).columns
+            assert set(rows["header"]) <= set(heads), name
+    html = rejections_view(SimpleNamespace(ledger=ledger, params=params)).to_html()
+    assert "Date règlement" in html and "N° facture" in html and "payment_date" not in html
 
 
 def test_fatal_errors_exit_2_with_the_message(company, tmp_path, capsys):

@@ -351,3 +351,22 @@ def test_fast_study_equals_the_straightforward_one(book, table, monkeypatch):
     pd.testing.assert_frame_equal(fast.trace, slow.trace, check_exact=True)
     pd.testing.assert_frame_equal(fast.actions, slow.actions, check_exact=True)
     assert fast.levers == slow.levers and fast.cost == slow.cost
+
+
+def test_changes_nothing_text_in_english_and_in_the_readers_words():
+    """One function writes the line for the library (English, the scenario's repr) and for ``cashsim levers`` (the
+    reader's language, the lever's name): the text and the reason both go through ``gettext``."""
+    from cashsim import i18n
+    from cashsim.report.words import lever_name
+
+    reason = ("applied book equal to the baseline's and no cost: its levers select no invoice of this company "
+              "(check their segments / customers, and which customer types they may be offered to)")
+    table = cmp.flag_changes_nothing(pd.DataFrame({"scenario": ["baseline", "deposit", "deposit", "dunning_plan"],
+                                                   "month": ["2026-11", "2026-11", "2026-12", "2026-11"]}),
+                                     {"deposit": reason})
+    assert cmp.changes_nothing_text(table) == f"Scenario 'deposit' changes nothing on this company: {reason}."
+    french = cmp.changes_nothing_text(table, i18n.translator("fr_FR").gettext, lambda s: lever_name(s, "fr_FR"))
+    assert french.startswith("Le scénario acompte ne change rien pour cette société\u00a0: portefeuille identique")
+    assert "\n" not in french                                       # one line per scenario, not per month
+    assert cmp.changes_nothing_text(table.drop(columns="changes_nothing")) == ""
+    assert cmp.changes_nothing_text(cmp.flag_changes_nothing(table[["scenario", "month"]], {})) == ""

@@ -39,6 +39,23 @@ def test_percent_number_and_compact():
     assert fmt.money_short(9_876) == f"9{NNBSP}876{NBSP}€"
 
 
+@pytest.mark.parametrize("value, decimals, french", [
+    (-0.4, 0, "0"), (-0.5, 0, "0"), (-1e-9, 2, "0,00"), (-0.0, 0, "0"), (np.float64(-0.3), 0, "0"),
+    (-0.05, 1, "0,0"),       # Babel rounds the decimal -0.05 half to even to -0.0 (a float round says -0.1)
+    (-0.06, 1, "-0,1"), (-0.6, 0, "-1"), (-1234.4, 0, f"-1{NNBSP}234"), (0.4, 0, "0"),
+])
+def test_a_number_that_rounds_to_zero_has_no_sign(value, decimals, french):
+    """fmt.number, as fmt.percent, never writes "-0": every command and the backtest's text use it as is."""
+    assert fmt.number(value, decimals=decimals) == french
+    assert fmt.number(value, locale="en_GB", decimals=decimals) == french.replace(",", ".").replace(NNBSP, ",")
+
+
+def test_a_share_that_rounds_to_zero_has_no_sign_and_infinity_keeps_its_sign():
+    assert fmt.percent(-0.004) == f"0{NBSP}%" and fmt.percent(-0.0005, decimals=1) == f"0,0{NBSP}%"
+    assert fmt.percent(-0.006) == f"-1{NBSP}%"
+    assert fmt.number(float("-inf")) == "-∞" and fmt.number(float("inf")) == "∞"
+
+
 def test_dates_as_the_reader_expects():
     d = dt.date(2026, 11, 3)
     assert fmt.date(d) == "3 nov. 2026"

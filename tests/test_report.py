@@ -124,9 +124,10 @@ def test_a_second_run_of_the_same_month_fails_fast(tmp_path, light):
     try:
         assert holder.stdout.readline().strip() == "locked"
         started = time.perf_counter()
-        with pytest.raises(ReportError, match=r"another cashsim report for 2026-11 is running"):
+        with pytest.raises(ReportError, match=r"another cashsim report for 2026-11 is running") as held:
             report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=out, notebook=light)
         assert time.perf_counter() - started < 5
+        assert held.value.file == str(out / COMPANY / ".2026-11.lock")   # a field, not words to parse
         # another month is not blocked by it
         assert report.run_monthly_report(DEMO_PARAMS, "2026-12", output_root=out, notebook=light).exists()
     finally:
@@ -148,6 +149,24 @@ def test_month_and_as_of_rules(tmp_path):
         report.run_monthly_report(DEMO_PARAMS, "2027-05", output_root=tmp_path)
     with pytest.raises(ParamsError, match="cannot read"):
         report.run_monthly_report(tmp_path / "missing.yml", "2026-11", output_root=tmp_path)
+
+
+def test_the_runners_errors_are_built_from_their_msgid(tmp_path):
+    """The runner raises ``ReportError.of``: the command line translates the message from its template and values
+    (no English text parsed back), and the error carries where the problem is as attributes."""
+    from cashsim import i18n
+
+    french = i18n.translator("fr_FR").gettext
+    with pytest.raises(ReportError) as outside:
+        report.run_monthly_report(DEMO_PARAMS, "2027-05", output_root=tmp_path)
+    assert outside.value.option == "--month"
+    assert outside.value.translated(french) == (
+        "le mois 2027-05 sort de l’horizon 2026-11..2027-02 d’une prévision au 2026-10-31\u00a0: choisissez un mois "
+        "de cet horizon, ou changez as_of / horizon_months dans le fichier de paramètres")
+    with pytest.raises(ReportError) as bad:
+        report.check_month("2026-13")
+    assert bad.value.option == "--month" and bad.value.translated(french).startswith(
+        "--month '2026-13'\u00a0: donnez le mois du rapport sous la forme AAAA-MM")
 
 
 @pytest.mark.parametrize("month", ["2026-11\n", "2026-11 ", " 2026-11", "2026-1", "2026-011", "2026-00",

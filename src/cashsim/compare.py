@@ -53,6 +53,7 @@ import pandas as pd
 from cashsim import progress
 from cashsim.book import Book
 from cashsim.errors import ParamsError
+from cashsim.i18n import N_
 from cashsim.levers import (
     DEFAULT_TONE,
     RISK_LEVELS,
@@ -264,13 +265,16 @@ def flag_changes_nothing(table: pd.DataFrame, reasons: dict[str, str]) -> pd.Dat
     return table.assign(changes_nothing=why.ne("").to_numpy(), changes_nothing_reason=why.to_numpy())
 
 
-def changes_nothing_text(table: pd.DataFrame) -> str:
-    """One line per scenario flagged by :func:`flag_changes_nothing` ("" when none), for the terminal."""
+def changes_nothing_text(table: pd.DataFrame, gettext=None, name=repr) -> str:
+    """One line per scenario flagged by :func:`flag_changes_nothing` ("" when none), for the terminal: in English,
+    or in the language of ``gettext`` (a msgid -> text function, which also translates the reason); ``name`` writes
+    a scenario's name (its ``repr`` by default; ``cashsim levers`` gives the lever's name in the reader's words)."""
     if "changes_nothing" not in table.columns:
         return ""
+    tr = gettext or (lambda text: text)
     flagged = table[table["changes_nothing"].astype(bool)].drop_duplicates("scenario")
-    return "\n".join(f"Scenario {r.scenario!r} changes nothing on this company: {r.changes_nothing_reason}."
-                     for r in flagged.itertuples())
+    return "\n".join(tr(N_("Scenario {name} changes nothing on this company: {reason}.")).format(
+        name=name(r.scenario), reason=tr(str(r.changes_nothing_reason))) for r in flagged.itertuples())
 
 
 def summary(table: pd.DataFrame, month: str | None = None) -> pd.DataFrame:

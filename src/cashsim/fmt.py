@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import math
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -95,12 +96,27 @@ def money_short(amount: float | None, *, locale: str = DEFAULT_LOCALE, currency:
     return format_compact_currency(a, currency, locale=parse_locale(locale), fraction_digits=2)
 
 
+def _unsigned_zero(value: float, write) -> str:
+    """``write(value)``, or ``write(0.0)`` when that shows a negative value as a zero (``-0``, ``-0,0 %``): a figure
+    that rounds to nothing has no sign. Decided on the text written, so Babel's own rounding (half to even, on the
+    decimal of the float) decides, not a float ``round`` that can disagree with it (-0.05 at one decimal)."""
+    text = write(value)
+    if value <= 0 and math.isfinite(value) and not any(ch in "123456789" for ch in text):
+        return write(0.0)
+    return text
+
+
 def number(x: float | None, *, locale: str = DEFAULT_LOCALE, decimals: int = 0) -> str:
-    """A plain number with the locale's separators: ``number(1234.5, decimals=1) == '1 234,5'``."""
+    """A plain number with the locale's separators: ``number(1234.5, decimals=1) == '1 234,5'``; never ``-0``.
+
+    >>> [number(x, locale="en_GB", decimals=d) for x, d in ((-0.4, 0), (-0.05, 1), (-0.06, 1))]
+    ['0', '0.0', '-0.1']
+    """
     if _missing(x):
         return MISSING
     pattern = "#,##0" + ("." + "0" * decimals if decimals else "")
-    return format_decimal(float(x), format=pattern, locale=parse_locale(locale))
+    loc = parse_locale(locale)
+    return _unsigned_zero(float(x), lambda v: format_decimal(v, format=pattern, locale=loc))
 
 
 def percent(p: float | None, *, locale: str = DEFAULT_LOCALE, decimals: int = 0) -> str:
@@ -115,10 +131,8 @@ def percent(p: float | None, *, locale: str = DEFAULT_LOCALE, decimals: int = 0)
     pattern = loc.percent_formats[None].pattern.split(";")[0]
     if decimals:
         pattern = pattern.replace("#,##0", "#,##0." + "0" * decimals, 1)
-    value = float(p)
-    if round(value * 100, decimals) == 0:
-        value = 0.0                        # a share that rounds to nothing is "0 %", never "-0 %"
-    return format_percent(value, format=pattern, locale=loc)
+    # a share that rounds to nothing is "0 %", never "-0 %"
+    return _unsigned_zero(float(p), lambda v: format_percent(v, format=pattern, locale=loc))
 
 
 def _as_date(d: object) -> dt.date:

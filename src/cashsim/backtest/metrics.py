@@ -9,7 +9,8 @@
   with the lowest CRPS at that horizon (a point forecast's CRPS is its absolute error, so it is also the one with
   the lowest MAE and WAPE: ``best_baseline``); ``wape_ratio`` = WAPE / the best baseline's. CRPS are compared
   to the cent: a baseline exactly right at every origin (e.g. nothing left to collect, forecast 0) gives a skill of
-  ``-inf`` (NaN when the model is exactly right too; both are ``null`` in the JSON);
+  ``-inf`` (NaN when the model is exactly right too; both are ``null`` in the JSON, ``n/a`` in the text: a ratio
+  to a CRPS of 0 says nothing);
 * model only: ``winkler80`` (mean 80 % interval score, euros), ``cover50`` / ``cover80`` (share of outcomes covered,
   read on the randomised PIT) with ``_lo`` / ``_hi``, the 95 % band of a bootstrap over origins;
 * ``invoice_mae`` / ``invoice_n`` on the pooled rows (mean days between predicted and actual payment date).
@@ -38,6 +39,7 @@ import pandas as pd
 
 from cashsim.backtest.baselines import BASELINES
 from cashsim.backtest.scores import N_BOOTSTRAP, bootstrap_band, coverage_band, mape, pit_covered
+from cashsim.i18n import N_
 
 #: the smallest amount (currency units): CRPS below half of it count as 0 in the skill
 CENT = 0.01
@@ -47,6 +49,8 @@ COVER80_GOAL = (0.72, 0.88)
 WAPE_RATIO_GOAL = 0.75
 #: CRPS skill against the best baseline at least this, in every horizon month
 CRPS_SKILL_GOAL = 0.25
+#: how a skill against a perfect baseline (-inf, or NaN when the model is perfect too) is written: no ratio to a 0
+NO_SKILL = N_("n/a")
 
 
 def metrics_table(rows: pd.DataFrame, invoices: pd.DataFrame | None = None, *, pooled: bool = True,
@@ -147,7 +151,8 @@ def evaluate_goals(metrics: pd.DataFrame) -> pd.DataFrame:
                      "horizon": h, "target": f">= {CRPS_SKILL_GOAL:.2f}", "value": skill,
                      "met": bool(skill >= CRPS_SKILL_GOAL),
                      "detail": f"CRPS {r['crps']:,.0f} vs {best} {t.loc[(best, h), 'crps']:,.0f} "
-                               f"(skill {skill:.2f})" if isinstance(best, str) else "no baseline to compare with"})
+                               f"(skill {f'{skill:.2f}' if np.isfinite(skill) else NO_SKILL})"
+                               if isinstance(best, str) else "no baseline to compare with"})
     r = t.loc[("model", "all")]
     base = t.xs("all", level="horizon").drop(index="model")
     if base["invoice_mae"].notna().any():

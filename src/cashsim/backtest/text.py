@@ -14,9 +14,11 @@ are their msgids, so :func:`summary_text` finds the fields back and writes them 
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from cashsim import fmt, i18n
+from cashsim.backtest.metrics import NO_SKILL
 from cashsim.ledger import wording
 
 #: The wording of the backtest's goals and their details (:func:`cashsim.backtest.evaluate_goals`) and of its
@@ -41,9 +43,7 @@ def summary_text(result, locale: str = "en_GB") -> str:
     ``locale``."""
     _ = i18n.translator(locale).gettext
 
-    def num(v, decimals: int = 0) -> str:
-        if isinstance(v, int | float) and round(float(v), decimals) == 0:
-            v = 0.0                                                   # never "-0"
+    def num(v, decimals: int = 0) -> str:                            # never "-0" (fmt.number)
         return fmt.number(v, locale=locale, decimals=decimals)
 
     def pct(v, decimals: int = 0) -> str:
@@ -53,13 +53,16 @@ def summary_text(result, locale: str = "en_GB") -> str:
         return "-" if v is None or pd.isna(v) else ""
 
     def words(text) -> str:
-        return wording.translate(text, locale, GOAL_TEMPLATES, frozenset({"best"}))
+        return wording.translate(text, locale, GOAL_TEMPLATES, frozenset({"best", "skill"}))
 
     def colon(label: str) -> str:
         return _("{label}:").format(label=label)
 
     def signed(v) -> str:
         return missing(v) or (("+" if v > 0 else "") + pct(v, 1))
+
+    def skill(v, best) -> str:          # against a perfect baseline (-inf, NaN): n/a, not "-∞"
+        return _(NO_SKILL) if isinstance(best, str) and not np.isfinite(v) else missing(v) or num(v, 2)
 
     def cover(v, lo, hi) -> str:
         return missing(v) or f"{pct(v)} [{pct(lo)}-{pct(hi)}]"
@@ -68,7 +71,7 @@ def summary_text(result, locale: str = "en_GB") -> str:
     horizon = pd.DataFrame({
         "horizon": [words(h) for h in table.index], "WAPE": [missing(v) or pct(v, 1) for v in table["wape"]],
         "bias": [signed(v) for v in table["bias"]],
-        "CRPS skill": [missing(v) or num(v, 2) for v in table["crps_skill"]],
+        "CRPS skill": [skill(v, b) for v, b in zip(table["crps_skill"], table["best_baseline"], strict=True)],
         "best baseline": [_(b) if isinstance(b, str) else "-" for b in table["best_baseline"]],
         "cover50": [cover(*r) for r in table[["cover50", "cover50_lo", "cover50_hi"]].itertuples(index=False)],
         "cover80": [cover(*r) for r in table[["cover80", "cover80_lo", "cover80_hi"]].itertuples(index=False)],

@@ -65,9 +65,8 @@ def n_(singular: str, plural: str, n: int) -> str:
 
 
 def num(x, decimals: int = 0) -> str:
-    """A number in the output's locale (``1 234`` in French, with a narrow no-break space); never ``-0``."""
-    if isinstance(x, int | float) and round(float(x), decimals) == 0:
-        x = 0.0
+    """A number in the output's locale (``1 234`` in French, with a narrow no-break space); never ``-0``
+    (:func:`cashsim.fmt.number`)."""
     return fmt.number(x, locale=locale(), decimals=decimals)
 
 

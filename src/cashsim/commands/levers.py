@@ -23,19 +23,8 @@ from cashsim.memory import COMPARISON_ARRAYS
 from cashsim.params import with_overrides
 
 
-def _changes_nothing(table: pd.DataFrame) -> list[str]:
-    """One line per scenario :func:`cashsim.compare.flag_changes_nothing` flagged, in the output's language."""
-    from cashsim.report.words import lever_name
-
-    if "changes_nothing" not in table.columns:
-        return []
-    flagged = table[table["changes_nothing"].astype(bool)].drop_duplicates("scenario")
-    return [_("Scenario {name} changes nothing on this company: {reason}.").format(
-        name=lever_name(r.scenario, commands.locale()), reason=_(str(r.changes_nothing_reason)))
-        for r in flagged.itertuples()]
-
-
 def _print(table: pd.DataFrame, plan) -> None:
+    from cashsim.compare import changes_nothing_text
     from cashsim.report.words import action_text, lever_name
 
     loc = commands.locale()
@@ -51,8 +40,9 @@ def _print(table: pd.DataFrame, plan) -> None:
                "cost_per_euro": lambda x: pct(x, 1), "annualised_cost_rate": lambda x: pct(x, 1)}  # as the report
     print(commands.colon(_("Collection levers against the baseline (common random numbers; euros incl. VAT)")))
     print(commands.text_table(table[list(cols)], formats, cols, translate=("risk",)))
-    for line in _changes_nothing(table):
-        print(line)
+    flagged = changes_nothing_text(table, _, lambda scenario: lever_name(scenario, loc))
+    if flagged:
+        print(flagged)
     if plan is None:
         return
     verdict = (_("it meets the required probability in every month") if plan.meets_target

@@ -26,41 +26,16 @@ from cashsim.commands import _, check_writable
 from cashsim.memory import COMPARISON_ARRAYS
 from cashsim.params import Params, with_overrides
 
-#: The messages of the report runner a user meets (:mod:`cashsim.report.runner`), as msgids: :func:`run` shows them
-#: in the reader's language (a message of another wording is shown as it is).
-RUN_ERRORS = (
-    "month {month} is outside the forecast horizon {first}..{last} of a forecast as of {as_of}: choose a month in "
-    "it, or change as_of / horizon_months in the params file",
-    "another cashsim report for {month} is running (lock {path} is held); wait for it to finish - the lock is "
-    "released automatically when that run ends or dies",
-    "the report for {month} failed in cell In [{count}] ({source}): {error}; the failed notebook is kept at {kept}",
-    "the report for {month} could not run ({error}); partial notebook: {kept}",
-)
-
-
-def _translatable(exc):
-    """``exc`` (a ReportError of the runner) rebuilt from its msgid when its text is one of :data:`RUN_ERRORS`."""
-    from cashsim.errors import ReportError
-    from cashsim.ledger import wording
-
-    found = wording.parse(str(exc), RUN_ERRORS)
-    return exc if found is None else ReportError.of(found[0], **found[1], fields=exc.fields)
-
 
 def check_options(params_path: str | Path, *, month: str | None = None, paths: int | None = None,
                   seed: int | None = None, as_of: str | None = None, output: str | Path | None = None) -> Params:
     """Everything that can be checked before the notebook starts, so a bad option fails in a second, naming it:
     the params file, ``--month`` (YYYY-MM), ``--paths``, ``--seed`` and ``--as-of`` under the params file's rules
     (the memory check for a lever study), and the output folder (``--output``, else ``report.output_dir``)."""
-    from cashsim.errors import ReportError
     from cashsim.report import check_month
 
     if month is not None:
-        try:
-            check_month(month)
-        except ReportError:  # the same check, its message in the reader's language
-            raise ReportError.of("--month {month}: give the report month as YYYY-MM, for example 2026-11",
-                                 month=repr(month)) from None
+        check_month(month)
     params = commands.load(params_path)
     with_overrides(params, {"simulation.n_paths": ("--paths", paths), "simulation.seed": ("--seed", seed),
                             "as_of": ("--as-of", as_of)}, arrays=COMPARISON_ARRAYS)
@@ -101,14 +76,11 @@ def run(args: argparse.Namespace) -> int:
     check_options(args.params, month=args.month, paths=args.paths, seed=args.seed, as_of=args.as_of,
                   output=args.output)
     started = time.perf_counter()
-    from cashsim.errors import ReportError
-
-    try:
-        with cache_off(args.no_cache):  # through the environment: the notebook's kernel inherits it
-            folder = run_monthly_report(args.params, args.month, n_paths=args.paths, seed=args.seed,
-                                        as_of=args.as_of, output_root=args.output, force=args.force)
-    except ReportError as exc:
-        raise _translatable(exc) from exc
+    # a ReportError of the runner is built from its msgid (CashsimError.of): cashsim.cli shows it in the reader's
+    # language
+    with cache_off(args.no_cache):  # through the environment: the notebook's kernel inherits it
+        folder = run_monthly_report(args.params, args.month, n_paths=args.paths, seed=args.seed,
+                                    as_of=args.as_of, output_root=args.output, force=args.force)
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
     print(_("report for {month} written to {folder} in {seconds} s (run {run})").format(
         month=commands.month(args.month), folder=folder, seconds=commands.num(time.perf_counter() - started),

@@ -4,8 +4,9 @@ ledger it points to, and print the ledger summary.
 Prints customers, invoices, open and overdue amounts, the date range, the row accounting (rows read = rows used +
 rows rejected), credit no invoice has taken (cash on account, credit notes), rejections by reason and the first
 rejected rows, then notes by reason and the first notes (cells replaced or redirected on rows that were used), in
-the language of the output (:mod:`cashsim.commands`); the ``--rejections`` CSV keeps English machine columns and
-values.
+the language of the output (:mod:`cashsim.commands`), each column named as the user's file names it (the params'
+mapping undone); the ``--rejections`` CSV keeps English machine columns and values: ``column`` is cashsim's name of
+the column, ``header`` the file's.
 Rejected rows are not fatal (exit 0); an invalid parameter file or an unreadable ledger
 (:class:`~cashsim.errors.ParamsError`, :class:`~cashsim.errors.LedgerError`) is: ``cashsim.cli.main`` prints the
 message and exits 2.
@@ -25,7 +26,7 @@ import pandas as pd
 
 from cashsim import commands, fmt, i18n
 from cashsim.commands import _, check_writable
-from cashsim.ledger import Ledger, wording
+from cashsim.ledger import Ledger, as_in_the_file, wording
 from cashsim.sources import ledger_from_params
 
 
@@ -99,12 +100,13 @@ def summary_text(summary: dict[str, Any], *, company: str = "", locale: str = fm
 
 def _first_rows(table, n: int, heading: str, more: str, locale: str, text_cols: tuple[str, ...]) -> str:
     """The first ``n`` rows of a rejections or notes table for the reader: file names shortened to their base name,
-    headers and reasons translated, details and notes in the locale's words and number formats
-    (:func:`cashsim.ledger.wording.translate`)."""
+    columns named by the file's own headers (:func:`cashsim.ledger.as_in_the_file`), headers and reasons
+    translated, details and notes in the locale's words and number formats (:func:`cashsim.ledger.wording.translate`).
+    """
     if table.empty or n <= 0:
         return ""
     _ = i18n.translator(locale).gettext
-    shown = table.head(n).drop(columns="table").copy()
+    shown = as_in_the_file(table.head(n).drop(columns="table"))
     shown["file"] = [Path(f).name if "/" in str(f) else str(f) for f in shown["file"]]
     shown["row"] = [str(int(r)) for r in shown["row"]]
     shown["reason"] = [_(str(r)) for r in shown["reason"]]

@@ -67,8 +67,10 @@ else the id, customer_type from the customers table else "company", owner from t
 the invoice's actions, dunning channel "other", a payment's customer_id its invoice's. Columns the company has
 beyond ours are kept, as text, after ours.
 
-``rejections`` has the design's columns (file, row, column, value, reason) plus ``table`` first and ``detail`` last
-(what the cell should look like, the first row of a duplicate, the invoice row that was rejected, ...).
+``rejections`` has the design's columns (file, row, column, value, reason) plus ``table`` first, ``header`` (the
+column as the user's file names it, ``Échéance`` where the params map it to ``due_date``: what
+:func:`as_in_the_file` shows the reader) and ``detail`` last (what the cell should look like, the first row of a
+duplicate, the invoice row that was rejected, ...). ``notes`` has ``header`` too.
 
 Example::
 
@@ -112,7 +114,7 @@ from cashsim.ledger.model import Ledger
 from cashsim.ledger.notes import NoteReason
 from cashsim.ledger.numbers import parse_numbers
 from cashsim.ledger.read import read_ledger
-from cashsim.ledger.rejections import Reason
+from cashsim.ledger.rejections import Reason, as_in_the_file
 
 # DERIVED_COLUMNS, END_YEAR, FIELDS, FIRST_YEAR, TOLERANCE_FLOOR and TOLERANCE_SHARE stay importable from here, as
 # before the package split, without being part of the public API.
@@ -120,5 +122,6 @@ __all__ = [
     "ALLOCATION_COLUMNS", "CREDIT_COLUMNS", "CUSTOMER_COLUMNS", "CUSTOMER_TYPES", "DISPUTE_TYPES", "DUNNING_COLUMNS",
     "INVOICE_COLUMNS", "INVOICE_LINK_COLUMNS", "NOTE_COLUMNS", "OPEN_STATUSES", "PAYMENT_COLUMNS", "PAYMENT_METHODS",
     "PROMISE_COLUMNS", "REJECTION_COLUMNS", "STATUSES", "TABLES", "Allocation", "Ledger", "NoteReason", "Reason",
-    "allocate_oldest_due_first", "match_label", "payment_tolerance", "parse_dates", "parse_numbers", "read_ledger",
+    "allocate_oldest_due_first", "as_in_the_file", "match_label", "payment_tolerance", "parse_dates", "parse_numbers",
+    "read_ledger",
 ]

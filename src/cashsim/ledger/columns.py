@@ -21,9 +21,11 @@ PAYMENT_COLUMNS = ("invoice_id", "payment_date", "amount", "customer_id")
 PROMISE_COLUMNS = ("invoice_id", "made_date", "promised_date", "amount")
 DUNNING_COLUMNS = ("invoice_id", "action_date", "level", "channel")
 CUSTOMER_COLUMNS = ("customer_id", "customer_name", "segment", "credit_limit", "customer_type", "owner")
-REJECTION_COLUMNS = ("table", "file", "row", "column", "value", "reason", "detail")
+#: ``column`` is cashsim's name of the column (``due_date``: the same for every company), ``header`` the file's own
+#: header of it (``Échéance`` when the params map it; "" for a whole row): what the reader looks for in the file.
+REJECTION_COLUMNS = ("table", "file", "row", "column", "header", "value", "reason", "detail")
 #: A cell the reader replaced or redirected (the row is used): what it held, what was used instead, and why.
-NOTE_COLUMNS = ("table", "file", "row", "column", "value", "used", "reason")
+NOTE_COLUMNS = ("table", "file", "row", "column", "header", "value", "used", "reason")
 #: Amounts that settle invoices without naming them, or more than they named (cash on account, credit notes):
 #: where each came from (table, file, row; source_id = the credit note's id, "" for a payment), when and how much.
 CREDIT_COLUMNS = ("table", "file", "row", "source_id", "kind", "customer_id", "date", "amount")

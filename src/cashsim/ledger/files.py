@@ -18,7 +18,7 @@ import difflib
 import io
 import re
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,6 +46,11 @@ class _Raw:
     rows: np.ndarray  # spreadsheet row number of each frame row (header = 1)
     bad_lines: np.ndarray  # CSV lines with the wrong number of fields (not in frame)
     date_order: str | None = None  # "dmy" / "mdy" from the mapping; None: each date column's evidence decides
+    headers: dict[str, str] = field(default_factory=dict)  # our column -> the file's header, where they differ
+
+    def header(self, column: str) -> str:
+        """The file's own header of our ``column`` (``Échéance`` for ``due_date`` when the params map it)."""
+        return self.headers.get(column, column)
 
     def cells(self, column: str, pos: np.ndarray) -> pd.Series:
         """Raw cell text at positions (as the user sees it in the file), '' when the column is absent."""
@@ -124,8 +129,10 @@ def _closest(name: str, options: list[str]) -> str:
     return f"; did you mean {close}?" if close else ""
 
 
-def _apply_mapping(frame: pd.DataFrame, table: str, label: str, mapping: dict[str, str]) -> pd.DataFrame:
-    """Rename the company's columns onto ours (mapping is ours -> theirs); check required columns are there."""
+def _apply_mapping(frame: pd.DataFrame, table: str, label: str,
+                   mapping: dict[str, str]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """Rename the company's columns onto ours (mapping is ours -> theirs); check required columns are there.
+    Returns the frame and, for each column renamed, its header in the file (our name -> theirs)."""
     frame = frame.rename(columns=lambda c: str(c).strip().lstrip("\ufeff"))
     ours = [f.name for f in FIELDS[table]]
     columns = list(frame.columns)
@@ -150,7 +157,10 @@ def _apply_mapping(frame: pd.DataFrame, table: str, label: str, mapping: dict[st
     # a column of the file that already bears one of our mapped names is kept, renamed out of the way
     clash = {c: f"{c}_unmapped" for c in columns if c in mapping and c not in rename}
     frame = frame.rename(columns={**clash, **rename})
-    frame = frame.rename(columns={c: f"{c}_source" for c in frame.columns if c in DERIVED_COLUMNS})
+    derived = {c: f"{c}_source" for c in frame.columns if c in DERIVED_COLUMNS}
+    frame = frame.rename(columns=derived)
+    first = {**clash, **rename}
+    headers = {derived.get(first.get(c, c), first.get(c, c)): c for c in columns}
     for f in FIELDS[table]:
         if f.required and f.name not in frame.columns:
             close = _close_match(f.name, columns)
@@ -160,7 +170,7 @@ def _apply_mapping(frame: pd.DataFrame, table: str, label: str, mapping: dict[st
                                   if close else "{label}: missing required {table} column {column} ")
                                  + "(columns: {columns}); rename it or map yours in the params file: "
                                  "data.mapping.{table}.{name}: <your column>", **values)
-    return frame
+    return frame, {ours: theirs for ours, theirs in headers.items() if ours != theirs}
 
 
 def _spreadsheet_rows(n: int, bad_lines: np.ndarray) -> np.ndarray:
@@ -172,12 +182,12 @@ def _spreadsheet_rows(n: int, bad_lines: np.ndarray) -> np.ndarray:
 def _read_raw(source: Any, table: str, mapping: dict[str, str]) -> _Raw:
     columns = {our: their for our, their in mapping.items() if our != DATE_ORDER_KEY}
     frame, label, bad_lines = _load(source, table)
-    frame = _apply_mapping(frame, table, label, columns)
+    frame, headers = _apply_mapping(frame, table, label, columns)
     if isinstance(source, str | Path) and Path(source).suffix.lower() in EXCEL_SUFFIXES:
         ids = [f.name for f in FIELDS[table] if f.kind == "id" and f.name in frame.columns]
         frame = _displayed_ids(Path(source), frame, ids)
     return _Raw(table, label, frame, _spreadsheet_rows(len(frame), bad_lines), bad_lines,
-                mapping.get(DATE_ORDER_KEY))
+                mapping.get(DATE_ORDER_KEY), headers)
 
 
 def _check_mapping(mapping: dict[str, dict[str, str]] | None) -> dict[str, dict[str, str]]:

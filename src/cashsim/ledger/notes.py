@@ -1,9 +1,9 @@
 """Notes: cells the reader replaced or redirected while keeping their row, so that nothing it decided is silent.
 
-A note row is (table, file, row, column, value, used, reason), numbered like the rejections (``row`` = spreadsheet
-row, header = 1; a DataFrame's position + 2): ``value`` is the raw cell, ``used`` what the ledger holds instead,
-``reason`` one :class:`NoteReason`. A row has notes only if it is used: a row rejected later loses its notes (its
-rejection says what happened to it).
+A note row is (table, file, row, column, header, value, used, reason), numbered like the rejections (``row`` =
+spreadsheet row, header = 1; a DataFrame's position + 2; ``header`` the file's own name of ``column``): ``value`` is
+the raw cell, ``used`` what the ledger holds instead, ``reason`` one :class:`NoteReason`. A row has notes only if it
+is used: a row rejected later loses its notes (its rejection says what happened to it).
 
 * ``LABEL_UNKNOWN``: a coded label (payment method, dispute type, dunning channel, customer type) matching no keyword
   of :mod:`cashsim.ledger.labels`: the column's fallback is used (``transfer``, ``other``, ``company``).
@@ -35,11 +35,11 @@ class NoteReason(StrEnum):
     MORE_THAN_OWED = "more than its invoice still owed: the rest on account"
 
 
-def _note_rows(table: str, label: str, rows: np.ndarray, column: str, value: Any, used: Any,
+def _note_rows(table: str, label: str, rows: np.ndarray, column: str, header: str, value: Any, used: Any,
                reason: NoteReason) -> pd.DataFrame:
-    """Note rows for spreadsheet ``rows`` of one input."""
+    """Note rows for spreadsheet ``rows`` of one input (``header``: the file's own name of ``column``)."""
     rows = np.asarray(rows, dtype=np.int64)
-    return pd.DataFrame({"table": table, "file": label, "row": rows, "column": column,
+    return pd.DataFrame({"table": table, "file": label, "row": rows, "column": column, "header": header,
                          "value": np.asarray(value, dtype=object) if not isinstance(value, str) else value,
                          "used": np.asarray(used, dtype=object) if not isinstance(used, str) else used,
                          "reason": str(reason)}, index=range(len(rows)))

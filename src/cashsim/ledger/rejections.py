@@ -1,7 +1,8 @@
 """Rejected rows: the :class:`Reason` vocabulary and the sink that moves bad rows out of a working table (and
 collects the notes of :mod:`cashsim.ledger.notes` on the rows it keeps).
 
-A rejection row is (table, file, row, column, value, reason, detail): ``row`` is the spreadsheet row (header = 1),
+A rejection row is (table, file, row, column, header, value, reason, detail): ``row`` is the spreadsheet row
+(header = 1), ``column`` cashsim's name of the column and ``header`` the file's own (the params' mapping undone),
 ``value`` the raw cell text as the user sees it, ``reason`` one :class:`Reason`, ``detail`` what the cell should
 look like or which other row it conflicts with. A row is rejected once; :meth:`_Sink.take` removes it from the
 working table so it takes no part in later checks.
@@ -54,10 +55,19 @@ def _rejections(raw: _Raw, pos: np.ndarray, column: str, reason: str, detail: An
     """Rejection rows for the rows at ``pos`` of ``raw``."""
     pos = np.asarray(pos, dtype=np.int64)
     return pd.DataFrame({
-        "table": raw.table, "file": raw.label, "row": raw.rows[pos], "column": column,
+        "table": raw.table, "file": raw.label, "row": raw.rows[pos], "column": column, "header": raw.header(column),
         "value": raw.cells(column, pos).to_numpy(), "reason": str(reason),
         "detail": np.asarray(detail, dtype=object) if not isinstance(detail, str) else detail,
     }, index=range(len(pos)))
+
+
+def as_in_the_file(table: pd.DataFrame) -> pd.DataFrame:
+    """A rejections or notes table for the reader: its ``column`` named as in the user's file (``header``: the
+    params' mapping undone), the ``header`` column folded into it. Tables without ``header`` are returned as is."""
+    if "header" not in table.columns:
+        return table
+    header = table["header"].astype(str)
+    return table.assign(column=header.where(header != "", table["column"].astype(str))).drop(columns="header")
 
 
 def _empty_rejections() -> pd.DataFrame:
@@ -76,7 +86,7 @@ class _Sink:
         """Note the cells of ``column`` at frame positions ``pos`` of ``raw``: ``used`` replaced them."""
         pos = np.asarray(pos, dtype=np.int64)
         if len(pos):
-            self.notes.append(_note_rows(raw.table, raw.label, raw.rows[pos], column,
+            self.notes.append(_note_rows(raw.table, raw.label, raw.rows[pos], column, raw.header(column),
                                          raw.cells(column, pos).to_numpy(), used, reason))
 
     def take(self, raw: _Raw, work: pd.DataFrame, mask: Any, column: str, reason: Reason,

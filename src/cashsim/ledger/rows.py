@@ -90,11 +90,11 @@ def _parse_table(raw: _Raw, sink: _Sink) -> pd.DataFrame:
     found = pd.concat([p for p in problems if len(p)] or [problems[-1]], ignore_index=True)
     found = found.sort_values(["pos", "priority"], kind="stable").drop_duplicates("pos")
     for (column, reason), grp in found.groupby(["column", "reason"], sort=False):
-        detail = details.get((column, reason)) or _why(raw.table, column, reason)
+        detail = details.get((column, reason)) or _why(raw, column, reason)
         sink.parts.append(_rejections(raw, grp["pos"].to_numpy(), column, reason, detail))
     if len(raw.bad_lines):
         sink.parts.append(pd.DataFrame({
-            "table": raw.table, "file": raw.label, "row": raw.bad_lines, "column": "", "value": "",
+            "table": raw.table, "file": raw.label, "row": raw.bad_lines, "column": "", "header": "", "value": "",
             "reason": str(Reason.BAD_LINE), "detail": W.FIELDS_MORE_THAN_HEADER}))
     extras = [c for c in raw.frame.columns if c not in typed]
     work = pd.concat([work, raw.frame[extras].reset_index(drop=True)], axis=1).assign(_pos=np.arange(n))
@@ -133,8 +133,9 @@ _ALLOWED_HINT = {
 }
 
 
-def _why(table: str, column: str, reason: str) -> str:
-    """The ``detail`` of a per-row problem: what the cell should look like."""
+def _why(raw: _Raw, column: str, reason: str) -> str:
+    """The ``detail`` of a per-row problem: what the cell should look like (a column named by the file's header)."""
+    table = raw.table
     if reason == Reason.BAD_DATE:
         return W.say(W.EXPECTED_DATE, pattern=DATE_PATTERNS["dmy"])
     if reason == Reason.BAD_NUMBER:
@@ -142,8 +143,8 @@ def _why(table: str, column: str, reason: str) -> str:
     if reason == Reason.MISSING_VALUE:
         other = next((f.required_unless for f in FIELDS[table] if f.name == column and f.required_unless), None)
         if other:
-            return W.say(W.REQUIRED_UNLESS, column=column, table=table, other=other)
-        return W.say(W.REQUIRED, column=column, table=table)
+            return W.say(W.REQUIRED_UNLESS, column=raw.header(column), table=table, other=raw.header(other))
+        return W.say(W.REQUIRED, column=raw.header(column), table=table)
     if reason == Reason.ZERO_AMOUNT:
         return W.ZERO_AMOUNT
     if reason == Reason.BAD_VALUE:

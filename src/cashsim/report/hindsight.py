@@ -178,14 +178,13 @@ class Hindsight:
 
 def recompute(params, ledger, origin, *, n_paths: int | None = None, seed: int | None = None) -> dict[str, Any]:
     """The forecast record as of ``origin`` with ``params`` (the same sales plan, behaviour and simulation settings),
-    fitted and simulated on what was known then (``known_at(origin)``, as the pipeline and the backtest do)."""
-    from cashsim.pipeline import prepare, simulate_only
+    fitted and simulated on what was known then (``known_at(origin)``, as the pipeline and the backtest do): the
+    forecast of :func:`cashsim.pipeline.run_from_params` (a ``seed`` is the fit's too, as there)."""
+    from cashsim.pipeline import run_from_params
 
     at = params.model_copy(update={"as_of": pd.Timestamp(origin).date()})
-    if seed is not None and seed != at.simulation.seed:
-        at = at.model_copy(update={"simulation": at.simulation.model_copy(update={"seed": int(seed)})})
-    base = prepare(at, ledger=ledger)
-    return forecast_record(simulate_only(base, base.book, n_paths=n_paths, seed=seed), ledger, origin)
+    run = run_from_params(at, n_paths=n_paths, seed=None if seed is None else int(seed), ledger=ledger)
+    return forecast_record(run.sim, ledger, origin)
 
 
 def hindsight(params, ledger, as_of, *, reports_dir=None, n_paths: int | None = None,

@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from cashsim import fmt
-from cashsim.ledger import wording
+from cashsim.ledger import as_in_the_file, wording
 from cashsim.report.views import _locale
 from cashsim.report.words import alert_text, labels_of, next_step, tr, translate_values
 
@@ -157,8 +157,8 @@ def rejections_view(run, top: int = 30):
     _ = tr(run)
     counts = rej.groupby(["table", "reason"]).size().rename("rows").reset_index()
     counts["rows"] = [fmt.number(x, locale=run.params.report.locale) for x in counts["rows"]]
-    shown = rej.head(top)[[c for c in ("table", "file", "row", "column", "value", "reason", "detail")
-                           if c in rej.columns]].copy()
+    shown = as_in_the_file(rej.head(top))[[c for c in ("table", "file", "row", "column", "value", "reason", "detail")
+                                           if c in rej.columns]]  # the column as the user's file names it
     shown["file"] = [Path(str(f)).name for f in shown["file"]]            # where to look, not the whole path
     shown["row"] = [str(int(r)) if pd.notna(r) else "" for r in shown["row"]]
     if "detail" in shown.columns:  # English in the table and CSV, the reader's words and numbers here

@@ -118,7 +118,8 @@ def check_month(month: str) -> pd.Period:
     Period('2026-11', 'M')
     """
     if not isinstance(month, str) or not _MONTH.fullmatch(month):
-        raise ReportError(f"--month {month!r}: give the report month as YYYY-MM, for example 2026-11")
+        raise ReportError.of("--month {month}: give the report month as YYYY-MM, for example 2026-11",
+                             month=repr(month), fields={"option": "--month"})
     return pd.Period(month, freq="M")
 
 
@@ -142,8 +143,9 @@ def report_as_of(params: Params, month: str) -> dt.date:
     first = pd.Period(pd.Timestamp(as_of) + pd.Timedelta(days=1), freq="M")
     last = first + (params.horizon_months - 1)
     if not first <= period <= last:
-        raise ReportError(f"month {month} is outside the forecast horizon {first}..{last} of a forecast as of "
-                          f"{as_of}: choose a month in it, or change as_of / horizon_months in the params file")
+        raise ReportError.of("month {month} is outside the forecast horizon {first}..{last} of a forecast as of "
+                             "{as_of}: choose a month in it, or change as_of / horizon_months in the params file",
+                             month=month, first=first, last=last, as_of=as_of, fields={"option": "--month"})
     return as_of
 
 
@@ -218,8 +220,9 @@ def month_lock(root: Path, month: str) -> Iterator[Path]:
     try:
         lock.acquire()
     except Timeout:
-        raise ReportError(f"another cashsim report for {month} is running (lock {path} is held); wait for it to "
-                          "finish - the lock is released automatically when that run ends or dies") from None
+        raise ReportError.of("another cashsim report for {month} is running (lock {path} is held); wait for it to "
+                             "finish - the lock is released automatically when that run ends or dies", month=month,
+                             path=path, fields={"file": str(path)}) from None
     try:
         yield path
     finally:
@@ -334,13 +337,15 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
             except PapermillExecutionError as exc:
                 kept = _keep_failed(root, month, executed)
                 first = (exc.source or "").strip().splitlines()[:1]
-                raise ReportError(f"the report for {month} failed in cell In [{exc.exec_count}] "
-                                  f"({first[0] if first else 'no source'}): {exc.ename}: {exc.evalue}; "
-                                  f"the failed notebook is kept at {kept}") from None
+                raise ReportError.of("the report for {month} failed in cell In [{count}] ({source}): {error}; "
+                                     "the failed notebook is kept at {kept}", month=month, count=exc.exec_count,
+                                     source=first[0] if first else "no source", error=f"{exc.ename}: {exc.evalue}",
+                                     kept=kept, fields={"file": str(kept) if kept else None}) from None
             except Exception as exc:  # kernel died, timeout, cannot start: keep what was written
                 kept = _keep_failed(root, month, executed)
-                raise ReportError(f"the report for {month} could not run ({type(exc).__name__}: {exc}); "
-                                  f"partial notebook: {kept or 'none written'}") from exc
+                raise ReportError.of("the report for {month} could not run ({error}); partial notebook: {kept}",
+                                     month=month, error=f"{type(exc).__name__}: {exc}", kept=kept or "none written",
+                                     fields={"file": str(kept) if kept else None}) from exc
             nb = nbformat.read(executed, as_version=4)
             summary = read_summary(nb)
             title = f"{params.company} - {month}"

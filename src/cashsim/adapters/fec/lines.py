@@ -133,7 +133,8 @@ def _amounts(texts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
 def _reject(lines: pd.DataFrame, mask: np.ndarray, column: str, source: str, reason: str, detail: str) -> pd.DataFrame:
     sub = lines[mask]
     return pd.DataFrame({"table": "fec", "file": sub["file"].to_numpy(), "row": sub["row"].to_numpy(),
-                         "column": column, "value": sub[source].to_numpy() if source else "", "reason": reason,
+                         "column": column, "header": column,  # a FEC's own field name
+                         "value": sub[source].to_numpy() if source else "", "reason": reason,
                          "detail": detail})
 
 

@@ -262,6 +262,7 @@ def read_fec(paths: str | Path | list[str | Path], *, terms: str = "30j fin de m
     if bad_piece.any():
         sub = lines[bad_piece]
         rejections.append(pd.DataFrame({"table": "fec", "file": sub["file"], "row": sub["row"], "column": "PieceDate",
+                                        "header": "PieceDate",
                                         "value": sub["piece_date_text"], "reason": str(Reason.BAD_DATE),
                                         "detail": "expected a date YYYYMMDD (the invoice date)"}))
         lines = lines[~bad_piece].reset_index(drop=True)
