@@ -126,13 +126,26 @@ def _position(z, guide_t, th):
 
 
 @numba.njit(nogil=True, cache=True)
-def _pay(e, smi, sci, am, ac, c, guide_t, th, row_of, amt, flat):
+def _pay(e, smi, sci, am, ac, c, guide_t, th, row_of, amt, flat, bins):
     """One invoice without discount or groups on every path ``p``: ``flat[row_of[r] + p] += amt`` where ``r`` is
     the first table position with ``th[r] >= x``, ``x = am smi[p] + ac sci[p] + c e[p]`` and ``row_of[r]`` the
-    offset of its day's row in the flattened ``daily`` (see :func:`_simulate_task`)."""
-    for p in range(e.shape[0]):
+    offset of its day's row in the flattened ``daily`` (see :func:`_simulate_task`).
+
+    Two passes, the same arithmetic as :func:`_position`: every path's ``x`` (into ``e``, consumed) and guide bin
+    (into the scratch ``bins``) first, a loop the compiler vectorises; then the guide, the scan and the booking,
+    whose chain of dependent loads no longer waits for the bin's arithmetic."""
+    n = e.shape[0]
+    for p in range(n):
         up = np.uintp(p)
-        r = _position(am * smi[up] + ac * sci[up] + c * e[up], guide_t, th)
+        x = am * smi[up] + ac * sci[up] + c * e[up]
+        e[up] = x
+        bins[up] = np.uintp((min(max(x, GUIDE_LO), GUIDE_TOP) - GUIDE_LO) * GUIDE_SCALE)
+    for p in range(n):
+        up = np.uintp(p)
+        z = e[up]
+        r = np.uintp(guide_t[bins[up]])
+        while th[r] < z:
+            r += np.uintp(1)
         flat[np.uintp(row_of[r]) + up] += amt
 
 
@@ -158,6 +171,7 @@ def _simulate_task(states, cols, s_month, s_cust, a_month, a_cust, c_own, month,
     n_paths = cols[n_blocks]
     sink_a = calendars.shape[1] - 1
     flat = daily.reshape(-1)
+    bins = np.empty(e.shape[0], np.uintp)                 # _pay's scratch (engine branch, issue 18)
     for i in range(month.shape[0]):
         _prefetch_tables(i + PREFETCH_AHEAD, skip, table, start, theta, guide)     # (engine branch, issue 18)
         _draw(states, cols, e)
@@ -185,7 +199,7 @@ def _simulate_task(states, cols, s_month, s_cust, a_month, a_cust, c_own, month,
         am, ac, c = a_month[i], a_cust[i], c_own[i]
         # indices are unsigned (all are >= 0): numba then skips its negative-index wraparound code
         if plain:
-            _pay(e, smi, sci, am, ac, c, guide_t, th, day_of, amt, flat)
+            _pay(e, smi, sci, am, ac, c, guide_t, th, day_of, amt, flat, bins)
             continue
         r_disc = disc_g[i] - g0                              # discount taken when the table position <= r_disc
         cash_disc = amt * (1.0 - disc_rate[i])
