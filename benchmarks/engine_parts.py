@@ -5,8 +5,8 @@ paths, the same tasks and streams as :func:`cashsim.simulate.simulate`):
 
 * ``floor``      numpy's default generator, 1e8 uniforms into a reused buffer (the benchmark's floor);
 * ``uniforms``   the compiled PCG64 (state in registers), one double per (invoice, path), summed;
-* ``normals``    the kernel's ziggurat normals for every (invoice, path), summed (no lookup, no booking);
-* ``+lookup``    the same normals, each turned into its invoice's ``x`` and table position (summed);
+* ``normals``    the kernel's ziggurat normals (its ``_draw``) for every (invoice, path) into a buffer;
+* ``+lookup``    the same, then each turned into its invoice's ``x`` and table position (as ``_pay``), no booking;
 * ``kernel``     the engine's task kernel itself (normals, lookup, booking into ``daily``);
 * ``simulate``   :func:`cashsim.simulate.simulate` end to end (tables, factors, kernel, result).
 
@@ -24,8 +24,9 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-from cashsim.simulate._pcg64 import _normal, _pcg64_double, pcg64_state
-from cashsim.simulate.kernel import _position
+from cashsim.simulate._pcg64 import _pcg64_double, pcg64_state
+from cashsim.simulate.kernel import _draw
+from cashsim.simulate.tables import GUIDE_LO, GUIDE_SCALE, GUIDE_TOP
 
 KW = {"horizon_end": "2027-02-28", "seed": 1, "rho_month": 0.05, "rho_customer": 0.1}
 
@@ -44,35 +45,37 @@ def _uniforms(states, cols, n_inv):
 
 
 @numba.njit(nogil=True)
-def _normals(states, cols, n_inv):
+def _normals(states, cols, n_inv, e):
     acc = 0.0
     for _ in range(n_inv):
-        for b in range(cols.shape[0] - 1):
-            hi, lo, ih, il = states[b, 0], states[b, 1], states[b, 2], states[b, 3]
-            for _p in range(cols[b], cols[b + 1]):
-                hi, lo, x = _normal(hi, lo, ih, il)
-                acc += x
-            states[b, 0], states[b, 1] = hi, lo
+        _draw(states, cols, e)
+        acc += e[0]
     return acc
 
 
 @numba.njit(nogil=True)
-def _lookup(states, cols, s_month, s_cust, a_month, a_cust, c_own, month, cust, table, skip, start, theta, guide):
+def _lookup(states, cols, s_month, s_cust, a_month, a_cust, c_own, month, cust, table, skip, start, theta, guide, e):
+    """The kernel's normals and positions (:func:`_draw`, then :func:`_pay`'s two passes), without the booking."""
     acc = 0
+    bins = np.empty(e.shape[0], np.uintp)
     for i in range(month.shape[0]):
+        _draw(states, cols, e)
+        if skip[i]:
+            continue
         t = table[i]
         th = theta[start[t]:start[t + 1]]
         guide_t = guide[t]
         smi, sci = s_month[month[i]], s_cust[cust[i]]
         am, ac, c = a_month[i], a_cust[i], c_own[i]
-        for b in range(cols.shape[0] - 1):
-            hi, lo, ih, il = states[b, 0], states[b, 1], states[b, 2], states[b, 3]
-            for p in range(cols[b], cols[b + 1]):
-                hi, lo, x = _normal(hi, lo, ih, il)
-                if not skip[i]:
-                    up = np.uintp(p)
-                    acc += _position(am * smi[up] + ac * sci[up] + c * x, guide_t, th)
-            states[b, 0], states[b, 1] = hi, lo
+        for p in range(e.shape[0]):
+            x = am * smi[p] + ac * sci[p] + c * e[p]
+            e[p] = x
+            bins[p] = np.uintp((min(max(x, GUIDE_LO), GUIDE_TOP) - GUIDE_LO) * GUIDE_SCALE)
+        for p in range(e.shape[0]):
+            r = np.uintp(guide_t[bins[p]])
+            while th[r] < e[p]:
+                r += np.uintp(1)
+            acc += r
     return acc
 
 
@@ -119,15 +122,15 @@ def _parts(book, threads, seeds, n_paths, show) -> None:
         _uniforms(states, cols, n_invoices)
 
     def normals(task):
-        cols, states, _ = setup(task)
-        _normals(states, cols, n_invoices)
+        cols, states, total = setup(task)
+        _normals(states, cols, n_invoices, np.empty(total))
 
     def lookup(task):
         cols, states, total = setup(task)
         s_month = np.zeros((prep.n_factor_months, total))
         s_cust = np.zeros((prep.n_customers, total))
         _lookup(states, cols, s_month, s_cust, prep.a_month, prep.a_cust, prep.c_own, prep.month, prep.cust,
-                prep.table, prep.skip, prep.start, prep.theta, prep.guide)
+                prep.table, prep.skip, prep.start, prep.theta, prep.guide, np.empty(total))
 
     def kernel(task):
         _run_blocks(prep, task, [seeds[b] for b in task], n_paths)
