@@ -25,7 +25,7 @@ import numba
 import numpy as np
 
 from cashsim.simulate._pcg64 import _pcg64_double, pcg64_state
-from cashsim.simulate.kernel import _draw
+from cashsim.simulate.kernel import PREFETCH_AHEAD, _draw, _prefetch_tables
 from cashsim.simulate.tables import GUIDE_LO, GUIDE_SCALE, GUIDE_TOP
 
 KW = {"horizon_end": "2027-02-28", "seed": 1, "rho_month": 0.05, "rho_customer": 0.1}
@@ -55,10 +55,11 @@ def _normals(states, cols, n_inv, e):
 
 @numba.njit(nogil=True)
 def _lookup(states, cols, s_month, s_cust, a_month, a_cust, c_own, month, cust, table, skip, start, theta, guide, e):
-    """The kernel's normals and positions (:func:`_draw`, then :func:`_pay`'s two passes), without the booking."""
+    """The kernel's prefetch, normals and positions (``_draw``, then ``_pay``'s two passes), without the booking."""
     acc = 0
     bins = np.empty(e.shape[0], np.uintp)
     for i in range(month.shape[0]):
+        _prefetch_tables(i + PREFETCH_AHEAD, skip, table, start, theta, guide)
         _draw(states, cols, e)
         if skip[i]:
             continue
