@@ -15,6 +15,8 @@ import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 GIB = 2.0 ** 30
+#: Issue 18: the engine on 2 threads within this multiple of the floor (numpy's uniforms, one thread).
+ENGINE_GOAL = 1.3
 
 
 def line(name: str, figure: str, goal: str, ratio: float | None, note: str = "") -> None:
@@ -50,6 +52,8 @@ def floor_seconds(n_uniforms: int, block: int = 2048 * 100) -> tuple[float, floa
 
 
 def bench_engine(n_invoices: int = 10_000, n_paths: int = 10_000) -> None:
+    """Issue 18's goal: the engine within 1.3x the floor (the uniforms a run needs) on 2 threads; the CPU-time
+    ratio (all threads) is printed too, and ``python -m benchmarks.engine_parts`` splits the time into its parts."""
     from benchmarks.books import synthetic_book
     from cashsim.simulate import simulate
 
@@ -58,14 +62,15 @@ def bench_engine(n_invoices: int = 10_000, n_paths: int = 10_000) -> None:
     simulate(book, n_paths=100, **kw)                       # compile / load the kernel once
     floor, floor_cpu = floor_seconds(n_invoices * n_paths)
     # best of 3 (2 on one thread): the machine may be shared, the least disturbed run is the engine's own speed
-    both, both_cpu = min((timed(lambda: simulate(book, n_paths=n_paths, **kw)) for _ in range(3)),
+    both, both_cpu = min((timed(lambda: simulate(book, n_paths=n_paths, n_threads=2, **kw)) for _ in range(3)),
                          key=lambda t: t[0])
     one = best_of(lambda: simulate(book, n_paths=n_paths, n_threads=1, **kw))
     ns = both / (n_invoices * n_paths) * 1e9
-    line("engine", f"{both:.2f} s ({ns:.1f} ns/draw)", "<= 2 x floor", both / floor / 2,
-         f"floor {floor:.2f} s for {n_invoices * n_paths:.0e} uniforms; engine/floor {both / floor:.1f} on "
-         f"{os.cpu_count()} threads, {one / floor:.1f} on 1; CPU-time ratio {both_cpu / floor_cpu:.1f}; "
-         f"load average {os.getloadavg()[0]:.1f}")
+    line("engine", f"{both:.2f} s ({ns:.1f} ns/draw)", "<= 1.3 x floor", both / floor / ENGINE_GOAL,
+         f"floor {floor:.2f} s for {n_invoices * n_paths:.0e} uniforms; engine/floor {both / floor:.2f} on 2 "
+         f"threads, {one / floor:.2f} on 1; CPU-time ratio {both_cpu / floor_cpu:.2f} (engine CPU "
+         f"{both_cpu:.2f} s, floor {floor_cpu:.2f} s); {os.cpu_count()} cores, load average "
+         f"{os.getloadavg()[0]:.1f}")
 
 
 def bench_dask(n_invoices: int = 10_000, n_paths: int = 2_000) -> None:

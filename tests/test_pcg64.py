@@ -23,3 +23,21 @@ def test_kernel_normals_are_numpys_own_stream(seed):
     assert np.array_equal(mine, theirs)
     assert (np.abs(theirs) > 3.6541528853610088).sum() > 100  # beyond the ziggurat's base strip: the tail branch
     assert np.array_equal(state, pcg64_state(rng.bit_generator))
+
+
+@pytest.mark.parametrize("sizes", [[100, 100, 100, 77], [100, 50, 100], [30], [100, 100, 100, 100, 100]])
+def test_kernel_blocks_draw_their_own_streams(sizes):
+    """The kernel's ``_draw`` (two blocks' streams interleaved when neighbours have the same size, one at a time
+    otherwise): block ``b`` gets its own stream's next normals in its own columns, invoice after invoice, and its
+    state continues where numpy's would, whatever the number and sizes of the blocks."""
+    from cashsim.simulate.kernel import _draw
+
+    gens = [np.random.Generator(np.random.PCG64(np.random.SeedSequence([9, b]))) for b in range(len(sizes))]
+    states = np.vstack([pcg64_state(g.bit_generator) for g in gens])
+    cols = np.cumsum([0] + sizes).astype(np.int64)
+    e = np.empty(cols[-1])
+    for _ in range(3):                                        # three invoices
+        _draw(states, cols, e)
+        expected = np.concatenate([g.standard_normal(size) for g, size in zip(gens, sizes, strict=True)])
+        assert np.array_equal(e, expected)
+    assert np.array_equal(states, np.vstack([pcg64_state(g.bit_generator) for g in gens]))
