@@ -42,7 +42,7 @@ TAIL_RISK = 50.0
 #: Weight of the normal law, in invoices, in the shrinkage of a thin law (and of a segment's law to the pooled one).
 PRIOR_ROWS = 200.0
 #: Self-consistency (Turnbull) steps for interval-censored residuals.
-TURNBULL_STEPS = 4
+TURNBULL_STEPS = 30
 
 EDGES = np.arange(-Z_MAX, Z_MAX + BIN / 2, BIN)
 _K = len(EDGES) - 1
