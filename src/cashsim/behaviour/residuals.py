@@ -80,8 +80,10 @@ def _bin(z: np.ndarray) -> np.ndarray:
     return np.clip(np.floor((z - EDGES[0]) / BIN).astype(np.int64), 0, _K - 1)
 
 
-def _turnbull(k_exact, w_exact, k_cens, w_cens, k_lo, k_hi, w_int) -> tuple[np.ndarray, float, np.ndarray]:
-    """Binned self-consistent Kaplan-Meier: pmf over the :data:`EDGES` bins, total weight, weighted at-risk counts.
+def _turnbull(k_exact, w_exact, k_cens, w_cens, k_lo, k_hi, w_int
+              ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray]:
+    """Binned self-consistent Kaplan-Meier: pmf over the :data:`EDGES` bins, total weight, weighted at-risk counts
+    and payments per bin.
 
     Exact payments die in their bin; a censored row is at risk through its bin; an interval row ``[k_lo, k_hi]``
     dies in each bin of its interval in proportion to the current pmf (difference arrays: no per-row loop)."""
