@@ -257,6 +257,13 @@ def test_cumulative_rows_add_up_the_months(result):
     assert set(cm["horizon"]) == {"1", "2", "3"} and cm["wape"].notna().all()
     table = result.horizon_table()
     assert list(table.index) == ["month 1", "month 2", "month 3", "pooled", "months 1-1", "months 1-2", "months 1-3"]
+    # each month's share of the horizon's cash, from the actuals: months add up to the whole, windows grow to it
+    model = month[month["method"] == "model"]
+    by_h = model.groupby("horizon")["actual"].sum()
+    share = table["cash_share"]
+    assert np.allclose(share[["month 1", "month 2", "month 3"]], (by_h / by_h.sum()).to_numpy())
+    assert share["pooled"] == pytest.approx(1.0) and share["months 1-3"] == pytest.approx(1.0)
+    assert share["months 1-2"] == pytest.approx(share["month 1"] + share["month 2"])
 
 
 def test_backtest_is_reproducible_and_json_ready(result, tmp_path):

@@ -211,7 +211,7 @@ def run_backtest(ledger, *, origins: list | None = None, warmup_months: int = 9,
     cumulative = pd.concat([p[1] for p in parts], ignore_index=True)
     invoices = pd.concat([p[2] for p in parts], ignore_index=True)
     metrics = metrics_table(monthly, invoices, seed=seed)
-    cumulative_metrics = metrics_table(cumulative, None, pooled=False, seed=seed)
+    cumulative_metrics = metrics_table(cumulative, None, pooled=False, seed=seed, cumulative=True)
     settings = {"n_origins": len(origins), "first_origin": str(origins[0].date()),
                 "last_origin": str(origins[-1].date()), "horizons": horizons, "n_paths": n_paths, "seed": seed,
                 "warmup_months": warmup_months, "behaviour": behaviour or {}, "n_bootstrap": N_BOOTSTRAP}

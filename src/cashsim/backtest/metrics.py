@@ -13,7 +13,11 @@
   to a CRPS of 0 says nothing);
 * model only: ``winkler80`` (mean 80 % interval score, euros), ``cover50`` / ``cover80`` (share of outcomes covered,
   read on the randomised PIT) with ``_lo`` / ``_hi``, the 95 % band of a bootstrap over origins;
-* ``invoice_mae`` / ``invoice_n`` on the pooled rows (mean days between predicted and actual payment date).
+* ``invoice_mae`` / ``invoice_n`` on the pooled rows (mean days between predicted and actual payment date);
+* ``cash_share``: the horizon's share of the cash actually collected over the whole horizon, summed over origins
+  (with ``cumulative``: months 1..h over months 1..H). A skill score of a month with almost no cash (IBM's third
+  month: 0.3 % of the horizon's cash, 10 of 12 actuals zero) is kept and scored as any other; this column says
+  how much money it is about.
 
 :func:`evaluate_goals` states the goals of issue 15 with their figures, never tuned on the outcomes:
 
@@ -55,17 +59,20 @@ NO_SKILL = N_("n/a")
 
 def metrics_table(rows: pd.DataFrame, invoices: pd.DataFrame | None = None, *, pooled: bool = True,
                   baselines: tuple[str, ...] = BASELINES,
-                  seed: int = 0, n_boot: int = N_BOOTSTRAP) -> pd.DataFrame:
+                  seed: int = 0, n_boot: int = N_BOOTSTRAP, cumulative: bool = False) -> pd.DataFrame:
     """One row per method x horizon (``"all"`` pooled when ``pooled``) of the scores in the module docstring, for
     ``model`` and each of ``baselines`` present in ``rows``.
 
     ``rows``: origin, horizon, method, actual, forecast, crps, and for the model pit and winkler80. ``invoices``:
     ``<method>_error_days`` columns (invoice MAE on the pooled rows; NaN without). ``seed``: the bootstrap's.
+    ``cumulative``: the rows are windows 1..h (the cash share is then of the last window's cash).
     """
     horizons = [str(h) for h in sorted(rows["horizon"].unique())] + (["all"] if pooled else [])
     out = []
     for method in [m for m in ("model", *baselines) if (rows["method"] == m).any()]:
         m = rows[rows["method"] == method]
+        last = m["horizon"].astype(str) == str(m["horizon"].max())
+        horizon_cash = (m.loc[last, "actual"] if cumulative else m["actual"]).to_numpy(float).sum()
         for h in horizons:
             part = m if h == "all" else m[m["horizon"].astype(str) == h]
             f, y = part["forecast"].to_numpy(float), part["actual"].to_numpy(float)
@@ -75,7 +82,8 @@ def metrics_table(rows: pd.DataFrame, invoices: pd.DataFrame | None = None, *, p
             row = {"method": method, "horizon": h, "n": len(part),
                    "wape": np.abs(e).sum() / total if total > 0 else np.nan,
                    "bias": e.sum() / total if total > 0 else np.nan, "mae": np.abs(e).mean() if len(e) else np.nan,
-                   "mape": value, "mape_n": n_used, "mape_excluded": n_out, "crps": part["crps"].mean()}
+                   "mape": value, "mape_n": n_used, "mape_excluded": n_out, "crps": part["crps"].mean(),
+                   "cash_share": total / horizon_cash if horizon_cash > 0 else np.nan}
             if method == "model":
                 origins = part["origin"].to_numpy()
                 row["winkler80"] = part["winkler80"].mean()

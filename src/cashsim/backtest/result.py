@@ -16,7 +16,7 @@ import pandas as pd
 
 #: the model's per-horizon columns shown on the console and at the top of the HTML page
 HORIZON_COLUMNS = ["wape", "bias", "crps_skill", "best_baseline", "cover50", "cover50_lo", "cover50_hi", "cover80",
-                   "cover80_lo", "cover80_hi", "winkler80", "crps", "n"]
+                   "cover80_lo", "cover80_hi", "winkler80", "crps", "n", "cash_share"]
 
 
 @dataclass(frozen=True, eq=False)

@@ -76,7 +76,8 @@ def summary_text(result, locale: str = "en_GB") -> str:
         "cover50": [cover(*r) for r in table[["cover50", "cover50_lo", "cover50_hi"]].itertuples(index=False)],
         "cover80": [cover(*r) for r in table[["cover80", "cover80_lo", "cover80_hi"]].itertuples(index=False)],
         "Winkler80": [missing(v) or num(v) for v in table["winkler80"]],
-        "CRPS": [missing(v) or num(v) for v in table["crps"]], "n": [num(v) for v in table["n"]]})
+        "CRPS": [missing(v) or num(v) for v in table["crps"]], "n": [num(v) for v in table["n"]],
+        "cash share": [missing(v) or pct(v, 1) for v in table["cash_share"]]})
     methods = pd.DataFrame({
         "method": [_(m) for m in metrics["method"]], "horizon": [words(h) for h in metrics["horizon"]],
         "WAPE": [missing(v) or pct(v, 1) for v in metrics["wape"]], "bias": [signed(v) for v in metrics["bias"]],
@@ -92,6 +93,8 @@ def summary_text(result, locale: str = "en_GB") -> str:
                "of the horizon;"),
              _("  cover50, cover80: read on the randomised PIT, [95% bootstrap band over origins]; Winkler80 (80% "
                "interval score), CRPS: currency units"),
+             _("  cash share: the horizon's share of the cash collected over the whole horizon, summed over origins "
+               "(a month with little cash is scored all the same)"),
              horizon.rename(columns=_).to_string(index=False), "",
              _("all methods -- MAPE over the months with cash collected (MAPE n: used / zero actuals left out):"),
              methods.rename(columns=_).to_string(index=False), "", colon(_("goals"))]

@@ -24,6 +24,7 @@ the customer's payment calendar holds it, :mod:`cashsim.behaviour.paydays`):
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from scipy import sparse, special
@@ -55,20 +56,33 @@ class AFTFit:
     family: str = "lognormal"
     #: posterior variances of the period effects, ``1 / (curvature + 1 / tau2_period)``
     m_var: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: the estimated law of ``W`` when ``family == "empirical"`` (:mod:`cashsim.behaviour.residuals`), else None
+    residual: Any = None
+
+    @property
+    def error_law(self) -> Any:
+        """What :func:`standard_cdf` takes as ``family``: the estimated residual law, else the family's name."""
+        return self.residual if self.residual is not None else self.family
 
 
 #: Error laws of the AFT: ``lognormal`` (W normal) and ``weibull`` (W minimum extreme value: a lighter right tail).
 FAMILIES = ("lognormal", "weibull")
+#: The semi-parametric option: W's law estimated from the residuals (:mod:`cashsim.behaviour.residuals`).
+EMPIRICAL = "empirical"
 _HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
 
 
-def standard_cdf(z: np.ndarray, family: str = "lognormal") -> np.ndarray:
-    """CDF of the standardised error ``W`` of ``log t = eta + sigma W``: ``Phi(z)`` or ``1 - exp(-exp(z))``.
+def standard_cdf(z: np.ndarray, family: Any = "lognormal", group: np.ndarray | None = None) -> np.ndarray:
+    """CDF of the standardised error ``W`` of ``log t = eta + sigma W``: ``Phi(z)`` or ``1 - exp(-exp(z))``, or an
+    estimated law (an object with ``cdf(z, group)``, :class:`cashsim.behaviour.residuals.ResidualLaw`; ``group``:
+    each row's scale group, None for the pooled law).
 
     >>> standard_cdf(np.array([0.0]), "weibull").round(4).tolist()
     [0.6321]
     """
     z = np.asarray(z, float)
+    if not isinstance(family, str):
+        return family.cdf(z, group)
     if family == "weibull":
         return -np.expm1(-np.exp(np.minimum(z, 50.0)))
     return special.ndtr(z)

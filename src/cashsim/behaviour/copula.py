@@ -16,6 +16,8 @@ True
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 from scipy import special
@@ -49,7 +51,7 @@ def icc_oneway(z: np.ndarray, group: np.ndarray) -> float:
 
 
 def _copula_strengths(hist: pd.DataFrame, eta: np.ndarray, sig: np.ndarray, rng: np.random.Generator,
-                      family: str = "lognormal") -> tuple[float, float, dict]:
+                      family: Any = "lognormal", group: np.ndarray | None = None) -> tuple[float, float, dict]:
     """rho_customer and rho_month from the PIT of every invoice under its fitted marginal (module docstring)."""
     y = hist["log_t"].to_numpy()
     paid = hist["paid"].to_numpy()
@@ -57,8 +59,8 @@ def _copula_strengths(hist: pd.DataFrame, eta: np.ndarray, sig: np.ndarray, rng:
     exact = np.isnan(log_lo)                               # interval rows: y is already the window's upper edge
     lo_edge = np.where(exact, np.log(np.maximum(np.exp(y) - 0.5, 1e-9)), log_lo)
     hi_edge = np.where(exact, np.log(np.exp(y) + 0.5), y)
-    lo = standard_cdf((np.where(paid, lo_edge, y) - eta) / sig, family)
-    hi = np.where(paid, standard_cdf((hi_edge - eta) / sig, family), 1.0)
+    lo = standard_cdf((np.where(paid, lo_edge, y) - eta) / sig, family, group)
+    hi = np.where(paid, standard_cdf((hi_edge - eta) / sig, family, group), 1.0)
     u = lo + (hi - lo) * rng.uniform(size=len(y))
     z = special.ndtri(np.clip(u, 1e-9, 1 - 1e-9))
     due = hist["due_date"]

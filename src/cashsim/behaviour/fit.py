@@ -20,7 +20,7 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from cashsim.behaviour.aft import FAMILIES, AFTFit, fit_aft
+from cashsim.behaviour.aft import EMPIRICAL, FAMILIES, AFTFit, fit_aft
 from cashsim.behaviour.booking import _plan_mix
 from cashsim.behaviour.copula import _copula_strengths
 from cashsim.behaviour.disputes import _disputed_laws, _disputes
@@ -31,6 +31,7 @@ from cashsim.behaviour.model import PayerModel
 from cashsim.behaviour.months import TYPICAL_MONTHS, _month_dynamics
 from cashsim.behaviour.paydays import _payments_with_customer, _snap_windows, detect_payment_runs
 from cashsim.behaviour.rates import _direct_debit_reject_rate, _known_promises, _never_paid, _promise_keep
+from cashsim.behaviour.residuals import residual_law
 from cashsim.behaviour.summaries import _customer_table, _population_summaries, _summaries, _summary_sample
 from cashsim.errors import ModelError
 from cashsim.seeding import SeedLike, rng
@@ -47,13 +48,26 @@ def _latest_channel(hist: pd.DataFrame) -> pd.Series:
     return known.sort_values("issue_date").groupby("customer_id")["billing_channel"].last()
 
 
+def _with_residual_law(fit: AFTFit, h: pd.DataFrame, X: np.ndarray, cidx: np.ndarray, due_month: np.ndarray,
+                       scale: np.ndarray, weights: np.ndarray, cure: np.ndarray) -> AFTFit:
+    """The log-normal fit with W's law estimated from its standardised residuals, per segment
+    (:mod:`cashsim.behaviour.residuals`): ``family == "empirical"``."""
+    eta = X @ fit.beta + fit.u[cidx] + (fit.m[due_month] if len(fit.m) else 0.0)
+    sig = fit.sigma[scale]
+    law = residual_law((h["log_t"].to_numpy(float) - eta) / sig, h["paid"].to_numpy(bool),
+                       z_lower=(h["log_lo"].to_numpy(float) - eta) / sig, weights=weights, cure=cure, group=scale)
+    return replace(fit, family=EMPIRICAL, residual=law)
+
+
 def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: int = 5,
                   reliable_threshold: float = 0.8, prior_never_paid: float = 0.013, family: str = "auto",
                   seed: SeedLike = 0) -> PayerModel:
     """Fit payer behaviour on what ``ledger`` knew at the end of ``as_of`` (rules: :mod:`cashsim.behaviour`).
 
     ``family``: error law of the AFT, ``lognormal``, ``weibull`` or ``auto`` (both fitted, the one with the larger
-    Laplace marginal likelihood on the history kept; ``diagnostics["family_loglik"]`` shows both).
+    Laplace marginal likelihood on the history kept; ``diagnostics["family_loglik"]`` shows both), or ``empirical``
+    (the log-normal's location and scales with W's law estimated from the residuals, per segment:
+    :mod:`cashsim.behaviour.residuals`).
 
     ``seed`` (:data:`cashsim.seeding.SeedLike`) only drives the randomised PIT of censored invoices used to estimate
     the copula strengths; :func:`cashsim.pipeline.prepare` passes the params' ``simulation.seed``.
@@ -91,9 +105,10 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
     cure = np.where(np.isnan(cure), seg_pi_rows, cure)
     months_np, due_month = np.unique(h["due_date"].to_numpy("datetime64[M]"), return_inverse=True)
     month_names = months_np.astype(str)
-    families = FAMILIES if family == "auto" else (family,)
+    # the semi-parametric option: the log-normal's location and scales, then W's law from the residuals
+    families = FAMILIES if family == "auto" else ("lognormal",) if family == EMPIRICAL else (family,)
     if not set(families) <= set(FAMILIES):
-        raise ModelError(f"family must be 'auto' or one of {FAMILIES}, got {family!r}")
+        raise ModelError(f"family must be 'auto', {EMPIRICAL!r} or one of {FAMILIES}, got {family!r}")
     scale = pd.Index(segments).get_indexer(h["segment"].to_numpy(str))
     w_use = weights[use.to_numpy()]
 
@@ -110,6 +125,8 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
     fits = {f: fit_rows(subset, f) for f in families}
     chosen = max(fits, key=lambda f: fits[f].loglik)  # same parameter count: the larger marginal likelihood
     fit = fits[chosen] if k == 1 else fit_rows(everything, chosen)
+    if family == EMPIRICAL:
+        fit = _with_residual_law(fit, h, X, cidx, due_month, scale, w_use, cure)
     month_effects, month_center, month_phi = _month_dynamics(fit.m, month_names, as_of)
     month_var = pd.Series(fit.m_var, index=month_names).reindex(month_effects.index) if len(fit.m_var) \
         else pd.Series(dtype=float)
@@ -145,7 +162,7 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
                                 h["payment_method"].to_numpy(str),
                                 TYPICAL_MONTHS[h["due_date"].dt.month.to_numpy() - 1],
                                 h["billing_channel"].to_numpy(str))
-    rho_m, rho_c, rho_info = _copula_strengths(h, eta, sig, rng(seed), fit.family)
+    rho_m, rho_c, rho_info = _copula_strengths(h, eta, sig, rng(seed), fit.error_law, scale)
 
     # profiles: one row per customer (undisputed, usual method and terms), one per segment (population law)
     cust_df = pd.DataFrame({"customer_id": customers_all, "segment": cust_seg.reindex(customers_all).to_numpy(),

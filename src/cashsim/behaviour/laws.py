@@ -18,6 +18,8 @@ on :data:`DAYS` (0 ... 365).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
 from cashsim.behaviour.aft import standard_cdf
@@ -29,9 +31,10 @@ DAYS = np.arange(0, 366)
 
 
 def grid_pmf(eta: np.ndarray, sigma: np.ndarray, terms: np.ndarray, grid: np.ndarray = GRID,
-             family: str = "lognormal") -> np.ndarray:
+             family: Any = "lognormal", group: np.ndarray | None = None) -> np.ndarray:
     """P(pay on day d relative to due), ``d`` in ``grid``, for ``log t = eta + sigma W``, ``t = days since issue
-    + 1`` (``W`` normal for ``lognormal``, minimum extreme value for ``weibull``).
+    + 1`` (``W`` normal for ``lognormal``, minimum extreme value for ``weibull``, or an estimated law with
+    ``group`` each row's scale group: :func:`cashsim.behaviour.aft.standard_cdf`).
 
     Day ``d`` is ``k = d + terms`` days after issue; ``P = F((log(k + 1.5) - eta)/s) - F((log(k + 0.5) - eta)/s)``
     (day 0 takes everything below ``t = 1.5``). Mass before ``grid[0]`` goes to the first grid day; mass after the last
@@ -48,7 +51,7 @@ def grid_pmf(eta: np.ndarray, sigma: np.ndarray, terms: np.ndarray, grid: np.nda
     uniq, pos = np.unique(np.asarray(terms, float), return_inverse=True)
     k = grid[0] + uniq[:, None] + np.arange(len(grid) + 1)[None, :]
     log_edge = np.where(k > 0, np.log(np.maximum(k + 0.5, 0.5)), -np.inf)
-    cdf = standard_cdf((log_edge[pos.ravel()] - eta) / sigma, family)
+    cdf = standard_cdf((log_edge[pos.ravel()] - eta) / sigma, family, group)
     pmf = np.diff(cdf, axis=1)
     pmf[:, 0] = cdf[:, 1]  # fold everything before the grid into its first day
     return np.maximum(pmf, 0.0)

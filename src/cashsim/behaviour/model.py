@@ -124,6 +124,10 @@ class PayerModel:
         return X @ fit.beta + u + self.month_level(due_month, len(segment)), \
             np.sqrt(sig ** 2 + self.month_variance(due_month, len(segment)) + var)
 
+    def _scale_group(self, segment: np.ndarray) -> np.ndarray:
+        """Each row's scale group (segment index; -1, the pooled law, for a segment the fit did not see)."""
+        return pd.Index(list(self._segment_index)).get_indexer(np.asarray(segment, object).astype(str))
+
     def _channels(self, customer: np.ndarray, channel: np.ndarray | None) -> np.ndarray | None:
         """Billing channel per invoice: the one given ("" or NaN: unknown), else the customer's latest."""
         if not len(self._channel):
@@ -209,7 +213,7 @@ class PayerModel:
         dd = method == "direct_debit"
         eta, sig = self._eta_sigma(customer, segment, terms, dispute_type, np.where(dd, "transfer", method),
                                    due_month, channel)
-        pmf = grid_pmf(eta, sig, terms, self.grid, self._fit.family)
+        pmf = grid_pmf(eta, sig, terms, self.grid, self._fit.error_law, self._scale_group(segment))
         if dd.any():
             after = self.grid >= 1
             rej = np.where(after[None, :], pmf[dd], 0.0)
