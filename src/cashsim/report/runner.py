@@ -285,7 +285,7 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
     is checked first, before anything is read or written; temporary folders of killed runs of the month are removed
     once its lock is held (:func:`remove_stale_work`).
     """
-    from cashsim.report.kernel import WarmKernel
+    from cashsim.report.kernel import WarmKernel, without_iri_grammar
 
     started = time.perf_counter()
     check_month(month)
@@ -301,7 +301,7 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
     if seed is not None:
         parameters["seed"] = int(seed)
     kernel = WarmKernel(source, cwd=params_file.parent, env=REPORT_ENV)  # starts while papermill loads (report.kernel)
-    with kernel.stopped_on_error():
+    with kernel.stopped_on_error(), without_iri_grammar():  # (report.kernel: a second of lark grammars)
         import nbformat
         import papermill as pm
         from papermill.exceptions import PapermillExecutionError
