@@ -28,6 +28,7 @@ from cashsim.report.accounts import (
                                      split_table,
                                      split_view,
 )
+from cashsim.report.ahead import build_ahead, prebuilt, start_levers
 from cashsim.report.figures import a4_figure, report_figure
 from cashsim.report.handouts import (
                                      pdf_pages,
@@ -49,6 +50,7 @@ from cashsim.report.ledger_views import (
                                      customer_cost_view,
                                      customers_view,
                                      disputes_view,
+                                     dso_months,
                                      kpi_view,
                                      ledger_view,
                                      rejections_view,
@@ -95,6 +97,23 @@ from cashsim.report.views import (
 )
 from cashsim.report.window import top_actions, window_frame, window_html, window_summary
 
+# The views the report notebook calls that need no plan: their result is looked up among those built ahead while
+# the lever study runs (report.ahead), else built now; the modules' own functions are left as they are.
+months_view = prebuilt(months_view)
+weekly_view = prebuilt(weekly_view)
+accounts_view = prebuilt(accounts_view)
+dso_months = prebuilt(dso_months)
+kpi_view = prebuilt(kpi_view)
+account_kpis_view = prebuilt(account_kpis_view)
+disputes_view = prebuilt(disputes_view)
+claims_view = prebuilt(claims_view)
+customer_cost_view = prebuilt(customer_cost_view)
+alerts_view = prebuilt(alerts_view)
+call_list_view = prebuilt(call_list_view)
+shortfall_view = prebuilt(shortfall_view)
+accounting_view = prebuilt(accounting_view)
+rejections_view = prebuilt(rejections_view)
+
 __all__ = ["CELL_TIMEOUT", "HIDDEN_TAGS", "REPORT_ENV", "SUMMARY_MIMETYPE", "accounting_view", "actions_view",
            "aged_wide", "alerts_view", "answer_html", "call_list_view", "check_month", "check_parameters",
            "claims_view", "company_slug", "customer_cost_view", "customers_view", "disputes_view", "export_html",
@@ -107,4 +126,4 @@ __all__ = ["CELL_TIMEOUT", "HIDDEN_TAGS", "REPORT_ENV", "SUMMARY_MIMETYPE", "acc
            "claims_period", "owners", "pdf_pages", "print_html", "promises_table", "promises_view", "report_figure",
            "section", "section_text", "split_table", "split_view", "start_pdf", "title_text", "top_actions",
            "window_frame", "window_html", "window_summary", "workbook_sheets", "write_handouts", "write_pdf",
-           "write_workbook", "hindsight_view", "run_forecast"]
+           "write_workbook", "hindsight_view", "run_forecast", "build_ahead", "dso_months", "start_levers"]
