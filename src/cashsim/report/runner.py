@@ -61,6 +61,7 @@ import time
 import unicodedata
 import uuid
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -302,12 +303,11 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
         parameters["seed"] = int(seed)
     kernel = WarmKernel(source, cwd=params_file.parent, env=REPORT_ENV)  # starts while papermill loads (report.kernel)
     with kernel.stopped_on_error(), without_iri_grammar():  # (report.kernel: a second of lark grammars)
-        import nbformat
         import papermill as pm
         from papermill.exceptions import PapermillExecutionError
 
         from cashsim.report.execution import engine_name
-        from cashsim.report.html import export_html
+        from cashsim.report.html import export_html, html_exporter
 
         check_parameters(source, parameters)
     run_id = str(uuid.uuid4())
@@ -323,11 +323,16 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
             parameters["handouts_dir"] = str(work)
         if "reports_dir" in declared:  # earlier reports: last month's forecast (report.hindsight)
             parameters["reports_dir"] = str(root)
+        language = fmt.parse_locale(params.report.locale).language
+        # the HTML exporter's templates are compiled meanwhile, in a thread: the notebook's run mostly waits
+        warming = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cashsim-html")
+        exporter = warming.submit(html_exporter, language, warm=True)
+        warming.shutdown(wait=False)
         try:
             executed = work / f"{stem}.ipynb"
             try:
                 with _environment(REPORT_ENV):
-                    pm.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name="python3",
+                    nb = pm.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name="python3",
                                         language="python", cwd=str(params_file.parent), progress_bar=progress.enabled(),
                                         log_output=False, execution_timeout=cell_timeout, engine_name=engine_name(),
                                         km=kernel.manager)
@@ -341,11 +346,11 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
                 kept = _keep_failed(root, month, executed)
                 raise ReportError(f"the report for {month} could not run ({type(exc).__name__}: {exc}); "
                                   f"partial notebook: {kept or 'none written'}") from exc
-            nb = nbformat.read(executed, as_version=4)
-            summary = read_summary(nb)
+            summary = read_summary(nb)  # the notebook papermill wrote to ``executed``, as it wrote it
             title = f"{params.company} - {month}"
-            language = fmt.parse_locale(params.report.locale).language
-            (work / f"{stem}.html").write_text(export_html(nb, title, language), encoding="utf-8")
+            ready = exporter.exception() is None  # a failure there is export_html's to raise, if it is one
+            page = export_html(nb, title, language, exporter.result() if ready else None)
+            (work / f"{stem}.html").write_text(page, encoding="utf-8")
             summary.update({
                 "month": month, "as_of": report_date.isoformat(), "run_uuid": run_id,
                 "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
