@@ -33,6 +33,8 @@ def mark(name):
     OUT.write(json.dumps([name, time.time(), time.process_time()]) + "\n"); OUT.flush()
 
 mark("python started")
+import atexit
+atexit.register(mark, "atexit handlers done (interpreter teardown next)")  # registered first: runs last
 
 def wrap(module, attr, label):
     owner = module
@@ -81,8 +83,7 @@ class Hook(importlib.abc.MetaPathFinder):
 sys.meta_path.insert(0, Hook())
 import cashsim.cli
 mark("CLI imported")
-import atexit
-atexit.register(mark, "driver exit")
+atexit.register(mark, "driver exit (atexit handlers begin)")
 sys.argv = ["cashsim"] + sys.argv[1:]
 sys.exit(cashsim.cli.main(sys.argv[1:]) if hasattr(cashsim.cli, "main") else 0)
 """
@@ -131,6 +132,11 @@ def timeline(launch: float, marks: Path, notebook: Path) -> list[tuple[float, fl
     return sorted(rows)
 
 
+def ended(launch: float, wall: float) -> tuple[float, float, str]:
+    """The row of the command's end as its parent saw it (its pipes closed, after the interpreter's teardown)."""
+    return wall, wall, "[driver] process ended"
+
+
 def main(argv: list[str]) -> int:
     cold = "--cold" in argv
     keep = Path(argv[argv.index("--keep") + 1]) if "--keep" in argv else None
@@ -145,7 +151,7 @@ def main(argv: list[str]) -> int:
         print(f"cashsim report, demo, fit cache {'cold' if cold else 'warm'}: {wall:.2f} s wall, {cpu:.2f} s CPU "
               f"(user+sys, all processes); load average {os.getloadavg()[0]:.1f}")
         print(f"{'start':>6} {'end':>6} {'dur':>5}  what")
-        for start, end, what in timeline(launch, marks, notebook):
+        for start, end, what in [*timeline(launch, marks, notebook), ended(launch, wall)]:
             print(f"{start:6.2f} {end:6.2f} {end - start:5.2f}  {what}")
     return 0
 

@@ -26,14 +26,18 @@ def _same(built, fresh) -> bool:
     """Two views alike: the frames, or the Stylers' data and HTML (the Styler's random table id aside)."""
     if isinstance(built, pd.DataFrame):
         return built.equals(fresh)
+    if hasattr(built, "to_plotly_json"):  # a figure
+        return built.to_json() == fresh.to_json()
+    if isinstance(built, str) or not hasattr(built, "to_html"):  # a sentence (Markdown)
+        return str(built) == str(fresh)
     html = [re.sub(r"T_[0-9a-f]{5}", "T_", x.to_html()) for x in (built, fresh)]
     return built.data.equals(fresh.data) and html[0] == html[1]
 
 
 def test_each_view_built_ahead_is_the_notebooks_call_once(run):
-    assert report.build_ahead(run, MONTH) == len(ahead.AHEAD)
+    assert report.build_ahead(run, MONTH, "") == len(ahead.AHEAD)
     for module, name, kwargs in ahead.AHEAD:
-        kwargs = {k: (MONTH if v is ahead.MONTH else v) for k, v in kwargs.items()}
+        kwargs = {k: {ahead.MONTH: MONTH, ahead.REPORTS_DIR: ""}.get(v, v) for k, v in kwargs.items()}
         built = getattr(report, name)(run, **kwargs)  # the notebook's call: the object built ahead
         fresh = getattr(getattr(report, module), name)(run, **kwargs)
         assert built is not fresh and _same(built, fresh), name
@@ -96,6 +100,6 @@ def test_the_report_notebook_starts_the_study_and_builds_ahead_in_the_lever_cell
 
     cells = json.loads(report.packaged_notebook().read_text(encoding="utf-8"))["cells"]
     lever_cell = next("".join(c["source"]) for c in cells if "report.levers(run)" in "".join(c["source"]))
-    order = [lever_cell.index(x) for x in ("report.start_levers(run)", "report.build_ahead(run, month)",
+    order = [lever_cell.index(x) for x in ("report.start_levers(run)", "report.build_ahead(run, month, reports_dir)",
                                            "report.levers(run)")]
     assert order == sorted(order)

@@ -29,7 +29,15 @@ from cashsim.report.accounts import (
                                      split_view,
 )
 from cashsim.report.ahead import build_ahead, prebuilt, start_levers
-from cashsim.report.figures import a4_figure, report_figure
+from cashsim.report.figures import (
+                                     a4_figure,
+                                     aged_figure,
+                                     dso_figure,
+                                     forecast_figure,
+                                     p_met_figure,
+                                     report_figure,
+                                     weekly_figure,
+)
 from cashsim.report.handouts import (
                                      pdf_pages,
                                      print_html,
@@ -50,7 +58,6 @@ from cashsim.report.ledger_views import (
                                      customer_cost_view,
                                      customers_view,
                                      disputes_view,
-                                     dso_months,
                                      kpi_view,
                                      ledger_view,
                                      rejections_view,
@@ -101,8 +108,13 @@ from cashsim.report.window import top_actions, window_frame, window_html, window
 # the lever study runs (report.ahead), else built now; the modules' own functions are left as they are.
 months_view = prebuilt(months_view)
 weekly_view = prebuilt(weekly_view)
+hindsight_view = prebuilt(hindsight_view)
 accounts_view = prebuilt(accounts_view)
-dso_months = prebuilt(dso_months)
+weekly_figure = prebuilt(weekly_figure)
+forecast_figure = prebuilt(forecast_figure)
+p_met_figure = prebuilt(p_met_figure)
+dso_figure = prebuilt(dso_figure)
+aged_figure = prebuilt(aged_figure)
 kpi_view = prebuilt(kpi_view)
 account_kpis_view = prebuilt(account_kpis_view)
 disputes_view = prebuilt(disputes_view)
@@ -126,4 +138,5 @@ __all__ = ["CELL_TIMEOUT", "HIDDEN_TAGS", "REPORT_ENV", "SUMMARY_MIMETYPE", "acc
            "claims_period", "owners", "pdf_pages", "print_html", "promises_table", "promises_view", "report_figure",
            "section", "section_text", "split_table", "split_view", "start_pdf", "title_text", "top_actions",
            "window_frame", "window_html", "window_summary", "workbook_sheets", "write_handouts", "write_pdf",
-           "write_workbook", "hindsight_view", "run_forecast", "build_ahead", "dso_months", "start_levers"]
+           "write_workbook", "hindsight_view", "run_forecast", "build_ahead", "start_levers",
+           "aged_figure", "dso_figure", "forecast_figure", "p_met_figure", "weekly_figure"]

@@ -17,7 +17,7 @@ study or view started for one run is never used for another (they are keyed by t
 Example (the report notebook's lever cell)::
 
     >>> report.start_levers(run)            # the study, in the background      # doctest: +SKIP
-    >>> report.build_ahead(run, month)      # meanwhile, the views of the run    # doctest: +SKIP
+    >>> report.build_ahead(run, month, reports_dir)  # meanwhile, the views      # doctest: +SKIP
     >>> table, plan = report.levers(run)    # the study started above            # doctest: +SKIP
 """
 
@@ -30,16 +30,21 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
-#: Stands for the report month in :data:`AHEAD`'s arguments.
-MONTH = "<the report month>"
+#: Stand for the report month and the company's reports folder in :data:`AHEAD`'s arguments.
+MONTH, REPORTS_DIR = "<the report month>", "<the reports folder>"
 #: The report's views built ahead by :func:`build_ahead`: (module, function name, keyword arguments). They are the
 #: notebook's calls of views that need no plan; arguments that differ from the notebook's only waste the work ahead
 #: (the notebook's call builds its own).
 AHEAD: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("views", "months_view", {}),
+    ("figures", "weekly_figure", {}),
     ("views", "weekly_view", {}),
+    ("figures", "forecast_figure", {}),
+    ("figures", "p_met_figure", {}),
+    ("hindsight", "hindsight_view", {"reports_dir": REPORTS_DIR}),
     ("accounts", "accounts_view", {"top": 25}),
-    ("ledger_views", "dso_months", {}),
+    ("figures", "dso_figure", {}),
+    ("figures", "aged_figure", {}),
     ("ledger_views", "kpi_view", {}),
     ("accounts", "account_kpis_view", {"by": "segment"}),
     ("accounts", "account_kpis_view", {"by": "customer_id", "top": 20}),
@@ -126,16 +131,18 @@ def started_study(run) -> Future | None:
     return future
 
 
-def build_ahead(run, month: str) -> int:
-    """Build the views of :data:`AHEAD` for ``run`` (the report ``month`` where they take one), for the notebook's
-    calls to find (:func:`prebuilt`); returns how many were built. A view that fails is left to the notebook."""
+def build_ahead(run, month: str, reports_dir: str = "") -> int:
+    """Build the views of :data:`AHEAD` for ``run`` (the report ``month`` and the company's ``reports_dir`` where
+    they take one), for the notebook's calls to find (:func:`prebuilt`); returns how many were built. A view that
+    fails is left to the notebook."""
+    given = {MONTH: month, REPORTS_DIR: reports_dir}
     import importlib
 
     ahead = _ahead(run, create=True)
     built = 0
     for module, name, kwargs in AHEAD:
         fn = getattr(importlib.import_module(f"cashsim.report.{module}"), name)
-        kwargs = {k: (month if v is MONTH else v) for k, v in kwargs.items()}
+        kwargs = {k: given.get(v, v) if isinstance(v, str) else v for k, v in kwargs.items()}
         try:
             result = fn(run, **kwargs)
         except Exception:  # the notebook's own call raises it, in its own cell

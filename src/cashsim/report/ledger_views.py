@@ -33,13 +33,6 @@ def aged_wide(aged: pd.DataFrame) -> pd.DataFrame:
     return wide.reindex(columns=buckets, fill_value=0.0)
 
 
-def dso_months(run, months: int = 12) -> pd.DataFrame:
-    """``kpi.dso_history`` of the last ``months`` months to the as-of date (the report's DSO chart)."""
-    from cashsim import kpi
-
-    return kpi.dso_history(run.ledger, start=run.as_of - pd.DateOffset(months=months), end=run.as_of)
-
-
 def kpi_view(run):
     """Lateness by client group over the last year: late rate by count and amount, days late weighted by amount."""
     from cashsim import kpi
