@@ -42,6 +42,8 @@ KERNEL_NAME = "python3"
 #: Loaded too when the notebook imports plotly.io: the first use of ``pio.renderers`` (the report sets its default)
 #: imports plotly's renderers, which import nbformat - two seconds on a busy machine.
 PLOTLY_RENDERERS = "import plotly.io._renderers"
+#: Loads every module of cashsim.report (:func:`cashsim.report.load_all`; an expression of value None: nothing shown).
+LOAD_REPORT = "__import__('cashsim.report', fromlist=['load_all']).load_all()"
 #: The module jsonschema imports for its ``iri`` format checks (a second of lark grammars): kept out of the imports.
 IRI_GRAMMAR = "rfc3987_syntax"
 #: First line the kernel runs: ``import rfc3987_syntax`` fails from now on (unless it is loaded already). A
@@ -90,8 +92,11 @@ def top_level_imports(notebook: str | Path) -> list[str]:
 
 
 def start_lines(notebook: str | Path) -> list[str]:
-    """What the kernel runs as it starts: the notebook's :func:`top_level_imports`, the IRI grammar kept out."""
-    return [SKIP_IRI_GRAMMAR, *top_level_imports(notebook), ALLOW_IRI_GRAMMAR]
+    """What the kernel runs as it starts: the notebook's :func:`top_level_imports`, the IRI grammar kept out, and
+    :data:`LOAD_REPORT` when they import cashsim (``cashsim.report`` loads its modules on first use)."""
+    imports = top_level_imports(notebook)
+    load = [LOAD_REPORT] if any(line.split()[1].split(".")[0] == "cashsim" for line in imports) else []
+    return [SKIP_IRI_GRAMMAR, *imports, *load, ALLOW_IRI_GRAMMAR]
 
 
 class WarmKernel:
