@@ -332,10 +332,11 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
             executed = work / f"{stem}.ipynb"
             try:
                 with _environment(REPORT_ENV):
-                    nb = pm.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name="python3",
-                                        language="python", cwd=str(params_file.parent), progress_bar=progress.enabled(),
-                                        log_output=False, execution_timeout=cell_timeout, engine_name=engine_name(),
-                                        km=kernel.manager)
+                    nb = pm.execute_notebook(str(source), str(executed), parameters=parameters,
+                                             kernel_name="python3", language="python", cwd=str(params_file.parent),
+                                             progress_bar=progress.enabled(), log_output=False,
+                                             execution_timeout=cell_timeout, engine_name=engine_name(),
+                                             km=kernel.manager)
             except PapermillExecutionError as exc:
                 kept = _keep_failed(root, month, executed)
                 first = (exc.source or "").strip().splitlines()[:1]
