@@ -3,14 +3,20 @@ the running notebook sparingly, and the kernel is gone once the report is writte
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
 import papermill.engines
+import pytest
 
 from cashsim import report
-from cashsim.report.kernel import PLOTLY_RENDERERS, top_level_imports
+from cashsim.report.kernel import ALLOW_IRI_GRAMMAR, IRI_GRAMMAR, PLOTLY_RENDERERS, SKIP_IRI_GRAMMAR, top_level_imports
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_PARAMS = ROOT / "params" / "demo.yml"
@@ -65,3 +71,30 @@ def test_the_running_notebook_is_written_sparingly_and_the_kernel_ends(tmp_path,
     executed = nbformat.read(folder / "cashsim-report-2026-11.ipynb", as_version=4)
     assert [c.execution_count for c in executed.cells if c.cell_type == "code"] == list(range(1, 13))
     assert len(started) == 1 and not started[0].manager.has_kernel  # the engine shut the given kernel down
+
+
+@pytest.mark.skipif(importlib.util.find_spec(IRI_GRAMMAR) is None, reason="rfc3987-syntax not installed")
+def test_nbformat_loads_without_the_iri_grammar_which_stays_importable():
+    # a fresh interpreter: this one has loaded jsonschema already
+    code = ("import sys\nfrom cashsim.report.kernel import IRI_GRAMMAR, without_iri_grammar\n"
+            "with without_iri_grammar():\n    import nbformat, papermill\n"
+            "loaded = IRI_GRAMMAR in sys.modules\nimport jsonschema\n"
+            "nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell('x = 1')])\nnbformat.validate(nb)\n"
+            "import rfc3987_syntax\n"
+            "print(loaded, 'iri' in jsonschema.FormatChecker().checkers, rfc3987_syntax.__name__)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=os.environ | {"PYTHONPATH": str(ROOT / "src")})
+    assert out.stdout.split() == ["False", "False", "rfc3987_syntax"]
+
+
+def test_the_kernel_skips_the_iri_grammar_only_while_it_imports(monkeypatch):
+    monkeypatch.delitem(sys.modules, IRI_GRAMMAR, raising=False)  # as in a fresh kernel (restored afterwards)
+    namespace = {}
+    exec(SKIP_IRI_GRAMMAR, namespace)
+    with pytest.raises(ImportError):
+        importlib.import_module(IRI_GRAMMAR)
+    exec(ALLOW_IRI_GRAMMAR, namespace)
+    assert IRI_GRAMMAR not in sys.modules  # importable again
+    assert set(namespace) == {"__builtins__"}  # no name left in the notebook's namespace
+    lines = report.kernel.start_lines(report.packaged_notebook())
+    assert lines[0] == SKIP_IRI_GRAMMAR and lines[-1] == ALLOW_IRI_GRAMMAR and PLOTLY_RENDERERS in lines

@@ -15,96 +15,77 @@ Example::
      'synthese-2026-11.pdf']
 """
 
-from cashsim.report.accounts import (
-                                     account_kpis,
-                                     account_kpis_view,
-                                     accounts_table,
-                                     accounts_view,
-                                     burn_view,
-                                     claims_period,
-                                     owners,
-                                     promises_table,
-                                     promises_view,
-                                     split_table,
-                                     split_view,
-)
-from cashsim.report.figures import a4_figure, report_figure
-from cashsim.report.handouts import (
-                                     pdf_pages,
-                                     print_html,
-                                     start_pdf,
-                                     workbook_sheets,
-                                     write_handouts,
-                                     write_pdf,
-                                     write_workbook,
-)
-from cashsim.report.hindsight import hindsight_view, run_forecast
-from cashsim.report.html import HIDDEN_TAGS, export_html
-from cashsim.report.ledger_views import (
-                                     accounting_view,
-                                     aged_wide,
-                                     alerts_view,
-                                     call_list_view,
-                                     claims_view,
-                                     customer_cost_view,
-                                     customers_view,
-                                     disputes_view,
-                                     kpi_view,
-                                     ledger_view,
-                                     rejections_view,
-                                     segments_view,
-)
-from cashsim.report.lever_views import (
-                                     actions_view,
-                                     levers,
-                                     levers_figures,
-                                     levers_month,
-                                     levers_view,
-                                     plan_summary,
-                                     plan_view,
-)
-from cashsim.report.resources import packaged_notebook, packaged_params, template_dir
-from cashsim.report.runner import (
-                                     CELL_TIMEOUT,
-                                     REPORT_ENV,
-                                     check_month,
-                                     check_parameters,
-                                     company_slug,
-                                     html_path,
-                                     month_lock,
-                                     next_destination,
-                                     notebook_parameters,
-                                     params_hash,
-                                     report_as_of,
-                                     run_monthly_report,
-                                     versions,
-)
-from cashsim.report.summary import SUMMARY_MIMETYPE, read_summary, summary_bundle
-from cashsim.report.texts import SECTIONS, section, section_text, title_text
-from cashsim.report.views import (
-                                     answer_html,
-                                     forecast_months,
-                                     headline,
-                                     load_run,
-                                     month_figures,
-                                     months_view,
-                                     params_for,
-                                     report_month,
-                                     shortfall_view,
-                                     weekly_view,
-)
-from cashsim.report.window import top_actions, window_frame, window_html, window_summary
+# The package loads its modules on first use (PEP 562): ``cashsim report``'s driver imports the runner, the kernel and
+# the HTML export only - not the views, the lever study or numba, which the notebook's kernel loads (it calls
+# :func:`load_all` as it starts, :mod:`cashsim.report.kernel`); a name is looked up in its module once, then kept.
 
-__all__ = ["CELL_TIMEOUT", "HIDDEN_TAGS", "REPORT_ENV", "SUMMARY_MIMETYPE", "accounting_view", "actions_view",
-           "aged_wide", "alerts_view", "answer_html", "call_list_view", "check_month", "check_parameters",
-           "claims_view", "company_slug", "customer_cost_view", "customers_view", "disputes_view", "export_html",
-           "forecast_months", "headline", "html_path", "kpi_view", "ledger_view", "levers", "levers_figures",
-           "levers_month", "levers_view", "load_run", "month_figures", "month_lock", "months_view", "next_destination",
-           "notebook_parameters", "packaged_notebook", "packaged_params", "params_for", "params_hash", "plan_summary",
-           "plan_view", "read_summary", "rejections_view", "report_as_of", "report_month", "run_monthly_report",
-           "segments_view", "shortfall_view", "summary_bundle", "template_dir", "versions", "weekly_view",
-           "SECTIONS", "a4_figure", "account_kpis", "account_kpis_view", "accounts_table", "accounts_view", "burn_view",
-           "claims_period", "owners", "pdf_pages", "print_html", "promises_table", "promises_view", "report_figure",
-           "section", "section_text", "split_table", "split_view", "start_pdf", "title_text", "top_actions",
-           "window_frame", "window_html", "window_summary", "workbook_sheets", "write_handouts", "write_pdf",
-           "write_workbook", "hindsight_view", "run_forecast"]
+from __future__ import annotations
+
+import importlib
+
+#: Module of the package (``cashsim.report.<module>``) -> the names it gives to ``cashsim.report``.
+_MODULES = {
+    "accounts": ("account_kpis", "account_kpis_view", "accounts_table", "accounts_view", "burn_view", "claims_period",
+                 "owners", "promises_table", "promises_view", "split_table", "split_view"),
+    "ahead": ("build_ahead", "prebuilt", "start_levers"),
+    "figures": ("a4_figure", "aged_figure", "dso_figure", "forecast_figure", "p_met_figure", "report_figure",
+                "weekly_figure"),
+    "handouts": ("pdf_pages", "print_html", "start_pdf", "workbook_sheets", "write_handouts", "write_pdf",
+                 "write_workbook"),
+    "hindsight": ("hindsight_view", "run_forecast"),
+    "html": ("export_html", "HIDDEN_TAGS"),
+    "ledger_views": ("accounting_view", "aged_wide", "alerts_view", "call_list_view", "claims_view",
+                     "customer_cost_view", "customers_view", "disputes_view", "kpi_view", "ledger_view",
+                     "rejections_view", "segments_view"),
+    "lever_views": ("actions_view", "levers", "levers_figures", "levers_month", "levers_view", "plan_summary",
+                    "plan_view"),
+    "resources": ("packaged_notebook", "packaged_params", "template_dir"),
+    "runner": ("CELL_TIMEOUT", "check_month", "check_parameters", "company_slug", "html_path", "month_lock",
+               "next_destination", "notebook_parameters", "params_hash", "report_as_of", "REPORT_ENV",
+               "run_monthly_report", "versions"),
+    "summary": ("read_summary", "summary_bundle", "SUMMARY_MIMETYPE"),
+    "texts": ("section", "section_text", "SECTIONS", "title_text"),
+    "views": ("answer_html", "forecast_months", "headline", "load_run", "month_figures", "months_view", "params_for",
+              "report_month", "shortfall_view", "weekly_view"),
+    "window": ("top_actions", "window_frame", "window_html", "window_summary"),
+}
+#: The views the report notebook calls that need no plan: their result is looked up among those built ahead while
+#: the lever study runs (:mod:`cashsim.report.ahead`), else built now; the modules' own functions are left as they are.
+_PREBUILT = frozenset({"months_view", "weekly_view", "hindsight_view", "accounts_view", "weekly_figure",
+                     "forecast_figure", "p_met_figure", "dso_figure", "aged_figure", "kpi_view", "account_kpis_view",
+                     "disputes_view", "claims_view", "customer_cost_view", "alerts_view", "call_list_view",
+                     "shortfall_view", "accounting_view", "rejections_view"})
+_HOME = {name: module for module, names in _MODULES.items() for name in names}
+#: The package's modules, importable as attributes (``report.kernel``) even before anything imported them.
+_SUBMODULES = frozenset({"accounts", "ahead", "execution", "figures", "handouts", "hindsight", "html", "kernel",
+                         "ledger_views", "lever_views", "resources", "runner", "summary", "texts", "views", "window",
+                         "words"})
+
+__all__ = sorted(_HOME, key=str.lower)
+
+
+def __getattr__(name: str):
+    """``cashsim.report.<name>``: the name from its module (imported now), or one of the package's modules."""
+    module = _HOME.get(name)
+    if module is None:
+        if name in _SUBMODULES:
+            return importlib.import_module(f"{__name__}.{name}")
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
+    if name in _PREBUILT:
+        from cashsim.report.ahead import prebuilt
+
+        value = prebuilt(value)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_HOME) | _SUBMODULES)
+
+
+def load_all() -> None:
+    """Load every module of the package and every name now (the report's kernel does as it starts)."""
+    for name in __all__:
+        if name not in globals():
+            __getattr__(name)

@@ -53,3 +53,53 @@ def a4_figure(fig, frame: pd.DataFrame | None = None, *, prefix: str | None = No
     """:func:`report_figure` sized for a 17-18 cm wide A4 column (680 x 300 px)."""
     report_figure(fig, frame, prefix=prefix, height=300)
     return fig.update_layout(width=680, font={"size": 10})
+
+
+# The report's charts of the run alone (no plan), as the monthly report shows them; amounts in the params' locale and
+# currency.
+
+
+def _loc(run) -> dict[str, str]:
+    return {"locale": run.params.report.locale, "currency": run.params.currency}
+
+
+def weekly_figure(run):
+    """The weekly cash position (:func:`cashsim.plots.cash_position_fan`) against the minimum balance."""
+    from cashsim import plots
+
+    return report_figure(plots.cash_position_fan(run.targets.weekly, run.params.burn.minimum_balance, **_loc(run)))
+
+
+def forecast_figure(run):
+    """The monthly collections forecast (:func:`cashsim.plots.fan_chart`) against the smoothed target, its y axis
+    scaled to the data."""
+    from cashsim import plots
+
+    months = run.targets.forecast_months
+    return report_figure(plots.fan_chart(months, months, period_col="month", prefix="collections_",
+                                         target_col="target_p50", **_loc(run)), months, prefix="collections_")
+
+
+def p_met_figure(run):
+    """P(target met) per forecast month (:func:`cashsim.plots.p_target_met_bars`) against the required one."""
+    from cashsim import plots
+
+    return report_figure(plots.p_target_met_bars(run.targets.forecast_months, run.targets.required_probability,
+                                                 period_col="month", locale=_loc(run)["locale"]))
+
+
+def dso_figure(run, months: int = 12):
+    """The DSO of the last ``months`` months to the as-of date (``kpi.dso_history``, ``plots.dso_trend``)."""
+    from cashsim import kpi, plots
+
+    dso = kpi.dso_history(run.ledger, start=run.as_of - pd.DateOffset(months=months), end=run.as_of)
+    return report_figure(plots.dso_trend(dso, locale=_loc(run)["locale"]))
+
+
+def aged_figure(run):
+    """The aged balance per client group (``kpi.aged_balance``, :func:`cashsim.plots.aged_balance_bars`)."""
+    from cashsim import kpi, plots
+    from cashsim.report.ledger_views import aged_wide
+
+    return report_figure(plots.aged_balance_bars(aged_wide(kpi.aged_balance(run.ledger, run.as_of, by="segment")),
+                                                 **_loc(run)))

@@ -30,11 +30,11 @@ HIDDEN_TAGS = frozenset({"parameters", "injected-parameters", "remove_cell", "su
 _PLOTLY_MATHJAX = re.compile(r'<script src="https://cdn[a-z.]*/ajax/libs/mathjax/[^"]*"></script>')
 
 
-def export_html(notebook: nbformat.NotebookNode, title: str, language: str = "fr") -> str:
-    """The executed notebook as one HTML page without code, prompts, parameters or the summary cell.
-
-    ``language`` (``fr``) goes into ``<html lang>``, so the browser hyphenates and reads figures the local way.
-    """
+def html_exporter(language: str = "fr", *, warm: bool = False):
+    """nbconvert's HTML exporter of the report (template, no code, the hidden cells removed); ``warm``: its
+    templates loaded and compiled, by exporting a one-cell notebook once. The report's run builds a warm one in a
+    thread while the notebook runs, so the export of the finished notebook does not wait for that (0.15 s)."""
+    import nbformat
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors import TagRemovePreprocessor
 
@@ -43,5 +43,19 @@ def export_html(notebook: nbformat.NotebookNode, title: str, language: str = "fr
                             language_code=language)
     exporter.register_preprocessor(TagRemovePreprocessor(remove_cell_tags=set(HIDDEN_TAGS), enabled=True),
                                    enabled=True)
+    if warm:
+        output = nbformat.v4.new_output("display_data", data={"text/html": "<p>-</p>", "text/plain": "-"})
+        exporter.from_notebook_node(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("", outputs=[output])]),
+                                    resources={"metadata": {"name": ""}})
+    return exporter
+
+
+def export_html(notebook: nbformat.NotebookNode, title: str, language: str = "fr", exporter=None) -> str:
+    """The executed notebook as one HTML page without code, prompts, parameters or the summary cell.
+
+    ``language`` (``fr``) goes into ``<html lang>``, so the browser hyphenates and reads figures the local way.
+    ``exporter``: one :func:`html_exporter` made for that language (else one is made now).
+    """
+    exporter = exporter if exporter is not None else html_exporter(language)
     body, _ = exporter.from_notebook_node(notebook, resources={"metadata": {"name": title}})
     return _PLOTLY_MATHJAX.sub("", body)

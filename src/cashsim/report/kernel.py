@@ -10,6 +10,14 @@ history in memory as papermill has it), the same working folder and environment 
 same cells; the imports run before the parameters cell, as they would in the first cell (an import does not depend
 on the parameters). Output of those imports (a warning, say) goes to the kernel's log, not into the report.
 
+Both processes import nbformat (the driver through papermill, the kernel through plotly's renderers), which imports
+jsonschema, which imports ``rfc3987_syntax`` when it is installed - only to check the ``iri`` string formats, which
+no notebook schema uses - and that import builds three Earley parsers of RFC 3987 with lark: a second of CPU in each
+process (jsonschema#1428). :func:`without_iri_grammar` (the driver) and :data:`SKIP_IRI_GRAMMAR` /
+:data:`ALLOW_IRI_GRAMMAR` (around the kernel's imports) make that import fail quietly, as if the package were not
+installed, while nbformat is loaded; jsonschema then simply has no ``iri`` checker, and the module can be imported
+normally afterwards. Notebooks are validated as before (nbformat uses fastjsonschema and its own schema).
+
 Example::
 
     >>> with WarmKernel(notebook, cwd=params_folder, env=REPORT_ENV) as kernel:   # doctest: +SKIP
@@ -23,6 +31,7 @@ import ast
 import contextlib
 import json
 import os
+import sys
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 
@@ -33,6 +42,31 @@ KERNEL_NAME = "python3"
 #: Loaded too when the notebook imports plotly.io: the first use of ``pio.renderers`` (the report sets its default)
 #: imports plotly's renderers, which import nbformat - two seconds on a busy machine.
 PLOTLY_RENDERERS = "import plotly.io._renderers"
+#: Loads every module of cashsim.report (:func:`cashsim.report.load_all`; an expression of value None: nothing shown).
+LOAD_REPORT = "__import__('cashsim.report', fromlist=['load_all']).load_all()"
+#: The module jsonschema imports for its ``iri`` format checks (a second of lark grammars): kept out of the imports.
+IRI_GRAMMAR = "rfc3987_syntax"
+#: First line the kernel runs: ``import rfc3987_syntax`` fails from now on (unless it is loaded already). A
+#: statement, not an expression: the kernel shows no value and the notebook's namespace gets no name.
+SKIP_IRI_GRAMMAR = (f"if {IRI_GRAMMAR!r} not in __import__('sys').modules: "
+                    f"__import__('sys').modules[{IRI_GRAMMAR!r}] = None")
+#: Last line the kernel runs at start: the module is importable again (jsonschema has no iri checker, that is all).
+ALLOW_IRI_GRAMMAR = (f"if __import__('sys').modules.get({IRI_GRAMMAR!r}, 0) is None: "
+                     f"del __import__('sys').modules[{IRI_GRAMMAR!r}]")
+
+
+@contextlib.contextmanager
+def without_iri_grammar() -> Iterator[None]:
+    """Inside the block ``import rfc3987_syntax`` raises ImportError, as when it is not installed (nothing changes
+    when it is loaded already); afterwards it imports normally. Import nbformat / papermill inside it."""
+    blocked = IRI_GRAMMAR not in sys.modules
+    if blocked:
+        sys.modules[IRI_GRAMMAR] = None  # the import system's "not importable" marker
+    try:
+        yield
+    finally:
+        if blocked and sys.modules.get(IRI_GRAMMAR, 0) is None:
+            del sys.modules[IRI_GRAMMAR]
 
 
 def top_level_imports(notebook: str | Path) -> list[str]:
@@ -57,9 +91,17 @@ def top_level_imports(notebook: str | Path) -> list[str]:
     return lines
 
 
+def start_lines(notebook: str | Path) -> list[str]:
+    """What the kernel runs as it starts: the notebook's :func:`top_level_imports`, the IRI grammar kept out, and
+    :data:`LOAD_REPORT` when they import cashsim (``cashsim.report`` loads its modules on first use)."""
+    imports = top_level_imports(notebook)
+    load = [LOAD_REPORT] if any(line.split()[1].split(".")[0] == "cashsim" for line in imports) else []
+    return [SKIP_IRI_GRAMMAR, *imports, *load, ALLOW_IRI_GRAMMAR]
+
+
 class WarmKernel:
     """A ``python3`` kernel started now in ``cwd`` with ``env`` added to the environment, importing the modules the
-    notebook imports (:func:`top_level_imports`) before it answers its first request. Hand :attr:`manager` to
+    notebook imports (:func:`start_lines`) before it answers its first request. Hand :attr:`manager` to
     papermill (``km=``); :meth:`stop` (idempotent; on leaving a ``with`` block too) ends it when papermill did not
     get to."""
 
@@ -72,7 +114,7 @@ class WarmKernel:
         # the kernel's own log (ipykernel >= 7 warns that a loopback TCP kernel is unencrypted) is not the reader's
         # business: errors only; the notebook's outputs and warnings still reach the report
         arguments += ["--IPKernelApp.log_level=ERROR"]
-        arguments += [f"--IPKernelApp.exec_lines={line}" for line in top_level_imports(notebook)]
+        arguments += [f"--IPKernelApp.exec_lines={line}" for line in start_lines(notebook)]
         try:
             run_sync(self.manager.start_kernel)(extra_arguments=arguments, cwd=str(cwd), env={**os.environ, **env})
         except Exception as exc:  # no such kernel, interpreter cannot start...

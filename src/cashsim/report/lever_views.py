@@ -21,14 +21,24 @@ from cashsim.report.views import _locale
 from cashsim.report.words import action_text, labels_of, lever_name, tr, translate_values
 
 
+def study_of(run):
+    """The run's lever study: :func:`cashsim.pipeline.study_levers` on the run's baseline, paths and seed."""
+    from cashsim.pipeline import study_levers
+
+    return study_levers(run.base, n_paths=int(run.sim.n_paths), seed=int(run.sim.seed))
+
+
 def levers(run):
     """Every scenario of the params against the baseline and the cheapest plan, on the run's paths and seed: the
     study ``cashsim levers`` prints, number for number (:func:`cashsim.pipeline.study_levers`: scenarios adapted to
     the company, the book annotated with disputes and payment methods, the sales plan booked two months past the
-    horizon so that deposits asked at order count). Returns ``(table, plan)``."""
-    from cashsim.pipeline import study_levers
+    horizon so that deposits asked at order count). Returns ``(table, plan)``. The study
+    :func:`cashsim.report.ahead.start_levers` started for this run in the background is collected (the same call),
+    else it is run now."""
+    from cashsim.report.ahead import started_study
 
-    study = study_levers(run.base, n_paths=int(run.sim.n_paths), seed=int(run.sim.seed))
+    started = started_study(run)
+    study = started.result() if started is not None else study_of(run)
     return study.table, study.plan
 
 

@@ -61,6 +61,7 @@ import time
 import unicodedata
 import uuid
 from collections.abc import Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -288,7 +289,7 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
     is checked first, before anything is read or written; temporary folders of killed runs of the month are removed
     once its lock is held (:func:`remove_stale_work`).
     """
-    from cashsim.report.kernel import WarmKernel
+    from cashsim.report.kernel import WarmKernel, without_iri_grammar
 
     started = time.perf_counter()
     check_month(month)
@@ -304,13 +305,12 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
     if seed is not None:
         parameters["seed"] = int(seed)
     kernel = WarmKernel(source, cwd=params_file.parent, env=REPORT_ENV)  # starts while papermill loads (report.kernel)
-    with kernel.stopped_on_error():
-        import nbformat
+    with kernel.stopped_on_error(), without_iri_grammar():  # (report.kernel: a second of lark grammars)
         import papermill as pm
         from papermill.exceptions import PapermillExecutionError
 
         from cashsim.report.execution import engine_name
-        from cashsim.report.html import export_html
+        from cashsim.report.html import export_html, html_exporter
 
         check_parameters(source, parameters)
     run_id = str(uuid.uuid4())
@@ -326,14 +326,20 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
             parameters["handouts_dir"] = str(work)
         if "reports_dir" in declared:  # earlier reports: last month's forecast (report.hindsight)
             parameters["reports_dir"] = str(root)
+        language = fmt.parse_locale(params.report.locale).language
+        # the HTML exporter's templates are compiled meanwhile, in a thread: the notebook's run mostly waits
+        warming = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cashsim-html")
+        exporter = warming.submit(html_exporter, language, warm=True)
+        warming.shutdown(wait=False)
         try:
             executed = work / f"{stem}.ipynb"
             try:
                 with _environment(REPORT_ENV):
-                    pm.execute_notebook(str(source), str(executed), parameters=parameters, kernel_name="python3",
-                                        language="python", cwd=str(params_file.parent), progress_bar=progress.enabled(),
-                                        log_output=False, execution_timeout=cell_timeout, engine_name=engine_name(),
-                                        km=kernel.manager)
+                    nb = pm.execute_notebook(str(source), str(executed), parameters=parameters,
+                                             kernel_name="python3", language="python", cwd=str(params_file.parent),
+                                             progress_bar=progress.enabled(), log_output=False,
+                                             execution_timeout=cell_timeout, engine_name=engine_name(),
+                                             km=kernel.manager)
             except PapermillExecutionError as exc:
                 kept = _keep_failed(root, month, executed)
                 first = (exc.source or "").strip().splitlines()[:1]
@@ -346,11 +352,11 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
                 raise ReportError.of("the report for {month} could not run ({error}); partial notebook: {kept}",
                                      month=month, error=f"{type(exc).__name__}: {exc}", kept=kept or "none written",
                                      fields={"file": str(kept) if kept else None}) from exc
-            nb = nbformat.read(executed, as_version=4)
-            summary = read_summary(nb)
+            summary = read_summary(nb)  # the notebook papermill wrote to ``executed``, as it wrote it
             title = f"{params.company} - {month}"
-            language = fmt.parse_locale(params.report.locale).language
-            (work / f"{stem}.html").write_text(export_html(nb, title, language), encoding="utf-8")
+            ready = exporter.exception() is None  # a failure there is export_html's to raise, if it is one
+            page = export_html(nb, title, language, exporter.result() if ready else None)
+            (work / f"{stem}.html").write_text(page, encoding="utf-8")
             summary.update({
                 "month": month, "as_of": report_date.isoformat(), "run_uuid": run_id,
                 "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
