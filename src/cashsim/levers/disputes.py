@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Annotated, ClassVar, Literal
 import numpy as np
 import pandas as pd
 from pydantic import Field
-from scipy import stats
 
 from cashsim.levers._book import (
     Segments,
@@ -55,6 +54,8 @@ def post_resolution_law(model: PayerModel | None = None, days: int = 366) -> np.
     if law is not None and np.asarray(law).sum() > 0:
         law = np.asarray(law, float)[:days]
         return np.pad(law, (0, days - len(law))) / law.sum()
+    from scipy import stats  # here, not at the top: importing the lever specs (params) should not load scipy.stats
+
     median, sd = POST_RESOLUTION_PRIOR
     cdf = stats.lognorm.cdf(np.arange(days + 1), sd, scale=median)
     law = np.diff(cdf)
