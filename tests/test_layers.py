@@ -59,3 +59,12 @@ def test_the_book_and_the_calendar_load_without_numba():
     code = "import sys, cashsim.book, cashsim.calendar; print(sorted({'numba', 'scipy'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
+
+
+def test_the_command_line_parser_loads_without_scipy_stats_or_numba():
+    """Every command builds the whole parser (params -> lever specs) before it does anything: a second of
+    scipy.stats or numba there is a second the CFO waits on every command, and the report's kernel starts later."""
+    code = ("import sys, cashsim.cli; cashsim.cli.build_parser(); import cashsim.params; "
+            "print(sorted({'numba', 'scipy.stats'} & set(sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
