@@ -119,16 +119,19 @@ def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], bur
     """Apply ``levers`` to ``book`` and simulate it (rho from the model) against the target.
     ``engine``: where the simulation runs (``Params.simulation.engine_options()``: chunking, local or dask).
     ``memo``: lever applications already made on this book and model (:class:`cashsim.levers.memo.LeverMemo`; the
-    same result, without applying again what it holds). ``months_only``: the target report's months and paths
-    only (a plan trial's: its windows and weekly plan are read by no one)."""
+    same result, without applying again what it holds; its :attr:`~cashsim.levers.memo.LeverMemo.draws` keep the
+    engine's normals for the next runs: the same numbers, drawn once). ``months_only``: the target report's months
+    and paths only (a plan trial's: its windows and weekly plan are read by no one)."""
+    draws = None
     if memo is not None and memo.serves(book, model):
         new_book, costs, inputs = memo.apply(levers)
+        draws = memo.draws
     else:
         new_book, costs, inputs = apply_levers_traced(book, levers, model)
     rm = float(getattr(model, "rho_month", 0.0))
     rc = float(getattr(model, "rho_customer", 0.0))
     sim = simulate(new_book, horizon_end=horizon_end, n_paths=n_paths, seed=seed, rho_month=rm, rho_customer=rc,
-                   **(engine or {}))
+                   draws=draws, **(engine or {}))
     report = target_report_arrays(sim.daily, sim.days, burn, actual_past=actual_past, as_of=book.as_of,
                                   months_only=months_only)
     return ScenarioRun(name=name, levers=levers, book=new_book, costs=costs, sim=sim, targets=report, inputs=inputs)

@@ -19,6 +19,10 @@ every chain that is not a prefix of the given ones (the plan search keeps only t
 :func:`map_scenarios` runs a study's independent scenarios (or a plan round's trials) on a few threads: applying
 levers is numpy work on big arrays and the engine's kernel releases the GIL, so two scenarios overlap on two
 cores; each keeps its own seed, so the results do not depend on the number of threads.
+
+A memo also carries the engine's normals of the chain's runs (:attr:`LeverMemo.draws`,
+:class:`cashsim.simulate.draws.Draws`): every run of a study uses one seed, so its streams are drawn once and
+read by the other runs -- the same numbers, bit for bit.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from cashsim.levers._book import empty_costs
+from cashsim.simulate.draws import Draws
 
 if TYPE_CHECKING:
     from cashsim.behaviour import PayerModel
@@ -98,6 +103,8 @@ class LeverMemo:
         self.model = model
         self._done: dict[tuple, tuple[Book, pd.DataFrame]] = {}
         self._lock = threading.Lock()
+        #: The engine's normals of the runs on this book's chains (same seed: the same streams), drawn once.
+        self.draws = Draws()
         self.hits = 0
         self.misses = 0
 

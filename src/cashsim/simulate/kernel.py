@@ -75,7 +75,7 @@ def _pay(e, smi, sci, am, ac, c, guide_t, th, row_of, amt, flat):
 @numba.njit(nogil=True, cache=True)
 def _simulate_task(states, cols, s_month, s_cust, a_month, a_cust, c_own, month, cust, table, skip, limit, offset,
                    cal_row, amount, disc_g, disc_rate, group, start, first_g, theta, guide, calendars, month_of_day,
-                   daily, cost, group_monthly, use_groups, e, day_of):
+                   daily, cost, group_monthly, use_groups, e, day_of, stored, n_stored, kept, keep):
     """Pay every invoice of the book on the paths of one task; cash goes to ``daily[day, path]`` (discounts to
     ``cost``, cash to ``group_monthly[path, group, month]`` when ``use_groups``).
 
@@ -89,13 +89,29 @@ def _simulate_task(states, cols, s_month, s_cust, a_month, a_cust, c_own, month,
     ``day_of[r]``, built once per invoice, is the day index of table position ``r`` through the
     invoice's calendar, or the sink row ``daily.shape[0] - 1`` (never paid, or paid after the horizon); for an
     invoice without discount or groups, the offset of that day's row in the flattened ``daily``.
+
+    Normals kept from an earlier run on the same streams (:mod:`cashsim.simulate.draws`): the first ``n_stored``
+    invoices read block ``b``'s normals from ``stored[b, i]`` instead of drawing them (the states then stand after
+    them: the later invoices draw on); ``keep`` writes every invoice's normals to ``kept[b, i]``. The same numbers
+    either way.
     """
     n_blocks = cols.shape[0] - 1
     n_paths = cols[n_blocks]
     sink_a = calendars.shape[1] - 1
     flat = daily.reshape(-1)
     for i in range(month.shape[0]):
-        _draw(states, cols, e)
+        if i < n_stored:
+            for b in range(n_blocks):
+                src = stored[b, i]
+                for p in range(cols[b], cols[b + 1]):
+                    e[np.uintp(p)] = src[np.uintp(p - cols[b])]
+        else:
+            _draw(states, cols, e)
+        if keep:
+            for b in range(n_blocks):
+                dst = kept[b, i]
+                for p in range(cols[b], cols[b + 1]):
+                    dst[np.uintp(p - cols[b])] = e[np.uintp(p)]
         if skip[i]:
             continue
         t = table[i]
