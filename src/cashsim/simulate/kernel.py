@@ -92,20 +92,16 @@ def _simulate_task(states, cols, s_month, s_cust, a_month, a_cust, c_own, month,
 
     Normals kept from an earlier run on the same streams (:mod:`cashsim.simulate.draws`): the first ``n_stored``
     invoices read block ``b``'s normals from ``stored[b, i]`` instead of drawing them (the states then stand after
-    them: the later invoices draw on); ``keep`` writes every invoice's normals to ``kept[b, i]``. The same numbers
-    either way.
+    them: the later invoices draw on; a skipped invoice reads nothing, a plain one is paid block by block straight
+    from them); ``keep`` writes every invoice's normals to ``kept[b, i]``. The same numbers either way.
     """
     n_blocks = cols.shape[0] - 1
     n_paths = cols[n_blocks]
     sink_a = calendars.shape[1] - 1
     flat = daily.reshape(-1)
     for i in range(month.shape[0]):
-        if i < n_stored:
-            for b in range(n_blocks):
-                src = stored[b, i]
-                for p in range(cols[b], cols[b + 1]):
-                    e[np.uintp(p)] = src[np.uintp(p - cols[b])]
-        else:
+        read = i < n_stored                                   # this invoice's normals are in ``stored``
+        if not read:
             _draw(states, cols, e)
         if keep:
             for b in range(n_blocks):
@@ -135,6 +131,17 @@ def _simulate_task(states, cols, s_month, s_cust, a_month, a_cust, c_own, month,
         amt = amount[i]
         am, ac, c = a_month[i], a_cust[i], c_own[i]
         # indices are unsigned (all are >= 0): numba then skips its negative-index wraparound code
+        if plain and read:                                    # straight from the stored rows, block by block
+            for b in range(n_blocks):
+                c0, c1 = cols[b], cols[b + 1]
+                _pay(stored[b, i, :c1 - c0], smi[c0:c1], sci[c0:c1], am, ac, c, guide_t, th, day_of, amt,
+                     flat[c0:])
+            continue
+        if read:
+            for b in range(n_blocks):
+                src = stored[b, i]
+                for p in range(cols[b], cols[b + 1]):
+                    e[np.uintp(p)] = src[np.uintp(p - cols[b])]
         if plain:
             _pay(e, smi, sci, am, ac, c, guide_t, th, day_of, amt, flat)
             continue
