@@ -105,6 +105,8 @@ class LeverMemo:
         self._lock = threading.Lock()
         #: The engine's normals of the runs on this book's chains (same seed: the same streams), drawn once.
         self.draws = Draws()
+        #: Simulations of chains, by (chain, run settings): see :meth:`simulation`.
+        self._sims: dict[tuple, Any] = {}
         self.hits = 0
         self.misses = 0
 
@@ -132,11 +134,31 @@ class LeverMemo:
             frames.append(hit[1])
         return book, pd.concat(frames, ignore_index=True), inputs
 
+    def simulation(self, levers: list[LeverSpec], settings: tuple, n_paths: int) -> Any:
+        """The simulation remembered for this chain and these run ``settings`` (seed, horizon, copula) on at least
+        ``n_paths`` paths (:meth:`remember_simulation`), or None. Its first ``n_paths`` paths are a run on
+        ``n_paths`` paths when both are whole blocks of :data:`~cashsim.simulate.PATH_BLOCK`: each block of paths
+        is drawn from its own seed (the caller checks this)."""
+        key = (tuple(lever_key(lv) for lv in levers), settings)
+        with self._lock:
+            sim = self._sims.get(key)
+        return sim if sim is not None and sim.n_paths >= n_paths else None
+
+    def remember_simulation(self, levers: list[LeverSpec], settings: tuple, sim: Any) -> None:
+        """Keep ``sim`` (the chain ``levers`` simulated with ``settings``) for :meth:`simulation` (the largest)."""
+        key = (tuple(lever_key(lv) for lv in levers), settings)
+        with self._lock:
+            old = self._sims.get(key)
+            if old is None or old.n_paths < sim.n_paths:
+                self._sims[key] = sim
+
     def keep(self, *chains: list[LeverSpec]) -> None:
-        """Forget every remembered chain that is not a prefix of one of ``chains``."""
+        """Forget every remembered chain that is not a prefix of one of ``chains`` (and every simulation but
+        theirs)."""
         keys = [tuple(lever_key(lv) for lv in c) for c in chains]
         with self._lock:
             self._done = {k: v for k, v in self._done.items() if any(c[:len(k)] == k for c in keys)}
+            self._sims = {k: v for k, v in self._sims.items() if k[0] in keys}
 
     def __len__(self) -> int:
         return len(self._done)
