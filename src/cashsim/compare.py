@@ -250,12 +250,14 @@ def compare_levers(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]]
     """
     memo = memo if memo is not None and memo.serves(book, model) else LeverMemo(book, model)
     with engine_session(engine) as opts:
-        runs = _run_all(book, model, scenarios, burn, n_paths=n_paths, seed=seed, horizon_end=horizon_end,
-                        actual_past=actual_past, combinations=combinations, engine=opts, memo=memo,
-                        workers=workers)
-    base = runs[BASELINE]
-    table = pd.concat([scenario_table(base, r, book, model) for r in runs.values()], ignore_index=True)
-    return flag_changes_nothing(table, {name: nothing_changed(base, r) for name, r in runs.items()})
+        tables, reasons, base = [], {}, None      # each scenario's rows as it comes (the baseline first)
+        for name, run in _run_all(book, model, scenarios, burn, n_paths=n_paths, seed=seed, horizon_end=horizon_end,
+                                  actual_past=actual_past, combinations=combinations, engine=opts, memo=memo,
+                                  workers=workers):
+            base = run if base is None else base
+            tables.append(scenario_table(base, run, book, model))
+            reasons[name] = nothing_changed(base, run)
+    return flag_changes_nothing(pd.concat(tables, ignore_index=True), reasons)
 
 
 def nothing_changed(base: ScenarioRun, run: ScenarioRun) -> str:
@@ -319,10 +321,7 @@ def summary(table: pd.DataFrame, month: str | None = None) -> pd.DataFrame:
 
 
 def _merge(scenarios: dict[str, list[LeverSpec]], names: list[str]) -> list[LeverSpec]:
-    merged: dict[str, LeverSpec] = {}
-    for n in names:
-        for lv in scenario_levers(scenarios, n):
-            merged[lv.kind] = lv
+    merged: dict[str, LeverSpec] = {lv.kind: lv for n in names for lv in scenario_levers(scenarios, n)}
     return list(merged.values())
 
 
@@ -334,7 +333,7 @@ def _run_all(book, model, scenarios, burn, *, n_paths, seed, horizon_end, actual
     runs = map_scenarios(lambda item: run_scenario(book, model, item[0], item[1], burn, horizon_end=horizon_end,
                                                    n_paths=n_paths, seed=seed, actual_past=actual_past,
                                                    engine=engine, memo=memo), plans.items(), workers)
-    return dict(zip(plans, progress.bar(runs, desc="simulating scenarios", total=len(plans)), strict=True))
+    return zip(plans, progress.bar(runs, desc="simulating scenarios", total=len(plans)), strict=True)
 
 
 # ------------------------------------------------------------------------------------------------------ the plan
