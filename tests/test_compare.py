@@ -378,3 +378,18 @@ def test_a_study_reading_its_kept_draws_and_runs_equals_one_that_draws_everythin
     for attr in ("months", "trace", "actions"):
         pd.testing.assert_frame_equal(getattr(fast, attr), getattr(slow, attr), check_exact=True)
     assert fast.levers == slow.levers and fast.cost == slow.cost
+
+
+def test_the_memo_keeps_simulations_within_its_budget(book, monkeypatch):
+    """A chain's simulation is kept for smaller runs only while the memo's simulations fit SIMULATION_BYTES."""
+    from cashsim.levers import memo as memo_mod
+
+    chain = SCENARIOS["discount"]
+    for budget, kept in ((10 ** 9, True), (1000, False)):
+        monkeypatch.setattr(memo_mod, "SIMULATION_BYTES", budget)
+        model = Model()
+        memo = memo_mod.LeverMemo(book, model)
+        first = cmp.run_scenario(book, model, "d", chain, burn(1.0), memo=memo, **RUN)
+        again = cmp.run_scenario(book, model, "d", chain, burn(1.0), memo=memo, **{**RUN, "n_paths": 100})
+        assert np.shares_memory(first.sim.daily, again.sim.daily) is kept
+        assert np.array_equal(again.sim.daily, first.sim.daily[:100])

@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 R = TypeVar("R")
+#: Memory a :class:`LeverMemo` may hold in simulations of its chains (bytes; the demo study's: 54 MB).
+SIMULATION_BYTES = 256 * 2 ** 20
 #: Scenarios run at once by :func:`map_scenarios` by default (at most the machine's cores); 1 runs them in turn.
 SCENARIO_WORKERS = 2
 
@@ -145,11 +147,14 @@ class LeverMemo:
         return sim if sim is not None and sim.n_paths >= n_paths else None
 
     def remember_simulation(self, levers: list[LeverSpec], settings: tuple, sim: Any) -> None:
-        """Keep ``sim`` (the chain ``levers`` simulated with ``settings``) for :meth:`simulation` (the largest)."""
+        """Keep ``sim`` (the chain ``levers`` simulated with ``settings``) for :meth:`simulation` (the largest), while
+        the simulations kept hold at most :data:`SIMULATION_BYTES`."""
         key = (tuple(lever_key(lv) for lv in levers), settings)
         with self._lock:
             old = self._sims.get(key)
-            if old is None or old.n_paths < sim.n_paths:
+            held = sum(v.daily.nbytes + v.daily_cost.nbytes for k, v in self._sims.items() if k != key)
+            if (old is None or old.n_paths < sim.n_paths) and \
+                    held + sim.daily.nbytes + sim.daily_cost.nbytes <= SIMULATION_BYTES:
                 self._sims[key] = sim
 
     def keep(self, *chains: list[LeverSpec]) -> None:

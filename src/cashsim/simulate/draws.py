@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 
 #: Default memory budget of a :class:`Draws` (bytes): the normals of one or two lever studies' baselines.
-DEFAULT_MAX_BYTES = 512 * 2 ** 20
+DEFAULT_MAX_BYTES = 256 * 2 ** 20
 
 
 @dataclass(eq=False)
