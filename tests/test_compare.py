@@ -370,3 +370,45 @@ def test_changes_nothing_text_in_english_and_in_the_readers_words():
     assert "\n" not in french                                       # one line per scenario, not per month
     assert cmp.changes_nothing_text(table.drop(columns="changes_nothing")) == ""
     assert cmp.changes_nothing_text(cmp.flag_changes_nothing(table[["scenario", "month"]], {})) == ""
+
+
+def test_a_study_reading_its_kept_draws_and_runs_equals_one_that_draws_everything(book, monkeypatch):
+    """The comparison on 400 paths then the plan on 200 with one memo (as the study does): the plan's baseline and
+    the trials equal to a compared scenario take the first 200 paths of its run, the other runs read the memo's
+    normals; the same table and plan as runs that draw everything (no memo)."""
+    from cashsim.levers.memo import LeverMemo
+
+    b = CashBurn(salaries_and_social=[240_000] + [1.0] * 5, window_months=1, required_probability=0.8)
+    model = Model()
+    memo = LeverMemo(book, model)
+    calls = []
+    real = cmp.simulate
+    monkeypatch.setattr(cmp, "simulate", lambda *a, **k: calls.append(k.get("draws")) or real(*a, **k))
+    fast_table = cmp.compare_levers(book, model, SCENARIOS, b, memo=memo, **{**RUN, "n_paths": 400})
+    fast = cmp.cheapest_plan(book, model, SCENARIOS, b, memo=memo, **RUN)
+    assert memo.draws.reads > 0 and len(memo.draws) == 1
+    assert len(calls) < len(SCENARIOS) + len(fast.trace) + 1            # some runs were not run again
+    monkeypatch.setattr(LeverMemo, "serves", lambda self, book, model: False)
+    calls.clear()
+    slow_table = cmp.compare_levers(book, Model(), SCENARIOS, b, **{**RUN, "n_paths": 400})
+    slow = cmp.cheapest_plan(book, Model(), SCENARIOS, b, **RUN)
+    assert calls and all(d is None for d in calls)
+    pd.testing.assert_frame_equal(fast_table, slow_table, check_exact=True)
+    for attr in ("months", "trace", "actions"):
+        pd.testing.assert_frame_equal(getattr(fast, attr), getattr(slow, attr), check_exact=True)
+    assert fast.levers == slow.levers and fast.cost == slow.cost
+
+
+def test_the_memo_keeps_simulations_within_its_budget(book, monkeypatch):
+    """A chain's simulation is kept for smaller runs only while the memo's simulations fit SIMULATION_BYTES."""
+    from cashsim.levers import memo as memo_mod
+
+    chain = SCENARIOS["discount"]
+    for budget, kept in ((10 ** 9, True), (1000, False)):
+        monkeypatch.setattr(memo_mod, "SIMULATION_BYTES", budget)
+        model = Model()
+        memo = memo_mod.LeverMemo(book, model)
+        first = cmp.run_scenario(book, model, "d", chain, burn(1.0), memo=memo, **RUN)
+        again = cmp.run_scenario(book, model, "d", chain, burn(1.0), memo=memo, **{**RUN, "n_paths": 100})
+        assert np.shares_memory(first.sim.daily, again.sim.daily) is kept
+        assert np.array_equal(again.sim.daily, first.sim.daily[:100])

@@ -42,6 +42,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -71,7 +72,7 @@ from cashsim.levers import (
 from cashsim.levers._book import _ensure_columns
 from cashsim.levers.memo import LeverMemo, map_scenarios
 from cashsim.proposal import cost_table, payment_terms, side_by_side  # re-exported: the panel's tables
-from cashsim.simulate import Simulation, engine_session, simulate
+from cashsim.simulate import PATH_BLOCK, Simulation, engine_session, simulate
 from cashsim.targets import json_records, target_report_arrays
 
 BASELINE = "baseline"
@@ -120,19 +121,43 @@ def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], bur
     """Apply ``levers`` to ``book`` and simulate it (rho from the model) against the target.
     ``engine``: where the simulation runs (``Params.simulation.engine_options()``: chunking, local or dask).
     ``memo``: lever applications already made on this book and model (:class:`cashsim.levers.memo.LeverMemo`; the
-    same result, without applying again what it holds). ``months_only``: the target report's months and paths
-    only (a plan trial's: its windows and weekly plan are read by no one)."""
-    if memo is not None and memo.serves(book, model):
-        new_book, costs, inputs = memo.apply(levers)
-    else:
-        new_book, costs, inputs = apply_levers_traced(book, levers, model)
+    same result, without applying again what it holds; its :attr:`~cashsim.levers.memo.LeverMemo.draws` keep the
+    engine's normals for the next runs: the same numbers, drawn once). ``months_only``: the target report's months
+    and paths only (a plan trial's: its windows and weekly plan are read by no one)."""
     rm = float(getattr(model, "rho_month", 0.0))
     rc = float(getattr(model, "rho_customer", 0.0))
-    sim = simulate(new_book, horizon_end=horizon_end, n_paths=n_paths, seed=seed, rho_month=rm, rho_customer=rc,
-                   **(engine or {}))
+    kw = dict(horizon_end=horizon_end, n_paths=n_paths, seed=seed, rho_month=rm, rho_customer=rc, **(engine or {}))
+    if memo is not None and memo.serves(book, model):
+        new_book, costs, inputs = memo.apply(levers)
+        sim = _chain_simulation(memo, levers, new_book, kw)
+    else:
+        new_book, costs, inputs = apply_levers_traced(book, levers, model)
+        sim = simulate(new_book, **kw)
     report = target_report_arrays(sim.daily, sim.days, burn, actual_past=actual_past, as_of=book.as_of,
                                   months_only=months_only)
     return ScenarioRun(name=name, levers=levers, book=new_book, costs=costs, sim=sim, targets=report, inputs=inputs)
+
+
+def _chain_simulation(memo: LeverMemo, levers: list[LeverSpec], book: Book, kw: dict[str, Any]) -> Simulation:
+    """``simulate(book, **kw)`` for the memo's chain ``levers``: the first paths of the chain's simulation already
+    run on as many paths or more (the plan search's baseline and the trials that are a compared scenario: each
+    block of paths has its own seed, so they are the very numbers), else a run reading the memo's normals
+    (:attr:`LeverMemo.draws`)."""
+    n = int(kw["n_paths"])
+    seed = kw["seed"]
+    settings = (repr(seed), str(pd.Timestamp(kw["horizon_end"]).normalize()), repr(kw["rho_month"]),
+                repr(kw["rho_customer"]))
+    whole = isinstance(seed, int | np.integer) and n % PATH_BLOCK == 0
+    done = memo.simulation(levers, settings, n) if whole else None
+    if done is None:
+        sim = simulate(book, draws=memo.draws, **kw)
+        if whole:
+            memo.remember_simulation(levers, settings, sim)
+        return sim
+    meta = {"backend": kw.get("backend", "local"), "chunk_paths": int(kw.get("chunk_paths", 1000)),
+            "path_block": PATH_BLOCK}
+    return dataclasses.replace(done, daily=done.daily[:n], daily_cost=done.daily_cost[:n], n_paths=n, book=book,
+                               meta=meta)
 
 
 def _target_rows(run: ScenarioRun) -> pd.DataFrame:
@@ -226,12 +251,14 @@ def compare_levers(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]]
     """
     memo = memo if memo is not None and memo.serves(book, model) else LeverMemo(book, model)
     with engine_session(engine) as opts:
-        runs = _run_all(book, model, scenarios, burn, n_paths=n_paths, seed=seed, horizon_end=horizon_end,
-                        actual_past=actual_past, combinations=combinations, engine=opts, memo=memo,
-                        workers=workers)
-    base = runs[BASELINE]
-    table = pd.concat([scenario_table(base, r, book, model) for r in runs.values()], ignore_index=True)
-    return flag_changes_nothing(table, {name: nothing_changed(base, r) for name, r in runs.items()})
+        tables, reasons, base = [], {}, None      # each scenario's rows as it comes (the baseline first)
+        for name, run in _run_all(book, model, scenarios, burn, n_paths=n_paths, seed=seed, horizon_end=horizon_end,
+                                  actual_past=actual_past, combinations=combinations, engine=opts, memo=memo,
+                                  workers=workers):
+            base = run if base is None else base
+            tables.append(scenario_table(base, run, book, model))
+            reasons[name] = nothing_changed(base, run)
+    return flag_changes_nothing(pd.concat(tables, ignore_index=True), reasons)
 
 
 def nothing_changed(base: ScenarioRun, run: ScenarioRun) -> str:
@@ -298,10 +325,7 @@ def summary(table: pd.DataFrame, month: str | None = None) -> pd.DataFrame:
 
 
 def _merge(scenarios: dict[str, list[LeverSpec]], names: list[str]) -> list[LeverSpec]:
-    merged: dict[str, LeverSpec] = {}
-    for n in names:
-        for lv in scenario_levers(scenarios, n):
-            merged[lv.kind] = lv
+    merged: dict[str, LeverSpec] = {lv.kind: lv for n in names for lv in scenario_levers(scenarios, n)}
     return list(merged.values())
 
 
@@ -313,7 +337,7 @@ def _run_all(book, model, scenarios, burn, *, n_paths, seed, horizon_end, actual
     runs = map_scenarios(lambda item: run_scenario(book, model, item[0], item[1], burn, horizon_end=horizon_end,
                                                    n_paths=n_paths, seed=seed, actual_past=actual_past,
                                                    engine=engine, memo=memo), plans.items(), workers)
-    return dict(zip(plans, progress.bar(runs, desc="simulating scenarios", total=len(plans)), strict=True))
+    return zip(plans, progress.bar(runs, desc="simulating scenarios", total=len(plans)), strict=True)
 
 
 # ------------------------------------------------------------------------------------------------------ the plan

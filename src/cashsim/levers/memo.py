@@ -19,6 +19,10 @@ every chain that is not a prefix of the given ones (the plan search keeps only t
 :func:`map_scenarios` runs a study's independent scenarios (or a plan round's trials) on a few threads: applying
 levers is numpy work on big arrays and the engine's kernel releases the GIL, so two scenarios overlap on two
 cores; each keeps its own seed, so the results do not depend on the number of threads.
+
+A memo also carries the engine's normals of the chain's runs (:attr:`LeverMemo.draws`,
+:class:`cashsim.simulate.draws.Draws`): every run of a study uses one seed, so its streams are drawn once and
+read by the other runs -- the same numbers, bit for bit.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ import pandas as pd
 from pydantic import BaseModel
 
 from cashsim.levers._book import empty_costs
+from cashsim.simulate.draws import Draws
 
 if TYPE_CHECKING:
     from cashsim.behaviour import PayerModel
@@ -41,6 +46,8 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 R = TypeVar("R")
+#: Memory a :class:`LeverMemo` may hold in simulations of its chains (bytes; the demo study's: 54 MB).
+SIMULATION_BYTES = 256 * 2 ** 20
 #: Scenarios run at once by :func:`map_scenarios` by default (at most the machine's cores); 1 runs them in turn.
 SCENARIO_WORKERS = 2
 
@@ -98,6 +105,10 @@ class LeverMemo:
         self.model = model
         self._done: dict[tuple, tuple[Book, pd.DataFrame]] = {}
         self._lock = threading.Lock()
+        #: The engine's normals of the runs on this book's chains (same seed: the same streams), drawn once.
+        self.draws = Draws()
+        #: Simulations of chains, by (chain, run settings): see :meth:`simulation`.
+        self._sims: dict[tuple, Any] = {}
         self.hits = 0
         self.misses = 0
 
@@ -125,11 +136,34 @@ class LeverMemo:
             frames.append(hit[1])
         return book, pd.concat(frames, ignore_index=True), inputs
 
+    def simulation(self, levers: list[LeverSpec], settings: tuple, n_paths: int) -> Any:
+        """The simulation remembered for this chain and these run ``settings`` (seed, horizon, copula) on at least
+        ``n_paths`` paths (:meth:`remember_simulation`), or None. Its first ``n_paths`` paths are a run on
+        ``n_paths`` paths when both are whole blocks of :data:`~cashsim.simulate.PATH_BLOCK`: each block of paths
+        is drawn from its own seed (the caller checks this)."""
+        key = (tuple(lever_key(lv) for lv in levers), settings)
+        with self._lock:
+            sim = self._sims.get(key)
+        return sim if sim is not None and sim.n_paths >= n_paths else None
+
+    def remember_simulation(self, levers: list[LeverSpec], settings: tuple, sim: Any) -> None:
+        """Keep ``sim`` (the chain ``levers`` simulated with ``settings``) for :meth:`simulation` (the largest), while
+        the simulations kept hold at most :data:`SIMULATION_BYTES`."""
+        key = (tuple(lever_key(lv) for lv in levers), settings)
+        with self._lock:
+            old = self._sims.get(key)
+            held = sum(v.daily.nbytes + v.daily_cost.nbytes for k, v in self._sims.items() if k != key)
+            if (old is None or old.n_paths < sim.n_paths) and \
+                    held + sim.daily.nbytes + sim.daily_cost.nbytes <= SIMULATION_BYTES:
+                self._sims[key] = sim
+
     def keep(self, *chains: list[LeverSpec]) -> None:
-        """Forget every remembered chain that is not a prefix of one of ``chains``."""
+        """Forget every remembered chain that is not a prefix of one of ``chains`` (and every simulation but
+        theirs)."""
         keys = [tuple(lever_key(lv) for lv in c) for c in chains]
         with self._lock:
             self._done = {k: v for k, v in self._done.items() if any(c[:len(k)] == k for c in keys)}
+            self._sims = {k: v for k, v in self._sims.items() if k[0] in keys}
 
     def __len__(self) -> int:
         return len(self._done)

@@ -17,6 +17,7 @@ Example::
 
 from __future__ import annotations
 
+import numba
 import numpy as np
 
 
@@ -51,8 +52,48 @@ def scale_hazard(rows: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
 
     The hazard is taken on the law *given eventual payment*, q = p / sum(p): h_g = q_g / S_{g-1}, S_g = 1 - sum q.
     New h'_g = min(1, h_g m_g), q'_g = h'_g prod_{j<g}(1 - h'_j); the last grid day takes what is left. The
-    never-paid mass is kept: the lever acts on timing only.
+    never-paid mass is kept: the lever acts on timing only. Row by row in compiled code (no GIL, no big
+    temporaries): the same operations in the same order as :func:`_scale_hazard_numpy`, so the same numbers.
     """
+    rows = np.ascontiguousarray(rows, dtype=np.float64)
+    mult = np.ascontiguousarray(np.broadcast_to(multiplier, rows.shape), dtype=np.float64)
+    if rows.shape[1] == 0:
+        return rows.copy()
+    paid = rows.sum(axis=1)                             # numpy's (pairwise) row sums, as the reference
+    out = np.empty_like(rows)
+    _scale_hazard_rows(rows, mult, paid, out)
+    return out
+
+
+@numba.njit(nogil=True, cache=True)
+def _scale_hazard_rows(rows, mult, paid, out):
+    """:func:`_scale_hazard_numpy` row by row: every element goes through the same operations in the same order
+    (running sums and products left to right, as ``numpy.cumsum`` / ``cumprod``), so the same numbers."""
+    n, width = rows.shape
+    for i in range(n):
+        s = paid[i]
+        acc = 0.0                       # sum of q before day g
+        alive = 1.0                     # prod of (1 - h) before day g
+        for g in range(width):
+            q = rows[i, g] / s if s > 0 else 0.0
+            surv = 0.0 if g == 0 else acc   # [0, cumsum(q)[:-1]] then 1 - it
+            surv = 1.0 - surv
+            h = q / surv if surv > 1e-12 else 1.0
+            h *= mult[i, g]
+            if h < 0.0:
+                h = 0.0
+            elif h > 1.0:
+                h = 1.0
+            if g == width - 1:
+                h = 1.0
+            out[i, g] = alive * h * s
+            acc = q if g == 0 else acc + q
+            alive = alive * (1.0 - h) if g > 0 else 1.0 - h
+    return out
+
+
+def _scale_hazard_numpy(rows: np.ndarray, multiplier: np.ndarray) -> np.ndarray:
+    """:func:`scale_hazard` in numpy (the reference its compiled loop reproduces; tests compare them)."""
     paid = rows.sum(axis=1, keepdims=True)
     q = np.divide(rows, paid, out=np.zeros_like(rows), where=paid > 0)
     surv_before = np.zeros_like(q)                     # 1 - sum of q before each day: [0, cumsum(q)[:-1]] ...

@@ -34,6 +34,8 @@ How it is computed (profiled; figures in docs/scale.md, ``python -m benchmarks``
   ``daily[day, path]``, never a paths x invoices matrix.
 * :mod:`cashsim.simulate.backends` -- seeding per block of :data:`PATH_BLOCK` paths, local threads or dask: the
   same seed gives the same numbers bit for bit whatever ``chunk_paths``, the threads or the backend.
+* :mod:`cashsim.simulate.draws` -- the normals of a series of runs on one seed, kept by the first and read by the
+  others (a lever study's scenarios and trials): the same numbers, drawn once.
 * :mod:`cashsim.simulate.result` -- the :class:`Simulation`, its views and the exact per-invoice probabilities.
 * here -- :func:`simulate`: checks the arguments, runs the tasks, adds the upfront amounts.
 
@@ -75,12 +77,13 @@ from cashsim.errors import ParamsError
 from cashsim.seeding import SeedLike, recorded, seed_sequence
 from cashsim.simulate._pcg64 import pcg64_state, standard_normals
 from cashsim.simulate.backends import PATH_BLOCK, _run_dask, _run_local, _tasks, engine_session
+from cashsim.simulate.draws import Draws, stream_key
 from cashsim.simulate.result import QUANTILES, Simulation, invoice_probabilities, quantile_name
 from cashsim.simulate.tables import GUIDE_BINS, GUIDE_LO, GUIDE_SCALE, GUIDE_TOP, Thresholds, _prepare, threshold_tables
 
 __all__ = [
     "BOOK_DEFAULTS", "BOOK_REQUIRED", "GUIDE_BINS", "GUIDE_LO", "GUIDE_SCALE", "GUIDE_TOP", "PATH_BLOCK", "QUANTILES",
-    "Book", "Simulation", "Thresholds", "business_day_calendar", "engine_session", "invoice_probabilities",
+    "Book", "Draws", "Simulation", "Thresholds", "business_day_calendar", "engine_session", "invoice_probabilities",
     "next_allowed", "payment_run_calendar", "pcg64_state", "quantile_name", "simulate", "standard_normals",
     "threshold_tables",
 ]
@@ -88,14 +91,17 @@ __all__ = [
 
 def simulate(book: Book, *, horizon_end: Any, n_paths: int, seed: SeedLike, rho_month: float, rho_customer: float,
              chunk_paths: int = 1000, backend: Literal["local", "dask"] = "local", dask_address: str | None = None,
-             group_by: Any = None, progress: bool = False, n_threads: int | None = None) -> Simulation:
+             group_by: Any = None, progress: bool = False, n_threads: int | None = None,
+             draws: Draws | None = None) -> Simulation:
     """Simulate the collection of ``book`` on ``n_paths`` paths from ``as_of + 1`` to ``horizon_end`` (inclusive).
 
     ``rho_month``, ``rho_customer``: copula loadings (>= 0, sum <= 1). ``chunk_paths``: paths per task (rounded up
     to blocks of :data:`PATH_BLOCK`); ``backend="dask"`` runs the tasks on dask.distributed (the scheduler at
     ``dask_address``, else a two-worker LocalCluster); ``n_threads`` threads for the local backend (default: all
     cores). ``group_by``: one non-negative int per invoice -> ``Simulation.group_monthly``. The result does not
-    depend on ``chunk_paths``, ``n_threads`` or ``backend``.
+    depend on ``chunk_paths``, ``n_threads`` or ``backend``. ``draws``: a :class:`~cashsim.simulate.draws.Draws`
+    shared by a series of runs on one seed (a lever study): the local backend reads the normals it holds instead of
+    drawing them again (the same numbers: it never changes the result).
     """
     if not isinstance(book, Book):
         raise ParamsError("simulate() takes a cashsim.book.Book (see PayerModel.book)")
@@ -128,8 +134,20 @@ def simulate(book: Book, *, horizon_end: Any, n_paths: int, seed: SeedLike, rho_
         group_monthly = np.empty((n_paths, prep.n_groups, prep.n_months)) if prep.use_groups else None
         # enough tasks to keep every thread busy: chunking never changes the numbers, only the schedule
         per_thread = PATH_BLOCK * -(-n_blocks // threads)
-        _run_local(prep, _tasks(n_paths, min(int(chunk_paths), per_thread)), seeds, n_paths, threads, progress,
-                   (daily, cost, group_monthly))
+        stream, key = ("draw", None), None
+        if draws is not None:
+            key = stream_key(seeds, prep.n_factor_months, prep.n_customers)
+            stream = draws.claim(key, n_blocks, n_paths // PATH_BLOCK, len(book.invoices), prep.n_factor_months,
+                                 prep.n_customers, PATH_BLOCK)
+        try:
+            _run_local(prep, _tasks(n_paths, min(int(chunk_paths), per_thread)), seeds, n_paths, threads, progress,
+                       (daily, cost, group_monthly), stream)
+        except BaseException:
+            if stream[0] == "write":
+                draws.done(key, stream[1], ok=False)
+            raise
+        if stream[0] == "write":
+            draws.done(key, stream[1], ok=True)
     up_day, up_amt = _upfront(book, days)
     if len(up_day):
         daily += np.bincount(up_day, weights=up_amt, minlength=len(days))[None, :]

@@ -42,15 +42,20 @@ def _block_paths(n_paths: int, block: int) -> int:
     return min(PATH_BLOCK, n_paths - block * PATH_BLOCK)
 
 
+_NO_DRAWS = np.empty((0, 0, PATH_BLOCK))
+
+
 def _run_blocks(prep: _Prepared, blocks: list[int], seeds: list[np.random.SeedSequence], n_paths: int,
-                out: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None
-                ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
+                out: tuple[np.ndarray, np.ndarray, np.ndarray | None] | None = None,
+                stream: tuple[str, Any] | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray | None] | None:
     """Cash per day (and discounts, group months) for the paths of ``blocks``, in block order: written into
     ``out`` (the rows of these paths in the run's ``daily``, ``daily_cost`` and ``group_monthly``) or returned.
 
     Stream of a block (``Generator(PCG64(child)).standard_normal``, drawn in the compiled kernel): month factors
     (n_factor_months x paths), customer factors (n_customers x paths), then one standard normal per (invoice,
-    path), invoice-major in the book's row order.
+    path), invoice-major in the book's row order. ``stream``: ``("read", record)`` reads these normals from a
+    :mod:`cashsim.simulate.draws` record, ``("write", record)`` writes them to it (only for tasks whose blocks are
+    whole and consecutive: the others draw); the same numbers either way.
     """
     sizes = [_block_paths(n_paths, b) for b in blocks]
     cols = np.cumsum([0] + sizes).astype(np.int64)
@@ -59,19 +64,38 @@ def _run_blocks(prep: _Prepared, blocks: list[int], seeds: list[np.random.SeedSe
     # discounts only where the book has some (the kernel never books one otherwise)
     cost = np.zeros((prep.n_days + 1, total) if prep.any_discount else (1, 1))
     groups = np.zeros((total, prep.n_groups, prep.n_months + 1)) if prep.use_groups else np.zeros((1, 1, 1))
-    states = np.vstack([pcg64_state(np.random.PCG64(seed)) for seed in seeds])
+    mode, rec = stream or ("draw", None)
+    lo, hi = blocks[0], blocks[-1] + 1
+    usable = (rec is not None and hi <= rec.n_blocks and all(s == PATH_BLOCK for s in sizes)
+              and list(blocks) == list(range(lo, hi)))
+    mode = mode if usable else "draw"
     s_month = np.empty((prep.n_factor_months, total))
     s_cust = np.empty((prep.n_customers, total))
-    for b, size in enumerate(sizes):
-        for factors in (s_month, s_cust):                 # standard normals: the kernel applies the loadings
-            drawn = np.empty((factors.shape[0], size))
-            standard_normals(states[b], drawn)
-            factors[:, cols[b]:cols[b + 1]] = drawn
+    stored, n_stored, kept = _NO_DRAWS, 0, _NO_DRAWS
+    if mode == "read":                                    # the recorded factors; the states after the recorded
+        states = rec.end[lo:hi].copy()                   # invoices (a longer book draws on from there)
+        for b in range(len(blocks)):
+            s_month[:, cols[b]:cols[b + 1]] = rec.s_month[lo + b]
+            s_cust[:, cols[b]:cols[b + 1]] = rec.s_cust[lo + b]
+        stored, n_stored = rec.e[lo:hi], min(rec.n_invoices, len(prep.month))
+    else:
+        states = np.vstack([pcg64_state(np.random.PCG64(seed)) for seed in seeds])
+        for b, size in enumerate(sizes):
+            for k, factors in enumerate((s_month, s_cust)):  # standard normals: the kernel applies the loadings
+                drawn = np.empty((factors.shape[0], size))
+                standard_normals(states[b], drawn)
+                factors[:, cols[b]:cols[b + 1]] = drawn
+                if mode == "write":
+                    (rec.s_month, rec.s_cust)[k][lo + b] = drawn
+        if mode == "write":
+            kept = rec.e[lo:hi]
     _simulate_task(states, cols, s_month, s_cust, prep.a_month, prep.a_cust, prep.c_own, prep.month, prep.cust,
                    prep.table, prep.skip, prep.limit, prep.offset, prep.cal_row, prep.amount, prep.disc_g,
                    prep.disc_rate, prep.group, prep.start, prep.first_g, prep.theta, prep.guide, prep.calendars,
                    prep.month_of_day, daily, cost, groups, prep.use_groups, np.empty(total),
-                   np.empty(max(prep.longest, 1), np.int64))
+                   np.empty(max(prep.longest, 1), np.int64), stored, n_stored, kept, mode == "write")
+    if mode == "write":
+        rec.end[lo:hi] = states
     if out is None:
         out = (np.empty((total, prep.n_days)), np.zeros((total, prep.n_days)),
                np.empty((total, prep.n_groups, prep.n_months)) if prep.use_groups else None)
@@ -92,14 +116,15 @@ def _tasks(n_paths: int, chunk_paths: int) -> list[list[int]]:
     return [list(range(b, min(b + per_task, n_blocks))) for b in range(0, n_blocks, per_task)]
 
 
-def _run_local(prep, tasks, seeds, n_paths, n_threads, progress, out):
-    """Run the tasks on ``n_threads`` threads; each writes its paths' rows of ``out`` (daily, cost, groups)."""
+def _run_local(prep, tasks, seeds, n_paths, n_threads, progress, out, stream=None):
+    """Run the tasks on ``n_threads`` threads; each writes its paths' rows of ``out`` (daily, cost, groups).
+    ``stream``: normals read from or written to a record (:func:`_run_blocks`)."""
     n_threads = max(1, min(n_threads or os.cpu_count() or 1, len(tasks)))
 
     def run(task: list[int]) -> None:
         rows = slice(task[0] * PATH_BLOCK, task[0] * PATH_BLOCK + sum(_block_paths(n_paths, b) for b in task))
         _run_blocks(prep, task, [seeds[b] for b in task], n_paths,
-                    (out[0][rows], out[1][rows], None if out[2] is None else out[2][rows]))
+                    (out[0][rows], out[1][rows], None if out[2] is None else out[2][rows]), stream)
 
     if n_threads == 1:
         list(_progress(map(run, tasks), len(tasks), progress))

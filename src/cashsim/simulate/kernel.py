@@ -126,23 +126,24 @@ def _position(z, guide_t, th):
 
 
 @numba.njit(nogil=True, cache=True)
-def _pay(e, smi, sci, am, ac, c, guide_t, th, row_of, amt, flat, bins):
+def _pay(e, smi, sci, am, ac, c, guide_t, th, row_of, amt, flat, bins, xs):
     """One invoice without discount or groups on every path ``p``: ``flat[row_of[r] + p] += amt`` where ``r`` is
     the first table position with ``th[r] >= x``, ``x = am smi[p] + ac sci[p] + c e[p]`` and ``row_of[r]`` the
     offset of its day's row in the flattened ``daily`` (see :func:`_simulate_task`).
 
-    Two passes, the same arithmetic as :func:`_position`: every path's ``x`` (into ``e``, consumed) and guide bin
-    (into the scratch ``bins``) first, a loop the compiler vectorises; then the guide, the scan and the booking,
-    whose chain of dependent loads no longer waits for the bin's arithmetic."""
+    Two passes, the same arithmetic as :func:`_position`: every path's ``x`` and guide bin (into the scratch
+    arrays ``xs`` and ``bins``, at least as long as ``e``) first, a loop the compiler vectorises; then the guide, the
+    scan and the booking, whose chain of dependent loads no longer waits for the bin's arithmetic. ``e`` is only
+    read: it may be a study's stored normals (:mod:`cashsim.simulate.draws`), which later runs read again."""
     n = e.shape[0]
     for p in range(n):
         up = np.uintp(p)
         x = am * smi[up] + ac * sci[up] + c * e[up]
-        e[up] = x
+        xs[up] = x
         bins[up] = np.uintp((min(max(x, GUIDE_LO), GUIDE_TOP) - GUIDE_LO) * GUIDE_SCALE)
     for p in range(n):
         up = np.uintp(p)
-        z = e[up]
+        z = xs[up]
         r = np.uintp(guide_t[bins[up]])
         while th[r] < z:
             r += np.uintp(1)
@@ -152,7 +153,7 @@ def _pay(e, smi, sci, am, ac, c, guide_t, th, row_of, amt, flat, bins):
 @numba.njit(nogil=True, cache=True)
 def _simulate_task(states, cols, s_month, s_cust, a_month, a_cust, c_own, month, cust, table, skip, limit, offset,
                    cal_row, amount, disc_g, disc_rate, group, start, first_g, theta, guide, calendars, month_of_day,
-                   daily, cost, group_monthly, use_groups, e, day_of):
+                   daily, cost, group_monthly, use_groups, e, day_of, stored, n_stored, kept, keep):
     """Pay every invoice of the book on the paths of one task; cash goes to ``daily[day, path]`` (discounts to
     ``cost``, cash to ``group_monthly[path, group, month]`` when ``use_groups``).
 
@@ -166,15 +167,28 @@ def _simulate_task(states, cols, s_month, s_cust, a_month, a_cust, c_own, month,
     ``day_of[r]``, built once per invoice, is the day index of table position ``r`` through the
     invoice's calendar, or the sink row ``daily.shape[0] - 1`` (never paid, or paid after the horizon); for an
     invoice without discount or groups, the offset of that day's row in the flattened ``daily``.
+
+    Normals kept from an earlier run on the same streams (:mod:`cashsim.simulate.draws`): the first ``n_stored``
+    invoices read block ``b``'s normals from ``stored[b, i]`` instead of drawing them (the states then stand after
+    them: the later invoices draw on; a skipped invoice reads nothing, a plain one is paid block by block straight
+    from them); ``keep`` writes every invoice's normals to ``kept[b, i]``. The same numbers either way.
     """
     n_blocks = cols.shape[0] - 1
     n_paths = cols[n_blocks]
     sink_a = calendars.shape[1] - 1
     flat = daily.reshape(-1)
     bins = np.empty(e.shape[0], np.uintp)                 # _pay's scratch (engine branch, issue 18)
+    xs = np.empty(e.shape[0])                             # _pay's scratch: it never writes its normals (stored rows)
     for i in range(month.shape[0]):
         _prefetch_tables(i + PREFETCH_AHEAD, skip, table, start, theta, guide)     # (engine branch, issue 18)
-        _draw(states, cols, e)
+        read = i < n_stored                                   # this invoice's normals are in ``stored``
+        if not read:
+            _draw(states, cols, e)
+        if keep:
+            for b in range(n_blocks):
+                dst = kept[b, i]
+                for p in range(cols[b], cols[b + 1]):
+                    dst[np.uintp(p - cols[b])] = e[np.uintp(p)]
         if skip[i]:
             continue
         t = table[i]
@@ -198,8 +212,19 @@ def _simulate_task(states, cols, s_month, s_cust, a_month, a_cust, c_own, month,
         amt = amount[i]
         am, ac, c = a_month[i], a_cust[i], c_own[i]
         # indices are unsigned (all are >= 0): numba then skips its negative-index wraparound code
+        if plain and read:                                    # straight from the stored rows, block by block
+            for b in range(n_blocks):
+                c0, c1 = cols[b], cols[b + 1]
+                _pay(stored[b, i, :c1 - c0], smi[c0:c1], sci[c0:c1], am, ac, c, guide_t, th, day_of, amt,
+                     flat[c0:], bins, xs)
+            continue
+        if read:
+            for b in range(n_blocks):
+                src = stored[b, i]
+                for p in range(cols[b], cols[b + 1]):
+                    e[np.uintp(p)] = src[np.uintp(p - cols[b])]
         if plain:
-            _pay(e, smi, sci, am, ac, c, guide_t, th, day_of, amt, flat, bins)
+            _pay(e, smi, sci, am, ac, c, guide_t, th, day_of, amt, flat, bins, xs)
             continue
         r_disc = disc_g[i] - g0                              # discount taken when the table position <= r_disc
         cash_disc = amt * (1.0 - disc_rate[i])

@@ -58,7 +58,8 @@ def _fill_tables(cdf, t_profile, t_first, t_lower, t_stop, start, edges, theta, 
 
     ``theta[start[t] + r] = Phi^-1((F(g) - lower) / (1 - lower))`` for ``g = first + r < stop`` (clipped to
     [0, 1], NaN -> 0), then ``+inf``. ``guide[t, j]`` (``j >= 1``) = the number of entries below
-    ``edges[j]``, i.e. the first position whose threshold is ``>= edges[j]``; ``guide[t, 0] = 0``. Built entry by
+    ``edges[j]``, i.e. the first position whose threshold is ``>= edges[j]``; ``guide[t, 0] = 0``. ``guide``
+    comes in zeroed: a table of the single entry ``+inf`` is left so. Built entry by
     entry: the bins of entry ``r`` are those whose edge lies in ``(theta[r - 1], theta[r]]``.
     """
     G = cdf.shape[1]
@@ -66,6 +67,9 @@ def _fill_tables(cdf, t_profile, t_first, t_lower, t_stop, start, edges, theta, 
     for t in range(t0, t1):
         k, a, base, g_first = t_profile[t], t_lower[t], start[t], t_first[t]
         n = t_stop[t] - g_first + 1
+        if n == 1:                      # never paid within the horizon: +inf, and a guide of zeros (as allocated)
+            theta[base] = np.inf
+            continue
         for r in range(n - 1):
             q = (cdf[k, min(g_first + r, G - 1)] - a) / (1.0 - a)
             q = 0.0 if np.isnan(q) else min(max(q, 0.0), 1.0)
@@ -212,8 +216,10 @@ def threshold_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lo
     start = np.r_[0, np.cumsum(length)[:-1]].astype(np.int64)
     theta = np.empty(int(length.sum()))
     longest = length.max(initial=1)
-    guide = np.empty((len(keys), GUIDE_BINS), np.uint8 if longest <= 256 else np.int16 if longest <= 2 ** 15
-                     else np.int32)                                    # the smallest type: more tables in cache
+    # the smallest type: more tables in cache; zeros: the guide of a table of one entry (+inf), left as allocated
+    # (pages of tables the engine never reads are never touched)
+    guide = np.zeros((len(keys), GUIDE_BINS), np.uint8 if longest <= 256 else np.int16 if longest <= 2 ** 15
+                     else np.int32)
     args = (cdf, t_profile.astype(np.int64), t_first.astype(np.int64),
             t_lower.astype(np.float64), t_stop.astype(np.int64), start, _GUIDE_EDGES, theta, guide)
     cuts = np.searchsorted(start, np.linspace(0, len(theta), max(1, n_threads) + 1)[1:-1]).tolist()
