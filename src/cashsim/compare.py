@@ -288,7 +288,7 @@ def nothing_changed(base: ScenarioRun, run: ScenarioRun) -> str:
 
 def flag_changes_nothing(table: pd.DataFrame, reasons: dict[str, str]) -> pd.DataFrame:
     """``table`` with ``changes_nothing`` (bool) and ``changes_nothing_reason`` per scenario (from ``reasons``)."""
-    why = table["scenario"].map(reasons).fillna("").astype(str)
+    why = table["scenario"].map(lambda s: reasons.get(s, "")).astype(str)  # no reason: "" (a NaN never appears)
     return table.assign(changes_nothing=why.ne("").to_numpy(), changes_nothing_reason=why.to_numpy())
 
 

@@ -37,7 +37,6 @@ import pandas as pd
 from pydantic import BaseModel
 
 from cashsim.levers._book import empty_costs
-from cashsim.simulate.draws import Draws
 
 if TYPE_CHECKING:
     from cashsim.behaviour import PayerModel
@@ -105,6 +104,9 @@ class LeverMemo:
         self.model = model
         self._done: dict[tuple, tuple[Book, pd.DataFrame]] = {}
         self._lock = threading.Lock()
+        # imported here: cashsim.simulate loads the compiled engine, which the lever specs (every params load) need not
+        from cashsim.simulate.draws import Draws
+
         #: The engine's normals of the runs on this book's chains (same seed: the same streams), drawn once.
         self.draws = Draws()
         #: Simulations of chains, by (chain, run settings): see :meth:`simulation`.
