@@ -307,6 +307,33 @@ def test_unique_rows_is_numpys_unique_over_rows():
             assert np.array_equal(inv, inv0.ravel()), trial
 
 
+def test_remap_reuses_the_last_equal_row_and_survives_colliding_hashes(monkeypatch):
+    """_remap gives each new law the last pmf row equal to it byte for byte, else a row appended in order; the same
+    when every row hash collides (the rows are then compared one by one); the next remap on the result finds the
+    rows it added."""
+    from cashsim.levers import _book as lb
+
+    laws = {0: pmf_at({0: 1.0}), 1: pmf_at({20: 1.0}), 2: pmf_at({5: 1.0}), 3: pmf_at({30: 0.5})}
+
+    def transform(rows, keys):                      # key -> law, whatever the input row
+        return np.vstack([laws[int(k)] for k in keys[:, 0]])
+
+    # the rows added come in numpy's order of unique rows (bytes, big-endian): {30: 0.5} before {20: 1.0}
+    expected = np.vstack([pmf_at({0: 1.0}), pmf_at({5: 1.0}), pmf_at({0: 1.0}), pmf_at({9: 0.5}),
+                          pmf_at({30: 0.5}), pmf_at({20: 1.0})])
+    for collide in (False, True):
+        if collide:
+            monkeypatch.setattr(lb, "_row_hashes", lambda rows: np.zeros(len(rows), dtype=np.uint64))
+        start = Book(as_of=AS_OF, grid=GRID, pmfs=expected[:4].copy(), invoices=pd.DataFrame({
+            "invoice_id": list("abcde"), "customer_id": "C", "due_date": AS_OF + pd.Timedelta(days=10),
+            "amount": 100.0, "profile": [0, 1, 2, 3, 3], "min_day": -90}))
+        new = lb._remap(start, start.invoices.copy(), np.arange(5), np.array([[0], [1], [2], [3], [1]]), transform)
+        assert new.invoices["profile"].tolist() == [2, 5, 1, 4, 5], collide
+        assert new.pmfs.tobytes() == expected.tobytes(), collide
+        again = lb._remap(new, new.invoices.copy(), np.array([0, 1]), np.array([[3], [2]]), transform)
+        assert again.invoices["profile"].tolist()[:2] == [4, 1] and again.pmfs.shape == expected.shape, collide
+
+
 def test_lever_memo_gives_the_books_and_costs_of_applying_again(book):
     """LeverMemo.apply = apply_levers_traced, whether the chain is new, shared in part, or seen; keep() forgets
     the chains that are not prefixes; a lever with a field set explicitly to its default is another link."""

@@ -290,3 +290,34 @@ def test_targets_command_end_to_end_on_the_demo(tmp_path):
         assert 0 <= m["p_target_met"] <= 1 and m["expected_shortfall"] >= 0
         assert m["collections_p10"] <= m["collections_p50"] <= m["collections_p90"]
     assert all(0 <= w["p_under_minimum"] <= 1 for w in data["weeks"])
+
+
+def test_reports_worked_out_once_follow_the_burn_and_actuals_by_value_and_hand_out_copies():
+    """target_report_arrays remembers the burn table, the months' calendar and the window's actuals of a study's
+    runs: by value (another burn or other actuals give their own report) and never shared (changing a report's
+    tables changes no later report)."""
+    sim = _fake_sim()
+    kw = dict(salaries_and_social=520_000, external_charges=260_000, taxes_and_vat=190_000, loan_repayments=45_000,
+              opening_cash=350_000, minimum_balance=150_000)
+    burn_a, burn_b = CashBurn(safety_margin="3%", **kw), CashBurn(safety_margin="10%", **kw)
+    past = pd.Series([700_000.0], index=pd.PeriodIndex(["2026-10"], freq="M"))
+
+    def report(burn, actual):
+        return target_report_arrays(sim.daily, sim.days, burn, actual_past=actual, months_only=True)
+
+    first = report(burn_a, past)
+    kept = first.months.copy(deep=True)
+    first.burn.loc[:, "required"] = 0.0                               # the caller's copies, free to change
+    first.paths.collected[:] = 0.0
+    first.paths.targets[:] = 0.0
+    again = report(burn_a, past)
+    pd.testing.assert_frame_equal(again.months, kept, check_exact=True)
+    other = report(burn_b, past)
+    assert other.months["required"].iloc[0] == pytest.approx(1_015_000 * 1.10)
+    assert kept["required"].iloc[0] == pytest.approx(1_015_000 * 1.03)
+    more = report(burn_a, past * 2)
+    assert more.months["collections_mean"].iloc[0] == 1_400_000 and kept["collections_mean"].iloc[0] == 700_000
+    fresh = path_targets(burn_table(burn_b, pd.period_range("2026-10", "2027-02", freq="M"))["required"],
+                         monthly_from_daily(sim.daily, sim.days)[0], pd.period_range("2026-11", "2027-02", freq="M"),
+                         past)
+    assert np.array_equal(other.paths.targets, fresh.targets)

@@ -11,6 +11,8 @@ its own module; this module only wires them, so every stage stays testable alone
 
 from __future__ import annotations
 
+import threading
+import weakref
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -243,7 +245,24 @@ def lever_book(base: Baseline, extra_days: int = LEVER_BOOK_EXTRA_DAYS) -> Book:
     """The book lever studies act on: the open invoices with their dispute flag, type and dates and their payment
     method (so levers leave open disputes and direct-debit payers alone, and resolve disputes on time), the sales
     plan's invoices to ``extra_days`` past the horizon (0: the baseline's own book), and each invoice's
-    ``customer_type`` (the levers' eligibility)."""
+    ``customer_type`` (the levers' eligibility). Remembered per baseline (the same object) and ``extra_days``: a
+    baseline's second study (the scenario panel's, a benchmark's) builds it once. Books are never changed in place."""
+    with _LEVER_BOOKS_LOCK:
+        hit = _LEVER_BOOKS.get(base.book, {}).get((id(base), extra_days))
+    if hit is not None and hit[0]() is base:
+        return hit[1]
+    book = _lever_book(base, extra_days)
+    with _LEVER_BOOKS_LOCK:
+        _LEVER_BOOKS.setdefault(base.book, {})[(id(base), extra_days)] = (weakref.ref(base), book)
+    return book
+
+
+#: Baseline book -> {(id of the baseline, extra days): (weak reference to the baseline, lever book)}.
+_LEVER_BOOKS: weakref.WeakKeyDictionary[Book, dict] = weakref.WeakKeyDictionary()
+_LEVER_BOOKS_LOCK = threading.Lock()
+
+
+def _lever_book(base: Baseline, extra_days: int) -> Book:
     known = base.ledger.known_at(base.as_of)
     open_book = known.open_book(base.as_of)
     book = base.book if extra_days == 0 else base.model.book(

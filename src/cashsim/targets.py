@@ -46,6 +46,7 @@ is a target buffer, not an outflow, and does not enter the weekly plan.
 
 from __future__ import annotations
 
+import functools
 import threading
 from dataclasses import dataclass
 from functools import cached_property
@@ -235,8 +236,8 @@ def path_targets(burn, monthly_paths: np.ndarray, months, actual_past: pd.Series
     paths = np.atleast_2d(np.asarray(monthly_paths, dtype=float))
     if paths.shape[1] != len(sim_months):
         raise ParamsError(f"path_targets: monthly_paths has {paths.shape[1]} columns for {len(sim_months)} months")
-    first = window_start(sim_months[:1], window, anchor_month)[0]
-    all_months = pd.period_range(first, sim_months[-1], freq="M", name="month")
+    all_months, codes, starts = _calendar(sim_months[0], sim_months[-1], window, anchor_month)
+    first = all_months[0]
     n_past = len(all_months) - len(sim_months)
     if isinstance(burn, pd.Series):
         missing = all_months.difference(pd.PeriodIndex(burn.index, freq="M"))
@@ -251,20 +252,60 @@ def path_targets(burn, monthly_paths: np.ndarray, months, actual_past: pd.Series
                               f"({first} to {sim_months[-1]}); pass a Series indexed by month")
     actual = np.zeros(len(all_months))
     if actual_past is not None and len(actual_past):
-        s = pd.Series(actual_past).groupby(pd.PeriodIndex(actual_past.index, freq="M")).sum()
-        actual = s.reindex(all_months, fill_value=0.0).to_numpy(dtype=float)
+        actual = _actual_by_month(actual_past, all_months)
     collected = np.concatenate([np.zeros((paths.shape[0], n_past)), paths], axis=1) + actual
-    codes = _window_codes(all_months, window, anchor_month)
     targets = _targets_from(required, collected, codes)
     return PathTargets(
         months=all_months,
-        window_start=window_start(all_months, window, anchor_month),
+        window_start=starts,
         is_past=np.arange(len(all_months)) < n_past,
         required=required,
         collected=collected,
         targets=targets,
         shortfall=np.maximum(targets - collected, 0.0),
     )
+
+
+@functools.lru_cache(maxsize=64)
+def _calendar(first_month: pd.Period, last_month: pd.Period, window: int, anchor_month: int
+              ) -> tuple[pd.PeriodIndex, np.ndarray, pd.PeriodIndex]:
+    """(months from the start of ``first_month``'s window to ``last_month``, their window codes, their window
+    starts): the same for every run of a study (a lever study asks 75 times), so worked out once."""
+    first = window_start(pd.PeriodIndex([first_month], freq="M"), window, anchor_month)[0]
+    all_months = pd.period_range(first, last_month, freq="M", name="month")
+    codes = _window_codes(all_months, window, anchor_month)
+    codes.flags.writeable = False
+    return all_months, codes, window_start(all_months, window, anchor_month)
+
+
+#: (actual collections by value, months) -> their sums on the months: :func:`_actual_by_month`.
+_ACTUALS: dict[tuple, np.ndarray] = {}
+#: (burn by value, first month, last month) -> :func:`burn_table`: :func:`_burn_table_once`.
+_BURN_TABLES: dict[tuple, pd.DataFrame] = {}
+
+
+def _remembered(store: dict, key: tuple, compute):
+    """``store[key]``, computed once (at most 32 kept: a study's few keys)."""
+    hit = store.get(key)
+    if hit is None:
+        hit = compute()
+        if len(store) >= 32:
+            store.clear()
+        store[key] = hit
+    return hit
+
+
+def _actual_by_month(actual_past: pd.Series, all_months: pd.PeriodIndex) -> np.ndarray:
+    """Actual collections summed by month on ``all_months`` (worked out once for the same numbers and months)."""
+    def compute() -> np.ndarray:
+        s = pd.Series(actual_past).groupby(pd.PeriodIndex(actual_past.index, freq="M")).sum()
+        return s.reindex(all_months, fill_value=0.0).to_numpy(dtype=float)
+
+    values = np.asarray(actual_past)
+    if values.dtype.kind not in "fiu":
+        return compute()
+    key = (tuple(actual_past.index), values.tobytes(), values.dtype.str, all_months[0], all_months[-1])
+    return _remembered(_ACTUALS, key, compute).copy()
 
 
 def _summary(values: np.ndarray, prefix: str, quantiles) -> dict[str, np.ndarray]:
@@ -282,19 +323,17 @@ def month_table(pt: PathTargets, required_probability: float = 0.8, quantiles=QU
     ``shortfall_p10_worst`` is the 90th percentile of the shortfall: on 10 % of paths it is at least that.
     ``at_risk`` = P(met) < ``required_probability``.
     """
-    df = pd.DataFrame({"month": pt.months.astype(str), "window_start": pt.window_start.astype(str),
-                       "is_past": pt.is_past, "required": pt.required})
+    cols: dict[str, Any] = {"month": pt.months.astype(str), "window_start": pt.window_start.astype(str),
+                            "is_past": pt.is_past}
     if burn is not None:
-        df.insert(3, "burn", burn["burn"].reindex(pt.months).to_numpy())
-    for k, v in _summary(pt.targets, "target", quantiles).items():
-        df[k] = v
-    for k, v in _summary(pt.collected, "collections", quantiles).items():
-        df[k] = v
-    df["p_target_met"] = pt.met.mean(axis=0)
-    df["expected_shortfall"] = pt.shortfall.mean(axis=0)
-    df["shortfall_p10_worst"] = np.quantile(pt.shortfall, 0.9, axis=0)
-    df["at_risk"] = df["p_target_met"] < required_probability
-    return df
+        cols["burn"] = burn["burn"].reindex(pt.months).to_numpy()
+    cols["required"] = pt.required
+    cols.update(_summary(pt.targets, "target", quantiles))
+    cols.update(_summary(pt.collected, "collections", quantiles))
+    p_met = pt.met.mean(axis=0)
+    cols.update(p_target_met=p_met, expected_shortfall=pt.shortfall.mean(axis=0),
+                shortfall_p10_worst=np.quantile(pt.shortfall, 0.9, axis=0), at_risk=p_met < required_probability)
+    return pd.DataFrame(cols)    # built at once: a column added at a time costs 3 times as much
 
 
 def window_table(pt: PathTargets, required_probability: float = 0.8, window: int = 3,
@@ -531,8 +570,9 @@ def target_report_arrays(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBu
     as_of = pd.Timestamp(as_of) if as_of is not None else days[0] - pd.Timedelta(days=1)
     monthly, months = monthly_from_daily(daily, days)
     first = window_start(months[:1], burn.window_months, anchor_month)[0]
-    table = burn_table(burn, pd.period_range(first, months[-1], freq="M"), first)
-    pt = path_targets(table["required"], monthly, months, actual_past, window=burn.window_months,
+    table = _remembered(_BURN_TABLES, (burn.model_dump_json(), first, months[-1]),
+                        lambda: burn_table(burn, pd.period_range(first, months[-1], freq="M"), first)).copy()
+    pt = path_targets(table["required"].to_numpy(), monthly, months, actual_past, window=burn.window_months,
                       anchor_month=anchor_month)
     return TargetReport(
         as_of=as_of, window=burn.window_months, anchor_month=anchor_month,

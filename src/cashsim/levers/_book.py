@@ -138,12 +138,47 @@ def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return uniq, inverse.ravel()
 
 
-#: id(pmfs) -> (weak reference to the array, {hash of a row's bytes: last row with that hash}); kept while the array
-#: lives, so the levers applied to one book (a lever study's trials) index its rows once.
-_ROW_INDEX: dict[int, tuple[weakref.ref, dict[int, int]]] = {}
+#: id(pmfs) -> (weak reference to the array, :class:`_RowIndex` of its rows); kept while the array lives, so the
+#: levers applied to one book (a lever study's trials) index its rows once.
+_ROW_INDEX: dict[int, tuple[weakref.ref, _RowIndex]] = {}
+_HASH_WEIGHTS: dict[int, np.ndarray] = {}
 
 
-def _remember(pmfs: np.ndarray, index: dict[int, int]) -> None:
+def _row_hashes(rows: np.ndarray) -> np.ndarray:
+    """A 64-bit hash of each row's bytes (a weighted sum of its 8-byte words, wrapping): equal bytes, equal hash."""
+    w = _HASH_WEIGHTS.get(rows.shape[1])
+    if w is None:
+        w = np.random.default_rng(rows.shape[1]).integers(1, 2**63, size=rows.shape[1], dtype=np.uint64) | 1
+        _HASH_WEIGHTS[rows.shape[1]] = w
+    words = np.ascontiguousarray(rows).view(np.uint64)
+    return (words * w).sum(axis=1, dtype=np.uint64)
+
+
+class _RowIndex:
+    """The rows' hashes (``hashes``, row order) sorted (``sorted``, with the rows in that order: ``rows``; equal
+    hashes keep the row order, so the last of them is the last such row)."""
+
+    def __init__(self, hashes: np.ndarray) -> None:
+        self.hashes = hashes
+        self.rows = np.argsort(hashes, kind="stable")
+        self.sorted = hashes[self.rows]
+
+    def last_equal(self, pmfs: np.ndarray, rows: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+        """Per row of ``rows``, the last row of ``pmfs`` equal to it byte for byte, or -1."""
+        pos = np.maximum(np.searchsorted(self.sorted, hashes, side="right") - 1, 0)
+        found = self.sorted[pos] == hashes if len(self.sorted) else np.zeros(len(hashes), dtype=bool)
+        cand = self.rows[pos] if len(self.rows) else np.zeros(len(hashes), dtype=np.int64)
+        words, mine = pmfs.view(np.uint64), np.ascontiguousarray(rows).view(np.uint64)
+        same = found.copy()
+        same[found] = (words[cand[found]] == mine[found]).all(axis=1)
+        out = np.where(same, cand, -1)
+        for j in np.flatnonzero(found & ~same):   # two rows with one hash: look at them all
+            hits = np.flatnonzero((words == mine[j]).all(axis=1))
+            out[j] = hits[-1] if len(hits) else -1
+        return out
+
+
+def _remember(pmfs: np.ndarray, index: _RowIndex) -> None:
     key = id(pmfs)
 
     def forget(ref: weakref.ref, key: int = key) -> None:
@@ -153,33 +188,22 @@ def _remember(pmfs: np.ndarray, index: dict[int, int]) -> None:
     _ROW_INDEX[key] = (weakref.ref(pmfs, forget), index)
 
 
-def _row_index(pmfs: np.ndarray) -> dict[int, int]:
-    """{hash of a row's bytes: the last row of ``pmfs`` with that hash}, built once per array (pmf rows are never
-    changed in place: levers build new arrays)."""
+def _row_index(pmfs: np.ndarray) -> _RowIndex:
+    """The :class:`_RowIndex` of ``pmfs``'s rows, built once per array (pmf rows are never changed in place: levers
+    build new arrays)."""
     entry = _ROW_INDEX.get(id(pmfs))
     if entry is not None and entry[0]() is pmfs:
         return entry[1]
-    index = {hash(r.tobytes()): i for i, r in enumerate(pmfs)}
+    index = _RowIndex(_row_hashes(pmfs))
     _remember(pmfs, index)
     return index
-
-
-def _find_row(pmfs: np.ndarray, index: dict[int, int], row: np.ndarray, key: int | None = None) -> int | None:
-    """The last row of ``pmfs`` equal to ``row`` byte for byte, or None (``key``: the hash of its bytes, if known)."""
-    data = row.tobytes()
-    i = index.get(hash(data) if key is None else key)
-    if i is None:
-        return None
-    if pmfs[i].tobytes() == data:   # the last row with this hash is equal: no later row is
-        return i
-    same = [j for j in range(len(pmfs)) if pmfs[j].tobytes() == data]   # two rows with one hash: look them all
-    return same[-1] if same else None
 
 
 def _remap(book: Book, inv: pd.DataFrame, sel: np.ndarray, keys: np.ndarray, transform) -> Book:
     """Give the invoices at positions ``sel`` new pmf rows ``transform(rows, keys_u)`` per unique (profile, keys).
 
-    ``keys`` is an int array (len(sel), k) of per-invoice lever days. New rows equal to an existing row reuse it.
+    ``keys`` is an int array (len(sel), k) of per-invoice lever days. New rows equal to an existing row (byte for
+    byte; the last such row) reuse it; the others are appended in order. Vectorised: no pass per row.
     """
     if len(sel) == 0:
         return _with(book, invoices=inv)
@@ -187,23 +211,19 @@ def _remap(book: Book, inv: pd.DataFrame, sel: np.ndarray, keys: np.ndarray, tra
     uniq, inverse = unique_rows(combo)
     new_rows = transform(book.pmfs[uniq[:, 0]], uniq[:, 1:])
     rows_u, inv_u = unique_rows(new_rows)
+    rows_u = np.ascontiguousarray(rows_u, dtype=np.float64)
     existing = _row_index(book.pmfs)
     n_old = book.pmfs.shape[0]
-    index, extra, keys = np.empty(len(rows_u), dtype=np.int64), [], []
-    for j, r in enumerate(rows_u):  # one pass per distinct new law, never per invoice
-        key = hash(r.tobytes())
-        hit = _find_row(book.pmfs, existing, r, key)
-        if hit is None:
-            hit = n_old + len(extra)
-            extra.append(r)
-            keys.append(key)
-        index[j] = hit
+    hashes = _row_hashes(rows_u)
+    index = existing.last_equal(np.ascontiguousarray(book.pmfs), rows_u, hashes)
+    added = index < 0
+    index[added] = n_old + np.arange(int(added.sum()))
     profile = inv["profile"].to_numpy(np.int64).copy()
     profile[sel] = index[inv_u.ravel()][inverse.ravel()]
     inv["profile"] = profile
-    new = book.derive(inv, np.array(extra) if extra else None)   # only the added rows checked
-    if extra:  # the new rows' index: the old one and the rows added (distinct, and from every old row)
-        _remember(new.pmfs, {**existing, **{key: n_old + k for k, key in enumerate(keys)}})
+    new = book.derive(inv, rows_u[added] if added.any() else None)   # only the added rows checked
+    if added.any():  # the new rows' index: the old one and the rows added (distinct, and from every old row)
+        _remember(new.pmfs, _RowIndex(np.concatenate([existing.hashes, hashes[added]])))
     return new
 
 
@@ -340,9 +360,16 @@ COST_COLUMNS = ["lever", "month", "item", "amount", "in_simulation"]
 
 
 def empty_costs() -> pd.DataFrame:
-    """A costs table with no row (columns COST_COLUMNS), for levers that cost nothing."""
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
-                         zip(COST_COLUMNS, ["str", "str", "str", "float64", "bool"], strict=True)})
+    """A costs table with no row (columns COST_COLUMNS), for levers that cost nothing: a copy of one built once
+    (a lever study asks for hundreds; building one from typed Series costs 20 times a copy)."""
+    global _EMPTY_COSTS
+    if _EMPTY_COSTS is None:
+        _EMPTY_COSTS = pd.DataFrame({c: pd.Series(dtype=t) for c, t in
+                                     zip(COST_COLUMNS, ["str", "str", "str", "float64", "bool"], strict=True)})
+    return _EMPTY_COSTS.copy()
+
+
+_EMPTY_COSTS: pd.DataFrame | None = None
 
 
 def _customer_actions(lever: str, customers: Any, amounts: Any, action: str, *,
