@@ -15,7 +15,7 @@ RANK = {
     "export": 0, "i18n": 0, "words": 0,
     "ledger": 1, "adapters": 1, "book": 1, "checks": 2, "demo": 2, "sources": 3, "simulate": 3,
     "behaviour": 4, "levers": 5, "cache": 5, "targets": 6, "kpi": 6, "backtest": 6,
-    "compare": 7, "proposal": 7, "plots": 8, "pipeline": 9, "report": 10, "panel": 10,
+    "compare": 7, "unchanged": 7, "proposal": 7, "plots": 8, "pipeline": 9, "report": 10, "panel": 10,
     "commands": 11, "cli": 12,
 }
 #: params validates the scenario section with the lever *spec* models (plain pydantic data, no logic).
