@@ -6,10 +6,10 @@ invoice's timing, as the plain arrays the compiled kernel reads.
   Invoices with ``a == 0`` (not yet due, future invoices) share one table per profile; overdue invoices share one
   per distinct (profile, min_day) pair. A table holds only the grid days that can land within the horizon
   (about ``n_days`` entries) and ends with ``+inf`` (never paid / after the horizon). The pay day is the first
-  ``g`` with ``theta(g) >= x``: a guide table in ``x`` (4096 bins of 1/512 on [-4, 4], uint8 start positions)
-  gives it directly for 98 % of draws, a short forward scan for the rest. Exact: the comparisons are with the
-  thresholds themselves (:func:`threshold_tables`, tested against the U-space rule). Tables and guides are built
-  in compiled code (scipy's ``ndtri`` called by address) on all the run's threads.
+  ``g`` with ``theta(g) >= x``: a guide table in ``x`` (2048 bins of 1/256 on [-4, 4], uint8 start positions:
+  2 KiB a table) gives it directly for 96 % of draws, a short forward scan for the rest. Exact: the comparisons
+  are with the thresholds themselves (:func:`threshold_tables`, tested against the U-space rule). Tables and
+  guides are built in compiled code (scipy's ``ndtri`` called by address) on all the run's threads.
 * **Timing** (:func:`_timing`), in day indices from ``as_of + 1``: an invoice's first allowed grid day is
   ``max(min_day, as_of + 1 - due_date, issue_date - due_date)`` (never before the forecast starts nor before it is
   invoiced); its month factor is the month it falls due, or the first forecast month when already overdue.
@@ -21,7 +21,7 @@ invoice's timing, as the plain arrays the compiled kernel reads.
 Example::
 
     >>> GUIDE_LO, GUIDE_SCALE, GUIDE_BINS
-    (-4.0, 512.0, 4096)
+    (-4.0, 256.0, 2048)
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from cashsim.book import Book
 from cashsim.errors import ModelError, ParamsError
 
 #: Guide tables in z-space: bins of width 1 / GUIDE_SCALE from GUIDE_LO (x below: bin 0, above: the last bin).
-GUIDE_LO, GUIDE_SCALE, GUIDE_BINS = -4.0, 512.0, 4096
+GUIDE_LO, GUIDE_SCALE, GUIDE_BINS = -4.0, 256.0, 2048
 #: Lower edge of the last guide bin: x is clamped to [GUIDE_LO, GUIDE_TOP] before its bin is taken.
 GUIDE_TOP = GUIDE_LO + (GUIDE_BINS - 1) / GUIDE_SCALE
 
