@@ -149,6 +149,18 @@ def test_discounts_and_groups_do_not_depend_on_the_chunking_either():
         assert np.array_equal(getattr(one, attr), getattr(many, attr)), attr
 
 
+def test_a_bad_group_by_raises_while_the_tables_are_built_and_the_next_run_is_unchanged():
+    """The tables are filled on the run's threads while ``_prepare`` checks the rest (``group_by`` among it): an
+    error there raises once the builder is done, and the next run on the same threads gives the same numbers."""
+    book = _mixed_book(120, seed=3)
+    kw = {"n_paths": 300, "rho_month": 0.1, "rho_customer": 0.2, "n_threads": 2}
+    before = run(book, **kw)
+    with pytest.raises(ParamsError, match="group_by must be"):
+        run(book, group_by=-np.ones(len(book.invoices), int), **kw)
+    after = run(book, **kw)
+    assert np.array_equal(before.daily, after.daily) and before.daily.sum() > 0
+
+
 def test_levers_run_on_common_random_numbers():
     """Changing one invoice's law leaves every other invoice's draws untouched (same seed)."""
     book = _mixed_book(50)

@@ -20,7 +20,7 @@ per invoice, :func:`cashsim.simulate.tables._prepare`); the pay day is the first
   numbers. The normals are numpy's own (:mod:`cashsim.simulate._pcg64`).
 * Indices are unsigned where all are ``>= 0``: numba then skips its negative-index wraparound code.
 * **Prefetch**: a book has thousands of tables (one per profile and first allowed day; the benchmark's 10k
-  invoices, 7 425 tables, 36 MiB of guides and thresholds: more than the caches); every task reads them all again,
+  invoices, 7 425 tables, 21 MiB of guides and thresholds: about the whole L3 cache); every task reads them all again,
   so each invoice's tables are prefetched :data:`PREFETCH_AHEAD` invoices ahead (:func:`_prefetch_tables`).
 * **Two streams at a time**: :func:`_draw` interleaves the draws of two blocks (each stream is a chain of
   dependent 128-bit steps). Neither changes a number: same normals, same positions, same sums in the same order.
@@ -30,7 +30,7 @@ per invoice, :func:`cashsim.simulate.tables._prepare`); the pay day is the first
 
 Example (the pay-day rule on one table; a guide of zeros makes every search a plain forward scan)::
 
-    >>> th, guide = np.array([-0.5, 0.5, np.inf]), np.zeros(4096, np.uint8)
+    >>> th, guide = np.array([-0.5, 0.5, np.inf]), np.zeros(2048, np.uint8)
     >>> [int(_position(x, guide, th)) for x in (-1.0, 0.1, 9.0)]     # first r with th[r] >= x; 2 = never
     [0, 1, 2]
 """
@@ -101,8 +101,8 @@ def _prefetch(typingctx, arr, idx):
 @numba.njit(nogil=True, inline="always")
 def _prefetch_tables(i, skip, table, start, theta, guide):
     """Prefetch invoice ``i``'s guide and thresholds, one cache line at a time (nothing past the book's end or for
-    a skipped invoice). A book holds thousands of tables (one per profile and first allowed day, 4 KiB of guide
-    each): more than the caches, so without this every invoice of every task starts with cache misses."""
+    a skipped invoice). A book holds thousands of tables (one per profile and first allowed day, 2 KiB of guide
+    each): more than a core's caches, so without this every invoice of every task starts with cache misses."""
     if i >= table.shape[0] or skip[i]:
         return
     t = table[i]
@@ -226,18 +226,36 @@ def _simulate_task(states, cols, s_month, s_cust, a_month, a_cust, c_own, month,
         if plain:
             _pay(e, smi, sci, am, ac, c, guide_t, th, day_of, amt, flat, bins, xs)
             continue
-        r_disc = disc_g[i] - g0                              # discount taken when the table position <= r_disc
-        cash_disc = amt * (1.0 - disc_rate[i])
-        cost_disc = amt * disc_rate[i]
-        gi = group[i]
-        for p in range(n_paths):
-            up = np.uintp(p)
-            r = _position(am * smi[up] + ac * sci[up] + c * e[up], guide_t, th)
-            d = np.uintp(day_of[r])
-            cash = amt
-            if np.int64(r) <= r_disc:
-                cash = cash_disc
-                cost[d, up] += cost_disc
-            daily[d, up] += cash
-            if use_groups:
-                group_monthly[up, gi, month_of_day[d]] += cash
+        _pay_general(e, smi, sci, am, ac, c, guide_t, th, day_of, amt, disc_g[i] - g0, disc_rate[i], group[i],
+                     month_of_day, daily, cost, group_monthly, use_groups, bins, xs)
+
+
+@numba.njit(nogil=True, cache=True)
+def _pay_general(e, smi, sci, am, ac, c, guide_t, th, day_of, amt, r_disc, rate, gi, month_of_day, daily, cost,
+                 group_monthly, use_groups, bins, xs):
+    """One invoice with a discount or groups on every path ``p``: as :func:`_pay` (the same two passes, the same
+    arithmetic), the day's row ``d = day_of[r]``; ``daily[d, p] += cash``, ``cash = amt (1 - rate)`` and
+    ``cost[d, p] += amt rate`` when the table position ``r <= r_disc`` (the discount is taken), else ``amt``;
+    ``group_monthly[p, gi, month_of_day[d]] += cash`` when ``use_groups``. ``e`` is only read."""
+    n = e.shape[0]
+    for p in range(n):
+        up = np.uintp(p)
+        x = am * smi[up] + ac * sci[up] + c * e[up]
+        xs[up] = x
+        bins[up] = np.uintp((min(max(x, GUIDE_LO), GUIDE_TOP) - GUIDE_LO) * GUIDE_SCALE)
+    cash_disc = amt * (1.0 - rate)
+    cost_disc = amt * rate
+    for p in range(n):
+        up = np.uintp(p)
+        z = xs[up]
+        r = np.uintp(guide_t[bins[up]])
+        while th[r] < z:
+            r += np.uintp(1)
+        d = np.uintp(day_of[r])
+        cash = amt
+        if np.int64(r) <= r_disc:
+            cash = cash_disc
+            cost[d, up] += cost_disc
+        daily[d, up] += cash
+        if use_groups:
+            group_monthly[up, gi, month_of_day[d]] += cash

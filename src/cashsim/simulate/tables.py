@@ -6,10 +6,10 @@ invoice's timing, as the plain arrays the compiled kernel reads.
   Invoices with ``a == 0`` (not yet due, future invoices) share one table per profile; overdue invoices share one
   per distinct (profile, min_day) pair. A table holds only the grid days that can land within the horizon
   (about ``n_days`` entries) and ends with ``+inf`` (never paid / after the horizon). The pay day is the first
-  ``g`` with ``theta(g) >= x``: a guide table in ``x`` (4096 bins of 1/512 on [-4, 4], uint8 start positions)
-  gives it directly for 98 % of draws, a short forward scan for the rest. Exact: the comparisons are with the
-  thresholds themselves (:func:`threshold_tables`, tested against the U-space rule). Tables and guides are built
-  in compiled code (scipy's ``ndtri`` called by address) on all the run's threads.
+  ``g`` with ``theta(g) >= x``: a guide table in ``x`` (2048 bins of 1/256 on [-4, 4], uint8 start positions:
+  2 KiB a table) gives it directly for 96 % of draws, a short forward scan for the rest. Exact: the comparisons
+  are with the thresholds themselves (:func:`threshold_tables`, tested against the U-space rule). Tables and
+  guides are built in compiled code (scipy's ``ndtri`` called by address) on all the run's threads.
 * **Timing** (:func:`_timing`), in day indices from ``as_of + 1``: an invoice's first allowed grid day is
   ``max(min_day, as_of + 1 - due_date, issue_date - due_date)`` (never before the forecast starts nor before it is
   invoiced); its month factor is the month it falls due, or the first forecast month when already overdue.
@@ -21,12 +21,14 @@ invoice's timing, as the plain arrays the compiled kernel reads.
 Example::
 
     >>> GUIDE_LO, GUIDE_SCALE, GUIDE_BINS
-    (-4.0, 512.0, 4096)
+    (-4.0, 256.0, 2048)
 """
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import threading
+from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 
 import numba
@@ -40,7 +42,7 @@ from cashsim.book import Book
 from cashsim.errors import ModelError, ParamsError
 
 #: Guide tables in z-space: bins of width 1 / GUIDE_SCALE from GUIDE_LO (x below: bin 0, above: the last bin).
-GUIDE_LO, GUIDE_SCALE, GUIDE_BINS = -4.0, 512.0, 4096
+GUIDE_LO, GUIDE_SCALE, GUIDE_BINS = -4.0, 256.0, 2048
 #: Lower edge of the last guide bin: x is clamped to [GUIDE_LO, GUIDE_TOP] before its bin is taken.
 GUIDE_TOP = GUIDE_LO + (GUIDE_BINS - 1) / GUIDE_SCALE
 
@@ -200,6 +202,15 @@ def threshold_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lo
     >>> th.theta.tolist()      # Phi^-1(0.5), Phi^-1(1), end | Phi^-1((1 - 0.5) / (1 - 0.5)), end
     [0.0, inf, inf, inf, inf]
     """
+    th, fills = _start_tables(cdf, profile, first, lower, limit, skip, n_threads)
+    _wait(fills)
+    return th
+
+
+def _start_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lower: np.ndarray, limit: np.ndarray,
+                  skip: np.ndarray, n_threads: int) -> tuple[Thresholds, list[Future]]:
+    """:func:`threshold_tables`, its arrays still being filled on ``n_threads`` threads when ``n_threads > 1``:
+    the caller does its other work meanwhile, then waits for the returned futures (:func:`_wait`)."""
     cdf = np.ascontiguousarray(cdf, dtype=np.float64)
     G = cdf.shape[1]
     conditioned = lower > 0
@@ -226,12 +237,32 @@ def threshold_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lo
     bounds = list(zip([0] + cuts, cuts + [len(keys)], strict=False))                 # about equal numbers of entries
     if len(bounds) == 1:
         _fill_tables(*args, 0, len(keys))
+        fills = []
     else:
-        with ThreadPoolExecutor(len(bounds)) as pool:
-            list(pool.map(lambda b: _fill_tables(*args, *b), bounds))
+        pool = _fill_pool(len(bounds))
+        fills = [pool.submit(_fill_tables, *args, *b) for b in bounds]
     return Thresholds(table=table.astype(np.int64), profile=t_profile.astype(np.int64),
                       first=t_first.astype(np.int64), lower=t_lower, stop=t_stop.astype(np.int64), start=start,
-                      theta=theta, guide=guide)
+                      theta=theta, guide=guide), fills
+
+
+def _fill_pool(n: int) -> ThreadPoolExecutor:
+    """A pool of ``n`` threads for the table builder, kept for the next runs (a run used to start its own
+    threads: about 0.5 ms each on this machine, before the paths fan out)."""
+    with _POOLS_LOCK:
+        if n not in _POOLS:
+            _POOLS[n] = ThreadPoolExecutor(n, thread_name_prefix="cashsim-tables")
+        return _POOLS[n]
+
+
+_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _wait(fills: list[Future]) -> None:
+    """Wait for the table builder's threads (their errors raise here)."""
+    for f in fills:
+        f.result()
 
 
 def _timing(book: Book) -> dict[str, np.ndarray]:
@@ -316,31 +347,36 @@ def _prepare(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_custom
     offset = t["offset"].astype(np.int64)
     limit = _horizon_limit(calendars[:, :-1], n_days, cal_row, offset, G)
     skip = (m_idx >= limit) | (1.0 - lower <= 1e-12)       # no mass left within the horizon: never paid in it
-    th = threshold_tables(cdf, profile, m_idx, lower, limit, skip, n_threads)
-    month_codes = days.to_period("M")
-    months = month_codes.unique()
-    month_of_day = (month_codes.year * 12 + month_codes.month - (months[0].year * 12 + months[0].month))
-    rate = inv["discount_rate"].to_numpy()
-    dday = inv["discount_day"].to_numpy()
-    disc_g = np.where((rate > 0) & np.isfinite(dday), np.floor(np.nan_to_num(dday)) - book.grid[0], -1)
-    if group_by is None:
-        group, n_groups = np.zeros(len(inv), np.int64), 1
-    else:
-        group = np.asarray(group_by)
-        if group.shape != (len(inv),) or not np.issubdtype(group.dtype, np.integer) or (group < 0).any():
-            raise ParamsError(f"group_by must be {len(inv)} non-negative integers, one per Book.invoices row")
-        group, n_groups = group.astype(np.int64), int(group.max()) + 1 if len(group) else 1
-    cust = pd.factorize(inv["customer_id"])[0].astype(np.int64)
-    bounds = np.append(th.start, len(th.theta))            # table t: theta[bounds[t]:bounds[t + 1]]
-    prep = _Prepared(
-        month=t["month"].astype(np.int64), cust=cust, table=th.table, skip=skip, limit=limit.astype(np.int64),
-        offset=offset, cal_row=cal_row, amount=inv["amount"].to_numpy(np.float64),
-        disc_g=np.maximum(disc_g, -1).astype(np.int64), disc_rate=rate.astype(np.float64), group=group,
-        start=bounds, first_g=th.first, theta=th.theta, guide=th.guide, calendars=calendars,
-        month_of_day=np.append(np.asarray(month_of_day, np.int64), len(months)), n_days=n_days,
-        n_months=len(months),
-        n_factor_months=int(t["month"].max()) + 1 if len(inv) else 1,
-        n_customers=max(int(cust.max()) + 1, 1) if len(inv) else 1, n_groups=n_groups,
-        use_groups=group_by is not None, **_loadings(inv, rho_month, rho_customer),
-        longest=int(np.diff(bounds).max(initial=0)), any_discount=bool((disc_g >= 0).any()))
+    # the tables are filled on the run's threads while this thread does the rest (pandas, the GIL's side)
+    th, fills = _start_tables(cdf, profile, m_idx, lower, limit, skip, n_threads)
+    try:
+        month_codes = days.to_period("M")
+        months = month_codes.unique()
+        month_of_day = (month_codes.year * 12 + month_codes.month - (months[0].year * 12 + months[0].month))
+        rate = inv["discount_rate"].to_numpy()
+        dday = inv["discount_day"].to_numpy()
+        disc_g = np.where((rate > 0) & np.isfinite(dday), np.floor(np.nan_to_num(dday)) - book.grid[0], -1)
+        if group_by is None:
+            group, n_groups = np.zeros(len(inv), np.int64), 1
+        else:
+            group = np.asarray(group_by)
+            if group.shape != (len(inv),) or not np.issubdtype(group.dtype, np.integer) or (group < 0).any():
+                raise ParamsError(f"group_by must be {len(inv)} non-negative integers, one per Book.invoices row")
+            group, n_groups = group.astype(np.int64), int(group.max()) + 1 if len(group) else 1
+        cust = pd.factorize(inv["customer_id"])[0].astype(np.int64)
+        bounds = np.append(th.start, len(th.theta))            # table t: theta[bounds[t]:bounds[t + 1]]
+        prep = _Prepared(
+            month=t["month"].astype(np.int64), cust=cust, table=th.table, skip=skip, limit=limit.astype(np.int64),
+            offset=offset, cal_row=cal_row, amount=inv["amount"].to_numpy(np.float64),
+            disc_g=np.maximum(disc_g, -1).astype(np.int64), disc_rate=rate.astype(np.float64), group=group,
+            start=bounds, first_g=th.first, theta=th.theta, guide=th.guide, calendars=calendars,
+            month_of_day=np.append(np.asarray(month_of_day, np.int64), len(months)), n_days=n_days,
+            n_months=len(months),
+            n_factor_months=int(t["month"].max()) + 1 if len(inv) else 1,
+            n_customers=max(int(cust.max()) + 1, 1) if len(inv) else 1, n_groups=n_groups,
+            use_groups=group_by is not None, **_loadings(inv, rho_month, rho_customer),
+            longest=int(np.diff(bounds).max(initial=0)), any_discount=bool((disc_g >= 0).any()))
+    finally:
+        futures_wait(fills)                              # the builder done, even when the rest raised
+    _wait(fills)
     return prep, days
