@@ -15,7 +15,9 @@ the customer's payment calendar holds it, :mod:`cashsim.behaviour.paydays`):
   through a Schur complement) and ``tau_s^2`` maximises the Laplace-approximate marginal likelihood. A customer
   with 2 invoices is pulled toward its segment, one with 40 keeps its own behaviour. Never hard-coded.
 * **Month effect.** ``m_month ~ N(0, tau_month^2)`` by due month, a crossed random effect in log-time units (a bad
-  month slows every segment by the same factor), with the posterior variance of each month's effect.
+  month slows every segment by the same factor), with the posterior variance of each month's effect. Optionally
+  (``period_group``) scaled by a loading per segment, ``lambda_s m_month`` (1 for the reference segment, shrunk
+  toward 1); :func:`cashsim.behaviour.fit.fit_behaviour` keeps it only where a likelihood ratio supports it.
 
 >>> standard_cdf(np.array([0.0]), "weibull").round(4).tolist()
 [0.6321]
