@@ -207,8 +207,8 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
     ``[log_t_lower, log_t)``; rows with ``log_t_lower >= log_t`` or NaN are exact).
     ``period_group``: each row's loading group (e.g. segment): the period effect is then ``lambda_g m[period]``, with
     ``lambda = 1`` for the group of largest weight (the reference: ``m`` is in its units) and a prior
-    ``lambda_g ~ N(1, loading_sd^2)`` (a thin group stays near 1); given ``m``, each ``lambda_g`` takes a Newton step
-    on its rows' likelihood, given ``lambda`` the ``(beta, u, m)`` step below sees the period design scaled by it.
+    ``lambda_g ~ N(1, loading_sd^2)`` (a thin group stays near 1); the free ``lambda_g`` join the joint step (1)
+    below (Gauss-Newton: the period design scaled by ``lambda``, the loadings' design ``m[period]`` on their rows).
     ``start``: a fit of the same rows whose estimates start this one (every ``lambda`` starts at 1).
 
     Each iteration: (1) one joint Newton step on ``(beta, u)`` for the penalised log-likelihood
@@ -270,6 +270,12 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
     to_per = sparse.csr_matrix((np.ones(n), (period, rows)), shape=(max(n_per, 1), n))
     to_clper = sparse.csr_matrix((np.ones(n), (cluster * max(n_per, 1) + period, rows)),
                                  shape=(n_cl * max(n_per, 1), n)) if has_per and has_re else None
+    fi = np.flatnonzero(free)                   # the loadings estimated (all groups but the reference)
+    if has_lam:                                 # indicators of group, month x group, customer x group
+        to_grp = sparse.csr_matrix((np.ones(n), (pgroup, rows)), shape=(n_lam, n))
+        to_pergrp = sparse.csr_matrix((np.ones(n), (period * n_lam + pgroup, rows)), shape=(n_per * n_lam, n))
+        to_clgrp = sparse.csr_matrix((np.ones(n), (cluster * n_lam + pgroup, rows)),
+                                     shape=(n_cl * n_lam, n)) if has_re else None
     beta, *_ = np.linalg.lstsq(X[obs] * np.sqrt(w[obs, None]), y[obs] * np.sqrt(w[obs]), rcond=None)
     resid_sd = np.sqrt(np.average((y[obs] - X[obs] @ beta) ** 2, weights=w[obs]) + 1e-6)
     log_sig = np.full(n_scale, np.log(resid_sd))
@@ -317,6 +323,16 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
             A = np.block([[A, A_bm], [A_bm.T, A_mm]])
             gb = np.concatenate([gb, g_m])
             q = p + n_per
+        if has_lam:  # the free loadings join too (Gauss-Newton: d eta / d lambda_g = m[period] on g's rows)
+            mrow = mper[period]
+            Dm = D * mrow
+            g_l = (to_grp @ (d1 * mrow) - (lam - 1.0) / loading_sd ** 2)[fi]
+            A_bl = (to_grp @ (XD * mrow[:, None]))[fi]
+            A_ml = (to_pergrp @ (Dm * lr)).reshape(n_per, n_lam)[:, fi]
+            A_ll = np.diag((to_grp @ (Dm * mrow))[fi] + 1.0 / loading_sd ** 2)
+            A = np.block([[A, np.vstack([A_bl.T, A_ml])], [np.hstack([A_bl, A_ml.T]), A_ll]])
+            gb = np.concatenate([gb, g_l])
+            q += len(fi)
         if has_re:
             prior = 1.0 / tau2[cgroup]
             gu = to_cl @ d1 - u * prior
@@ -324,37 +340,26 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
             B = to_cl @ XD
             if has_per:
                 B = np.hstack([B, (to_clper @ (D * lr if has_lam else D)).reshape(n_cl, n_per)])
+            if has_lam:
+                B = np.hstack([B, (to_clgrp @ Dm).reshape(n_cl, n_lam)[:, fi]])
             S = A - B.T @ (B / C[:, None])
             dx = np.linalg.solve(S + 1e-10 * np.eye(q), gb - B.T @ (gu / C))
             du = (gu - B @ dx) / C
         else:
             dx = np.linalg.solve(A + 1e-10 * np.eye(q), gb)
             du = np.zeros(n_cl)
-        db, dm = dx[:p], (dx[p:] if has_per else np.zeros_like(mper))
+        db, dm = dx[:p], (dx[p:p + n_per] if has_per else np.zeros_like(mper))
+        dl = np.zeros(n_lam)
+        dl[fi] = dx[p + n_per:] if has_lam else 0.0
         step = 1.0
         for _ in range(30):
-            new = penalised(beta + step * db, u + step * du, log_sig, mper + step * dm)
+            new = penalised(beta + step * db, u + step * du, log_sig, mper + step * dm, lam + step * dl)
             if new[0] >= obj - 1e-9 * abs(obj):
                 break
             step *= 0.5
-        beta, u, mper = beta + step * db, u + step * du, mper + step * dm
+        beta, u, mper, lam = beta + step * db, u + step * du, mper + step * dm, lam + step * dl
+        step_l = step * dl
         obj, d1, d2, ds = new
-        step_l = np.zeros(n_lam)
-        if has_lam:  # (1b) the loadings given m: a Newton step per group, the reference kept at 1
-            mrow = mper[period]
-            g_l = np.bincount(pgroup, weights=d1 * mrow, minlength=n_lam) - (lam - 1.0) / loading_sd ** 2
-            h_l = np.bincount(pgroup, weights=np.maximum(-d2, 0.0) * mrow * mrow, minlength=n_lam) \
-                + 1.0 / loading_sd ** 2
-            step_l = np.where(free, np.clip(g_l / h_l, -0.5, 0.5), 0.0)
-            for _ in range(20):
-                new = penalised(beta, u, log_sig, mper, lam + step_l)
-                if new[0] >= obj - 1e-9 * abs(obj):
-                    lam = lam + step_l
-                    obj, d1, d2, ds = new
-                    break
-                step_l = step_l * 0.5
-            else:
-                step_l = np.zeros(n_lam)
         # (2) secant-Newton on log sigma per scale group
         g_s = np.bincount(scale, weights=ds, minlength=n_scale)
         eps = 1e-4
