@@ -15,7 +15,9 @@ the customer's payment calendar holds it, :mod:`cashsim.behaviour.paydays`):
   through a Schur complement) and ``tau_s^2`` maximises the Laplace-approximate marginal likelihood. A customer
   with 2 invoices is pulled toward its segment, one with 40 keeps its own behaviour. Never hard-coded.
 * **Month effect.** ``m_month ~ N(0, tau_month^2)`` by due month, a crossed random effect in log-time units (a bad
-  month slows every segment by the same factor), with the posterior variance of each month's effect.
+  month slows every segment by the same factor), with the posterior variance of each month's effect. Optionally
+  (``period_group``) scaled by a loading per segment, ``lambda_s m_month`` (1 for the reference segment, shrunk
+  toward 1); :func:`cashsim.behaviour.fit.fit_behaviour` keeps it only where a likelihood ratio supports it.
 
 >>> standard_cdf(np.array([0.0]), "weibull").round(4).tolist()
 [0.6321]
@@ -58,6 +60,9 @@ class AFTFit:
     m_var: np.ndarray = field(default_factory=lambda: np.zeros(0))
     #: the estimated law of ``W`` when ``family == "empirical"`` (:mod:`cashsim.behaviour.residuals`), else None
     residual: Any = None
+    #: per loading group (segment), the factor ``lambda_g`` of the period effect (``log t += lambda_g m[period]``);
+    #: empty when the effect is shared as it is (every ``lambda = 1``)
+    m_loading: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def error_law(self) -> Any:
@@ -70,6 +75,9 @@ FAMILIES = ("lognormal", "weibull")
 #: The semi-parametric option: W's law estimated from the residuals (:mod:`cashsim.behaviour.residuals`).
 EMPIRICAL = "empirical"
 _HALF_LOG_2PI = 0.5 * np.log(2 * np.pi)
+#: Prior sd of a period loading ``lambda_g`` around 1 (:func:`fit_aft`, ``period_group``): a group whose months carry
+#: little information keeps ``lambda`` near 1.
+LOADING_PRIOR_SD = 0.25
 
 
 def standard_cdf(z: np.ndarray, family: Any = "lognormal", group: np.ndarray | None = None) -> np.ndarray:
@@ -186,7 +194,8 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
             cluster: np.ndarray | None = None, cluster_group: np.ndarray | None = None,
             period: np.ndarray | None = None, weights: np.ndarray | None = None,
             cure: np.ndarray | float = 0.0, family: str = "lognormal", log_t_lower: np.ndarray | None = None,
-            max_iter: int = 100, tol: float = 1e-7) -> AFTFit:
+            period_group: np.ndarray | None = None, loading_sd: float = LOADING_PRIOR_SD,
+            start: AFTFit | None = None, max_iter: int = 100, tol: float = 1e-7) -> AFTFit:
     """Censored maximum likelihood for an AFT (log-normal or Weibull) with empirical-Bayes random intercepts.
 
     ``log_t``: log of days-since-issue + 1 (observed) or of the censoring point (open invoices); ``observed``: bool;
@@ -196,6 +205,11 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
     ``m ~ N(0, tau_p^2)``), so the fixed part describes a *normal* month and ``tau_p^2`` the month-to-month spread;
     ``log_t_lower``: for observed rows, the lower edge of an interval-censored time (``log t`` in
     ``[log_t_lower, log_t)``; rows with ``log_t_lower >= log_t`` or NaN are exact).
+    ``period_group``: each row's loading group (e.g. segment): the period effect is then ``lambda_g m[period]``, with
+    ``lambda = 1`` for the group of largest weight (the reference: ``m`` is in its units) and a prior
+    ``lambda_g ~ N(1, loading_sd^2)`` (a thin group stays near 1); the free ``lambda_g`` join the joint step (1)
+    below (Gauss-Newton: the period design scaled by ``lambda``, the loadings' design ``m[period]`` on their rows).
+    ``start``: a fit of the same rows whose estimates start this one (every ``lambda`` starts at 1).
 
     Each iteration: (1) one joint Newton step on ``(beta, u)`` for the penalised log-likelihood
     ``sum_i w_i l_i - sum_j u_j^2 / (2 tau_g^2)``, solved through the Schur complement of the diagonal customer block
@@ -235,11 +249,20 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
     n_per = int(period.max()) + 1 if has_per else 0
     mper = np.zeros(max(n_per, 1))
     tau2_p = 0.05
+    has_lam = has_per and period_group is not None
+    pgroup = np.asarray(period_group, int) if has_lam else np.zeros(n, int)
+    n_lam = int(pgroup.max()) + 1 if has_lam else 1
+    lam = np.ones(n_lam)
+    free = np.zeros(n_lam, bool)
+    if has_lam:
+        free[:] = True
+        free[int(np.argmax(np.bincount(pgroup, weights=w, minlength=n_lam)))] = False
     # rows grouped by kind once (exact, censored, interval): every likelihood call then works on slices
     kind = _row_kinds(obs, y, lower)
     order = np.argsort(kind, kind="stable")
     n0, n1 = (int(v) for v in np.searchsorted(kind[order], [1, 2]))
-    y, obs, X, w, scale, cure, cluster, period = (a[order] for a in (y, obs, X, w, scale, cure, cluster, period))
+    y, obs, X, w, scale, cure, cluster, period, pgroup = (a[order] for a in (y, obs, X, w, scale, cure, cluster,
+                                                                            period, pgroup))
     lower = None if lower is None else lower[order]
     # sparse indicators (customer, month, customer x month) for the sums of the Newton system: one pass each
     rows = np.arange(n)
@@ -247,19 +270,39 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
     to_per = sparse.csr_matrix((np.ones(n), (period, rows)), shape=(max(n_per, 1), n))
     to_clper = sparse.csr_matrix((np.ones(n), (cluster * max(n_per, 1) + period, rows)),
                                  shape=(n_cl * max(n_per, 1), n)) if has_per and has_re else None
+    fi = np.flatnonzero(free)                   # the loadings estimated (all groups but the reference)
+    if has_lam:                                 # indicators of group, month x group, customer x group
+        to_grp = sparse.csr_matrix((np.ones(n), (pgroup, rows)), shape=(n_lam, n))
+        to_pergrp = sparse.csr_matrix((np.ones(n), (period * n_lam + pgroup, rows)), shape=(n_per * n_lam, n))
+        to_clgrp = sparse.csr_matrix((np.ones(n), (cluster * n_lam + pgroup, rows)),
+                                     shape=(n_cl * n_lam, n)) if has_re else None
     beta, *_ = np.linalg.lstsq(X[obs] * np.sqrt(w[obs, None]), y[obs] * np.sqrt(w[obs]), rcond=None)
     resid_sd = np.sqrt(np.average((y[obs] - X[obs] @ beta) ** 2, weights=w[obs]) + 1e-6)
     log_sig = np.full(n_scale, np.log(resid_sd))
+    if start is not None:
+        beta, log_sig = start.beta.copy(), np.log(start.sigma)
+        if has_re:
+            u, tau2 = start.u.copy(), start.tau2.copy()
+        if has_per:
+            mper, tau2_p = start.m.copy(), start.tau2_period
 
-    def penalised(b, uu, ls, mm):
+    def period_term(mm, ll_=None):
+        """Each row's period effect ``lambda_g m[period]`` (``ll_``: the loadings, default the current ones)."""
+        if not has_per:
+            return 0.0
+        return mm[period] * (lam if ll_ is None else ll_)[pgroup] if has_lam else mm[period]
+
+    def penalised(b, uu, ls, mm, ll_=None):
         sig = np.exp(ls)[scale]
-        eta = X @ b + (uu[cluster] if has_re else 0.0) + (mm[period] if has_per else 0.0)
+        eta = X @ b + (uu[cluster] if has_re else 0.0) + period_term(mm, ll_)
         ll, d1, d2, ds = _sorted_terms(y, eta, sig, w, cure, family, lower, n0, n1)
-        return ll.sum() - penalty(uu, mm), d1, d2, ds
+        return ll.sum() - penalty(uu, mm, ll_), d1, d2, ds
 
-    def penalty(uu, mm):
-        """The random effects' log prior (tau2 and tau2_p as they stand when called)."""
+    def penalty(uu, mm, ll_=None):
+        """The random effects' log prior (tau2 and tau2_p as they stand when called) and the loadings' prior."""
         pen = 0.5 * np.sum(uu * uu / tau2[cgroup]) if has_re else 0.0
+        if has_lam:
+            pen += 0.5 * np.sum((((lam if ll_ is None else ll_) - 1.0) / loading_sd) ** 2)
         return pen + (0.5 * np.sum(mm * mm) / tau2_p if has_per else 0.0)
 
     obj, d1, d2, ds = penalised(beta, u, log_sig, mper)
@@ -272,34 +315,50 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
         gb = X.T @ d1
         A = XD.T @ X
         q = p
+        lr = lam[pgroup] if has_lam else None       # the period design, scaled by each row's loading
         if has_per:  # the period effects join the dense block, with their prior on the diagonal
-            g_m = to_per @ d1 - mper / tau2_p
-            A_bm = (to_per @ XD).T
-            A_mm = np.diag(to_per @ D + 1.0 / tau2_p)
+            g_m = to_per @ (d1 * lr if has_lam else d1) - mper / tau2_p
+            A_bm = (to_per @ (XD * lr[:, None] if has_lam else XD)).T
+            A_mm = np.diag(to_per @ (D * lr * lr if has_lam else D) + 1.0 / tau2_p)
             A = np.block([[A, A_bm], [A_bm.T, A_mm]])
             gb = np.concatenate([gb, g_m])
             q = p + n_per
+        if has_lam:  # the free loadings join too (Gauss-Newton: d eta / d lambda_g = m[period] on g's rows)
+            mrow = mper[period]
+            Dm = D * mrow
+            g_l = (to_grp @ (d1 * mrow) - (lam - 1.0) / loading_sd ** 2)[fi]
+            A_bl = (to_grp @ (XD * mrow[:, None]))[fi]
+            A_ml = (to_pergrp @ (Dm * lr)).reshape(n_per, n_lam)[:, fi]
+            A_ll = np.diag((to_grp @ (Dm * mrow))[fi] + 1.0 / loading_sd ** 2)
+            A = np.block([[A, np.vstack([A_bl.T, A_ml])], [np.hstack([A_bl, A_ml.T]), A_ll]])
+            gb = np.concatenate([gb, g_l])
+            q += len(fi)
         if has_re:
             prior = 1.0 / tau2[cgroup]
             gu = to_cl @ d1 - u * prior
             C = to_cl @ D + prior
             B = to_cl @ XD
             if has_per:
-                B = np.hstack([B, (to_clper @ D).reshape(n_cl, n_per)])
+                B = np.hstack([B, (to_clper @ (D * lr if has_lam else D)).reshape(n_cl, n_per)])
+            if has_lam:
+                B = np.hstack([B, (to_clgrp @ Dm).reshape(n_cl, n_lam)[:, fi]])
             S = A - B.T @ (B / C[:, None])
             dx = np.linalg.solve(S + 1e-10 * np.eye(q), gb - B.T @ (gu / C))
             du = (gu - B @ dx) / C
         else:
             dx = np.linalg.solve(A + 1e-10 * np.eye(q), gb)
             du = np.zeros(n_cl)
-        db, dm = dx[:p], (dx[p:] if has_per else np.zeros_like(mper))
+        db, dm = dx[:p], (dx[p:p + n_per] if has_per else np.zeros_like(mper))
+        dl = np.zeros(n_lam)
+        dl[fi] = dx[p + n_per:] if has_lam else 0.0
         step = 1.0
         for _ in range(30):
-            new = penalised(beta + step * db, u + step * du, log_sig, mper + step * dm)
+            new = penalised(beta + step * db, u + step * du, log_sig, mper + step * dm, lam + step * dl)
             if new[0] >= obj - 1e-9 * abs(obj):
                 break
             step *= 0.5
-        beta, u, mper = beta + step * db, u + step * du, mper + step * dm
+        beta, u, mper, lam = beta + step * db, u + step * du, mper + step * dm, lam + step * dl
+        step_l = step * dl
         obj, d1, d2, ds = new
         # (2) secant-Newton on log sigma per scale group
         g_s = np.bincount(scale, weights=ds, minlength=n_scale)
@@ -318,11 +377,12 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
             info = np.bincount(cluster, weights=np.maximum(-d2, 0.0), minlength=n_cl)
             tau2 = _tau2_update(u, info, tau2, cgroup, n_grp)
         if has_per:
-            info_m = np.bincount(period, weights=np.maximum(-d2, 0.0), minlength=n_per)
+            info_m = np.bincount(period, weights=np.maximum(-d2, 0.0) * (lam[pgroup] ** 2 if has_lam else 1.0),
+                                 minlength=n_per)
             tau2_p = float(_tau2_update(mper, info_m, np.array([tau2_p]), np.zeros(n_per, int), 1)[0])
         obj += old_pen - penalty(u, mper)
         moved = max(np.max(np.abs(step * db)), np.max(np.abs(step * du)) if has_re else 0.0,
-                    np.max(np.abs(step * dm)) if has_per else 0.0, np.max(np.abs(step_s)),
+                    np.max(np.abs(step * dm)) if has_per else 0.0, np.max(np.abs(step_s)), np.max(np.abs(step_l)),
                     np.max(np.abs(tau2 - old_tau2) / (old_tau2 + 1e-12)) if has_re else 0.0,
                     abs(tau2_p - old_tau2_p) / (old_tau2_p + 1e-12) if has_per else 0.0)
         if moved < tol ** 0.5 * 1e-1 and it > 2:
@@ -330,7 +390,7 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
             break
     if has_re:
         sig = np.exp(log_sig)[scale]
-        _, _, d2, _ = _sorted_terms(y, X @ beta + u[cluster] + (mper[period] if has_per else 0.0), sig, w, cure,
+        _, _, d2, _ = _sorted_terms(y, X @ beta + u[cluster] + period_term(mper), sig, w, cure,
                                     family, lower, n0, n1)
         u_var = 1.0 / (np.bincount(cluster, weights=np.maximum(-d2, 0.0), minlength=n_cl) + 1.0 / tau2[cgroup])
         # Laplace approximation of the marginal likelihood: penalised optimum - log sqrt(tau^2 * curvature)
@@ -340,10 +400,11 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
     m_var = np.zeros(n_per)
     if has_per:
         loglik -= 0.5 * n_per * np.log(tau2_p)
-        m_var = 1.0 / (np.bincount(period, weights=np.maximum(-d2, 0.0), minlength=n_per) + 1.0 / tau2_p)
+        m_var = 1.0 / (np.bincount(period, weights=np.maximum(-d2, 0.0) * (lam[pgroup] ** 2 if has_lam else 1.0),
+                                   minlength=n_per) + 1.0 / tau2_p)
     return AFTFit(beta=beta, sigma=np.exp(log_sig), u=u, u_var=u_var, tau2=tau2, loglik=float(loglik), n_iter=it,
                   converged=converged, m=mper[:n_per], tau2_period=float(tau2_p) if has_per else 0.0, family=family,
-                  m_var=m_var)
+                  m_var=m_var, m_loading=lam if has_lam else np.zeros(0))
 
 
 def _tau2_update(u: np.ndarray, info: np.ndarray, tau2: np.ndarray, cgroup: np.ndarray, n_grp: int) -> np.ndarray:

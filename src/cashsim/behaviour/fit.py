@@ -19,6 +19,7 @@ from dataclasses import replace
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from cashsim.behaviour.aft import EMPIRICAL, FAMILIES, AFTFit, fit_aft
 from cashsim.behaviour.booking import _plan_mix
@@ -52,22 +53,48 @@ def _with_residual_law(fit: AFTFit, h: pd.DataFrame, X: np.ndarray, cidx: np.nda
                        scale: np.ndarray, weights: np.ndarray, cure: np.ndarray) -> AFTFit:
     """The log-normal fit with W's law estimated from its standardised residuals, per segment
     (:mod:`cashsim.behaviour.residuals`): ``family == "empirical"``."""
-    eta = X @ fit.beta + fit.u[cidx] + (fit.m[due_month] if len(fit.m) else 0.0)
+    lam = fit.m_loading[scale] if len(fit.m_loading) else 1.0
+    eta = X @ fit.beta + fit.u[cidx] + (lam * fit.m[due_month] if len(fit.m) else 0.0)
     sig = fit.sigma[scale]
     law = residual_law((h["log_t"].to_numpy(float) - eta) / sig, h["paid"].to_numpy(bool),
                        z_lower=(h["log_lo"].to_numpy(float) - eta) / sig, weights=weights, cure=cure, group=scale)
     return replace(fit, family=EMPIRICAL, residual=law)
 
 
+def _laplace_loglik(fit: AFTFit) -> float:
+    """The fit's Laplace log-likelihood with the period effects' curvature term ``+ sum log(m_var) / 2`` (the
+    posterior width of each month), so that fits with the same months and different loadings compare."""
+    return fit.loglik + 0.5 * float(np.sum(np.log(fit.m_var))) if len(fit.m_var) else fit.loglik
+
+
+def _segment_loadings(fit: AFTFit, refit, scale: np.ndarray, segments: list) -> tuple[AFTFit, dict]:
+    """The due-month effect scaled by segment, ``lambda_s m_month`` (:func:`cashsim.behaviour.aft.fit_aft`,
+    ``period_group``), if the data support it: refitted from ``fit`` (shared effect), kept when the likelihood ratio
+    ``2 (l_1 - l_0)`` (Laplace, same months, the loadings' prior counted against them) exceeds the 95% point of a
+    chi-square with ``S - 1`` degrees of freedom; else ``fit`` unchanged (every ``lambda = 1``)."""
+    if len(fit.m) == 0 or len(segments) < 2:
+        return fit, {}
+    scaled = refit(period_group=scale, start=fit)
+    lr = 2.0 * (_laplace_loglik(scaled) - _laplace_loglik(fit))
+    threshold = float(stats.chi2.ppf(0.95, len(segments) - 1))
+    info = {"month_loading_lr": float(lr), "month_loading_threshold": threshold,
+            "month_loading_fitted": dict(zip(segments, scaled.m_loading.round(4).tolist(), strict=True)),
+            "month_loading_kept": bool(lr > threshold)}
+    return (scaled if lr > threshold else fit), info
+
+
 def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: int = 5,
                   reliable_threshold: float = 0.8, prior_never_paid: float = 0.013, family: str = "auto",
-                  seed: SeedLike = 0) -> PayerModel:
+                  month_by_segment: bool = False, seed: SeedLike = 0) -> PayerModel:
     """Fit payer behaviour on what ``ledger`` knew at the end of ``as_of`` (rules: :mod:`cashsim.behaviour`).
 
     ``family``: error law of the AFT, ``lognormal``, ``weibull`` or ``auto`` (both fitted, the one with the larger
     Laplace marginal likelihood on the history kept; ``diagnostics["family_loglik"]`` shows both), or ``empirical``
     (the log-normal's location and scales with W's law estimated from the residuals, per segment:
     :mod:`cashsim.behaviour.residuals`).
+
+    ``month_by_segment``: the due-month effect scaled by segment, ``lambda_s m_month``
+    (:func:`_segment_loadings`), kept only where the data support it; off (every ``lambda = 1``) by default.
 
     ``seed`` (:data:`cashsim.seeding.SeedLike`) only drives the randomised PIT of censored invoices used to estimate
     the copula strengths; :func:`cashsim.pipeline.prepare` passes the params' ``simulation.seed``.
@@ -125,6 +152,12 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
     fits = {f: fit_rows(subset, f) for f in families}
     chosen = max(fits, key=lambda f: fits[f].loglik)  # same parameter count: the larger marginal likelihood
     fit = fits[chosen] if k == 1 else fit_rows(everything, chosen)
+    loading_info: dict = {}
+    if month_by_segment:
+        fit, loading_info = _segment_loadings(fit, lambda **kw: fit_aft(
+            h["log_t"].to_numpy(), h["paid"].to_numpy(), X, scale=scale, log_t_lower=h["log_lo"].to_numpy(),
+            cluster=cidx, cluster_group=cgroup, period=due_month, weights=w_use, cure=cure, family=chosen, **kw),
+            scale, segments)
     if family == EMPIRICAL:
         fit = _with_residual_law(fit, h, X, cidx, due_month, scale, w_use, cure)
     month_effects, month_center, month_phi = _month_dynamics(fit.m, month_names, as_of)
@@ -152,6 +185,7 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
         _plan_mix=plan_mix, _disputed_law=disputed_law, _promises=promises,
         month_effects=month_effects, month_center=month_center, month_persistence=month_phi,
         month_effect_var=month_var, _channel=_latest_channel(hist),
+        month_loading=pd.Series(fit.m_loading, index=segments) if len(fit.m_loading) else pd.Series(dtype=float),
     )
     # reminders (dunning log) reshape the tail of every law from here on
     overdue_ratio, dunning_info = _overdue_hazard(model, hist, known.dunning, as_of)
@@ -205,7 +239,7 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
         "family_loglik": {f: v.loglik for f, v in fits.items()}, "family_selection_rows": int(len(subset)),
         "direct_debits": n_dd,
         "dd_reject_rate": dd_rate, "payment_run_customers": int(len(runs)), **dispute_info, **promise_info,
-        **rho_info, **dunning_info,
+        **rho_info, **dunning_info, **loading_info,
     }
     return replace(model, pmfs=pmfs, p_never=1.0 - pmfs.sum(axis=1), profiles=profiles, customers=customers,
                    segments=seg_table, rho_month=rho_m, rho_customer=rho_c, coefficients=coefficients,

@@ -65,6 +65,8 @@ class PayerModel:
     #: posterior variance of each estimated month effect (same index as ``month_effects``)
     month_effect_var: pd.Series = field(default_factory=lambda: pd.Series(dtype=float), repr=False)
     payment_runs: pd.Series = field(default_factory=lambda: pd.Series(dtype=object), repr=False)
+    #: per segment, the factor ``lambda_s`` of the month effect (``m_month lambda_s``); empty: 1 for all
+    month_loading: pd.Series = field(default_factory=lambda: pd.Series(dtype=float), repr=False)
     _fit: AFTFit | None = field(default=None, repr=False)
     _columns: tuple[str, ...] = field(default=(), repr=False)
     _segment_index: dict = field(default_factory=dict, repr=False)
@@ -121,8 +123,17 @@ class PayerModel:
         known = cidx >= 0
         u = np.where(known, fit.u[np.maximum(cidx, 0)], 0.0)
         var = np.where(known, fit.u_var[np.maximum(cidx, 0)], tau2)
-        return X @ fit.beta + u + self.month_level(due_month, len(segment)), \
-            np.sqrt(sig ** 2 + self.month_variance(due_month, len(segment)) + var)
+        lam = self.month_scale(segment)
+        return X @ fit.beta + u + lam * self.month_level(due_month, len(segment)), \
+            np.sqrt(sig ** 2 + lam ** 2 * self.month_variance(due_month, len(segment)) + var)
+
+    def month_scale(self, segment: np.ndarray) -> np.ndarray:
+        """Per row, the segment's factor ``lambda_s`` of the month effect (``month_by_segment``,
+        :func:`cashsim.behaviour.fit.fit_behaviour`): 1 without it and for a segment the fit did not see."""
+        segment = np.asarray(segment, object).astype(str)
+        if not len(self.month_loading):
+            return np.ones(len(segment))
+        return self.month_loading.reindex(segment).fillna(1.0).to_numpy(float)
 
     def _scale_group(self, segment: np.ndarray) -> np.ndarray:
         """Each row's scale group (segment index; -1, the pooled law, for a segment the fit did not see)."""
@@ -145,7 +156,8 @@ class PayerModel:
         (:meth:`_eta_sigma`) that is shared on a path.
 
         ``load_month = v_month / s^2``: what is still unknown of its due month's effect, ``tau_month^2`` for a month
-        to come, only the posterior variance for a month already estimated (its effect is in the location);
+        to come, only the posterior variance for a month already estimated (its effect is in the location), times
+        ``lambda_s^2`` when the month effect is scaled by segment (:meth:`month_scale`);
         ``load_customer = (Var(u_j) + rho_customer sigma^2) / s^2``: the uncertainty of the customer's estimated
         effect is one draw per path for all its invoices, not each invoice's own noise, and ``rho_customer`` (the
         customer x quarter co-movement left after the due-month means, :mod:`cashsim.behaviour.copula`) takes its
@@ -159,7 +171,7 @@ class PayerModel:
         tau2 = np.where(seg_idx >= 0, fit.tau2[np.maximum(seg_idx, 0)], np.mean(fit.tau2))
         cidx = pd.Index(list(self._customer_index)).get_indexer(np.asarray(customer, object).astype(str))
         var_u = np.where(cidx >= 0, fit.u_var[np.maximum(cidx, 0)], tau2)
-        v_month = self.month_variance(due_month, len(segment))
+        v_month = self.month_scale(segment) ** 2 * self.month_variance(due_month, len(segment))
         s2 = sig2 + v_month + var_u
         return v_month / s2, (var_u + self.rho_customer * sig2) / s2
 
