@@ -125,6 +125,27 @@ def _position(z, guide_t, th):
     return r
 
 
+@numba.njit(nogil=True, inline="always")
+def _latents(e, smi, sci, am, ac, c, bins, xs):
+    """The first pass of :func:`_pay` and :func:`_pay_general`: every path's ``x = am smi[p] + ac sci[p] + c e[p]``
+    into ``xs`` and its guide bin into ``bins`` (the arithmetic of :func:`_position`), a loop the compiler
+    vectorises. ``e`` is only read."""
+    for p in range(e.shape[0]):
+        up = np.uintp(p)
+        x = am * smi[up] + ac * sci[up] + c * e[up]
+        xs[up] = x
+        bins[up] = np.uintp((min(max(x, GUIDE_LO), GUIDE_TOP) - GUIDE_LO) * GUIDE_SCALE)
+
+
+@numba.njit(nogil=True, inline="always")
+def _from_bin(z, b, guide_t, th):
+    """:func:`_position` from a bin computed ahead (:func:`_latents`): the guide's start, then the forward scan."""
+    r = np.uintp(guide_t[b])
+    while th[r] < z:
+        r += np.uintp(1)
+    return r
+
+
 @numba.njit(nogil=True, cache=True)
 def _pay(e, smi, sci, am, ac, c, guide_t, th, row_of, amt, flat, bins, xs):
     """One invoice without discount or groups on every path ``p``: ``flat[row_of[r] + p] += amt`` where ``r`` is
@@ -136,17 +157,10 @@ def _pay(e, smi, sci, am, ac, c, guide_t, th, row_of, amt, flat, bins, xs):
     scan and the booking, whose chain of dependent loads no longer waits for the bin's arithmetic. ``e`` is only
     read: it may be a study's stored normals (:mod:`cashsim.simulate.draws`), which later runs read again."""
     n = e.shape[0]
+    _latents(e, smi, sci, am, ac, c, bins, xs)
     for p in range(n):
         up = np.uintp(p)
-        x = am * smi[up] + ac * sci[up] + c * e[up]
-        xs[up] = x
-        bins[up] = np.uintp((min(max(x, GUIDE_LO), GUIDE_TOP) - GUIDE_LO) * GUIDE_SCALE)
-    for p in range(n):
-        up = np.uintp(p)
-        z = xs[up]
-        r = np.uintp(guide_t[bins[up]])
-        while th[r] < z:
-            r += np.uintp(1)
+        r = _from_bin(xs[up], bins[up], guide_t, th)
         flat[np.uintp(row_of[r]) + up] += amt
 
 
@@ -238,19 +252,12 @@ def _pay_general(e, smi, sci, am, ac, c, guide_t, th, day_of, amt, r_disc, rate,
     ``cost[d, p] += amt rate`` when the table position ``r <= r_disc`` (the discount is taken), else ``amt``;
     ``group_monthly[p, gi, month_of_day[d]] += cash`` when ``use_groups``. ``e`` is only read."""
     n = e.shape[0]
-    for p in range(n):
-        up = np.uintp(p)
-        x = am * smi[up] + ac * sci[up] + c * e[up]
-        xs[up] = x
-        bins[up] = np.uintp((min(max(x, GUIDE_LO), GUIDE_TOP) - GUIDE_LO) * GUIDE_SCALE)
+    _latents(e, smi, sci, am, ac, c, bins, xs)
     cash_disc = amt * (1.0 - rate)
     cost_disc = amt * rate
     for p in range(n):
         up = np.uintp(p)
-        z = xs[up]
-        r = np.uintp(guide_t[bins[up]])
-        while th[r] < z:
-            r += np.uintp(1)
+        r = _from_bin(xs[up], bins[up], guide_t, th)
         d = np.uintp(day_of[r])
         cash = amt
         if np.int64(r) <= r_disc:
