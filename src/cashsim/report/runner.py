@@ -322,10 +322,17 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
         work = Path(tempfile.mkdtemp(prefix=work_prefix(month), dir=root))
         os.chmod(work, 0o777 & ~_umask())  # mkdtemp makes it private; a report is for the finance team
         declared = notebook_parameters(source)
+        show_progress = progress.enabled()  # read before the driver's lever study hides its own steps
         if "handouts_dir" in declared:  # the workbook and PDF summary go beside the HTML
             parameters["handouts_dir"] = str(work)
         if "reports_dir" in declared:  # earlier reports: last month's forecast (report.hindsight)
             parameters["reports_dir"] = str(root)
+        if "levers_file" in declared:  # the lever study, computed here meanwhile (report.handoff)
+            from cashsim.report.handoff import LEVERS_FILE, start_driver_study
+
+            parameters["levers_file"] = str(work / LEVERS_FILE)
+            start_driver_study(parameters["levers_file"], params_file, as_of=report_date.isoformat(),
+                               n_paths=n_paths, seed=seed)
         language = fmt.parse_locale(params.report.locale).language
         # the HTML exporter's templates are compiled meanwhile, in a thread: the notebook's run mostly waits
         warming = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cashsim-html")
@@ -337,7 +344,7 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
                 with _environment(REPORT_ENV):
                     nb = pm.execute_notebook(str(source), str(executed), parameters=parameters,
                                              kernel_name="python3", language="python", cwd=str(params_file.parent),
-                                             progress_bar=progress.enabled(), log_output=False,
+                                             progress_bar=show_progress, log_output=False,
                                              execution_timeout=cell_timeout, engine_name=engine_name(),
                                              km=kernel.manager)
             except PapermillExecutionError as exc:
