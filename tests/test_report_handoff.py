@@ -3,7 +3,9 @@ for number, as the kernel's own; anything wrong on the driver's side and the ker
 
 from __future__ import annotations
 
+import json
 import pickle
+import threading
 import time
 from pathlib import Path
 
@@ -107,3 +109,34 @@ def test_the_kernel_waits_for_the_drivers_answer(run, tmp_path, monkeypatch):
 def test_the_notebook_declares_levers_file():
     params = report.notebook_parameters(ROOT / "notebooks" / "monthly_report.ipynb")
     assert params["levers_file"] == '""'
+
+
+def test_a_closed_hand_over_writes_nothing_and_leaves_no_file(tmp_path, monkeypatch):
+    path = tmp_path / handoff.LEVERS_FILE
+    release = threading.Event()
+    monkeypatch.setattr(handoff, "driver_study", lambda *a, **k: release.wait(10) and handoff.HandedStudy(1, 2))
+    late = handoff.start_driver_study(path, str(DEMO), as_of=AS_OF)
+    late.close()  # the notebook has run: the report folder must not get the file
+    release.set()
+    late.thread.join(10)
+    assert late.status == "unwritten" and not list(tmp_path.iterdir())
+    done = handoff.start_driver_study(path, str(DEMO), as_of=AS_OF)
+    done.thread.join(10)
+    assert done.status == "ok" and handoff.read_driver_study(path, timeout=0) == (1, 2)
+    done.close()
+    assert not list(tmp_path.iterdir())
+
+
+def test_cashsim_report_hands_the_drivers_study_to_the_notebook(run, tmp_path, monkeypatch):
+    """The real report with the fit cache warm: the driver computes the study, the report shows its plan, and the
+    hand-over file is not in the report folder."""
+    started = []
+    real = handoff.start_driver_study
+    monkeypatch.setattr(handoff, "start_driver_study", lambda *a, **k: started.append(real(*a, **k)) or started[-1])
+    folder = report.run_monthly_report(DEMO, "2026-11", n_paths=PATHS, seed=SEED, output_root=tmp_path)
+    assert len(started) == 1 and started[0].status == "ok"
+    assert handoff.LEVERS_FILE not in {p.name for p in folder.iterdir()}
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    own = lever_views.study_of(run)
+    assert summary["plan"] == json.loads(json.dumps(
+        lever_views.plan_summary(own.plan, "2026-11")))

@@ -114,11 +114,50 @@ def _write(path: Path, answer: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+class DriverStudy:
+    """The driver's side of the hand-over: :func:`compute_and_write` in a daemon thread (a failed report does not
+    wait for it), and :meth:`close`, which the driver calls once the notebook has run, before the work folder
+    becomes the report folder: the answer is not written from then on, and the file is removed (it is not part of
+    the report)."""
+
+    def __init__(self, path: str | Path, params_path: str | Path, *, as_of: str = "", n_paths: int | None = None,
+                 seed: int | None = None) -> None:
+        self.path = Path(path)
+        self.status: str | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self.thread = threading.Thread(target=self._run, args=(params_path,), daemon=True,
+                                       kwargs={"as_of": as_of, "n_paths": n_paths, "seed": seed},
+                                       name="cashsim-driver-levers")
+
+    def start(self) -> DriverStudy:
+        self.thread.start()
+        return self
+
+    def _run(self, params_path: str | Path, **kwargs: Any) -> None:
+        self.status = compute_and_write(self.path, params_path, guard=self._write_unless_closed, **kwargs)
+
+    def _write_unless_closed(self, path: Path, answer: dict[str, Any]) -> bool:
+        with self._lock:
+            if self._closed:
+                return False
+            _write(path, answer)
+            return True
+
+    def close(self) -> None:
+        """No answer is written from now on; the file (and a temporary one) is removed. Idempotent."""
+        with self._lock:
+            self._closed = True
+            for leftover in (self.path, *self.path.parent.glob(f"{self.path.name}.*.tmp")):
+                leftover.unlink(missing_ok=True)
+
+
 def compute_and_write(path: str | Path, params_path: str | Path, *, as_of: str = "", n_paths: int | None = None,
-                      seed: int | None = None) -> str:
+                      seed: int | None = None, guard=None) -> str:
     """Run :func:`driver_study` and write its answer to ``path``: ``{"status": "ok", "table", "plan"}``, or
-    ``{"status": "skipped" | "failed", "reason"}``; returns the status. Never raises (a report does not depend on
-    it), unless the file itself cannot be written - then the kernel waits in vain and computes the study itself."""
+    ``{"status": "skipped" | "failed", "reason"}``; returns the status, or "unwritten" when the file was not written
+    (``guard(path, answer)``, which writes it, said False, or the folder is gone). Never raises: a report does not
+    depend on it (unwritten, the kernel waits in vain and computes the study itself)."""
     from cashsim import progress
 
     shown = progress.enabled()
@@ -133,20 +172,19 @@ def compute_and_write(path: str | Path, params_path: str | Path, *, as_of: str =
         if shown and not progress.enabled():
             progress.enable(True)
     try:
-        _write(Path(path), answer)
-    except OSError:  # the work folder is gone (the run failed or ended): nobody waits for it
+        if guard is None:
+            _write(Path(path), answer)
+        elif not guard(Path(path), answer):
+            return "unwritten"
+    except Exception:  # the work folder is gone (the run failed or ended), a table that does not pickle...
         return "unwritten"
     return answer["status"]
 
 
 def start_driver_study(path: str | Path, params_path: str | Path, *, as_of: str = "", n_paths: int | None = None,
-                       seed: int | None = None) -> threading.Thread:
-    """:func:`compute_and_write` in a daemon thread of the driver (a failed report does not wait for it to end)."""
-    thread = threading.Thread(target=compute_and_write, args=(path, params_path), daemon=True,
-                              kwargs={"as_of": as_of, "n_paths": n_paths, "seed": seed},
-                              name="cashsim-driver-levers")
-    thread.start()
-    return thread
+                       seed: int | None = None) -> DriverStudy:
+    """:class:`DriverStudy` started: the study computed in a daemon thread of the driver and written to ``path``."""
+    return DriverStudy(path, params_path, as_of=as_of, n_paths=n_paths, seed=seed).start()
 
 
 def read_driver_study(path: str | Path, *, timeout: float = WAIT_SECONDS) -> HandedStudy | None:

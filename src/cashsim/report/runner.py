@@ -327,12 +327,13 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
             parameters["handouts_dir"] = str(work)
         if "reports_dir" in declared:  # earlier reports: last month's forecast (report.hindsight)
             parameters["reports_dir"] = str(root)
+        driver_study = None
         if "levers_file" in declared:  # the lever study, computed here meanwhile (report.handoff)
             from cashsim.report.handoff import LEVERS_FILE, start_driver_study
 
             parameters["levers_file"] = str(work / LEVERS_FILE)
-            start_driver_study(parameters["levers_file"], params_file, as_of=report_date.isoformat(),
-                               n_paths=n_paths, seed=seed)
+            driver_study = start_driver_study(parameters["levers_file"], params_file, as_of=report_date.isoformat(),
+                                              n_paths=n_paths, seed=seed)
         language = fmt.parse_locale(params.report.locale).language
         # the HTML exporter's templates are compiled meanwhile, in a thread: the notebook's run mostly waits
         warming = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cashsim-html")
@@ -359,6 +360,9 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
                 raise ReportError.of("the report for {month} could not run ({error}); partial notebook: {kept}",
                                      month=month, error=f"{type(exc).__name__}: {exc}", kept=kept or "none written",
                                      fields={"file": str(kept) if kept else None}) from exc
+            finally:
+                if driver_study is not None:  # its file is not part of the report
+                    driver_study.close()
             summary = read_summary(nb)  # the notebook papermill wrote to ``executed``, as it wrote it
             title = f"{params.company} - {month}"
             ready = exporter.exception() is None  # a failure there is export_html's to raise, if it is one
