@@ -35,7 +35,9 @@ notebook: papermill#251), with ``TQDM_DISABLE=1`` (widget progress bars would lo
 exported page) and ``PLOTLY_RENDERER=plotly_mimetype+notebook`` (a papermill kernel otherwise emits only the
 plotly mimetype and nbconvert drops every chart; ``notebook`` embeds plotly.js once). That kernel is started
 first and imports the notebook's modules while the driver imports papermill (:mod:`cashsim.report.kernel`);
-papermill writes the running notebook at most every 5 s (:mod:`cashsim.report.execution`).
+papermill writes the running notebook at most every 5 s (:mod:`cashsim.report.execution`). While the kernel runs,
+a thread of the driver computes the lever study (when the fit cache is warm) and hands it to the notebook through
+its ``levers_file`` parameter (:mod:`cashsim.report.handoff`): the study and the kernel's views no longer share a GIL.
 
 Example::
 
