@@ -46,8 +46,9 @@ def test_parameters_cell_first(name):
     nb = nbformat.read(NOTEBOOKS / name, as_version=4)
     assert nb.cells[0].metadata.get("tags") == ["parameters"]
     # the monthly report also takes the folder `cashsim report` gives it for the workbook and the PDF summary
-    # and its company's reports folder, to find last month's forecast (report.hindsight)
-    extra = ["handouts_dir", "reports_dir"] if name == "monthly_report.ipynb" else []
+    # and its company's reports folder, to find last month's forecast (report.hindsight), and the file of the lever
+    # study its driver computes (report.handoff)
+    extra = ["handouts_dir", "reports_dir", "levers_file"] if name == "monthly_report.ipynb" else []
     assert list(report.notebook_parameters(NOTEBOOKS / name)) == PARAMETERS + extra
     assert nb.metadata["kernelspec"]["name"] == "python3"
     # short glue only: no function or class defined in a notebook

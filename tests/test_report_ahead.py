@@ -100,6 +100,6 @@ def test_the_report_notebook_starts_the_study_and_builds_ahead_in_the_lever_cell
 
     cells = json.loads(report.packaged_notebook().read_text(encoding="utf-8"))["cells"]
     lever_cell = next("".join(c["source"]) for c in cells if "report.levers(run)" in "".join(c["source"]))
-    order = [lever_cell.index(x) for x in ("report.start_levers(run)", "report.build_ahead(run, month, reports_dir)",
-                                           "report.levers(run)")]
+    order = [lever_cell.index(x) for x in ("report.start_levers(run, levers_file)",
+                                           "report.build_ahead(run, month, reports_dir)", "report.levers(run)")]
     assert order == sorted(order)

@@ -57,9 +57,9 @@ _PREBUILT = frozenset({"months_view", "weekly_view", "hindsight_view", "accounts
                      "shortfall_view", "accounting_view", "rejections_view"})
 _HOME = {name: module for module, names in _MODULES.items() for name in names}
 #: The package's modules, importable as attributes (``report.kernel``) even before anything imported them.
-_SUBMODULES = frozenset({"accounts", "ahead", "execution", "figures", "handouts", "hindsight", "html", "kernel",
-                         "ledger_views", "lever_views", "resources", "runner", "summary", "texts", "views", "window",
-                         "words"})
+_SUBMODULES = frozenset({"accounts", "ahead", "execution", "figures", "handoff", "handouts", "hindsight", "html",
+                         "kernel", "ledger_views", "lever_views", "resources", "runner", "summary", "texts", "views",
+                         "window", "words"})
 
 __all__ = sorted(_HOME, key=str.lower)
 

@@ -106,16 +106,27 @@ def prebuilt(fn: Callable) -> Callable:
     return view
 
 
-def start_levers(run) -> Future | None:
+def _handed_or_own(run, levers_file: str):
+    """The study the driver computed for this run (:mod:`cashsim.report.handoff`), else the run's own."""
+    from cashsim.report.handoff import read_driver_study
+    from cashsim.report.lever_views import study_of
+
+    handed = read_driver_study(levers_file)
+    return handed if handed is not None else study_of(run)
+
+
+def start_levers(run, levers_file: str = "") -> Future | None:
     """Start the run's lever study (:func:`cashsim.report.lever_views.study_of`) in a background thread, for
-    :func:`cashsim.report.lever_views.levers` to collect; None (nothing started) on a dask engine."""
+    :func:`cashsim.report.lever_views.levers` to collect; None (nothing started) on a dask engine. With
+    ``levers_file`` (set by ``cashsim report``), the thread waits for the study the driver computes into that file
+    and computes it itself only when the driver gives none (:func:`cashsim.report.handoff.read_driver_study`)."""
     if run.params.simulation.backend != "local":
         return None
     from cashsim.report.lever_views import study_of
 
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cashsim-levers")
     try:
-        future = pool.submit(study_of, run)
+        future = pool.submit(_handed_or_own, run, levers_file) if levers_file else pool.submit(study_of, run)
     finally:
         pool.shutdown(wait=False)  # the thread ends with the study
     _ahead(run, create=True).study = future

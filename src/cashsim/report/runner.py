@@ -35,7 +35,9 @@ notebook: papermill#251), with ``TQDM_DISABLE=1`` (widget progress bars would lo
 exported page) and ``PLOTLY_RENDERER=plotly_mimetype+notebook`` (a papermill kernel otherwise emits only the
 plotly mimetype and nbconvert drops every chart; ``notebook`` embeds plotly.js once). That kernel is started
 first and imports the notebook's modules while the driver imports papermill (:mod:`cashsim.report.kernel`);
-papermill writes the running notebook at most every 5 s (:mod:`cashsim.report.execution`).
+papermill writes the running notebook at most every 5 s (:mod:`cashsim.report.execution`). While the kernel runs,
+a thread of the driver computes the lever study (when the fit cache is warm) and hands it to the notebook through
+its ``levers_file`` parameter (:mod:`cashsim.report.handoff`): the study and the kernel's views no longer share a GIL.
 
 Example::
 
@@ -322,10 +324,18 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
         work = Path(tempfile.mkdtemp(prefix=work_prefix(month), dir=root))
         os.chmod(work, 0o777 & ~_umask())  # mkdtemp makes it private; a report is for the finance team
         declared = notebook_parameters(source)
+        show_progress = progress.enabled()  # read before the driver's lever study hides its own steps
         if "handouts_dir" in declared:  # the workbook and PDF summary go beside the HTML
             parameters["handouts_dir"] = str(work)
         if "reports_dir" in declared:  # earlier reports: last month's forecast (report.hindsight)
             parameters["reports_dir"] = str(root)
+        driver_study = None
+        if "levers_file" in declared:  # the lever study, computed here meanwhile (report.handoff)
+            from cashsim.report.handoff import LEVERS_FILE, start_driver_study
+
+            parameters["levers_file"] = str(work / LEVERS_FILE)
+            driver_study = start_driver_study(parameters["levers_file"], params_file, as_of=report_date.isoformat(),
+                                              n_paths=n_paths, seed=seed)
         language = fmt.parse_locale(params.report.locale).language
         # the HTML exporter's templates are compiled meanwhile, in a thread: the notebook's run mostly waits
         warming = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cashsim-html")
@@ -337,7 +347,7 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
                 with _environment(REPORT_ENV):
                     nb = pm.execute_notebook(str(source), str(executed), parameters=parameters,
                                              kernel_name="python3", language="python", cwd=str(params_file.parent),
-                                             progress_bar=progress.enabled(), log_output=False,
+                                             progress_bar=show_progress, log_output=False,
                                              execution_timeout=cell_timeout, engine_name=engine_name(),
                                              km=kernel.manager)
             except PapermillExecutionError as exc:
@@ -352,6 +362,9 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
                 raise ReportError.of("the report for {month} could not run ({error}); partial notebook: {kept}",
                                      month=month, error=f"{type(exc).__name__}: {exc}", kept=kept or "none written",
                                      fields={"file": str(kept) if kept else None}) from exc
+            finally:
+                if driver_study is not None:  # its file is not part of the report
+                    driver_study.close()
             summary = read_summary(nb)  # the notebook papermill wrote to ``executed``, as it wrote it
             title = f"{params.company} - {month}"
             ready = exporter.exception() is None  # a failure there is export_html's to raise, if it is one

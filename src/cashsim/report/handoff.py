@@ -1,0 +1,214 @@
+"""The report's lever study computed by the driver (the ``cashsim report`` process) and handed to its kernel.
+
+The lever study (seconds of pandas holding the GIL) and the views built ahead (:mod:`cashsim.report.ahead`) share one
+GIL in the kernel, so they run one after the other. The driver meanwhile only waits for papermill, with its own GIL
+and an idle core. So :func:`cashsim.report.runner.run_monthly_report` starts :func:`start_driver_study` once the kernel
+is launched: a thread of the driver computes **the same study** as the kernel would - the params file read by
+:func:`cashsim.report.views.params_for` with the report's as-of date, the seed override of
+:func:`cashsim.pipeline.run_from_params`, :func:`cashsim.pipeline.prepare`, then
+:func:`cashsim.report.lever_views.study_of`'s call (:func:`cashsim.pipeline.study_levers` on the run's paths and
+seed) - and writes ``(table, plan)`` to a file of the run's temporary work folder, whose path the notebook gets as
+its ``levers_file`` parameter. :func:`cashsim.report.ahead.start_levers` then waits for that file
+(:func:`read_driver_study`) instead of computing the study, in its background thread.
+
+Rules:
+
+- the driver computes only when the fit cache holds this ledger's fit and book for these params and as-of date
+  (:func:`fit_is_cached`), on the local engine: otherwise both processes would fit (or start a dask cluster) at
+  once; it then writes a "skipped" answer at once and the kernel computes the study itself, as before;
+- a driver failure never breaks the report: whatever goes wrong (an error, a skip, a file that cannot be read, no
+  answer within :data:`WAIT_SECONDS`), the kernel computes the study itself
+  (:func:`cashsim.report.lever_views.study_of`), as before;
+- the answer is written to a temporary name then renamed, so the kernel never reads half a file;
+- the notebook run standalone (JupyterLab: ``levers_file = ""``) computes the study itself, as before.
+
+The file is a pickle. That is acceptable here only because it is written by this same run, into its own temporary
+work folder (made by :func:`tempfile.mkdtemp` in the company's report folder, under the month's lock), and read back
+by this run's own kernel through the path the driver gave it: no other source of pickles is ever loaded.
+
+Memory: the study's peak moves from the kernel to the driver, which also holds a second ledger and baseline. On
+the demo (maximum resident sets, ``cashsim report`` in one process): driver 201 -> 960 MB, kernel 1108 -> 479 MB,
+so about 130 MB more at the peak of the two together.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import threading
+import time
+from pathlib import Path
+from typing import Any, NamedTuple
+
+#: Name of the hand-over file in the run's work folder.
+LEVERS_FILE = ".levers-study.pickle"
+#: Seconds the kernel waits for the driver's answer before it computes the study itself.
+WAIT_SECONDS = 600.0
+#: Seconds between two looks for the driver's answer.
+POLL_SECONDS = 0.02
+
+
+class HandedStudy(NamedTuple):
+    """What the report uses of a lever study: the comparison table and the cheapest plan."""
+
+    table: Any
+    plan: Any
+
+
+def fit_is_cached(params, ledger=None) -> bool:
+    """Whether :func:`cashsim.pipeline.prepare` would read this params' fit and book from the fit cache (the cache on,
+    both entries stored for the ledger's content, as-of date, behaviour settings, sales plan and horizon) - the same
+    keys as ``prepare``, so a change there shows here (tests/test_report_handoff.py). ``ledger``: the params'
+    ledger, when read already."""
+    from cashsim.cache.fits import _key
+    from cashsim.cache.keys import derived_key
+    from cashsim.cache.store import cache_enabled, cache_folder, entry_path
+    from cashsim.pipeline import horizon_end, resolve_as_of
+    from cashsim.sources import ledger_from_params
+
+    if not (params.cache.enabled and cache_enabled()):
+        return False
+    ledger = ledger_from_params(params) if ledger is None else ledger
+    as_of = resolve_as_of(params, ledger)
+    b = params.behaviour
+    settings = dict(half_life_days=b.half_life_days, grace_days=b.grace_days,
+                    reliable_threshold=b.reliable_threshold, prior_never_paid=b.prior_never_paid,
+                    seed=params.simulation.seed)
+    key = _key(ledger, as_of, settings)
+    folder = cache_folder(params.resolve(params.cache.dir))
+    book_key = derived_key(key, sales_plan=[line.model_dump(mode="json") for line in params.sales_plan],
+                           horizon_end=horizon_end(as_of, params.horizon_months))
+    return entry_path(folder, "fit", key).is_file() and entry_path(folder, "book", book_key).is_file()
+
+
+def study_params(params_path: str | Path, as_of: str = "", seed: int | None = None):
+    """The params the report's run stands on: :func:`cashsim.report.views.params_for` then the seed override of
+    :func:`cashsim.pipeline.run_from_params`."""
+    from cashsim.report.views import params_for
+
+    params = params_for(params_path, as_of)
+    if seed is not None and isinstance(seed, int) and seed != params.simulation.seed:
+        params = params.model_copy(update={"simulation": params.simulation.model_copy(update={"seed": seed})})
+    return params
+
+
+def driver_study(params_path: str | Path, *, as_of: str = "", n_paths: int | None = None,
+                 seed: int | None = None) -> HandedStudy | None:
+    """The lever study of the report's run (``report.load_run(params_path, as_of=..., n_paths=..., seed=...)`` then
+    ``report.levers(run)``), computed without simulating the baseline; None (not computed) when the fit cache is
+    cold for these params (:func:`fit_is_cached`) or the engine is not local."""
+    from cashsim.cache.store import cache_enabled
+    from cashsim.pipeline import prepare, study_levers
+    from cashsim.sources import ledger_from_params
+
+    params = study_params(params_path, as_of, seed)
+    if params.simulation.backend != "local" or not (params.cache.enabled and cache_enabled()):
+        return None
+    ledger = ledger_from_params(params)  # read once: for the cache keys and the baseline (prepare reads it so)
+    if not fit_is_cached(params, ledger):
+        return None
+    base = prepare(params, ledger=ledger)
+    sp = params.simulation
+    paths = int(n_paths or sp.n_paths)  # run.sim.n_paths (pipeline.simulate_only)
+    study = study_levers(base, n_paths=paths, seed=int(sp.seed if seed is None else seed))  # lever_views.study_of
+    return HandedStudy(study.table, study.plan)
+
+
+def _write(path: Path, answer: dict[str, Any]) -> None:
+    """``answer`` pickled to ``path`` atomically (a temporary name in the same folder, then renamed)."""
+    tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "wb") as out:
+        pickle.dump(answer, out, protocol=pickle.HIGHEST_PROTOCOL)
+    os.replace(tmp, path)
+
+
+class DriverStudy:
+    """The driver's side of the hand-over: :func:`compute_and_write` in a daemon thread (a failed report does not
+    wait for it), and :meth:`close`, which the driver calls once the notebook has run, before the work folder
+    becomes the report folder: the answer is not written from then on, and the file is removed (it is not part of
+    the report)."""
+
+    def __init__(self, path: str | Path, params_path: str | Path, *, as_of: str = "", n_paths: int | None = None,
+                 seed: int | None = None) -> None:
+        self.path = Path(path)
+        self.status: str | None = None
+        self._lock = threading.Lock()
+        self._closed = False
+        self.thread = threading.Thread(target=self._run, args=(params_path,), daemon=True,
+                                       kwargs={"as_of": as_of, "n_paths": n_paths, "seed": seed},
+                                       name="cashsim-driver-levers")
+
+    def start(self) -> DriverStudy:
+        self.thread.start()
+        return self
+
+    def _run(self, params_path: str | Path, **kwargs: Any) -> None:
+        self.status = compute_and_write(self.path, params_path, guard=self._write_unless_closed, **kwargs)
+
+    def _write_unless_closed(self, path: Path, answer: dict[str, Any]) -> bool:
+        with self._lock:
+            if self._closed:
+                return False
+            _write(path, answer)
+            return True
+
+    def close(self) -> None:
+        """No answer is written from now on; the file (and a temporary one) is removed. Idempotent."""
+        with self._lock:
+            self._closed = True
+            for leftover in (self.path, *self.path.parent.glob(f"{self.path.name}.*.tmp")):
+                leftover.unlink(missing_ok=True)
+
+
+def compute_and_write(path: str | Path, params_path: str | Path, *, as_of: str = "", n_paths: int | None = None,
+                      seed: int | None = None, guard=None) -> str:
+    """Run :func:`driver_study` and write its answer to ``path``: ``{"status": "ok", "table", "plan"}``, or
+    ``{"status": "skipped" | "failed", "reason"}``; returns the status, or "unwritten" when the file was not written
+    (``guard(path, answer)``, which writes it, said False, or the folder is gone). Never raises: a report does not
+    depend on it (unwritten, the kernel waits in vain and computes the study itself)."""
+    from cashsim import progress
+
+    shown = progress.enabled()
+    progress.enable(False)  # the driver's console shows papermill's bar, not a second study's steps
+    try:
+        study = driver_study(params_path, as_of=as_of, n_paths=n_paths, seed=seed)
+        answer = ({"status": "skipped", "reason": "fit cache cold or engine not local"} if study is None
+                  else {"status": "ok", "table": study.table, "plan": study.plan})
+    except Exception as exc:  # any failure: the kernel computes the study itself
+        answer = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
+    finally:
+        if shown and not progress.enabled():
+            progress.enable(True)
+    try:
+        if guard is None:
+            _write(Path(path), answer)
+        elif not guard(Path(path), answer):
+            return "unwritten"
+    except Exception:  # the work folder is gone (the run failed or ended), a table that does not pickle...
+        return "unwritten"
+    return answer["status"]
+
+
+def start_driver_study(path: str | Path, params_path: str | Path, *, as_of: str = "", n_paths: int | None = None,
+                       seed: int | None = None) -> DriverStudy:
+    """:class:`DriverStudy` started: the study computed in a daemon thread of the driver and written to ``path``."""
+    return DriverStudy(path, params_path, as_of=as_of, n_paths=n_paths, seed=seed).start()
+
+
+def read_driver_study(path: str | Path, *, timeout: float = WAIT_SECONDS) -> HandedStudy | None:
+    """The study the driver wrote to ``path`` (waiting for it up to ``timeout`` seconds), or None when the driver
+    skipped it, failed, did not answer in time or wrote a file that cannot be read: the caller computes it then."""
+    path = Path(path)
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(POLL_SECONDS)
+    try:
+        with open(path, "rb") as src:
+            answer = pickle.load(src)  # written by this run's driver into its private work folder (module docstring)
+    except Exception:  # unreadable: the caller computes it
+        return None
+    if not isinstance(answer, dict) or answer.get("status") != "ok":
+        return None
+    return HandedStudy(answer["table"], answer["plan"])
