@@ -52,8 +52,10 @@ def test_validate_the_messy_company_in_french(capsys):
                   "numéro en double", "Lignes rejetées", "fichier", "motif", "détail",
                   "première occurrence ligne 12",                      # a detail, translated
                   "cumul 1\u202f013\u202f769,55 > montant 13\u202f770,55 + tolérance 68,85",  # its figures in French
-                  "attendu\u00a0: jj/mm/aaaa ou aaaa-mm-jj", "Notes par motif", "en règlement non lettré"):
+                  "attendu\u00a0: jj/mm/aaaa ou aaaa-mm-jj", "Notes par motif", "en règlement non lettré",
+                  "entreprise"):                                        # the customer type used, in French
         assert words in out, words
+    assert not re.search(r"\b(company|public_body|individual)\b", out)
     assert f"544{NNBSP}028,76{NBSP}€" in out and f"1{NNBSP}415" in out and FRENCH_THOUSANDS.search(out)
     _no_english(out)
 
