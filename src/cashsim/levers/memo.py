@@ -133,7 +133,8 @@ class LeverMemo:
                 hit = (after, lever.costs(book, self.model, after=after))
                 with self._lock:
                     self.misses += 1
-                    self._done.setdefault(chain, hit)
+                    hit = self._done.setdefault(chain, hit)  # a thread that raced us: its book, so the
+                    # caches keyed by book identity (per_book, serves) see one book per chain
             book = hit[0]
             frames.append(hit[1])
         return book, pd.concat(frames, ignore_index=True), inputs

@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import importlib
 
+from cashsim.report.ahead import AHEAD as _AHEAD  # standard library only: the package stays light
+
 #: Module of the package (``cashsim.report.<module>``) -> the names it gives to ``cashsim.report``.
 _MODULES = {
     "accounts": ("account_kpis", "account_kpis_view", "accounts_table", "accounts_view", "burn_view", "claims_period",
@@ -51,10 +53,7 @@ _MODULES = {
 }
 #: The views the report notebook calls that need no plan: their result is looked up among those built ahead while
 #: the lever study runs (:mod:`cashsim.report.ahead`), else built now; the modules' own functions are left as they are.
-_PREBUILT = frozenset({"months_view", "weekly_view", "hindsight_view", "accounts_view", "weekly_figure",
-                     "forecast_figure", "p_met_figure", "dso_figure", "aged_figure", "kpi_view", "account_kpis_view",
-                     "disputes_view", "claims_view", "customer_cost_view", "alerts_view", "call_list_view",
-                     "shortfall_view", "accounting_view", "rejections_view"})
+_PREBUILT = frozenset(name for _, name, _ in _AHEAD)
 _HOME = {name: module for module, names in _MODULES.items() for name in names}
 #: The package's modules, importable as attributes (``report.kernel``) even before anything imported them.
 _SUBMODULES = frozenset({"accounts", "ahead", "execution", "figures", "handoff", "handouts", "hindsight", "html",
