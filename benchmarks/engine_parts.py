@@ -18,15 +18,14 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
 
+from benchmarks.__main__ import timed
 from cashsim.simulate._pcg64 import _pcg64_double, pcg64_state
-from cashsim.simulate.kernel import PREFETCH_AHEAD, _draw, _prefetch_tables
-from cashsim.simulate.tables import GUIDE_LO, GUIDE_SCALE, GUIDE_TOP
+from cashsim.simulate.kernel import PREFETCH_AHEAD, _draw, _from_bin, _latents, _prefetch_tables
 
 KW = {"horizon_end": "2027-02-28", "seed": 1, "rho_month": 0.05, "rho_customer": 0.1}
 
@@ -57,7 +56,7 @@ def _normals(states, cols, n_inv, e):
 def _lookup(states, cols, s_month, s_cust, a_month, a_cust, c_own, month, cust, table, skip, start, theta, guide, e):
     """The kernel's prefetch, normals and positions (``_draw``, then ``_pay``'s two passes), without the booking."""
     acc = 0
-    bins = np.empty(e.shape[0], np.uintp)
+    bins, xs = np.empty(e.shape[0], np.uintp), np.empty(e.shape[0])
     for i in range(month.shape[0]):
         _prefetch_tables(i + PREFETCH_AHEAD, skip, table, start, theta, guide)
         _draw(states, cols, e)
@@ -68,15 +67,9 @@ def _lookup(states, cols, s_month, s_cust, a_month, a_cust, c_own, month, cust, 
         guide_t = guide[t]
         smi, sci = s_month[month[i]], s_cust[cust[i]]
         am, ac, c = a_month[i], a_cust[i], c_own[i]
+        _latents(e, smi, sci, am, ac, c, bins, xs)
         for p in range(e.shape[0]):
-            x = am * smi[p] + ac * sci[p] + c * e[p]
-            e[p] = x
-            bins[p] = np.uintp((min(max(x, GUIDE_LO), GUIDE_TOP) - GUIDE_LO) * GUIDE_SCALE)
-        for p in range(e.shape[0]):
-            r = np.uintp(guide_t[bins[p]])
-            while th[r] < e[p]:
-                r += np.uintp(1)
-            acc += r
+            acc += _from_bin(xs[p], bins[p], guide_t, th)
     return acc
 
 
@@ -90,13 +83,8 @@ def _run(tasks, n_threads, fn):
 
 
 def _timed(fn, repeats=3):
-    best = None
-    for _ in range(repeats):
-        w0, c0 = time.perf_counter(), time.process_time()
-        fn()
-        t = (time.perf_counter() - w0, time.process_time() - c0)
-        best = t if best is None or t[0] < best[0] else best
-    return best
+    """(wall, CPU) seconds of the least disturbed of ``repeats`` calls (:func:`benchmarks.__main__.timed`)."""
+    return min((timed(fn) for _ in range(repeats)), key=lambda t: t[0])
 
 
 def _parts(book, threads, seeds, n_paths, show) -> None:

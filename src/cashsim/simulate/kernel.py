@@ -31,7 +31,7 @@ per invoice, :func:`cashsim.simulate.tables._prepare`); the pay day is the first
 Example (the pay-day rule on one table; a guide of zeros makes every search a plain forward scan)::
 
     >>> th, guide = np.array([-0.5, 0.5, np.inf]), np.zeros(2048, np.uint8)
-    >>> [int(_position(x, guide, th)) for x in (-1.0, 0.1, 9.0)]     # first r with th[r] >= x; 2 = never
+    >>> [int(_from_bin(x, _guide_bin(x), guide, th)) for x in (-1.0, 0.1, 9.0)]  # first r, th[r] >= x; 2 = never
     [0, 1, 2]
 """
 
@@ -116,30 +116,28 @@ def _prefetch_tables(i, skip, table, start, theta, guide):
 
 
 @numba.njit(nogil=True, inline="always")
-def _position(z, guide_t, th):
-    """The first position ``r`` of the table ``th`` with ``th[r] >= z``: the guide bin of ``z`` gives the start,
-    a forward scan (rarely taken: a threshold inside the bin) ends at the table's ``+inf`` at the latest."""
-    r = np.uintp(guide_t[np.uintp((min(max(z, GUIDE_LO), GUIDE_TOP) - GUIDE_LO) * GUIDE_SCALE)])
-    while th[r] < z:
-        r += np.uintp(1)
-    return r
+def _guide_bin(x):
+    """The guide bin of ``x``: where the search for its table position starts (:func:`_from_bin`)."""
+    return np.uintp((min(max(x, GUIDE_LO), GUIDE_TOP) - GUIDE_LO) * GUIDE_SCALE)
 
 
 @numba.njit(nogil=True, inline="always")
 def _latents(e, smi, sci, am, ac, c, bins, xs):
     """The first pass of :func:`_pay` and :func:`_pay_general`: every path's ``x = am smi[p] + ac sci[p] + c e[p]``
-    into ``xs`` and its guide bin into ``bins`` (the arithmetic of :func:`_position`), a loop the compiler
-    vectorises. ``e`` is only read."""
+    into ``xs`` and its guide bin (:func:`_guide_bin`) into ``bins``, a loop the compiler vectorises. ``e`` is only
+    read."""
     for p in range(e.shape[0]):
         up = np.uintp(p)
         x = am * smi[up] + ac * sci[up] + c * e[up]
         xs[up] = x
-        bins[up] = np.uintp((min(max(x, GUIDE_LO), GUIDE_TOP) - GUIDE_LO) * GUIDE_SCALE)
+        bins[up] = _guide_bin(x)
 
 
 @numba.njit(nogil=True, inline="always")
 def _from_bin(z, b, guide_t, th):
-    """:func:`_position` from a bin computed ahead (:func:`_latents`): the guide's start, then the forward scan."""
+    """The first position ``r`` of the table ``th`` with ``th[r] >= z``, from ``z``'s guide bin ``b`` computed ahead
+    (:func:`_latents`): the guide's start, then a forward scan (rarely taken: a threshold inside the bin) that ends
+    at the table's ``+inf`` at the latest."""
     r = np.uintp(guide_t[b])
     while th[r] < z:
         r += np.uintp(1)
@@ -152,7 +150,7 @@ def _pay(e, smi, sci, am, ac, c, guide_t, th, row_of, amt, flat, bins, xs):
     the first table position with ``th[r] >= x``, ``x = am smi[p] + ac sci[p] + c e[p]`` and ``row_of[r]`` the
     offset of its day's row in the flattened ``daily`` (see :func:`_simulate_task`).
 
-    Two passes, the same arithmetic as :func:`_position`: every path's ``x`` and guide bin (into the scratch
+    Two passes, the same arithmetic as :func:`_from_bin`: every path's ``x`` and guide bin (into the scratch
     arrays ``xs`` and ``bins``, at least as long as ``e``) first, a loop the compiler vectorises; then the guide, the
     scan and the booking, whose chain of dependent loads no longer waits for the bin's arithmetic. ``e`` is only
     read: it may be a study's stored normals (:mod:`cashsim.simulate.draws`), which later runs read again."""
@@ -177,7 +175,7 @@ def _simulate_task(states, cols, s_month, s_cust, a_month, a_cust, c_own, month,
     stream whatever the others do); then every path of the task runs through the invoice, whose tables stay in
     L1. The pay day of invoice ``i`` on path ``p`` is the first grid day ``g`` of its threshold table with
     ``theta(g) >= x``, ``x = a_month[i] s_month[month[i], p] + a_cust[i] s_cust[cust[i], p] + c_own[i] e[p]``
-    (:func:`_position`).
+    (:func:`_from_bin`).
     ``day_of[r]``, built once per invoice, is the day index of table position ``r`` through the
     invoice's calendar, or the sink row ``daily.shape[0] - 1`` (never paid, or paid after the horizon); for an
     invoice without discount or groups, the offset of that day's row in the flattened ``daily``.
