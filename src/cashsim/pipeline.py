@@ -99,6 +99,26 @@ class Run:
         return self.sim.quantiles("W")
 
 
+def fit_settings(params: Params) -> dict[str, Any]:
+    """The arguments of :func:`cashsim.behaviour.fit_behaviour` the params set (the fit cache's key holds them)."""
+    b = params.behaviour
+    return dict(half_life_days=b.half_life_days, grace_days=b.grace_days, reliable_threshold=b.reliable_threshold,
+                prior_never_paid=b.prior_never_paid,
+                seed=params.simulation.seed)  # the run's seed reaches the fit too: no hidden default
+
+
+def book_inputs(params: Params, end: Any) -> dict[str, Any]:
+    """What the book is built from besides the model, as plain values (the fit cache's book key holds them)."""
+    return {"sales_plan": [line.model_dump(mode="json") for line in params.sales_plan], "horizon_end": end}
+
+
+def with_seed(params: Params, seed: int | None) -> Params:
+    """``params`` with ``simulation.seed`` replaced by an int ``seed`` (``--seed``), for the fit too; else as is."""
+    if seed is not None and isinstance(seed, int) and seed != params.simulation.seed:
+        params = params.model_copy(update={"simulation": params.simulation.model_copy(update={"seed": seed})})
+    return params
+
+
 def prepare(params: Params, ledger: Ledger | None = None, *, cache: bool = True) -> Baseline:
     """Read the ledger (unless given), fit payer behaviour as of the standing date and build the book to collect.
 
@@ -111,10 +131,7 @@ def prepare(params: Params, ledger: Ledger | None = None, *, cache: bool = True)
     as_of = resolve_as_of(params, ledger)
     progress.step("fitting payer behaviour as of {date}", date=pd.Timestamp(as_of).date())
     end = horizon_end(as_of, params.horizon_months)
-    b = params.behaviour
-    settings = dict(half_life_days=b.half_life_days, grace_days=b.grace_days,
-                    reliable_threshold=b.reliable_threshold, prior_never_paid=b.prior_never_paid,
-                    seed=params.simulation.seed)  # the run's seed reaches the fit too: no hidden default
+    settings = fit_settings(params)
     known = ledger.known_at(as_of)
 
     def build_book(model: PayerModel) -> Book:
@@ -123,8 +140,7 @@ def prepare(params: Params, ledger: Ledger | None = None, *, cache: bool = True)
     if cache and params.cache.enabled:
         model, book = cached_baseline(
             ledger, as_of, settings, folder=params.resolve(params.cache.dir), build_book=build_book,
-            book_inputs={"sales_plan": [line.model_dump(mode="json") for line in params.sales_plan],
-                         "horizon_end": end})
+            book_inputs=book_inputs(params, end))
     else:
         model = fit_behaviour(ledger, as_of, **settings)
         book = build_book(model)
@@ -161,8 +177,7 @@ def run_from_params(params: Params, *, n_paths: int | None = None, seed: int | N
     A ``seed`` given here is the run's seed for the fit too, as ``--seed`` is on the command line (``params``'
     ``simulation.seed`` replaced), so both give the same numbers.
     """
-    if seed is not None and isinstance(seed, int) and seed != params.simulation.seed:
-        params = params.model_copy(update={"simulation": params.simulation.model_copy(update={"seed": seed})})
+    params = with_seed(params, seed)
     base = prepare(params, ledger=ledger, cache=cache)
     if not by_customer:
         return simulate_book(base, base.book, n_paths=n_paths, seed=seed)

@@ -18,7 +18,7 @@ from typing import Any
 from cashsim.behaviour import PayerModel, fit_behaviour
 from cashsim.book import Book
 from cashsim.cache.keys import call_arguments, derived_key, fit_key
-from cashsim.cache.store import cache_enabled, cached
+from cashsim.cache.store import cache_enabled, cache_folder, cached, entry_path
 
 
 def _key(ledger: Any, as_of: Any, settings: dict[str, Any]) -> str:
@@ -48,3 +48,15 @@ def cached_baseline(ledger: Any, as_of: Any, settings: dict[str, Any], *, book_i
     model = cached("fit", key, lambda: fit_behaviour(ledger, as_of, **settings), PayerModel, folder)
     book = cached("book", derived_key(key, **book_inputs), lambda: build_book(model), Book, folder)
     return model, book
+
+
+def baseline_is_cached(ledger: Any, as_of: Any, settings: dict[str, Any], *, book_inputs: dict[str, Any],
+                       folder: str | os.PathLike | None = None) -> bool:
+    """Whether :func:`cached_baseline` with these arguments would read both the fit and the book from the cache
+    (no fit, no book built): the same keys, looked up without loading."""
+    if not cache_enabled():
+        return False
+    key = _key(ledger, as_of, settings)
+    where = cache_folder(folder)
+    return (entry_path(where, "fit", key).is_file()
+            and entry_path(where, "book", derived_key(key, **book_inputs)).is_file())

@@ -60,36 +60,26 @@ def fit_is_cached(params, ledger=None) -> bool:
     both entries stored for the ledger's content, as-of date, behaviour settings, sales plan and horizon) - the same
     keys as ``prepare``, so a change there shows here (tests/test_report_handoff.py). ``ledger``: the params'
     ledger, when read already."""
-    from cashsim.cache.fits import _key
-    from cashsim.cache.keys import derived_key
-    from cashsim.cache.store import cache_enabled, cache_folder, entry_path
-    from cashsim.pipeline import horizon_end, resolve_as_of
+    from cashsim.cache.fits import baseline_is_cached
+    from cashsim.pipeline import book_inputs, fit_settings, horizon_end, resolve_as_of
     from cashsim.sources import ledger_from_params
 
-    if not (params.cache.enabled and cache_enabled()):
+    if not params.cache.enabled:
         return False
     ledger = ledger_from_params(params) if ledger is None else ledger
     as_of = resolve_as_of(params, ledger)
-    b = params.behaviour
-    settings = dict(half_life_days=b.half_life_days, grace_days=b.grace_days,
-                    reliable_threshold=b.reliable_threshold, prior_never_paid=b.prior_never_paid,
-                    seed=params.simulation.seed)
-    key = _key(ledger, as_of, settings)
-    folder = cache_folder(params.resolve(params.cache.dir))
-    book_key = derived_key(key, sales_plan=[line.model_dump(mode="json") for line in params.sales_plan],
-                           horizon_end=horizon_end(as_of, params.horizon_months))
-    return entry_path(folder, "fit", key).is_file() and entry_path(folder, "book", book_key).is_file()
+    return baseline_is_cached(ledger, as_of, fit_settings(params),
+                              book_inputs=book_inputs(params, horizon_end(as_of, params.horizon_months)),
+                              folder=params.resolve(params.cache.dir))
 
 
 def study_params(params_path: str | Path, as_of: str = "", seed: int | None = None):
     """The params the report's run stands on: :func:`cashsim.report.views.params_for` then the seed override of
     :func:`cashsim.pipeline.run_from_params`."""
+    from cashsim.pipeline import with_seed
     from cashsim.report.views import params_for
 
-    params = params_for(params_path, as_of)
-    if seed is not None and isinstance(seed, int) and seed != params.simulation.seed:
-        params = params.model_copy(update={"simulation": params.simulation.model_copy(update={"seed": seed})})
-    return params
+    return with_seed(params_for(params_path, as_of), seed)
 
 
 def driver_study(params_path: str | Path, *, as_of: str = "", n_paths: int | None = None,
@@ -103,7 +93,7 @@ def driver_study(params_path: str | Path, *, as_of: str = "", n_paths: int | Non
 
     params = study_params(params_path, as_of, seed)
     if params.simulation.backend != "local" or not (params.cache.enabled and cache_enabled()):
-        return None
+        return None  # before the ledger is read
     ledger = ledger_from_params(params)  # read once: for the cache keys and the baseline (prepare reads it so)
     if not fit_is_cached(params, ledger):
         return None
