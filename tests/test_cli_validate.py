@@ -92,7 +92,7 @@ def test_rejected_rows_and_notes_name_the_columns_as_the_users_file_does(tmp_pat
     assert re.search(r"reglements\.csv +1400 +Date règlement +31/02/2026 +date illisible", rejected)
     assert re.search(r"reglements\.csv +1401 +Montant +12 5OO,00 +montant illisible", rejected)
     assert re.search(r"factures\.csv +22 +Mode de règlement +Compensation +virement", notes)
-    assert re.search(r"clients\.csv +30 +Type client +Autre +company", notes)
+    assert re.search(r"clients\.csv +30 +Type client +Autre +entreprise", notes)  # the type used, in French
     for key in ("invoice_id", "payment_date", "amount", "payment_method", "dispute_type", "customer_type"):
         assert key not in rejected and key not in notes, key
     rej = pd.read_csv(out_csv, dtype=str, keep_default_na=False)
