@@ -12,6 +12,7 @@ from scipy import stats
 
 from cashsim.backtest import (
     BASELINES,
+    backtest_html,
     bias,
     bootstrap_band,
     coverage_band,
@@ -180,6 +181,9 @@ def test_a_skill_against_a_perfect_baseline_reads_n_a_and_is_null_in_json(tmp_pa
     skill3 = [r["crps_skill"] for r in data["metrics"] if r["method"] == "model" and r["horizon"] == "3"]
     goal3 = [g for g in data["goals"] if g["goal"].startswith("CRPS") and g["horizon"] == "3"]
     assert skill3 == [None] and goal3[0]["value"] is None and goal3[0]["met"] is False
+    page = backtest_html(result)
+    assert "inf" not in page and "∞" not in page
+    assert "<td>n/a</td>" in page
 
 
 def _world(seed=4):

@@ -12,7 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+
+from cashsim.backtest.metrics import NO_SKILL
 
 #: the model's per-horizon columns shown on the console and at the top of the HTML page
 HORIZON_COLUMNS = ["wape", "bias", "crps_skill", "best_baseline", "cover50", "cover50_lo", "cover50_hi", "cover80",
@@ -88,8 +91,11 @@ def _records(df: pd.DataFrame) -> list[dict]:
 def backtest_html(result: BacktestResult) -> str:
     """A self-contained HTML page: the summary, the model by horizon, the goals, every metric (monthly and
     cumulative) and the PIT histogram (figures are wired by cashsim.plots)."""
+    def figure(v: float) -> str:    # a skill against a perfect baseline (-inf): n/a, as the text, not "-inf"
+        return f"{v:,.3f}" if np.isfinite(v) else NO_SKILL
+
     def table(df: pd.DataFrame, index: bool = False) -> str:
-        return df.to_html(index=index, float_format=lambda v: f"{v:,.3f}", escape=True, border=0, na_rep="")
+        return df.to_html(index=index, float_format=figure, escape=True, border=0, na_rep="")
 
     return ("<!doctype html><html><head><meta charset='utf-8'><title>cashsim backtest</title></head><body>"
             f"<h1>Backtest</h1><pre>{html.escape(result.summary_text())}</pre>"
