@@ -59,7 +59,7 @@ def summary_text(result, locale: str = "en_GB") -> str:
         return _("{label}:").format(label=label)
 
     def signed(v) -> str:
-        return missing(v) or (("+" if v > 0 else "") + pct(v, 1))
+        return missing(v) or fmt.signed_percent(v, locale=locale, decimals=1)   # no sign on "0,0 %"
 
     def skill(v, best) -> str:          # against a perfect baseline (-inf, NaN): n/a, not "-∞"
         return _(NO_SKILL) if isinstance(best, str) and not np.isfinite(v) else missing(v) or num(v, 2)
