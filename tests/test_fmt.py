@@ -57,6 +57,18 @@ def test_a_share_that_rounds_to_zero_has_no_sign_and_infinity_keeps_its_sign():
 
 
 @pytest.mark.parametrize("value, decimals, french", [
+    (-0.3, 0, "0"), (-0.5, 0, "0"), (-0.004, 2, "0,00"), (-0.0, 2, "0,00"), (np.float64(-0.2), 0, "0"),
+    (-0.6, 0, "-1"), (-0.006, 2, "-0,01"), (-1234.4, 0, f"-1{NNBSP}234"),
+])
+def test_an_amount_that_rounds_to_zero_has_no_sign(value, decimals, french):
+    """fmt.money never writes "-0 €" (the report's lever table showed "-0 €" for a p10 of -0.3 on the messy
+    company); fmt.money_short neither, under 10 000."""
+    assert fmt.money(value, decimals=decimals) == f"{french}{NBSP}€"
+    if decimals == 0:
+        assert fmt.money_short(value) == f"{french}{NBSP}€"
+
+
+@pytest.mark.parametrize("value, decimals, french", [
     (0.0004, 1, "0,0"), (-0.0004, 1, "0,0"), (0.0, 1, "0,0"), (0.0005, 1, "0,0"), (0.004, 0, "0"),
     (0.00051, 1, "+0,1"), (0.015, 1, "+1,5"), (-0.015, 1, "-1,5"), (0.006, 0, "+1"),
 ])

@@ -74,17 +74,22 @@ def _missing(x: object) -> bool:
 def money(amount: float | None, *, locale: str = DEFAULT_LOCALE, currency: str = "EUR", decimals: int = 2) -> str:
     """An amount of money in the locale's pattern: ``money(1234567.89) == '1 234 567,89 €'`` (U+202F, U+00A0).
 
-    ``decimals=0`` rounds to whole euros (headline figures); Babel rounds half to even.
+    ``decimals=0`` rounds to whole euros (headline figures); Babel rounds half to even. Never ``-0 €``, as
+    :func:`number`: an amount that rounds to nothing has no sign.
+
+    >>> money(-0.3, locale="en_GB", decimals=0), money(-0.004, locale="en_GB"), money(-0.6, locale="en_GB", decimals=0)
+    ('€0', '€0.00', '-€1')
     """
     if _missing(amount):
         return MISSING
     loc = parse_locale(locale)
     if decimals == 2:
-        return format_currency(float(amount), currency, locale=loc)
+        return _unsigned_zero(float(amount), lambda v: format_currency(v, currency, locale=loc))
     pattern = loc.currency_formats["standard"].pattern.split(";")[0]
     frac = "0" * decimals
     pattern = pattern.replace("#,##0.00", "#,##0" + ("." + frac if decimals else ""))
-    return format_currency(float(amount), currency, format=pattern, locale=loc, currency_digits=False)
+    return _unsigned_zero(float(amount), lambda v: format_currency(v, currency, format=pattern, locale=loc,
+                                                                     currency_digits=False))
 
 
 def money_short(amount: float | None, *, locale: str = DEFAULT_LOCALE, currency: str = "EUR") -> str:
