@@ -184,6 +184,10 @@ def test_a_skill_against_a_perfect_baseline_reads_n_a_and_is_null_in_json(tmp_pa
     page = backtest_html(result)
     assert "inf" not in page and "∞" not in page
     assert "<td>n/a</td>" in page
+    french = backtest_html(result, "fr_FR")      # cashsim backtest --html in the command's language, French first
+    assert "<td>n.s.</td>" in french and "-inf" not in french and "<h2>Modèle par horizon</h2>" in french
+    assert "<th>mois 3</th>" in french and "<td>ATTEINT</td>" in french and "<td>0,600</td>" in french
+    assert "Model by horizon" not in french and "<td>model</td>" not in french and "<td>modèle</td>" in french
 
 
 def test_a_bias_that_rounds_to_zero_reads_without_a_sign():

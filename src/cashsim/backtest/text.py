@@ -38,6 +38,12 @@ GOAL_TEMPLATES = (
 )
 
 
+def in_words(text, locale: str) -> str:
+    """A goal, goal detail or horizon the result writes in English (:data:`GOAL_TEMPLATES`), in the words and number
+    formats of ``locale``."""
+    return wording.translate(text, locale, GOAL_TEMPLATES, frozenset({"best", "skill"}))
+
+
 def summary_text(result, locale: str = "en_GB") -> str:
     """The console view of a :class:`cashsim.backtest.BacktestResult` in the language and number formats of
     ``locale``."""
@@ -53,7 +59,7 @@ def summary_text(result, locale: str = "en_GB") -> str:
         return "-" if v is None or pd.isna(v) else ""
 
     def words(text) -> str:
-        return wording.translate(text, locale, GOAL_TEMPLATES, frozenset({"best", "skill"}))
+        return in_words(text, locale)
 
     def colon(label: str) -> str:
         return _("{label}:").format(label=label)
