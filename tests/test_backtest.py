@@ -12,6 +12,7 @@ from scipy import stats
 
 from cashsim.backtest import (
     BASELINES,
+    backtest_html,
     bias,
     bootstrap_band,
     coverage_band,
@@ -180,6 +181,33 @@ def test_a_skill_against_a_perfect_baseline_reads_n_a_and_is_null_in_json(tmp_pa
     skill3 = [r["crps_skill"] for r in data["metrics"] if r["method"] == "model" and r["horizon"] == "3"]
     goal3 = [g for g in data["goals"] if g["goal"].startswith("CRPS") and g["horizon"] == "3"]
     assert skill3 == [None] and goal3[0]["value"] is None and goal3[0]["met"] is False
+    page = backtest_html(result)
+    assert "inf" not in page and "∞" not in page
+    assert "<td>n/a</td>" in page
+    french = backtest_html(result, "fr_FR")      # cashsim backtest --html in the command's language, French first
+    assert "<td>n.s.</td>" in french and "-inf" not in french and "<h2>Modèle par horizon</h2>" in french
+    assert "<th>mois 3</th>" in french and "<td>ATTEINT</td>" in french and "<td>0,600</td>" in french
+    assert "Model by horizon" not in french and "<td>model</td>" not in french and "<td>modèle</td>" in french
+
+
+def test_a_bias_that_rounds_to_zero_reads_without_a_sign():
+    """The model over-forecasts by 0.04 %: the bias reads "0,0 %" (fmt.signed_percent), not "+0,0 %", in the
+    horizon table, the methods table and the goal detail; a real bias keeps its sign."""
+    from cashsim.backtest import BacktestResult
+
+    rows = _hand_rows({1: [0.5] * 4, 2: [0.5] * 4}, {1: 40.0, 2: 50.0})
+    model = (rows["method"] == "model").to_numpy()
+    rows.loc[model, "forecast"] = rows.loc[model, "actual"] * 1.0004
+    metrics = metrics_table(rows, baselines=("customer_median",))
+    assert metrics.loc[metrics["method"] == "model", "bias"].iloc[0] == pytest.approx(0.0004)
+    result = BacktestResult(monthly=rows, invoices=pd.DataFrame(), metrics=metrics, pit_histogram=pd.DataFrame(),
+                            goals=evaluate_goals(metrics), cumulative=rows,
+                            cumulative_metrics=metrics_table(rows, pooled=False, baselines=("customer_median",)),
+                            settings={"n_origins": 4, "n_paths": 100})
+    french, english = result.summary_text("fr_FR"), result.summary_text("en_GB")
+    assert "+0,0" not in french and "+0.0" not in english and "-0,0" not in french
+    assert french.count("0,0\xa0%") >= 3 and "biais 0,0\xa0%" in french       # model rows and the goal detail
+    assert "-10,0\xa0%" in french                                                # the baseline's real bias
 
 
 def _world(seed=4):

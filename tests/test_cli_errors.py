@@ -118,6 +118,30 @@ def test_the_real_entry_point_exits_2_in_one_line(tmp_path, bad_date_params):
     assert list(tmp_path.iterdir()) == [Path(bad_date_params)]
 
 
+def test_python_dash_m_cashsim_is_the_console_script(tmp_path, bad_date_params):
+    """``python -m cashsim`` runs ``cashsim.cli:main``, the ``cashsim`` console script of pyproject.toml: the
+    version, the help under the name ``cashsim``, and a user's error in one line with exit code 2."""
+    import tomllib
+
+    from cashsim import __version__
+
+    scripts = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
+    assert scripts["cashsim"] == "cashsim.cli:main"
+    env = {**os.environ, "PYTHONPATH": SRC + os.pathsep + os.environ.get("PYTHONPATH", "")}
+
+    def run(*argv: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "cashsim", *EN, *argv], cwd=tmp_path, env=env, text=True,
+                              capture_output=True, timeout=120)
+
+    version = run("--version")
+    assert (version.returncode, version.stdout.strip()) == (0, f"cashsim {__version__}"), version.stderr
+    helped = run("validate", "--help")
+    assert helped.returncode == 0 and helped.stdout.startswith("usage: cashsim validate"), helped
+    failed = run("validate", bad_date_params)
+    assert failed.returncode == 2, failed.stderr
+    assert "is not a date" in _one_line_error(failed.stderr, "validate")
+
+
 OUTPUTS = [  # (argv with OUT for the output path, the option, is a folder)
     (["validate", DEMO, "--rejections", "OUT"], "--rejections", False),
     (["forecast", "--params", DEMO, "--json", "OUT"], "--json", False),

@@ -56,6 +56,10 @@ def test_validate_the_messy_company_in_french(capsys):
                   "entreprise"):                                        # the customer type used, in French
         assert words in out, words
     assert not re.search(r"\b(company|public_body|individual)\b", out)
+    # a credit note's surplus (factures.csv rows 1412-1413) is credit, not a payment: "crédit non affecté", as the
+    # summary line of the unallocated credit says; a payment's surplus stays "en règlement non lettré"
+    notes = [line for line in out.splitlines() if line.lstrip().startswith("factures.csv") and "Facture d" in line]
+    assert len(notes) == 2 and all("en crédit non affecté" in n and "en règlement" not in n for n in notes), notes
     assert f"544{NNBSP}028,76{NBSP}€" in out and f"1{NNBSP}415" in out and FRENCH_THOUSANDS.search(out)
     _no_english(out)
 

@@ -6,6 +6,7 @@ is used or rejected; the plan never asks a public body for a mandate; the report
 """
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -25,6 +26,31 @@ def _cli(*args: str) -> subprocess.CompletedProcess:
                          env={"PYTHONPATH": str(SRC), "PATH": "/usr/bin:/bin"})
     assert res.returncode == 0, f"cashsim {' '.join(args)}:\n{res.stdout}\n{res.stderr}"
     return res
+
+
+def _visible_text(page: str) -> str:
+    """What a reader sees of an HTML page: its text without scripts and styles, table cells as ``| cell |``."""
+    from html.parser import HTMLParser
+
+    class Text(HTMLParser):
+        skip, parts = 0, []
+
+        def handle_starttag(self, tag, attrs):
+            self.skip += tag in ("script", "style")
+            self.parts.append(" | " if tag in ("td", "th") else "\n" if tag in ("tr", "p", "div", "h2") else "")
+
+        def handle_endtag(self, tag):
+            self.skip -= tag in ("script", "style")
+            self.parts.append(" | " if tag in ("td", "th") else "")
+
+        def handle_data(self, data):
+            if not self.skip:
+                self.parts.append(data.strip())
+
+    parser = Text()
+    parser.parts = []
+    parser.feed(page)
+    return re.sub(r"(\| )+", "| ", "".join(parser.parts))
 
 
 def _public_ids(params_path: Path) -> set[str]:
@@ -83,4 +109,8 @@ def test_a_company_runs_validate_forecast_levers_report_with_nothing_lost(compan
         html = next(folders[0].glob("*.html")).read_text(encoding="utf-8")
         if company == "messy":
             assert "numéro en double" in html and "date illisible" in html  # the reasons, in the report's French
+            text = _visible_text(html)
+            # CL017 has no client group in clients.csv: its row is not "ensemble" (which reads as the whole book)
+            assert "sans famille de clients" in text and "| ensemble |" not in text
+            assert not re.findall(r"(?<!\w)(?:nan|NaN|inf|None|NaT)(?!\w)|-0(?:,0+)?\xa0[€%]|∞", text)
         assert (folders[0] / "summary.json").exists()

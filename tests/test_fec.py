@@ -316,3 +316,31 @@ def test_known_at_keeps_the_fec_audit(cases):
     cut = cases.known_at("2026-01-31")
     assert isinstance(cut, FecLedger) and cut.fec_lines is cases.fec_lines
     assert replace(cut, invoices=cut.invoices).accounting().loc["fec", "balanced"]
+
+
+def test_unlettered_cash_is_allocated_as_the_ledger_allocates_cash_on_account():
+    """One allocation: a customer's unlettered payment goes where read_ledger sends the same cash on account
+    (ledger.allocate_oldest_due_first): to the invoice issued by its date, not to a later invoice due sooner
+    (the FEC's own allocation gave it to F2, issued 5 days after the cash, by looking ahead)."""
+    from cashsim.adapters.fec.settle import settle
+    from cashsim.ledger import read_ledger
+
+    invoices = pd.DataFrame({"invoice_id": ["F1", "F2", "F3"], "customer_id": "C1",
+                             "issue_date": [D("2026-01-02"), D("2026-01-20"), D("2026-02-10")],
+                             "due_date": [D("2026-03-03"), D("2026-01-31"), D("2026-03-12")],
+                             "amount": [1000.0, 400.0, 300.0]})
+    cash = pd.DataFrame({"invoice_id": None, "customer_id": "C1", "payment_date": [D("2026-01-15"), D("2026-02-01")],
+                         "amount": [1200.0, 450.0]})
+    lines = pd.concat([
+        invoices.assign(kind="invoice", date=invoices["issue_date"]),
+        cash.assign(kind="payment", invoice_id=["P1", "P2"], date=cash["payment_date"], issue_date=cash["payment_date"],
+                    due_date=cash["payment_date"], amount=-cash["amount"])], ignore_index=True)
+    lines = lines.assign(letter="", file="fec.txt")
+    fec = settle(lines).payments
+    ledger = read_ledger(invoices, cash).payments
+    as_list = [(r.invoice_id, r.payment_date.strftime("%Y-%m-%d"), r.amount)
+               for r in fec.sort_values(["payment_date", "invoice_id"]).itertuples()]
+    assert as_list == [("F1", "2026-01-15", 1000.0), ("F2", "2026-01-20", 200.0), ("F2", "2026-02-01", 200.0),
+                       ("F3", "2026-02-10", 250.0)]
+    assert as_list == [(r.invoice_id, r.payment_date.strftime("%Y-%m-%d"), r.amount)
+                       for r in ledger.sort_values(["payment_date", "invoice_id"]).itertuples()]

@@ -56,6 +56,37 @@ def test_a_share_that_rounds_to_zero_has_no_sign_and_infinity_keeps_its_sign():
     assert fmt.number(float("-inf")) == "-∞" and fmt.number(float("inf")) == "∞"
 
 
+@pytest.mark.parametrize("value, decimals, french", [
+    (-0.3, 0, "0"), (-0.5, 0, "0"), (-0.004, 2, "0,00"), (-0.0, 2, "0,00"), (np.float64(-0.2), 0, "0"),
+    (-0.6, 0, "-1"), (-0.006, 2, "-0,01"), (-1234.4, 0, f"-1{NNBSP}234"),
+])
+def test_an_amount_that_rounds_to_zero_has_no_sign(value, decimals, french):
+    """fmt.money never writes "-0 €" (the report's lever table showed "-0 €" for a p10 of -0.3 on the messy
+    company); fmt.money_short neither, under 10 000."""
+    assert fmt.money(value, decimals=decimals) == f"{french}{NBSP}€"
+    if decimals == 0:
+        assert fmt.money_short(value) == f"{french}{NBSP}€"
+
+
+@pytest.mark.parametrize("value, decimals, french", [
+    (0.0004, 1, "0,0"), (-0.0004, 1, "0,0"), (0.0, 1, "0,0"), (0.0005, 1, "0,0"), (0.004, 0, "0"),
+    (0.00051, 1, "+0,1"), (0.015, 1, "+1,5"), (-0.015, 1, "-1,5"), (0.006, 0, "+1"),
+])
+def test_a_signed_share_that_rounds_to_zero_has_no_sign(value, decimals, french):
+    """A bias of +0.04 % is "0,0 %", not "+0,0 %" (the backtest's text signed it by the value, not the figure)."""
+    assert fmt.signed_percent(value, decimals=decimals) == f"{french}{NBSP}%"
+    assert fmt.signed_percent(value, locale="en_GB", decimals=decimals) == french.replace(",", ".") + "%"
+
+
+def test_the_goal_details_sign_only_a_figure_that_is_not_zero():
+    """The bias in the backtest goal details, written by Python as "+0.0%", in French."""
+    from cashsim.ledger.wording import figure
+
+    assert figure("+0.0%", "fr_FR") == f"0,0{NBSP}%" and figure("-0.0%", "fr_FR") == f"0,0{NBSP}%"
+    assert figure("+1.5%", "fr_FR") == f"+1,5{NBSP}%" and figure("-1.5%", "fr_FR") == f"-1,5{NBSP}%"
+    assert fmt.signed_percent(None) == fmt.signed_percent(np.nan) == fmt.MISSING
+
+
 def test_dates_as_the_reader_expects():
     d = dt.date(2026, 11, 3)
     assert fmt.date(d) == "3 nov. 2026"

@@ -29,6 +29,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import math
+import re
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -73,17 +74,22 @@ def _missing(x: object) -> bool:
 def money(amount: float | None, *, locale: str = DEFAULT_LOCALE, currency: str = "EUR", decimals: int = 2) -> str:
     """An amount of money in the locale's pattern: ``money(1234567.89) == '1 234 567,89 €'`` (U+202F, U+00A0).
 
-    ``decimals=0`` rounds to whole euros (headline figures); Babel rounds half to even.
+    ``decimals=0`` rounds to whole euros (headline figures); Babel rounds half to even. Never ``-0 €``, as
+    :func:`number`: an amount that rounds to nothing has no sign.
+
+    >>> money(-0.3, locale="en_GB", decimals=0), money(-0.004, locale="en_GB"), money(-0.6, locale="en_GB", decimals=0)
+    ('€0', '€0.00', '-€1')
     """
     if _missing(amount):
         return MISSING
     loc = parse_locale(locale)
     if decimals == 2:
-        return format_currency(float(amount), currency, locale=loc)
+        return _unsigned_zero(float(amount), lambda v: format_currency(v, currency, locale=loc))
     pattern = loc.currency_formats["standard"].pattern.split(";")[0]
     frac = "0" * decimals
     pattern = pattern.replace("#,##0.00", "#,##0" + ("." + frac if decimals else ""))
-    return format_currency(float(amount), currency, format=pattern, locale=loc, currency_digits=False)
+    return _unsigned_zero(float(amount), lambda v: format_currency(v, currency, format=pattern, locale=loc,
+                                                                     currency_digits=False))
 
 
 def money_short(amount: float | None, *, locale: str = DEFAULT_LOCALE, currency: str = "EUR") -> str:
@@ -96,12 +102,16 @@ def money_short(amount: float | None, *, locale: str = DEFAULT_LOCALE, currency:
     return format_compact_currency(a, currency, locale=parse_locale(locale), fraction_digits=2)
 
 
+#: a written figure that is not a zero (``0``, ``0,0 %``) holds one of these (infinity is not a zero)
+_NONZERO = re.compile("[1-9∞]")
+
+
 def _unsigned_zero(value: float, write) -> str:
     """``write(value)``, or ``write(0.0)`` when that shows a negative value as a zero (``-0``, ``-0,0 %``): a figure
     that rounds to nothing has no sign. Decided on the text written, so Babel's own rounding (half to even, on the
     decimal of the float) decides, not a float ``round`` that can disagree with it (-0.05 at one decimal)."""
     text = write(value)
-    if value <= 0 and math.isfinite(value) and not any(ch in "123456789" for ch in text):
+    if value <= 0 and math.isfinite(value) and not _NONZERO.search(text):
         return write(0.0)
     return text
 
@@ -133,6 +143,17 @@ def percent(p: float | None, *, locale: str = DEFAULT_LOCALE, decimals: int = 0)
         pattern = pattern.replace("#,##0", "#,##0." + "0" * decimals, 1)
     # a share that rounds to nothing is "0 %", never "-0 %"
     return _unsigned_zero(float(p), lambda v: format_percent(v, format=pattern, locale=loc))
+
+
+def signed_percent(p: float | None, *, locale: str = DEFAULT_LOCALE, decimals: int = 0) -> str:
+    """:func:`percent` with a ``+`` before a positive share (a bias, a change): ``'+1,5 %'``, ``'-1,5 %'``; a share
+    that rounds to nothing has no sign, as :func:`percent` never writes ``-0``.
+
+    >>> signed_percent(0.015, locale="en_GB", decimals=1), signed_percent(0.0004, locale="en_GB", decimals=1)
+    ('+1.5%', '0.0%')
+    """
+    text = percent(p, locale=locale, decimals=decimals)
+    return "+" + text if not _missing(p) and p > 0 and _NONZERO.search(text) else text
 
 
 def _as_date(d: object) -> dt.date:

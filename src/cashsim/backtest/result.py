@@ -12,7 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
+
+from cashsim import fmt, i18n
+from cashsim.backtest.metrics import NO_SKILL
 
 #: the model's per-horizon columns shown on the console and at the top of the HTML page
 HORIZON_COLUMNS = ["wape", "bias", "crps_skill", "best_baseline", "cover50", "cover50_lo", "cover50_hi", "cover80",
@@ -85,15 +89,34 @@ def _records(df: pd.DataFrame) -> list[dict]:
     return json.loads(out.to_json(orient="records"))
 
 
-def backtest_html(result: BacktestResult) -> str:
+def backtest_html(result: BacktestResult, locale: str = "en_GB") -> str:
     """A self-contained HTML page: the summary, the model by horizon, the goals, every metric (monthly and
-    cumulative) and the PIT histogram (figures are wired by cashsim.plots)."""
-    def table(df: pd.DataFrame, index: bool = False) -> str:
-        return df.to_html(index=index, float_format=lambda v: f"{v:,.3f}", escape=True, border=0, na_rep="")
+    cumulative) and the PIT histogram (figures are wired by cashsim.plots), in the words and number formats of
+    ``locale`` (``cashsim backtest --html`` passes the command's); the columns keep the JSON's names."""
+    from cashsim.backtest.text import in_words
 
-    return ("<!doctype html><html><head><meta charset='utf-8'><title>cashsim backtest</title></head><body>"
-            f"<h1>Backtest</h1><pre>{html.escape(result.summary_text())}</pre>"
-            f"<h2>Model by horizon</h2>{table(result.horizon_table(), index=True)}"
-            f"<h2>Goals</h2>{table(result.goals)}<h2>Metrics by month</h2>{table(result.metrics)}"
-            f"<h2>Metrics on cumulative months 1..h</h2>{table(result.cumulative_metrics)}"
-            f"<h2>PIT histogram</h2>{table(result.pit_histogram)}</body></html>")
+    _ = i18n.translator(locale).gettext
+
+    def figure(v: float) -> str:    # a skill against a perfect baseline (-inf): n/a, as the text, not "-inf"
+        return fmt.number(v, locale=locale, decimals=3) if np.isfinite(v) else _(NO_SKILL)
+
+    def table(df: pd.DataFrame, index: bool = False) -> str:
+        df = df.copy()
+        for c in ("goal", "detail", "horizon"):
+            if c in df:
+                df[c] = [in_words(v, locale) for v in df[c]]
+        for c in ("method", "best_baseline"):
+            if c in df:
+                df[c] = [_(m) if isinstance(m, str) else m for m in df[c]]
+        if "met" in df:
+            df["met"] = [_("MET") if m else _("MISSED") for m in df["met"]]
+        return df.to_html(index=index, float_format=figure, escape=True, border=0, na_rep="")
+
+    horizons = result.horizon_table().rename(index=lambda h: in_words(h, locale))
+    return (f"<!doctype html><html lang='{html.escape(locale[:2])}'><head><meta charset='utf-8'>"
+            f"<title>cashsim {html.escape(_('Backtest'))}</title></head><body>"
+            f"<h1>{_('Backtest')}</h1><pre>{html.escape(result.summary_text(locale))}</pre>"
+            f"<h2>{_('Model by horizon')}</h2>{table(horizons, index=True)}"
+            f"<h2>{_('Goals')}</h2>{table(result.goals)}<h2>{_('Metrics by month')}</h2>{table(result.metrics)}"
+            f"<h2>{_('Metrics on cumulative months 1..h')}</h2>{table(result.cumulative_metrics)}"
+            f"<h2>{_('PIT histogram')}</h2>{table(result.pit_histogram)}</body></html>")

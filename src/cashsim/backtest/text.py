@@ -38,6 +38,12 @@ GOAL_TEMPLATES = (
 )
 
 
+def in_words(text, locale: str) -> str:
+    """A goal, goal detail or horizon the result writes in English (:data:`GOAL_TEMPLATES`), in the words and number
+    formats of ``locale``."""
+    return wording.translate(text, locale, GOAL_TEMPLATES, frozenset({"best", "skill"}))
+
+
 def summary_text(result, locale: str = "en_GB") -> str:
     """The console view of a :class:`cashsim.backtest.BacktestResult` in the language and number formats of
     ``locale``."""
@@ -53,13 +59,13 @@ def summary_text(result, locale: str = "en_GB") -> str:
         return "-" if v is None or pd.isna(v) else ""
 
     def words(text) -> str:
-        return wording.translate(text, locale, GOAL_TEMPLATES, frozenset({"best", "skill"}))
+        return in_words(text, locale)
 
     def colon(label: str) -> str:
         return _("{label}:").format(label=label)
 
     def signed(v) -> str:
-        return missing(v) or (("+" if v > 0 else "") + pct(v, 1))
+        return missing(v) or fmt.signed_percent(v, locale=locale, decimals=1)   # no sign on "0,0 %"
 
     def skill(v, best) -> str:          # against a perfect baseline (-inf, NaN): n/a, not "-∞"
         return _(NO_SKILL) if isinstance(best, str) and not np.isfinite(v) else missing(v) or num(v, 2)

@@ -126,7 +126,7 @@ def _interval_terms(lo: np.ndarray, hi: np.ndarray, eta: np.ndarray, sigma: np.n
     return np.log(prob), g, h, (a * fa - b * fb) / prob
 
 
-def _row_kinds(observed: np.ndarray, y: np.ndarray, lower: np.ndarray | None) -> np.ndarray:
+def row_kinds(observed: np.ndarray, y: np.ndarray, lower: np.ndarray | None) -> np.ndarray:
     """0 = exact payment time, 1 = right-censored (open), 2 = interval-censored (``lower < y``) for each row."""
     kind = np.where(observed, 0, 1).astype(np.int8)
     if lower is not None:
@@ -138,7 +138,7 @@ def _sorted_terms(y: np.ndarray, eta: np.ndarray, sigma: np.ndarray, w: np.ndarr
                   lower: np.ndarray | None, n0: int, n1: int
                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Per-invoice weighted log-likelihood of ``y = log t`` and its derivatives in eta (first, second) and in
-    log sigma, ``z = (y - eta) / s``, on rows sorted by kind (:func:`_row_kinds`): ``[:n0]`` exact, ``[n0:n1]``
+    log sigma, ``z = (y - eta) / s``, on rows sorted by kind (:func:`row_kinds`): ``[:n0]`` exact, ``[n0:n1]``
     right-censored, ``[n1:]`` interval-censored -- contiguous slices, so the ~25 calls of a fit copy nothing.
 
     lognormal: exact ``l = -log s - z^2/2 - log(2 pi)/2``, survival ``S = Phi(-z)``;
@@ -258,7 +258,7 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
         free[:] = True
         free[int(np.argmax(np.bincount(pgroup, weights=w, minlength=n_lam)))] = False
     # rows grouped by kind once (exact, censored, interval): every likelihood call then works on slices
-    kind = _row_kinds(obs, y, lower)
+    kind = row_kinds(obs, y, lower)
     order = np.argsort(kind, kind="stable")
     n0, n1 = (int(v) for v in np.searchsorted(kind[order], [1, 2]))
     y, obs, X, w, scale, cure, cluster, period, pgroup = (a[order] for a in (y, obs, X, w, scale, cure, cluster,

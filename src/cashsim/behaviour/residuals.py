@@ -35,6 +35,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import special
 
+from cashsim.behaviour.aft import row_kinds
+
 #: Bin width of the residual grid and its span (standardised units).
 BIN, Z_MAX = 0.05, 8.0
 #: Weighted invoices at risk (right tail) / paid (left tail) below which the normal's shape takes over.
@@ -177,7 +179,7 @@ def residual_law(z: np.ndarray, observed: np.ndarray, *, z_lower: np.ndarray | N
     w = np.ones(n) if weights is None else np.asarray(weights, float)
     pi = np.broadcast_to(np.asarray(cure, float), (n,))
     z_lo = np.full(n, np.nan) if z_lower is None else np.asarray(z_lower, float)
-    kind = np.where(obs, np.where(np.isfinite(z_lo) & (z_lo < z), 2, 0), 1)
+    kind = row_kinds(obs, z, z_lo)   # NaN lower (exact payment) is never below z
     surv = special.ndtr(-z)
     q = np.where(kind == 1, (1 - pi) * surv / np.maximum(pi + (1 - pi) * surv, 1e-300), 1.0)
     w = w * q

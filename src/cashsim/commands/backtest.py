@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         print(commands.colon(_("written")), result.to_json(args.json))
     if args.html:
-        print(commands.colon(_("written")), write_output(args.html, backtest_html(result), "--html"))
+        print(commands.colon(_("written")), write_output(args.html, backtest_html(result, commands.locale()), "--html"))
     return 0
 
 

@@ -22,6 +22,10 @@ allocate it, so the allocations dated <= d are those of the data cut at d (no lo
 
 Pure pandas/numpy; one pass per customer over its credits (customers without credits cost nothing).
 
+The one allocation of cashsim: :func:`cashsim.ledger.read_ledger` allocates cash on account and credit notes with it
+(:mod:`cashsim.ledger.credits`), and the FEC reader the payments of each lettering group and of each customer's
+unlettered lines (:mod:`cashsim.adapters.fec.settle`, to the cent: ``exact``).
+
 >>> items = pd.DataFrame({"item_id": ["F1", "F2", "F3"], "customer_id": "C1", "amount": [100.0, 200.0, 300.0],
 ...                       "issue_date": pd.to_datetime(["2026-01-01", "2026-01-10", "2026-02-01"]),
 ...                       "due_date": pd.to_datetime(["2026-01-31", "2026-02-09", "2026-03-03"])})
@@ -69,11 +73,11 @@ class _Customer:
     """One customer's items during the replay: what each still owes, which are issued, the oldest-due order."""
 
     def __init__(self, ids: np.ndarray, issue: np.ndarray, due: np.ndarray, amount: np.ndarray,
-                 closed: np.ndarray) -> None:
+                 closed: np.ndarray, exact: bool = False) -> None:
         by_issue = np.lexsort((np.arange(len(ids)), issue))
         self.ids, self.issue, self.closed = ids[by_issue], issue[by_issue], closed[by_issue]
         self.owed = amount[by_issue].astype(float).copy()
-        self.tol = payment_tolerance(self.owed)
+        self.tol = np.zeros(len(ids)) if exact else payment_tolerance(self.owed)
         self.by_due = np.lexsort((np.arange(len(ids)), self.issue, due[by_issue]))  # oldest due first
         self.where = {k: i for i, k in enumerate(self.ids.tolist())}
         self.issued = 0  # items [0, issued) are issued
@@ -85,8 +89,10 @@ class _Customer:
         return pos[still]
 
 
-def allocate_oldest_due_first(open_items: pd.DataFrame, credits: pd.DataFrame) -> Allocation:
-    """Allocate credits to items by the rule of the module docstring.
+def allocate_oldest_due_first(open_items: pd.DataFrame, credits: pd.DataFrame, *, exact: bool = False
+                              ) -> Allocation:
+    """Allocate credits to items by the rule of the module docstring; ``exact``: an item stays open until it owes
+    nothing, to the cent, instead of the payment tolerance (the FEC's lettered lines settle to the cent).
 
     ``open_items``: item_id, customer_id, issue_date, due_date, amount (> 0, what the item owes when issued) and
     optionally closed_from (date from which it takes no unallocated credit, e.g. its write-off; NaT = never).
@@ -123,7 +129,7 @@ def allocate_oldest_due_first(open_items: pd.DataFrame, credits: pd.DataFrame) -
     for customer, idx in pd.Series(order).groupby(cust[order], sort=False).indices.items():
         rows = order[idx]
         at = groups.get(customer, np.zeros(0, np.int64))
-        book = _Customer(*(c[at] for c in columns))
+        book = _Customer(*(c[at] for c in columns), exact=exact)
         waiting: deque[list] = deque()  # [credit row, amount still unallocated]
         for k in rows:
             _issue_until(book, date[k], waiting, ids, customer, out)

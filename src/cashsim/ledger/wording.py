@@ -118,8 +118,10 @@ def figure(value: str, locale: str) -> str | None:
     m = _PERCENT.match(value)
     if m:
         decimals = len(m.group(2)) - 1 if m.group(2) else 0
-        shown = fmt.percent(float(value[:-1]) / 100, locale=locale, decimals=decimals)
-        return ("+" if value.startswith("+") else "") + shown
+        share = float(value[:-1]) / 100
+        if value.startswith("+"):   # "+0.0%" is "0,0 %", without a sign
+            return fmt.signed_percent(share, locale=locale, decimals=decimals)
+        return fmt.percent(share, locale=locale, decimals=decimals)
     if _ISO_DATE.match(value):
         return fmt.date(value, locale=locale)
     return None

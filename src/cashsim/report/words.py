@@ -31,7 +31,8 @@ def translate_values(frame, run, columns):
     out = frame.copy()
     for c in columns:
         if c in out:
-            out[c] = out[c].map(lambda v: _("yes") if v is True else _("no") if v is False else _(str(v)))
+            out[c] = out[c].map(lambda v: _("yes") if v is True else _("no") if v is False else _(str(v))
+                                if v != "all" else _("no client group"))   # the ledger's segment when none is given
     return out
 
 

@@ -12,8 +12,10 @@ code was then reused by a later year and each file's part is its own group.
 2. credit notes (*avoirs*) and opening credits are netted into the open debit items **oldest due first**: they
    reduce the invoice's amount (not cash; ``credited`` says how much), the rest stays an open credit note;
 3. refunds left cancel the latest payments (an overpayment sent back);
-4. payments, in date order, settle the open debit items oldest due first, each at its own date, or at the
-   invoice's issue date when the cash came first (an advance, *acompte*, settles the invoice the day it is issued);
+4. payments settle the open debit items by the ledger's rule (:func:`cashsim.ledger.allocate_oldest_due_first`,
+   the one allocation of cashsim): in date order, each goes to the items issued by its date, oldest due first,
+   at its own date; what they cannot take waits for the next items, at their issue date (an advance, *acompte*,
+   settles the invoice the day it is issued); to the cent (``exact``), not within the payment tolerance;
 5. write-offs (OD credits against 654) close the open items oldest due first: an item they cover in full gets the
    write-off's date as ``write_off_date``; a part of an item, or a remainder within the ledger's payment tolerance
    (the invoice counts as paid), is netted into its amount.
@@ -35,7 +37,7 @@ from typing import Any
 
 import pandas as pd
 
-from cashsim.ledger import payment_tolerance
+from cashsim.ledger import allocate_oldest_due_first, payment_tolerance
 
 DEBIT_KINDS = ("invoice", "other_debit", "opening_debit")
 NOTE_KINDS = ("credit_note", "opening_credit")
@@ -102,8 +104,47 @@ def _fill(sources: list, targets: list, book: Callable[[Any, Any, int], None]) -
                 i += 1
 
 
-def _settle(debits: list[_Open], moves: list[_Move], log: _Log) -> None:
-    """Steps 1-5 of the module docstring, in place."""
+@dataclass(eq=False)
+class _Unit:
+    """What settles together: a lettering group, or a customer's pool; its own log."""
+
+    debits: list[_Open]
+    moves: list[_Move]
+    log: _Log = field(default_factory=_Log)
+
+
+def _settle(units: list[_Unit]) -> None:
+    """Steps 1-5 of the module docstring for each unit, in place; step 4 in one allocation for all of them."""
+    for u in units:
+        _before_payments(u.debits, u.moves, u.log)
+    _payments(units)
+    for u in units:
+        _after_payments(u.debits, u.moves, u.log)
+
+
+def _payments(units: list[_Unit]) -> None:
+    """Step 4: each unit's payments to its open debit items, one call of the ledger's allocation (a unit is a
+    customer there); amounts go through it in euros and come back in cents."""
+    pays = [(i, m) for i, u in enumerate(units) for m in _by_date([m for m in u.moves if m.kind == "payment"])]
+    items = [(i, d) for i, u in enumerate(units) for d in sorted(u.debits, key=lambda d: d.line) if d.rem > 0]
+    if not pays or not items:
+        return
+    out = allocate_oldest_due_first(
+        pd.DataFrame({"item_id": range(len(items)), "customer_id": [i for i, _ in items],
+                      "issue_date": [d.issue for _, d in items], "due_date": [d.due for _, d in items],
+                      "amount": [d.rem / 100 for _, d in items]}),
+        pd.DataFrame({"credit_id": range(len(pays)), "customer_id": [i for i, _ in pays],
+                      "date": [p.date for _, p in pays], "amount": [p.rem / 100 for _, p in pays]}), exact=True)
+    a = out.allocations
+    for k, j, date, amount in zip(a["credit_id"], a["item_id"], a["date"], a["amount"], strict=True):
+        (i, p), d, take, date = pays[k], items[j][1], round(amount * 100), pd.Timestamp(date)
+        p.rem, d.rem = p.rem - take, d.rem - take
+        units[i].log.payments.append((d.invoice_id, date, take, p.line))
+        units[i].log.allocate(p, "payment", d.invoice_id, take, date)
+
+
+def _before_payments(debits: list[_Open], moves: list[_Move], log: _Log) -> None:
+    """Steps 1-3 of the module docstring, in place."""
     notes = sorted((m for m in moves if m.kind in NOTE_KINDS and m.rem > 0), key=lambda n: (n.issue, n.line))
     refunds = _by_date([m for m in moves if m.kind == "refund"])
 
@@ -120,11 +161,14 @@ def _settle(debits: list[_Open], moves: list[_Move], log: _Log) -> None:
     def cancel(r: _Move, p: _Move, take: int) -> None:
         log.allocate(r, "refund of a payment", "", -take, r.date, p.line)
 
-    def pay(p: _Move, d: _Open, take: int) -> None:
-        date = max(p.date, d.issue)
-        log.payments.append((d.invoice_id, date, take, p.line))
-        log.allocate(p, "payment", d.invoice_id, take, date)
+    _fill(refunds, notes, refund_note)                                                   # 1
+    _fill([n for n in notes if n.rem > 0], _due_order(debits), net)                      # 2
+    pays = [m for m in moves if m.kind == "payment"]
+    _fill(_by_date(refunds), _by_date(pays, reverse=True), cancel)                       # 3
 
+
+def _after_payments(debits: list[_Open], moves: list[_Move], log: _Log) -> None:
+    """Step 5 of the module docstring, in place."""
     def write_off(w: _Move, d: _Open, take: int) -> None:
         if d.rem == 0 and take > float(payment_tolerance((d.gross - d.credited) / 100)) * 100:
             d.write_off = max(w.date, d.issue)
@@ -133,11 +177,6 @@ def _settle(debits: list[_Open], moves: list[_Move], log: _Log) -> None:
             d.credited += take
             log.allocate(w, "partial write-off netted into the invoice", d.invoice_id, take, w.date)
 
-    _fill(refunds, notes, refund_note)                                                   # 1
-    _fill([n for n in notes if n.rem > 0], _due_order(debits), net)                      # 2
-    pays = [m for m in moves if m.kind == "payment"]
-    _fill(_by_date(refunds), _by_date(pays, reverse=True), cancel)                       # 3
-    _fill(_by_date(pays), _due_order(debits), pay)                                       # 4
     _fill(_by_date([m for m in moves if m.kind == "write_off"]), _due_order(debits), write_off)   # 5
 
 
@@ -149,7 +188,7 @@ def group_keys(lines: pd.DataFrame) -> pd.Series:
     part = lines[lettered].groupby([key[lettered], lines.loc[lettered, "file"]])["cents"].sum()
     zero = (part == 0).groupby(level=0)
     per_file = zero.all() & (zero.size() > 1)
-    split = key.map(per_file).fillna(False).astype(bool) & lettered
+    split = key.map(per_file).eq(True) & lettered    # a key of no lettered line maps to NaN: not split
     out = key.where(~split, key + "|" + lines["file"])
     return out.where(lettered, "")
 
@@ -176,9 +215,9 @@ def settle(lines: pd.DataFrame) -> Settlement:
     """
     lines = lines.assign(cents=(lines["amount"] * 100).round().astype("int64"))
     lines = lines.assign(group=group_keys(lines))
-    log = _Log()
-    debits_out: list[_Open] = []
-    leftovers: list[tuple[str, _Move]] = []
+    groups: list[_Unit] = []
+    pools: list[tuple[str, _Unit]] = []
+    in_order: list[_Unit] = []   # a customer's groups, then its pool: the order of the logs
     active = lines[~lines["kind"].isin(["transfer", "opening_skipped"])].sort_values(["customer_id", "group"],
                                                                                      kind="stable")
     records = zip(active.index.tolist(), *(active[c].tolist() for c in (
@@ -194,13 +233,17 @@ def settle(lines: pd.DataFrame) -> Settlement:
                 else:
                     moves.append(_Move(line, kind, date, abs(cents), invoice_id, issue))
             if group:
-                _settle(debits, moves, log)
+                groups.append(_Unit(debits, moves))
+                in_order.append(groups[-1])
             pool_debits += debits
             pool_moves += moves
-        _settle(pool_debits, pool_moves, log)
-        debits_out += pool_debits
-        leftovers += [(customer, m) for m in pool_moves if m.rem > 0 or m.refunded > 0]
-    return _outputs(lines, debits_out, leftovers, log)
+        pools.append((customer, _Unit(pool_debits, pool_moves)))
+        in_order.append(pools[-1][1])
+    _settle(groups)                            # the groups of every customer, then every customer's pool
+    _settle([pool for _, pool in pools])
+    log = _Log([p for u in in_order for p in u.log.payments], [a for u in in_order for a in u.log.allocations])
+    leftovers = [(customer, m) for customer, pool in pools for m in pool.moves if m.rem > 0 or m.refunded > 0]
+    return _outputs(lines, [d for _, pool in pools for d in pool.debits], leftovers, log)
 
 
 def _outputs(lines: pd.DataFrame, debits: list[_Open], leftovers: list[tuple[str, _Move]], log: _Log) -> Settlement:
