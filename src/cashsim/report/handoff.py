@@ -158,17 +158,13 @@ def compute_and_write(path: str | Path, params_path: str | Path, *, as_of: str =
     depend on it (unwritten, the kernel waits in vain and computes the study itself)."""
     from cashsim import progress
 
-    shown = progress.enabled()
-    progress.enable(False)  # the driver's console shows papermill's bar, not a second study's steps
     try:
-        study = driver_study(params_path, as_of=as_of, n_paths=n_paths, seed=seed)
+        with progress.quiet():  # the console shows papermill's bar (main thread), not a second study's steps
+            study = driver_study(params_path, as_of=as_of, n_paths=n_paths, seed=seed)
         answer = ({"status": "skipped", "reason": "fit cache cold or engine not local"} if study is None
                   else {"status": "ok", "table": study.table, "plan": study.plan})
     except Exception as exc:  # any failure: the kernel computes the study itself
         answer = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
-    finally:
-        if shown and not progress.enabled():
-            progress.enable(True)
     try:
         if guard is None:
             _write(Path(path), answer)

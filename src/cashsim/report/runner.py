@@ -324,7 +324,7 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
         work = Path(tempfile.mkdtemp(prefix=work_prefix(month), dir=root))
         os.chmod(work, 0o777 & ~_umask())  # mkdtemp makes it private; a report is for the finance team
         declared = notebook_parameters(source)
-        show_progress = progress.enabled()  # read before the driver's lever study hides its own steps
+        show_progress = progress.enabled()  # papermill's bar (the lever study's thread is quiet: report.handoff)
         if "handouts_dir" in declared:  # the workbook and PDF summary go beside the HTML
             parameters["handouts_dir"] = str(work)
         if "reports_dir" in declared:  # earlier reports: last month's forecast (report.hindsight)
