@@ -3,10 +3,14 @@ starts and ends, in seconds from the command's launch, with the CPU time of the 
 
 ``python -m benchmarks.report_timeline [--cold] [--keep DIR]``: runs ``python -m cashsim.cli report --params
 params/demo.yml --month 2026-11`` in a fresh process (as ``python -m benchmarks report`` does), the fit cache warmed
-first by a run of its own unless ``--cold``, into a temporary folder (``--keep DIR``: into DIR, kept). The driver's
-phases are marked by wrappers put around the runner's steps when their module is imported (no product code
-changes); the cells' times are papermill's (``metadata.papermill.start_time/end_time``). A cell line shows its first
-source line. CPU time is user + system of the command and every process it waited for (kernel, Chromium).
+first by a run of its own unless ``--cold``, into a temporary folder (``--keep DIR``: into DIR, kept). The steps of
+the driver (``[driver]``: its phases and its lever-study thread) and of the kernel (``[kernel]``: its start imports,
+``load_run``, the views built ahead, the wait for the driver's study, the PDF and the workbook) are marked by
+wrappers put around functions when their module is imported (no product code changes): :data:`HOOKS` is the
+``sitecustomize`` of the driver and, inherited through ``PYTHONPATH``, of its kernel; a step's CPU is its process's
+(all threads) over the step. The cells' times are papermill's (``metadata.papermill.start_time/end_time``); a cell
+line shows its first source line. CPU time is user + system of the command and every process it waited for (kernel,
+Chromium).
 """
 
 from __future__ import annotations
@@ -23,8 +27,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: Run in the child: wraps the driver's steps as their modules are imported, then runs the CLI; the marks go to
-#: the file named by CASHSIM_TIMELINE as JSON lines (name, seconds since the epoch, driver CPU seconds).
+#: The sitecustomize of the driver and its kernel: wraps their steps as their modules are imported; the marks go to
+#: the file named by CASHSIM_TIMELINE as JSON lines (process, name, seconds since the epoch, its CPU seconds).
 HOOKS = r"""
 import importlib.abc, importlib.util, json, os, sys, time
 OUT = open(os.environ["CASHSIM_TIMELINE"], "a", encoding="utf-8")
