@@ -308,7 +308,8 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
     if seed is not None:
         parameters["seed"] = int(seed)
     kernel = WarmKernel(source, cwd=params_file.parent, env=REPORT_ENV)  # starts while papermill loads (report.kernel)
-    driver_study = _early_study(source, params_file, report_date.isoformat(), n_paths, seed)
+    with kernel.stopped_on_error():
+        driver_study = _early_study(source, params_file, report_date.isoformat(), n_paths, seed)
     try:
         with kernel.stopped_on_error(), without_iri_grammar():  # (report.kernel: a second of lark grammars)
             import papermill as pm
@@ -408,14 +409,14 @@ def _early_study(notebook: Path, params_file: Path, as_of: str, n_paths: int | N
     this study, and papermill's import, the month's lock and the work folder need not come first."""
     import ast
 
-    cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
-    cell = next((c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
-    if cell is None or cell.get("cell_type") != "code":
-        return None
-    source = cell.get("source", "")
-    try:
+    try:  # a notebook that does not read is papermill's to report, after this; the kernel is stopped then
+        cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
+        cell = next((c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+        if cell is None or cell.get("cell_type") != "code":
+            return None
+        source = cell.get("source", "")
         tree = ast.parse("".join(source) if isinstance(source, list) else source)
-    except SyntaxError:
+    except Exception:
         return None
     names = {target.id for node in tree.body if isinstance(node, ast.Assign | ast.AnnAssign)
              for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
