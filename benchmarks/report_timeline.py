@@ -3,10 +3,14 @@ starts and ends, in seconds from the command's launch, with the CPU time of the 
 
 ``python -m benchmarks.report_timeline [--cold] [--keep DIR]``: runs ``python -m cashsim.cli report --params
 params/demo.yml --month 2026-11`` in a fresh process (as ``python -m benchmarks report`` does), the fit cache warmed
-first by a run of its own unless ``--cold``, into a temporary folder (``--keep DIR``: into DIR, kept). The driver's
-phases are marked by wrappers put around the runner's steps when their module is imported (no product code
-changes); the cells' times are papermill's (``metadata.papermill.start_time/end_time``). A cell line shows its first
-source line. CPU time is user + system of the command and every process it waited for (kernel, Chromium).
+first by a run of its own unless ``--cold``, into a temporary folder (``--keep DIR``: into DIR, kept). The steps of
+the driver (``[driver]``: its phases and its lever-study thread) and of the kernel (``[kernel]``: its start imports,
+``load_run``, the views built ahead, the wait for the driver's study, the PDF and the workbook) are marked by
+wrappers put around functions when their module is imported (no product code changes): :data:`HOOKS` is the
+``sitecustomize`` of the driver and, inherited through ``PYTHONPATH``, of its kernel; a step's CPU is its process's
+(all threads) over the step. The cells' times are papermill's (``metadata.papermill.start_time/end_time``); a cell
+line shows its first source line. CPU time is user + system of the command and every process it waited for (kernel,
+Chromium).
 """
 
 from __future__ import annotations
@@ -23,14 +27,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: Run in the child: wraps the driver's steps as their modules are imported, then runs the CLI; the marks go to
-#: the file named by CASHSIM_TIMELINE as JSON lines (name, seconds since the epoch, driver CPU seconds).
-CHILD = r"""
+#: The sitecustomize of the driver and its kernel: wraps their steps as their modules are imported; the marks go to
+#: the file named by CASHSIM_TIMELINE as JSON lines (process, name, seconds since the epoch, its CPU seconds).
+HOOKS = r"""
 import importlib.abc, importlib.util, json, os, sys, time
 OUT = open(os.environ["CASHSIM_TIMELINE"], "a", encoding="utf-8")
+WHO = os.environ.get("CASHSIM_TIMELINE_WHO", "kernel")
+os.environ["CASHSIM_TIMELINE_WHO"] = "kernel"  # the processes the driver starts: its kernel
 
 def mark(name):
-    OUT.write(json.dumps([name, time.time(), time.process_time()]) + "\n"); OUT.flush()
+    OUT.write(json.dumps([WHO, name, time.time(), time.process_time()]) + "\n"); OUT.flush()
 
 mark("python started")
 import atexit
@@ -58,6 +64,14 @@ PATCHES = {
                               ("read_summary", "read summary"), ("_replace_dir", "move into place")],
     "papermill": [("execute_notebook", "papermill execute")],
     "cashsim.report.html": [("export_html", "nbconvert HTML export")],
+    "cashsim.report.handoff": [("compute_and_write", "lever study (driver thread)"),
+                               ("read_driver_study", "wait for the driver's lever study")],
+    "cashsim.report": [("load_all", "imports of cashsim.report (kernel start)")],
+    "cashsim.report.views": [("load_run", "load_run")],
+    "cashsim.report.ahead": [("build_ahead", "views built ahead")],
+    "cashsim.report.lever_views": [("study_of", "lever study (kernel)")],
+    "cashsim.report.handouts": [("print_html", "PDF print page"), ("write_pdf", "Chromium prints the PDF"),
+                                ("write_workbook", "workbook")],
 }
 
 class Hook(importlib.abc.MetaPathFinder):
@@ -81,6 +95,12 @@ class Hook(importlib.abc.MetaPathFinder):
         return spec
 
 sys.meta_path.insert(0, Hook())
+"""
+
+#: Run in the child after HOOKS (not in the kernel): the CLI.
+CLI = r"""
+import atexit, sys
+from sitecustomize import mark
 import cashsim.cli
 mark("CLI imported")
 atexit.register(mark, "driver exit (atexit handlers begin)")
@@ -95,12 +115,17 @@ def _epoch(stamp: str) -> float:
 
 def run_once(out: Path, env: dict[str, str], marks: Path) -> tuple[float, float, float]:
     """(launch epoch, wall seconds, CPU seconds of the command and its children) of one report run."""
-    command = [sys.executable, "-c", CHILD, "report", "--params", str(ROOT / "params" / "demo.yml"), "--month",
+    command = [sys.executable, "-c", CLI, "report", "--params", str(ROOT / "params" / "demo.yml"), "--month",
                "2026-11", "--output", str(out)]
+    site = marks.with_suffix(".site")  # HOOKS as the sitecustomize of the driver and its kernel
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(HOOKS, encoding="utf-8")
+    path = os.pathsep.join(p for p in (str(site), env.get("PYTHONPATH", "")) if p)
+    env = env | {"CASHSIM_TIMELINE": str(marks), "CASHSIM_TIMELINE_WHO": "driver", "PYTHONPATH": path}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     launch = time.time()
     t0 = time.perf_counter()
-    subprocess.run(command, check=True, env=env | {"CASHSIM_TIMELINE": str(marks)}, capture_output=True)
+    subprocess.run(command, check=True, env=env, capture_output=True)
     wall = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -111,15 +136,15 @@ def timeline(launch: float, marks: Path, notebook: Path) -> list[tuple[float, fl
     """(start, end, what) rows in seconds from the launch, driver phases and notebook cells, by start."""
     rows, opened = [], {}
     for text in marks.read_text(encoding="utf-8").splitlines():
-        name, when, cpu = json.loads(text)
+        who, name, when, cpu = json.loads(text)
         when -= launch
         if name.endswith(" start"):
-            opened[name[:-6]] = (when, cpu)
+            opened[who, name[:-6]] = (when, cpu)
         elif name.endswith(" end"):
-            start, cpu0 = opened.pop(name[:-4])
-            rows.append((start, when, f"[driver] {name[:-4]} (driver CPU {cpu - cpu0:.2f} s)"))
+            start, cpu0 = opened.pop((who, name[:-4]))
+            rows.append((start, when, f"[{who}] {name[:-4]} ({who} CPU {cpu - cpu0:.2f} s, all its threads)"))
         else:
-            rows.append((when, when, f"[driver] {name} (driver CPU so far {cpu:.2f} s)"))
+            rows.append((when, when, f"[{who}] {name} ({who} CPU so far {cpu:.2f} s)"))
     nb = json.loads(notebook.read_text(encoding="utf-8"))
     for i, cell in enumerate(nb["cells"]):
         meta = cell.get("metadata", {}).get("papermill", {})

@@ -33,3 +33,44 @@ def test_levers_show_progress_on_stderr_only_when_asked(tmp_path):
 def test_forecast_json_on_stdout_stays_clean_with_progress():
     res = _cli("--progress", "forecast", "--params", str(MESSY), "--paths", "20", "--json", "-")
     assert res.returncode == 0 and res.stdout.lstrip().startswith("{") and "ajustement du comportement" in res.stderr
+
+
+def test_quiet_hides_progress_in_its_own_thread_only(capsys):
+    """The report's lever study runs quiet in a thread of the driver while papermill's bar runs in the main thread:
+    the quiet thread prints nothing, the others print as before, during and after the block."""
+    import threading
+
+    from cashsim import progress
+
+    saved, locale = progress.enabled(), progress._STATE["locale"]
+    progress.enable(True)
+    progress.set_locale("fr_FR")
+    inside, entered, release = [], threading.Event(), threading.Event()
+
+    def study():
+        with progress.quiet():
+            with progress.quiet():  # nested
+                pass
+            inside.append(progress.enabled())
+            progress.step("simulating scenarios")
+            inside.append(list(progress.bar([1, 2], desc="origins")) == [1, 2] and progress.bar([1], desc="x"))
+            entered.set()
+            release.wait(10)
+
+    try:
+        thread = threading.Thread(target=study)
+        thread.start()
+        assert entered.wait(10)
+        assert progress.enabled()  # the main thread, while the other one is quiet
+        progress.step("reading the ledger")
+        bar = progress.bar([1, 2], desc="origins")
+        assert bar is not None and type(bar).__name__ == "tqdm"  # a real bar, not the bare iterable
+        list(bar)
+        release.set()
+        thread.join(10)
+        assert inside == [False, [1]]  # the quiet thread: no bar, the iterable itself
+        err = capsys.readouterr().err
+        assert "cashsim: lecture du grand livre" in err and "simulation des scénarios" not in err
+    finally:
+        progress.enable(saved)
+        progress.set_locale(locale)

@@ -28,8 +28,8 @@ def _same(built, fresh) -> bool:
         return built.equals(fresh)
     if hasattr(built, "to_plotly_json"):  # a figure
         return built.to_json() == fresh.to_json()
-    if isinstance(built, str) or not hasattr(built, "to_html"):  # a sentence (Markdown)
-        return str(built) == str(fresh)
+    if isinstance(built, str | tuple) or not hasattr(built, "to_html"):  # a sentence (Markdown), HTML parts
+        return re.sub(r"T_[0-9a-f]{5}", "T_", str(built)) == re.sub(r"T_[0-9a-f]{5}", "T_", str(fresh))
     html = [re.sub(r"T_[0-9a-f]{5}", "T_", x.to_html()) for x in (built, fresh)]
     return built.data.equals(fresh.data) and html[0] == html[1]
 
@@ -103,3 +103,29 @@ def test_the_report_notebook_starts_the_study_and_builds_ahead_in_the_lever_cell
     order = [lever_cell.index(x) for x in ("report.start_levers(run, levers_file)",
                                            "report.build_ahead(run, month, reports_dir)", "report.levers(run)")]
     assert order == sorted(order)
+
+
+def test_account_kpis_are_computed_once_per_run_and_handed_out_as_copies(run, monkeypatch):
+    """The views built ahead and the workbook (after the lever study) show the same KPI tables: computed once per
+    run and grouping, each caller getting its own copy."""
+    from cashsim.report import accounts
+
+    calls = []
+    real = accounts._account_kpis
+    monkeypatch.setattr(accounts, "_account_kpis", lambda r, by: calls.append(by) or real(r, by))
+    monkeypatch.setattr(accounts, "_KPIS", {})
+    first = accounts.account_kpis(run, "segment")
+    first.iloc[:, 1:] = -1.0  # a caller changing its table
+    second = accounts.account_kpis(run, "segment")
+    accounts.account_kpis(run, "customer_id")
+    accounts.account_kpis(run)
+    assert calls == ["segment", "customer_id"]
+    pd.testing.assert_frame_equal(second, real(run, "segment"), check_exact=True)
+    other = report.load_run(ROOT / "params" / "demo.yml", n_paths=50)  # another run: its own tables
+    accounts.account_kpis(other, "segment")
+    assert calls == ["segment", "customer_id", "segment"]
+    del other
+    import gc
+
+    gc.collect()
+    assert set(accounts._KPIS) == {(id(run), "segment"), (id(run), "customer_id")}  # gone with its run

@@ -127,6 +127,25 @@ def test_a_closed_hand_over_writes_nothing_and_leaves_no_file(tmp_path, monkeypa
     assert not list(tmp_path.iterdir())
 
 
+def test_a_study_started_before_its_file_is_named_waits_for_it_or_for_the_close(tmp_path, monkeypatch):
+    """The driver starts the study as soon as its kernel is launched and names the file once the work folder exists
+    (runner._early_study): the answer waits for the name; closed before it, nothing is written."""
+    path = tmp_path / handoff.LEVERS_FILE
+    monkeypatch.setattr(handoff, "driver_study", lambda *a, **k: handoff.HandedStudy(1, 2))
+    early = handoff.start_driver_study(None, str(DEMO), as_of=AS_OF)
+    early.thread.join(0.5)
+    assert early.thread.is_alive() and early.status is None and not list(tmp_path.iterdir())  # computed, waiting
+    early.deliver_to(path)
+    early.thread.join(10)
+    assert early.status == "ok" and handoff.read_driver_study(path, timeout=0) == (1, 2)
+    early.close()
+    assert not list(tmp_path.iterdir())
+    never = handoff.start_driver_study(None, str(DEMO), as_of=AS_OF)
+    never.close()  # the run failed before its work folder existed
+    never.thread.join(10)
+    assert never.status == "unwritten" and not list(tmp_path.iterdir())
+
+
 def test_cashsim_report_hands_the_drivers_study_to_the_notebook(run, tmp_path, monkeypatch):
     """The real report with the fit cache warm: the driver computes the study, the report shows its plan, and the
     hand-over file is not in the report folder."""

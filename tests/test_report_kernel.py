@@ -98,3 +98,24 @@ def test_the_kernel_skips_the_iri_grammar_only_while_it_imports(monkeypatch):
     assert set(namespace) == {"__builtins__"}  # no name left in the notebook's namespace
     lines = report.kernel.start_lines(report.packaged_notebook())
     assert lines[0] == SKIP_IRI_GRAMMAR and lines[-1] == ALLOW_IRI_GRAMMAR and PLOTLY_RENDERERS in lines
+
+
+def test_cashsim_report_starts_its_kernel_before_it_loads_the_fit_cache_and_passes_no_cache_on(tmp_path):
+    """The kernel is launched before the driver imports cashsim.cache (scipy: a second on the critical path), and
+    --no-cache still reaches the kernel's environment (the variable cashsim.cache reads)."""
+    from cashsim.cache.store import ENV_OFF
+    from cashsim.commands import report as command
+
+    assert command.NO_CACHE_ENV == ENV_OFF
+    code = ("import os, sys\nimport cashsim.report.kernel as k\n"
+            "def launch(self, *a, **kw):\n"
+            "    print('cache' in ' '.join(m for m in sys.modules if m.startswith('cashsim.cache')) or 'none',\n"
+            "          'scipy.stats' in sys.modules, os.environ.get('CASHSIM_NO_CACHE'))\n"
+            "    raise SystemExit(0)\n"
+            "k.WarmKernel.__init__ = launch\nimport cashsim.cli\n"
+            f"cashsim.cli.main(['report', '--params', {str(DEMO_PARAMS)!r}, '--month', '2026-11', '--output', "
+            f"{str(tmp_path)!r}, '--no-cache'])")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={k: v for k, v in os.environ.items() if k != "CASHSIM_NO_CACHE"}
+                         | {"PYTHONPATH": str(ROOT / "src")})
+    assert out.stdout.split() == ["none", "False", "1"]

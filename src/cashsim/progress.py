@@ -10,17 +10,25 @@ the locale's way (``fitting payer behaviour as of 31 oct. 2026`` -> ``ajustement
 
     >>> list(bar([1, 2], desc="origins"))    # off: the iterable itself
     [1, 2]
+
+:func:`quiet` hides progress in the calling thread only, for the length of a block: ``cashsim report`` computes its
+lever study in a thread of its own while papermill's bar runs in the main thread; the study's steps stay off the
+console, the other threads' messages and bars are shown as before.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
+import threading
 from collections.abc import Iterable, Iterator
 from typing import TypeVar
 
 T = TypeVar("T")
 
 _STATE: dict = {"on": False, "locale": "fr_FR"}
+#: Per thread: how many :func:`quiet` blocks the thread is in.
+_LOCAL = threading.local()
 
 
 def set_locale(locale: str) -> None:
@@ -52,21 +60,42 @@ def enable(on: bool | None = None) -> None:
 
 
 def enabled() -> bool:
-    """Whether progress is shown."""
-    return _STATE["on"]
+    """Whether progress is shown in the calling thread: turned on (:func:`enable`) and not in a :func:`quiet`
+    block of this thread."""
+    return _STATE["on"] and not getattr(_LOCAL, "quiet", 0)
+
+
+@contextlib.contextmanager
+def quiet() -> Iterator[None]:
+    """Within the block, the calling thread shows no progress; other threads, and this one afterwards, are as
+    :func:`enable` set them (blocks nest).
+
+    >>> enable(True)
+    >>> with quiet():
+    ...     enabled()
+    False
+    >>> enabled()
+    True
+    >>> enable(False)
+    """
+    _LOCAL.quiet = getattr(_LOCAL, "quiet", 0) + 1
+    try:
+        yield
+    finally:
+        _LOCAL.quiet -= 1
 
 
 def step(message: str, **fields: object) -> None:
     """One line ``cashsim: <message>`` on standard error when progress is shown; ``message`` is a msgid whose
     ``{fields}`` are filled after translation."""
-    if _STATE["on"]:
+    if enabled():
         print(f"cashsim: {_text(message, fields)}", file=sys.stderr, flush=True)
 
 
 def bar(iterable: Iterable[T], *, desc: str, total: int | None = None) -> Iterator[T] | Iterable[T]:
     """``iterable`` with a tqdm bar on standard error (``desc``, a msgid, then k/n) when progress is shown, else
     unchanged."""
-    if not _STATE["on"]:
+    if not enabled():
         return iterable
     from tqdm import tqdm
 

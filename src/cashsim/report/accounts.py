@@ -23,6 +23,8 @@ Example (in a notebook)::
 
 from __future__ import annotations
 
+import weakref
+
 import numpy as np
 import pandas as pd
 
@@ -204,9 +206,27 @@ def promises_view(run):
                      **_locale(run))
 
 
+#: (id(run), by) -> the run's :func:`account_kpis` table; an entry goes with its run (weakref.finalize).
+_KPIS: dict[tuple[int, str], pd.DataFrame] = {}
+
+
 def account_kpis(run, by: str = "customer_id") -> pd.DataFrame:
     """KPIs per account (``by="customer_id"``) or client group (``"segment"``) from :mod:`cashsim.kpi`: countback
-    DSO, aged balance by bucket, late rate (count, amount) over the last year, median dispute resolution (days)."""
+    DSO, aged balance by bucket, late rate (count, amount) over the last year, median dispute resolution (days).
+
+    Computed once per run and ``by`` (the report's views, built ahead, and its workbook, after the lever study, show
+    the same tables: half a second on the demo); each call gets its own copy."""
+    key = (id(run), by)
+    table = _KPIS.get(key)
+    if table is None:
+        built = _account_kpis(run, by)
+        table = _KPIS.setdefault(key, built)  # two threads that both missed keep one table
+        if table is built:
+            weakref.finalize(run, _KPIS.pop, key, None)
+    return table.copy()
+
+
+def _account_kpis(run, by: str) -> pd.DataFrame:
     from cashsim import kpi
 
     dso = kpi.dso_at(run.ledger, run.as_of, by=by).set_index("group")[["ar", "dso_countback"]]

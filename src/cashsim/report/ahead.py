@@ -56,6 +56,7 @@ AHEAD: tuple[tuple[str, str, dict[str, Any]], ...] = (
     ("views", "shortfall_view", {"month": MONTH, "top": 15}),
     ("ledger_views", "accounting_view", {}),
     ("ledger_views", "rejections_view", {"top": 30}),
+    ("handouts", "print_parts", {"month": MONTH}),  # the PDF's page but its window (handouts.print_html)
 )
 
 

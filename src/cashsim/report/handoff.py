@@ -116,14 +116,21 @@ class DriverStudy:
     """The driver's side of the hand-over: :func:`compute_and_write` in a daemon thread (a failed report does not
     wait for it), and :meth:`close`, which the driver calls once the notebook has run, before the work folder
     becomes the report folder: the answer is not written from then on, and the file is removed (it is not part of
-    the report)."""
+    the report).
 
-    def __init__(self, path: str | Path, params_path: str | Path, *, as_of: str = "", n_paths: int | None = None,
-                 seed: int | None = None) -> None:
-        self.path = Path(path)
+    ``path`` may be None at the start and given later (:meth:`deliver_to`): the driver starts the study as soon as its
+    kernel is launched, before it imports papermill and takes the month's lock, and names the file once the work
+    folder exists; a computed answer waits for its path (or for :meth:`close`)."""
+
+    def __init__(self, path: str | Path | None, params_path: str | Path, *, as_of: str = "",
+                 n_paths: int | None = None, seed: int | None = None) -> None:
+        self.path = Path(path) if path is not None else None
         self.status: str | None = None
         self._lock = threading.Lock()
         self._closed = False
+        self._placed = threading.Event()  # the path is known, or the hand-over is closed
+        if self.path is not None:
+            self._placed.set()
         self.thread = threading.Thread(target=self._run, args=(params_path,), daemon=True,
                                        kwargs={"as_of": as_of, "n_paths": n_paths, "seed": seed},
                                        name="cashsim-driver-levers")
@@ -135,19 +142,28 @@ class DriverStudy:
     def _run(self, params_path: str | Path, **kwargs: Any) -> None:
         self.status = compute_and_write(self.path, params_path, guard=self._write_unless_closed, **kwargs)
 
-    def _write_unless_closed(self, path: Path, answer: dict[str, Any]) -> bool:
+    def deliver_to(self, path: str | Path) -> None:
+        """The file the answer goes to (when the study was started without one)."""
         with self._lock:
-            if self._closed:
+            self.path = Path(path)
+            self._placed.set()
+
+    def _write_unless_closed(self, _path: Path | None, answer: dict[str, Any]) -> bool:
+        self._placed.wait()
+        with self._lock:
+            if self._closed or self.path is None:
                 return False
-            _write(path, answer)
+            _write(self.path, answer)
             return True
 
     def close(self) -> None:
         """No answer is written from now on; the file (and a temporary one) is removed. Idempotent."""
         with self._lock:
             self._closed = True
-            for leftover in (self.path, *self.path.parent.glob(f"{self.path.name}.*.tmp")):
-                leftover.unlink(missing_ok=True)
+            self._placed.set()
+            if self.path is not None:
+                for leftover in (self.path, *self.path.parent.glob(f"{self.path.name}.*.tmp")):
+                    leftover.unlink(missing_ok=True)
 
 
 def compute_and_write(path: str | Path, params_path: str | Path, *, as_of: str = "", n_paths: int | None = None,
@@ -158,30 +174,27 @@ def compute_and_write(path: str | Path, params_path: str | Path, *, as_of: str =
     depend on it (unwritten, the kernel waits in vain and computes the study itself)."""
     from cashsim import progress
 
-    shown = progress.enabled()
-    progress.enable(False)  # the driver's console shows papermill's bar, not a second study's steps
     try:
-        study = driver_study(params_path, as_of=as_of, n_paths=n_paths, seed=seed)
+        with progress.quiet():  # the console shows papermill's bar (main thread), not a second study's steps
+            study = driver_study(params_path, as_of=as_of, n_paths=n_paths, seed=seed)
         answer = ({"status": "skipped", "reason": "fit cache cold or engine not local"} if study is None
                   else {"status": "ok", "table": study.table, "plan": study.plan})
     except Exception as exc:  # any failure: the kernel computes the study itself
         answer = {"status": "failed", "reason": f"{type(exc).__name__}: {exc}"}
-    finally:
-        if shown and not progress.enabled():
-            progress.enable(True)
     try:
         if guard is None:
             _write(Path(path), answer)
-        elif not guard(Path(path), answer):
+        elif not guard(Path(path) if path is not None else None, answer):
             return "unwritten"
     except Exception:  # the work folder is gone (the run failed or ended), a table that does not pickle...
         return "unwritten"
     return answer["status"]
 
 
-def start_driver_study(path: str | Path, params_path: str | Path, *, as_of: str = "", n_paths: int | None = None,
-                       seed: int | None = None) -> DriverStudy:
-    """:class:`DriverStudy` started: the study computed in a daemon thread of the driver and written to ``path``."""
+def start_driver_study(path: str | Path | None, params_path: str | Path, *, as_of: str = "",
+                       n_paths: int | None = None, seed: int | None = None) -> DriverStudy:
+    """:class:`DriverStudy` started: the study computed in a daemon thread of the driver and written to ``path``
+    (None: to the path :meth:`DriverStudy.deliver_to` gives later)."""
     return DriverStudy(path, params_path, as_of=as_of, n_paths=n_paths, seed=seed).start()
 
 

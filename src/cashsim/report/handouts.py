@@ -147,11 +147,22 @@ def _figure_div(fig, div_id: str, include_js: bool) -> str:
 
 def print_html(run, plan, month: str) -> str:
     """The print page of the summary: the whole window, the three actions, the receivables split, the first
-    accounts of the call list, promises, the burn and two charts (forecast fan, P(target met)) sized for A4."""
+    accounts of the call list, promises, the burn and two charts (forecast fan, P(target met)) sized for A4. Only
+    the window needs the plan: the rest (:func:`print_parts`) is built ahead, while the lever study runs
+    (:mod:`cashsim.report.ahead`), when the report's notebook runs."""
+    from cashsim.report.ahead import prebuilt
+    from cashsim.report.window import window_html
+
+    before, after = prebuilt(print_parts)(run, month)
+    return "\n".join([before, window_html(run, plan, print_version=True), after])
+
+
+def print_parts(run, month: str) -> tuple[str, str]:
+    """The print page (:func:`print_html`) before and after its window, which needs the plan: the head, title and
+    data stamp; then the two charts, the receivables split, the call list's first accounts, promises and burn."""
     from cashsim import plots
     from cashsim.report.accounts import accounts_view, burn_view, promises_view, split_view
     from cashsim.report.figures import a4_figure
-    from cashsim.report.window import window_html
 
     _ = tr(run)
     loc = {"locale": run.params.report.locale, "currency": run.params.currency}
@@ -164,11 +175,10 @@ def print_html(run, plan, month: str) -> str:
         company=run.params.company, month=fmt.month_name(month, locale=loc["locale"]))
     stamp = _("Data as of {date}; {paths} simulated paths.").format(
         date=fmt.date(run.as_of, locale=loc["locale"]), paths=fmt.number(run.sim.n_paths, locale=loc["locale"]))
-    parts = [f'<!DOCTYPE html><html lang="{fmt.parse_locale(loc["locale"]).language}"><head><meta charset="utf-8">',
-             f"<title>{html.escape(title)}</title><style>{PRINT_CSS}</style></head><body>",
-             f"<h1>{html.escape(title)}</h1><p>{html.escape(stamp)}</p>",
-             window_html(run, plan, print_version=True),
-             f"<h2>{html.escape(_('Forecast against the target'))}</h2>",
+    before = [f'<!DOCTYPE html><html lang="{fmt.parse_locale(loc["locale"]).language}"><head><meta charset="utf-8">',
+              f"<title>{html.escape(title)}</title><style>{PRINT_CSS}</style></head><body>",
+              f"<h1>{html.escape(title)}</h1><p>{html.escape(stamp)}</p>"]
+    after = [f"<h2>{html.escape(_('Forecast against the target'))}</h2>",
              f'<div class="chart">{_figure_div(fan, "fan", True)}</div>',
              f'<div class="chart">{_figure_div(bars, "bars", False)}</div>',
              f'<h2>{html.escape(_("Open receivables: due or not, reliable or not"))}</h2>',
@@ -178,7 +188,7 @@ def print_html(run, plan, month: str) -> str:
              f"<h2>{html.escape(_('Promises to pay'))}</h2>", promises_view(run).to_html(),
              f"<h2>{html.escape(_('What must be paid out'))}</h2>", burn_view(run).to_html(),
              "</body></html>"]
-    return "\n".join(parts)
+    return "\n".join(before), "\n".join(after)
 
 
 def find_chromium() -> str | None:

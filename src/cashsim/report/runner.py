@@ -59,6 +59,7 @@ import platform
 import re
 import shutil
 import tempfile
+import threading
 import time
 import unicodedata
 import uuid
@@ -307,85 +308,134 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
     if seed is not None:
         parameters["seed"] = int(seed)
     kernel = WarmKernel(source, cwd=params_file.parent, env=REPORT_ENV)  # starts while papermill loads (report.kernel)
-    with kernel.stopped_on_error(), without_iri_grammar():  # (report.kernel: a second of lark grammars)
-        import papermill as pm
-        from papermill.exceptions import PapermillExecutionError
+    with kernel.stopped_on_error():
+        driver_study = _early_study(source, params_file, report_date.isoformat(), n_paths, seed)
+    try:
+        with kernel.stopped_on_error(), without_iri_grammar():  # (report.kernel: a second of lark grammars)
+            import papermill as pm
+            from papermill.exceptions import PapermillExecutionError
 
-        from cashsim.report.execution import engine_name
-        from cashsim.report.html import export_html, html_exporter
+            from cashsim.report.execution import engine_name
+            from cashsim.report.html import export_html, html_exporter
 
-        check_parameters(source, parameters)
-    run_id = str(uuid.uuid4())
-    stem = f"cashsim-report-{month}"
+            check_parameters(source, parameters)
+        run_id = str(uuid.uuid4())
+        stem = f"cashsim-report-{month}"
 
-    with kernel, month_lock(root, month):
-        remove_stale_work(root, month)
-        destination = next_destination(root, month, force=force)
-        work = Path(tempfile.mkdtemp(prefix=work_prefix(month), dir=root))
-        os.chmod(work, 0o777 & ~_umask())  # mkdtemp makes it private; a report is for the finance team
-        declared = notebook_parameters(source)
-        show_progress = progress.enabled()  # read before the driver's lever study hides its own steps
-        if "handouts_dir" in declared:  # the workbook and PDF summary go beside the HTML
-            parameters["handouts_dir"] = str(work)
-        if "reports_dir" in declared:  # earlier reports: last month's forecast (report.hindsight)
-            parameters["reports_dir"] = str(root)
-        driver_study = None
-        if "levers_file" in declared:  # the lever study, computed here meanwhile (report.handoff)
-            from cashsim.report.handoff import LEVERS_FILE, start_driver_study
+        with kernel, month_lock(root, month):
+            remove_stale_work(root, month)
+            destination = next_destination(root, month, force=force)
+            work = Path(tempfile.mkdtemp(prefix=work_prefix(month), dir=root))
+            os.chmod(work, 0o777 & ~_umask())  # mkdtemp makes it private; a report is for the finance team
+            declared = notebook_parameters(source)
+            show_progress = progress.enabled()  # papermill's bar (the lever study's thread is quiet: report.handoff)
+            if "handouts_dir" in declared:  # the workbook and PDF summary go beside the HTML
+                parameters["handouts_dir"] = str(work)
+            if "reports_dir" in declared:  # earlier reports: last month's forecast (report.hindsight)
+                parameters["reports_dir"] = str(root)
+            if "levers_file" in declared:  # the lever study, computed here meanwhile (report.handoff)
+                from cashsim.report.handoff import LEVERS_FILE, start_driver_study
 
-            parameters["levers_file"] = str(work / LEVERS_FILE)
-            driver_study = start_driver_study(parameters["levers_file"], params_file, as_of=report_date.isoformat(),
-                                              n_paths=n_paths, seed=seed)
-        language = fmt.parse_locale(params.report.locale).language
-        # the HTML exporter's templates are compiled meanwhile, in a thread: the notebook's run mostly waits
-        warming = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cashsim-html")
-        exporter = warming.submit(html_exporter, language, warm=True)
-        warming.shutdown(wait=False)
-        try:
-            executed = work / f"{stem}.ipynb"
+                parameters["levers_file"] = str(work / LEVERS_FILE)
+                if driver_study is None:  # not started early (_early_study)
+                    driver_study = start_driver_study(None, params_file, as_of=report_date.isoformat(),
+                                                      n_paths=n_paths, seed=seed)
+                driver_study.deliver_to(parameters["levers_file"])
+            elif driver_study is not None:  # started early, not declared after all: never written
+                driver_study.close()
+                driver_study = None
+            language = fmt.parse_locale(params.report.locale).language
+            # the HTML exporter's templates are compiled meanwhile, in a thread: the notebook's run mostly waits - once
+            # the driver's lever study is done, whose GIL it would share (_warm_exporter)
+            ran = threading.Event()
+            warming = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cashsim-html")
+            exporter = warming.submit(_warm_exporter, html_exporter, language, driver_study, ran)
+            warming.shutdown(wait=False)
             try:
-                with _environment(REPORT_ENV):
-                    nb = pm.execute_notebook(str(source), str(executed), parameters=parameters,
-                                             kernel_name="python3", language="python", cwd=str(params_file.parent),
-                                             progress_bar=show_progress, log_output=False,
-                                             execution_timeout=cell_timeout, engine_name=engine_name(),
-                                             km=kernel.manager)
-            except PapermillExecutionError as exc:
-                kept = _keep_failed(root, month, executed)
-                first = (exc.source or "").strip().splitlines()[:1]
-                raise ReportError.of("the report for {month} failed in cell In [{count}] ({source}): {error}; "
-                                     "the failed notebook is kept at {kept}", month=month, count=exc.exec_count,
-                                     source=first[0] if first else "no source", error=f"{exc.ename}: {exc.evalue}",
-                                     kept=kept, fields={"file": str(kept) if kept else None}) from None
-            except Exception as exc:  # kernel died, timeout, cannot start: keep what was written
-                kept = _keep_failed(root, month, executed)
-                raise ReportError.of("the report for {month} could not run ({error}); partial notebook: {kept}",
-                                     month=month, error=f"{type(exc).__name__}: {exc}", kept=kept or "none written",
-                                     fields={"file": str(kept) if kept else None}) from exc
+                executed = work / f"{stem}.ipynb"
+                try:
+                    with _environment(REPORT_ENV):
+                        nb = pm.execute_notebook(str(source), str(executed), parameters=parameters,
+                                                 kernel_name="python3", language="python", cwd=str(params_file.parent),
+                                                 progress_bar=show_progress, log_output=False,
+                                                 execution_timeout=cell_timeout, engine_name=engine_name(),
+                                                 km=kernel.manager)
+                except PapermillExecutionError as exc:
+                    kept = _keep_failed(root, month, executed)
+                    first = (exc.source or "").strip().splitlines()[:1]
+                    raise ReportError.of("the report for {month} failed in cell In [{count}] ({source}): {error}; "
+                                         "the failed notebook is kept at {kept}", month=month, count=exc.exec_count,
+                                         source=first[0] if first else "no source", error=f"{exc.ename}: {exc.evalue}",
+                                         kept=kept, fields={"file": str(kept) if kept else None}) from None
+                except Exception as exc:  # kernel died, timeout, cannot start: keep what was written
+                    kept = _keep_failed(root, month, executed)
+                    raise ReportError.of("the report for {month} could not run ({error}); partial notebook: {kept}",
+                                         month=month, error=f"{type(exc).__name__}: {exc}", kept=kept or "none written",
+                                         fields={"file": str(kept) if kept else None}) from exc
+                finally:
+                    ran.set()
+                    if driver_study is not None:  # its file is not part of the report
+                        driver_study.close()
+                summary = read_summary(nb)  # the notebook papermill wrote to ``executed``, as it wrote it
+                title = f"{params.company} - {month}"
+                ready = exporter.exception() is None  # a failure there is export_html's to raise, if it is one
+                page = export_html(nb, title, language, exporter.result() if ready else None)
+                (work / f"{stem}.html").write_text(page, encoding="utf-8")
+                summary.update({
+                    "month": month, "as_of": report_date.isoformat(), "run_uuid": run_id,
+                    "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+                    "params_file": str(params_file), "params_sha256": params_hash(params_file),
+                    "seed": int(seed if seed is not None else params.simulation.seed),
+                    "n_paths": int(n_paths if n_paths is not None else params.simulation.n_paths),
+                    "versions": versions(), "duration_seconds": round(time.perf_counter() - started, 1),
+                    "folder": str(destination),
+                })
+                (work / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2,
+                                                              default=_json_default), encoding="utf-8")
+                _replace_dir(work, destination)
             finally:
-                if driver_study is not None:  # its file is not part of the report
-                    driver_study.close()
-            summary = read_summary(nb)  # the notebook papermill wrote to ``executed``, as it wrote it
-            title = f"{params.company} - {month}"
-            ready = exporter.exception() is None  # a failure there is export_html's to raise, if it is one
-            page = export_html(nb, title, language, exporter.result() if ready else None)
-            (work / f"{stem}.html").write_text(page, encoding="utf-8")
-            summary.update({
-                "month": month, "as_of": report_date.isoformat(), "run_uuid": run_id,
-                "created_utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-                "params_file": str(params_file), "params_sha256": params_hash(params_file),
-                "seed": int(seed if seed is not None else params.simulation.seed),
-                "n_paths": int(n_paths if n_paths is not None else params.simulation.n_paths),
-                "versions": versions(), "duration_seconds": round(time.perf_counter() - started, 1),
-                "folder": str(destination),
-            })
-            (work / "summary.json").write_text(json.dumps(summary, ensure_ascii=False, indent=2,
-                                                          default=_json_default), encoding="utf-8")
-            _replace_dir(work, destination)
-        finally:
-            if work.exists():
-                shutil.rmtree(work, ignore_errors=True)
-    return destination
+                if work.exists():
+                    shutil.rmtree(work, ignore_errors=True)
+        return destination
+    finally:
+        if driver_study is not None:  # never written after the run, whatever happened (idempotent)
+            driver_study.close()
+
+
+def _early_study(notebook: Path, params_file: Path, as_of: str, n_paths: int | None, seed: int | None):
+    """The driver's lever study (:func:`cashsim.report.handoff.start_driver_study`) started now, its file named later,
+    when the notebook's ``parameters`` cell assigns ``levers_file`` (read with :mod:`ast`; papermill's reading,
+    later, decides whether it is passed); else None. Started as soon as the kernel is launched: the report waits for
+    this study, and papermill's import, the month's lock and the work folder need not come first."""
+    import ast
+
+    try:  # a notebook that does not read is papermill's to report, after this; the kernel is stopped then
+        cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
+        cell = next((c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+        if cell is None or cell.get("cell_type") != "code":
+            return None
+        source = cell.get("source", "")
+        tree = ast.parse("".join(source) if isinstance(source, list) else source)
+    except Exception:
+        return None
+    names = {target.id for node in tree.body if isinstance(node, ast.Assign | ast.AnnAssign)
+             for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
+             if isinstance(target, ast.Name)}
+    if "levers_file" not in names:
+        return None
+    from cashsim.report.handoff import start_driver_study
+
+    return start_driver_study(None, params_file, as_of=as_of, n_paths=n_paths, seed=seed)
+
+
+def _warm_exporter(html_exporter, language: str, study, ran: threading.Event):
+    """A warm HTML exporter (:func:`cashsim.report.html.html_exporter`), built once the driver's lever study
+    (``study``, a :class:`cashsim.report.handoff.DriverStudy`, or None) has ended or the notebook has run (``ran``),
+    whichever comes first: the import of nbconvert and its templates would otherwise take the GIL from the study,
+    which the report waits for."""
+    while study is not None and study.thread.is_alive() and not ran.wait(0.05):
+        pass
+    return html_exporter(language, warm=True)
 
 
 def html_path(folder: str | Path) -> Path:
