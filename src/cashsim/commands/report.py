@@ -86,7 +86,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     # imported on use (papermill, nbconvert): `cashsim --help` stays light
     from cashsim.report import html_path, run_monthly_report
-    from cashsim.report.runner import _environment
+    from cashsim.report.runner import kernel_environment
 
     atexit.unregister(gc.freeze)  # once, however many reports this process runs
     atexit.register(gc.freeze)  # registered first, runs last (module docstring)
@@ -95,7 +95,7 @@ def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     # a ReportError of the runner is built from its msgid (CashsimError.of): cashsim.cli shows it in the reader's
     # language
-    with _environment({NO_CACHE_ENV: "1"} if args.no_cache else {}):  # the notebook's kernel inherits it
+    with kernel_environment({NO_CACHE_ENV: "1"} if args.no_cache else {}):  # the notebook's kernel inherits it
         folder = run_monthly_report(args.params, args.month, n_paths=args.paths, seed=args.seed,
                                     as_of=args.as_of, output_root=args.output, force=args.force)
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))

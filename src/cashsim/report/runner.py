@@ -201,7 +201,7 @@ def next_destination(root: Path, month: str, *, force: bool) -> Path:
 
 
 @contextlib.contextmanager
-def _environment(extra: Mapping[str, str]) -> Iterator[None]:
+def kernel_environment(extra: Mapping[str, str]) -> Iterator[None]:
     """Set environment variables for the kernel papermill starts (it inherits ours), then restore them."""
     saved = {k: os.environ.get(k) for k in extra}
     os.environ.update(extra)
@@ -354,7 +354,7 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
             try:
                 executed = work / f"{stem}.ipynb"
                 try:
-                    with _environment(REPORT_ENV):
+                    with kernel_environment(REPORT_ENV):
                         nb = pm.execute_notebook(str(source), str(executed), parameters=parameters,
                                                  kernel_name="python3", language="python", cwd=str(params_file.parent),
                                                  progress_bar=show_progress, log_output=False,
