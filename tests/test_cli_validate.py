@@ -110,6 +110,19 @@ def test_rejected_rows_and_notes_name_the_columns_as_the_users_file_does(tmp_pat
     assert "Date règlement" in html and "N° facture" in html and "payment_date" not in html
 
 
+def test_validate_names_the_customer_without_a_client_group(capsys):
+    """The messy company's CL017 has no group in clients.csv (others have one): validate's notes name it and say
+    what the tool does with it (a group of its own), in French; the count is in the notes by reason."""
+    assert main(["validate", str(MESSY / "params.yml")]) == 0
+    out = capsys.readouterr().out
+    by_reason, notes = out.split("Notes par motif")[1].split("\nNotes\n")
+    said = "sans famille de clients\u00a0: modélisé à part, avec tout autre client sans famille"
+    assert f"       1  {said}" in by_reason
+    assert re.search(r"clients\.csv +18 +Groupe +CL017 Robin Menuiseries SARL dans le groupe des clients sans "
+                     rf"famille +{said}\n", notes)
+    assert "segment all" not in out and "no client group" not in out
+
+
 def test_fatal_errors_exit_2_with_the_message(company, tmp_path, capsys):
     text = company.read_text(encoding="utf-8").replace('amount: "Montant TTC"', 'amount: "Montant HT"')
     company.write_text(text, encoding="utf-8")

@@ -113,4 +113,12 @@ def test_a_company_runs_validate_forecast_levers_report_with_nothing_lost(compan
             # CL017 has no client group in clients.csv: its row is not "ensemble" (which reads as the whole book)
             assert "sans famille de clients" in text and "| ensemble |" not in text
             assert not re.findall(r"(?<!\w)(?:nan|NaN|inf|None|NaT)(?!\w)|-0(?:,0+)?\xa0[€%]|∞", text)
+            # the tables that would be empty or all zero say why, in one sentence each (no path misses November,
+            # the ledger holds no promise, no customer reaches the reliability threshold)
+            for said in ("Novembre 2026\xa0: l’objectif est atteint sur toutes les trajectoires, aucun manque à "
+                         "expliquer.", "Le grand livre n’enregistre aucune promesse de règlement\xa0:",
+                         "data.promises", "Aucun client n’atteint le seuil de fiabilité de 80\xa0%"):
+                assert said in text, said
+            manque = text[text.index("D’où vient le manque"):text.index("Qualité des données")]
+            assert "| –" not in manque and "manqué sur" not in manque    # no table of dashes
         assert (folders[0] / "summary.json").exists()

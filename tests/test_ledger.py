@@ -466,6 +466,31 @@ def test_unknown_labels_keep_their_row_with_a_note():
     assert led.summary("2026-02-15")["notes_by_reason"] == {str(NoteReason.LABEL_UNKNOWN): 4}
 
 
+def test_a_customer_without_a_client_group_is_noted_by_name_when_others_have_one():
+    """Segment "all" for a customer with no group while others have one: a note naming it, on its customers-file row
+    (its segment cell empty), else on its first invoice; a ledger where no customer has a group says nothing."""
+    from cashsim.ledger import wording
+
+    led = small([{"invoice_id": "F1", "amount": 10.0, "customer_id": "C1"},
+                 {"invoice_id": "F2", "amount": 10.0, "customer_id": "C2"},
+                 {"invoice_id": "F3", "amount": 10.0, "customer_id": "C3", "issue_date": "2026-01-02"},
+                 {"invoice_id": "F4", "amount": 10.0, "customer_id": "C3"},
+                 {"invoice_id": "F5", "amount": 10.0, "customer_id": "1234"}],
+                customers=pd.DataFrame({"customer_id": ["C1", "C2", "1234"], "segment": ["PME", None, "PME"],
+                                        "customer_name": ["Un", "Deux", None]}))
+    notes = led.notes.loc[led.notes["reason"] == NoteReason.NO_CLIENT_GROUP]
+    assert notes[["table", "row", "column", "value", "used"]].values.tolist() == [
+        ["invoices", 4, "segment", "", "C3 in segment all, the customers without a client group"],
+        ["customers", 3, "segment", "", "C2 Deux in segment all, the customers without a client group"]]
+    assert set(led.customers.set_index("customer_id").loc[["C2", "C3"], "segment"]) == {"all"}
+    assert wording.translate(notes["used"].iloc[1], "fr_FR") == "C2 Deux dans le groupe des clients sans famille"
+    alone = small([{"invoice_id": "F1", "amount": 10.0, "customer_id": "1234"}])   # no client group at all
+    assert alone.notes.empty and set(alone.customers["segment"]) == {"all"}
+    numeric = small([{"invoice_id": "F1", "amount": 10.0, "customer_id": "1234"},
+                     {"invoice_id": "F2", "amount": 10.0, "customer_id": "C1", "segment": "PME"}])
+    assert wording.translate(numeric.notes["used"].iloc[0], "fr_FR").startswith("1234 dans")  # an id, no figure
+
+
 # ---- semantics ------------------------------------------------------------------------------------------------
 
 def test_partial_payments_pay_in_full_on_the_crossing_date():

@@ -125,7 +125,8 @@ def test_validate_prints_notes_and_credit(capsys):
     assert "rows read / rejected          2,857 / 4   every row accounted for" in out
     assert "unallocated credit" in out and "Notes by reason" in out
     assert "       4  label not recognised: fallback used" in out
-    assert "First 2 of 9 notes" in out
+    assert "First 2 of 10 notes" in out   # 9, and CL017's missing client group
+    assert "       1  no client group: modelled apart, with any other customer without one" in out
 
 
 def test_the_reports_rejections_view_gives_details_in_the_readers_words(messy):

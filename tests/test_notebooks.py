@@ -68,6 +68,26 @@ def test_notebooks_and_demo_params_exist_once():
         report.packaged_notebook("no_such_notebook.ipynb")
 
 
+def test_a_missing_packaged_notebook_is_one_line_in_the_readers_language(tmp_path, monkeypatch, capsys):
+    """The report's notebook missing from the install: ``cashsim report`` says so in French (the default), one line,
+    exit 2, naming the file and the fix; English with --locale en_GB."""
+    from cashsim.cli import main
+    from cashsim.report import resources
+
+    monkeypatch.setattr(resources, "CHECKOUT", tmp_path)   # neither a wheel's copy nor a checkout's
+    argv = ["report", "--params", str(ROOT / "params" / "demo.yml"), "--month", "2026-11",
+            "--output", str(tmp_path / "reports")]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and err.startswith("cashsim report\u00a0: erreur\u00a0: "), err
+    assert err.endswith("le fichier cashsim/notebooks/monthly_report.ipynb livré avec cashsim est introuvable (ni à "
+                        f"{tmp_path / 'notebooks' / 'monthly_report.ipynb'} d’une copie du dépôt)\u00a0: réinstallez "
+                        "cashsim"), err
+    assert main([*argv, "--locale", "en_GB"]) == 2
+    assert capsys.readouterr().err.strip().endswith("of a checkout): reinstall cashsim")
+    assert not (tmp_path / "reports").exists()
+
+
 @pytest.mark.parametrize("name", ["01_history.ipynb", "02_forecast.ipynb", "03_levers.ipynb"])
 def test_notebook_runs_on_the_demo(name, tmp_path):
     out = tmp_path / name

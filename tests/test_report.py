@@ -396,6 +396,16 @@ def test_french_report_reads_in_french(demo_report):
         assert words in text, words
 
 
+def test_the_demo_report_keeps_its_tables_where_the_messy_company_says_why(demo_report):
+    """The sentences for an empty or all-zero table (tests/test_report_messy.py) show only when their condition
+    holds: the demo has promises, reliable payers and paths that miss November."""
+    _, folder, _ = demo_report
+    text = visible_text(report.html_path(folder).read_text(encoding="utf-8"))
+    for said in ("aucun manque à expliquer", "n’enregistre aucune promesse", "n’atteint le seuil de fiabilité"):
+        assert said not in text, said
+    assert "l’objectif est manqué sur" in text and "promesses de règlement" in text
+
+
 def test_first_screen_states_every_month(demo_report):
     """The first screen gives each forecast month its verdict without and with the plan and what is left to finance,
     as summary.json records."""

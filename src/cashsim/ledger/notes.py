@@ -11,6 +11,11 @@ is used: a row rejected later loses its notes (its rejection says what happened 
 * ``MORE_THAN_OWED``: a payment or credit note naming an invoice that owed less than it when it came (an earlier
   credit note or allocation had settled part of it): the invoice takes what it still owed, the rest is allocated
   oldest due first like cash on account (:mod:`cashsim.ledger.credits`).
+* ``NO_CLIENT_GROUP``: a customer with no client group (segment) while other customers have one: it gets the
+  segment ``all``, shared by every customer without a group, whose payment habits are fitted on that group's invoices
+  alone (the report's *no client group*). Noted once per customer, on its customers-file row (else its first
+  invoice), ``used`` naming the customer (:data:`cashsim.ledger.wording.NO_GROUP_USED`). A ledger where no customer
+  has a group is one group, ``all``, and has no such note.
 
 >>> str(NoteReason.LABEL_UNKNOWN)
 'label not recognised: fallback used'
@@ -33,6 +38,7 @@ class NoteReason(StrEnum):
     LABEL_UNKNOWN = "label not recognised: fallback used"
     APPLIES_TO_IGNORED = "applies_to ignored: not a credit note"
     MORE_THAN_OWED = "more than its invoice still owed: the rest on account"
+    NO_CLIENT_GROUP = "no client group: modelled apart, with any other customer without one"
 
 
 def _note_rows(table: str, label: str, rows: np.ndarray, column: str, header: str, value: Any, used: Any,

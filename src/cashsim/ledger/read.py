@@ -29,7 +29,14 @@ from cashsim.ledger.model import Ledger
 from cashsim.ledger.notes import _notes_frame
 from cashsim.ledger.rejections import _Sink
 from cashsim.ledger.rows import _parse_table
-from cashsim.ledger.tables import _customers_table, _drop_duplicates, _empty_table, _final, _finish_invoices
+from cashsim.ledger.tables import (
+    _customers_table,
+    _drop_duplicates,
+    _empty_table,
+    _final,
+    _finish_invoices,
+    _note_no_group,
+)
 
 
 def read_ledger(invoices: Any, payments: Any, *, promises: Any = None, dunning: Any = None, customers: Any = None,
@@ -66,6 +73,7 @@ def read_ledger(invoices: Any, payments: Any, *, promises: Any = None, dunning: 
     raw_ids = _parse_ids(inv_raw.frame["invoice_id"])[0]
     inv = _link_credit_notes(inv_raw, inv, raw_ids.dropna(), _rejected_invoices(inv_raw, raw_ids, sink), sink)
     rejected_why = _rejected_invoices(inv_raw, raw_ids, sink)
+    _note_no_group(inv_raw, inv, raws.get("customers"), cust, sink)
 
     tables: dict[str, pd.DataFrame] = {"invoices": _final(inv, INVOICE_COLUMNS + INVOICE_LINK_COLUMNS)}
     known_customers = pd.Index(inv["customer_id"]).union(pd.Index(cust["customer_id"] if cust is not None else []))

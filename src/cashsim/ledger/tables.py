@@ -14,6 +14,7 @@ from cashsim.ledger import wording as W
 from cashsim.ledger.columns import CUSTOMER_COLUMNS
 from cashsim.ledger.fields import FIELDS
 from cashsim.ledger.files import _Raw
+from cashsim.ledger.notes import NoteReason
 from cashsim.ledger.rejections import Reason, _Sink, _sparse_detail
 
 
@@ -57,6 +58,33 @@ def _finish_invoices(raw: _Raw, work: pd.DataFrame, customers: pd.DataFrame | No
                        customer_type=work["customer_type"].fillna("company").astype("str"),
                        owner=work["owner"].fillna("").astype("str"))
     return work
+
+
+def _note_no_group(inv_raw: _Raw, inv: pd.DataFrame, cust_raw: _Raw | None, cust: pd.DataFrame | None,
+                   sink: _Sink) -> None:
+    """Note each customer whose invoices got the segment "all" (no client group) while other invoices have one
+    (:attr:`NoteReason.NO_CLIENT_GROUP`): on its customers-file row when that row has no segment, else on its first
+    invoice; ``used`` names the customer. Nothing when no invoice has a client group (the whole book is "all")."""
+    seg = inv["segment"].astype(str)
+    if not (seg != "all").any():
+        return
+    ids = pd.Index(pd.unique(inv.loc[seg == "all", "customer_id"].astype(str)))
+    if ids.empty:
+        return
+    names = inv.drop_duplicates("customer_id").set_index("customer_id")["customer_name"].astype(str)
+
+    def used(customers: pd.Series) -> np.ndarray:
+        return np.array([W.say(W.NO_GROUP_USED, customer=c if names.get(c, c) == c else f"{c} {names[c]}")
+                         for c in customers.astype(str)], dtype=object)
+
+    in_file = pd.DataFrame(columns=["customer_id", "_pos"])
+    if cust is not None and cust_raw is not None and len(cust):
+        in_file = cust.loc[cust["customer_id"].astype(str).isin(ids) & cust["segment"].isna()]
+        sink.note(cust_raw, in_file["_pos"].to_numpy(), "segment", used(in_file["customer_id"]),
+                  NoteReason.NO_CLIENT_GROUP)
+    rest = inv.loc[inv["customer_id"].astype(str).isin(ids.difference(in_file["customer_id"].astype(str)))]
+    first = rest.sort_values("_pos", kind="stable").drop_duplicates("customer_id")
+    sink.note(inv_raw, first["_pos"].to_numpy(), "segment", used(first["customer_id"]), NoteReason.NO_CLIENT_GROUP)
 
 
 def _customers_table(given: pd.DataFrame | None, invoices: pd.DataFrame) -> pd.DataFrame:

@@ -53,12 +53,13 @@ MAIN_CURRENCY = "the ledger's currency is {currency}; convert or remove these ro
 # note cells (ledger.notes.used)
 KEPT_ON_ACCOUNT = "{kept} to its invoice, {rest} on account"
 KEPT_TO_ON_ACCOUNT = "{kept} to {invoice}, {rest} on account"
+NO_GROUP_USED = "{customer} in segment all, the customers without a client group"
 
 TEMPLATES = (FIELDS_MORE_THAN_HEADER, EXPECTED_DATE, EXPECTED_NUMBER, ORDER_GIVEN, ORDER_VOTED_DMY, ORDER_VOTED_MDY,
              REQUIRED_UNLESS, REQUIRED, ZERO_AMOUNT, HINT_CURRENCY, HINT_DISPUTED, HINT_LEVEL, HINT_CREDIT_LIMIT,
              NO_SUCH_INVOICE, INVOICE_ISSUED, OVERPAID, REJECTED_ROW, NAMES_A_CREDIT_NOTE, ANOTHER_CUSTOMERS,
              ISSUED_AFTER_NOTE, REFUND_NAMES_NOTE, NO_SUCH_CUSTOMER, INVOICE_OF, FIRST_AT_ROW, MAIN_CURRENCY,
-             KEPT_ON_ACCOUNT, KEPT_TO_ON_ACCOUNT)
+             KEPT_ON_ACCOUNT, KEPT_TO_ON_ACCOUNT, NO_GROUP_USED)
 
 #: Fields whose value is itself a msgid (a date pattern, a table name, a rejection reason): translated too.
 WORD_FIELDS = frozenset({"pattern", "alternative", "chosen", "table", "reason"})
@@ -130,7 +131,7 @@ def figure(value: str, locale: str) -> str | None:
 def translate(text: object, locale: str, templates: tuple[str, ...] = TEMPLATES,
               words: frozenset[str] = WORD_FIELDS) -> str:
     """A text written from one of ``templates`` in the language and number formats of ``locale`` (fields named in
-    ``words`` are msgids too; a row number stays as it is); a text of no template as it is."""
+    ``words`` are msgids too; a row number and a customer stay as they are); a text of no template as it is."""
     from cashsim import i18n
 
     text = "" if text is None else str(text)
@@ -141,7 +142,7 @@ def translate(text: object, locale: str, templates: tuple[str, ...] = TEMPLATES,
     gettext = i18n.translator(locale).gettext
 
     def shown(name: str, value: str) -> str:
-        if name == "row":
+        if name in ("row", "customer"):  # a row number, a customer's id and name: as written
             return value
         said = figure(value, locale)
         if said is not None:

@@ -91,8 +91,25 @@ def split_table(run, n_months: int = 2) -> pd.DataFrame:
     return out.rename_axis("quadrant").reset_index()
 
 
+def no_reliable_payer(run) -> str | None:
+    """The sentence saying why the reliable-payer rows of the split are all zero when no customer reaches the
+    reliability threshold (``behaviour.reliable_threshold``), in the run's language; None when one does."""
+    if _reliable(run).any():
+        return None
+    b = run.params.behaviour
+    return tr(run).ngettext(
+        "No customer reaches the reliability threshold of {threshold} (the chance of paying at most {days} day "
+        "after the due date; behaviour.reliable_threshold in the parameters): every open invoice counts among the "
+        "less reliable payers.",
+        "No customer reaches the reliability threshold of {threshold} (the chance of paying at most {days} days "
+        "after the due date; behaviour.reliable_threshold in the parameters): every open invoice counts among the "
+        "less reliable payers.", b.grace_days).format(
+        threshold=fmt.percent(b.reliable_threshold, locale=run.params.report.locale), days=b.grace_days)
+
+
 def split_view(run, n_months: int = 2):
-    """:func:`split_table` labelled for the reader: amounts, shares and the forecast of this month and the next."""
+    """:func:`split_table` labelled for the reader: amounts, shares and the forecast of this month and the next;
+    its caption says why the reliable-payer rows are zero when no customer reaches the threshold."""
     _ = tr(run)
     loc = run.params.report.locale
     frame = split_table(run, n_months)
@@ -107,7 +124,8 @@ def split_view(run, n_months: int = 2):
     labels |= {c: _("expected in {month}").format(month=fmt.month_name(c.removeprefix("expected_"), locale=loc))
                for c in expected}
     return fmt.table(frame[list(labels)], money_cols=["amount", *expected], percent_cols=["share"],
-                     number_cols=["n_customers", "n_invoices"], labels=labels, **_locale(run))
+                     number_cols=["n_customers", "n_invoices"], labels=labels, caption=no_reliable_payer(run),
+                     **_locale(run))
 
 
 def promises_table(run) -> pd.DataFrame:
@@ -187,8 +205,16 @@ def accounts_view(run, top: int = 25):
 
 
 def promises_view(run):
-    """Promises by state: how many, how much, and the keep rate of those whose deadline has passed."""
+    """Promises by state: how many, how much, and the keep rate of those whose deadline has passed; a sentence
+    saying the ledger records none, and how to give them, when it holds no promise (instead of a table of zeros)."""
     _ = tr(run)
+    if run.ledger.promises.empty:
+        from cashsim.report.texts import Sentence
+
+        return Sentence(_("The ledger records no promise to pay, so there is none to follow up. To track them, give "
+                          "their file in the parameters: `data.promises`, one row per promise with the columns "
+                          "`invoice_id`, `made_date`, `promised_date` and, if only part is promised, `amount` "
+                          "(`data.mapping.promises` names your own columns)."))
     pr = promises_table(run)
     frame = pr.groupby("state")["amount"].agg(["size", "sum"]).reindex(["pending", "kept", "broken"]).fillna(0)
     decided = frame.loc[["kept", "broken"], "size"].sum()

@@ -8,7 +8,8 @@ inside the package (pyproject.toml's hatch ``force-include``: ``notebooks/`` -> 
 1. the installed package's copy, ``cashsim/notebooks/<name>`` (importlib.resources): a wheel install;
 2. else the repository's own file, found from the package's place in the src layout
    (``Path(cashsim.__file__).parents[2]`` is the checkout): an editable install or ``PYTHONPATH=src``;
-3. else a :class:`ReportError` that says to reinstall cashsim.
+3. else a :class:`ReportError` that says to reinstall cashsim (an English msgid: the command line shows it in the
+   reader's language, :meth:`cashsim.errors.CashsimError.translated`).
 
 Example::
 
@@ -39,8 +40,9 @@ def _shipped(name: str, checkout_path: Path) -> Path:
         return Path(str(resource))
     if checkout_path.is_file():
         return checkout_path
-    raise ReportError(f"the packaged file cashsim/{PACKAGE_FOLDER}/{name} is missing (nor is it at {checkout_path} "
-                      "of a checkout): reinstall cashsim")
+    raise ReportError.of("the packaged file {file} is missing (nor is it at {path} of a checkout): reinstall cashsim",
+                         file=f"cashsim/{PACKAGE_FOLDER}/{name}", path=str(checkout_path),
+                         fields={"file": f"cashsim/{PACKAGE_FOLDER}/{name}"})
 
 
 def packaged_notebook(name: str = "monthly_report.ipynb") -> Path:

@@ -105,6 +105,18 @@ class Markdown:
         return self.text
 
 
+@dataclass(frozen=True)
+class Sentence(Markdown):
+    """A sentence shown where a table would be (why it is empty): Markdown in the notebook, and a paragraph for the
+    HTML pages that take a table's ``to_html()`` (the print summary); `code` spans become ``<code>``."""
+
+    def to_html(self) -> str:
+        import html
+        import re
+
+        return '<p class="cashsim-note">' + re.sub(r"`([^`]+)`", r"<code>\1</code>", html.escape(self.text)) + "</p>"
+
+
 def section_text(key: str, locale: str) -> str:
     """The Markdown of a section (heading and explanation) in the language of ``locale``."""
     from cashsim.report.words import translator_of

@@ -1,0 +1,78 @@
+"""The report on the messy company (tests/data/messy) says why a table is empty or all zero, in one sentence of the
+reader's language, instead of a table of dashes or zeros: no shortfall when the target is met on every path, no
+promise to pay in the ledger (and how to give them), no customer reaching the reliability threshold. Each sentence
+shows only when its condition holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+
+from cashsim import kpi, report
+from cashsim.report.texts import Markdown, Sentence
+
+MESSY = Path(__file__).resolve().parent / "data" / "messy" / "params.yml"
+MONTH = "2026-11"
+
+
+@pytest.fixture(scope="module")
+def run():
+    return report.load_run(MESSY, n_paths=40)
+
+
+def _in(run, locale: str):
+    """The run read in another language (its numbers unchanged)."""
+    params = run.params.model_copy(update={"report": run.params.report.model_copy(update={"locale": locale})})
+    keep = ("ledger", "as_of", "model", "sim", "targets", "base", "customer_labels")
+    return SimpleNamespace(**{k: getattr(run, k) for k in keep}, params=params)
+
+
+def test_no_shortfall_is_one_sentence_not_a_table_of_dashes(run):
+    every = kpi.customer_shortfall(run.sim, run.targets, run.customer_labels)
+    p_short = every.groupby(every["month"].astype(str))["p_shortfall"].max()
+    assert p_short[MONTH] == 0  # the condition: no path of the month misses its target
+    said = report.views.shortfall_view(run, MONTH)
+    assert isinstance(said, Markdown)
+    assert said._repr_markdown_() == ("Novembre 2026\u00a0: l’objectif est atteint sur toutes les trajectoires, "
+                                      "aucun manque à expliquer.")
+    assert report.views.shortfall_view(_in(run, "en_GB"), MONTH).text == (
+        "November 2026: the target is met on every path, so there is no shortfall to explain.")
+    missed = p_short.index[p_short > 0][-1]   # a month missed on some paths keeps its table
+    table = report.views.shortfall_view(run, missed)
+    assert not isinstance(table, Markdown) and len(table.data) > 0 and "manqué sur" in table.to_html()
+
+
+def test_no_promise_is_one_sentence_saying_how_to_record_them(run):
+    assert run.ledger.promises.empty and run.params.data.promises is None
+    said = report.accounts.promises_view(run)
+    assert isinstance(said, Sentence)
+    text = said._repr_markdown_()
+    assert text.startswith("Le grand livre n’enregistre aucune promesse de règlement\u00a0: rien à suivre ici.")
+    for name in ("data.promises", "invoice_id", "made_date", "promised_date", "amount", "data.mapping.promises"):
+        assert f"`{name}`" in text, name
+    page = said.to_html()      # the print summary puts it where the table was (handouts.print_html)
+    assert page.startswith('<p class="cashsim-note">') and "<code>data.promises</code>" in page
+    assert "`" not in page and "0\u00a0€" not in page
+    assert report.accounts.promises_view(_in(run, "en_GB")).text.startswith(
+        "The ledger records no promise to pay, so there is none to follow up.")
+
+
+def test_the_split_says_no_customer_reaches_the_reliability_threshold(run):
+    assert not run.model.customers["reliable"].any() and run.params.behaviour.reliable_threshold == 0.8
+    split = report.split_table(run).set_index("quadrant")
+    assert (split.loc[["not_due_reliable", "overdue_reliable"], ["n_invoices", "amount"]] == 0).all().all()
+    said = ("Aucun client n’atteint le seuil de fiabilité de 80\u00a0% (la probabilité de payer au plus 5 jours "
+            "après l’échéance\u00a0; behaviour.reliable_threshold dans les paramètres)\u00a0: toutes les factures "
+            "ouvertes comptent parmi les payeurs moins fiables.")
+    assert report.accounts.no_reliable_payer(run) == said
+    assert "Aucun client n’atteint le seuil de fiabilité de 80" in report.accounts.split_view(run).to_html()
+    assert report.accounts.no_reliable_payer(_in(run, "en_GB")).startswith(
+        "No customer reaches the reliability threshold of 80% (the chance of paying at most 5 days after")
+    # one reliable customer: the rows are no longer zero by rule, and nothing is said
+    cust = run.model.customers
+    some = SimpleNamespace(**vars(_in(run, "fr_FR")))
+    some.model = SimpleNamespace(customers=cust.assign(reliable=cust["reliability"] >= cust["reliability"].max()))
+    assert report.accounts.no_reliable_payer(some) is None
+    assert "seuil de fiabilité" not in report.accounts.split_view(some).to_html()
