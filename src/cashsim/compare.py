@@ -46,6 +46,7 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -112,6 +113,13 @@ class ScenarioRun:
     targets: Any = field(repr=False, default=None)
     inputs: list[Book] = field(repr=False, default_factory=list)
 
+    @cached_property
+    def month_rows(self) -> pd.DataFrame:
+        """``p_target_met`` and ``expected_shortfall`` of each month of the horizon (index ``sim.months``), worked
+        out once per run: the table, the plan search and the plan's verdict read a run's several times."""
+        rows = self.targets.forecast_months[["month", "p_target_met", "expected_shortfall"]].set_index("month")
+        return rows.reindex(self.sim.months)
+
 
 def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], burn: Any, *, horizon_end: Any,
                  n_paths: int, seed: int, actual_past: pd.Series | None = None,
@@ -127,8 +135,9 @@ def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], bur
     rc = float(getattr(model, "rho_customer", 0.0))
     kw = dict(horizon_end=horizon_end, n_paths=n_paths, seed=seed, rho_month=rm, rho_customer=rc, **(engine or {}))
     if memo is not None and memo.serves(book, model):
-        new_book, costs, inputs = memo.apply(levers)
-        sim = _chain_simulation(memo, levers, new_book, kw)
+        key = memo.chain_key(levers)                                     # worked out once for the run
+        new_book, costs, inputs = memo.apply(levers, key)
+        sim = _chain_simulation(memo, levers, new_book, kw, key)
     else:
         new_book, costs, inputs = apply_levers_traced(book, levers, model)
         sim = simulate(new_book, **kw)
@@ -137,21 +146,22 @@ def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], bur
     return ScenarioRun(name=name, levers=levers, book=new_book, costs=costs, sim=sim, targets=report, inputs=inputs)
 
 
-def _chain_simulation(memo: LeverMemo, levers: list[LeverSpec], book: Book, kw: dict[str, Any]) -> Simulation:
+def _chain_simulation(memo: LeverMemo, levers: list[LeverSpec], book: Book, kw: dict[str, Any],
+                      key: tuple | None = None) -> Simulation:
     """``simulate(book, **kw)`` for the memo's chain ``levers``: the first paths of the chain's simulation already
     run on as many paths or more (the plan search's baseline and the trials that are a compared scenario: each
     block of paths has its own seed, so they are the very numbers), else a run reading the memo's normals
-    (:attr:`LeverMemo.draws`)."""
+    (:attr:`LeverMemo.draws`). ``key``: :meth:`LeverMemo.chain_key` of ``levers``, when known."""
     n = int(kw["n_paths"])
     seed = kw["seed"]
     settings = (repr(seed), str(pd.Timestamp(kw["horizon_end"]).normalize()), repr(kw["rho_month"]),
                 repr(kw["rho_customer"]))
     whole = isinstance(seed, int | np.integer) and n % PATH_BLOCK == 0
-    done = memo.simulation(levers, settings, n) if whole else None
+    done = memo.simulation(levers, settings, n, key) if whole else None
     if done is None:
         sim = simulate(book, draws=memo.draws, **kw)
         if whole:
-            memo.remember_simulation(levers, settings, sim)
+            memo.remember_simulation(levers, settings, sim, key)
         return sim
     meta = {"backend": kw.get("backend", "local"), "chunk_paths": int(kw.get("chunk_paths", 1000)),
             "path_block": PATH_BLOCK}
@@ -159,8 +169,10 @@ def _chain_simulation(memo: LeverMemo, levers: list[LeverSpec], book: Book, kw: 
                                meta=meta)
 
 
-def _target_rows(run: ScenarioRun) -> pd.DataFrame:
-    return run.targets.forecast_months[["month", "p_target_met", "expected_shortfall"]].set_index("month")
+def _target_rows(run: ScenarioRun, months: list[str]) -> pd.DataFrame:
+    """The run's :attr:`ScenarioRun.month_rows` on ``months`` (the same frame when they are the run's months)."""
+    rows = run.month_rows
+    return rows if list(rows.index) == list(months) else rows.reindex(months)
 
 
 def _lever_costs_by_month(run: ScenarioRun, months: list[str]) -> pd.Series:
@@ -206,7 +218,7 @@ def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) 
     euro_days = np.cumsum(np.bincount(codes, weights=np.maximum(cum_extra, 0.0), minlength=len(months)))
     extra = np.cumsum(diff.mean(axis=0))
     recovered, ever = recovered_cash(base.book, run.book, _month_ends(run.sim))
-    t_run, t_base = _target_rows(run).reindex(months), _target_rows(base).reindex(months)
+    t_run, t_base = _target_rows(run, months), _target_rows(base, months)
     with np.errstate(divide="ignore", invalid="ignore"):
         per_euro = np.where(extra > 0, cum_cost / extra, np.nan)
         annual = np.where(euro_days > 0, cum_cost / (euro_days / 365.0), np.nan)
@@ -292,7 +304,8 @@ def _run_all(book, model, scenarios, burn, *, n_paths, seed, horizon_end, actual
     plans.update({n: _merge(scenarios, names) for n, names in (combinations or {}).items()})
     runs = map_scenarios(lambda item: run_scenario(book, model, item[0], item[1], burn, horizon_end=horizon_end,
                                                    n_paths=n_paths, seed=seed, actual_past=actual_past,
-                                                   engine=engine, memo=memo), plans.items(), workers)
+                                                   engine=engine, memo=memo, months_only=True),
+                         plans.items(), workers)     # the table reads the months only (no windows, no weekly plan)
     return zip(plans, progress.bar(runs, desc="simulating scenarios", total=len(plans)), strict=True)
 
 
@@ -414,9 +427,9 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
                  max_levers: int, max_risk: str, workers: int | None = None) -> Plan:
     required = float(burn.required_probability)
     base_levers = scenario_levers(scenarios, BASELINE)
-    base = run_scenario(book, model, BASELINE, base_levers, burn, **common)
+    base = run_scenario(book, model, BASELINE, base_levers, burn, months_only=True, **common)
     months = base.sim.months
-    p_base = _target_rows(base).reindex(months)["p_target_met"].to_numpy()
+    p_base = _target_rows(base, months)["p_target_met"].to_numpy()
     candidates: list[LeverSpec] = []
     for name in scenarios:
         if name == BASELINE:
@@ -441,7 +454,7 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
                                                                          months_only=True, **common),
                              trials, workers)
         for (cand, trial), run in zip(trials, runs, strict=True):
-            p = _target_rows(run).reindex(months)["p_target_met"].to_numpy()
+            p = _target_rows(run, months)["p_target_met"].to_numpy()
             gain = score - _shortfall_score(p, required)
             cost = _total_cost(run, base, months) - current_cost
             ratio = np.inf if gain <= 1e-12 else max(cost, 0.0) / gain
@@ -468,7 +481,7 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
 def _need(run: ScenarioRun, required: float) -> np.ndarray:
     """Per month, the cash which, added that month, brings P(met) to ``required``: the ``required`` quantile of the
     path shortfall where the month falls short, else 0."""
-    p = _target_rows(run).reindex(run.sim.months)["p_target_met"].to_numpy()
+    p = _target_rows(run, run.sim.months)["p_target_met"].to_numpy()
     short = run.targets.paths.shortfall[:, ~run.targets.paths.is_past]
     return np.where(p < required, np.quantile(short, required, axis=0), 0.0)
 
@@ -476,7 +489,7 @@ def _need(run: ScenarioRun, required: float) -> np.ndarray:
 def _plan_months(base: ScenarioRun, run: ScenarioRun, required: float, bridge: Financing | None) -> pd.DataFrame:
     """The plan's verdict for every month of the horizon (:data:`PLAN_MONTH_COLUMNS`)."""
     months = run.sim.months
-    t_base, t_run = _target_rows(base).reindex(months), _target_rows(run).reindex(months)
+    t_base, t_run = _target_rows(base, months), _target_rows(run, months)
     p_base, p_plan = t_base["p_target_met"].to_numpy(), t_run["p_target_met"].to_numpy()
     need = _need(run, required)
     advance = pd.Series(0.0, index=months)
