@@ -116,7 +116,8 @@ def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     numpy sorts the rows as records of ``a.shape[1]`` fields, comparing field by field; here each row is one
     block of bytes compared with ``memcmp``, which orders them the same way once the numbers are written so that
     their bytes sort as the numbers do: big-endian, with the sign bit flipped for integers. Floats must be finite,
-    non-negative and without ``-0.0`` (probabilities); other input goes to ``numpy.unique`` itself.
+    non-negative and without ``-0.0`` (probabilities); other input goes to ``numpy.unique`` itself. (Equal rows
+    are equal blocks: the same bytes.)
     """
     a = np.asarray(a)
     if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] == 0:
@@ -124,18 +125,23 @@ def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return uniq, inverse.ravel()
     if a.dtype == np.int64:
         coded = (a.view(np.uint64) ^ np.uint64(1 << 63)).astype(">u8")
-    elif a.dtype == np.float64 and bool(np.all(np.isfinite(a))) and bool((a >= 0).all()) \
-            and not np.signbit(a).any():
+    elif a.dtype == np.float64 and not np.signbit(a).any() and bool(np.isfinite(a).all()):   # >= 0, no -0.0
         coded = a.astype(">f8")
     else:
         uniq, inverse = np.unique(a, axis=0, return_inverse=True)
         return uniq, inverse.ravel()
-    width = a.shape[1]
-    blocks = np.ascontiguousarray(coded).view(np.dtype((np.void, 8 * width))).ravel()
-    u, inverse = np.unique(blocks, return_inverse=True)
-    u = np.ascontiguousarray(u).view(coded.dtype).reshape(-1, width)
-    uniq = (u ^ np.uint64(1 << 63)).astype(np.uint64).view(np.int64) if a.dtype == np.int64 else u.astype(np.float64)
-    return uniq, inverse.ravel()
+    # numpy.unique(blocks, return_inverse=True) by hand: the same sort of the blocks, then equal neighbours found
+    # on the rows' 8-byte words (numpy compares two blocks as objects, one by one) and the unique rows taken from
+    # ``a`` itself (the same bytes as the blocks decoded)
+    coded = np.ascontiguousarray(coded)
+    order = np.argsort(coded.view(np.dtype((np.void, 8 * a.shape[1]))).ravel(), kind="stable")
+    words = coded.view(np.uint64)[order]
+    first = np.empty(len(order), dtype=bool)
+    first[0] = True
+    first[1:] = (words[1:] != words[:-1]).any(axis=1)
+    inverse = np.empty(len(order), dtype=np.intp)
+    inverse[order] = np.cumsum(first) - 1
+    return a[order[first]], inverse
 
 
 #: A book's pmf rows (:class:`cashsim.book.PmfRows`, shared by books that did not add rows) -> :class:`_RowIndex` of
