@@ -862,3 +862,28 @@ def test_shift_days_by_one_number_of_days_sums_as_numpy_add_at_does():
         np.add.at(expected, (np.repeat(np.arange(n), width), target.ravel()), rows.ravel())
         got = lv.shift_days(rows, days)
         assert np.array_equal(got, expected) and np.array_equal(np.signbit(got), np.signbit(expected))
+
+
+def test_cost_frame_sums_by_month_as_a_dataframe_groupby_does():
+    """_cost_frame (a Series grouped by month, the frame built at once) gives the frame the DataFrame groupby and
+    column inserts gave: the same sums, months, dtypes and order, zero months and NaN months left out."""
+    from cashsim.levers._book import _cost_frame, _month
+
+    def reference(lever, months, item, amounts, in_sim=False):
+        df = pd.DataFrame({"month": months, "amount": amounts}).groupby("month", as_index=False)["amount"].sum()
+        df.insert(0, "lever", lever)
+        df.insert(2, "item", item)
+        df["in_simulation"] = in_sim
+        return df[df["amount"] != 0].reset_index(drop=True)
+
+    rng = np.random.default_rng(5)
+    for trial in range(60):
+        n = int(rng.integers(0, 200))
+        dates = pd.Series(AS_OF + pd.to_timedelta(rng.integers(-40, 200, n), "D"))
+        if trial % 3 == 0:
+            dates[rng.random(n) < 0.2] = pd.NaT
+        months = _month(dates) if trial % 2 else _month(dates).astype(str)
+        amounts = rng.random(n) * 10.0 ** rng.integers(0, 6) * np.where(rng.random(n) < 0.3, 0.0, 1.0)
+        for in_sim in (False, True):
+            pd.testing.assert_frame_equal(_cost_frame("x", months, "y", amounts, in_sim),
+                                          reference("x", months, "y", amounts, in_sim), check_exact=True)

@@ -181,16 +181,24 @@ def _engine_view(book: Book) -> Book:
     return view
 
 
-def _upfront_rows(book: Book, days: pd.DatetimeIndex) -> np.ndarray:
+def _upfront_days(book: Book, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """(rows of the invoices with an upfront amount landing within the horizon, its day index), in numpy: the
+    whole days from ``days[0]`` (``Timedelta.days``: floored), rows without a date or outside the horizon left out."""
     inv = book.invoices
-    idx = ((inv["upfront_date"] - days[0]).dt.days).to_numpy(np.float64)
-    ok = (inv["upfront_amount"].to_numpy() != 0) & np.isfinite(idx) & (idx >= 0) & (idx < len(days))
-    return np.flatnonzero(ok)
+    rows = np.flatnonzero(inv["upfront_amount"].to_numpy() != 0)
+    when = inv["upfront_date"].to_numpy("datetime64[ns]")[rows]
+    dated = ~np.isnat(when)
+    rows, when = rows[dated], when[dated]
+    idx = (when - np.datetime64(days[0], "ns")) // np.timedelta64(1, "D")
+    inside = (idx >= 0) & (idx < len(days))
+    return rows[inside], idx[inside].astype(np.int64)
+
+
+def _upfront_rows(book: Book, days: pd.DatetimeIndex) -> np.ndarray:
+    return _upfront_days(book, days)[0]
 
 
 def _upfront(book: Book, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     """Day index and amount of every upfront payment landing within the horizon (the same on every path)."""
-    rows = _upfront_rows(book, days)
-    inv = book.invoices
-    idx = (inv["upfront_date"].iloc[rows] - days[0]).dt.days.to_numpy(np.int64)
-    return idx, inv["upfront_amount"].to_numpy(np.float64)[rows]
+    rows, idx = _upfront_days(book, days)
+    return idx, book.invoices["upfront_amount"].to_numpy(np.float64)[rows]
