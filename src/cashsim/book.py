@@ -180,10 +180,10 @@ class PmfRows:
         return self.whole
 
     def take(self, index: np.ndarray) -> np.ndarray:
-        """``gather()[index]`` for an array of row numbers (the same values), read from the blocks."""
+        """``gather()[index]`` (a new array) for an array of row numbers (the same values), read from the blocks."""
+        index = np.asarray(index, dtype=np.int64)
         if self.whole is not None:
             return self.whole[index]
-        index = np.asarray(index, dtype=np.int64)
         if index.size and (index.min() < 0 or index.max() >= self.n):
             raise IndexError(f"pmf row out of range 0..{self.n - 1}")
         out = np.empty((*index.shape, self.parts[0].shape[1]), dtype=np.float64)

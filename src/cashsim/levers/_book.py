@@ -294,13 +294,13 @@ def conditional_laws(book: Book, sel: np.ndarray | None = None, columns: int | N
     min_day = _book_min_day(book)
     combo = np.column_stack([inv["profile"].to_numpy(np.int64)[sel], min_day[sel]])
     uniq, inverse = unique_rows(combo)
-    rows = book.pmf_rows(uniq[:, 0])
-    keep = book.grid[None, :] >= uniq[:, 1:2]
-    before = (rows * ~keep).sum(axis=1, keepdims=True)
+    rows = book.pmf_rows(uniq[:, 0])                     # a new array: ours to change
+    ruled_out = book.grid[None, :] < uniq[:, 1:2]        # the days before m
+    before = (rows * ruled_out).sum(axis=1, keepdims=True)
+    rows[ruled_out] = 0.0
     if columns is not None:
-        rows, keep = rows[:, :columns], keep[:, :columns]
-    cond = np.where(keep, rows, 0.0) / np.maximum(1.0 - before, 1e-12)
-    return cond, inverse.ravel()
+        return rows[:, :columns] / np.maximum(1.0 - before, 1e-12), inverse.ravel()
+    return np.divide(rows, np.maximum(1.0 - before, 1e-12), out=rows), inverse.ravel()
 
 
 def _expected_pay_day(book: Book, sel: np.ndarray | None = None) -> np.ndarray:
