@@ -72,7 +72,7 @@ from cashsim.levers import (
 from cashsim.levers.memo import LeverMemo, map_scenarios
 from cashsim.proposal import cost_table, payment_terms, side_by_side  # re-exported: the panel's tables
 from cashsim.simulate import PATH_BLOCK, Simulation, engine_session, simulate
-from cashsim.targets import json_records, target_report_arrays
+from cashsim.targets import TargetSetup, json_records, target_report_arrays, target_setup
 from cashsim.unchanged import changes_nothing_text, flag_changes_nothing, nothing_changed  # noqa: F401 (API)
 
 BASELINE = "baseline"
@@ -124,13 +124,14 @@ class ScenarioRun:
 def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], burn: Any, *, horizon_end: Any,
                  n_paths: int, seed: int, actual_past: pd.Series | None = None,
                  engine: Mapping[str, Any] | None = None, memo: LeverMemo | None = None,
-                 months_only: bool = False) -> ScenarioRun:
+                 months_only: bool = False, setup: TargetSetup | None = None) -> ScenarioRun:
     """Apply ``levers`` to ``book`` and simulate it (rho from the model) against the target.
     ``engine``: where the simulation runs (``Params.simulation.engine_options()``: chunking, local or dask).
     ``memo``: lever applications already made on this book and model (:class:`cashsim.levers.memo.LeverMemo`; the
     same result, without applying again what it holds; its :attr:`~cashsim.levers.memo.LeverMemo.draws` keep the
     engine's normals for the next runs: the same numbers, drawn once). ``months_only``: the target report's months
-    and paths only (a plan trial's: its windows and weekly plan are read by no one)."""
+    and paths only (a plan trial's: its windows and weekly plan are read by no one). ``setup``: the
+    :func:`cashsim.targets.target_setup` of ``burn``, the horizon and ``actual_past``, shared by a series of runs."""
     rm = float(getattr(model, "rho_month", 0.0))
     rc = float(getattr(model, "rho_customer", 0.0))
     kw = dict(horizon_end=horizon_end, n_paths=n_paths, seed=seed, rho_month=rm, rho_customer=rc, **(engine or {}))
@@ -142,7 +143,7 @@ def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], bur
         new_book, costs, inputs = apply_levers_traced(book, levers, model)
         sim = simulate(new_book, **kw)
     report = target_report_arrays(sim.daily, sim.days, burn, actual_past=actual_past, as_of=book.as_of,
-                                  months_only=months_only)
+                                  months_only=months_only, setup=setup)
     return ScenarioRun(name=name, levers=levers, book=new_book, costs=costs, sim=sim, targets=report, inputs=inputs)
 
 
@@ -292,6 +293,13 @@ def summary(table: pd.DataFrame, month: str | None = None) -> pd.DataFrame:
                ].reset_index(drop=True)
 
 
+def _target_setup(book: Book, burn: Any, horizon_end: Any, actual_past: pd.Series | None) -> TargetSetup:
+    """The target reports' :class:`~cashsim.targets.TargetSetup` of every run on ``book`` to ``horizon_end`` (the
+    engine's days: as_of + 1 to the horizon's end), worked out once for a comparison or a plan search."""
+    days = pd.date_range(book.as_of + pd.Timedelta(days=1), pd.Timestamp(horizon_end).normalize(), freq="D")
+    return target_setup(burn, days, actual_past)
+
+
 def _merge(scenarios: dict[str, list[LeverSpec]], names: list[str]) -> list[LeverSpec]:
     merged: dict[str, LeverSpec] = {lv.kind: lv for n in names for lv in scenario_levers(scenarios, n)}
     return list(merged.values())
@@ -302,9 +310,10 @@ def _run_all(book, model, scenarios, burn, *, n_paths, seed, horizon_end, actual
     plans = {BASELINE: scenario_levers(scenarios, BASELINE)}
     plans.update({n: scenario_levers(scenarios, n) for n in scenarios if n != BASELINE})
     plans.update({n: _merge(scenarios, names) for n, names in (combinations or {}).items()})
+    setup = _target_setup(book, burn, horizon_end, actual_past)
     runs = map_scenarios(lambda item: run_scenario(book, model, item[0], item[1], burn, horizon_end=horizon_end,
                                                    n_paths=n_paths, seed=seed, actual_past=actual_past,
-                                                   engine=engine, memo=memo, months_only=True),
+                                                   engine=engine, memo=memo, months_only=True, setup=setup),
                          plans.items(), workers)     # the table reads the months only (no windows, no weekly plan)
     return zip(plans, progress.bar(runs, desc="simulating scenarios", total=len(plans)), strict=True)
 
@@ -419,7 +428,7 @@ def cheapest_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]],
     with engine_session(engine) as opts:
         memo = memo if memo is not None and memo.serves(book, model) else LeverMemo(book, model)
         common = dict(horizon_end=horizon_end, n_paths=n_paths, seed=seed, actual_past=actual_past, engine=opts,
-                      memo=memo)
+                      memo=memo, setup=_target_setup(book, burn, horizon_end, actual_past))
         return _search_plan(book, model, scenarios, burn, common, max_levers, max_risk, workers)
 
 
