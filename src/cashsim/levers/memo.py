@@ -103,6 +103,7 @@ class LeverMemo:
         self.book = book
         self.model = model
         self._done: dict[tuple, tuple[Book, pd.DataFrame]] = {}
+        self._keys: dict[int, tuple[Any, Any]] = {}     # id(lever) -> (lever, lever_key(lever))
         self._lock = threading.Lock()
         # imported here: cashsim.simulate loads the compiled engine, which the lever specs (every params load) need not
         from cashsim.simulate.draws import Draws
@@ -118,11 +119,18 @@ class LeverMemo:
         """Whether this memo was built for this very book and model (identity, not equality)."""
         return book is self.book and model is self.model
 
-    @staticmethod
-    def chain_key(levers: list[LeverSpec]) -> tuple:
+    def chain_key(self, levers: list[LeverSpec]) -> tuple:
         """The key of the chain ``levers`` (one :func:`lever_key` per lever): what :meth:`apply`, :meth:`simulation`
-        and :meth:`remember_simulation` take as ``key``, so a run works its chain's key out once."""
-        return tuple(lever_key(lv) for lv in levers)
+        and :meth:`remember_simulation` take as ``key``, so a run works its chain's key out once. Each lever's key
+        is worked out once per lever object (levers are frozen; the plan search tries the same ones every round)."""
+        keys = []
+        for lever in levers:
+            hit = self._keys.get(id(lever))
+            if hit is None or hit[0] is not lever:
+                hit = (lever, lever_key(lever))     # the lever held: its id is not reused while the memo lives
+                self._keys[id(lever)] = hit
+            keys.append(hit[1])
+        return tuple(keys)
 
     def apply(self, levers: list[LeverSpec], key: tuple | None = None) -> tuple[Book, pd.DataFrame, list[Book]]:
         """:func:`cashsim.levers.apply_levers_traced` on the memo's book: (new book, costs, each lever's input).
