@@ -120,6 +120,12 @@ class ScenarioRun:
         rows = self.targets.forecast_months[["month", "p_target_met", "expected_shortfall"]].set_index("month")
         return rows.reindex(self.sim.months)
 
+    @cached_property
+    def monthly(self) -> tuple[np.ndarray, np.ndarray]:
+        """(cash, discounts) per path and month of the horizon (``sim.monthly()``, ``sim.monthly_cost()``), worked
+        out once per run: the baseline's are read by every scenario's table."""
+        return self.sim.monthly().to_numpy(), self.sim.monthly_cost().to_numpy()
+
 
 def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], burn: Any, *, horizon_end: Any,
                  n_paths: int, seed: int, actual_past: pd.Series | None = None,
@@ -209,8 +215,8 @@ def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) 
     """Per month of the horizon: the scenario's effect against the baseline (see the module docstring)."""
     months = run.sim.months
     diff_daily = run.sim.daily - base.sim.daily                      # (paths, days), common random numbers
-    diff = run.sim.monthly().to_numpy() - base.sim.monthly().to_numpy()
-    engine_cost = (run.sim.monthly_cost().to_numpy() - base.sim.monthly_cost().to_numpy()).mean(axis=0)
+    diff = run.monthly[0] - base.monthly[0]
+    engine_cost = (run.monthly[1] - base.monthly[1]).mean(axis=0)
     cost = engine_cost + _lever_costs_by_month(run, months).to_numpy()
     cum_cost = np.cumsum(cost)
     cum_extra = np.cumsum(diff_daily.mean(axis=0))                   # mean extra cash held, day by day
