@@ -814,6 +814,42 @@ def test_derived_book_is_the_replaced_one_and_checks_only_what_it_adds():
         book.derive(inv, added)
 
 
+def test_derived_books_share_their_rows_until_read_whole_and_simulate_as_gathered():
+    """A derived book keeps its parent's pmf rows and the added ones as blocks: ``pmf_rows`` reads any rows from
+    them, ``pmfs`` gathers them once (numpy.vstack of the blocks), a pickled book comes back the same, and the
+    engine prepares the very same tables from the rows its invoices use as from the whole array."""
+    import pickle
+
+    from cashsim.simulate import _engine_view, simulate
+    from cashsim.simulate.tables import _prepare
+
+    book = make_book([pmf_at({5: 0.9}), pmf_at({20: 0.5}), pmf_at({-3: 1.0})],
+                     [{"profile": 0}, {"profile": 1, "amount": 300.0}, {"profile": 2, "amount": 50.0}])
+    one = book.derive(book.invoices.assign(profile=[3, 1, 2]), pmf_at({40: 0.7})[None, :])
+    two = one.derive(one.invoices.assign(profile=[3, 4, 1]), np.vstack([pmf_at({2: 0.2}), pmf_at({60: 0.4})]))
+    assert one.rows.parts[0] is book.pmfs and two.rows.parts[:2] == one.rows.parts      # shared, not copied
+    assert "pmfs" not in two.__dict__ and two.n_profiles == 6
+    whole = np.vstack([book.pmfs, pmf_at({40: 0.7})[None, :], pmf_at({2: 0.2}), pmf_at({60: 0.4})])
+    index = np.array([5, 0, 3, 3, 4])
+    assert np.array_equal(two.pmf_rows(index), whole[index])
+    with pytest.raises(IndexError):
+        two.pmf_rows(np.array([6]))
+    view = _engine_view(two)                                # rows 1, 3, 4 only, in that order
+    assert view.invoices["profile"].tolist() == [1, 2, 0] and np.array_equal(view.pmfs, whole[[1, 3, 4]])
+    horizon = AS_OF + pd.Timedelta(days=200)
+    lazy, _ = _prepare(view, horizon, 0.1, 0.1, None)
+    back = pickle.loads(pickle.dumps(two))
+    assert "pmfs" not in back.__dict__ and np.array_equal(back.pmfs, whole)
+    assert np.array_equal(two.pmfs, whole) and two.pmfs is two.pmfs and "pmfs" in two.__dict__   # gathered once
+    assert _engine_view(two) is two
+    full, _ = _prepare(two, horizon, 0.1, 0.1, None)
+    for f in dataclasses.fields(full):
+        a, b = getattr(lazy, f.name), getattr(full, f.name)
+        assert np.array_equal(a, b) and np.asarray(a).dtype == np.asarray(b).dtype, f.name
+    kw = {"horizon_end": horizon, "n_paths": 200, "seed": 3, "rho_month": 0.1, "rho_customer": 0.1}
+    assert np.array_equal(simulate(back, **kw).daily, simulate(two, **kw).daily)
+
+
 def test_shift_days_by_one_number_of_days_sums_as_numpy_add_at_does():
     rng = np.random.default_rng(7)
     for _ in range(300):
@@ -826,3 +862,28 @@ def test_shift_days_by_one_number_of_days_sums_as_numpy_add_at_does():
         np.add.at(expected, (np.repeat(np.arange(n), width), target.ravel()), rows.ravel())
         got = lv.shift_days(rows, days)
         assert np.array_equal(got, expected) and np.array_equal(np.signbit(got), np.signbit(expected))
+
+
+def test_cost_frame_sums_by_month_as_a_dataframe_groupby_does():
+    """_cost_frame (a Series grouped by month, the frame built at once) gives the frame the DataFrame groupby and
+    column inserts gave: the same sums, months, dtypes and order, zero months and NaN months left out."""
+    from cashsim.levers._book import _cost_frame, _month
+
+    def reference(lever, months, item, amounts, in_sim=False):
+        df = pd.DataFrame({"month": months, "amount": amounts}).groupby("month", as_index=False)["amount"].sum()
+        df.insert(0, "lever", lever)
+        df.insert(2, "item", item)
+        df["in_simulation"] = in_sim
+        return df[df["amount"] != 0].reset_index(drop=True)
+
+    rng = np.random.default_rng(5)
+    for trial in range(60):
+        n = int(rng.integers(0, 200))
+        dates = pd.Series(AS_OF + pd.to_timedelta(rng.integers(-40, 200, n), "D"))
+        if trial % 3 == 0:
+            dates[rng.random(n) < 0.2] = pd.NaT
+        months = _month(dates) if trial % 2 else _month(dates).astype(str)
+        amounts = rng.random(n) * 10.0 ** rng.integers(0, 6) * np.where(rng.random(n) < 0.3, 0.0, 1.0)
+        for in_sim in (False, True):
+            pd.testing.assert_frame_equal(_cost_frame("x", months, "y", amounts, in_sim),
+                                          reference("x", months, "y", amounts, in_sim), check_exact=True)

@@ -494,3 +494,25 @@ def test_the_compiled_cumulative_rows_are_numpy_cumsum_bit_for_bit():
         assert _first_positive(got).tolist() == np.where(positive.any(axis=1), positive.argmax(axis=1),
                                                          want.shape[1]).tolist()
     assert _cumulative_rows(pmfs, np.empty(0, np.int64)).shape == (0, 40)
+
+
+def test_upfront_days_are_the_whole_days_pandas_gives():
+    """The upfront payments' day indices (numpy) are pandas' ``Timedelta.days`` of the dates less the first day:
+    floored for a time of day, NaT and dates outside the horizon left out, amounts of 0 too."""
+    from types import SimpleNamespace
+
+    from cashsim.simulate import _upfront
+
+    days = pd.date_range("2026-11-01", "2027-02-28")
+    rng = np.random.default_rng(2)
+    when = pd.Series(pd.Timestamp("2026-10-01") + pd.to_timedelta(rng.integers(0, 200 * 24, 500), "h"))
+    when[rng.random(500) < 0.2] = pd.NaT
+    inv = pd.DataFrame({"upfront_date": when.astype("datetime64[ns]"),
+                        "upfront_amount": np.where(rng.random(500) < 0.5, 0.0, rng.random(500) * 100)})
+    idx = (inv["upfront_date"] - days[0]).dt.days.to_numpy(np.float64)
+    rows = np.flatnonzero((inv["upfront_amount"].to_numpy() != 0) & np.isfinite(idx) & (idx >= 0)
+                          & (idx < len(days)))
+    got_day, got_amount = _upfront(SimpleNamespace(invoices=inv), days)
+    assert len(rows) > 50 and got_day.dtype == np.int64
+    assert np.array_equal(got_day, idx[rows].astype(np.int64))
+    assert np.array_equal(got_amount, inv["upfront_amount"].to_numpy()[rows])

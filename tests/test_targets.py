@@ -321,3 +321,31 @@ def test_reports_worked_out_once_follow_the_burn_and_actuals_by_value_and_hand_o
                          monthly_from_daily(sim.daily, sim.days)[0], pd.period_range("2026-11", "2027-02", freq="M"),
                          past)
     assert np.array_equal(other.paths.targets, fresh.targets)
+
+
+def test_a_setup_worked_out_once_gives_the_reports_made_without_it():
+    """target_setup (burn table, months' windows, the window's actuals) worked out once for a series of runs gives
+    the very reports made without it; one made for another burn is not used, and a report's burn table is its
+    own."""
+    from cashsim.targets import target_setup
+
+    sim = _fake_sim()
+    kw = dict(salaries_and_social=520_000, external_charges=260_000, taxes_and_vat=190_000, loan_repayments=45_000,
+              opening_cash=350_000, minimum_balance=150_000)
+    burn_a, burn_b = CashBurn(safety_margin="3%", **kw), CashBurn(safety_margin="10%", **kw)
+    past = pd.Series([700_000.0], index=pd.PeriodIndex(["2026-10"], freq="M"))
+    setup = target_setup(burn_a, sim.days, past)
+    assert setup.serves(burn_a, pd.DatetimeIndex(sim.days), burn_a.window_anchor_month)
+    for months_only in (True, False):
+        got = target_report_arrays(sim.daily, sim.days, burn_a, actual_past=past, months_only=months_only,
+                                   setup=setup)
+        ref = target_report_arrays(sim.daily, sim.days, burn_a, actual_past=past, months_only=months_only)
+        for name in ("months", "burn") + (() if months_only else ("windows", "weekly")):
+            pd.testing.assert_frame_equal(getattr(got, name), getattr(ref, name), check_exact=True)
+        assert np.array_equal(got.paths.targets, ref.paths.targets)
+        assert np.array_equal(got.paths.collected, ref.paths.collected)
+    assert not setup.serves(burn_b, pd.DatetimeIndex(sim.days), burn_b.window_anchor_month)
+    other = target_report_arrays(sim.daily, sim.days, burn_b, actual_past=past, months_only=True, setup=setup)
+    assert other.months["required"].iloc[0] == pytest.approx(1_015_000 * 1.10)
+    got.burn.loc[:, "required"] = 0.0
+    assert setup.table["required"].iloc[0] == pytest.approx(1_015_000 * 1.03)

@@ -30,6 +30,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import threading
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,25 +96,54 @@ class Book:
         """This book with another invoice table and, optionally, pmf rows appended (``numpy.vstack([pmfs, added])``):
         the book ``dataclasses.replace(self, invoices=..., pmfs=...)`` builds, with the same checks and errors, but
         what this book's construction checked (its grid, calendars and pmf rows, all unchanged) is not checked
-        again: only the added rows and the invoice table are. What levers build their result with."""
+        again: only the added rows and the invoice table are. What levers build their result with.
+
+        The rows are not copied: the new book keeps this book's rows and the added ones as they are
+        (:class:`PmfRows`), and ``pmfs`` gathers them into one array the first time it is read (a lever study's
+        books are many, each a few rows more than the one it came from: most are never read whole, see
+        :meth:`pmf_rows` and :func:`cashsim.simulate.simulate`)."""
         if type(self) is not Book:
             pmfs = self.pmfs if added_pmfs is None or not len(added_pmfs) else np.vstack([self.pmfs, added_pmfs])
             return dataclasses.replace(self, invoices=invoices, pmfs=pmfs)
-        pmfs = self.pmfs
+        rows = self.rows
         if added_pmfs is not None and len(added_pmfs):
             added = np.asarray(added_pmfs, dtype=np.float64)
             if added.ndim != 2 or added.shape[1] != len(self.grid):
                 raise ModelError(f"Book.pmfs must have shape (n_profiles, {len(self.grid)}) to match the grid, got "
                                  f"{added.shape} added rows")
-            _check_pmf_rows(added, first_row=pmfs.shape[0])
-            pmfs = np.vstack([pmfs, added])
-        inv = _normalise_invoices(invoices, pmfs.shape[0], self.grid)
+            _check_pmf_rows(added, first_row=rows.n)
+            rows = PmfRows((*rows.parts, added))
+        inv = _normalise_invoices(invoices, rows.n, self.grid)
         _check_calendar_rows(inv, self.calendars)
         book = object.__new__(Book)
-        for name, value in (("as_of", self.as_of), ("grid", self.grid), ("pmfs", pmfs), ("invoices", inv),
-                            ("calendars", self.calendars)):
+        for name, value in (("as_of", self.as_of), ("grid", self.grid), ("invoices", inv),
+                            ("calendars", self.calendars), ("rows", rows)):
             object.__setattr__(book, name, value)
+        if rows.whole is not None:
+            object.__setattr__(book, "pmfs", rows.whole)
         return book
+
+    def __getattr__(self, name: str) -> Any:
+        # only reached when ``name`` is not set: ``pmfs`` of a derived book, gathered on first use; ``rows`` of a
+        # book built by its constructor
+        if name == "pmfs" and "rows" in self.__dict__:
+            pmfs = self.__dict__["rows"].gather()
+            object.__setattr__(self, "pmfs", pmfs)
+            return pmfs
+        if name == "rows" and "pmfs" in self.__dict__:
+            rows = PmfRows((self.__dict__["pmfs"],), whole=self.__dict__["pmfs"])
+            with _ROWS_LOCK:
+                return self.__dict__.setdefault("rows", rows)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    @property
+    def n_profiles(self) -> int:
+        """Number of pmf rows (``len(pmfs)``, without gathering them)."""
+        return self.rows.n
+
+    def pmf_rows(self, index: np.ndarray) -> np.ndarray:
+        """``pmfs[index]`` (a new array) for an array of row numbers, without gathering every row first."""
+        return self.rows.take(index)
 
     @property
     def n_invoices(self) -> int:
@@ -124,6 +154,53 @@ class Book:
         return float(self.invoices["amount"].sum() + self.invoices["upfront_amount"].sum())
 
 
+class PmfRows:
+    """A book's pmf rows as the blocks they were built in (``parts``: the constructor's array, then the rows each
+    :meth:`Book.derive` added), shared by the books derived from one another and never modified. ``whole``: the
+    rows as one array, once gathered (the constructor's own array for a book built from it)."""
+
+    __slots__ = ("__weakref__", "ends", "parts", "whole")
+
+    def __init__(self, parts: tuple[np.ndarray, ...], whole: np.ndarray | None = None) -> None:
+        self.parts = parts
+        self.ends = np.cumsum([len(p) for p in parts], dtype=np.int64)
+        self.whole = whole if whole is not None else parts[0] if len(parts) == 1 else None
+
+    @property
+    def n(self) -> int:
+        return int(self.ends[-1])
+
+    def gather(self) -> np.ndarray:
+        """The rows as one array (``numpy.vstack(parts)``), gathered once."""
+        if self.whole is None:
+            whole = np.vstack(self.parts)
+            with _ROWS_LOCK:
+                if self.whole is None:
+                    self.whole = whole
+        return self.whole
+
+    def take(self, index: np.ndarray) -> np.ndarray:
+        """``gather()[index]`` (a new array) for an array of row numbers (the same values), read from the blocks."""
+        index = np.asarray(index, dtype=np.int64)
+        if self.whole is not None:
+            return self.whole[index]
+        if index.size and (index.min() < 0 or index.max() >= self.n):
+            raise IndexError(f"pmf row out of range 0..{self.n - 1}")
+        out = np.empty((*index.shape, self.parts[0].shape[1]), dtype=np.float64)
+        block = np.searchsorted(self.ends, index, side="right")
+        for b in np.unique(block).tolist():
+            here = block == b
+            out[here] = self.parts[b][index[here] - (self.ends[b] - len(self.parts[b]))]
+        return out
+
+    def __getstate__(self) -> tuple:
+        return self.parts, self.whole
+
+    def __setstate__(self, state: tuple) -> None:
+        self.__init__(*state)
+
+
+_ROWS_LOCK = threading.Lock()
 _NS = np.dtype("datetime64[ns]")
 _STR = pd.Series(["a"]).astype(str).dtype      # what ``astype(str)`` gives (pandas' string dtype)
 

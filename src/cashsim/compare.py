@@ -46,6 +46,7 @@ import dataclasses
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -71,7 +72,7 @@ from cashsim.levers import (
 from cashsim.levers.memo import LeverMemo, map_scenarios
 from cashsim.proposal import cost_table, payment_terms, side_by_side  # re-exported: the panel's tables
 from cashsim.simulate import PATH_BLOCK, Simulation, engine_session, simulate
-from cashsim.targets import json_records, target_report_arrays
+from cashsim.targets import TargetSetup, json_records, target_report_arrays, target_setup
 from cashsim.unchanged import changes_nothing_text, flag_changes_nothing, nothing_changed  # noqa: F401 (API)
 
 BASELINE = "baseline"
@@ -112,46 +113,62 @@ class ScenarioRun:
     targets: Any = field(repr=False, default=None)
     inputs: list[Book] = field(repr=False, default_factory=list)
 
+    @cached_property
+    def month_rows(self) -> pd.DataFrame:
+        """``p_target_met`` and ``expected_shortfall`` of each month of the horizon (index ``sim.months``), worked
+        out once per run: the table, the plan search and the plan's verdict read a run's several times."""
+        rows = self.targets.forecast_months[["month", "p_target_met", "expected_shortfall"]].set_index("month")
+        return rows.reindex(self.sim.months)
+
+    @cached_property
+    def monthly(self) -> tuple[np.ndarray, np.ndarray]:
+        """(cash, discounts) per path and month of the horizon (``sim.monthly()``, ``sim.monthly_cost()``), worked
+        out once per run: the baseline's are read by every scenario's table."""
+        return self.sim.monthly().to_numpy(), self.sim.monthly_cost().to_numpy()
+
 
 def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], burn: Any, *, horizon_end: Any,
                  n_paths: int, seed: int, actual_past: pd.Series | None = None,
                  engine: Mapping[str, Any] | None = None, memo: LeverMemo | None = None,
-                 months_only: bool = False) -> ScenarioRun:
+                 months_only: bool = False, setup: TargetSetup | None = None) -> ScenarioRun:
     """Apply ``levers`` to ``book`` and simulate it (rho from the model) against the target.
     ``engine``: where the simulation runs (``Params.simulation.engine_options()``: chunking, local or dask).
     ``memo``: lever applications already made on this book and model (:class:`cashsim.levers.memo.LeverMemo`; the
     same result, without applying again what it holds; its :attr:`~cashsim.levers.memo.LeverMemo.draws` keep the
     engine's normals for the next runs: the same numbers, drawn once). ``months_only``: the target report's months
-    and paths only (a plan trial's: its windows and weekly plan are read by no one)."""
+    and paths only (a plan trial's: its windows and weekly plan are read by no one). ``setup``: the
+    :func:`cashsim.targets.target_setup` of ``burn``, the horizon and ``actual_past``, shared by a series of runs."""
     rm = float(getattr(model, "rho_month", 0.0))
     rc = float(getattr(model, "rho_customer", 0.0))
     kw = dict(horizon_end=horizon_end, n_paths=n_paths, seed=seed, rho_month=rm, rho_customer=rc, **(engine or {}))
     if memo is not None and memo.serves(book, model):
-        new_book, costs, inputs = memo.apply(levers)
-        sim = _chain_simulation(memo, levers, new_book, kw)
+        key = memo.chain_key(levers)                                     # worked out once for the run
+        new_book, costs, inputs = memo.apply(levers, key)
+        sim = _chain_simulation(memo, levers, new_book, kw, key)
     else:
         new_book, costs, inputs = apply_levers_traced(book, levers, model)
         sim = simulate(new_book, **kw)
     report = target_report_arrays(sim.daily, sim.days, burn, actual_past=actual_past, as_of=book.as_of,
-                                  months_only=months_only)
+                                  months_only=months_only, setup=setup)
     return ScenarioRun(name=name, levers=levers, book=new_book, costs=costs, sim=sim, targets=report, inputs=inputs)
 
 
-def _chain_simulation(memo: LeverMemo, levers: list[LeverSpec], book: Book, kw: dict[str, Any]) -> Simulation:
+def _chain_simulation(memo: LeverMemo, levers: list[LeverSpec], book: Book, kw: dict[str, Any],
+                      key: tuple | None = None) -> Simulation:
     """``simulate(book, **kw)`` for the memo's chain ``levers``: the first paths of the chain's simulation already
     run on as many paths or more (the plan search's baseline and the trials that are a compared scenario: each
     block of paths has its own seed, so they are the very numbers), else a run reading the memo's normals
-    (:attr:`LeverMemo.draws`)."""
+    (:attr:`LeverMemo.draws`). ``key``: :meth:`LeverMemo.chain_key` of ``levers``, when known."""
     n = int(kw["n_paths"])
     seed = kw["seed"]
     settings = (repr(seed), str(pd.Timestamp(kw["horizon_end"]).normalize()), repr(kw["rho_month"]),
                 repr(kw["rho_customer"]))
     whole = isinstance(seed, int | np.integer) and n % PATH_BLOCK == 0
-    done = memo.simulation(levers, settings, n) if whole else None
+    done = memo.simulation(levers, settings, n, key) if whole else None
     if done is None:
         sim = simulate(book, draws=memo.draws, **kw)
         if whole:
-            memo.remember_simulation(levers, settings, sim)
+            memo.remember_simulation(levers, settings, sim, key)
         return sim
     meta = {"backend": kw.get("backend", "local"), "chunk_paths": int(kw.get("chunk_paths", 1000)),
             "path_block": PATH_BLOCK}
@@ -159,8 +176,10 @@ def _chain_simulation(memo: LeverMemo, levers: list[LeverSpec], book: Book, kw: 
                                meta=meta)
 
 
-def _target_rows(run: ScenarioRun) -> pd.DataFrame:
-    return run.targets.forecast_months[["month", "p_target_met", "expected_shortfall"]].set_index("month")
+def _target_rows(run: ScenarioRun, months: list[str]) -> pd.DataFrame:
+    """The run's :attr:`ScenarioRun.month_rows` on ``months`` (the same frame when they are the run's months)."""
+    rows = run.month_rows
+    return rows if list(rows.index) == list(months) else rows.reindex(months)
 
 
 def _lever_costs_by_month(run: ScenarioRun, months: list[str]) -> pd.Series:
@@ -196,8 +215,8 @@ def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) 
     """Per month of the horizon: the scenario's effect against the baseline (see the module docstring)."""
     months = run.sim.months
     diff_daily = run.sim.daily - base.sim.daily                      # (paths, days), common random numbers
-    diff = run.sim.monthly().to_numpy() - base.sim.monthly().to_numpy()
-    engine_cost = (run.sim.monthly_cost().to_numpy() - base.sim.monthly_cost().to_numpy()).mean(axis=0)
+    diff = run.monthly[0] - base.monthly[0]
+    engine_cost = (run.monthly[1] - base.monthly[1]).mean(axis=0)
     cost = engine_cost + _lever_costs_by_month(run, months).to_numpy()
     cum_cost = np.cumsum(cost)
     cum_extra = np.cumsum(diff_daily.mean(axis=0))                   # mean extra cash held, day by day
@@ -206,7 +225,7 @@ def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) 
     euro_days = np.cumsum(np.bincount(codes, weights=np.maximum(cum_extra, 0.0), minlength=len(months)))
     extra = np.cumsum(diff.mean(axis=0))
     recovered, ever = recovered_cash(base.book, run.book, _month_ends(run.sim))
-    t_run, t_base = _target_rows(run).reindex(months), _target_rows(base).reindex(months)
+    t_run, t_base = _target_rows(run, months), _target_rows(base, months)
     with np.errstate(divide="ignore", invalid="ignore"):
         per_euro = np.where(extra > 0, cum_cost / extra, np.nan)
         annual = np.where(euro_days > 0, cum_cost / (euro_days / 365.0), np.nan)
@@ -280,6 +299,13 @@ def summary(table: pd.DataFrame, month: str | None = None) -> pd.DataFrame:
                ].reset_index(drop=True)
 
 
+def _target_setup(book: Book, burn: Any, horizon_end: Any, actual_past: pd.Series | None) -> TargetSetup:
+    """The target reports' :class:`~cashsim.targets.TargetSetup` of every run on ``book`` to ``horizon_end`` (the
+    engine's days: as_of + 1 to the horizon's end), worked out once for a comparison or a plan search."""
+    days = pd.date_range(book.as_of + pd.Timedelta(days=1), pd.Timestamp(horizon_end).normalize(), freq="D")
+    return target_setup(burn, days, actual_past)
+
+
 def _merge(scenarios: dict[str, list[LeverSpec]], names: list[str]) -> list[LeverSpec]:
     merged: dict[str, LeverSpec] = {lv.kind: lv for n in names for lv in scenario_levers(scenarios, n)}
     return list(merged.values())
@@ -290,9 +316,11 @@ def _run_all(book, model, scenarios, burn, *, n_paths, seed, horizon_end, actual
     plans = {BASELINE: scenario_levers(scenarios, BASELINE)}
     plans.update({n: scenario_levers(scenarios, n) for n in scenarios if n != BASELINE})
     plans.update({n: _merge(scenarios, names) for n, names in (combinations or {}).items()})
+    setup = _target_setup(book, burn, horizon_end, actual_past)
     runs = map_scenarios(lambda item: run_scenario(book, model, item[0], item[1], burn, horizon_end=horizon_end,
                                                    n_paths=n_paths, seed=seed, actual_past=actual_past,
-                                                   engine=engine, memo=memo), plans.items(), workers)
+                                                   engine=engine, memo=memo, months_only=True, setup=setup),
+                         plans.items(), workers)     # the table reads the months only (no windows, no weekly plan)
     return zip(plans, progress.bar(runs, desc="simulating scenarios", total=len(plans)), strict=True)
 
 
@@ -406,7 +434,7 @@ def cheapest_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]],
     with engine_session(engine) as opts:
         memo = memo if memo is not None and memo.serves(book, model) else LeverMemo(book, model)
         common = dict(horizon_end=horizon_end, n_paths=n_paths, seed=seed, actual_past=actual_past, engine=opts,
-                      memo=memo)
+                      memo=memo, setup=_target_setup(book, burn, horizon_end, actual_past))
         return _search_plan(book, model, scenarios, burn, common, max_levers, max_risk, workers)
 
 
@@ -414,9 +442,9 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
                  max_levers: int, max_risk: str, workers: int | None = None) -> Plan:
     required = float(burn.required_probability)
     base_levers = scenario_levers(scenarios, BASELINE)
-    base = run_scenario(book, model, BASELINE, base_levers, burn, **common)
+    base = run_scenario(book, model, BASELINE, base_levers, burn, months_only=True, **common)
     months = base.sim.months
-    p_base = _target_rows(base).reindex(months)["p_target_met"].to_numpy()
+    p_base = _target_rows(base, months)["p_target_met"].to_numpy()
     candidates: list[LeverSpec] = []
     for name in scenarios:
         if name == BASELINE:
@@ -441,7 +469,7 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
                                                                          months_only=True, **common),
                              trials, workers)
         for (cand, trial), run in zip(trials, runs, strict=True):
-            p = _target_rows(run).reindex(months)["p_target_met"].to_numpy()
+            p = _target_rows(run, months)["p_target_met"].to_numpy()
             gain = score - _shortfall_score(p, required)
             cost = _total_cost(run, base, months) - current_cost
             ratio = np.inf if gain <= 1e-12 else max(cost, 0.0) / gain
@@ -468,7 +496,7 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
 def _need(run: ScenarioRun, required: float) -> np.ndarray:
     """Per month, the cash which, added that month, brings P(met) to ``required``: the ``required`` quantile of the
     path shortfall where the month falls short, else 0."""
-    p = _target_rows(run).reindex(run.sim.months)["p_target_met"].to_numpy()
+    p = _target_rows(run, run.sim.months)["p_target_met"].to_numpy()
     short = run.targets.paths.shortfall[:, ~run.targets.paths.is_past]
     return np.where(p < required, np.quantile(short, required, axis=0), 0.0)
 
@@ -476,7 +504,7 @@ def _need(run: ScenarioRun, required: float) -> np.ndarray:
 def _plan_months(base: ScenarioRun, run: ScenarioRun, required: float, bridge: Financing | None) -> pd.DataFrame:
     """The plan's verdict for every month of the horizon (:data:`PLAN_MONTH_COLUMNS`)."""
     months = run.sim.months
-    t_base, t_run = _target_rows(base).reindex(months), _target_rows(run).reindex(months)
+    t_base, t_run = _target_rows(base, months), _target_rows(run, months)
     p_base, p_plan = t_base["p_target_met"].to_numpy(), t_run["p_target_met"].to_numpy()
     need = _need(run, required)
     advance = pd.Series(0.0, index=months)

@@ -11,7 +11,6 @@ its own module; this module only wires them, so every stage stays testable alone
 
 from __future__ import annotations
 
-import threading
 import weakref
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -262,19 +261,13 @@ def lever_book(base: Baseline, extra_days: int = LEVER_BOOK_EXTRA_DAYS) -> Book:
     plan's invoices to ``extra_days`` past the horizon (0: the baseline's own book), and each invoice's
     ``customer_type`` (the levers' eligibility). Remembered per baseline (the same object) and ``extra_days``: a
     baseline's second study (the scenario panel's, a benchmark's) builds it once. Books are never changed in place."""
-    with _LEVER_BOOKS_LOCK:
-        hit = _LEVER_BOOKS.get(base.book, {}).get((id(base), extra_days))
-    if hit is not None and hit[0]() is base:
-        return hit[1]
-    book = _lever_book(base, extra_days)
-    with _LEVER_BOOKS_LOCK:
-        _LEVER_BOOKS.setdefault(base.book, {})[(id(base), extra_days)] = (weakref.ref(base), book)
-    return book
+    from cashsim.levers._book import per_book
 
-
-#: Baseline book -> {(id of the baseline, extra days): (weak reference to the baseline, lever book)}.
-_LEVER_BOOKS: weakref.WeakKeyDictionary[Book, dict] = weakref.WeakKeyDictionary()
-_LEVER_BOOKS_LOCK = threading.Lock()
+    # remembered beside the other values worked out from the baseline's book (cashsim.levers._book.per_book), by
+    # baseline and extra days; the baseline is checked by identity (an id may be reused once it is gone)
+    ref, book = per_book(base.book, ("lever book", id(base), extra_days),
+                         lambda: (weakref.ref(base), _lever_book(base, extra_days)))
+    return book if ref() is base else _lever_book(base, extra_days)
 
 
 def _lever_book(base: Baseline, extra_days: int) -> Book:

@@ -47,7 +47,6 @@ is a target buffer, not an outflow, and does not enter the weekly plan.
 from __future__ import annotations
 
 import functools
-import threading
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -58,6 +57,7 @@ import pandas as pd
 from cashsim.errors import ParamsError
 from cashsim.params import CashBurn, monthly_values
 from cashsim.simulate import QUANTILES, quantile_name
+from cashsim.treasury import _pay_day, cash_positions, daily_outflows, weekly_plan  # noqa: F401 (API)
 
 if TYPE_CHECKING:  # pragma: no cover
     from cashsim.ledger import Ledger
@@ -238,7 +238,6 @@ def path_targets(burn, monthly_paths: np.ndarray, months, actual_past: pd.Series
         raise ParamsError(f"path_targets: monthly_paths has {paths.shape[1]} columns for {len(sim_months)} months")
     all_months, codes, starts = _calendar(sim_months[0], sim_months[-1], window, anchor_month)
     first = all_months[0]
-    n_past = len(all_months) - len(sim_months)
     if isinstance(burn, pd.Series):
         missing = all_months.difference(pd.PeriodIndex(burn.index, freq="M"))
         if len(missing):
@@ -253,6 +252,13 @@ def path_targets(burn, monthly_paths: np.ndarray, months, actual_past: pd.Series
     actual = np.zeros(len(all_months))
     if actual_past is not None and len(actual_past):
         actual = _actual_by_month(actual_past, all_months)
+    return _path_targets(required, paths, all_months, codes, starts, actual)
+
+
+def _path_targets(required: np.ndarray, paths: np.ndarray, all_months: pd.PeriodIndex, codes: np.ndarray,
+                  starts: pd.PeriodIndex, actual: np.ndarray) -> PathTargets:
+    """:func:`path_targets` from its checked inputs: required and actual collections on ``all_months``."""
+    n_past = len(all_months) - paths.shape[1]
     collected = np.concatenate([np.zeros((paths.shape[0], n_past)), paths], axis=1) + actual
     targets = _targets_from(required, collected, codes)
     return PathTargets(
@@ -278,34 +284,10 @@ def _calendar(first_month: pd.Period, last_month: pd.Period, window: int, anchor
     return all_months, codes, window_start(all_months, window, anchor_month)
 
 
-#: (actual collections by value, months) -> their sums on the months: :func:`_actual_by_month`.
-_ACTUALS: dict[tuple, np.ndarray] = {}
-#: (burn by value, first month, last month) -> :func:`burn_table`: :func:`_burn_table_once`.
-_BURN_TABLES: dict[tuple, pd.DataFrame] = {}
-
-
-def _remembered(store: dict, key: tuple, compute):
-    """``store[key]``, computed once (at most 32 kept: a study's few keys)."""
-    hit = store.get(key)
-    if hit is None:
-        hit = compute()
-        if len(store) >= 32:
-            store.clear()
-        store[key] = hit
-    return hit
-
-
 def _actual_by_month(actual_past: pd.Series, all_months: pd.PeriodIndex) -> np.ndarray:
-    """Actual collections summed by month on ``all_months`` (worked out once for the same numbers and months)."""
-    def compute() -> np.ndarray:
-        s = pd.Series(actual_past).groupby(pd.PeriodIndex(actual_past.index, freq="M")).sum()
-        return s.reindex(all_months, fill_value=0.0).to_numpy(dtype=float)
-
-    values = np.asarray(actual_past)
-    if values.dtype.kind not in "fiu":
-        return compute()
-    key = (tuple(actual_past.index), values.tobytes(), values.dtype.str, all_months[0], all_months[-1])
-    return _remembered(_ACTUALS, key, compute).copy()
+    """Actual collections summed by month on ``all_months``."""
+    s = pd.Series(actual_past).groupby(pd.PeriodIndex(actual_past.index, freq="M")).sum()
+    return s.reindex(all_months, fill_value=0.0).to_numpy(dtype=float)
 
 
 def _summary(values: np.ndarray, prefix: str, quantiles) -> dict[str, np.ndarray]:
@@ -373,115 +355,6 @@ def monthly_from_daily(daily: np.ndarray, days: pd.DatetimeIndex) -> tuple[np.nd
     periods = pd.DatetimeIndex(days).to_period("M")
     first = np.r_[True, periods[1:] != periods[:-1]]
     return np.add.reduceat(np.asarray(daily, dtype=float), np.flatnonzero(first), axis=1), periods[first]
-
-
-def _pay_day(month: pd.Period, day: int) -> pd.Timestamp:
-    """Day ``day`` of the month (31 = last day), moved back to a Friday when it falls on a weekend."""
-    last = month.days_in_month
-    ts = pd.Timestamp(year=month.year, month=month.month, day=min(day, last))
-    return ts - pd.Timedelta(days=max(ts.weekday() - 4, 0))
-
-
-def daily_outflows(burn: CashBurn, days: pd.DatetimeIndex, first_month: pd.Period | None = None) -> pd.DataFrame:
-    """Outflows per day by category (euros incl. VAT) on the days of ``days`` (calendar days, consecutive).
-
-    Categories: ``salaries`` (the non-social share of salaries_and_social, on payment_days.salaries_and_social),
-    ``social_charges`` (social_share of it, on social_charges_day), ``taxes_and_vat``, ``loan_repayments`` (their
-    days), ``external_charges`` (spread evenly over the Monday-Friday days of the month). An outflow dated outside
-    ``days`` is not counted: before them it is already in the opening balance. Month lists start at ``first_month``
-    (default: the month of ``days[0]``).
-
-    >>> from cashsim.params import CashBurn
-    >>> o = daily_outflows(CashBurn(loan_repayments=900), pd.date_range("2026-11-01", "2026-11-30"))
-    >>> o.loc["2026-11-05", "loan_repayments"], float(o["loan_repayments"].sum())
-    (np.float64(900.0), 900.0)
-    """
-    days = pd.DatetimeIndex(days).normalize()
-    if len(days) and (days[-1] - days[0]).days == len(days) - 1:   # consecutive: the usual case, remembered
-        # remembered by the burn's values, the days and the first month: a lever study asks for the same outflows
-        # for every scenario and trial (callers get a copy)
-        key = (type(burn).__qualname__, burn.model_dump_json(), days[0], len(days), str(first_month))
-        with _OUTFLOWS_LOCK:
-            table = _OUTFLOWS.get(key)
-        if table is None:
-            table = _outflows_table(burn, days, first_month)
-            with _OUTFLOWS_LOCK:
-                if len(_OUTFLOWS) >= 8:
-                    _OUTFLOWS.pop(next(iter(_OUTFLOWS)))
-                _OUTFLOWS[key] = table
-        return table.copy()
-    return _outflows_table(burn, days, first_month)
-
-
-_OUTFLOWS: dict[tuple, pd.DataFrame] = {}
-_OUTFLOWS_LOCK = threading.Lock()
-
-
-def _outflows_table(burn: CashBurn, days: pd.DatetimeIndex, first_month: pd.Period | None) -> pd.DataFrame:
-    months = pd.period_range(days[0].to_period("M"), days[-1].to_period("M"), freq="M")
-    table = burn_table(burn, months, first_month or months[0])
-    out = pd.DataFrame(0.0, index=days, columns=["salaries", "social_charges", "taxes_and_vat",
-                                                 "loan_repayments", "external_charges"])
-    pd_ = burn.payment_days
-    fixed = {
-        "salaries": (table["salaries_and_social"] * (1 - burn.social_share), pd_.salaries_and_social),
-        "social_charges": (table["salaries_and_social"] * burn.social_share, pd_.social_charges_day),
-        "taxes_and_vat": (table["taxes_and_vat"], pd_.taxes_and_vat),
-        "loan_repayments": (table["loan_repayments"], pd_.loan_repayments),
-    }
-    for col, (amounts, day) in fixed.items():
-        dates = pd.DatetimeIndex([_pay_day(m, day) for m in months])
-        keep = dates.isin(days)
-        out.loc[dates[keep], col] += amounts.to_numpy()[keep]
-    # external charges: each business day of the month carries an equal share of the month's amount
-    all_days = pd.date_range(months[0].start_time, months[-1].end_time.normalize(), freq="D")
-    business = all_days[all_days.day_of_week < 5]
-    per_month = pd.Series(1, index=business).groupby(business.to_period("M")).transform("size")
-    share = table["external_charges"].reindex(business.to_period("M")).to_numpy() / per_month.to_numpy()
-    ext = pd.Series(share, index=business).reindex(days, fill_value=0.0)
-    out["external_charges"] = ext.to_numpy()
-    out.index.name = "date"
-    return out
-
-
-def cash_positions(daily: np.ndarray, outflows: np.ndarray, opening_cash: float) -> np.ndarray:
-    """(n_paths, n_days) end-of-day bank balance: opening + cumsum(collections - outflows)."""
-    return opening_cash + np.cumsum(np.asarray(daily, dtype=float) - np.asarray(outflows, dtype=float), axis=1)
-
-
-def weekly_plan(daily: np.ndarray, days: pd.DatetimeIndex, outflows: pd.DataFrame, opening_cash: float,
-                minimum_balance: float = 0.0, quantiles=QUANTILES) -> pd.DataFrame:
-    """Weekly treasury plan: one row per week (Monday start) of the days given.
-
-    Columns: week_start, week_end (last day of the week inside the horizon), collections_mean, outflows (total and
-    per category), position_mean and quantiles of the end-of-week balance, p_under_minimum = P(the balance is under
-    ``minimum_balance`` on at least one day of the week).
-
-    >>> days = pd.date_range("2026-11-02", periods=14)
-    >>> out = pd.DataFrame({"x": np.r_[np.zeros(6), 500.0, np.zeros(7)]}, index=days)
-    >>> w = weekly_plan(np.full((2, 14), 10.0), days, out, opening_cash=1000, minimum_balance=600)
-    >>> w[["position_p50", "p_under_minimum"]].to_numpy().tolist()
-    [[570.0, 1.0], [640.0, 1.0]]
-    """
-    days = pd.DatetimeIndex(days).normalize()
-    daily = np.atleast_2d(np.asarray(daily, dtype=float))
-    out_total = outflows.reindex(days, fill_value=0.0).sum(axis=1).to_numpy()
-    pos = cash_positions(daily, out_total, opening_cash)
-    week = (days - pd.to_timedelta(days.day_of_week, unit="D"))
-    first = np.r_[True, week[1:] != week[:-1]]
-    starts = np.flatnonzero(first)
-    ends = np.r_[starts[1:], len(days)] - 1
-    lowest = np.minimum.reduceat(pos, starts, axis=1)
-    df = pd.DataFrame({"week_start": week[first], "week_end": days[ends]})
-    df["collections_mean"] = np.add.reduceat(daily, starts, axis=1).mean(axis=0)
-    weekly_out = outflows.reindex(days, fill_value=0.0).groupby(week).sum()
-    df["outflows"] = weekly_out.sum(axis=1).to_numpy()
-    for c in outflows.columns:
-        df[f"outflow_{c}"] = weekly_out[c].to_numpy()
-    for k, v in _summary(pos[:, ends], "position", quantiles).items():
-        df[k] = v
-    df["p_under_minimum"] = (lowest < minimum_balance).mean(axis=0)
-    return df
 
 
 # --------------------------------------------------------------------------------------------------- report
@@ -555,33 +428,76 @@ def window_actuals(ledger: Ledger, burn: CashBurn, as_of, *, anchor_month: int |
     return actual_collections(ledger, start.start_time, as_of)
 
 
+@dataclass(frozen=True, eq=False)
+class TargetSetup:
+    """What the target reports of a series of runs on one burn, horizon and past share (a lever study's scenarios
+    and trials): the burn table from the current window's first month (``first``) to the horizon's last month,
+    those months' window codes and starts, and the window's actual collections summed on them. Worked out once
+    by :func:`target_setup`, read (never modified) by :func:`target_report_arrays`."""
+
+    burn: CashBurn
+    anchor_month: int
+    days: pd.DatetimeIndex
+    first: pd.Period
+    table: pd.DataFrame
+    all_months: pd.PeriodIndex
+    codes: np.ndarray
+    starts: pd.PeriodIndex
+    actual: np.ndarray
+
+    def serves(self, burn: CashBurn, days: pd.DatetimeIndex, anchor_month: int) -> bool:
+        """Whether this setup was made for this very burn, these days and this anchor."""
+        return burn is self.burn and anchor_month == self.anchor_month and self.days.equals(days)
+
+
+def target_setup(burn: CashBurn, days: pd.DatetimeIndex, actual_past: pd.Series | None = None, *,
+                 anchor_month: int | None = None) -> TargetSetup:
+    """The :class:`TargetSetup` of the runs over ``days`` (as_of + 1 ... horizon end) against ``burn``, with the
+    window's actual collections ``actual_past`` (see :func:`target_report_arrays`)."""
+    anchor_month = burn.window_anchor_month if anchor_month is None else anchor_month
+    days = pd.DatetimeIndex(days).normalize()
+    periods = days.to_period("M")
+    months = periods[np.r_[True, periods[1:] != periods[:-1]]]
+    first = window_start(months[:1], burn.window_months, anchor_month)[0]
+    table = burn_table(burn, pd.period_range(first, months[-1], freq="M"), first)
+    all_months, codes, starts = _calendar(months[0], months[-1], burn.window_months, anchor_month)
+    actual = np.zeros(len(all_months))
+    if actual_past is not None and len(actual_past):
+        actual = _actual_by_month(actual_past, all_months)
+    return TargetSetup(burn=burn, anchor_month=anchor_month, days=days, first=first, table=table,
+                       all_months=all_months, codes=codes, starts=starts, actual=actual)
+
+
 def target_report_arrays(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBurn, *,
                          actual_past: pd.Series | None = None, as_of=None, anchor_month: int | None = None,
-                         quantiles=QUANTILES, months_only: bool = False) -> TargetReport:
+                         quantiles=QUANTILES, months_only: bool = False, setup: TargetSetup | None = None
+                         ) -> TargetReport:
     """The whole target report from a (n_paths, n_days) daily collections array: no engine needed.
 
     ``days`` = as_of + 1 ... horizon end (consecutive calendar days); ``actual_past`` = actual collections by month
     for the current window before ``days[0]`` (incl. the part of ``days[0]``'s month up to as_of).
     ``anchor_month`` defaults to ``burn.window_anchor_month``. ``months_only``: the months and paths only, what a
-    plan search's trial is judged on (``windows`` and ``weekly`` are then None: half the time saved).
+    plan search's trial is judged on (``windows`` and ``weekly`` are then None: half the time saved). ``setup``:
+    :func:`target_setup` of this burn, these days and ``actual_past``, worked out once for a series of runs (one
+    made for other inputs is not used).
     """
     anchor_month = burn.window_anchor_month if anchor_month is None else anchor_month
     days = pd.DatetimeIndex(days).normalize()
     as_of = pd.Timestamp(as_of) if as_of is not None else days[0] - pd.Timedelta(days=1)
+    if setup is None or not setup.serves(burn, days, anchor_month):
+        setup = target_setup(burn, days, actual_past, anchor_month=anchor_month)
     monthly, months = monthly_from_daily(daily, days)
-    first = window_start(months[:1], burn.window_months, anchor_month)[0]
-    table = _remembered(_BURN_TABLES, (burn.model_dump_json(), first, months[-1]),
-                        lambda: burn_table(burn, pd.period_range(first, months[-1], freq="M"), first)).copy()
-    pt = path_targets(table["required"].to_numpy(), monthly, months, actual_past, window=burn.window_months,
-                      anchor_month=anchor_month)
+    paths = np.atleast_2d(np.asarray(monthly, dtype=float))
+    pt = _path_targets(setup.table["required"].to_numpy(dtype=float), paths, setup.all_months, setup.codes,
+                       setup.starts, setup.actual)
     return TargetReport(
         as_of=as_of, window=burn.window_months, anchor_month=anchor_month,
         required_probability=burn.required_probability,
-        months=month_table(pt, burn.required_probability, quantiles, table),
+        months=month_table(pt, burn.required_probability, quantiles, setup.table),
         windows=None if months_only else window_table(pt, burn.required_probability, burn.window_months, quantiles),
-        weekly=None if months_only else weekly_plan(daily, days, daily_outflows(burn, days, first), burn.opening_cash,
-                                                    burn.minimum_balance, quantiles),
-        burn=table, paths=pt,
+        weekly=None if months_only else weekly_plan(daily, days, daily_outflows(burn, days, setup.first),
+                                                    burn.opening_cash, burn.minimum_balance, quantiles),
+        burn=setup.table.copy(), paths=pt,
     )
 
 

@@ -29,7 +29,8 @@ def nothing_changed(base: ScenarioRun, run: ScenarioRun) -> str:
         return ""
     a, b = run.book, base.book
     # compared with the optional columns every lever fills in (book-keeping, not a change)
-    same = (_ensure_columns(a).equals(_ensure_columns(b)) and np.array_equal(a.pmfs, b.pmfs)
+    same = (_ensure_columns(a).equals(_ensure_columns(b)) and a.n_profiles == b.n_profiles
+            and (a.rows is b.rows or np.array_equal(a.pmfs, b.pmfs))
             and np.array_equal(a.grid, b.grid)
             and ((a.calendars is None and b.calendars is None)
                  or (a.calendars is not None and b.calendars is not None

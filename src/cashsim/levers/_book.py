@@ -116,7 +116,8 @@ def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     numpy sorts the rows as records of ``a.shape[1]`` fields, comparing field by field; here each row is one
     block of bytes compared with ``memcmp``, which orders them the same way once the numbers are written so that
     their bytes sort as the numbers do: big-endian, with the sign bit flipped for integers. Floats must be finite,
-    non-negative and without ``-0.0`` (probabilities); other input goes to ``numpy.unique`` itself.
+    non-negative and without ``-0.0`` (probabilities); other input goes to ``numpy.unique`` itself. (Equal rows
+    are equal blocks: the same bytes.)
     """
     a = np.asarray(a)
     if a.ndim != 2 or a.shape[0] == 0 or a.shape[1] == 0:
@@ -124,23 +125,28 @@ def unique_rows(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return uniq, inverse.ravel()
     if a.dtype == np.int64:
         coded = (a.view(np.uint64) ^ np.uint64(1 << 63)).astype(">u8")
-    elif a.dtype == np.float64 and bool(np.all(np.isfinite(a))) and bool((a >= 0).all()) \
-            and not np.signbit(a).any():
+    elif a.dtype == np.float64 and not np.signbit(a).any() and bool(np.isfinite(a).all()):   # >= 0, no -0.0
         coded = a.astype(">f8")
     else:
         uniq, inverse = np.unique(a, axis=0, return_inverse=True)
         return uniq, inverse.ravel()
-    width = a.shape[1]
-    blocks = np.ascontiguousarray(coded).view(np.dtype((np.void, 8 * width))).ravel()
-    u, inverse = np.unique(blocks, return_inverse=True)
-    u = np.ascontiguousarray(u).view(coded.dtype).reshape(-1, width)
-    uniq = (u ^ np.uint64(1 << 63)).astype(np.uint64).view(np.int64) if a.dtype == np.int64 else u.astype(np.float64)
-    return uniq, inverse.ravel()
+    # numpy.unique(blocks, return_inverse=True) by hand: the same sort of the blocks, then equal neighbours found
+    # on the rows' 8-byte words (numpy compares two blocks as objects, one by one) and the unique rows taken from
+    # ``a`` itself (the same bytes as the blocks decoded)
+    coded = np.ascontiguousarray(coded)
+    order = np.argsort(coded.view(np.dtype((np.void, 8 * a.shape[1]))).ravel(), kind="stable")
+    words = coded.view(np.uint64)[order]
+    first = np.empty(len(order), dtype=bool)
+    first[0] = True
+    first[1:] = (words[1:] != words[:-1]).any(axis=1)
+    inverse = np.empty(len(order), dtype=np.intp)
+    inverse[order] = np.cumsum(first) - 1
+    return a[order[first]], inverse
 
 
-#: id(pmfs) -> (weak reference to the array, :class:`_RowIndex` of its rows); kept while the array lives, so the
-#: levers applied to one book (a lever study's trials) index its rows once.
-_ROW_INDEX: dict[int, tuple[weakref.ref, _RowIndex]] = {}
+#: A book's pmf rows (:class:`cashsim.book.PmfRows`, shared by books that did not add rows) -> :class:`_RowIndex` of
+#: them; kept while the rows live, so the levers applied to one book (a lever study's trials) index its rows once.
+_ROW_INDEX: weakref.WeakKeyDictionary[Any, _RowIndex] = weakref.WeakKeyDictionary()
 _HASH_WEIGHTS: dict[int, np.ndarray] = {}
 
 
@@ -163,39 +169,34 @@ class _RowIndex:
         self.rows = np.argsort(hashes, kind="stable")
         self.sorted = hashes[self.rows]
 
-    def last_equal(self, pmfs: np.ndarray, rows: np.ndarray, hashes: np.ndarray) -> np.ndarray:
-        """Per row of ``rows``, the last row of ``pmfs`` equal to it byte for byte, or -1."""
+    def last_equal(self, book: Book, rows: np.ndarray, hashes: np.ndarray) -> np.ndarray:
+        """Per row of ``rows``, the last pmf row of ``book`` equal to it byte for byte, or -1."""
         pos = np.maximum(np.searchsorted(self.sorted, hashes, side="right") - 1, 0)
         found = self.sorted[pos] == hashes if len(self.sorted) else np.zeros(len(hashes), dtype=bool)
         cand = self.rows[pos] if len(self.rows) else np.zeros(len(hashes), dtype=np.int64)
-        words, mine = pmfs.view(np.uint64), np.ascontiguousarray(rows).view(np.uint64)
+        mine = np.ascontiguousarray(rows).view(np.uint64)
         same = found.copy()
-        same[found] = (words[cand[found]] == mine[found]).all(axis=1)
+        same[found] = (book.pmf_rows(cand[found]).view(np.uint64) == mine[found]).all(axis=1)
         out = np.where(same, cand, -1)
         for j in np.flatnonzero(found & ~same):   # two rows with one hash: look at them all
-            hits = np.flatnonzero((words == mine[j]).all(axis=1))
+            hits = np.flatnonzero((np.ascontiguousarray(book.pmfs).view(np.uint64) == mine[j]).all(axis=1))
             out[j] = hits[-1] if len(hits) else -1
         return out
 
 
-def _remember(pmfs: np.ndarray, index: _RowIndex) -> None:
-    key = id(pmfs)
-
-    def forget(ref: weakref.ref, key: int = key) -> None:
-        if _ROW_INDEX.get(key, (None,))[0] is ref:
-            _ROW_INDEX.pop(key, None)
-
-    _ROW_INDEX[key] = (weakref.ref(pmfs, forget), index)
+def _remember(book: Book, index: _RowIndex) -> None:
+    with _PER_BOOK_LOCK:
+        _ROW_INDEX[book.rows] = index
 
 
-def _row_index(pmfs: np.ndarray) -> _RowIndex:
-    """The :class:`_RowIndex` of ``pmfs``'s rows, built once per array (pmf rows are never changed in place: levers
-    build new arrays)."""
-    entry = _ROW_INDEX.get(id(pmfs))
-    if entry is not None and entry[0]() is pmfs:
-        return entry[1]
-    index = _RowIndex(_row_hashes(pmfs))
-    _remember(pmfs, index)
+def _row_index(book: Book) -> _RowIndex:
+    """The :class:`_RowIndex` of ``book``'s pmf rows, built once per rows (pmf rows are never changed in place:
+    levers build new books)."""
+    with _PER_BOOK_LOCK:
+        index = _ROW_INDEX.get(book.rows)
+    if index is None:
+        index = _RowIndex(_row_hashes(book.pmfs))
+        _remember(book, index)
     return index
 
 
@@ -209,13 +210,13 @@ def _remap(book: Book, inv: pd.DataFrame, sel: np.ndarray, keys: np.ndarray, tra
         return _with(book, invoices=inv)
     combo = np.column_stack([inv["profile"].to_numpy(np.int64)[sel], keys.reshape(len(sel), -1)])
     uniq, inverse = unique_rows(combo)
-    new_rows = transform(book.pmfs[uniq[:, 0]], uniq[:, 1:])
+    new_rows = transform(book.pmf_rows(uniq[:, 0]), uniq[:, 1:])
     rows_u, inv_u = unique_rows(new_rows)
     rows_u = np.ascontiguousarray(rows_u, dtype=np.float64)
-    existing = _row_index(book.pmfs)
-    n_old = book.pmfs.shape[0]
+    existing = _row_index(book)
+    n_old = book.n_profiles
     hashes = _row_hashes(rows_u)
-    index = existing.last_equal(np.ascontiguousarray(book.pmfs), rows_u, hashes)
+    index = existing.last_equal(book, rows_u, hashes)
     added = index < 0
     index[added] = n_old + np.arange(int(added.sum()))
     profile = inv["profile"].to_numpy(np.int64).copy()
@@ -223,7 +224,7 @@ def _remap(book: Book, inv: pd.DataFrame, sel: np.ndarray, keys: np.ndarray, tra
     inv["profile"] = profile
     new = book.derive(inv, rows_u[added] if added.any() else None)   # only the added rows checked
     if added.any():  # the new rows' index: the old one and the rows added (distinct, and from every old row)
-        _remember(new.pmfs, _RowIndex(np.concatenate([existing.hashes, hashes[added]])))
+        _remember(new, _RowIndex(np.concatenate([existing.hashes, hashes[added]])))
     return new
 
 
@@ -236,18 +237,47 @@ def _min_day(inv: pd.DataFrame) -> np.ndarray:
     return np.maximum(md, issued.fillna(np.iinfo(np.int64).min // 2).to_numpy(dtype=np.int64))
 
 
+def _book_min_day(book: Book) -> np.ndarray:
+    """:func:`_min_day` of the book's invoices, once per book (read-only): a lever and its costs ask it several
+    times of one book."""
+    return per_book(book, "min_day", lambda: _min_day(book.invoices))
+
+
 def _start_day(book: Book, inv: pd.DataFrame, sel: np.ndarray) -> np.ndarray:
     """Per selected invoice, the first day a lever may touch: max(min_day, first day its law has mass).
 
     Mass before ``min_day`` is what "not paid yet" rules out; leaving it alone keeps every invoice's conditional
     never-paid share. Invoices whose law starts after ``min_day`` share one key, so rows stay few.
     """
-    def first_days() -> np.ndarray:       # per pmf row, the first day with mass: once per book
-        nz = book.pmfs > 0
-        return np.where(nz.any(axis=1), book.grid[np.argmax(nz, axis=1)], book.grid[-1])
+    def first_days() -> np.ndarray:       # per pmf row, the first day with mass: once per block of rows
+        return np.concatenate([_first_days(part, book.grid) for part in book.rows.parts])
 
     first = per_book(book, "first day with mass", first_days)
-    return np.maximum(_min_day(inv)[sel], first[inv["profile"].to_numpy(np.int64)[sel]])
+    return np.maximum(_book_min_day(book)[sel], first[inv["profile"].to_numpy(np.int64)[sel]])
+
+
+#: id(block of pmf rows) -> (weak reference to it, the first grid day with mass of each of its rows).
+_FIRST_DAYS: dict[int, tuple[weakref.ref, np.ndarray]] = {}
+
+
+def _first_days(part: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Per row of ``part`` (a block of a book's pmf rows, :class:`cashsim.book.PmfRows`), the first grid day with
+    mass (the last day if none); once per block: the blocks are shared by the books derived from one another."""
+    key = id(part)
+    with _PER_BOOK_LOCK:
+        hit = _FIRST_DAYS.get(key)
+    if hit is not None and hit[0]() is part and len(hit[1]) == len(part):
+        return hit[1]
+    nz = part > 0
+    first = np.where(nz.any(axis=1), grid[np.argmax(nz, axis=1)], grid[-1])
+
+    def forget(ref: weakref.ref, key: int = key) -> None:
+        if _FIRST_DAYS.get(key, (None,))[0] is ref:
+            _FIRST_DAYS.pop(key, None)
+
+    with _PER_BOOK_LOCK:
+        _FIRST_DAYS[key] = (weakref.ref(part, forget), first)
+    return first
 
 
 def conditional_laws(book: Book, sel: np.ndarray | None = None, columns: int | None = None
@@ -261,16 +291,16 @@ def conditional_laws(book: Book, sel: np.ndarray | None = None, columns: int | N
     """
     inv = book.invoices
     sel = np.arange(len(inv)) if sel is None else sel
-    min_day = per_book(book, "min_day", lambda: _min_day(inv))
+    min_day = _book_min_day(book)
     combo = np.column_stack([inv["profile"].to_numpy(np.int64)[sel], min_day[sel]])
     uniq, inverse = unique_rows(combo)
-    rows = book.pmfs[uniq[:, 0]]
-    keep = book.grid[None, :] >= uniq[:, 1:2]
-    before = (rows * ~keep).sum(axis=1, keepdims=True)
+    rows = book.pmf_rows(uniq[:, 0])                     # a new array: ours to change
+    ruled_out = book.grid[None, :] < uniq[:, 1:2]        # the days before m
+    before = (rows * ruled_out).sum(axis=1, keepdims=True)
+    rows[ruled_out] = 0.0
     if columns is not None:
-        rows, keep = rows[:, :columns], keep[:, :columns]
-    cond = np.where(keep, rows, 0.0) / np.maximum(1.0 - before, 1e-12)
-    return cond, inverse.ravel()
+        return rows[:, :columns] / np.maximum(1.0 - before, 1e-12), inverse.ravel()
+    return np.divide(rows, np.maximum(1.0 - before, 1e-12), out=rows), inverse.ravel()
 
 
 def _expected_pay_day(book: Book, sel: np.ndarray | None = None) -> np.ndarray:
@@ -348,12 +378,12 @@ def _profile_flag(inv: pd.DataFrame, model: PayerModel | None, column: str, valu
 
 def _cost_frame(lever: str, months: np.ndarray, item: str, amounts: np.ndarray, in_sim: bool = False
                 ) -> pd.DataFrame:
-    df = pd.DataFrame({"month": months, "amount": amounts})
-    df = df.groupby("month", as_index=False)["amount"].sum()
-    df.insert(0, "lever", lever)
-    df.insert(2, "item", item)
-    df["in_simulation"] = in_sim
-    return df[df["amount"] != 0].reset_index(drop=True)
+    # the amounts summed by month as ``DataFrame.groupby("month")["amount"].sum()`` does (the same sums, months
+    # sorted, no NaN month), the frame built at once (a column inserted at a time costs twice as much)
+    sums = pd.Series(np.asarray(amounts)).groupby(np.asarray(months)).sum()
+    keep = sums.to_numpy() != 0
+    return pd.DataFrame({"lever": lever, "month": sums.index[keep], "item": item, "amount": sums.to_numpy()[keep],
+                         "in_simulation": in_sim})
 
 
 COST_COLUMNS = ["lever", "month", "item", "amount", "in_simulation"]

@@ -17,10 +17,10 @@ from pydantic import Field
 
 from cashsim.levers._book import (
     Segments,
+    _book_min_day,
     _cost_frame,
     _day_index,
     _ensure_columns,
-    _min_day,
     _month,
     _p_paid_by,
     _rel_to_due,
@@ -82,7 +82,7 @@ class EarlyPaymentDiscount(LeverSpec):
         dl_abs = _day_index(book, inv["due_date"]) + deadline_rel       # day 0 = as_of + 1
         grid = book.grid
         ok = (_select(inv, self.segments, self.customers) & (dl_abs >= 0)
-              & (deadline_rel >= _min_day(inv)) & (deadline_rel >= grid[0])
+              & (deadline_rel >= _book_min_day(book)) & (deadline_rel >= grid[0])
               & (deadline_rel <= grid[-1]) & (inv["discount_rate"].to_numpy() == 0) & (inv["amount"].to_numpy() > 0))
         # take-up scales with the annual rate the offer is worth at the invoice's own terms N (37.2 % = 1)
         span = (inv["due_date"].astype("datetime64[ns]") - issue).dt.days.to_numpy(dtype=float) - self.deadline_days

@@ -29,9 +29,9 @@ from pydantic import ConfigDict, Field, model_validator
 
 from cashsim.levers._book import (
     Segments,
+    _book_min_day,
     _cost_frame,
     _ensure_columns,
-    _min_day,
     _month,
     _open_dispute,
     _p_unpaid_at,
@@ -200,7 +200,7 @@ class DunningPlan(LeverSpec):
                  / window_multiplier(grid, *(a[None, :] for a in _plan_arrays(current))))[0]
         lead = self._first_pre_due(current) - self._first_pre_due(self.steps)
         known = _profile_flag(inv, model, "disputed", True)
-        min_day = _min_day(inv)
+        min_day = _book_min_day(book)
         reminder = self._first_pre_due(self.steps)
         surfaced = ~known[sel] & (min_day[sel] <= reminder) & (lead > 0) & (self.dispute_share_of_late > 0)
         acting = np.flatnonzero(ratio != 1.0)
@@ -235,7 +235,7 @@ class DunningPlan(LeverSpec):
             return np.array([]), np.array([])
         at = np.clip(np.array([s.day for s in steps]) - book.grid[0], 0, len(book.grid) - 1)
         unpaid = _p_unpaid_at(book, sel, np.repeat(at[:, None], len(sel), axis=1))   # (steps, invoices)
-        min_day = _min_day(inv)[sel]
+        min_day = _book_min_day(book)[sel]
         due = inv["due_date"].astype("datetime64[ns]").to_numpy()[sel]
         as_of = np.datetime64(pd.Timestamp(book.as_of).normalize(), "ns")
         months, amounts = [], []

@@ -103,6 +103,7 @@ class LeverMemo:
         self.book = book
         self.model = model
         self._done: dict[tuple, tuple[Book, pd.DataFrame]] = {}
+        self._keys: dict[int, tuple[Any, Any]] = {}     # id(lever) -> (lever, lever_key(lever))
         self._lock = threading.Lock()
         # imported here: cashsim.simulate loads the compiled engine, which the lever specs (every params load) need not
         from cashsim.simulate.draws import Draws
@@ -118,12 +119,27 @@ class LeverMemo:
         """Whether this memo was built for this very book and model (identity, not equality)."""
         return book is self.book and model is self.model
 
-    def apply(self, levers: list[LeverSpec]) -> tuple[Book, pd.DataFrame, list[Book]]:
-        """:func:`cashsim.levers.apply_levers_traced` on the memo's book: (new book, costs, each lever's input)."""
-        book, frames, inputs, chain = self.book, [empty_costs()], [], ()
+    def chain_key(self, levers: list[LeverSpec]) -> tuple:
+        """The key of the chain ``levers`` (one :func:`lever_key` per lever): what :meth:`apply`, :meth:`simulation`
+        and :meth:`remember_simulation` take as ``key``, so a run works its chain's key out once. Each lever's key
+        is worked out once per lever object (levers are frozen; the plan search tries the same ones every round)."""
+        keys = []
         for lever in levers:
+            hit = self._keys.get(id(lever))
+            if hit is None or hit[0] is not lever:
+                hit = (lever, lever_key(lever))     # the lever held: its id is not reused while the memo lives
+                self._keys[id(lever)] = hit
+            keys.append(hit[1])
+        return tuple(keys)
+
+    def apply(self, levers: list[LeverSpec], key: tuple | None = None) -> tuple[Book, pd.DataFrame, list[Book]]:
+        """:func:`cashsim.levers.apply_levers_traced` on the memo's book: (new book, costs, each lever's input).
+        ``key``: :meth:`chain_key` of ``levers``, when known."""
+        key = self.chain_key(levers) if key is None else key
+        book, frames, inputs = self.book, [empty_costs()], []
+        for i, lever in enumerate(levers):
             inputs.append(book)
-            chain = (*chain, lever_key(lever))
+            chain = key[:i + 1]
             with self._lock:
                 hit = self._done.get(chain)
                 if hit is not None:
@@ -139,20 +155,21 @@ class LeverMemo:
             frames.append(hit[1])
         return book, pd.concat(frames, ignore_index=True), inputs
 
-    def simulation(self, levers: list[LeverSpec], settings: tuple, n_paths: int) -> Any:
+    def simulation(self, levers: list[LeverSpec], settings: tuple, n_paths: int, key: tuple | None = None) -> Any:
         """The simulation remembered for this chain and these run ``settings`` (seed, horizon, copula) on at least
         ``n_paths`` paths (:meth:`remember_simulation`), or None. Its first ``n_paths`` paths are a run on
         ``n_paths`` paths when both are whole blocks of :data:`~cashsim.simulate.PATH_BLOCK`: each block of paths
-        is drawn from its own seed (the caller checks this)."""
-        key = (tuple(lever_key(lv) for lv in levers), settings)
+        is drawn from its own seed (the caller checks this). ``key``: :meth:`chain_key` of ``levers``, when known."""
+        key = (self.chain_key(levers) if key is None else key, settings)
         with self._lock:
             sim = self._sims.get(key)
         return sim if sim is not None and sim.n_paths >= n_paths else None
 
-    def remember_simulation(self, levers: list[LeverSpec], settings: tuple, sim: Any) -> None:
+    def remember_simulation(self, levers: list[LeverSpec], settings: tuple, sim: Any, key: tuple | None = None
+                            ) -> None:
         """Keep ``sim`` (the chain ``levers`` simulated with ``settings``) for :meth:`simulation` (the largest), while
-        the simulations kept hold at most :data:`SIMULATION_BYTES`."""
-        key = (tuple(lever_key(lv) for lv in levers), settings)
+        the simulations kept hold at most :data:`SIMULATION_BYTES`. ``key``: :meth:`chain_key` of ``levers``."""
+        key = (self.chain_key(levers) if key is None else key, settings)
         with self._lock:
             old = self._sims.get(key)
             held = sum(v.daily.nbytes + v.daily_cost.nbytes for k, v in self._sims.items() if k != key)
@@ -163,7 +180,7 @@ class LeverMemo:
     def keep(self, *chains: list[LeverSpec]) -> None:
         """Forget every remembered chain that is not a prefix of one of ``chains`` (and every simulation but
         theirs)."""
-        keys = [tuple(lever_key(lv) for lv in c) for c in chains]
+        keys = [self.chain_key(c) for c in chains]
         with self._lock:
             self._done = {k: v for k, v in self._done.items() if any(c[:len(k)] == k for c in keys)}
             self._sims = {k: v for k, v in self._sims.items() if k[0] in keys}

@@ -18,10 +18,10 @@ from pydantic import Field
 
 from cashsim.levers._book import (
     Segments,
+    _book_min_day,
     _cost_frame,
     _customer_actions,
     _ensure_columns,
-    _min_day,
     _month,
     _open_dispute,
     _p_paid_from,
@@ -96,7 +96,7 @@ class PromiseCalls(LeverSpec):
                              & ~inv["is_future"].to_numpy(dtype=bool) & (inv["amount"].to_numpy() > 0))
         promised = _rel_to_due(book, pd.Series(pd.Timestamp(book.as_of).normalize()
                                                + pd.Timedelta(days=self.promise_days), index=inv.index))
-        promised = np.clip(np.maximum(promised, _min_day(inv)), book.grid[0], book.grid[-1])
+        promised = np.clip(np.maximum(promised, _book_min_day(book)), book.grid[0], book.grid[-1])
         p_keep = np.round(self.promise_rate * self._keep(inv, model) * 1e6).astype(np.int64)
         keys = np.column_stack([promised[sel] - book.grid[0], p_keep[sel]])
 
@@ -165,7 +165,7 @@ class CutOffThreat(LeverSpec):
     def _starts(self, book: Book, inv: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         sel = np.flatnonzero(_select(inv, self.segments, None) & eligible(inv, self.kind)
                              & (inv["amount"].to_numpy() > 0) & ~_open_dispute(inv))
-        start = np.maximum(self.overdue_days + 1, _min_day(inv)[sel])
+        start = np.maximum(self.overdue_days + 1, _book_min_day(book)[sel])
         keep = start <= book.grid[-1]
         return sel[keep], start[keep]
 

@@ -44,7 +44,8 @@ def cash_by_date(book: Book, dates: pd.DatetimeIndex) -> tuple[np.ndarray, np.nd
 def _cash_by_date(book: Book, when: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     inv = _ensure_columns(book)
     laws, inverse = conditional_laws(book)
-    cum = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)], axis=1)
+    cum = np.zeros((laws.shape[0], laws.shape[1] + 1))
+    np.cumsum(laws, axis=1, out=cum[:, 1:])
     due = inv["due_date"].astype("datetime64[ns]").to_numpy()
     days = ((when[None, :] - due[:, None]) // np.timedelta64(1, "D")).astype(np.int64)
     pos = np.clip(days - int(book.grid[0]) + 1, 0, laws.shape[1])        # cum[:, p] = mass on grid positions < p

@@ -121,7 +121,7 @@ def simulate(book: Book, *, horizon_end: Any, n_paths: int, seed: SeedLike, rho_
     root = seed_sequence(seed)
     group = None if group_by is None else np.asarray(group_by)
     threads = max(1, n_threads or os.cpu_count() or 1)
-    prep, days = _prepare(book, horizon_end, float(rho_month), float(rho_customer), group, threads)
+    prep, days = _prepare(_engine_view(book), horizon_end, float(rho_month), float(rho_customer), group, threads)
     n_blocks = -(-n_paths // PATH_BLOCK)
     seeds = root.spawn(n_blocks)
     if backend == "dask":
@@ -162,16 +162,43 @@ def simulate(book: Book, *, horizon_end: Any, n_paths: int, seed: SeedLike, rho_
                       meta={"backend": backend, "chunk_paths": int(chunk_paths), "path_block": PATH_BLOCK})
 
 
-def _upfront_rows(book: Book, days: pd.DatetimeIndex) -> np.ndarray:
+def _engine_view(book: Book) -> Book:
+    """What the engine's preparation reads of ``book``: the book itself when its pmf rows are one array; for a
+    book derived by levers whose rows were never gathered (:meth:`Book.derive`), the same book with only the rows
+    its invoices use, in the same order, and each invoice pointing at its row among them. The preparation reads
+    the rows the invoices use, in row order, and numbers them in that order
+    (:func:`cashsim.simulate.tables._prepare`), so it builds the very same tables, bit for bit, without gathering
+    the rows no invoice uses (a lever study's books hold many: each lever adds rows, its invoices leave others)."""
+    if type(book) is not Book or "pmfs" in book.__dict__:
+        return book
+    used, rank = np.unique(book.invoices["profile"].to_numpy(np.int64), return_inverse=True)
+    invoices = book.invoices.copy(deep=False)
+    invoices["profile"] = rank.ravel().astype(np.int64)
+    view = object.__new__(Book)
+    for name, value in (("as_of", book.as_of), ("grid", book.grid), ("pmfs", book.pmf_rows(used)),
+                        ("invoices", invoices), ("calendars", book.calendars)):
+        object.__setattr__(view, name, value)
+    return view
+
+
+def _upfront_days(book: Book, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
+    """(rows of the invoices with an upfront amount landing within the horizon, its day index), in numpy: the
+    whole days from ``days[0]`` (``Timedelta.days``: floored), rows without a date or outside the horizon left out."""
     inv = book.invoices
-    idx = ((inv["upfront_date"] - days[0]).dt.days).to_numpy(np.float64)
-    ok = (inv["upfront_amount"].to_numpy() != 0) & np.isfinite(idx) & (idx >= 0) & (idx < len(days))
-    return np.flatnonzero(ok)
+    rows = np.flatnonzero(inv["upfront_amount"].to_numpy() != 0)
+    when = inv["upfront_date"].to_numpy("datetime64[ns]")[rows]
+    dated = ~np.isnat(when)
+    rows, when = rows[dated], when[dated]
+    idx = (when - np.datetime64(days[0], "ns")) // np.timedelta64(1, "D")
+    inside = (idx >= 0) & (idx < len(days))
+    return rows[inside], idx[inside].astype(np.int64)
+
+
+def _upfront_rows(book: Book, days: pd.DatetimeIndex) -> np.ndarray:
+    return _upfront_days(book, days)[0]
 
 
 def _upfront(book: Book, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
     """Day index and amount of every upfront payment landing within the horizon (the same on every path)."""
-    rows = _upfront_rows(book, days)
-    inv = book.invoices
-    idx = (inv["upfront_date"].iloc[rows] - days[0]).dt.days.to_numpy(np.int64)
-    return idx, inv["upfront_amount"].to_numpy(np.float64)[rows]
+    rows, idx = _upfront_days(book, days)
+    return idx, book.invoices["upfront_amount"].to_numpy(np.float64)[rows]
