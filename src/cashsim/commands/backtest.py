@@ -70,9 +70,10 @@ def run(args: argparse.Namespace) -> int:
     for option, path in (("--json", args.json), ("--html", args.html)):
         if path:
             check_writable(path, option)
+    oracle = _oracle(args)
     ledger, behaviour, n_paths, seed = _ledger(args)
     result = run_backtest(ledger, warmup_months=args.warmup, n_paths=n_paths, seed=seed,
-                          max_origins=args.max_origins, behaviour=behaviour, oracle=_oracle(args))
+                          max_origins=args.max_origins, behaviour=behaviour, oracle=oracle)
     print(result.summary_text(commands.locale()))
     if args.json:
         print(commands.colon(_("written")), result.to_json(args.json))
