@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from cashsim.backtest import run_backtest
-from cashsim.backtest.ceiling import class_table
+from cashsim.backtest.ceiling import ceiling_bands, class_table
 from cashsim.demo import demo_ledger
 from cashsim.demo.laws import _NEVER
 from cashsim.demo.oracle import DemoOracle
@@ -100,6 +100,11 @@ def test_backtest_scores_the_oracle_beside_an_unchanged_model(runs):
     table = class_table(classes, 3)
     assert np.isclose(table["gap_share"].sum(), 1.0) and table["crps_gap"].is_monotonic_decreasing
     assert "oracle" in with_oracle.summary_text("en_GB") and "oracle" not in plain.summary_text("en_GB")
+    bands = ceiling_bands(with_oracle.monthly, with_oracle.metrics, n_boot=50)
+    metrics = with_oracle.metrics.set_index(["method", "horizon"])
+    for row in bands.itertuples():     # one origin: the bands collapse on the figures of the metrics table
+        assert np.isclose(row.oracle_skill, metrics.loc[("oracle", str(row.horizon)), "crps_skill"])
+        assert np.isclose(row.oracle_skill_lo, row.oracle_skill) and np.isclose(row.ratio_hi, row.model_over_oracle)
 
 
 def test_command_refuses_the_oracle_without_the_demo(tmp_path, capsys):

@@ -10,6 +10,7 @@ far the model is from what a perfect model can score.
 Where the model loses against the oracle: :func:`class_rows` splits each origin's open book into classes
 (segment x ``not yet due`` / ``overdue`` at the origin) and scores the model's and the oracle's paths of each class
 (mean, median, CRPS against the class's actual cash); :func:`class_table` sums them over origins per horizon.
+:func:`ceiling_bands` gives the oracle's skill and the model / oracle CRPS ratio with bootstrap bands over origins.
 
 Example::
 
@@ -70,3 +71,24 @@ def class_table(classes: pd.DataFrame, horizon: int) -> pd.DataFrame:
     out["crps_gap"] = out["model_crps"] - out[f"{ORACLE}_crps"]
     out["gap_share"] = out["crps_gap"] / out["crps_gap"].sum()
     return out.sort_values("crps_gap", ascending=False)
+
+
+def ceiling_bands(monthly: pd.DataFrame, metrics: pd.DataFrame, *, n_boot: int = 2000, seed: int = 0
+                  ) -> pd.DataFrame:
+    """Per horizon month: the oracle's CRPS skill against the model's best baseline and the ratio ``CRPS model /
+    CRPS oracle``, each with the 95 % band of a bootstrap over origins (the same resampled origins for the three
+    methods), and the share of origins where the oracle's CRPS is below the model's."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for h, part in monthly.groupby("horizon"):
+        best = metrics.loc[(metrics["method"] == "model") & (metrics["horizon"] == str(h)), "best_baseline"].iloc[0]
+        crps = part.pivot_table(index="origin", columns="method", values="crps")[["model", ORACLE, best]].to_numpy()
+        idx = rng.integers(0, len(crps), (n_boot, len(crps)))
+        mean = crps[idx].mean(axis=1)                                   # (n_boot, 3)
+        skill, ratio = 1 - mean[:, 1] / mean[:, 2], mean[:, 0] / mean[:, 1]
+        full = crps.mean(axis=0)
+        out.append({"horizon": int(h), "best_baseline": best, "oracle_skill": 1 - full[1] / full[2],
+                    "oracle_skill_lo": np.quantile(skill, 0.025), "oracle_skill_hi": np.quantile(skill, 0.975),
+                    "model_over_oracle": full[0] / full[1], "ratio_lo": np.quantile(ratio, 0.025),
+                    "ratio_hi": np.quantile(ratio, 0.975), "oracle_better": float(np.mean(crps[:, 1] < crps[:, 0]))})
+    return pd.DataFrame(out)
