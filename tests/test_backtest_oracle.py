@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cashsim.backtest import run_backtest
+from cashsim.backtest import backtest_html, run_backtest
 from cashsim.backtest.ceiling import ceiling_bands, class_table
 from cashsim.demo import demo_ledger
 from cashsim.demo.laws import _NEVER
@@ -100,6 +100,7 @@ def test_backtest_scores_the_oracle_beside_an_unchanged_model(runs):
     table = class_table(classes, 3)
     assert np.isclose(table["gap_share"].sum(), 1.0) and table["crps_gap"].is_monotonic_decreasing
     assert "oracle" in with_oracle.summary_text("en_GB") and "oracle" not in plain.summary_text("en_GB")
+    assert "modèle / oracle" in with_oracle.summary_text("fr_FR") and "oracle" in backtest_html(with_oracle)
     bands = ceiling_bands(with_oracle.monthly, with_oracle.metrics, n_boot=50)
     metrics = with_oracle.metrics.set_index(["method", "horizon"])
     for row in bands.itertuples():     # one origin: the bands collapse on the figures of the metrics table
