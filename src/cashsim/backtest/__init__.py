@@ -49,6 +49,7 @@ import pandas as pd
 
 from cashsim import progress
 from cashsim.backtest.baselines import BASELINES, _baseline_dates, _model_median_dates
+from cashsim.backtest.ceiling import ORACLE, class_rows, invoice_classes
 from cashsim.backtest.metrics import (
     COVER80_GOAL,
     CRPS_SKILL_GOAL,
@@ -120,6 +121,14 @@ def backtest_origin(ledger, origin: pd.Timestamp, *, horizons: int = 3, n_paths:
     :func:`run_backtest` and :class:`BacktestResult` for the columns.
 
     ``paid_date``: full-payment date by invoice_id as finally known (computed from ``ledger`` when omitted)."""
+    return _origin(ledger, origin, horizons=horizons, n_paths=n_paths, seed=seed, behaviour=behaviour,
+                   paid_date=paid_date)[:3]
+
+
+def _origin(ledger, origin: pd.Timestamp, *, horizons: int, n_paths: int, seed: SeedLike, behaviour: dict | None,
+            paid_date: pd.Series | None, oracle=None
+            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """:func:`backtest_origin`, plus with an ``oracle`` (:mod:`.ceiling`) its rows and the class rows (else None)."""
     model = fit_behaviour(ledger, origin, seed=seed, **(behaviour or {}))
     hist = ledger.status(origin)   # what was known at the end of the origin (status applies known_at itself)
     open_book = hist[hist["status"].isin(OPEN_STATUSES).to_numpy()]   # ledger.open_book(origin), status reused
@@ -127,15 +136,35 @@ def backtest_origin(ledger, origin: pd.Timestamp, *, horizons: int = 3, n_paths:
     horizon_end = origin + pd.offsets.MonthEnd(horizons)
     months = [str(p) for p in pd.period_range(origin + pd.Timedelta(days=1), horizon_end, freq="M")]
     actual = actual_monthly(ledger, origin, months, pd.Index(open_book["invoice_id"]))
+    ensembles, classes = {}, None
+    if oracle is not None:
+        codes, labels = invoice_classes(open_book, origin)
+        forecast = oracle.forecast(origin, open_book["invoice_id"], months, n_paths, seed=seed)
+        group_paths = {"model": np.zeros((n_paths, len(labels), len(months))),
+                       ORACLE: forecast.monthly(codes, len(labels))}
+        ensembles[ORACLE] = group_paths[ORACLE].sum(axis=1)
+        class_actual = np.array([actual_monthly(ledger, origin, months, pd.Index(open_book["invoice_id"][codes == g]))
+                                 for g in range(len(labels))]).reshape(len(labels), len(months))
     if len(open_book):
         book = model.book(open_book, None, horizon_end=horizon_end)
+        group_by = None
+        if oracle is not None:   # the class of each book row (a model may hold its invoices in another order)
+            group_by = pd.Series(codes, index=open_book["invoice_id"]).loc[book.invoices["invoice_id"]].to_numpy()
         sim = simulate(book, horizon_end=horizon_end, n_paths=n_paths, seed=seed, rho_month=model.rho_month,
-                       rho_customer=model.rho_customer)
+                       rho_customer=model.rho_customer, group_by=group_by)
         paths = sim.monthly().reindex(columns=months).fillna(0.0).to_numpy()
         median_dates = _model_median_dates(book, origin)
+        if oracle is not None:
+            sim_months = list(sim.months)
+            for h, month in enumerate(months):
+                if month in sim_months:
+                    group_paths["model"][:, :, h] = sim.group_monthly[:, :, sim_months.index(month)]
     else:
         paths = np.zeros((n_paths, len(months)))
         median_dates = pd.Series(dtype="datetime64[ns]")
+    if oracle is not None:
+        classes = class_rows(origin, months, labels, class_actual, group_paths)
+    ensembles = {"model": paths, **ensembles}
     # one uniform per horizon for the randomised PIT, shared by month h and the window 1..h (equal at h = 1)
     v = np.random.default_rng(child(seed, origin.toordinal())).uniform(size=len(months))
     base = _baseline_dates(hist, open_book, origin)
@@ -145,9 +174,9 @@ def backtest_origin(ledger, origin: pd.Timestamp, *, horizons: int = 3, n_paths:
         month_of = base[name].dt.to_period("M").astype(str)
         forecasts[name] = pd.Series(amount).groupby(month_of.to_numpy()).sum().reindex(months).fillna(0.0) \
             .to_numpy()
-    monthly = _score_rows(origin, months, paths, actual, forecasts, v)
-    cumulative = _score_rows(origin, months, np.cumsum(paths, axis=1), np.cumsum(actual),
-                             {name: np.cumsum(f) for name, f in forecasts.items()}, v)
+    monthly = _score_rows(origin, months, ensembles, actual, forecasts, v)
+    cumulative = _score_rows(origin, months, {k: np.cumsum(x, axis=1) for k, x in ensembles.items()},
+                             np.cumsum(actual), {name: np.cumsum(f) for name, f in forecasts.items()}, v)
     # invoice level: invoices open at the origin and fully paid in the data
     if paid_date is None:
         paid_date = final_paid_dates(ledger)
@@ -159,18 +188,25 @@ def backtest_origin(ledger, origin: pd.Timestamp, *, horizons: int = 3, n_paths:
     inv = inv[inv["actual_date"].notna()].reset_index(drop=True)
     for name in ("model", *BASELINES):
         inv[f"{name}_error_days"] = (inv[name].astype("datetime64[ns]") - inv["actual_date"]).dt.days.abs()
-    return monthly, cumulative, inv
+    return monthly, cumulative, inv, classes
 
 
-def _score_rows(origin: pd.Timestamp, months: list[str], paths: np.ndarray, actual: np.ndarray,
+def _score_rows(origin: pd.Timestamp, months: list[str], ensembles: dict[str, np.ndarray], actual: np.ndarray,
                 forecasts: dict[str, np.ndarray], v: np.ndarray) -> pd.DataFrame:
-    """Rows origin x horizon x method: the model's ensemble scores (``paths[:, h]``, PIT uniform ``v[h]``) and each
-    baseline's point forecast (CRPS = absolute error)."""
-    rows = [{"origin": origin, "month": month, "horizon": h + 1, "method": "model", "actual": actual[h],
-             **score_ensemble(paths[:, h], actual[h], v[h])} for h, month in enumerate(months)]
+    """Rows origin x horizon x method: the model's ensemble scores (``ensembles["model"][:, h]``, PIT uniform
+    ``v[h]``), each baseline's point forecast (CRPS = absolute error), then the oracle's ensemble when given."""
+    def ensemble_rows(method: str) -> list[dict]:
+        x = ensembles[method]
+        return [{"origin": origin, "month": month, "horizon": h + 1, "method": method, "actual": actual[h],
+                 **score_ensemble(x[:, h], actual[h], v[h])} for h, month in enumerate(months)]
+
+    rows = ensemble_rows("model")
     for name, f in forecasts.items():
         rows += [{"origin": origin, "month": month, "horizon": h + 1, "method": name, "actual": actual[h],
                   "forecast": f[h], "crps": abs(f[h] - actual[h])} for h, month in enumerate(months)]
+    for method in ensembles:
+        if method != "model":
+            rows += ensemble_rows(method)
     out = pd.DataFrame(rows)
     out["error"] = out["forecast"] - out["actual"]
     out["abs_error"] = out["error"].abs()
@@ -191,11 +227,13 @@ def ledger_last_date(ledger) -> pd.Timestamp:
 
 def run_backtest(ledger, *, origins: list | None = None, warmup_months: int = 9, horizons: int = 3,
                  n_paths: int = 500, seed: SeedLike = 0, max_origins: int | None = None,
-                 behaviour: dict | None = None) -> BacktestResult:
+                 behaviour: dict | None = None, oracle=None) -> BacktestResult:
     """Rolling-origin backtest of the model against the three baselines (module docstring).
 
     ``origins``: month ends to use (default :func:`month_end_origins`); ``max_origins`` keeps the last ones only
-    (for quick runs). Same inputs and seed give the same tables.
+    (for quick runs). Same inputs and seed give the same tables. ``oracle``: a truth-knowing forecaster of this
+    very ledger (:class:`cashsim.demo.oracle.DemoOracle` of the demo's seed, :mod:`.ceiling`), scored beside the
+    model as method ``"oracle"`` (never in the goals), with the ``classes`` table; without it nothing changes.
     """
     origins = [pd.Timestamp(o).normalize() for o in origins] if origins is not None else \
         month_end_origins(ledger, warmup_months=warmup_months, horizons=horizons)
@@ -205,8 +243,8 @@ def run_backtest(ledger, *, origins: list | None = None, warmup_months: int = 9,
         raise ModelError(f"no backtest origin: the ledger must span at least {warmup_months} months of history "
                          f"plus {horizons} observed months; lower --warmup or give more history")
     paid_date = final_paid_dates(ledger)
-    parts = [backtest_origin(ledger, o, horizons=horizons, n_paths=n_paths, seed=seed, behaviour=behaviour,
-                             paid_date=paid_date) for o in progress.bar(origins, desc="backtest origins")]
+    parts = [_origin(ledger, o, horizons=horizons, n_paths=n_paths, seed=seed, behaviour=behaviour,
+                     paid_date=paid_date, oracle=oracle) for o in progress.bar(origins, desc="backtest origins")]
     monthly = pd.concat([p[0] for p in parts], ignore_index=True)
     cumulative = pd.concat([p[1] for p in parts], ignore_index=True)
     invoices = pd.concat([p[2] for p in parts], ignore_index=True)
@@ -215,9 +253,13 @@ def run_backtest(ledger, *, origins: list | None = None, warmup_months: int = 9,
     settings = {"n_origins": len(origins), "first_origin": str(origins[0].date()),
                 "last_origin": str(origins[-1].date()), "horizons": horizons, "n_paths": n_paths, "seed": seed,
                 "warmup_months": warmup_months, "behaviour": behaviour or {}, "n_bootstrap": N_BOOTSTRAP}
+    classes = None
+    if oracle is not None:
+        settings["oracle"] = oracle.settings()
+        classes = pd.concat([p[3] for p in parts], ignore_index=True)
     return BacktestResult(monthly=monthly, invoices=invoices, metrics=metrics, pit_histogram=_pit_histogram(monthly),
                           goals=evaluate_goals(metrics), cumulative=cumulative,
-                          cumulative_metrics=cumulative_metrics, settings=settings)
+                          cumulative_metrics=cumulative_metrics, settings=settings, classes=classes)
 
 
 def _pit_histogram(monthly: pd.DataFrame) -> pd.DataFrame:

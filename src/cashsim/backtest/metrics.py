@@ -11,8 +11,9 @@
   to the cent: a baseline exactly right at every origin (e.g. nothing left to collect, forecast 0) gives a skill of
   ``-inf`` (NaN when the model is exactly right too; both are ``null`` in the JSON, ``n/a`` in the text: a ratio
   to a CRPS of 0 says nothing);
-* model only: ``winkler80`` (mean 80 % interval score, euros), ``cover50`` / ``cover80`` (share of outcomes covered,
-  read on the randomised PIT) with ``_lo`` / ``_hi``, the 95 % band of a bootstrap over origins;
+* ensembles only (the model; the oracle of :mod:`.ceiling` when given): ``winkler80`` (mean 80 % interval score,
+  euros), ``cover50`` / ``cover80`` (share of outcomes covered, read on the randomised PIT) with ``_lo`` / ``_hi``,
+  the 95 % band of a bootstrap over origins;
 * ``invoice_mae`` / ``invoice_n`` on the pooled rows (mean days between predicted and actual payment date);
 * ``cash_share``: the horizon's share of the cash actually collected over the whole horizon, summed over origins
   (with ``cumulative``: months 1..h over months 1..H). A skill score of a month with almost no cash (IBM's third
@@ -42,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from cashsim.backtest.baselines import BASELINES
+from cashsim.backtest.ceiling import ENSEMBLES, ORACLE
 from cashsim.backtest.scores import N_BOOTSTRAP, bootstrap_band, coverage_band, mape, pit_covered
 from cashsim.i18n import N_
 
@@ -69,7 +71,7 @@ def metrics_table(rows: pd.DataFrame, invoices: pd.DataFrame | None = None, *, p
     """
     horizons = [str(h) for h in sorted(rows["horizon"].unique())] + (["all"] if pooled else [])
     out = []
-    for method in [m for m in ("model", *baselines) if (rows["method"] == m).any()]:
+    for method in [m for m in ("model", ORACLE, *baselines) if (rows["method"] == m).any()]:
         m = rows[rows["method"] == method]
         last = m["horizon"].astype(str) == str(m["horizon"].max())
         horizon_cash = (m.loc[last, "actual"] if cumulative else m["actual"]).to_numpy(float).sum()
@@ -84,7 +86,7 @@ def metrics_table(rows: pd.DataFrame, invoices: pd.DataFrame | None = None, *, p
                    "bias": e.sum() / total if total > 0 else np.nan, "mae": np.abs(e).mean() if len(e) else np.nan,
                    "mape": value, "mape_n": n_used, "mape_excluded": n_out, "crps": part["crps"].mean(),
                    "cash_share": total / horizon_cash if horizon_cash > 0 else np.nan}
-            if method == "model":
+            if method in ENSEMBLES:
                 origins = part["origin"].to_numpy()
                 row["winkler80"] = part["winkler80"].mean()
                 for level in (50, 80):
@@ -162,7 +164,7 @@ def evaluate_goals(metrics: pd.DataFrame) -> pd.DataFrame:
                                f"(skill {f'{skill:.2f}' if np.isfinite(skill) else NO_SKILL})"
                                if isinstance(best, str) else "no baseline to compare with"})
     r = t.loc[("model", "all")]
-    base = t.xs("all", level="horizon").drop(index="model")
+    base = t.xs("all", level="horizon").drop(index=list(ENSEMBLES), errors="ignore")
     if base["invoice_mae"].notna().any():
         best = base["invoice_mae"].idxmin()
         best_mae = float(base.loc[best, "invoice_mae"])

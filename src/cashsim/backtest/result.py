@@ -48,6 +48,8 @@ class BacktestResult:
     cumulative: pd.DataFrame
     cumulative_metrics: pd.DataFrame
     settings: dict = field(default_factory=dict)
+    #: with an oracle (:mod:`cashsim.backtest.ceiling`): origin x horizon x class x method rows, else None
+    classes: pd.DataFrame | None = None
 
     def horizon_table(self) -> pd.DataFrame:
         """The model's scores by horizon: ``month 1`` .. ``month H``, ``pooled``, then ``months 1-h`` (cumulative),
@@ -65,7 +67,8 @@ class BacktestResult:
         return {"settings": self.settings, "metrics": _records(self.metrics),
                 "cumulative_metrics": _records(self.cumulative_metrics), "goals": _records(self.goals),
                 "pit_histogram": _records(self.pit_histogram), "monthly": _records(self.monthly),
-                "cumulative": _records(self.cumulative)}
+                "cumulative": _records(self.cumulative),
+                **({} if self.classes is None else {"classes": _records(self.classes)})}
 
     def to_json(self, path: str | Path) -> Path:
         path = Path(path)

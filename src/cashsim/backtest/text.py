@@ -112,4 +112,18 @@ def summary_text(result, locale: str = "en_GB") -> str:
         lines.append(f"  [{met}] {words(goal)}")
         lines += [f"      {words(f'month {g.horizon}')} [{_('MET') if g.met else _('MISSED')}] {words(g.detail)}"
                   for g in rows.itertuples()]
+    oracle = metrics[metrics["method"] == "oracle"]
+    if len(oracle):   # the ceiling (cashsim.backtest.ceiling): the truth-knowing forecaster next to the model
+        model = metrics[metrics["method"] == "model"].set_index("horizon")["crps"]
+        ceiling = pd.DataFrame({
+            "horizon": [words("pooled" if h == "all" else f"month {h}") for h in oracle["horizon"]],
+            "cover80": [cover(*r) for r in oracle[["cover80", "cover80_lo", "cover80_hi"]].itertuples(index=False)],
+            "WAPE ratio": [missing(v) or num(v, 2) for v in oracle["wape_ratio"]],
+            "CRPS skill": [skill(v, b) for v, b in zip(oracle["crps_skill"], oracle["best_baseline"], strict=True)],
+            "CRPS": [missing(v) or num(v) for v in oracle["crps"]],
+            "model / oracle": [missing(v) or num(v, 2)
+                               for v in oracle["horizon"].map(model).to_numpy(float) / oracle["crps"].to_numpy(float)]})
+        heading = _("oracle (knows the demo's true law; the ceiling of any forecast) -- model / oracle: the model's "
+                    "CRPS over the oracle's:")
+        lines += ["", heading, ceiling.rename(columns=_).to_string(index=False)]
     return "\n".join(lines)

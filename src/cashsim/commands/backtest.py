@@ -8,8 +8,9 @@ Prints the model's scores by horizon (month 1, 2, 3, pooled, and the cumulative 
 skill against the best baseline, cover50 / cover80 read on the randomised PIT with a bootstrap band over origins,
 Winkler80), every method's point scores (WAPE, bias, MAE, CRPS, MAPE over the months with cash), and the goals
 (MET / MISSED, with their figures; definitions in :mod:`cashsim.backtest`), in the output's language and number
-formats (:meth:`BacktestResult.summary_text`; the JSON and the HTML page keep the English text). Exit code 0 even
-when a goal is missed (the figures are the result), 2 on unusable input.
+formats (:meth:`BacktestResult.summary_text`; the JSON and the HTML page keep the English text). ``--oracle``
+(demo only) adds the truth-knowing forecaster of :mod:`cashsim.backtest.ceiling`. Exit code 0 even when a goal is
+missed (the figures are the result), 2 on unusable input.
 """
 
 from __future__ import annotations
@@ -48,6 +49,19 @@ def _ledger(args: argparse.Namespace):
     return read_ledger(args.invoices, args.payments), {}, args.paths or 500, args.seed or 0
 
 
+def _oracle(args: argparse.Namespace):
+    """``--oracle``: the demo's truth-knowing forecaster (only with a params file whose data source is the demo)."""
+    if not args.oracle:
+        return None
+    params = commands.load(args.params) if args.params else None
+    if params is None or params.data.source != "demo":
+        raise ParamsError.of("--oracle needs --params FILE with data.source: demo (the oracle knows the demo's "
+                             "true law, nothing else)")
+    from cashsim.demo.oracle import DemoOracle
+
+    return DemoOracle(params.data.demo_seed)
+
+
 def run(args: argparse.Namespace) -> int:
     from cashsim.backtest import backtest_html, run_backtest
 
@@ -56,9 +70,10 @@ def run(args: argparse.Namespace) -> int:
     for option, path in (("--json", args.json), ("--html", args.html)):
         if path:
             check_writable(path, option)
+    oracle = _oracle(args)
     ledger, behaviour, n_paths, seed = _ledger(args)
     result = run_backtest(ledger, warmup_months=args.warmup, n_paths=n_paths, seed=seed,
-                          max_origins=args.max_origins, behaviour=behaviour)
+                          max_origins=args.max_origins, behaviour=behaviour, oracle=oracle)
     print(result.summary_text(commands.locale()))
     if args.json:
         print(commands.colon(_("written")), result.to_json(args.json))
@@ -80,6 +95,8 @@ def register(subparsers) -> None:
     p.add_argument("--seed", type=int, default=None, help=_("random seed (default: the params' seed, else 0)"))
     p.add_argument("--warmup", type=int, default=9, help=_("months of history before the first origin (default 9)"))
     p.add_argument("--max-origins", type=int, default=None, help=_("keep only the last N origins (quick runs)"))
+    p.add_argument("--oracle", action="store_true",
+                   help=_("demo only: also score a forecaster that knows the demo's true law (the ceiling)"))
     p.add_argument("--json", metavar="OUT", help=_("write settings, metrics (by month and cumulative), goals, "
                                                   "PIT histogram and the per-origin rows"))
     p.add_argument("--html", metavar="OUT", help=_("write the scores by horizon, goals and metrics as an HTML page"))

@@ -35,14 +35,36 @@ def _disputes(rng: np.random.Generator, inv: pd.DataFrame, rate: np.ndarray) -> 
     disputed = rng.random(n) < rate
     shares = np.array([DISPUTE_LAWS[t].share for t in DISPUTE_TYPES])
     kind = np.searchsorted(np.cumsum(shares), rng.random(n) * shares.sum(), side="right")
-    median = np.array([DISPUTE_LAWS[t].median_days for t in DISPUTE_TYPES])[kind]
-    sig = np.array([DISPUTE_LAWS[t].sigma for t in DISPUTE_TYPES])[kind]
     opened = inv["issue"].to_numpy() + rng.integers(5, 41, n)
-    resolution = np.maximum(1, np.rint(median * np.exp(sig * rng.standard_normal(n)))).astype(np.int64)
+    resolution = _resolution_days(kind, rng.standard_normal(n))
     resolved = opened + resolution
-    post = np.rint(POST_RESOLUTION_MEDIAN * np.exp(POST_RESOLUTION_SIGMA * rng.standard_normal(n))).astype(np.int64)
+    post = _post_resolution_days(rng.standard_normal(n))
     credit = disputed & (kind == 0) & (rng.random(n) < CREDIT_NOTE_SHARE)
     credit_share = rng.uniform(*CREDIT_NOTE_RANGE, n)
     return pd.DataFrame({"disputed": disputed, "dispute_type": np.array(DISPUTE_TYPES)[kind], "opened": opened,
                          "resolved": resolved, "ready": resolved + post, "credit_note": credit,
                          "credit_share": credit_share})
+
+
+def _resolution_days(kind: np.ndarray, z: np.ndarray) -> np.ndarray:
+    """Days from opening to resolution of disputes of type index ``kind`` (into ``DISPUTE_TYPES``) for the standard
+    normals ``z``: ``max(1, round(median exp(sigma z)))``, log-normal by type (``DISPUTE_LAWS``)."""
+    median = np.array([DISPUTE_LAWS[t].median_days for t in DISPUTE_TYPES])[kind]
+    sig = np.array([DISPUTE_LAWS[t].sigma for t in DISPUTE_TYPES])[kind]
+    return np.maximum(1, np.rint(median * np.exp(sig * z))).astype(np.int64)
+
+
+def _resolution_z_floor(kind: np.ndarray, days: np.ndarray) -> np.ndarray:
+    """The normal ``z`` above which :func:`_resolution_days` exceeds ``days`` (a resolution later than ``days``
+    after opening): ``median exp(sigma z) >= days + 1/2``; ``-inf`` when every resolution does."""
+    median = np.array([DISPUTE_LAWS[t].median_days for t in DISPUTE_TYPES])[kind]
+    sig = np.array([DISPUTE_LAWS[t].sigma for t in DISPUTE_TYPES])[kind]
+    days = np.asarray(days, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(days < 1, -np.inf, np.log((days + 0.5) / median) / sig)
+
+
+def _post_resolution_days(z: np.ndarray) -> np.ndarray:
+    """Days from resolution to the natural payment day for the standard normals ``z`` (log-normal, median
+    ``POST_RESOLUTION_MEDIAN``, log-sd ``POST_RESOLUTION_SIGMA``, rounded)."""
+    return np.rint(POST_RESOLUTION_MEDIAN * np.exp(POST_RESOLUTION_SIGMA * z)).astype(np.int64)

@@ -27,7 +27,7 @@ from cashsim.demo.customers import _customers
 from cashsim.demo.disputes import _disputes
 from cashsim.demo.invoices import _invoices, month_effects
 from cashsim.demo.laws import _NEVER, AS_OF, DUNNING_PLAN, INSTALMENT_SHARE, RHO_MONTH
-from cashsim.demo.payments import _settle, next_payment_run
+from cashsim.demo.payments import _settle, _Settled, next_payment_run
 from cashsim.ledger import INVOICE_COLUMNS
 from cashsim.seeding import SeedLike, child, seed_sequence
 
@@ -82,15 +82,13 @@ def _build_world(seed: SeedLike, history_seed: int | None = None) -> _World:
     year = pd.DatetimeIndex(_to_ts(issue)).year.to_numpy()
     seq = pd.Series(np.ones(n, int)).groupby(year).cumsum().to_numpy()
     ids = np.char.add(np.char.add(np.char.add("F", year.astype(str)), "-"), np.char.zfill(seq.astype(str), 5))
-    write_off = np.where(settled.never, next_business_day(due + r_split.integers(180, 301, n)), -1)
-
-    # payments: full on the pay day, or two instalments (the second on the pay day)
     amount = inv["amount"].to_numpy()
     paid = ~settled.never
-    split = paid & ~disp["disputed"].to_numpy() & ~direct_debit & (r_split.random(n) < INSTALMENT_SHARE)
-    first_day = next_payment_run(np.maximum(issue + 1, settled.pay - r_split.integers(7, 46, n)), run1, run2)
-    split &= first_day < settled.pay
-    first_amt = np.round(amount * r_split.uniform(0.3, 0.7, n), 2)
+    write_off, split, first_day, first_amt = _write_offs_and_instalments(
+        r_split, issue=issue, due=due, amount=amount, settled=settled, disputed=disp["disputed"].to_numpy(),
+        direct_debit=direct_debit, run1=run1, run2=run2)
+
+    # payments: full on the pay day, or two instalments (the second on the pay day)
     pay_rows = pd.DataFrame({
         "invoice_id": np.concatenate([ids[split], ids[paid]]),
         "payment_date": _to_ts(np.concatenate([first_day[split], settled.pay[paid]])),
@@ -146,6 +144,19 @@ def _build_world(seed: SeedLike, history_seed: int | None = None) -> _World:
                                                                                ignore_index=True),
                   promises=promises, dunning=dunning.sort_values(["action_date", "invoice_id"], ignore_index=True),
                   months=months, truth_seed=truth_seed)
+
+
+def _write_offs_and_instalments(rng: np.random.Generator, *, issue, due, amount, settled: _Settled, disputed,
+                                direct_debit, run1, run2) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Write-off day of the never-paid invoices (business day 180-300 days after due; -1 for the others), and the
+    instalments: ``split`` (paid in two), the first instalment's day and amount (the second is on the pay day)."""
+    n = issue.size
+    write_off = np.where(settled.never, next_business_day(due + rng.integers(180, 301, n)), -1)
+    split = ~settled.never & ~disputed & ~direct_debit & (rng.random(n) < INSTALMENT_SHARE)
+    first_day = next_payment_run(np.maximum(issue + 1, settled.pay - rng.integers(7, 46, n)), run1, run2)
+    split &= first_day < settled.pay
+    first_amt = np.round(amount * rng.uniform(0.3, 0.7, n), 2)
+    return write_off, split, first_day, first_amt
 
 
 def _cut(world: _World, as_of: pd.Timestamp = AS_OF) -> dict[str, pd.DataFrame]:
