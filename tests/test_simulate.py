@@ -161,6 +161,35 @@ def test_a_bad_group_by_raises_while_the_tables_are_built_and_the_next_run_is_un
     assert np.array_equal(before.daily, after.daily) and before.daily.sum() > 0
 
 
+def test_concurrent_runs_each_get_their_own_numbers_and_builder_threads():
+    """Runs on several threads at once (a lever study's trials, the report's driver) fill their tables on helper
+    threads of their own: each run gives exactly its sequential numbers, none waits forever, and the helpers
+    are kept for later runs rather than started anew each time."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cashsim.simulate import tables
+
+    books = [_mixed_book(300, seed=3), _mixed_book(250, seed=8)]
+    kws = [{"n_paths": 400, "rho_month": 0.1, "rho_customer": 0.2, "n_threads": 2, "seed": s} for s in (11, 12)]
+    expected = [run(b, **kw) for b, kw in zip(books, kws, strict=True)]
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(run, books[k % 2], **kws[k % 2]) for k in range(8)]
+        got = [f.result(timeout=120) for f in futures]
+    for k, sim in enumerate(got):
+        assert np.array_equal(sim.daily, expected[k % 2].daily), k
+    assert not np.array_equal(expected[0].daily[:, :50], expected[1].daily[:, :50])
+    # two runs holding helpers at once never share one; once done, both sets are idle and reused
+    first, second = tables._fill_pool(2), tables._fill_pool(2)
+    assert len({id(h) for h in first + second}) == 4
+    for f in [h.submit(int, 1) for h in first + second]:
+        assert f.result(timeout=30) == 1
+    helpers = {t.ident for t in threading.enumerate() if t.name == "cashsim-tables"}
+    for _ in range(3):
+        run(books[0], **kws[0])
+    assert {t.ident for t in threading.enumerate() if t.name == "cashsim-tables"} == helpers
+
+
 def test_levers_run_on_common_random_numbers():
     """Changing one invoice's law leaves every other invoice's draws untouched (same seed)."""
     book = _mixed_book(50)

@@ -26,8 +26,9 @@ Example::
 
 from __future__ import annotations
 
+import queue
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 from concurrent.futures import wait as futures_wait
 from dataclasses import dataclass
 
@@ -239,24 +240,57 @@ def _start_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lower
         _fill_tables(*args, 0, len(keys))
         fills = []
     else:
-        pool = _fill_pool(len(bounds))
-        fills = [pool.submit(_fill_tables, *args, *b) for b in bounds]
+        fills = [helper.submit(_fill_tables, *args, *b) for helper, b in zip(_fill_pool(len(bounds)), bounds,
+                                                                               strict=True)]
     return Thresholds(table=table.astype(np.int64), profile=t_profile.astype(np.int64),
                       first=t_first.astype(np.int64), lower=t_lower, stop=t_stop.astype(np.int64), start=start,
                       theta=theta, guide=guide), fills
 
 
-def _fill_pool(n: int) -> ThreadPoolExecutor:
-    """A pool of ``n`` threads for the table builder, kept for the next runs (a run used to start its own
-    threads: about 0.5 ms each on this machine, before the paths fan out)."""
-    with _POOLS_LOCK:
-        if n not in _POOLS:
-            _POOLS[n] = ThreadPoolExecutor(n, thread_name_prefix="cashsim-tables")
-        return _POOLS[n]
+def _fill_pool(n: int) -> list[_Helper]:
+    """``n`` builder threads of the run's own: idle ones kept from earlier runs (a run used to start its own
+    threads: about 0.5 ms each on this machine, before the paths fan out), new ones when concurrent runs hold the
+    others. Each helper serves one job at a time and goes back to the idle list when it is done, so runs on
+    several threads at once (a lever study's trials, the report's driver) never queue behind one another nor
+    share a helper; helpers are daemon threads, never shut down under a run."""
+    with _IDLE_LOCK:
+        taken = [_IDLE.pop() for _ in range(min(n, len(_IDLE)))]
+    return taken + [_Helper() for _ in range(n - len(taken))]
 
 
-_POOLS: dict[int, ThreadPoolExecutor] = {}
-_POOLS_LOCK = threading.Lock()
+class _Helper:
+    """One table-builder thread: :meth:`submit` runs a job on it and returns its :class:`Future`; the thread goes
+    back to the idle list once the job is done (its result or error set)."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="cashsim-tables", daemon=True).start()
+
+    def submit(self, fn, *args) -> Future:
+        future: Future = Future()
+        self._jobs.put((future, fn, args))
+        return future
+
+    def _serve(self) -> None:
+        while True:
+            future, fn, args = self._jobs.get()
+            try:
+                result = fn(*args)
+            except BaseException as exc:     # handed to the run through its future
+                error, result = exc, None
+            else:
+                error = None
+            with _IDLE_LOCK:                 # idle before the run hears of it: its next run finds this helper
+                _IDLE.append(self)
+            if error is None:
+                future.set_result(result)
+            else:
+                future.set_exception(error)
+            del future, fn, args, error, result      # no reference kept to the run's arrays while idle
+
+
+_IDLE: list[_Helper] = []
+_IDLE_LOCK = threading.Lock()
 
 
 def _wait(fills: list[Future]) -> None:
