@@ -190,6 +190,43 @@ def test_concurrent_runs_each_get_their_own_numbers_and_builder_threads():
     assert {t.ident for t in threading.enumerate() if t.name == "cashsim-tables"} == helpers
 
 
+def test_a_book_simulated_again_reuses_its_prepared_arrays_and_gives_the_same_numbers():
+    """A second run of the very same book (same horizon, loadings, groups) reads the arrays the first prepared; a
+    new book, other loadings or other groups are prepared anew; entries go with their book."""
+    import gc
+    import weakref
+
+    from cashsim.simulate import tables
+
+    book = _mixed_book(150, seed=4)
+    kw = {"n_paths": 300, "rho_month": 0.1, "rho_customer": 0.2}
+    first = run(book, **kw)
+    horizon = pd.Timestamp(HORIZON)
+    prep, _ = tables._prepare(book, horizon, 0.1, 0.2, None, 2)
+    assert tables._prepare(book, horizon, 0.1, 0.2, None, 1)[0] is prep
+    again = run(book, n_threads=1, **kw)
+    assert np.array_equal(first.daily, again.daily)
+    fresh, _ = tables._prepare_new(book, horizon, 0.1, 0.2, None, 2)
+    for name in ("theta", "guide", "table", "skip", "limit", "a_month", "c_own", "cust", "month"):
+        assert np.array_equal(getattr(fresh, name), getattr(prep, name)), name
+    twin = Book(as_of=book.as_of, grid=book.grid, pmfs=book.pmfs, invoices=book.invoices, calendars=book.calendars)
+    assert tables._prepare(twin, horizon, 0.1, 0.2, None, 2)[0] is not prep
+    assert tables._prepare(book, horizon, 0.1, 0.3, None, 2)[0] is not prep
+    groups = np.arange(150) % 3
+    grouped, _ = tables._prepare(book, horizon, 0.1, 0.2, groups, 2)
+    assert grouped is not prep and grouped.use_groups
+    assert tables._prepare(book, horizon, 0.1, 0.2, groups.copy(), 2)[0] is grouped
+    assert tables._prepare(book, horizon, 0.1, 0.2, (groups + 1) % 3, 2)[0] is not grouped
+    assert len(tables._PREPARED) <= tables.PREPARED_KEPT
+    gone = weakref.ref(book)
+    del book, twin, first, again                      # a Simulation holds its book
+    gc.collect()
+    assert gone() is None
+    other = _mixed_book(20, seed=1)
+    tables._prepare(other, horizon, 0.1, 0.2, None, 1)            # forgets the books gone, keeps this one
+    assert all(entry[0]() is not None for entry in tables._PREPARED.values())
+
+
 def test_levers_run_on_common_random_numbers():
     """Changing one invoice's law leaves every other invoice's draws untouched (same seed)."""
     book = _mixed_book(50)
