@@ -213,8 +213,9 @@ def threshold_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lo
 
 def _start_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lower: np.ndarray, limit: np.ndarray,
                   skip: np.ndarray, n_threads: int) -> tuple[Thresholds, list[Future]]:
-    """:func:`threshold_tables`, its arrays still being filled on ``n_threads`` threads when ``n_threads > 1``:
-    the caller does its other work meanwhile, then waits for the returned futures (:func:`_wait`)."""
+    """:func:`threshold_tables`, its arrays still being filled by ``n_threads - 1`` helper threads when it returns
+    (the calling thread has filled the first share): the caller does its other work meanwhile, then waits for the
+    returned futures (:func:`_wait`)."""
     cdf = np.ascontiguousarray(cdf, dtype=np.float64)
     G = cdf.shape[1]
     conditioned = lower > 0
@@ -237,14 +238,17 @@ def _start_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lower
                      else np.int32)
     args = (cdf, t_profile.astype(np.int64), t_first.astype(np.int64),
             t_lower.astype(np.float64), t_stop.astype(np.int64), start, _GUIDE_EDGES, theta, guide)
-    cuts = np.searchsorted(start, np.linspace(0, len(theta), max(1, n_threads) + 1)[1:-1]).tolist()
-    bounds = list(zip([0] + cuts, cuts + [len(keys)], strict=False))                 # about equal numbers of entries
-    if len(bounds) == 1:
-        _fill_tables(*args, 0, len(keys))
-        fills = []
-    else:
-        fills = [helper.submit(_fill_tables, *args, *b) for helper, b in zip(_fill_pool(len(bounds)), bounds,
-                                                                               strict=True)]
+    n = max(1, n_threads)
+    # about equal numbers of entries a thread; the calling thread's share (the first) a tenth smaller: the caller
+    # has the pandas side of the preparation to do after it
+    share = np.r_[0.0, 0.9 / n, 0.9 / n + np.arange(1, n) * (1 - 0.9 / n) / max(n - 1, 1)] if n > 1 else [0.0, 1.0]
+    cuts = np.searchsorted(start, np.asarray(share)[1:-1] * len(theta)).tolist()
+    bounds = list(zip([0] + cuts, cuts + [len(keys)], strict=False))
+    fills = [helper.submit(_fill_tables, *args, *b) for helper, b in zip(_fill_pool(len(bounds) - 1), bounds[1:],
+                                                                           strict=True)]
+    # the calling thread fills its share itself, without the GIL: the helpers take the GIL at once to start
+    # theirs (had it gone on with the pandas side, they would have waited for the interpreter's 5 ms switch)
+    _fill_tables(*args, *bounds[0])
     return Thresholds(table=table.astype(np.int64), profile=t_profile.astype(np.int64),
                       first=t_first.astype(np.int64), lower=t_lower, stop=t_stop.astype(np.int64), start=start,
                       theta=theta, guide=guide), fills
