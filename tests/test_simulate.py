@@ -191,12 +191,19 @@ def test_concurrent_runs_each_get_their_own_numbers_and_builder_threads():
 
 
 def test_a_book_simulated_again_reuses_its_prepared_arrays_and_gives_the_same_numbers():
-    """A second run of the very same book (same horizon, loadings, groups) reads the arrays the first prepared; a
-    new book, other loadings or other groups are prepared anew; entries go with their book."""
+    """A second run of the very same book and horizon reads the arrays the first prepared (the very object when the
+    loadings and groups are the same, else with those re-derived): field for field what a fresh preparation
+    gives; a new book is prepared anew; entries go with their book."""
+    import dataclasses
     import gc
     import weakref
 
     from cashsim.simulate import tables
+
+    def same(a, b):
+        for f in dataclasses.fields(a):
+            x, y = getattr(a, f.name), getattr(b, f.name)
+            assert np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y, f.name
 
     book = _mixed_book(150, seed=4)
     kw = {"n_paths": 300, "rho_month": 0.1, "rho_customer": 0.2}
@@ -206,17 +213,18 @@ def test_a_book_simulated_again_reuses_its_prepared_arrays_and_gives_the_same_nu
     assert tables._prepare(book, horizon, 0.1, 0.2, None, 1)[0] is prep
     again = run(book, n_threads=1, **kw)
     assert np.array_equal(first.daily, again.daily)
-    fresh, _ = tables._prepare_new(book, horizon, 0.1, 0.2, None, 2)
-    for name in ("theta", "guide", "table", "skip", "limit", "a_month", "c_own", "cust", "month"):
-        assert np.array_equal(getattr(fresh, name), getattr(prep, name)), name
+    same(prep, tables._prepare_new(book, horizon, 0.1, 0.2, None, 2)[0])
     twin = Book(as_of=book.as_of, grid=book.grid, pmfs=book.pmfs, invoices=book.invoices, calendars=book.calendars)
     assert tables._prepare(twin, horizon, 0.1, 0.2, None, 2)[0] is not prep
-    assert tables._prepare(book, horizon, 0.1, 0.3, None, 2)[0] is not prep
     groups = np.arange(150) % 3
-    grouped, _ = tables._prepare(book, horizon, 0.1, 0.2, groups, 2)
-    assert grouped is not prep and grouped.use_groups
-    assert tables._prepare(book, horizon, 0.1, 0.2, groups.copy(), 2)[0] is grouped
-    assert tables._prepare(book, horizon, 0.1, 0.2, (groups + 1) % 3, 2)[0] is not grouped
+    for rho, group in (((0.1, 0.3), None), ((0.1, 0.2), groups), ((0.3, 0.0), (groups + 1) % 3)):
+        reused, _ = tables._prepare(book, horizon, *rho, group, 2)
+        assert reused is not prep and reused.theta is prep.theta          # the tables read back
+        same(reused, tables._prepare_new(book, horizon, *rho, group, 2)[0])
+    with pytest.raises(ParamsError, match="group_by must be"):
+        tables._prepare(book, horizon, 0.1, 0.2, groups.astype(float), 2)
+    assert np.array_equal(run(book, group_by=groups, **kw).group_monthly,
+                          run(twin, group_by=groups, **kw).group_monthly)
     assert len(tables._PREPARED) <= tables.PREPARED_KEPT
     gone = weakref.ref(book)
     del book, twin, first, again                      # a Simulation holds its book

@@ -27,13 +27,13 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import queue
 import threading
 import weakref
 from collections import OrderedDict
 from concurrent.futures import Future
 from concurrent.futures import wait as futures_wait
-from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -129,7 +129,7 @@ def _first_positive(cdf):
     return first
 
 
-@dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False)
 class _Prepared:
     """Everything a task needs, as plain arrays (picklable: dask ships it once to every worker)."""
 
@@ -163,7 +163,7 @@ class _Prepared:
     any_discount: bool
 
 
-@dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Thresholds:
     """Pay-day thresholds in z-space (*seuils*), one table per law the book needs.
 
@@ -366,27 +366,51 @@ def _loadings(inv: pd.DataFrame, rho_month: float, rho_customer: float) -> dict[
 
 def _prepare(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_customer: float,
              group_by: np.ndarray | None, n_threads: int = 1) -> tuple[_Prepared, pd.DatetimeIndex]:
-    """The run's :class:`_Prepared` arrays and its days: those of an earlier run of this very ``book`` with the same
-    horizon, loadings and groups when one of the last :data:`PREPARED_KEPT` is (a panel update, a benchmark or a
-    lever study simulates one book again; the same arrays, so the same numbers), else built
-    (:func:`_prepare_new`). Books are never changed in place (levers and models build new ones), so what was
+    """The run's :class:`_Prepared` arrays and its days. When this very ``book`` was prepared for the same horizon
+    by one of the last :data:`PREPARED_KEPT` runs (a panel update, a benchmark or a lever study simulates one book
+    again), its arrays are read back -- the same object when the loadings and groups are the same too, else with
+    only those re-derived (:func:`_loadings`, :func:`_groups`): the same arrays, so the same numbers. Otherwise
+    built (:func:`_prepare_new`). Books are never changed in place (levers and models build new ones), so what was
     prepared from one stays true; entries go with their book. The arrays are shared: the engine only reads them."""
-    group_key = None if group_by is None else (np.asarray(group_by).dtype.str, np.shape(group_by),
-                                               np.asarray(group_by).tobytes())
-    key = (id(book), pd.Timestamp(horizon_end).value, float(rho_month), float(rho_customer), group_key)
+    key = (id(book), pd.Timestamp(horizon_end).value)
     with _PREPARED_LOCK:
         while _GONE:                                      # entries of books gone since (see _forget)
             _PREPARED.pop(_GONE.pop(), None)
         hit = _PREPARED.get(key)
-        if hit is not None and hit[0]() is book:
+        if hit is not None and hit[0]() is not book:
+            hit = None
+        if hit is not None:
             _PREPARED.move_to_end(key)
-            return hit[1], hit[2]
+    if hit is not None:
+        prep, days = hit[1], hit[2]
+        same_groups = (group_by is None and not prep.use_groups) or (
+            group_by is not None and prep.use_groups and np.shape(group_by) == prep.group.shape
+            and np.issubdtype(np.asarray(group_by).dtype, np.integer) and np.array_equal(group_by, prep.group))
+        same_loadings = (rho_month, rho_customer) == hit[3]
+        if same_groups and same_loadings:
+            return prep, days
+        changes = {} if same_loadings else _loadings(book.invoices, rho_month, rho_customer)
+        if not same_groups:
+            changes["group"], changes["n_groups"] = _groups(book.invoices, group_by)
+            changes["use_groups"] = group_by is not None
+        return dataclasses.replace(prep, **changes), days
     prep, days = _prepare_new(book, horizon_end, rho_month, rho_customer, group_by, n_threads)
     with _PREPARED_LOCK:
-        _PREPARED[key] = (weakref.ref(book, lambda _ref, key=key: _forget(key)), prep, days)
+        _PREPARED[key] = (weakref.ref(book, lambda _ref, key=key: _forget(key)), prep, days,
+                          (rho_month, rho_customer))
         while len(_PREPARED) > PREPARED_KEPT:
             _PREPARED.popitem(last=False)
     return prep, days
+
+
+def _groups(inv: pd.DataFrame, group_by: np.ndarray | None) -> tuple[np.ndarray, int]:
+    """Each invoice's group (all 0 without ``group_by``) and the number of groups; a bad ``group_by`` raises."""
+    if group_by is None:
+        return np.zeros(len(inv), np.int64), 1
+    group = np.asarray(group_by)
+    if group.shape != (len(inv),) or not np.issubdtype(group.dtype, np.integer) or (group < 0).any():
+        raise ParamsError(f"group_by must be {len(inv)} non-negative integers, one per Book.invoices row")
+    return group.astype(np.int64), int(group.max()) + 1 if len(group) else 1
 
 
 def _forget(key: tuple) -> None:
@@ -397,7 +421,7 @@ def _forget(key: tuple) -> None:
 
 #: How many prepared runs :func:`_prepare` keeps (the benchmark book's: 21 MiB of tables; the demo's: 6 MiB).
 PREPARED_KEPT = 4
-_PREPARED: OrderedDict[tuple, tuple[weakref.ref, _Prepared, pd.DatetimeIndex]] = OrderedDict()
+_PREPARED: OrderedDict[tuple, tuple[weakref.ref, _Prepared, pd.DatetimeIndex, tuple]] = OrderedDict()
 _PREPARED_LOCK = threading.Lock()
 _GONE: list[tuple] = []
 
@@ -436,13 +460,7 @@ def _prepare_new(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_cu
         rate = inv["discount_rate"].to_numpy()
         dday = inv["discount_day"].to_numpy()
         disc_g = np.where((rate > 0) & np.isfinite(dday), np.floor(np.nan_to_num(dday)) - book.grid[0], -1)
-        if group_by is None:
-            group, n_groups = np.zeros(len(inv), np.int64), 1
-        else:
-            group = np.asarray(group_by)
-            if group.shape != (len(inv),) or not np.issubdtype(group.dtype, np.integer) or (group < 0).any():
-                raise ParamsError(f"group_by must be {len(inv)} non-negative integers, one per Book.invoices row")
-            group, n_groups = group.astype(np.int64), int(group.max()) + 1 if len(group) else 1
+        group, n_groups = _groups(inv, group_by)
         cust = pd.factorize(inv["customer_id"])[0].astype(np.int64)
         bounds = np.append(th.start, len(th.theta))            # table t: theta[bounds[t]:bounds[t + 1]]
         prep = _Prepared(
