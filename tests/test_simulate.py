@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -188,6 +190,28 @@ def test_concurrent_runs_each_get_their_own_numbers_and_builder_threads():
     for _ in range(3):
         run(books[0], **kws[0])
     assert {t.ident for t in threading.enumerate() if t.name == "cashsim-tables"} == helpers
+
+
+def _simulate_in_child(book: Book, expected: np.ndarray) -> None:
+    sim = run(book, n_paths=300, rho_month=0.1, rho_customer=0.2, n_threads=2)
+    os._exit(0 if np.array_equal(sim.daily, expected) else 3)
+
+
+def test_a_forked_child_builds_its_tables_on_threads_of_its_own():
+    """A child forked after runs (helper threads idle in the parent, which the child does not have) simulates on
+    helper threads of its own, with the parent's numbers; it would wait forever on the parent's helpers."""
+    import multiprocessing
+
+    book, other = _mixed_book(120, seed=6), _mixed_book(130, seed=7)
+    expected = run(other, n_paths=300, rho_month=0.1, rho_customer=0.2, n_threads=2).daily
+    run(book, n_paths=300, rho_month=0.1, rho_customer=0.2, n_threads=2)        # helpers now idle in the parent
+    child = multiprocessing.get_context("fork").Process(target=_simulate_in_child, args=(_mixed_book(130, seed=7),
+                                                                                         expected))
+    child.start()
+    child.join(timeout=120)
+    if child.exitcode is None:
+        child.kill()
+    assert child.exitcode == 0
 
 
 def test_a_book_simulated_again_reuses_its_prepared_arrays_and_gives_the_same_numbers():

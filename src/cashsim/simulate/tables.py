@@ -28,6 +28,7 @@ Example::
 from __future__ import annotations
 
 import dataclasses
+import os
 import queue
 import threading
 import weakref
@@ -298,6 +299,17 @@ class _Helper:
 
 _IDLE: list[_Helper] = []
 _IDLE_LOCK = threading.Lock()
+
+
+def _after_fork() -> None:
+    """In a forked child, the parent's helper threads do not exist (a job handed to one would wait forever) and
+    a lock another thread held at the fork stays held: start afresh."""
+    global _IDLE_LOCK, _PREPARED_LOCK
+    _IDLE.clear()
+    _IDLE_LOCK, _PREPARED_LOCK = threading.Lock(), threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def _wait(fills: list[Future]) -> None:
