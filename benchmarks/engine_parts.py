@@ -8,7 +8,10 @@ paths, the same tasks and streams as :func:`cashsim.simulate.simulate`):
 * ``normals``    the kernel's ziggurat normals (its ``_draw``) for every (invoice, path) into a buffer;
 * ``+lookup``    the same, then each turned into its invoice's ``x`` and table position (as ``_pay``), no booking;
 * ``kernel``     the engine's task kernel itself (normals, lookup, booking into ``daily``);
-* ``simulate``   :func:`cashsim.simulate.simulate` end to end (tables, factors, kernel, result).
+* ``prepare``    the run's preparation built anew (``_prepare_new``: the threshold tables and guides on the run's
+  threads, the rest on the calling one); a run of a book simulated before reads it back instead (``_prepare``);
+* ``simulate``   :func:`cashsim.simulate.simulate` end to end (tables, factors, kernel, result), on the same book
+  each time (tables prepared once), and ``sim-fresh`` on a new Book object each time (tables built).
 
 Each line: best wall of 3 and its CPU time (all threads), ns per draw in CPU time, and CPU relative to the floor.
 The variants live here, not in the package: they only measure.
@@ -91,9 +94,10 @@ def _parts(book, threads, seeds, n_paths, show) -> None:
     """The variants' lines on ``threads`` threads, with the tasks :func:`cashsim.simulate.simulate` would run."""
     import pandas as pd
 
+    from cashsim.book import Book
     from cashsim.simulate import PATH_BLOCK, simulate
     from cashsim.simulate.backends import _block_paths, _run_blocks, _tasks
-    from cashsim.simulate.tables import _prepare
+    from cashsim.simulate.tables import _prepare, _prepare_new
 
     n_invoices = len(book.invoices)
     prep, _ = _prepare(book, pd.Timestamp(KW["horizon_end"]), KW["rho_month"], KW["rho_customer"], None, threads)
@@ -127,7 +131,17 @@ def _parts(book, threads, seeds, n_paths, show) -> None:
     for name, fn in (("uniforms", uniforms), ("normals", normals), ("+lookup", lookup), ("kernel", kernel)):
         fn(tasks[0][:1])                                  # compile
         show(name, threads, _timed(lambda fn=fn: _run(tasks, threads, fn)))
+    horizon = pd.Timestamp(KW["horizon_end"])
+    show("prepare", threads, _timed(lambda: _prepare_new(book, horizon, KW["rho_month"], KW["rho_customer"], None,
+                                                         threads)))
     show("simulate", threads, _timed(lambda: simulate(book, n_paths=n_paths, n_threads=threads, **KW)))
+
+    def fresh() -> None:
+        twin = Book(as_of=book.as_of, grid=book.grid, pmfs=book.pmfs, invoices=book.invoices,
+                    calendars=book.calendars)
+        simulate(twin, n_paths=n_paths, n_threads=threads, **KW)
+
+    show("sim-fresh", threads, _timed(fresh))
 
 
 def main(n_invoices: int = 10_000, n_paths: int = 10_000) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -159,6 +161,102 @@ def test_a_bad_group_by_raises_while_the_tables_are_built_and_the_next_run_is_un
         run(book, group_by=-np.ones(len(book.invoices), int), **kw)
     after = run(book, **kw)
     assert np.array_equal(before.daily, after.daily) and before.daily.sum() > 0
+
+
+def test_concurrent_runs_each_get_their_own_numbers_and_builder_threads():
+    """Runs on several threads at once (a lever study's trials, the report's driver) fill their tables on helper
+    threads of their own: each run gives exactly its sequential numbers, none waits forever, and the helpers
+    are kept for later runs rather than started anew each time."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cashsim.simulate import tables
+
+    books = [_mixed_book(300, seed=3), _mixed_book(250, seed=8)]
+    kws = [{"n_paths": 400, "rho_month": 0.1, "rho_customer": 0.2, "n_threads": 2, "seed": s} for s in (11, 12)]
+    expected = [run(b, **kw) for b, kw in zip(books, kws, strict=True)]
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(run, books[k % 2], **kws[k % 2]) for k in range(8)]
+        got = [f.result(timeout=120) for f in futures]
+    for k, sim in enumerate(got):
+        assert np.array_equal(sim.daily, expected[k % 2].daily), k
+    assert not np.array_equal(expected[0].daily[:, :50], expected[1].daily[:, :50])
+    # two runs holding helpers at once never share one; once done, both sets are idle and reused
+    first, second = tables._fill_pool(2), tables._fill_pool(2)
+    assert len({id(h) for h in first + second}) == 4
+    for f in [h.submit(int, 1) for h in first + second]:
+        assert f.result(timeout=30) == 1
+    helpers = {t.ident for t in threading.enumerate() if t.name == "cashsim-tables"}
+    for _ in range(3):
+        run(books[0], **kws[0])
+    assert {t.ident for t in threading.enumerate() if t.name == "cashsim-tables"} == helpers
+
+
+def _simulate_in_child(book: Book, expected: np.ndarray) -> None:
+    sim = run(book, n_paths=300, rho_month=0.1, rho_customer=0.2, n_threads=2)
+    os._exit(0 if np.array_equal(sim.daily, expected) else 3)
+
+
+def test_a_forked_child_builds_its_tables_on_threads_of_its_own():
+    """A child forked after runs (helper threads idle in the parent, which the child does not have) simulates on
+    helper threads of its own, with the parent's numbers; it would wait forever on the parent's helpers."""
+    import multiprocessing
+
+    book, other = _mixed_book(120, seed=6), _mixed_book(130, seed=7)
+    expected = run(other, n_paths=300, rho_month=0.1, rho_customer=0.2, n_threads=2).daily
+    run(book, n_paths=300, rho_month=0.1, rho_customer=0.2, n_threads=2)        # helpers now idle in the parent
+    child = multiprocessing.get_context("fork").Process(target=_simulate_in_child, args=(_mixed_book(130, seed=7),
+                                                                                         expected))
+    child.start()
+    child.join(timeout=120)
+    if child.exitcode is None:
+        child.kill()
+    assert child.exitcode == 0
+
+
+def test_a_book_simulated_again_reuses_its_prepared_arrays_and_gives_the_same_numbers():
+    """A second run of the very same book and horizon reads the arrays the first prepared (the very object when the
+    loadings and groups are the same, else with those re-derived): field for field what a fresh preparation
+    gives; a new book is prepared anew; entries go with their book."""
+    import dataclasses
+    import gc
+    import weakref
+
+    from cashsim.simulate import tables
+
+    def same(a, b):
+        for f in dataclasses.fields(a):
+            x, y = getattr(a, f.name), getattr(b, f.name)
+            assert np.array_equal(x, y) if isinstance(x, np.ndarray) else x == y, f.name
+
+    book = _mixed_book(150, seed=4)
+    kw = {"n_paths": 300, "rho_month": 0.1, "rho_customer": 0.2}
+    first = run(book, **kw)
+    horizon = pd.Timestamp(HORIZON)
+    prep, _ = tables._prepare(book, horizon, 0.1, 0.2, None, 2)
+    assert tables._prepare(book, horizon, 0.1, 0.2, None, 1)[0] is prep
+    again = run(book, n_threads=1, **kw)
+    assert np.array_equal(first.daily, again.daily)
+    same(prep, tables._prepare_new(book, horizon, 0.1, 0.2, None, 2)[0])
+    twin = Book(as_of=book.as_of, grid=book.grid, pmfs=book.pmfs, invoices=book.invoices, calendars=book.calendars)
+    assert tables._prepare(twin, horizon, 0.1, 0.2, None, 2)[0] is not prep
+    groups = np.arange(150) % 3
+    for rho, group in (((0.1, 0.3), None), ((0.1, 0.2), groups), ((0.3, 0.0), (groups + 1) % 3)):
+        reused, _ = tables._prepare(book, horizon, *rho, group, 2)
+        assert reused is not prep and reused.theta is prep.theta          # the tables read back
+        same(reused, tables._prepare_new(book, horizon, *rho, group, 2)[0])
+    with pytest.raises(ParamsError, match="group_by must be"):
+        tables._prepare(book, horizon, 0.1, 0.2, groups.astype(float), 2)
+    assert np.array_equal(run(book, group_by=groups, **kw).group_monthly,
+                          run(twin, group_by=groups, **kw).group_monthly)
+    assert len(tables._PREPARED) <= tables.PREPARED_KEPT
+    gone = weakref.ref(book)
+    del book, twin, first, again                      # a Simulation holds its book
+    gc.collect()
+    assert gone() is None
+    other = _mixed_book(20, seed=1)
+    tables._prepare(other, horizon, 0.1, 0.2, None, 1)            # forgets the books gone, keeps this one
+    assert all(entry[0]() is not None for entry in tables._PREPARED.values())
 
 
 def test_levers_run_on_common_random_numbers():

@@ -16,7 +16,8 @@ invoice's timing, as the plain arrays the compiled kernel reads.
 * **Horizon** (:func:`_horizon_limit`): grid days whose every calendar day lies after ``horizon_end`` go to the sink
   (day index ``n_days``); an invoice with no mass left before that limit is skipped (never paid within it).
 
-:func:`_prepare` runs all of it once per run, vectorised, into a picklable :class:`_Prepared`.
+:func:`_prepare` runs all of it once per run, vectorised, into a picklable :class:`_Prepared` (kept for the next
+runs of the same book: :data:`PREPARED_KEPT`).
 
 Example::
 
@@ -26,10 +27,14 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
+import os
+import queue
 import threading
-from concurrent.futures import Future, ThreadPoolExecutor
+import weakref
+from collections import OrderedDict
+from concurrent.futures import Future
 from concurrent.futures import wait as futures_wait
-from dataclasses import dataclass
 
 import numba
 import numpy as np
@@ -125,7 +130,7 @@ def _first_positive(cdf):
     return first
 
 
-@dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False)
 class _Prepared:
     """Everything a task needs, as plain arrays (picklable: dask ships it once to every worker)."""
 
@@ -159,7 +164,7 @@ class _Prepared:
     any_discount: bool
 
 
-@dataclass(frozen=True, eq=False)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Thresholds:
     """Pay-day thresholds in z-space (*seuils*), one table per law the book needs.
 
@@ -209,8 +214,9 @@ def threshold_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lo
 
 def _start_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lower: np.ndarray, limit: np.ndarray,
                   skip: np.ndarray, n_threads: int) -> tuple[Thresholds, list[Future]]:
-    """:func:`threshold_tables`, its arrays still being filled on ``n_threads`` threads when ``n_threads > 1``:
-    the caller does its other work meanwhile, then waits for the returned futures (:func:`_wait`)."""
+    """:func:`threshold_tables`, its arrays still being filled by ``n_threads - 1`` helper threads when it returns
+    (the calling thread has filled the first share): the caller does its other work meanwhile, then waits for the
+    returned futures (:func:`_wait`)."""
     cdf = np.ascontiguousarray(cdf, dtype=np.float64)
     G = cdf.shape[1]
     conditioned = lower > 0
@@ -233,30 +239,77 @@ def _start_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lower
                      else np.int32)
     args = (cdf, t_profile.astype(np.int64), t_first.astype(np.int64),
             t_lower.astype(np.float64), t_stop.astype(np.int64), start, _GUIDE_EDGES, theta, guide)
-    cuts = np.searchsorted(start, np.linspace(0, len(theta), max(1, n_threads) + 1)[1:-1]).tolist()
-    bounds = list(zip([0] + cuts, cuts + [len(keys)], strict=False))                 # about equal numbers of entries
-    if len(bounds) == 1:
-        _fill_tables(*args, 0, len(keys))
-        fills = []
-    else:
-        pool = _fill_pool(len(bounds))
-        fills = [pool.submit(_fill_tables, *args, *b) for b in bounds]
+    n = max(1, n_threads)
+    # about equal numbers of entries a thread; the calling thread's share (the first) a tenth smaller: the caller
+    # has the pandas side of the preparation to do after it
+    share = np.r_[0.0, 0.9 / n, 0.9 / n + np.arange(1, n) * (1 - 0.9 / n) / max(n - 1, 1)] if n > 1 else [0.0, 1.0]
+    cuts = np.searchsorted(start, np.asarray(share)[1:-1] * len(theta)).tolist()
+    bounds = list(zip([0] + cuts, cuts + [len(keys)], strict=False))
+    fills = [helper.submit(_fill_tables, *args, *b) for helper, b in zip(_fill_pool(len(bounds) - 1), bounds[1:],
+                                                                           strict=True)]
+    # the calling thread fills its share itself, without the GIL: the helpers take the GIL at once to start
+    # theirs (had it gone on with the pandas side, they would have waited for the interpreter's 5 ms switch)
+    _fill_tables(*args, *bounds[0])
     return Thresholds(table=table.astype(np.int64), profile=t_profile.astype(np.int64),
                       first=t_first.astype(np.int64), lower=t_lower, stop=t_stop.astype(np.int64), start=start,
                       theta=theta, guide=guide), fills
 
 
-def _fill_pool(n: int) -> ThreadPoolExecutor:
-    """A pool of ``n`` threads for the table builder, kept for the next runs (a run used to start its own
-    threads: about 0.5 ms each on this machine, before the paths fan out)."""
-    with _POOLS_LOCK:
-        if n not in _POOLS:
-            _POOLS[n] = ThreadPoolExecutor(n, thread_name_prefix="cashsim-tables")
-        return _POOLS[n]
+def _fill_pool(n: int) -> list[_Helper]:
+    """``n`` builder threads of the run's own: idle ones kept from earlier runs (a run used to start its own
+    threads: about 0.5 ms each on this machine, before the paths fan out), new ones when concurrent runs hold the
+    others. Each helper serves one job at a time and goes back to the idle list when it is done, so runs on
+    several threads at once (a lever study's trials, the report's driver) never queue behind one another nor
+    share a helper; helpers are daemon threads, never shut down under a run."""
+    with _IDLE_LOCK:
+        taken = [_IDLE.pop() for _ in range(min(n, len(_IDLE)))]
+    return taken + [_Helper() for _ in range(n - len(taken))]
 
 
-_POOLS: dict[int, ThreadPoolExecutor] = {}
-_POOLS_LOCK = threading.Lock()
+class _Helper:
+    """One table-builder thread: :meth:`submit` runs a job on it and returns its :class:`Future`; the thread goes
+    back to the idle list once the job is done (its result or error set)."""
+
+    def __init__(self) -> None:
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        threading.Thread(target=self._serve, name="cashsim-tables", daemon=True).start()
+
+    def submit(self, fn, *args) -> Future:
+        future: Future = Future()
+        self._jobs.put((future, fn, args))
+        return future
+
+    def _serve(self) -> None:
+        while True:
+            future, fn, args = self._jobs.get()
+            try:
+                result = fn(*args)
+            except BaseException as exc:     # handed to the run through its future
+                error, result = exc, None
+            else:
+                error = None
+            with _IDLE_LOCK:                 # idle before the run hears of it: its next run finds this helper
+                _IDLE.append(self)
+            if error is None:
+                future.set_result(result)
+            else:
+                future.set_exception(error)
+            del future, fn, args, error, result      # no reference kept to the run's arrays while idle
+
+
+_IDLE: list[_Helper] = []
+_IDLE_LOCK = threading.Lock()
+
+
+def _after_fork() -> None:
+    """In a forked child, the parent's helper threads do not exist (a job handed to one would wait forever) and
+    a lock another thread held at the fork stays held: start afresh."""
+    global _IDLE_LOCK, _PREPARED_LOCK
+    _IDLE.clear()
+    _IDLE_LOCK, _PREPARED_LOCK = threading.Lock(), threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork)
 
 
 def _wait(fills: list[Future]) -> None:
@@ -325,6 +378,69 @@ def _loadings(inv: pd.DataFrame, rho_month: float, rho_customer: float) -> dict[
 
 def _prepare(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_customer: float,
              group_by: np.ndarray | None, n_threads: int = 1) -> tuple[_Prepared, pd.DatetimeIndex]:
+    """The run's :class:`_Prepared` arrays and its days. When this very ``book`` was prepared for the same horizon
+    by one of the last :data:`PREPARED_KEPT` runs (a panel update, a benchmark or a lever study simulates one book
+    again), its arrays are read back -- the same object when the loadings and groups are the same too, else with
+    only those re-derived (:func:`_loadings`, :func:`_groups`): the same arrays, so the same numbers. Otherwise
+    built (:func:`_prepare_new`). Books are never changed in place (levers and models build new ones), so what was
+    prepared from one stays true; entries go with their book. The arrays are shared: the engine only reads them."""
+    key = (id(book), pd.Timestamp(horizon_end).value)
+    with _PREPARED_LOCK:
+        while _GONE:                                      # entries of books gone since (see _forget)
+            _PREPARED.pop(_GONE.pop(), None)
+        hit = _PREPARED.get(key)
+        if hit is not None and hit[0]() is not book:
+            hit = None
+        if hit is not None:
+            _PREPARED.move_to_end(key)
+    if hit is not None:
+        prep, days = hit[1], hit[2]
+        same_groups = (group_by is None and not prep.use_groups) or (
+            group_by is not None and prep.use_groups and np.shape(group_by) == prep.group.shape
+            and np.issubdtype(np.asarray(group_by).dtype, np.integer) and np.array_equal(group_by, prep.group))
+        same_loadings = (rho_month, rho_customer) == hit[3]
+        if same_groups and same_loadings:
+            return prep, days
+        changes = {} if same_loadings else _loadings(book.invoices, rho_month, rho_customer)
+        if not same_groups:
+            changes["group"], changes["n_groups"] = _groups(book.invoices, group_by)
+            changes["use_groups"] = group_by is not None
+        return dataclasses.replace(prep, **changes), days
+    prep, days = _prepare_new(book, horizon_end, rho_month, rho_customer, group_by, n_threads)
+    with _PREPARED_LOCK:
+        _PREPARED[key] = (weakref.ref(book, lambda _ref, key=key: _forget(key)), prep, days,
+                          (rho_month, rho_customer))
+        while len(_PREPARED) > PREPARED_KEPT:
+            _PREPARED.popitem(last=False)
+    return prep, days
+
+
+def _groups(inv: pd.DataFrame, group_by: np.ndarray | None) -> tuple[np.ndarray, int]:
+    """Each invoice's group (all 0 without ``group_by``) and the number of groups; a bad ``group_by`` raises."""
+    if group_by is None:
+        return np.zeros(len(inv), np.int64), 1
+    group = np.asarray(group_by)
+    if group.shape != (len(inv),) or not np.issubdtype(group.dtype, np.integer) or (group < 0).any():
+        raise ParamsError(f"group_by must be {len(inv)} non-negative integers, one per Book.invoices row")
+    return group.astype(np.int64), int(group.max()) + 1 if len(group) else 1
+
+
+def _forget(key: tuple) -> None:
+    """A book prepared earlier is gone: its entry goes at the next run (its arrays freed then). Only noted here:
+    the collector may call this at any allocation, even one under the lock."""
+    _GONE.append(key)
+
+
+#: How many prepared runs :func:`_prepare` keeps (the benchmark book's: 21 MiB of tables; the demo's: 6 MiB).
+PREPARED_KEPT = 4
+_PREPARED: OrderedDict[tuple, tuple[weakref.ref, _Prepared, pd.DatetimeIndex, tuple]] = OrderedDict()
+_PREPARED_LOCK = threading.Lock()
+_GONE: list[tuple] = []
+
+
+def _prepare_new(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_customer: float,
+                 group_by: np.ndarray | None, n_threads: int = 1) -> tuple[_Prepared, pd.DatetimeIndex]:
+    """Everything a run's tasks read, built from ``book`` (:func:`_prepare` without its memory)."""
     inv = book.invoices
     day0 = book.as_of + pd.Timedelta(days=1)
     days = pd.date_range(day0, horizon_end, freq="D")
@@ -356,13 +472,7 @@ def _prepare(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_custom
         rate = inv["discount_rate"].to_numpy()
         dday = inv["discount_day"].to_numpy()
         disc_g = np.where((rate > 0) & np.isfinite(dday), np.floor(np.nan_to_num(dday)) - book.grid[0], -1)
-        if group_by is None:
-            group, n_groups = np.zeros(len(inv), np.int64), 1
-        else:
-            group = np.asarray(group_by)
-            if group.shape != (len(inv),) or not np.issubdtype(group.dtype, np.integer) or (group < 0).any():
-                raise ParamsError(f"group_by must be {len(inv)} non-negative integers, one per Book.invoices row")
-            group, n_groups = group.astype(np.int64), int(group.max()) + 1 if len(group) else 1
+        group, n_groups = _groups(inv, group_by)
         cust = pd.factorize(inv["customer_id"])[0].astype(np.int64)
         bounds = np.append(th.start, len(th.theta))            # table t: theta[bounds[t]:bounds[t + 1]]
         prep = _Prepared(
