@@ -54,9 +54,9 @@ def floor_seconds(n_uniforms: int, block: int = 2048 * 100) -> tuple[float, floa
 def bench_engine(n_invoices: int = 10_000, n_paths: int = 10_000) -> None:
     """Issue 18's goal: the engine within 1.3x the floor (the uniforms a run needs) on 2 threads; the CPU-time
     ratio (all threads) is printed too, and ``python -m benchmarks.engine_parts`` splits the time into its parts.
-    The timed runs simulate the book of the warm-up run again, so they read the tables it prepared (as a panel
-    update or a lever study's repeated scenario does); ``fresh book`` is the same run on a new Book object, its
-    tables built (what a single ``cashsim forecast`` pays)."""
+    The verdict times the run on a fresh Book object, its tables built (what a single ``cashsim forecast`` pays);
+    the line also shows the book of the warm-up run simulated again, reading back the tables it prepared (as a
+    panel's correlation change does)."""
     from benchmarks.books import synthetic_book
     from cashsim.book import Book
     from cashsim.simulate import simulate
@@ -76,12 +76,14 @@ def bench_engine(n_invoices: int = 10_000, n_paths: int = 10_000) -> None:
         simulate(twin, n_paths=n_paths, n_threads=2, **kw)
 
     cold, cold_cpu = min((timed(fresh) for _ in range(3)), key=lambda t: t[0])
-    ns = both / (n_invoices * n_paths) * 1e9
-    line("engine", f"{both:.2f} s ({ns:.1f} ns/draw)", "<= 1.3 x floor", both / floor / ENGINE_GOAL,
-         f"floor {floor:.2f} s for {n_invoices * n_paths:.0e} uniforms; engine/floor {both / floor:.2f} on 2 "
-         f"threads, {one / floor:.2f} on 1, {cold / floor:.2f} on a fresh book; CPU-time ratio "
-         f"{both_cpu / floor_cpu:.2f} (engine CPU {both_cpu:.2f} s, fresh book {cold_cpu:.2f} s, floor "
-         f"{floor_cpu:.2f} s); {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
+    ns = cold / (n_invoices * n_paths) * 1e9
+    # the verdict is the fresh book's (tables built, as a forecast pays), not the re-run reading its tables back
+    line("engine", f"{cold:.2f} s ({ns:.1f} ns/draw)", "<= 1.3 x floor", cold / floor / ENGINE_GOAL,
+         f"floor {floor:.2f} s for {n_invoices * n_paths:.0e} uniforms; engine/floor {cold / floor:.2f} on 2 "
+         f"threads (a fresh book), {both / floor:.2f} when the same book runs again (tables read back), "
+         f"{one / floor:.2f} on 1 thread; CPU-time ratio {cold_cpu / floor_cpu:.2f} (engine CPU {cold_cpu:.2f} s, "
+         f"same book again {both_cpu:.2f} s, floor {floor_cpu:.2f} s); {os.cpu_count()} cores, load average "
+         f"{os.getloadavg()[0]:.1f}")
 
 
 def bench_dask(n_invoices: int = 10_000, n_paths: int = 2_000) -> None:
