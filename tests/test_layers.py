@@ -14,7 +14,7 @@ RANK = {
     "errors": 0, "progress": 0, "legal": 0, "fmt": 0, "calendar": 0, "terms": 0, "params": 0, "seeding": 0, "memory": 0,
     "export": 0, "i18n": 0, "words": 0,
     "ledger": 1, "adapters": 1, "book": 1, "checks": 2, "demo": 2, "sources": 3, "simulate": 3,
-    "behaviour": 4, "levers": 5, "cache": 5, "targets": 6, "kpi": 6, "backtest": 6,
+    "behaviour": 4, "levers": 5, "cache": 5, "targets": 6, "treasury": 6, "kpi": 6, "backtest": 6,
     "compare": 7, "unchanged": 7, "proposal": 7, "plots": 8, "pipeline": 9, "report": 10, "panel": 10,
     "commands": 11, "cli": 12,
 }
