@@ -15,9 +15,9 @@ Where the model loses against the oracle: :func:`class_rows` splits each origin'
 Example::
 
     >>> from cashsim.demo import demo_ledger                                   # doctest: +SKIP
-    >>> from cashsim.demo.oracle import DemoOracle
-    >>> r = run_backtest(demo_ledger(7), n_paths=300, max_origins=2, oracle=DemoOracle(7))
-    >>> r.metrics.query("method == 'oracle'")[["horizon", "crps", "crps_skill", "cover80"]]
+    >>> from cashsim.demo.oracle import DemoOracle                               # doctest: +SKIP
+    >>> r = run_backtest(demo_ledger(7), n_paths=300, max_origins=2, oracle=DemoOracle(7))  # doctest: +SKIP
+    >>> r.metrics.query("method == 'oracle'")[["horizon", "crps", "crps_skill", "cover80"]]  # doctest: +SKIP
 """
 
 from __future__ import annotations

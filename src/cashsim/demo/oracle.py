@@ -28,7 +28,8 @@ counted in :attr:`OracleForecast.unfilled` and left unpaid in the horizon.
 Example::
 
     >>> oracle = DemoOracle(7)                                                      # doctest: +SKIP
-    >>> f = oracle.forecast(pd.Timestamp("2026-06-30"), ids, ["2026-07", "2026-08", "2026-09"], 300, seed=42)
+    >>> months = ["2026-07", "2026-08", "2026-09"]                                    # doctest: +SKIP
+    >>> f = oracle.forecast(pd.Timestamp("2026-06-30"), ids, months, 300, seed=42)   # doctest: +SKIP
     >>> f.monthly().shape                                                           # doctest: +SKIP
     (300, 3)
 """
