@@ -13,9 +13,10 @@ code was then reused by a later year and each file's part is its own group.
    reduce the invoice's amount (not cash; ``credited`` says how much), the rest stays an open credit note;
 3. refunds left cancel the latest payments (an overpayment sent back);
 4. payments settle the open debit items by the ledger's rule (:func:`cashsim.ledger.allocate_oldest_due_first`,
-   the one allocation of cashsim): in date order, each goes to the items issued by its date, oldest due first,
-   at its own date; what they cannot take waits for the next items, at their issue date (an advance, *acompte*,
-   settles the invoice the day it is issued); to the cent (``exact``), not within the payment tolerance;
+   the one allocation of cashsim, called on the cents: :func:`cashsim.ledger.allocation.replay`): in date order,
+   each goes to the items issued by its date, oldest due first, at its own date; what they cannot take waits for the
+   next items, at their issue date (an advance, *acompte*, settles the invoice the day it is issued); to the cent
+   (``exact``), not within the payment tolerance;
 5. write-offs (OD credits against 654) close the open items oldest due first: an item they cover in full gets the
    write-off's date as ``write_off_date``; a part of an item, or a remainder within the ledger's payment tolerance
    (the invoice counts as paid), is netted into its amount.
@@ -35,16 +36,18 @@ from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from cashsim.ledger import allocate_oldest_due_first, payment_tolerance
+from cashsim.ledger import payment_tolerance
+from cashsim.ledger.allocation import replay
 
 DEBIT_KINDS = ("invoice", "other_debit", "opening_debit")
 NOTE_KINDS = ("credit_note", "opening_credit")
 CASH_ON_ACCOUNT = "cash on account, nothing open to allocate"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Open:
     """A debit item (invoice, other debit, opening item): amounts in cents."""
 
@@ -58,7 +61,7 @@ class _Open:
     write_off: pd.Timestamp | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Move:
     """A line still to place: a credit note, payment, refund or write-off (``rem`` > 0, cents)."""
 
@@ -71,14 +74,33 @@ class _Move:
     refunded: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class _Log:
+    """The payments and allocations, each with the position of the unit it comes from (``unit``: the one being
+    settled): :meth:`in_order` puts them in the order of the units (a customer's groups, then its pool)."""
+
     payments: list[tuple] = field(default_factory=list)      # invoice_id, date, cents, line
     allocations: list[tuple] = field(default_factory=list)   # line, kind, invoice_id, cents, date, other line
+    payment_units: list[int] = field(default_factory=list)
+    allocation_units: list[int] = field(default_factory=list)
+    unit: int = 0
+
+    def pay(self, invoice_id: str, date: pd.Timestamp, cents: int, line: int, unit: int | None = None) -> None:
+        self.payments.append((invoice_id, date, cents, line))
+        self.payment_units.append(self.unit if unit is None else unit)
 
     def allocate(self, move: _Move, what: str, invoice_id: str, cents: int, date: pd.Timestamp,
-                 other: int = -1) -> None:
+                 other: int = -1, unit: int | None = None) -> None:
         self.allocations.append((move.line, what, invoice_id, cents, date, other))
+        self.allocation_units.append(self.unit if unit is None else unit)
+
+    def in_order(self) -> _Log:
+        """The entries unit by unit, each unit's in the order they were made."""
+        def by_unit(units: list[int]) -> list[int]:
+            return sorted(range(len(units)), key=units.__getitem__)
+
+        return _Log([self.payments[i] for i in by_unit(self.payment_units)],
+                    [self.allocations[i] for i in by_unit(self.allocation_units)])
 
 
 def _due_order(items: list[_Open]) -> list[_Open]:
@@ -104,43 +126,66 @@ def _fill(sources: list, targets: list, book: Callable[[Any, Any, int], None]) -
                 i += 1
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Unit:
-    """What settles together: a lettering group, or a customer's pool; its own log."""
+    """What settles together: a lettering group, or a customer's pool; ``key``: its position in the log."""
 
     debits: list[_Open]
     moves: list[_Move]
-    log: _Log = field(default_factory=_Log)
+    key: int
 
 
-def _settle(units: list[_Unit]) -> None:
+def _settle(units: list[_Unit], log: _Log) -> None:
     """Steps 1-5 of the module docstring for each unit, in place; step 4 in one allocation for all of them."""
     for u in units:
-        _before_payments(u.debits, u.moves, u.log)
-    _payments(units)
+        log.unit = u.key
+        _before_payments(u.debits, u.moves, log)
+    _payments(units, log)
     for u in units:
-        _after_payments(u.debits, u.moves, u.log)
+        log.unit = u.key
+        _after_payments(u.debits, u.moves, log)
 
 
-def _payments(units: list[_Unit]) -> None:
+def _payments(units: list[_Unit], log: _Log) -> None:
     """Step 4: each unit's payments to its open debit items, one call of the ledger's allocation (a unit is a
-    customer there); amounts go through it in euros and come back in cents."""
-    pays = [(i, m) for i, u in enumerate(units) for m in _by_date([m for m in u.moves if m.kind == "payment"])]
-    items = [(i, d) for i, u in enumerate(units) for d in sorted(u.debits, key=lambda d: d.line) if d.rem > 0]
+    customer there: :func:`cashsim.ledger.allocation.replay`, the replay behind ``allocate_oldest_due_first``, with
+    the amounts in cents as they are here)."""
+    pays, items, pay_unit, unit = [], [], [], []
+    for i, u in enumerate(units):
+        for m in u.moves:
+            if m.kind == "payment" and m.rem > 0:
+                pays.append(m)
+                pay_unit.append(i)
+        for d in u.debits:
+            if d.rem > 0:
+                items.append(d)
+                unit.append(i)
     if not pays or not items:
         return
-    out = allocate_oldest_due_first(
-        pd.DataFrame({"item_id": range(len(items)), "customer_id": [i for i, _ in items],
-                      "issue_date": [d.issue for _, d in items], "due_date": [d.due for _, d in items],
-                      "amount": [d.rem / 100 for _, d in items]}),
-        pd.DataFrame({"credit_id": range(len(pays)), "customer_id": [i for i, _ in pays],
-                      "date": [p.date for _, p in pays], "amount": [p.rem / 100 for _, p in pays]}), exact=True)
-    a = out.allocations
-    for k, j, date, amount in zip(a["credit_id"], a["item_id"], a["date"], a["amount"], strict=True):
-        (i, p), d, take, date = pays[k], items[j][1], round(amount * 100), pd.Timestamp(date)
+    pay_unit, unit = np.array(pay_unit), np.array(unit)
+    pay_date, issue = _ns([p.date for p in pays]), _ns([d.issue for d in items])
+    # each unit's payments by date then line, its items by line (ties in the allocation go by input order)
+    by_date = np.lexsort((np.array([p.line for p in pays]), pay_date, pay_unit))
+    by_line = np.lexsort((np.array([d.line for d in items]), unit))
+    pays, pay_date, pay_unit = [pays[k] for k in by_date.tolist()], pay_date[by_date], pay_unit[by_date]
+    items, issue, unit = [items[j] for j in by_line.tolist()], issue[by_line], unit[by_line]
+    n = len(items)
+    done = replay(unit, issue, _ns([d.due for d in items]), np.full(n, np.datetime64("NaT"), "datetime64[ns]"),
+                  np.array([d.rem for d in items], np.int64), np.zeros(n), pay_unit, pay_date,
+                  np.array([p.rem for p in pays], np.int64), np.full(len(pays), -1))   # exact: to the cent
+    keys = [units[i].key for i in pay_unit.tolist()]
+    for k, j, take, at_issue in zip(done.credit.tolist(), done.item.tolist(), done.cents.tolist(),
+                                    done.at_issue.tolist(), strict=True):
+        p, d = pays[k], items[j]
+        date = d.issue if at_issue else p.date
         p.rem, d.rem = p.rem - take, d.rem - take
-        units[i].log.payments.append((d.invoice_id, date, take, p.line))
-        units[i].log.allocate(p, "payment", d.invoice_id, take, date)
+        key = keys[k]
+        log.pay(d.invoice_id, date, take, p.line, key)
+        log.allocate(p, "payment", d.invoice_id, take, date, -1, key)
+
+
+def _ns(dates: list[pd.Timestamp]) -> np.ndarray:
+    return pd.DatetimeIndex(dates).as_unit("ns").to_numpy()
 
 
 def _before_payments(debits: list[_Open], moves: list[_Move], log: _Log) -> None:
@@ -151,7 +196,7 @@ def _before_payments(debits: list[_Open], moves: list[_Move], log: _Log) -> None
     def refund_note(r: _Move, n: _Move, take: int) -> None:
         n.refunded += take
         date = max(r.date, n.issue)
-        log.payments.append((n.invoice_id, date, -take, r.line))
+        log.pay(n.invoice_id, date, -take, r.line)
         log.allocate(r, "refund of a credit note", n.invoice_id, -take, date)
 
     def net(n: _Move, d: _Open, take: int) -> None:
@@ -217,7 +262,7 @@ def settle(lines: pd.DataFrame) -> Settlement:
     lines = lines.assign(group=group_keys(lines))
     groups: list[_Unit] = []
     pools: list[tuple[str, _Unit]] = []
-    in_order: list[_Unit] = []   # a customer's groups, then its pool: the order of the logs
+    key = 0   # a customer's groups, then its pool: the order of the logs
     active = lines[~lines["kind"].isin(["transfer", "opening_skipped"])].sort_values(["customer_id", "group"],
                                                                                      kind="stable")
     records = zip(active.index.tolist(), *(active[c].tolist() for c in (
@@ -233,15 +278,16 @@ def settle(lines: pd.DataFrame) -> Settlement:
                 else:
                     moves.append(_Move(line, kind, date, abs(cents), invoice_id, issue))
             if group:
-                groups.append(_Unit(debits, moves))
-                in_order.append(groups[-1])
+                groups.append(_Unit(debits, moves, key))
+                key += 1
             pool_debits += debits
             pool_moves += moves
-        pools.append((customer, _Unit(pool_debits, pool_moves)))
-        in_order.append(pools[-1][1])
-    _settle(groups)                            # the groups of every customer, then every customer's pool
-    _settle([pool for _, pool in pools])
-    log = _Log([p for u in in_order for p in u.log.payments], [a for u in in_order for a in u.log.allocations])
+        pools.append((customer, _Unit(pool_debits, pool_moves, key)))
+        key += 1
+    log = _Log()
+    _settle(groups, log)                       # the groups of every customer, then every customer's pool
+    _settle([pool for _, pool in pools], log)
+    log = log.in_order()
     leftovers = [(customer, m) for customer, pool in pools for m in pool.moves if m.rem > 0 or m.refunded > 0]
     return _outputs(lines, [d for _, pool in pools for d in pool.debits], leftovers, log)
 
