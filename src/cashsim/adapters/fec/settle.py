@@ -31,7 +31,7 @@ The payment date of an invoice is therefore the date of the bank lines that sett
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
@@ -126,37 +126,49 @@ def _fill(sources: list, targets: list, book: Callable[[Any, Any, int], None]) -
                 i += 1
 
 
-@dataclass(eq=False, slots=True)
-class _Unit:
-    """What settles together: a lettering group, or a customer's pool; ``key``: its position in the log."""
+@dataclass(slots=True)
+class _Units:
+    """What settles together, unit by unit: a lettering group, or a customer's pool, as the ranges [d0, d1) and
+    [m0, m1) of the lists of every debit item and every move (a customer's pool: all of its own, its unlettered lines
+    first, then its groups'); ``key``: its position in the log. Columns of ints rather than an object or lists per
+    unit: nothing that lives long for the garbage collector to follow (fewer of its rounds)."""
 
-    debits: list[_Open]
-    moves: list[_Move]
-    key: int
+    d0: list[int] = field(default_factory=list)
+    d1: list[int] = field(default_factory=list)
+    m0: list[int] = field(default_factory=list)
+    m1: list[int] = field(default_factory=list)
+    key: list[int] = field(default_factory=list)
+
+    def add(self, d0: int, d1: int, m0: int, m1: int, key: int) -> None:
+        for column, value in ((self.d0, d0), (self.d1, d1), (self.m0, m0), (self.m1, m1), (self.key, key)):
+            column.append(value)
+
+    def __iter__(self) -> Iterator[tuple[int, int, int, int, int]]:
+        return zip(self.d0, self.d1, self.m0, self.m1, self.key, strict=True)
 
 
-def _settle(units: list[_Unit], log: _Log) -> None:
+def _settle(units: _Units, debits: list[_Open], moves: list[_Move], log: _Log) -> None:
     """Steps 1-5 of the module docstring for each unit, in place; step 4 in one allocation for all of them."""
-    for u in units:
-        log.unit = u.key
-        _before_payments(u.debits, u.moves, log)
-    _payments(units, log)
-    for u in units:
-        log.unit = u.key
-        _after_payments(u.debits, u.moves, log)
+    for d0, d1, m0, m1, key in units:
+        log.unit = key
+        _before_payments(debits[d0:d1], moves[m0:m1], log)
+    _payments(units, debits, moves, log)
+    for d0, d1, m0, m1, key in units:
+        log.unit = key
+        _after_payments(debits[d0:d1], moves[m0:m1], log)
 
 
-def _payments(units: list[_Unit], log: _Log) -> None:
+def _payments(units: _Units, debits: list[_Open], moves: list[_Move], log: _Log) -> None:
     """Step 4: each unit's payments to its open debit items, one call of the ledger's allocation (a unit is a
     customer there: :func:`cashsim.ledger.allocation.replay`, the replay behind ``allocate_oldest_due_first``, with
     the amounts in cents as they are here)."""
     pays, items, pay_unit, unit = [], [], [], []
-    for i, u in enumerate(units):
-        for m in u.moves:
+    for i, (d0, d1, m0, m1, _) in enumerate(units):
+        for m in moves[m0:m1]:
             if m.kind == "payment" and m.rem > 0:
                 pays.append(m)
                 pay_unit.append(i)
-        for d in u.debits:
+        for d in debits[d0:d1]:
             if d.rem > 0:
                 items.append(d)
                 unit.append(i)
@@ -173,7 +185,7 @@ def _payments(units: list[_Unit], log: _Log) -> None:
     done = replay(unit, issue, _ns([d.due for d in items]), np.full(n, np.datetime64("NaT"), "datetime64[ns]"),
                   np.array([d.rem for d in items], np.int64), np.zeros(n), pay_unit, pay_date,
                   np.array([p.rem for p in pays], np.int64), np.full(len(pays), -1))   # exact: to the cent
-    keys = [units[i].key for i in pay_unit.tolist()]
+    keys = [units.key[i] for i in pay_unit.tolist()]
     for k, j, take, at_issue in zip(done.credit.tolist(), done.item.tolist(), done.cents.tolist(),
                                     done.at_issue.tolist(), strict=True):
         p, d = pays[k], items[j]
@@ -260,36 +272,37 @@ def settle(lines: pd.DataFrame) -> Settlement:
     """
     lines = lines.assign(cents=(lines["amount"] * 100).round().astype("int64"))
     lines = lines.assign(group=group_keys(lines))
-    groups: list[_Unit] = []
-    pools: list[tuple[str, _Unit]] = []
+    groups, pools = _Units(), _Units()
+    customers: list[str] = []   # of the pools
     key = 0   # a customer's groups, then its pool: the order of the logs
+    debits: list[_Open] = []
+    moves: list[_Move] = []
     active = lines[~lines["kind"].isin(["transfer", "opening_skipped"])].sort_values(["customer_id", "group"],
                                                                                      kind="stable")
     records = zip(active.index.tolist(), *(active[c].tolist() for c in (
         "customer_id", "group", "kind", "invoice_id", "issue_date", "due_date", "date", "cents")), strict=True)
     for customer, of_customer in groupby(records, key=lambda r: r[1]):
-        pool_debits: list[_Open] = []
-        pool_moves: list[_Move] = []
+        d0, m0 = len(debits), len(moves)
         for group, of_group in groupby(of_customer, key=lambda r: r[2]):
-            debits, moves = [], []
+            g0, h0 = len(debits), len(moves)
             for line, _, _, kind, invoice_id, issue, due, date, cents in of_group:
                 if kind in DEBIT_KINDS:
                     debits.append(_Open(line, invoice_id, issue, due, cents, cents))
                 else:
                     moves.append(_Move(line, kind, date, abs(cents), invoice_id, issue))
             if group:
-                groups.append(_Unit(debits, moves, key))
+                groups.add(g0, len(debits), h0, len(moves), key)
                 key += 1
-            pool_debits += debits
-            pool_moves += moves
-        pools.append((customer, _Unit(pool_debits, pool_moves, key)))
+        pools.add(d0, len(debits), m0, len(moves), key)
+        customers.append(customer)
         key += 1
     log = _Log()
-    _settle(groups, log)                       # the groups of every customer, then every customer's pool
-    _settle([pool for _, pool in pools], log)
+    _settle(groups, debits, moves, log)        # the groups of every customer, then every customer's pool
+    _settle(pools, debits, moves, log)
     log = log.in_order()
-    leftovers = [(customer, m) for customer, pool in pools for m in pool.moves if m.rem > 0 or m.refunded > 0]
-    return _outputs(lines, [d for _, pool in pools for d in pool.debits], leftovers, log)
+    leftovers = [(customer, m) for customer, m0, m1 in zip(customers, pools.m0, pools.m1, strict=True)
+                 for m in moves[m0:m1] if m.rem > 0 or m.refunded > 0]
+    return _outputs(lines, debits, leftovers, log)
 
 
 def _outputs(lines: pd.DataFrame, debits: list[_Open], leftovers: list[tuple[str, _Move]], log: _Log) -> Settlement:
