@@ -218,10 +218,14 @@ def _before_payments(debits: list[_Open], moves: list[_Move], log: _Log) -> None
     def cancel(r: _Move, p: _Move, take: int) -> None:
         log.allocate(r, "refund of a payment", "", -take, r.date, p.line)
 
-    _fill(refunds, notes, refund_note)                                                   # 1
-    _fill([n for n in notes if n.rem > 0], _due_order(debits), net)                      # 2
-    pays = [m for m in moves if m.kind == "payment"]
-    _fill(_by_date(refunds), _by_date(pays, reverse=True), cancel)                       # 3
+    if refunds:   # (each step only where it has something to pour: no sorting for nothing)
+        _fill(refunds, notes, refund_note)                                               # 1
+    notes = [n for n in notes if n.rem > 0]
+    if notes:
+        _fill(notes, _due_order(debits), net)                                            # 2
+    refunds = _by_date(refunds)
+    if refunds:
+        _fill(refunds, _by_date([m for m in moves if m.kind == "payment"], reverse=True), cancel)   # 3
 
 
 def _after_payments(debits: list[_Open], moves: list[_Move], log: _Log) -> None:
@@ -234,7 +238,9 @@ def _after_payments(debits: list[_Open], moves: list[_Move], log: _Log) -> None:
             d.credited += take
             log.allocate(w, "partial write-off netted into the invoice", d.invoice_id, take, w.date)
 
-    _fill(_by_date([m for m in moves if m.kind == "write_off"]), _due_order(debits), write_off)   # 5
+    write_offs = _by_date([m for m in moves if m.kind == "write_off"])
+    if write_offs:
+        _fill(write_offs, _due_order(debits), write_off)                                 # 5
 
 
 def group_keys(lines: pd.DataFrame) -> pd.Series:
