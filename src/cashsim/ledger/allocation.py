@@ -159,13 +159,6 @@ def replay(item_customer: np.ndarray, issue: np.ndarray, due: np.ndarray, closed
     l_credit: list[int] = []
     l_cents: list[int] = []
 
-    def give(k: int, j: int, take: int, stated: bool, at_issue: bool) -> None:
-        p_credit.append(k)
-        p_item.append(j)
-        p_cents.append(take)
-        p_stated.append(stated)
-        p_issue.append(at_issue)
-
     heap: list[int] = []  # the oldest-due ranks of the customer's issued items, open or not yet seen to be closed
     waiting: deque[int] = deque()  # the customer's credits waiting for an item, oldest first
     left_of: dict[int, int] = {}  # waiting credit -> cents still unallocated
@@ -180,7 +173,11 @@ def replay(item_customer: np.ndarray, issue: np.ndarray, due: np.ndarray, closed
                 k = waiting[0]
                 take = min(left_of[k], whole(j))
                 take_from(j, take)
-                give(k, j, take, False, True)
+                p_credit.append(k)
+                p_item.append(j)
+                p_cents.append(take)
+                p_stated.append(False)
+                p_issue.append(True)
                 left_of[k] -= take
                 if left_of[k] <= 0:
                     waiting.popleft()
@@ -202,7 +199,11 @@ def replay(item_customer: np.ndarray, issue: np.ndarray, due: np.ndarray, closed
                 take = left if left / 100 <= (owed_l[j] / 100 if r is None else r) + tol_l[j] else max(whole(j), 0)
                 if take > 0:
                     take_from(j, take)
-                    give(k, j, take, True, False)
+                    p_credit.append(k)
+                    p_item.append(j)
+                    p_cents.append(take)
+                    p_stated.append(True)
+                    p_issue.append(False)
                 left -= take
             back = None  # items given to but still open: not again for this credit
             while left > 0 and heap:
@@ -212,7 +213,11 @@ def replay(item_customer: np.ndarray, issue: np.ndarray, due: np.ndarray, closed
                     continue
                 take = min(left, whole(j))
                 take_from(j, take)
-                give(k, j, take, False, False)
+                p_credit.append(k)
+                p_item.append(j)
+                p_cents.append(take)
+                p_stated.append(False)
+                p_issue.append(False)
                 left -= take
                 if left > 0:
                     back = (back or []) + [heappop(heap)]

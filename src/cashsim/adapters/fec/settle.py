@@ -186,14 +186,16 @@ def _payments(units: _Units, debits: list[_Open], moves: list[_Move], log: _Log)
                   np.array([d.rem for d in items], np.int64), np.zeros(n), pay_unit, pay_date,
                   np.array([p.rem for p in pays], np.int64), np.full(len(pays), -1))   # exact: to the cent
     keys = [units.key[i] for i in pay_unit.tolist()]
+    payments, allocations = log.payments, log.allocations
+    log.payment_units += [keys[k] for k in done.credit.tolist()]   # each piece logs one payment, one allocation
+    log.allocation_units += [keys[k] for k in done.credit.tolist()]
     for k, j, take, at_issue in zip(done.credit.tolist(), done.item.tolist(), done.cents.tolist(),
                                     done.at_issue.tolist(), strict=True):
         p, d = pays[k], items[j]
         date = d.issue if at_issue else p.date
         p.rem, d.rem = p.rem - take, d.rem - take
-        key = keys[k]
-        log.pay(d.invoice_id, date, take, p.line, key)
-        log.allocate(p, "payment", d.invoice_id, take, date, -1, key)
+        payments.append((d.invoice_id, date, take, p.line))
+        allocations.append((p.line, "payment", d.invoice_id, take, date, -1))
 
 
 def _ns(dates: list[pd.Timestamp]) -> np.ndarray:
