@@ -12,6 +12,8 @@ Each line prints the figure, its goal, the ratio figure / goal and PASS or MISS,
   end (goal < 60 s) -- both call ``cashsim.panel`` / ``cashsim.report``.
 * ``cache``: :func:`cashsim.pipeline.prepare` on the demo with an empty fit cache (cold: fit, book, store) and
   with the entry stored (warm: read back); goal warm at least 5x faster than cold (ratio = 5 x warm / cold).
+* ``ledger``: reading the ledger, as every command does: ``read_fec`` on the demo written as a 4-year FEC (goal:
+  within the 1.7 s CPU it took before the FEC used the ledger's allocation) and ``read_ledger`` on the demo.
 
 Timings stay out of the test suite. ``python -m benchmarks engine memory`` runs a subset.
 """

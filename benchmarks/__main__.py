@@ -1,5 +1,5 @@
 """Run the benchmarks: ``python -m benchmarks [engine] [dask] [memory] [fit] [panel] [report] [cache]
-[panel-browser] [levers]`` (all by default)."""
+[panel-browser] [levers] [ledger]`` (all by default)."""
 
 from __future__ import annotations
 
@@ -262,6 +262,32 @@ def bench_levers() -> None:
          f"{ends[1]:.1f} s; load average {os.getloadavg()[0]:.1f}")
 
 
+#: Reading the demo written as a 4-year FEC took 1.7 s CPU before the FEC reader used the ledger's allocation.
+LEDGER_FEC_GOAL = 1.7
+
+
+def bench_ledger() -> None:
+    """Reading the ledger, which every command does first: ``read_ledger`` on the demo company's tables, and
+    ``read_fec`` on the demo written as a 4-year FEC (its payments allocated by ``ledger.allocation.replay``); CPU
+    seconds, best of 3 (a shared machine), against the FEC read's CPU before it used the ledger's allocation."""
+    from cashsim.adapters.fec import read_fec, write_fec
+    from cashsim.demo import demo_company, demo_tables
+    from cashsim.ledger import read_ledger
+
+    demo = demo_company()
+    tables = demo_tables()
+    with tempfile.TemporaryDirectory() as folder:
+        files = write_fec(demo.ledger, Path(folder), as_of=demo.as_of, year_end="12-31", siren="552100554")
+        read_fec(files)   # imports and first calls out of the timing
+        fec = min((timed(lambda: read_fec(files)) for _ in range(3)), key=lambda t: t[1])
+        n_fec = len(read_fec(files).invoices)
+    ledger = min((timed(lambda: read_ledger(**tables)) for _ in range(3)), key=lambda t: t[1])
+    line("ledger", f"FEC {fec[1]:.2f} s CPU, demo {ledger[1]:.2f} s", f"<= {LEDGER_FEC_GOAL} s CPU",
+         fec[1] / LEDGER_FEC_GOAL, f"read_fec on the demo as FEC ({len(files)} files, {n_fec:,} invoices) CPU "
+         f"{fec[1]:.2f} s wall {fec[0]:.2f} s; read_ledger on the demo ({len(demo.ledger.invoices):,} invoices) CPU "
+         f"{ledger[1]:.2f} s wall {ledger[0]:.2f} s; load average {os.getloadavg()[0]:.1f}")
+
+
 def bench_panel_browser() -> None:
     from benchmarks.panel_browser import bench_panel_browser as run
 
@@ -269,7 +295,8 @@ def bench_panel_browser() -> None:
 
 
 BENCHES = {"engine": bench_engine, "dask": bench_dask, "memory": bench_memory, "fit": bench_fit, "panel": bench_panel,
-           "report": bench_report, "cache": bench_cache, "panel-browser": bench_panel_browser, "levers": bench_levers}
+           "report": bench_report, "cache": bench_cache, "panel-browser": bench_panel_browser, "levers": bench_levers,
+           "ledger": bench_ledger}
 
 
 def main(argv: list[str]) -> int:

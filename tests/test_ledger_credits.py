@@ -224,3 +224,29 @@ def test_credits_conserve_money_look_nothing_ahead_and_wait_only_when_nothing_is
         in_credit = led.known_at(as_of).customer_credits["customer_id"]
         still_open = positive[positive["status"].isin(["open_not_due", "overdue"])]
         assert not still_open["customer_id"].isin(in_credit).any(), "a credit waits while an invoice is open"
+
+
+def test_allocation_counts_in_cents_and_rounds_an_odd_amount_on_its_first_allocation():
+    """Integer cents: three credits of 0.10 settle an item of 0.30 exactly (the fourth is left over, not 0.1 minus a
+    float's dust), and an item owing 100.004 is rounded to the cent the first time something is given to it."""
+    items = pd.DataFrame({"item_id": ["A", "B"], "customer_id": ["C1", "C2"],
+                          "issue_date": pd.to_datetime(["2026-01-01", "2026-01-01"]),
+                          "due_date": pd.to_datetime(["2026-01-31", "2026-01-31"]), "amount": [0.3, 100.004]})
+    credits = pd.DataFrame({"credit_id": ["p1", "p2", "p3", "p4", "q1", "q2", "q3"],
+                            "customer_id": ["C1"] * 4 + ["C2"] * 3,
+                            "date": pd.to_datetime(["2026-02-01"] * 7),
+                            "amount": [0.1, 0.1, 0.1, 0.1, 60.0, 40.0, 0.01]})
+    for exact in (True, False):
+        out = allocate_oldest_due_first(items, credits, exact=exact)
+        assert out.allocations[["credit_id", "item_id", "amount"]].values.tolist() == [
+            ["p1", "A", 0.1], ["p2", "A", 0.1], ["p3", "A", 0.1], ["q1", "B", 60.0], ["q2", "B", 40.0]]
+        assert out.leftover[["credit_id", "amount"]].values.tolist() == [["p4", 0.1], ["q3", 0.01]]
+
+
+def test_allocation_needs_dates():
+    items = pd.DataFrame({"item_id": ["A"], "customer_id": "C1", "issue_date": pd.to_datetime(["2026-01-01"]),
+                          "due_date": pd.to_datetime([None]), "amount": [10.0]})
+    credits = pd.DataFrame({"credit_id": ["p"], "customer_id": "C1", "date": pd.to_datetime(["2026-02-01"]),
+                            "amount": [5.0]})
+    with pytest.raises(ValueError, match="NaT"):
+        allocate_oldest_due_first(items, credits)

@@ -13,9 +13,10 @@ code was then reused by a later year and each file's part is its own group.
    reduce the invoice's amount (not cash; ``credited`` says how much), the rest stays an open credit note;
 3. refunds left cancel the latest payments (an overpayment sent back);
 4. payments settle the open debit items by the ledger's rule (:func:`cashsim.ledger.allocate_oldest_due_first`,
-   the one allocation of cashsim): in date order, each goes to the items issued by its date, oldest due first,
-   at its own date; what they cannot take waits for the next items, at their issue date (an advance, *acompte*,
-   settles the invoice the day it is issued); to the cent (``exact``), not within the payment tolerance;
+   the one allocation of cashsim, called on the cents: :func:`cashsim.ledger.allocation.replay`): in date order,
+   each goes to the items issued by its date, oldest due first, at its own date; what they cannot take waits for the
+   next items, at their issue date (an advance, *acompte*, settles the invoice the day it is issued); to the cent
+   (``exact``), not within the payment tolerance;
 5. write-offs (OD credits against 654) close the open items oldest due first: an item they cover in full gets the
    write-off's date as ``write_off_date``; a part of an item, or a remainder within the ledger's payment tolerance
    (the invoice counts as paid), is netted into its amount.
@@ -30,21 +31,23 @@ The payment date of an invoice is therefore the date of the bank lines that sett
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
-from cashsim.ledger import allocate_oldest_due_first, payment_tolerance
+from cashsim.ledger import payment_tolerance
+from cashsim.ledger.allocation import replay
 
 DEBIT_KINDS = ("invoice", "other_debit", "opening_debit")
 NOTE_KINDS = ("credit_note", "opening_credit")
 CASH_ON_ACCOUNT = "cash on account, nothing open to allocate"
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Open:
     """A debit item (invoice, other debit, opening item): amounts in cents."""
 
@@ -58,7 +61,7 @@ class _Open:
     write_off: pd.Timestamp | None = None
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class _Move:
     """A line still to place: a credit note, payment, refund or write-off (``rem`` > 0, cents)."""
 
@@ -71,14 +74,33 @@ class _Move:
     refunded: int = 0
 
 
-@dataclass
+@dataclass(slots=True)
 class _Log:
+    """The payments and allocations, each with the position of the unit it comes from (``unit``: the one being
+    settled): :meth:`in_order` puts them in the order of the units (a customer's groups, then its pool)."""
+
     payments: list[tuple] = field(default_factory=list)      # invoice_id, date, cents, line
     allocations: list[tuple] = field(default_factory=list)   # line, kind, invoice_id, cents, date, other line
+    payment_units: list[int] = field(default_factory=list)
+    allocation_units: list[int] = field(default_factory=list)
+    unit: int = 0
+
+    def pay(self, invoice_id: str, date: pd.Timestamp, cents: int, line: int, unit: int | None = None) -> None:
+        self.payments.append((invoice_id, date, cents, line))
+        self.payment_units.append(self.unit if unit is None else unit)
 
     def allocate(self, move: _Move, what: str, invoice_id: str, cents: int, date: pd.Timestamp,
-                 other: int = -1) -> None:
+                 other: int = -1, unit: int | None = None) -> None:
         self.allocations.append((move.line, what, invoice_id, cents, date, other))
+        self.allocation_units.append(self.unit if unit is None else unit)
+
+    def in_order(self) -> _Log:
+        """The entries unit by unit, each unit's in the order they were made."""
+        def by_unit(units: list[int]) -> list[int]:
+            return sorted(range(len(units)), key=units.__getitem__)
+
+        return _Log([self.payments[i] for i in by_unit(self.payment_units)],
+                    [self.allocations[i] for i in by_unit(self.allocation_units)])
 
 
 def _due_order(items: list[_Open]) -> list[_Open]:
@@ -104,43 +126,80 @@ def _fill(sources: list, targets: list, book: Callable[[Any, Any, int], None]) -
                 i += 1
 
 
-@dataclass(eq=False)
-class _Unit:
-    """What settles together: a lettering group, or a customer's pool; its own log."""
+@dataclass(slots=True)
+class _Units:
+    """What settles together, unit by unit: a lettering group, or a customer's pool, as the ranges [d0, d1) and
+    [m0, m1) of the lists of every debit item and every move (a customer's pool: all of its own, its unlettered lines
+    first, then its groups'); ``key``: its position in the log. Columns of ints rather than an object or lists per
+    unit: nothing that lives long for the garbage collector to follow (fewer of its rounds)."""
 
-    debits: list[_Open]
-    moves: list[_Move]
-    log: _Log = field(default_factory=_Log)
+    d0: list[int] = field(default_factory=list)
+    d1: list[int] = field(default_factory=list)
+    m0: list[int] = field(default_factory=list)
+    m1: list[int] = field(default_factory=list)
+    key: list[int] = field(default_factory=list)
+
+    def add(self, d0: int, d1: int, m0: int, m1: int, key: int) -> None:
+        for column, value in ((self.d0, d0), (self.d1, d1), (self.m0, m0), (self.m1, m1), (self.key, key)):
+            column.append(value)
+
+    def __iter__(self) -> Iterator[tuple[int, int, int, int, int]]:
+        return zip(self.d0, self.d1, self.m0, self.m1, self.key, strict=True)
 
 
-def _settle(units: list[_Unit]) -> None:
+def _settle(units: _Units, debits: list[_Open], moves: list[_Move], log: _Log) -> None:
     """Steps 1-5 of the module docstring for each unit, in place; step 4 in one allocation for all of them."""
-    for u in units:
-        _before_payments(u.debits, u.moves, u.log)
-    _payments(units)
-    for u in units:
-        _after_payments(u.debits, u.moves, u.log)
+    for d0, d1, m0, m1, key in units:
+        log.unit = key
+        _before_payments(debits[d0:d1], moves[m0:m1], log)
+    _payments(units, debits, moves, log)
+    for d0, d1, m0, m1, key in units:
+        log.unit = key
+        _after_payments(debits[d0:d1], moves[m0:m1], log)
 
 
-def _payments(units: list[_Unit]) -> None:
+def _payments(units: _Units, debits: list[_Open], moves: list[_Move], log: _Log) -> None:
     """Step 4: each unit's payments to its open debit items, one call of the ledger's allocation (a unit is a
-    customer there); amounts go through it in euros and come back in cents."""
-    pays = [(i, m) for i, u in enumerate(units) for m in _by_date([m for m in u.moves if m.kind == "payment"])]
-    items = [(i, d) for i, u in enumerate(units) for d in sorted(u.debits, key=lambda d: d.line) if d.rem > 0]
+    customer there: :func:`cashsim.ledger.allocation.replay`, the replay behind ``allocate_oldest_due_first``, with
+    the amounts in cents as they are here)."""
+    pays, items, pay_unit, unit = [], [], [], []
+    for i, (d0, d1, m0, m1, _) in enumerate(units):
+        for m in moves[m0:m1]:
+            if m.kind == "payment" and m.rem > 0:
+                pays.append(m)
+                pay_unit.append(i)
+        for d in debits[d0:d1]:
+            if d.rem > 0:
+                items.append(d)
+                unit.append(i)
     if not pays or not items:
         return
-    out = allocate_oldest_due_first(
-        pd.DataFrame({"item_id": range(len(items)), "customer_id": [i for i, _ in items],
-                      "issue_date": [d.issue for _, d in items], "due_date": [d.due for _, d in items],
-                      "amount": [d.rem / 100 for _, d in items]}),
-        pd.DataFrame({"credit_id": range(len(pays)), "customer_id": [i for i, _ in pays],
-                      "date": [p.date for _, p in pays], "amount": [p.rem / 100 for _, p in pays]}), exact=True)
-    a = out.allocations
-    for k, j, date, amount in zip(a["credit_id"], a["item_id"], a["date"], a["amount"], strict=True):
-        (i, p), d, take, date = pays[k], items[j][1], round(amount * 100), pd.Timestamp(date)
+    pay_unit, unit = np.array(pay_unit), np.array(unit)
+    pay_date, issue = _ns([p.date for p in pays]), _ns([d.issue for d in items])
+    # each unit's payments by date then line, its items by line (ties in the allocation go by input order)
+    by_date = np.lexsort((np.array([p.line for p in pays]), pay_date, pay_unit))
+    by_line = np.lexsort((np.array([d.line for d in items]), unit))
+    pays, pay_date, pay_unit = [pays[k] for k in by_date.tolist()], pay_date[by_date], pay_unit[by_date]
+    items, issue, unit = [items[j] for j in by_line.tolist()], issue[by_line], unit[by_line]
+    n = len(items)
+    done = replay(unit, issue, _ns([d.due for d in items]), np.full(n, np.datetime64("NaT"), "datetime64[ns]"),
+                  np.array([d.rem for d in items], np.int64), np.zeros(n), pay_unit, pay_date,
+                  np.array([p.rem for p in pays], np.int64), np.full(len(pays), -1))   # exact: to the cent
+    keys = [units.key[i] for i in pay_unit.tolist()]
+    payments, allocations = log.payments, log.allocations
+    log.payment_units += [keys[k] for k in done.credit.tolist()]   # each piece logs one payment, one allocation
+    log.allocation_units += [keys[k] for k in done.credit.tolist()]
+    for k, j, take, at_issue in zip(done.credit.tolist(), done.item.tolist(), done.cents.tolist(),
+                                    done.at_issue.tolist(), strict=True):
+        p, d = pays[k], items[j]
+        date = d.issue if at_issue else p.date
         p.rem, d.rem = p.rem - take, d.rem - take
-        units[i].log.payments.append((d.invoice_id, date, take, p.line))
-        units[i].log.allocate(p, "payment", d.invoice_id, take, date)
+        payments.append((d.invoice_id, date, take, p.line))
+        allocations.append((p.line, "payment", d.invoice_id, take, date, -1))
+
+
+def _ns(dates: list[pd.Timestamp]) -> np.ndarray:
+    return pd.DatetimeIndex(dates).as_unit("ns").to_numpy()
 
 
 def _before_payments(debits: list[_Open], moves: list[_Move], log: _Log) -> None:
@@ -151,7 +210,7 @@ def _before_payments(debits: list[_Open], moves: list[_Move], log: _Log) -> None
     def refund_note(r: _Move, n: _Move, take: int) -> None:
         n.refunded += take
         date = max(r.date, n.issue)
-        log.payments.append((n.invoice_id, date, -take, r.line))
+        log.pay(n.invoice_id, date, -take, r.line)
         log.allocate(r, "refund of a credit note", n.invoice_id, -take, date)
 
     def net(n: _Move, d: _Open, take: int) -> None:
@@ -161,10 +220,14 @@ def _before_payments(debits: list[_Open], moves: list[_Move], log: _Log) -> None
     def cancel(r: _Move, p: _Move, take: int) -> None:
         log.allocate(r, "refund of a payment", "", -take, r.date, p.line)
 
-    _fill(refunds, notes, refund_note)                                                   # 1
-    _fill([n for n in notes if n.rem > 0], _due_order(debits), net)                      # 2
-    pays = [m for m in moves if m.kind == "payment"]
-    _fill(_by_date(refunds), _by_date(pays, reverse=True), cancel)                       # 3
+    if refunds:   # (each step only where it has something to pour: no sorting for nothing)
+        _fill(refunds, notes, refund_note)                                               # 1
+    notes = [n for n in notes if n.rem > 0]
+    if notes:
+        _fill(notes, _due_order(debits), net)                                            # 2
+    refunds = _by_date(refunds)
+    if refunds:
+        _fill(refunds, _by_date([m for m in moves if m.kind == "payment"], reverse=True), cancel)   # 3
 
 
 def _after_payments(debits: list[_Open], moves: list[_Move], log: _Log) -> None:
@@ -177,7 +240,9 @@ def _after_payments(debits: list[_Open], moves: list[_Move], log: _Log) -> None:
             d.credited += take
             log.allocate(w, "partial write-off netted into the invoice", d.invoice_id, take, w.date)
 
-    _fill(_by_date([m for m in moves if m.kind == "write_off"]), _due_order(debits), write_off)   # 5
+    write_offs = _by_date([m for m in moves if m.kind == "write_off"])
+    if write_offs:
+        _fill(write_offs, _due_order(debits), write_off)                                 # 5
 
 
 def group_keys(lines: pd.DataFrame) -> pd.Series:
@@ -215,35 +280,37 @@ def settle(lines: pd.DataFrame) -> Settlement:
     """
     lines = lines.assign(cents=(lines["amount"] * 100).round().astype("int64"))
     lines = lines.assign(group=group_keys(lines))
-    groups: list[_Unit] = []
-    pools: list[tuple[str, _Unit]] = []
-    in_order: list[_Unit] = []   # a customer's groups, then its pool: the order of the logs
+    groups, pools = _Units(), _Units()
+    customers: list[str] = []   # of the pools
+    key = 0   # a customer's groups, then its pool: the order of the logs
+    debits: list[_Open] = []
+    moves: list[_Move] = []
     active = lines[~lines["kind"].isin(["transfer", "opening_skipped"])].sort_values(["customer_id", "group"],
                                                                                      kind="stable")
     records = zip(active.index.tolist(), *(active[c].tolist() for c in (
         "customer_id", "group", "kind", "invoice_id", "issue_date", "due_date", "date", "cents")), strict=True)
     for customer, of_customer in groupby(records, key=lambda r: r[1]):
-        pool_debits: list[_Open] = []
-        pool_moves: list[_Move] = []
+        d0, m0 = len(debits), len(moves)
         for group, of_group in groupby(of_customer, key=lambda r: r[2]):
-            debits, moves = [], []
+            g0, h0 = len(debits), len(moves)
             for line, _, _, kind, invoice_id, issue, due, date, cents in of_group:
                 if kind in DEBIT_KINDS:
                     debits.append(_Open(line, invoice_id, issue, due, cents, cents))
                 else:
                     moves.append(_Move(line, kind, date, abs(cents), invoice_id, issue))
             if group:
-                groups.append(_Unit(debits, moves))
-                in_order.append(groups[-1])
-            pool_debits += debits
-            pool_moves += moves
-        pools.append((customer, _Unit(pool_debits, pool_moves)))
-        in_order.append(pools[-1][1])
-    _settle(groups)                            # the groups of every customer, then every customer's pool
-    _settle([pool for _, pool in pools])
-    log = _Log([p for u in in_order for p in u.log.payments], [a for u in in_order for a in u.log.allocations])
-    leftovers = [(customer, m) for customer, pool in pools for m in pool.moves if m.rem > 0 or m.refunded > 0]
-    return _outputs(lines, [d for _, pool in pools for d in pool.debits], leftovers, log)
+                groups.add(g0, len(debits), h0, len(moves), key)
+                key += 1
+        pools.add(d0, len(debits), m0, len(moves), key)
+        customers.append(customer)
+        key += 1
+    log = _Log()
+    _settle(groups, debits, moves, log)        # the groups of every customer, then every customer's pool
+    _settle(pools, debits, moves, log)
+    log = log.in_order()
+    leftovers = [(customer, m) for customer, m0, m1 in zip(customers, pools.m0, pools.m1, strict=True)
+                 for m in moves[m0:m1] if m.rem > 0 or m.refunded > 0]
+    return _outputs(lines, debits, leftovers, log)
 
 
 def _outputs(lines: pd.DataFrame, debits: list[_Open], leftovers: list[tuple[str, _Move]], log: _Log) -> Settlement:
