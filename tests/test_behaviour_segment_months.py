@@ -37,9 +37,10 @@ def _world(seed: int = 21, n_months: int = 36, shared_sd: float = 0.0, dev_sd: t
 
 
 def test_each_segment_recovers_its_own_month_effects_and_spread():
-    """Segment x due-month periods with a variance per segment: each segment's effects within an RMSE of 0.025 of
+    """Segment x due-month periods with a variance per segment: each segment's effects within an RMSE of 0.03 of
     the truth (sd 0.05 / 0.15 / 0.25), each segment's month sd within 35% of the truth; one effect shared by the
-    three segments misses every segment by more than 0.04."""
+    three segments misses every segment by more than 0.04. (Measured: RMSE 0.013 / 0.022 / 0.018, sd 0.057 /
+    0.134 / 0.225; shared 0.071 / 0.102 / 0.185.)"""
     y, obs, X, kw, seg, month, truth = _world()
     assert 0.04 < (~obs).mean() < 0.15
     period, per_month, per_group, groups, seg_group = _segment_periods(seg, month, ["a", "b", "c"], 30)
@@ -49,7 +50,7 @@ def test_each_segment_recovers_its_own_month_effects_and_spread():
     est[per_group, per_month] = fit.m
     centred = est - est.mean(axis=1, keepdims=True)          # the intercepts take each segment's mean month
     rmse = np.sqrt(np.mean((centred - (truth - truth.mean(axis=1, keepdims=True))) ** 2, axis=1))
-    assert np.all(rmse < 0.025), rmse
+    assert np.all(rmse < 0.03), rmse
     np.testing.assert_allclose(np.sqrt(fit.tau2_period_group), SDS, rtol=0.35)
     shared = fit_aft(y, obs, X, **kw, period=month)
     miss = np.sqrt(np.mean((shared.m[None, :] - shared.m.mean() - (truth - truth.mean(axis=1, keepdims=True)))
@@ -60,7 +61,10 @@ def test_each_segment_recovers_its_own_month_effects_and_spread():
 def test_nested_deviations_shrink_to_the_shared_effect_where_there_are_none():
     """A shared month shock (sd 0.15) and a deviation of sd 0.1 for the second segment only: fitted given the
     shared effects (``offset``), the second segment's deviations track the truth (correlation > 0.8) with a fitted
-    sd within 35% of 0.1, and the two segments without any keep a deviation variance below 0.1 of it."""
+    sd within 35% of 0.1, and the two segments without any keep a deviation variance below 0.15 of it: the shared
+    effect, fitted on all rows, carries a quarter of the second segment's deviations (150 of 600 customers), which
+    the other two see as deviations of sd about 0.025 of their own (measured: sd 0.029 / 0.098 / 0.028,
+    correlation 0.989)."""
     y, obs, X, kw, seg, month, truth = _world(seed=22, shared_sd=0.15, dev_sd=(0.0, 0.1, 0.0))
     shared = fit_aft(y, obs, X, **kw, period=month)
     period, per_month, per_group, _, _ = _segment_periods(seg, month, ["a", "b", "c"], 0)
@@ -70,8 +74,8 @@ def test_nested_deviations_shrink_to_the_shared_effect_where_there_are_none():
     true_dev = truth[1] - truth[0]
     assert np.corrcoef(d[1], true_dev)[0, 1] > 0.8
     np.testing.assert_allclose(np.sqrt(dev.tau2_period_group[1]), 0.1, rtol=0.35)
-    assert dev.tau2_period_group[0] < 0.1 * dev.tau2_period_group[1]
-    assert dev.tau2_period_group[2] < 0.1 * dev.tau2_period_group[1]
+    assert dev.tau2_period_group[0] < 0.15 * dev.tau2_period_group[1]
+    assert dev.tau2_period_group[2] < 0.15 * dev.tau2_period_group[1]
 
 
 def test_thin_segments_share_a_pooled_series():
@@ -97,7 +101,8 @@ def month_world():
 def test_the_forecast_law_reads_each_segments_own_months(month_world):
     """``segment_months="own"``: each segment gets its own month law; an invoice's location and month variance
     are its segment's estimate (a past due month) or its segment's ``tau2`` (a month to come); "shared" leaves
-    the model as it was (no segment laws); an unknown setting is refused."""
+    the model as it was (no segment laws); an unknown setting, or one combined with ``month_by_segment``, is
+    refused."""
     ledger, as_of = month_world
     plain = fit_behaviour(ledger, as_of)
     own = fit_behaviour(ledger, as_of, segment_months="own")
@@ -114,4 +119,6 @@ def test_the_forecast_law_reads_each_segments_own_months(month_world):
     np.testing.assert_array_equal(plain._month_parts(seg, due)[0], plain.month_level(due, 3))
     with pytest.raises(ModelError):
         fit_behaviour(ledger, as_of, segment_months="yes")
+    with pytest.raises(ModelError):
+        fit_behaviour(ledger, as_of, segment_months="own", month_by_segment=True)
     assert isinstance(own.segment_months["a"]["effects"], pd.Series)

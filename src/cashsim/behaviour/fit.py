@@ -138,6 +138,10 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
     >>> model = fit_behaviour(ledger, "2026-10-31")                 # doctest: +SKIP
     >>> model.customers.loc["C001", ["reliability", "reliable", "reasons"]]  # doctest: +SKIP
     """
+    if segment_months not in SEGMENT_MONTHS:
+        raise ModelError(f"segment_months must be one of {SEGMENT_MONTHS}, got {segment_months!r}")
+    if month_by_segment and segment_months != "shared":
+        raise ModelError("month_by_segment and segment_months are two ways of one thing: choose one")
     as_of = _ts(as_of)
     known = ledger.known_at(as_of)  # what was known at the end of as_of: no look-ahead below
     hist = _history(ledger, as_of)
@@ -195,8 +199,6 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
             cluster=cidx, cluster_group=cgroup, period=due_month, weights=w_use, cure=cure, family=chosen, **kw),
             scale, segments)
     period, seg_laws = due_month, {}
-    if segment_months not in SEGMENT_MONTHS:
-        raise ModelError(f"segment_months must be one of {SEGMENT_MONTHS}, got {segment_months!r}")
     seg_periods = None
     if segment_months != "shared" and len(fit.m):
         seg_periods = _segment_periods(scale, due_month, segments,
