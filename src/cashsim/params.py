@@ -128,6 +128,9 @@ class Behaviour(_Section):
     reliable_threshold: Probability = 0.8
     #: Probability that an invoice is never paid, used where write-off history is too thin (Atradius 2018: 1.3%).
     prior_never_paid: Probability = 0.013
+    #: Due-month effects: ``shared`` by all segments, each segment's ``own``, or ``nested`` (shared + a deviation
+    #: per segment); ``cashsim.behaviour.fit_behaviour``, ``segment_months``.
+    segment_months: Literal["shared", "own", "nested"] = "shared"
 
 
 class SalesPlanLine(_Section):

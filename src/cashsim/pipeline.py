@@ -102,7 +102,7 @@ def fit_settings(params: Params) -> dict[str, Any]:
     """The arguments of :func:`cashsim.behaviour.fit_behaviour` the params set (the fit cache's key holds them)."""
     b = params.behaviour
     return dict(half_life_days=b.half_life_days, grace_days=b.grace_days, reliable_threshold=b.reliable_threshold,
-                prior_never_paid=b.prior_never_paid,
+                prior_never_paid=b.prior_never_paid, segment_months=b.segment_months,
                 seed=params.simulation.seed)  # the run's seed reaches the fit too: no hidden default
 
 

@@ -63,6 +63,9 @@ class AFTFit:
     #: per loading group (segment), the factor ``lambda_g`` of the period effect (``log t += lambda_g m[period]``);
     #: empty when the effect is shared as it is (every ``lambda = 1``)
     m_loading: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    #: per period variance group (``period_var_group`` of :func:`fit_aft`), its own ``tau2``; empty when one
+    #: ``tau2_period`` serves every period
+    tau2_period_group: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
     @property
     def error_law(self) -> Any:
@@ -195,6 +198,7 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
             period: np.ndarray | None = None, weights: np.ndarray | None = None,
             cure: np.ndarray | float = 0.0, family: str = "lognormal", log_t_lower: np.ndarray | None = None,
             period_group: np.ndarray | None = None, loading_sd: float = LOADING_PRIOR_SD,
+            period_var_group: np.ndarray | None = None, offset: np.ndarray | None = None,
             start: AFTFit | None = None, max_iter: int = 100, tol: float = 1e-7) -> AFTFit:
     """Censored maximum likelihood for an AFT (log-normal or Weibull) with empirical-Bayes random intercepts.
 
@@ -209,6 +213,11 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
     ``lambda = 1`` for the group of largest weight (the reference: ``m`` is in its units) and a prior
     ``lambda_g ~ N(1, loading_sd^2)`` (a thin group stays near 1); the free ``lambda_g`` join the joint step (1)
     below (Gauss-Newton: the period design scaled by ``lambda``, the loadings' design ``m[period]`` on their rows).
+    ``period_var_group``: each period's variance group (e.g. the segment of a segment x due-month period): the
+    periods of group ``k`` are ``N(0, tau_p[k]^2)``, each ``tau_p[k]^2`` by marginal likelihood as the customers'
+    ``tau_s^2`` (``AFTFit.tau2_period_group``; ``tau2_period`` is then their mean weighted by periods).
+    ``offset``: a known term of each row's location (``log t += offset``), e.g. a shared month effect under
+    segment deviations.
     ``start``: a fit of the same rows whose estimates start this one (every ``lambda`` starts at 1).
 
     Each iteration: (1) one joint Newton step on ``(beta, u)`` for the penalised log-likelihood
@@ -248,7 +257,14 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
     period = np.asarray(period, int) if has_per else np.zeros(n, int)
     n_per = int(period.max()) + 1 if has_per else 0
     mper = np.zeros(max(n_per, 1))
-    tau2_p = 0.05
+    pvg = np.zeros(max(n_per, 1), int) if period_var_group is None else np.asarray(period_var_group, int)
+    n_pvg = int(pvg.max()) + 1 if len(pvg) else 1
+    tau2_p = np.full(n_pvg, 0.05)
+    grouped_var = has_per and period_var_group is not None
+
+    def tau2_per():
+        """Each period's prior variance (one scalar without variance groups: main's arithmetic, bit for bit)."""
+        return tau2_p[pvg] if grouped_var else tau2_p[0]
     has_lam = has_per and period_group is not None
     pgroup = np.asarray(period_group, int) if has_lam else np.zeros(n, int)
     n_lam = int(pgroup.max()) + 1 if has_lam else 1
@@ -263,6 +279,7 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
     n0, n1 = (int(v) for v in np.searchsorted(kind[order], [1, 2]))
     y, obs, X, w, scale, cure, cluster, period, pgroup = (a[order] for a in (y, obs, X, w, scale, cure, cluster,
                                                                             period, pgroup))
+    off = None if offset is None else np.asarray(offset, float)[order]
     lower = None if lower is None else lower[order]
     # sparse indicators (customer, month, customer x month) for the sums of the Newton system: one pass each
     rows = np.arange(n)
@@ -284,7 +301,9 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
         if has_re:
             u, tau2 = start.u.copy(), start.tau2.copy()
         if has_per:
-            mper, tau2_p = start.m.copy(), start.tau2_period
+            mper = start.m.copy()
+            tau2_p = start.tau2_period_group.copy() if len(start.tau2_period_group) == n_pvg \
+                else np.full(n_pvg, start.tau2_period)
 
     def period_term(mm, ll_=None):
         """Each row's period effect ``lambda_g m[period]`` (``ll_``: the loadings, default the current ones)."""
@@ -295,6 +314,8 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
     def penalised(b, uu, ls, mm, ll_=None):
         sig = np.exp(ls)[scale]
         eta = X @ b + (uu[cluster] if has_re else 0.0) + period_term(mm, ll_)
+        if off is not None:
+            eta = eta + off
         ll, d1, d2, ds = _sorted_terms(y, eta, sig, w, cure, family, lower, n0, n1)
         return ll.sum() - penalty(uu, mm, ll_), d1, d2, ds
 
@@ -303,7 +324,9 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
         pen = 0.5 * np.sum(uu * uu / tau2[cgroup]) if has_re else 0.0
         if has_lam:
             pen += 0.5 * np.sum((((lam if ll_ is None else ll_) - 1.0) / loading_sd) ** 2)
-        return pen + (0.5 * np.sum(mm * mm) / tau2_p if has_per else 0.0)
+        if not has_per:
+            return pen
+        return pen + (0.5 * np.sum(mm * mm / tau2_p[pvg]) if grouped_var else 0.5 * np.sum(mm * mm) / tau2_p[0])
 
     obj, d1, d2, ds = penalised(beta, u, log_sig, mper)
     converged = False
@@ -317,9 +340,9 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
         q = p
         lr = lam[pgroup] if has_lam else None       # the period design, scaled by each row's loading
         if has_per:  # the period effects join the dense block, with their prior on the diagonal
-            g_m = to_per @ (d1 * lr if has_lam else d1) - mper / tau2_p
+            g_m = to_per @ (d1 * lr if has_lam else d1) - mper / tau2_per()
             A_bm = (to_per @ (XD * lr[:, None] if has_lam else XD)).T
-            A_mm = np.diag(to_per @ (D * lr * lr if has_lam else D) + 1.0 / tau2_p)
+            A_mm = np.diag(to_per @ (D * lr * lr if has_lam else D) + 1.0 / tau2_per())
             A = np.block([[A, A_bm], [A_bm.T, A_mm]])
             gb = np.concatenate([gb, g_m])
             q = p + n_per
@@ -379,18 +402,19 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
         if has_per:
             info_m = np.bincount(period, weights=np.maximum(-d2, 0.0) * (lam[pgroup] ** 2 if has_lam else 1.0),
                                  minlength=n_per)
-            tau2_p = float(_tau2_update(mper, info_m, np.array([tau2_p]), np.zeros(n_per, int), 1)[0])
+            tau2_p = _tau2_update(mper, info_m, tau2_p, pvg, n_pvg)
         obj += old_pen - penalty(u, mper)
         moved = max(np.max(np.abs(step * db)), np.max(np.abs(step * du)) if has_re else 0.0,
                     np.max(np.abs(step * dm)) if has_per else 0.0, np.max(np.abs(step_s)), np.max(np.abs(step_l)),
                     np.max(np.abs(tau2 - old_tau2) / (old_tau2 + 1e-12)) if has_re else 0.0,
-                    abs(tau2_p - old_tau2_p) / (old_tau2_p + 1e-12) if has_per else 0.0)
+                    np.max(np.abs(tau2_p - old_tau2_p) / (old_tau2_p + 1e-12)) if has_per else 0.0)
         if moved < tol ** 0.5 * 1e-1 and it > 2:
             converged = True
             break
     if has_re:
         sig = np.exp(log_sig)[scale]
-        _, _, d2, _ = _sorted_terms(y, X @ beta + u[cluster] + period_term(mper), sig, w, cure,
+        _, _, d2, _ = _sorted_terms(y, X @ beta + u[cluster] + period_term(mper) + (0.0 if off is None else off),
+                                    sig, w, cure,
                                     family, lower, n0, n1)
         u_var = 1.0 / (np.bincount(cluster, weights=np.maximum(-d2, 0.0), minlength=n_cl) + 1.0 / tau2[cgroup])
         # Laplace approximation of the marginal likelihood: penalised optimum - log sqrt(tau^2 * curvature)
@@ -399,12 +423,13 @@ def fit_aft(log_t: np.ndarray, observed: np.ndarray, X: np.ndarray, *, scale: np
         u_var, tau2, loglik = np.zeros(n_cl), np.zeros(n_grp), obj
     m_var = np.zeros(n_per)
     if has_per:
-        loglik -= 0.5 * n_per * np.log(tau2_p)
+        loglik -= 0.5 * float(np.sum(np.log(tau2_p[pvg]))) if grouped_var else 0.5 * n_per * np.log(tau2_p[0])
         m_var = 1.0 / (np.bincount(period, weights=np.maximum(-d2, 0.0) * (lam[pgroup] ** 2 if has_lam else 1.0),
-                                   minlength=n_per) + 1.0 / tau2_p)
+                                   minlength=n_per) + 1.0 / tau2_per())
     return AFTFit(beta=beta, sigma=np.exp(log_sig), u=u, u_var=u_var, tau2=tau2, loglik=float(loglik), n_iter=it,
-                  converged=converged, m=mper[:n_per], tau2_period=float(tau2_p) if has_per else 0.0, family=family,
-                  m_var=m_var, m_loading=lam if has_lam else np.zeros(0))
+                  converged=converged, m=mper[:n_per], tau2_period=float(np.mean(tau2_per())) if has_per else 0.0,
+                  family=family, m_var=m_var, m_loading=lam if has_lam else np.zeros(0),
+                  tau2_period_group=tau2_p if grouped_var else np.zeros(0))
 
 
 def _tau2_update(u: np.ndarray, info: np.ndarray, tau2: np.ndarray, cgroup: np.ndarray, n_grp: int) -> np.ndarray:

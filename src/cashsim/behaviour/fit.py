@@ -29,7 +29,7 @@ from cashsim.behaviour.dunning import _overdue_hazard
 from cashsim.behaviour.history import _design_columns, _history, _mode_by, _ts, recency_weights
 from cashsim.behaviour.laws import GRID
 from cashsim.behaviour.model import PayerModel
-from cashsim.behaviour.months import TYPICAL_MONTHS, _month_dynamics
+from cashsim.behaviour.months import TYPICAL_MONTHS, _month_dynamics, segment_month_laws
 from cashsim.behaviour.paydays import _payments_with_customer, _snap_windows, detect_payment_runs
 from cashsim.behaviour.rates import _direct_debit_reject_rate, _known_promises, _never_paid, _promise_keep
 from cashsim.behaviour.residuals import residual_law
@@ -39,6 +39,11 @@ from cashsim.seeding import SeedLike, rng
 
 #: Above this many invoices, the AFT family is chosen on a subsample of customers, then fitted on all.
 FAMILY_SELECTION_ROWS = 200_000
+#: ``segment_months``: a segment with fewer AFT invoices than this in its median due month has no month effects of
+#: its own; such segments share one pooled series (or, when no segment is this large, the shared effect stays).
+MIN_SEGMENT_MONTH_INVOICES = 30
+#: The ways of ``fit_behaviour(..., segment_months=...)``.
+SEGMENT_MONTHS = ("shared", "own", "nested")
 
 
 def _latest_channel(hist: pd.DataFrame) -> pd.Series:
@@ -49,12 +54,12 @@ def _latest_channel(hist: pd.DataFrame) -> pd.Series:
     return known.sort_values("issue_date").groupby("customer_id")["billing_channel"].last()
 
 
-def _with_residual_law(fit: AFTFit, h: pd.DataFrame, X: np.ndarray, cidx: np.ndarray, due_month: np.ndarray,
+def _with_residual_law(fit: AFTFit, h: pd.DataFrame, X: np.ndarray, cidx: np.ndarray, period: np.ndarray,
                        scale: np.ndarray, weights: np.ndarray, cure: np.ndarray) -> AFTFit:
     """The log-normal fit with W's law estimated from its standardised residuals, per segment
     (:mod:`cashsim.behaviour.residuals`): ``family == "empirical"``."""
     lam = fit.m_loading[scale] if len(fit.m_loading) else 1.0
-    eta = X @ fit.beta + fit.u[cidx] + (lam * fit.m[due_month] if len(fit.m) else 0.0)
+    eta = X @ fit.beta + fit.u[cidx] + (lam * fit.m[period] if len(fit.m) else 0.0)
     sig = fit.sigma[scale]
     law = residual_law((h["log_t"].to_numpy(float) - eta) / sig, h["paid"].to_numpy(bool),
                        z_lower=(h["log_lo"].to_numpy(float) - eta) / sig, weights=weights, cure=cure, group=scale)
@@ -83,9 +88,31 @@ def _segment_loadings(fit: AFTFit, refit, scale: np.ndarray, segments: list) -> 
     return (scaled if lr > threshold else fit), info
 
 
+def _segment_periods(scale: np.ndarray, due_month: np.ndarray, segments: list,
+                     min_invoices: int = MIN_SEGMENT_MONTH_INVOICES
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, list, dict] | None:
+    """The periods of due-month effects per segment (``segment_months``): each AFT row's period is its segment
+    group x due month. A segment whose median due month holds at least ``min_invoices`` AFT rows
+    is its own group; the others share one pooled group ("pooled"). Returns (row period, each period's due-month
+    index, each period's group, the group names, segment -> group), or None when fewer than two groups result
+    (the shared effect is kept)."""
+    counts = pd.crosstab(scale, due_month)
+    median = counts.where(counts > 0).median(axis=1).reindex(range(len(segments))).fillna(0.0).to_numpy()
+    own = median >= min_invoices
+    groups = [segments[i] for i in np.flatnonzero(own)] + (["pooled"] if (~own).any() else [])
+    if len(groups) < 2 or not own.any():
+        return None
+    seg_group = {s: (s if own[i] else "pooled") for i, s in enumerate(segments)}
+    row_group = pd.Index(groups).get_indexer([seg_group[s] for s in segments])[scale]
+    n_months = int(due_month.max()) + 1
+    combos, period = np.unique(row_group * n_months + due_month, return_inverse=True)
+    return period, combos % n_months, combos // n_months, groups, seg_group
+
+
 def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: int = 5,
                   reliable_threshold: float = 0.8, prior_never_paid: float = 0.013, family: str = "auto",
-                  month_by_segment: bool = False, seed: SeedLike = 0) -> PayerModel:
+                  month_by_segment: bool = False, segment_months: str = "shared", seed: SeedLike = 0
+                  ) -> PayerModel:
     """Fit payer behaviour on what ``ledger`` knew at the end of ``as_of`` (rules: :mod:`cashsim.behaviour`).
 
     ``family``: error law of the AFT, ``lognormal``, ``weibull`` or ``auto`` (both fitted, the one with the larger
@@ -96,12 +123,25 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
     ``month_by_segment``: the due-month effect scaled by segment, ``lambda_s m_month``
     (:func:`_segment_loadings`), kept only where the data support it; off (every ``lambda = 1``) by default.
 
+    ``segment_months``: ``"shared"`` (default: one due-month effect for all segments), ``"own"`` (due-month
+    effects per segment instead: :func:`_segment_periods`, the AFT's period is segment x due month, each segment's
+    months with their own variance ``tau2_month[segment]``; segments thinner than
+    :data:`MIN_SEGMENT_MONTH_INVOICES` invoices a month share a pooled series) or ``"nested"`` (the shared effect
+    plus a deviation per segment and month, ``N(0, tau2_dev[segment])``, fitted given the shared effects: a thin
+    segment's deviations shrink to 0, i.e. to the shared effect). Either way the months to come are forecast from
+    each segment's own series (:func:`cashsim.behaviour.months.segment_month_laws`). Not combined with
+    ``month_by_segment``.
+
     ``seed`` (:data:`cashsim.seeding.SeedLike`) only drives the randomised PIT of censored invoices used to estimate
     the copula strengths; :func:`cashsim.pipeline.prepare` passes the params' ``simulation.seed``.
 
     >>> model = fit_behaviour(ledger, "2026-10-31")                 # doctest: +SKIP
     >>> model.customers.loc["C001", ["reliability", "reliable", "reasons"]]  # doctest: +SKIP
     """
+    if segment_months not in SEGMENT_MONTHS:
+        raise ModelError(f"segment_months must be one of {SEGMENT_MONTHS}, got {segment_months!r}")
+    if month_by_segment and segment_months != "shared":
+        raise ModelError("month_by_segment and segment_months are two ways of one thing: choose one")
     as_of = _ts(as_of)
     known = ledger.known_at(as_of)  # what was known at the end of as_of: no look-ahead below
     hist = _history(ledger, as_of)
@@ -158,11 +198,36 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
             h["log_t"].to_numpy(), h["paid"].to_numpy(), X, scale=scale, log_t_lower=h["log_lo"].to_numpy(),
             cluster=cidx, cluster_group=cgroup, period=due_month, weights=w_use, cure=cure, family=chosen, **kw),
             scale, segments)
+    period, seg_laws = due_month, {}
+    seg_periods = None
+    if segment_months != "shared" and len(fit.m):
+        seg_periods = _segment_periods(scale, due_month, segments,
+                                       MIN_SEGMENT_MONTH_INVOICES if segment_months == "own" else 0)
+    if seg_periods is not None:
+        period, per_month, per_group, groups, seg_group = seg_periods
+        nested = segment_months == "nested"
+        start = replace(fit, m=np.zeros(len(per_month)) if nested else fit.m[per_month],
+                        tau2_period_group=np.full(len(groups), fit.tau2_period * (0.25 if nested else 1.0)))
+        shared = fit
+        fit = fit_aft(h["log_t"].to_numpy(), h["paid"].to_numpy(), X, scale=scale, log_t_lower=h["log_lo"].to_numpy(),
+                      cluster=cidx, cluster_group=cgroup, period=period, weights=w_use, cure=cure, family=chosen,
+                      period_var_group=per_group, start=start, offset=shared.m[due_month] if nested else None)
+        loading_info = {"segment_month_groups": seg_group,
+                        "tau2_month_by_group": dict(zip(groups, fit.tau2_period_group.round(6).tolist(), strict=True))}
+        if nested:   # each segment's month = shared + its deviation (posterior variances added, as independent)
+            fit = replace(fit, m=shared.m[per_month] + fit.m, m_var=shared.m_var[per_month] + fit.m_var,
+                          tau2_period_group=shared.tau2_period + fit.tau2_period_group)
+        seg_laws = segment_month_laws(fit.m, fit.m_var, fit.tau2_period_group, month_names[per_month], per_group,
+                                      groups, seg_group, as_of)
     if family == EMPIRICAL:
-        fit = _with_residual_law(fit, h, X, cidx, due_month, scale, w_use, cure)
-    month_effects, month_center, month_phi = _month_dynamics(fit.m, month_names, as_of)
-    month_var = pd.Series(fit.m_var, index=month_names).reindex(month_effects.index) if len(fit.m_var) \
-        else pd.Series(dtype=float)
+        fit = _with_residual_law(fit, h, X, cidx, period, scale, w_use, cure)
+    if seg_laws:
+        month_effects, month_center, month_phi = pd.Series(dtype=float), 0.0, 0.0
+        month_var = pd.Series(dtype=float)
+    else:
+        month_effects, month_center, month_phi = _month_dynamics(fit.m, month_names, as_of)
+        month_var = pd.Series(fit.m_var, index=month_names).reindex(month_effects.index) if len(fit.m_var) \
+            else pd.Series(dtype=float)
     resolution, post, dispute_info = _disputes(hist, as_of, weights)
     promises = _known_promises(known)
     promise_keep, promise_info = _promise_keep(promises, known.payments, hist, as_of)
@@ -186,6 +251,7 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
         month_effects=month_effects, month_center=month_center, month_persistence=month_phi,
         month_effect_var=month_var, _channel=_latest_channel(hist),
         month_loading=pd.Series(fit.m_loading, index=segments) if len(fit.m_loading) else pd.Series(dtype=float),
+        segment_months=seg_laws,
     )
     # reminders (dunning log) reshape the tail of every law from here on
     overdue_ratio, dunning_info = _overdue_hazard(model, hist, known.dunning, as_of)

@@ -29,7 +29,7 @@ from cashsim.behaviour.aft import AFTFit
 from cashsim.behaviour.booking import build_book
 from cashsim.behaviour.dunning import _apply_ratio
 from cashsim.behaviour.laws import DAYS, grid_pmf
-from cashsim.behaviour.months import TYPICAL_YEAR
+from cashsim.behaviour.months import month_level, month_variance
 from cashsim.behaviour.paydays import _calendar_index, calendar_rows, last_payment_days
 from cashsim.errors import ModelError
 
@@ -67,6 +67,9 @@ class PayerModel:
     payment_runs: pd.Series = field(default_factory=lambda: pd.Series(dtype=object), repr=False)
     #: per segment, the factor ``lambda_s`` of the month effect (``m_month lambda_s``); empty: 1 for all
     month_loading: pd.Series = field(default_factory=lambda: pd.Series(dtype=float), repr=False)
+    #: per segment, its own due-month law (``segment_months``, :func:`cashsim.behaviour.months.segment_month_laws`:
+    #: effects, center, persistence, var, tau2); empty: the shared month effect above for every segment
+    segment_months: dict = field(default_factory=dict, repr=False)
     _fit: AFTFit | None = field(default=None, repr=False)
     _columns: tuple[str, ...] = field(default=(), repr=False)
     _segment_index: dict = field(default_factory=dict, repr=False)
@@ -124,8 +127,27 @@ class PayerModel:
         u = np.where(known, fit.u[np.maximum(cidx, 0)], 0.0)
         var = np.where(known, fit.u_var[np.maximum(cidx, 0)], tau2)
         lam = self.month_scale(segment)
-        return X @ fit.beta + u + lam * self.month_level(due_month, len(segment)), \
-            np.sqrt(sig ** 2 + lam ** 2 * self.month_variance(due_month, len(segment)) + var)
+        level, mvar = self._month_parts(segment, due_month)
+        return X @ fit.beta + u + lam * level, np.sqrt(sig ** 2 + lam ** 2 * mvar + var)
+
+    def _month_parts(self, segment: np.ndarray, due_month: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+        """Per row, the month effect in the location and what is still unknown of it (:meth:`month_level`,
+        :meth:`month_variance`), from the row's segment's own month law when the months are by segment
+        (``segment_months``; a segment the fit did not see: the shared law)."""
+        n = len(segment)
+        level, mvar = self.month_level(due_month, n), self.month_variance(due_month, n)
+        if not self.segment_months:
+            return level, mvar
+        segment = np.asarray(segment, object).astype(str)
+        for seg, law in self.segment_months.items():
+            on = segment == seg
+            if not on.any():
+                continue
+            months = None if due_month is None else np.asarray(due_month, str)[on]
+            k = int(on.sum())
+            level[on] = month_level(law["effects"], law["center"], law["persistence"], months, k)
+            mvar[on] = month_variance(law["var"], law["tau2"], months, k)
+        return level, mvar
 
     def month_scale(self, segment: np.ndarray) -> np.ndarray:
         """Per row, the segment's factor ``lambda_s`` of the month effect (``month_by_segment``,
@@ -171,7 +193,7 @@ class PayerModel:
         tau2 = np.where(seg_idx >= 0, fit.tau2[np.maximum(seg_idx, 0)], np.mean(fit.tau2))
         cidx = pd.Index(list(self._customer_index)).get_indexer(np.asarray(customer, object).astype(str))
         var_u = np.where(cidx >= 0, fit.u_var[np.maximum(cidx, 0)], tau2)
-        v_month = self.month_scale(segment) ** 2 * self.month_variance(due_month, len(segment))
+        v_month = self.month_scale(segment) ** 2 * self._month_parts(segment, due_month)[1]
         s2 = sig2 + v_month + var_u
         return v_month / s2, (var_u + self.rho_customer * sig2) / s2
 
@@ -180,29 +202,14 @@ class PayerModel:
         an estimated due month (its effect is in the location, :meth:`month_level`), ``tau_month^2`` for a month
         to come or a typical one (None). Adding ``tau_month^2`` to a month already estimated counted it twice:
         too wide a law for the invoices open at ``as_of``, whose due months are mostly past."""
-        tau2 = self._fit.tau2_period
-        if due_month is None or len(self.month_effect_var) == 0:
-            return np.full(n, tau2)
-        v = self.month_effect_var.reindex(np.asarray(due_month, str)).to_numpy(float)
-        return np.where(np.isnan(v), tau2, v)
+        return month_variance(self.month_effect_var, self._fit.tau2_period, due_month, n)
 
     def month_level(self, due_month: np.ndarray | None, n: int) -> np.ndarray:
         """Month effect (log-time units) used for invoices due in ``due_month`` ('YYYY-MM'; None = a typical
         month): the estimate for a due month up to ``as_of``, else the AR(1) forecast
         ``c + phi^h (m_last - c)`` from the last one, ``c`` = the median month effect (a few stressed months must
         not shift every month's law), ``phi`` = lag-1 autocorrelation of past effects (0 when fewer than 8)."""
-        c, phi = self.month_center, self.month_persistence
-        if due_month is None or len(self.month_effects) == 0:
-            return np.full(n, c)
-        months = np.asarray(due_month, str)
-        typical = np.char.startswith(months, TYPICAL_YEAR)
-        months = np.where(typical, self.month_effects.index[-1], months)
-        known = self.month_effects.reindex(months).to_numpy(float)
-        last = np.array(self.month_effects.index[-1], dtype="datetime64[M]").astype(np.int64)
-        gap = months.astype("datetime64[M]").astype(np.int64) - last
-        m_last = float(self.month_effects.iloc[-1])
-        forecast = c + phi ** np.maximum(gap, 0) * (m_last - c)
-        return np.where(typical, c, np.where(np.isnan(known) | (gap > 0), forecast, known))
+        return month_level(self.month_effects, self.month_center, self.month_persistence, due_month, n)
 
     def law(self, customer: np.ndarray, segment: np.ndarray, terms: np.ndarray, dispute_type: np.ndarray | None = None,
             method: np.ndarray | None = None, due_month: np.ndarray | None = None,

@@ -40,3 +40,44 @@ def _month_dynamics(m: np.ndarray, months: np.ndarray, as_of: pd.Timestamp, min_
     if len(d) >= min_months and np.sum(d[:-1] ** 2) > 0:
         phi = float(np.clip(np.sum(d[1:] * d[:-1]) / np.sum(d[:-1] ** 2), 0.0, 0.95))
     return series, c, phi
+
+
+def month_level(effects: pd.Series, c: float, phi: float, due_month: np.ndarray | None, n: int) -> np.ndarray:
+    """Month effect (log-time units) for invoices due in ``due_month`` ('YYYY-MM'; None = a typical month) from a
+    series of estimated ``effects`` (:func:`_month_dynamics`): the estimate for a due month up to the last one, else
+    the AR(1) forecast ``c + phi^h (m_last - c)``; a typical month gets ``c``."""
+    if due_month is None or len(effects) == 0:
+        return np.full(n, c)
+    months = np.asarray(due_month, str)
+    typical = np.char.startswith(months, TYPICAL_YEAR)
+    months = np.where(typical, effects.index[-1], months)
+    known = effects.reindex(months).to_numpy(float)
+    last = np.array(effects.index[-1], dtype="datetime64[M]").astype(np.int64)
+    gap = months.astype("datetime64[M]").astype(np.int64) - last
+    m_last = float(effects.iloc[-1])
+    forecast = c + phi ** np.maximum(gap, 0) * (m_last - c)
+    return np.where(typical, c, np.where(np.isnan(known) | (gap > 0), forecast, known))
+
+
+def month_variance(effect_var: pd.Series, tau2: float, due_month: np.ndarray | None, n: int) -> np.ndarray:
+    """What is still unknown of the month effect of invoices due in ``due_month``: the posterior variance
+    ``effect_var`` of an estimated due month, ``tau2`` for a month to come or a typical one (None)."""
+    if due_month is None or len(effect_var) == 0:
+        return np.full(n, tau2)
+    v = effect_var.reindex(np.asarray(due_month, str)).to_numpy(float)
+    return np.where(np.isnan(v), tau2, v)
+
+
+def segment_month_laws(m: np.ndarray, m_var: np.ndarray, tau2: np.ndarray, period_month: np.ndarray,
+                       period_group: np.ndarray, groups: list, segment_group: dict, as_of: pd.Timestamp) -> dict:
+    """Due-month effects per segment group (``fit_behaviour(..., segment_months=True)``): for each segment, its
+    group's effects, their median and AR(1) persistence (:func:`_month_dynamics` on the group's own series), the
+    posterior variance of each estimated month and the group's ``tau2`` (months to come)."""
+    laws = {}
+    for g, name in enumerate(groups):
+        on = period_group == g
+        names = np.asarray(period_month)[on]
+        effects, c, phi = _month_dynamics(m[on], names, as_of)
+        var = pd.Series(m_var[on], index=names).reindex(effects.index)
+        laws[name] = {"effects": effects, "center": c, "persistence": phi, "var": var, "tau2": float(tau2[g])}
+    return {seg: laws[grp] for seg, grp in segment_group.items()}
