@@ -7,30 +7,24 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from aft_worlds import segment_world
 
 from cashsim.behaviour import fit_aft, fit_behaviour
 from cashsim.behaviour.fit import _segment_loadings
 
 
 def _aft_world(lam: tuple[float, ...], seed: int = 11, n_months: int = 36, month_sd: float = 0.15):
-    """Rows of a censored AFT world: three segments (the first the largest, the reference), customer intercepts
-    (sd 0.3), a due-month shock ``m ~ N(0, month_sd^2)`` felt as ``lam[s] * m`` by segment ``s``, noise sd 0.3,
-    about 8% of the rows right-censored. Returns the arrays ``fit_aft`` takes and the true shocks."""
-    rng = np.random.default_rng(seed)
-    n_cust = 600
-    seg_of = np.repeat([0, 1, 2], [300, 150, 150])
-    cust = rng.integers(0, n_cust, 40_000)
-    seg = seg_of[cust]
-    per = rng.integers(0, n_months, len(cust))
-    m = rng.normal(0.0, month_sd, n_months)
-    u = rng.normal(0.0, 0.3, n_cust)
-    mu = np.array([3.3, 3.0, 3.6])
-    log_t = mu[seg] + u[cust] + np.asarray(lam)[seg] * m[per] + 0.3 * rng.standard_normal(len(cust))
-    cens = np.log(rng.uniform(15.0, 400.0, len(cust)))
-    obs = log_t < cens
-    X = np.column_stack([seg == s for s in range(3)]).astype(float)
-    kw = dict(scale=seg, cluster=cust, cluster_group=np.zeros(n_cust, int), period=per)
-    return np.minimum(log_t, cens), obs, X, kw, seg, m
+    """Rows of a censored AFT world (:func:`aft_worlds.segment_world`, the first segment the reference) with a
+    due-month shock ``m ~ N(0, month_sd^2)`` felt as ``lam[s] * m`` by segment ``s``. Returns the arrays ``fit_aft``
+    takes and the true shocks."""
+    shocks = {}
+
+    def effect(rng, seg, per):
+        shocks["m"] = rng.normal(0.0, month_sd, n_months)
+        return np.asarray(lam)[seg] * shocks["m"][per]
+
+    y, obs, X, kw, seg, per = segment_world(effect, seed, n_months)
+    return y, obs, X, {**kw, "period": per}, seg, shocks["m"]
 
 
 def test_segment_loadings_of_the_month_effect_are_recovered():

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from aft_worlds import segment_world
 
 from cashsim.behaviour import fit_aft, fit_behaviour
 from cashsim.behaviour.fit import _segment_periods
@@ -16,24 +17,18 @@ SDS = (0.05, 0.15, 0.25)   # true month spread of each segment
 
 
 def _world(seed: int = 21, n_months: int = 36, shared_sd: float = 0.0, dev_sd: tuple = SDS):
-    """A censored AFT world of 40,000 invoices, 600 customers, three segments (300 / 150 / 150 customers) whose
-    due-month effects are ``shared_t + d_{s,t}``, ``shared ~ N(0, shared_sd^2)``, ``d_s ~ N(0, dev_sd[s]^2)``
-    independent by segment; customer sd 0.3, noise sd 0.3, about 8% right-censored. Returns the arrays ``fit_aft``
-    takes, the segment x month periods and the true effects (segment, month)."""
-    rng = np.random.default_rng(seed)
-    n_cust = 600
-    seg_of = np.repeat([0, 1, 2], [300, 150, 150])
-    cust = rng.integers(0, n_cust, 40_000)
-    seg = seg_of[cust]
-    month = rng.integers(0, n_months, len(cust))
-    effects = rng.normal(0.0, shared_sd, n_months)[None, :] + rng.normal(0.0, 1.0, (3, n_months)) \
-        * np.asarray(dev_sd)[:, None]
-    u = rng.normal(0.0, 0.3, n_cust)
-    log_t = np.array([3.3, 3.0, 3.6])[seg] + u[cust] + effects[seg, month] + 0.3 * rng.standard_normal(len(cust))
-    cens = np.log(rng.uniform(15.0, 400.0, len(cust)))
-    X = np.column_stack([seg == s for s in range(3)]).astype(float)
-    kw = dict(scale=seg, cluster=cust, cluster_group=np.zeros(n_cust, int))
-    return np.minimum(log_t, cens), log_t < cens, X, kw, seg, month, effects
+    """A censored AFT world (:func:`aft_worlds.segment_world`) whose due-month effects are ``shared_t + d_{s,t}``,
+    ``shared ~ N(0, shared_sd^2)``, ``d_s ~ N(0, dev_sd[s]^2)`` independent by segment. Returns the arrays
+    ``fit_aft`` takes, the segment x month periods and the true effects (segment, month)."""
+    truth = {}
+
+    def effect(rng, seg, per):
+        truth["e"] = rng.normal(0.0, shared_sd, n_months)[None, :] + rng.normal(0.0, 1.0, (3, n_months)) \
+            * np.asarray(dev_sd)[:, None]
+        return truth["e"][seg, per]
+
+    y, obs, X, kw, seg, month = segment_world(effect, seed, n_months)
+    return y, obs, X, kw, seg, month, truth["e"]
 
 
 def test_each_segment_recovers_its_own_month_effects_and_spread():
