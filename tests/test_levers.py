@@ -820,8 +820,8 @@ def test_derived_books_share_their_rows_until_read_whole_and_simulate_as_gathere
     engine prepares the very same tables from the rows its invoices use as from the whole array."""
     import pickle
 
-    from cashsim.simulate import _engine_view, simulate
-    from cashsim.simulate.tables import _prepare
+    from cashsim.simulate import simulate
+    from cashsim.simulate.tables import _engine_view, _prepare
 
     book = make_book([pmf_at({5: 0.9}), pmf_at({20: 0.5}), pmf_at({-3: 1.0})],
                      [{"profile": 0}, {"profile": 1, "amount": 300.0}, {"profile": 2, "amount": 50.0}])

@@ -610,7 +610,8 @@ def test_upfront_days_are_the_whole_days_pandas_gives():
     idx = (inv["upfront_date"] - days[0]).dt.days.to_numpy(np.float64)
     rows = np.flatnonzero((inv["upfront_amount"].to_numpy() != 0) & np.isfinite(idx) & (idx >= 0)
                           & (idx < len(days)))
-    got_day, got_amount = _upfront(SimpleNamespace(invoices=inv), days)
+    got_rows, got_day, got_amount = _upfront(SimpleNamespace(invoices=inv), days)
+    assert np.array_equal(got_rows, rows)
     assert len(rows) > 50 and got_day.dtype == np.int64
     assert np.array_equal(got_day, idx[rows].astype(np.int64))
     assert np.array_equal(got_amount, inv["upfront_amount"].to_numpy()[rows])

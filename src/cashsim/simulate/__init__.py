@@ -121,7 +121,7 @@ def simulate(book: Book, *, horizon_end: Any, n_paths: int, seed: SeedLike, rho_
     root = seed_sequence(seed)
     group = None if group_by is None else np.asarray(group_by)
     threads = max(1, n_threads or os.cpu_count() or 1)
-    prep, days = _prepare(_engine_view(book), horizon_end, float(rho_month), float(rho_customer), group, threads)
+    prep, days = _prepare(book, horizon_end, float(rho_month), float(rho_customer), group, threads)
     n_blocks = -(-n_paths // PATH_BLOCK)
     seeds = root.spawn(n_blocks)
     if backend == "dask":
@@ -148,37 +148,18 @@ def simulate(book: Book, *, horizon_end: Any, n_paths: int, seed: SeedLike, rho_
             raise
         if stream[0] == "write":
             draws.done(key, stream[1], ok=True)
-    up_day, up_amt = _upfront(book, days)
+    up_rows, up_day, up_amt = _upfront(book, days)
     if len(up_day):
         daily += np.bincount(up_day, weights=up_amt, minlength=len(days))[None, :]
-    if group_monthly is not None and len(up_day):
-        gm = np.zeros((prep.n_groups, prep.n_months))
-        np.add.at(gm, (prep.group[_upfront_rows(book, days)], prep.month_of_day[up_day]), up_amt)
-        group_monthly += gm[None]
+        if group_monthly is not None:
+            gm = np.zeros((prep.n_groups, prep.n_months))
+            np.add.at(gm, (prep.group[up_rows], prep.month_of_day[up_day]), up_amt)
+            group_monthly += gm[None]
     return Simulation(as_of=book.as_of, days=days, daily=daily, daily_cost=cost, n_paths=n_paths,
                       seed=recorded(seed, root),
                       book=book, group_monthly=group_monthly,
                       rho_month=float(rho_month), rho_customer=float(rho_customer),
                       meta={"backend": backend, "chunk_paths": int(chunk_paths), "path_block": PATH_BLOCK})
-
-
-def _engine_view(book: Book) -> Book:
-    """What the engine's preparation reads of ``book``: the book itself when its pmf rows are one array; for a
-    book derived by levers whose rows were never gathered (:meth:`Book.derive`), the same book with only the rows
-    its invoices use, in the same order, and each invoice pointing at its row among them. The preparation reads
-    the rows the invoices use, in row order, and numbers them in that order
-    (:func:`cashsim.simulate.tables._prepare`), so it builds the very same tables, bit for bit, without gathering
-    the rows no invoice uses (a lever study's books hold many: each lever adds rows, its invoices leave others)."""
-    if type(book) is not Book or "pmfs" in book.__dict__:
-        return book
-    used, rank = np.unique(book.invoices["profile"].to_numpy(np.int64), return_inverse=True)
-    invoices = book.invoices.copy(deep=False)
-    invoices["profile"] = rank.ravel().astype(np.int64)
-    view = object.__new__(Book)
-    for name, value in (("as_of", book.as_of), ("grid", book.grid), ("pmfs", book.pmf_rows(used)),
-                        ("invoices", invoices), ("calendars", book.calendars)):
-        object.__setattr__(view, name, value)
-    return view
 
 
 def _upfront_days(book: Book, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
@@ -194,11 +175,8 @@ def _upfront_days(book: Book, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.nd
     return rows[inside], idx[inside].astype(np.int64)
 
 
-def _upfront_rows(book: Book, days: pd.DatetimeIndex) -> np.ndarray:
-    return _upfront_days(book, days)[0]
-
-
-def _upfront(book: Book, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
-    """Day index and amount of every upfront payment landing within the horizon (the same on every path)."""
+def _upfront(book: Book, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Invoice row, day index and amount of every upfront payment landing within the horizon (the same on every
+    path)."""
     rows, idx = _upfront_days(book, days)
-    return idx, book.invoices["upfront_amount"].to_numpy(np.float64)[rows]
+    return rows, idx, book.invoices["upfront_amount"].to_numpy(np.float64)[rows]
