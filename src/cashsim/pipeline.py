@@ -11,7 +11,6 @@ its own module; this module only wires them, so every stage stays testable alone
 
 from __future__ import annotations
 
-import weakref
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
@@ -259,18 +258,7 @@ def lever_book(base: Baseline, extra_days: int = LEVER_BOOK_EXTRA_DAYS) -> Book:
     """The book lever studies act on: the open invoices with their dispute flag, type and dates and their payment
     method (so levers leave open disputes and direct-debit payers alone, and resolve disputes on time), the sales
     plan's invoices to ``extra_days`` past the horizon (0: the baseline's own book), and each invoice's
-    ``customer_type`` (the levers' eligibility). Remembered per baseline (the same object) and ``extra_days``: a
-    baseline's second study (the scenario panel's, a benchmark's) builds it once. Books are never changed in place."""
-    from cashsim.levers._book import per_book
-
-    # remembered beside the other values worked out from the baseline's book (cashsim.levers._book.per_book), by
-    # baseline and extra days; the baseline is checked by identity (an id may be reused once it is gone)
-    ref, book = per_book(base.book, ("lever book", id(base), extra_days),
-                         lambda: (weakref.ref(base), _lever_book(base, extra_days)))
-    return book if ref() is base else _lever_book(base, extra_days)
-
-
-def _lever_book(base: Baseline, extra_days: int) -> Book:
+    ``customer_type`` (the levers' eligibility)."""
     known = base.ledger.known_at(base.as_of)
     open_book = known.open_book(base.as_of)
     book = base.book if extra_days == 0 else base.model.book(
