@@ -179,13 +179,15 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
     scale = pd.Index(segments).get_indexer(h["segment"].to_numpy(str))
     w_use = weights[use.to_numpy()]
 
-    def fit_rows(rows: np.ndarray, fam: str) -> AFTFit:
+    everything = np.arange(len(h))
+
+    def fit_rows(rows: np.ndarray, fam: str, period: np.ndarray = due_month, **extra) -> AFTFit:
+        """The AFT on the history's ``rows`` (``extra``: fit_aft's options, given for every row)."""
         return fit_aft(h["log_t"].to_numpy()[rows], h["paid"].to_numpy()[rows], X[rows], scale=scale[rows],
                        log_t_lower=h["log_lo"].to_numpy()[rows],
-                       cluster=cidx[rows], cluster_group=cgroup, period=due_month[rows], weights=w_use[rows],
-                       cure=cure[rows], family=fam)
+                       cluster=cidx[rows], cluster_group=cgroup, period=period[rows], weights=w_use[rows],
+                       cure=cure[rows], family=fam, **extra)
 
-    everything = np.arange(len(h))
     # choose the family on every k-th customer's invoices when the book is large (same rule, bounded cost)
     k = max(1, int(np.ceil(len(h) / FAMILY_SELECTION_ROWS)))
     subset = everything if k == 1 else np.flatnonzero(cidx % k == 0)
@@ -194,10 +196,7 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
     fit = fits[chosen] if k == 1 else fit_rows(everything, chosen)
     loading_info: dict = {}
     if month_by_segment:
-        fit, loading_info = _segment_loadings(fit, lambda **kw: fit_aft(
-            h["log_t"].to_numpy(), h["paid"].to_numpy(), X, scale=scale, log_t_lower=h["log_lo"].to_numpy(),
-            cluster=cidx, cluster_group=cgroup, period=due_month, weights=w_use, cure=cure, family=chosen, **kw),
-            scale, segments)
+        fit, loading_info = _segment_loadings(fit, lambda **kw: fit_rows(everything, chosen, **kw), scale, segments)
     period, seg_laws = due_month, {}
     seg_periods = None
     if segment_months != "shared" and len(fit.m):
@@ -209,9 +208,8 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
         start = replace(fit, m=np.zeros(len(per_month)) if nested else fit.m[per_month],
                         tau2_period_group=np.full(len(groups), fit.tau2_period * (0.25 if nested else 1.0)))
         shared = fit
-        fit = fit_aft(h["log_t"].to_numpy(), h["paid"].to_numpy(), X, scale=scale, log_t_lower=h["log_lo"].to_numpy(),
-                      cluster=cidx, cluster_group=cgroup, period=period, weights=w_use, cure=cure, family=chosen,
-                      period_var_group=per_group, start=start, offset=shared.m[due_month] if nested else None)
+        fit = fit_rows(everything, chosen, period, period_var_group=per_group, start=start,
+                       offset=shared.m[due_month] if nested else None)
         loading_info = {"segment_month_groups": seg_group,
                         "tau2_month_by_group": dict(zip(groups, fit.tau2_period_group.round(6).tolist(), strict=True))}
         if nested:   # each segment's month = shared + its deviation (posterior variances added, as independent)
