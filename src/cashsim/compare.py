@@ -71,7 +71,7 @@ from cashsim.levers import (
 )
 from cashsim.levers.memo import LeverMemo, map_scenarios
 from cashsim.proposal import cost_table, payment_terms, side_by_side  # re-exported: the panel's tables
-from cashsim.simulate import PATH_BLOCK, Simulation, engine_session, simulate
+from cashsim.simulate import CHUNK_PATHS, PATH_BLOCK, Simulation, engine_session, run_meta, simulate
 from cashsim.targets import TargetSetup, json_records, target_report_arrays, target_setup
 from cashsim.unchanged import changes_nothing_text, flag_changes_nothing, nothing_changed  # noqa: F401 (API)
 
@@ -170,8 +170,7 @@ def _chain_simulation(memo: LeverMemo, levers: list[LeverSpec], book: Book, kw: 
         if whole:
             memo.remember_simulation(levers, settings, sim, key)
         return sim
-    meta = {"backend": kw.get("backend", "local"), "chunk_paths": int(kw.get("chunk_paths", 1000)),
-            "path_block": PATH_BLOCK}
+    meta = run_meta(kw.get("backend", "local"), kw.get("chunk_paths", CHUNK_PATHS))
     return dataclasses.replace(done, daily=done.daily[:n], daily_cost=done.daily_cost[:n], n_paths=n, book=book,
                                meta=meta)
 

@@ -205,7 +205,7 @@ def replay(item_customer: np.ndarray, issue: np.ndarray, due: np.ndarray, closed
                     p_stated.append(True)
                     p_issue.append(False)
                 left -= take
-            back = None  # items given to but still open: not again for this credit
+            back: list[int] = []  # items given to but still open: not again for this credit
             while left > 0 and heap:
                 j = due_j[heap[0]]
                 if not owes(j) or shut[j] <= day:  # settled, or closed from now on (the days only grow)
@@ -220,8 +220,8 @@ def replay(item_customer: np.ndarray, issue: np.ndarray, due: np.ndarray, closed
                 p_issue.append(False)
                 left -= take
                 if left > 0:
-                    back = (back or []) + [heappop(heap)]
-            for again in back or ():
+                    back.append(heappop(heap))
+            for again in back:
                 heappush(heap, again)
             if left > 0:
                 waiting.append(k)

@@ -82,17 +82,26 @@ from cashsim.simulate.result import QUANTILES, Simulation, invoice_probabilities
 from cashsim.simulate.tables import GUIDE_BINS, GUIDE_LO, GUIDE_SCALE, GUIDE_TOP, Thresholds, _prepare, threshold_tables
 
 __all__ = [
-    "BOOK_DEFAULTS", "BOOK_REQUIRED", "GUIDE_BINS", "GUIDE_LO", "GUIDE_SCALE", "GUIDE_TOP", "PATH_BLOCK", "QUANTILES",
-    "Book", "Draws", "Simulation", "Thresholds", "business_day_calendar", "engine_session", "invoice_probabilities",
-    "next_allowed", "payment_run_calendar", "pcg64_state", "quantile_name", "simulate", "standard_normals",
-    "threshold_tables",
+    "BOOK_DEFAULTS", "BOOK_REQUIRED", "CHUNK_PATHS", "GUIDE_BINS", "GUIDE_LO", "GUIDE_SCALE", "GUIDE_TOP",
+    "PATH_BLOCK", "QUANTILES", "Book", "Draws", "Simulation", "Thresholds", "business_day_calendar", "engine_session",
+    "invoice_probabilities", "next_allowed", "payment_run_calendar", "pcg64_state", "quantile_name", "run_meta",
+    "simulate", "standard_normals", "threshold_tables",
 ]
 
 
+#: Paths a task simulates by default (chunking never changes the numbers, only the schedule).
+CHUNK_PATHS = 1000
+
+
+def run_meta(backend: str = "local", chunk_paths: int = CHUNK_PATHS) -> dict[str, Any]:
+    """How a run was made (:attr:`Simulation.meta`): its backend, paths per task and paths per seeded block."""
+    return {"backend": backend, "chunk_paths": int(chunk_paths), "path_block": PATH_BLOCK}
+
+
 def simulate(book: Book, *, horizon_end: Any, n_paths: int, seed: SeedLike, rho_month: float, rho_customer: float,
-             chunk_paths: int = 1000, backend: Literal["local", "dask"] = "local", dask_address: str | None = None,
-             group_by: Any = None, progress: bool = False, n_threads: int | None = None,
-             draws: Draws | None = None) -> Simulation:
+             chunk_paths: int = CHUNK_PATHS, backend: Literal["local", "dask"] = "local",
+             dask_address: str | None = None, group_by: Any = None, progress: bool = False,
+             n_threads: int | None = None, draws: Draws | None = None) -> Simulation:
     """Simulate the collection of ``book`` on ``n_paths`` paths from ``as_of + 1`` to ``horizon_end`` (inclusive).
 
     ``rho_month``, ``rho_customer``: copula loadings (>= 0, sum <= 1). ``chunk_paths``: paths per task (rounded up
@@ -159,7 +168,7 @@ def simulate(book: Book, *, horizon_end: Any, n_paths: int, seed: SeedLike, rho_
                       seed=recorded(seed, root),
                       book=book, group_monthly=group_monthly,
                       rho_month=float(rho_month), rho_customer=float(rho_customer),
-                      meta={"backend": backend, "chunk_paths": int(chunk_paths), "path_block": PATH_BLOCK})
+                      meta=run_meta(backend, chunk_paths))
 
 
 def _upfront_days(book: Book, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
