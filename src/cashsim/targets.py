@@ -57,7 +57,7 @@ import pandas as pd
 from cashsim.errors import ParamsError
 from cashsim.params import CashBurn, monthly_values
 from cashsim.simulate import QUANTILES, quantile_name
-from cashsim.treasury import _pay_day, cash_positions, daily_outflows, weekly_plan  # noqa: F401 (API)
+from cashsim.treasury import cash_positions, daily_outflows, weekly_plan  # noqa: F401 (API)
 
 if TYPE_CHECKING:  # pragma: no cover
     from cashsim.ledger import Ledger
