@@ -59,7 +59,8 @@ def a4_figure(fig, frame: pd.DataFrame | None = None, *, prefix: str | None = No
 # currency.
 
 
-def _loc(run) -> dict[str, str]:
+def run_locale(run) -> dict[str, str]:
+    """The run's locale and currency, as the plots take them."""
     return {"locale": run.params.report.locale, "currency": run.params.currency}
 
 
@@ -67,25 +68,37 @@ def weekly_figure(run):
     """The weekly cash position (:func:`cashsim.plots.cash_position_fan`) against the minimum balance."""
     from cashsim import plots
 
-    return report_figure(plots.cash_position_fan(run.targets.weekly, run.params.burn.minimum_balance, **_loc(run)))
+    return report_figure(plots.cash_position_fan(run.targets.weekly, run.params.burn.minimum_balance,
+                                                 **run_locale(run)))
 
 
-def forecast_figure(run):
-    """The monthly collections forecast (:func:`cashsim.plots.fan_chart`) against the smoothed target, its y axis
-    scaled to the data."""
+def collections_fan(run):
+    """The monthly collections forecast (:func:`cashsim.plots.fan_chart`) against the smoothed target, as plotly
+    draws it (the report's :func:`forecast_figure` and the print page size it)."""
     from cashsim import plots
 
     months = run.targets.forecast_months
-    return report_figure(plots.fan_chart(months, months, period_col="month", prefix="collections_",
-                                         target_col="target_p50", **_loc(run)), months, prefix="collections_")
+    return plots.fan_chart(months, months, period_col="month", prefix="collections_", target_col="target_p50",
+                           **run_locale(run))
+
+
+def p_met_bars(run):
+    """P(target met) per forecast month (:func:`cashsim.plots.p_target_met_bars`) against the required one, as plotly
+    draws it."""
+    from cashsim import plots
+
+    return plots.p_target_met_bars(run.targets.forecast_months, run.targets.required_probability,
+                                   period_col="month", locale=run_locale(run)["locale"])
+
+
+def forecast_figure(run):
+    """:func:`collections_fan` for the report, its y axis scaled to the data."""
+    return report_figure(collections_fan(run), run.targets.forecast_months, prefix="collections_")
 
 
 def p_met_figure(run):
-    """P(target met) per forecast month (:func:`cashsim.plots.p_target_met_bars`) against the required one."""
-    from cashsim import plots
-
-    return report_figure(plots.p_target_met_bars(run.targets.forecast_months, run.targets.required_probability,
-                                                 period_col="month", locale=_loc(run)["locale"]))
+    """:func:`p_met_bars` for the report."""
+    return report_figure(p_met_bars(run))
 
 
 def dso_figure(run, months: int = 12):
@@ -93,7 +106,7 @@ def dso_figure(run, months: int = 12):
     from cashsim import kpi, plots
 
     dso = kpi.dso_history(run.ledger, start=run.as_of - pd.DateOffset(months=months), end=run.as_of)
-    return report_figure(plots.dso_trend(dso, locale=_loc(run)["locale"]))
+    return report_figure(plots.dso_trend(dso, locale=run_locale(run)["locale"]))
 
 
 def aged_figure(run):
@@ -102,4 +115,4 @@ def aged_figure(run):
     from cashsim.report.ledger_views import aged_wide
 
     return report_figure(plots.aged_balance_bars(aged_wide(kpi.aged_balance(run.ledger, run.as_of, by="segment")),
-                                                 **_loc(run)))
+                                                 **run_locale(run)))

@@ -160,17 +160,13 @@ def print_html(run, plan, month: str) -> str:
 def print_parts(run, month: str) -> tuple[str, str]:
     """The print page (:func:`print_html`) before and after its window, which needs the plan: the head, title and
     data stamp; then the two charts, the receivables split, the call list's first accounts, promises and burn."""
-    from cashsim import plots
     from cashsim.report.accounts import accounts_view, burn_view, promises_view, split_view
-    from cashsim.report.figures import a4_figure
+    from cashsim.report.figures import a4_figure, collections_fan, p_met_bars, run_locale
 
     _ = tr(run)
-    loc = {"locale": run.params.report.locale, "currency": run.params.currency}
-    months = forecast_months(run)
-    fan = a4_figure(plots.fan_chart(months, months, period_col="month", prefix="collections_",
-                                    target_col="target_p50", **loc), months, prefix="collections_")
-    bars = a4_figure(plots.p_target_met_bars(months, run.targets.required_probability, period_col="month",
-                                             locale=loc["locale"]))
+    loc = run_locale(run)
+    fan = a4_figure(collections_fan(run), forecast_months(run), prefix="collections_")
+    bars = a4_figure(p_met_bars(run))
     title = _("{company}: cash collections, {month}").format(
         company=run.params.company, month=fmt.month_name(month, locale=loc["locale"]))
     stamp = _("Data as of {date}; {paths} simulated paths.").format(
