@@ -8,7 +8,16 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from cashsim.backtest.hindsight import HINDSIGHT, _cells, _draws, hindsight_table
+from cashsim.backtest.hindsight import (
+    HINDSIGHT,
+    SD_PRIOR,
+    SURROGATES,
+    _cells,
+    _draws,
+    _shrunk,
+    _within_fit,
+    hindsight_table,
+)
 from cashsim.ledger import OPEN_STATUSES, read_ledger
 
 ORIGINS = ["2024-09-30", "2024-12-31", "2025-03-31"]
@@ -46,7 +55,7 @@ def table(ledger):
 
 
 def test_every_forecaster_is_scored_against_the_best_baseline(table):
-    assert list(table.index) == [*HINDSIGHT, "truth + 1 x residual", "truth + 0 x residual"]
+    assert list(table.index) == [*HINDSIGHT, *SURROGATES, "truth + 1 x residual", "truth + 0 x residual"]
     assert table["best_baseline"].notna().all() and (table["best_baseline_wape"] > 0).all()
     ratio = table["wape"] / table["best_baseline_wape"]
     assert np.allclose(ratio, table["wape_ratio"])
@@ -67,10 +76,27 @@ def test_draws_pay_after_the_origin_and_the_seed_decides(ledger, table):
     age = (origin - ob["due_date"]).dt.days.to_numpy()
     final = _cells(ledger.status(ledger.latest_date))
     draws = _draws(final, hist, ob["invoice_id"].to_numpy(), age, 50, np.random.default_rng(0), (1.0,))
-    assert len(ob) > 50 and set(draws) == {*HINDSIGHT, "truth + 1 x residual"}
+    assert len(ob) > 50 and set(draws) == {*HINDSIGHT, *SURROGATES, "truth + 1 x residual"}
     for days in draws.values():
         assert days.shape == (50, len(ob)) and (days > age[None, :]).all()
     again = hindsight_table(ledger, n_paths=300, seed=5, origins=ORIGINS, noise=(1.0, 0.0)).set_index("forecaster")
     pd.testing.assert_frame_equal(again, table)
     other = hindsight_table(ledger, n_paths=300, seed=6, origins=ORIGINS, noise=(1.0,)).set_index("forecaster")
     assert not np.allclose(other.loc[list(HINDSIGHT), "crps_1"], table.loc[list(HINDSIGHT), "crps_1"])
+
+
+def test_the_surrogates_least_squares_and_shrinkage():
+    rng = np.random.default_rng(1)
+    group = rng.choice(np.array(["a", "b", "c", "d"]), size=400)
+    x = rng.normal(size=(400, 2))
+    true_effect = {"a": 1.0, "b": -2.0, "c": 0.5, "d": 4.0}
+    y = np.array([true_effect[g] for g in group]) + x @ np.array([2.0, -3.0])
+    effect, beta, resid = _within_fit(y, x, group)
+    assert np.allclose(beta, [2.0, -3.0]) and np.allclose(resid, 0.0, atol=1e-9)
+    assert np.allclose(effect.reindex(list(true_effect)).to_numpy(), list(true_effect.values()))
+    effect0, beta0, _ = _within_fit(y, np.zeros((400, 0)), group)          # no covariate: the group means
+    assert len(beta0) == 0 and np.allclose(effect0, pd.Series(y).groupby(group).mean())
+    values = pd.Series([1.0, 1.0, 0.0, 1.0, 0.0])
+    shrunk = _shrunk(values.groupby(np.array(["p", "p", "p", "q", "q"])), 0.2, lambda v: v.sum())
+    expected = [(2 + SD_PRIOR * 0.2) / (3 + SD_PRIOR), (1 + SD_PRIOR * 0.2) / (2 + SD_PRIOR)]
+    assert np.allclose(shrunk.to_numpy(), expected)

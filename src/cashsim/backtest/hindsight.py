@@ -20,6 +20,14 @@ known for an invoice open at the origin, so knowing it is a cheat). Forecasters 
 * ``truth + k x residual``: the invoice's own true days late plus ``k`` times a draw of its customer x channel x
   disputed cell's residuals (days late - cell mean), for each ``k`` of ``noise``.
 
+And four simple models without look-ahead (:data:`SURROGATES`), fitted at ``o`` on the paid invoices issued
+:data:`CLOSED_DAYS` or more days before it (on IBM every invoice is closed by then: its dispute flag is known at ``o``
+and nothing is censored):
+days late (``days``) or ``log(days late + terms)`` (``log time``, the AFT's natural time) = customer effect +
+channel effect (+ dispute effect) + a normal residual whose variance is the customer's shrunk to the pooled one
+(prior worth :data:`SD_PRIOR` invoices); with ``dispute mixture`` an open invoice is disputed with its customer's
+share of disputed invoices (shrunk the same way). They tell which part of a model's form costs on a ledger.
+
 Only invoices fully paid in the ledger are forecast the true way; an invoice never paid keeps its cell's law.
 
 >>> table = hindsight_table(read_ibm_late_payments("WA_Fn-UseC_-Accounts-Receivable.csv"))  # doctest: +SKIP
@@ -42,6 +50,13 @@ HINDSIGHT = ("customer law", "customer x channel law", "customer x channel x dis
              "customer x channel normal", "customer x channel law, history only")
 #: values above the invoice's age a history-only cell needs before it falls back to the customer, then the book
 MIN_CELL = 5
+#: the simple models without look-ahead, in the table's order (after :data:`HINDSIGHT`)
+SURROGATES = ("customer + channel normal in log time", "customer + channel + dispute mixture in log time",
+              "customer + channel normal in days", "customer + channel + dispute mixture in days")
+#: the surrogates are fitted on invoices issued at least this many days before the origin (all closed by then)
+CLOSED_DAYS = 90
+#: weight, in invoices, of the pooled value in a customer's residual variance and dispute share
+SD_PRIOR = 10.0
 
 
 def hindsight_table(ledger, *, n_paths: int = 2000, seed: SeedLike = 0, origins: list | None = None,
@@ -137,6 +152,7 @@ def _draws(final: pd.DataFrame, hist: pd.DataFrame, ids: np.ndarray, age: np.nda
                        if x is not None and (x > a).sum() >= MIN_CELL), book)
         cols.append(_conditional(values, a, n, rng))
     out[HINDSIGHT[4]] = np.column_stack(cols)
+    out.update(_surrogates(h, inv, age, n, rng))
     # the truth, blurred by the cell's residual noise
     resid = (final["days_late"] - final[paid].groupby("cell3")["days_late"].transform("mean"))[paid]
     res = {k: v.to_numpy() for k, v in resid.groupby(final.loc[paid, "cell3"])}
@@ -152,3 +168,55 @@ def _draws(final: pd.DataFrame, hist: pd.DataFrame, ids: np.ndarray, age: np.nda
             cols.append(np.maximum(np.round(true + k_noise * e), a + 1))
         out[f"truth + {k_noise:g} x residual"] = np.column_stack(cols)
     return out
+
+
+def _surrogates(h: pd.DataFrame, inv: pd.DataFrame, age: np.ndarray, n: int, rng: np.random.Generator
+                ) -> dict[str, np.ndarray]:
+    """Days late, ``n`` x open invoices, of the :data:`SURROGATES` fitted on ``h`` (paid invoices known at the
+    origin, :func:`_cells`) issued :data:`CLOSED_DAYS` or more days before it (module docstring)."""
+    old = h[h["age_days"].to_numpy(float) >= CLOSED_DAYS]
+    terms = (old["due_date"] - old["issue_date"]).dt.days.to_numpy(float)
+    inv_terms = (inv["due_date"] - inv["issue_date"]).dt.days.to_numpy(float)
+    channels = [c for c in np.unique(old["channel_key"]) if c][1:]   # the first channel is the reference
+    disputed = old["disputed"].to_numpy(bool).astype(float)
+    share = _shrunk(pd.Series(disputed, index=old.index).groupby(old["customer_id"].to_numpy()),
+                    disputed.mean(), lambda x: x.sum())
+    p_disputed = inv["customer_id"].map(share).fillna(disputed.mean()).to_numpy(float)
+    out = {}
+    for name in SURROGATES:
+        log_time, mixture = "log time" in name, "mixture" in name
+        y = old["days_late"].to_numpy(float)
+        y = np.log(np.maximum(y + terms, 1.0)) if log_time else y
+        columns = [old["channel_key"].to_numpy(str) == c for c in channels] + ([disputed] if mixture else [])
+        x = np.column_stack(columns).astype(float) if columns else np.zeros((len(old), 0))
+        effect, beta, resid = _within_fit(y, x, old["customer_id"].to_numpy(str))
+        var = _shrunk(pd.Series(resid ** 2).groupby(old["customer_id"].to_numpy(str)), resid.var(), lambda r: r.sum())
+        loc = inv["customer_id"].map(effect).fillna(effect.mean()).to_numpy(float)
+        for j, c in enumerate(channels):
+            loc = loc + beta[j] * (inv["channel_key"].to_numpy(str) == c)
+        sd = np.sqrt(inv["customer_id"].map(var).fillna(resid.var()).to_numpy(float))
+        cols = []
+        for i, a in enumerate(age):
+            draw = loc[i] + sd[i] * rng.standard_normal(4 * n)
+            if mixture:
+                draw = draw + beta[-1] * (rng.uniform(size=4 * n) < p_disputed[i])
+            draw = np.exp(draw) - inv_terms[i] if log_time else draw
+            cols.append(_conditional(np.round(draw), a, n, rng))
+        out[name] = np.column_stack(cols)
+    return out
+
+
+def _within_fit(y: np.ndarray, x: np.ndarray, group: np.ndarray) -> tuple[pd.Series, np.ndarray, np.ndarray]:
+    """Least squares ``y = effect[group] + x beta``: (effects by group, beta, residuals), by demeaning within groups."""
+    def demean(v: np.ndarray) -> np.ndarray:
+        return v - pd.DataFrame(v).groupby(group).transform("mean").to_numpy()
+    yd, xd = demean(y.reshape(-1, 1))[:, 0], (demean(x) if x.shape[1] else x)
+    beta = np.linalg.lstsq(xd, yd, rcond=None)[0] if x.shape[1] else np.zeros(0)
+    effect = pd.Series(y - x @ beta).groupby(group).mean()
+    resid = y - x @ beta - effect.reindex(group).to_numpy()
+    return effect, beta, resid
+
+
+def _shrunk(groups, pooled: float, total) -> pd.Series:
+    """Per group ``(total(values) + SD_PRIOR x pooled) / (count + SD_PRIOR)``: a mean shrunk to ``pooled``."""
+    return (groups.apply(total) + SD_PRIOR * pooled) / (groups.size() + SD_PRIOR)
