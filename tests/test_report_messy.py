@@ -76,3 +76,22 @@ def test_the_split_says_no_customer_reaches_the_reliability_threshold(run):
     some.model = SimpleNamespace(customers=cust.assign(reliable=cust["reliability"] >= cust["reliability"].max()))
     assert report.accounts.no_reliable_payer(some) is None
     assert "seuil de fiabilité" not in report.accounts.split_view(some).to_html()
+
+
+def test_the_views_errors_are_translated_from_their_msgid(run):
+    """``report_month`` and ``shortfall_view`` raise ``ReportError.of`` like the runner: the message reads in French
+    from its template and values (it used to be an English f-string the command line could not translate)."""
+    from cashsim import i18n
+    from cashsim.errors import ReportError
+
+    french = i18n.translator("fr_FR").gettext
+    with pytest.raises(ReportError, match="outside the forecast horizon") as outside:
+        report.views.report_month(run, "2027-05")
+    assert outside.value.translated(french) == (
+        "le mois 2027-05 sort de l’horizon 2026-11..2027-02 d’une prévision au 2026-10-31\u00a0: choisissez un mois "
+        "de cet horizon, ou changez as_of / horizon_months dans le fichier de paramètres")
+    whole = SimpleNamespace(**{**vars(_in(run, "fr_FR")), "customer_labels": None})
+    with pytest.raises(ReportError, match="not simulated per customer") as flat:
+        report.views.shortfall_view(whole, MONTH)
+    assert flat.value.translated(french) == (
+        "la simulation n’a pas été faite client par client\u00a0: utilisez report.load_run ou by_customer=True")
