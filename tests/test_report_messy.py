@@ -95,3 +95,31 @@ def test_the_views_errors_are_translated_from_their_msgid(run):
         report.views.shortfall_view(whole, MONTH)
     assert flat.value.translated(french) == (
         "la simulation n’a pas été faite client par client\u00a0: utilisez report.load_run ou by_customer=True")
+
+
+def test_the_call_list_says_why_its_promise_columns_are_zero_or_a_dash(run):
+    """The call list by account showed 0 promises and a dash for the keep rate without a word: its caption now says
+    the ledger records no promise (messy company), or, when some are recorded, what a dash means."""
+    import dataclasses
+
+    import pandas as pd
+
+    table = report.accounts.accounts_view(run)
+    assert table.data["promesses en attente"].eq(0).all() and table.data["promesses tenues"].isna().all()
+    assert ("Le grand livre n’enregistre aucune promesse de règlement\u00a0: les colonnes des promesses sont à zéro"
+            in table.to_html())
+    assert report.accounts.accounts_view(_in(run, "en_GB")).caption.startswith(
+        "The ledger records no promise to pay: the promise columns are zero and there is no keep rate")
+    status = run.ledger.status(run.as_of)
+    first = report.accounts.accounts_table(run)["customer_id"].iloc[0]   # an account of the call list
+    paid = status.loc[status["paid_date"].notna() & (status["customer_id"] == first)].iloc[0]
+    promise = pd.DataFrame({"invoice_id": [paid["invoice_id"]], "made_date": [paid["paid_date"] - pd.Timedelta(days=9)],
+                            "promised_date": [paid["paid_date"]], "amount": [float(paid["amount"])]})
+    promised = SimpleNamespace(**{**vars(_in(run, "fr_FR")),
+                                  "ledger": dataclasses.replace(run.ledger, promises=promise)})
+    accounts = report.accounts.accounts_table(promised)
+    assert accounts["keep_rate"].notna().sum() == 1          # the one customer with a promise past its deadline
+    html = report.accounts.accounts_view(promised).to_html()
+    assert "Un tiret sous «\u00a0promesses tenues\u00a0»\u00a0: le compte n’a aucune promesse" in html
+    assert "aucune promesse de règlement" not in html
+    assert report.accounts.promises_note(promised, accounts.loc[accounts["keep_rate"].notna()]) is None
