@@ -176,3 +176,16 @@ def test_view_in_french_and_a_clear_sentence_without_history(world, params, tmp_
     early = SimpleNamespace(**{**vars(run), "as_of": pd.Timestamp("2023-06-30")})
     said = hs.hindsight_view(early, "")._repr_markdown_()
     assert said.startswith("Aucune prévision à confronter au mois qui vient de se clore")
+
+
+def test_recompute_is_the_pipelines_forecast_without_its_target_report(world, params, monkeypatch):
+    """``recompute`` keeps only the simulated collections: the target report ``run_from_params`` sets them against
+    is not computed (it was, and thrown away); the record is the same, number for number."""
+    from cashsim import pipeline
+
+    origin = pd.Timestamp("2025-09-30")
+    at = params.model_copy(update={"as_of": origin.date()})
+    run = pipeline.run_from_params(at, n_paths=N_PATHS, seed=3, ledger=world)
+    expected = hs.forecast_record(run.sim, world, origin)
+    monkeypatch.setattr(pipeline, "target_report", lambda *a, **k: pytest.fail("a target report was computed"))
+    assert hs.recompute(params, world, origin, n_paths=N_PATHS, seed=3) == expected

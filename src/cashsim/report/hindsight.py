@@ -179,12 +179,13 @@ class Hindsight:
 def recompute(params, ledger, origin, *, n_paths: int | None = None, seed: int | None = None) -> dict[str, Any]:
     """The forecast record as of ``origin`` with ``params`` (the same sales plan, behaviour and simulation settings),
     fitted and simulated on what was known then (``known_at(origin)``, as the pipeline and the backtest do): the
-    forecast of :func:`cashsim.pipeline.run_from_params` (a ``seed`` is the fit's too, as there)."""
-    from cashsim.pipeline import run_from_params
+    forecast of :func:`cashsim.pipeline.run_from_params` (a ``seed`` is the fit's too, as there), without the target
+    report that function sets it against (nothing here reads it)."""
+    from cashsim.pipeline import prepare, simulate_only, with_seed
 
-    at = params.model_copy(update={"as_of": pd.Timestamp(origin).date()})
-    run = run_from_params(at, n_paths=n_paths, seed=None if seed is None else int(seed), ledger=ledger)
-    return forecast_record(run.sim, ledger, origin)
+    seed = None if seed is None else int(seed)
+    base = prepare(with_seed(params.model_copy(update={"as_of": pd.Timestamp(origin).date()}), seed), ledger=ledger)
+    return forecast_record(simulate_only(base, base.book, n_paths=n_paths, seed=seed), ledger, origin)
 
 
 def hindsight(params, ledger, as_of, *, reports_dir=None, n_paths: int | None = None,
