@@ -123,3 +123,28 @@ def test_the_call_list_says_why_its_promise_columns_are_zero_or_a_dash(run):
     assert "Un tiret sous «\u00a0promesses tenues\u00a0»\u00a0: le compte n’a aucune promesse" in html
     assert "aucune promesse de règlement" not in html
     assert report.accounts.promises_note(promised, accounts.loc[accounts["keep_rate"].notna()]) is None
+
+
+def test_the_call_lists_say_the_ledger_records_no_dunning(run):
+    """An invoice 579 days late showed "première relance par e-mail" as its next step without a word: the messy
+    ledger records no dunning action, which the call lists now say; a ledger that records one does not get it."""
+    import dataclasses
+
+    import pandas as pd
+
+    said = ("Le grand livre n’enregistre aucune relance\u00a0: la prochaine action d’une facture échue part de la "
+            "première relance, quel que soit son retard")
+    assert run.ledger.dunning.empty
+    by_invoice = report.ledger_views.call_list_view(run)
+    assert (by_invoice.data["jours de retard"] > 500).any() and said in by_invoice.to_html()
+    by_account = report.accounts.accounts_view(run).to_html()
+    assert said in by_account and "aucune promesse de règlement" in by_account      # both sentences
+    assert report.ledger_views.call_list_view(_in(run, "en_GB")).caption.startswith(
+        "The ledger records no dunning action: the next step of an overdue invoice starts from the first reminder")
+    late = by_invoice.data.iloc[0]
+    dunned = pd.DataFrame({"invoice_id": [late["facture"]], "action_date": [run.as_of - pd.Timedelta(days=3)],
+                           "level": [1]}).astype({"level": run.ledger.dunning["level"].dtype})
+    recorded = SimpleNamespace(**{**vars(_in(run, "fr_FR")),
+                                  "ledger": dataclasses.replace(run.ledger, dunning=dunned)})
+    assert said not in report.ledger_views.call_list_view(recorded).to_html()
+    assert said not in report.accounts.accounts_view(recorded).to_html()

@@ -201,7 +201,19 @@ def accounts_view(run, top: int = 25):
     frame = accounts_table(run).head(top)[list(cols)]
     return fmt.table(frame, money_cols=["open", "overdue"], percent_cols=["keep_rate"],
                      number_cols=["max_days_overdue", "promises_pending", "promises_broken", "disputes_past_sla"],
-                     labels=cols, caption=promises_note(run, frame), **_locale(run))
+                     labels=cols, caption=" ".join(filter(None, (promises_note(run, frame), dunning_note(run, frame))))
+                     or None, **_locale(run))
+
+
+def dunning_note(run, calls: pd.DataFrame) -> str | None:
+    """Why every overdue line of a call list (``calls``: rows with ``max_days_overdue`` or ``days_overdue``) starts
+    from the first reminder however late it is, in one sentence of the reader's language: the ledger records no
+    dunning action; None when it records some, or nothing shown is overdue."""
+    days = calls["max_days_overdue"] if "max_days_overdue" in calls else calls.get("days_overdue")
+    if not run.ledger.dunning.empty or days is None or not (days.fillna(0) > 0).any():
+        return None
+    return tr(run)("The ledger records no dunning action: the next step of an overdue invoice starts from the first "
+                   "reminder, however late it is (data.dunning in the parameters records them).")
 
 
 def promises_note(run, accounts: pd.DataFrame) -> str | None:
