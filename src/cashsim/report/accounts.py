@@ -207,13 +207,13 @@ def accounts_view(run, top: int = 25):
 
 def dunning_note(run, calls: pd.DataFrame) -> str | None:
     """Why every overdue line of a call list (``calls``: rows with ``max_days_overdue`` or ``days_overdue``) starts
-    from the first reminder however late it is, in one sentence of the reader's language: the ledger records no
-    dunning action; None when it records some, or nothing shown is overdue."""
+    from the first reminder however late it is, in one sentence of the reader's language
+    (:func:`cashsim.kpi.no_dunning_note`): the ledger records no dunning action; None otherwise."""
+    from cashsim import kpi
+
     days = calls["max_days_overdue"] if "max_days_overdue" in calls else calls.get("days_overdue")
-    if not run.ledger.dunning.empty or days is None or not (days.fillna(0) > 0).any():
-        return None
-    return tr(run)("The ledger records no dunning action: the next step of an overdue invoice starts from the first "
-                   "reminder, however late it is (data.dunning in the parameters records them).")
+    said = kpi.no_dunning_note(run.ledger, days)
+    return tr(run)(said) if said else None
 
 
 def promises_note(run, accounts: pd.DataFrame) -> str | None:
