@@ -631,3 +631,18 @@ def test_the_parameters_cell_is_read_once_and_the_lever_study_starts_one_way(tak
     assert len(studies) == len(delivered) == int(takes_levers)
     if takes_levers:
         assert Path(delivered[0]).name == handoff.LEVERS_FILE
+
+
+def test_every_report_error_is_built_from_its_msgid(tmp_path):
+    """No report error is an English f-string any more: the folder without a report and the notebook without its
+    summary read in French on the command line, like the runner's other errors."""
+    from cashsim import i18n
+
+    french = i18n.translator("fr_FR").gettext
+    with pytest.raises(ReportError) as empty:
+        report.html_path(tmp_path)
+    assert empty.value.translated(french) == f"{tmp_path}\u00a0: aucun fichier cashsim-report-*.html dans ce dossier"
+    with pytest.raises(ReportError) as silent:
+        report.read_summary(nbformat.v4.new_notebook())
+    assert silent.value.translated(french).startswith(f"le notebook du rapport n’a affiché aucune sortie "
+                                                      f"{report.SUMMARY_MIMETYPE}\u00a0: sa dernière cellule")

@@ -444,5 +444,6 @@ def html_path(folder: str | Path) -> Path:
     folder = Path(folder)
     found = sorted(folder.glob("cashsim-report-*.html"))
     if not found:
-        raise ReportError(f"{folder}: no cashsim-report-*.html in this folder")
+        raise ReportError.of("{folder}: no cashsim-report-*.html in this folder", folder=folder,
+                             fields={"file": str(folder)})
     return found[0]
