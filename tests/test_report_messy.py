@@ -148,3 +148,12 @@ def test_the_call_lists_say_the_ledger_records_no_dunning(run):
                                   "ledger": dataclasses.replace(run.ledger, dunning=dunned)})
     assert said not in report.ledger_views.call_list_view(recorded).to_html()
     assert said not in report.accounts.accounts_view(recorded).to_html()
+
+
+def test_the_aged_balance_chart_speaks_french(run):
+    """Its legend showed kpi's keys (``not_due``, ``>90``) and the customers without a client group as ``all``."""
+    fig = report.figures.aged_figure(run)
+    assert [t.name for t in fig.data] == ["non échu", "1 à 30 jours", "31 à 60 jours", "61 à 90 jours",
+                                          "plus de 90 jours"]
+    assert "sans famille de clients" in fig.data[0].x and "all" not in fig.data[0].x
+    assert all("not_due" not in (t.hovertemplate or "") for t in fig.data)
