@@ -60,7 +60,7 @@ def wrap(module, attr, label):
 PATCHES = {
     "cashsim.commands.report": [("check_options", "check options")],
     "cashsim.report.kernel": [("WarmKernel.__init__", "kernel launch")],
-    "cashsim.report.runner": [("check_parameters", "driver imports papermill+nbconvert / check parameters"),
+    "cashsim.report.runner": [("check_parameters", "read the parameters cell, check the parameters"),
                               ("read_summary", "read summary"), ("_replace_dir", "move into place")],
     "papermill": [("execute_notebook", "papermill execute")],
     "cashsim.report.html": [("export_html", "nbconvert HTML export")],

@@ -176,3 +176,37 @@ def test_view_in_french_and_a_clear_sentence_without_history(world, params, tmp_
     early = SimpleNamespace(**{**vars(run), "as_of": pd.Timestamp("2023-06-30")})
     said = hs.hindsight_view(early, "")._repr_markdown_()
     assert said.startswith("Aucune prévision à confronter au mois qui vient de se clore")
+
+
+def test_recompute_is_the_pipelines_forecast_without_its_target_report(world, params, monkeypatch):
+    """``recompute`` keeps only the simulated collections: the target report ``run_from_params`` sets them against
+    is not computed (it was, and thrown away); the record is the same, number for number."""
+    from cashsim import pipeline
+
+    origin = pd.Timestamp("2025-09-30")
+    at = params.model_copy(update={"as_of": origin.date()})
+    run = pipeline.run_from_params(at, n_paths=N_PATHS, seed=3, ledger=world)
+    expected = hs.forecast_record(run.sim, world, origin)
+    monkeypatch.setattr(pipeline, "target_report", lambda *a, **k: pytest.fail("a target report was computed"))
+    assert hs.recompute(params, world, origin, n_paths=N_PATHS, seed=3) == expected
+
+
+def test_the_same_extract_in_another_folder_is_the_same_history(tmp_path):
+    """The ledger's hash left out where its files were read: credits and allocations carry their file's path, so a
+    data folder moved (or another checkout) made the next report say "history restated" of the same extract. A hash
+    an earlier report kept, paths included, still counts as the same history read from the same folder."""
+    import shutil
+    from pathlib import Path
+
+    from cashsim.params import load_params
+    from cashsim.sources import ledger_from_params
+
+    messy = Path(__file__).resolve().parent / "data" / "messy"
+    shutil.copytree(messy, tmp_path / "moved")
+    as_of = pd.Timestamp("2026-10-31")
+    here, there = (ledger_from_params(load_params(folder / "params.yml")) for folder in (messy, tmp_path / "moved"))
+    assert len(here.credits) and set(here.credits["file"]) != set(there.credits["file"])
+    assert hs.ledger_sha256(here, as_of) == hs.ledger_sha256(there, as_of)
+    assert hs.ledger_sha256(here, as_of, with_paths=True) != hs.ledger_sha256(there, as_of, with_paths=True)
+    assert hs.same_history(hs.ledger_sha256(here, as_of, with_paths=True), here, as_of)
+    assert not hs.same_history(hs.ledger_sha256(here, pd.Timestamp("2026-09-30")), here, as_of)

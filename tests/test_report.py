@@ -590,3 +590,59 @@ def test_the_english_report_views(demo_report):
     assert accounts["overdue"].is_monotonic_decreasing
     french = report.accounts_table(run)
     assert "non attribué" in set(french["owner"]) and "unassigned" not in set(french["owner"])
+
+
+def test_the_parameters_cell_is_read_as_papermill_reads_it():
+    """The driver reads the parameters cell itself (ast, no papermill import): the names and defaults papermill's
+    translator finds in the report notebook (papermill misses a default followed by a comment, ast does not)."""
+    from papermill.translators import PythonTranslator
+
+    for path in [report.packaged_notebook()]:
+        nb = nbformat.read(path, as_version=4)
+        cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+        assert report.notebook_parameters(path) == {p.name: p.default for p in PythonTranslator.inspect(cell)}, path
+
+
+@pytest.mark.parametrize("takes_levers", [True, False])
+def test_the_parameters_cell_is_read_once_and_the_lever_study_starts_one_way(takes_levers, tmp_path, monkeypatch):
+    """One reading of the parameters cell decides everything (unknown names, the hand-outs' folder, the lever study's
+    file), and the driver's lever study starts at one place, only when the notebook takes its file."""
+    import threading
+    from types import SimpleNamespace
+
+    from cashsim.report import handoff, runner
+
+    nb = nbformat.read(stand_in_notebook(tmp_path / "light.ipynb"), as_version=4)
+    if takes_levers:
+        nb.cells[0].source += '\nlevers_file = ""'
+    nbformat.write(nb, tmp_path / "light.ipynb")
+    reads, studies, delivered = [], [], []
+    real = runner.notebook_parameters
+    monkeypatch.setattr(runner, "notebook_parameters", lambda path: reads.append(path) or real(path))
+
+    def study(*args, **kwargs):
+        studies.append(args)
+        return SimpleNamespace(deliver_to=delivered.append, close=lambda: None, thread=threading.Thread())
+
+    monkeypatch.setattr(handoff, "start_driver_study", study)
+    folder = report.run_monthly_report(DEMO_PARAMS, "2026-11", output_root=tmp_path / "out",
+                                       notebook=tmp_path / "light.ipynb")
+    assert folder.exists() and len(reads) == 1
+    assert len(studies) == len(delivered) == int(takes_levers)
+    if takes_levers:
+        assert Path(delivered[0]).name == handoff.LEVERS_FILE
+
+
+def test_every_report_error_is_built_from_its_msgid(tmp_path):
+    """No report error is an English f-string any more: the folder without a report and the notebook without its
+    summary read in French on the command line, like the runner's other errors."""
+    from cashsim import i18n
+
+    french = i18n.translator("fr_FR").gettext
+    with pytest.raises(ReportError) as empty:
+        report.html_path(tmp_path)
+    assert empty.value.translated(french) == f"{tmp_path}\u00a0: aucun fichier cashsim-report-*.html dans ce dossier"
+    with pytest.raises(ReportError) as silent:
+        report.read_summary(nbformat.v4.new_notebook())
+    assert silent.value.translated(french).startswith(f"le notebook du rapport n’a affiché aucune sortie "
+                                                      f"{report.SUMMARY_MIMETYPE}\u00a0: sa dernière cellule")

@@ -76,3 +76,84 @@ def test_the_split_says_no_customer_reaches_the_reliability_threshold(run):
     some.model = SimpleNamespace(customers=cust.assign(reliable=cust["reliability"] >= cust["reliability"].max()))
     assert report.accounts.no_reliable_payer(some) is None
     assert "seuil de fiabilité" not in report.accounts.split_view(some).to_html()
+
+
+def test_the_views_errors_are_translated_from_their_msgid(run):
+    """``report_month`` and ``shortfall_view`` raise ``ReportError.of`` like the runner: the message reads in French
+    from its template and values (it used to be an English f-string the command line could not translate)."""
+    from cashsim import i18n
+    from cashsim.errors import ReportError
+
+    french = i18n.translator("fr_FR").gettext
+    with pytest.raises(ReportError, match="outside the forecast horizon") as outside:
+        report.views.report_month(run, "2027-05")
+    assert outside.value.translated(french) == (
+        "le mois 2027-05 sort de l’horizon 2026-11..2027-02 d’une prévision au 2026-10-31\u00a0: choisissez un mois "
+        "de cet horizon, ou changez as_of / horizon_months dans le fichier de paramètres")
+    whole = SimpleNamespace(**{**vars(_in(run, "fr_FR")), "customer_labels": None})
+    with pytest.raises(ReportError, match="not simulated per customer") as flat:
+        report.views.shortfall_view(whole, MONTH)
+    assert flat.value.translated(french) == (
+        "la simulation n’a pas été faite client par client\u00a0: utilisez report.load_run ou by_customer=True")
+
+
+def test_the_call_list_says_why_its_promise_columns_are_zero_or_a_dash(run):
+    """The call list by account showed 0 promises and a dash for the keep rate without a word: its caption now says
+    the ledger records no promise (messy company), or, when some are recorded, what a dash means."""
+    import dataclasses
+
+    import pandas as pd
+
+    table = report.accounts.accounts_view(run)
+    assert table.data["promesses en attente"].eq(0).all() and table.data["promesses tenues"].isna().all()
+    assert ("Le grand livre n’enregistre aucune promesse de règlement\u00a0: les colonnes des promesses sont à zéro"
+            in table.to_html())
+    assert report.accounts.accounts_view(_in(run, "en_GB")).caption.startswith(
+        "The ledger records no promise to pay: the promise columns are zero and there is no keep rate")
+    status = run.ledger.status(run.as_of)
+    first = report.accounts.accounts_table(run)["customer_id"].iloc[0]   # an account of the call list
+    paid = status.loc[status["paid_date"].notna() & (status["customer_id"] == first)].iloc[0]
+    promise = pd.DataFrame({"invoice_id": [paid["invoice_id"]], "made_date": [paid["paid_date"] - pd.Timedelta(days=9)],
+                            "promised_date": [paid["paid_date"]], "amount": [float(paid["amount"])]})
+    promised = SimpleNamespace(**{**vars(_in(run, "fr_FR")),
+                                  "ledger": dataclasses.replace(run.ledger, promises=promise)})
+    accounts = report.accounts.accounts_table(promised)
+    assert accounts["keep_rate"].notna().sum() == 1          # the one customer with a promise past its deadline
+    html = report.accounts.accounts_view(promised).to_html()
+    assert "Un tiret sous «\u00a0promesses tenues\u00a0»\u00a0: le compte n’a aucune promesse" in html
+    assert "aucune promesse de règlement" not in html
+    assert report.accounts.promises_note(promised, accounts.loc[accounts["keep_rate"].notna()]) is None
+
+
+def test_the_call_lists_say_the_ledger_records_no_dunning(run):
+    """An invoice 579 days late showed "première relance par e-mail" as its next step without a word: the messy
+    ledger records no dunning action, which the call lists now say; a ledger that records one does not get it."""
+    import dataclasses
+
+    import pandas as pd
+
+    said = ("Le grand livre n’enregistre aucune relance\u00a0: la prochaine action d’une facture échue part de la "
+            "première relance, quel que soit son retard")
+    assert run.ledger.dunning.empty
+    by_invoice = report.ledger_views.call_list_view(run)
+    assert (by_invoice.data["jours de retard"] > 500).any() and said in by_invoice.to_html()
+    by_account = report.accounts.accounts_view(run).to_html()
+    assert said in by_account and "aucune promesse de règlement" in by_account      # both sentences
+    assert report.ledger_views.call_list_view(_in(run, "en_GB")).caption.startswith(
+        "The ledger records no dunning action: the next step of an overdue invoice starts from the first reminder")
+    late = by_invoice.data.iloc[0]
+    dunned = pd.DataFrame({"invoice_id": [late["facture"]], "action_date": [run.as_of - pd.Timedelta(days=3)],
+                           "level": [1]}).astype({"level": run.ledger.dunning["level"].dtype})
+    recorded = SimpleNamespace(**{**vars(_in(run, "fr_FR")),
+                                  "ledger": dataclasses.replace(run.ledger, dunning=dunned)})
+    assert said not in report.ledger_views.call_list_view(recorded).to_html()
+    assert said not in report.accounts.accounts_view(recorded).to_html()
+
+
+def test_the_aged_balance_chart_speaks_french(run):
+    """Its legend showed kpi's keys (``not_due``, ``>90``) and the customers without a client group as ``all``."""
+    fig = report.figures.aged_figure(run)
+    assert [t.name for t in fig.data] == ["non échu", "1 à 30 jours", "31 à 60 jours", "61 à 90 jours",
+                                          "plus de 90 jours"]
+    assert "sans famille de clients" in fig.data[0].x and "all" not in fig.data[0].x
+    assert all("not_due" not in (t.hovertemplate or "") for t in fig.data)

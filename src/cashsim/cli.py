@@ -26,8 +26,8 @@ from cashsim import __version__, commands, progress
 from cashsim.commands import _
 from cashsim.errors import CashsimError
 
-#: Sub-command modules, in the order ``cashsim --help`` lists them.
-COMMANDS = ("demo", "validate", "forecast", "backtest", "targets", "levers", "report", "panel")
+#: Sub-command modules, in the order ``cashsim --help`` lists them (``commands.SUMMARIES``, with their one line).
+COMMANDS = tuple(commands.SUMMARIES)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -42,7 +42,12 @@ class _Parser(argparse.ArgumentParser):
                   + "\n")
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The ``cashsim`` parser. ``command``: the one sub-command whose module (``cashsim.commands.<name>``) is imported
+    to give its parser its options, description and ``func``; every other one is declared by name and its line of
+    ``cashsim --help`` only (``commands.SUMMARIES``), so the command that runs does not wait for the others' imports
+    (pandera, pydantic, the panel's). ``""``: none is imported (``cashsim --help``, a bad command name); None: all
+    are (tests, documentation)."""
     parser = _Parser(
         prog="cashsim",
         description=_("How much cash the customers will pay, whether it covers the smoothed cash target, and "
@@ -57,7 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
                         help=_("say what long commands are doing on standard error (anywhere on the line)"))
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name in COMMANDS:
-        importlib.import_module(f"cashsim.commands.{name}").register(sub)
+        if command is None or name == command:
+            importlib.import_module(f"cashsim.commands.{name}").register(sub)
+        else:
+            sub.add_parser(name, help=_(commands.SUMMARIES[name]))
     parser.commands = sub.choices
     return parser
 
@@ -127,8 +135,19 @@ def main(argv: list[str] | None = None) -> int:
         argparse._, argparse.ngettext = saved
 
 
+def command_of(argv: list[str]) -> str:
+    """The sub-command ``argv`` runs: its first word that is no option (``--locale`` and ``--progress`` are taken out
+    before; the other global options take no value), when it names one; else ``""``.
+
+    >>> command_of(["--version"]), command_of(["report", "--params", "x.yml"]), command_of(["nope"])
+    ('', 'report', '')
+    """
+    first = next((a for a in argv if not a.startswith("-")), "")
+    return first if first in COMMANDS else ""
+
+
 def _run(argv: list[str]) -> int:
-    parser = build_parser()
+    parser = build_parser(command_of(argv))
     try:
         args, unknown = parser.parse_known_args(argv)
         if unknown:  # named by the sub-command that did not expect them

@@ -32,8 +32,8 @@ import math
 import re
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import pandas as pd
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date
 from babel.numbers import (
@@ -44,9 +44,12 @@ from babel.numbers import (
     get_decimal_symbol,
     get_group_symbol,
 )
-from pandas.io.formats.style import Styler
 
 from cashsim.errors import ParamsError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from pandas.io.formats.style import Styler
 
 DEFAULT_LOCALE = "fr_FR"
 MISSING = "–"  # en dash: what a finance reader expects for "no figure"
@@ -63,7 +66,11 @@ def parse_locale(locale: str = DEFAULT_LOCALE) -> Locale:
 
 
 def _missing(x: object) -> bool:
-    if x is None or x is pd.NaT:
+    if x is None:
+        return True
+    import pandas as pd  # here, not at the top: `cashsim --help` (cashsim.commands) needs no pandas
+
+    if x is pd.NaT:
         return True
     try:
         return bool(pd.isna(x))
@@ -161,6 +168,8 @@ def _as_date(d: object) -> dt.date:
         return d.date()
     if isinstance(d, dt.date):
         return d
+    import pandas as pd
+
     return pd.Timestamp(d).date()
 
 
@@ -175,6 +184,8 @@ def month_name(month: object, *, locale: str = DEFAULT_LOCALE) -> str:
     """A month (``"2026-11"``, a Period or a date in it) as the reader says it: ``novembre 2026``."""
     if _missing(month):
         return MISSING
+    import pandas as pd
+
     first = pd.Period(str(month)[:7] if isinstance(month, str) else month, freq="M").start_time.date()
     return format_date(first, format="LLLL y", locale=parse_locale(locale))
 
@@ -226,11 +237,14 @@ def table(frame: pd.DataFrame, *, money_cols: Iterable[str] = (), percent_cols: 
 
     Example::
 
+        >>> import pandas as pd
         >>> html = table(pd.DataFrame({"customer_name": ["<b>x</b>"], "amount": [1234.6]}),
         ...              money_cols=["amount"]).to_html()
         >>> "&lt;b&gt;x&lt;/b&gt;" in html and "1\u202f235\xa0€" in html
         True
     """
+    import pandas as pd
+
     labels = labels or {}
     formatters = format_columns(frame, money_cols=money_cols, percent_cols=percent_cols, date_cols=date_cols,
                                 number_cols=number_cols, locale=locale, currency=currency,

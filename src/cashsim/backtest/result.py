@@ -105,7 +105,7 @@ def backtest_html(result: BacktestResult, locale: str = "en_GB") -> str:
 
     def table(df: pd.DataFrame, index: bool = False) -> str:
         df = df.copy()
-        for c in ("goal", "detail", "horizon"):
+        for c in ("goal", "detail", "horizon", "target"):
             if c in df:
                 df[c] = [in_words(v, locale) for v in df[c]]
         for c in ("method", "best_baseline"):

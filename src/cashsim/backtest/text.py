@@ -34,13 +34,18 @@ GOAL_TEMPLATES = (
     "model {mae} days vs {best} {best_mae} days on {n} invoices",
     "no paid invoice to score",
     "invoice MAE of the median pay date below the best baseline's",
-    "month {h}", "months {first}-{last}", "pooled", "all",
+    "month {h}", "months {first}-{last}", "pooled", "all", "< {days} days",
 )
+#: A goal's target the result could not compute (NaN), and why: n/a with the reason, never "< nan days".
+UNSCORED = {"< nan days": "no paid invoice to score"}
 
 
 def in_words(text, locale: str) -> str:
     """A goal, goal detail or horizon the result writes in English (:data:`GOAL_TEMPLATES`), in the words and number
-    formats of ``locale``."""
+    formats of ``locale``; a target the result could not compute (:data:`UNSCORED`) as n/a with its reason."""
+    if text in UNSCORED:
+        _ = i18n.translator(locale).gettext
+        return _("n/a ({reason})").format(reason=_(UNSCORED[text]))
     return wording.translate(text, locale, GOAL_TEMPLATES, frozenset({"best", "skill"}))
 
 

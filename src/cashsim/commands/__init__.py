@@ -20,8 +20,23 @@ from pathlib import Path
 
 from cashsim import fmt, i18n, progress
 from cashsim.errors import OutputError, ParamsError
+from cashsim.i18n import N_
 
 _LANG: dict[str, str | None] = {"explicit": None, "locale": fmt.DEFAULT_LOCALE}
+
+#: The sub-commands in the order ``cashsim --help`` lists them, each with the one line it lists (a msgid). The
+#: command line declares every sub-command from this table and imports a command's module only when that command
+#: runs (:func:`cashsim.cli.build_parser`); the module's ``register`` gives the same line to its parser.
+SUMMARIES: dict[str, str] = {
+    "demo": N_("run the monthly report of the embedded demo company and print its path"),
+    "validate": N_("check a params file and its ledger; print the ledger summary"),
+    "forecast": N_("Monte Carlo forecast of collections by month and week, as JSON"),
+    "backtest": N_("rolling-origin backtest of the forecast vs baselines"),
+    "targets": N_("monthly smoothed cash target, P(met), weekly cash position"),
+    "levers": N_("collection levers side by side against the target; cheapest plan"),
+    "report": N_("run the monthly report into reports/<company>/YYYY-MM/ (HTML, notebook, summary)"),
+    "panel": N_("serve the scenario panel (Voilà) on localhost"),
+}
 
 
 def set_locale(explicit: str | None) -> None:

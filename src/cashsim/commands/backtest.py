@@ -18,7 +18,7 @@ from __future__ import annotations
 import argparse
 
 from cashsim import commands
-from cashsim.commands import _, check_counts, check_writable, write_output
+from cashsim.commands import SUMMARIES, _, check_counts, check_writable, write_output
 from cashsim.errors import ParamsError
 
 #: Months each backtest origin forecasts (``run_backtest``'s ``horizons``), for the memory check of ``--paths``.
@@ -83,7 +83,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("backtest", help=_("rolling-origin backtest of the forecast vs baselines"),
+    p = subparsers.add_parser("backtest", help=_(SUMMARIES["backtest"]),
                               description=_("Refit at every month end, forecast the next 1-3 months of collections "
                                           "of the open invoices, and score against what was actually paid."))
     src = p.add_mutually_exclusive_group()

@@ -20,7 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from cashsim import commands
-from cashsim.commands import _, check_writable
+from cashsim.commands import SUMMARIES, _, check_writable
 from cashsim.memory import COMPARISON_ARRAYS
 from cashsim.params import with_overrides
 
@@ -46,7 +46,7 @@ def default_output(params_path: Path) -> Path:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("demo", help=_("run the monthly report of the embedded demo company and print its path"),
+    p = subparsers.add_parser("demo", help=_(SUMMARIES["demo"]),
                               description=_("The monthly report of the embedded demo company."))
     p.add_argument("--paths", type=int, default=None, metavar="N",
                    help=_("Monte Carlo paths (default: simulation.n_paths of params/demo.yml)"))

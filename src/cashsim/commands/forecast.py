@@ -28,7 +28,7 @@ from typing import Any
 import pandas as pd
 
 from cashsim import commands
-from cashsim.commands import _, check_writable, write_output
+from cashsim.commands import SUMMARIES, _, check_writable, write_output
 from cashsim.errors import ParamsError
 from cashsim.params import Params, with_overrides
 from cashsim.params import Simulation as SimulationParams
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("forecast", help=_("Monte Carlo forecast of collections by month and week, as JSON"),
+    p = subparsers.add_parser("forecast", help=_(SUMMARIES["forecast"]),
                               description=_("The Monte Carlo collection forecast, as JSON for scripts."))
     p.add_argument("--invoices", metavar="FILE", help=_("invoices (CSV or .xlsx, ledger columns)"))
     p.add_argument("--payments", metavar="FILE", help=_("payments (CSV or .xlsx, ledger columns)"))

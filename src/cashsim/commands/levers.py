@@ -17,7 +17,7 @@ from pathlib import Path
 import pandas as pd
 
 from cashsim import commands
-from cashsim.commands import _, check_counts, check_writable, write_output
+from cashsim.commands import SUMMARIES, _, check_counts, check_writable, write_output
 from cashsim.errors import ParamsError
 from cashsim.memory import COMPARISON_ARRAYS
 from cashsim.params import with_overrides
@@ -127,7 +127,7 @@ def write_charts(table: pd.DataFrame, folder: Path, required_probability: float,
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("levers", help=_("collection levers side by side against the target; cheapest plan"),
+    p = subparsers.add_parser("levers", help=_(SUMMARIES["levers"]),
                               description=_("Every scenario of collection levers in the params, simulated on common "
                                           "random numbers against the baseline, and the cheapest plan that brings "
                                           "P(target met) to the required probability."))

@@ -32,7 +32,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from cashsim import commands
-from cashsim.commands import _
+from cashsim.commands import SUMMARIES, _
 from cashsim.errors import ParamsError
 from cashsim.params import load_params, with_overrides
 
@@ -90,7 +90,7 @@ def voila_argv(notebook: str | Path, port: int = DEFAULT_PORT, *, open_browser: 
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("panel", help=_("serve the scenario panel (Voilà) on localhost"),
+    p = subparsers.add_parser("panel", help=_(SUMMARIES["panel"]),
                               description=_("Serve the scenario panel with Voilà on this machine only."))
     p.add_argument("--params", required=True, type=Path, help=_("parameter file (YAML)"))
     p.add_argument("--port", type=int, default=DEFAULT_PORT,

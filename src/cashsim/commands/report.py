@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 
 from cashsim import commands
-from cashsim.commands import _, check_writable
+from cashsim.commands import SUMMARIES, _, check_writable
 from cashsim.memory import COMPARISON_ARRAYS
 from cashsim.params import Params, with_overrides
 
@@ -64,8 +64,7 @@ def check_options(params_path: str | Path, *, month: str | None = None, paths: i
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("report", description=_("Run the monthly report notebook and print where it went."),
-                              help=_("run the monthly report into reports/<company>/YYYY-MM/ (HTML, notebook, "
-                                     "summary)"))
+                              help=_(SUMMARIES["report"]))
     p.add_argument("--params", required=True, metavar="FILE", help=_("parameter file (YAML), e.g. params/demo.yml"))
     p.add_argument("--month", required=True, metavar="YYYY-MM", help=_("month the report is about, e.g. 2026-11"))
     p.add_argument("--paths", type=int, default=None, metavar="N",

@@ -14,7 +14,7 @@ import json
 from typing import TYPE_CHECKING
 
 from cashsim import commands
-from cashsim.commands import _, check_writable, write_output
+from cashsim.commands import SUMMARIES, _, check_writable, write_output
 from cashsim.params import with_overrides
 
 if TYPE_CHECKING:
@@ -61,7 +61,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("targets", help=_("monthly smoothed cash target, P(met), weekly cash position"),
+    p = subparsers.add_parser("targets", help=_(SUMMARIES["targets"]),
                               description=_("The smoothed monthly cash target, its chance of being met, and the "
                                           "weekly cash position, from a parameter file."))
     p.add_argument("--params", required=True, help=_("parameter file (YAML), e.g. params/demo.yml"))

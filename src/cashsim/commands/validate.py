@@ -25,13 +25,13 @@ from typing import Any
 import pandas as pd
 
 from cashsim import commands, fmt, i18n
-from cashsim.commands import _, check_writable
+from cashsim.commands import SUMMARIES, _, check_writable
 from cashsim.ledger import Ledger, as_in_the_file, wording
 from cashsim.sources import ledger_from_params
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    p = subparsers.add_parser("validate", help=_("check a params file and its ledger; print the ledger summary"),
+    p = subparsers.add_parser("validate", help=_(SUMMARIES["validate"]),
                               description=_("Check a parameter file and the ledger it points to, and print the "
                                             "ledger summary."))
     p.add_argument("params", metavar="PARAMS.yml", help=_("parameter file (e.g. params/demo.yml)"))

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from cashsim import fmt
+from cashsim.i18n import N_
 from cashsim.kpi._common import _LEVEL_NAMES, _ts, customer_names, status_as_of
 from cashsim.kpi.disputes import dispute_table
 from cashsim.kpi.dso import dso_at
@@ -30,6 +31,19 @@ from cashsim.params import Alerts
 
 if TYPE_CHECKING:  # pragma: no cover
     from cashsim.ledger import Ledger
+
+#: Said beside a call list whose ledger records no dunning action (:func:`no_dunning_note`): every overdue invoice's
+#: next step is then the first reminder, however late it is (a msgid).
+NO_DUNNING = N_("The ledger records no dunning action: the next step of an overdue invoice starts from the first "
+                "reminder, however late it is (data.dunning in the parameters records them).")
+
+
+def no_dunning_note(ledger, days_overdue) -> str | None:
+    """:data:`NO_DUNNING` (the English msgid) when ``ledger`` records no dunning action and some of the shown
+    ``days_overdue`` (a Series) are past due; else None."""
+    if not ledger.dunning.empty or days_overdue is None or not (pd.Series(days_overdue).fillna(0) > 0).any():
+        return None
+    return NO_DUNNING
 
 
 def alerts(ledger: Ledger, as_of, thresholds: Alerts, *, reliability: pd.DataFrame | None = None,

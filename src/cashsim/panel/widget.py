@@ -49,7 +49,7 @@ from cashsim import fmt, i18n
 from cashsim.compare import BASELINE, cost_table, scenario_levers, side_by_side
 from cashsim.errors import CashsimError, ParamsError
 from cashsim.fmt import html_table
-from cashsim.kpi import call_list
+from cashsim.kpi import call_list, no_dunning_note
 from cashsim.ledger import TABLES
 from cashsim.levers import CutOffThreat, PromiseCalls
 from cashsim.panel.controls import PROPOSAL, Control, Scenario, control_specs, scenario_from_values
@@ -411,8 +411,10 @@ class ScenarioPanel:
         calls = r.call_list[cols]
         key = tuple(calls["proposal_action"])        # the rest of the call list does not move with the controls
         if key != self._calls_key:
+            said = no_dunning_note(self.engine.ledger, calls["days_overdue"])  # why 579 days late is a 1st reminder
             self.calls_html.value = html_table(shown_values(calls, loc), money_cols=["outstanding"], locale=loc,
-                                               currency=cur, labels=names)
+                                               currency=cur, labels=names) + (
+                f'<p class="cashsim-note">{html.escape(i18n.translator(loc).gettext(said))}</p>' if said else "")
             self._calls_key = key
         self.state.value = html.escape(json.dumps(self.chart_state(), allow_nan=False))
 

@@ -201,7 +201,33 @@ def accounts_view(run, top: int = 25):
     frame = accounts_table(run).head(top)[list(cols)]
     return fmt.table(frame, money_cols=["open", "overdue"], percent_cols=["keep_rate"],
                      number_cols=["max_days_overdue", "promises_pending", "promises_broken", "disputes_past_sla"],
-                     labels=cols, **_locale(run))
+                     labels=cols, caption=" ".join(filter(None, (promises_note(run, frame), dunning_note(run, frame))))
+                     or None, **_locale(run))
+
+
+def dunning_note(run, calls: pd.DataFrame) -> str | None:
+    """Why every overdue line of a call list (``calls``: rows with ``max_days_overdue`` or ``days_overdue``) starts
+    from the first reminder however late it is, in one sentence of the reader's language
+    (:func:`cashsim.kpi.no_dunning_note`): the ledger records no dunning action; None otherwise."""
+    from cashsim import kpi
+
+    days = calls["max_days_overdue"] if "max_days_overdue" in calls else calls.get("days_overdue")
+    said = kpi.no_dunning_note(run.ledger, days)
+    return tr(run)(said) if said else None
+
+
+def promises_note(run, accounts: pd.DataFrame) -> str | None:
+    """Why the call list's promise columns show zeros or a dash, in one sentence of the reader's language: the
+    ledger records no promise at all, or some accounts shown (``accounts``, rows of :func:`accounts_table`) have no
+    promise whose deadline has passed, so no keep rate; None when every keep rate shown is a figure."""
+    _ = tr(run)
+    if run.ledger.promises.empty:
+        return _("The ledger records no promise to pay: the promise columns are zero and there is no keep rate "
+                 "(the section “Promises to pay” says how to record them).")
+    if accounts["keep_rate"].isna().any():
+        return _("A dash under “promises kept”: the account has no promise whose deadline has passed (none recorded, "
+                 "or all still pending).")
+    return None
 
 
 def promises_view(run):

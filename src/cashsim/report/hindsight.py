@@ -42,19 +42,32 @@ LEVELS = np.round(np.linspace(0.0, 1.0, 101), 2)
 _FOLDER = re.compile(r"[0-9]{4}-[0-9]{2}(-v[0-9]+)?")
 _TABLES = ("invoices", "payments", "credits", "allocations", "promises", "dunning")
 PREVIOUS, RECOMPUTED = "previous report", "recomputed"
+#: Where a row was read (credits, allocations): not part of the history :func:`ledger_sha256` hashes.
+_PATHS = ["file"]
 
 
-def ledger_sha256(ledger, as_of) -> str:
+def ledger_sha256(ledger, as_of, *, with_paths: bool = False) -> str:
     """SHA-256 of the ledger as known at the end of ``as_of`` (``known_at``): its dated tables (invoices, payments,
     credits, allocations, promises, dunning), not the customers file nor the read counts, which grow with every
-    extract. Two extracts agree on it unless history before ``as_of`` was restated."""
+    extract, nor where the files were read (the ``file`` column of credits and allocations: the same extract in
+    another folder is the same history). Two extracts agree on it unless history before ``as_of`` was restated.
+    ``with_paths``: the hash as earlier reports kept it, file paths included (:func:`same_history`)."""
     from cashsim.cache.keys import table_digest
 
     known = ledger.known_at(pd.Timestamp(as_of))
     h = hashlib.sha256()
     for name in _TABLES:
-        h.update(f"{name}={table_digest(getattr(known, name).reset_index(drop=True))};".encode())
+        table = getattr(known, name).reset_index(drop=True)
+        if not with_paths:
+            table = table.drop(columns=_PATHS, errors="ignore")
+        h.update(f"{name}={table_digest(table)};".encode())
     return h.hexdigest()
+
+
+def same_history(recorded: str | None, ledger, as_of) -> bool:
+    """Whether ``recorded`` (a previous report's ``ledger_sha256``) is the ledger's as known at ``as_of``: the hash
+    without file paths, or the one earlier reports kept with them (read from the same folder)."""
+    return recorded in (ledger_sha256(ledger, as_of), ledger_sha256(ledger, as_of, with_paths=True))
 
 
 def month_forecast(paths: np.ndarray) -> dict[str, Any]:
@@ -179,12 +192,13 @@ class Hindsight:
 def recompute(params, ledger, origin, *, n_paths: int | None = None, seed: int | None = None) -> dict[str, Any]:
     """The forecast record as of ``origin`` with ``params`` (the same sales plan, behaviour and simulation settings),
     fitted and simulated on what was known then (``known_at(origin)``, as the pipeline and the backtest do): the
-    forecast of :func:`cashsim.pipeline.run_from_params` (a ``seed`` is the fit's too, as there)."""
-    from cashsim.pipeline import run_from_params
+    forecast of :func:`cashsim.pipeline.run_from_params` (a ``seed`` is the fit's too, as there), without the target
+    report that function sets it against (nothing here reads it)."""
+    from cashsim.pipeline import prepare, simulate_only, with_seed
 
-    at = params.model_copy(update={"as_of": pd.Timestamp(origin).date()})
-    run = run_from_params(at, n_paths=n_paths, seed=None if seed is None else int(seed), ledger=ledger)
-    return forecast_record(run.sim, ledger, origin)
+    seed = None if seed is None else int(seed)
+    base = prepare(with_seed(params.model_copy(update={"as_of": pd.Timestamp(origin).date()}), seed), ledger=ledger)
+    return forecast_record(simulate_only(base, base.book, n_paths=n_paths, seed=seed), ledger, origin)
 
 
 def hindsight(params, ledger, as_of, *, reports_dir=None, n_paths: int | None = None,
@@ -195,7 +209,7 @@ def hindsight(params, ledger, as_of, *, reports_dir=None, n_paths: int | None = 
     restated = None
     if summary is not None:
         record, source = summary["forecast"], PREVIOUS
-        restated = record.get("ledger_sha256") != ledger_sha256(ledger, origin)
+        restated = not same_history(record.get("ledger_sha256"), ledger, origin)
     else:
         record, source = recompute(params, ledger, origin, n_paths=n_paths, seed=seed), RECOMPUTED
     fc = record["months"][key]

@@ -118,8 +118,8 @@ class WarmKernel:
         try:
             run_sync(self.manager.start_kernel)(extra_arguments=arguments, cwd=str(cwd), env={**os.environ, **env})
         except Exception as exc:  # no such kernel, interpreter cannot start...
-            raise ReportError(f"the report's kernel ({KERNEL_NAME}) could not start: {type(exc).__name__}: "
-                              f"{exc}") from exc
+            raise ReportError.of("the report's kernel ({kernel}) could not start: {error}", kernel=KERNEL_NAME,
+                                 error=f"{type(exc).__name__}: {exc}") from exc
 
     def stop(self) -> None:
         """Shut the kernel down now, unless it is already gone (papermill shut it down at the end of its run)."""

@@ -73,11 +73,13 @@ def call_list_view(run, top: int = 25):
     cols = {"rank": "#", "customer_name": "customer", "invoice_id": "invoice", "outstanding": "outstanding",
             "due_date": "due", "days_overdue": "days overdue", "reliability": "reliability",
             "priority": "amount x risk", "next_action": "next step"}
+    from cashsim.report.accounts import dunning_note
+
     frame = kpi.call_list(run.ledger, run.as_of).head(top)[list(cols)]
     frame["next_action"] = [next_step(x, run.params.report.locale) for x in frame["next_action"]]
     return fmt.table(frame, money_cols=["outstanding", "priority"], percent_cols=["reliability"],
                      date_cols=["due_date"], number_cols=["days_overdue"],
-                     labels=labels_of(run, cols), **_locale(run))
+                     labels=labels_of(run, cols), caption=dunning_note(run, frame), **_locale(run))
 
 
 def disputes_view(run):

@@ -167,26 +167,49 @@ def versions() -> dict[str, str]:
     return out
 
 
-def notebook_parameters(notebook: str | Path) -> dict[str, Any]:
-    """Names and defaults (as source text) of the notebook's ``parameters`` cell, parsed by papermill's Python
-    translator - what ``pm.inspect_notebook`` does, minus its need for a kernel name in the notebook."""
-    import nbformat
-    from papermill.translators import PythonTranslator
+def notebook_parameters(notebook: str | Path) -> dict[str, str]:
+    """Names and defaults (as source text) of the notebook's ``parameters`` cell, in their order: its top-level
+    assignments (``name = value``, ``name: type = value``), read with :mod:`ast` from the notebook's JSON - what
+    papermill's ``inspect_notebook`` gives, without importing papermill nor needing a kernel name in the notebook.
+    The driver reads it once per report (:func:`run_monthly_report`)."""
+    import ast
 
-    nb = nbformat.read(str(notebook), as_version=4)
-    cell = next((c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
-    if cell is None:
-        raise ReportError(f"{notebook}: no cell tagged 'parameters'; tag the first code cell 'parameters'")
-    return {p.name: p.default for p in PythonTranslator.inspect(cell)}
+    path = Path(notebook)
+    try:
+        cells = json.loads(path.read_text(encoding="utf-8")).get("cells", [])
+        cell = next((c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
+    except (ValueError, AttributeError) as exc:  # not JSON, or not a notebook's
+        raise ReportError.of("{notebook}: not a notebook ({reason})", notebook=path, reason=str(exc),
+                             fields={"file": str(path)}) from None
+    if cell is None or cell.get("cell_type") != "code":
+        raise ReportError.of("{notebook}: no cell tagged 'parameters'; tag the first code cell 'parameters'",
+                             notebook=path, fields={"file": str(path)})
+    source = cell.get("source", "")
+    source = "".join(source) if isinstance(source, list) else source
+    try:
+        tree = ast.parse(source)
+    except SyntaxError as exc:
+        raise ReportError.of("{notebook}: the parameters cell is not valid Python ({reason})", notebook=path,
+                             reason=str(exc), fields={"file": str(path)}) from None
+    out: dict[str, str] = {}
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
+            out[node.targets[0].id] = ast.get_source_segment(source, node.value) or "None"
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            out[node.target.id] = ast.get_source_segment(source, node.value) if node.value else "None"
+    return out
 
 
-def check_parameters(notebook: str | Path, parameters: Mapping[str, Any]) -> None:
-    """Refuse parameter names the notebook does not declare: papermill would only log a warning and ignore them."""
-    known = notebook_parameters(notebook)
+def check_parameters(notebook: str | Path, parameters: Mapping[str, Any],
+                     declared: Mapping[str, str] | None = None) -> None:
+    """Refuse parameter names the notebook does not declare: papermill would only log a warning and ignore them.
+    ``declared``: the notebook's :func:`notebook_parameters` when already read."""
+    known = notebook_parameters(notebook) if declared is None else declared
     unknown = sorted(set(parameters) - set(known))
     if unknown:
-        raise ReportError(f"{notebook}: unknown parameter(s) {unknown}; the notebook's parameters are "
-                          f"{sorted(known)}")
+        raise ReportError.of("{notebook}: unknown parameter(s) {unknown}; the notebook's parameters are {known}",
+                             notebook=notebook, unknown=str(unknown), known=str(sorted(known)),
+                             fields={"file": str(notebook)})
 
 
 def next_destination(root: Path, month: str, *, force: bool) -> Path:
@@ -309,7 +332,12 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
         parameters["seed"] = int(seed)
     kernel = WarmKernel(source, cwd=params_file.parent, env=REPORT_ENV)  # starts while papermill loads (report.kernel)
     with kernel.stopped_on_error():
-        driver_study = _early_study(source, params_file, report_date.isoformat(), n_paths, seed)
+        declared = notebook_parameters(source)  # the parameters cell, read once
+        check_parameters(source, parameters, declared)
+        # the lever study, when the notebook takes it (report.handoff): started now, the report waits for it;
+        # papermill's import, the month's lock and the work folder, where its file goes, need not come first
+        driver_study = _driver_study(params_file, report_date.isoformat(), n_paths, seed) \
+            if "levers_file" in declared else None
     try:
         with kernel.stopped_on_error(), without_iri_grammar():  # (report.kernel: a second of lark grammars)
             import papermill as pm
@@ -317,8 +345,6 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
 
             from cashsim.report.execution import engine_name
             from cashsim.report.html import export_html, html_exporter
-
-            check_parameters(source, parameters)
         run_id = str(uuid.uuid4())
         stem = f"cashsim-report-{month}"
 
@@ -327,23 +353,16 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
             destination = next_destination(root, month, force=force)
             work = Path(tempfile.mkdtemp(prefix=work_prefix(month), dir=root))
             os.chmod(work, 0o777 & ~_umask())  # mkdtemp makes it private; a report is for the finance team
-            declared = notebook_parameters(source)
             show_progress = progress.enabled()  # papermill's bar (the lever study's thread is quiet: report.handoff)
             if "handouts_dir" in declared:  # the workbook and PDF summary go beside the HTML
                 parameters["handouts_dir"] = str(work)
             if "reports_dir" in declared:  # earlier reports: last month's forecast (report.hindsight)
                 parameters["reports_dir"] = str(root)
-            if "levers_file" in declared:  # the lever study, computed here meanwhile (report.handoff)
-                from cashsim.report.handoff import LEVERS_FILE, start_driver_study
+            if driver_study is not None:  # the lever study, computed here meanwhile, written in the work folder
+                from cashsim.report.handoff import LEVERS_FILE
 
                 parameters["levers_file"] = str(work / LEVERS_FILE)
-                if driver_study is None:  # not started early (_early_study)
-                    driver_study = start_driver_study(None, params_file, as_of=report_date.isoformat(),
-                                                      n_paths=n_paths, seed=seed)
                 driver_study.deliver_to(parameters["levers_file"])
-            elif driver_study is not None:  # started early, not declared after all: never written
-                driver_study.close()
-                driver_study = None
             language = fmt.parse_locale(params.report.locale).language
             # the HTML exporter's templates are compiled meanwhile, in a thread: the notebook's run mostly waits - once
             # the driver's lever study is done, whose GIL it would share (_warm_exporter)
@@ -402,27 +421,9 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
             driver_study.close()
 
 
-def _early_study(notebook: Path, params_file: Path, as_of: str, n_paths: int | None, seed: int | None):
-    """The driver's lever study (:func:`cashsim.report.handoff.start_driver_study`) started now, its file named later,
-    when the notebook's ``parameters`` cell assigns ``levers_file`` (read with :mod:`ast`; papermill's reading,
-    later, decides whether it is passed); else None. Started as soon as the kernel is launched: the report waits for
-    this study, and papermill's import, the month's lock and the work folder need not come first."""
-    import ast
-
-    try:  # a notebook that does not read is papermill's to report, after this; the kernel is stopped then
-        cells = json.loads(notebook.read_text(encoding="utf-8")).get("cells", [])
-        cell = next((c for c in cells if "parameters" in c.get("metadata", {}).get("tags", [])), None)
-        if cell is None or cell.get("cell_type") != "code":
-            return None
-        source = cell.get("source", "")
-        tree = ast.parse("".join(source) if isinstance(source, list) else source)
-    except Exception:
-        return None
-    names = {target.id for node in tree.body if isinstance(node, ast.Assign | ast.AnnAssign)
-             for target in (node.targets if isinstance(node, ast.Assign) else [node.target])
-             if isinstance(target, ast.Name)}
-    if "levers_file" not in names:
-        return None
+def _driver_study(params_file: Path, as_of: str, n_paths: int | None, seed: int | None):
+    """The driver's lever study (:func:`cashsim.report.handoff.start_driver_study`), its file named later
+    (:meth:`~cashsim.report.handoff.DriverStudy.deliver_to`, once the work folder exists)."""
     from cashsim.report.handoff import start_driver_study
 
     return start_driver_study(None, params_file, as_of=as_of, n_paths=n_paths, seed=seed)
@@ -443,5 +444,6 @@ def html_path(folder: str | Path) -> Path:
     folder = Path(folder)
     found = sorted(folder.glob("cashsim-report-*.html"))
     if not found:
-        raise ReportError(f"{folder}: no cashsim-report-*.html in this folder")
+        raise ReportError.of("{folder}: no cashsim-report-*.html in this folder", folder=folder,
+                             fields={"file": str(folder)})
     return found[0]

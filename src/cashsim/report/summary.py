@@ -38,8 +38,8 @@ def read_summary(notebook: nbformat.NotebookNode) -> dict[str, Any]:
             if SUMMARY_MIMETYPE in data:
                 found = data[SUMMARY_MIMETYPE]
     if found is None:
-        raise ReportError(f"the report notebook displayed no {SUMMARY_MIMETYPE} output: its last cell must "
-                          "display cashsim.report.summary_bundle(...)")
+        raise ReportError.of("the report notebook displayed no {mimetype} output: its last cell must display "
+                             "cashsim.report.summary_bundle(...)", mimetype=SUMMARY_MIMETYPE)
     return dict(found)
 
 

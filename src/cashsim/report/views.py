@@ -55,8 +55,10 @@ def report_month(run, month: str | None = "") -> str:
     if not month:
         return months[0]
     check_month(month)
-    if month not in months:
-        raise ReportError(f"month {month} is not in the forecast horizon {months[0]}..{months[-1]}")
+    if month not in months:  # the runner's message (report_as_of): one msgid, translated where it is shown
+        raise ReportError.of("month {month} is outside the forecast horizon {first}..{last} of a forecast as of "
+                             "{as_of}: choose a month in it, or change as_of / horizon_months in the params file",
+                             month=month, first=months[0], last=months[-1], as_of=run.as_of.date().isoformat())
     return month
 
 
@@ -174,7 +176,7 @@ def shortfall_view(run, month: str, top: int = 15):
     from cashsim.report.texts import Markdown
 
     if run.customer_labels is None:
-        raise ReportError("the run was not simulated per customer: use report.load_run or by_customer=True")
+        raise ReportError.of("the run was not simulated per customer: use report.load_run or by_customer=True")
     every = kpi.customer_shortfall(run.sim, run.targets, run.customer_labels)
     frame = every.loc[every["month"].astype(str) == month].nlargest(top, "contribution")
     frame = frame.assign(customer_name=frame["group"].map(kpi.customer_names(run.ledger)).fillna(frame["group"]))
