@@ -41,3 +41,20 @@ def test_kernel_blocks_draw_their_own_streams(sizes):
         expected = np.concatenate([g.standard_normal(size) for g, size in zip(gens, sizes, strict=True)])
         assert np.array_equal(e, expected)
     assert np.array_equal(states, np.vstack([pcg64_state(g.bit_generator) for g in gens]))
+
+
+def test_signed_width_table_gives_numpys_candidate_bit_for_bit():
+    """The ziggurat's candidate is looked up with its sign (``rabs * _ZIG_WS[j]``, ``j`` the output's low 9 bits)
+    instead of numpy's ``x = rabs * wi[j & 255]``, then ``-x`` when bit 8 is set: the same double for every layer
+    and sign, bits compared (so ``-0.0`` for a zero magnitude with the sign bit, as numpy's ``-(0 * w)``), and the
+    acceptance bound of ``j`` is layer ``j & 255``'s."""
+    from cashsim.simulate._pcg64 import _U52, _ZIG_K, _ZIG_KS, _ZIG_W, _ZIG_WS
+
+    rabs = np.r_[0, 1, 2, 3, 2 ** 51, int(_U52), np.random.default_rng(5).integers(0, int(_U52), 200)]
+    for j in range(512):
+        numpys = np.array([float(r) * float(_ZIG_W[j & 255]) for r in rabs])
+        if j >> 8:
+            numpys = -numpys
+        mine = rabs.astype(np.float64) * _ZIG_WS[j]
+        assert np.array_equal(mine.view(np.int64), numpys.view(np.int64)), j
+        assert _ZIG_KS[j] == _ZIG_K[j & 255]

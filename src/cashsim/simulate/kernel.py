@@ -189,7 +189,7 @@ def _simulate_task(states, cols, s_month, s_cust, a_month, a_cust, c_own, month,
     n_paths = cols[n_blocks]
     sink_a = calendars.shape[1] - 1
     flat = daily.reshape(-1)
-    bins = np.empty(e.shape[0], np.uintp)                 # _pay's scratch (engine branch, issue 18)
+    bins = np.empty(e.shape[0], np.uint16)                # _pay's scratch: guide bins (< GUIDE_BINS = 2048)
     xs = np.empty(e.shape[0])                             # _pay's scratch: it never writes its normals (stored rows)
     for i in range(month.shape[0]):
         _prefetch_tables(i + PREFETCH_AHEAD, skip, table, start, theta, guide)     # (engine branch, issue 18)
