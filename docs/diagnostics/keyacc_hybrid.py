@@ -1,6 +1,6 @@
 # Diagnostic of docs/validation.md "Key accounts' month 3" (branch keyacc), not part of the package. Run from a worktree:
 # PYTHONPATH=src python docs/diagnostics/keyacc_hybrid.py VARIANT[+VARIANT...] SEED  (VARIANT: none, loc, slope, shift, sig,
-# mvar, runs, ownloc, redun, rc0, nophi, pi; output: model rows and the key accounts' month-3 class figures)
+# mvar, runs, ownloc, redun, rc0, nophi, pi, rtau; output: model rows and the key accounts' month-3 class figures)
 """Hybrid forecasts: the model's fits with parts of the demo truth substituted for the key accounts."""
 import sys, json, time
 from dataclasses import replace
@@ -74,6 +74,11 @@ def hybrid_fit(ledger, origin, **kw):
         print("pi ka model mean", round(float(cu.loc[on, "p_never"].mean()), 4), "truth", round(float(ka["p_never"].mean()), 4), file=sys.stderr)
         cu.loc[on, "p_never"] = ka["p_never"].reindex(cu.index[on]).to_numpy()
         m = replace(m, customers=cu)
+    if "rtau" in variant:   # months to come: a robust month variance (MAD of the past effects) for tau_month^2
+        e = m.month_effects.to_numpy()
+        rob = (1.4826 * np.median(np.abs(e - np.median(e)))) ** 2
+        print("tau2", origin, round(m._fit.tau2_period, 5), "robust", round(rob, 5), file=sys.stderr)
+        m = replace(m, _fit=replace(m._fit, tau2_period=float(rob)))
     if "rc0" in variant:
         m = replace(m, rho_customer=0.0)
     print("rho", origin, round(m.rho_month, 4), round(m.rho_customer, 4), file=sys.stderr)
