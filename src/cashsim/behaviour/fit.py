@@ -29,7 +29,7 @@ from cashsim.behaviour.dunning import _overdue_hazard
 from cashsim.behaviour.history import _design_columns, _history, _mode_by, _ts, recency_weights
 from cashsim.behaviour.laws import GRID
 from cashsim.behaviour.model import PayerModel
-from cashsim.behaviour.months import TYPICAL_MONTHS, _month_dynamics, segment_month_laws
+from cashsim.behaviour.months import PERSISTENCE_ALPHA, TYPICAL_MONTHS, _month_dynamics, segment_month_laws
 from cashsim.behaviour.paydays import _payments_with_customer, _snap_windows, detect_payment_runs
 from cashsim.behaviour.rates import _direct_debit_reject_rate, _known_promises, _never_paid, _promise_keep
 from cashsim.behaviour.residuals import residual_law
@@ -111,8 +111,8 @@ def _segment_periods(scale: np.ndarray, due_month: np.ndarray, segments: list,
 
 def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: int = 5,
                   reliable_threshold: float = 0.8, prior_never_paid: float = 0.013, family: str = "auto",
-                  month_by_segment: bool = False, segment_months: str = "shared", seed: SeedLike = 0
-                  ) -> PayerModel:
+                  month_by_segment: bool = False, segment_months: str = "shared", persistence_test: bool = False,
+                  seed: SeedLike = 0) -> PayerModel:
     """Fit payer behaviour on what ``ledger`` knew at the end of ``as_of`` (rules: :mod:`cashsim.behaviour`).
 
     ``family``: error law of the AFT, ``lognormal``, ``weibull`` or ``auto`` (both fitted, the one with the larger
@@ -132,6 +132,10 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
     each segment's own series (:func:`cashsim.behaviour.months.segment_month_laws`). Not combined with
     ``month_by_segment``.
 
+    ``persistence_test``: the months' AR(1) persistence (months to come) kept only when a one-sided test at level
+    :data:`~cashsim.behaviour.months.PERSISTENCE_ALPHA` says the months are not independent
+    (:func:`cashsim.behaviour.months._month_dynamics`); off by default (always kept).
+
     ``seed`` (:data:`cashsim.seeding.SeedLike`) only drives the randomised PIT of censored invoices used to estimate
     the copula strengths; :func:`cashsim.pipeline.prepare` passes the params' ``simulation.seed``.
 
@@ -143,6 +147,7 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
     if month_by_segment and segment_months != "shared":
         raise ModelError("month_by_segment and segment_months are two ways of one thing: choose one")
     as_of = _ts(as_of)
+    alpha = PERSISTENCE_ALPHA if persistence_test else None
     known = ledger.known_at(as_of)  # what was known at the end of as_of: no look-ahead below
     hist = _history(ledger, as_of)
     weights = recency_weights(hist["age"].to_numpy(float), half_life_days)
@@ -216,14 +221,14 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
             fit = replace(fit, m=shared.m[per_month] + fit.m, m_var=shared.m_var[per_month] + fit.m_var,
                           tau2_period_group=shared.tau2_period + fit.tau2_period_group)
         seg_laws = segment_month_laws(fit.m, fit.m_var, fit.tau2_period_group, month_names[per_month], per_group,
-                                      groups, seg_group, as_of)
+                                      groups, seg_group, as_of, alpha)
     if family == EMPIRICAL:
         fit = _with_residual_law(fit, h, X, cidx, period, scale, w_use, cure)
     if seg_laws:
         month_effects, month_center, month_phi = pd.Series(dtype=float), 0.0, 0.0
         month_var = pd.Series(dtype=float)
     else:
-        month_effects, month_center, month_phi = _month_dynamics(fit.m, month_names, as_of)
+        month_effects, month_center, month_phi = _month_dynamics(fit.m, month_names, as_of, alpha=alpha)
         month_var = pd.Series(fit.m_var, index=month_names).reindex(month_effects.index) if len(fit.m_var) \
             else pd.Series(dtype=float)
     resolution, post, dispute_info = _disputes(hist, as_of, weights)
