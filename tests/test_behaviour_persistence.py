@@ -55,14 +55,25 @@ def test_persistent_months_keep_their_persistence():
     assert abs(np.median(tested) - 0.7) < 0.15
 
 
-def test_fit_behaviour_option(demo):
+def test_fit_behaviour_tests_persistence_by_default(demo):
     # the demo's months are independent draws plus a stressed quarter: untested 0.27 at 2025-12-31, tested 0
     from cashsim.behaviour import fit_behaviour
 
-    off = fit_behaviour(demo.ledger, "2025-12-31")
-    tested = fit_behaviour(demo.ledger, "2025-12-31", persistence_test=True)
+    off = fit_behaviour(demo.ledger, "2025-12-31", persistence_test=False)
+    tested = fit_behaviour(demo.ledger, "2025-12-31")
     assert off.month_persistence > 0.2
     assert tested.month_persistence == 0.0
     assert tested.month_center == off.month_center
     assert tested.month_effects.equals(off.month_effects)
     assert np.array_equal(tested.pmfs, off.pmfs)               # profiles are at a typical month: unchanged
+
+
+def test_params_carry_the_persistence_test_to_the_fit():
+    # behaviour.persistence_test (default true) reaches fit_behaviour through the fit settings (and the cache key)
+    from cashsim.params import load_params
+    from cashsim.pipeline import fit_settings
+
+    params = load_params("params/demo.yml")
+    assert fit_settings(params)["persistence_test"] is True
+    kept = params.model_copy(update={"behaviour": params.behaviour.model_copy(update={"persistence_test": False})})
+    assert fit_settings(kept)["persistence_test"] is False

@@ -1,5 +1,5 @@
 # Diagnostic of docs/validation.md "Key accounts' month 3" (branch keyacc): the back-tests of the table there,
-# PYTHONPATH=src python docs/diagnostics/keyacc_backtest.py demo|ibm SEED on|off  (on: persistence_test=True)
+# PYTHONPATH=src python docs/diagnostics/keyacc_backtest.py demo|ibm SEED on|off  (persistence_test on / off)
 """Back-test figures, model rows: python bt.py demo|ibm SEED on|off"""
 import sys, json, time
 import pandas as pd
@@ -14,10 +14,9 @@ else:
     from cashsim.adapters import read_ibm_late_payments
     led = read_ibm_late_payments("/work/shared/data/ibm-late-payment/WA_Fn-UseC_-Accounts-Receivable.csv")
     beh = {}
-if opt == "on":
-    beh = {**beh, "persistence_test": True}
+beh = {**beh, "persistence_test": opt == "on"}
 t0 = time.process_time()
-r = run_backtest(led, n_paths=300, seed=seed, behaviour=beh or None)
+r = run_backtest(led, n_paths=300, seed=seed, behaviour=beh)
 m = r.metrics[r.metrics.method == "model"].set_index("horizon")
 out = {"data": data, "seed": seed, "opt": opt, "cpu": round(time.process_time() - t0, 1)}
 for h in ("1", "2", "3"):

@@ -131,6 +131,9 @@ class Behaviour(_Section):
     #: Due-month effects: ``shared`` by all segments, each segment's ``own``, or ``nested`` (shared + a deviation
     #: per segment); ``cashsim.behaviour.fit_behaviour``, ``segment_months``.
     segment_months: Literal["shared", "own", "nested"] = "shared"
+    #: Months to come carry the last months' slow-down or speed-up (AR(1) persistence) only when a one-sided test at
+    #: 5% says the past months are not independent; ``false`` always carries the estimated persistence.
+    persistence_test: bool = True
 
 
 class SalesPlanLine(_Section):

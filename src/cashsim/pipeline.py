@@ -102,6 +102,7 @@ def fit_settings(params: Params) -> dict[str, Any]:
     b = params.behaviour
     return dict(half_life_days=b.half_life_days, grace_days=b.grace_days, reliable_threshold=b.reliable_threshold,
                 prior_never_paid=b.prior_never_paid, segment_months=b.segment_months,
+                persistence_test=b.persistence_test,
                 seed=params.simulation.seed)  # the run's seed reaches the fit too: no hidden default
 
 

@@ -111,7 +111,7 @@ def _segment_periods(scale: np.ndarray, due_month: np.ndarray, segments: list,
 
 def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: int = 5,
                   reliable_threshold: float = 0.8, prior_never_paid: float = 0.013, family: str = "auto",
-                  month_by_segment: bool = False, segment_months: str = "shared", persistence_test: bool = False,
+                  month_by_segment: bool = False, segment_months: str = "shared", persistence_test: bool = True,
                   seed: SeedLike = 0) -> PayerModel:
     """Fit payer behaviour on what ``ledger`` knew at the end of ``as_of`` (rules: :mod:`cashsim.behaviour`).
 
@@ -134,7 +134,8 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
 
     ``persistence_test``: the months' AR(1) persistence (months to come) kept only when a one-sided test at level
     :data:`~cashsim.behaviour.months.PERSISTENCE_ALPHA` says the months are not independent
-    (:func:`cashsim.behaviour.months._month_dynamics`); off by default (always kept).
+    (:func:`cashsim.behaviour.months._month_dynamics`); on by default (params ``behaviour.persistence_test``);
+    ``False`` always keeps the estimated persistence (the rule before issue 15's keyacc branch).
 
     ``seed`` (:data:`cashsim.seeding.SeedLike`) only drives the randomised PIT of censored invoices used to estimate
     the copula strengths; :func:`cashsim.pipeline.prepare` passes the params' ``simulation.seed``.
