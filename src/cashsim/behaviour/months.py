@@ -3,11 +3,11 @@
 The AFT estimates one effect ``m`` per past due month (log-time units, :mod:`cashsim.behaviour.aft`). Summaries
 describe a typical month, the median effect ``c`` (robust to a stressed quarter); forecasts use each past due
 month's own estimate and, for months to come, the AR(1) forecast ``c + phi^h (m_last - c)`` (``h`` months after the
-last estimated one) with ``phi`` the lag-1 autocorrelation of the past effects (methods.md 1.5): a lasting
-slow-down or speed-up carries on, a one-off shock does not. By default (``fit_behaviour(..., persistence_test=True)``,
-params ``behaviour.persistence_test``) the persistence is kept only when the data show it: a one-sided test of the lag-1 autocorrelation
-against independent months (under which it is about ``N(0, 1/n)`` for ``n`` months, Bartlett) at level
-:data:`PERSISTENCE_ALPHA`; else ``phi = 0`` and every month to come is at ``c``. On the demo, whose months are
+last estimated one) with ``phi`` the lag-1 autocorrelation of the past effects (methods.md 1.5): a lasting slow-down
+or speed-up carries on, a one-off shock does not. By default (``fit_behaviour(..., persistence_test=True)``, params
+``behaviour.persistence_test``) the persistence is kept only when the data show it: a one-sided test of the lag-1
+autocorrelation against independent months (under which it is about ``N(0, 1/n)`` for ``n`` months, Bartlett) at
+level :data:`PERSISTENCE_ALPHA`; else ``phi = 0`` and every month to come is at ``c``. On the demo, whose months are
 independent draws plus a stressed quarter, the untested estimate is 0.18-0.39 on 16-31 months and carries the last,
 barely observed month into the three months forecast (docs/validation.md, "Key accounts' month 3").
 
