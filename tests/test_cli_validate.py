@@ -49,7 +49,7 @@ def test_validate_prints_the_summary_and_first_rejections(company, capsys, monke
     assert main(["validate", str(company), "--show", "3"]) == 0
     out = capsys.readouterr().out
     assert "Société Test\u00a0: grand livre au 30 avr. 2026" in out
-    assert re.search(r"\n  clients +4 +dans 1 segment\n", out) and re.search(r"\n  factures +6 ", out)
+    assert re.search(r"\n  clients +4 +aucune famille de clients donnée\n", out) and re.search(r"\n  factures +6 ", out)
     assert re.search(r"\n  lignes lues / rejetées +30 / 19   toutes les lignes sont comptées\n", out)
     assert "créances ouvertes" in out and "650,00\u00a0€" in out  # F009 less the open credit note
     assert "       1  numéro en double" in out and "       1  valeur non admise" in out
@@ -121,6 +121,9 @@ def test_validate_names_the_customer_without_a_client_group(capsys):
     assert re.search(r"clients\.csv +18 +Groupe +CL017 Robin Menuiseries SARL dans le groupe des clients sans "
                      rf"famille +{said}\n", notes)
     assert "segment all" not in out and "no client group" not in out
+    # the customer without a group is no client group of its own: 4 client groups (not 5 segments), 1 without
+    assert re.search(r"\n  clients +40 +dans 4 familles de clients, dont 1 client sans famille\n", out)
+    assert "segment" not in out.split("\n")[1]
 
 
 def test_fatal_errors_exit_2_with_the_message(company, tmp_path, capsys):

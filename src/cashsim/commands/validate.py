@@ -46,6 +46,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _groups_text(summary: dict[str, Any], tr, num) -> str:
+    """"in 4 client groups, incl. 1 customer without a group": the customers without a client group (segment
+    "all", modelled together) are no client group of their own."""
+    groups, alone = summary.get("client_groups", summary["segments"]), summary.get("customers_without_group", 0)
+    n_ = tr.ngettext
+    if not groups:
+        return tr.gettext("no client group given")
+    text = n_("in {n} client group", "in {n} client groups", groups).format(n=num(groups))
+    if alone:
+        text += n_(", incl. {n} customer without a group", ", incl. {n} customers without a group", alone).format(
+            n=num(alone))
+    return text
+
+
 def summary_text(summary: dict[str, Any], *, company: str = "", locale: str = fmt.DEFAULT_LOCALE) -> str:
     """The ledger summary (``Ledger.summary()``) as a few aligned lines for the terminal, in the language and
     number formats of ``locale``."""
@@ -63,8 +77,7 @@ def summary_text(summary: dict[str, Any], *, company: str = "", locale: str = fm
         return fmt.date(d, locale=locale) if d is not None and pd.notna(d) else "-"
 
     rows = [  # (label, figure, comment)
-        (_("customers"), num(summary["customers"]),
-         n_("in {n} segment", "in {n} segments", summary["segments"]).format(n=num(summary["segments"]))),
+        (_("customers"), num(summary["customers"]), _groups_text(summary, tr, num)),
         (_("invoices"), num(summary["invoices"]),
          n_("incl. {n} credit note", "incl. {n} credit notes", summary["credit_notes"]).format(
              n=num(summary["credit_notes"]))),
