@@ -126,6 +126,22 @@ def test_validate_names_the_customer_without_a_client_group(capsys):
     assert "segment" not in out.split("\n")[1]
 
 
+def test_validate_says_where_a_rest_put_on_account_went(capsys):
+    """The messy company's payments rows 182, 973, 977 brought more than their invoice still owed: the notes put the
+    rest on account, and the allocation gave it later to the customer's next invoices, so the cash on account at
+    as_of is 0. The notes say so (invoice, date); the credit note's rest no invoice took is still on account."""
+    assert main(["validate", str(MESSY / "params.yml")]) == 0
+    out = capsys.readouterr().out
+    assert re.search(r"\(1 client[\u00a0\u202f]; règlements non lettrés 0,00\u00a0€\)", out)
+    notes = out.split("\nNotes\n")[1]
+    assert "ensuite" in notes.split("\n")[0]
+    assert re.search(r"reglements\.csv +182 .*350,00 en règlement non lettré .*"
+                     r"puis\u00a0: 350,00 sur FA2610-0180 le 25 oct\. 2026\n", notes)
+    assert re.search(r"reglements\.csv +977 .*puis\u00a0: 665,43 sur FA2610-0974 le 26 oct\. 2026\n", notes)
+    assert re.search(r"factures\.csv +1413 .*puis\u00a0: 186,07 toujours non affecté\n", notes)
+    assert re.search(r"crédit non affecté +186,07\u00a0€", out)
+
+
 def test_fatal_errors_exit_2_with_the_message(company, tmp_path, capsys):
     text = company.read_text(encoding="utf-8").replace('amount: "Montant TTC"', 'amount: "Montant HT"')
     company.write_text(text, encoding="utf-8")
