@@ -157,3 +157,22 @@ def test_the_aged_balance_chart_speaks_french(run):
                                           "plus de 90 jours"]
     assert "sans famille de clients" in fig.data[0].x and "all" not in fig.data[0].x
     assert all("not_due" not in (t.hovertemplate or "") for t in fig.data)
+
+
+def test_a_target_of_zero_says_why_where_it_shows(run):
+    """The messy company's quarter Oct-Dec requires 513 000 EUR; October alone collected 375 039 EUR, more than
+    Oct + Nov require (342 000), so November's smoothed target is 0, and December's on most paths: the window table,
+    the month's answer and the months table say why in one sentence, with those figures."""
+    months = report.views.forecast_months(run).set_index("month")
+    assert months.loc["2026-11", "target_p50"] == 0 and months.loc["2026-11", "required"] == 171_000
+    said = report.views.zero_target_texts(run)
+    assert len(said) == 1 and said[0].startswith("Objectif 0\u00a0€ en novembre 2026, décembre 2026\u00a0:")
+    assert "exige 513\u202f000\u00a0€ jusqu’à décembre 2026" in said[0] or "exige 513\u00a0000\u00a0€" in said[0]
+    assert "375\u202f039\u00a0€ (octobre 2026)" in said[0] or "375\u00a0039\u00a0€ (octobre 2026)" in said[0]
+    assert said[0] in report.window.window_html(run).replace("&#x27;", "'")
+    answer = report.views.answer_html(run, MONTH)
+    assert "a déjà encaissé" in answer and "jusqu’à novembre 2026" in answer
+    assert "a déjà encaissé" not in report.views.answer_html(run, "2027-01")   # January's target is not 0
+    assert report.views.months_view(run).caption.startswith("Objectif 0")
+    assert report.views.zero_target_texts(_in(run, "en_GB"))[0].startswith("Target €0 in November 2026")
+

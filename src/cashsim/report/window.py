@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from cashsim import fmt
-from cashsim.report.views import _locale, forecast_months
+from cashsim.report.views import _locale, forecast_months, zero_target_texts
 from cashsim.report.words import action_text, lever_name, tr
 
 
@@ -120,6 +120,7 @@ def window_html(run, plan=None, *, print_version: bool = False) -> str:
              '<table class="cashsim-window-table"><thead><tr>'
              + "".join(f"<th>{html.escape(h)}</th>" for h in heads) + "</tr></thead><tbody>"
              + "".join(rows) + "</tbody></table>"]
+    parts += [f'<p class="cashsim-zero-target">{html.escape(t)}</p>' for t in zero_target_texts(run)]
     if plan is not None:
         levers = [lever_name(lv.name, loc["locale"]) for lv in plan.levers]
         text = ", ".join(levers) if levers else _("no lever needed")
