@@ -176,3 +176,16 @@ def test_a_target_of_zero_says_why_where_it_shows(run):
     assert report.views.months_view(run).caption.startswith("Objectif 0")
     assert report.views.zero_target_texts(_in(run, "en_GB"))[0].startswith("Target €0 in November 2026")
 
+
+def test_the_weekly_plan_starts_the_day_after_as_of(run):
+    """The weekly plan starts from the opening cash at as_of: the week of 26 Oct 2026 holds only Sunday 1 Nov after
+    the as_of date, where nothing moves, so it is not shown (it was a row of 0 EUR), and the caption says so."""
+    weekly = run.targets.weekly
+    assert str(weekly["week_start"].iloc[0].date()) == "2026-10-26"      # the plan's own first week
+    view = report.views.weekly_view(run)
+    assert str(view.data.iloc[0, 0].date()) == "2026-11-02"
+    assert "La semaine du 26 oct. 2026, où rien ne bouge après le 31 oct. 2026, n’est pas montrée." in view.caption
+    assert "Aucune trésorerie d’ouverture n’est donnée" in view.caption        # the messy params give none
+    cut, dropped = report.views.plan_weeks(weekly.assign(collections_mean=weekly["collections_mean"] + 1.0),
+                                           run.as_of)                        # a first week where cash moves
+    assert dropped is None and str(cut["week_start"].iloc[0].date()) == "2026-11-01" and len(cut) == len(weekly)
