@@ -136,7 +136,7 @@ def test_the_call_lists_say_the_ledger_records_no_dunning(run):
             "première relance, quel que soit son retard")
     assert run.ledger.dunning.empty
     by_invoice = report.ledger_views.call_list_view(run)
-    assert (by_invoice.data["jours de retard"] > 500).any() and said in by_invoice.to_html()
+    assert "579" in set(by_invoice.data["jours de retard"]) and said in by_invoice.to_html()
     by_account = report.accounts.accounts_view(run).to_html()
     assert said in by_account and "aucune promesse de règlement" in by_account      # both sentences
     assert report.ledger_views.call_list_view(_in(run, "en_GB")).caption.startswith(
@@ -189,3 +189,17 @@ def test_the_weekly_plan_starts_the_day_after_as_of(run):
     cut, dropped = report.views.plan_weeks(weekly.assign(collections_mean=weekly["collections_mean"] + 1.0),
                                            run.as_of)                        # a first week where cash moves
     assert dropped is None and str(cut["week_start"].iloc[0].date()) == "2026-11-01" and len(cut) == len(weekly)
+
+
+def test_an_invoice_not_yet_due_reads_due_in_n_days_not_a_negative_lateness(run):
+    """The call list by invoice keeps invoices of less reliable payers a few days before their due date: their
+    days overdue (-11) read "à échoir dans 11 j", on the due date "échoit ce jour", late ones their days."""
+    from cashsim import kpi
+
+    days = kpi.call_list(run.ledger, run.as_of).head(25)["days_overdue"]
+    assert (days < 0).any() and (days == 0).any() and (days > 0).any()      # the three cases are in the list
+    shown = report.ledger_views.call_list_view(run).data["jours de retard"].tolist()
+    expected = [f"à échoir dans {-d} j" if d < 0 else "échoit ce jour" if d == 0 else f"{d}" for d in days]
+    assert shown == expected and not any(str(x).startswith("-") for x in shown)
+    english = report.ledger_views.call_list_view(_in(run, "en_GB")).data["days overdue"].tolist()
+    assert "due in 11 d" in english and "due today" in english
