@@ -203,3 +203,25 @@ def test_an_invoice_not_yet_due_reads_due_in_n_days_not_a_negative_lateness(run)
     assert shown == expected and not any(str(x).startswith("-") for x in shown)
     english = report.ledger_views.call_list_view(_in(run, "en_GB")).data["days overdue"].tolist()
     assert "due in 11 d" in english and "due today" in english
+
+
+def test_the_workbook_call_lists_carry_the_pages_sentences(run, tmp_path):
+    """The messy ledger records no promise and no dunning: the page's call list says both; the workbook's call-list
+    sheets (the whole list and each owner's actions) carry the same sentences below their table."""
+    from openpyxl import load_workbook
+
+    from cashsim import export
+
+    sheets = report.handouts.workbook_sheets(run, None)
+    calls = [n for n in sheets if n == "Liste d’appels" or (n.startswith("Actions ") and n != "Actions du plan")]
+    assert "Liste d’appels" in calls and len(calls) >= 2
+    page = report.accounts.accounts_view(run).caption
+    book = load_workbook(export.write_xlsx(sheets, tmp_path / "plan.xlsx"), read_only=True)
+    for name in calls:
+        notes = sheets[name].attrs["notes"]
+        assert len(notes) == 2 and notes[0].startswith("Le grand livre n’enregistre aucune promesse de règlement")
+        assert notes[1].startswith("Le grand livre n’enregistre aucune relance") and " ".join(notes) == page
+        rows = list(book[name].iter_rows(values_only=True))
+        assert rows[len(sheets[name]) + 1][0] is None                       # a blank row under the table
+        assert [r[0] for r in rows[len(sheets[name]) + 2:]] == notes        # then the sentences, column A
+    assert not sheets["Répartition des créances"].attrs.get("notes")
