@@ -225,3 +225,25 @@ def test_the_workbook_call_lists_carry_the_pages_sentences(run, tmp_path):
         assert rows[len(sheets[name]) + 1][0] is None                       # a blank row under the table
         assert [r[0] for r in rows[len(sheets[name]) + 2:]] == notes        # then the sentences, column A
     assert not sheets["Répartition des créances"].attrs.get("notes")
+
+
+def test_the_plans_figures_say_they_come_from_the_lever_study(run):
+    """The plan's table and the window's "with the plan" come from the lever study (a book holding the sales plan
+    two months further, other random streams), the window's "without the plan" from the forecast: in a month where
+    the plan has no lever they differ by noise (the messy company's February, 86 % / 88 % on 300 paths), and the
+    plan's expected shortfall is the one left with the plan. The captions and column names say so."""
+    table, plan = report.levers(run)
+    frame = report.window.window_frame(run, plan)
+    study_base = plan.months.set_index(plan.months["month"].astype(str))["p_target_met_baseline"]
+    assert (frame["p_target_met"].to_numpy() != study_base.reindex(frame["month"]).to_numpy()).any()  # other draws
+    screen = report.window.window_html(run, plan)
+    assert "viennent de l’étude des leviers" in screen and "du seul bruit de simulation" in screen
+    assert "étude des leviers" not in report.window.window_html(run)                  # no plan, no such note
+    view = report.lever_views.plan_view(plan, run)
+    assert view.caption.startswith("Chiffres de l’étude des leviers, sur 40\u00a0trajectoires simulées") or \
+        view.caption.startswith("Chiffres de l’étude des leviers, sur 40 trajectoires simulées")
+    heads = list(view.data.columns)
+    assert "P(atteint) sans levier (étude des leviers)" in heads and "manque attendu avec le plan" in heads
+    levers = list(report.lever_views.levers_view(table, MONTH, run).data.columns)
+    assert {"encaissement supplémentaire du mois", "coût à date", "coût par euro à date", "récupéré à date",
+            "avancé à date"} <= set(levers)
