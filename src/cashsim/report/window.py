@@ -29,7 +29,7 @@ from cashsim.report.words import action_text, lever_name, tr
 #: Why "With the plan" can differ from "Without the plan" in a month the plan gives no lever.
 WITH_PLAN_NOTE = N_("“With the plan” and “Financing to bridge” come from the lever study (the plan's section), "
                     "simulated on a book that also holds the sales plan's invoices two months past the horizon: "
-                    "without any lever its probabilities differ from the forecast's (“Without the plan”) by "
+                    "without any lever its probabilities differ from the forecast's (the column before) by "
                     "simulation noise alone.")
 
 
