@@ -98,8 +98,12 @@ def test_forecast_targets_and_levers_in_french(capsys):
     code, out, _ = _run(capsys, "levers", "--params", messy, "--paths", "60", "--plan-paths", "40")
     assert code == 0
     for words in ("Leviers de recouvrement face à la référence", "scénario", "P(objectif atteint)",
-                  "risque relationnel", "Plan le moins cher", "probabilité exigée", "décembre 2026"):
+                  "risque relationnel", "Plan le moins cher", "probabilité exigée", "décembre 2026",
+                  "encaissement supplémentaire du mois", "coût à date", "coût par euro à date",
+                  "manque attendu avec le plan"):
         assert words in out, words
+    header = out.split("\n")[1]    # the month's cost no more sits beside the cost per euro to date
+    assert re.search(r" coût (?!à date|par euro à date)", header) is None, header
     _no_english(out)
 
 

@@ -82,3 +82,16 @@ def test_every_text_cell_and_header_is_neutralised_numbers_untouched(tmp_path):
     assert [c for c in cells if isinstance(c, float | int)].count(-7) == 2
     assert neutralise(frame)["amount"].tolist() == frame["amount"].tolist()
     assert frame["customer"].tolist() == EVIL                               # the caller's frame is left alone
+
+
+def test_xlsx_writes_a_tables_notes_below_it(tmp_path):
+    """attrs["notes"] of a table: one sentence a row in column A after a blank row, formula-safe; none otherwise."""
+    from openpyxl import load_workbook
+
+    table = pd.DataFrame({"a": [1, 2], "b": ["x", "y"]})
+    table.attrs["notes"] = ["First sentence.", "=not a formula"]
+    path = write_xlsx({"t": table, "u": pd.DataFrame({"a": [3]})}, tmp_path / "n.xlsx")
+    book = load_workbook(path, read_only=True)
+    rows = list(book["t"].iter_rows(values_only=True))
+    assert [r[0] for r in rows] == ["a", 1, 2, None, "First sentence.", "'=not a formula"]
+    assert len(list(book["u"].iter_rows(values_only=True))) == 2

@@ -31,3 +31,14 @@ def test_a_ledger_with_dunning_gets_no_such_sentence():
     demo = ScenarioPanel(ROOT / "params" / "demo.yml", n_paths=40)
     assert not demo.engine.ledger.dunning.empty
     assert "aucune relance" not in demo.calls_html.value
+
+
+def test_the_call_list_shows_no_negative_lateness(messy):
+    """An invoice not yet due reads "à échoir dans 11 j" in the panel's call list too, as in the report."""
+    import re
+
+    days = messy.result.call_list["days_overdue"]
+    assert (days < 0).any()
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", messy.calls_html.value)
+    assert "à échoir dans 11 j" in cells or any(c.startswith("à échoir dans") for c in cells)
+    assert not any(re.fullmatch(r"[-−]\d+", c.strip()) for c in cells)

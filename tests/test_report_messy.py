@@ -136,7 +136,7 @@ def test_the_call_lists_say_the_ledger_records_no_dunning(run):
             "première relance, quel que soit son retard")
     assert run.ledger.dunning.empty
     by_invoice = report.ledger_views.call_list_view(run)
-    assert (by_invoice.data["jours de retard"] > 500).any() and said in by_invoice.to_html()
+    assert "579" in set(by_invoice.data["jours de retard"]) and said in by_invoice.to_html()
     by_account = report.accounts.accounts_view(run).to_html()
     assert said in by_account and "aucune promesse de règlement" in by_account      # both sentences
     assert report.ledger_views.call_list_view(_in(run, "en_GB")).caption.startswith(
@@ -157,3 +157,93 @@ def test_the_aged_balance_chart_speaks_french(run):
                                           "plus de 90 jours"]
     assert "sans famille de clients" in fig.data[0].x and "all" not in fig.data[0].x
     assert all("not_due" not in (t.hovertemplate or "") for t in fig.data)
+
+
+def test_a_target_of_zero_says_why_where_it_shows(run):
+    """The messy company's quarter Oct-Dec requires 513 000 EUR; October alone collected 375 039 EUR, more than
+    Oct + Nov require (342 000), so November's smoothed target is 0, and December's on most paths: the window table,
+    the month's answer and the months table say why in one sentence, with those figures."""
+    months = report.views.forecast_months(run).set_index("month")
+    assert months.loc["2026-11", "target_p50"] == 0 and months.loc["2026-11", "required"] == 171_000
+    said = report.views.zero_target_texts(run)
+    assert len(said) == 1 and said[0].startswith("Objectif 0\u00a0€ en novembre 2026, décembre 2026\u00a0:")
+    assert "exige 513\u202f000\u00a0€ jusqu’à décembre 2026" in said[0] or "exige 513\u00a0000\u00a0€" in said[0]
+    assert "375\u202f039\u00a0€ (octobre 2026)" in said[0] or "375\u00a0039\u00a0€ (octobre 2026)" in said[0]
+    assert said[0] in report.window.window_html(run).replace("&#x27;", "'")
+    answer = report.views.answer_html(run, MONTH)
+    assert "a déjà encaissé" in answer and "jusqu’à novembre 2026" in answer
+    assert "a déjà encaissé" not in report.views.answer_html(run, "2027-01")   # January's target is not 0
+    assert report.views.months_view(run).caption.startswith("Objectif 0")
+    assert report.views.zero_target_texts(_in(run, "en_GB"))[0].startswith("Target €0 in November 2026")
+
+
+def test_the_weekly_plan_starts_the_day_after_as_of(run):
+    """The weekly plan starts from the opening cash at as_of: the week of 26 Oct 2026 holds only Sunday 1 Nov after
+    the as_of date, where nothing moves, so it is not shown (it was a row of 0 EUR), and the caption says so."""
+    weekly = run.targets.weekly
+    assert str(weekly["week_start"].iloc[0].date()) == "2026-10-26"      # the plan's own first week
+    view = report.views.weekly_view(run)
+    assert str(view.data.iloc[0, 0].date()) == "2026-11-02"
+    assert "La semaine du 26 oct. 2026, où rien ne bouge après le 31 oct. 2026, n’est pas montrée." in view.caption
+    assert "Aucune trésorerie d’ouverture n’est donnée" in view.caption        # the messy params give none
+    cut, dropped = report.views.plan_weeks(weekly.assign(collections_mean=weekly["collections_mean"] + 1.0),
+                                           run.as_of)                        # a first week where cash moves
+    assert dropped is None and str(cut["week_start"].iloc[0].date()) == "2026-11-01" and len(cut) == len(weekly)
+
+
+def test_an_invoice_not_yet_due_reads_due_in_n_days_not_a_negative_lateness(run):
+    """The call list by invoice keeps invoices of less reliable payers a few days before their due date: their
+    days overdue (-11) read "à échoir dans 11 j", on the due date "échoit ce jour", late ones their days."""
+    from cashsim import kpi
+
+    days = kpi.call_list(run.ledger, run.as_of).head(25)["days_overdue"]
+    assert (days < 0).any() and (days == 0).any() and (days > 0).any()      # the three cases are in the list
+    shown = report.ledger_views.call_list_view(run).data["jours de retard"].tolist()
+    expected = [f"à échoir dans {-d} j" if d < 0 else "échoit ce jour" if d == 0 else f"{d}" for d in days]
+    assert shown == expected and not any(str(x).startswith("-") for x in shown)
+    english = report.ledger_views.call_list_view(_in(run, "en_GB")).data["days overdue"].tolist()
+    assert "due in 11 d" in english and "due today" in english
+
+
+def test_the_workbook_call_lists_carry_the_pages_sentences(run, tmp_path):
+    """The messy ledger records no promise and no dunning: the page's call list says both; the workbook's call-list
+    sheets (the whole list and each owner's actions) carry the same sentences below their table."""
+    from openpyxl import load_workbook
+
+    from cashsim import export
+
+    sheets = report.handouts.workbook_sheets(run, None)
+    calls = [n for n in sheets if n == "Liste d’appels" or (n.startswith("Actions ") and n != "Actions du plan")]
+    assert "Liste d’appels" in calls and len(calls) >= 2
+    page = report.accounts.accounts_view(run).caption
+    book = load_workbook(export.write_xlsx(sheets, tmp_path / "plan.xlsx"), read_only=True)
+    for name in calls:
+        notes = sheets[name].attrs["notes"]
+        assert len(notes) == 2 and notes[0].startswith("Le grand livre n’enregistre aucune promesse de règlement")
+        assert notes[1].startswith("Le grand livre n’enregistre aucune relance") and " ".join(notes) == page
+        rows = list(book[name].iter_rows(values_only=True))
+        assert rows[len(sheets[name]) + 1][0] is None                       # a blank row under the table
+        assert [r[0] for r in rows[len(sheets[name]) + 2:]] == notes        # then the sentences, column A
+    assert not sheets["Répartition des créances"].attrs.get("notes")
+
+
+def test_the_plans_figures_say_they_come_from_the_lever_study(run):
+    """The plan's table and the window's "with the plan" come from the lever study (a book holding the sales plan
+    two months further, other random streams), the window's "without the plan" from the forecast: in a month where
+    the plan has no lever they differ by noise (the messy company's February, 86 % / 88 % on 300 paths), and the
+    plan's expected shortfall is the one left with the plan. The captions and column names say so."""
+    table, plan = report.levers(run)
+    frame = report.window.window_frame(run, plan)
+    study_base = plan.months.set_index(plan.months["month"].astype(str))["p_target_met_baseline"]
+    assert (frame["p_target_met"].to_numpy() != study_base.reindex(frame["month"]).to_numpy()).any()  # other draws
+    screen = report.window.window_html(run, plan)
+    assert "viennent de l’étude des leviers" in screen and "du seul bruit de simulation" in screen
+    assert "étude des leviers" not in report.window.window_html(run)                  # no plan, no such note
+    view = report.lever_views.plan_view(plan, run)
+    assert view.caption.startswith("Chiffres de l’étude des leviers, sur 40\u00a0trajectoires simulées") or \
+        view.caption.startswith("Chiffres de l’étude des leviers, sur 40 trajectoires simulées")
+    heads = list(view.data.columns)
+    assert "P(atteint) sans levier (étude des leviers)" in heads and "manque attendu avec le plan" in heads
+    levers = list(report.lever_views.levers_view(table, MONTH, run).data.columns)
+    assert {"encaissement supplémentaire du mois", "coût à date", "coût par euro à date", "récupéré à date",
+            "avancé à date"} <= set(levers)

@@ -63,7 +63,8 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path, *, index: bool
     """Write one worksheet per ``sheets`` item (name -> table, in order) to an .xlsx workbook (openpyxl) after
     :func:`neutralise`, creating the folder; returns the path. Sheet names: at most 31 characters, none of
     ``[]:*?/\\`` (Excel's rule; a ValueError otherwise). Control characters a workbook cannot hold (``\\x00`` to
-    ``\\x1f`` but tab and line breaks) are written as the visible text ``\\x01``."""
+    ``\\x1f`` but tab and line breaks) are written as the visible text ``\\x01``. A table's ``attrs["notes"]``
+    (sentences) are written below it, after a blank row, one a row in column A."""
     for name in sheets:
         if not name or len(name) > 31 or any(c in name for c in "[]:*?/\\"):
             raise InputError(f"sheet name {name!r}: 1 to 31 characters, none of []:*?/\\")
@@ -82,4 +83,8 @@ def write_xlsx(sheets: dict[str, pd.DataFrame], path: str | Path, *, index: bool
                 if table.iloc[:, i].dtype == object:
                     table.isetitem(i, table.iloc[:, i].map(visible))
             table.to_excel(writer, sheet_name=name, index=index)
+            sheet = writer.sheets[name]
+            below = sheet.max_row + 2          # a blank row, then one sentence a row in column A
+            for k, note in enumerate(frame.attrs.get("notes") or ()):
+                sheet.cell(row=below + k, column=1, value=visible(neutralise_cell(str(note))))
     return out

@@ -86,6 +86,24 @@ def next_step(text: str, locale: str) -> str:
     return translator_of(locale)(str(text))
 
 
+def lateness(days, locale: str) -> str:
+    """Days overdue as a collector reads them: ``11`` when 11 days late; an invoice not yet due is no negative
+    lateness but ``due in 11 d`` (*à échoir dans 11 j*), ``due today`` on its due date; empty when unknown."""
+    try:
+        d = float(days)
+    except (TypeError, ValueError):
+        return str(days)
+    if d != d:  # NaN
+        return ""
+    n = int(round(d))
+    _ = translator_of(locale)
+    if n > 0:
+        return fmt.number(n, locale=locale)
+    if n == 0:
+        return _("due today")
+    return _("due in {n} d").format(n=fmt.number(-n, locale=locale))
+
+
 def alert_text(row, locale: str, currency: str = "EUR") -> str:
     """The message of one :func:`cashsim.kpi.alerts` row rebuilt from its kind, value and threshold."""
     _ = translator_of(locale)

@@ -29,13 +29,17 @@ def _print(table: pd.DataFrame, plan) -> None:
 
     loc = commands.locale()
     num, pct = commands.num, commands.pct
-    cols = {"scenario": "scenario", "month": "month", "extra_cash_mean": "extra cash", "extra_cash_p10": "p10",
-            "extra_cash_p90": "p90", "recovered": "recovered", "brought_forward": "brought forward",
-            "p_target_met": "P(target met)", "delta_p_target_met": "change", "cost": "cost",
-            "cost_per_euro": "cost per euro", "annualised_cost_rate": "annual rate", "risk": "relationship risk"}
+    # the month's extra cash, then figures to the month's end: the cost per euro (cumulative cost / cumulative extra
+    # cash) beside its numerator, the cost to date, not the month's cost (a month of 0 beside 47.7 % read as a bug)
+    cols = {"scenario": "scenario", "month": "month", "extra_cash_mean": "extra cash in the month",
+            "extra_cash_p10": "p10", "extra_cash_p90": "p90", "recovered": "recovered to date",
+            "brought_forward": "brought forward to date", "p_target_met": "P(target met)",
+            "delta_p_target_met": "change", "cumulative_cost": "cost to date",
+            "cost_per_euro": "cost per euro to date", "annualised_cost_rate": "annual rate",
+            "risk": "relationship risk"}
     formats = {"scenario": lambda x: lever_name(x, loc), "month": commands.month,
                **{c: num for c in ("extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "recovered",
-                                   "brought_forward", "cost")},
+                                   "brought_forward", "cumulative_cost")},
                **{c: pct for c in ("p_target_met", "delta_p_target_met")},
                "cost_per_euro": lambda x: pct(x, 1), "annualised_cost_rate": lambda x: pct(x, 1)}  # as the report
     print(commands.colon(_("Collection levers against the baseline (common random numbers; euros incl. VAT)")))
@@ -52,7 +56,7 @@ def _print(table: pd.DataFrame, plan) -> None:
         verdict=verdict, cost=commands.money(plan.cost), levers=names))
     mcols = {"month": "month", "status": "status", "p_target_met_baseline": "P(met) now",
              "p_target_met": "P(met) with the plan", "required": "required",
-             "expected_shortfall": "expected shortfall", "financing_needed": "financing to bridge",
+             "expected_shortfall": "expected shortfall with the plan", "financing_needed": "financing to bridge",
              "bridge_advance": "bridge advance", "recovered": "recovered", "brought_forward": "brought forward"}
     print(commands.text_table(plan.months[list(mcols)], {
         "month": commands.month, **{c: pct for c in ("p_target_met_baseline", "p_target_met", "required")},

@@ -46,6 +46,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
+def _groups_text(summary: dict[str, Any], tr, num) -> str:
+    """"in 4 client groups, incl. 1 customer without a group": the customers without a client group (segment
+    "all", modelled together) are no client group of their own."""
+    groups, alone = summary.get("client_groups", summary["segments"]), summary.get("customers_without_group", 0)
+    n_ = tr.ngettext
+    if not groups:
+        return tr.gettext("no client group given")
+    text = n_("in {n} client group", "in {n} client groups", groups).format(n=num(groups))
+    if alone:
+        text += n_(", incl. {n} customer without a group", ", incl. {n} customers without a group", alone).format(
+            n=num(alone))
+    return text
+
+
 def summary_text(summary: dict[str, Any], *, company: str = "", locale: str = fmt.DEFAULT_LOCALE) -> str:
     """The ledger summary (``Ledger.summary()``) as a few aligned lines for the terminal, in the language and
     number formats of ``locale``."""
@@ -63,8 +77,7 @@ def summary_text(summary: dict[str, Any], *, company: str = "", locale: str = fm
         return fmt.date(d, locale=locale) if d is not None and pd.notna(d) else "-"
 
     rows = [  # (label, figure, comment)
-        (_("customers"), num(summary["customers"]),
-         n_("in {n} segment", "in {n} segments", summary["segments"]).format(n=num(summary["segments"]))),
+        (_("customers"), num(summary["customers"]), _groups_text(summary, tr, num)),
         (_("invoices"), num(summary["invoices"]),
          n_("incl. {n} credit note", "incl. {n} credit notes", summary["credit_notes"]).format(
              n=num(summary["credit_notes"]))),
@@ -114,7 +127,8 @@ def _first_rows(table, n: int, heading: str, more: str, locale: str, text_cols: 
         shown[col] = [t if (t := wording.translate(x, locale)) != str(x) else _(str(x)) for x in shown[col]]
     shown = shown.rename(columns={c: _(c) for c in shown.columns})
     head = more.format(n=len(shown), total=fmt.number(len(table), locale=locale)) if len(table) > n else heading
-    return head + "\n" + shown.to_string(index=False, max_colwidth=80)
+    return head + "\n" + "\n".join(line.rstrip() for line in
+                                    shown.to_string(index=False, max_colwidth=80).split("\n"))
 
 
 def rejections_text(ledger: Ledger, n: int, locale: str = fmt.DEFAULT_LOCALE) -> str:
@@ -124,10 +138,49 @@ def rejections_text(ledger: Ledger, n: int, locale: str = fmt.DEFAULT_LOCALE) ->
                        ("detail",))
 
 
-def notes_text(ledger: Ledger, n: int, locale: str = fmt.DEFAULT_LOCALE) -> str:
-    """The first ``n`` notes (file, row, column, value, used, reason)."""
+def afterwards(ledger: Ledger, notes: pd.DataFrame, as_of: Any, locale: str = fmt.DEFAULT_LOCALE) -> list[str]:
+    """What became of the rest a note put on account (``NoteReason.MORE_THAN_OWED``), one text per note row: the
+    invoices the allocation gave it to later, oldest due first (amount, invoice, date), and what is still on account
+    at ``as_of``; "" for the other notes. Without it "350.00 on account" reads as cash still unapplied while the
+    summary's cash on account is 0."""
+    from cashsim.ledger.notes import NoteReason
+
     _ = i18n.translator(locale).gettext
-    return _first_rows(ledger.notes, n, _("Notes"), _("First {n} of {total} notes"), locale, ("used",))
+    day = pd.Timestamp(as_of).normalize() if as_of is not None else None
+    alloc, credits = ledger.allocations, ledger.credits
+
+    def money(x: float) -> str:
+        return fmt.number(x, locale=locale, decimals=2)
+
+    out = []
+    for r in notes.itertuples():
+        if r.reason != NoteReason.MORE_THAN_OWED:
+            out.append("")
+            continue
+        key = (r.table, r.file, r.row)
+        mine = credits[(credits["table"] == key[0]) & (credits["file"] == key[1]) & (credits["row"] == key[2])]
+        given = alloc[(alloc["table"] == key[0]) & (alloc["file"] == key[1]) & (alloc["row"] == key[2])]
+        if day is not None:
+            given = given[given["date"] <= day]
+        said = [_("{amount} to {invoice} on {date}").format(amount=money(g.amount), invoice=g.invoice_id,
+                                                               date=fmt.date(g.date, locale=locale))
+                for g in given.itertuples()]
+        left = round(float(mine["amount"].sum()) - float(given["amount"].sum()), 2)
+        if left > 0:
+            said.append(_("{amount} still on account").format(amount=money(left)))
+        out.append(_("then: {pieces}").format(pieces=", ".join(said)) if said else "")
+    return out
+
+
+def notes_text(ledger: Ledger, n: int, locale: str = fmt.DEFAULT_LOCALE, as_of: Any = None) -> str:
+    """The first ``n`` notes (file, row, column, value, used, reason), and what became afterwards of a rest put on
+    account (:func:`afterwards`, at ``as_of``) when a shown note put one there."""
+    _ = i18n.translator(locale).gettext
+    notes = ledger.notes
+    then = afterwards(ledger, notes.head(n), as_of, locale) if n > 0 else []
+    if any(then):
+        notes = notes.assign(afterwards=then + [""] * (len(notes) - len(then)))
+    return _first_rows(notes, n, _("Notes"), _("First {n} of {total} notes"), locale, ("used",))
 
 
 def run(args: argparse.Namespace) -> int:
@@ -140,7 +193,7 @@ def run(args: argparse.Namespace) -> int:
     summary = ledger.summary(args.as_of or params.as_of)  # a bad --as-of raises LedgerError: exit 2
     loc = commands.locale()
     print(summary_text(summary, company=params.company, locale=loc))
-    for shown in (rejections_text(ledger, args.show, loc), notes_text(ledger, args.show, loc)):
+    for shown in (rejections_text(ledger, args.show, loc), notes_text(ledger, args.show, loc, summary["as_of"])):
         if shown:
             print(shown)
     if args.rejections:

@@ -236,7 +236,9 @@ class Ledger:
 
         ``open_amount`` nets open credit notes (as the open book does); ``cash_on_account`` is cash no invoice has
         taken at ``as_of``, so a customer balance is ``open_amount - cash_on_account``; ``customer_credit`` adds the
-        credit notes' remainders (``customers_in_credit`` customers). ``payments`` counts payment rows used."""
+        credit notes' remainders (``customers_in_credit`` customers). ``payments`` counts payment rows used.
+        ``segments`` counts segment "all" too (the customers without a client group, modelled together);
+        ``client_groups`` leaves it out and ``customers_without_group`` counts its customers."""
         day = _day(as_of) if as_of is not None else (self.latest_date or pd.Timestamp("today").normalize())
         st = self.status(day)
         open_ = st[st["status"].isin(OPEN_STATUSES).to_numpy()]
@@ -248,6 +250,9 @@ class Ledger:
             "currency": self.currency,
             "customers": int(self.invoices["customer_id"].nunique()),
             "segments": int(self.invoices["segment"].nunique()),
+            "client_groups": int(self.invoices.loc[self.invoices["segment"] != "all", "segment"].nunique()),
+            "customers_without_group": int(self.invoices.loc[self.invoices["segment"] == "all",
+                                                             "customer_id"].nunique()),
             "invoices": len(self.invoices),
             "credit_notes": int((self.invoices["amount"] < 0).sum()),
             "payments": int(self.rows_used.get("payments", len(self.payments))),

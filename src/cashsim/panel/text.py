@@ -18,7 +18,7 @@ import pandas as pd
 
 from cashsim import i18n
 from cashsim.i18n import N_
-from cashsim.words import lever_name, next_step
+from cashsim.words import lateness, lever_name, next_step
 
 #: Labels of the columns of the panel's tables (months side by side, costs, call list), as English msgids.
 COLUMNS = {"month": N_("month"), "required": N_("required"), "target_baseline": N_("target base"),
@@ -36,8 +36,10 @@ PROMISE_CALL, CUTOFF_NOTICE = N_("promise call"), N_("cut-off notice")
 
 #: Columns of the panel's tables whose values are codes or English texts, and how each is put in the reader's words:
 #: lever / scenario names and client-group codes by :func:`cashsim.words.lever_name` (a code without translation
-#: shows with spaces), risk levels by the catalogue, next dunning steps by :func:`cashsim.words.next_step`.
-VALUE_COLUMNS = {"lever": lever_name, "segment": lever_name, "risk": i18n.gettext, "next_action": next_step}
+#: shows with spaces), risk levels by the catalogue, next dunning steps by :func:`cashsim.words.next_step`, days
+#: overdue by :func:`cashsim.words.lateness` (an invoice not yet due reads "due in 11 d", not -11).
+VALUE_COLUMNS = {"lever": lever_name, "segment": lever_name, "risk": i18n.gettext, "next_action": next_step,
+                 "days_overdue": lateness}
 
 
 def labels(locale: str) -> dict[str, str]:

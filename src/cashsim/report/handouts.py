@@ -76,8 +76,10 @@ def _labelled(frame: pd.DataFrame, labels: dict[str, str]) -> pd.DataFrame:
 
 
 def workbook_sheets(run, plan) -> dict[str, pd.DataFrame]:
-    """The workbook's sheets (name -> frame), in the reader's language; figures stay numbers (euros, shares)."""
-    from cashsim.report.accounts import account_kpis, accounts_table, split_table
+    """The workbook's sheets (name -> frame), in the reader's language; figures stay numbers (euros, shares). The
+    call-list sheets carry the page's sentences in ``attrs["notes"]`` (no promise recorded, no dunning recorded),
+    which :func:`cashsim.export.write_xlsx` writes below the table."""
+    from cashsim.report.accounts import account_kpis, accounts_table, dunning_note, promises_note, split_table
     from cashsim.report.window import window_frame
 
     _ = tr(run)
@@ -99,11 +101,16 @@ def workbook_sheets(run, plan) -> dict[str, pd.DataFrame]:
                   "keep_rate": _("promises kept"), "disputes_past_sla": _("disputes past SLA"),
                   "claimable": _("claimable penalties")}
     work = accounts.loc[accounts["overdue"] > 0]
+
+    def noted(frame: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:  # the page's sentences, below the table
+        frame.attrs["notes"] = [t for t in (promises_note(run, rows), dunning_note(run, rows)) if t]
+        return frame
+
     for owner, rows in work.groupby("owner", sort=True):
         name = _sheet_name(_("Actions {owner}").format(owner=owner), used)
-        sheets[name] = _labelled(rows.assign(done="", comment=""), acc_labels | {"done": _("done"),
-                                                                                 "comment": _("comment")})
-    sheets[_sheet_name(_("Call list"), used)] = _labelled(accounts, acc_labels)
+        sheets[name] = noted(_labelled(rows.assign(done="", comment=""), acc_labels | {"done": _("done"),
+                                                                                       "comment": _("comment")}), rows)
+    sheets[_sheet_name(_("Call list"), used)] = noted(_labelled(accounts, acc_labels), accounts)
     split = split_table(run)
     names = {"not_due_reliable": _("not yet due, reliable payers"),
              "not_due_less_reliable": _("not yet due, less reliable payers"),

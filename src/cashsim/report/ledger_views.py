@@ -20,6 +20,7 @@ from cashsim import fmt
 from cashsim.ledger import as_in_the_file, wording
 from cashsim.report.views import _locale
 from cashsim.report.words import alert_text, labels_of, next_step, tr, translate_values
+from cashsim.words import lateness
 
 
 def aged_wide(aged: pd.DataFrame) -> pd.DataFrame:
@@ -77,9 +78,11 @@ def call_list_view(run, top: int = 25):
 
     frame = kpi.call_list(run.ledger, run.as_of).head(top)[list(cols)]
     frame["next_action"] = [next_step(x, run.params.report.locale) for x in frame["next_action"]]
+    note = dunning_note(run, frame)   # on the numbers, before they become words
+    frame["days_overdue"] = [lateness(x, run.params.report.locale) for x in frame["days_overdue"]]  # "dans 11 j"
     return fmt.table(frame, money_cols=["outstanding", "priority"], percent_cols=["reliability"],
-                     date_cols=["due_date"], number_cols=["days_overdue"],
-                     labels=labels_of(run, cols), caption=dunning_note(run, frame), **_locale(run))
+                     date_cols=["due_date"],
+                     labels=labels_of(run, cols), caption=note, **_locale(run))
 
 
 def disputes_view(run):

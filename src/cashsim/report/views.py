@@ -87,6 +87,52 @@ def headline(run, month: str, plan: Mapping[str, Any] | None = None) -> dict[str
     }
 
 
+def zero_target_texts(run, months: list[str] | None = None) -> list[str]:
+    """Why a forecast month's smoothed target is 0 while the month requires money: one sentence per target window
+    holding such months (of ``months``, default every forecast month), with the window's requirement up to the last
+    of them and what the window has already collected before as_of (:mod:`cashsim.targets`: a surplus lowers the
+    window's later targets, never below 0). Empty when no month shows a target of 0."""
+    loc, cur = run.params.report.locale, run.params.currency
+    _ = tr(run)
+    every = run.targets.months.assign(month=run.targets.months["month"].astype(str))
+    shown = forecast_months(run).assign(month=forecast_months(run)["month"].astype(str))
+    if months is not None:
+        shown = shown.loc[shown["month"].isin(months)]
+    zero = shown.loc[(shown["target_p50"].round(2) <= 0) & (shown["required"] > 0)]
+    out = []
+    for start, rows in zero.groupby("window_start", sort=True):
+        last = str(rows["month"].iloc[-1])
+        window = every.loc[every["window_start"].astype(str) == str(start)]
+        to_date = window.loc[window["month"] <= last]
+        past = window.loc[window["is_past"].astype(bool)]
+        got = float(past["collections_p50"].sum())
+
+        def money(x: float) -> str:
+            return fmt.money(x, locale=loc, currency=cur, decimals=0)
+
+        said = dict(months=", ".join(fmt.month_name(x, locale=loc) for x in rows["month"]), zero=money(0.0),
+                    first=fmt.month_name(window["month"].iloc[0], locale=loc),
+                    last=fmt.month_name(window["month"].iloc[-1], locale=loc),
+                    required=money(float(to_date["required"].sum())), month=fmt.month_name(last, locale=loc),
+                    collected=money(got), past=", ".join(fmt.month_name(x, locale=loc) for x in past["month"]))
+        if len(past) and got >= float(to_date["required"].sum()):
+            text = _("Target {zero} in {months}: the target window from {first} to {last} requires {required} up to "
+                     "{month} and has already collected {collected} ({past}); a surplus lowers the window's later "
+                     "targets, never below zero, and is not carried into the next window.")
+        elif len(past):
+            text = _("Target {zero} in {months}: the target window from {first} to {last} requires {required} up to "
+                     "{month}; it has already collected {collected} ({past}) and the collections forecast for its "
+                     "earlier months cover the rest on at least half of the paths; a surplus lowers the window's later "
+                     "targets, never below zero, and is not carried into the next window.")
+        else:
+            text = _("Target {zero} in {months}: the target window from {first} to {last} requires {required} up to "
+                     "{month}, and the collections forecast for its earlier months cover it on at least half of the "
+                     "paths; a surplus lowers the window's later targets, never below zero, and is not carried into "
+                     "the next window.")
+        out.append(text.format(**said))
+    return out
+
+
 def answer_html(run, month: str, plan: Mapping[str, Any] | None = None) -> str:
     """The month's answer as a few lines of HTML in the report's language and number format.
 
@@ -111,7 +157,8 @@ def answer_html(run, month: str, plan: Mapping[str, Any] | None = None) -> str:
         "<h2>" + _("{month}: {verdict}").format(
             month=html.escape(fmt.month_name(month, locale=loc).capitalize()), verdict=verdict) + "</h2>",
         "<ul>",
-        "<li>" + _("Smoothed target: {amount}").format(amount=m(f["target_p50"])) + "</li>",
+        "<li>" + _("Smoothed target: {amount}").format(amount=m(f["target_p50"]))
+        + "".join(f" <em>{html.escape(t)}</em>" for t in zero_target_texts(run, [month])) + "</li>",
         "<li>" + _("Forecast collections (median): {amount} (80% chance between {low} and {high})").format(
             amount=m(f["collections_p50"]), low=m(f["collections_p10"]), high=m(f["collections_p90"])) + "</li>",
         "<li>" + _("Probability of meeting the target: {share} (required: {required})").format(
@@ -151,20 +198,56 @@ def months_view(run):
             "expected_shortfall": "expected shortfall"}
     frame = forecast_months(run)[list(cols)]
     frame["month"] = [fmt.month_name(m, locale=run.params.report.locale) for m in frame["month"]]
+    caption = " ".join(zero_target_texts(run)) or None  # why a month that requires money shows a target of 0
     return fmt.table(frame, money_cols=[c for c in cols if c not in ("month", "p_target_met")],
                      percent_cols=["p_target_met"],
-                     labels=labels_of(run, cols), **_locale(run))
+                     labels=labels_of(run, cols), caption=caption, **_locale(run))
+
+
+def plan_weeks(weekly: pd.DataFrame, as_of) -> tuple[pd.DataFrame, pd.Timestamp | None]:
+    """The weekly plan's weeks as shown: the plan starts from the opening cash at the end of ``as_of`` (what was
+    collected and paid up to that day is in it, :mod:`cashsim.treasury`), so a first week that began on or before
+    ``as_of`` counts only its days after it: its ``week_start`` becomes the first of them, and it is left out when
+    nothing moves in them (no collection on any path, no outflow: a weekend). Returns (weeks, the start of the week
+    left out or None)."""
+    first = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
+    if not len(weekly) or pd.Timestamp(weekly["week_start"].iloc[0]) >= first:
+        return weekly, None
+    head = weekly.iloc[0]
+    if abs(float(head["collections_mean"])) < 0.005 and abs(float(head["outflows"])) < 0.005:
+        return weekly.iloc[1:].reset_index(drop=True), pd.Timestamp(head["week_start"])
+    starts = weekly["week_start"].copy()
+    starts.iloc[0] = first
+    return weekly.assign(week_start=starts), None
+
+
+def weekly_caption(run) -> str:
+    """The weekly plan's caption: where it starts from, and the first week cut at as_of or left out."""
+    loc, cur = run.params.report.locale, run.params.currency
+    _ = tr(run)
+    weeks, dropped = plan_weeks(run.targets.weekly, run.as_of)
+    opening = float(run.params.burn.opening_cash)
+    text = _("The plan starts from the opening cash at the end of {as_of} ({opening}): what was collected and paid "
+             "up to that day is already in it, so a week that began before counts only its days after it.").format(
+        as_of=fmt.date(run.as_of, locale=loc), opening=fmt.money(opening, locale=loc, currency=cur, decimals=0))
+    if opening == 0:
+        text += " " + _("No opening cash is given (burn.opening_cash in the parameters): the plan starts from 0.")
+    if dropped is not None:
+        text += " " + _("The week of {week}, in which nothing moves after {as_of}, is not shown.").format(
+            week=fmt.date(dropped, locale=loc), as_of=fmt.date(run.as_of, locale=loc))
+    return text
 
 
 def weekly_view(run):
-    """Weekly treasury plan (*plan de trésorerie*): collections, outflows, end-of-week cash, P(under minimum)."""
+    """Weekly treasury plan (*plan de trésorerie*): collections, outflows, end-of-week cash, P(under minimum); the
+    weeks as :func:`plan_weeks` shows them, with :func:`weekly_caption`."""
     cols = {"week_start": "week of", "collections_mean": "collections (mean)", "outflows": "outflows",
             "position_p10": "cash p10", "position_p50": "cash p50", "position_p90": "cash p90",
             "p_under_minimum": "P(under minimum)"}
-    frame = run.targets.weekly[list(cols)]
+    frame = plan_weeks(run.targets.weekly, run.as_of)[0][list(cols)]
     return fmt.table(frame, money_cols=[c for c in cols if c not in ("week_start", "p_under_minimum")],
                      percent_cols=["p_under_minimum"], date_cols=["week_start"],
-                     labels=labels_of(run, cols), **_locale(run))
+                     labels=labels_of(run, cols), caption=weekly_caption(run), **_locale(run))
 
 
 def shortfall_view(run, month: str, top: int = 15):

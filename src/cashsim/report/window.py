@@ -22,8 +22,15 @@ import numpy as np
 import pandas as pd
 
 from cashsim import fmt
-from cashsim.report.views import _locale, forecast_months
+from cashsim.i18n import N_
+from cashsim.report.views import _locale, forecast_months, zero_target_texts
 from cashsim.report.words import action_text, lever_name, tr
+
+#: Why "With the plan" can differ from "Without the plan" in a month the plan gives no lever.
+WITH_PLAN_NOTE = N_("“With the plan” and “Financing to bridge” come from the lever study (the plan's section), "
+                    "simulated on a book that also holds the sales plan's invoices two months past the horizon: "
+                    "without any lever its probabilities differ from the forecast's (the column before) by "
+                    "simulation noise alone.")
 
 
 def window_frame(run, plan=None) -> pd.DataFrame:
@@ -120,6 +127,9 @@ def window_html(run, plan=None, *, print_version: bool = False) -> str:
              '<table class="cashsim-window-table"><thead><tr>'
              + "".join(f"<th>{html.escape(h)}</th>" for h in heads) + "</tr></thead><tbody>"
              + "".join(rows) + "</tbody></table>"]
+    parts += [f'<p class="cashsim-zero-target">{html.escape(t)}</p>' for t in zero_target_texts(run)]
+    if plan is not None:   # the two columns of the plan come from the lever study's own simulation
+        parts.append(f'<p class="cashsim-study-note">{html.escape(_(WITH_PLAN_NOTE))}</p>')
     if plan is not None:
         levers = [lever_name(lv.name, loc["locale"]) for lv in plan.levers]
         text = ", ".join(levers) if levers else _("no lever needed")
