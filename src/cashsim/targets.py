@@ -444,10 +444,14 @@ class TargetSetup:
     codes: np.ndarray
     starts: pd.PeriodIndex
     actual: np.ndarray
+    actual_past: pd.Series | None = None
 
-    def serves(self, burn: CashBurn, days: pd.DatetimeIndex, anchor_month: int) -> bool:
-        """Whether this setup was made for this very burn, these days and this anchor."""
-        return burn is self.burn and anchor_month == self.anchor_month and self.days.equals(days)
+    def serves(self, burn: CashBurn, days: pd.DatetimeIndex, anchor_month: int,
+               actual_past: pd.Series | None = None) -> bool:
+        """Whether this setup was made for this very burn, these days, this anchor and these very past actuals
+        (the same object, or None for both: an equal copy is not looked at, it is worked out again)."""
+        return (burn is self.burn and actual_past is self.actual_past and anchor_month == self.anchor_month
+                and self.days.equals(days))
 
 
 def target_setup(burn: CashBurn, days: pd.DatetimeIndex, actual_past: pd.Series | None = None, *,
@@ -465,7 +469,7 @@ def target_setup(burn: CashBurn, days: pd.DatetimeIndex, actual_past: pd.Series 
     if actual_past is not None and len(actual_past):
         actual = _actual_by_month(actual_past, all_months)
     return TargetSetup(burn=burn, anchor_month=anchor_month, days=days, first=first, table=table,
-                       all_months=all_months, codes=codes, starts=starts, actual=actual)
+                       all_months=all_months, codes=codes, starts=starts, actual=actual, actual_past=actual_past)
 
 
 def target_report_arrays(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBurn, *,
@@ -484,7 +488,7 @@ def target_report_arrays(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBu
     anchor_month = burn.window_anchor_month if anchor_month is None else anchor_month
     days = pd.DatetimeIndex(days).normalize()
     as_of = pd.Timestamp(as_of) if as_of is not None else days[0] - pd.Timedelta(days=1)
-    if setup is None or not setup.serves(burn, days, anchor_month):
+    if setup is None or not setup.serves(burn, days, anchor_month, actual_past):
         setup = target_setup(burn, days, actual_past, anchor_month=anchor_month)
     monthly, months = monthly_from_daily(daily, days)
     paths = np.atleast_2d(np.asarray(monthly, dtype=float))
