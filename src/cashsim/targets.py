@@ -462,9 +462,9 @@ def target_setup(burn: CashBurn, days: pd.DatetimeIndex, actual_past: pd.Series 
     days = pd.DatetimeIndex(days).normalize()
     periods = days.to_period("M")
     months = periods[np.r_[True, periods[1:] != periods[:-1]]]
-    first = window_start(months[:1], burn.window_months, anchor_month)[0]
-    table = burn_table(burn, pd.period_range(first, months[-1], freq="M"), first)
     all_months, codes, starts = _calendar(months[0], months[-1], burn.window_months, anchor_month)
+    first = all_months[0]                # the start of the first month's window
+    table = burn_table(burn, pd.period_range(first, months[-1], freq="M"), first)
     actual = np.zeros(len(all_months))
     if actual_past is not None and len(actual_past):
         actual = _actual_by_month(actual_past, all_months)
