@@ -175,12 +175,6 @@ def _chain_simulation(memo: LeverMemo, levers: list[LeverSpec], book: Book, kw: 
                                meta=meta)
 
 
-def _target_rows(run: ScenarioRun, months: list[str]) -> pd.DataFrame:
-    """The run's :attr:`ScenarioRun.month_rows` on ``months`` (the same frame when they are the run's months)."""
-    rows = run.month_rows
-    return rows if list(rows.index) == list(months) else rows.reindex(months)
-
-
 def _lever_costs_by_month(run: ScenarioRun, months: list[str]) -> pd.Series:
     """Expected lever costs not booked by the engine, by month of the horizon (earlier months fold into the first,
     later ones are left out of the horizon's figures)."""
@@ -224,7 +218,7 @@ def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) 
     euro_days = np.cumsum(np.bincount(codes, weights=np.maximum(cum_extra, 0.0), minlength=len(months)))
     extra = np.cumsum(diff.mean(axis=0))
     recovered, ever = recovered_cash(base.book, run.book, _month_ends(run.sim))
-    t_run, t_base = _target_rows(run, months), _target_rows(base, months)
+    t_run, t_base = run.month_rows, base.month_rows
     with np.errstate(divide="ignore", invalid="ignore"):
         per_euro = np.where(extra > 0, cum_cost / extra, np.nan)
         annual = np.where(euro_days > 0, cum_cost / (euro_days / 365.0), np.nan)
@@ -443,7 +437,7 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
     base_levers = scenario_levers(scenarios, BASELINE)
     base = run_scenario(book, model, BASELINE, base_levers, burn, months_only=True, **common)
     months = base.sim.months
-    p_base = _target_rows(base, months)["p_target_met"].to_numpy()
+    p_base = base.month_rows["p_target_met"].to_numpy()
     candidates: list[LeverSpec] = []
     for name in scenarios:
         if name == BASELINE:
@@ -468,7 +462,7 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
                                                                          months_only=True, **common),
                              trials, workers)
         for (cand, trial), run in zip(trials, runs, strict=True):
-            p = _target_rows(run, months)["p_target_met"].to_numpy()
+            p = run.month_rows["p_target_met"].to_numpy()
             gain = score - _shortfall_score(p, required)
             cost = _total_cost(run, base, months) - current_cost
             ratio = np.inf if gain <= 1e-12 else max(cost, 0.0) / gain
@@ -495,7 +489,7 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
 def _need(run: ScenarioRun, required: float) -> np.ndarray:
     """Per month, the cash which, added that month, brings P(met) to ``required``: the ``required`` quantile of the
     path shortfall where the month falls short, else 0."""
-    p = _target_rows(run, run.sim.months)["p_target_met"].to_numpy()
+    p = run.month_rows["p_target_met"].to_numpy()
     short = run.targets.paths.shortfall[:, ~run.targets.paths.is_past]
     return np.where(p < required, np.quantile(short, required, axis=0), 0.0)
 
@@ -503,7 +497,7 @@ def _need(run: ScenarioRun, required: float) -> np.ndarray:
 def _plan_months(base: ScenarioRun, run: ScenarioRun, required: float, bridge: Financing | None) -> pd.DataFrame:
     """The plan's verdict for every month of the horizon (:data:`PLAN_MONTH_COLUMNS`)."""
     months = run.sim.months
-    t_base, t_run = _target_rows(base, months), _target_rows(run, months)
+    t_base, t_run = base.month_rows, run.month_rows
     p_base, p_plan = t_base["p_target_met"].to_numpy(), t_run["p_target_met"].to_numpy()
     need = _need(run, required)
     advance = pd.Series(0.0, index=months)
