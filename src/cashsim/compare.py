@@ -144,7 +144,7 @@ def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], bur
     if memo is not None and memo.serves(book, model):
         key = memo.chain_key(levers)                                     # worked out once for the run
         new_book, costs, inputs = memo.apply(levers, key)
-        sim = _chain_simulation(memo, levers, new_book, kw, key)
+        sim = _chain_simulation(memo, key, new_book, kw)
     else:
         new_book, costs, inputs = apply_levers_traced(book, levers, model)
         sim = simulate(new_book, **kw)
@@ -153,22 +153,21 @@ def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], bur
     return ScenarioRun(name=name, levers=levers, book=new_book, costs=costs, sim=sim, targets=report, inputs=inputs)
 
 
-def _chain_simulation(memo: LeverMemo, levers: list[LeverSpec], book: Book, kw: dict[str, Any],
-                      key: tuple | None = None) -> Simulation:
-    """``simulate(book, **kw)`` for the memo's chain ``levers``: the first paths of the chain's simulation already
-    run on as many paths or more (the plan search's baseline and the trials that are a compared scenario: each
-    block of paths has its own seed, so they are the very numbers), else a run reading the memo's normals
-    (:attr:`LeverMemo.draws`). ``key``: :meth:`LeverMemo.chain_key` of ``levers``, when known."""
+def _chain_simulation(memo: LeverMemo, key: tuple, book: Book, kw: dict[str, Any]) -> Simulation:
+    """``simulate(book, **kw)`` for the memo's chain of :meth:`LeverMemo.chain_key` ``key`` (``book``: the chain
+    applied): the first paths of the chain's simulation already run on as many paths or more (the plan search's
+    baseline and the trials that are a compared scenario: each block of paths has its own seed, so they are the
+    very numbers), else a run reading the memo's normals (:attr:`LeverMemo.draws`)."""
     n = int(kw["n_paths"])
     seed = kw["seed"]
     settings = (repr(seed), str(pd.Timestamp(kw["horizon_end"]).normalize()), repr(kw["rho_month"]),
                 repr(kw["rho_customer"]))
     whole = isinstance(seed, int | np.integer) and n % PATH_BLOCK == 0
-    done = memo.simulation(levers, settings, n, key) if whole else None
+    done = memo.simulation(key, settings, n) if whole else None
     if done is None:
         sim = simulate(book, draws=memo.draws, **kw)
         if whole:
-            memo.remember_simulation(levers, settings, sim, key)
+            memo.remember_simulation(key, settings, sim)
         return sim
     meta = run_meta(kw.get("backend", "local"), kw.get("chunk_paths", CHUNK_PATHS))
     return dataclasses.replace(done, daily=done.daily[:n], daily_cost=done.daily_cost[:n], n_paths=n, book=book,
