@@ -371,3 +371,23 @@ def test_a_setup_made_for_other_past_actuals_is_not_used():
         assert np.array_equal(got.paths.targets, ref.paths.targets)
     doubled = target_report_arrays(sim.daily, sim.days, burn, actual_past=past * 2, months_only=True, setup=setup)
     assert doubled.months["collections_mean"].iloc[0] == 1_400_000
+
+
+def test_target_paths_and_month_chances_are_the_reports_numbers():
+    """target_paths (a lever study's runs: no tables) gives the report's very paths, and month_chances its months'
+    P(target met) and expected shortfall, bit for bit."""
+    from cashsim.targets import month_chances, target_paths, target_setup
+
+    sim = _fake_sim()
+    burn = CashBurn(salaries_and_social=520_000, external_charges=260_000, taxes_and_vat=190_000,
+                    loan_repayments=45_000, opening_cash=350_000, minimum_balance=150_000)
+    past = pd.Series([700_000.0], index=pd.PeriodIndex(["2026-10"], freq="M"))
+    ref = target_report_arrays(sim.daily, sim.days, burn, actual_past=past)
+    for setup in (None, target_setup(burn, sim.days, past)):
+        pt = target_paths(sim.daily, sim.days, burn, actual_past=past, setup=setup)
+        for name in ("collected", "targets", "shortfall", "is_past", "required"):
+            assert np.array_equal(getattr(pt, name), getattr(ref.paths, name))
+        p_met, shortfall = month_chances(pt)
+        assert np.array_equal(p_met, ref.months["p_target_met"].to_numpy())
+        assert np.array_equal(shortfall, ref.months["expected_shortfall"].to_numpy())
+    assert ref.months["is_past"].any() and ref.months["p_target_met"].nunique() > 2   # not a trivial case

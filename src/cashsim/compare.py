@@ -72,7 +72,15 @@ from cashsim.levers import (
 from cashsim.levers.memo import LeverMemo, map_scenarios
 from cashsim.proposal import cost_table, payment_terms, side_by_side  # re-exported: the panel's tables
 from cashsim.simulate import CHUNK_PATHS, PATH_BLOCK, Simulation, engine_session, run_meta, simulate
-from cashsim.targets import TargetSetup, json_records, target_report_arrays, target_setup
+from cashsim.targets import (
+    PathTargets,
+    TargetSetup,
+    json_records,
+    month_chances,
+    target_paths,
+    target_report_arrays,
+    target_setup,
+)
 from cashsim.unchanged import changes_nothing_text, flag_changes_nothing, nothing_changed  # noqa: F401 (API)
 
 BASELINE = "baseline"
@@ -103,7 +111,9 @@ def scenario_levers(scenarios: dict[str, list[LeverSpec]], name: str) -> list[Le
 @dataclass(frozen=True)
 class ScenarioRun:
     """One simulated scenario: its levers, transformed book, expected lever costs and simulation; ``inputs[i]`` is
-    the book ``levers[i]`` was applied to (``inputs[0]`` the scenario's starting book)."""
+    the book ``levers[i]`` was applied to (``inputs[0]`` the scenario's starting book). ``targets``: the run's
+    :class:`~cashsim.targets.TargetReport`, or only its :class:`~cashsim.targets.PathTargets` (a run made with
+    ``paths_only``, see :func:`run_scenario`): :attr:`paths` either way."""
 
     name: str
     levers: list[LeverSpec]
@@ -113,12 +123,23 @@ class ScenarioRun:
     targets: Any = field(repr=False, default=None)
     inputs: list[Book] = field(repr=False, default_factory=list)
 
+    @property
+    def paths(self) -> PathTargets:
+        """The target report's path-by-path arrays (collected, targets, shortfall per path and month)."""
+        return self.targets if isinstance(self.targets, PathTargets) else self.targets.paths
+
     @cached_property
-    def month_rows(self) -> pd.DataFrame:
-        """``p_target_met`` and ``expected_shortfall`` of each month of the horizon (index ``sim.months``), worked
-        out once per run: the table, the plan search and the plan's verdict read a run's several times."""
-        rows = self.targets.forecast_months[["month", "p_target_met", "expected_shortfall"]].set_index("month")
-        return rows.reindex(self.sim.months)
+    def month_rows(self) -> dict[str, np.ndarray]:
+        """``p_target_met`` and ``expected_shortfall`` of each month of the horizon (``sim.months``: the target
+        report's forecast months), as arrays: :func:`cashsim.targets.month_chances` of the report's paths (the
+        numbers of its ``months`` table), worked out once per run: the table, the plan search and the plan's verdict
+        read a run's several times (read-only)."""
+        p_met, shortfall = month_chances(self.paths)
+        ahead = ~self.paths.is_past
+        out = {"p_target_met": p_met[ahead], "expected_shortfall": shortfall[ahead]}
+        for a in out.values():
+            a.flags.writeable = False
+        return out
 
     @cached_property
     def monthly(self) -> tuple[np.ndarray, np.ndarray]:
@@ -130,13 +151,14 @@ class ScenarioRun:
 def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], burn: Any, *, horizon_end: Any,
                  n_paths: int, seed: int, actual_past: pd.Series | None = None,
                  engine: Mapping[str, Any] | None = None, memo: LeverMemo | None = None,
-                 months_only: bool = False, setup: TargetSetup | None = None) -> ScenarioRun:
+                 paths_only: bool = False, setup: TargetSetup | None = None) -> ScenarioRun:
     """Apply ``levers`` to ``book`` and simulate it (rho from the model) against the target.
     ``engine``: where the simulation runs (``Params.simulation.engine_options()``: chunking, local or dask).
     ``memo``: lever applications already made on this book and model (:class:`cashsim.levers.memo.LeverMemo`; the
     same result, without applying again what it holds; its :attr:`~cashsim.levers.memo.LeverMemo.draws` keep the
-    engine's normals for the next runs: the same numbers, drawn once). ``months_only``: the target report's months
-    and paths only (a plan trial's: its windows and weekly plan are read by no one). ``setup``: the
+    engine's normals for the next runs: the same numbers, drawn once). ``paths_only``: of the target report, its
+    paths only (:func:`cashsim.targets.target_paths`; a study's runs are judged on their :attr:`ScenarioRun.month_rows`,
+    the same numbers as the report's months: its tables are read by no one). ``setup``: the
     :func:`cashsim.targets.target_setup` of ``burn``, the horizon and ``actual_past``, shared by a series of runs."""
     rm = float(getattr(model, "rho_month", 0.0))
     rc = float(getattr(model, "rho_customer", 0.0))
@@ -148,8 +170,11 @@ def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], bur
     else:
         new_book, costs, inputs = apply_levers_traced(book, levers, model)
         sim = simulate(new_book, **kw)
-    report = target_report_arrays(sim.daily, sim.days, burn, actual_past=actual_past, as_of=book.as_of,
-                                  months_only=months_only, setup=setup)
+    if paths_only:
+        report = target_paths(sim.daily, sim.days, burn, actual_past=actual_past, setup=setup)
+    else:
+        report = target_report_arrays(sim.daily, sim.days, burn, actual_past=actual_past, as_of=book.as_of,
+                                      setup=setup)
     return ScenarioRun(name=name, levers=levers, book=new_book, costs=costs, sim=sim, targets=report, inputs=inputs)
 
 
@@ -229,10 +254,10 @@ def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) 
         "scenario": run.name, "month": months,
         "extra_cash_mean": diff.mean(axis=0),
         "extra_cash_p10": np.quantile(diff, 0.1, axis=0), "extra_cash_p90": np.quantile(diff, 0.9, axis=0),
-        "p_target_met": t_run["p_target_met"].to_numpy(),
-        "delta_p_target_met": (t_run["p_target_met"] - t_base["p_target_met"]).to_numpy(),
-        "expected_shortfall": t_run["expected_shortfall"].to_numpy(),
-        "delta_expected_shortfall": (t_run["expected_shortfall"] - t_base["expected_shortfall"]).to_numpy(),
+        "p_target_met": t_run["p_target_met"],
+        "delta_p_target_met": t_run["p_target_met"] - t_base["p_target_met"],
+        "expected_shortfall": t_run["expected_shortfall"],
+        "delta_expected_shortfall": t_run["expected_shortfall"] - t_base["expected_shortfall"],
         "cost": cost, "cumulative_cost": cum_cost, "extra_cash_cum": extra, "recovered": recovered,
         "brought_forward": extra - recovered, "recovered_ever": ever, "cost_per_euro": per_euro,
         "annualised_cost_rate": np.where(priced, annual, np.nan), "risk": risk, "risk_note": notes,
@@ -311,8 +336,8 @@ def _run_all(book, model, scenarios, burn, *, n_paths, seed, horizon_end, actual
     setup = _target_setup(book, burn, horizon_end, actual_past)
     runs = map_scenarios(lambda item: run_scenario(book, model, item[0], item[1], burn, horizon_end=horizon_end,
                                                    n_paths=n_paths, seed=seed, actual_past=actual_past,
-                                                   engine=engine, memo=memo, months_only=True, setup=setup),
-                         plans.items(), workers)     # the table reads the months only (no windows, no weekly plan)
+                                                   engine=engine, memo=memo, paths_only=True, setup=setup),
+                         plans.items(), workers)     # the table reads the months' figures only
     return zip(plans, progress.bar(runs, desc="simulating scenarios", total=len(plans)), strict=True)
 
 
@@ -434,9 +459,9 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
                  max_levers: int, max_risk: str, workers: int | None = None) -> Plan:
     required = float(burn.required_probability)
     base_levers = scenario_levers(scenarios, BASELINE)
-    base = run_scenario(book, model, BASELINE, base_levers, burn, months_only=True, **common)
+    base = run_scenario(book, model, BASELINE, base_levers, burn, paths_only=True, **common)
     months = base.sim.months
-    p_base = base.month_rows["p_target_met"].to_numpy()
+    p_base = base.month_rows["p_target_met"]
     candidates: list[LeverSpec] = []
     for name in scenarios:
         if name == BASELINE:
@@ -458,10 +483,10 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
         trials = [(cand, trial) for cand in candidates
                   if (trial := [lv for lv in plan if lv.kind != cand.kind] + [cand]) != plan]
         runs = map_scenarios(lambda t, name=f"trial {rnd}": run_scenario(book, model, name, t[1], burn,
-                                                                         months_only=True, **common),
+                                                                         paths_only=True, **common),
                              trials, workers)
         for (cand, trial), run in zip(trials, runs, strict=True):
-            p = run.month_rows["p_target_met"].to_numpy()
+            p = run.month_rows["p_target_met"]
             gain = score - _shortfall_score(p, required)
             cost = _total_cost(run, base, months) - current_cost
             ratio = np.inf if gain <= 1e-12 else max(cost, 0.0) / gain
@@ -488,8 +513,8 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
 def _need(run: ScenarioRun, required: float) -> np.ndarray:
     """Per month, the cash which, added that month, brings P(met) to ``required``: the ``required`` quantile of the
     path shortfall where the month falls short, else 0."""
-    p = run.month_rows["p_target_met"].to_numpy()
-    short = run.targets.paths.shortfall[:, ~run.targets.paths.is_past]
+    p = run.month_rows["p_target_met"]
+    short = run.paths.shortfall[:, ~run.paths.is_past]
     return np.where(p < required, np.quantile(short, required, axis=0), 0.0)
 
 
@@ -497,7 +522,7 @@ def _plan_months(base: ScenarioRun, run: ScenarioRun, required: float, bridge: F
     """The plan's verdict for every month of the horizon (:data:`PLAN_MONTH_COLUMNS`)."""
     months = run.sim.months
     t_base, t_run = base.month_rows, run.month_rows
-    p_base, p_plan = t_base["p_target_met"].to_numpy(), t_run["p_target_met"].to_numpy()
+    p_base, p_plan = t_base["p_target_met"], t_run["p_target_met"]
     need = _need(run, required)
     advance = pd.Series(0.0, index=months)
     if bridge is not None:
@@ -509,8 +534,8 @@ def _plan_months(base: ScenarioRun, run: ScenarioRun, required: float, bridge: F
         "month": months, "status": np.where(~met, "short", np.where(p_base >= required, "met", "met with the plan")),
         "p_target_met_baseline": p_base, "p_target_met": p_plan, "required": required, "met": met,
         "gap": np.maximum(required - p_plan, 0.0),
-        "expected_shortfall_baseline": t_base["expected_shortfall"].to_numpy(),
-        "expected_shortfall": t_run["expected_shortfall"].to_numpy(), "financing_needed": need,
+        "expected_shortfall_baseline": t_base["expected_shortfall"],
+        "expected_shortfall": t_run["expected_shortfall"], "financing_needed": need,
         "bridge_advance": advance.to_numpy(), "extra_cash": effect["extra_cash_cum"].to_numpy(),
         "recovered": effect["recovered"].to_numpy(), "brought_forward": effect["brought_forward"].to_numpy(),
     }, columns=PLAN_MONTH_COLUMNS)

@@ -298,6 +298,13 @@ def _summary(values: np.ndarray, prefix: str, quantiles) -> dict[str, np.ndarray
     return out
 
 
+def month_chances(pt: PathTargets) -> tuple[np.ndarray, np.ndarray]:
+    """(P(target met), expected shortfall) of each month of ``pt.months``, over paths: the :func:`month_table`
+    columns ``p_target_met`` and ``expected_shortfall`` (what a lever study judges its runs on), without the
+    table."""
+    return pt.met.mean(axis=0), pt.shortfall.mean(axis=0)
+
+
 def month_table(pt: PathTargets, required_probability: float = 0.8, quantiles=QUANTILES,
                 burn: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per month: required, target and collection fans, P(target met), expected shortfall, worst-10 % shortfall.
@@ -312,8 +319,8 @@ def month_table(pt: PathTargets, required_probability: float = 0.8, quantiles=QU
     cols["required"] = pt.required
     cols.update(_summary(pt.targets, "target", quantiles))
     cols.update(_summary(pt.collected, "collections", quantiles))
-    p_met = pt.met.mean(axis=0)
-    cols.update(p_target_met=p_met, expected_shortfall=pt.shortfall.mean(axis=0),
+    p_met, expected_shortfall = month_chances(pt)
+    cols.update(p_target_met=p_met, expected_shortfall=expected_shortfall,
                 shortfall_p10_worst=np.quantile(pt.shortfall, 0.9, axis=0), at_risk=p_met < required_probability)
     return pd.DataFrame(cols)    # built at once: a column added at a time costs 3 times as much
 
@@ -490,10 +497,7 @@ def target_report_arrays(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBu
     as_of = pd.Timestamp(as_of) if as_of is not None else days[0] - pd.Timedelta(days=1)
     if setup is None or not setup.serves(burn, days, anchor_month, actual_past):
         setup = target_setup(burn, days, actual_past, anchor_month=anchor_month)
-    monthly, months = monthly_from_daily(daily, days)
-    paths = np.atleast_2d(np.asarray(monthly, dtype=float))
-    pt = _path_targets(setup.table["required"].to_numpy(dtype=float), paths, setup.all_months, setup.codes,
-                       setup.starts, setup.actual)
+    pt = _setup_paths(daily, days, setup)
     return TargetReport(
         as_of=as_of, window=burn.window_months, anchor_month=anchor_month,
         required_probability=burn.required_probability,
@@ -503,6 +507,26 @@ def target_report_arrays(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBu
                                                     burn.opening_cash, burn.minimum_balance, quantiles),
         burn=setup.table.copy(), paths=pt,
     )
+
+
+def target_paths(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBurn, *,
+                 actual_past: pd.Series | None = None, anchor_month: int | None = None,
+                 setup: TargetSetup | None = None) -> PathTargets:
+    """The path-by-path arrays of :func:`target_report_arrays` (its report's ``paths``, the same numbers) without
+    the report's tables: what a lever study's runs are judged on (:func:`month_chances`). Arguments: those of
+    :func:`target_report_arrays`."""
+    anchor_month = burn.window_anchor_month if anchor_month is None else anchor_month
+    days = pd.DatetimeIndex(days).normalize()
+    if setup is None or not setup.serves(burn, days, anchor_month, actual_past):
+        setup = target_setup(burn, days, actual_past, anchor_month=anchor_month)
+    return _setup_paths(daily, days, setup)
+
+
+def _setup_paths(daily: np.ndarray, days: pd.DatetimeIndex, setup: TargetSetup) -> PathTargets:
+    monthly, _ = monthly_from_daily(daily, days)
+    paths = np.atleast_2d(np.asarray(monthly, dtype=float))
+    return _path_targets(setup.table["required"].to_numpy(dtype=float), paths, setup.all_months, setup.codes,
+                         setup.starts, setup.actual)
 
 
 def target_report(sim: Simulation, burn_params: CashBurn, ledger: Ledger | None = None, *,
