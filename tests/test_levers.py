@@ -814,6 +814,31 @@ def test_derived_book_is_the_replaced_one_and_checks_only_what_it_adds():
         book.derive(inv, added)
 
 
+def test_derive_checks_again_only_the_columns_a_lever_changed():
+    """Book.derive neither converts nor checks again the columns the new table shares with the book's (a lever's
+    shallow copy): the same table as checking every column, and a changed column is still checked."""
+    from cashsim.book import _kept_columns, _normalise_invoices
+
+    book = make_book([pmf_at({5: 0.9}), pmf_at({20: 0.5})], [{"profile": 0}, {"profile": 1, "amount": 300.0}])
+    inv = book.invoices.copy(deep=False)
+    inv["profile"] = np.array([1, 2])
+    inv["discount_rate"] = [0.02, 0.0]
+    inv["discount_day"] = [10.0, np.nan]
+    kept = _kept_columns(inv, book.invoices)
+    assert {"invoice_id", "customer_id", "due_date", "amount", "min_day", "upfront_date"} <= kept
+    assert not kept & {"profile", "discount_rate", "discount_day"}
+    assert not _kept_columns(book.invoices.copy(deep=True), book.invoices)       # a deep copy: new arrays
+    added = pmf_at({40: 0.7})[None, :]
+    derived = book.derive(inv, added)
+    pd.testing.assert_frame_equal(derived.invoices, _normalise_invoices(inv, 3, book.grid), check_exact=True)
+    with pytest.raises(CashsimError, match="column discount_day"):
+        book.derive(inv.assign(discount_day=[np.nan, np.nan]), added)
+    with pytest.raises(CashsimError, match="column amount"):
+        book.derive(inv.assign(amount=[np.inf, 1.0]), added)
+    with pytest.raises(CashsimError, match="column profile"):
+        book.derive(inv.assign(profile=[0, 3]), added)
+
+
 def test_derived_books_share_their_rows_until_read_whole_and_simulate_as_gathered():
     """A derived book keeps its parent's pmf rows and the added ones as blocks: ``pmf_rows`` reads any rows from
     them, ``pmfs`` gathers them once (numpy.vstack of the blocks), a pickled book comes back the same, and the
