@@ -889,6 +889,24 @@ def test_shift_days_by_one_number_of_days_sums_as_numpy_add_at_does():
         assert np.array_equal(got, expected) and np.array_equal(np.signbit(got), np.signbit(expected))
 
 
+def test_shift_days_by_row_and_floor_sums_as_numpy_add_at_does():
+    """shift_days with days per row (and a floor) gives numpy.add.at's sums bit for bit (same order, from 0.0)."""
+    rng = np.random.default_rng(8)
+    for _ in range(300):
+        n, width = int(rng.integers(1, 12)), int(rng.integers(2, 60))
+        rows = rng.random((n, width)) * (rng.random((n, width)) < 0.7)
+        rows[rng.random((n, width)) < 0.2] = -0.0
+        days = rng.integers(-40, 41, n)
+        floor = rng.integers(0, width, n) if rng.random() < 0.5 else None
+        target = np.clip(np.arange(width)[None, :] + days[:, None], 0, width - 1)
+        if floor is not None:
+            target = np.maximum(target, floor[:, None])
+        expected = np.zeros_like(rows)
+        np.add.at(expected, (np.repeat(np.arange(n), width), target.ravel()), rows.ravel())
+        got = lv.shift_days(rows, days, floor_idx=floor)
+        assert got.dtype == expected.dtype and np.array_equal(got.view(np.uint64), expected.view(np.uint64))
+
+
 def test_cost_frame_sums_by_month_as_a_dataframe_groupby_does():
     """_cost_frame (a Series grouped by month, the frame built at once) gives the frame the DataFrame groupby and
     column inserts gave: the same sums, months, dtypes and order, zero months and NaN months left out."""
