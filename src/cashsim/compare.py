@@ -202,19 +202,29 @@ def _chain_simulation(memo: LeverMemo, key: tuple, book: Book, kw: dict[str, Any
 def _lever_costs_by_month(run: ScenarioRun, months: list[str]) -> pd.Series:
     """Expected lever costs not booked by the engine, by month of the horizon (earlier months fold into the first,
     later ones are left out of the horizon's figures)."""
-    c = run.costs[~run.costs["in_simulation"].astype(bool)]
-    month = c["month"].where(c["month"] >= months[0], months[0])
-    return c.groupby(month)["amount"].sum().reindex(months, fill_value=0.0)
+    costs = run.costs
+    if costs["month"].hasnans:        # (a lever's costs have none: _cost_frame leaves NaN months out)
+        c = costs[~costs["in_simulation"].astype(bool)]
+        month = c["month"].where(c["month"] >= months[0], months[0])
+        return c.groupby(month)["amount"].sum().reindex(months, fill_value=0.0)
+    # the same groupby sum on plain arrays (no filtered frame): the same sums, in the same order
+    keep = ~costs["in_simulation"].to_numpy(dtype=bool)
+    month = costs["month"].to_numpy()[keep]
+    month = np.where(month >= months[0], month, months[0]) if len(month) else month
+    return pd.Series(costs["amount"].to_numpy()[keep]).groupby(month).sum().reindex(months, fill_value=0.0)
 
 
-def _financing_advance(run: ScenarioRun, months: list[str]) -> pd.Series:
+def _financing_advance(run: ScenarioRun, months: list[str]) -> np.ndarray:
+    """Advances of the run's financing levers by month of the horizon (euros)."""
+    if not any(isinstance(lever, Financing) for lever in run.levers):
+        return np.zeros(len(months))
     out = pd.Series(0.0, index=months)
     for lever, lever_book in zip(run.levers, run.inputs, strict=True):
         if isinstance(lever, Financing):
             t = lever.terms(lever_book)
             adv = t.groupby(t["funding_date"].dt.strftime("%Y-%m"))["advance"].sum()
             out = out.add(adv.reindex(months, fill_value=0.0), fill_value=0.0)
-    return out
+    return out.to_numpy()
 
 
 def _active(levers: list[LeverSpec]) -> list[LeverSpec]:
@@ -222,10 +232,16 @@ def _active(levers: list[LeverSpec]) -> list[LeverSpec]:
     return [lv for lv in levers if not lv.changes_nothing()]
 
 
+def _month_codes(days: pd.DatetimeIndex) -> np.ndarray:
+    """Per simulated day (consecutive days), the position of its month in the horizon's months (``sim.months``)."""
+    month = np.asarray(days.to_numpy(), dtype="datetime64[ns]").astype("datetime64[M]")
+    return np.concatenate([[0], np.cumsum(month[1:] != month[:-1])]).astype(np.intp)
+
+
 def _month_ends(sim: Simulation) -> pd.DatetimeIndex:
-    """The last simulated day of each month of the horizon."""
-    days = pd.Series(sim.days, index=sim.days.strftime("%Y-%m"))
-    return pd.DatetimeIndex(days.groupby(level=0).max().reindex(sim.months).to_numpy())
+    """The last simulated day of each month of the horizon (the simulation's days are consecutive)."""
+    codes = _month_codes(sim.days)
+    return pd.DatetimeIndex(np.asarray(sim.days.to_numpy())[np.r_[codes[1:] != codes[:-1], True]])
 
 
 def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) -> pd.DataFrame:
@@ -237,8 +253,7 @@ def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) 
     cost = engine_cost + _lever_costs_by_month(run, months).to_numpy()
     cum_cost = np.cumsum(cost)
     cum_extra = np.cumsum(diff_daily.mean(axis=0))                   # mean extra cash held, day by day
-    month_of_day = pd.Index(run.sim.days.strftime("%Y-%m"))
-    codes = pd.Index(months).get_indexer(month_of_day)
+    codes = _month_codes(run.sim.days)
     euro_days = np.cumsum(np.bincount(codes, weights=np.maximum(cum_extra, 0.0), minlength=len(months)))
     extra = np.cumsum(diff.mean(axis=0))
     recovered, ever = recovered_cash(base.book, run.book, _month_ends(run.sim))
@@ -247,13 +262,14 @@ def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) 
         per_euro = np.where(extra > 0, cum_cost / extra, np.nan)
         annual = np.where(euro_days > 0, cum_cost / (euro_days / 365.0), np.nan)
     priced = (np.abs(recovered) <= RATE_RECOVERY_SHARE * np.abs(extra)) & (cum_cost > 0) & (annual <= MAX_ANNUAL_RATE)
+    p10, p90 = np.quantile(diff, [0.1, 0.9], axis=0)      # one sort for both
     active = _active(run.levers)
     risk = RISK_LEVELS[max([RISK_LEVELS.index(lv.risk) for lv in active] or [0])]
     notes = "; ".join(dict.fromkeys(f"{lv.name}: {lv.risk_note}" for lv in active if lv.risk_note))
     return pd.DataFrame({
         "scenario": run.name, "month": months,
         "extra_cash_mean": diff.mean(axis=0),
-        "extra_cash_p10": np.quantile(diff, 0.1, axis=0), "extra_cash_p90": np.quantile(diff, 0.9, axis=0),
+        "extra_cash_p10": p10, "extra_cash_p90": p90,
         "p_target_met": t_run["p_target_met"],
         "delta_p_target_met": t_run["p_target_met"] - t_base["p_target_met"],
         "expected_shortfall": t_run["expected_shortfall"],
@@ -262,7 +278,7 @@ def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) 
         "brought_forward": extra - recovered, "recovered_ever": ever, "cost_per_euro": per_euro,
         "annualised_cost_rate": np.where(priced, annual, np.nan), "risk": risk, "risk_note": notes,
         "financing": any(lv.is_financing() for lv in run.levers),
-        "financing_advance": _financing_advance(run, months).to_numpy(),
+        "financing_advance": _financing_advance(run, months),
         "levers": ", ".join(lv.name for lv in active),
     }, columns=COLUMNS)
 
