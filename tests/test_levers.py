@@ -907,6 +907,23 @@ def test_shift_days_by_row_and_floor_sums_as_numpy_add_at_does():
         assert got.dtype == expected.dtype and np.array_equal(got.view(np.uint64), expected.view(np.uint64))
 
 
+def test_month_labels_are_strftime_s():
+    """_month (each month of the dates' span formatted once) gives DatetimeIndex.strftime's labels, NaT included,
+    for arrays, Series and indexes, short or long, within a few months or over centuries."""
+    from cashsim.levers._book import _month
+
+    rng = np.random.default_rng(9)
+    start = np.datetime64("2026-10-31", "ns")
+    for n, spread in [(5, 40), (40, 3), (3000, 400), (500, 40_000), (200, 90_000)]:
+        dates = start + (rng.integers(-spread, spread, n) * 86_400 * 10**9).astype("timedelta64[ns]")
+        dates[rng.random(n) < 0.1] = np.datetime64("NaT")
+        want = pd.DatetimeIndex(dates).strftime("%Y-%m").to_numpy()
+        for passed in (dates, pd.Series(dates), pd.DatetimeIndex(dates)):
+            got = _month(passed)
+            assert got.dtype == want.dtype and pd.isna(got).tolist() == pd.isna(want).tolist()
+            assert got[~pd.isna(got)].tolist() == want[~pd.isna(want)].tolist()
+
+
 def test_cost_frame_sums_by_month_as_a_dataframe_groupby_does():
     """_cost_frame (a Series grouped by month, the frame built at once) gives the frame the DataFrame groupby and
     column inserts gave: the same sums, months, dtypes and order, zero months and NaN months left out."""

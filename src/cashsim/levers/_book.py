@@ -82,9 +82,19 @@ def _month(dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     idx = pd.DatetimeIndex(pd.to_datetime(dates))
     if idx.tz is not None or len(idx) < 16:
         return idx.strftime("%Y-%m").to_numpy()
-    months, inverse = np.unique(idx.to_numpy().astype("datetime64[M]"), return_inverse=True)
-    labels = pd.DatetimeIndex(months.astype("datetime64[ns]")).strftime("%Y-%m").to_numpy()
-    return labels[inverse.ravel()]
+    months = idx.to_numpy().astype("datetime64[M]")
+    ordinal = months.view(np.int64)
+    known = ~np.isnat(months)
+    lo, hi = (int(ordinal[known].min()), int(ordinal[known].max())) if known.any() else (0, -1)
+    if hi - lo > 1200:              # a span of over a century: each distinct month formatted once
+        uniq, inverse = np.unique(months, return_inverse=True)
+        labels = pd.DatetimeIndex(uniq.astype("datetime64[ns]")).strftime("%Y-%m").to_numpy()
+        return labels[inverse.ravel()]
+    # every month of the span formatted once (NaT last), each date's label read at its month's place: the labels
+    # numpy.unique then strftime of the distinct months gave, without sorting the dates
+    span = np.concatenate([np.arange(lo, hi + 1).astype("datetime64[M]"), [np.datetime64("NaT", "M")]])
+    labels = pd.DatetimeIndex(span.astype("datetime64[ns]")).strftime("%Y-%m").to_numpy()
+    return labels[np.where(known, ordinal - lo, len(span) - 1)]
 
 
 def _ensure_columns(book: Book) -> pd.DataFrame:
