@@ -924,6 +924,27 @@ def test_month_labels_are_strftime_s():
             assert got[~pd.isna(got)].tolist() == want[~pd.isna(want)].tolist()
 
 
+def test_unpaid_and_paid_from_one_table_are_the_two_functions_numbers():
+    """_p_unpaid_and_paid_from (one table of laws, one cumulative sum) gives _p_unpaid_at's and _p_paid_from's
+    numbers bit for bit (what the cut-off threat's costs read of the same invoices and days)."""
+    from cashsim.levers._book import _p_paid_from, _p_unpaid_and_paid_from, _p_unpaid_at
+
+    rng = np.random.default_rng(10)
+    pmfs = [pmf_at({int(d): float(p) for d, p in zip(rng.integers(-20, 200, 4), rng.dirichlet(np.ones(4)) * 0.9,
+                                                      strict=True)}) for _ in range(6)]
+    rows = [{"profile": int(rng.integers(0, 6)), "issue": int(rng.integers(-150, 30)),
+             "amount": float(rng.uniform(100, 5000))} for _ in range(60)]
+    book = make_book(pmfs, rows)
+    for _ in range(20):
+        sel = np.sort(rng.choice(60, int(rng.integers(1, 60)), replace=False))
+        day_idx = rng.integers(0, len(GRID), len(sel))
+        unpaid, paid_from = _p_unpaid_and_paid_from(book, sel, day_idx)
+        assert np.array_equal(unpaid.view(np.uint64), _p_unpaid_at(book, sel, day_idx).view(np.uint64))
+        assert np.array_equal(paid_from.view(np.uint64), _p_paid_from(book, sel, day_idx).view(np.uint64))
+    with pytest.raises(IndexError):
+        _p_unpaid_and_paid_from(book, sel, np.full(len(sel), len(GRID)))
+
+
 def test_cost_frame_sums_by_month_as_a_dataframe_groupby_does():
     """_cost_frame (a Series grouped by month, the frame built at once) gives the frame the DataFrame groupby and
     column inserts gave: the same sums, months, dtypes and order, zero months and NaN months left out."""

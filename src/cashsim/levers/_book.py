@@ -344,6 +344,21 @@ def _p_paid_by(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
     return np.cumsum(laws, axis=1)[inverse, day_idx]   # one entry per invoice, without its whole row
 
 
+def _p_unpaid_and_paid_from(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(:func:`_p_unpaid_at`, :func:`_p_paid_from`) of the same invoices and grid positions (``sel`` not empty,
+    ``day_idx`` one per invoice, within the grid), from one table of laws and its cumulative sums: the same numbers
+    (a sum's first terms are those of the table cut at fewer columns)."""
+    day_idx = np.asarray(day_idx, dtype=np.int64)
+    if day_idx.size and (day_idx.min() < 0 or day_idx.max() >= len(book.grid)):
+        raise IndexError(f"grid position out of range 0..{len(book.grid) - 1}")
+    laws, inverse = conditional_laws(book, sel)
+    cum = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)], axis=1)
+    paid_before = cum[inverse, day_idx]            # cum[:, j] = mass on grid positions < j
+    unpaid = 1.0 - paid_before
+    paid_from = np.divide(cum[inverse, -1] - paid_before, unpaid, out=np.ones(len(sel)), where=unpaid > 1e-12)
+    return unpaid, paid_from
+
+
 def _p_paid_from(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
     """Per invoice of ``sel``, P(paid at all | still unpaid on the morning of grid position ``day_idx``), on the law
     given ``min_day``: the chance it is a payer rather than a loss once that late (1 when it surely is unpaid)."""
