@@ -77,6 +77,8 @@ from cashsim.targets import (
     TargetSetup,
     json_records,
     month_chances,
+    month_codes,
+    month_ends,
     target_paths,
     target_report_arrays,
     target_setup,
@@ -111,9 +113,8 @@ def scenario_levers(scenarios: dict[str, list[LeverSpec]], name: str) -> list[Le
 @dataclass(frozen=True)
 class ScenarioRun:
     """One simulated scenario: its levers, transformed book, expected lever costs and simulation; ``inputs[i]`` is
-    the book ``levers[i]`` was applied to (``inputs[0]`` the scenario's starting book). ``targets``: the run's
-    :class:`~cashsim.targets.TargetReport`, or only its :class:`~cashsim.targets.PathTargets` (a run made with
-    ``paths_only``, see :func:`run_scenario`): :attr:`paths` either way."""
+    the book ``levers[i]`` was applied to (``inputs[0]`` the scenario's starting book). ``targets``: its target
+    report, or its :class:`~cashsim.targets.PathTargets` only (``paths_only``): :attr:`paths` either way."""
 
     name: str
     levers: list[LeverSpec]
@@ -124,16 +125,13 @@ class ScenarioRun:
     inputs: list[Book] = field(repr=False, default_factory=list)
 
     @property
-    def paths(self) -> PathTargets:
-        """The target report's path-by-path arrays (collected, targets, shortfall per path and month)."""
+    def paths(self) -> PathTargets:     # the target report's path-by-path arrays
         return self.targets if isinstance(self.targets, PathTargets) else self.targets.paths
 
     @cached_property
     def month_rows(self) -> dict[str, np.ndarray]:
-        """``p_target_met`` and ``expected_shortfall`` of each month of the horizon (``sim.months``: the target
-        report's forecast months), as arrays: :func:`cashsim.targets.month_chances` of the report's paths (the
-        numbers of its ``months`` table), worked out once per run: the table, the plan search and the plan's verdict
-        read a run's several times (read-only)."""
+        """``p_target_met`` and ``expected_shortfall`` (read-only arrays) of each month of the horizon (``sim.months``):
+        :func:`cashsim.targets.month_chances` of its paths, the report's numbers, worked out once per run."""
         p_met, shortfall = month_chances(self.paths)
         ahead = ~self.paths.is_past
         out = {"p_target_met": p_met[ahead], "expected_shortfall": shortfall[ahead]}
@@ -156,9 +154,8 @@ def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], bur
     ``engine``: where the simulation runs (``Params.simulation.engine_options()``: chunking, local or dask).
     ``memo``: lever applications already made on this book and model (:class:`cashsim.levers.memo.LeverMemo`; the
     same result, without applying again what it holds; its :attr:`~cashsim.levers.memo.LeverMemo.draws` keep the
-    engine's normals for the next runs: the same numbers, drawn once). ``paths_only``: of the target report, its
-    paths only (:func:`cashsim.targets.target_paths`; a study's runs are judged on their :attr:`ScenarioRun.month_rows`,
-    the same numbers as the report's months: its tables are read by no one). ``setup``: the
+    engine's normals for the next runs: the same numbers, drawn once). ``paths_only``: the target report's paths
+    only (:func:`cashsim.targets.target_paths`: a study reads :attr:`ScenarioRun.month_rows`). ``setup``: the
     :func:`cashsim.targets.target_setup` of ``burn``, the horizon and ``actual_past``, shared by a series of runs."""
     rm = float(getattr(model, "rho_month", 0.0))
     rc = float(getattr(model, "rho_customer", 0.0))
@@ -202,16 +199,10 @@ def _chain_simulation(memo: LeverMemo, key: tuple, book: Book, kw: dict[str, Any
 def _lever_costs_by_month(run: ScenarioRun, months: list[str]) -> pd.Series:
     """Expected lever costs not booked by the engine, by month of the horizon (earlier months fold into the first,
     later ones are left out of the horizon's figures)."""
-    costs = run.costs
-    if costs["month"].hasnans:        # (a lever's costs have none: _cost_frame leaves NaN months out)
-        c = costs[~costs["in_simulation"].astype(bool)]
-        month = c["month"].where(c["month"] >= months[0], months[0])
-        return c.groupby(month)["amount"].sum().reindex(months, fill_value=0.0)
-    # the same groupby sum on plain arrays (no filtered frame): the same sums, in the same order
-    keep = ~costs["in_simulation"].to_numpy(dtype=bool)
-    month = costs["month"].to_numpy()[keep]
-    month = np.where(month >= months[0], month, months[0]) if len(month) else month
-    return pd.Series(costs["amount"].to_numpy()[keep]).groupby(month).sum().reindex(months, fill_value=0.0)
+    keep = ~run.costs["in_simulation"].to_numpy(dtype=bool)      # (plain arrays, no filtered frame: the same sums)
+    month = pd.Series(run.costs["month"].to_numpy()[keep])
+    month = month.where(month >= months[0], months[0])
+    return pd.Series(run.costs["amount"].to_numpy()[keep]).groupby(month).sum().reindex(months, fill_value=0.0)
 
 
 def _financing_advance(run: ScenarioRun, months: list[str]) -> np.ndarray:
@@ -232,18 +223,6 @@ def _active(levers: list[LeverSpec]) -> list[LeverSpec]:
     return [lv for lv in levers if not lv.changes_nothing()]
 
 
-def _month_codes(days: pd.DatetimeIndex) -> np.ndarray:
-    """Per simulated day (consecutive days), the position of its month in the horizon's months (``sim.months``)."""
-    month = np.asarray(days.to_numpy(), dtype="datetime64[ns]").astype("datetime64[M]")
-    return np.concatenate([[0], np.cumsum(month[1:] != month[:-1])]).astype(np.intp)
-
-
-def _month_ends(sim: Simulation) -> pd.DatetimeIndex:
-    """The last simulated day of each month of the horizon (the simulation's days are consecutive)."""
-    codes = _month_codes(sim.days)
-    return pd.DatetimeIndex(np.asarray(sim.days.to_numpy())[np.r_[codes[1:] != codes[:-1], True]])
-
-
 def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) -> pd.DataFrame:
     """Per month of the horizon: the scenario's effect against the baseline (see the module docstring)."""
     months = run.sim.months
@@ -253,10 +232,10 @@ def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) 
     cost = engine_cost + _lever_costs_by_month(run, months).to_numpy()
     cum_cost = np.cumsum(cost)
     cum_extra = np.cumsum(diff_daily.mean(axis=0))                   # mean extra cash held, day by day
-    codes = _month_codes(run.sim.days)
+    codes = month_codes(run.sim.days)
     euro_days = np.cumsum(np.bincount(codes, weights=np.maximum(cum_extra, 0.0), minlength=len(months)))
     extra = np.cumsum(diff.mean(axis=0))
-    recovered, ever = recovered_cash(base.book, run.book, _month_ends(run.sim))
+    recovered, ever = recovered_cash(base.book, run.book, month_ends(run.sim.days))
     t_run, t_base = run.month_rows, base.month_rows
     with np.errstate(divide="ignore", invalid="ignore"):
         per_euro = np.where(extra > 0, cum_cost / extra, np.nan)

@@ -357,6 +357,18 @@ def window_table(pt: PathTargets, required_probability: float = 0.8, window: int
 # --------------------------------------------------------------------------------------------------- daily
 
 
+def month_codes(days: pd.DatetimeIndex) -> np.ndarray:
+    """Per day of consecutive ``days``, the position of its month among theirs (0, 0, ..., 1, ...)."""
+    month = np.asarray(pd.DatetimeIndex(days).to_numpy(), dtype="datetime64[ns]").astype("datetime64[M]")
+    return np.concatenate([[0], np.cumsum(month[1:] != month[:-1])]).astype(np.intp)
+
+
+def month_ends(days: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """The last of consecutive ``days`` in each of their months."""
+    codes = month_codes(days)
+    return pd.DatetimeIndex(np.asarray(pd.DatetimeIndex(days).to_numpy())[np.r_[codes[1:] != codes[:-1], True]])
+
+
 def monthly_from_daily(daily: np.ndarray, days: pd.DatetimeIndex) -> tuple[np.ndarray, pd.PeriodIndex]:
     """Sum a (n_paths, n_days) daily array into calendar months: ((n_paths, n_months), months)."""
     periods = pd.DatetimeIndex(days).to_period("M")
