@@ -814,6 +814,31 @@ def test_derived_book_is_the_replaced_one_and_checks_only_what_it_adds():
         book.derive(inv, added)
 
 
+def test_derive_checks_again_only_the_columns_a_lever_changed():
+    """Book.derive neither converts nor checks again the columns the new table shares with the book's (a lever's
+    shallow copy): the same table as checking every column, and a changed column is still checked."""
+    from cashsim.book import _kept_columns, _normalise_invoices
+
+    book = make_book([pmf_at({5: 0.9}), pmf_at({20: 0.5})], [{"profile": 0}, {"profile": 1, "amount": 300.0}])
+    inv = book.invoices.copy(deep=False)
+    inv["profile"] = np.array([1, 2])
+    inv["discount_rate"] = [0.02, 0.0]
+    inv["discount_day"] = [10.0, np.nan]
+    kept = _kept_columns(inv, book.invoices)
+    assert {"invoice_id", "customer_id", "due_date", "amount", "min_day", "upfront_date"} <= kept
+    assert not kept & {"profile", "discount_rate", "discount_day"}
+    assert not _kept_columns(book.invoices.copy(deep=True), book.invoices)       # a deep copy: new arrays
+    added = pmf_at({40: 0.7})[None, :]
+    derived = book.derive(inv, added)
+    pd.testing.assert_frame_equal(derived.invoices, _normalise_invoices(inv, 3, book.grid), check_exact=True)
+    with pytest.raises(CashsimError, match="column discount_day"):
+        book.derive(inv.assign(discount_day=[np.nan, np.nan]), added)
+    with pytest.raises(CashsimError, match="column amount"):
+        book.derive(inv.assign(amount=[np.inf, 1.0]), added)
+    with pytest.raises(CashsimError, match="column profile"):
+        book.derive(inv.assign(profile=[0, 3]), added)
+
+
 def test_derived_books_share_their_rows_until_read_whole_and_simulate_as_gathered():
     """A derived book keeps its parent's pmf rows and the added ones as blocks: ``pmf_rows`` reads any rows from
     them, ``pmfs`` gathers them once (numpy.vstack of the blocks), a pickled book comes back the same, and the
@@ -862,6 +887,62 @@ def test_shift_days_by_one_number_of_days_sums_as_numpy_add_at_does():
         np.add.at(expected, (np.repeat(np.arange(n), width), target.ravel()), rows.ravel())
         got = lv.shift_days(rows, days)
         assert np.array_equal(got, expected) and np.array_equal(np.signbit(got), np.signbit(expected))
+
+
+def test_shift_days_by_row_and_floor_sums_as_numpy_add_at_does():
+    """shift_days with days per row (and a floor) gives numpy.add.at's sums bit for bit (same order, from 0.0)."""
+    rng = np.random.default_rng(8)
+    for _ in range(300):
+        n, width = int(rng.integers(1, 12)), int(rng.integers(2, 60))
+        rows = rng.random((n, width)) * (rng.random((n, width)) < 0.7)
+        rows[rng.random((n, width)) < 0.2] = -0.0
+        days = rng.integers(-40, 41, n)
+        floor = rng.integers(0, width, n) if rng.random() < 0.5 else None
+        target = np.clip(np.arange(width)[None, :] + days[:, None], 0, width - 1)
+        if floor is not None:
+            target = np.maximum(target, floor[:, None])
+        expected = np.zeros_like(rows)
+        np.add.at(expected, (np.repeat(np.arange(n), width), target.ravel()), rows.ravel())
+        got = lv.shift_days(rows, days, floor_idx=floor)
+        assert got.dtype == expected.dtype and np.array_equal(got.view(np.uint64), expected.view(np.uint64))
+
+
+def test_month_labels_are_strftime_s():
+    """_month (each month of the dates' span formatted once) gives DatetimeIndex.strftime's labels, NaT included,
+    for arrays, Series and indexes, short or long, within a few months or over centuries."""
+    from cashsim.levers._book import _month
+
+    rng = np.random.default_rng(9)
+    start = np.datetime64("2026-10-31", "ns")
+    for n, spread in [(5, 40), (40, 3), (3000, 400), (500, 40_000), (200, 90_000)]:
+        dates = start + (rng.integers(-spread, spread, n) * 86_400 * 10**9).astype("timedelta64[ns]")
+        dates[rng.random(n) < 0.1] = np.datetime64("NaT")
+        want = pd.DatetimeIndex(dates).strftime("%Y-%m").to_numpy()
+        for passed in (dates, pd.Series(dates), pd.DatetimeIndex(dates)):
+            got = _month(passed)
+            assert got.dtype == want.dtype and pd.isna(got).tolist() == pd.isna(want).tolist()
+            assert got[~pd.isna(got)].tolist() == want[~pd.isna(want)].tolist()
+
+
+def test_unpaid_and_paid_from_one_table_are_the_two_functions_numbers():
+    """_p_unpaid_and_paid_from (one table of laws, one cumulative sum) gives _p_unpaid_at's and _p_paid_from's
+    numbers bit for bit (what the cut-off threat's costs read of the same invoices and days)."""
+    from cashsim.levers._book import _p_paid_from, _p_unpaid_and_paid_from, _p_unpaid_at
+
+    rng = np.random.default_rng(10)
+    pmfs = [pmf_at({int(d): float(p) for d, p in zip(rng.integers(-20, 200, 4), rng.dirichlet(np.ones(4)) * 0.9,
+                                                      strict=True)}) for _ in range(6)]
+    rows = [{"profile": int(rng.integers(0, 6)), "issue": int(rng.integers(-150, 30)),
+             "amount": float(rng.uniform(100, 5000))} for _ in range(60)]
+    book = make_book(pmfs, rows)
+    for _ in range(20):
+        sel = np.sort(rng.choice(60, int(rng.integers(1, 60)), replace=False))
+        day_idx = rng.integers(0, len(GRID), len(sel))
+        unpaid, paid_from = _p_unpaid_and_paid_from(book, sel, day_idx)
+        assert np.array_equal(unpaid.view(np.uint64), _p_unpaid_at(book, sel, day_idx).view(np.uint64))
+        assert np.array_equal(paid_from.view(np.uint64), _p_paid_from(book, sel, day_idx).view(np.uint64))
+    with pytest.raises(IndexError):
+        _p_unpaid_and_paid_from(book, sel, np.full(len(sel), len(GRID)))
 
 
 def test_cost_frame_sums_by_month_as_a_dataframe_groupby_does():

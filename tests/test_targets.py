@@ -335,7 +335,7 @@ def test_a_setup_worked_out_once_gives_the_reports_made_without_it():
     burn_a, burn_b = CashBurn(safety_margin="3%", **kw), CashBurn(safety_margin="10%", **kw)
     past = pd.Series([700_000.0], index=pd.PeriodIndex(["2026-10"], freq="M"))
     setup = target_setup(burn_a, sim.days, past)
-    assert setup.serves(burn_a, pd.DatetimeIndex(sim.days), burn_a.window_anchor_month)
+    assert setup.serves(burn_a, pd.DatetimeIndex(sim.days), burn_a.window_anchor_month, past)
     for months_only in (True, False):
         got = target_report_arrays(sim.daily, sim.days, burn_a, actual_past=past, months_only=months_only,
                                    setup=setup)
@@ -344,8 +344,50 @@ def test_a_setup_worked_out_once_gives_the_reports_made_without_it():
             pd.testing.assert_frame_equal(getattr(got, name), getattr(ref, name), check_exact=True)
         assert np.array_equal(got.paths.targets, ref.paths.targets)
         assert np.array_equal(got.paths.collected, ref.paths.collected)
-    assert not setup.serves(burn_b, pd.DatetimeIndex(sim.days), burn_b.window_anchor_month)
+    assert not setup.serves(burn_b, pd.DatetimeIndex(sim.days), burn_b.window_anchor_month, past)
     other = target_report_arrays(sim.daily, sim.days, burn_b, actual_past=past, months_only=True, setup=setup)
     assert other.months["required"].iloc[0] == pytest.approx(1_015_000 * 1.10)
     got.burn.loc[:, "required"] = 0.0
     assert setup.table["required"].iloc[0] == pytest.approx(1_015_000 * 1.03)
+
+
+def test_a_setup_made_for_other_past_actuals_is_not_used():
+    """A setup holds the window's actual collections it was made with: given other past actuals (or none), a report
+    works its own out, the very report made without a setup."""
+    from cashsim.targets import target_setup
+
+    sim = _fake_sim()
+    burn = CashBurn(salaries_and_social=520_000, external_charges=260_000, taxes_and_vat=190_000,
+                    loan_repayments=45_000, opening_cash=350_000, minimum_balance=150_000)
+    past = pd.Series([700_000.0], index=pd.PeriodIndex(["2026-10"], freq="M"))
+    setup = target_setup(burn, sim.days, past)
+    days, anchor = pd.DatetimeIndex(sim.days), burn.window_anchor_month
+    assert setup.serves(burn, days, anchor, past)
+    for other in (past * 2, None):
+        assert not setup.serves(burn, days, anchor, other)
+        got = target_report_arrays(sim.daily, sim.days, burn, actual_past=other, months_only=True, setup=setup)
+        ref = target_report_arrays(sim.daily, sim.days, burn, actual_past=other, months_only=True)
+        pd.testing.assert_frame_equal(got.months, ref.months, check_exact=True)
+        assert np.array_equal(got.paths.targets, ref.paths.targets)
+    doubled = target_report_arrays(sim.daily, sim.days, burn, actual_past=past * 2, months_only=True, setup=setup)
+    assert doubled.months["collections_mean"].iloc[0] == 1_400_000
+
+
+def test_target_paths_and_month_chances_are_the_reports_numbers():
+    """target_paths (a lever study's runs: no tables) gives the report's very paths, and month_chances its months'
+    P(target met) and expected shortfall, bit for bit."""
+    from cashsim.targets import month_chances, target_paths, target_setup
+
+    sim = _fake_sim()
+    burn = CashBurn(salaries_and_social=520_000, external_charges=260_000, taxes_and_vat=190_000,
+                    loan_repayments=45_000, opening_cash=350_000, minimum_balance=150_000)
+    past = pd.Series([700_000.0], index=pd.PeriodIndex(["2026-10"], freq="M"))
+    ref = target_report_arrays(sim.daily, sim.days, burn, actual_past=past)
+    for setup in (None, target_setup(burn, sim.days, past)):
+        pt = target_paths(sim.daily, sim.days, burn, actual_past=past, setup=setup)
+        for name in ("collected", "targets", "shortfall", "is_past", "required"):
+            assert np.array_equal(getattr(pt, name), getattr(ref.paths, name))
+        p_met, shortfall = month_chances(pt)
+        assert np.array_equal(p_met, ref.months["p_target_met"].to_numpy())
+        assert np.array_equal(shortfall, ref.months["expected_shortfall"].to_numpy())
+    assert ref.months["is_past"].any() and ref.months["p_target_met"].nunique() > 2   # not a trivial case

@@ -113,7 +113,7 @@ class Book:
                                  f"{added.shape} added rows")
             _check_pmf_rows(added, first_row=rows.n)
             rows = PmfRows((*rows.parts, added))
-        inv = _normalise_invoices(invoices, rows.n, self.grid)
+        inv = _normalise_invoices(invoices, rows.n, self.grid, checked=self.invoices)
         _check_calendar_rows(inv, self.calendars)
         book = object.__new__(Book)
         for name, value in (("as_of", self.as_of), ("grid", self.grid), ("invoices", inv),
@@ -226,8 +226,37 @@ def _check_calendar_rows(inv: pd.DataFrame, cal: np.ndarray) -> None:
                          f"{inv['calendar'].iat[i]} but Book.calendars has {cal.shape[0]} rows")
 
 
-def _normalise_invoices(invoices: pd.DataFrame, n_profiles: int, grid: np.ndarray) -> pd.DataFrame:
-    """Book.invoices with defaults filled, dtypes fixed and every row checked (errors name the row and column)."""
+def _same_data(a: pd.Series, b: pd.Series) -> bool:
+    """Whether two columns hold the very same array (the same memory, layout and dtype: the same values), as a
+    shallow copy of a table shares its columns with it (copy-on-write: a shared array is never changed in place)."""
+    x, y = getattr(a.array, "_ndarray", None), getattr(b.array, "_ndarray", None)
+    if x is None or y is None or x.dtype != y.dtype or x.shape != y.shape or x.strides != y.strides:
+        return False
+    return x.__array_interface__["data"][0] == y.__array_interface__["data"][0]
+
+
+def _kept_columns(inv: pd.DataFrame, checked: pd.DataFrame | None) -> frozenset[str]:
+    """The columns of ``inv`` that are ``checked``'s own arrays (an already normalised and checked table of as many
+    rows): what :meth:`Book.derive` need not convert or check again (a lever changes a few columns of the
+    table it was given, and shares the others)."""
+    if checked is None or len(checked) != len(inv) or not isinstance(checked.index, pd.RangeIndex):
+        return frozenset()
+    return frozenset(c for c in _CHECKED_COLUMNS if c in inv.columns and c in checked.columns
+                     and _same_data(inv[c], checked[c]))
+
+
+#: The columns :func:`_normalise_invoices` converts or checks.
+_CHECKED_COLUMNS = ("invoice_id", "customer_id", "due_date", "issue_date", "upfront_date", "is_future", "amount",
+                    "upfront_amount", "discount_rate", "discount_day", "profile", "min_day", "calendar")
+
+
+def _normalise_invoices(invoices: pd.DataFrame, n_profiles: int, grid: np.ndarray,
+                        checked: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Book.invoices with defaults filled, dtypes fixed and every row checked (errors name the row and column).
+
+    ``checked``: a table this function already returned for at most ``n_profiles`` pmf rows and the same grid
+    (the book a lever derives from): the columns ``invoices`` shares with it (:func:`_kept_columns`) are neither
+    converted nor checked again -- they passed -- and the result is the same."""
     if not isinstance(invoices, pd.DataFrame):
         raise ModelError("Book.invoices must be a pandas DataFrame, one row per invoice")
     missing = [c for c in BOOK_REQUIRED if c not in invoices.columns]
@@ -236,22 +265,27 @@ def _normalise_invoices(invoices: pd.DataFrame, n_profiles: int, grid: np.ndarra
     # a new frame (copy-on-write: later changes to either never reach the other); a column already of its type
     # (and without the missing values a conversion would fill) is kept as it is: the same values as converting it
     inv = invoices.reset_index(drop=True).copy(deep=False)
+    kept = _kept_columns(inv, checked)
+
+    def todo(*cols: str) -> bool:      # a conversion or check some of these columns still need
+        return not kept.issuperset(cols)
+
     for col, default in BOOK_DEFAULTS.items():
         if col not in inv.columns:
             inv[col] = default
     for col in ("due_date", "issue_date", "upfront_date"):
-        if inv[col].dtype != _NS:
+        if todo(col) and inv[col].dtype != _NS:
             inv[col] = pd.to_datetime(inv[col]).astype("datetime64[ns]")
     for col in ("invoice_id", "customer_id"):
-        if inv[col].dtype != _STR or inv[col].isna().any():
+        if todo(col) and (inv[col].dtype != _STR or inv[col].isna().any()):
             inv[col] = inv[col].astype(str)
-    if inv["is_future"].dtype != np.bool_:
+    if todo("is_future") and inv["is_future"].dtype != np.bool_:
         inv["is_future"] = inv["is_future"].fillna(False).astype(bool)
     for col in ("amount", "upfront_amount", "discount_rate", "discount_day"):
-        if inv[col].dtype != np.float64:
+        if todo(col) and inv[col].dtype != np.float64:
             inv[col] = pd.to_numeric(inv[col], errors="coerce").astype(np.float64)
     for col in ("upfront_amount", "discount_rate"):
-        if inv[col].isna().any():
+        if todo(col) and inv[col].isna().any():
             inv[col] = inv[col].fillna(0.0)
 
     def fail(mask: np.ndarray, col: str, what: str) -> None:
@@ -260,24 +294,32 @@ def _normalise_invoices(invoices: pd.DataFrame, n_profiles: int, grid: np.ndarra
             raise ModelError(f"Book.invoices row {i} (invoice {inv['invoice_id'].iat[i]!r}), column {col}: "
                              f"{what} (got {inv[col].iat[i]!r}); {int(mask.sum())} row(s) affected")
 
-    fail(inv["due_date"].isna().to_numpy(), "due_date", "every invoice needs a due date")
-    fail(~np.isfinite(inv["amount"].to_numpy()), "amount", "amounts must be finite euros")
-    fail(~np.isfinite(inv["upfront_amount"].to_numpy()), "upfront_amount", "amounts must be finite euros")
-    fail(((inv["upfront_amount"] != 0) & inv["upfront_date"].isna()).to_numpy(), "upfront_date",
-         "an upfront amount needs the date it is received")
-    rate = inv["discount_rate"].to_numpy()
-    fail(~((rate >= 0) & (rate <= 1)), "discount_rate", "a discount rate lies in [0, 1]")
-    fail((rate > 0) & inv["discount_day"].isna().to_numpy(), "discount_day",
-         "a discount needs its last day (relative to the due date)")
+    if todo("due_date"):
+        fail(inv["due_date"].isna().to_numpy(), "due_date", "every invoice needs a due date")
+    if todo("amount"):
+        fail(~np.isfinite(inv["amount"].to_numpy()), "amount", "amounts must be finite euros")
+    if todo("upfront_amount"):
+        fail(~np.isfinite(inv["upfront_amount"].to_numpy()), "upfront_amount", "amounts must be finite euros")
+    if todo("upfront_amount", "upfront_date"):
+        fail(((inv["upfront_amount"] != 0) & inv["upfront_date"].isna()).to_numpy(), "upfront_date",
+             "an upfront amount needs the date it is received")
+    if todo("discount_rate", "discount_day"):
+        rate = inv["discount_rate"].to_numpy()
+        fail(~((rate >= 0) & (rate <= 1)), "discount_rate", "a discount rate lies in [0, 1]")
+        fail((rate > 0) & inv["discount_day"].isna().to_numpy(), "discount_day",
+             "a discount needs its last day (relative to the due date)")
     for col in ("profile", "min_day", "calendar"):
-        if inv[col].dtype == np.int64 and (np.abs(inv[col].to_numpy()) < 2**53).all():
+        if not todo(col) or inv[col].dtype == np.int64 and (np.abs(inv[col].to_numpy()) < 2**53).all():
             continue     # integers that convert to floats and back unchanged: nothing to check or convert
         values = pd.to_numeric(inv[col], errors="coerce").to_numpy(np.float64)
         fail(~np.isfinite(values) | (values != np.round(values)), col, "must be an integer")
         inv[col] = values.astype(np.int64)
-    prof = inv["profile"].to_numpy()
-    fail((prof < 0) | (prof >= n_profiles), "profile", f"must index a pmf row 0..{n_profiles - 1}")
-    fail(inv["min_day"].to_numpy() < grid[0], "min_day",
-         f"must be >= the grid's first day {grid[0]} (days past {grid[-1]} mean: not paid within the grid)")
-    fail(inv["calendar"].to_numpy() < 0, "calendar", "must index a row of Book.calendars")
+    if todo("profile"):      # a kept column indexed fewer rows: every row still there
+        prof = inv["profile"].to_numpy()
+        fail((prof < 0) | (prof >= n_profiles), "profile", f"must index a pmf row 0..{n_profiles - 1}")
+    if todo("min_day"):
+        fail(inv["min_day"].to_numpy() < grid[0], "min_day",
+             f"must be >= the grid's first day {grid[0]} (days past {grid[-1]} mean: not paid within the grid)")
+    if todo("calendar"):
+        fail(inv["calendar"].to_numpy() < 0, "calendar", "must index a row of Book.calendars")
     return inv

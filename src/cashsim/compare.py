@@ -72,7 +72,17 @@ from cashsim.levers import (
 from cashsim.levers.memo import LeverMemo, map_scenarios
 from cashsim.proposal import cost_table, payment_terms, side_by_side  # re-exported: the panel's tables
 from cashsim.simulate import CHUNK_PATHS, PATH_BLOCK, Simulation, engine_session, run_meta, simulate
-from cashsim.targets import TargetSetup, json_records, target_report_arrays, target_setup
+from cashsim.targets import (
+    PathTargets,
+    TargetSetup,
+    json_records,
+    month_chances,
+    month_codes,
+    month_ends,
+    target_paths,
+    target_report_arrays,
+    target_setup,
+)
 from cashsim.unchanged import changes_nothing_text, flag_changes_nothing, nothing_changed  # noqa: F401 (API)
 
 BASELINE = "baseline"
@@ -103,7 +113,8 @@ def scenario_levers(scenarios: dict[str, list[LeverSpec]], name: str) -> list[Le
 @dataclass(frozen=True)
 class ScenarioRun:
     """One simulated scenario: its levers, transformed book, expected lever costs and simulation; ``inputs[i]`` is
-    the book ``levers[i]`` was applied to (``inputs[0]`` the scenario's starting book)."""
+    the book ``levers[i]`` was applied to (``inputs[0]`` the scenario's starting book). ``targets``: its target
+    report, or its :class:`~cashsim.targets.PathTargets` only (``paths_only``): :attr:`paths` either way."""
 
     name: str
     levers: list[LeverSpec]
@@ -113,12 +124,20 @@ class ScenarioRun:
     targets: Any = field(repr=False, default=None)
     inputs: list[Book] = field(repr=False, default_factory=list)
 
+    @property
+    def paths(self) -> PathTargets:     # the target report's path-by-path arrays
+        return self.targets if isinstance(self.targets, PathTargets) else self.targets.paths
+
     @cached_property
-    def month_rows(self) -> pd.DataFrame:
-        """``p_target_met`` and ``expected_shortfall`` of each month of the horizon (index ``sim.months``), worked
-        out once per run: the table, the plan search and the plan's verdict read a run's several times."""
-        rows = self.targets.forecast_months[["month", "p_target_met", "expected_shortfall"]].set_index("month")
-        return rows.reindex(self.sim.months)
+    def month_rows(self) -> dict[str, np.ndarray]:
+        """``p_target_met`` and ``expected_shortfall`` (read-only arrays) of each month of the horizon (``sim.months``):
+        :func:`cashsim.targets.month_chances` of its paths, the report's numbers, worked out once per run."""
+        p_met, shortfall = month_chances(self.paths)
+        ahead = ~self.paths.is_past
+        out = {"p_target_met": p_met[ahead], "expected_shortfall": shortfall[ahead]}
+        for a in out.values():
+            a.flags.writeable = False
+        return out
 
     @cached_property
     def monthly(self) -> tuple[np.ndarray, np.ndarray]:
@@ -130,13 +149,13 @@ class ScenarioRun:
 def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], burn: Any, *, horizon_end: Any,
                  n_paths: int, seed: int, actual_past: pd.Series | None = None,
                  engine: Mapping[str, Any] | None = None, memo: LeverMemo | None = None,
-                 months_only: bool = False, setup: TargetSetup | None = None) -> ScenarioRun:
+                 paths_only: bool = False, setup: TargetSetup | None = None) -> ScenarioRun:
     """Apply ``levers`` to ``book`` and simulate it (rho from the model) against the target.
     ``engine``: where the simulation runs (``Params.simulation.engine_options()``: chunking, local or dask).
     ``memo``: lever applications already made on this book and model (:class:`cashsim.levers.memo.LeverMemo`; the
     same result, without applying again what it holds; its :attr:`~cashsim.levers.memo.LeverMemo.draws` keep the
-    engine's normals for the next runs: the same numbers, drawn once). ``months_only``: the target report's months
-    and paths only (a plan trial's: its windows and weekly plan are read by no one). ``setup``: the
+    engine's normals for the next runs: the same numbers, drawn once). ``paths_only``: the target report's paths
+    only (:func:`cashsim.targets.target_paths`: a study reads :attr:`ScenarioRun.month_rows`). ``setup``: the
     :func:`cashsim.targets.target_setup` of ``burn``, the horizon and ``actual_past``, shared by a series of runs."""
     rm = float(getattr(model, "rho_month", 0.0))
     rc = float(getattr(model, "rho_customer", 0.0))
@@ -144,70 +163,64 @@ def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], bur
     if memo is not None and memo.serves(book, model):
         key = memo.chain_key(levers)                                     # worked out once for the run
         new_book, costs, inputs = memo.apply(levers, key)
-        sim = _chain_simulation(memo, levers, new_book, kw, key)
+        sim = _chain_simulation(memo, key, new_book, kw)
     else:
         new_book, costs, inputs = apply_levers_traced(book, levers, model)
         sim = simulate(new_book, **kw)
-    report = target_report_arrays(sim.daily, sim.days, burn, actual_past=actual_past, as_of=book.as_of,
-                                  months_only=months_only, setup=setup)
+    if paths_only:
+        report = target_paths(sim.daily, sim.days, burn, actual_past=actual_past, setup=setup)
+    else:
+        report = target_report_arrays(sim.daily, sim.days, burn, actual_past=actual_past, as_of=book.as_of,
+                                      setup=setup)
     return ScenarioRun(name=name, levers=levers, book=new_book, costs=costs, sim=sim, targets=report, inputs=inputs)
 
 
-def _chain_simulation(memo: LeverMemo, levers: list[LeverSpec], book: Book, kw: dict[str, Any],
-                      key: tuple | None = None) -> Simulation:
-    """``simulate(book, **kw)`` for the memo's chain ``levers``: the first paths of the chain's simulation already
-    run on as many paths or more (the plan search's baseline and the trials that are a compared scenario: each
-    block of paths has its own seed, so they are the very numbers), else a run reading the memo's normals
-    (:attr:`LeverMemo.draws`). ``key``: :meth:`LeverMemo.chain_key` of ``levers``, when known."""
+def _chain_simulation(memo: LeverMemo, key: tuple, book: Book, kw: dict[str, Any]) -> Simulation:
+    """``simulate(book, **kw)`` for the memo's chain of :meth:`LeverMemo.chain_key` ``key`` (``book``: the chain
+    applied): the first paths of the chain's simulation already run on as many paths or more (the plan search's
+    baseline and the trials that are a compared scenario: each block of paths has its own seed, so they are the
+    very numbers), else a run reading the memo's normals (:attr:`LeverMemo.draws`)."""
     n = int(kw["n_paths"])
     seed = kw["seed"]
     settings = (repr(seed), str(pd.Timestamp(kw["horizon_end"]).normalize()), repr(kw["rho_month"]),
                 repr(kw["rho_customer"]))
     whole = isinstance(seed, int | np.integer) and n % PATH_BLOCK == 0
-    done = memo.simulation(levers, settings, n, key) if whole else None
+    done = memo.simulation(key, settings, n) if whole else None
     if done is None:
         sim = simulate(book, draws=memo.draws, **kw)
         if whole:
-            memo.remember_simulation(levers, settings, sim, key)
+            memo.remember_simulation(key, settings, sim)
         return sim
     meta = run_meta(kw.get("backend", "local"), kw.get("chunk_paths", CHUNK_PATHS))
     return dataclasses.replace(done, daily=done.daily[:n], daily_cost=done.daily_cost[:n], n_paths=n, book=book,
                                meta=meta)
 
 
-def _target_rows(run: ScenarioRun, months: list[str]) -> pd.DataFrame:
-    """The run's :attr:`ScenarioRun.month_rows` on ``months`` (the same frame when they are the run's months)."""
-    rows = run.month_rows
-    return rows if list(rows.index) == list(months) else rows.reindex(months)
-
-
 def _lever_costs_by_month(run: ScenarioRun, months: list[str]) -> pd.Series:
     """Expected lever costs not booked by the engine, by month of the horizon (earlier months fold into the first,
     later ones are left out of the horizon's figures)."""
-    c = run.costs[~run.costs["in_simulation"].astype(bool)]
-    month = c["month"].where(c["month"] >= months[0], months[0])
-    return c.groupby(month)["amount"].sum().reindex(months, fill_value=0.0)
+    keep = ~run.costs["in_simulation"].to_numpy(dtype=bool)      # (plain arrays, no filtered frame: the same sums)
+    month = pd.Series(run.costs["month"].to_numpy()[keep])
+    month = month.where(month >= months[0], months[0])
+    return pd.Series(run.costs["amount"].to_numpy()[keep]).groupby(month).sum().reindex(months, fill_value=0.0)
 
 
-def _financing_advance(run: ScenarioRun, months: list[str]) -> pd.Series:
+def _financing_advance(run: ScenarioRun, months: list[str]) -> np.ndarray:
+    """Advances of the run's financing levers by month of the horizon (euros)."""
+    if not any(isinstance(lever, Financing) for lever in run.levers):
+        return np.zeros(len(months))
     out = pd.Series(0.0, index=months)
     for lever, lever_book in zip(run.levers, run.inputs, strict=True):
         if isinstance(lever, Financing):
             t = lever.terms(lever_book)
             adv = t.groupby(t["funding_date"].dt.strftime("%Y-%m"))["advance"].sum()
             out = out.add(adv.reindex(months, fill_value=0.0), fill_value=0.0)
-    return out
+    return out.to_numpy()
 
 
 def _active(levers: list[LeverSpec]) -> list[LeverSpec]:
     """The levers that change something (a dunning plan equal to the current one is the baseline itself)."""
     return [lv for lv in levers if not lv.changes_nothing()]
-
-
-def _month_ends(sim: Simulation) -> pd.DatetimeIndex:
-    """The last simulated day of each month of the horizon."""
-    days = pd.Series(sim.days, index=sim.days.strftime("%Y-%m"))
-    return pd.DatetimeIndex(days.groupby(level=0).max().reindex(sim.months).to_numpy())
 
 
 def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) -> pd.DataFrame:
@@ -219,32 +232,32 @@ def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) 
     cost = engine_cost + _lever_costs_by_month(run, months).to_numpy()
     cum_cost = np.cumsum(cost)
     cum_extra = np.cumsum(diff_daily.mean(axis=0))                   # mean extra cash held, day by day
-    month_of_day = pd.Index(run.sim.days.strftime("%Y-%m"))
-    codes = pd.Index(months).get_indexer(month_of_day)
+    codes = month_codes(run.sim.days)
     euro_days = np.cumsum(np.bincount(codes, weights=np.maximum(cum_extra, 0.0), minlength=len(months)))
     extra = np.cumsum(diff.mean(axis=0))
-    recovered, ever = recovered_cash(base.book, run.book, _month_ends(run.sim))
-    t_run, t_base = _target_rows(run, months), _target_rows(base, months)
+    recovered, ever = recovered_cash(base.book, run.book, month_ends(run.sim.days))
+    t_run, t_base = run.month_rows, base.month_rows
     with np.errstate(divide="ignore", invalid="ignore"):
         per_euro = np.where(extra > 0, cum_cost / extra, np.nan)
         annual = np.where(euro_days > 0, cum_cost / (euro_days / 365.0), np.nan)
     priced = (np.abs(recovered) <= RATE_RECOVERY_SHARE * np.abs(extra)) & (cum_cost > 0) & (annual <= MAX_ANNUAL_RATE)
+    p10, p90 = np.quantile(diff, [0.1, 0.9], axis=0)      # one sort for both
     active = _active(run.levers)
     risk = RISK_LEVELS[max([RISK_LEVELS.index(lv.risk) for lv in active] or [0])]
     notes = "; ".join(dict.fromkeys(f"{lv.name}: {lv.risk_note}" for lv in active if lv.risk_note))
     return pd.DataFrame({
         "scenario": run.name, "month": months,
         "extra_cash_mean": diff.mean(axis=0),
-        "extra_cash_p10": np.quantile(diff, 0.1, axis=0), "extra_cash_p90": np.quantile(diff, 0.9, axis=0),
-        "p_target_met": t_run["p_target_met"].to_numpy(),
-        "delta_p_target_met": (t_run["p_target_met"] - t_base["p_target_met"]).to_numpy(),
-        "expected_shortfall": t_run["expected_shortfall"].to_numpy(),
-        "delta_expected_shortfall": (t_run["expected_shortfall"] - t_base["expected_shortfall"]).to_numpy(),
+        "extra_cash_p10": p10, "extra_cash_p90": p90,
+        "p_target_met": t_run["p_target_met"],
+        "delta_p_target_met": t_run["p_target_met"] - t_base["p_target_met"],
+        "expected_shortfall": t_run["expected_shortfall"],
+        "delta_expected_shortfall": t_run["expected_shortfall"] - t_base["expected_shortfall"],
         "cost": cost, "cumulative_cost": cum_cost, "extra_cash_cum": extra, "recovered": recovered,
         "brought_forward": extra - recovered, "recovered_ever": ever, "cost_per_euro": per_euro,
         "annualised_cost_rate": np.where(priced, annual, np.nan), "risk": risk, "risk_note": notes,
         "financing": any(lv.is_financing() for lv in run.levers),
-        "financing_advance": _financing_advance(run, months).to_numpy(),
+        "financing_advance": _financing_advance(run, months),
         "levers": ", ".join(lv.name for lv in active),
     }, columns=COLUMNS)
 
@@ -318,8 +331,8 @@ def _run_all(book, model, scenarios, burn, *, n_paths, seed, horizon_end, actual
     setup = _target_setup(book, burn, horizon_end, actual_past)
     runs = map_scenarios(lambda item: run_scenario(book, model, item[0], item[1], burn, horizon_end=horizon_end,
                                                    n_paths=n_paths, seed=seed, actual_past=actual_past,
-                                                   engine=engine, memo=memo, months_only=True, setup=setup),
-                         plans.items(), workers)     # the table reads the months only (no windows, no weekly plan)
+                                                   engine=engine, memo=memo, paths_only=True, setup=setup),
+                         plans.items(), workers)     # the table reads the months' figures only
     return zip(plans, progress.bar(runs, desc="simulating scenarios", total=len(plans)), strict=True)
 
 
@@ -441,9 +454,9 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
                  max_levers: int, max_risk: str, workers: int | None = None) -> Plan:
     required = float(burn.required_probability)
     base_levers = scenario_levers(scenarios, BASELINE)
-    base = run_scenario(book, model, BASELINE, base_levers, burn, months_only=True, **common)
+    base = run_scenario(book, model, BASELINE, base_levers, burn, paths_only=True, **common)
     months = base.sim.months
-    p_base = _target_rows(base, months)["p_target_met"].to_numpy()
+    p_base = base.month_rows["p_target_met"]
     candidates: list[LeverSpec] = []
     for name in scenarios:
         if name == BASELINE:
@@ -465,10 +478,10 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
         trials = [(cand, trial) for cand in candidates
                   if (trial := [lv for lv in plan if lv.kind != cand.kind] + [cand]) != plan]
         runs = map_scenarios(lambda t, name=f"trial {rnd}": run_scenario(book, model, name, t[1], burn,
-                                                                         months_only=True, **common),
+                                                                         paths_only=True, **common),
                              trials, workers)
         for (cand, trial), run in zip(trials, runs, strict=True):
-            p = _target_rows(run, months)["p_target_met"].to_numpy()
+            p = run.month_rows["p_target_met"]
             gain = score - _shortfall_score(p, required)
             cost = _total_cost(run, base, months) - current_cost
             ratio = np.inf if gain <= 1e-12 else max(cost, 0.0) / gain
@@ -495,16 +508,16 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
 def _need(run: ScenarioRun, required: float) -> np.ndarray:
     """Per month, the cash which, added that month, brings P(met) to ``required``: the ``required`` quantile of the
     path shortfall where the month falls short, else 0."""
-    p = _target_rows(run, run.sim.months)["p_target_met"].to_numpy()
-    short = run.targets.paths.shortfall[:, ~run.targets.paths.is_past]
+    p = run.month_rows["p_target_met"]
+    short = run.paths.shortfall[:, ~run.paths.is_past]
     return np.where(p < required, np.quantile(short, required, axis=0), 0.0)
 
 
 def _plan_months(base: ScenarioRun, run: ScenarioRun, required: float, bridge: Financing | None) -> pd.DataFrame:
     """The plan's verdict for every month of the horizon (:data:`PLAN_MONTH_COLUMNS`)."""
     months = run.sim.months
-    t_base, t_run = _target_rows(base, months), _target_rows(run, months)
-    p_base, p_plan = t_base["p_target_met"].to_numpy(), t_run["p_target_met"].to_numpy()
+    t_base, t_run = base.month_rows, run.month_rows
+    p_base, p_plan = t_base["p_target_met"], t_run["p_target_met"]
     need = _need(run, required)
     advance = pd.Series(0.0, index=months)
     if bridge is not None:
@@ -516,8 +529,8 @@ def _plan_months(base: ScenarioRun, run: ScenarioRun, required: float, bridge: F
         "month": months, "status": np.where(~met, "short", np.where(p_base >= required, "met", "met with the plan")),
         "p_target_met_baseline": p_base, "p_target_met": p_plan, "required": required, "met": met,
         "gap": np.maximum(required - p_plan, 0.0),
-        "expected_shortfall_baseline": t_base["expected_shortfall"].to_numpy(),
-        "expected_shortfall": t_run["expected_shortfall"].to_numpy(), "financing_needed": need,
+        "expected_shortfall_baseline": t_base["expected_shortfall"],
+        "expected_shortfall": t_run["expected_shortfall"], "financing_needed": need,
         "bridge_advance": advance.to_numpy(), "extra_cash": effect["extra_cash_cum"].to_numpy(),
         "recovered": effect["recovered"].to_numpy(), "brought_forward": effect["brought_forward"].to_numpy(),
     }, columns=PLAN_MONTH_COLUMNS)

@@ -223,11 +223,11 @@ def company_scenarios(params: Params, ledger: Ledger, as_of: pd.Timestamp
         DisputeResolution,
         DunningPlan,
         PromiseCalls,
-        calibrate_dunning,
         dispute_share_of_late,
         estimate_dunning_effects,
         estimate_recovery,
     )
+    from cashsim.levers.calibration import dunning_calibrator
 
     known = ledger.known_at(as_of)
     estimates = estimate_dunning_effects(known) if len(known.dunning) else pd.DataFrame()
@@ -250,7 +250,8 @@ def company_scenarios(params: Params, ledger: Ledger, as_of: pd.Timestamp
             return lever.model_copy(update=update)
         return lever
 
-    scenarios = {name: calibrate_dunning([adapt(lv) for lv in levers], estimates, recovery)
+    calibrate = dunning_calibrator(estimates, recovery)      # the reliable estimates picked once
+    scenarios = {name: calibrate([adapt(lv) for lv in levers])
                  for name, levers in params.scenarios.items()}
     return scenarios, estimates, recovery
 

@@ -298,6 +298,13 @@ def _summary(values: np.ndarray, prefix: str, quantiles) -> dict[str, np.ndarray
     return out
 
 
+def month_chances(pt: PathTargets) -> tuple[np.ndarray, np.ndarray]:
+    """(P(target met), expected shortfall) of each month of ``pt.months``, over paths: the :func:`month_table`
+    columns ``p_target_met`` and ``expected_shortfall`` (what a lever study judges its runs on), without the
+    table."""
+    return pt.met.mean(axis=0), pt.shortfall.mean(axis=0)
+
+
 def month_table(pt: PathTargets, required_probability: float = 0.8, quantiles=QUANTILES,
                 burn: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per month: required, target and collection fans, P(target met), expected shortfall, worst-10 % shortfall.
@@ -312,8 +319,8 @@ def month_table(pt: PathTargets, required_probability: float = 0.8, quantiles=QU
     cols["required"] = pt.required
     cols.update(_summary(pt.targets, "target", quantiles))
     cols.update(_summary(pt.collected, "collections", quantiles))
-    p_met = pt.met.mean(axis=0)
-    cols.update(p_target_met=p_met, expected_shortfall=pt.shortfall.mean(axis=0),
+    p_met, expected_shortfall = month_chances(pt)
+    cols.update(p_target_met=p_met, expected_shortfall=expected_shortfall,
                 shortfall_p10_worst=np.quantile(pt.shortfall, 0.9, axis=0), at_risk=p_met < required_probability)
     return pd.DataFrame(cols)    # built at once: a column added at a time costs 3 times as much
 
@@ -348,6 +355,18 @@ def window_table(pt: PathTargets, required_probability: float = 0.8, window: int
 
 
 # --------------------------------------------------------------------------------------------------- daily
+
+
+def month_codes(days: pd.DatetimeIndex) -> np.ndarray:
+    """Per day of consecutive ``days``, the position of its month among theirs (0, 0, ..., 1, ...)."""
+    month = np.asarray(pd.DatetimeIndex(days).to_numpy(), dtype="datetime64[ns]").astype("datetime64[M]")
+    return np.concatenate([[0], np.cumsum(month[1:] != month[:-1])]).astype(np.intp)
+
+
+def month_ends(days: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """The last of consecutive ``days`` in each of their months."""
+    codes = month_codes(days)
+    return pd.DatetimeIndex(np.asarray(pd.DatetimeIndex(days).to_numpy())[np.r_[codes[1:] != codes[:-1], True]])
 
 
 def monthly_from_daily(daily: np.ndarray, days: pd.DatetimeIndex) -> tuple[np.ndarray, pd.PeriodIndex]:
@@ -444,10 +463,14 @@ class TargetSetup:
     codes: np.ndarray
     starts: pd.PeriodIndex
     actual: np.ndarray
+    actual_past: pd.Series | None = None
 
-    def serves(self, burn: CashBurn, days: pd.DatetimeIndex, anchor_month: int) -> bool:
-        """Whether this setup was made for this very burn, these days and this anchor."""
-        return burn is self.burn and anchor_month == self.anchor_month and self.days.equals(days)
+    def serves(self, burn: CashBurn, days: pd.DatetimeIndex, anchor_month: int,
+               actual_past: pd.Series | None = None) -> bool:
+        """Whether this setup was made for this very burn, these days, this anchor and these very past actuals
+        (the same object, or None for both: an equal copy is not looked at, it is worked out again)."""
+        return (burn is self.burn and actual_past is self.actual_past and anchor_month == self.anchor_month
+                and self.days.equals(days))
 
 
 def target_setup(burn: CashBurn, days: pd.DatetimeIndex, actual_past: pd.Series | None = None, *,
@@ -458,14 +481,14 @@ def target_setup(burn: CashBurn, days: pd.DatetimeIndex, actual_past: pd.Series 
     days = pd.DatetimeIndex(days).normalize()
     periods = days.to_period("M")
     months = periods[np.r_[True, periods[1:] != periods[:-1]]]
-    first = window_start(months[:1], burn.window_months, anchor_month)[0]
-    table = burn_table(burn, pd.period_range(first, months[-1], freq="M"), first)
     all_months, codes, starts = _calendar(months[0], months[-1], burn.window_months, anchor_month)
+    first = all_months[0]                # the start of the first month's window
+    table = burn_table(burn, pd.period_range(first, months[-1], freq="M"), first)
     actual = np.zeros(len(all_months))
     if actual_past is not None and len(actual_past):
         actual = _actual_by_month(actual_past, all_months)
     return TargetSetup(burn=burn, anchor_month=anchor_month, days=days, first=first, table=table,
-                       all_months=all_months, codes=codes, starts=starts, actual=actual)
+                       all_months=all_months, codes=codes, starts=starts, actual=actual, actual_past=actual_past)
 
 
 def target_report_arrays(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBurn, *,
@@ -484,12 +507,9 @@ def target_report_arrays(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBu
     anchor_month = burn.window_anchor_month if anchor_month is None else anchor_month
     days = pd.DatetimeIndex(days).normalize()
     as_of = pd.Timestamp(as_of) if as_of is not None else days[0] - pd.Timedelta(days=1)
-    if setup is None or not setup.serves(burn, days, anchor_month):
+    if setup is None or not setup.serves(burn, days, anchor_month, actual_past):
         setup = target_setup(burn, days, actual_past, anchor_month=anchor_month)
-    monthly, months = monthly_from_daily(daily, days)
-    paths = np.atleast_2d(np.asarray(monthly, dtype=float))
-    pt = _path_targets(setup.table["required"].to_numpy(dtype=float), paths, setup.all_months, setup.codes,
-                       setup.starts, setup.actual)
+    pt = _setup_paths(daily, days, setup)
     return TargetReport(
         as_of=as_of, window=burn.window_months, anchor_month=anchor_month,
         required_probability=burn.required_probability,
@@ -499,6 +519,26 @@ def target_report_arrays(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBu
                                                     burn.opening_cash, burn.minimum_balance, quantiles),
         burn=setup.table.copy(), paths=pt,
     )
+
+
+def target_paths(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBurn, *,
+                 actual_past: pd.Series | None = None, anchor_month: int | None = None,
+                 setup: TargetSetup | None = None) -> PathTargets:
+    """The path-by-path arrays of :func:`target_report_arrays` (its report's ``paths``, the same numbers) without
+    the report's tables: what a lever study's runs are judged on (:func:`month_chances`). Arguments: those of
+    :func:`target_report_arrays`."""
+    anchor_month = burn.window_anchor_month if anchor_month is None else anchor_month
+    days = pd.DatetimeIndex(days).normalize()
+    if setup is None or not setup.serves(burn, days, anchor_month, actual_past):
+        setup = target_setup(burn, days, actual_past, anchor_month=anchor_month)
+    return _setup_paths(daily, days, setup)
+
+
+def _setup_paths(daily: np.ndarray, days: pd.DatetimeIndex, setup: TargetSetup) -> PathTargets:
+    monthly, _ = monthly_from_daily(daily, days)
+    paths = np.atleast_2d(np.asarray(monthly, dtype=float))
+    return _path_targets(setup.table["required"].to_numpy(dtype=float), paths, setup.all_months, setup.codes,
+                         setup.starts, setup.actual)
 
 
 def target_report(sim: Simulation, burn_params: CashBurn, ledger: Ledger | None = None, *,

@@ -29,7 +29,8 @@ def nothing_changed(base: ScenarioRun, run: ScenarioRun) -> str:
         return ""
     a, b = run.book, base.book
     # compared with the optional columns every lever fills in (book-keeping, not a change)
-    same = (_ensure_columns(a).equals(_ensure_columns(b)) and a.n_profiles == b.n_profiles
+    # the cheap tests first (a lever that changes laws mostly adds pmf rows)
+    same = (a.n_profiles == b.n_profiles and _ensure_columns(a).equals(_ensure_columns(b))
             and (a.rows is b.rows or np.array_equal(a.pmfs, b.pmfs))
             and np.array_equal(a.grid, b.grid)
             and ((a.calendars is None and b.calendars is None)

@@ -82,9 +82,19 @@ def _month(dates: pd.Series | pd.DatetimeIndex) -> np.ndarray:
     idx = pd.DatetimeIndex(pd.to_datetime(dates))
     if idx.tz is not None or len(idx) < 16:
         return idx.strftime("%Y-%m").to_numpy()
-    months, inverse = np.unique(idx.to_numpy().astype("datetime64[M]"), return_inverse=True)
-    labels = pd.DatetimeIndex(months.astype("datetime64[ns]")).strftime("%Y-%m").to_numpy()
-    return labels[inverse.ravel()]
+    months = idx.to_numpy().astype("datetime64[M]")
+    ordinal = months.view(np.int64)
+    known = ~np.isnat(months)
+    lo, hi = (int(ordinal[known].min()), int(ordinal[known].max())) if known.any() else (0, -1)
+    if hi - lo > 1200:              # a span of over a century: each distinct month formatted once
+        uniq, inverse = np.unique(months, return_inverse=True)
+        labels = pd.DatetimeIndex(uniq.astype("datetime64[ns]")).strftime("%Y-%m").to_numpy()
+        return labels[inverse.ravel()]
+    # every month of the span formatted once (NaT last), each date's label read at its month's place: the labels
+    # numpy.unique then strftime of the distinct months gave, without sorting the dates
+    span = np.concatenate([np.arange(lo, hi + 1).astype("datetime64[M]"), [np.datetime64("NaT", "M")]])
+    labels = pd.DatetimeIndex(span.astype("datetime64[ns]")).strftime("%Y-%m").to_numpy()
+    return labels[np.where(known, ordinal - lo, len(span) - 1)]
 
 
 def _ensure_columns(book: Book) -> pd.DataFrame:
@@ -332,6 +342,21 @@ def _p_paid_by(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
     width = int(day_idx.max()) + 1 if inside else None
     laws, inverse = conditional_laws(book, sel, columns=width)
     return np.cumsum(laws, axis=1)[inverse, day_idx]   # one entry per invoice, without its whole row
+
+
+def _p_unpaid_and_paid_from(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(:func:`_p_unpaid_at`, :func:`_p_paid_from`) of the same invoices and grid positions (``sel`` not empty,
+    ``day_idx`` one per invoice, within the grid), from one table of laws and its cumulative sums: the same numbers
+    (a sum's first terms are those of the table cut at fewer columns)."""
+    day_idx = np.asarray(day_idx, dtype=np.int64)
+    if day_idx.size and (day_idx.min() < 0 or day_idx.max() >= len(book.grid)):
+        raise IndexError(f"grid position out of range 0..{len(book.grid) - 1}")
+    laws, inverse = conditional_laws(book, sel)
+    cum = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)], axis=1)
+    paid_before = cum[inverse, day_idx]            # cum[:, j] = mass on grid positions < j
+    unpaid = 1.0 - paid_before
+    paid_from = np.divide(cum[inverse, -1] - paid_before, unpaid, out=np.ones(len(sel)), where=unpaid > 1e-12)
+    return unpaid, paid_from
 
 
 def _p_paid_from(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> np.ndarray:

@@ -22,6 +22,8 @@ from cashsim.levers.dunning import DunningPlan, DunningStep
 from cashsim.levers.spec import LeverSpec
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from cashsim.ledger import Ledger
     from cashsim.simulate import Book
 
@@ -198,6 +200,13 @@ def calibrate_dunning(levers: list[LeverSpec], estimates: pd.DataFrame,
     estimate x 0.45 / 0.3). ``recovery`` = :func:`estimate_recovery`: a step whose ``recovery`` was not set takes
     its channel's reliable estimate, clipped to [0, 1]. Other levers pass through.
     """
+    return dunning_calibrator(estimates, recovery)(levers)
+
+
+def dunning_calibrator(estimates: pd.DataFrame, recovery: pd.DataFrame | None = None
+                       ) -> Callable[[list[LeverSpec]], list[LeverSpec]]:
+    """:func:`calibrate_dunning` with these estimates, as a function of the levers: the reliable estimates picked
+    once for every scenario of a study."""
     def reliable(table: pd.DataFrame | None, column: str, size: str) -> pd.DataFrame:
         if table is None or table.empty:
             return pd.DataFrame(columns=[column])
@@ -207,7 +216,7 @@ def calibrate_dunning(levers: list[LeverSpec], estimates: pd.DataFrame,
     by_channel = reliable(estimates, "effect", "n_actions")
     rec = reliable(recovery, "recovery", "n_treated")
     if by_channel.empty and rec.empty:
-        return list(levers)
+        return list
 
     def tone_factor(step: DunningStep) -> float:
         usual = step_defaults(step.channel, DEFAULT_TONE[step.channel])["effect"]
@@ -226,5 +235,8 @@ def calibrate_dunning(levers: list[LeverSpec], estimates: pd.DataFrame,
             out.append(s.model_copy(update=update) if update else s)
         return out
 
-    return [lever.model_copy(update={"steps": fix(lever.steps), "current": fix(lever.current)})
-            if isinstance(lever, DunningPlan) else lever for lever in levers]
+    def calibrate(levers: list[LeverSpec]) -> list[LeverSpec]:
+        return [lever.model_copy(update={"steps": fix(lever.steps), "current": fix(lever.current)})
+                if isinstance(lever, DunningPlan) else lever for lever in levers]
+
+    return calibrate

@@ -28,7 +28,9 @@ from cashsim.levers._book import (
     _select,
     _with,
     empty_costs,
+    per_book,
 )
+from cashsim.levers.memo import lever_key
 from cashsim.levers.spec import LeverSpec, Probability, Risk
 from cashsim.levers.transforms import annualised_discount_rate, pull_forward
 
@@ -76,7 +78,14 @@ class EarlyPaymentDiscount(LeverSpec):
         return annualised_discount_rate(self.rate, self.deadline_days, net_days)
 
     def _plan(self, book: Book) -> tuple[pd.DataFrame, np.ndarray, np.ndarray, np.ndarray]:
+        """(the invoice table to write into, the invoices offered the discount, each invoice's deadline relative to
+        its due date, its take-up scale); the arrays worked out once per book (apply, then costs, read them)."""
         inv = _ensure_columns(book)
+        sel, deadline_rel, scale = per_book(book, ("discount plan", lever_key(self)),
+                                            lambda: self._plan_arrays(book, inv))
+        return inv, sel, deadline_rel, scale
+
+    def _plan_arrays(self, book: Book, inv: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         issue = inv["issue_date"].astype("datetime64[ns]")
         deadline_rel = _rel_to_due(book, issue + pd.Timedelta(days=self.deadline_days))
         dl_abs = _day_index(book, inv["due_date"]) + deadline_rel       # day 0 = as_of + 1
@@ -89,7 +98,7 @@ class EarlyPaymentDiscount(LeverSpec):
         with np.errstate(divide="ignore"):
             annual = np.where(span > 0, self.rate / (1 - self.rate) * 365.0 / span, np.inf)
         scale = np.minimum(1.0, annual / annualised_discount_rate(*REFERENCE_DISCOUNT))
-        return inv, np.flatnonzero(ok), deadline_rel, scale
+        return np.flatnonzero(ok), deadline_rel, scale
 
     def apply(self, book: Book, model: PayerModel | None = None) -> Book:
         """Taken invoices move to the deadline and carry the discount for the engine to book."""

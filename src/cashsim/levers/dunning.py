@@ -116,17 +116,19 @@ def _recover_rows(rows: np.ndarray, reach: np.ndarray, plan: list[DunningStep], 
         mine = [s for s in plan if s.day >= r]
         theirs = [s for s in current if s.day >= r]
         k = np.prod([1 - s.recovery for s in mine]) / max(np.prod([1 - s.recovery for s in theirs]), 1e-12)
-        lost = 1.0 - out[at].sum(axis=1)
+        rows_at = out[at]                    # the group's rows taken once, changed step by step, put back once
+        lost = 1.0 - rows_at.sum(axis=1)
         if k < 1:
             left = np.cumprod([1.0] + [1 - s.recovery for s in mine])[:-1]
             weights = np.array([s.recovery for s in mine]) * left
             for s, w in zip(mine, weights / weights.sum(), strict=True):
                 lo, hi = s.recovery_window
                 n = len(at)
-                out[at] = recover(out[at], np.full(n, s.day + lo - g0), np.full(n, s.day + hi - g0),
+                rows_at = recover(rows_at, np.full(n, s.day + lo - g0), np.full(n, s.day + hi - g0),
                                   (1 - k) * lost * w)
+            out[at] = rows_at
         elif k > 1:
-            out[at] = forfeit(out[at], np.full(len(at), theirs[0].day - g0), (k - 1) * lost)
+            out[at] = forfeit(rows_at, np.full(len(at), theirs[0].day - g0), (k - 1) * lost)
     return out
 
 
@@ -238,13 +240,13 @@ class DunningPlan(LeverSpec):
         min_day = _book_min_day(book)[sel]
         due = inv["due_date"].astype("datetime64[ns]").to_numpy()[sel]
         as_of = np.datetime64(pd.Timestamp(book.as_of).normalize(), "ns")
-        months, amounts = [], []
+        dates, amounts = [], []
         for k, s in enumerate(steps):  # loop over a plan's few steps, vectorised over invoices
             when = due + np.timedelta64(s.day, "D")
             live = (s.day >= min_day) & (when > as_of)
-            months.append(_month(when[live]))
+            dates.append(when[live])
             amounts.append(s.cost * unpaid[k, live])
-        return np.concatenate(months), np.concatenate(amounts)
+        return _month(np.concatenate(dates)), np.concatenate(amounts)     # every step's months at once
 
     def costs(self, book: Book, model: PayerModel | None = None, after: Book | None = None) -> pd.DataFrame:
         """Expected cost of the plan's actions minus the current plan's, each on its own law (by month)."""

@@ -155,21 +155,20 @@ class LeverMemo:
             frames.append(hit[1])
         return book, pd.concat(frames, ignore_index=True), inputs
 
-    def simulation(self, levers: list[LeverSpec], settings: tuple, n_paths: int, key: tuple | None = None) -> Any:
-        """The simulation remembered for this chain and these run ``settings`` (seed, horizon, copula) on at least
-        ``n_paths`` paths (:meth:`remember_simulation`), or None. Its first ``n_paths`` paths are a run on
-        ``n_paths`` paths when both are whole blocks of :data:`~cashsim.simulate.PATH_BLOCK`: each block of paths
-        is drawn from its own seed (the caller checks this). ``key``: :meth:`chain_key` of ``levers``, when known."""
-        key = (self.chain_key(levers) if key is None else key, settings)
+    def simulation(self, key: tuple, settings: tuple, n_paths: int) -> Any:
+        """The simulation remembered for the chain of :meth:`chain_key` ``key`` and these run ``settings`` (seed,
+        horizon, copula) on at least ``n_paths`` paths (:meth:`remember_simulation`), or None. Its first ``n_paths``
+        paths are a run on ``n_paths`` paths when both are whole blocks of :data:`~cashsim.simulate.PATH_BLOCK`:
+        each block of paths is drawn from its own seed (the caller checks this)."""
+        key = (key, settings)
         with self._lock:
             sim = self._sims.get(key)
         return sim if sim is not None and sim.n_paths >= n_paths else None
 
-    def remember_simulation(self, levers: list[LeverSpec], settings: tuple, sim: Any, key: tuple | None = None
-                            ) -> None:
-        """Keep ``sim`` (the chain ``levers`` simulated with ``settings``) for :meth:`simulation` (the largest), while
-        the simulations kept hold at most :data:`SIMULATION_BYTES`. ``key``: :meth:`chain_key` of ``levers``."""
-        key = (self.chain_key(levers) if key is None else key, settings)
+    def remember_simulation(self, key: tuple, settings: tuple, sim: Any) -> None:
+        """Keep ``sim`` (the chain of :meth:`chain_key` ``key`` simulated with ``settings``) for :meth:`simulation`
+        (the largest), while the simulations kept hold at most :data:`SIMULATION_BYTES`."""
+        key = (key, settings)
         with self._lock:
             old = self._sims.get(key)
             held = sum(v.daily.nbytes + v.daily_cost.nbytes for k, v in self._sims.items() if k != key)

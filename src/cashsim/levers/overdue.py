@@ -24,7 +24,7 @@ from cashsim.levers._book import (
     _ensure_columns,
     _month,
     _open_dispute,
-    _p_paid_from,
+    _p_unpaid_and_paid_from,
     _p_unpaid_at,
     _rel_to_due,
     _remap,
@@ -191,15 +191,16 @@ class CutOffThreat(LeverSpec):
 
     def costs(self, book: Book, model: PayerModel | None = None, after: Book | None = None) -> pd.DataFrame:
         inv = _ensure_columns(book)
-        sel, start, p = self._p_threat(book, inv)
+        sel, start = self._starts(book, inv)
         if len(sel) == 0:
             return empty_costs()
+        # P(a notice) = P(still unpaid at the start), and P(paid at all | unpaid then): from one table of laws
+        p, pays = _p_unpaid_and_paid_from(book, sel, start - book.grid[0])
         when = inv["due_date"].astype("datetime64[ns]").iloc[sel] + pd.to_timedelta(start, unit="D")
         cust = inv["customer_id"].to_numpy()[sel]
         # one notice per customer and month: P(at least one) = 1 - prod over that month's invoices of (1 - p)
         log_no = np.log1p(-np.minimum(p, 1 - 1e-12))
         amount = inv["amount"].to_numpy()[sel]
-        pays = _p_paid_from(book, sel, start - book.grid[0])
         frame = pd.DataFrame({"customer_id": cust, "month": _month(when), "log_no": log_no, "w": amount * p,
                               "wp": amount * p * pays})
         notices = frame.groupby(["customer_id", "month"], as_index=False)[["log_no"]].sum()

@@ -31,6 +31,7 @@ from cashsim.levers._book import (
     per_book,
 )
 from cashsim.levers.eligibility import eligible
+from cashsim.levers.memo import lever_key
 from cashsim.levers.spec import LeverSpec, Probability, Risk
 from cashsim.levers.transforms import shift_days
 
@@ -159,6 +160,13 @@ class DirectDebit(LeverSpec):
         return ranked["customer_id"].astype(str).head(n).tolist()
 
     def _sel(self, book: Book, inv: pd.DataFrame, model: PayerModel | None) -> np.ndarray:
+        """The invoices of the adopters the mandate reaches; once per book when the table says who pays by direct
+        debit already (the model is then not read): apply, then costs, ask it."""
+        if "payment_method" not in inv.columns:
+            return self._selection(book, inv, model)
+        return per_book(book, ("direct debit selection", lever_key(self)), lambda: self._selection(book, inv, None))
+
+    def _selection(self, book: Book, inv: pd.DataFrame, model: PayerModel | None) -> np.ndarray:
         start = pd.Timestamp(book.as_of).normalize() + pd.Timedelta(days=self.setup_days)
         ok = (inv["customer_id"].astype(str).isin(self.adopters(book, inv)).to_numpy()
               & (inv["due_date"].astype("datetime64[ns]") > start).to_numpy() & (inv["amount"].to_numpy() > 0)

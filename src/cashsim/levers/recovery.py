@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from cashsim.errors import InputError
-from cashsim.levers._book import _ensure_columns, conditional_laws, per_book
+from cashsim.levers._book import _book_min_day, _ensure_columns, conditional_laws, per_book
 
 if TYPE_CHECKING:
     from cashsim.simulate import Book
@@ -41,9 +41,13 @@ def cash_by_date(book: Book, dates: pd.DatetimeIndex) -> tuple[np.ndarray, np.nd
     return per_book(book, ("cash_by_date", when.tobytes()), lambda: _cash_by_date(book, when))
 
 
-def _cash_by_date(book: Book, when: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _cash_by_date(book: Book, when: np.ndarray, sel: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`cash_by_date` of the invoices at positions ``sel`` (all: None); each invoice's figures are its own
+    (its law row, dates and amounts), the same whichever others are computed with it."""
     inv = _ensure_columns(book)
-    laws, inverse = conditional_laws(book)
+    laws, inverse = conditional_laws(book, sel)
+    if sel is not None:
+        inv = inv.iloc[sel]
     cum = np.zeros((laws.shape[0], laws.shape[1] + 1))
     np.cumsum(laws, axis=1, out=cum[:, 1:])
     due = inv["due_date"].astype("datetime64[ns]").to_numpy()
@@ -67,9 +71,39 @@ def recovered_cash(before: Book, after: Book, dates: pd.DatetimeIndex) -> tuple[
     if len(ids_b) != len(ids_a) or not np.array_equal(ids_b, ids_a):
         raise InputError("recovered_cash: the two books must hold the same invoices in the same order")
     by_b, ever_b = cash_by_date(before, dates)
-    by_a, ever_a = cash_by_date(after, dates)
+    changed = _changed_laws(before, after)
+    if changed.all():
+        by_a, ever_a = cash_by_date(after, dates)
+    else:        # the invoices a lever left alone bring ``before``'s cash: only the others are worked out
+        sel = np.flatnonzero(changed)
+        by_a, ever_a = by_b.copy(), ever_b.copy()
+        if len(sel):
+            when = pd.DatetimeIndex(dates).normalize().to_numpy("datetime64[ns]")
+            by_a[sel], ever_a[sel] = _cash_by_date(after, when, sel)
     gain = ever_a - ever_b
     extra = by_a - by_b
     same_sign = np.sign(extra) == np.sign(gain)[:, None]
     rec = np.where(same_sign, np.sign(gain)[:, None] * np.minimum(np.abs(extra), np.abs(gain)[:, None]), 0.0)
     return rec.sum(axis=0), float(gain.sum())
+
+
+def _changed_laws(before: Book, after: Book) -> np.ndarray:
+    """Per invoice, whether ``after`` may bring other cash than ``before`` by some date: a different pmf row (another
+    row number, or a number past the rows both books share), first possible pay day, due date, amount or upfront.
+    (Where none differs, :func:`cash_by_date` reads the same numbers in both.)"""
+    a, b = _ensure_columns(after), _ensure_columns(before)
+    n_shared = 0
+    for x, y in zip(before.rows.parts, after.rows.parts, strict=False):   # the blocks of rows both books hold
+        if x is not y:
+            break
+        n_shared += len(x)
+    prof_a, prof_b = a["profile"].to_numpy(np.int64), b["profile"].to_numpy(np.int64)
+    changed = (prof_a != prof_b) | (prof_a >= n_shared)
+    changed |= _book_min_day(after) != _book_min_day(before)
+    for col in ("due_date", "upfront_date"):
+        changed |= (a[col].astype("datetime64[ns]").to_numpy().view(np.int64)
+                    != b[col].astype("datetime64[ns]").to_numpy().view(np.int64))
+    for col in ("amount", "upfront_amount"):
+        x, y = (np.ascontiguousarray(t[col].to_numpy(float)) for t in (a, b))
+        changed |= x.view(np.int64) != y.view(np.int64)          # bit for bit (NaN, -0.0)
+    return changed
