@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from cashsim import kpi, report
+from cashsim import kpi, report, targets
 from cashsim.report.texts import Markdown, Sentence
 
 MESSY = Path(__file__).resolve().parent / "data" / "messy" / "params.yml"
@@ -186,8 +186,8 @@ def test_the_weekly_plan_starts_the_day_after_as_of(run):
     assert str(view.data.iloc[0, 0].date()) == "2026-11-02"
     assert "La semaine du 26 oct. 2026, où rien ne bouge après le 31 oct. 2026, n’est pas montrée." in view.caption
     assert "Aucune trésorerie d’ouverture n’est donnée" in view.caption        # the messy params give none
-    cut, dropped = report.views.plan_weeks(weekly.assign(collections_mean=weekly["collections_mean"] + 1.0),
-                                           run.as_of)                        # a first week where cash moves
+    cut, dropped = targets.plan_weeks(weekly.assign(collections_mean=weekly["collections_mean"] + 1.0),
+                                      run.as_of)                        # a first week where cash moves
     assert dropped is None and str(cut["week_start"].iloc[0].date()) == "2026-11-01" and len(cut) == len(weekly)
 
 

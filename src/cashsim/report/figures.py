@@ -66,9 +66,9 @@ def run_locale(run) -> dict[str, str]:
 
 def weekly_figure(run):
     """The weekly cash position (:func:`cashsim.plots.cash_position_fan`) against the minimum balance, on the
-    weeks the table shows (:func:`cashsim.report.views.plan_weeks`)."""
+    weeks the table shows (:func:`cashsim.targets.plan_weeks`)."""
     from cashsim import plots
-    from cashsim.report.views import plan_weeks
+    from cashsim.targets import plan_weeks
 
     return report_figure(plots.cash_position_fan(plan_weeks(run.targets.weekly, run.as_of)[0],
                                                  run.params.burn.minimum_balance,

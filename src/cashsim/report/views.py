@@ -204,28 +204,11 @@ def months_view(run):
                      labels=labels_of(run, cols), caption=caption, **_locale(run))
 
 
-def plan_weeks(weekly: pd.DataFrame, as_of) -> tuple[pd.DataFrame, pd.Timestamp | None]:
-    """The weekly plan's weeks as shown: the plan starts from the opening cash at the end of ``as_of`` (what was
-    collected and paid up to that day is in it, :mod:`cashsim.treasury`), so a first week that began on or before
-    ``as_of`` counts only its days after it: its ``week_start`` becomes the first of them, and it is left out when
-    nothing moves in them (no collection on any path, no outflow: a weekend). Returns (weeks, the start of the week
-    left out or None)."""
-    first = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
-    if not len(weekly) or pd.Timestamp(weekly["week_start"].iloc[0]) >= first:
-        return weekly, None
-    head = weekly.iloc[0]
-    if abs(float(head["collections_mean"])) < 0.005 and abs(float(head["outflows"])) < 0.005:
-        return weekly.iloc[1:].reset_index(drop=True), pd.Timestamp(head["week_start"])
-    starts = weekly["week_start"].copy()
-    starts.iloc[0] = first
-    return weekly.assign(week_start=starts), None
-
-
-def weekly_caption(run) -> str:
-    """The weekly plan's caption: where it starts from, and the first week cut at as_of or left out."""
+def weekly_caption(run, dropped: pd.Timestamp | None) -> str:
+    """The weekly plan's caption: where it starts from, and the first week cut at as_of or left out (``dropped``,
+    the start of the week :func:`cashsim.targets.plan_weeks` leaves out, or None)."""
     loc, cur = run.params.report.locale, run.params.currency
     _ = tr(run)
-    weeks, dropped = plan_weeks(run.targets.weekly, run.as_of)
     opening = float(run.params.burn.opening_cash)
     text = _("The plan starts from the opening cash at the end of {as_of} ({opening}): what was collected and paid "
              "up to that day is already in it, so a week that began before counts only its days after it.").format(
@@ -240,14 +223,16 @@ def weekly_caption(run) -> str:
 
 def weekly_view(run):
     """Weekly treasury plan (*plan de trésorerie*): collections, outflows, end-of-week cash, P(under minimum); the
-    weeks as :func:`plan_weeks` shows them, with :func:`weekly_caption`."""
+    weeks as :func:`cashsim.targets.plan_weeks` shows them, with :func:`weekly_caption`."""
+    from cashsim.targets import plan_weeks
+
     cols = {"week_start": "week of", "collections_mean": "collections (mean)", "outflows": "outflows",
             "position_p10": "cash p10", "position_p50": "cash p50", "position_p90": "cash p90",
             "p_under_minimum": "P(under minimum)"}
-    frame = plan_weeks(run.targets.weekly, run.as_of)[0][list(cols)]
-    return fmt.table(frame, money_cols=[c for c in cols if c not in ("week_start", "p_under_minimum")],
+    weeks, dropped = plan_weeks(run.targets.weekly, run.as_of)
+    return fmt.table(weeks[list(cols)], money_cols=[c for c in cols if c not in ("week_start", "p_under_minimum")],
                      percent_cols=["p_under_minimum"], date_cols=["week_start"],
-                     labels=labels_of(run, cols), caption=weekly_caption(run), **_locale(run))
+                     labels=labels_of(run, cols), caption=weekly_caption(run, dropped), **_locale(run))
 
 
 def shortfall_view(run, month: str, top: int = 15):
