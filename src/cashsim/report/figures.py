@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cashsim.report.words import run_locale
+
 #: Share of the data's span added below and above it on a fan chart's y axis.
 PAD = 0.08
 
@@ -57,11 +59,6 @@ def a4_figure(fig, frame: pd.DataFrame | None = None, *, prefix: str | None = No
 
 # The report's charts of the run alone (no plan), as the monthly report shows them; amounts in the params' locale and
 # currency.
-
-
-def run_locale(run) -> dict[str, str]:
-    """The run's locale and currency, as the plots take them."""
-    return {"locale": run.params.report.locale, "currency": run.params.currency}
 
 
 def weekly_figure(run):

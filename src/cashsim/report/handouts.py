@@ -33,7 +33,7 @@ import pandas as pd
 
 from cashsim import export, fmt
 from cashsim.report.views import forecast_months
-from cashsim.report.words import action_text, lever_name, tr, translate_values
+from cashsim.report.words import action_text, lever_name, run_locale, tr, translate_values
 
 #: Seconds Chromium may take to print the summary.
 PDF_TIMEOUT = 120
@@ -171,7 +171,7 @@ def print_parts(run, month: str) -> tuple[str, str]:
     """The print page (:func:`print_html`) before and after its window, which needs the plan: the head, title and
     data stamp; then the two charts, the receivables split, the call list's first accounts, promises and burn."""
     from cashsim.report.accounts import accounts_view, burn_view, promises_view, split_view
-    from cashsim.report.figures import a4_figure, collections_fan, p_met_bars, run_locale
+    from cashsim.report.figures import a4_figure, collections_fan, p_met_bars
 
     _ = tr(run)
     loc = run_locale(run)

@@ -25,7 +25,7 @@ from cashsim import fmt
 from cashsim.errors import ReportError
 from cashsim.params import Params, load_params
 from cashsim.report.runner import check_month
-from cashsim.report.words import labels_of, tr
+from cashsim.report.words import labels_of, run_locale, tr
 
 
 def params_for(params_path: str | Path, as_of: str | None = "") -> Params:
@@ -186,11 +186,6 @@ def answer_html(run, month: str, plan: Mapping[str, Any] | None = None) -> str:
     return f'<div class="cashsim-answer">{body}</div>'
 
 
-def _locale(run) -> dict[str, str]:
-    """Locale and currency of a Run or Baseline (anything with ``.params``)."""
-    return {"locale": run.params.report.locale, "currency": run.params.currency}
-
-
 def months_view(run):
     """Table of the forecast months: burn, target, forecast quantiles, P(target met), expected shortfall."""
     cols = {"month": "month", "required": "required", "target_p50": "target", "collections_p10": "forecast p10",
@@ -201,7 +196,7 @@ def months_view(run):
     caption = " ".join(zero_target_texts(run)) or None  # why a month that requires money shows a target of 0
     return fmt.table(frame, money_cols=[c for c in cols if c not in ("month", "p_target_met")],
                      percent_cols=["p_target_met"],
-                     labels=labels_of(run, cols), caption=caption, **_locale(run))
+                     labels=labels_of(run, cols), caption=caption, **run_locale(run))
 
 
 def weekly_caption(run, dropped: pd.Timestamp | None) -> str:
@@ -232,7 +227,7 @@ def weekly_view(run):
     weeks, dropped = plan_weeks(run.targets.weekly, run.as_of)
     return fmt.table(weeks[list(cols)], money_cols=[c for c in cols if c not in ("week_start", "p_under_minimum")],
                      percent_cols=["p_under_minimum"], date_cols=["week_start"],
-                     labels=labels_of(run, cols), caption=weekly_caption(run, dropped), **_locale(run))
+                     labels=labels_of(run, cols), caption=weekly_caption(run, dropped), **run_locale(run))
 
 
 def shortfall_view(run, month: str, top: int = 15):
@@ -259,4 +254,4 @@ def shortfall_view(run, month: str, top: int = 15):
         share=fmt.percent(p_short, locale=run.params.report.locale))
     return fmt.table(frame[list(cols)], money_cols=["contribution", "contribution_se", "gap_p10", "gap_p90"],
                      percent_cols=["share"],
-                     labels=labels_of(run, cols), caption=caption, **_locale(run))
+                     labels=labels_of(run, cols), caption=caption, **run_locale(run))

@@ -19,6 +19,12 @@ def tr(run) -> i18n.Translator:
     return i18n.translator(run.params.report.locale)
 
 
+def run_locale(run) -> dict[str, str]:
+    """Locale and currency of a Run or Baseline (anything with ``.params``), as ``fmt.table`` and the plots take
+    them."""
+    return {"locale": run.params.report.locale, "currency": run.params.currency}
+
+
 def labels_of(run, cols: dict[str, str]) -> dict[str, str]:
     """Column labels ``{data name: English label}`` in the run's language."""
     _ = tr(run)
@@ -36,5 +42,5 @@ def translate_values(frame, run, columns):
     return out
 
 
-__all__ = ["action_text", "alert_text", "labels_of", "lever_name", "next_step", "tr", "translate_values",
-           "translator_of"]
+__all__ = ["action_text", "alert_text", "labels_of", "lever_name", "next_step", "run_locale", "tr",
+           "translate_values", "translator_of"]
