@@ -30,7 +30,7 @@ import pandas as pd
 
 from cashsim import fmt
 from cashsim.report.views import forecast_months
-from cashsim.report.words import next_step, run_locale, tr, translate_values
+from cashsim.report.words import bucket_labels, next_step, run_locale, tr, translate_values
 
 #: Days after the promised date a payment still counts as the promise kept (as in cashsim.behaviour.rates).
 PROMISE_GRACE_DAYS = 3
@@ -303,8 +303,7 @@ def account_kpis_view(run, by: str = "customer_id", top: int = 20):
 
     _ = tr(run)
     frame = translate_values(account_kpis(run, by).head(top), run, ["group"] if by == "segment" else [])
-    buckets = {"not_due": _("not due"), "1-30": _("1-30 days"), "31-60": _("31-60 days"), "61-90": _("61-90 days"),
-               ">90": _("over 90 days")}
+    buckets = bucket_labels(run)
     labels = {"group": _("client group") if by == "segment" else _("customer id")}
     if by == "customer_id":
         labels["customer_name"] = _("customer")

@@ -113,11 +113,9 @@ def aged_figure(run):
     """The aged balance per client group (``kpi.aged_balance``, :func:`cashsim.plots.aged_balance_bars`)."""
     from cashsim import kpi, plots
     from cashsim.report.ledger_views import aged_wide
-    from cashsim.report.words import tr
+    from cashsim.report.words import bucket_labels, group_label
 
-    _ = tr(run)
-    buckets = {"not_due": _("not due"), "1-30": _("1-30 days"), "31-60": _("31-60 days"), "61-90": _("61-90 days"),
-               ">90": _("over 90 days")}   # the legend in the reader's words, not kpi's keys (not_due, >90)
-    wide = aged_wide(kpi.aged_balance(run.ledger, run.as_of, by="segment")).rename(columns=buckets)
-    wide.index = [_("no client group") if g == "all" else g for g in wide.index]   # the customers without one
+    # the legend and groups in the reader's words, not kpi's keys (not_due, >90, "all" for customers without a group)
+    wide = aged_wide(kpi.aged_balance(run.ledger, run.as_of, by="segment")).rename(columns=bucket_labels(run))
+    wide.index = [group_label(g, run) for g in wide.index]
     return report_figure(plots.aged_balance_bars(wide, **run_locale(run)))

@@ -33,7 +33,7 @@ import pandas as pd
 
 from cashsim import export, fmt
 from cashsim.report.views import forecast_months
-from cashsim.report.words import action_text, lever_name, run_locale, tr, translate_values
+from cashsim.report.words import action_text, bucket_labels, lever_name, run_locale, tr, translate_values
 
 #: Seconds Chromium may take to print the summary.
 PDF_TIMEOUT = 120
@@ -133,10 +133,9 @@ def workbook_sheets(run, plan) -> dict[str, pd.DataFrame]:
             "lever": _("lever"), "customer_id": _("customer id"), "customer": _("customer"),
             "invoice_id": _("invoice"), "amount": _("amount"), "action": _("action")})
     kpi_labels = {"group": _("customer id"), "customer_name": _("customer"), "ar": _("receivables"),
-                  "dso_countback": _("DSO (countback, days)"), "not_due": _("not due"), "1-30": _("1-30 days"),
-                  "31-60": _("31-60 days"), "61-90": _("61-90 days"), ">90": _("over 90 days"),
-                  "late_rate_count": _("late (count)"), "late_rate_amount": _("late (amount)"),
-                  "dispute_days": _("median days to resolve a dispute")}
+                  "dso_countback": _("DSO (countback, days)")} | bucket_labels(run)
+    kpi_labels |= {"late_rate_count": _("late (count)"), "late_rate_amount": _("late (amount)"),
+                   "dispute_days": _("median days to resolve a dispute")}
     sheets[_sheet_name(_("KPIs per account"), used)] = _labelled(account_kpis(run, "customer_id"), kpi_labels)
     sheets[_sheet_name(_("KPIs per group"), used)] = _labelled(
         translate_values(account_kpis(run, "segment"), run, ["group"]), kpi_labels | {"group": _("client group")})
