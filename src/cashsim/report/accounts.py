@@ -201,8 +201,13 @@ def accounts_view(run, top: int = 25):
     frame = accounts_table(run).head(top)[list(cols)]
     return fmt.table(frame, money_cols=["open", "overdue"], percent_cols=["keep_rate"],
                      number_cols=["max_days_overdue", "promises_pending", "promises_broken", "disputes_past_sla"],
-                     labels=cols, caption=" ".join(filter(None, (promises_note(run, frame), dunning_note(run, frame))))
-                     or None, **run_locale(run))
+                     labels=cols, caption=" ".join(call_list_notes(run, frame)) or None, **run_locale(run))
+
+
+def call_list_notes(run, frame: pd.DataFrame) -> list[str]:
+    """The sentences under a call list (``frame``: rows of :func:`accounts_table`): :func:`promises_note` and
+    :func:`dunning_note`, those that apply."""
+    return [t for t in (promises_note(run, frame), dunning_note(run, frame)) if t]
 
 
 def dunning_note(run, calls: pd.DataFrame) -> str | None:

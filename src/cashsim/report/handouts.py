@@ -79,7 +79,7 @@ def workbook_sheets(run, plan) -> dict[str, pd.DataFrame]:
     """The workbook's sheets (name -> frame), in the reader's language; figures stay numbers (euros, shares). The
     call-list sheets carry the page's sentences in ``attrs["notes"]`` (no promise recorded, no dunning recorded),
     which :func:`cashsim.export.write_xlsx` writes below the table."""
-    from cashsim.report.accounts import account_kpis, accounts_table, dunning_note, promises_note, split_table
+    from cashsim.report.accounts import account_kpis, accounts_table, call_list_notes, split_table
     from cashsim.report.window import window_frame
 
     _ = tr(run)
@@ -103,7 +103,7 @@ def workbook_sheets(run, plan) -> dict[str, pd.DataFrame]:
     work = accounts.loc[accounts["overdue"] > 0]
 
     def noted(frame: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:  # the page's sentences, below the table
-        frame.attrs["notes"] = [t for t in (promises_note(run, rows), dunning_note(run, rows)) if t]
+        frame.attrs["notes"] = call_list_notes(run, rows)
         return frame
 
     for owner, rows in work.groupby("owner", sort=True):
