@@ -23,8 +23,6 @@ Example (in a notebook)::
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 import pandas as pd
 
@@ -263,23 +261,19 @@ def promises_view(run):
                      **run_locale(run))
 
 
-#: (id(run), by) -> the run's :func:`account_kpis` table; an entry goes with its run (weakref.finalize).
-_KPIS: dict[tuple[int, str], pd.DataFrame] = {}
-
-
 def account_kpis(run, by: str = "customer_id") -> pd.DataFrame:
     """KPIs per account (``by="customer_id"``) or client group (``"segment"``) from :mod:`cashsim.kpi`: countback
     DSO, aged balance by bucket, late rate (count, amount) over the last year, median dispute resolution (days).
 
-    Computed once per run and ``by`` (the report's views, built ahead, and its workbook, after the lever study, show
-    the same tables: half a second on the demo); each call gets its own copy."""
-    key = (id(run), by)
-    table = _KPIS.get(key)
+    Computed once per run and ``by``, kept with what the report holds for the run (``report.ahead``): the report's
+    views, built ahead, and its workbook, after the lever study, show the same tables (half a second on the demo);
+    each call gets its own copy."""
+    from cashsim.report.ahead import _ahead
+
+    kpis = _ahead(run, create=True).kpis
+    table = kpis.get(by)
     if table is None:
-        built = _account_kpis(run, by)
-        table = _KPIS.setdefault(key, built)  # two threads that both missed keep one table
-        if table is built:
-            weakref.finalize(run, _KPIS.pop, key, None)
+        table = kpis.setdefault(by, _account_kpis(run, by))  # two threads that both missed keep one table
     return table.copy()
 
 
