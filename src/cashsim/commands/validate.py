@@ -147,7 +147,9 @@ def afterwards(ledger: Ledger, notes: pd.DataFrame, as_of: Any, locale: str = fm
 
     _ = i18n.translator(locale).gettext
     day = pd.Timestamp(as_of).normalize() if as_of is not None else None
-    alloc, credits = ledger.allocations, ledger.credits
+    alloc, credits = ledger.allocations, ledger.credits_left(day)   # every note's credit, allocations up to as_of
+    if day is not None:
+        alloc = alloc[alloc["date"] <= day]
 
     def money(x: float) -> str:
         return fmt.number(x, locale=locale, decimals=2)
@@ -160,12 +162,10 @@ def afterwards(ledger: Ledger, notes: pd.DataFrame, as_of: Any, locale: str = fm
         key = (r.table, r.file, r.row)
         mine = credits[(credits["table"] == key[0]) & (credits["file"] == key[1]) & (credits["row"] == key[2])]
         given = alloc[(alloc["table"] == key[0]) & (alloc["file"] == key[1]) & (alloc["row"] == key[2])]
-        if day is not None:
-            given = given[given["date"] <= day]
         said = [_("{amount} to {invoice} on {date}").format(amount=money(g.amount), invoice=g.invoice_id,
                                                                date=fmt.date(g.date, locale=locale))
                 for g in given.itertuples()]
-        left = round(float(mine["amount"].sum()) - float(given["amount"].sum()), 2)
+        left = float(mine["left"].sum())   # the remainder the summary's cash on account counts (Ledger.credits_left)
         if left > 0:
             said.append(_("{amount} still on account").format(amount=money(left)))
         out.append(_("then: {pieces}").format(pieces=", ".join(said)) if said else "")
