@@ -94,8 +94,13 @@ def zero_target_texts(run, months: list[str] | None = None) -> list[str]:
     window's later targets, never below 0). Empty when no month shows a target of 0."""
     loc, cur = run.params.report.locale, run.params.currency
     _ = tr(run)
+
+    def money(x: float) -> str:
+        return fmt.money(x, locale=loc, currency=cur, decimals=0)
+
     every = run.targets.months.assign(month=run.targets.months["month"].astype(str))
-    shown = forecast_months(run).assign(month=forecast_months(run)["month"].astype(str))
+    shown = forecast_months(run)
+    shown = shown.assign(month=shown["month"].astype(str))
     if months is not None:
         shown = shown.loc[shown["month"].isin(months)]
     zero = shown.loc[(shown["target_p50"].round(2) <= 0) & (shown["required"] > 0)]
@@ -103,19 +108,15 @@ def zero_target_texts(run, months: list[str] | None = None) -> list[str]:
     for start, rows in zero.groupby("window_start", sort=True):
         last = str(rows["month"].iloc[-1])
         window = every.loc[every["window_start"].astype(str) == str(start)]
-        to_date = window.loc[window["month"] <= last]
+        required = float(window.loc[window["month"] <= last, "required"].sum())
         past = window.loc[window["is_past"].astype(bool)]
         got = float(past["collections_p50"].sum())
-
-        def money(x: float) -> str:
-            return fmt.money(x, locale=loc, currency=cur, decimals=0)
-
         said = dict(months=", ".join(fmt.month_name(x, locale=loc) for x in rows["month"]), zero=money(0.0),
                     first=fmt.month_name(window["month"].iloc[0], locale=loc),
                     last=fmt.month_name(window["month"].iloc[-1], locale=loc),
-                    required=money(float(to_date["required"].sum())), month=fmt.month_name(last, locale=loc),
+                    required=money(required), month=fmt.month_name(last, locale=loc),
                     collected=money(got), past=", ".join(fmt.month_name(x, locale=loc) for x in past["month"]))
-        if len(past) and got >= float(to_date["required"].sum()):
+        if len(past) and got >= required:
             text = _("Target {zero} in {months}: the target window from {first} to {last} requires {required} up to "
                      "{month} and has already collected {collected} ({past}); a surplus lowers the window's later "
                      "targets, never below zero, and is not carried into the next window.")

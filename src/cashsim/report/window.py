@@ -130,7 +130,6 @@ def window_html(run, plan=None, *, print_version: bool = False) -> str:
     parts += [f'<p class="cashsim-zero-target">{html.escape(t)}</p>' for t in zero_target_texts(run)]
     if plan is not None:   # the two columns of the plan come from the lever study's own simulation
         parts.append(f'<p class="cashsim-study-note">{html.escape(_(WITH_PLAN_NOTE))}</p>')
-    if plan is not None:
         levers = [lever_name(lv.name, loc["locale"]) for lv in plan.levers]
         text = ", ".join(levers) if levers else _("no lever needed")
         still = frame["financing_needed"].fillna(0.0)
