@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _groups_text(summary: dict[str, Any], tr, num) -> str:
     """"in 4 client groups, incl. 1 customer without a group": the customers without a client group (segment
     "all", modelled together) are no client group of their own."""
-    groups, alone = summary.get("client_groups", summary["segments"]), summary.get("customers_without_group", 0)
+    groups, alone = summary["client_groups"], summary["customers_without_group"]
     n_ = tr.ngettext
     if not groups:
         return tr.gettext("no client group given")
@@ -91,7 +91,7 @@ def summary_text(summary: dict[str, Any], *, company: str = "", locale: str = fm
          "(" + n_("{n} invoice", "{n} invoices", summary["overdue_invoices"]).format(
              n=num(summary["overdue_invoices"])) + ")"),
     ]
-    if summary.get("customer_credit"):
+    if summary["customer_credit"]:
         rows.append((_("unallocated credit"), money(summary["customer_credit"]),
                      "(" + n_("{n} customer; cash on account {amount}", "{n} customers; cash on account {amount}",
                               summary["customers_in_credit"]).format(
@@ -105,7 +105,7 @@ def summary_text(summary: dict[str, Any], *, company: str = "", locale: str = fm
     if summary["rejections_by_reason"]:
         lines.append(_("Rejections by reason"))
         lines += [f"  {num(count):>8}  {_(reason)}" for reason, count in summary["rejections_by_reason"].items()]
-    if summary.get("notes_by_reason"):
+    if summary["notes_by_reason"]:
         lines.append(_("Notes by reason (rows used, a cell replaced or redirected)"))
         lines += [f"  {num(count):>8}  {_(reason)}" for reason, count in summary["notes_by_reason"].items()]
     return "\n".join(lines)
