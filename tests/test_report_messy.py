@@ -34,7 +34,8 @@ def test_no_shortfall_is_one_sentence_not_a_table_of_dashes(run):
     p_short = every.groupby(every["month"].astype(str))["p_shortfall"].max()
     assert p_short[MONTH] == 0  # the condition: no path of the month misses its target
     said = report.views.shortfall_view(run, MONTH)
-    assert isinstance(said, Markdown)
+    assert isinstance(said, Sentence)     # as promises_view's sentence: a paragraph on the print page too
+    assert said.to_html().startswith('<p class="cashsim-note">Novembre 2026')
     assert said._repr_markdown_() == ("Novembre 2026\u00a0: l’objectif est atteint sur toutes les trajectoires, "
                                       "aucun manque à expliquer.")
     assert report.views.shortfall_view(_in(run, "en_GB"), MONTH).text == (

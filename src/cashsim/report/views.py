@@ -237,7 +237,7 @@ def shortfall_view(run, month: str, top: int = 15):
     of that gap. Needs a run simulated per customer (``load_run`` does it). When the target is met on every path,
     a sentence says there is no shortfall to explain (instead of a table of dashes)."""
     from cashsim import kpi
-    from cashsim.report.texts import Markdown
+    from cashsim.report.texts import Sentence
 
     if run.customer_labels is None:
         raise ReportError.of("the run was not simulated per customer: use report.load_run or by_customer=True")
@@ -248,7 +248,7 @@ def shortfall_view(run, month: str, top: int = 15):
             "gap_p10": "gap p10", "gap_p90": "gap p90", "share": "share of the shortfall"}
     p_short = float(every.loc[every["month"].astype(str) == month, "p_shortfall"].max())
     if not p_short > 0:  # also NaN: no path of the month misses the target
-        return Markdown(tr(run)("{month}: the target is met on every path, so there is no shortfall to explain.")
+        return Sentence(tr(run)("{month}: the target is met on every path, so there is no shortfall to explain.")
                         .format(month=fmt.month_name(month, locale=run.params.report.locale).capitalize()))
     caption = tr(run)("{month}: the target is missed on {share} of the paths").format(
         month=fmt.month_name(month, locale=run.params.report.locale),
