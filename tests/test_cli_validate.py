@@ -49,7 +49,8 @@ def test_validate_prints_the_summary_and_first_rejections(company, capsys, monke
     assert main(["validate", str(company), "--show", "3"]) == 0
     out = capsys.readouterr().out
     assert "Société Test\u00a0: grand livre au 30 avr. 2026" in out
-    assert re.search(r"\n  clients +4 +aucune famille de clients donnée\n", out) and re.search(r"\n  factures +6 ", out)
+    assert re.search(r"\n  clients +4 +aucune famille de clients renseignée\n", out)
+    assert re.search(r"\n  factures +6 ", out)
     assert re.search(r"\n  lignes lues / rejetées +30 / 19   toutes les lignes sont comptées\n", out)
     assert "créances ouvertes" in out and "650,00\u00a0€" in out  # F009 less the open credit note
     assert "       1  numéro en double" in out and "       1  valeur non admise" in out
@@ -122,7 +123,7 @@ def test_validate_names_the_customer_without_a_client_group(capsys):
                      rf"famille +{said}\n", notes)
     assert "segment all" not in out and "no client group" not in out
     # the customer without a group is no client group of its own: 4 client groups (not 5 segments), 1 without
-    assert re.search(r"\n  clients +40 +dans 4 familles de clients, dont 1 client sans famille\n", out)
+    assert re.search(r"\n  clients +40 +dans 4 familles de clients, dont 1 client sans famille de clients\n", out)
     assert "segment" not in out.split("\n")[1]
 
 
@@ -134,7 +135,7 @@ def test_validate_says_where_a_rest_put_on_account_went(capsys):
     out = capsys.readouterr().out
     assert re.search(r"\(1 client[\u00a0\u202f]; règlements non lettrés 0,00\u00a0€\)", out)
     notes = out.split("\nNotes\n")[1]
-    assert "ensuite" in notes.split("\n")[0]
+    assert "affectation ultérieure" in notes.split("\n")[0]
     assert re.search(r"reglements\.csv +182 .*350,00 en règlement non lettré .*"
                      r"puis\u00a0: 350,00 sur FA2610-0180 le 25 oct\. 2026\n", notes)
     assert re.search(r"reglements\.csv +977 .*puis\u00a0: 665,43 sur FA2610-0974 le 26 oct\. 2026\n", notes)

@@ -141,3 +141,18 @@ def test_the_reports_rejections_view_gives_details_in_the_readers_words(messy):
     assert "première occurrence ligne 12" in details
     assert not any("expected" in d or "cumulative" in d for d in details)
     assert led.rejections["detail"].str.startswith("cumulative").any()  # the table itself stays English
+
+
+def test_credits_left_at_a_date_is_what_the_ledger_known_then_leaves(messy):
+    """``Ledger.credits_left(d)`` (every credit, the allocations dated <= d: what validate's notes say is left) gives
+    each credit known at d the remainder ``known_at(d)`` gives it, and the summary's cash on account sums them."""
+    _, led = messy
+    key = ["table", "file", "row"]
+    for day in ("2026-10-17", "2026-10-20", "2026-10-31"):
+        known = led.known_at(day).credits_left().set_index(key)["left"]
+        at = led.credits_left(day).set_index(key)["left"]
+        assert len(at) == len(led.credits) and 0 < len(known) <= len(at)
+        pd.testing.assert_series_equal(at.loc[known.index], known, check_exact=True)
+        cash = led.known_at(day).credits_left().query("kind == 'cash' and left > 0")["left"].sum()
+        assert round(led.summary(day)["cash_on_account"], 2) == round(cash, 2)
+    assert (led.credits_left("2026-10-17")["left"] > led.credits_left()["left"]).any()   # allocated after that day

@@ -42,3 +42,17 @@ def test_the_call_list_shows_no_negative_lateness(messy):
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", messy.calls_html.value)
     assert "à échoir dans 11 j" in cells or any(c.startswith("à échoir dans") for c in cells)
     assert not any(re.fullmatch(r"[-−]\d+", c.strip()) for c in cells)
+
+
+def test_the_cash_chart_starts_on_the_reports_first_week(messy):
+    """The panel's weekly cash chart draws the weeks the report's weekly plan shows: on the messy company the week of
+    26 Oct 2026 (only Sunday 1 Nov after as_of, where nothing moves) is left out, so both start on 2 Nov 2026."""
+    import pandas as pd
+
+    assert str(messy.result.proposal_report.weekly["week_start"].iloc[0].date()) == "2026-10-26"   # the raw weeks
+    for trace in messy.fig_cash.data:
+        assert str(pd.Timestamp(trace.x[0]).date()) == "2026-11-02", trace.name
+    messy.controls["promise_calls"].value = 10          # an update in place keeps the same weeks
+    assert messy.last_error is None
+    assert str(pd.Timestamp(messy.fig_cash.data[0].x[0]).date()) == "2026-11-02"
+    assert len(messy.fig_cash.data[0].x) == len(messy.fig_cash.data[0].y)

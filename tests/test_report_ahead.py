@@ -108,12 +108,12 @@ def test_the_report_notebook_starts_the_study_and_builds_ahead_in_the_lever_cell
 def test_account_kpis_are_computed_once_per_run_and_handed_out_as_copies(run, monkeypatch):
     """The views built ahead and the workbook (after the lever study) show the same KPI tables: computed once per
     run and grouping, each caller getting its own copy."""
-    from cashsim.report import accounts
+    from cashsim.report import accounts, ahead
 
     calls = []
     real = accounts._account_kpis
     monkeypatch.setattr(accounts, "_account_kpis", lambda r, by: calls.append(by) or real(r, by))
-    monkeypatch.setattr(accounts, "_KPIS", {})
+    monkeypatch.setattr(ahead, "_RUNS", {})
     first = accounts.account_kpis(run, "segment")
     first.iloc[:, 1:] = -1.0  # a caller changing its table
     second = accounts.account_kpis(run, "segment")
@@ -128,4 +128,5 @@ def test_account_kpis_are_computed_once_per_run_and_handed_out_as_copies(run, mo
     import gc
 
     gc.collect()
-    assert set(accounts._KPIS) == {(id(run), "segment"), (id(run), "customer_id")}  # gone with its run
+    assert set(ahead._RUNS) == {id(run)}                                  # the other run's tables went with it
+    assert set(ahead._RUNS[id(run)].kpis) == {"segment", "customer_id"}

@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from cashsim import kpi, report
+from cashsim import kpi, report, targets
 from cashsim.report.texts import Markdown, Sentence
 
 MESSY = Path(__file__).resolve().parent / "data" / "messy" / "params.yml"
@@ -34,7 +34,8 @@ def test_no_shortfall_is_one_sentence_not_a_table_of_dashes(run):
     p_short = every.groupby(every["month"].astype(str))["p_shortfall"].max()
     assert p_short[MONTH] == 0  # the condition: no path of the month misses its target
     said = report.views.shortfall_view(run, MONTH)
-    assert isinstance(said, Markdown)
+    assert isinstance(said, Sentence)     # as promises_view's sentence: a paragraph on the print page too
+    assert said.to_html().startswith('<p class="cashsim-note">Novembre 2026')
     assert said._repr_markdown_() == ("Novembre 2026\u00a0: l’objectif est atteint sur toutes les trajectoires, "
                                       "aucun manque à expliquer.")
     assert report.views.shortfall_view(_in(run, "en_GB"), MONTH).text == (
@@ -108,6 +109,7 @@ def test_the_call_list_says_why_its_promise_columns_are_zero_or_a_dash(run):
     assert table.data["promesses en attente"].eq(0).all() and table.data["promesses tenues"].isna().all()
     assert ("Le grand livre n’enregistre aucune promesse de règlement\u00a0: les colonnes des promesses sont à zéro"
             in table.to_html())
+    assert "pas de taux de promesses tenues (la section" in table.caption and "explique comment" in table.caption
     assert report.accounts.accounts_view(_in(run, "en_GB")).caption.startswith(
         "The ledger records no promise to pay: the promise columns are zero and there is no keep rate")
     status = run.ledger.status(run.as_of)
@@ -166,14 +168,16 @@ def test_a_target_of_zero_says_why_where_it_shows(run):
     months = report.views.forecast_months(run).set_index("month")
     assert months.loc["2026-11", "target_p50"] == 0 and months.loc["2026-11", "required"] == 171_000
     said = report.views.zero_target_texts(run)
-    assert len(said) == 1 and said[0].startswith("Objectif 0\u00a0€ en novembre 2026, décembre 2026\u00a0:")
+    assert len(said) == 1 and said[0].startswith("Objectif à 0\u00a0€ en novembre 2026, décembre 2026\u00a0:")
     assert "exige 513\u202f000\u00a0€ jusqu’à décembre 2026" in said[0] or "exige 513\u00a0000\u00a0€" in said[0]
     assert "375\u202f039\u00a0€ (octobre 2026)" in said[0] or "375\u00a0039\u00a0€ (octobre 2026)" in said[0]
+    assert "la fenêtre de lissage (de octobre 2026 à décembre 2026)" in said[0]
+    assert said[0].endswith("n’est pas reporté sur la fenêtre suivante.")
     assert said[0] in report.window.window_html(run).replace("&#x27;", "'")
     answer = report.views.answer_html(run, MONTH)
     assert "a déjà encaissé" in answer and "jusqu’à novembre 2026" in answer
     assert "a déjà encaissé" not in report.views.answer_html(run, "2027-01")   # January's target is not 0
-    assert report.views.months_view(run).caption.startswith("Objectif 0")
+    assert report.views.months_view(run).caption.startswith("Objectif à 0")
     assert report.views.zero_target_texts(_in(run, "en_GB"))[0].startswith("Target €0 in November 2026")
 
 
@@ -184,10 +188,11 @@ def test_the_weekly_plan_starts_the_day_after_as_of(run):
     assert str(weekly["week_start"].iloc[0].date()) == "2026-10-26"      # the plan's own first week
     view = report.views.weekly_view(run)
     assert str(view.data.iloc[0, 0].date()) == "2026-11-02"
-    assert "La semaine du 26 oct. 2026, où rien ne bouge après le 31 oct. 2026, n’est pas montrée." in view.caption
-    assert "Aucune trésorerie d’ouverture n’est donnée" in view.caption        # the messy params give none
-    cut, dropped = report.views.plan_weeks(weekly.assign(collections_mean=weekly["collections_mean"] + 1.0),
-                                           run.as_of)                        # a first week where cash moves
+    assert "La semaine du 26 oct. 2026, sans aucun mouvement après le 31 oct. 2026, n’est pas affichée." in view.caption
+    assert "ne compte que les jours qui suivent." in view.caption
+    assert "Aucune trésorerie d’ouverture n’est renseignée" in view.caption        # the messy params give none
+    cut, dropped = targets.plan_weeks(weekly.assign(collections_mean=weekly["collections_mean"] + 1.0),
+                                      run.as_of)                        # a first week where cash moves
     assert dropped is None and str(cut["week_start"].iloc[0].date()) == "2026-11-01" and len(cut) == len(weekly)
 
 
@@ -237,7 +242,7 @@ def test_the_plans_figures_say_they_come_from_the_lever_study(run):
     study_base = plan.months.set_index(plan.months["month"].astype(str))["p_target_met_baseline"]
     assert (frame["p_target_met"].to_numpy() != study_base.reindex(frame["month"]).to_numpy()).any()  # other draws
     screen = report.window.window_html(run, plan)
-    assert "viennent de l’étude des leviers" in screen and "du seul bruit de simulation" in screen
+    assert "proviennent de l’étude des leviers" in screen and "que par le bruit de simulation" in screen
     assert "étude des leviers" not in report.window.window_html(run)                  # no plan, no such note
     view = report.lever_views.plan_view(plan, run)
     assert view.caption.startswith("Chiffres de l’étude des leviers, sur 40\u00a0trajectoires simulées") or \

@@ -466,11 +466,14 @@ def collections_figure(base: TargetReport, prop: TargetReport, *, locale: str = 
 def cash_figure(base: TargetReport, prop: TargetReport, minimum_balance: float, *,
                 locale: str = fmt.DEFAULT_LOCALE, currency: str = "EUR") -> go.Figure:
     """Weekly cash position of the proposal (fan, P(under minimum)), the minimum balance and the baseline median."""
+    from cashsim.targets import plan_weeks  # the weeks the report shows (the first one from the day after as_of)
+
     _ = i18n.translator(locale)
-    fig = cash_position_fan(prop.weekly, minimum_balance, week_col="week_start", prefix="position_",
+    weeks, base_weeks = plan_weeks(prop.weekly, prop.as_of)[0], plan_weeks(base.weekly, base.as_of)[0]
+    fig = cash_position_fan(weeks, minimum_balance, week_col="week_start", prefix="position_",
                             p_below_col="p_under_minimum", locale=locale, currency=currency,
                             title=_("Weekly cash position (proposal) and minimum balance"))
-    fig.add_trace(go.Scatter(x=pd.to_datetime(base.weekly["week_start"]), y=base.weekly["position_p50"],
+    fig.add_trace(go.Scatter(x=pd.to_datetime(base_weeks["week_start"]), y=base_weeks["position_p50"],
                              mode="lines", name=_("baseline (median)"),
                              line={"color": "#7f8c8d", "dash": "dot", "width": 2}), secondary_y=False)
     return _room_for_legend(fig)
@@ -516,6 +519,9 @@ def chart_data(base: TargetReport, prop: TargetReport, required_probability: flo
     p_met = [{"y": p, "marker.color": np.where(p >= required_probability, MET, MISSED).tolist(),
               "text": [fmt.percent(v, locale=locale) for v in p]},
              {"y": bm["p_target_met"].to_numpy(float)}]
-    cash = [{"y": prop.weekly["p_under_minimum"].to_numpy(float)}, *_fan_data(prop.weekly, "position_"),
-            {"y": base.weekly["position_p50"].to_numpy(float)}]
+    from cashsim.targets import plan_weeks
+
+    weeks, base_weeks = plan_weeks(prop.weekly, prop.as_of)[0], plan_weeks(base.weekly, base.as_of)[0]
+    cash = [{"y": weeks["p_under_minimum"].to_numpy(float)}, *_fan_data(weeks, "position_"),
+            {"y": base_weeks["position_p50"].to_numpy(float)}]
     return {"collections": coll, "p_target_met": p_met, "cash_position": cash}

@@ -392,6 +392,23 @@ def json_records(df: pd.DataFrame) -> list[dict[str, Any]]:
     return [{k: clean(v) for k, v in r.items()} for r in d.to_dict(orient="records")]
 
 
+def plan_weeks(weekly: pd.DataFrame, as_of) -> tuple[pd.DataFrame, pd.Timestamp | None]:
+    """The weekly plan's weeks as shown: the plan starts from the opening cash at the end of ``as_of`` (what was
+    collected and paid up to that day is in it, :mod:`cashsim.treasury`), so a first week that began on or before
+    ``as_of`` counts only its days after it: its ``week_start`` becomes the first of them, and it is left out when
+    nothing moves in them (no collection on any path, no outflow: a weekend). Returns (weeks, the start of the week
+    left out or None)."""
+    first = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
+    if not len(weekly) or pd.Timestamp(weekly["week_start"].iloc[0]) >= first:
+        return weekly, None
+    head = weekly.iloc[0]
+    if abs(float(head["collections_mean"])) < 0.005 and abs(float(head["outflows"])) < 0.005:
+        return weekly.iloc[1:].reset_index(drop=True), pd.Timestamp(head["week_start"])
+    starts = weekly["week_start"].copy()
+    starts.iloc[0] = first
+    return weekly.assign(week_start=starts), None
+
+
 @dataclass(frozen=True)
 class TargetReport:
     """What a CFO steers by: the monthly targets and their chance, the windows, and the weekly cash position.

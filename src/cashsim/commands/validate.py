@@ -49,7 +49,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def _groups_text(summary: dict[str, Any], tr, num) -> str:
     """"in 4 client groups, incl. 1 customer without a group": the customers without a client group (segment
     "all", modelled together) are no client group of their own."""
-    groups, alone = summary.get("client_groups", summary["segments"]), summary.get("customers_without_group", 0)
+    groups, alone = summary["client_groups"], summary["customers_without_group"]
     n_ = tr.ngettext
     if not groups:
         return tr.gettext("no client group given")
@@ -91,7 +91,7 @@ def summary_text(summary: dict[str, Any], *, company: str = "", locale: str = fm
          "(" + n_("{n} invoice", "{n} invoices", summary["overdue_invoices"]).format(
              n=num(summary["overdue_invoices"])) + ")"),
     ]
-    if summary.get("customer_credit"):
+    if summary["customer_credit"]:
         rows.append((_("unallocated credit"), money(summary["customer_credit"]),
                      "(" + n_("{n} customer; cash on account {amount}", "{n} customers; cash on account {amount}",
                               summary["customers_in_credit"]).format(
@@ -105,7 +105,7 @@ def summary_text(summary: dict[str, Any], *, company: str = "", locale: str = fm
     if summary["rejections_by_reason"]:
         lines.append(_("Rejections by reason"))
         lines += [f"  {num(count):>8}  {_(reason)}" for reason, count in summary["rejections_by_reason"].items()]
-    if summary.get("notes_by_reason"):
+    if summary["notes_by_reason"]:
         lines.append(_("Notes by reason (rows used, a cell replaced or redirected)"))
         lines += [f"  {num(count):>8}  {_(reason)}" for reason, count in summary["notes_by_reason"].items()]
     return "\n".join(lines)
@@ -147,7 +147,9 @@ def afterwards(ledger: Ledger, notes: pd.DataFrame, as_of: Any, locale: str = fm
 
     _ = i18n.translator(locale).gettext
     day = pd.Timestamp(as_of).normalize() if as_of is not None else None
-    alloc, credits = ledger.allocations, ledger.credits
+    alloc, credits = ledger.allocations, ledger.credits_left(day)   # every note's credit, allocations up to as_of
+    if day is not None:
+        alloc = alloc[alloc["date"] <= day]
 
     def money(x: float) -> str:
         return fmt.number(x, locale=locale, decimals=2)
@@ -160,12 +162,10 @@ def afterwards(ledger: Ledger, notes: pd.DataFrame, as_of: Any, locale: str = fm
         key = (r.table, r.file, r.row)
         mine = credits[(credits["table"] == key[0]) & (credits["file"] == key[1]) & (credits["row"] == key[2])]
         given = alloc[(alloc["table"] == key[0]) & (alloc["file"] == key[1]) & (alloc["row"] == key[2])]
-        if day is not None:
-            given = given[given["date"] <= day]
         said = [_("{amount} to {invoice} on {date}").format(amount=money(g.amount), invoice=g.invoice_id,
                                                                date=fmt.date(g.date, locale=locale))
                 for g in given.itertuples()]
-        left = round(float(mine["amount"].sum()) - float(given["amount"].sum()), 2)
+        left = float(mine["left"].sum())   # the remainder the summary's cash on account counts (Ledger.credits_left)
         if left > 0:
             said.append(_("{amount} still on account").format(amount=money(left)))
         out.append(_("then: {pieces}").format(pieces=", ".join(said)) if said else "")

@@ -178,6 +178,18 @@ class Ledger:
         st = self.status(as_of)
         return st[st["status"].isin(OPEN_STATUSES).to_numpy()].reset_index(drop=True)
 
+    def credits_left(self, as_of: Any = None) -> pd.DataFrame:
+        """:attr:`credits` with ``left``: what of each credit row (cash on account, a credit note) no invoice has
+        taken in :attr:`allocations` (those dated <= ``as_of`` when given, as ``known_at(as_of)`` keeps them),
+        rounded to the cent (0 once fully allocated)."""
+        cr = self.credits
+        key = ["table", "file", "row"]
+        given = self.allocations if as_of is None else self.allocations[(self.allocations["date"] <= _day(as_of))
+                                                                        .to_numpy()]
+        used = given.groupby(key)["amount"].sum()
+        left = (cr["amount"] - used.reindex(pd.MultiIndex.from_frame(cr[key])).fillna(0.0).to_numpy()).round(2)
+        return cr.assign(left=left.to_numpy())
+
     @property
     def customer_credits(self) -> pd.DataFrame:
         """Customer credit balances (*avoirs et acomptes non imputés*): per customer, what it paid on account or was
@@ -186,11 +198,8 @@ class Ledger:
         Columns: customer_id, amount (= cash + credit_notes, > 0), cash, credit_notes (these remainders are also the
         open negative items of their credit notes in the open book), rows (the source rows, e.g. "payments row 12").
         """
-        cr = self.credits
-        key = ["table", "file", "row"]
-        used = self.allocations.groupby(key)["amount"].sum()
-        left = (cr["amount"] - used.reindex(pd.MultiIndex.from_frame(cr[key])).fillna(0.0).to_numpy()).round(2)
-        cr = cr.assign(left=left.to_numpy())[left.to_numpy() > 0]
+        cr = self.credits_left()
+        cr = cr[cr["left"].to_numpy() > 0]
         cr = cr.assign(cash=cr["left"].where(cr["kind"] == "cash", 0.0),
                        credit_notes=cr["left"].where(cr["kind"] == "credit", 0.0),
                        rows=cr["table"] + " row " + cr["row"].astype(str))

@@ -22,8 +22,10 @@ Example::
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from cashsim.report.ahead import AHEAD as _AHEAD  # standard library only: the package stays light
+from cashsim.report.ahead import prebuilt as _prebuilt
 
 #: Module of the package (``cashsim.report.<module>``) -> the names it gives to ``cashsim.report``.
 _MODULES = {
@@ -56,9 +58,7 @@ _MODULES = {
 _PREBUILT = frozenset(name for _, name, _ in _AHEAD)
 _HOME = {name: module for module, names in _MODULES.items() for name in names}
 #: The package's modules, importable as attributes (``report.kernel``) even before anything imported them.
-_SUBMODULES = frozenset({"accounts", "ahead", "execution", "figures", "handoff", "handouts", "hindsight", "html",
-                         "kernel", "ledger_views", "lever_views", "resources", "runner", "summary", "texts", "views",
-                         "window", "words"})
+_SUBMODULES = frozenset(m.name for m in pkgutil.iter_modules(__path__))
 
 __all__ = sorted(_HOME, key=str.lower)
 
@@ -72,9 +72,7 @@ def __getattr__(name: str):
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     if name in _PREBUILT:
-        from cashsim.report.ahead import prebuilt
-
-        value = prebuilt(value)
+        value = _prebuilt(value)
     globals()[name] = value
     return value
 

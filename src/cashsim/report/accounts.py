@@ -23,14 +23,12 @@ Example (in a notebook)::
 
 from __future__ import annotations
 
-import weakref
-
 import numpy as np
 import pandas as pd
 
 from cashsim import fmt
-from cashsim.report.views import _locale, forecast_months
-from cashsim.report.words import next_step, tr, translate_values
+from cashsim.report.views import forecast_months
+from cashsim.report.words import bucket_labels, next_step, run_locale, tr, translate_values
 
 #: Days after the promised date a payment still counts as the promise kept (as in cashsim.behaviour.rates).
 PROMISE_GRACE_DAYS = 3
@@ -125,7 +123,7 @@ def split_view(run, n_months: int = 2):
                for c in expected}
     return fmt.table(frame[list(labels)], money_cols=["amount", *expected], percent_cols=["share"],
                      number_cols=["n_customers", "n_invoices"], labels=labels, caption=no_reliable_payer(run),
-                     **_locale(run))
+                     **run_locale(run))
 
 
 def promises_table(run) -> pd.DataFrame:
@@ -201,8 +199,13 @@ def accounts_view(run, top: int = 25):
     frame = accounts_table(run).head(top)[list(cols)]
     return fmt.table(frame, money_cols=["open", "overdue"], percent_cols=["keep_rate"],
                      number_cols=["max_days_overdue", "promises_pending", "promises_broken", "disputes_past_sla"],
-                     labels=cols, caption=" ".join(filter(None, (promises_note(run, frame), dunning_note(run, frame))))
-                     or None, **_locale(run))
+                     labels=cols, caption=" ".join(call_list_notes(run, frame)) or None, **run_locale(run))
+
+
+def call_list_notes(run, frame: pd.DataFrame) -> list[str]:
+    """The sentences under a call list (``frame``: rows of :func:`accounts_table`): :func:`promises_note` and
+    :func:`dunning_note`, those that apply."""
+    return [t for t in (promises_note(run, frame), dunning_note(run, frame)) if t]
 
 
 def dunning_note(run, calls: pd.DataFrame) -> str | None:
@@ -252,29 +255,25 @@ def promises_view(run):
                       & (pr["promised_date"] <= run.as_of + pd.Timedelta(days=14)), "amount"].sum()
     caption = _("keep rate of promises whose deadline has passed: {rate}; pending and due within 14 days: "
                 "{amount}").format(rate=fmt.percent(rate, locale=run.params.report.locale),
-                                   amount=fmt.money(due_soon, **_locale(run), decimals=0))
+                                   amount=fmt.money(due_soon, **run_locale(run), decimals=0))
     labels = {"state": _("promises to pay"), "n": _("number"), "amount": _("amount")}
     return fmt.table(frame, money_cols=["amount"], number_cols=["n"], labels=labels, caption=caption,
-                     **_locale(run))
-
-
-#: (id(run), by) -> the run's :func:`account_kpis` table; an entry goes with its run (weakref.finalize).
-_KPIS: dict[tuple[int, str], pd.DataFrame] = {}
+                     **run_locale(run))
 
 
 def account_kpis(run, by: str = "customer_id") -> pd.DataFrame:
     """KPIs per account (``by="customer_id"``) or client group (``"segment"``) from :mod:`cashsim.kpi`: countback
     DSO, aged balance by bucket, late rate (count, amount) over the last year, median dispute resolution (days).
 
-    Computed once per run and ``by`` (the report's views, built ahead, and its workbook, after the lever study, show
-    the same tables: half a second on the demo); each call gets its own copy."""
-    key = (id(run), by)
-    table = _KPIS.get(key)
+    Computed once per run and ``by``, kept with what the report holds for the run (``report.ahead``): the report's
+    views, built ahead, and its workbook, after the lever study, show the same tables (half a second on the demo);
+    each call gets its own copy."""
+    from cashsim.report.ahead import _ahead
+
+    kpis = _ahead(run, create=True).kpis
+    table = kpis.get(by)
     if table is None:
-        built = _account_kpis(run, by)
-        table = _KPIS.setdefault(key, built)  # two threads that both missed keep one table
-        if table is built:
-            weakref.finalize(run, _KPIS.pop, key, None)
+        table = kpis.setdefault(by, _account_kpis(run, by))  # two threads that both missed keep one table
     return table.copy()
 
 
@@ -303,8 +302,7 @@ def account_kpis_view(run, by: str = "customer_id", top: int = 20):
 
     _ = tr(run)
     frame = translate_values(account_kpis(run, by).head(top), run, ["group"] if by == "segment" else [])
-    buckets = {"not_due": _("not due"), "1-30": _("1-30 days"), "31-60": _("31-60 days"), "61-90": _("61-90 days"),
-               ">90": _("over 90 days")}
+    buckets = bucket_labels(run)
     labels = {"group": _("client group") if by == "segment" else _("customer id")}
     if by == "customer_id":
         labels["customer_name"] = _("customer")
@@ -313,7 +311,7 @@ def account_kpis_view(run, by: str = "customer_id", top: int = 20):
                "dispute_days": _("median days to resolve a dispute")}
     return fmt.table(frame[list(labels)], money_cols=["ar", *kpi.AGE_BUCKETS],
                      percent_cols=["late_rate_count", "late_rate_amount"],
-                     number_cols=["dso_countback", "dispute_days"], labels=labels, **_locale(run))
+                     number_cols=["dso_countback", "dispute_days"], labels=labels, **run_locale(run))
 
 
 def burn_view(run):
@@ -336,9 +334,9 @@ def burn_view(run):
     unrecovered = float(months["expected_shortfall"].iloc[-1])
     caption = _("shortfall still unrecovered at the end of the window (expected, {month}): {amount}").format(
         month=fmt.month_name(months["month"].iloc[-1], locale=run.params.report.locale),
-        amount=fmt.money(unrecovered, **_locale(run), decimals=0))
+        amount=fmt.money(unrecovered, **run_locale(run), decimals=0))
     money_cols = [c for c in frame.columns if c != "month"]
-    return fmt.table(frame, money_cols=money_cols, labels={"month": _("month")}, caption=caption, **_locale(run))
+    return fmt.table(frame, money_cols=money_cols, labels={"month": _("month")}, caption=caption, **run_locale(run))
 
 
 def claims_period(run) -> dict:

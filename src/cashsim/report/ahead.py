@@ -61,11 +61,13 @@ AHEAD: tuple[tuple[str, str, dict[str, Any]], ...] = (
 
 
 class _Ahead:
-    """What was started or built ahead for one run: its lever study (a future) and views by call."""
+    """What was started or built ahead for one run: its lever study (a future), views by call, and the KPI tables
+    by grouping (:func:`cashsim.report.accounts.account_kpis`, kept for the run's life)."""
 
     def __init__(self) -> None:
         self.study: Future | None = None
         self.views: dict[tuple, Any] = {}
+        self.kpis: dict[str, Any] = {}
 
 
 _RUNS: dict[int, _Ahead] = {}  # id(run) -> its _Ahead, removed when the run is garbage collected
@@ -74,8 +76,10 @@ _RUNS: dict[int, _Ahead] = {}  # id(run) -> its _Ahead, removed when the run is 
 def _ahead(run, create: bool = False) -> _Ahead | None:
     found = _RUNS.get(id(run))
     if found is None and create:
-        found = _RUNS[id(run)] = _Ahead()
-        weakref.finalize(run, _RUNS.pop, id(run), None)
+        made = _Ahead()
+        found = _RUNS.setdefault(id(run), made)  # two threads that both missed keep one
+        if found is made:
+            weakref.finalize(run, _RUNS.pop, id(run), None)
     return found
 
 

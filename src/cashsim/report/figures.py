@@ -17,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from cashsim.report.words import run_locale
+
 #: Share of the data's span added below and above it on a fan chart's y axis.
 PAD = 0.08
 
@@ -59,16 +61,11 @@ def a4_figure(fig, frame: pd.DataFrame | None = None, *, prefix: str | None = No
 # currency.
 
 
-def run_locale(run) -> dict[str, str]:
-    """The run's locale and currency, as the plots take them."""
-    return {"locale": run.params.report.locale, "currency": run.params.currency}
-
-
 def weekly_figure(run):
     """The weekly cash position (:func:`cashsim.plots.cash_position_fan`) against the minimum balance, on the
-    weeks the table shows (:func:`cashsim.report.views.plan_weeks`)."""
+    weeks the table shows (:func:`cashsim.targets.plan_weeks`)."""
     from cashsim import plots
-    from cashsim.report.views import plan_weeks
+    from cashsim.targets import plan_weeks
 
     return report_figure(plots.cash_position_fan(plan_weeks(run.targets.weekly, run.as_of)[0],
                                                  run.params.burn.minimum_balance,
@@ -116,11 +113,9 @@ def aged_figure(run):
     """The aged balance per client group (``kpi.aged_balance``, :func:`cashsim.plots.aged_balance_bars`)."""
     from cashsim import kpi, plots
     from cashsim.report.ledger_views import aged_wide
-    from cashsim.report.words import tr
+    from cashsim.report.words import bucket_labels, group_label
 
-    _ = tr(run)
-    buckets = {"not_due": _("not due"), "1-30": _("1-30 days"), "31-60": _("31-60 days"), "61-90": _("61-90 days"),
-               ">90": _("over 90 days")}   # the legend in the reader's words, not kpi's keys (not_due, >90)
-    wide = aged_wide(kpi.aged_balance(run.ledger, run.as_of, by="segment")).rename(columns=buckets)
-    wide.index = [_("no client group") if g == "all" else g for g in wide.index]   # the customers without one
+    # the legend and groups in the reader's words, not kpi's keys (not_due, >90, "all" for customers without a group)
+    wide = aged_wide(kpi.aged_balance(run.ledger, run.as_of, by="segment")).rename(columns=bucket_labels(run))
+    wide.index = [group_label(g, run) for g in wide.index]
     return report_figure(plots.aged_balance_bars(wide, **run_locale(run)))

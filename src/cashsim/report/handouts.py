@@ -33,7 +33,7 @@ import pandas as pd
 
 from cashsim import export, fmt
 from cashsim.report.views import forecast_months
-from cashsim.report.words import action_text, lever_name, tr, translate_values
+from cashsim.report.words import action_text, bucket_labels, lever_name, run_locale, tr, translate_values
 
 #: Seconds Chromium may take to print the summary.
 PDF_TIMEOUT = 120
@@ -79,7 +79,7 @@ def workbook_sheets(run, plan) -> dict[str, pd.DataFrame]:
     """The workbook's sheets (name -> frame), in the reader's language; figures stay numbers (euros, shares). The
     call-list sheets carry the page's sentences in ``attrs["notes"]`` (no promise recorded, no dunning recorded),
     which :func:`cashsim.export.write_xlsx` writes below the table."""
-    from cashsim.report.accounts import account_kpis, accounts_table, dunning_note, promises_note, split_table
+    from cashsim.report.accounts import account_kpis, accounts_table, call_list_notes, split_table
     from cashsim.report.window import window_frame
 
     _ = tr(run)
@@ -103,7 +103,7 @@ def workbook_sheets(run, plan) -> dict[str, pd.DataFrame]:
     work = accounts.loc[accounts["overdue"] > 0]
 
     def noted(frame: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:  # the page's sentences, below the table
-        frame.attrs["notes"] = [t for t in (promises_note(run, rows), dunning_note(run, rows)) if t]
+        frame.attrs["notes"] = call_list_notes(run, rows)
         return frame
 
     for owner, rows in work.groupby("owner", sort=True):
@@ -133,10 +133,9 @@ def workbook_sheets(run, plan) -> dict[str, pd.DataFrame]:
             "lever": _("lever"), "customer_id": _("customer id"), "customer": _("customer"),
             "invoice_id": _("invoice"), "amount": _("amount"), "action": _("action")})
     kpi_labels = {"group": _("customer id"), "customer_name": _("customer"), "ar": _("receivables"),
-                  "dso_countback": _("DSO (countback, days)"), "not_due": _("not due"), "1-30": _("1-30 days"),
-                  "31-60": _("31-60 days"), "61-90": _("61-90 days"), ">90": _("over 90 days"),
-                  "late_rate_count": _("late (count)"), "late_rate_amount": _("late (amount)"),
-                  "dispute_days": _("median days to resolve a dispute")}
+                  "dso_countback": _("DSO (countback, days)")} | bucket_labels(run)
+    kpi_labels |= {"late_rate_count": _("late (count)"), "late_rate_amount": _("late (amount)"),
+                   "dispute_days": _("median days to resolve a dispute")}
     sheets[_sheet_name(_("KPIs per account"), used)] = _labelled(account_kpis(run, "customer_id"), kpi_labels)
     sheets[_sheet_name(_("KPIs per group"), used)] = _labelled(
         translate_values(account_kpis(run, "segment"), run, ["group"]), kpi_labels | {"group": _("client group")})
@@ -171,7 +170,7 @@ def print_parts(run, month: str) -> tuple[str, str]:
     """The print page (:func:`print_html`) before and after its window, which needs the plan: the head, title and
     data stamp; then the two charts, the receivables split, the call list's first accounts, promises and burn."""
     from cashsim.report.accounts import accounts_view, burn_view, promises_view, split_view
-    from cashsim.report.figures import a4_figure, collections_fan, p_met_bars, run_locale
+    from cashsim.report.figures import a4_figure, collections_fan, p_met_bars
 
     _ = tr(run)
     loc = run_locale(run)

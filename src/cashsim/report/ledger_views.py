@@ -18,8 +18,7 @@ import pandas as pd
 
 from cashsim import fmt
 from cashsim.ledger import as_in_the_file, wording
-from cashsim.report.views import _locale
-from cashsim.report.words import alert_text, labels_of, next_step, tr, translate_values
+from cashsim.report.words import alert_text, labels_of, next_step, run_locale, tr, translate_values
 from cashsim.words import lateness
 
 
@@ -45,14 +44,14 @@ def kpi_view(run):
     return fmt.table(frame, money_cols=["amount_due"], percent_cols=["late_rate_count", "late_rate_amount"],
                      number_cols=["n_due", "avg_days_late_weighted", "avg_days_to_pay"],
                      labels=labels_of(run, cols),
-                     **_locale(run))
+                     **run_locale(run))
 
 
 def alerts_view(run, top: int = 40):
     """The alerts of ``kpi.alerts`` at the as-of date, largest value first within each kind."""
     from cashsim import kpi
 
-    every = kpi.alerts(run.ledger, run.as_of, run.params.alerts, **_locale(run))
+    every = kpi.alerts(run.ledger, run.as_of, run.params.alerts, **run_locale(run))
     per_kind = max(top // max(every["alert"].nunique(), 1), 1)
     frame = every.sort_values(["alert", "value"], ascending=[True, False]).groupby("alert").head(per_kind)
     _ = tr(run)
@@ -64,7 +63,7 @@ def alerts_view(run, top: int = 40):
                          alert=frame["alert"].map(_), group=frame["group"].map(lambda g: _(str(g))))
     cols = {"alert": "alert", "group": "who", "customer_name": "customer", "message": "detail"}
     return fmt.table(frame[list(cols)],
-                     labels=labels_of(run, cols), caption=caption, **_locale(run))
+                     labels=labels_of(run, cols), caption=caption, **run_locale(run))
 
 
 def call_list_view(run, top: int = 25):
@@ -82,7 +81,7 @@ def call_list_view(run, top: int = 25):
     frame["days_overdue"] = [lateness(x, run.params.report.locale) for x in frame["days_overdue"]]  # "dans 11 j"
     return fmt.table(frame, money_cols=["outstanding", "priority"], percent_cols=["reliability"],
                      date_cols=["due_date"],
-                     labels=labels_of(run, cols), caption=note, **_locale(run))
+                     labels=labels_of(run, cols), caption=note, **run_locale(run))
 
 
 def disputes_view(run):
@@ -97,7 +96,7 @@ def disputes_view(run):
     return fmt.table(frame[list(cols)], money_cols=["open_amount"], percent_cols=["share_resolved_within_sla"],
                      number_cols=["n_open", "n_open_past_sla", "median_resolution_days", "sla_days"],
                      labels=labels_of(run, cols),
-                     **_locale(run))
+                     **run_locale(run))
 
 
 def claims_view(run, top: int = 15):
@@ -115,13 +114,13 @@ def claims_view(run, top: int = 15):
     span = claims_period(run)
     years = fmt.number(span["years"], locale=loc, decimals=1)
     caption = _("claimable in all: {amount}, on invoices due from {start} to {end} (over {years} years)").format(
-        amount=fmt.money(every["claimable"].sum(), **_locale(run)), start=fmt.date(span["start"], locale=loc),
+        amount=fmt.money(every["claimable"].sum(), **run_locale(run)), start=fmt.date(span["start"], locale=loc),
         end=fmt.date(span["end"], locale=loc), years=years)
     if bool(every["rate_beyond_table"].any()):
         caption += " " + _("(some days use the last half-year of the rate table)")
     return fmt.table(every.nlargest(top, "claimable")[list(cols)], money_cols=["interest", "indemnity", "claimable"],
                      number_cols=["n_late_invoices"],
-                     labels=labels_of(run, cols), caption=caption, **_locale(run))
+                     labels=labels_of(run, cols), caption=caption, **run_locale(run))
 
 
 def customer_cost_view(run, top: int = 15):
@@ -137,7 +136,7 @@ def customer_cost_view(run, top: int = 15):
     frame = every.loc[every["level"] == "customer"].nlargest(top, "total_cost")
     return fmt.table(frame[list(cols)], money_cols=[c for c in cols if c not in ("customer_name", "surcharge")],
                      percent_cols=["surcharge"], percent_decimals=1,
-                     labels=labels_of(run, cols), **_locale(run))
+                     labels=labels_of(run, cols), **run_locale(run))
 
 
 def accounting_view(run):
@@ -150,7 +149,7 @@ def accounting_view(run):
             "rows_rejected": "rows rejected", "balanced": "balanced"}
     return fmt.table(frame, number_cols=["rows_read", "rows_used", "rows_rejected"],
                      labels=labels_of(run, cols),
-                     **_locale(run))
+                     **run_locale(run))
 
 
 def rejections_view(run, top: int = 30):
@@ -158,7 +157,7 @@ def rejections_view(run, top: int = 30):
     rej = run.ledger.rejections
     if rej.empty:
         _ = tr(run)
-        return fmt.table(pd.DataFrame({_("rejected rows"): [_("none: every row read was used")]}), **_locale(run))
+        return fmt.table(pd.DataFrame({_("rejected rows"): [_("none: every row read was used")]}), **run_locale(run))
     _ = tr(run)
     counts = rej.groupby(["table", "reason"]).size().rename("rows").reset_index()
     counts["rows"] = [fmt.number(x, locale=run.params.report.locale) for x in counts["rows"]]
@@ -175,7 +174,7 @@ def rejections_view(run, top: int = 30):
     both = both.rename(columns={"level_0": "view"}).fillna("")
     # a unique index: the Styler refuses to apply formats over a non-unique one (both parts count from 0)
     labels = {c: _(c) for c in both.columns}
-    return fmt.table(both.reset_index(drop=True).rename(columns=labels), **_locale(run))
+    return fmt.table(both.reset_index(drop=True).rename(columns=labels), **run_locale(run))
 
 
 def ledger_view(base):
@@ -211,7 +210,7 @@ def segments_view(base):
     cols = [c for c in (first, "median_days_late", "share_late") if c in seg.columns]
     labels = labels_of(base, {first: "client group", "median_days_late": "median days late",
                               "share_late": "share paid late"})
-    return fmt.table(seg[cols], percent_cols=["share_late"], labels=labels, **_locale(base))
+    return fmt.table(seg[cols], percent_cols=["share_late"], labels=labels, **run_locale(base))
 
 
 def customers_view(base, top: int = 20):
@@ -224,4 +223,4 @@ def customers_view(base, top: int = 20):
                               "n_invoices": "invoices", "median_days_late": "median days late",
                               "share_late": "share paid late", "reliability": "reliability", "reasons": "reasons"})
     return fmt.table(cust[cols], percent_cols=["share_late", "reliability"], number_cols=["n_invoices"],
-                     labels=labels, **_locale(base))
+                     labels=labels, **run_locale(base))

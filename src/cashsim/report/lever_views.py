@@ -17,8 +17,7 @@ from typing import Any
 import pandas as pd
 
 from cashsim import fmt
-from cashsim.report.views import _locale
-from cashsim.report.words import action_text, labels_of, lever_name, tr, translate_values
+from cashsim.report.words import action_text, labels_of, lever_name, run_locale, tr, translate_values
 
 
 def study_of(run):
@@ -70,7 +69,7 @@ def levers_figures(table: pd.DataFrame, month: str, run):
     """
     from cashsim import plots
 
-    loc = _locale(run)
+    loc = run_locale(run)
     rows = levers_month(table, month)
     single = ~rows["levers"].astype(str).str.contains(",")  # a combination would count its levers twice
     collecting = rows.loc[~rows["financing"].astype(bool) & (rows["scenario"] != "baseline") & single]
@@ -103,7 +102,7 @@ def levers_view(table: pd.DataFrame, month: str, run):
                                         "brought_forward", "cumulative_cost"],
                      percent_cols=["p_target_met", "delta_p_target_met", "cost_per_euro",
                                    "annualised_cost_rate"],
-                     labels=labels_of(run, cols), percent_decimals=1, **_locale(run))
+                     labels=labels_of(run, cols), percent_decimals=1, **run_locale(run))
 
 
 def study_note(run) -> str:
@@ -135,7 +134,7 @@ def plan_view(plan, run):
                      money_cols=[c for c in ("expected_shortfall", "recovered", "brought_forward", "financing_needed")
                                  if c in frame],
                      labels=labels_of(run, {c: v for c, v in cols.items() if c in frame}), caption=study_note(run),
-                     **_locale(run))
+                     **run_locale(run))
 
 
 def actions_view(plan, run, per_lever: int = 8):
@@ -156,4 +155,4 @@ def actions_view(plan, run, per_lever: int = 8):
             "action": "action", "p_taken": "P(taken)", "expected_cost": "expected cost", "customer": "customer"}
     return fmt.table(acts, money_cols=[c for c in ("amount", "expected_cost") if c in acts.columns],
                      percent_cols=[c for c in ("p_taken",) if c in acts.columns],
-                     labels=labels_of(run, {c: cols.get(c, c) for c in acts.columns}), **_locale(run))
+                     labels=labels_of(run, {c: cols.get(c, c) for c in acts.columns}), **run_locale(run))

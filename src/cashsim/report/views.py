@@ -25,7 +25,7 @@ from cashsim import fmt
 from cashsim.errors import ReportError
 from cashsim.params import Params, load_params
 from cashsim.report.runner import check_month
-from cashsim.report.words import labels_of, tr
+from cashsim.report.words import labels_of, run_locale, tr
 
 
 def params_for(params_path: str | Path, as_of: str | None = "") -> Params:
@@ -94,8 +94,13 @@ def zero_target_texts(run, months: list[str] | None = None) -> list[str]:
     window's later targets, never below 0). Empty when no month shows a target of 0."""
     loc, cur = run.params.report.locale, run.params.currency
     _ = tr(run)
+
+    def money(x: float) -> str:
+        return fmt.money(x, locale=loc, currency=cur, decimals=0)
+
     every = run.targets.months.assign(month=run.targets.months["month"].astype(str))
-    shown = forecast_months(run).assign(month=forecast_months(run)["month"].astype(str))
+    shown = forecast_months(run)
+    shown = shown.assign(month=shown["month"].astype(str))
     if months is not None:
         shown = shown.loc[shown["month"].isin(months)]
     zero = shown.loc[(shown["target_p50"].round(2) <= 0) & (shown["required"] > 0)]
@@ -103,19 +108,15 @@ def zero_target_texts(run, months: list[str] | None = None) -> list[str]:
     for start, rows in zero.groupby("window_start", sort=True):
         last = str(rows["month"].iloc[-1])
         window = every.loc[every["window_start"].astype(str) == str(start)]
-        to_date = window.loc[window["month"] <= last]
+        required = float(window.loc[window["month"] <= last, "required"].sum())
         past = window.loc[window["is_past"].astype(bool)]
         got = float(past["collections_p50"].sum())
-
-        def money(x: float) -> str:
-            return fmt.money(x, locale=loc, currency=cur, decimals=0)
-
         said = dict(months=", ".join(fmt.month_name(x, locale=loc) for x in rows["month"]), zero=money(0.0),
                     first=fmt.month_name(window["month"].iloc[0], locale=loc),
                     last=fmt.month_name(window["month"].iloc[-1], locale=loc),
-                    required=money(float(to_date["required"].sum())), month=fmt.month_name(last, locale=loc),
+                    required=money(required), month=fmt.month_name(last, locale=loc),
                     collected=money(got), past=", ".join(fmt.month_name(x, locale=loc) for x in past["month"]))
-        if len(past) and got >= float(to_date["required"].sum()):
+        if len(past) and got >= required:
             text = _("Target {zero} in {months}: the target window from {first} to {last} requires {required} up to "
                      "{month} and has already collected {collected} ({past}); a surplus lowers the window's later "
                      "targets, never below zero, and is not carried into the next window.")
@@ -186,11 +187,6 @@ def answer_html(run, month: str, plan: Mapping[str, Any] | None = None) -> str:
     return f'<div class="cashsim-answer">{body}</div>'
 
 
-def _locale(run) -> dict[str, str]:
-    """Locale and currency of a Run or Baseline (anything with ``.params``)."""
-    return {"locale": run.params.report.locale, "currency": run.params.currency}
-
-
 def months_view(run):
     """Table of the forecast months: burn, target, forecast quantiles, P(target met), expected shortfall."""
     cols = {"month": "month", "required": "required", "target_p50": "target", "collections_p10": "forecast p10",
@@ -201,31 +197,14 @@ def months_view(run):
     caption = " ".join(zero_target_texts(run)) or None  # why a month that requires money shows a target of 0
     return fmt.table(frame, money_cols=[c for c in cols if c not in ("month", "p_target_met")],
                      percent_cols=["p_target_met"],
-                     labels=labels_of(run, cols), caption=caption, **_locale(run))
+                     labels=labels_of(run, cols), caption=caption, **run_locale(run))
 
 
-def plan_weeks(weekly: pd.DataFrame, as_of) -> tuple[pd.DataFrame, pd.Timestamp | None]:
-    """The weekly plan's weeks as shown: the plan starts from the opening cash at the end of ``as_of`` (what was
-    collected and paid up to that day is in it, :mod:`cashsim.treasury`), so a first week that began on or before
-    ``as_of`` counts only its days after it: its ``week_start`` becomes the first of them, and it is left out when
-    nothing moves in them (no collection on any path, no outflow: a weekend). Returns (weeks, the start of the week
-    left out or None)."""
-    first = pd.Timestamp(as_of).normalize() + pd.Timedelta(days=1)
-    if not len(weekly) or pd.Timestamp(weekly["week_start"].iloc[0]) >= first:
-        return weekly, None
-    head = weekly.iloc[0]
-    if abs(float(head["collections_mean"])) < 0.005 and abs(float(head["outflows"])) < 0.005:
-        return weekly.iloc[1:].reset_index(drop=True), pd.Timestamp(head["week_start"])
-    starts = weekly["week_start"].copy()
-    starts.iloc[0] = first
-    return weekly.assign(week_start=starts), None
-
-
-def weekly_caption(run) -> str:
-    """The weekly plan's caption: where it starts from, and the first week cut at as_of or left out."""
+def weekly_caption(run, dropped: pd.Timestamp | None) -> str:
+    """The weekly plan's caption: where it starts from, and the first week cut at as_of or left out (``dropped``,
+    the start of the week :func:`cashsim.targets.plan_weeks` leaves out, or None)."""
     loc, cur = run.params.report.locale, run.params.currency
     _ = tr(run)
-    weeks, dropped = plan_weeks(run.targets.weekly, run.as_of)
     opening = float(run.params.burn.opening_cash)
     text = _("The plan starts from the opening cash at the end of {as_of} ({opening}): what was collected and paid "
              "up to that day is already in it, so a week that began before counts only its days after it.").format(
@@ -240,14 +219,16 @@ def weekly_caption(run) -> str:
 
 def weekly_view(run):
     """Weekly treasury plan (*plan de trésorerie*): collections, outflows, end-of-week cash, P(under minimum); the
-    weeks as :func:`plan_weeks` shows them, with :func:`weekly_caption`."""
+    weeks as :func:`cashsim.targets.plan_weeks` shows them, with :func:`weekly_caption`."""
+    from cashsim.targets import plan_weeks
+
     cols = {"week_start": "week of", "collections_mean": "collections (mean)", "outflows": "outflows",
             "position_p10": "cash p10", "position_p50": "cash p50", "position_p90": "cash p90",
             "p_under_minimum": "P(under minimum)"}
-    frame = plan_weeks(run.targets.weekly, run.as_of)[0][list(cols)]
-    return fmt.table(frame, money_cols=[c for c in cols if c not in ("week_start", "p_under_minimum")],
+    weeks, dropped = plan_weeks(run.targets.weekly, run.as_of)
+    return fmt.table(weeks[list(cols)], money_cols=[c for c in cols if c not in ("week_start", "p_under_minimum")],
                      percent_cols=["p_under_minimum"], date_cols=["week_start"],
-                     labels=labels_of(run, cols), caption=weekly_caption(run), **_locale(run))
+                     labels=labels_of(run, cols), caption=weekly_caption(run, dropped), **run_locale(run))
 
 
 def shortfall_view(run, month: str, top: int = 15):
@@ -256,7 +237,7 @@ def shortfall_view(run, month: str, top: int = 15):
     of that gap. Needs a run simulated per customer (``load_run`` does it). When the target is met on every path,
     a sentence says there is no shortfall to explain (instead of a table of dashes)."""
     from cashsim import kpi
-    from cashsim.report.texts import Markdown
+    from cashsim.report.texts import Sentence
 
     if run.customer_labels is None:
         raise ReportError.of("the run was not simulated per customer: use report.load_run or by_customer=True")
@@ -267,11 +248,11 @@ def shortfall_view(run, month: str, top: int = 15):
             "gap_p10": "gap p10", "gap_p90": "gap p90", "share": "share of the shortfall"}
     p_short = float(every.loc[every["month"].astype(str) == month, "p_shortfall"].max())
     if not p_short > 0:  # also NaN: no path of the month misses the target
-        return Markdown(tr(run)("{month}: the target is met on every path, so there is no shortfall to explain.")
+        return Sentence(tr(run)("{month}: the target is met on every path, so there is no shortfall to explain.")
                         .format(month=fmt.month_name(month, locale=run.params.report.locale).capitalize()))
     caption = tr(run)("{month}: the target is missed on {share} of the paths").format(
         month=fmt.month_name(month, locale=run.params.report.locale),
         share=fmt.percent(p_short, locale=run.params.report.locale))
     return fmt.table(frame[list(cols)], money_cols=["contribution", "contribution_se", "gap_p10", "gap_p90"],
                      percent_cols=["share"],
-                     labels=labels_of(run, cols), caption=caption, **_locale(run))
+                     labels=labels_of(run, cols), caption=caption, **run_locale(run))

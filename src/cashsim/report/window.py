@@ -23,8 +23,8 @@ import pandas as pd
 
 from cashsim import fmt
 from cashsim.i18n import N_
-from cashsim.report.views import _locale, forecast_months, zero_target_texts
-from cashsim.report.words import action_text, lever_name, tr
+from cashsim.report.views import forecast_months, zero_target_texts
+from cashsim.report.words import action_text, lever_name, run_locale, tr
 
 #: Why "With the plan" can differ from "Without the plan" in a month the plan gives no lever.
 WITH_PLAN_NOTE = N_("“With the plan” and “Financing to bridge” come from the lever study (the plan's section), "
@@ -88,7 +88,7 @@ def top_actions(run, plan=None, n: int = 3) -> pd.DataFrame:
 def window_html(run, plan=None, *, print_version: bool = False) -> str:
     """The first screen as HTML: every month's verdict without and with the plan, what is still short, the financing
     to bridge it, the plan and the three actions. Every value from the data is escaped."""
-    loc = _locale(run)
+    loc = run_locale(run)
     _ = tr(run)
     frame = window_frame(run, plan)
 
@@ -130,7 +130,6 @@ def window_html(run, plan=None, *, print_version: bool = False) -> str:
     parts += [f'<p class="cashsim-zero-target">{html.escape(t)}</p>' for t in zero_target_texts(run)]
     if plan is not None:   # the two columns of the plan come from the lever study's own simulation
         parts.append(f'<p class="cashsim-study-note">{html.escape(_(WITH_PLAN_NOTE))}</p>')
-    if plan is not None:
         levers = [lever_name(lv.name, loc["locale"]) for lv in plan.levers]
         text = ", ".join(levers) if levers else _("no lever needed")
         still = frame["financing_needed"].fillna(0.0)

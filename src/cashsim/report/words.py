@@ -19,6 +19,12 @@ def tr(run) -> i18n.Translator:
     return i18n.translator(run.params.report.locale)
 
 
+def run_locale(run) -> dict[str, str]:
+    """Locale and currency of a Run or Baseline (anything with ``.params``), as ``fmt.table`` and the plots take
+    them."""
+    return {"locale": run.params.report.locale, "currency": run.params.currency}
+
+
 def labels_of(run, cols: dict[str, str]) -> dict[str, str]:
     """Column labels ``{data name: English label}`` in the run's language."""
     _ = tr(run)
@@ -31,10 +37,23 @@ def translate_values(frame, run, columns):
     out = frame.copy()
     for c in columns:
         if c in out:
-            out[c] = out[c].map(lambda v: _("yes") if v is True else _("no") if v is False else _(str(v))
-                                if v != "all" else _("no client group"))   # the ledger's segment when none is given
+            out[c] = out[c].map(lambda v: _("yes") if v is True else _("no") if v is False else group_label(v, run))
     return out
 
 
-__all__ = ["action_text", "alert_text", "labels_of", "lever_name", "next_step", "tr", "translate_values",
-           "translator_of"]
+def group_label(value, run) -> str:
+    """A client group in the run's words: ``"all"`` (the ledger's segment of the customers without one) reads
+    "no client group", any other group is looked up as it is."""
+    _ = tr(run)
+    return _("no client group") if value == "all" else _(str(value))
+
+
+def bucket_labels(run) -> dict[str, str]:
+    """The ageing buckets of ``kpi.AGE_BUCKETS`` (``not_due``, ``1-30`` ... ``>90``) in the run's words."""
+    _ = tr(run)
+    return {"not_due": _("not due"), "1-30": _("1-30 days"), "31-60": _("31-60 days"), "61-90": _("61-90 days"),
+            ">90": _("over 90 days")}
+
+
+__all__ = ["action_text", "alert_text", "bucket_labels", "group_label", "labels_of", "lever_name", "next_step",
+           "run_locale", "tr", "translate_values", "translator_of"]
