@@ -169,3 +169,13 @@ def test_validate_demo(capsys):
     assert main(["validate", str(ROOT / "params" / "demo.yml"), "--show", "0"]) == 0
     out = capsys.readouterr().out
     assert "Atelier Démo SAS\u00a0: grand livre au 31 oct. 2026" in out and "toutes les lignes sont comptées" in out
+
+
+def test_validate_says_a_rest_dated_after_as_of_is_not_counted_then(capsys):
+    """At --as-of 2026-10-20 the payment of reglements.csv row 182 (350,00 more than owed) is not known yet: the
+    summary's cash on account leaves it out, and its note says so instead of "still on account"."""
+    assert main(["validate", str(MESSY / "params.yml"), "--as-of", "2026-10-20"]) == 0
+    notes = capsys.readouterr().out.split("\nNotes\n")[1]
+    line = next(x for x in notes.splitlines() if re.search(r"reglements\.csv +182 ", x))
+    assert "350,00 postérieurs au 20 oct. 2026, non comptés à cette date" in line
+    assert "toujours non affecté" not in line

@@ -166,7 +166,11 @@ def afterwards(ledger: Ledger, notes: pd.DataFrame, as_of: Any, locale: str = fm
                                                                date=fmt.date(g.date, locale=locale))
                 for g in given.itertuples()]
         left = float(mine["left"].sum())   # the remainder the summary's cash on account counts (Ledger.credits_left)
-        if left > 0:
+        if day is not None and (mine["date"] > day).all():
+            # a credit dated after as_of is not known at that date: the summary's cash on account leaves it out
+            said.append(_("{amount} dated after {as_of}, not counted at that date").format(
+                amount=money(left), as_of=fmt.date(day, locale=locale)))
+        elif left > 0:
             said.append(_("{amount} still on account").format(amount=money(left)))
         out.append(_("then: {pieces}").format(pieces=", ".join(said)) if said else "")
     return out
