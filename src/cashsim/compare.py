@@ -6,7 +6,7 @@ per-path differences are the levers' effect, not Monte Carlo noise. Per scenario
 
 - ``extra_cash_mean / _p10 / _p90``: mean and 10th / 90th percentiles over paths of (scenario - baseline) cash;
 - ``p_target_met`` and ``delta_p_target_met``; ``expected_shortfall`` and ``delta_expected_shortfall``
-  (:func:`cashsim.targets.target_report_arrays`, path by path, so a better month also lowers the next targets);
+  (:func:`cashsim.targets.target_paths`, path by path, so a better month also lowers the next targets);
 - ``cost``: discounts the engine booked (mean over paths, net of the baseline's) + the levers' expected costs
   (staff, fees, interest, lost margin) of the month; ``cumulative_cost``;
 - ``extra_cash_cum``: cumulative extra cash to the month's end (mean), split into ``recovered`` — cash the
@@ -80,7 +80,6 @@ from cashsim.targets import (
     month_codes,
     month_ends,
     target_paths,
-    target_report_arrays,
     target_setup,
 )
 from cashsim.unchanged import changes_nothing_text, flag_changes_nothing, nothing_changed  # noqa: F401 (API)
@@ -113,20 +112,20 @@ def scenario_levers(scenarios: dict[str, list[LeverSpec]], name: str) -> list[Le
 @dataclass(frozen=True)
 class ScenarioRun:
     """One simulated scenario: its levers, transformed book, expected lever costs and simulation; ``inputs[i]`` is
-    the book ``levers[i]`` was applied to (``inputs[0]`` the scenario's starting book). ``targets``: its target
-    report, or its :class:`~cashsim.targets.PathTargets` only (``paths_only``): :attr:`paths` either way."""
+    the book ``levers[i]`` was applied to (``inputs[0]`` the scenario's starting book). ``targets``: its
+    :class:`~cashsim.targets.PathTargets` (:func:`cashsim.targets.target_paths`), also read as :attr:`paths`."""
 
     name: str
     levers: list[LeverSpec]
     book: Book
     costs: pd.DataFrame
     sim: Simulation
-    targets: Any = field(repr=False, default=None)
+    targets: PathTargets = field(repr=False, default=None)
     inputs: list[Book] = field(repr=False, default_factory=list)
 
     @property
     def paths(self) -> PathTargets:     # the target report's path-by-path arrays
-        return self.targets if isinstance(self.targets, PathTargets) else self.targets.paths
+        return self.targets
 
     @cached_property
     def month_rows(self) -> dict[str, np.ndarray]:
@@ -149,13 +148,13 @@ class ScenarioRun:
 def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], burn: Any, *, horizon_end: Any,
                  n_paths: int, seed: int, actual_past: pd.Series | None = None,
                  engine: Mapping[str, Any] | None = None, memo: LeverMemo | None = None,
-                 paths_only: bool = False, setup: TargetSetup | None = None) -> ScenarioRun:
+                 setup: TargetSetup | None = None) -> ScenarioRun:
     """Apply ``levers`` to ``book`` and simulate it (rho from the model) against the target.
     ``engine``: where the simulation runs (``Params.simulation.engine_options()``: chunking, local or dask).
     ``memo``: lever applications already made on this book and model (:class:`cashsim.levers.memo.LeverMemo`; the
     same result, without applying again what it holds; its :attr:`~cashsim.levers.memo.LeverMemo.draws` keep the
-    engine's normals for the next runs: the same numbers, drawn once). ``paths_only``: the target report's paths
-    only (:func:`cashsim.targets.target_paths`: a study reads :attr:`ScenarioRun.month_rows`). ``setup``: the
+    engine's normals for the next runs: the same numbers, drawn once). The run is judged on the target report's
+    paths only (:func:`cashsim.targets.target_paths`: a study reads :attr:`ScenarioRun.month_rows`). ``setup``: the
     :func:`cashsim.targets.target_setup` of ``burn``, the horizon and ``actual_past``, shared by a series of runs."""
     rm = float(getattr(model, "rho_month", 0.0))
     rc = float(getattr(model, "rho_customer", 0.0))
@@ -167,11 +166,7 @@ def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], bur
     else:
         new_book, costs, inputs = apply_levers_traced(book, levers, model)
         sim = simulate(new_book, **kw)
-    if paths_only:
-        report = target_paths(sim.daily, sim.days, burn, actual_past=actual_past, setup=setup)
-    else:
-        report = target_report_arrays(sim.daily, sim.days, burn, actual_past=actual_past, as_of=book.as_of,
-                                      setup=setup)
+    report = target_paths(sim.daily, sim.days, burn, actual_past=actual_past, setup=setup)
     return ScenarioRun(name=name, levers=levers, book=new_book, costs=costs, sim=sim, targets=report, inputs=inputs)
 
 
@@ -331,7 +326,7 @@ def _run_all(book, model, scenarios, burn, *, n_paths, seed, horizon_end, actual
     setup = _target_setup(book, burn, horizon_end, actual_past)
     runs = map_scenarios(lambda item: run_scenario(book, model, item[0], item[1], burn, horizon_end=horizon_end,
                                                    n_paths=n_paths, seed=seed, actual_past=actual_past,
-                                                   engine=engine, memo=memo, paths_only=True, setup=setup),
+                                                   engine=engine, memo=memo, setup=setup),
                          plans.items(), workers)     # the table reads the months' figures only
     return zip(plans, progress.bar(runs, desc="simulating scenarios", total=len(plans)), strict=True)
 
@@ -454,7 +449,7 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
                  max_levers: int, max_risk: str, workers: int | None = None) -> Plan:
     required = float(burn.required_probability)
     base_levers = scenario_levers(scenarios, BASELINE)
-    base = run_scenario(book, model, BASELINE, base_levers, burn, paths_only=True, **common)
+    base = run_scenario(book, model, BASELINE, base_levers, burn, **common)
     months = base.sim.months
     p_base = base.month_rows["p_target_met"]
     candidates: list[LeverSpec] = []
@@ -477,8 +472,7 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
         current_cost = _total_cost(current, base, months)        # changes only between rounds
         trials = [(cand, trial) for cand in candidates
                   if (trial := [lv for lv in plan if lv.kind != cand.kind] + [cand]) != plan]
-        runs = map_scenarios(lambda t, name=f"trial {rnd}": run_scenario(book, model, name, t[1], burn,
-                                                                         paths_only=True, **common),
+        runs = map_scenarios(lambda t, name=f"trial {rnd}": run_scenario(book, model, name, t[1], burn, **common),
                              trials, workers)
         for (cand, trial), run in zip(trials, runs, strict=True):
             p = run.month_rows["p_target_met"]

@@ -397,8 +397,7 @@ class TargetReport:
     """What a CFO steers by: the monthly targets and their chance, the windows, and the weekly cash position.
 
     months: one row per month (see :func:`month_table`); windows: one row per window (:func:`window_table`);
-    weekly: one row per week (:func:`weekly_plan`); paths: the path-by-path arrays behind them. (windows and weekly
-    are None in a report made with ``months_only``.)
+    weekly: one row per week (:func:`weekly_plan`); paths: the path-by-path arrays behind them.
     """
 
     as_of: pd.Timestamp
@@ -493,16 +492,14 @@ def target_setup(burn: CashBurn, days: pd.DatetimeIndex, actual_past: pd.Series 
 
 def target_report_arrays(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBurn, *,
                          actual_past: pd.Series | None = None, as_of=None, anchor_month: int | None = None,
-                         quantiles=QUANTILES, months_only: bool = False, setup: TargetSetup | None = None
-                         ) -> TargetReport:
+                         quantiles=QUANTILES, setup: TargetSetup | None = None) -> TargetReport:
     """The whole target report from a (n_paths, n_days) daily collections array: no engine needed.
 
     ``days`` = as_of + 1 ... horizon end (consecutive calendar days); ``actual_past`` = actual collections by month
     for the current window before ``days[0]`` (incl. the part of ``days[0]``'s month up to as_of).
-    ``anchor_month`` defaults to ``burn.window_anchor_month``. ``months_only``: the months and paths only, what a
-    plan search's trial is judged on (``windows`` and ``weekly`` are then None: half the time saved). ``setup``:
-    :func:`target_setup` of this burn, these days and ``actual_past``, worked out once for a series of runs (one
-    made for other inputs is not used).
+    ``anchor_month`` defaults to ``burn.window_anchor_month``. ``setup``: :func:`target_setup` of this burn, these
+    days and ``actual_past``, worked out once for a series of runs (one made for other inputs is not used). A lever
+    study's runs need the paths only: :func:`target_paths`.
     """
     anchor_month = burn.window_anchor_month if anchor_month is None else anchor_month
     days = pd.DatetimeIndex(days).normalize()
@@ -514,9 +511,9 @@ def target_report_arrays(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBu
         as_of=as_of, window=burn.window_months, anchor_month=anchor_month,
         required_probability=burn.required_probability,
         months=month_table(pt, burn.required_probability, quantiles, setup.table),
-        windows=None if months_only else window_table(pt, burn.required_probability, burn.window_months, quantiles),
-        weekly=None if months_only else weekly_plan(daily, days, daily_outflows(burn, days, setup.first),
-                                                    burn.opening_cash, burn.minimum_balance, quantiles),
+        windows=window_table(pt, burn.required_probability, burn.window_months, quantiles),
+        weekly=weekly_plan(daily, days, daily_outflows(burn, days, setup.first), burn.opening_cash,
+                           burn.minimum_balance, quantiles),
         burn=setup.table.copy(), paths=pt,
     )
 
