@@ -46,7 +46,6 @@ is a target buffer, not an outflow, and does not enter the weekly plan.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -272,15 +271,13 @@ def _path_targets(required: np.ndarray, paths: np.ndarray, all_months: pd.Period
     )
 
 
-@functools.lru_cache(maxsize=64)
 def _calendar(first_month: pd.Period, last_month: pd.Period, window: int, anchor_month: int
               ) -> tuple[pd.PeriodIndex, np.ndarray, pd.PeriodIndex]:
     """(months from the start of ``first_month``'s window to ``last_month``, their window codes, their window
-    starts): the same for every run of a study (a lever study asks 75 times), so worked out once."""
+    starts); a study's runs share them through :class:`TargetSetup`."""
     first = window_start(pd.PeriodIndex([first_month], freq="M"), window, anchor_month)[0]
     all_months = pd.period_range(first, last_month, freq="M", name="month")
     codes = _window_codes(all_months, window, anchor_month)
-    codes.flags.writeable = False
     return all_months, codes, window_start(all_months, window, anchor_month)
 
 
@@ -456,13 +453,17 @@ class TargetSetup:
     burn: CashBurn
     anchor_month: int
     days: pd.DatetimeIndex
-    first: pd.Period
     table: pd.DataFrame
     all_months: pd.PeriodIndex
     codes: np.ndarray
     starts: pd.PeriodIndex
     actual: np.ndarray
     actual_past: pd.Series | None = None
+
+    @property
+    def first(self) -> pd.Period:
+        """The start of the first month's window: the first of :attr:`all_months`."""
+        return self.all_months[0]
 
     def serves(self, burn: CashBurn, days: pd.DatetimeIndex, anchor_month: int,
                actual_past: pd.Series | None = None) -> bool:
@@ -486,7 +487,7 @@ def target_setup(burn: CashBurn, days: pd.DatetimeIndex, actual_past: pd.Series 
     actual = np.zeros(len(all_months))
     if actual_past is not None and len(actual_past):
         actual = _actual_by_month(actual_past, all_months)
-    return TargetSetup(burn=burn, anchor_month=anchor_month, days=days, first=first, table=table,
+    return TargetSetup(burn=burn, anchor_month=anchor_month, days=days, table=table,
                        all_months=all_months, codes=codes, starts=starts, actual=actual, actual_past=actual_past)
 
 
