@@ -71,7 +71,7 @@ from cashsim.levers import (
 )
 from cashsim.levers.memo import LeverMemo, map_scenarios
 from cashsim.proposal import cost_table, payment_terms, side_by_side  # re-exported: the panel's tables
-from cashsim.simulate import CHUNK_PATHS, PATH_BLOCK, Simulation, engine_session, run_meta, simulate
+from cashsim.simulate import CHUNK_PATHS, PATH_BLOCK, Simulation, engine_session, run_meta, simulate, simulation_days
 from cashsim.targets import (
     PathTargets,
     TargetSetup,
@@ -309,8 +309,7 @@ def summary(table: pd.DataFrame, month: str | None = None) -> pd.DataFrame:
 def _target_setup(book: Book, burn: Any, horizon_end: Any, actual_past: pd.Series | None) -> TargetSetup:
     """The target reports' :class:`~cashsim.targets.TargetSetup` of every run on ``book`` to ``horizon_end`` (the
     engine's days: as_of + 1 to the horizon's end), worked out once for a comparison or a plan search."""
-    days = pd.date_range(book.as_of + pd.Timedelta(days=1), pd.Timestamp(horizon_end).normalize(), freq="D")
-    return target_setup(burn, days, actual_past)
+    return target_setup(burn, simulation_days(book.as_of, horizon_end), actual_past)
 
 
 def _merge(scenarios: dict[str, list[LeverSpec]], names: list[str]) -> list[LeverSpec]:

@@ -79,13 +79,22 @@ from cashsim.simulate._pcg64 import pcg64_state, standard_normals
 from cashsim.simulate.backends import PATH_BLOCK, _run_dask, _run_local, _tasks, engine_session
 from cashsim.simulate.draws import Draws, stream_key
 from cashsim.simulate.result import QUANTILES, Simulation, invoice_probabilities, quantile_name
-from cashsim.simulate.tables import GUIDE_BINS, GUIDE_LO, GUIDE_SCALE, GUIDE_TOP, Thresholds, _prepare, threshold_tables
+from cashsim.simulate.tables import (
+    GUIDE_BINS,
+    GUIDE_LO,
+    GUIDE_SCALE,
+    GUIDE_TOP,
+    Thresholds,
+    _prepare,
+    simulation_days,
+    threshold_tables,
+)
 
 __all__ = [
     "BOOK_DEFAULTS", "BOOK_REQUIRED", "CHUNK_PATHS", "GUIDE_BINS", "GUIDE_LO", "GUIDE_SCALE", "GUIDE_TOP",
     "PATH_BLOCK", "QUANTILES", "Book", "Draws", "Simulation", "Thresholds", "business_day_calendar", "engine_session",
     "invoice_probabilities", "next_allowed", "payment_run_calendar", "pcg64_state", "quantile_name", "run_meta",
-    "simulate", "standard_normals", "threshold_tables",
+    "simulate", "simulation_days", "standard_normals", "threshold_tables",
 ]
 
 
