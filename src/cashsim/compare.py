@@ -79,7 +79,7 @@ from cashsim.targets import (
     month_chances,
     month_codes,
     month_ends,
-    target_paths,
+    serving_setup,
     target_setup,
 )
 from cashsim.unchanged import changes_nothing_text, flag_changes_nothing, nothing_changed  # noqa: F401 (API)
@@ -112,8 +112,9 @@ def scenario_levers(scenarios: dict[str, list[LeverSpec]], name: str) -> list[Le
 @dataclass(frozen=True)
 class ScenarioRun:
     """One simulated scenario: its levers, transformed book, expected lever costs and simulation; ``inputs[i]`` is
-    the book ``levers[i]`` was applied to (``inputs[0]`` the scenario's starting book). ``targets``: its
-    :class:`~cashsim.targets.PathTargets` (:func:`cashsim.targets.target_paths`), also read as :attr:`paths`."""
+    the book ``levers[i]`` was applied to (``inputs[0]`` the scenario's starting book). ``targets`` (:attr:`paths`):
+    its :class:`~cashsim.targets.PathTargets`, worked out with ``setup`` from ``cash``, its collections by path and
+    month of the horizon (:meth:`~cashsim.targets.TargetSetup.monthly` of ``sim.daily``)."""
 
     name: str
     levers: list[LeverSpec]
@@ -122,6 +123,8 @@ class ScenarioRun:
     sim: Simulation
     targets: PathTargets = field(repr=False, default=None)
     inputs: list[Book] = field(repr=False, default_factory=list)
+    setup: TargetSetup = field(repr=False, default=None)
+    cash: np.ndarray = field(repr=False, default=None)
 
     @property
     def paths(self) -> PathTargets:     # the target report's path-by-path arrays
@@ -140,9 +143,11 @@ class ScenarioRun:
 
     @cached_property
     def monthly(self) -> tuple[np.ndarray, np.ndarray]:
-        """(cash, discounts) per path and month of the horizon (``sim.monthly()``, ``sim.monthly_cost()``), worked
-        out once per run: the baseline's are read by every scenario's table."""
-        return self.sim.monthly().to_numpy(), self.sim.monthly_cost().to_numpy()
+        """(cash, discounts) per path and month of the horizon (``sim.monthly()``, ``sim.monthly_cost()``): the cash
+        its targets were worked out from, the discounts summed on the setup's months, once per run (the baseline's
+        are read by every scenario's table). Column-major, as ``sim.monthly().to_numpy()`` is: a mean over paths
+        adds in the same order, bit for bit."""
+        return np.asfortranarray(self.cash), np.asfortranarray(self.setup.monthly(self.sim.daily_cost))
 
 
 def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], burn: Any, *, horizon_end: Any,
@@ -154,8 +159,9 @@ def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], bur
     ``memo``: lever applications already made on this book and model (:class:`cashsim.levers.memo.LeverMemo`; the
     same result, without applying again what it holds; its :attr:`~cashsim.levers.memo.LeverMemo.draws` keep the
     engine's normals for the next runs: the same numbers, drawn once). The run is judged on the target report's
-    paths only (:func:`cashsim.targets.target_paths`: a study reads :attr:`ScenarioRun.month_rows`). ``setup``: the
-    :func:`cashsim.targets.target_setup` of ``burn``, the horizon and ``actual_past``, shared by a series of runs."""
+    paths only (:func:`cashsim.targets.target_paths`' numbers: a study reads :attr:`ScenarioRun.month_rows`).
+    ``setup``: the :func:`cashsim.targets.target_setup` of ``burn``, the horizon and ``actual_past``, shared by a
+    series of runs (one made for other inputs is not used)."""
     rm = float(getattr(model, "rho_month", 0.0))
     rc = float(getattr(model, "rho_customer", 0.0))
     kw = dict(horizon_end=horizon_end, n_paths=n_paths, seed=seed, rho_month=rm, rho_customer=rc, **(engine or {}))
@@ -166,8 +172,10 @@ def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], bur
     else:
         new_book, costs, inputs = apply_levers_traced(book, levers, model)
         sim = simulate(new_book, **kw)
-    report = target_paths(sim.daily, sim.days, burn, actual_past=actual_past, setup=setup)
-    return ScenarioRun(name=name, levers=levers, book=new_book, costs=costs, sim=sim, targets=report, inputs=inputs)
+    setup = serving_setup(burn, sim.days, actual_past, setup=setup)
+    cash = setup.monthly(sim.daily)
+    return ScenarioRun(name=name, levers=levers, book=new_book, costs=costs, sim=sim,
+                       targets=setup.path_targets(cash), inputs=inputs, setup=setup, cash=cash)
 
 
 def _chain_simulation(memo: LeverMemo, key: tuple, book: Book, kw: dict[str, Any]) -> Simulation:

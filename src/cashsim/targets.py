@@ -447,8 +447,9 @@ def window_actuals(ledger: Ledger, burn: CashBurn, as_of, *, anchor_month: int |
 class TargetSetup:
     """What the target reports of a series of runs on one burn, horizon and past share (a lever study's scenarios
     and trials): the burn table from the current window's first month (``first``) to the horizon's last month,
-    those months' window codes and starts, and the window's actual collections summed on them. Worked out once
-    by :func:`target_setup`, read (never modified) by :func:`target_report_arrays`."""
+    those months' window codes and starts, the window's actual collections summed on them, and where each month
+    starts among ``days`` (``month_starts``: :meth:`monthly` sums a run's days into its months). Worked out once
+    by :func:`target_setup`, read (never modified) by :func:`target_report_arrays` and :func:`target_paths`."""
 
     burn: CashBurn
     anchor_month: int
@@ -458,12 +459,22 @@ class TargetSetup:
     codes: np.ndarray
     starts: pd.PeriodIndex
     actual: np.ndarray
+    month_starts: np.ndarray
     actual_past: pd.Series | None = None
 
     @property
     def first(self) -> pd.Period:
         """The start of the first month's window: the first of :attr:`all_months`."""
         return self.all_months[0]
+
+    def monthly(self, daily: np.ndarray) -> np.ndarray:
+        """A (n_paths, n_days) array over :attr:`days` summed into their calendar months: (n_paths, n_months)."""
+        return np.add.reduceat(np.asarray(daily, dtype=float), self.month_starts, axis=1)
+
+    def path_targets(self, monthly: np.ndarray) -> PathTargets:
+        """The :class:`PathTargets` of a run's collections by month (:meth:`monthly` of its days)."""
+        return _path_targets(self.table["required"].to_numpy(dtype=float), np.atleast_2d(monthly), self.all_months,
+                             self.codes, self.starts, self.actual)
 
     def serves(self, burn: CashBurn, days: pd.DatetimeIndex, anchor_month: int,
                actual_past: pd.Series | None = None) -> bool:
@@ -480,7 +491,8 @@ def target_setup(burn: CashBurn, days: pd.DatetimeIndex, actual_past: pd.Series 
     anchor_month = burn.window_anchor_month if anchor_month is None else anchor_month
     days = pd.DatetimeIndex(days).normalize()
     periods = days.to_period("M")
-    months = periods[np.r_[True, periods[1:] != periods[:-1]]]
+    new_month = np.r_[True, periods[1:] != periods[:-1]]
+    months = periods[new_month]
     all_months, codes, starts = _calendar(months[0], months[-1], burn.window_months, anchor_month)
     first = all_months[0]                # the start of the first month's window
     table = burn_table(burn, pd.period_range(first, months[-1], freq="M"), first)
@@ -488,7 +500,8 @@ def target_setup(burn: CashBurn, days: pd.DatetimeIndex, actual_past: pd.Series 
     if actual_past is not None and len(actual_past):
         actual = _actual_by_month(actual_past, all_months)
     return TargetSetup(burn=burn, anchor_month=anchor_month, days=days, table=table,
-                       all_months=all_months, codes=codes, starts=starts, actual=actual, actual_past=actual_past)
+                       all_months=all_months, codes=codes, starts=starts, actual=actual,
+                       month_starts=np.flatnonzero(new_month), actual_past=actual_past)
 
 
 def target_report_arrays(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBurn, *,
@@ -505,9 +518,8 @@ def target_report_arrays(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBu
     anchor_month = burn.window_anchor_month if anchor_month is None else anchor_month
     days = pd.DatetimeIndex(days).normalize()
     as_of = pd.Timestamp(as_of) if as_of is not None else days[0] - pd.Timedelta(days=1)
-    if setup is None or not setup.serves(burn, days, anchor_month, actual_past):
-        setup = target_setup(burn, days, actual_past, anchor_month=anchor_month)
-    pt = _setup_paths(daily, days, setup)
+    setup = serving_setup(burn, days, actual_past, anchor_month=anchor_month, setup=setup)
+    pt = setup.path_targets(setup.monthly(daily))
     return TargetReport(
         as_of=as_of, window=burn.window_months, anchor_month=anchor_month,
         required_probability=burn.required_probability,
@@ -525,18 +537,18 @@ def target_paths(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBurn, *,
     """The path-by-path arrays of :func:`target_report_arrays` (its report's ``paths``, the same numbers) without
     the report's tables: what a lever study's runs are judged on (:func:`month_chances`). Arguments: those of
     :func:`target_report_arrays`."""
+    setup = serving_setup(burn, days, actual_past, anchor_month=anchor_month, setup=setup)
+    return setup.path_targets(setup.monthly(daily))
+
+
+def serving_setup(burn: CashBurn, days: pd.DatetimeIndex, actual_past: pd.Series | None = None, *,
+                  anchor_month: int | None = None, setup: TargetSetup | None = None) -> TargetSetup:
+    """``setup`` when it was made for these inputs (:meth:`TargetSetup.serves`), else their :func:`target_setup`."""
     anchor_month = burn.window_anchor_month if anchor_month is None else anchor_month
     days = pd.DatetimeIndex(days).normalize()
     if setup is None or not setup.serves(burn, days, anchor_month, actual_past):
         setup = target_setup(burn, days, actual_past, anchor_month=anchor_month)
-    return _setup_paths(daily, days, setup)
-
-
-def _setup_paths(daily: np.ndarray, days: pd.DatetimeIndex, setup: TargetSetup) -> PathTargets:
-    monthly, _ = monthly_from_daily(daily, days)
-    paths = np.atleast_2d(np.asarray(monthly, dtype=float))
-    return _path_targets(setup.table["required"].to_numpy(dtype=float), paths, setup.all_months, setup.codes,
-                         setup.starts, setup.actual)
+    return setup
 
 
 def target_report(sim: Simulation, burn_params: CashBurn, ledger: Ledger | None = None, *,
