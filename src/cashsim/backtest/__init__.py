@@ -44,6 +44,8 @@ Example::
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -125,17 +127,50 @@ def backtest_origin(ledger, origin: pd.Timestamp, *, horizons: int = 3, n_paths:
                    paid_date=paid_date)[:3]
 
 
-def _origin(ledger, origin: pd.Timestamp, *, horizons: int, n_paths: int, seed: SeedLike, behaviour: dict | None,
-            paid_date: pd.Series | None, oracle=None
-            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
-    """:func:`backtest_origin`, plus with an ``oracle`` (:mod:`.ceiling`) its rows and the class rows (else None)."""
-    model = fit_behaviour(ledger, origin, seed=seed, **(behaviour or {}))
+class OriginInputs(NamedTuple):
+    """What every forecaster scored at an origin shares (:func:`_origin_inputs`)."""
+
+    hist: pd.DataFrame              # the ledger's status as known at the end of the origin
+    open_book: pd.DataFrame         # the invoices open at the origin with something outstanding
+    amount: np.ndarray              # their outstanding amounts
+    horizon_end: pd.Timestamp
+    months: list[str]               # the horizon's months, "YYYY-MM"
+    actual: np.ndarray              # cash paid on them in each month (:func:`actual_monthly`)
+    base: pd.DataFrame              # each baseline's payment date per open invoice
+    forecasts: dict[str, np.ndarray]  # each baseline's cash per month
+    v: np.ndarray                   # one PIT uniform per horizon month
+
+
+def _origin_inputs(ledger, origin: pd.Timestamp, horizons: int, seed: SeedLike) -> OriginInputs:
+    """The set-up of an origin shared by the back-test (:func:`_origin`) and the hindsight forecasters
+    (:func:`cashsim.backtest.hindsight.hindsight_table`): the open book, the months, the actual cash, the
+    baselines' forecasts and the randomised PIT's uniforms (one per horizon, shared by month h and the window
+    1..h: equal at h = 1)."""
     hist = ledger.status(origin)   # what was known at the end of the origin (status applies known_at itself)
     open_book = hist[hist["status"].isin(OPEN_STATUSES).to_numpy()]   # ledger.open_book(origin), status reused
     open_book = open_book[open_book["outstanding"] > 0].reset_index(drop=True)
     horizon_end = origin + pd.offsets.MonthEnd(horizons)
     months = [str(p) for p in pd.period_range(origin + pd.Timedelta(days=1), horizon_end, freq="M")]
     actual = actual_monthly(ledger, origin, months, pd.Index(open_book["invoice_id"]))
+    base = _baseline_dates(hist, open_book, origin)
+    amount = open_book["outstanding"].to_numpy(float)
+    forecasts = {}
+    for name in BASELINES:
+        month_of = base[name].dt.to_period("M").astype(str)
+        forecasts[name] = pd.Series(amount).groupby(month_of.to_numpy()).sum().reindex(months).fillna(0.0) \
+            .to_numpy()
+    v = np.random.default_rng(child(seed, origin.toordinal())).uniform(size=len(months))
+    return OriginInputs(hist, open_book, amount, horizon_end, months, actual, base, forecasts, v)
+
+
+def _origin(ledger, origin: pd.Timestamp, *, horizons: int, n_paths: int, seed: SeedLike, behaviour: dict | None,
+            paid_date: pd.Series | None, oracle=None
+            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """:func:`backtest_origin`, plus with an ``oracle`` (:mod:`.ceiling`) its rows and the class rows (else None)."""
+    model = fit_behaviour(ledger, origin, seed=seed, **(behaviour or {}))
+    inputs = _origin_inputs(ledger, origin, horizons, seed)
+    open_book, horizon_end, months, actual = inputs.open_book, inputs.horizon_end, inputs.months, inputs.actual
+    base, forecasts, v = inputs.base, inputs.forecasts, inputs.v
     ensembles, classes = {}, None
     if oracle is not None:
         codes, labels = invoice_classes(open_book, origin)
@@ -165,15 +200,6 @@ def _origin(ledger, origin: pd.Timestamp, *, horizons: int, n_paths: int, seed: 
     if oracle is not None:
         classes = class_rows(origin, months, labels, class_actual, group_paths)
     ensembles = {"model": paths, **ensembles}
-    # one uniform per horizon for the randomised PIT, shared by month h and the window 1..h (equal at h = 1)
-    v = np.random.default_rng(child(seed, origin.toordinal())).uniform(size=len(months))
-    base = _baseline_dates(hist, open_book, origin)
-    amount = open_book["outstanding"].to_numpy(float)
-    forecasts = {}
-    for name in BASELINES:
-        month_of = base[name].dt.to_period("M").astype(str)
-        forecasts[name] = pd.Series(amount).groupby(month_of.to_numpy()).sum().reindex(months).fillna(0.0) \
-            .to_numpy()
     monthly = _score_rows(origin, months, ensembles, actual, forecasts, v)
     cumulative = _score_rows(origin, months, {k: np.cumsum(x, axis=1) for k, x in ensembles.items()},
                              np.cumsum(actual), {name: np.cumsum(f) for name, f in forecasts.items()}, v)
