@@ -116,6 +116,27 @@ def actual_monthly(ledger, origin: pd.Timestamp, months: list[str], invoice_ids:
     return by_month.reindex(months).fillna(0.0).to_numpy()
 
 
+def _class_actual(ledger, origin: pd.Timestamp, months: list[str], invoice_ids: pd.Series, codes: np.ndarray,
+                  n_classes: int) -> np.ndarray:
+    """(n_classes, len(months)): :func:`actual_monthly` of each class's invoices (``codes[i]``: the class of
+    ``invoice_ids[i]``), the payments filtered and their months worked out once. Each class's rows (in the ledger's
+    order) are still summed by a groupby of their own: pandas sums date-ordered groups with ``reduceat`` and others
+    with a compensated sum, so one (class, month) groupby would change the last bits of some sums."""
+    pay = ledger.payments
+    pay = pay[(pay["payment_date"] > origin).to_numpy()]
+    cls = pay["invoice_id"].map(pd.Series(codes, index=pd.Index(invoice_ids)))
+    pay, cls = pay[cls.notna().to_numpy()], cls.dropna().to_numpy(np.int64)
+    order = np.argsort(cls, kind="stable")                  # by class, the ledger's order within each
+    amount = pay["amount"].iloc[order]
+    month = pay["payment_date"].dt.to_period("M").astype(str).iloc[order]
+    bounds = np.searchsorted(cls[order], np.arange(n_classes + 1))
+    out = np.zeros((n_classes, len(months)))
+    for g in range(n_classes):
+        part = slice(bounds[g], bounds[g + 1])
+        out[g] = amount.iloc[part].groupby(month.iloc[part]).sum().reindex(months).fillna(0.0).to_numpy()
+    return out
+
+
 def backtest_origin(ledger, origin: pd.Timestamp, *, horizons: int = 3, n_paths: int = 500, seed: SeedLike = 0,
                     behaviour: dict | None = None, paid_date: pd.Series | None = None
                     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -178,8 +199,7 @@ def _origin(ledger, origin: pd.Timestamp, *, horizons: int, n_paths: int, seed: 
         group_paths = {"model": np.zeros((n_paths, len(labels), len(months))),
                        ORACLE: forecast.monthly(codes, len(labels))}
         ensembles[ORACLE] = group_paths[ORACLE].sum(axis=1)
-        class_actual = np.array([actual_monthly(ledger, origin, months, pd.Index(open_book["invoice_id"][codes == g]))
-                                 for g in range(len(labels))]).reshape(len(labels), len(months))
+        class_actual = _class_actual(ledger, origin, months, open_book["invoice_id"], codes, len(labels))
     if len(open_book):
         book = model.book(open_book, None, horizon_end=horizon_end)
         group_by = None
