@@ -210,8 +210,9 @@ def test_a_bias_that_rounds_to_zero_reads_without_a_sign():
     assert "-10,0\xa0%" in french                                                # the baseline's real bias
 
 
-def _world(seed=4):
-    """Two years of invoices from 60 customers (log-normal times with customer effects), all paid."""
+def _world(seed=4, by_date=False):
+    """Two years of invoices from 60 customers (log-normal times with customer effects), all paid; the payments in
+    the invoices' order, or by date."""
     from cashsim.ledger import read_ledger
 
     rng = np.random.default_rng(seed)
@@ -234,6 +235,8 @@ def _world(seed=4):
     payments = pd.DataFrame({"invoice_id": ids, "payment_date": pay, "amount": inv["amount"]})
     keep = inv["issue_date"] <= last
     inv, payments = inv[keep], payments[keep & (payments["payment_date"] <= last)]
+    if by_date:
+        payments = payments.sort_values("payment_date", kind="stable")
     return read_ledger(inv, payments)
 
 
@@ -323,3 +326,22 @@ def test_command_prints_the_horizons_and_writes_json_and_html(tmp_path, capsys):
     assert "MET" in text or "MISSED" in text
     html = page.read_text()
     assert html.count("<table") == 5 and "Model by horizon" in html
+
+
+def test_class_actuals_from_one_pass_are_each_classs_actual_cash():
+    """_class_actual (the oracle's class rows: the payments filtered once per origin) gives actual_monthly of each
+    class's invoices, bit for bit, a class without invoices a row of zeros; payments in any order (pandas sums
+    date-ordered groups another way)."""
+    from cashsim.backtest import _class_actual, _origin_inputs, actual_monthly
+    from cashsim.backtest.ceiling import invoice_classes
+
+    for led, origin in [(w, o) for w in (_world(), _world(by_date=True))
+                        for o in month_end_origins(w, warmup_months=9)[-3:]]:
+        inputs = _origin_inputs(led, origin, 3, 0)
+        ids = inputs.open_book["invoice_id"]
+        codes, labels = invoice_classes(inputs.open_book, origin)
+        n = len(labels) + 1                                               # one more class, empty
+        got = _class_actual(led, origin, inputs.months, ids, codes, n)
+        ref = np.array([actual_monthly(led, origin, inputs.months, pd.Index(ids[codes == g])) for g in range(n)])
+        assert got.shape == ref.shape == (n, 3) and np.array_equal(got, ref)
+        assert len(set(codes)) > 1 and (got[:-1] > 0).sum() > 2 and not got[-1].any()

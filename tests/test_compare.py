@@ -466,3 +466,26 @@ def test_the_memo_keeps_simulations_within_its_budget(book, monkeypatch):
         again = cmp.run_scenario(book, model, "d", chain, burn(1.0), memo=memo, **{**RUN, "n_paths": 100})
         assert np.shares_memory(first.sim.daily, again.sim.daily) is kept
         assert np.array_equal(again.sim.daily, first.sim.daily[:100])
+
+
+def test_a_run_is_judged_on_its_target_reports_paths_and_keeps_its_months(book):
+    """run_scenario judges a scenario on target_paths: the very paths and months' chances of the whole target
+    report on its simulation (a 3-month window with a past month), and its monthly cash and discounts are the
+    simulation's months, bit for bit."""
+    from cashsim.targets import target_report_arrays
+
+    past = pd.Series([60_000.0], index=pd.PeriodIndex(["2026-10"], freq="M"))
+    b = CashBurn(salaries_and_social=150_000, window_months=3, required_probability=0.8)
+    run = cmp.run_scenario(book, Model(), "d", cmp.scenario_levers(SCENARIOS, "discount"), b, actual_past=past,
+                           **RUN)
+    ref = target_report_arrays(run.sim.daily, run.sim.days, b, actual_past=past)
+    for name in ("collected", "targets", "shortfall", "is_past", "required"):
+        assert np.array_equal(getattr(run.paths, name), getattr(ref.paths, name))
+    assert run.paths.is_past.any()
+    p_met = ref.forecast_months["p_target_met"].to_numpy()
+    assert np.array_equal(run.month_rows["p_target_met"], p_met) and ((p_met > 0) & (p_met < 1)).any()
+    cash, discounts = run.monthly
+    assert np.array_equal(cash, run.sim.monthly().to_numpy())
+    assert np.array_equal(discounts, run.sim.monthly_cost().to_numpy()) and discounts.sum() > 0
+    # the table's means over paths add in the order they always did (numpy's sum depends on the memory layout)
+    assert np.array_equal(cash.mean(axis=0), run.sim.monthly().to_numpy().mean(axis=0))

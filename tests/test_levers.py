@@ -924,10 +924,22 @@ def test_month_labels_are_strftime_s():
             assert got[~pd.isna(got)].tolist() == want[~pd.isna(want)].tolist()
 
 
+def _p_paid_from(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
+    """The reference: per invoice of ``sel``, P(paid at all | still unpaid on the morning of grid position
+    ``day_idx``), on the law given ``min_day`` (1 when it surely is unpaid), from its own table of laws."""
+    from cashsim.levers._book import conditional_laws
+
+    laws, inverse = conditional_laws(book, sel)
+    cum = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)], axis=1)
+    unpaid = 1.0 - cum[inverse, day_idx]
+    return np.divide(cum[inverse, -1] - cum[inverse, day_idx], unpaid, out=np.ones(len(sel)), where=unpaid > 1e-12)
+
+
 def test_unpaid_and_paid_from_one_table_are_the_two_functions_numbers():
-    """_p_unpaid_and_paid_from (one table of laws, one cumulative sum) gives _p_unpaid_at's and _p_paid_from's
-    numbers bit for bit (what the cut-off threat's costs read of the same invoices and days)."""
-    from cashsim.levers._book import _p_paid_from, _p_unpaid_and_paid_from, _p_unpaid_at
+    """_p_unpaid_and_paid_from (one table of laws, one cumulative sum) gives _p_unpaid_at's numbers and those of
+    the reference _p_paid_from above, bit for bit (what the cut-off threat's costs read of the same invoices and
+    days)."""
+    from cashsim.levers._book import _p_unpaid_and_paid_from, _p_unpaid_at
 
     rng = np.random.default_rng(10)
     pmfs = [pmf_at({int(d): float(p) for d, p in zip(rng.integers(-20, 200, 4), rng.dirichlet(np.ones(4)) * 0.9,

@@ -18,6 +18,7 @@ from cashsim.simulate import (
     GUIDE_LO,
     GUIDE_SCALE,
     simulate,
+    simulation_days,
     threshold_tables,
 )
 
@@ -123,6 +124,13 @@ def _mixed_book(n: int = 300, seed: int = 3) -> Book:
                          "amount": rng.uniform(100, 5000, n), "profile": rng.integers(0, 3, n),
                          "min_day": np.maximum((DAY0 - due).days.to_numpy(), -90)})
     return book_of(rows.to_dict("records"), pmfs)
+
+
+def test_simulation_days_are_the_runs_days():
+    """simulation_days (the lever study's target setup reads it) is the engine's day range, a time of day dropped."""
+    sim = run(_mixed_book(40), n_paths=20)
+    days = simulation_days(AS_OF, HORIZON + pd.Timedelta(hours=15))
+    assert days.equals(sim.days) and days[0] == DAY0 and days[-1] == HORIZON and len(days) == N_DAYS
 
 
 def test_same_seed_same_numbers_whatever_the_chunking_and_threads():

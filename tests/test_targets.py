@@ -303,7 +303,7 @@ def test_reports_worked_out_once_follow_the_burn_and_actuals_by_value_and_hand_o
     past = pd.Series([700_000.0], index=pd.PeriodIndex(["2026-10"], freq="M"))
 
     def report(burn, actual):
-        return target_report_arrays(sim.daily, sim.days, burn, actual_past=actual, months_only=True)
+        return target_report_arrays(sim.daily, sim.days, burn, actual_past=actual)
 
     first = report(burn_a, past)
     kept = first.months.copy(deep=True)
@@ -336,16 +336,14 @@ def test_a_setup_worked_out_once_gives_the_reports_made_without_it():
     past = pd.Series([700_000.0], index=pd.PeriodIndex(["2026-10"], freq="M"))
     setup = target_setup(burn_a, sim.days, past)
     assert setup.serves(burn_a, pd.DatetimeIndex(sim.days), burn_a.window_anchor_month, past)
-    for months_only in (True, False):
-        got = target_report_arrays(sim.daily, sim.days, burn_a, actual_past=past, months_only=months_only,
-                                   setup=setup)
-        ref = target_report_arrays(sim.daily, sim.days, burn_a, actual_past=past, months_only=months_only)
-        for name in ("months", "burn") + (() if months_only else ("windows", "weekly")):
-            pd.testing.assert_frame_equal(getattr(got, name), getattr(ref, name), check_exact=True)
-        assert np.array_equal(got.paths.targets, ref.paths.targets)
-        assert np.array_equal(got.paths.collected, ref.paths.collected)
+    got = target_report_arrays(sim.daily, sim.days, burn_a, actual_past=past, setup=setup)
+    ref = target_report_arrays(sim.daily, sim.days, burn_a, actual_past=past)
+    for name in ("months", "burn", "windows", "weekly"):
+        pd.testing.assert_frame_equal(getattr(got, name), getattr(ref, name), check_exact=True)
+    assert np.array_equal(got.paths.targets, ref.paths.targets)
+    assert np.array_equal(got.paths.collected, ref.paths.collected)
     assert not setup.serves(burn_b, pd.DatetimeIndex(sim.days), burn_b.window_anchor_month, past)
-    other = target_report_arrays(sim.daily, sim.days, burn_b, actual_past=past, months_only=True, setup=setup)
+    other = target_report_arrays(sim.daily, sim.days, burn_b, actual_past=past, setup=setup)
     assert other.months["required"].iloc[0] == pytest.approx(1_015_000 * 1.10)
     got.burn.loc[:, "required"] = 0.0
     assert setup.table["required"].iloc[0] == pytest.approx(1_015_000 * 1.03)
@@ -365,11 +363,11 @@ def test_a_setup_made_for_other_past_actuals_is_not_used():
     assert setup.serves(burn, days, anchor, past)
     for other in (past * 2, None):
         assert not setup.serves(burn, days, anchor, other)
-        got = target_report_arrays(sim.daily, sim.days, burn, actual_past=other, months_only=True, setup=setup)
-        ref = target_report_arrays(sim.daily, sim.days, burn, actual_past=other, months_only=True)
+        got = target_report_arrays(sim.daily, sim.days, burn, actual_past=other, setup=setup)
+        ref = target_report_arrays(sim.daily, sim.days, burn, actual_past=other)
         pd.testing.assert_frame_equal(got.months, ref.months, check_exact=True)
         assert np.array_equal(got.paths.targets, ref.paths.targets)
-    doubled = target_report_arrays(sim.daily, sim.days, burn, actual_past=past * 2, months_only=True, setup=setup)
+    doubled = target_report_arrays(sim.daily, sim.days, burn, actual_past=past * 2, setup=setup)
     assert doubled.months["collections_mean"].iloc[0] == 1_400_000
 
 

@@ -6,7 +6,7 @@ per-path differences are the levers' effect, not Monte Carlo noise. Per scenario
 
 - ``extra_cash_mean / _p10 / _p90``: mean and 10th / 90th percentiles over paths of (scenario - baseline) cash;
 - ``p_target_met`` and ``delta_p_target_met``; ``expected_shortfall`` and ``delta_expected_shortfall``
-  (:func:`cashsim.targets.target_report_arrays`, path by path, so a better month also lowers the next targets);
+  (:func:`cashsim.targets.target_paths`, path by path, so a better month also lowers the next targets);
 - ``cost``: discounts the engine booked (mean over paths, net of the baseline's) + the levers' expected costs
   (staff, fees, interest, lost margin) of the month; ``cumulative_cost``;
 - ``extra_cash_cum``: cumulative extra cash to the month's end (mean), split into ``recovered`` — cash the
@@ -71,7 +71,7 @@ from cashsim.levers import (
 )
 from cashsim.levers.memo import LeverMemo, map_scenarios
 from cashsim.proposal import cost_table, payment_terms, side_by_side  # re-exported: the panel's tables
-from cashsim.simulate import CHUNK_PATHS, PATH_BLOCK, Simulation, engine_session, run_meta, simulate
+from cashsim.simulate import CHUNK_PATHS, PATH_BLOCK, Simulation, engine_session, run_meta, simulate, simulation_days
 from cashsim.targets import (
     PathTargets,
     TargetSetup,
@@ -79,8 +79,7 @@ from cashsim.targets import (
     month_chances,
     month_codes,
     month_ends,
-    target_paths,
-    target_report_arrays,
+    serving_setup,
     target_setup,
 )
 from cashsim.unchanged import changes_nothing_text, flag_changes_nothing, nothing_changed  # noqa: F401 (API)
@@ -113,20 +112,23 @@ def scenario_levers(scenarios: dict[str, list[LeverSpec]], name: str) -> list[Le
 @dataclass(frozen=True)
 class ScenarioRun:
     """One simulated scenario: its levers, transformed book, expected lever costs and simulation; ``inputs[i]`` is
-    the book ``levers[i]`` was applied to (``inputs[0]`` the scenario's starting book). ``targets``: its target
-    report, or its :class:`~cashsim.targets.PathTargets` only (``paths_only``): :attr:`paths` either way."""
+    the book ``levers[i]`` was applied to (``inputs[0]`` the scenario's starting book). ``targets`` (:attr:`paths`):
+    its :class:`~cashsim.targets.PathTargets`, worked out with ``setup`` from ``cash``, its collections by path and
+    month of the horizon (:meth:`~cashsim.targets.TargetSetup.monthly` of ``sim.daily``)."""
 
     name: str
     levers: list[LeverSpec]
     book: Book
     costs: pd.DataFrame
     sim: Simulation
-    targets: Any = field(repr=False, default=None)
+    targets: PathTargets = field(repr=False, default=None)
     inputs: list[Book] = field(repr=False, default_factory=list)
+    setup: TargetSetup = field(repr=False, default=None)
+    cash: np.ndarray = field(repr=False, default=None)
 
     @property
     def paths(self) -> PathTargets:     # the target report's path-by-path arrays
-        return self.targets if isinstance(self.targets, PathTargets) else self.targets.paths
+        return self.targets
 
     @cached_property
     def month_rows(self) -> dict[str, np.ndarray]:
@@ -141,22 +143,25 @@ class ScenarioRun:
 
     @cached_property
     def monthly(self) -> tuple[np.ndarray, np.ndarray]:
-        """(cash, discounts) per path and month of the horizon (``sim.monthly()``, ``sim.monthly_cost()``), worked
-        out once per run: the baseline's are read by every scenario's table."""
-        return self.sim.monthly().to_numpy(), self.sim.monthly_cost().to_numpy()
+        """(cash, discounts) per path and month of the horizon (``sim.monthly()``, ``sim.monthly_cost()``): the cash
+        its targets were worked out from, the discounts summed on the setup's months, once per run (the baseline's
+        are read by every scenario's table). Column-major, as ``sim.monthly().to_numpy()`` is: a mean over paths
+        adds in the same order, bit for bit."""
+        return np.asfortranarray(self.cash), np.asfortranarray(self.setup.monthly(self.sim.daily_cost))
 
 
 def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], burn: Any, *, horizon_end: Any,
                  n_paths: int, seed: int, actual_past: pd.Series | None = None,
                  engine: Mapping[str, Any] | None = None, memo: LeverMemo | None = None,
-                 paths_only: bool = False, setup: TargetSetup | None = None) -> ScenarioRun:
+                 setup: TargetSetup | None = None) -> ScenarioRun:
     """Apply ``levers`` to ``book`` and simulate it (rho from the model) against the target.
     ``engine``: where the simulation runs (``Params.simulation.engine_options()``: chunking, local or dask).
     ``memo``: lever applications already made on this book and model (:class:`cashsim.levers.memo.LeverMemo`; the
     same result, without applying again what it holds; its :attr:`~cashsim.levers.memo.LeverMemo.draws` keep the
-    engine's normals for the next runs: the same numbers, drawn once). ``paths_only``: the target report's paths
-    only (:func:`cashsim.targets.target_paths`: a study reads :attr:`ScenarioRun.month_rows`). ``setup``: the
-    :func:`cashsim.targets.target_setup` of ``burn``, the horizon and ``actual_past``, shared by a series of runs."""
+    engine's normals for the next runs: the same numbers, drawn once). The run is judged on the target report's
+    paths only (:func:`cashsim.targets.target_paths`' numbers: a study reads :attr:`ScenarioRun.month_rows`).
+    ``setup``: the :func:`cashsim.targets.target_setup` of ``burn``, the horizon and ``actual_past``, shared by a
+    series of runs (one made for other inputs is not used)."""
     rm = float(getattr(model, "rho_month", 0.0))
     rc = float(getattr(model, "rho_customer", 0.0))
     kw = dict(horizon_end=horizon_end, n_paths=n_paths, seed=seed, rho_month=rm, rho_customer=rc, **(engine or {}))
@@ -167,12 +172,10 @@ def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], bur
     else:
         new_book, costs, inputs = apply_levers_traced(book, levers, model)
         sim = simulate(new_book, **kw)
-    if paths_only:
-        report = target_paths(sim.daily, sim.days, burn, actual_past=actual_past, setup=setup)
-    else:
-        report = target_report_arrays(sim.daily, sim.days, burn, actual_past=actual_past, as_of=book.as_of,
-                                      setup=setup)
-    return ScenarioRun(name=name, levers=levers, book=new_book, costs=costs, sim=sim, targets=report, inputs=inputs)
+    setup = serving_setup(burn, sim.days, actual_past, setup=setup)
+    cash = setup.monthly(sim.daily)
+    return ScenarioRun(name=name, levers=levers, book=new_book, costs=costs, sim=sim,
+                       targets=setup.path_targets(cash), inputs=inputs, setup=setup, cash=cash)
 
 
 def _chain_simulation(memo: LeverMemo, key: tuple, book: Book, kw: dict[str, Any]) -> Simulation:
@@ -314,8 +317,7 @@ def summary(table: pd.DataFrame, month: str | None = None) -> pd.DataFrame:
 def _target_setup(book: Book, burn: Any, horizon_end: Any, actual_past: pd.Series | None) -> TargetSetup:
     """The target reports' :class:`~cashsim.targets.TargetSetup` of every run on ``book`` to ``horizon_end`` (the
     engine's days: as_of + 1 to the horizon's end), worked out once for a comparison or a plan search."""
-    days = pd.date_range(book.as_of + pd.Timedelta(days=1), pd.Timestamp(horizon_end).normalize(), freq="D")
-    return target_setup(burn, days, actual_past)
+    return target_setup(burn, simulation_days(book.as_of, horizon_end), actual_past)
 
 
 def _merge(scenarios: dict[str, list[LeverSpec]], names: list[str]) -> list[LeverSpec]:
@@ -331,7 +333,7 @@ def _run_all(book, model, scenarios, burn, *, n_paths, seed, horizon_end, actual
     setup = _target_setup(book, burn, horizon_end, actual_past)
     runs = map_scenarios(lambda item: run_scenario(book, model, item[0], item[1], burn, horizon_end=horizon_end,
                                                    n_paths=n_paths, seed=seed, actual_past=actual_past,
-                                                   engine=engine, memo=memo, paths_only=True, setup=setup),
+                                                   engine=engine, memo=memo, setup=setup),
                          plans.items(), workers)     # the table reads the months' figures only
     return zip(plans, progress.bar(runs, desc="simulating scenarios", total=len(plans)), strict=True)
 
@@ -454,7 +456,7 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
                  max_levers: int, max_risk: str, workers: int | None = None) -> Plan:
     required = float(burn.required_probability)
     base_levers = scenario_levers(scenarios, BASELINE)
-    base = run_scenario(book, model, BASELINE, base_levers, burn, paths_only=True, **common)
+    base = run_scenario(book, model, BASELINE, base_levers, burn, **common)
     months = base.sim.months
     p_base = base.month_rows["p_target_met"]
     candidates: list[LeverSpec] = []
@@ -477,8 +479,7 @@ def _search_plan(book: Book, model: Any, scenarios: dict[str, list[LeverSpec]], 
         current_cost = _total_cost(current, base, months)        # changes only between rounds
         trials = [(cand, trial) for cand in candidates
                   if (trial := [lv for lv in plan if lv.kind != cand.kind] + [cand]) != plan]
-        runs = map_scenarios(lambda t, name=f"trial {rnd}": run_scenario(book, model, name, t[1], burn,
-                                                                         paths_only=True, **common),
+        runs = map_scenarios(lambda t, name=f"trial {rnd}": run_scenario(book, model, name, t[1], burn, **common),
                              trials, workers)
         for (cand, trial), run in zip(trials, runs, strict=True):
             p = run.month_rows["p_target_met"]

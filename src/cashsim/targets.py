@@ -46,7 +46,6 @@ is a target buffer, not an outflow, and does not enter the weekly plan.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
@@ -272,15 +271,13 @@ def _path_targets(required: np.ndarray, paths: np.ndarray, all_months: pd.Period
     )
 
 
-@functools.lru_cache(maxsize=64)
 def _calendar(first_month: pd.Period, last_month: pd.Period, window: int, anchor_month: int
               ) -> tuple[pd.PeriodIndex, np.ndarray, pd.PeriodIndex]:
     """(months from the start of ``first_month``'s window to ``last_month``, their window codes, their window
-    starts): the same for every run of a study (a lever study asks 75 times), so worked out once."""
+    starts); a study's runs share them through :class:`TargetSetup`."""
     first = window_start(pd.PeriodIndex([first_month], freq="M"), window, anchor_month)[0]
     all_months = pd.period_range(first, last_month, freq="M", name="month")
     codes = _window_codes(all_months, window, anchor_month)
-    codes.flags.writeable = False
     return all_months, codes, window_start(all_months, window, anchor_month)
 
 
@@ -414,8 +411,7 @@ class TargetReport:
     """What a CFO steers by: the monthly targets and their chance, the windows, and the weekly cash position.
 
     months: one row per month (see :func:`month_table`); windows: one row per window (:func:`window_table`);
-    weekly: one row per week (:func:`weekly_plan`); paths: the path-by-path arrays behind them. (windows and weekly
-    are None in a report made with ``months_only``.)
+    weekly: one row per week (:func:`weekly_plan`); paths: the path-by-path arrays behind them.
     """
 
     as_of: pd.Timestamp
@@ -468,19 +464,34 @@ def window_actuals(ledger: Ledger, burn: CashBurn, as_of, *, anchor_month: int |
 class TargetSetup:
     """What the target reports of a series of runs on one burn, horizon and past share (a lever study's scenarios
     and trials): the burn table from the current window's first month (``first``) to the horizon's last month,
-    those months' window codes and starts, and the window's actual collections summed on them. Worked out once
-    by :func:`target_setup`, read (never modified) by :func:`target_report_arrays`."""
+    those months' window codes and starts, the window's actual collections summed on them, and where each month
+    starts among ``days`` (``month_starts``: :meth:`monthly` sums a run's days into its months). Worked out once
+    by :func:`target_setup`, read (never modified) by :func:`target_report_arrays` and :func:`target_paths`."""
 
     burn: CashBurn
     anchor_month: int
     days: pd.DatetimeIndex
-    first: pd.Period
     table: pd.DataFrame
     all_months: pd.PeriodIndex
     codes: np.ndarray
     starts: pd.PeriodIndex
     actual: np.ndarray
+    month_starts: np.ndarray
     actual_past: pd.Series | None = None
+
+    @property
+    def first(self) -> pd.Period:
+        """The start of the first month's window: the first of :attr:`all_months`."""
+        return self.all_months[0]
+
+    def monthly(self, daily: np.ndarray) -> np.ndarray:
+        """A (n_paths, n_days) array over :attr:`days` summed into their calendar months: (n_paths, n_months)."""
+        return np.add.reduceat(np.asarray(daily, dtype=float), self.month_starts, axis=1)
+
+    def path_targets(self, monthly: np.ndarray) -> PathTargets:
+        """The :class:`PathTargets` of a run's collections by month (:meth:`monthly` of its days)."""
+        return _path_targets(self.table["required"].to_numpy(dtype=float), np.atleast_2d(monthly), self.all_months,
+                             self.codes, self.starts, self.actual)
 
     def serves(self, burn: CashBurn, days: pd.DatetimeIndex, anchor_month: int,
                actual_past: pd.Series | None = None) -> bool:
@@ -497,43 +508,42 @@ def target_setup(burn: CashBurn, days: pd.DatetimeIndex, actual_past: pd.Series 
     anchor_month = burn.window_anchor_month if anchor_month is None else anchor_month
     days = pd.DatetimeIndex(days).normalize()
     periods = days.to_period("M")
-    months = periods[np.r_[True, periods[1:] != periods[:-1]]]
+    new_month = np.r_[True, periods[1:] != periods[:-1]]
+    months = periods[new_month]
     all_months, codes, starts = _calendar(months[0], months[-1], burn.window_months, anchor_month)
     first = all_months[0]                # the start of the first month's window
     table = burn_table(burn, pd.period_range(first, months[-1], freq="M"), first)
     actual = np.zeros(len(all_months))
     if actual_past is not None and len(actual_past):
         actual = _actual_by_month(actual_past, all_months)
-    return TargetSetup(burn=burn, anchor_month=anchor_month, days=days, first=first, table=table,
-                       all_months=all_months, codes=codes, starts=starts, actual=actual, actual_past=actual_past)
+    return TargetSetup(burn=burn, anchor_month=anchor_month, days=days, table=table,
+                       all_months=all_months, codes=codes, starts=starts, actual=actual,
+                       month_starts=np.flatnonzero(new_month), actual_past=actual_past)
 
 
 def target_report_arrays(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBurn, *,
                          actual_past: pd.Series | None = None, as_of=None, anchor_month: int | None = None,
-                         quantiles=QUANTILES, months_only: bool = False, setup: TargetSetup | None = None
-                         ) -> TargetReport:
+                         quantiles=QUANTILES, setup: TargetSetup | None = None) -> TargetReport:
     """The whole target report from a (n_paths, n_days) daily collections array: no engine needed.
 
     ``days`` = as_of + 1 ... horizon end (consecutive calendar days); ``actual_past`` = actual collections by month
     for the current window before ``days[0]`` (incl. the part of ``days[0]``'s month up to as_of).
-    ``anchor_month`` defaults to ``burn.window_anchor_month``. ``months_only``: the months and paths only, what a
-    plan search's trial is judged on (``windows`` and ``weekly`` are then None: half the time saved). ``setup``:
-    :func:`target_setup` of this burn, these days and ``actual_past``, worked out once for a series of runs (one
-    made for other inputs is not used).
+    ``anchor_month`` defaults to ``burn.window_anchor_month``. ``setup``: :func:`target_setup` of this burn, these
+    days and ``actual_past``, worked out once for a series of runs (one made for other inputs is not used). A lever
+    study's runs need the paths only: :func:`target_paths`.
     """
     anchor_month = burn.window_anchor_month if anchor_month is None else anchor_month
     days = pd.DatetimeIndex(days).normalize()
     as_of = pd.Timestamp(as_of) if as_of is not None else days[0] - pd.Timedelta(days=1)
-    if setup is None or not setup.serves(burn, days, anchor_month, actual_past):
-        setup = target_setup(burn, days, actual_past, anchor_month=anchor_month)
-    pt = _setup_paths(daily, days, setup)
+    setup = serving_setup(burn, days, actual_past, anchor_month=anchor_month, setup=setup)
+    pt = setup.path_targets(setup.monthly(daily))
     return TargetReport(
         as_of=as_of, window=burn.window_months, anchor_month=anchor_month,
         required_probability=burn.required_probability,
         months=month_table(pt, burn.required_probability, quantiles, setup.table),
-        windows=None if months_only else window_table(pt, burn.required_probability, burn.window_months, quantiles),
-        weekly=None if months_only else weekly_plan(daily, days, daily_outflows(burn, days, setup.first),
-                                                    burn.opening_cash, burn.minimum_balance, quantiles),
+        windows=window_table(pt, burn.required_probability, burn.window_months, quantiles),
+        weekly=weekly_plan(daily, days, daily_outflows(burn, days, setup.first), burn.opening_cash,
+                           burn.minimum_balance, quantiles),
         burn=setup.table.copy(), paths=pt,
     )
 
@@ -544,18 +554,18 @@ def target_paths(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBurn, *,
     """The path-by-path arrays of :func:`target_report_arrays` (its report's ``paths``, the same numbers) without
     the report's tables: what a lever study's runs are judged on (:func:`month_chances`). Arguments: those of
     :func:`target_report_arrays`."""
+    setup = serving_setup(burn, days, actual_past, anchor_month=anchor_month, setup=setup)
+    return setup.path_targets(setup.monthly(daily))
+
+
+def serving_setup(burn: CashBurn, days: pd.DatetimeIndex, actual_past: pd.Series | None = None, *,
+                  anchor_month: int | None = None, setup: TargetSetup | None = None) -> TargetSetup:
+    """``setup`` when it was made for these inputs (:meth:`TargetSetup.serves`), else their :func:`target_setup`."""
     anchor_month = burn.window_anchor_month if anchor_month is None else anchor_month
     days = pd.DatetimeIndex(days).normalize()
     if setup is None or not setup.serves(burn, days, anchor_month, actual_past):
         setup = target_setup(burn, days, actual_past, anchor_month=anchor_month)
-    return _setup_paths(daily, days, setup)
-
-
-def _setup_paths(daily: np.ndarray, days: pd.DatetimeIndex, setup: TargetSetup) -> PathTargets:
-    monthly, _ = monthly_from_daily(daily, days)
-    paths = np.atleast_2d(np.asarray(monthly, dtype=float))
-    return _path_targets(setup.table["required"].to_numpy(dtype=float), paths, setup.all_months, setup.codes,
-                         setup.starts, setup.actual)
+    return setup
 
 
 def target_report(sim: Simulation, burn_params: CashBurn, ledger: Ledger | None = None, *,

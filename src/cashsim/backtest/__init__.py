@@ -44,6 +44,8 @@ Example::
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 import pandas as pd
 
@@ -114,6 +116,27 @@ def actual_monthly(ledger, origin: pd.Timestamp, months: list[str], invoice_ids:
     return by_month.reindex(months).fillna(0.0).to_numpy()
 
 
+def _class_actual(ledger, origin: pd.Timestamp, months: list[str], invoice_ids: pd.Series, codes: np.ndarray,
+                  n_classes: int) -> np.ndarray:
+    """(n_classes, len(months)): :func:`actual_monthly` of each class's invoices (``codes[i]``: the class of
+    ``invoice_ids[i]``), the payments filtered and their months worked out once. Each class's rows (in the ledger's
+    order) are still summed by a groupby of their own: pandas sums date-ordered groups with ``reduceat`` and others
+    with a compensated sum, so one (class, month) groupby would change the last bits of some sums."""
+    pay = ledger.payments
+    pay = pay[(pay["payment_date"] > origin).to_numpy()]
+    cls = pay["invoice_id"].map(pd.Series(codes, index=pd.Index(invoice_ids)))
+    pay, cls = pay[cls.notna().to_numpy()], cls.dropna().to_numpy(np.int64)
+    order = np.argsort(cls, kind="stable")                  # by class, the ledger's order within each
+    amount = pay["amount"].iloc[order]
+    month = pay["payment_date"].dt.to_period("M").astype(str).iloc[order]
+    bounds = np.searchsorted(cls[order], np.arange(n_classes + 1))
+    out = np.zeros((n_classes, len(months)))
+    for g in range(n_classes):
+        part = slice(bounds[g], bounds[g + 1])
+        out[g] = amount.iloc[part].groupby(month.iloc[part]).sum().reindex(months).fillna(0.0).to_numpy()
+    return out
+
+
 def backtest_origin(ledger, origin: pd.Timestamp, *, horizons: int = 3, n_paths: int = 500, seed: SeedLike = 0,
                     behaviour: dict | None = None, paid_date: pd.Series | None = None
                     ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
@@ -125,17 +148,50 @@ def backtest_origin(ledger, origin: pd.Timestamp, *, horizons: int = 3, n_paths:
                    paid_date=paid_date)[:3]
 
 
-def _origin(ledger, origin: pd.Timestamp, *, horizons: int, n_paths: int, seed: SeedLike, behaviour: dict | None,
-            paid_date: pd.Series | None, oracle=None
-            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
-    """:func:`backtest_origin`, plus with an ``oracle`` (:mod:`.ceiling`) its rows and the class rows (else None)."""
-    model = fit_behaviour(ledger, origin, seed=seed, **(behaviour or {}))
+class OriginInputs(NamedTuple):
+    """What every forecaster scored at an origin shares (:func:`_origin_inputs`)."""
+
+    hist: pd.DataFrame              # the ledger's status as known at the end of the origin
+    open_book: pd.DataFrame         # the invoices open at the origin with something outstanding
+    amount: np.ndarray              # their outstanding amounts
+    horizon_end: pd.Timestamp
+    months: list[str]               # the horizon's months, "YYYY-MM"
+    actual: np.ndarray              # cash paid on them in each month (:func:`actual_monthly`)
+    base: pd.DataFrame              # each baseline's payment date per open invoice
+    forecasts: dict[str, np.ndarray]  # each baseline's cash per month
+    v: np.ndarray                   # one PIT uniform per horizon month
+
+
+def _origin_inputs(ledger, origin: pd.Timestamp, horizons: int, seed: SeedLike) -> OriginInputs:
+    """The set-up of an origin shared by the back-test (:func:`_origin`) and the hindsight forecasters
+    (:func:`cashsim.backtest.hindsight.hindsight_table`): the open book, the months, the actual cash, the
+    baselines' forecasts and the randomised PIT's uniforms (one per horizon, shared by month h and the window
+    1..h: equal at h = 1)."""
     hist = ledger.status(origin)   # what was known at the end of the origin (status applies known_at itself)
     open_book = hist[hist["status"].isin(OPEN_STATUSES).to_numpy()]   # ledger.open_book(origin), status reused
     open_book = open_book[open_book["outstanding"] > 0].reset_index(drop=True)
     horizon_end = origin + pd.offsets.MonthEnd(horizons)
     months = [str(p) for p in pd.period_range(origin + pd.Timedelta(days=1), horizon_end, freq="M")]
     actual = actual_monthly(ledger, origin, months, pd.Index(open_book["invoice_id"]))
+    base = _baseline_dates(hist, open_book, origin)
+    amount = open_book["outstanding"].to_numpy(float)
+    forecasts = {}
+    for name in BASELINES:
+        month_of = base[name].dt.to_period("M").astype(str)
+        forecasts[name] = pd.Series(amount).groupby(month_of.to_numpy()).sum().reindex(months).fillna(0.0) \
+            .to_numpy()
+    v = np.random.default_rng(child(seed, origin.toordinal())).uniform(size=len(months))
+    return OriginInputs(hist, open_book, amount, horizon_end, months, actual, base, forecasts, v)
+
+
+def _origin(ledger, origin: pd.Timestamp, *, horizons: int, n_paths: int, seed: SeedLike, behaviour: dict | None,
+            paid_date: pd.Series | None, oracle=None
+            ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+    """:func:`backtest_origin`, plus with an ``oracle`` (:mod:`.ceiling`) its rows and the class rows (else None)."""
+    model = fit_behaviour(ledger, origin, seed=seed, **(behaviour or {}))
+    inputs = _origin_inputs(ledger, origin, horizons, seed)
+    open_book, horizon_end, months, actual = inputs.open_book, inputs.horizon_end, inputs.months, inputs.actual
+    base, forecasts, v = inputs.base, inputs.forecasts, inputs.v
     ensembles, classes = {}, None
     if oracle is not None:
         codes, labels = invoice_classes(open_book, origin)
@@ -143,8 +199,7 @@ def _origin(ledger, origin: pd.Timestamp, *, horizons: int, n_paths: int, seed: 
         group_paths = {"model": np.zeros((n_paths, len(labels), len(months))),
                        ORACLE: forecast.monthly(codes, len(labels))}
         ensembles[ORACLE] = group_paths[ORACLE].sum(axis=1)
-        class_actual = np.array([actual_monthly(ledger, origin, months, pd.Index(open_book["invoice_id"][codes == g]))
-                                 for g in range(len(labels))]).reshape(len(labels), len(months))
+        class_actual = _class_actual(ledger, origin, months, open_book["invoice_id"], codes, len(labels))
     if len(open_book):
         book = model.book(open_book, None, horizon_end=horizon_end)
         group_by = None
@@ -165,15 +220,6 @@ def _origin(ledger, origin: pd.Timestamp, *, horizons: int, n_paths: int, seed: 
     if oracle is not None:
         classes = class_rows(origin, months, labels, class_actual, group_paths)
     ensembles = {"model": paths, **ensembles}
-    # one uniform per horizon for the randomised PIT, shared by month h and the window 1..h (equal at h = 1)
-    v = np.random.default_rng(child(seed, origin.toordinal())).uniform(size=len(months))
-    base = _baseline_dates(hist, open_book, origin)
-    amount = open_book["outstanding"].to_numpy(float)
-    forecasts = {}
-    for name in BASELINES:
-        month_of = base[name].dt.to_period("M").astype(str)
-        forecasts[name] = pd.Series(amount).groupby(month_of.to_numpy()).sum().reindex(months).fillna(0.0) \
-            .to_numpy()
     monthly = _score_rows(origin, months, ensembles, actual, forecasts, v)
     cumulative = _score_rows(origin, months, {k: np.cumsum(x, axis=1) for k, x in ensembles.items()},
                              np.cumsum(actual), {name: np.cumsum(f) for name, f in forecasts.items()}, v)

@@ -39,10 +39,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cashsim.backtest.baselines import BASELINES, _baseline_dates
 from cashsim.backtest.metrics import metrics_table
 from cashsim.behaviour.history import _channel_of
-from cashsim.ledger import OPEN_STATUSES
 from cashsim.seeding import SeedLike, child
 
 #: the forecasters, in the table's order (``truth + k x residual`` rows follow, one per ``k``)
@@ -67,24 +65,15 @@ def hindsight_table(ledger, *, n_paths: int = 2000, seed: SeedLike = 0, origins:
 
     Same ledger, ``n_paths`` and ``seed`` give the same table. ``origins``: month ends (default the back-test's).
     """
-    from cashsim.backtest import _score_rows, actual_monthly, month_end_origins
+    from cashsim.backtest import _origin_inputs, _score_rows, month_end_origins
 
     origins = [pd.Timestamp(o) for o in origins] if origins is not None else \
         month_end_origins(ledger, warmup_months=warmup_months, horizons=horizons)
     final = _cells(ledger.status(ledger.latest_date))
     parts: dict[str, list[pd.DataFrame]] = {}
     for origin in origins:
-        hist = ledger.status(origin)
-        ob = hist[hist["status"].isin(OPEN_STATUSES).to_numpy()]
-        ob = ob[ob["outstanding"] > 0].reset_index(drop=True)
-        months = [str(p) for p in pd.period_range(origin + pd.Timedelta(days=1), origin + pd.offsets.MonthEnd(horizons),
-                                                  freq="M")]
-        actual = actual_monthly(ledger, origin, months, pd.Index(ob["invoice_id"]))
-        amount = ob["outstanding"].to_numpy(float)
-        base = _baseline_dates(hist, ob, origin)
-        forecasts = {name: pd.Series(amount).groupby(base[name].dt.to_period("M").astype(str).to_numpy()).sum()
-                     .reindex(months).fillna(0.0).to_numpy() for name in BASELINES}
-        v = np.random.default_rng(child(seed, origin.toordinal())).uniform(size=len(months))
+        inputs = _origin_inputs(ledger, origin, horizons, seed)
+        hist, ob, amount, months = inputs.hist, inputs.open_book, inputs.amount, inputs.months
         rng = np.random.default_rng(child(seed, origin.toordinal(), 1))
         due = ob["due_date"].to_numpy("datetime64[D]")
         age = (np.datetime64(origin.date(), "D") - due).astype(int)   # days since due at the origin
@@ -92,7 +81,8 @@ def hindsight_table(ledger, *, n_paths: int = 2000, seed: SeedLike = 0, origins:
         for name, days in draws.items():
             month_of = (due[None, :] + days.astype("timedelta64[D]")).astype("datetime64[M]").astype(str)
             paths = np.stack([((month_of == m) * amount).sum(axis=1) for m in months], axis=1)
-            parts.setdefault(name, []).append(_score_rows(origin, months, {"model": paths}, actual, forecasts, v))
+            parts.setdefault(name, []).append(_score_rows(origin, months, {"model": paths}, inputs.actual,
+                                                          inputs.forecasts, inputs.v))
     out = []
     for name, rows in parts.items():
         t = metrics_table(pd.concat(rows, ignore_index=True), seed=0).set_index(["method", "horizon"])

@@ -345,9 +345,11 @@ def _p_paid_by(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
 
 
 def _p_unpaid_and_paid_from(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """(:func:`_p_unpaid_at`, :func:`_p_paid_from`) of the same invoices and grid positions (``sel`` not empty,
-    ``day_idx`` one per invoice, within the grid), from one table of laws and its cumulative sums: the same numbers
-    (a sum's first terms are those of the table cut at fewer columns)."""
+    """(:func:`_p_unpaid_at`, P(paid at all | still unpaid on the morning of grid position ``day_idx``)) of the same
+    invoices and grid positions (``sel`` not empty, ``day_idx`` one per invoice, within the grid), on the law given
+    ``min_day``, from one table of laws and its cumulative sums. The second is the chance an invoice that late is a
+    payer rather than a loss (1 when it surely is unpaid); the first is :func:`_p_unpaid_at`'s numbers (a sum's
+    first terms are those of the table cut at fewer columns)."""
     day_idx = np.asarray(day_idx, dtype=np.int64)
     if day_idx.size and (day_idx.min() < 0 or day_idx.max() >= len(book.grid)):
         raise IndexError(f"grid position out of range 0..{len(book.grid) - 1}")
@@ -357,15 +359,6 @@ def _p_unpaid_and_paid_from(book: Book, sel: np.ndarray, day_idx: np.ndarray) ->
     unpaid = 1.0 - paid_before
     paid_from = np.divide(cum[inverse, -1] - paid_before, unpaid, out=np.ones(len(sel)), where=unpaid > 1e-12)
     return unpaid, paid_from
-
-
-def _p_paid_from(book: Book, sel: np.ndarray, day_idx: np.ndarray) -> np.ndarray:
-    """Per invoice of ``sel``, P(paid at all | still unpaid on the morning of grid position ``day_idx``), on the law
-    given ``min_day``: the chance it is a payer rather than a loss once that late (1 when it surely is unpaid)."""
-    laws, inverse = conditional_laws(book, sel)
-    cum = np.concatenate([np.zeros((laws.shape[0], 1)), np.cumsum(laws, axis=1)], axis=1)
-    unpaid = 1.0 - cum[inverse, day_idx]
-    return np.divide(cum[inverse, -1] - cum[inverse, day_idx], unpaid, out=np.ones(len(sel)), where=unpaid > 1e-12)
 
 
 def _open_dispute(inv: pd.DataFrame) -> np.ndarray:

@@ -79,13 +79,22 @@ from cashsim.simulate._pcg64 import pcg64_state, standard_normals
 from cashsim.simulate.backends import PATH_BLOCK, _run_dask, _run_local, _tasks, engine_session
 from cashsim.simulate.draws import Draws, stream_key
 from cashsim.simulate.result import QUANTILES, Simulation, invoice_probabilities, quantile_name
-from cashsim.simulate.tables import GUIDE_BINS, GUIDE_LO, GUIDE_SCALE, GUIDE_TOP, Thresholds, _prepare, threshold_tables
+from cashsim.simulate.tables import (
+    GUIDE_BINS,
+    GUIDE_LO,
+    GUIDE_SCALE,
+    GUIDE_TOP,
+    Thresholds,
+    _prepare,
+    simulation_days,
+    threshold_tables,
+)
 
 __all__ = [
     "BOOK_DEFAULTS", "BOOK_REQUIRED", "CHUNK_PATHS", "GUIDE_BINS", "GUIDE_LO", "GUIDE_SCALE", "GUIDE_TOP",
     "PATH_BLOCK", "QUANTILES", "Book", "Draws", "Simulation", "Thresholds", "business_day_calendar", "engine_session",
     "invoice_probabilities", "next_allowed", "payment_run_calendar", "pcg64_state", "quantile_name", "run_meta",
-    "simulate", "standard_normals", "threshold_tables",
+    "simulate", "simulation_days", "standard_normals", "threshold_tables",
 ]
 
 
@@ -171,9 +180,10 @@ def simulate(book: Book, *, horizon_end: Any, n_paths: int, seed: SeedLike, rho_
                       meta=run_meta(backend, chunk_paths))
 
 
-def _upfront_days(book: Book, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray]:
-    """(rows of the invoices with an upfront amount landing within the horizon, its day index), in numpy: the
-    whole days from ``days[0]`` (``Timedelta.days``: floored), rows without a date or outside the horizon left out."""
+def _upfront(book: Book, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Invoice row, day index and amount of every upfront payment landing within the horizon (the same on every
+    path), in numpy: the whole days from ``days[0]`` (``Timedelta.days``: floored), rows without a date or outside
+    the horizon left out."""
     inv = book.invoices
     rows = np.flatnonzero(inv["upfront_amount"].to_numpy() != 0)
     when = inv["upfront_date"].to_numpy("datetime64[ns]")[rows]
@@ -181,11 +191,5 @@ def _upfront_days(book: Book, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.nd
     rows, when = rows[dated], when[dated]
     idx = (when - np.datetime64(days[0], "ns")) // np.timedelta64(1, "D")
     inside = (idx >= 0) & (idx < len(days))
-    return rows[inside], idx[inside].astype(np.int64)
-
-
-def _upfront(book: Book, days: pd.DatetimeIndex) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Invoice row, day index and amount of every upfront payment landing within the horizon (the same on every
-    path)."""
-    rows, idx = _upfront_days(book, days)
-    return rows, idx, book.invoices["upfront_amount"].to_numpy(np.float64)[rows]
+    rows = rows[inside]
+    return rows, idx[inside].astype(np.int64), inv["upfront_amount"].to_numpy(np.float64)[rows]

@@ -457,12 +457,17 @@ def _engine_view(book: Book) -> Book:
     return view
 
 
+def simulation_days(as_of: pd.Timestamp, horizon_end: pd.Timestamp) -> pd.DatetimeIndex:
+    """The days a run simulates: ``as_of`` + 1 to ``horizon_end`` (normalised) inclusive, one a day."""
+    return pd.date_range(pd.Timestamp(as_of) + pd.Timedelta(days=1), pd.Timestamp(horizon_end).normalize(), freq="D")
+
+
 def _prepare_new(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_customer: float,
                  group_by: np.ndarray | None, n_threads: int = 1) -> tuple[_Prepared, pd.DatetimeIndex]:
     """Everything a run's tasks read, built from ``book`` (:func:`_prepare` without its memory)."""
     inv = book.invoices
     day0 = book.as_of + pd.Timedelta(days=1)
-    days = pd.date_range(day0, horizon_end, freq="D")
+    days = simulation_days(book.as_of, horizon_end)
     n_days = len(days)
     if book.calendars.shape[1] < n_days:
         raise ModelError(f"Book.calendars cover {book.calendars.shape[1]} days but the horizon "
