@@ -366,13 +366,6 @@ def month_ends(days: pd.DatetimeIndex) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(np.asarray(pd.DatetimeIndex(days).to_numpy())[np.r_[codes[1:] != codes[:-1], True]])
 
 
-def monthly_from_daily(daily: np.ndarray, days: pd.DatetimeIndex) -> tuple[np.ndarray, pd.PeriodIndex]:
-    """Sum a (n_paths, n_days) daily array into calendar months: ((n_paths, n_months), months)."""
-    periods = pd.DatetimeIndex(days).to_period("M")
-    first = np.r_[True, periods[1:] != periods[:-1]]
-    return np.add.reduceat(np.asarray(daily, dtype=float), np.flatnonzero(first), axis=1), periods[first]
-
-
 # --------------------------------------------------------------------------------------------------- report
 
 
