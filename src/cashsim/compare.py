@@ -112,23 +112,20 @@ def scenario_levers(scenarios: dict[str, list[LeverSpec]], name: str) -> list[Le
 @dataclass(frozen=True)
 class ScenarioRun:
     """One simulated scenario: its levers, transformed book, expected lever costs and simulation; ``inputs[i]`` is
-    the book ``levers[i]`` was applied to (``inputs[0]`` the scenario's starting book). ``targets`` (:attr:`paths`):
-    its :class:`~cashsim.targets.PathTargets`, worked out with ``setup`` from ``cash``, its collections by path and
-    month of the horizon (:meth:`~cashsim.targets.TargetSetup.monthly` of ``sim.daily``)."""
+    the book ``levers[i]`` was applied to (``inputs[0]`` the scenario's starting book). ``paths``: its
+    :class:`~cashsim.targets.PathTargets` (the target report's path-by-path arrays), worked out with ``setup`` from
+    ``cash``, its collections by path and month of the horizon (:meth:`~cashsim.targets.TargetSetup.monthly` of
+    ``sim.daily``)."""
 
     name: str
     levers: list[LeverSpec]
     book: Book
     costs: pd.DataFrame
     sim: Simulation
-    targets: PathTargets = field(repr=False, default=None)
+    paths: PathTargets = field(repr=False, default=None)
     inputs: list[Book] = field(repr=False, default_factory=list)
     setup: TargetSetup = field(repr=False, default=None)
     cash: np.ndarray = field(repr=False, default=None)
-
-    @property
-    def paths(self) -> PathTargets:     # the target report's path-by-path arrays
-        return self.targets
 
     @cached_property
     def month_rows(self) -> dict[str, np.ndarray]:
@@ -142,12 +139,17 @@ class ScenarioRun:
         return out
 
     @cached_property
-    def monthly(self) -> tuple[np.ndarray, np.ndarray]:
-        """(cash, discounts) per path and month of the horizon (``sim.monthly()``, ``sim.monthly_cost()``): the cash
-        its targets were worked out from, the discounts summed on the setup's months, once per run (the baseline's
-        are read by every scenario's table). Column-major, as ``sim.monthly().to_numpy()`` is: a mean over paths
-        adds in the same order, bit for bit."""
-        return np.asfortranarray(self.cash), np.asfortranarray(self.setup.monthly(self.sim.daily_cost))
+    def monthly_cash(self) -> np.ndarray:
+        """Cash per path and month of the horizon (``sim.monthly()``): the cash its targets were worked out from,
+        once per run (the baseline's is read by every scenario's table). Column-major, as
+        ``sim.monthly().to_numpy()`` is: a mean over paths adds in the same order, bit for bit."""
+        return np.asfortranarray(self.cash)
+
+    @cached_property
+    def monthly_cost(self) -> np.ndarray:
+        """Discounts per path and month of the horizon (``sim.monthly_cost()``), summed on the setup's months once
+        per run; column-major, as :attr:`monthly_cash`."""
+        return np.asfortranarray(self.setup.monthly(self.sim.daily_cost))
 
 
 def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], burn: Any, *, horizon_end: Any,
@@ -175,7 +177,7 @@ def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], bur
     setup = serving_setup(burn, sim.days, actual_past, setup=setup)
     cash = setup.monthly(sim.daily)
     return ScenarioRun(name=name, levers=levers, book=new_book, costs=costs, sim=sim,
-                       targets=setup.path_targets(cash), inputs=inputs, setup=setup, cash=cash)
+                       paths=setup.path_targets(cash), inputs=inputs, setup=setup, cash=cash)
 
 
 def _chain_simulation(memo: LeverMemo, key: tuple, book: Book, kw: dict[str, Any]) -> Simulation:
@@ -230,8 +232,8 @@ def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) 
     """Per month of the horizon: the scenario's effect against the baseline (see the module docstring)."""
     months = run.sim.months
     diff_daily = run.sim.daily - base.sim.daily                      # (paths, days), common random numbers
-    diff = run.monthly[0] - base.monthly[0]
-    engine_cost = (run.monthly[1] - base.monthly[1]).mean(axis=0)
+    diff = run.monthly_cash - base.monthly_cash
+    engine_cost = (run.monthly_cost - base.monthly_cost).mean(axis=0)
     cost = engine_cost + _lever_costs_by_month(run, months).to_numpy()
     cum_cost = np.cumsum(cost)
     cum_extra = np.cumsum(diff_daily.mean(axis=0))                   # mean extra cash held, day by day
