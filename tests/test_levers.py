@@ -853,6 +853,10 @@ def test_derived_books_share_their_rows_until_read_whole_and_simulate_as_gathere
     one = book.derive(book.invoices.assign(profile=[3, 1, 2]), pmf_at({40: 0.7})[None, :])
     two = one.derive(one.invoices.assign(profile=[3, 4, 1]), np.vstack([pmf_at({2: 0.2}), pmf_at({60: 0.4})]))
     assert one.rows.parts[0] is book.pmfs and two.rows.parts[:2] == one.rows.parts      # shared, not copied
+    shared = (book.rows.shared_rows(two.rows), one.rows.shared_rows(two.rows), two.rows.shared_rows(one.rows))
+    assert shared == (3, 4, 4)
+    other = book.derive(book.invoices, pmf_at({40: 0.7})[None, :])       # the same values, another block
+    assert other.rows.shared_rows(one.rows) == 3 and two.rows.shared_rows(two.rows) == 6
     assert "pmfs" not in two.__dict__ and two.n_profiles == 6
     whole = np.vstack([book.pmfs, pmf_at({40: 0.7})[None, :], pmf_at({2: 0.2}), pmf_at({60: 0.4})])
     index = np.array([5, 0, 3, 3, 4])
