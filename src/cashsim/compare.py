@@ -77,8 +77,6 @@ from cashsim.targets import (
     TargetSetup,
     json_records,
     month_chances,
-    month_codes,
-    month_ends,
     serving_setup,
     target_setup,
 )
@@ -237,10 +235,10 @@ def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) 
     cost = engine_cost + _lever_costs_by_month(run, months).to_numpy()
     cum_cost = np.cumsum(cost)
     cum_extra = np.cumsum(diff_daily.mean(axis=0))                   # mean extra cash held, day by day
-    codes = month_codes(run.sim.days)
+    codes = run.setup.day_months
     euro_days = np.cumsum(np.bincount(codes, weights=np.maximum(cum_extra, 0.0), minlength=len(months)))
     extra = np.cumsum(diff.mean(axis=0))
-    recovered, ever = recovered_cash(base.book, run.book, month_ends(run.sim.days))
+    recovered, ever = recovered_cash(base.book, run.book, run.setup.month_ends)
     t_run, t_base = run.month_rows, base.month_rows
     with np.errstate(divide="ignore", invalid="ignore"):
         per_euro = np.where(extra > 0, cum_cost / extra, np.nan)
