@@ -6,7 +6,7 @@ per-path differences are the levers' effect, not Monte Carlo noise. Per scenario
 
 - ``extra_cash_mean / _p10 / _p90``: mean and 10th / 90th percentiles over paths of (scenario - baseline) cash;
 - ``p_target_met`` and ``delta_p_target_met``; ``expected_shortfall`` and ``delta_expected_shortfall``
-  (:func:`cashsim.targets.target_paths`, path by path, so a better month also lowers the next targets);
+  (:meth:`cashsim.targets.TargetSetup.path_targets`, path by path, so a better month also lowers the next targets);
 - ``cost``: discounts the engine booked (mean over paths, net of the baseline's) + the levers' expected costs
   (staff, fees, interest, lost margin) of the month; ``cumulative_cost``;
 - ``extra_cash_cum``: cumulative extra cash to the month's end (mean), split into ``recovered`` — cash the
@@ -145,8 +145,7 @@ class ScenarioRun:
 
     @cached_property
     def monthly_cost(self) -> np.ndarray:
-        """Discounts per path and month of the horizon (``sim.monthly_cost()``), summed on the setup's months once
-        per run; column-major, as :attr:`monthly_cash`."""
+        """Discounts per path and month (``sim.monthly_cost()``), once per run; column-major as :attr:`monthly_cash`."""
         return np.asfortranarray(self.setup.monthly(self.sim.daily_cost))
 
 
@@ -159,7 +158,7 @@ def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], bur
     ``memo``: lever applications already made on this book and model (:class:`cashsim.levers.memo.LeverMemo`; the
     same result, without applying again what it holds; its :attr:`~cashsim.levers.memo.LeverMemo.draws` keep the
     engine's normals for the next runs: the same numbers, drawn once). The run is judged on the target report's
-    paths only (:func:`cashsim.targets.target_paths`' numbers: a study reads :attr:`ScenarioRun.month_rows`).
+    paths only (:meth:`~cashsim.targets.TargetSetup.path_targets`: a study reads :attr:`ScenarioRun.month_rows`).
     ``setup``: the :func:`cashsim.targets.target_setup` of ``burn``, the horizon and ``actual_past``, shared by a
     series of runs (one made for other inputs is not used)."""
     rm = float(getattr(model, "rho_month", 0.0))

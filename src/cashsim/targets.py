@@ -55,8 +55,8 @@ import pandas as pd
 
 from cashsim.errors import ParamsError
 from cashsim.params import CashBurn, monthly_values
-from cashsim.simulate import QUANTILES, quantile_name
-from cashsim.treasury import cash_positions, daily_outflows, weekly_plan  # noqa: F401 (API)
+from cashsim.simulate import QUANTILES
+from cashsim.treasury import _summary, cash_positions, daily_outflows, weekly_plan  # noqa: F401 (API)
 
 if TYPE_CHECKING:  # pragma: no cover
     from cashsim.ledger import Ledger
@@ -285,14 +285,6 @@ def _actual_by_month(actual_past: pd.Series, all_months: pd.PeriodIndex) -> np.n
     """Actual collections summed by month on ``all_months``."""
     s = pd.Series(actual_past).groupby(pd.PeriodIndex(actual_past.index, freq="M")).sum()
     return s.reindex(all_months, fill_value=0.0).to_numpy(dtype=float)
-
-
-def _summary(values: np.ndarray, prefix: str, quantiles) -> dict[str, np.ndarray]:
-    """Mean and quantiles over paths (axis 0) of a (n_paths, k) array, as columns."""
-    out = {f"{prefix}_mean": values.mean(axis=0)}
-    qs = np.quantile(values, quantiles, axis=0)
-    out.update({f"{prefix}_{quantile_name(q)}": qs[i] for i, q in enumerate(quantiles)})
-    return out
 
 
 def month_chances(pt: PathTargets) -> tuple[np.ndarray, np.ndarray]:
