@@ -58,8 +58,7 @@ def bench_engine(n_invoices: int = 10_000, n_paths: int = 10_000) -> None:
     The verdict times the run on a fresh Book object, its tables built (what a single ``cashsim forecast`` pays);
     the line also shows the book of the warm-up run simulated again, reading back the tables it prepared (as a
     panel's correlation change does)."""
-    from benchmarks.books import synthetic_book
-    from cashsim.book import Book
+    from benchmarks.books import fresh_twin, synthetic_book
     from cashsim.simulate import simulate
 
     book = synthetic_book(n_invoices)
@@ -72,9 +71,7 @@ def bench_engine(n_invoices: int = 10_000, n_paths: int = 10_000) -> None:
     one = best_of(lambda: simulate(book, n_paths=n_paths, n_threads=1, **kw))
 
     def fresh() -> None:
-        twin = Book(as_of=book.as_of, grid=book.grid, pmfs=book.pmfs, invoices=book.invoices,
-                    calendars=book.calendars)
-        simulate(twin, n_paths=n_paths, n_threads=2, **kw)
+        simulate(fresh_twin(book), n_paths=n_paths, n_threads=2, **kw)
 
     cold, cold_cpu = min((timed(fresh) for _ in range(3)), key=lambda t: t[0])
     ns = cold / (n_invoices * n_paths) * 1e9
@@ -287,9 +284,8 @@ def bench_ledger() -> None:
     tables = demo_tables()
     with tempfile.TemporaryDirectory() as folder:
         files = write_fec(demo.ledger, Path(folder), as_of=demo.as_of, year_end="12-31", siren="552100554")
-        read_fec(files)   # imports and first calls out of the timing
+        n_fec = len(read_fec(files).invoices)   # imports and first calls out of the timing
         fec = min((timed(lambda: read_fec(files)) for _ in range(3)), key=lambda t: t[1])
-        n_fec = len(read_fec(files).invoices)
     ledger = min((timed(lambda: read_ledger(**tables)) for _ in range(3)), key=lambda t: t[1])
     line("ledger", f"FEC {fec[1]:.2f} s CPU, demo {ledger[1]:.2f} s", f"<= {LEDGER_FEC_GOAL} s CPU",
          fec[1] / LEDGER_FEC_GOAL, f"read_fec on the demo as FEC ({len(files)} files, {n_fec:,} invoices) CPU "

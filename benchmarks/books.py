@@ -43,3 +43,9 @@ def synthetic_book(n_invoices: int, *, n_customers: int | None = None, n_profile
     calendars = np.vstack([business_day_calendar(start, horizon_days),
                            payment_run_calendar(start, horizon_days, [10, 25])])
     return Book(as_of=AS_OF, grid=GRID, pmfs=lognormal_pmfs(n_profiles, seed), invoices=inv, calendars=calendars)
+
+
+def fresh_twin(book: Book) -> Book:
+    """A new Book of ``book``'s very arrays: what the engine has never prepared (its tables built again, as a
+    forecast's new book pays), the same numbers."""
+    return Book(as_of=book.as_of, grid=book.grid, pmfs=book.pmfs, invoices=book.invoices, calendars=book.calendars)

@@ -94,7 +94,7 @@ def _parts(book, threads, seeds, n_paths, show) -> None:
     """The variants' lines on ``threads`` threads, with the tasks :func:`cashsim.simulate.simulate` would run."""
     import pandas as pd
 
-    from cashsim.book import Book
+    from benchmarks.books import fresh_twin
     from cashsim.simulate import PATH_BLOCK, simulate
     from cashsim.simulate.backends import _block_paths, _run_blocks, _tasks
     from cashsim.simulate.tables import _prepare, _prepare_new
@@ -137,9 +137,7 @@ def _parts(book, threads, seeds, n_paths, show) -> None:
     show("simulate", threads, _timed(lambda: simulate(book, n_paths=n_paths, n_threads=threads, **KW)))
 
     def fresh() -> None:
-        twin = Book(as_of=book.as_of, grid=book.grid, pmfs=book.pmfs, invoices=book.invoices,
-                    calendars=book.calendars)
-        simulate(twin, n_paths=n_paths, n_threads=threads, **KW)
+        simulate(fresh_twin(book), n_paths=n_paths, n_threads=threads, **KW)
 
     show("sim-fresh", threads, _timed(fresh))
 

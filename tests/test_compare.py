@@ -484,7 +484,7 @@ def test_a_run_is_judged_on_its_target_reports_paths_and_keeps_its_months(book):
     assert run.paths.is_past.any()
     p_met = ref.forecast_months["p_target_met"].to_numpy()
     assert np.array_equal(run.month_rows["p_target_met"], p_met) and ((p_met > 0) & (p_met < 1)).any()
-    cash, discounts = run.monthly
+    cash, discounts = run.monthly_cash, run.monthly_cost
     assert np.array_equal(cash, run.sim.monthly().to_numpy())
     assert np.array_equal(discounts, run.sim.monthly_cost().to_numpy()) and discounts.sum() > 0
     # the table's means over paths add in the order they always did (numpy's sum depends on the memory layout)

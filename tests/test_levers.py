@@ -846,28 +846,31 @@ def test_derived_books_share_their_rows_until_read_whole_and_simulate_as_gathere
     import pickle
 
     from cashsim.simulate import simulate
-    from cashsim.simulate.tables import _engine_view, _prepare
+    from cashsim.simulate.tables import _prepare
 
     book = make_book([pmf_at({5: 0.9}), pmf_at({20: 0.5}), pmf_at({-3: 1.0})],
                      [{"profile": 0}, {"profile": 1, "amount": 300.0}, {"profile": 2, "amount": 50.0}])
     one = book.derive(book.invoices.assign(profile=[3, 1, 2]), pmf_at({40: 0.7})[None, :])
     two = one.derive(one.invoices.assign(profile=[3, 4, 1]), np.vstack([pmf_at({2: 0.2}), pmf_at({60: 0.4})]))
     assert one.rows.parts[0] is book.pmfs and two.rows.parts[:2] == one.rows.parts      # shared, not copied
+    shared = (book.rows.shared_rows(two.rows), one.rows.shared_rows(two.rows), two.rows.shared_rows(one.rows))
+    assert shared == (3, 4, 4)
+    other = book.derive(book.invoices, pmf_at({40: 0.7})[None, :])       # the same values, another block
+    assert other.rows.shared_rows(one.rows) == 3 and two.rows.shared_rows(two.rows) == 6
     assert "pmfs" not in two.__dict__ and two.n_profiles == 6
     whole = np.vstack([book.pmfs, pmf_at({40: 0.7})[None, :], pmf_at({2: 0.2}), pmf_at({60: 0.4})])
     index = np.array([5, 0, 3, 3, 4])
     assert np.array_equal(two.pmf_rows(index), whole[index])
     with pytest.raises(IndexError):
         two.pmf_rows(np.array([6]))
-    view = _engine_view(two)                                # rows 1, 3, 4 only, in that order
-    assert view.invoices["profile"].tolist() == [1, 2, 0] and np.array_equal(view.pmfs, whole[[1, 3, 4]])
     horizon = AS_OF + pd.Timedelta(days=200)
-    lazy, _ = _prepare(view, horizon, 0.1, 0.1, None)
+    lazy, _ = _prepare(two, horizon, 0.1, 0.1, None)        # from rows 1, 3, 4 only, read from the blocks
+    assert "pmfs" not in two.__dict__                        # the preparation did not gather the rows
     back = pickle.loads(pickle.dumps(two))
     assert "pmfs" not in back.__dict__ and np.array_equal(back.pmfs, whole)
     assert np.array_equal(two.pmfs, whole) and two.pmfs is two.pmfs and "pmfs" in two.__dict__   # gathered once
-    assert _engine_view(two) is two
-    full, _ = _prepare(two, horizon, 0.1, 0.1, None)
+    built = Book(as_of=two.as_of, grid=two.grid, pmfs=whole, invoices=two.invoices, calendars=two.calendars)
+    full, _ = _prepare(built, horizon, 0.1, 0.1, None)      # the same book built whole: the same tables
     for f in dataclasses.fields(full):
         a, b = getattr(lazy, f.name), getattr(full, f.name)
         assert np.array_equal(a, b) and np.asarray(a).dtype == np.asarray(b).dtype, f.name

@@ -333,7 +333,7 @@ def test_a_setup_worked_out_once_gives_the_reports_made_without_it():
     """target_setup (burn table, months' windows, the window's actuals) worked out once for a series of runs gives
     the very reports made without it; one made for another burn is not used, and a report's burn table is its
     own."""
-    from cashsim.targets import target_setup
+    from cashsim.targets import month_codes, month_ends, target_setup
 
     sim = _fake_sim()
     kw = dict(salaries_and_social=520_000, external_charges=260_000, taxes_and_vat=190_000, loan_repayments=45_000,
@@ -342,6 +342,10 @@ def test_a_setup_worked_out_once_gives_the_reports_made_without_it():
     past = pd.Series([700_000.0], index=pd.PeriodIndex(["2026-10"], freq="M"))
     setup = target_setup(burn_a, sim.days, past)
     assert setup.serves(burn_a, pd.DatetimeIndex(sim.days), burn_a.window_anchor_month, past)
+    # its split of the days into months is month_codes' / month_ends', and its required collections the table's
+    assert np.array_equal(setup.day_months, month_codes(sim.days)) and len(setup.month_ends) > 1
+    pd.testing.assert_index_equal(setup.month_ends, month_ends(sim.days), exact=True)
+    assert np.array_equal(setup.required, setup.table["required"].to_numpy(dtype=float))
     got = target_report_arrays(sim.daily, sim.days, burn_a, actual_past=past, setup=setup)
     ref = target_report_arrays(sim.daily, sim.days, burn_a, actual_past=past)
     for name in ("months", "burn", "windows", "weekly"):

@@ -193,6 +193,16 @@ class PmfRows:
             out[here] = self.parts[b][index[here] - (self.ends[b] - len(self.parts[b]))]
         return out
 
+    def shared_rows(self, other: PmfRows) -> int:
+        """How many first rows this and ``other`` share as the very same blocks (the leading ``parts`` both hold:
+        a book and the books derived from it), so the same rows whatever the books."""
+        n = 0
+        for x, y in zip(self.parts, other.parts, strict=False):
+            if x is not y:
+                break
+            n += len(x)
+        return n
+
     def __getstate__(self) -> tuple:
         return self.parts, self.whole
 

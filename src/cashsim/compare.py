@@ -6,7 +6,7 @@ per-path differences are the levers' effect, not Monte Carlo noise. Per scenario
 
 - ``extra_cash_mean / _p10 / _p90``: mean and 10th / 90th percentiles over paths of (scenario - baseline) cash;
 - ``p_target_met`` and ``delta_p_target_met``; ``expected_shortfall`` and ``delta_expected_shortfall``
-  (:func:`cashsim.targets.target_paths`, path by path, so a better month also lowers the next targets);
+  (:meth:`cashsim.targets.TargetSetup.path_targets`, path by path, so a better month also lowers the next targets);
 - ``cost``: discounts the engine booked (mean over paths, net of the baseline's) + the levers' expected costs
   (staff, fees, interest, lost margin) of the month; ``cumulative_cost``;
 - ``extra_cash_cum``: cumulative extra cash to the month's end (mean), split into ``recovered`` — cash the
@@ -77,8 +77,6 @@ from cashsim.targets import (
     TargetSetup,
     json_records,
     month_chances,
-    month_codes,
-    month_ends,
     serving_setup,
     target_setup,
 )
@@ -112,23 +110,20 @@ def scenario_levers(scenarios: dict[str, list[LeverSpec]], name: str) -> list[Le
 @dataclass(frozen=True)
 class ScenarioRun:
     """One simulated scenario: its levers, transformed book, expected lever costs and simulation; ``inputs[i]`` is
-    the book ``levers[i]`` was applied to (``inputs[0]`` the scenario's starting book). ``targets`` (:attr:`paths`):
-    its :class:`~cashsim.targets.PathTargets`, worked out with ``setup`` from ``cash``, its collections by path and
-    month of the horizon (:meth:`~cashsim.targets.TargetSetup.monthly` of ``sim.daily``)."""
+    the book ``levers[i]`` was applied to (``inputs[0]`` the scenario's starting book). ``paths``: its
+    :class:`~cashsim.targets.PathTargets` (the target report's path-by-path arrays), worked out with ``setup`` from
+    ``cash``, its collections by path and month of the horizon (:meth:`~cashsim.targets.TargetSetup.monthly` of
+    ``sim.daily``)."""
 
     name: str
     levers: list[LeverSpec]
     book: Book
     costs: pd.DataFrame
     sim: Simulation
-    targets: PathTargets = field(repr=False, default=None)
+    paths: PathTargets = field(repr=False, default=None)
     inputs: list[Book] = field(repr=False, default_factory=list)
     setup: TargetSetup = field(repr=False, default=None)
     cash: np.ndarray = field(repr=False, default=None)
-
-    @property
-    def paths(self) -> PathTargets:     # the target report's path-by-path arrays
-        return self.targets
 
     @cached_property
     def month_rows(self) -> dict[str, np.ndarray]:
@@ -142,12 +137,16 @@ class ScenarioRun:
         return out
 
     @cached_property
-    def monthly(self) -> tuple[np.ndarray, np.ndarray]:
-        """(cash, discounts) per path and month of the horizon (``sim.monthly()``, ``sim.monthly_cost()``): the cash
-        its targets were worked out from, the discounts summed on the setup's months, once per run (the baseline's
-        are read by every scenario's table). Column-major, as ``sim.monthly().to_numpy()`` is: a mean over paths
-        adds in the same order, bit for bit."""
-        return np.asfortranarray(self.cash), np.asfortranarray(self.setup.monthly(self.sim.daily_cost))
+    def monthly_cash(self) -> np.ndarray:
+        """Cash per path and month of the horizon (``sim.monthly()``): the cash its targets were worked out from,
+        once per run (the baseline's is read by every scenario's table). Column-major, as
+        ``sim.monthly().to_numpy()`` is: a mean over paths adds in the same order, bit for bit."""
+        return np.asfortranarray(self.cash)
+
+    @cached_property
+    def monthly_cost(self) -> np.ndarray:
+        """Discounts per path and month (``sim.monthly_cost()``), once per run; column-major as :attr:`monthly_cash`."""
+        return np.asfortranarray(self.setup.monthly(self.sim.daily_cost))
 
 
 def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], burn: Any, *, horizon_end: Any,
@@ -159,7 +158,7 @@ def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], bur
     ``memo``: lever applications already made on this book and model (:class:`cashsim.levers.memo.LeverMemo`; the
     same result, without applying again what it holds; its :attr:`~cashsim.levers.memo.LeverMemo.draws` keep the
     engine's normals for the next runs: the same numbers, drawn once). The run is judged on the target report's
-    paths only (:func:`cashsim.targets.target_paths`' numbers: a study reads :attr:`ScenarioRun.month_rows`).
+    paths only (:meth:`~cashsim.targets.TargetSetup.path_targets`: a study reads :attr:`ScenarioRun.month_rows`).
     ``setup``: the :func:`cashsim.targets.target_setup` of ``burn``, the horizon and ``actual_past``, shared by a
     series of runs (one made for other inputs is not used)."""
     rm = float(getattr(model, "rho_month", 0.0))
@@ -175,7 +174,7 @@ def run_scenario(book: Book, model: Any, name: str, levers: list[LeverSpec], bur
     setup = serving_setup(burn, sim.days, actual_past, setup=setup)
     cash = setup.monthly(sim.daily)
     return ScenarioRun(name=name, levers=levers, book=new_book, costs=costs, sim=sim,
-                       targets=setup.path_targets(cash), inputs=inputs, setup=setup, cash=cash)
+                       paths=setup.path_targets(cash), inputs=inputs, setup=setup, cash=cash)
 
 
 def _chain_simulation(memo: LeverMemo, key: tuple, book: Book, kw: dict[str, Any]) -> Simulation:
@@ -230,15 +229,15 @@ def scenario_table(base: ScenarioRun, run: ScenarioRun, book: Book, model: Any) 
     """Per month of the horizon: the scenario's effect against the baseline (see the module docstring)."""
     months = run.sim.months
     diff_daily = run.sim.daily - base.sim.daily                      # (paths, days), common random numbers
-    diff = run.monthly[0] - base.monthly[0]
-    engine_cost = (run.monthly[1] - base.monthly[1]).mean(axis=0)
+    diff = run.monthly_cash - base.monthly_cash
+    engine_cost = (run.monthly_cost - base.monthly_cost).mean(axis=0)
     cost = engine_cost + _lever_costs_by_month(run, months).to_numpy()
     cum_cost = np.cumsum(cost)
     cum_extra = np.cumsum(diff_daily.mean(axis=0))                   # mean extra cash held, day by day
-    codes = month_codes(run.sim.days)
+    codes = run.setup.day_months
     euro_days = np.cumsum(np.bincount(codes, weights=np.maximum(cum_extra, 0.0), minlength=len(months)))
     extra = np.cumsum(diff.mean(axis=0))
-    recovered, ever = recovered_cash(base.book, run.book, month_ends(run.sim.days))
+    recovered, ever = recovered_cash(base.book, run.book, run.setup.month_ends)
     t_run, t_base = run.month_rows, base.month_rows
     with np.errstate(divide="ignore", invalid="ignore"):
         per_euro = np.where(extra > 0, cum_cost / extra, np.nan)

@@ -55,8 +55,8 @@ import pandas as pd
 
 from cashsim.errors import ParamsError
 from cashsim.params import CashBurn, monthly_values
-from cashsim.simulate import QUANTILES, quantile_name
-from cashsim.treasury import cash_positions, daily_outflows, weekly_plan  # noqa: F401 (API)
+from cashsim.simulate import QUANTILES
+from cashsim.treasury import _summary, cash_positions, daily_outflows, weekly_plan  # noqa: F401 (API)
 
 if TYPE_CHECKING:  # pragma: no cover
     from cashsim.ledger import Ledger
@@ -287,14 +287,6 @@ def _actual_by_month(actual_past: pd.Series, all_months: pd.PeriodIndex) -> np.n
     return s.reindex(all_months, fill_value=0.0).to_numpy(dtype=float)
 
 
-def _summary(values: np.ndarray, prefix: str, quantiles) -> dict[str, np.ndarray]:
-    """Mean and quantiles over paths (axis 0) of a (n_paths, k) array, as columns."""
-    out = {f"{prefix}_mean": values.mean(axis=0)}
-    qs = np.quantile(values, quantiles, axis=0)
-    out.update({f"{prefix}_{quantile_name(q)}": qs[i] for i, q in enumerate(quantiles)})
-    return out
-
-
 def month_chances(pt: PathTargets) -> tuple[np.ndarray, np.ndarray]:
     """(P(target met), expected shortfall) of each month of ``pt.months``, over paths: the :func:`month_table`
     columns ``p_target_met`` and ``expected_shortfall`` (what a lever study judges its runs on), without the
@@ -457,8 +449,10 @@ def window_actuals(ledger: Ledger, burn: CashBurn, as_of, *, anchor_month: int |
 class TargetSetup:
     """What the target reports of a series of runs on one burn, horizon and past share (a lever study's scenarios
     and trials): the burn table from the current window's first month (``first``) to the horizon's last month,
-    those months' window codes and starts, the window's actual collections summed on them, and where each month
-    starts among ``days`` (``month_starts``: :meth:`monthly` sums a run's days into its months). Worked out once
+    those months' window codes and starts, the window's actual collections summed on them, the table's
+    ``required`` collections as an array, where each month starts among ``days`` (``month_starts``: :meth:`monthly`
+    sums a run's days into its months) and each day's month among them (``day_months``: :func:`month_codes`, with
+    :attr:`month_ends`). Worked out once
     by :func:`target_setup`, read (never modified) by :func:`target_report_arrays` and :func:`target_paths`."""
 
     burn: CashBurn
@@ -470,6 +464,8 @@ class TargetSetup:
     starts: pd.PeriodIndex
     actual: np.ndarray
     month_starts: np.ndarray
+    required: np.ndarray
+    day_months: np.ndarray
     actual_past: pd.Series | None = None
 
     @property
@@ -477,14 +473,20 @@ class TargetSetup:
         """The start of the first month's window: the first of :attr:`all_months`."""
         return self.all_months[0]
 
+    @property
+    def month_ends(self) -> pd.DatetimeIndex:
+        """The last of :attr:`days` in each of their months (:func:`month_ends` of them)."""
+        ends = np.r_[self.month_starts[1:] - 1, len(self.days) - 1]
+        return pd.DatetimeIndex(np.asarray(self.days.to_numpy())[ends])
+
     def monthly(self, daily: np.ndarray) -> np.ndarray:
         """A (n_paths, n_days) array over :attr:`days` summed into their calendar months: (n_paths, n_months)."""
         return np.add.reduceat(np.asarray(daily, dtype=float), self.month_starts, axis=1)
 
     def path_targets(self, monthly: np.ndarray) -> PathTargets:
         """The :class:`PathTargets` of a run's collections by month (:meth:`monthly` of its days)."""
-        return _path_targets(self.table["required"].to_numpy(dtype=float), np.atleast_2d(monthly), self.all_months,
-                             self.codes, self.starts, self.actual)
+        return _path_targets(self.required, np.atleast_2d(monthly), self.all_months, self.codes, self.starts,
+                             self.actual)
 
     def serves(self, burn: CashBurn, days: pd.DatetimeIndex, anchor_month: int,
                actual_past: pd.Series | None = None) -> bool:
@@ -500,9 +502,9 @@ def target_setup(burn: CashBurn, days: pd.DatetimeIndex, actual_past: pd.Series 
     window's actual collections ``actual_past`` (see :func:`target_report_arrays`)."""
     anchor_month = burn.window_anchor_month if anchor_month is None else anchor_month
     days = pd.DatetimeIndex(days).normalize()
-    periods = days.to_period("M")
-    new_month = np.r_[True, periods[1:] != periods[:-1]]
-    months = periods[new_month]
+    day_months = month_codes(days)
+    month_starts = np.flatnonzero(np.r_[True, day_months[1:] != day_months[:-1]])
+    months = days[month_starts].to_period("M")
     all_months, codes, starts = _calendar(months[0], months[-1], burn.window_months, anchor_month)
     first = all_months[0]                # the start of the first month's window
     table = burn_table(burn, pd.period_range(first, months[-1], freq="M"), first)
@@ -510,8 +512,9 @@ def target_setup(burn: CashBurn, days: pd.DatetimeIndex, actual_past: pd.Series 
     if actual_past is not None and len(actual_past):
         actual = _actual_by_month(actual_past, all_months)
     return TargetSetup(burn=burn, anchor_month=anchor_month, days=days, table=table,
-                       all_months=all_months, codes=codes, starts=starts, actual=actual,
-                       month_starts=np.flatnonzero(new_month), actual_past=actual_past)
+                       all_months=all_months, codes=codes, starts=starts, actual=actual, month_starts=month_starts,
+                       required=table["required"].to_numpy(dtype=float), day_months=day_months,
+                       actual_past=actual_past)
 
 
 def target_report_arrays(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBurn, *,

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from cashsim.params import CashBurn
-from cashsim.simulate import QUANTILES
+from cashsim.simulate import QUANTILES, quantile_name
 
 
 def _pay_day(month: pd.Period, day: int) -> pd.Timestamp:
@@ -118,9 +118,15 @@ def weekly_plan(daily: np.ndarray, days: pd.DatetimeIndex, outflows: pd.DataFram
     df["outflows"] = weekly_out.sum(axis=1).to_numpy()
     for c in outflows.columns:
         df[f"outflow_{c}"] = weekly_out[c].to_numpy()
-    from cashsim.targets import _summary
-
     for k, v in _summary(pos[:, ends], "position", quantiles).items():
         df[k] = v
     df["p_under_minimum"] = (lowest < minimum_balance).mean(axis=0)
     return df
+
+
+def _summary(values: np.ndarray, prefix: str, quantiles) -> dict[str, np.ndarray]:
+    """Mean and quantiles over paths (axis 0) of a (n_paths, k) array, as columns."""
+    out = {f"{prefix}_mean": values.mean(axis=0)}
+    qs = np.quantile(values, quantiles, axis=0)
+    out.update({f"{prefix}_{quantile_name(q)}": qs[i] for i, q in enumerate(quantiles)})
+    return out

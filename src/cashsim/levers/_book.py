@@ -276,7 +276,7 @@ def _first_days(part: np.ndarray, grid: np.ndarray) -> np.ndarray:
     key = id(part)
     with _PER_BOOK_LOCK:
         hit = _FIRST_DAYS.get(key)
-    if hit is not None and hit[0]() is part and len(hit[1]) == len(part):
+    if hit is not None and hit[0]() is part:              # the very block (blocks are never modified)
         return hit[1]
     nz = part > 0
     first = np.where(nz.any(axis=1), grid[np.argmax(nz, axis=1)], grid[-1])

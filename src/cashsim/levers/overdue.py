@@ -183,12 +183,6 @@ class CutOffThreat(LeverSpec):
 
         return _remap(book, inv, sel, start[:, None], transform)
 
-    def _p_threat(self, book: Book, inv: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        sel, start = self._starts(book, inv)
-        if len(sel) == 0:
-            return sel, start, np.array([])
-        return sel, start, _p_unpaid_at(book, sel, start - book.grid[0])
-
     def costs(self, book: Book, model: PayerModel | None = None, after: Book | None = None) -> pd.DataFrame:
         inv = _ensure_columns(book)
         sel, start = self._starts(book, inv)
@@ -226,6 +220,7 @@ class CutOffThreat(LeverSpec):
 
     def actions(self, book: Book, model: PayerModel | None = None) -> pd.DataFrame:
         inv = _ensure_columns(book)
-        sel, _, p = self._p_threat(book, inv)
+        sel, start = self._starts(book, inv)
+        p = _p_unpaid_at(book, sel, start - book.grid[0]) if len(sel) else np.array([])   # P(threatened)
         return _customer_actions(self.name, inv["customer_id"].to_numpy()[sel], inv["amount"].to_numpy()[sel] * p,
                                  f"formal notice / suspension threat beyond {self.overdue_days} days overdue")

@@ -92,11 +92,7 @@ def _changed_laws(before: Book, after: Book) -> np.ndarray:
     row number, or a number past the rows both books share), first possible pay day, due date, amount or upfront.
     (Where none differs, :func:`cash_by_date` reads the same numbers in both.)"""
     a, b = _ensure_columns(after), _ensure_columns(before)
-    n_shared = 0
-    for x, y in zip(before.rows.parts, after.rows.parts, strict=False):   # the blocks of rows both books hold
-        if x is not y:
-            break
-        n_shared += len(x)
+    n_shared = before.rows.shared_rows(after.rows)
     prof_a, prof_b = a["profile"].to_numpy(np.int64), b["profile"].to_numpy(np.int64)
     changed = (prof_a != prof_b) | (prof_a >= n_shared)
     changed |= _book_min_day(after) != _book_min_day(before)

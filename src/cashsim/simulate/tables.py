@@ -406,7 +406,7 @@ def _prepare(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_custom
             changes["group"], changes["n_groups"] = _groups(book.invoices, group_by)
             changes["use_groups"] = group_by is not None
         return dataclasses.replace(prep, **changes), days
-    prep, days = _prepare_new(_engine_view(book), horizon_end, rho_month, rho_customer, group_by, n_threads)
+    prep, days = _prepare_new(book, horizon_end, rho_month, rho_customer, group_by, n_threads)
     with _PREPARED_LOCK:
         _PREPARED[key] = (weakref.ref(book, lambda _ref, key=key: _forget(key)), prep, days,
                           (rho_month, rho_customer))
@@ -438,25 +438,6 @@ _PREPARED_LOCK = threading.Lock()
 _GONE: list[tuple] = []
 
 
-def _engine_view(book: Book) -> Book:
-    """What the engine's preparation reads of ``book``: the book itself when its pmf rows are one array; for a
-    book derived by levers whose rows were never gathered (:meth:`Book.derive`), the same book with only the rows
-    its invoices use, in the same order, and each invoice pointing at its row among them. The preparation reads
-    the rows the invoices use, in row order, and numbers them in that order
-    (:func:`_prepare_new`), so it builds the very same tables, bit for bit, without gathering
-    the rows no invoice uses (a lever study's books hold many: each lever adds rows, its invoices leave others)."""
-    if type(book) is not Book or "pmfs" in book.__dict__:
-        return book
-    used, rank = np.unique(book.invoices["profile"].to_numpy(np.int64), return_inverse=True)
-    invoices = book.invoices.copy(deep=False)
-    invoices["profile"] = rank.ravel().astype(np.int64)
-    view = object.__new__(Book)
-    for name, value in (("as_of", book.as_of), ("grid", book.grid), ("pmfs", book.pmf_rows(used)),
-                        ("invoices", invoices), ("calendars", book.calendars)):
-        object.__setattr__(view, name, value)
-    return view
-
-
 def simulation_days(as_of: pd.Timestamp, horizon_end: pd.Timestamp) -> pd.DatetimeIndex:
     """The days a run simulates: ``as_of`` + 1 to ``horizon_end`` (normalised) inclusive, one a day."""
     return pd.date_range(pd.Timestamp(as_of) + pd.Timedelta(days=1), pd.Timestamp(horizon_end).normalize(), freq="D")
@@ -475,10 +456,14 @@ def _prepare_new(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_cu
                          "horizon_end at least as late")
     t = _timing(book)
     # the cumulative rows of the profiles the invoices use, renumbered in the same order (levers leave many rows
-    # of a book unused): the same tables, bit for bit, without a pass over every row
+    # of a book unused): the same tables, bit for bit, without a pass over every row. A book derived by levers
+    # whose rows were never gathered (:meth:`Book.derive`) gives only those rows, read from its blocks
     used, profile = np.unique(inv["profile"].to_numpy(np.int64), return_inverse=True)
     profile = profile.ravel().astype(np.int64)
-    cdf = _cumulative_rows(book.pmfs, used.astype(np.int64))
+    if type(book) is not Book or "pmfs" in book.__dict__:          # the rows as one array
+        cdf = _cumulative_rows(book.pmfs, used.astype(np.int64))
+    else:
+        cdf = _cumulative_rows(book.pmf_rows(used), np.arange(len(used), dtype=np.int64))
     G = cdf.shape[1]
     m_idx = t["m_idx"].astype(np.int64)
     lower = np.where(m_idx > 0, cdf[profile, np.clip(m_idx - 1, 0, G - 1)], 0.0)
