@@ -14,6 +14,7 @@ from cashsim.backtest.hindsight import (
     SURROGATES,
     _cells,
     _draws,
+    _final_laws,
     _shrunk,
     _within_fit,
     hindsight_table,
@@ -75,7 +76,8 @@ def test_draws_pay_after_the_origin_and_the_seed_decides(ledger, table):
     ob = hist[hist["status"].isin(OPEN_STATUSES).to_numpy() & (hist["outstanding"] > 0).to_numpy()]
     age = (origin - ob["due_date"]).dt.days.to_numpy()
     final = _cells(ledger.status(ledger.latest_date))
-    draws = _draws(final, hist, ob["invoice_id"].to_numpy(), age, 50, np.random.default_rng(0), (1.0,))
+    draws = _draws(final, _final_laws(final), hist, ob["invoice_id"].to_numpy(), age, 50, np.random.default_rng(0),
+                   (1.0,))
     assert len(ob) > 50 and set(draws) == {*HINDSIGHT, *SURROGATES, "truth + 1 x residual"}
     for days in draws.values():
         assert days.shape == (50, len(ob)) and (days > age[None, :]).all()

@@ -129,7 +129,7 @@ def test_a_closed_hand_over_writes_nothing_and_leaves_no_file(tmp_path, monkeypa
 
 def test_a_study_started_before_its_file_is_named_waits_for_it_or_for_the_close(tmp_path, monkeypatch):
     """The driver starts the study as soon as its kernel is launched and names the file once the work folder exists
-    (runner._driver_study): the answer waits for the name; closed before it, nothing is written."""
+    (runner.run_monthly_report): the answer waits for the name; closed before it, nothing is written."""
     path = tmp_path / handoff.LEVERS_FILE
     monkeypatch.setattr(handoff, "driver_study", lambda *a, **k: handoff.HandedStudy(1, 2))
     early = handoff.start_driver_study(None, str(DEMO), as_of=AS_OF)

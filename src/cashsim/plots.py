@@ -466,10 +466,8 @@ def collections_figure(base: TargetReport, prop: TargetReport, *, locale: str = 
 def cash_figure(base: TargetReport, prop: TargetReport, minimum_balance: float, *,
                 locale: str = fmt.DEFAULT_LOCALE, currency: str = "EUR") -> go.Figure:
     """Weekly cash position of the proposal (fan, P(under minimum)), the minimum balance and the baseline median."""
-    from cashsim.targets import plan_weeks  # the weeks the report shows (the first one from the day after as_of)
-
     _ = i18n.translator(locale)
-    weeks, base_weeks = plan_weeks(prop.weekly, prop.as_of)[0], plan_weeks(base.weekly, base.as_of)[0]
+    weeks, base_weeks = prop.shown_weekly, base.shown_weekly   # the weeks the report shows
     fig = cash_position_fan(weeks, minimum_balance, week_col="week_start", prefix="position_",
                             p_below_col="p_under_minimum", locale=locale, currency=currency,
                             title=_("Weekly cash position (proposal) and minimum balance"))
@@ -519,9 +517,7 @@ def chart_data(base: TargetReport, prop: TargetReport, required_probability: flo
     p_met = [{"y": p, "marker.color": np.where(p >= required_probability, MET, MISSED).tolist(),
               "text": [fmt.percent(v, locale=locale) for v in p]},
              {"y": bm["p_target_met"].to_numpy(float)}]
-    from cashsim.targets import plan_weeks
-
-    weeks, base_weeks = plan_weeks(prop.weekly, prop.as_of)[0], plan_weeks(base.weekly, base.as_of)[0]
+    weeks, base_weeks = prop.shown_weekly, base.shown_weekly
     cash = [{"y": weeks["p_under_minimum"].to_numpy(float)}, *_fan_data(weeks, "position_"),
             {"y": base_weeks["position_p50"].to_numpy(float)}]
     return {"collections": coll, "p_target_met": p_met, "cash_position": cash}

@@ -415,6 +415,12 @@ class TargetReport:
         modify it)."""
         return self.months.loc[~self.months["is_past"].astype(bool)].reset_index(drop=True)
 
+    @property
+    def shown_weekly(self) -> pd.DataFrame:
+        """``weekly`` as the report, the panel and the CLI show it (:func:`plan_weeks`: the first week from the day
+        after ``as_of``); :meth:`to_dict` keeps the full ``weekly``."""
+        return plan_weeks(self.weekly, self.as_of)[0]
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict (dates as ISO strings, no numpy scalars)."""
         return {"as_of": self.as_of.strftime("%Y-%m-%d"), "window_months": self.window,

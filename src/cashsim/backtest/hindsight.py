@@ -70,6 +70,7 @@ def hindsight_table(ledger, *, n_paths: int = 2000, seed: SeedLike = 0, origins:
     origins = [pd.Timestamp(o) for o in origins] if origins is not None else \
         month_end_origins(ledger, warmup_months=warmup_months, horizons=horizons)
     final = _cells(ledger.status(ledger.latest_date))
+    known = _final_laws(final)   # what the end of the ledger knows, the same at every origin
     parts: dict[str, list[pd.DataFrame]] = {}
     for origin in origins:
         inputs = _origin_inputs(ledger, origin, horizons, seed)
@@ -77,10 +78,11 @@ def hindsight_table(ledger, *, n_paths: int = 2000, seed: SeedLike = 0, origins:
         rng = np.random.default_rng(child(seed, origin.toordinal(), 1))
         due = ob["due_date"].to_numpy("datetime64[D]")
         age = (np.datetime64(origin.date(), "D") - due).astype(int)   # days since due at the origin
-        draws = _draws(final, hist, ob["invoice_id"].to_numpy(), age, n_paths, rng, noise)
+        draws = _draws(final, known, hist, ob["invoice_id"].to_numpy(), age, n_paths, rng, noise)
+        keys = [np.datetime64(m, "M") for m in months]
         for name, days in draws.items():
-            month_of = (due[None, :] + days.astype("timedelta64[D]")).astype("datetime64[M]").astype(str)
-            paths = np.stack([((month_of == m) * amount).sum(axis=1) for m in months], axis=1)
+            month_of = (due[None, :] + days.astype("timedelta64[D]")).astype("datetime64[M]")
+            paths = np.stack([((month_of == m) * amount).sum(axis=1) for m in keys], axis=1)
             parts.setdefault(name, []).append(_score_rows(origin, months, {"model": paths}, inputs.actual,
                                                           inputs.forecasts, inputs.v))
     out = []
@@ -114,19 +116,30 @@ def _conditional(values: np.ndarray, age: int, n: int, rng: np.random.Generator)
     return rng.choice(ok, size=n) if len(ok) else np.full(n, age + 1.0)
 
 
-def _draws(final: pd.DataFrame, hist: pd.DataFrame, ids: np.ndarray, age: np.ndarray, n: int,
-           rng: np.random.Generator, noise: tuple[float, ...]) -> dict[str, np.ndarray]:
-    """Days late, ``n`` x open invoices, of every forecaster (module docstring)."""
-    inv = final.reindex(ids)
+def _final_laws(final: pd.DataFrame) -> dict:
+    """What :func:`_draws` reads of the ledger's end (:func:`_cells`), built once: the empirical laws of days late
+    by customer, cell2 and cell3 (``laws``), cell2's mean and standard deviation (``mean2``, ``sd2``) and cell3's
+    residuals (days late - cell mean) by cell (``res``), all over the paid invoices."""
     paid = final["days_late"].notna()
     laws = {key: {k: v.to_numpy() for k, v in final[paid].groupby(key)["days_late"]}
             for key in ("customer_id", "cell2", "cell3")}
+    mean2 = final[paid].groupby("cell2")["days_late"].mean()
+    sd2 = final[paid].groupby("cell2")["days_late"].std().fillna(final.loc[paid, "days_late"].std())
+    resid = (final["days_late"] - final[paid].groupby("cell3")["days_late"].transform("mean"))[paid]
+    res = {k: v.to_numpy() for k, v in resid.groupby(final.loc[paid, "cell3"])}
+    return {"laws": laws, "mean2": mean2, "sd2": sd2, "res": res}
+
+
+def _draws(final: pd.DataFrame, known: dict, hist: pd.DataFrame, ids: np.ndarray, age: np.ndarray, n: int,
+           rng: np.random.Generator, noise: tuple[float, ...]) -> dict[str, np.ndarray]:
+    """Days late, ``n`` x open invoices, of every forecaster (module docstring); ``known``: :func:`_final_laws`
+    of ``final``."""
+    inv = final.reindex(ids)
+    laws, mean2, sd2, res = known["laws"], known["mean2"], known["sd2"], known["res"]
     out = {}
     for name, key in zip(HINDSIGHT[:3], ("customer_id", "cell2", "cell3"), strict=True):
         out[name] = np.column_stack([_conditional(laws[key].get(k, np.array([])), a, n, rng)
                                      for k, a in zip(inv[key], age, strict=True)])
-    mean2 = final[paid].groupby("cell2")["days_late"].mean()
-    sd2 = final[paid].groupby("cell2")["days_late"].std().fillna(final.loc[paid, "days_late"].std())
     cols = []
     for k, a in zip(inv["cell2"], age, strict=True):
         cand = np.round(mean2.get(k, 0.0) + sd2.get(k, 0.0) * rng.standard_normal(4 * n))
@@ -144,8 +157,6 @@ def _draws(final: pd.DataFrame, hist: pd.DataFrame, ids: np.ndarray, age: np.nda
     out[HINDSIGHT[4]] = np.column_stack(cols)
     out.update(_surrogates(h, inv, age, n, rng))
     # the truth, blurred by the cell's residual noise
-    resid = (final["days_late"] - final[paid].groupby("cell3")["days_late"].transform("mean"))[paid]
-    res = {k: v.to_numpy() for k, v in resid.groupby(final.loc[paid, "cell3"])}
     law3 = [_conditional(laws["cell3"].get(k, np.array([])), a, n, rng) for k, a in zip(inv["cell3"], age,
                                                                                             strict=True)]
     for k_noise in noise:

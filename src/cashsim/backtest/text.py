@@ -14,6 +14,8 @@ are their msgids, so :func:`summary_text` finds the fields back and writes them 
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 import pandas as pd
 
@@ -63,8 +65,7 @@ def summary_text(result, locale: str = "en_GB") -> str:
     def missing(v) -> str:
         return "-" if v is None or pd.isna(v) else ""
 
-    def words(text) -> str:
-        return in_words(text, locale)
+    words = partial(in_words, locale=locale)
 
     def colon(label: str) -> str:
         return _("{label}:").format(label=label)

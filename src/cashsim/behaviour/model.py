@@ -133,7 +133,8 @@ class PayerModel:
     def _month_parts(self, segment: np.ndarray, due_month: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
         """Per row, the month effect in the location and what is still unknown of it (:meth:`month_level`,
         :meth:`month_variance`), from the row's segment's own month law when the months are by segment
-        (``segment_months``; a segment the fit did not see: the shared law)."""
+        (``segment_months``; the fit then empties the shared month law: a segment it did not see gets level 0 and
+        the variance of a month not estimated, the fit's ``tau2_period``)."""
         n = len(segment)
         level, mvar = self.month_level(due_month, n), self.month_variance(due_month, n)
         if not self.segment_months:

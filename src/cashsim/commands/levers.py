@@ -25,18 +25,14 @@ from cashsim.params import with_overrides
 
 def _print(table: pd.DataFrame, plan) -> None:
     from cashsim.compare import changes_nothing_text
+    from cashsim.report.lever_views import LEVER_COLUMNS
     from cashsim.report.words import action_text, lever_name
 
     loc = commands.locale()
     num, pct = commands.num, commands.pct
     # the month's extra cash, then figures to the month's end: the cost per euro (cumulative cost / cumulative extra
     # cash) beside its numerator, the cost to date, not the month's cost (a month of 0 beside 47.7 % read as a bug)
-    cols = {"scenario": "scenario", "month": "month", "extra_cash_mean": "extra cash in the month",
-            "extra_cash_p10": "p10", "extra_cash_p90": "p90", "recovered": "recovered to date",
-            "brought_forward": "brought forward to date", "p_target_met": "P(target met)",
-            "delta_p_target_met": "change", "cumulative_cost": "cost to date",
-            "cost_per_euro": "cost per euro to date", "annualised_cost_rate": "annual rate",
-            "risk": "relationship risk"}
+    cols = {"scenario": "scenario", "month": "month", **LEVER_COLUMNS}   # the report's labels, the month second
     formats = {"scenario": lambda x: lever_name(x, loc), "month": commands.month,
                **{c: num for c in ("extra_cash_mean", "extra_cash_p10", "extra_cash_p90", "recovered",
                                    "brought_forward", "cumulative_cost")},

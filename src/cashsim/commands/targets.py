@@ -34,9 +34,7 @@ def _print(report: TargetReport) -> None:
     print(commands.colon(_("Smoothed collection target (windows of {n} months), as of {date}").format(
         n=report.window, date=commands.day(report.as_of))))
     print(commands.text_table(m.loc[~m["is_past"], list(cols)], formats, cols))
-    from cashsim.targets import plan_weeks
-
-    w = plan_weeks(report.weekly, report.as_of)[0]   # the first week from the day after as_of, as the report
+    w = report.shown_weekly   # the first week from the day after as_of, as the report
     wcols = {"week_start": "week of", "collections_mean": "collections (mean)", "outflows": "outflows",
              "position_p10": "position p10", "position_p50": "position p50", "position_p90": "position p90",
              "p_under_minimum": "P(under minimum)"}

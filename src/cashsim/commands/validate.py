@@ -145,6 +145,8 @@ def afterwards(ledger: Ledger, notes: pd.DataFrame, as_of: Any, locale: str = fm
     summary's cash on account is 0."""
     from cashsim.ledger.notes import NoteReason
 
+    if all(r.reason != NoteReason.MORE_THAN_OWED for r in notes.itertuples()):
+        return [""] * len(notes)   # no rest on account: no credits to group
     _ = i18n.translator(locale).gettext
     day = pd.Timestamp(as_of).normalize() if as_of is not None else None
     alloc, credits = ledger.allocations, ledger.credits_left(day)   # every note's credit, allocations up to as_of

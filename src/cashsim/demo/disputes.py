@@ -28,6 +28,10 @@ from cashsim.demo.laws import (
 )
 from cashsim.ledger import DISPUTE_TYPES
 
+#: median days to resolution and log-sd of each dispute type, in ``DISPUTE_TYPES`` order (``DISPUTE_LAWS``)
+_MEDIAN_DAYS = np.array([DISPUTE_LAWS[t].median_days for t in DISPUTE_TYPES])
+_SIGMA = np.array([DISPUTE_LAWS[t].sigma for t in DISPUTE_TYPES])
+
 
 def _disputes(rng: np.random.Generator, inv: pd.DataFrame, rate: np.ndarray) -> pd.DataFrame:
     """Dispute flag, type, opening day (issue + 5..40), resolution day and the natural payment day after it."""
@@ -49,16 +53,14 @@ def _disputes(rng: np.random.Generator, inv: pd.DataFrame, rate: np.ndarray) -> 
 def _resolution_days(kind: np.ndarray, z: np.ndarray) -> np.ndarray:
     """Days from opening to resolution of disputes of type index ``kind`` (into ``DISPUTE_TYPES``) for the standard
     normals ``z``: ``max(1, round(median exp(sigma z)))``, log-normal by type (``DISPUTE_LAWS``)."""
-    median = np.array([DISPUTE_LAWS[t].median_days for t in DISPUTE_TYPES])[kind]
-    sig = np.array([DISPUTE_LAWS[t].sigma for t in DISPUTE_TYPES])[kind]
+    median, sig = _MEDIAN_DAYS[kind], _SIGMA[kind]
     return np.maximum(1, np.rint(median * np.exp(sig * z))).astype(np.int64)
 
 
 def _resolution_z_floor(kind: np.ndarray, days: np.ndarray) -> np.ndarray:
     """The normal ``z`` above which :func:`_resolution_days` exceeds ``days`` (a resolution later than ``days``
     after opening): ``median exp(sigma z) >= days + 1/2``; ``-inf`` when every resolution does."""
-    median = np.array([DISPUTE_LAWS[t].median_days for t in DISPUTE_TYPES])[kind]
-    sig = np.array([DISPUTE_LAWS[t].sigma for t in DISPUTE_TYPES])[kind]
+    median, sig = _MEDIAN_DAYS[kind], _SIGMA[kind]
     days = np.asarray(days, float)
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(days < 1, -np.inf, np.log((days + 0.5) / median) / sig)

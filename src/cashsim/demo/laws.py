@@ -46,6 +46,9 @@ STRESS_MONTHS = ("2025-01", "2025-02", "2025-03")
 DD_REJECT = 0.05
 #: Share of undisputed transfer/cheque invoices paid in two instalments.
 INSTALMENT_SHARE = 0.05
+#: Days the first instalment comes before the last one's pay day: uniform on [7, 46), as ``rng.integers`` takes it
+#: (the generator, :mod:`cashsim.demo.world`, and the oracle's acceptance, :mod:`cashsim.demo.oracle`, read it).
+FIRST_INSTALMENT_GAP = (7, 46)
 #: Monte Carlo draws per customer for the truth tables.
 TRUTH_DRAWS = 4000
 #: Sales seasonality by calendar month (January first), mean 1: August low, December high.

@@ -43,7 +43,7 @@ import pandas as pd
 from scipy import stats
 
 from cashsim.demo.disputes import _disputes, _post_resolution_days, _resolution_days, _resolution_z_floor
-from cashsim.demo.laws import _NEVER, RHO_MONTH
+from cashsim.demo.laws import _NEVER, FIRST_INSTALMENT_GAP, RHO_MONTH
 from cashsim.demo.payments import _settle, next_payment_run
 from cashsim.demo.world import _build_world, _cut, _write_offs_and_instalments
 from cashsim.ledger import DISPUTE_TYPES
@@ -234,12 +234,13 @@ class DemoOracle:
                              disputed: np.ndarray, rows: np.ndarray) -> np.ndarray:
         """Acceptance of the draws ``rows`` of invoices whose first instalment was paid by the origin, on day
         ``k["first_paid"]``: the split (an independent draw, its probability a constant factor) is set, and the draw
-        kept with the probability that the first-instalment day is that day, ``#{g in 7..45: next_payment_run(
-        max(issue + 1, pay - g)) == first_paid} / 39`` (the generator's rule), exactly."""
+        kept with the probability that the first-instalment day is that day, ``#{g in G: next_payment_run(
+        max(issue + 1, pay - g)) == first_paid} / #G``, G the gaps of :data:`~cashsim.demo.laws.FIRST_INSTALMENT_GAP`
+        (the generator's rule), exactly."""
         first = k["first_paid"]
-        ok = rows & ~never & ~disputed & ~k["dd"] & (first < pay) & (pay <= first + 45)
+        gaps = np.arange(*FIRST_INSTALMENT_GAP)
+        ok = rows & ~never & ~disputed & ~k["dd"] & (first < pay) & (pay <= first + gaps[-1])
         idx = np.flatnonzero(ok)
-        gaps = np.arange(7, 46)
         day = np.maximum(k["issue"][idx, None] + 1, pay[idx, None] - gaps[None, :])
         run = next_payment_run(day.ravel(), np.repeat(k["run1"][idx], gaps.size), np.repeat(k["run2"][idx], gaps.size))
         hits = (run.reshape(idx.size, gaps.size) == first[idx, None]).sum(axis=1)

@@ -26,7 +26,7 @@ from cashsim.calendar import next_business_day
 from cashsim.demo.customers import _customers
 from cashsim.demo.disputes import _disputes
 from cashsim.demo.invoices import _invoices, month_effects
-from cashsim.demo.laws import _NEVER, AS_OF, DUNNING_PLAN, INSTALMENT_SHARE, RHO_MONTH
+from cashsim.demo.laws import _NEVER, AS_OF, DUNNING_PLAN, FIRST_INSTALMENT_GAP, INSTALMENT_SHARE, RHO_MONTH
 from cashsim.demo.payments import _settle, _Settled, next_payment_run
 from cashsim.ledger import INVOICE_COLUMNS
 from cashsim.seeding import SeedLike, child, seed_sequence
@@ -153,7 +153,8 @@ def _write_offs_and_instalments(rng: np.random.Generator, *, issue, due, amount,
     n = issue.size
     write_off = np.where(settled.never, next_business_day(due + rng.integers(180, 301, n)), -1)
     split = ~settled.never & ~disputed & ~direct_debit & (rng.random(n) < INSTALMENT_SHARE)
-    first_day = next_payment_run(np.maximum(issue + 1, settled.pay - rng.integers(7, 46, n)), run1, run2)
+    gap = rng.integers(*FIRST_INSTALMENT_GAP, n)   # days before the last instalment
+    first_day = next_payment_run(np.maximum(issue + 1, settled.pay - gap), run1, run2)
     split &= first_day < settled.pay
     first_amt = np.round(amount * rng.uniform(0.3, 0.7, n), 2)
     return write_off, split, first_day, first_amt

@@ -14,12 +14,12 @@ from typing import Any
 import numpy as np
 import plotly.graph_objects as go
 
-from cashsim.targets import TargetReport, plan_weeks
+from cashsim.targets import TargetReport
 
 
 def _chart_shape(report: TargetReport) -> tuple[tuple, tuple]:
     """The months and weeks a report's charts show: the charts can be redrawn in place while these stay."""
-    return tuple(report.forecast_months["month"]), tuple(plan_weeks(report.weekly, report.as_of)[0]["week_start"])
+    return tuple(report.forecast_months["month"]), tuple(report.shown_weekly["week_start"])
 
 
 def _differs(a: Any, b: Any) -> bool:

@@ -63,11 +63,10 @@ def a4_figure(fig, frame: pd.DataFrame | None = None, *, prefix: str | None = No
 
 def weekly_figure(run):
     """The weekly cash position (:func:`cashsim.plots.cash_position_fan`) against the minimum balance, on the
-    weeks the table shows (:func:`cashsim.targets.plan_weeks`)."""
+    weeks the table shows (:attr:`cashsim.targets.TargetReport.shown_weekly`)."""
     from cashsim import plots
-    from cashsim.targets import plan_weeks
 
-    return report_figure(plots.cash_position_fan(plan_weeks(run.targets.weekly, run.as_of)[0],
+    return report_figure(plots.cash_position_fan(run.targets.shown_weekly,
                                                  run.params.burn.minimum_balance,
                                                  **run_locale(run)))
 

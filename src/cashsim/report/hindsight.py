@@ -66,8 +66,9 @@ def ledger_sha256(ledger, as_of, *, with_paths: bool = False) -> str:
 
 def same_history(recorded: str | None, ledger, as_of) -> bool:
     """Whether ``recorded`` (a previous report's ``ledger_sha256``) is the ledger's as known at ``as_of``: the hash
-    without file paths, or the one earlier reports kept with them (read from the same folder)."""
-    return recorded in (ledger_sha256(ledger, as_of), ledger_sha256(ledger, as_of, with_paths=True))
+    without file paths, or the one earlier reports kept with them (read from the same folder), hashed only when the
+    first does not match."""
+    return recorded == ledger_sha256(ledger, as_of) or recorded == ledger_sha256(ledger, as_of, with_paths=True)
 
 
 def month_forecast(paths: np.ndarray) -> dict[str, Any]:

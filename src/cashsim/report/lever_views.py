@@ -19,6 +19,15 @@ import pandas as pd
 from cashsim import fmt
 from cashsim.report.words import action_text, labels_of, lever_name, run_locale, tr, translate_values
 
+#: the lever table's scenario columns and their labels (msgids), in their order: the report's table
+#: (:func:`levers_view`, then ``financing``) and ``cashsim levers`` (``month`` after ``scenario``) print these
+LEVER_COLUMNS = {"scenario": "scenario", "extra_cash_mean": "extra cash in the month", "extra_cash_p10": "p10",
+                 "extra_cash_p90": "p90", "recovered": "recovered to date",
+                 "brought_forward": "brought forward to date", "p_target_met": "P(target met)",
+                 "delta_p_target_met": "change", "cumulative_cost": "cost to date",
+                 "cost_per_euro": "cost per euro to date", "annualised_cost_rate": "annual rate",
+                 "risk": "relationship risk"}
+
 
 def study_of(run):
     """The run's lever study: :func:`cashsim.pipeline.study_levers` on the run's baseline, paths and seed."""
@@ -90,11 +99,7 @@ def levers_view(table: pd.DataFrame, month: str, run):
     """Levers side by side for the month: the month's extra cash (mean, p10, p90), what is recovered and brought
     forward to the month's end, P(target met), cost to date and cost per euro to date (cumulative cost / cumulative
     extra cash, ``cashsim.compare``), rates, risk."""
-    cols = {"scenario": "scenario", "extra_cash_mean": "extra cash in the month", "extra_cash_p10": "p10",
-            "extra_cash_p90": "p90", "recovered": "recovered to date", "brought_forward": "brought forward to date",
-            "p_target_met": "P(target met)", "delta_p_target_met": "change",
-            "cumulative_cost": "cost to date", "cost_per_euro": "cost per euro to date", "annualised_cost_rate":
-            "annual rate", "risk": "relationship risk", "financing": "financing"}
+    cols = {**LEVER_COLUMNS, "financing": "financing"}
     frame = levers_month(table, month)[list(cols)]
     frame["scenario"] = [lever_name(x, run.params.report.locale) for x in frame["scenario"]]
     frame = translate_values(frame, run, ["risk", "financing"])

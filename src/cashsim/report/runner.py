@@ -335,9 +335,14 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
         declared = notebook_parameters(source)  # the parameters cell, read once
         check_parameters(source, parameters, declared)
         # the lever study, when the notebook takes it (report.handoff): started now, the report waits for it;
-        # papermill's import, the month's lock and the work folder, where its file goes, need not come first
-        driver_study = _driver_study(params_file, report_date.isoformat(), n_paths, seed) \
-            if "levers_file" in declared else None
+        # papermill's import, the month's lock and the work folder, where its file goes, need not come first; its
+        # file is named later (DriverStudy.deliver_to, once the work folder exists)
+        driver_study = None
+        if "levers_file" in declared:
+            from cashsim.report.handoff import start_driver_study
+
+            driver_study = start_driver_study(None, params_file, as_of=report_date.isoformat(), n_paths=n_paths,
+                                              seed=seed)
     try:
         with kernel.stopped_on_error(), without_iri_grammar():  # (report.kernel: a second of lark grammars)
             import papermill as pm
@@ -419,14 +424,6 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
     finally:
         if driver_study is not None:  # never written after the run, whatever happened (idempotent)
             driver_study.close()
-
-
-def _driver_study(params_file: Path, as_of: str, n_paths: int | None, seed: int | None):
-    """The driver's lever study (:func:`cashsim.report.handoff.start_driver_study`), its file named later
-    (:meth:`~cashsim.report.handoff.DriverStudy.deliver_to`, once the work folder exists)."""
-    from cashsim.report.handoff import start_driver_study
-
-    return start_driver_study(None, params_file, as_of=as_of, n_paths=n_paths, seed=seed)
 
 
 def _warm_exporter(html_exporter, language: str, study, ran: threading.Event):

@@ -85,14 +85,14 @@ class _Log:
     allocation_units: list[int] = field(default_factory=list)
     unit: int = 0
 
-    def pay(self, invoice_id: str, date: pd.Timestamp, cents: int, line: int, unit: int | None = None) -> None:
+    def pay(self, invoice_id: str, date: pd.Timestamp, cents: int, line: int) -> None:
         self.payments.append((invoice_id, date, cents, line))
-        self.payment_units.append(self.unit if unit is None else unit)
+        self.payment_units.append(self.unit)
 
     def allocate(self, move: _Move, what: str, invoice_id: str, cents: int, date: pd.Timestamp,
-                 other: int = -1, unit: int | None = None) -> None:
+                 other: int = -1) -> None:
         self.allocations.append((move.line, what, invoice_id, cents, date, other))
-        self.allocation_units.append(self.unit if unit is None else unit)
+        self.allocation_units.append(self.unit)
 
     def in_order(self) -> _Log:
         """The entries unit by unit, each unit's in the order they were made."""
