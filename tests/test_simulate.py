@@ -383,6 +383,44 @@ def test_thresholds_are_the_inverse_cdf_rule_and_the_guide_never_overshoots():
     assert len(th.start) == len(pairs) + len(set(profile[lower == 0]))
 
 
+def test_table_ranges_are_claimed_once_each_whoever_claims_them():
+    """The table builder's claims are atomic: two threads claiming 200 000 numbers each from one counter get every
+    number once (a plain read-add-write loses some when both threads run); and tables whose calling thread left most
+    ranges to a helper, or filled what a late helper had not claimed, are those built on one thread."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numba
+
+    from cashsim.simulate.tables import _claim, _start_tables, _wait
+
+    @numba.njit(nogil=True)
+    def claim_many(counter, out):
+        for k in range(out.shape[0]):
+            out[k] = _claim(counter)
+
+    counter = np.zeros(1, np.int64)
+    outs = [np.empty(200_000, np.int64) for _ in range(2)]
+    claim_many(counter, outs[0][:1])                              # compile before the threads start
+    counter[0] = 0
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda out: claim_many(counter, out), outs))
+    assert np.array_equal(np.sort(np.concatenate(outs)), np.arange(400_000))
+    assert counter[0] == 400_000
+
+    rng = np.random.default_rng(7)
+    pmfs = np.vstack([spread_pmf(m, s, nv) for m, s, nv in [(30, 0.3, 0.0), (45, 0.6, 0.05), (70, 0.4, 0.3)]])
+    cdf = np.cumsum(pmfs, axis=1)
+    profile, first = rng.integers(0, 3, 400), rng.integers(0, 150, 400)
+    lower = np.where(first > 0, cdf[profile, np.maximum(first - 1, 0)], 0.0)
+    limit, skip = np.minimum(first + 150, len(GRID)), np.zeros(400, bool)
+    alone = threshold_tables(cdf, profile, first, lower, limit, skip)
+    for leave in (0.0, 0.5, 1.0):
+        th, fills, rest = _start_tables(cdf, profile, first, lower, limit, skip, 2, leave=leave)
+        rest()
+        _wait(fills)
+        assert np.array_equal(th.theta, alone.theta) and np.array_equal(th.guide, alone.guide), leave
+
+
 def test_engine_pay_days_equal_the_u_space_rule_on_the_same_draws():
     """Rebuild the engine's stream (one block: month factors, customer factors, then one standard normal per
     invoice and path, invoice-major) and check that every simulated pay day is exactly the one the textbook

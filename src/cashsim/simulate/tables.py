@@ -33,6 +33,7 @@ import queue
 import threading
 import weakref
 from collections import OrderedDict
+from collections.abc import Callable
 from concurrent.futures import Future
 from concurrent.futures import wait as futures_wait
 
@@ -40,8 +41,9 @@ import numba
 import numpy as np
 import pandas as pd
 from llvmlite import binding as llvm_binding
+from llvmlite import ir as llvm_ir
 from numba import types
-from numba.extending import get_cython_function_address
+from numba.extending import get_cython_function_address, intrinsic
 
 from cashsim.book import Book
 from cashsim.errors import ModelError, ParamsError
@@ -100,6 +102,36 @@ def _fill_tables(cdf, t_profile, t_first, t_lower, t_stop, start, edges, theta, 
                 j = stop
             if j >= n_bins:
                 break
+
+
+@intrinsic
+def _claim(typingctx, counter):
+    """``counter[0]`` before adding 1 to it, as one atomic step (LLVM's ``atomicrmw add``): threads that claim from
+    the same counter never get the same number. numba has no atomics of its own."""
+    sig = types.int64(counter)
+
+    def codegen(context, builder, signature, args):
+        ary = context.make_array(signature.args[0])(context, builder, args[0])
+        return builder.atomic_rmw("add", ary.data, llvm_ir.Constant(llvm_ir.IntType(64), 1), "monotonic")
+
+    return sig, codegen
+
+
+@numba.njit(nogil=True, cache=True)
+def _fill_claimed(counter, cuts, until, cdf, t_profile, t_first, t_lower, t_stop, start, edges, theta, guide):
+    """Fill the table ranges ``cuts[k] .. cuts[k + 1] - 1`` (:func:`_fill_tables`), each claimed from ``counter``
+    (:func:`_claim`), until none is left or this thread has filled range ``until - 1`` or a later one. Every
+    thread of a run calls it: one that starts late or runs slowly (a virtual CPU taken away for a while) fills
+    fewer ranges, the others more; each range is filled once, by one thread, so the tables are the same whoever
+    fills them."""
+    n = cuts.shape[0] - 1
+    while True:
+        k = _claim(counter)
+        if k >= n:
+            return
+        _fill_tables(cdf, t_profile, t_first, t_lower, t_stop, start, edges, theta, guide, cuts[k], cuts[k + 1])
+        if k + 1 >= until:
+            return
 
 
 @numba.njit(nogil=True, cache=True)
@@ -207,16 +239,20 @@ def threshold_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lo
     >>> th.theta.tolist()      # Phi^-1(0.5), Phi^-1(1), end | Phi^-1((1 - 0.5) / (1 - 0.5)), end
     [0.0, inf, inf, inf, inf]
     """
-    th, fills = _start_tables(cdf, profile, first, lower, limit, skip, n_threads)
+    th, fills, rest = _start_tables(cdf, profile, first, lower, limit, skip, n_threads)
+    rest()
     _wait(fills)
     return th
 
 
 def _start_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lower: np.ndarray, limit: np.ndarray,
-                  skip: np.ndarray, n_threads: int) -> tuple[Thresholds, list[Future]]:
-    """:func:`threshold_tables`, its arrays still being filled by ``n_threads - 1`` helper threads when it returns
-    (the calling thread has filled the first share): the caller does its other work meanwhile, then waits for the
-    returned futures (:func:`_wait`)."""
+                  skip: np.ndarray, n_threads: int, leave: float = 0.0
+                  ) -> tuple[Thresholds, list[Future], Callable[[], None]]:
+    """:func:`threshold_tables`, its arrays still being filled by ``n_threads - 1`` helper threads when it returns.
+    The table ranges are claimed one at a time by every thread (:func:`_fill_claimed`); the calling thread stops
+    claiming once about the last ``leave`` of them remain (a share of the ranges: the helpers fill them while the
+    caller does its other work), then calls the returned ``rest`` (the ranges no helper has claimed by then, if
+    any: a helper may start late) and waits for the returned futures (:func:`_wait`)."""
     cdf = np.ascontiguousarray(cdf, dtype=np.float64)
     G = cdf.shape[1]
     conditioned = lower > 0
@@ -240,19 +276,29 @@ def _start_tables(cdf: np.ndarray, profile: np.ndarray, first: np.ndarray, lower
     args = (cdf, t_profile.astype(np.int64), t_first.astype(np.int64),
             t_lower.astype(np.float64), t_stop.astype(np.int64), start, _GUIDE_EDGES, theta, guide)
     n = max(1, n_threads)
-    # about equal numbers of entries a thread; the calling thread's share (the first) a tenth smaller: the caller
-    # has the pandas side of the preparation to do after it
-    share = np.r_[0.0, 0.9 / n, 0.9 / n + np.arange(1, n) * (1 - 0.9 / n) / max(n - 1, 1)] if n > 1 else [0.0, 1.0]
-    cuts = np.searchsorted(start, np.asarray(share)[1:-1] * len(theta)).tolist()
-    bounds = list(zip([0] + cuts, cuts + [len(keys)], strict=False))
-    fills = [helper.submit(_fill_tables, *args, *b) for helper, b in zip(_fill_pool(len(bounds) - 1), bounds[1:],
-                                                                           strict=True)]
-    # the calling thread fills its share itself, without the GIL: the helpers take the GIL at once to start
-    # theirs (had it gone on with the pandas side, they would have waited for the interpreter's 5 ms switch)
-    _fill_tables(*args, *bounds[0])
+    # ranges of about equal numbers of entries, FILL_RANGES a thread, claimed one at a time by every thread (the
+    # calling one too): a thread that starts late (a helper waking up, waiting for the GIL) or runs slowly fills
+    # fewer; with fixed shares the run waited for the slowest (3 to 45 ms for the same 15 ms of work)
+    n_ranges = max(1, min(len(keys), FILL_RANGES * n))
+    cuts = np.searchsorted(start, np.arange(1, n_ranges) * (len(theta) / n_ranges))
+    cuts = np.concatenate([[0], cuts, [len(keys)]]).astype(np.int64)
+    counter = np.zeros(1, np.int64)
+    fills = [helper.submit(_fill_claimed, counter, cuts, n_ranges, *args) for helper in _fill_pool(n - 1)]
+    # the calling thread claims ranges too, without the GIL: the helpers take the GIL at once to start theirs
+    # (had it gone on with the pandas side, they would have waited for the interpreter's 5 ms switch)
+    _fill_claimed(counter, cuts, n_ranges - int(leave * n_ranges) if n > 1 else n_ranges, *args)
     return Thresholds(table=table.astype(np.int64), profile=t_profile.astype(np.int64),
                       first=t_first.astype(np.int64), lower=t_lower, stop=t_stop.astype(np.int64), start=start,
-                      theta=theta, guide=guide), fills
+                      theta=theta, guide=guide), fills, lambda: _fill_claimed(counter, cuts, n_ranges, *args)
+
+
+#: Table ranges a thread of the run claims on average (:func:`_fill_claimed`): enough that a late or slow thread
+#: costs the run a fraction of a millisecond, few enough that claiming costs nothing (the benchmark book's 7 425
+#: tables: 16 ranges on 2 threads, about 0.9 ms of work each).
+FILL_RANGES = 8
+#: The share of the table ranges :func:`_prepare_new`'s calling thread leaves to the helpers while it does the
+#: pandas side of the preparation (about 3 ms; the benchmark book's tables, about 15 ms of one thread's work).
+PANDAS_SHARE = 0.2
 
 
 def _fill_pool(n: int) -> list[_Helper]:
@@ -473,7 +519,7 @@ def _prepare_new(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_cu
     limit = _horizon_limit(calendars[:, :-1], n_days, cal_row, offset, G)
     skip = (m_idx >= limit) | (1.0 - lower <= 1e-12)       # no mass left within the horizon: never paid in it
     # the tables are filled on the run's threads while this thread does the rest (pandas, the GIL's side)
-    th, fills = _start_tables(cdf, profile, m_idx, lower, limit, skip, n_threads)
+    th, fills, rest = _start_tables(cdf, profile, m_idx, lower, limit, skip, n_threads, leave=PANDAS_SHARE)
     try:
         month_codes = days.to_period("M")
         months = month_codes.unique()
@@ -496,6 +542,7 @@ def _prepare_new(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_cu
             use_groups=group_by is not None, **_loadings(inv, rho_month, rho_customer),
             longest=int(np.diff(bounds).max(initial=0)), any_discount=bool((disc_g >= 0).any()))
     finally:
+        rest()                                           # ranges no helper has claimed yet (one started late)
         futures_wait(fills)                              # the builder done, even when the rest raised
     _wait(fills)
     return prep, days
