@@ -252,3 +252,64 @@ def test_the_plans_figures_say_they_come_from_the_lever_study(run):
     levers = list(report.lever_views.levers_view(table, MONTH, run).data.columns)
     assert {"encaissement supplémentaire du mois", "coût à date", "coût par euro à date", "récupéré à date",
             "avancé à date"} <= set(levers)
+
+
+def test_the_first_actions_are_steps_to_take_with_the_amount_they_are_about(run):
+    """The first screen's actions never list an account with nothing to do, and an account with nothing overdue
+    whose step is a courtesy call before the due date shows the invoices coming due, not the 0 € it has overdue."""
+    accounts = report.accounts.accounts_table(run)
+    calls = kpi.call_list(run.ledger, run.as_of, reliability=run.model.customers)
+    courtesy = accounts.loc[(accounts["overdue"] == 0) & (accounts["action_amount"] > 0)]
+    idle = accounts.loc[accounts["action_amount"] == 0]
+    assert len(courtesy) and len(idle)        # the messy company has both: the conditions this test is about
+    for r in courtesy.itertuples():
+        assert r.action_amount == calls.loc[calls["customer_id"] == r.customer_id, "outstanding"].sum() > 0
+        assert r.next_action.startswith("relance préventive")
+    assert set(idle["next_action"]) == {"aucune action\u00a0: rien d’échu"}
+    shown = report.window.top_actions(run, None, n=len(accounts))
+    assert len(shown) == len(accounts) - len(idle) and (shown["amount"] > 0).all()
+    assert "aucune action\u00a0: rien d’échu" not in set(shown["action"])
+    by_name = accounts.set_index("customer_name")["action_amount"]
+    assert (shown["amount"].to_numpy() == by_name[shown["customer"]].to_numpy()).all()
+
+
+def test_no_sales_plan_is_said_on_the_first_screen_and_by_cashsim_targets(run, tmp_path, capsys):
+    """Without a sales plan the later months read near 0 and look out of reach: the first screen and `cashsim
+    targets` say why (only the invoices already issued are counted, with their number and amount as `cashsim
+    validate` counts them), in the reader's language; with a plan, neither says it."""
+    import yaml
+
+    from cashsim.cli import main
+
+    screen = report.window_html(run)
+    assert "cashsim-no-sales-plan" not in screen and "plan de ventes" not in screen.split("</table>")[1][:400]
+    bare = run.params.model_copy(update={"sales_plan": []})
+    keep = ("ledger", "as_of", "model", "sim", "targets", "base", "customer_labels")
+    planless = SimpleNamespace(**{k: getattr(run, k) for k in keep}, params=bare)
+    head = run.ledger.summary(run.as_of)
+    said = report.views.no_sales_plan_text(planless)
+    assert said.startswith("Aucun plan de ventes dans les paramètres (clé sales_plan)\u00a0: la prévision ne "
+                           "compte que les factures déjà émises (")
+    assert f"ouvertes au 31 oct. 2026, {fmt_money(head['open_amount'])})" in said
+    assert str(head["open_invoices"]) in said
+    assert f'<p class="cashsim-no-sales-plan">{said}</p>' in report.window_html(planless)
+    assert report.views.no_sales_plan_text(planless, "en_GB").startswith(
+        "No sales plan in the parameters (key sales_plan): the forecast counts only the invoices already issued")
+    # the command: the messy params without their plan, its files named absolutely
+    doc = yaml.safe_load(MESSY.read_text(encoding="utf-8"))
+    doc.pop("sales_plan")
+    for key in ("invoices", "payments", "customers"):
+        doc["data"][key] = str(MESSY.parent / doc["data"][key])
+    bare_file = tmp_path / "sans-plan.yml"
+    bare_file.write_text(yaml.safe_dump(doc, allow_unicode=True), encoding="utf-8")
+    assert main(["targets", "--params", str(bare_file), "--paths", "40"]) == 0
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith("Ajoutez les ventes mensuelles prévues par famille de clients (voir params/demo.yml).")
+    assert main(["targets", "--params", str(MESSY), "--paths", "40"]) == 0
+    assert "Aucun plan de ventes" not in capsys.readouterr().out
+
+
+def fmt_money(x: float) -> str:
+    from cashsim import fmt
+
+    return fmt.money(x, locale="fr_FR", decimals=0)

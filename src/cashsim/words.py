@@ -121,3 +121,22 @@ def alert_text(row, locale: str, currency: str = "EUR") -> str:
         return _("reliable customer turning late: {share} of its recent invoices late").format(
             share=fmt.percent(value, locale=locale))
     return _(str(row.get("message", "")))
+
+
+def no_sales_plan_sentence(n_open: int, open_amount: float, as_of, *, locale: str, currency: str = "EUR") -> str:
+    """Why the later forecast months are low when the parameters have no sales plan (``sales_plan:`` empty): the
+    forecast then counts only the ``n_open`` invoices already issued (``open_amount`` at ``as_of``), none of the
+    cash future sales will bring, so every month after their due dates reads close to 0 and its target looks out
+    of reach. The report's first screen and ``cashsim targets`` say it; ``cashsim forecast`` says "no sales plan"
+    in its title line.
+
+    >>> no_sales_plan_sentence(12, 39766.2, "2026-10-31", locale="fr_FR")[60:127]
+    'la prévision ne compte que les factures déjà émises (12 ouvertes au'
+    """
+    return i18n.translator(locale).gettext(
+        "No sales plan in the parameters (key sales_plan): the forecast counts only the invoices already issued "
+        "({n} open on {date}, {amount}), none of the cash future sales will bring, so the later months are "
+        "understated and their targets look out of reach. Add the planned monthly sales per client group (see "
+        "params/demo.yml).").format(
+        n=fmt.number(n_open, locale=locale), date=fmt.date(as_of, locale=locale),
+        amount=fmt.money(float(open_amount), locale=locale, currency=currency, decimals=0))

@@ -153,8 +153,9 @@ def promises_table(run) -> pd.DataFrame:
 
 def accounts_table(run) -> pd.DataFrame:
     """The call list per customer account (see the module docstring): rank, customer_id, customer_name, segment,
-    owner, open, overdue, n_overdue, max_days_overdue, next_action (reader's words), promises_pending,
-    promises_broken, keep_rate, disputes_past_sla, claimable."""
+    owner, open, overdue, n_overdue, max_days_overdue, next_action (reader's words), action_amount (what the next
+    step is about: the overdue amount, else the invoices due soon a courtesy call is for, 0 with no step),
+    promises_pending, promises_broken, keep_rate, disputes_past_sla, claimable."""
     from cashsim import kpi
 
     _ = tr(run)
@@ -173,6 +174,10 @@ def accounts_table(run) -> pd.DataFrame:
     nxt = urgent.set_index("customer_id")["next_action"]
     out["next_action"] = [next_step(nxt[c], loc) if c in nxt.index else _("no action: nothing overdue")
                           for c in out.index]
+    # what the step is about: the overdue amount; with nothing overdue, the invoices due soon that the call list
+    # holds for a courtesy call (a less reliable payer's); an account with no step, nothing
+    listed = calls.groupby("customer_id")["outstanding"].sum().reindex(out.index).fillna(0.0)
+    out["action_amount"] = out["overdue"].where(out["overdue"] > 0, listed)
     pr = promises_table(run)
     counts = pr.groupby(["customer_id", "state"]).size().unstack(fill_value=0) if len(pr) else pd.DataFrame()
     for state in ("pending", "kept", "broken"):

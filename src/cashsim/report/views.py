@@ -26,6 +26,7 @@ from cashsim.errors import ReportError
 from cashsim.params import Params, load_params
 from cashsim.report.runner import check_month
 from cashsim.report.words import labels_of, run_locale, tr
+from cashsim.words import no_sales_plan_sentence
 
 
 def params_for(params_path: str | Path, as_of: str | None = "") -> Params:
@@ -85,6 +86,16 @@ def headline(run, month: str, plan: Mapping[str, Any] | None = None) -> dict[str
         "plan": dict(plan) if plan is not None else None,
         "n_paths": int(run.sim.n_paths), "seed": int(run.sim.seed),
     }
+
+
+def no_sales_plan_text(run, locale: str | None = None) -> str | None:
+    """:func:`cashsim.words.no_sales_plan_sentence` for ``run`` (its open invoices at as_of, as ``cashsim validate``
+    counts them) in ``locale`` (default: the run's report locale); None when the parameters have a sales plan."""
+    if run.params.sales_plan:
+        return None
+    head = run.ledger.summary(run.as_of)
+    return no_sales_plan_sentence(head["open_invoices"], head["open_amount"], run.as_of,
+                                  locale=locale or run.params.report.locale, currency=run.params.currency)
 
 
 def zero_target_texts(run, months: list[str] | None = None) -> list[str]:

@@ -7,7 +7,9 @@ probability (``plan.months.financing_needed``, euros incl. VAT); then the plan (
 that matter most.
 
 The three actions: the largest action of each lever of the plan (customer, amount), in the plan's order, then the
-largest accounts of the call list (:func:`cashsim.report.accounts.accounts_table`) with their next step, until three.
+largest accounts of the call list (:func:`cashsim.report.accounts.accounts_table`) that have a next step, with the
+amount that step is about (the overdue amount, else the invoices due soon a courtesy call is for), until three; an
+account with nothing to do is never one of them.
 
 Example (in a notebook)::
 
@@ -23,7 +25,7 @@ import pandas as pd
 
 from cashsim import fmt
 from cashsim.i18n import N_
-from cashsim.report.views import forecast_months, zero_target_texts
+from cashsim.report.views import forecast_months, no_sales_plan_text, zero_target_texts
 from cashsim.report.words import action_text, lever_name, run_locale, tr
 
 #: Why "With the plan" can differ from "Without the plan" in a month the plan gives no lever.
@@ -79,9 +81,9 @@ def top_actions(run, plan=None, n: int = 3) -> pd.DataFrame:
                              "action": action_text(r.action, loc)})
     if len(rows) < n:
         accounts = accounts_table(run)
-        for r in accounts.head(n - len(rows)).itertuples():
+        for r in accounts.loc[accounts["action_amount"] > 0].head(n - len(rows)).itertuples():
             rows.append({"lever": _("call list"), "customer": r.customer_name, "owner": r.owner,
-                         "amount": float(r.overdue), "action": r.next_action})
+                         "amount": float(r.action_amount), "action": r.next_action})
     return pd.DataFrame(rows[:n], columns=["lever", "customer", "owner", "amount", "action"])
 
 
@@ -128,6 +130,9 @@ def window_html(run, plan=None, *, print_version: bool = False) -> str:
              + "".join(f"<th>{html.escape(h)}</th>" for h in heads) + "</tr></thead><tbody>"
              + "".join(rows) + "</tbody></table>"]
     parts += [f'<p class="cashsim-zero-target">{html.escape(t)}</p>' for t in zero_target_texts(run)]
+    no_plan = no_sales_plan_text(run)
+    if no_plan:
+        parts.append(f'<p class="cashsim-no-sales-plan">{html.escape(no_plan)}</p>')
     if plan is not None:   # the two columns of the plan come from the lever study's own simulation
         parts.append(f'<p class="cashsim-study-note">{html.escape(_(WITH_PLAN_NOTE))}</p>')
         levers = [lever_name(lv.name, loc["locale"]) for lv in plan.levers]
