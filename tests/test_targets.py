@@ -246,7 +246,9 @@ def _fake_pipeline(monkeypatch, sim, burn):
 
     def run_from_params(params, *, n_paths=None, seed=None, cache=True):
         calls.update(n_paths=n_paths, seed=seed, company=params.company, cache=cache)
-        return SimpleNamespace(targets=target_report_arrays(sim.daily, sim.days, burn))
+        ledger = SimpleNamespace(summary=lambda as_of: {"open_invoices": 3, "open_amount": 12_345.0})
+        return SimpleNamespace(targets=target_report_arrays(sim.daily, sim.days, burn), ledger=ledger,
+                               as_of=pd.Timestamp("2026-10-31"))
 
     monkeypatch.setitem(sys.modules, "cashsim.pipeline", SimpleNamespace(run_from_params=run_from_params))
     return calls
@@ -265,6 +267,9 @@ def test_targets_command_prints_and_writes_json(tmp_path, monkeypatch, capsys):
     assert calls == {"n_paths": 200, "seed": 3, "company": "Test SA", "cache": True}
     printed = capsys.readouterr().out
     assert "November 2026" in printed and "P(under the minimum balance" in printed
+    # no sales_plan in this params file: the later months hold no future sales, and the command says so
+    assert ("No sales plan in the parameters (key sales_plan): the forecast counts only the invoices already issued "
+            "(3 open on 31 Oct 2026, €12,345)") in printed
     data = json.loads(out.read_text())
     assert data["company"] == "Test SA"
     assert [m["month"] for m in data["months"]] == ["2026-10", "2026-11", "2026-12", "2027-01", "2027-02"]
