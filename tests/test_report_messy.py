@@ -313,3 +313,34 @@ def fmt_money(x: float) -> str:
     from cashsim import fmt
 
     return fmt.money(x, locale="fr_FR", decimals=0)
+
+
+def test_a_plan_without_lever_says_why(run):
+    """An empty recommended plan reads "no lever needed" only when the forecast meets the target without one; when
+    it does not, the first screen and the month's answer say whether the parameters gave the search no lever to try
+    or none of those tried brings the target closer (a burn the company cannot cover)."""
+    import dataclasses
+
+    from cashsim import pipeline
+    from cashsim.report.lever_views import plan_summary
+
+    burn = run.params.burn.model_copy(update={"salaries_and_social": 400_000})
+    said = {}
+    for case, scenarios in (("none", {}), ("tried", run.params.scenarios)):
+        params = run.params.model_copy(update={"scenarios": scenarios, "burn": burn})
+        plan = pipeline.study_levers(dataclasses.replace(run.base, params=params), n_paths=100, plan_paths=100).plan
+        assert not plan.levers and not plan.meets_target
+        assert (plan.levers_tried == 0) == (case == "none")
+        view = SimpleNamespace(**{k: getattr(run, k) for k in ("ledger", "as_of", "model", "sim", "targets", "base",
+                                                               "customer_labels")}, params=params)
+        said[case] = (report.window_html(view, plan), report.views.answer_html(view, MONTH, plan_summary(plan, MONTH)))
+    for page in said["none"]:
+        assert ("aucun levier à essayer\u00a0: les paramètres ne définissent aucun scénario de leviers (clé "
+                "scenarios)") in page and "aucun levier nécessaire" not in page
+    for page in said["tried"]:
+        assert "aucun des leviers essayés ne rapproche de l’objectif\u00a0: pratique actuelle" in page
+        assert "aucun levier nécessaire" not in page
+    params = run.params.model_copy(update={"scenarios": {}})     # its own burn: met without any lever
+    met = pipeline.study_levers(dataclasses.replace(run.base, params=params), n_paths=100, plan_paths=100).plan
+    assert met.meets_target and not met.levers and met.levers_tried == 0
+    assert "Plan recommandé\u00a0: aucun levier nécessaire" in report.window_html(run, met)

@@ -389,6 +389,11 @@ class Plan:
     scenario: list[LeverSpec] = field(default_factory=list)
 
     @property
+    def levers_tried(self) -> int:
+        """How many distinct candidates (lever and intensity) the search tried: 0 when the scenarios gave it none."""
+        return int(self.trace["candidate"].nunique()) if len(self.trace) else 0
+
+    @property
     def short_months(self) -> list[str]:
         """The months still short of the required probability with the plan."""
         return self.months.loc[~self.months["met"].astype(bool), "month"].astype(str).tolist()

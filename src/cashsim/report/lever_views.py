@@ -51,11 +51,12 @@ def levers(run):
 
 
 def plan_summary(plan, month: str) -> dict[str, Any]:
-    """The plan's headline for the month's answer and summary.json: levers, cost, P(target met), gap to bridge."""
+    """The plan's headline for the month's answer and summary.json: levers, cost, P(target met), gap to bridge, and
+    how many levers the search tried (0: the parameters gave it none, :func:`cashsim.report.words.plan_levers_text`)."""
     months = plan.months.set_index(plan.months["month"].astype(str))
     row = months.loc[month] if month in months.index else None
     return {"levers": [lv.name for lv in plan.levers], "cost": float(plan.cost),
-            "meets_target": bool(plan.meets_target),
+            "meets_target": bool(plan.meets_target), "levers_tried": plan.levers_tried,
             "p_target_met": None if row is None else float(row["p_target_met"]),
             "p_target_met_baseline": None if row is None else float(row["p_target_met_baseline"]),
             "gap": None if row is None or bool(row["met"]) else float(row["financing_needed"]),

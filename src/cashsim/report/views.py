@@ -148,7 +148,8 @@ def zero_target_texts(run, months: list[str] | None = None) -> list[str]:
 def answer_html(run, month: str, plan: Mapping[str, Any] | None = None) -> str:
     """The month's answer as a few lines of HTML in the report's language and number format.
 
-    ``plan`` (optional): ``{"levers": [names], "cost": euros, "p_target_met": share, "gap": euros}``.
+    ``plan`` (optional): ``{"levers": [names], "cost": euros, "p_target_met": share, "gap": euros,
+    "meets_target": bool, "levers_tried": n}`` (:func:`cashsim.report.lever_views.plan_summary`).
     Every value from the data is escaped.
     """
     import html
@@ -179,10 +180,11 @@ def answer_html(run, month: str, plan: Mapping[str, Any] | None = None) -> str:
             amount=m(f["expected_shortfall"]), worst=m(f["shortfall_p10_worst"])) + "</li>",
     ]
     if plan is not None:
-        from cashsim.report.words import lever_name
+        from cashsim.report.words import lever_name, plan_levers_text
 
         levers = [html.escape(lever_name(str(x), loc)) for x in plan.get("levers", [])]
-        text = ", ".join(levers) if levers else html.escape(_("no lever needed"))
+        text = plan_levers_text(levers, bool(plan.get("meets_target", True)), int(plan.get("levers_tried", 1)),
+                                lambda t: html.escape(_(t)))
         extra = []
         if plan.get("cost") is not None:
             extra.append(_("cost {amount}").format(amount=m(plan["cost"])))

@@ -26,7 +26,7 @@ import pandas as pd
 from cashsim import fmt
 from cashsim.i18n import N_
 from cashsim.report.views import forecast_months, no_sales_plan_text, zero_target_texts
-from cashsim.report.words import action_text, lever_name, run_locale, tr
+from cashsim.report.words import action_text, lever_name, plan_levers_text, run_locale, tr
 
 #: Why "With the plan" can differ from "Without the plan" in a month the plan gives no lever.
 WITH_PLAN_NOTE = N_("“With the plan” and “Financing to bridge” come from the lever study (the plan's section), "
@@ -136,7 +136,7 @@ def window_html(run, plan=None, *, print_version: bool = False) -> str:
     if plan is not None:   # the two columns of the plan come from the lever study's own simulation
         parts.append(f'<p class="cashsim-study-note">{html.escape(_(WITH_PLAN_NOTE))}</p>')
         levers = [lever_name(lv.name, loc["locale"]) for lv in plan.levers]
-        text = ", ".join(levers) if levers else _("no lever needed")
+        text = plan_levers_text(levers, plan.meets_target, plan.levers_tried, _)
         still = frame["financing_needed"].fillna(0.0)
         short = still.gt(0)
         line = _("Recommended plan: {levers}, cost {cost}.").format(levers=text, cost=fmt.money(

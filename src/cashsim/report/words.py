@@ -57,3 +57,17 @@ def bucket_labels(run) -> dict[str, str]:
 
 __all__ = ["action_text", "alert_text", "bucket_labels", "group_label", "labels_of", "lever_name", "next_step",
            "run_locale", "tr", "translate_values", "translator_of"]
+
+
+def plan_levers_text(names: list[str], meets_target: bool, levers_tried: int, _) -> str:
+    """The recommended plan's levers in the reader's words (``names``, already translated, joined by commas); with
+    none, why: the forecast meets the target without any ("no lever needed"), the parameters define no lever for
+    the search to try, or none of those tried brings P(target met) closer to the requirement. ``_``: the run's
+    translator (:func:`tr`)."""
+    if names:
+        return ", ".join(names)
+    if meets_target:
+        return _("no lever needed")
+    if not levers_tried:
+        return _("no lever to try: the parameters define no lever scenario (key scenarios)")
+    return _("none of the levers tried brings the target closer: current practice")
