@@ -56,7 +56,7 @@ def bucket_labels(run) -> dict[str, str]:
 
 
 __all__ = ["action_text", "alert_text", "bucket_labels", "group_label", "labels_of", "lever_name", "next_step",
-           "run_locale", "tr", "translate_values", "translator_of"]
+           "plan_levers_text", "run_locale", "tr", "translate_values", "translator_of"]
 
 
 def plan_levers_text(names: list[str], meets_target: bool, levers_tried: int, _) -> str:
