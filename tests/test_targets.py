@@ -248,7 +248,7 @@ def _fake_pipeline(monkeypatch, sim, burn):
         calls.update(n_paths=n_paths, seed=seed, company=params.company, cache=cache)
         ledger = SimpleNamespace(summary=lambda as_of: {"open_invoices": 3, "open_amount": 12_345.0})
         return SimpleNamespace(targets=target_report_arrays(sim.daily, sim.days, burn), ledger=ledger,
-                               as_of=pd.Timestamp("2026-10-31"))
+                               as_of=pd.Timestamp("2026-10-31"), params=params)
 
     monkeypatch.setitem(sys.modules, "cashsim.pipeline", SimpleNamespace(run_from_params=run_from_params))
     return calls

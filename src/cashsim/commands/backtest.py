@@ -25,16 +25,17 @@ from cashsim.errors import ParamsError
 BACKTEST_MONTHS = 3
 
 
-def _ledger(args: argparse.Namespace):
+def _ledger(args: argparse.Namespace, params=None):
+    """(ledger, behaviour settings, paths, seed) from ``params`` (the ``--params`` file, loaded once by :func:`run`),
+    else from ``--ibm`` or ``--invoices`` / ``--payments``."""
     from cashsim.ledger import read_ledger
     from cashsim.params import Params, with_overrides
 
     # the options obey the params file's rules (a horizon of BACKTEST_MONTHS for the memory check)
     overrides = {"simulation.n_paths": ("--paths", args.paths), "simulation.seed": ("--seed", args.seed)}
-    if args.params:
+    if params is not None:
         from cashsim.sources import ledger_from_params
 
-        params = commands.load(args.params)
         with_overrides(params.model_copy(update={"horizon_months": BACKTEST_MONTHS}), overrides)
         behaviour = params.behaviour.model_dump()
         return ledger_from_params(params), behaviour, (args.paths or min(params.simulation.n_paths, 500)), \
@@ -49,11 +50,11 @@ def _ledger(args: argparse.Namespace):
     return read_ledger(args.invoices, args.payments), {}, args.paths or 500, args.seed or 0
 
 
-def _oracle(args: argparse.Namespace):
-    """``--oracle``: the demo's truth-knowing forecaster (only with a params file whose data source is the demo)."""
+def _oracle(args: argparse.Namespace, params=None):
+    """``--oracle``: the demo's truth-knowing forecaster (only with a params file, ``params``, whose data source is
+    the demo)."""
     if not args.oracle:
         return None
-    params = commands.load(args.params) if args.params else None
     if params is None or params.data.source != "demo":
         raise ParamsError.of("--oracle needs --params FILE with data.source: demo (the oracle knows the demo's "
                              "true law, nothing else)")
@@ -70,8 +71,9 @@ def run(args: argparse.Namespace) -> int:
     for option, path in (("--json", args.json), ("--html", args.html)):
         if path:
             check_writable(path, option)
-    oracle = _oracle(args)
-    ledger, behaviour, n_paths, seed = _ledger(args)
+    params = commands.load(args.params) if args.params else None
+    oracle = _oracle(args, params)
+    ledger, behaviour, n_paths, seed = _ledger(args, params)
     result = run_backtest(ledger, warmup_months=args.warmup, n_paths=n_paths, seed=seed,
                           max_origins=args.max_origins, behaviour=behaviour, oracle=oracle)
     print(result.summary_text(commands.locale()))

@@ -46,7 +46,6 @@ def _print(report: TargetReport) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from cashsim.pipeline import run_from_params  # imported on use: `cashsim --help` stays light
-    from cashsim.words import no_sales_plan_sentence
 
     if args.json:
         check_writable(args.json, "--json")
@@ -55,10 +54,11 @@ def run(args: argparse.Namespace) -> int:
     run_ = run_from_params(params, n_paths=args.paths, seed=args.seed, cache=not args.no_cache)
     report = run_.targets
     _print(report)
-    if not params.sales_plan:          # the later months without future sales: say why they are low
-        head = run_.ledger.summary(run_.as_of)
-        print("\n" + no_sales_plan_sentence(head["open_invoices"], head["open_amount"], run_.as_of,
-                                            locale=commands.locale(), currency=params.currency))
+    from cashsim.report.views import no_sales_plan_text  # (after the run: the report's words, not its figures)
+
+    said = no_sales_plan_text(run_, commands.locale())    # the later months without future sales: why they are low
+    if said:
+        print("\n" + said)
     if args.json:
         payload = {"params": str(args.params), "company": params.company, **report.to_dict()}
         text = json.dumps(payload, indent=1, ensure_ascii=False, allow_nan=True)

@@ -27,7 +27,7 @@ Example::
 
 from cashsim.kpi._common import by_levels, customer_names, status_as_of
 from cashsim.kpi.ageing import AGE_BUCKETS, age_bucket, aged_balance, aged_balance_wide
-from cashsim.kpi.alerts import NO_DUNNING, alerts, call_list, next_action, no_dunning_note
+from cashsim.kpi.alerts import alerts, call_list, next_action, no_dunning_note
 from cashsim.kpi.claims import claims_by_customer, late_payment_claims
 from cashsim.kpi.customers import (
     EFFORT_MINUTES,
@@ -40,7 +40,7 @@ from cashsim.kpi.disputes import dispute_summary, dispute_table
 from cashsim.kpi.dso import dso_at, dso_countback, dso_history, dso_standard, month_ends
 from cashsim.kpi.lateness import empirical_reliability, payment_behaviour, usual_delay
 
-__all__ = ["AGE_BUCKETS", "EFFORT_MINUTES", "NO_DUNNING", "age_bucket", "aged_balance", "aged_balance_wide", "alerts",
+__all__ = ["AGE_BUCKETS", "EFFORT_MINUTES", "age_bucket", "aged_balance", "aged_balance_wide", "alerts",
            "by_levels", "call_list", "claims_by_customer", "customer_cost", "customer_groups", "customer_names",
            "customer_shortfall", "dispute_summary", "dispute_table", "dso_at", "dso_countback", "dso_history",
            "dso_standard", "empirical_reliability", "late_payment_claims", "month_ends", "next_action",

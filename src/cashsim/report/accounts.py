@@ -176,8 +176,8 @@ def accounts_table(run) -> pd.DataFrame:
                           for c in out.index]
     # what the step is about: the overdue amount; with nothing overdue, the invoices due soon that the call list
     # holds for a courtesy call (a less reliable payer's); an account with no step, nothing
-    listed = calls.groupby("customer_id")["outstanding"].sum().reindex(out.index).fillna(0.0)
-    out["action_amount"] = out["overdue"].where(out["overdue"] > 0, listed)
+    per_call = calls.groupby("customer_id")[["outstanding", "claimable"]].sum().reindex(out.index).fillna(0.0)
+    out["action_amount"] = out["overdue"].where(out["overdue"] > 0, per_call["outstanding"])
     pr = promises_table(run)
     counts = pr.groupby(["customer_id", "state"]).size().unstack(fill_value=0) if len(pr) else pd.DataFrame()
     for state in ("pending", "kept", "broken"):
@@ -188,7 +188,7 @@ def accounts_table(run) -> pd.DataFrame:
     disp = kpi.dispute_table(run.ledger, run.as_of, run.params.alerts.dispute_sla_days)
     late = disp.loc[disp["is_open"] & disp["past_sla"]].groupby("customer_id").size()
     out["disputes_past_sla"] = late.reindex(out.index).fillna(0).astype(int)
-    out["claimable"] = calls.groupby("customer_id")["claimable"].sum().reindex(out.index).fillna(0.0)
+    out["claimable"] = per_call["claimable"]
     out = out.sort_values(["overdue", "open"], ascending=False).reset_index()
     out.insert(0, "rank", np.arange(1, len(out) + 1))
     return out.drop(columns=["promises_kept"])

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from cashsim.report.words import run_locale
+from cashsim.report.words import bucket_labels, group_label, run_locale
 
 #: Share of the data's span added below and above it on a fan chart's y axis.
 PAD = 0.08
@@ -112,7 +112,6 @@ def aged_figure(run):
     """The aged balance per client group (``kpi.aged_balance``, :func:`cashsim.plots.aged_balance_bars`)."""
     from cashsim import kpi, plots
     from cashsim.report.ledger_views import aged_wide
-    from cashsim.report.words import bucket_labels, group_label
 
     # the legend and groups in the reader's words, not kpi's keys (not_due, >90, "all" for customers without a group)
     wide = aged_wide(kpi.aged_balance(run.ledger, run.as_of, by="segment")).rename(columns=bucket_labels(run))

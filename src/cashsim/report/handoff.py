@@ -140,7 +140,7 @@ class DriverStudy:
         return self
 
     def _run(self, params_path: str | Path, **kwargs: Any) -> None:
-        self.status = compute_and_write(self.path, params_path, guard=self._write_unless_closed, **kwargs)
+        self.status = compute_and_write(None, params_path, guard=self._write_unless_closed, **kwargs)
 
     def deliver_to(self, path: str | Path) -> None:
         """The file the answer goes to (when the study was started without one)."""
@@ -148,7 +148,7 @@ class DriverStudy:
             self.path = Path(path)
             self._placed.set()
 
-    def _write_unless_closed(self, _path: Path | None, answer: dict[str, Any]) -> bool:
+    def _write_unless_closed(self, answer: dict[str, Any]) -> bool:
         self._placed.wait()
         with self._lock:
             if self._closed or self.path is None:
@@ -166,11 +166,12 @@ class DriverStudy:
                     leftover.unlink(missing_ok=True)
 
 
-def compute_and_write(path: str | Path, params_path: str | Path, *, as_of: str = "", n_paths: int | None = None,
-                      seed: int | None = None, guard=None) -> str:
+def compute_and_write(path: str | Path | None, params_path: str | Path, *, as_of: str = "",
+                      n_paths: int | None = None, seed: int | None = None, guard=None) -> str:
     """Run :func:`driver_study` and write its answer to ``path``: ``{"status": "ok", "table", "plan"}``, or
     ``{"status": "skipped" | "failed", "reason"}``; returns the status, or "unwritten" when the file was not written
-    (``guard(path, answer)``, which writes it, said False, or the folder is gone). Never raises: a report does not
+    (``guard(answer)``, which writes it where its owner says instead of ``path``, said False, or the folder is
+    gone). Never raises: a report does not
     depend on it (unwritten, the kernel waits in vain and computes the study itself)."""
     from cashsim import progress
 
@@ -184,7 +185,7 @@ def compute_and_write(path: str | Path, params_path: str | Path, *, as_of: str =
     try:
         if guard is None:
             _write(Path(path), answer)
-        elif not guard(Path(path) if path is not None else None, answer):
+        elif not guard(answer):
             return "unwritten"
     except Exception:  # the work folder is gone (the run failed or ended), a table that does not pickle...
         return "unwritten"

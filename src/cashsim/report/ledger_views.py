@@ -18,6 +18,7 @@ import pandas as pd
 
 from cashsim import fmt
 from cashsim.ledger import as_in_the_file, wording
+from cashsim.report.accounts import dunning_note
 from cashsim.report.words import alert_text, labels_of, next_step, run_locale, tr, translate_values
 from cashsim.words import lateness
 
@@ -73,8 +74,6 @@ def call_list_view(run, top: int = 25):
     cols = {"rank": "#", "customer_name": "customer", "invoice_id": "invoice", "outstanding": "outstanding",
             "due_date": "due", "days_overdue": "days overdue", "reliability": "reliability",
             "priority": "amount x risk", "next_action": "next step"}
-    from cashsim.report.accounts import dunning_note
-
     frame = kpi.call_list(run.ledger, run.as_of).head(top)[list(cols)]
     frame["next_action"] = [next_step(x, run.params.report.locale) for x in frame["next_action"]]
     note = dunning_note(run, frame)   # on the numbers, before they become words

@@ -330,26 +330,26 @@ def run_monthly_report(params_path: str | Path, month: str, *, n_paths: int | No
         parameters["n_paths"] = int(n_paths)
     if seed is not None:
         parameters["seed"] = int(seed)
+    declared = notebook_parameters(source)  # the parameters cell, read once
+    check_parameters(source, parameters, declared)  # a bad parameter stops here, before a kernel starts
     kernel = WarmKernel(source, cwd=params_file.parent, env=REPORT_ENV)  # starts while papermill loads (report.kernel)
-    with kernel.stopped_on_error():
-        declared = notebook_parameters(source)  # the parameters cell, read once
-        check_parameters(source, parameters, declared)
-        # the lever study, when the notebook takes it (report.handoff): started now, the report waits for it;
-        # papermill's import, the month's lock and the work folder, where its file goes, need not come first; its
-        # file is named later (DriverStudy.deliver_to, once the work folder exists)
-        driver_study = None
-        if "levers_file" in declared:
-            from cashsim.report.handoff import start_driver_study
-
-            driver_study = start_driver_study(None, params_file, as_of=report_date.isoformat(), n_paths=n_paths,
-                                              seed=seed)
+    driver_study = None
     try:
-        with kernel.stopped_on_error(), without_iri_grammar():  # (report.kernel: a second of lark grammars)
-            import papermill as pm
-            from papermill.exceptions import PapermillExecutionError
+        with kernel.stopped_on_error():
+            # the lever study, when the notebook takes it (report.handoff): started now, the report waits for it;
+            # papermill's import, the month's lock and the work folder, where its file goes, need not come first;
+            # its file is named later (DriverStudy.deliver_to, once the work folder exists)
+            if "levers_file" in declared:
+                from cashsim.report.handoff import start_driver_study
 
-            from cashsim.report.execution import engine_name
-            from cashsim.report.html import export_html, html_exporter
+                driver_study = start_driver_study(None, params_file, as_of=report_date.isoformat(), n_paths=n_paths,
+                                                  seed=seed)
+            with without_iri_grammar():  # (report.kernel: a second of lark grammars)
+                import papermill as pm
+                from papermill.exceptions import PapermillExecutionError
+
+                from cashsim.report.execution import engine_name
+                from cashsim.report.html import export_html, html_exporter
         run_id = str(uuid.uuid4())
         stem = f"cashsim-report-{month}"
 
