@@ -120,10 +120,10 @@ class ScenarioRun:
     book: Book
     costs: pd.DataFrame
     sim: Simulation
-    paths: PathTargets = field(repr=False, default=None)
+    paths: PathTargets = field(repr=False)
+    setup: TargetSetup = field(repr=False)
+    cash: np.ndarray = field(repr=False)
     inputs: list[Book] = field(repr=False, default_factory=list)
-    setup: TargetSetup = field(repr=False, default=None)
-    cash: np.ndarray = field(repr=False, default=None)
 
     @cached_property
     def month_rows(self) -> dict[str, np.ndarray]:
