@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -30,7 +31,7 @@ def line(name: str, figure: str, goal: str, ratio: float | None, note: str = "")
 
 def best_of(fn, repeats: int = 2) -> float:
     """Shortest wall time of ``repeats`` runs (the machine may be shared: the minimum is the least disturbed)."""
-    return min(timed(fn)[0] for _ in range(repeats))
+    return best_timed(fn, repeats)[0]
 
 
 def timed(fn) -> tuple[float, float]:
@@ -38,6 +39,19 @@ def timed(fn) -> tuple[float, float]:
     w0, c0 = time.perf_counter(), time.process_time()
     fn()
     return time.perf_counter() - w0, time.process_time() - c0
+
+
+def best_timed(fn, repeats: int = 3, *, by_cpu: bool = False) -> tuple[float, float]:
+    """(wall, CPU) seconds (:func:`timed`) of the least disturbed of ``repeats`` calls: the shortest wall time, or
+    the least CPU time with ``by_cpu``."""
+    return min((timed(fn) for _ in range(repeats)), key=lambda t: t[1] if by_cpu else t[0])
+
+
+def children_cpu() -> float:
+    """CPU seconds (user + sys) of this process's reaped children so far: a command's is the difference around its
+    run."""
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return used.ru_utime + used.ru_stime
 
 
 def floor_seconds(n_uniforms: int, block: int = 2048 * 100, repeats: int = 3) -> tuple[float, float]:
@@ -51,7 +65,7 @@ def floor_seconds(n_uniforms: int, block: int = 2048 * 100, repeats: int = 3) ->
             rng.random(out=buf)
         rng.random(out=buf[: n_uniforms % block])
 
-    return min((timed(draw) for _ in range(repeats)), key=lambda t: t[0])
+    return best_timed(draw, repeats)
 
 
 def bench_engine(n_invoices: int = 10_000, n_paths: int = 10_000) -> None:
@@ -77,8 +91,7 @@ def bench_engine(n_invoices: int = 10_000, n_paths: int = 10_000) -> None:
     cold, cold_cpu = min((e for _, e in rounds), key=lambda t: t[0])
     median = float(np.median([e[0] / f[0] for f, e in rounds]))
     # best of 3 (2 on one thread): the machine may be shared, the least disturbed run is the engine's own speed
-    both, both_cpu = min((timed(lambda: simulate(book, n_paths=n_paths, n_threads=2, **kw)) for _ in range(3)),
-                         key=lambda t: t[0])
+    both, both_cpu = best_timed(lambda: simulate(book, n_paths=n_paths, n_threads=2, **kw), 3)
     one = best_of(lambda: simulate(book, n_paths=n_paths, n_threads=1, **kw))
     ns = cold / (n_invoices * n_paths) * 1e9
     # the verdict is the fresh book's (tables built, as a forecast pays), not the re-run reading its tables back
@@ -182,11 +195,6 @@ def bench_report() -> None:
     nbconvert), once with an empty fit cache and once with the entry that run stored; the second against the goal,
     split into the lever study (its cell's duration in the executed notebook) and everything else."""
     import json
-    import resource
-
-    def children_cpu() -> float:
-        used = resource.getrusage(resource.RUSAGE_CHILDREN)
-        return used.ru_utime + used.ru_stime
 
     cpu: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
@@ -258,7 +266,7 @@ def bench_levers() -> None:
         kept.pop("study", None)
         kept["study"] = study_levers(base)
 
-    wall, cpu = min(timed(study_once) for _ in range(2))     # best of 2 (a shared machine)
+    wall, cpu = best_timed(study_once, 2)     # best of 2 (a shared machine)
     study = kept["study"]
     command = [str(Path(sys.executable).parent / "cashsim"), "levers", "--params", str(ROOT / "params" / "demo.yml")]
     with tempfile.TemporaryDirectory() as folder:
@@ -291,8 +299,8 @@ def bench_ledger() -> None:
     with tempfile.TemporaryDirectory() as folder:
         files = write_fec(demo.ledger, Path(folder), as_of=demo.as_of, year_end="12-31", siren="552100554")
         n_fec = len(read_fec(files).invoices)   # imports and first calls out of the timing
-        fec = min((timed(lambda: read_fec(files)) for _ in range(3)), key=lambda t: t[1])
-    ledger = min((timed(lambda: read_ledger(**tables)) for _ in range(3)), key=lambda t: t[1])
+        fec = best_timed(lambda: read_fec(files), 3, by_cpu=True)
+    ledger = best_timed(lambda: read_ledger(**tables), 3, by_cpu=True)
     line("ledger", f"FEC {fec[1]:.2f} s CPU, demo {ledger[1]:.2f} s", f"<= {LEDGER_FEC_GOAL} s CPU",
          fec[1] / LEDGER_FEC_GOAL, f"read_fec on the demo as FEC ({len(files)} files, {n_fec:,} invoices) CPU "
          f"{fec[1]:.2f} s wall {fec[0]:.2f} s; read_ledger on the demo ({len(demo.ledger.invoices):,} invoices) CPU "

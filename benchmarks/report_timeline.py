@@ -18,12 +18,13 @@ from __future__ import annotations
 import datetime as dt
 import json
 import os
-import resource
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+
+from benchmarks.__main__ import children_cpu
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -122,14 +123,12 @@ def run_once(out: Path, env: dict[str, str], marks: Path) -> tuple[float, float,
     (site / "sitecustomize.py").write_text(HOOKS, encoding="utf-8")
     path = os.pathsep.join(p for p in (str(site), env.get("PYTHONPATH", "")) if p)
     env = env | {"CASHSIM_TIMELINE": str(marks), "CASHSIM_TIMELINE_WHO": "driver", "PYTHONPATH": path}
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    c0 = children_cpu()
     launch = time.time()
     t0 = time.perf_counter()
     subprocess.run(command, check=True, env=env, capture_output=True)
     wall = time.perf_counter() - t0
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return launch, wall, cpu
+    return launch, wall, children_cpu() - c0
 
 
 def timeline(launch: float, marks: Path, notebook: Path) -> list[tuple[float, float, str]]:

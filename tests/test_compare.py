@@ -469,7 +469,7 @@ def test_the_memo_keeps_simulations_within_its_budget(book, monkeypatch):
 
 
 def test_a_run_is_judged_on_its_target_reports_paths_and_keeps_its_months(book):
-    """run_scenario judges a scenario on target_paths: the very paths and months' chances of the whole target
+    """run_scenario judges a scenario on its setup's paths: the very paths and months' chances of the whole target
     report on its simulation (a 3-month window with a past month), and its monthly cash and discounts are the
     simulation's months, bit for bit."""
     from cashsim.targets import target_report_arrays

@@ -334,11 +334,30 @@ def test_reports_worked_out_once_follow_the_burn_and_actuals_by_value_and_hand_o
     assert np.array_equal(other.paths.targets, fresh.targets)
 
 
+def _month_ends(days: pd.DatetimeIndex) -> pd.DatetimeIndex:
+    """Reference for TargetSetup.month_ends: the last of consecutive ``days`` in each of their months, from
+    month_codes."""
+    from cashsim.targets import month_codes
+
+    codes = month_codes(days)
+    return pd.DatetimeIndex(np.asarray(pd.DatetimeIndex(days).to_numpy())[np.r_[codes[1:] != codes[:-1], True]])
+
+
+def _served_report(setup, sim, burn, past):
+    """What a lever study reads of a run from a setup worked out once (serving_setup, as run_scenario calls it):
+    its paths and the months' table made from them, on the setup's burn table."""
+    from cashsim.targets import serving_setup
+
+    s = serving_setup(burn, sim.days, past, setup=setup)
+    pt = s.path_targets(s.monthly(sim.daily))
+    return s, pt, month_table(pt, burn.required_probability, burn=s.table)
+
+
 def test_a_setup_worked_out_once_gives_the_reports_made_without_it():
     """target_setup (burn table, months' windows, the window's actuals) worked out once for a series of runs gives
-    the very reports made without it; one made for another burn is not used, and a report's burn table is its
-    own."""
-    from cashsim.targets import month_codes, month_ends, target_setup
+    the very paths and months of the reports made without it; one made for another burn is not used, and a
+    report's burn table is its own."""
+    from cashsim.targets import month_codes, target_setup
 
     sim = _fake_sim()
     kw = dict(salaries_and_social=520_000, external_charges=260_000, taxes_and_vat=190_000, loan_repayments=45_000,
@@ -347,25 +366,28 @@ def test_a_setup_worked_out_once_gives_the_reports_made_without_it():
     past = pd.Series([700_000.0], index=pd.PeriodIndex(["2026-10"], freq="M"))
     setup = target_setup(burn_a, sim.days, past)
     assert setup.serves(burn_a, pd.DatetimeIndex(sim.days), burn_a.window_anchor_month, past)
-    # its split of the days into months is month_codes' / month_ends', and its required collections the table's
+    # its split of the days into months is month_codes' / the reference month ends', and its required collections
+    # the table's
     assert np.array_equal(setup.day_months, month_codes(sim.days)) and len(setup.month_ends) > 1
-    pd.testing.assert_index_equal(setup.month_ends, month_ends(sim.days), exact=True)
+    pd.testing.assert_index_equal(setup.month_ends, _month_ends(sim.days), exact=True)
     assert np.array_equal(setup.required, setup.table["required"].to_numpy(dtype=float))
-    got = target_report_arrays(sim.daily, sim.days, burn_a, actual_past=past, setup=setup)
+    served, pt, months = _served_report(setup, sim, burn_a, past)
+    assert served is setup
     ref = target_report_arrays(sim.daily, sim.days, burn_a, actual_past=past)
-    for name in ("months", "burn", "windows", "weekly"):
-        pd.testing.assert_frame_equal(getattr(got, name), getattr(ref, name), check_exact=True)
-    assert np.array_equal(got.paths.targets, ref.paths.targets)
-    assert np.array_equal(got.paths.collected, ref.paths.collected)
+    pd.testing.assert_frame_equal(months, ref.months, check_exact=True)
+    pd.testing.assert_frame_equal(setup.table, ref.burn, check_exact=True)
+    assert np.array_equal(pt.targets, ref.paths.targets)
+    assert np.array_equal(pt.collected, ref.paths.collected)
     assert not setup.serves(burn_b, pd.DatetimeIndex(sim.days), burn_b.window_anchor_month, past)
-    other = target_report_arrays(sim.daily, sim.days, burn_b, actual_past=past, setup=setup)
-    assert other.months["required"].iloc[0] == pytest.approx(1_015_000 * 1.10)
-    got.burn.loc[:, "required"] = 0.0
+    served_b, _, other = _served_report(setup, sim, burn_b, past)
+    assert served_b is not setup
+    assert other["required"].iloc[0] == pytest.approx(1_015_000 * 1.10)
+    ref.burn.loc[:, "required"] = 0.0
     assert setup.table["required"].iloc[0] == pytest.approx(1_015_000 * 1.03)
 
 
 def test_a_setup_made_for_other_past_actuals_is_not_used():
-    """A setup holds the window's actual collections it was made with: given other past actuals (or none), a report
+    """A setup holds the window's actual collections it was made with: given other past actuals (or none), a run
     works its own out, the very report made without a setup."""
     from cashsim.targets import target_setup
 
@@ -378,18 +400,19 @@ def test_a_setup_made_for_other_past_actuals_is_not_used():
     assert setup.serves(burn, days, anchor, past)
     for other in (past * 2, None):
         assert not setup.serves(burn, days, anchor, other)
-        got = target_report_arrays(sim.daily, sim.days, burn, actual_past=other, setup=setup)
+        served, pt, months = _served_report(setup, sim, burn, other)
+        assert served is not setup
         ref = target_report_arrays(sim.daily, sim.days, burn, actual_past=other)
-        pd.testing.assert_frame_equal(got.months, ref.months, check_exact=True)
-        assert np.array_equal(got.paths.targets, ref.paths.targets)
-    doubled = target_report_arrays(sim.daily, sim.days, burn, actual_past=past * 2, setup=setup)
-    assert doubled.months["collections_mean"].iloc[0] == 1_400_000
+        pd.testing.assert_frame_equal(months, ref.months, check_exact=True)
+        assert np.array_equal(pt.targets, ref.paths.targets)
+    doubled = _served_report(setup, sim, burn, past * 2)[2]
+    assert doubled["collections_mean"].iloc[0] == 1_400_000
 
 
-def test_target_paths_and_month_chances_are_the_reports_numbers():
-    """target_paths (a lever study's runs: no tables) gives the report's very paths, and month_chances its months'
-    P(target met) and expected shortfall, bit for bit."""
-    from cashsim.targets import month_chances, target_paths, target_setup
+def test_a_setups_paths_and_month_chances_are_the_reports_numbers():
+    """A setup's path_targets of its monthly sums (a lever study's runs: no tables) gives the report's very paths,
+    and month_chances its months' P(target met) and expected shortfall, bit for bit."""
+    from cashsim.targets import month_chances, serving_setup, target_setup
 
     sim = _fake_sim()
     burn = CashBurn(salaries_and_social=520_000, external_charges=260_000, taxes_and_vat=190_000,
@@ -397,7 +420,8 @@ def test_target_paths_and_month_chances_are_the_reports_numbers():
     past = pd.Series([700_000.0], index=pd.PeriodIndex(["2026-10"], freq="M"))
     ref = target_report_arrays(sim.daily, sim.days, burn, actual_past=past)
     for setup in (None, target_setup(burn, sim.days, past)):
-        pt = target_paths(sim.daily, sim.days, burn, actual_past=past, setup=setup)
+        s = serving_setup(burn, sim.days, past, setup=setup)
+        pt = s.path_targets(s.monthly(sim.daily))
         for name in ("collected", "targets", "shortfall", "is_past", "required"):
             assert np.array_equal(getattr(pt, name), getattr(ref.paths, name))
         p_met, shortfall = month_chances(pt)

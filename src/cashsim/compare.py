@@ -120,10 +120,10 @@ class ScenarioRun:
     book: Book
     costs: pd.DataFrame
     sim: Simulation
-    paths: PathTargets = field(repr=False, default=None)
+    paths: PathTargets = field(repr=False)
+    setup: TargetSetup = field(repr=False)
+    cash: np.ndarray = field(repr=False)
     inputs: list[Book] = field(repr=False, default_factory=list)
-    setup: TargetSetup = field(repr=False, default=None)
-    cash: np.ndarray = field(repr=False, default=None)
 
     @cached_property
     def month_rows(self) -> dict[str, np.ndarray]:
@@ -214,10 +214,14 @@ def _financing_advance(run: ScenarioRun, months: list[str]) -> np.ndarray:
     out = pd.Series(0.0, index=months)
     for lever, lever_book in zip(run.levers, run.inputs, strict=True):
         if isinstance(lever, Financing):
-            t = lever.terms(lever_book)
-            adv = t.groupby(t["funding_date"].dt.strftime("%Y-%m"))["advance"].sum()
-            out = out.add(adv.reindex(months, fill_value=0.0), fill_value=0.0)
+            out = out.add(_advance_by_month(lever, lever_book, months), fill_value=0.0)
     return out.to_numpy()
+
+
+def _advance_by_month(lever: Financing, book: Book, months: list[str]) -> pd.Series:
+    """The advances of a financing ``lever`` on ``book`` by funding month (``%Y-%m``) over ``months`` (0.0: none)."""
+    t = lever.terms(book)
+    return t.groupby(t["funding_date"].dt.strftime("%Y-%m"))["advance"].sum().reindex(months, fill_value=0.0)
 
 
 def _active(levers: list[LeverSpec]) -> list[LeverSpec]:
@@ -524,10 +528,7 @@ def _plan_months(base: ScenarioRun, run: ScenarioRun, required: float, bridge: F
     t_base, t_run = base.month_rows, run.month_rows
     p_base, p_plan = t_base["p_target_met"], t_run["p_target_met"]
     need = _need(run, required)
-    advance = pd.Series(0.0, index=months)
-    if bridge is not None:
-        t = bridge.terms(run.book)
-        advance = t.groupby(t["funding_date"].dt.strftime("%Y-%m"))["advance"].sum().reindex(months, fill_value=0.0)
+    advance = pd.Series(0.0, index=months) if bridge is None else _advance_by_month(bridge, run.book, months)
     effect = scenario_table(base, run, run.book, None)
     met = p_plan >= required
     return pd.DataFrame({

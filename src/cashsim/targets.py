@@ -352,12 +352,6 @@ def month_codes(days: pd.DatetimeIndex) -> np.ndarray:
     return np.concatenate([[0], np.cumsum(month[1:] != month[:-1])]).astype(np.intp)
 
 
-def month_ends(days: pd.DatetimeIndex) -> pd.DatetimeIndex:
-    """The last of consecutive ``days`` in each of their months."""
-    codes = month_codes(days)
-    return pd.DatetimeIndex(np.asarray(pd.DatetimeIndex(days).to_numpy())[np.r_[codes[1:] != codes[:-1], True]])
-
-
 # --------------------------------------------------------------------------------------------------- report
 
 
@@ -459,7 +453,8 @@ class TargetSetup:
     ``required`` collections as an array, where each month starts among ``days`` (``month_starts``: :meth:`monthly`
     sums a run's days into its months) and each day's month among them (``day_months``: :func:`month_codes`, with
     :attr:`month_ends`). Worked out once
-    by :func:`target_setup`, read (never modified) by :func:`target_report_arrays` and :func:`target_paths`."""
+    by :func:`target_setup`, read (never modified) by :func:`target_report_arrays` and by a lever study's runs
+    (:func:`cashsim.compare.run_scenario`: ``setup.path_targets(setup.monthly(daily))``)."""
 
     burn: CashBurn
     anchor_month: int
@@ -481,7 +476,7 @@ class TargetSetup:
 
     @property
     def month_ends(self) -> pd.DatetimeIndex:
-        """The last of :attr:`days` in each of their months (:func:`month_ends` of them)."""
+        """The last of :attr:`days` in each of their months."""
         ends = np.r_[self.month_starts[1:] - 1, len(self.days) - 1]
         return pd.DatetimeIndex(np.asarray(self.days.to_numpy())[ends])
 
@@ -525,19 +520,18 @@ def target_setup(burn: CashBurn, days: pd.DatetimeIndex, actual_past: pd.Series 
 
 def target_report_arrays(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBurn, *,
                          actual_past: pd.Series | None = None, as_of=None, anchor_month: int | None = None,
-                         quantiles=QUANTILES, setup: TargetSetup | None = None) -> TargetReport:
+                         quantiles=QUANTILES) -> TargetReport:
     """The whole target report from a (n_paths, n_days) daily collections array: no engine needed.
 
     ``days`` = as_of + 1 ... horizon end (consecutive calendar days); ``actual_past`` = actual collections by month
     for the current window before ``days[0]`` (incl. the part of ``days[0]``'s month up to as_of).
-    ``anchor_month`` defaults to ``burn.window_anchor_month``. ``setup``: :func:`target_setup` of this burn, these
-    days and ``actual_past``, worked out once for a series of runs (one made for other inputs is not used). A lever
-    study's runs need the paths only: :func:`target_paths`.
+    ``anchor_month`` defaults to ``burn.window_anchor_month``. A lever study's runs need the paths only: the
+    :meth:`TargetSetup.path_targets` of a :func:`target_setup` worked out once for them.
     """
     anchor_month = burn.window_anchor_month if anchor_month is None else anchor_month
     days = pd.DatetimeIndex(days).normalize()
     as_of = pd.Timestamp(as_of) if as_of is not None else days[0] - pd.Timedelta(days=1)
-    setup = serving_setup(burn, days, actual_past, anchor_month=anchor_month, setup=setup)
+    setup = target_setup(burn, days, actual_past, anchor_month=anchor_month)
     pt = setup.path_targets(setup.monthly(daily))
     return TargetReport(
         as_of=as_of, window=burn.window_months, anchor_month=anchor_month,
@@ -550,23 +544,13 @@ def target_report_arrays(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBu
     )
 
 
-def target_paths(daily: np.ndarray, days: pd.DatetimeIndex, burn: CashBurn, *,
-                 actual_past: pd.Series | None = None, anchor_month: int | None = None,
-                 setup: TargetSetup | None = None) -> PathTargets:
-    """The path-by-path arrays of :func:`target_report_arrays` (its report's ``paths``, the same numbers) without
-    the report's tables: what a lever study's runs are judged on (:func:`month_chances`). Arguments: those of
-    :func:`target_report_arrays`."""
-    setup = serving_setup(burn, days, actual_past, anchor_month=anchor_month, setup=setup)
-    return setup.path_targets(setup.monthly(daily))
-
-
 def serving_setup(burn: CashBurn, days: pd.DatetimeIndex, actual_past: pd.Series | None = None, *,
-                  anchor_month: int | None = None, setup: TargetSetup | None = None) -> TargetSetup:
-    """``setup`` when it was made for these inputs (:meth:`TargetSetup.serves`), else their :func:`target_setup`."""
-    anchor_month = burn.window_anchor_month if anchor_month is None else anchor_month
+                  setup: TargetSetup | None = None) -> TargetSetup:
+    """``setup`` when it was made for these inputs on the burn's own anchor month (:meth:`TargetSetup.serves`),
+    else their :func:`target_setup`."""
     days = pd.DatetimeIndex(days).normalize()
-    if setup is None or not setup.serves(burn, days, anchor_month, actual_past):
-        setup = target_setup(burn, days, actual_past, anchor_month=anchor_month)
+    if setup is None or not setup.serves(burn, days, burn.window_anchor_month, actual_past):
+        setup = target_setup(burn, days, actual_past)
     return setup
 
 

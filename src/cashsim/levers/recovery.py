@@ -37,7 +37,16 @@ def cash_by_date(book: Book, dates: pd.DatetimeIndex) -> tuple[np.ndarray, np.nd
     """Per invoice, expected cash collected by the end of each date (after as_of), (n_invoices, n_dates), and ever
     (within the grid), (n_invoices,): upfronts + amount x P(paid by d | min_day). Computed once per book and dates
     (:func:`~cashsim.levers._book.per_book`: a study compares every scenario with one baseline); read-only."""
-    when = pd.DatetimeIndex(dates).normalize().to_numpy("datetime64[ns]")
+    return _cash_by_when(book, _when(dates))
+
+
+def _when(dates: pd.DatetimeIndex) -> np.ndarray:
+    """``dates`` normalised, as datetime64[ns] values (what :func:`_cash_by_date` reads)."""
+    return pd.DatetimeIndex(dates).normalize().to_numpy("datetime64[ns]")
+
+
+def _cash_by_when(book: Book, when: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`cash_by_date` of dates already made :func:`_when` values (kept per book)."""
     return per_book(book, ("cash_by_date", when.tobytes()), lambda: _cash_by_date(book, when))
 
 
@@ -70,15 +79,15 @@ def recovered_cash(before: Book, after: Book, dates: pd.DatetimeIndex) -> tuple[
     ids_a = after.invoices["invoice_id"].to_numpy()
     if len(ids_b) != len(ids_a) or not np.array_equal(ids_b, ids_a):
         raise InputError("recovered_cash: the two books must hold the same invoices in the same order")
-    by_b, ever_b = cash_by_date(before, dates)
+    when = _when(dates)
+    by_b, ever_b = _cash_by_when(before, when)
     changed = _changed_laws(before, after)
     if changed.all():
-        by_a, ever_a = cash_by_date(after, dates)
+        by_a, ever_a = _cash_by_when(after, when)
     else:        # the invoices a lever left alone bring ``before``'s cash: only the others are worked out
         sel = np.flatnonzero(changed)
         by_a, ever_a = by_b.copy(), ever_b.copy()
         if len(sel):
-            when = pd.DatetimeIndex(dates).normalize().to_numpy("datetime64[ns]")
             by_a[sel], ever_a[sel] = _cash_by_date(after, when, sel)
     gain = ever_a - ever_b
     extra = by_a - by_b

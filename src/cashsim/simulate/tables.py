@@ -503,11 +503,13 @@ def _prepare_new(book: Book, horizon_end: pd.Timestamp, rho_month: float, rho_cu
     t = _timing(book)
     # the cumulative rows of the profiles the invoices use, renumbered in the same order (levers leave many rows
     # of a book unused): the same tables, bit for bit, without a pass over every row. A book derived by levers
-    # whose rows were never gathered (:meth:`Book.derive`) gives only those rows, read from its blocks
+    # whose rows were never gathered (:meth:`Book.derive`, ``rows.whole`` None) gives only those rows, read from
+    # its blocks
     used, profile = np.unique(inv["profile"].to_numpy(np.int64), return_inverse=True)
     profile = profile.ravel().astype(np.int64)
-    if type(book) is not Book or "pmfs" in book.__dict__:          # the rows as one array
-        cdf = _cumulative_rows(book.pmfs, used.astype(np.int64))
+    whole = book.rows.whole
+    if whole is not None:                                           # the rows as one array
+        cdf = _cumulative_rows(whole, used.astype(np.int64))
     else:
         cdf = _cumulative_rows(book.pmf_rows(used), np.arange(len(used), dtype=np.int64))
     G = cdf.shape[1]
