@@ -187,10 +187,12 @@ def _payments(units: _Units, debits: list[_Open], moves: list[_Move], log: _Log)
                   np.array([p.rem for p in pays], np.int64), np.full(len(pays), -1))   # exact: to the cent
     keys = [units.key[i] for i in pay_unit.tolist()]
     payments, allocations = log.payments, log.allocations
-    log.payment_units += [keys[k] for k in done.credit.tolist()]   # each piece logs one payment, one allocation
-    log.allocation_units += [keys[k] for k in done.credit.tolist()]
-    for k, j, take, at_issue in zip(done.credit.tolist(), done.item.tolist(), done.cents.tolist(),
-                                    done.at_issue.tolist(), strict=True):
+    credit = done.credit.tolist()
+    piece_units = [keys[k] for k in credit]
+    log.payment_units += piece_units       # each piece logs one payment, one allocation (+= copies the items)
+    log.allocation_units += piece_units
+    for k, j, take, at_issue in zip(credit, done.item.tolist(), done.cents.tolist(), done.at_issue.tolist(),
+                                    strict=True):
         p, d = pays[k], items[j]
         date = d.issue if at_issue else p.date
         p.rem, d.rem = p.rem - take, d.rem - take
