@@ -222,10 +222,9 @@ def _before_payments(debits: list[_Open], moves: list[_Move], log: _Log) -> None
     def cancel(r: _Move, p: _Move, take: int) -> None:
         log.allocate(r, "refund of a payment", "", -take, r.date, p.line)
 
-    if refunds:   # (each step only where it has something to pour: no sorting for nothing)
-        _fill(refunds, notes, refund_note)                                               # 1
+    _fill(refunds, notes, refund_note)                                                   # 1
     notes = [n for n in notes if n.rem > 0]
-    if notes:
+    if notes:   # (steps 2, 3 only where they have something to pour: no sorting of targets for nothing)
         _fill(notes, _due_order(debits), net)                                            # 2
     refunds = _by_date(refunds)
     if refunds:
