@@ -100,7 +100,7 @@ def _segment_periods(scale: np.ndarray, due_month: np.ndarray, segments: list,
     median = counts.where(counts > 0).median(axis=1).reindex(range(len(segments))).fillna(0.0).to_numpy()
     own = median >= min_invoices
     groups = [segments[i] for i in np.flatnonzero(own)] + (["pooled"] if (~own).any() else [])
-    if len(groups) < 2 or not own.any():
+    if len(groups) < 2:   # (no segment of its own: groups is at most ["pooled"])
         return None
     seg_group = {s: (s if own[i] else "pooled") for i, s in enumerate(segments)}
     row_group = pd.Index(groups).get_indexer([seg_group[s] for s in segments])[scale]
