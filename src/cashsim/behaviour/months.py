@@ -99,10 +99,10 @@ def month_variance(effect_var: pd.Series, tau2: float, due_month: np.ndarray | N
 def segment_month_laws(m: np.ndarray, m_var: np.ndarray, tau2: np.ndarray, period_month: np.ndarray,
                        period_group: np.ndarray, groups: list, segment_group: dict, as_of: pd.Timestamp,
                        alpha: float | None = None) -> dict:
-    """Due-month effects per segment group (``fit_behaviour(..., segment_months=True)``): for each segment, its
-    group's effects, their median and AR(1) persistence (:func:`_month_dynamics` on the group's own series), the
-    posterior variance of each estimated month and the group's ``tau2`` (months to come); ``alpha``: the persistence
-    test of :func:`_month_dynamics`."""
+    """Due-month effects per segment group (``fit_behaviour(..., segment_months="own")`` or ``"nested"``): for each
+    segment, its group's effects, their median and AR(1) persistence (:func:`_month_law` on the group's own series),
+    the posterior variance of each estimated month and the group's ``tau2`` (months to come); ``alpha``: the
+    persistence test of :func:`_month_dynamics`."""
     laws = {}
     for g, name in enumerate(groups):
         on = period_group == g
