@@ -57,6 +57,8 @@ WAPE_RATIO_GOAL = 0.75
 CRPS_SKILL_GOAL = 0.25
 #: how a skill against a perfect baseline (-inf, or NaN when the model is perfect too) is written: no ratio to a 0
 NO_SKILL = N_("n/a")
+#: the invoice-MAE goal's detail when no baseline scored a paid invoice (its target is then "< nan days")
+NO_PAID_INVOICE = N_("no paid invoice to score")
 
 
 def metrics_table(rows: pd.DataFrame, invoices: pd.DataFrame | None = None, *, pooled: bool = True,
@@ -171,7 +173,7 @@ def evaluate_goals(metrics: pd.DataFrame) -> pd.DataFrame:
         detail = (f"model {r['invoice_mae']:.2f} days vs {best} {best_mae:.2f} days on {int(r['invoice_n'])} "
                   f"invoices")
     else:
-        best_mae, detail = np.nan, "no paid invoice to score"
+        best_mae, detail = np.nan, NO_PAID_INVOICE
     rows.append({"goal": "invoice MAE of the median pay date below the best baseline's", "horizon": "all",
                  "target": f"< {best_mae:.2f} days", "value": float(r["invoice_mae"]),
                  "met": bool(r["invoice_mae"] < best_mae), "detail": detail})

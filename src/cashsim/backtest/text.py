@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from cashsim import fmt, i18n
-from cashsim.backtest.metrics import NO_SKILL
+from cashsim.backtest.ceiling import ORACLE
+from cashsim.backtest.metrics import NO_PAID_INVOICE, NO_SKILL
 from cashsim.ledger import wording
 
 #: The wording of the backtest's goals and their details (:func:`cashsim.backtest.evaluate_goals`) and of its
@@ -34,12 +35,12 @@ GOAL_TEMPLATES = (
     "CRPS skill >= {goal} against the best baseline in every month",
     "CRPS {crps} vs {best} {best_crps} (skill {skill})",
     "model {mae} days vs {best} {best_mae} days on {n} invoices",
-    "no paid invoice to score",
+    NO_PAID_INVOICE,
     "invoice MAE of the median pay date below the best baseline's",
     "month {h}", "months {first}-{last}", "pooled", "all", "< {days} days",
 )
 #: A goal's target the result could not compute (NaN), and why: n/a with the reason, never "< nan days".
-UNSCORED = {"< nan days": "no paid invoice to score"}
+UNSCORED = {"< nan days": NO_PAID_INVOICE}
 
 
 def in_words(text, locale: str) -> str:
@@ -118,7 +119,7 @@ def summary_text(result, locale: str = "en_GB") -> str:
         lines.append(f"  [{met}] {words(goal)}")
         lines += [f"      {words(f'month {g.horizon}')} [{_('MET') if g.met else _('MISSED')}] {words(g.detail)}"
                   for g in rows.itertuples()]
-    oracle = metrics[metrics["method"] == "oracle"]
+    oracle = metrics[metrics["method"] == ORACLE]
     if len(oracle):   # the ceiling (cashsim.backtest.ceiling): the truth-knowing forecaster next to the model
         model = metrics[metrics["method"] == "model"].set_index("horizon")["crps"]
         ceiling = pd.DataFrame({

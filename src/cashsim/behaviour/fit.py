@@ -29,7 +29,7 @@ from cashsim.behaviour.dunning import _overdue_hazard
 from cashsim.behaviour.history import _design_columns, _history, _mode_by, _ts, recency_weights
 from cashsim.behaviour.laws import GRID
 from cashsim.behaviour.model import PayerModel
-from cashsim.behaviour.months import PERSISTENCE_ALPHA, TYPICAL_MONTHS, _month_dynamics, segment_month_laws
+from cashsim.behaviour.months import PERSISTENCE_ALPHA, TYPICAL_MONTHS, _month_law, segment_month_laws
 from cashsim.behaviour.paydays import _payments_with_customer, _snap_windows, detect_payment_runs
 from cashsim.behaviour.rates import _direct_debit_reject_rate, _known_promises, _never_paid, _promise_keep
 from cashsim.behaviour.residuals import residual_law
@@ -100,7 +100,7 @@ def _segment_periods(scale: np.ndarray, due_month: np.ndarray, segments: list,
     median = counts.where(counts > 0).median(axis=1).reindex(range(len(segments))).fillna(0.0).to_numpy()
     own = median >= min_invoices
     groups = [segments[i] for i in np.flatnonzero(own)] + (["pooled"] if (~own).any() else [])
-    if len(groups) < 2 or not own.any():
+    if len(groups) < 2:   # (no segment of its own: groups is at most ["pooled"])
         return None
     seg_group = {s: (s if own[i] else "pooled") for i, s in enumerate(segments)}
     row_group = pd.Index(groups).get_indexer([seg_group[s] for s in segments])[scale]
@@ -229,9 +229,7 @@ def fit_behaviour(ledger, as_of, *, half_life_days: float = 365.0, grace_days: i
         month_effects, month_center, month_phi = pd.Series(dtype=float), 0.0, 0.0
         month_var = pd.Series(dtype=float)
     else:
-        month_effects, month_center, month_phi = _month_dynamics(fit.m, month_names, as_of, alpha=alpha)
-        month_var = pd.Series(fit.m_var, index=month_names).reindex(month_effects.index) if len(fit.m_var) \
-            else pd.Series(dtype=float)
+        month_effects, month_center, month_phi, month_var = _month_law(fit.m, fit.m_var, month_names, as_of, alpha)
     resolution, post, dispute_info = _disputes(hist, as_of, weights)
     promises = _known_promises(known)
     promise_keep, promise_info = _promise_keep(promises, known.payments, hist, as_of)

@@ -140,11 +140,12 @@ class PayerModel:
         if not self.segment_months:
             return level, mvar
         segment = np.asarray(segment, object).astype(str)
+        due = None if due_month is None else np.asarray(due_month, str)     # once, not per segment
         for seg, law in self.segment_months.items():
             on = segment == seg
             if not on.any():
                 continue
-            months = None if due_month is None else np.asarray(due_month, str)[on]
+            months = None if due is None else due[on]
             k = int(on.sum())
             level[on] = month_level(law["effects"], law["center"], law["persistence"], months, k)
             mvar[on] = month_variance(law["var"], law["tau2"], months, k)

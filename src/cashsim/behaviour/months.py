@@ -60,6 +60,16 @@ def _month_dynamics(m: np.ndarray, months: np.ndarray, as_of: pd.Timestamp, min_
     return series, c, phi
 
 
+def _month_law(m: np.ndarray, m_var: np.ndarray, months: np.ndarray, as_of: pd.Timestamp,
+               alpha: float | None = None) -> tuple[pd.Series, float, float, pd.Series]:
+    """One series of due-month effects ``m`` (posterior variances ``m_var``, due months ``months``) as a month law:
+    :func:`_month_dynamics`'s effects up to ``as_of``'s month, median and AR(1) persistence (``alpha``: its
+    test), and the posterior variance of each of those months (empty when there are no effects)."""
+    effects, c, phi = _month_dynamics(m, months, as_of, alpha=alpha)
+    var = pd.Series(m_var, index=months).reindex(effects.index) if len(m_var) else pd.Series(dtype=float)
+    return effects, c, phi, var
+
+
 def month_level(effects: pd.Series, c: float, phi: float, due_month: np.ndarray | None, n: int) -> np.ndarray:
     """Month effect (log-time units) for invoices due in ``due_month`` ('YYYY-MM'; None = a typical month) from a
     series of estimated ``effects`` (:func:`_month_dynamics`): the estimate for a due month up to the last one, else
@@ -89,15 +99,13 @@ def month_variance(effect_var: pd.Series, tau2: float, due_month: np.ndarray | N
 def segment_month_laws(m: np.ndarray, m_var: np.ndarray, tau2: np.ndarray, period_month: np.ndarray,
                        period_group: np.ndarray, groups: list, segment_group: dict, as_of: pd.Timestamp,
                        alpha: float | None = None) -> dict:
-    """Due-month effects per segment group (``fit_behaviour(..., segment_months=True)``): for each segment, its
-    group's effects, their median and AR(1) persistence (:func:`_month_dynamics` on the group's own series), the
-    posterior variance of each estimated month and the group's ``tau2`` (months to come); ``alpha``: the persistence
-    test of :func:`_month_dynamics`."""
+    """Due-month effects per segment group (``fit_behaviour(..., segment_months="own")`` or ``"nested"``): for each
+    segment, its group's effects, their median and AR(1) persistence (:func:`_month_law` on the group's own series),
+    the posterior variance of each estimated month and the group's ``tau2`` (months to come); ``alpha``: the
+    persistence test of :func:`_month_dynamics`."""
     laws = {}
     for g, name in enumerate(groups):
         on = period_group == g
-        names = np.asarray(period_month)[on]
-        effects, c, phi = _month_dynamics(m[on], names, as_of, alpha=alpha)
-        var = pd.Series(m_var[on], index=names).reindex(effects.index)
+        effects, c, phi, var = _month_law(m[on], m_var[on], np.asarray(period_month)[on], as_of, alpha)
         laws[name] = {"effects": effects, "center": c, "persistence": phi, "var": var, "tau2": float(tau2[g])}
     return {seg: laws[grp] for seg, grp in segment_group.items()}

@@ -31,14 +31,16 @@ from cashsim.ledger import DISPUTE_TYPES
 #: median days to resolution and log-sd of each dispute type, in ``DISPUTE_TYPES`` order (``DISPUTE_LAWS``)
 _MEDIAN_DAYS = np.array([DISPUTE_LAWS[t].median_days for t in DISPUTE_TYPES])
 _SIGMA = np.array([DISPUTE_LAWS[t].sigma for t in DISPUTE_TYPES])
+#: each dispute type's share, in ``DISPUTE_TYPES`` order, their running sum and total (drawing a type by inversion)
+_SHARES = np.array([DISPUTE_LAWS[t].share for t in DISPUTE_TYPES])
+_CUM_SHARES, _TOTAL_SHARE = np.cumsum(_SHARES), _SHARES.sum()
 
 
 def _disputes(rng: np.random.Generator, inv: pd.DataFrame, rate: np.ndarray) -> pd.DataFrame:
     """Dispute flag, type, opening day (issue + 5..40), resolution day and the natural payment day after it."""
     n = len(inv)
     disputed = rng.random(n) < rate
-    shares = np.array([DISPUTE_LAWS[t].share for t in DISPUTE_TYPES])
-    kind = np.searchsorted(np.cumsum(shares), rng.random(n) * shares.sum(), side="right")
+    kind = np.searchsorted(_CUM_SHARES, rng.random(n) * _TOTAL_SHARE, side="right")
     opened = inv["issue"].to_numpy() + rng.integers(5, 41, n)
     resolution = _resolution_days(kind, rng.standard_normal(n))
     resolved = opened + resolution

@@ -187,10 +187,12 @@ def _payments(units: _Units, debits: list[_Open], moves: list[_Move], log: _Log)
                   np.array([p.rem for p in pays], np.int64), np.full(len(pays), -1))   # exact: to the cent
     keys = [units.key[i] for i in pay_unit.tolist()]
     payments, allocations = log.payments, log.allocations
-    log.payment_units += [keys[k] for k in done.credit.tolist()]   # each piece logs one payment, one allocation
-    log.allocation_units += [keys[k] for k in done.credit.tolist()]
-    for k, j, take, at_issue in zip(done.credit.tolist(), done.item.tolist(), done.cents.tolist(),
-                                    done.at_issue.tolist(), strict=True):
+    credit = done.credit.tolist()
+    piece_units = [keys[k] for k in credit]
+    log.payment_units += piece_units       # each piece logs one payment, one allocation (+= copies the items)
+    log.allocation_units += piece_units
+    for k, j, take, at_issue in zip(credit, done.item.tolist(), done.cents.tolist(), done.at_issue.tolist(),
+                                    strict=True):
         p, d = pays[k], items[j]
         date = d.issue if at_issue else p.date
         p.rem, d.rem = p.rem - take, d.rem - take
@@ -220,10 +222,9 @@ def _before_payments(debits: list[_Open], moves: list[_Move], log: _Log) -> None
     def cancel(r: _Move, p: _Move, take: int) -> None:
         log.allocate(r, "refund of a payment", "", -take, r.date, p.line)
 
-    if refunds:   # (each step only where it has something to pour: no sorting for nothing)
-        _fill(refunds, notes, refund_note)                                               # 1
+    _fill(refunds, notes, refund_note)                                                   # 1
     notes = [n for n in notes if n.rem > 0]
-    if notes:
+    if notes:   # (steps 2, 3 only where they have something to pour: no sorting of targets for nothing)
         _fill(notes, _due_order(debits), net)                                            # 2
     refunds = _by_date(refunds)
     if refunds:
