@@ -26,7 +26,7 @@ from concurrent.futures import ThreadPoolExecutor
 import numba
 import numpy as np
 
-from benchmarks.__main__ import timed
+from benchmarks.__main__ import best_timed
 from cashsim.simulate._pcg64 import _pcg64_double, pcg64_state
 from cashsim.simulate.kernel import PREFETCH_AHEAD, _draw, _from_bin, _latents, _prefetch_tables
 
@@ -85,11 +85,6 @@ def _run(tasks, n_threads, fn):
         list(pool.map(fn, tasks))
 
 
-def _timed(fn, repeats=3):
-    """(wall, CPU) seconds of the least disturbed of ``repeats`` calls (:func:`benchmarks.__main__.timed`)."""
-    return min((timed(fn) for _ in range(repeats)), key=lambda t: t[0])
-
-
 def _parts(book, threads, seeds, n_paths, show) -> None:
     """The variants' lines on ``threads`` threads, with the tasks :func:`cashsim.simulate.simulate` would run."""
     import pandas as pd
@@ -130,16 +125,16 @@ def _parts(book, threads, seeds, n_paths, show) -> None:
 
     for name, fn in (("uniforms", uniforms), ("normals", normals), ("+lookup", lookup), ("kernel", kernel)):
         fn(tasks[0][:1])                                  # compile
-        show(name, threads, _timed(lambda fn=fn: _run(tasks, threads, fn)))
+        show(name, threads, best_timed(lambda fn=fn: _run(tasks, threads, fn)))
     horizon = pd.Timestamp(KW["horizon_end"])
-    show("prepare", threads, _timed(lambda: _prepare_new(book, horizon, KW["rho_month"], KW["rho_customer"], None,
+    show("prepare", threads, best_timed(lambda: _prepare_new(book, horizon, KW["rho_month"], KW["rho_customer"], None,
                                                          threads)))
-    show("simulate", threads, _timed(lambda: simulate(book, n_paths=n_paths, n_threads=threads, **KW)))
+    show("simulate", threads, best_timed(lambda: simulate(book, n_paths=n_paths, n_threads=threads, **KW)))
 
     def fresh() -> None:
         simulate(fresh_twin(book), n_paths=n_paths, n_threads=threads, **KW)
 
-    show("sim-fresh", threads, _timed(fresh))
+    show("sim-fresh", threads, best_timed(fresh))
 
 
 def main(n_invoices: int = 10_000, n_paths: int = 10_000) -> None:
